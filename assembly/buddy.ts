@@ -1,0 +1,413 @@
+// The buddy allocator (mm/page_alloc.c): free lists per order and migratetype,
+// merging on free, splitting on allocation, fallback and pageblock stealing.
+//
+// Follows the kernel's rules as of v6.10+, where a free block always sits on
+// the free list of its pageblock's migratetype (pageblock retypes move their free
+// pages with them). Not modelled: per-cpu page lists (as if always drained),
+// watermarks and zones (one Normal zone), guard pages, page shuffling.
+//
+// Free lists are doubly linked through the head pages' link words:
+//
+//   freeHead[order * MIGRATE_TYPES + mt] ─► pfn ⇄ pfn ⇄ pfn ◄─ freeTail[...]
+//                                          (link0 = next, link1 = prev)
+
+import {
+  MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_TYPES,
+  MIGRATE_UNMOVABLE, MIGRATE_HIGHATOMIC, NONE, migratetypeIsMergeable,
+} from "./constants.ts";
+import {
+  KIND_ALLOC, KIND_BUDDY, clearHead, getOrder, isBuddy, maxOrder, nrPages, pageKind,
+  pageLink0, pageLink1, pageMt, pageOwnerId, pageblockNrPages, pageblockOrder,
+  pageblockStartPfn, setAllocated, setBuddy,
+} from "./memmap.ts";
+import { changePageblockRange, getPageblockMt, setPageblockMt } from "./pageblock.ts";
+import {
+  EV_ALLOC_FAIL, EV_EXTFRAG, EV_EXTFRAG_CLAIMED, EV_PGALLOC, EV_PGFREE, allocFailByOrder,
+  countEvent,
+} from "./vmevents.ts";
+
+let freeHead: Int32Array = new Int32Array(0);
+let freeTail: Int32Array = new Int32Array(0);
+/** free_area[order].free_list[mt] length, in blocks. */
+export let freeBlocks: Int32Array = new Int32Array(0);
+/** NR_FREE_PAGES: free pages outside isolated pageblocks. */
+export let nrFreePages: i32 = 0;
+/** NR_FREE_CMA_PAGES */
+export let nrFreeCmaPages: i32 = 0;
+/** The CMA-first balance rule of __rmqueue() (a policy knob for comparisons). */
+export let cmaBalanceEnabled: bool = true;
+
+/** fallbacks[]: where each allocation type looks when its own lists are empty. */
+// @ts-ignore: decorator
+@inline function fallbackOf(mt: i32, i: i32): i32 {
+  if (mt == MIGRATE_UNMOVABLE) return i == 0 ? MIGRATE_RECLAIMABLE : MIGRATE_MOVABLE;
+  if (mt == MIGRATE_MOVABLE) return i == 0 ? MIGRATE_RECLAIMABLE : MIGRATE_UNMOVABLE;
+  return i == 0 ? MIGRATE_UNMOVABLE : MIGRATE_MOVABLE; // reclaimable
+}
+
+// @ts-ignore: decorator
+@inline function listIndex(order: i32, mt: i32): i32 {
+  return order * MIGRATE_TYPES + mt;
+}
+
+export function buddyInit(): void {
+  const n = (maxOrder + 1) * MIGRATE_TYPES;
+  freeHead = new Int32Array(n);
+  freeTail = new Int32Array(n);
+  freeBlocks = new Int32Array(n);
+  freeHead.fill(NONE);
+  freeTail.fill(NONE);
+  nrFreePages = 0;
+  nrFreeCmaPages = 0;
+  cmaBalanceEnabled = true;
+}
+
+export function setCmaBalance(on: bool): void {
+  cmaBalanceEnabled = on;
+}
+
+// ---- free lists -------------------------------------------------------------------
+
+export function freeListHead(order: i32, mt: i32): i32 {
+  return unchecked(freeHead[listIndex(order, mt)]);
+}
+
+function addToFreeList(pfn: i32, order: i32, mt: i32, toTail: bool): void {
+  const li = listIndex(order, mt);
+  setBuddy(pfn, order, mt);
+  if (toTail) {
+    const tail = unchecked(freeTail[li]);
+    unchecked(pageLink0[pfn] = NONE);
+    unchecked(pageLink1[pfn] = tail);
+    if (tail == NONE) unchecked(freeHead[li] = pfn);
+    else unchecked(pageLink0[tail] = pfn);
+    unchecked(freeTail[li] = pfn);
+  } else {
+    const head = unchecked(freeHead[li]);
+    unchecked(pageLink0[pfn] = head);
+    unchecked(pageLink1[pfn] = NONE);
+    if (head == NONE) unchecked(freeTail[li] = pfn);
+    else unchecked(pageLink1[head] = pfn);
+    unchecked(freeHead[li] = pfn);
+  }
+  unchecked(freeBlocks[li]++);
+}
+
+/** __del_page_from_free_list(): unlinks a free head (no accounting); the head becomes "none". */
+function delFromFreeList(pfn: i32): void {
+  const li = listIndex(getOrder(pfn), pageMt(pfn));
+  const next = unchecked(pageLink0[pfn]);
+  const prev = unchecked(pageLink1[pfn]);
+  if (prev == NONE) unchecked(freeHead[li] = next);
+  else unchecked(pageLink0[prev] = next);
+  if (next == NONE) unchecked(freeTail[li] = prev);
+  else unchecked(pageLink1[next] = prev);
+  unchecked(freeBlocks[li]--);
+  clearHead(pfn);
+}
+
+/** account_freepages(): isolated pages are not free memory. */
+// @ts-ignore: decorator
+@inline function accountFreepages(nrPagesDelta: i32, mt: i32): void {
+  if (mt == MIGRATE_ISOLATE) return;
+  nrFreePages += nrPagesDelta;
+  if (mt == MIGRATE_CMA) nrFreeCmaPages += nrPagesDelta;
+}
+
+/** move_to_free_list(): list_move_tail onto another migratetype's list. */
+function moveToFreeList(pfn: i32, order: i32, newMt: i32): void {
+  const oldMt = pageMt(pfn);
+  delFromFreeList(pfn);
+  addToFreeList(pfn, order, newMt, true);
+  accountFreepages(-(1 << order), oldMt);
+  accountFreepages(1 << order, newMt);
+}
+
+// ---- freeing ------------------------------------------------------------------------
+
+/** find_buddy_page_pfn(): the free buddy of `pfn` at `order`, or NONE. */
+export function findBuddyPfn(pfn: i32, order: i32): i32 {
+  const buddy = pfn ^ (1 << order);
+  if (buddy >= nrPages) return NONE;
+  if (!isBuddy(buddy) || getOrder(buddy) != order) return NONE;
+  return buddy;
+}
+
+/** buddy_merge_likely(): queue at the tail when the next-higher buddy is free, so the block may merge soon. */
+function buddyMergeLikely(pfn: i32, order: i32): bool {
+  if (order >= maxOrder - 1) return false;
+  const higher = pfn & ~(1 << order);
+  return findBuddyPfn(higher, order + 1) != NONE;
+}
+
+/**
+ * __free_one_page(): accounts a block of `order` at `pfn` as free on list `mt` and
+ * merges it with free buddies as far as the rules allow.
+ */
+export function freeOneBlock(pfn: i32, order: i32, mt: i32, toTail: bool): void {
+  accountFreepages(1 << order, mt);
+  while (order < maxOrder) {
+    const buddy = findBuddyPfn(pfn, order);
+    if (buddy == NONE) break;
+    if (order >= pageblockOrder) {
+      // No merging between a pageblock without fallbacks (CMA, HighAtomic,
+      // Isolate) and a different type: it would corrupt their accounting.
+      const buddyMt = getPageblockMt(buddy);
+      if (mt != buddyMt && (!migratetypeIsMergeable(mt) || !migratetypeIsMergeable(buddyMt))) break;
+      // Match the buddy's type so that later splits put halves on the right lists.
+      if (buddyMt != mt) changePageblockRange(buddy, order, mt);
+    }
+    delFromFreeList(buddy);
+    pfn &= buddy;
+    order++;
+  }
+  addToFreeList(pfn, order, mt, toTail || buddyMergeLikely(pfn, order));
+}
+
+/** __free_pages_ok(): frees an allocated block, to the list of its pageblock's type. */
+export function freeBlock(pfn: i32, order: i32, toTail: bool): void {
+  clearHead(pfn);
+  countEvent(EV_PGFREE, 1 << order);
+  freeOneBlock(pfn, order, getPageblockMt(pfn), toTail);
+}
+
+// ---- allocation -------------------------------------------------------------------------
+
+/** expand(): returns the upper halves of a split block to the free lists; pages re-added. */
+function expand(pfn: i32, low: i32, high: i32, mt: i32): i32 {
+  let size = 1 << high;
+  let added = 0;
+  while (high > low) {
+    high--;
+    size >>= 1;
+    addToFreeList(pfn + size, high, mt, false);
+    added += size;
+  }
+  return added;
+}
+
+/** page_del_and_expand() */
+function pageDelAndExpand(pfn: i32, low: i32, high: i32, mt: i32): void {
+  delFromFreeList(pfn);
+  const added = expand(pfn, low, high, mt);
+  accountFreepages(added - (1 << high), mt);
+}
+
+/** __rmqueue_smallest(): the smallest free block of `mt` that fits, split down to `order`. */
+export function rmqueueSmallest(order: i32, mt: i32): i32 {
+  for (let o = order; o <= maxOrder; o++) {
+    const pfn = unchecked(freeHead[listIndex(o, mt)]);
+    if (pfn == NONE) continue;
+    pageDelAndExpand(pfn, order, o, mt);
+    return pfn;
+  }
+  return NONE;
+}
+
+/** can_steal_fallback() */
+// @ts-ignore: decorator
+@inline function canStealFallback(order: i32, startMt: i32): bool {
+  if (order >= pageblockOrder) return true;
+  return order >= (pageblockOrder >> 1) || startMt == MIGRATE_RECLAIMABLE || startMt == MIGRATE_UNMOVABLE;
+}
+
+/** find_suitable_fallback() without only_stealable: the first fallback type with a free block at `order`, or NONE. */
+function findSuitableFallback(order: i32, startMt: i32): i32 {
+  for (let i = 0; i < 2; i++) {
+    const mt = fallbackOf(startMt, i);
+    if (unchecked(freeHead[listIndex(order, mt)]) != NONE) return mt;
+  }
+  return NONE;
+}
+
+/** Free and movable pages in the pageblock of `pfn` (prep_move_freepages_block()). Movable is returned through `lastMovable`. */
+let lastMovable: i32 = 0;
+function countBlockPages(pfn: i32): i32 {
+  const start = pageblockStartPfn(pfn);
+  const end = start + pageblockNrPages;
+  let free = 0;
+  let movable = 0;
+  let p = start;
+  while (p < end) {
+    const kind = pageKind(p);
+    if (kind == KIND_BUDDY) {
+      const n = 1 << getOrder(p);
+      free += n;
+      p += n;
+    } else if (kind == KIND_ALLOC) {
+      const n = 1 << getOrder(p);
+      // Owned pages are the LRU/movable ones migration could move.
+      if (pageOwnerId(p) != NONE) movable += n;
+      p += n;
+    } else {
+      p++;
+    }
+  }
+  lastMovable = movable;
+  return free;
+}
+
+/** __move_freepages_block(): moves the block's free pages to `newMt` and retypes it; returns pages moved. */
+export function moveFreepagesBlock(pfn: i32, newMt: i32): i32 {
+  const start = pageblockStartPfn(pfn);
+  const end = start + pageblockNrPages;
+  let moved = 0;
+  let p = start;
+  while (p < end) {
+    if (isBuddy(p)) {
+      const order = getOrder(p);
+      moveToFreeList(p, order, newMt);
+      moved += 1 << order;
+      p += 1 << order;
+    } else {
+      p++;
+    }
+  }
+  setPageblockMt(start, newMt);
+  return moved;
+}
+
+/**
+ * steal_suitable_fallback(): takes the fallback block at `pfn` (order `curOrder`) for
+ * an allocation of `order` and type `startMt`, claiming its whole pageblock when
+ * enough of it is free or alike.
+ */
+function stealSuitableFallback(pfn: i32, curOrder: i32, order: i32, startMt: i32, wholeBlock: bool): i32 {
+  const blockMt = getPageblockMt(pfn);
+  if (blockMt != MIGRATE_HIGHATOMIC) {
+    if (curOrder >= pageblockOrder) {
+      // Take ownership of every pageblock the block spans.
+      delFromFreeList(pfn);
+      accountFreepages(-(1 << curOrder), blockMt);
+      changePageblockRange(pfn, curOrder, startMt);
+      const added = expand(pfn, order, curOrder, startMt);
+      accountFreepages(added, startMt);
+      countEvent(EV_EXTFRAG_CLAIMED, 1);
+      return pfn;
+    }
+    if (wholeBlock) {
+      const free = countBlockPages(pfn);
+      const movable = lastMovable;
+      let alike = 0;
+      if (startMt == MIGRATE_MOVABLE) alike = movable;
+      else if (blockMt == MIGRATE_MOVABLE) alike = pageblockNrPages - (free + movable);
+      if (free + alike >= (1 << (pageblockOrder - 1))) {
+        moveFreepagesBlock(pfn, startMt);
+        countEvent(EV_EXTFRAG_CLAIMED, 1);
+        return rmqueueSmallest(order, startMt);
+      }
+    }
+  }
+  pageDelAndExpand(pfn, order, curOrder, blockMt);
+  return pfn;
+}
+
+/** __rmqueue_fallback(): steal from another type, largest block first (smallest for movable that cannot claim). */
+function rmqueueFallback(order: i32, startMt: i32): i32 {
+  let cur = maxOrder;
+  let fallbackMt = NONE;
+  let canSteal = false;
+  let found = false;
+  for (; cur >= order; cur--) {
+    fallbackMt = findSuitableFallback(cur, startMt);
+    if (fallbackMt == NONE) continue;
+    canSteal = canStealFallback(cur, startMt);
+    // A movable request that cannot claim the block splits the smallest block:
+    // the damage to the other type's pageblock stays small.
+    if (!canSteal && startMt == MIGRATE_MOVABLE && cur > order) {
+      for (cur = order; cur <= maxOrder; cur++) {
+        fallbackMt = findSuitableFallback(cur, startMt);
+        if (fallbackMt != NONE) break;
+      }
+      canSteal = canStealFallback(cur, startMt);
+    }
+    found = true;
+    break;
+  }
+  if (!found) return NONE;
+  const pfn = unchecked(freeHead[listIndex(cur, fallbackMt)]);
+  countEvent(EV_EXTFRAG, 1);
+  return stealSuitableFallback(pfn, cur, order, startMt, canSteal);
+}
+
+/** __rmqueue(): `allocCma` is ALLOC_CMA (movable requests not pinned long-term). */
+export function rmqueue(order: i32, mt: i32, allocCma: bool): i32 {
+  let pfn = NONE;
+  // Balance movable allocations between regular and CMA areas: use CMA first
+  // when more than half of the free memory is in CMA pageblocks.
+  if (allocCma && cmaBalanceEnabled && nrFreeCmaPages > nrFreePages / 2) {
+    pfn = rmqueueSmallest(order, MIGRATE_CMA);
+    if (pfn != NONE) return pfn;
+  }
+  pfn = rmqueueSmallest(order, mt);
+  if (pfn == NONE) {
+    if (allocCma) pfn = rmqueueSmallest(order, MIGRATE_CMA);
+    if (pfn == NONE) pfn = rmqueueFallback(order, mt);
+  }
+  return pfn;
+}
+
+/** Allocates a block and marks its head allocated; NONE when nothing fits. */
+export function allocBlock(order: i32, mt: i32, allocCma: bool): i32 {
+  const pfn = rmqueue(order, mt, allocCma);
+  if (pfn == NONE) {
+    countEvent(EV_ALLOC_FAIL, 1);
+    unchecked(allocFailByOrder[order] += 1.0);
+    return NONE;
+  }
+  setAllocated(pfn, order, mt);
+  countEvent(EV_PGALLOC, 1 << order);
+  return pfn;
+}
+
+/**
+ * The free block covering `pfn` (walking up the orders, as find_large_buddy()
+ * does), or NONE when `pfn` is allocated.
+ */
+export function findBuddyHead(pfn: i32): i32 {
+  for (let order = 0; order <= maxOrder; order++) {
+    const head = pfn & ~((1 << order) - 1);
+    const kind = pageKind(head);
+    if (kind != 0) {
+      if (getOrder(head) < order) return NONE;
+      return kind == KIND_BUDDY ? head : NONE;
+    }
+  }
+  return NONE;
+}
+
+/** The head (free or allocated) of the block covering `pfn`, or NONE. */
+export function findBlockHead(pfn: i32): i32 {
+  for (let order = 0; order <= maxOrder; order++) {
+    const head = pfn & ~((1 << order) - 1);
+    if (pageKind(head) != 0) return getOrder(head) >= order ? head : NONE;
+  }
+  return NONE;
+}
+
+/** Takes one free block off its list whole (__isolate_free_page() without watermarks). */
+export function takeFreeBlock(pfn: i32): void {
+  const order = getOrder(pfn);
+  const mt = pageMt(pfn);
+  delFromFreeList(pfn);
+  accountFreepages(-(1 << order), mt);
+}
+
+/**
+ * split_large_buddy(): frees a block taken off the lists in pageblock-sized
+ * pieces, each to its own pageblock's list.
+ */
+export function splitLargeBuddy(pfn: i32, order: i32): void {
+  const end = pfn + (1 << order);
+  const step = order > pageblockOrder ? pageblockOrder : order;
+  while (pfn != end) {
+    freeOneBlock(pfn, step, getPageblockMt(pfn), false);
+    pfn += 1 << step;
+  }
+}
+
+/** Frees `count` order-0-allocated pages from `pfn` (free_contig_range()). */
+export function freePageRange(pfn: i32, count: i32): void {
+  const end = pfn + count;
+  for (let p = pfn; p < end; p++) freeBlock(p, 0, false);
+}

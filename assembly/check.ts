@@ -1,0 +1,162 @@
+// sys.check(): every invariant of the engine, walked from scratch. Returns "" or
+// a message naming the first broken one.
+
+import { MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES, NONE, migratetypeIsMergeable } from "./constants.ts";
+import { findBuddyPfn, freeBlocks, freeListHead, nrFreeCmaPages, nrFreePages } from "./buddy.ts";
+import { testBit } from "./bitmap.ts";
+import {
+  cmaAreaCount, cmaAreaOf, cmaBasePfn, cmaBitmap, cmaBitmapBits, cmaCount, cmaOrderPerBit, cmaAvailable,
+} from "./cma.ts";
+import {
+  KIND_ALLOC, KIND_BUDDY, getOrder, longPins, maxOrder, nrPages, pageIsCmaAlloc, pageKind,
+  pageLink0, pageLink1, pageMt, pageOwnerId, pageblockNrPages, pageblockOrder, shortPins,
+} from "./memmap.ts";
+import { ownerGetPfn, ownerLive, ownerSlots } from "./owner.ts";
+import { getPageblockMt } from "./pageblock.ts";
+
+function at(what: string, pfn: i32): string {
+  return what + " (pfn " + pfn.toString() + ")";
+}
+
+function checkMemmap(): string {
+  const counted = new Int32Array((maxOrder + 1) * MIGRATE_TYPES);
+  let free = 0;
+  let freeCma = 0;
+  let owned = 0;
+  let pfn = 0;
+  while (pfn < nrPages) {
+    const kind = pageKind(pfn);
+    if (kind == 0) return at("memmap: page is covered by no block", pfn);
+    const order = getOrder(pfn);
+    const n = 1 << order;
+    if (order > maxOrder) return at("memmap: order above maxOrder", pfn);
+    if ((pfn & (n - 1)) != 0) return at("memmap: block not aligned to its order", pfn);
+    if (pfn + n > nrPages) return at("memmap: block runs past the end of RAM", pfn);
+    for (let t = pfn + 1; t < pfn + n; t++) {
+      if (pageKind(t) != 0) return at("memmap: head page inside another block", t);
+    }
+    if (kind == KIND_BUDDY) {
+      const mt = pageMt(pfn);
+      unchecked(counted[order * MIGRATE_TYPES + mt]++);
+      if (mt != MIGRATE_ISOLATE) free += n;
+      if (mt == MIGRATE_CMA) freeCma += n;
+      // A free block sits on the list of every pageblock it spans.
+      const pbStep = pageblockNrPages < n ? pageblockNrPages : n;
+      for (let p = pfn; p < pfn + n; p += pbStep) {
+        if (getPageblockMt(p) != mt) return at("buddy: free block on a list other than its pageblock's type", pfn);
+      }
+      // Two free buddies that may merge must have merged.
+      if (order < maxOrder) {
+        const buddy = findBuddyPfn(pfn, order);
+        if (buddy != NONE) {
+          const bmt = pageMt(buddy);
+          if (order < pageblockOrder || mt == bmt || (migratetypeIsMergeable(mt) && migratetypeIsMergeable(bmt))) {
+            return at("buddy: free buddies left unmerged", pfn);
+          }
+        }
+      }
+      if (pageIsCmaAlloc(pfn)) return at("cma: free page marked as CMA-allocated", pfn);
+    } else if (kind == KIND_ALLOC) {
+      const id = pageOwnerId(pfn);
+      if (id != NONE) {
+        owned++;
+        if (ownerGetPfn(id) != pfn) return at("owner: page names an owner that does not point back", pfn);
+        if (longPins(pfn) != 0) {
+          const mt = getPageblockMt(pfn);
+          if (mt == MIGRATE_CMA) return at("pin: long-term pinned page in a CMA pageblock", pfn);
+        }
+      } else if (shortPins(pfn) != 0 || longPins(pfn) != 0) {
+        return at("pin: pinned page without an owner", pfn);
+      }
+      if (pageIsCmaAlloc(pfn)) {
+        const area = cmaAreaOf(pfn);
+        if (area == NONE) return at("cma: CMA-allocated page outside every area", pfn);
+        if (order != 0) return at("cma: CMA-allocated block of order above 0", pfn);
+        const bit = (pfn - cmaBasePfn(area)) >>> cmaOrderPerBit(area);
+        if (!testBit(cmaBitmap(area), bit)) return at("cma: allocated page with a clear bitmap bit", pfn);
+      }
+    }
+    pfn += n;
+  }
+  for (let i = 0; i < counted.length; i++) {
+    if (unchecked(counted[i]) != unchecked(freeBlocks[i])) {
+      return "buddy: free block count of order " + (i / MIGRATE_TYPES).toString() + " type " +
+        (i % MIGRATE_TYPES).toString() + " is " + unchecked(freeBlocks[i]).toString() + ", memmap has " +
+        unchecked(counted[i]).toString();
+    }
+  }
+  if (free != nrFreePages) return "vmstat: nr_free_pages is " + nrFreePages.toString() + ", memmap has " + free.toString();
+  if (freeCma != nrFreeCmaPages) return "vmstat: nr_free_cma is " + nrFreeCmaPages.toString() + ", memmap has " + freeCma.toString();
+  if (owned != ownerLive) return "owner: " + ownerLive.toString() + " live owners, memmap has " + owned.toString();
+  return "";
+}
+
+function checkFreeLists(): string {
+  for (let order = 0; order <= maxOrder; order++) {
+    for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
+      let pfn = freeListHead(order, mt);
+      let prev = NONE;
+      let n = 0;
+      while (pfn != NONE) {
+        if (pfn < 0 || pfn >= nrPages) return "free list: link out of range";
+        if (pageKind(pfn) != KIND_BUDDY || getOrder(pfn) != order || pageMt(pfn) != mt) {
+          return at("free list: entry is not a free block of this order and type", pfn);
+        }
+        if (unchecked(pageLink1[pfn]) != prev) return at("free list: broken prev link", pfn);
+        prev = pfn;
+        pfn = unchecked(pageLink0[pfn]);
+        if (++n > unchecked(freeBlocks[order * MIGRATE_TYPES + mt])) return at("free list: longer than its count", prev);
+      }
+      if (n != unchecked(freeBlocks[order * MIGRATE_TYPES + mt])) return "free list: shorter than its count";
+    }
+  }
+  return "";
+}
+
+function checkOwners(): string {
+  for (let id = 0; id < ownerSlots(); id++) {
+    const pfn = ownerGetPfn(id);
+    if (pfn == NONE) continue;
+    if (pfn >= nrPages || pageKind(pfn) != KIND_ALLOC || pageOwnerId(pfn) != id) {
+      return "owner: owner " + id.toString() + " points at pfn " + pfn.toString() + ", which it does not own";
+    }
+  }
+  return "";
+}
+
+function checkCma(): string {
+  for (let a = 0; a < cmaAreaCount; a++) {
+    const base = cmaBasePfn(a);
+    const count = cmaCount(a);
+    const opb = cmaOrderPerBit(a);
+    for (let p = base; p < base + count; p += pageblockNrPages) {
+      const mt = getPageblockMt(p);
+      if (mt != MIGRATE_CMA && mt != MIGRATE_ISOLATE) return at("cma: area pageblock is not MIGRATE_CMA", p);
+    }
+    // A set bit covers at least one page the area handed out.
+    const bits = cmaBitmapBits(a);
+    let busyPages = 0;
+    for (let bit = 0; bit < bits; bit++) {
+      if (!testBit(cmaBitmap(a), bit)) continue;
+      let any = false;
+      const first = base + (bit << opb);
+      for (let p = first; p < first + (1 << opb); p++) {
+        if (pageKind(p) == KIND_ALLOC && pageIsCmaAlloc(p)) {
+          any = true;
+          busyPages++;
+        }
+      }
+      if (!any) return at("cma: bitmap bit set over pages the area did not allocate", first);
+    }
+    if (cmaAvailable(a) != count - busyPages) return "cma: available count disagrees with the bitmap";
+  }
+  return "";
+}
+
+export function checkAll(): string {
+  let msg = checkFreeLists();
+  if (msg.length == 0) msg = checkMemmap();
+  if (msg.length == 0) msg = checkOwners();
+  if (msg.length == 0) msg = checkCma();
+  return msg;
+}

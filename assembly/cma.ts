@@ -1,0 +1,266 @@
+// The Contiguous Memory Allocator (mm/cma.c).
+//
+// An area is a reserved, pageblock-aligned range whose pageblocks are handed to
+// the buddy allocator as MIGRATE_CMA, so movable pages can borrow them. A bitmap
+// (one bit per 1 << orderPerBit pages) records what the area itself has handed
+// out; cma_alloc() finds a clear run and wins it back with alloc_contig_range().
+
+import {
+  EBUSY, EINVAL, ENOMEM, ENOSPC, MAX_CMA_AREAS, MIGRATE_CMA, NONE,
+} from "./constants.ts";
+import {
+  bitmapAssign, bitmapFindNextZeroAreaOff, bitsToWords, findNextBit, findNextZeroBit,
+} from "./bitmap.ts";
+import { freeOneBlock, freePageRange } from "./buddy.ts";
+import { allocContigRange } from "./contig.ts";
+import {
+  KIND_ALLOC, getOrder, nrPages, pageIsCmaAlloc, pageKind, pageblockNrPages,
+  pageblockOrder, setCmaAlloc,
+} from "./memmap.ts";
+import { setPageblockMt } from "./pageblock.ts";
+import { EV_CMA_ALLOC_FAIL, EV_CMA_ALLOC_SUCCESS, EV_PGMIGRATE_SUCCESS, countEvent, vmEvents } from "./vmevents.ts";
+
+// ---- per-area fields (struct cma), indexed by area id ------------------------------
+export let cmaAreaCount: i32 = 0;
+const basePfn: Int32Array = new Int32Array(MAX_CMA_AREAS);
+const countPages: Int32Array = new Int32Array(MAX_CMA_AREAS);
+const orderPerBit: Int32Array = new Int32Array(MAX_CMA_AREAS);
+const availablePages: Int32Array = new Int32Array(MAX_CMA_AREAS);
+const activated: Uint8Array = new Uint8Array(MAX_CMA_AREAS);
+const bitmaps: Array<Uint32Array> = new Array<Uint32Array>(0);
+
+// Counters: the sysfs alloc_pages_success/fail and release_pages_success, plus the
+// cost of winning memory back.
+// @ts-ignore: decorator
+@inline export const CMA_STAT_PAGES_SUCCEEDED: i32 = 0;
+// @ts-ignore: decorator
+@inline export const CMA_STAT_PAGES_FAILED: i32 = 1;
+// @ts-ignore: decorator
+@inline export const CMA_STAT_PAGES_RELEASED: i32 = 2;
+// @ts-ignore: decorator
+@inline export const CMA_STAT_ALLOCS_SUCCEEDED: i32 = 3;
+// @ts-ignore: decorator
+@inline export const CMA_STAT_ALLOCS_FAILED: i32 = 4;
+// @ts-ignore: decorator
+@inline export const CMA_STAT_BUSY_RETRIES: i32 = 5;
+// @ts-ignore: decorator
+@inline export const CMA_STAT_PAGES_MIGRATED: i32 = 6;
+// @ts-ignore: decorator
+@inline export const CMA_STAT_COUNT: i32 = 7;
+const stats: Float64Array = new Float64Array(MAX_CMA_AREAS * CMA_STAT_COUNT);
+
+/** The `ret` of the last cma_alloc() (0 on success), as its failure message prints it. */
+export let cmaLastError: i32 = 0;
+
+export function cmaReset(): void {
+  cmaAreaCount = 0;
+  bitmaps.length = 0;
+  stats.fill(0);
+  activated.fill(0);
+}
+
+// ---- small helpers ---------------------------------------------------------------------
+
+/** cma_bitmap_maxno() */
+// @ts-ignore: decorator
+@inline function bitmapMaxno(id: i32): i32 {
+  return unchecked(countPages[id]) >>> unchecked(orderPerBit[id]);
+}
+
+/** cma_bitmap_aligned_mask() */
+function alignedMask(id: i32, alignOrder: i32): i32 {
+  const opb = unchecked(orderPerBit[id]);
+  if (alignOrder <= opb) return 0;
+  return (1 << (alignOrder - opb)) - 1;
+}
+
+/** cma_bitmap_aligned_offset(): how far the base is from `alignOrder` alignment, in bits. */
+function alignedOffset(id: i32, alignOrder: i32): i32 {
+  return (unchecked(basePfn[id]) & ((1 << alignOrder) - 1)) >>> unchecked(orderPerBit[id]);
+}
+
+/** cma_bitmap_pages_to_bits() */
+function pagesToBits(id: i32, pages: i32): i32 {
+  const opb = unchecked(orderPerBit[id]);
+  return (pages + (1 << opb) - 1) >>> opb;
+}
+
+// @ts-ignore: decorator
+@inline function addStat(id: i32, stat: i32, n: i32): void {
+  unchecked(stats[id * CMA_STAT_COUNT + stat] += f64(n));
+}
+
+function overlapsArea(startPfn: i32, pages: i32): i32 {
+  for (let i = 0; i < cmaAreaCount; i++) {
+    const b = unchecked(basePfn[i]);
+    if (startPfn < b + unchecked(countPages[i]) && b < startPfn + pages) return i;
+  }
+  return NONE;
+}
+
+// ---- declaration and activation ----------------------------------------------------------
+
+/**
+ * cma_declare_contiguous_nid(): reserves an area. `base` is a fixed start pfn or
+ * 0 for "anywhere below `limit`" (0: no limit), placed top-down like memblock.
+ * `alignPages` is 0 or a power of two. Returns the area id or a negative errno.
+ */
+export function cmaDeclare(base: i32, pages: i32, limit: i32, alignPages: i32, opb: i32): i32 {
+  if (cmaAreaCount == MAX_CMA_AREAS) return -ENOSPC;
+  if (pages <= 0 || base < 0 || limit < 0 || alignPages < 0 || opb < 0) return -EINVAL;
+  if (alignPages != 0 && (alignPages & (alignPages - 1)) != 0) return -EINVAL;
+  // cma_init_reserved_mem(): a bit may not cover more than the minimum alignment.
+  if (opb > pageblockOrder) return -EINVAL;
+  // Pages at both ends could merge into neighbouring pageblocks of other types:
+  // the area must be made of whole pageblocks (CMA_MIN_ALIGNMENT_PAGES).
+  const alignment = alignPages > pageblockNrPages ? alignPages : pageblockNrPages;
+  let fixed = base != 0;
+  if (fixed && (base & (alignment - 1)) != 0) return -EINVAL;
+  if (pages > nrPages) return -ENOMEM;
+  const size = (pages + alignment - 1) & ~(alignment - 1);
+  if ((size & ((1 << opb) - 1)) != 0) return -EINVAL;
+  let end = limit & ~(alignment - 1);
+  if (end == 0 || end > nrPages) end = nrPages;
+  if (fixed) {
+    if (base + size > nrPages) return -EINVAL;
+    if (overlapsArea(base, size) != NONE) return -EBUSY;
+  } else {
+    // memblock allocates top-down: the highest free aligned range below the limit.
+    let candidate = (end - size) & ~(alignment - 1);
+    base = NONE;
+    while (candidate >= 0 && end - size >= 0) {
+      const hit = overlapsArea(candidate, size);
+      if (hit == NONE) {
+        base = candidate;
+        break;
+      }
+      candidate = (unchecked(basePfn[hit]) - size) & ~(alignment - 1);
+    }
+    if (base == NONE) return -ENOMEM;
+  }
+  const id = cmaAreaCount++;
+  unchecked(basePfn[id] = base);
+  unchecked(countPages[id] = size);
+  unchecked(orderPerBit[id] = opb);
+  unchecked(availablePages[id] = size);
+  bitmaps.push(new Uint32Array(bitsToWords(size >>> opb)));
+  return id;
+}
+
+/** True when `pfn` lies in a declared area (reserved from the buddy allocator before activation). */
+export function cmaReserved(pfn: i32): bool {
+  return overlapsArea(pfn, 1) != NONE;
+}
+
+/** cma_activate_area(): every pageblock becomes MIGRATE_CMA and is freed to the buddy allocator. */
+export function cmaActivate(id: i32): void {
+  const base = unchecked(basePfn[id]);
+  const end = base + unchecked(countPages[id]);
+  for (let pfn = base; pfn < end; pfn += pageblockNrPages) {
+    // init_cma_reserved_pageblock()
+    setPageblockMt(pfn, MIGRATE_CMA);
+    freeOneBlock(pfn, pageblockOrder, MIGRATE_CMA, false);
+  }
+  unchecked(activated[id] = 1);
+}
+
+// ---- allocation and release ------------------------------------------------------------------
+
+/**
+ * cma_alloc(): `count` pages aligned to `alignOrder`. Returns the first pfn or
+ * NONE; `cmaLastError` keeps the reason.
+ */
+export function cmaAlloc(id: i32, count: i32, alignOrder: i32): i32 {
+  cmaLastError = -ENOMEM;
+  if (count == 0) return NONE;
+  const map = bitmaps[id];
+  const mask = alignedMask(id, alignOrder);
+  const offset = alignedOffset(id, alignOrder);
+  const maxno = bitmapMaxno(id);
+  const bitCount = pagesToBits(id, count);
+  const migratedBefore = unchecked(vmEvents[EV_PGMIGRATE_SUCCESS]);
+  let pfn = NONE;
+  let start = 0;
+  if (bitCount <= maxno) {
+    for (;;) {
+      if (count > unchecked(availablePages[id])) break;
+      const bitNo = bitmapFindNextZeroAreaOff(map, maxno, start, bitCount, mask, offset);
+      if (bitNo >= maxno) break;
+      bitmapAssign(map, bitNo, bitCount, true);
+      unchecked(availablePages[id] -= count);
+      const candidate = unchecked(basePfn[id]) + (bitNo << unchecked(orderPerBit[id]));
+      cmaLastError = allocContigRange(candidate, candidate + count, MIGRATE_CMA);
+      if (cmaLastError == 0) {
+        pfn = candidate;
+        break;
+      }
+      bitmapAssign(map, bitNo, bitCount, false);
+      unchecked(availablePages[id] += count);
+      if (cmaLastError != -EBUSY) break;
+      addStat(id, CMA_STAT_BUSY_RETRIES, 1);
+      // Try again with a slightly different target.
+      start = bitNo + mask + 1;
+    }
+  }
+  addStat(id, CMA_STAT_PAGES_MIGRATED, i32(unchecked(vmEvents[EV_PGMIGRATE_SUCCESS]) - migratedBefore));
+  if (pfn != NONE) {
+    for (let p = pfn; p < pfn + count; p++) setCmaAlloc(p, true);
+    countEvent(EV_CMA_ALLOC_SUCCESS, 1);
+    addStat(id, CMA_STAT_PAGES_SUCCEEDED, count);
+    addStat(id, CMA_STAT_ALLOCS_SUCCEEDED, 1);
+  } else {
+    countEvent(EV_CMA_ALLOC_FAIL, 1);
+    addStat(id, CMA_STAT_PAGES_FAILED, count);
+    addStat(id, CMA_STAT_ALLOCS_FAILED, 1);
+  }
+  return pfn;
+}
+
+/**
+ * cma_release(): 1 when released, 0 when `pfn` is outside the area, -EINVAL when
+ * the pages were not allocated from it or the release would clear bits still
+ * covering other allocated pages.
+ */
+export function cmaRelease(id: i32, pfn: i32, count: i32): i32 {
+  const base = unchecked(basePfn[id]);
+  const end = base + unchecked(countPages[id]);
+  if (pfn < base || pfn >= end) return 0;
+  if (count < 0 || pfn + count > end) return -EINVAL;
+  for (let p = pfn; p < pfn + count; p++) {
+    if (pageKind(p) != KIND_ALLOC || getOrder(p) != 0 || !pageIsCmaAlloc(p)) return -EINVAL;
+  }
+  // cma_clear_bitmap() clears whole bits: every page they cover must go too.
+  const opb = unchecked(orderPerBit[id]);
+  const bitNo = (pfn - base) >>> opb;
+  const bitCount = pagesToBits(id, count);
+  const spanStart = base + (bitNo << opb);
+  let spanEnd = base + ((bitNo + bitCount) << opb);
+  if (spanEnd > end) spanEnd = end;
+  for (let p = spanStart; p < spanEnd; p++) {
+    if ((p < pfn || p >= pfn + count) && pageKind(p) == KIND_ALLOC && pageIsCmaAlloc(p)) return -EINVAL;
+  }
+  for (let p = pfn; p < pfn + count; p++) setCmaAlloc(p, false);
+  freePageRange(pfn, count);
+  bitmapAssign(bitmaps[id], bitNo, bitCount, false);
+  unchecked(availablePages[id] += count);
+  addStat(id, CMA_STAT_PAGES_RELEASED, count);
+  return 1;
+}
+
+// ---- accessors ------------------------------------------------------------------------------
+
+export function cmaBasePfn(id: i32): i32 { return unchecked(basePfn[id]); }
+export function cmaCount(id: i32): i32 { return unchecked(countPages[id]); }
+export function cmaOrderPerBit(id: i32): i32 { return unchecked(orderPerBit[id]); }
+export function cmaAvailable(id: i32): i32 { return unchecked(availablePages[id]); }
+export function cmaIsActive(id: i32): bool { return unchecked(activated[id]) != 0; }
+export function cmaBitmap(id: i32): Uint32Array { return bitmaps[id]; }
+export function cmaStat(id: i32, stat: i32): f64 { return unchecked(stats[id * CMA_STAT_COUNT + stat]); }
+export function cmaNextZeroBit(id: i32, start: i32): i32 { return findNextZeroBit(bitmaps[id], bitmapMaxno(id), start); }
+export function cmaNextSetBit(id: i32, start: i32): i32 { return findNextBit(bitmaps[id], bitmapMaxno(id), start); }
+export function cmaBitmapBits(id: i32): i32 { return bitmapMaxno(id); }
+
+/** The area holding `pfn`, or NONE. */
+export function cmaAreaOf(pfn: i32): i32 {
+  return overlapsArea(pfn, 1);
+}

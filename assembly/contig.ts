@@ -1,0 +1,159 @@
+// alloc_contig_range() and free_contig_range() (mm/page_alloc.c): win a physical
+// range back from the allocator by isolating its pageblocks, migrating what is
+// in use, and taking the then-free pages.
+
+import {
+  CONTIG_MIGRATE_TRIES, EAGAIN, EBUSY, EINVAL, ENOMEM, MIGRATE_CMA, MIGRATE_MOVABLE, NONE,
+} from "./constants.ts";
+import { findBlockHead, freePageRange, takeFreeBlock } from "./buddy.ts";
+import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
+import {
+  KIND_ALLOC, getOrder, isBuddy, longPins, nrPages, pageIsCmaAlloc, pageKind, pageOwnerId,
+  setAllocated,
+} from "./memmap.ts";
+import { migrateBlock } from "./migrate.ts";
+import {
+  EV_CONTIG_FAIL, EV_CONTIG_MIGRATE_PASSES, EV_CONTIG_SUCCESS, EV_PGALLOC, EV_PGMIGRATE_FAIL,
+  countEvent,
+} from "./vmevents.ts";
+
+/** COMPACT_CLUSTER_MAX: pages isolated per migration batch. */
+// @ts-ignore: decorator
+@inline const COMPACT_CLUSTER_MAX: i32 = 32;
+
+/** The migration batch (cc->migratepages): heads of owned blocks. */
+const batch: Int32Array = new Int32Array(COMPACT_CLUSTER_MAX * 2);
+let batchLen: i32 = 0;
+
+/**
+ * isolate_migratepages_range(): collects owned blocks from `pfn` until a batch is
+ * full; returns where the scan stopped. Long-term pinned blocks are skipped, as
+ * compaction skips pinned anonymous folios.
+ */
+function isolateMigratepagesRange(pfn: i32, endPfn: i32): i32 {
+  let pages = 0;
+  while (pfn < endPfn && pages < COMPACT_CLUSTER_MAX) {
+    const head = findBlockHead(pfn);
+    const next = head + (1 << getOrder(head));
+    if (pageKind(head) == KIND_ALLOC && pageOwnerId(head) != NONE && longPins(head) == 0) {
+      unchecked(batch[batchLen++] = head);
+      pages += 1 << getOrder(head);
+    }
+    pfn = next;
+  }
+  return pfn;
+}
+
+/** migrate_pages() over the batch: failed blocks stay for the next pass. Returns pages failed or -ENOMEM. */
+function migrateBatch(): i32 {
+  let kept = 0;
+  let failedPages = 0;
+  let ret = 0;
+  for (let i = 0; i < batchLen; i++) {
+    const head = unchecked(batch[i]);
+    const r = ret == -ENOMEM ? -ENOMEM : migrateBlock(head, MIGRATE_MOVABLE, true);
+    if (r >= 0) continue;
+    if (r == -ENOMEM) ret = -ENOMEM; // bail out: no point trying the rest
+    if (r == -EAGAIN) failedPages += 1 << getOrder(head);
+    unchecked(batch[kept++] = head);
+  }
+  batchLen = kept;
+  countEvent(EV_CONTIG_MIGRATE_PASSES, 1);
+  if (failedPages != 0) countEvent(EV_PGMIGRATE_FAIL, failedPages);
+  return ret != 0 ? ret : failedPages;
+}
+
+/** __alloc_contig_migrate_range() */
+function allocContigMigrateRange(startPfn: i32, endPfn: i32): i32 {
+  let pfn = startPfn;
+  let tries = 0;
+  let ret = 0;
+  batchLen = 0;
+  while (pfn < endPfn || batchLen != 0) {
+    if (batchLen == 0) {
+      pfn = isolateMigratepagesRange(pfn, endPfn);
+      tries = 0;
+      if (batchLen == 0) continue;
+    } else if (++tries == CONTIG_MIGRATE_TRIES) {
+      ret = -EBUSY;
+      break;
+    }
+    ret = migrateBatch();
+    if (ret == -ENOMEM) break;
+  }
+  batchLen = 0; // putback_movable_pages(): the blocks simply stay where they are
+  return ret < 0 ? ret : 0;
+}
+
+/** isolate_freepages_range() in strict mode: takes every free block from `startPfn`; returns the end, or NONE. */
+function isolateFreepagesRange(startPfn: i32, endPfn: i32, mt: i32): i32 {
+  let pfn = startPfn;
+  while (pfn < endPfn) {
+    if (!isBuddy(pfn)) return NONE; // cannot happen after test_pages_isolated()
+    const order = getOrder(pfn);
+    takeFreeBlock(pfn);
+    // split_map_pages(): the block becomes order-0 allocated pages.
+    const n = 1 << order;
+    for (let p = pfn; p < pfn + n; p++) setAllocated(p, 0, mt);
+    countEvent(EV_PGALLOC, n);
+    pfn += n;
+  }
+  return pfn;
+}
+
+/**
+ * alloc_contig_range(): allocates [startPfn, endPfn) as order-0 pages. Returns 0,
+ * -EBUSY (unmovable, pinned or still busy after migration), -ENOMEM (no
+ * migration target) or -EINVAL.
+ */
+export function allocContigRange(startPfn: i32, endPfn: i32, mt: i32): i32 {
+  if (startPfn < 0 || endPfn > nrPages || startPfn >= endPfn) return -EINVAL;
+  if (mt != MIGRATE_MOVABLE && mt != MIGRATE_CMA) return -EINVAL;
+  let ret = startIsolatePageRange(startPfn, endPfn, mt);
+  if (ret != 0) {
+    countEvent(EV_CONTIG_FAIL, 1);
+    return ret;
+  }
+  ret = allocContigMigrateRange(startPfn, endPfn);
+  if (ret == 0 || ret == -EBUSY) {
+    ret = 0;
+    // The range may start inside a larger free block: take it whole and give
+    // back the head and tail afterwards.
+    let outerStart = startPfn;
+    const covering = findBlockHead(startPfn);
+    if (covering != NONE && isBuddy(covering)) outerStart = covering;
+    if (testPagesIsolated(outerStart, endPfn) != 0) {
+      ret = -EBUSY;
+    } else {
+      const outerEnd = isolateFreepagesRange(outerStart, endPfn, mt);
+      if (outerEnd == NONE) {
+        ret = -EBUSY;
+      } else {
+        if (startPfn != outerStart) freePageRange(outerStart, startPfn - outerStart);
+        if (endPfn != outerEnd) freePageRange(endPfn, outerEnd - endPfn);
+      }
+    }
+  }
+  undoIsolatePageRange(startPfn, endPfn, mt);
+  countEvent(ret == 0 ? EV_CONTIG_SUCCESS : EV_CONTIG_FAIL, 1);
+  return ret;
+}
+
+/**
+ * Validates a free_contig_range(): every page an order-0 allocation without an
+ * owner (owned pages are freed through their owner) and not held by a CMA area
+ * (those go back through cma_release()). 0 or -EINVAL.
+ */
+export function checkContigRange(pfn: i32, count: i32): i32 {
+  if (pfn < 0 || count < 0 || pfn + count > nrPages) return -EINVAL;
+  for (let p = pfn; p < pfn + count; p++) {
+    if (pageKind(p) != KIND_ALLOC || getOrder(p) != 0) return -EINVAL;
+    if (pageOwnerId(p) != NONE || pageIsCmaAlloc(p)) return -EINVAL;
+  }
+  return 0;
+}
+
+/** free_contig_range() */
+export function freeContigRange(pfn: i32, count: i32): void {
+  freePageRange(pfn, count);
+}

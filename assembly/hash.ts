@@ -1,0 +1,67 @@
+// sys.stateHash(): a digest of all engine state, for differential tests between
+// the WASM and portable builds. FNV-1a over 32-bit words, with the multiply by
+// the FNV prime spelled as shifts so that JS doubles and wasm i32 agree.
+
+import { MIGRATE_TYPES } from "./constants.ts";
+import { freeBlocks, freeListHead, nrFreeCmaPages, nrFreePages, cmaBalanceEnabled } from "./buddy.ts";
+import {
+  cmaAreaCount, cmaAvailable, cmaBasePfn, cmaBitmap, cmaCount, cmaOrderPerBit, cmaStat, CMA_STAT_COUNT,
+} from "./cma.ts";
+import { maxOrder, nrPages, pageFlags, pageLink0, pageLink1, pageOrder, pageShift, pageblockOrder } from "./memmap.ts";
+import { ownerSlot, ownerSlots } from "./owner.ts";
+import { pageblockMts } from "./pageblock.ts";
+import { ramBytes, ramWord } from "./ram.ts";
+import { allocFailByOrder, vmEvents } from "./vmevents.ts";
+
+/** h = (h ^ w) * 16777619, with 16777619 = 2^24 + 2^8 + 2^7 + 2^4 + 2^1 + 2^0. */
+// @ts-ignore: decorator
+@inline function mix(h: i32, w: i32): i32 {
+  h ^= w;
+  return (h + (h << 1) + (h << 4) + (h << 7) + (h << 8) + (h << 24)) | 0;
+}
+
+/** A counter (exact below 2^53) as two words. */
+function mixF64(h: i32, x: f64): i32 {
+  const hi = Math.floor(x / 4294967296.0);
+  const lo = x - hi * 4294967296.0;
+  return mix(mix(h, i32(u32(lo))), i32(hi));
+}
+
+export function stateHash(): u32 {
+  let h: i32 = -2128831035; // FNV offset basis 0x811c9dc5
+  h = mix(h, nrPages);
+  h = mix(h, pageShift);
+  h = mix(h, maxOrder);
+  h = mix(h, pageblockOrder);
+  for (let pfn = 0; pfn < nrPages; pfn++) {
+    h = mix(h, i32(unchecked(pageFlags[pfn])) | (i32(unchecked(pageOrder[pfn])) << 8));
+    h = mix(h, unchecked(pageLink0[pfn]));
+    h = mix(h, unchecked(pageLink1[pfn]));
+  }
+  for (let i = 0; i < pageblockMts.length; i++) h = mix(h, i32(unchecked(pageblockMts[i])));
+  for (let order = 0; order <= maxOrder; order++) {
+    for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
+      h = mix(h, freeListHead(order, mt));
+      h = mix(h, unchecked(freeBlocks[order * MIGRATE_TYPES + mt]));
+    }
+  }
+  h = mix(h, nrFreePages);
+  h = mix(h, nrFreeCmaPages);
+  h = mix(h, cmaBalanceEnabled ? 1 : 0);
+  const slots = ownerSlots();
+  h = mix(h, slots);
+  for (let id = 0; id < slots; id++) h = mix(h, ownerSlot(id));
+  for (let a = 0; a < cmaAreaCount; a++) {
+    h = mix(h, cmaBasePfn(a));
+    h = mix(h, cmaCount(a));
+    h = mix(h, cmaOrderPerBit(a));
+    h = mix(h, cmaAvailable(a));
+    const map = cmaBitmap(a);
+    for (let w = 0; w < map.length; w++) h = mix(h, i32(unchecked(map[w])));
+    for (let s = 0; s < CMA_STAT_COUNT; s++) h = mixF64(h, cmaStat(a, s));
+  }
+  for (let i = 0; i < vmEvents.length; i++) h = mixF64(h, unchecked(vmEvents[i]));
+  for (let i = 0; i < allocFailByOrder.length; i++) h = mixF64(h, unchecked(allocFailByOrder[i]));
+  for (let off: u32 = 0; off < ramBytes; off += 4) h = mix(h, i32(ramWord(off)));
+  return u32(h) >>> 0;
+}

@@ -1,0 +1,164 @@
+// The memory map: one `struct page` per page frame, stored as parallel arrays
+// indexed by pfn (struct of arrays, 10 bytes a page):
+//
+//   pageFlags  u8    7   6   5   4   3   2   1   0
+//                  ┌───┬───┬───┬───────────┬───────┐
+//                  │ - │ - │CMA│    mt     │ kind  │
+//                  └───┴───┴───┴───────────┴───────┘
+//                  kind  0 none (tail of a block, or never set)
+//                        1 buddy: head of a free block
+//                        2 allocated: head of an allocation
+//                  mt    buddy: the free list it sits on; allocated: the migratetype asked for
+//                  CMA   allocated by a CMA area (its bitmap bit is set)
+//   pageOrder  u8    order of a head page
+//   pageLink0  i32   buddy: next on its free list   │ allocated: owner id, or NONE
+//   pageLink1  i32   buddy: prev on its free list   │ allocated: pins: short-term (bits 0..15),
+//                                                   │            long-term (bits 16..31)
+//
+// Only head pages carry state, as in the kernel: a free block's tail pages and an
+// allocation's tail pages are "none". Whether a pfn is free is found by walking up
+// the orders to a covering buddy head (see buddy.ts, findBuddyHead).
+
+import { NONE } from "./constants.ts";
+
+// @ts-ignore: decorator
+@inline export const KIND_NONE: i32 = 0;
+// @ts-ignore: decorator
+@inline export const KIND_BUDDY: i32 = 1;
+// @ts-ignore: decorator
+@inline export const KIND_ALLOC: i32 = 2;
+
+// @ts-ignore: decorator
+@inline const KIND_MASK: i32 = 0x3;
+// @ts-ignore: decorator
+@inline const MT_SHIFT: i32 = 2;
+// @ts-ignore: decorator
+@inline const MT_MASK: i32 = 0x7 << MT_SHIFT;
+// @ts-ignore: decorator
+@inline const FLAG_CMA: i32 = 1 << 5;
+
+// ---- geometry ----------------------------------------------------------------
+export let nrPages: i32 = 0;
+export let pageShift: i32 = 12;
+export let maxOrder: i32 = 10;
+export let pageblockOrder: i32 = 9;
+export let pageblockNrPages: i32 = 512;
+export let nrPageblocks: i32 = 0;
+
+export let pageFlags: Uint8Array = new Uint8Array(0);
+export let pageOrder: Uint8Array = new Uint8Array(0);
+export let pageLink0: Int32Array = new Int32Array(0);
+export let pageLink1: Int32Array = new Int32Array(0);
+
+/** Allocates the memory map. Callers validated the geometry. */
+export function memmapInit(pages: i32, pgShift: i32, maxOrd: i32, pbOrder: i32): void {
+  nrPages = pages;
+  pageShift = pgShift;
+  maxOrder = maxOrd;
+  pageblockOrder = pbOrder;
+  pageblockNrPages = 1 << pbOrder;
+  nrPageblocks = pages >>> pbOrder;
+  pageFlags = new Uint8Array(pages);
+  pageOrder = new Uint8Array(pages);
+  pageLink0 = new Int32Array(pages);
+  pageLink1 = new Int32Array(pages);
+}
+
+// ---- accessors -------------------------------------------------------------------
+// @ts-ignore: decorator
+@inline export function pageKind(pfn: i32): i32 {
+  return i32(unchecked(pageFlags[pfn])) & KIND_MASK;
+}
+// @ts-ignore: decorator
+@inline export function pageMt(pfn: i32): i32 {
+  return (i32(unchecked(pageFlags[pfn])) & MT_MASK) >>> MT_SHIFT;
+}
+// @ts-ignore: decorator
+@inline export function pageIsCmaAlloc(pfn: i32): bool {
+  return (i32(unchecked(pageFlags[pfn])) & FLAG_CMA) != 0;
+}
+// @ts-ignore: decorator
+@inline export function getOrder(pfn: i32): i32 {
+  return i32(unchecked(pageOrder[pfn]));
+}
+// @ts-ignore: decorator
+@inline export function isBuddy(pfn: i32): bool {
+  return pageKind(pfn) == KIND_BUDDY;
+}
+// @ts-ignore: decorator
+@inline export function isAllocHead(pfn: i32): bool {
+  return pageKind(pfn) == KIND_ALLOC;
+}
+
+/** Marks `pfn` the head of a free block of `order` on list `mt` (links set by the list code). */
+// @ts-ignore: decorator
+@inline export function setBuddy(pfn: i32, order: i32, mt: i32): void {
+  unchecked(pageFlags[pfn] = u8(KIND_BUDDY | (mt << MT_SHIFT)));
+  unchecked(pageOrder[pfn] = u8(order));
+}
+
+/** Marks `pfn` the head of an allocation of `order` asked as `mt`, with no owner and no pins. */
+// @ts-ignore: decorator
+@inline export function setAllocated(pfn: i32, order: i32, mt: i32): void {
+  unchecked(pageFlags[pfn] = u8(KIND_ALLOC | (mt << MT_SHIFT)));
+  unchecked(pageOrder[pfn] = u8(order));
+  unchecked(pageLink0[pfn] = NONE);
+  unchecked(pageLink1[pfn] = 0);
+}
+
+/** Clears a head page back to "none" (it became a tail or was merged away). */
+// @ts-ignore: decorator
+@inline export function clearHead(pfn: i32): void {
+  unchecked(pageFlags[pfn] = 0);
+  unchecked(pageOrder[pfn] = 0);
+  unchecked(pageLink0[pfn] = 0);
+  unchecked(pageLink1[pfn] = 0);
+}
+
+// @ts-ignore: decorator
+@inline export function setCmaAlloc(pfn: i32, on: bool): void {
+  const f = i32(unchecked(pageFlags[pfn]));
+  unchecked(pageFlags[pfn] = u8(on ? f | FLAG_CMA : f & ~FLAG_CMA));
+}
+
+// ---- allocated heads: owner and pins in the link words -------------------------
+// @ts-ignore: decorator
+@inline export function pageOwnerId(pfn: i32): i32 {
+  return unchecked(pageLink0[pfn]);
+}
+// @ts-ignore: decorator
+@inline export function setPageOwnerId(pfn: i32, id: i32): void {
+  unchecked(pageLink0[pfn] = id);
+}
+// @ts-ignore: decorator
+@inline export function shortPins(pfn: i32): i32 {
+  return unchecked(pageLink1[pfn]) & 0xffff;
+}
+// @ts-ignore: decorator
+@inline export function longPins(pfn: i32): i32 {
+  return unchecked(pageLink1[pfn]) >>> 16;
+}
+// @ts-ignore: decorator
+@inline export function setPins(pfn: i32, shortCount: i32, longCount: i32): void {
+  unchecked(pageLink1[pfn] = (longCount << 16) | shortCount);
+}
+
+// ---- pfn arithmetic -------------------------------------------------------------
+// @ts-ignore: decorator
+@inline export function pageblockIndex(pfn: i32): i32 {
+  return pfn >>> pageblockOrder;
+}
+// @ts-ignore: decorator
+@inline export function pageblockStartPfn(pfn: i32): i32 {
+  return pfn & ~(pageblockNrPages - 1);
+}
+/** pageblock_align(): rounds up to a pageblock boundary. */
+// @ts-ignore: decorator
+@inline export function pageblockAlign(pfn: i32): i32 {
+  return (pfn + pageblockNrPages - 1) & ~(pageblockNrPages - 1);
+}
+/** True when `pfn` is a valid frame number of this machine. */
+// @ts-ignore: decorator
+@inline export function pfnValid(pfn: i32): bool {
+  return pfn >= 0 && pfn < nrPages;
+}

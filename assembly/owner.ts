@@ -1,0 +1,66 @@
+// Owners: the reverse mapping that makes an in-use page movable.
+//
+// An owner stands for whoever maps the page (an anonymous VMA, a page cache
+// entry). Its id is stable; its pfn follows the page when migration moves it.
+// The table grows on demand so metadata-only machines pay only for live owners.
+//
+//   ownerPfn[id] >= 0   live: the head pfn of the owned block
+//   ownerPfn[id] <  0   free slot: -2 - (next free id), -1 ends the chain
+
+import { NONE } from "./constants.ts";
+
+let ownerPfn: Int32Array = new Int32Array(0);
+let ownerUsed: i32 = 0;
+let ownerFreeHead: i32 = NONE;
+export let ownerLive: i32 = 0;
+
+export function ownerInit(): void {
+  ownerPfn = new Int32Array(64);
+  ownerUsed = 0;
+  ownerFreeHead = NONE;
+  ownerLive = 0;
+}
+
+/** Slots handed out so far (live or free), for walks over the table. */
+export function ownerSlots(): i32 {
+  return ownerUsed;
+}
+
+export function ownerCreate(pfn: i32): i32 {
+  let id = ownerFreeHead;
+  if (id != NONE) {
+    ownerFreeHead = -2 - unchecked(ownerPfn[id]);
+  } else {
+    if (ownerUsed == ownerPfn.length) {
+      const grown = new Int32Array(ownerPfn.length << 1);
+      grown.set(ownerPfn);
+      ownerPfn = grown;
+    }
+    id = ownerUsed++;
+  }
+  unchecked(ownerPfn[id] = pfn);
+  ownerLive++;
+  return id;
+}
+
+export function ownerDestroy(id: i32): void {
+  unchecked(ownerPfn[id] = -2 - ownerFreeHead);
+  ownerFreeHead = id;
+  ownerLive--;
+}
+
+/** The owner's pfn, or NONE when `id` is not a live owner. */
+export function ownerGetPfn(id: i32): i32 {
+  if (id < 0 || id >= ownerUsed) return NONE;
+  const pfn = unchecked(ownerPfn[id]);
+  return pfn >= 0 ? pfn : NONE;
+}
+
+export function ownerSetPfn(id: i32, pfn: i32): void {
+  unchecked(ownerPfn[id] = pfn);
+}
+
+/** Raw slot value, for the state hash. */
+export function ownerSlot(id: i32): i32 {
+  return unchecked(ownerPfn[id]);
+}

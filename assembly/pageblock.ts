@@ -1,0 +1,33 @@
+// Pageblock migratetypes (the kernel's pageblock_flags bitmap): one byte per
+// block of 1 << pageblockOrder pages.
+
+import { nrPageblocks, pageblockIndex, pageblockOrder } from "./memmap.ts";
+
+export let pageblockMts: Uint8Array = new Uint8Array(0);
+
+export function pageblockInit(mt: i32): void {
+  pageblockMts = new Uint8Array(nrPageblocks);
+  pageblockMts.fill(u8(mt));
+}
+
+/** get_pfnblock_migratetype() */
+// @ts-ignore: decorator
+@inline export function getPageblockMt(pfn: i32): i32 {
+  return i32(unchecked(pageblockMts[pageblockIndex(pfn)]));
+}
+
+/** set_pageblock_migratetype() */
+// @ts-ignore: decorator
+@inline export function setPageblockMt(pfn: i32, mt: i32): void {
+  unchecked(pageblockMts[pageblockIndex(pfn)] = u8(mt));
+}
+
+/** change_pageblock_range(): sets every pageblock covered by a block of `order` at `pfn`. */
+export function changePageblockRange(pfn: i32, order: i32, mt: i32): void {
+  let nr = order > pageblockOrder ? 1 << (order - pageblockOrder) : 1;
+  let i = pageblockIndex(pfn);
+  while (nr-- > 0) {
+    unchecked(pageblockMts[i] = u8(mt));
+    i++;
+  }
+}

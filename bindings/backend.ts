@@ -1,0 +1,101 @@
+/**
+ * The backend seam: loads one engine instance, either the WASM build (asc) or
+ * the same AssemblyScript compiled to JS (tsc against std/portable). Both export
+ * the same numeric functions; only access to RAM contents differs, and this
+ * module hides that behind `ramView`.
+ */
+
+export type Backend = "wasm" | "ts";
+
+/** The engine's exports (assembly/index.ts), as both builds provide them. */
+export interface Engine {
+  init(pages: number, pageShift: number, maxOrder: number, pageblockOrder: number, ramBytes: number): number;
+  cmaDeclare(basePfn: number, pages: number, limitPfn: number, alignPages: number, orderPerBit: number): number;
+  boot(): void;
+  setCmaBalance(on: boolean | number): void;
+  allocPages(order: number, mt: number): number;
+  checkFreePages(pfn: number, order: number): number;
+  freePages(pfn: number, order: number): number;
+  ownerOf(pfn: number): number;
+  ownerPfn(id: number): number;
+  pin(id: number, longterm: number): number;
+  unpin(id: number, longterm: number): number;
+  migrateOwner(id: number): number;
+  isolateRange(startPfn: number, endPfn: number, mt: number): number;
+  undoIsolateRange(startPfn: number, endPfn: number, mt: number): number;
+  testIsolated(startPfn: number, endPfn: number): number;
+  allocContigRange(startPfn: number, endPfn: number, mt: number): number;
+  freeContig(pfn: number, count: number): number;
+  cmaAreas(): number;
+  cmaAllocPages(id: number, count: number, alignOrder: number): number;
+  cmaReleasePages(id: number, pfn: number, count: number): number;
+  cmaLastRet(): number;
+  cmaBasePfn(id: number): number;
+  cmaCount(id: number): number;
+  cmaOrderPerBit(id: number): number;
+  cmaAvailable(id: number): number;
+  cmaStat(id: number, stat: number): number;
+  cmaNextZeroBit(id: number, start: number): number;
+  cmaNextSetBit(id: number, start: number): number;
+  cmaBitmapBits(id: number): number;
+  freePagesCount(): number;
+  freeCmaPagesCount(): number;
+  freeBlocksOf(order: number, mt: number): number;
+  pageblockMigratetype(pfn: number): number;
+  vmEvent(index: number): number;
+  allocFailures(order: number): number;
+  pageState(pfn: number): number;
+  pagePins(pfn: number): number;
+  check(): string;
+  hash(): number;
+  ramPointer(): number;
+  ramPortableArray(): Uint8Array;
+}
+
+/** One engine instance and a way to see its RAM. */
+export interface EngineInstance {
+  readonly backend: Backend;
+  readonly engine: Engine;
+  /** A live view of RAM bytes [offset, offset + length); valid until the next engine call. */
+  ramView(offset: number, length: number): Uint8Array;
+}
+
+let wasmModule: Promise<WebAssembly.Module> | undefined;
+
+async function compileWasm(): Promise<WebAssembly.Module> {
+  const url = new URL("../engine/engine.wasm", import.meta.url);
+  if (url.protocol === "file:") {
+    const { readFile } = await import("node:fs/promises");
+    return WebAssembly.compile(await readFile(url));
+  }
+  return WebAssembly.compileStreaming(fetch(url));
+}
+
+interface RawBindings {
+  instantiate(module: WebAssembly.Module, imports?: object): Promise<Engine & { memory: WebAssembly.Memory }>;
+}
+
+/** Creates a fresh engine instance: two instances never share state. */
+export async function loadEngine(backend: Backend): Promise<EngineInstance> {
+  if (backend === "wasm") {
+    wasmModule ??= compileWasm();
+    const bindings = (await import(new URL("../engine/engine.js", import.meta.url).href)) as RawBindings;
+    const engine = await bindings.instantiate(await wasmModule, {});
+    const memory = engine.memory;
+    return {
+      backend,
+      engine,
+      // memory.buffer changes identity when memory grows: build the view per call.
+      ramView: (offset, length) => new Uint8Array(memory.buffer, engine.ramPointer() + offset, length),
+    };
+  }
+  const portable = (await import(new URL("../engine/portable.js", import.meta.url).href)) as {
+    default: () => Engine;
+  };
+  const engine = portable.default();
+  return {
+    backend,
+    engine,
+    ramView: (offset, length) => engine.ramPortableArray().subarray(offset, offset + length),
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * DmaSimError: the error every public function throws on bad input, shaped like
+ * Node's system errors (`code: "EINVAL"`, `errno: -22`).
+ */
+
+/** errno values of include/uapi/asm-generic/errno-base.h and errno.h used by dmasim. */
+export const ERRNO = Object.freeze({
+  EPERM: 1,
+  ENOENT: 2,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  ENODEV: 19,
+  EINVAL: 22,
+  ENOSPC: 28,
+  ERANGE: 34,
+  ENOTTY: 25,
+  EOVERFLOW: 75,
+  EUCLEAN: 117,
+} as const);
+
+export type ErrnoCode = keyof typeof ERRNO;
+
+const CODE_OF_ERRNO = new Map<number, ErrnoCode>(
+  (Object.entries(ERRNO) as [ErrnoCode, number][]).map(([code, n]) => [n, code]),
+);
+
+export class DmaSimError extends Error {
+  /** Symbolic code, e.g. "EINVAL". */
+  readonly code: ErrnoCode;
+  /** Negative errno, as Node reports it, e.g. -22. */
+  readonly errno: number;
+
+  constructor(code: ErrnoCode, message: string) {
+    super(`${code}: ${message}`);
+    this.name = "DmaSimError";
+    this.code = code;
+    this.errno = -ERRNO[code];
+  }
+
+  /** Builds the error for a negative errno returned by the engine. */
+  static fromErrno(ret: number, message: string): DmaSimError {
+    return new DmaSimError(CODE_OF_ERRNO.get(-ret) ?? "EINVAL", message);
+  }
+}
+
+/** The symbolic name of a negative errno (-16 → "EBUSY"). */
+export function errnoName(ret: number): string {
+  return CODE_OF_ERRNO.get(-ret) ?? String(ret);
+}
+
+/** Throws EINVAL unless `value` is an integer in [min, max]. */
+export function requireInt(where: string, name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new DmaSimError("EINVAL", `${where}: ${name} must be an integer in ${min}..${max}, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,22 @@
+/**
+ * dmasim: a simulator of the Linux physical-memory and DMA buffer-sharing stack.
+ * Everything public is exported here.
+ */
+export { createSystem, System } from "./system.ts";
+export type { SystemStats, Policy, PageInfo } from "./system.ts";
+export type { SystemOptions, CmaAreaOptions } from "./options.ts";
+export type { Backend } from "./backend.ts";
+export { CmaArea } from "./cma.ts";
+export type { CmaStats, CmaFreeRun } from "./cma.ts";
+export { MovablePage } from "./page.ts";
+export { DmaSimError, ERRNO } from "./errors.ts";
+export type { ErrnoCode } from "./errors.ts";
+export { MIGRATETYPES } from "./migratetype.ts";
+export type { Migratetype, MigratetypeName, ContigMigratetype } from "./migratetype.ts";
+export {
+  fragmentationIndex, unusableFreeIndex, MIGRATETYPE_NAMES, formatBuddyinfo, formatPagetypeinfo,
+  formatExtfragIndex, formatUnusableIndex, formatVmstat,
+} from "./vmstat.ts";
+export type { ZoneFreeInfo } from "./vmstat.ts";
+export { createRandom } from "./random.ts";
+export type { Random } from "./random.ts";

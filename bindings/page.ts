@@ -1,0 +1,95 @@
+/**
+ * MovablePage: the owner of an in-use movable block (an anonymous mapping, a
+ * page cache entry). Its pfn follows the page when migration moves it.
+ */
+import { DmaSimError, errnoName } from "./errors.ts";
+import type { System } from "./system.ts";
+
+export class MovablePage {
+  /** @internal */
+  alive = true;
+
+  /** @internal */
+  constructor(
+    private readonly sys: System,
+    /** Owner id, stable for the life of the allocation. */
+    readonly id: number,
+    /** Order of the block. */
+    readonly order: number,
+  ) {}
+
+  private live(where: string): void {
+    if (!this.alive) throw new DmaSimError("EINVAL", `MovablePage.${where}: the page was freed`);
+  }
+
+  /** Current head pfn (page_to_pfn()); changes when the page migrates. */
+  get pfn(): number {
+    this.live("pfn");
+    return this.sys.engine.ownerPfn(this.id);
+  }
+
+  /** Short-term pins (transient references such as I/O in flight) and long-term pins (FOLL_LONGTERM). */
+  get pins(): { shortTerm: number; longTerm: number } {
+    const p = this.sys.engine.pagePins(this.pfn);
+    return { shortTerm: p & 0xffff, longTerm: p >>> 16 };
+  }
+
+  /** get_user_pages(): a transient reference; migration of the page fails while it is held. Returns the pfn. */
+  pin(): number {
+    return this.pinAs("pin", false);
+  }
+
+  /** pin_user_pages(FOLL_LONGTERM): moves the page out of CMA first, then pins it. Returns the (new) pfn. */
+  pinLongterm(): number {
+    return this.pinAs("pinLongterm", true);
+  }
+
+  /** put_page() for a short-term pin. */
+  unpin(): void {
+    this.unpinAs("unpin", false);
+  }
+
+  /** unpin_user_page() for a long-term pin. */
+  unpinLongterm(): void {
+    this.unpinAs("unpinLongterm", true);
+  }
+
+  /** migrate_pages() of this block alone: moves it to another free frame. Returns the new pfn. */
+  migrate(): number {
+    this.live("migrate");
+    const ret = this.sys.engine.migrateOwner(this.id);
+    if (ret < 0) throw DmaSimError.fromErrno(ret, `MovablePage.migrate: ${errnoName(ret)} (pinned, or no free frame)`);
+    return ret;
+  }
+
+  /** Reads `length` bytes at byte `offset` of the block. */
+  read(offset = 0, length?: number): Uint8Array {
+    this.live("read");
+    return this.sys.readBlock(this.pfn, this.order, offset, length, "MovablePage.read");
+  }
+
+  /** Writes bytes at byte `offset` of the block. */
+  write(bytes: Uint8Array, offset = 0): void {
+    this.live("write");
+    this.sys.writeBlock(this.pfn, this.order, bytes, offset, "MovablePage.write");
+  }
+
+  /** Frees the block (the last put_page()). */
+  free(): void {
+    this.live("free");
+    this.sys.freePages(this.pfn, this.order);
+  }
+
+  private pinAs(where: string, longterm: boolean): number {
+    this.live(where);
+    const ret = this.sys.engine.pin(this.id, longterm ? 1 : 0);
+    if (ret < 0) throw DmaSimError.fromErrno(ret, `MovablePage.${where}: ${errnoName(ret)}`);
+    return ret;
+  }
+
+  private unpinAs(where: string, longterm: boolean): void {
+    this.live(where);
+    const ret = this.sys.engine.unpin(this.id, longterm ? 1 : 0);
+    if (ret < 0) throw DmaSimError.fromErrno(ret, `MovablePage.${where}: the page holds no ${longterm ? "long-term" : "short-term"} pin`);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The virtual files sys.readFile() serves, in the kernel's formats:
+ *
+ *   /proc/buddyinfo, /proc/pagetypeinfo, /proc/vmstat
+ *   /sys/kernel/debug/extfrag/extfrag_index, /sys/kernel/debug/extfrag/unusable_index
+ *   /sys/kernel/mm/cma/<name>/{alloc_pages_success,alloc_pages_fail,release_pages_success,
+ *                               total_pages,available_pages}            (mm/cma_sysfs.c)
+ *   /sys/kernel/debug/cma/<name>/{base_pfn,count,order_per_bit,used,maxchunk}  (mm/cma_debug.c)
+ *
+ * One zone, "Normal" on node 0, until zones arrive.
+ */
+import { DmaSimError } from "./errors.ts";
+import type { System } from "./system.ts";
+import {
+  formatBuddyinfo, formatExtfragIndex, formatPagetypeinfo, formatUnusableIndex, formatVmstat,
+  type ZoneFreeInfo,
+} from "./vmstat.ts";
+
+function zones(sys: System): ZoneFreeInfo[] {
+  return [{ node: 0, zone: "Normal", freeBlocks: sys.freeArea(), pageblocksByType: sys.pageblockCounts() }];
+}
+
+function vmstat(sys: System): string {
+  const s = sys.stats();
+  return formatVmstat({
+    nr_free_pages: s.nrFreePages,
+    nr_free_cma: s.nrFreeCmaPages,
+    pgalloc_normal: s.pgalloc,
+    pgfree: s.pgfree,
+    pgmigrate_success: s.pgmigrateSuccess,
+    pgmigrate_fail: s.pgmigrateFail,
+    cma_alloc_success: s.cmaAllocSuccess,
+    cma_alloc_fail: s.cmaAllocFail,
+  });
+}
+
+function cmaFile(sys: System, dir: "mm" | "debug", name: string, file: string): string | undefined {
+  const area = sys.cmaAreas.find((a) => a.name === name);
+  if (!area) return undefined;
+  const st = area.stats;
+  const value: Record<string, number> =
+    dir === "mm"
+      ? {
+          alloc_pages_success: st.pagesSucceeded,
+          alloc_pages_fail: st.pagesFailed,
+          release_pages_success: st.pagesReleased,
+          total_pages: area.count,
+          available_pages: area.available,
+        }
+      : {
+          base_pfn: area.basePfn,
+          count: area.count,
+          order_per_bit: area.orderPerBit,
+          used: area.count - area.freeRuns().reduce((n, r) => n + r.pages, 0),
+          maxchunk: area.freeRuns().reduce((m, r) => Math.max(m, r.pages), 0),
+        };
+  const v = value[file];
+  return v === undefined ? undefined : `${v}\n`;
+}
+
+export function readProcFile(sys: System, path: string): string {
+  if (typeof path !== "string") throw new DmaSimError("EINVAL", "readFile: path must be a string");
+  switch (path) {
+    case "/proc/buddyinfo":
+      return formatBuddyinfo(zones(sys));
+    case "/proc/pagetypeinfo":
+      return formatPagetypeinfo(zones(sys), sys.pageblockOrder);
+    case "/proc/vmstat":
+      return vmstat(sys);
+    case "/sys/kernel/debug/extfrag/extfrag_index":
+      return formatExtfragIndex(zones(sys));
+    case "/sys/kernel/debug/extfrag/unusable_index":
+      return formatUnusableIndex(zones(sys));
+  }
+  const m = /^\/sys\/kernel\/(mm|debug)\/cma\/([^/]+)\/([a-z_]+)$/.exec(path);
+  const text = m ? cmaFile(sys, m[1] as "mm" | "debug", m[2]!, m[3]!) : undefined;
+  if (text === undefined) throw new DmaSimError("ENOENT", `readFile: ${path}: no such file`);
+  return text;
+}

@@ -1,0 +1,393 @@
+/**
+ * System: one simulated machine, its physical memory and the kernel-side API
+ * over the engine (page allocator, owners and pins, isolation, contiguous
+ * ranges, CMA), with /proc and debugfs files.
+ */
+import { loadEngine, type Backend, type Engine, type EngineInstance } from "./backend.ts";
+import { CmaArea } from "./cma.ts";
+import { DmaSimError, errnoName, requireInt } from "./errors.ts";
+import {
+  MIGRATETYPES, allocMigratetype, contigMigratetype, type ContigMigratetype, type Migratetype,
+  type MigratetypeName,
+} from "./migratetype.ts";
+import { resolveOptions, type SystemOptions } from "./options.ts";
+import { MovablePage } from "./page.ts";
+import { readProcFile } from "./procfs.ts";
+import { createRandom, type Random } from "./random.ts";
+
+/** Counters and free-memory figures (the /proc/vmstat items dmasim models, and more). */
+export interface SystemStats {
+  /** NR_FREE_PAGES: free pages outside isolated pageblocks. */
+  nrFreePages: number;
+  /** NR_FREE_CMA_PAGES */
+  nrFreeCmaPages: number;
+  /** pgalloc_normal, in pages. */
+  pgalloc: number;
+  /** pgfree, in pages. */
+  pgfree: number;
+  pgmigrateSuccess: number;
+  pgmigrateFail: number;
+  /** cma_alloc() calls that succeeded / failed (cma_alloc_success, cma_alloc_fail). */
+  cmaAllocSuccess: number;
+  cmaAllocFail: number;
+  /** Fallback allocations from another migratetype (mm_page_alloc_extfrag events). */
+  extfragEvents: number;
+  /** ... of which claimed the whole pageblock. */
+  extfragClaimed: number;
+  /** Buddy allocations that returned NULL. */
+  allocFail: number;
+  /** Failures per order (index = order). */
+  allocFailByOrder: number[];
+  contigSuccess: number;
+  contigFail: number;
+  /** migrate_pages() passes run inside alloc_contig_range(). */
+  contigMigratePasses: number;
+  /** Pages moved out of CMA by long-term pins. */
+  longtermMigrated: number;
+}
+
+const EVENT_KEYS = [
+  "pgalloc", "pgfree", "pgmigrateSuccess", "pgmigrateFail", "cmaAllocSuccess", "cmaAllocFail", "extfragEvents",
+  "extfragClaimed", "allocFail", "contigSuccess", "contigFail", "contigMigratePasses", "longtermMigrated",
+] as const;
+
+/** Policy knobs that differ between kernels or configurations. */
+export interface Policy {
+  /** __rmqueue()'s rule: movable requests use CMA first when CMA holds over half the free pages. Default true. */
+  cmaFirstBalance?: boolean;
+}
+
+/** What a pfn holds, for inspection. */
+export interface PageInfo {
+  /** "free": head of a free block; "allocated": head of an allocation; "tail": inside a block. */
+  state: "free" | "allocated" | "tail";
+  order: number;
+  /** Free list (free) or requested migratetype (allocated); null for tails. */
+  migratetype: MigratetypeName | null;
+  /** Allocated by a CMA area. */
+  cma: boolean;
+  /** Owner id of an owned allocation, else null. */
+  owner: number | null;
+  shortPins: number;
+  longPins: number;
+}
+
+/** Creates a machine: validates options, loads an engine, declares CMA areas and boots. */
+export async function createSystem(options: SystemOptions = {}): Promise<System> {
+  const o = resolveOptions(options);
+  const inst = await loadEngine(o.backend);
+  const e = inst.engine;
+  if (e.init(o.nrPages, o.pageShift, o.maxOrder, o.pageblockOrder, o.storeContents ? o.ramBytes : 0) < 0) {
+    throw new DmaSimError("ENOMEM", `createSystem: cannot reserve ${o.ramBytes} bytes of RAM contents`);
+  }
+  o.cma.forEach((area, i) => {
+    const pages = Math.ceil(area.bytes / o.pageSize);
+    const base = (area.base ?? 0) / o.pageSize;
+    const limit = Math.min((area.limit ?? 0) / o.pageSize, o.nrPages);
+    const align = area.alignment === undefined || area.alignment < o.pageSize ? 0 : area.alignment / o.pageSize;
+    if (pages > o.nrPages || base >= o.nrPages) {
+      throw new DmaSimError(pages > o.nrPages ? "ENOMEM" : "EINVAL", `createSystem: cma[${i}] "${area.name}" does not fit in RAM`);
+    }
+    const ret = e.cmaDeclare(base, pages, limit, Math.min(align, 2 ** 30), area.orderPerBit ?? 0);
+    if (ret < 0) {
+      const why: Record<string, string> = {
+        EINVAL: "base, size and bit granularity must be aligned (a pageblock at least)",
+        EBUSY: "the range overlaps another area",
+        ENOMEM: "no room below the limit",
+        ENOSPC: "too many CMA areas (CONFIG_CMA_AREAS)",
+      };
+      const code = errnoName(ret);
+      throw DmaSimError.fromErrno(ret, `createSystem: cma[${i}] "${area.name}" cannot be declared: ${why[code] ?? code}`);
+    }
+  });
+  e.boot();
+  return new System(inst, o.cma.map((a) => a.name), {
+    ramBytes: o.ramBytes, pageSize: o.pageSize, maxOrder: o.maxOrder, pageblockOrder: o.pageblockOrder,
+    storeContents: o.storeContents, seed: o.seed,
+  });
+}
+
+interface Geometry {
+  ramBytes: number;
+  pageSize: number;
+  maxOrder: number;
+  pageblockOrder: number;
+  storeContents: boolean;
+  seed: number;
+}
+
+export class System {
+  readonly backend: Backend;
+  readonly ramBytes: number;
+  readonly pageSize: number;
+  readonly nrPages: number;
+  /** MAX_PAGE_ORDER: the highest order, inclusive. */
+  readonly maxOrder: number;
+  readonly pageblockOrder: number;
+  readonly pageblockNrPages: number;
+  readonly storeContents: boolean;
+  readonly seed: number;
+  /** The machine's deterministic random source (seeded by `seed`). */
+  readonly random: Random;
+  /** @internal */
+  readonly engine: Engine;
+  private readonly inst: EngineInstance;
+  private readonly areas: CmaArea[];
+  private readonly handles = new Map<number, MovablePage>();
+
+  /** @internal */
+  constructor(inst: EngineInstance, areaNames: string[], g: Geometry) {
+    this.inst = inst;
+    this.engine = inst.engine;
+    this.backend = inst.backend;
+    this.ramBytes = g.ramBytes;
+    this.pageSize = g.pageSize;
+    this.nrPages = g.ramBytes / g.pageSize;
+    this.maxOrder = g.maxOrder;
+    this.pageblockOrder = g.pageblockOrder;
+    this.pageblockNrPages = 2 ** g.pageblockOrder;
+    this.storeContents = g.storeContents;
+    this.seed = g.seed;
+    this.random = createRandom(g.seed);
+    this.areas = areaNames.map((name, id) => new CmaArea(this, id, name));
+  }
+
+  // ---- argument checks ----------------------------------------------------------------
+
+  private pfnArg(where: string, pfn: unknown): number {
+    return requireInt(where, "pfn", pfn, 0, this.nrPages - 1);
+  }
+
+  private orderArg(where: string, order: unknown): number {
+    return requireInt(where, "order", order, 0, this.maxOrder);
+  }
+
+  private rangeArgs(where: string, startPfn: unknown, endPfn: unknown): void {
+    requireInt(where, "startPfn", startPfn, 0, this.nrPages - 1);
+    requireInt(where, "endPfn", endPfn, 1, this.nrPages);
+    if ((endPfn as number) <= (startPfn as number)) {
+      throw new DmaSimError("EINVAL", `${where}: endPfn (${String(endPfn)}) must be above startPfn (${String(startPfn)})`);
+    }
+  }
+
+  // ---- the page allocator --------------------------------------------------------------
+
+  /**
+   * alloc_pages(): a block of 2^order pages. Movable blocks get an owner (see
+   * allocMovable). Returns the head pfn, or null as the kernel returns NULL.
+   */
+  allocPages(order: number, migratetype: Migratetype = "unmovable"): number | null {
+    this.orderArg("allocPages", order);
+    const mt = allocMigratetype("allocPages", migratetype);
+    const ret = this.engine.allocPages(order, mt);
+    return ret < 0 ? null : ret;
+  }
+
+  /** __free_pages(): frees the block allocated at `pfn` with `order`. Pinned pages cannot be freed (EBUSY). */
+  freePages(pfn: number, order = 0): void {
+    this.pfnArg("freePages", pfn);
+    this.orderArg("freePages", order);
+    const id = this.engine.ownerOf(pfn);
+    const ret = this.engine.freePages(pfn, order);
+    if (ret < 0) {
+      const why = ret === -16 ? "the page is pinned" : `no allocation of order ${order} starts there (double free, wrong order, or a CMA page: use CmaArea.release)`;
+      throw DmaSimError.fromErrno(ret, `freePages(${pfn}, ${order}): ${why}`);
+    }
+    if (id >= 0) {
+      const handle = this.handles.get(id);
+      if (handle) handle.alive = false;
+      this.handles.delete(id);
+    }
+  }
+
+  /** alloc_pages(GFP_HIGHUSER_MOVABLE): a movable block and its owner, or null. */
+  allocMovable(order = 0): MovablePage | null {
+    const pfn = this.allocPages(order, "movable");
+    return pfn === null ? null : this.ownerOf(pfn);
+  }
+
+  /** The owner of the block headed at `pfn`, or null when it has none. */
+  ownerOf(pfn: number): MovablePage | null {
+    this.pfnArg("ownerOf", pfn);
+    const id = this.engine.ownerOf(pfn);
+    if (id < 0) return null;
+    let handle = this.handles.get(id);
+    if (!handle) {
+      handle = new MovablePage(this, id, (this.engine.pageState(pfn) >>> 8) & 0xff);
+      this.handles.set(id, handle);
+    }
+    return handle;
+  }
+
+  /** What `pfn` holds. */
+  pageInfo(pfn: number): PageInfo {
+    this.pfnArg("pageInfo", pfn);
+    const s = this.engine.pageState(pfn);
+    const kind = s & 3;
+    const pins = this.engine.pagePins(pfn);
+    const owner = kind === 2 ? this.engine.ownerOf(pfn) : -1;
+    return {
+      state: kind === 1 ? "free" : kind === 2 ? "allocated" : "tail",
+      order: kind === 0 ? 0 : (s >>> 8) & 0xff,
+      migratetype: kind === 0 ? null : MIGRATETYPES[(s >>> 2) & 7]!,
+      cma: ((s >>> 16) & 1) === 1,
+      owner: owner >= 0 ? owner : null,
+      shortPins: pins & 0xffff,
+      longPins: pins >>> 16,
+    };
+  }
+
+  // ---- page contents --------------------------------------------------------------------
+
+  /** @internal */
+  readBlock(pfn: number, order: number, offset: number, length: number | undefined, where: string): Uint8Array {
+    const size = this.pageSize * 2 ** order;
+    const len = length ?? size - (Number.isInteger(offset) ? offset : 0);
+    this.contentsArgs(where, offset, len, size);
+    return this.inst.ramView(pfn * this.pageSize + offset, len).slice();
+  }
+
+  /** @internal */
+  writeBlock(pfn: number, order: number, bytes: Uint8Array, offset: number, where: string): void {
+    if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", `${where}: bytes must be a Uint8Array`);
+    this.contentsArgs(where, offset, bytes.length, this.pageSize * 2 ** order);
+    this.inst.ramView(pfn * this.pageSize + offset, bytes.length).set(bytes);
+  }
+
+  private contentsArgs(where: string, offset: number, length: number, size: number): void {
+    if (!this.storeContents) throw new DmaSimError("EINVAL", `${where}: this machine keeps no page contents (storeContents: false)`);
+    requireInt(where, "offset", offset, 0, size);
+    requireInt(where, "length", length, 0, size - offset);
+  }
+
+  /** Copies bytes out of the page at `pfn` (a physical read, whatever the page's state). */
+  readPage(pfn: number, offset = 0, length?: number): Uint8Array {
+    this.pfnArg("readPage", pfn);
+    return this.readBlock(pfn, 0, offset, length, "readPage");
+  }
+
+  /** Writes bytes into the page at `pfn`. */
+  writePage(pfn: number, bytes: Uint8Array, offset = 0): void {
+    this.pfnArg("writePage", pfn);
+    this.writeBlock(pfn, 0, bytes, offset, "writePage");
+  }
+
+  // ---- pageblocks, isolation, contiguous ranges --------------------------------------------
+
+  /** get_pageblock_migratetype() */
+  pageblockMigratetype(pfn: number): MigratetypeName {
+    this.pfnArg("pageblockMigratetype", pfn);
+    return MIGRATETYPES[this.engine.pageblockMigratetype(pfn)]!;
+  }
+
+  /** Pageblocks per migratetype, indexed like MIGRATETYPES. */
+  pageblockCounts(): number[] {
+    const counts = new Array<number>(MIGRATETYPES.length).fill(0);
+    for (let pfn = 0; pfn < this.nrPages; pfn += this.pageblockNrPages) counts[this.engine.pageblockMigratetype(pfn)]!++;
+    return counts;
+  }
+
+  /**
+   * start_isolate_page_range(): marks every pageblock touching [startPfn, endPfn)
+   * MIGRATE_ISOLATE. Returns 0, or -EBUSY (unmovable pages, or already isolated)
+   * having isolated nothing.
+   */
+  isolatePageRange(startPfn: number, endPfn: number, migratetype: ContigMigratetype = "movable"): number {
+    this.rangeArgs("isolatePageRange", startPfn, endPfn);
+    return this.engine.isolateRange(startPfn, endPfn, contigMigratetype("isolatePageRange", migratetype));
+  }
+
+  /** undo_isolate_page_range(): gives isolated pageblocks back as `migratetype`. */
+  undoIsolatePageRange(startPfn: number, endPfn: number, migratetype: ContigMigratetype = "movable"): void {
+    this.rangeArgs("undoIsolatePageRange", startPfn, endPfn);
+    this.engine.undoIsolateRange(startPfn, endPfn, contigMigratetype("undoIsolatePageRange", migratetype));
+  }
+
+  /** test_pages_isolated(): 0 when the range is isolated and entirely free, else -EBUSY. */
+  testPagesIsolated(startPfn: number, endPfn: number): number {
+    this.rangeArgs("testPagesIsolated", startPfn, endPfn);
+    return this.engine.testIsolated(startPfn, endPfn);
+  }
+
+  /**
+   * alloc_contig_range(): isolates, migrates what is in use, and takes
+   * [startPfn, endPfn) as order-0 pages. Returns the kernel's code: 0, -EBUSY
+   * (unmovable or pinned pages, or still busy after 5 migration passes) or
+   * -ENOMEM (no frame to migrate to). Isolation is undone on every path.
+   */
+  allocContigRange(startPfn: number, endPfn: number, migratetype: ContigMigratetype = "movable"): number {
+    this.rangeArgs("allocContigRange", startPfn, endPfn);
+    return this.engine.allocContigRange(startPfn, endPfn, contigMigratetype("allocContigRange", migratetype));
+  }
+
+  /** free_contig_range(): frees `count` pages from `pfn` that alloc_contig_range() handed out. */
+  freeContigRange(pfn: number, count: number): void {
+    this.pfnArg("freeContigRange", pfn);
+    requireInt("freeContigRange", "count", count, 0, this.nrPages - pfn);
+    const ret = this.engine.freeContig(pfn, count);
+    if (ret < 0) throw DmaSimError.fromErrno(ret, `freeContigRange(${pfn}, ${count}): not all pages are unowned order-0 allocations outside CMA areas`);
+  }
+
+  // ---- CMA ------------------------------------------------------------------------------------
+
+  /** The CMA area named `name`. */
+  cma(name: string): CmaArea {
+    const area = this.areas.find((a) => a.name === name);
+    if (!area) throw new DmaSimError("ENOENT", `cma: no CMA area named ${JSON.stringify(name)} (have: ${this.areas.map((a) => a.name).join(", ") || "none"})`);
+    return area;
+  }
+
+  /** All CMA areas; the first is the default global area. */
+  get cmaAreas(): readonly CmaArea[] {
+    return this.areas;
+  }
+
+  // ---- statistics ------------------------------------------------------------------------------
+
+  /** free_area[order].free_list[mt] lengths: result[mt][order], in blocks. */
+  freeArea(): number[][] {
+    return MIGRATETYPES.map((_, mt) => {
+      const row: number[] = [];
+      for (let order = 0; order <= this.maxOrder; order++) row.push(this.engine.freeBlocksOf(order, mt));
+      return row;
+    });
+  }
+
+  /** nr_free per order, summed over migratetypes (the buddyinfo numbers). */
+  nrFreeByOrder(): number[] {
+    const area = this.freeArea();
+    return area[0]!.map((_, order) => area.reduce((sum, row) => sum + row[order]!, 0));
+  }
+
+  stats(): SystemStats {
+    const e = this.engine;
+    const out = { nrFreePages: e.freePagesCount(), nrFreeCmaPages: e.freeCmaPagesCount() } as SystemStats;
+    EVENT_KEYS.forEach((key, i) => (out[key] = e.vmEvent(i)));
+    out.allocFailByOrder = Array.from({ length: this.maxOrder + 1 }, (_, order) => e.allocFailures(order));
+    return out;
+  }
+
+  /** Sets policy knobs (see Policy). */
+  setPolicy(policy: Policy): void {
+    if (policy.cmaFirstBalance !== undefined) {
+      if (typeof policy.cmaFirstBalance !== "boolean") throw new DmaSimError("EINVAL", "setPolicy: cmaFirstBalance must be a boolean");
+      this.engine.setCmaBalance(policy.cmaFirstBalance ? 1 : 0);
+    }
+  }
+
+  /** Reads a virtual /proc, sysfs or debugfs file (see procfs.ts for the list). */
+  readFile(path: string): string {
+    return readProcFile(this, path);
+  }
+
+  /** Verifies every engine invariant; throws a DmaSimError naming the first broken one. */
+  check(): void {
+    const msg = this.engine.check();
+    if (msg.length > 0) throw new DmaSimError("EUCLEAN", `check: ${msg}`);
+  }
+
+  /** A digest of all engine state (8 hex digits): equal on both backends for the same operations. */
+  stateHash(): string {
+    return this.engine.hash().toString(16).padStart(8, "0");
+  }
+}
