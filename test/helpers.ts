@@ -1,0 +1,51 @@
+import { expect } from "vitest";
+import { createSystem, type System, type SystemOptions } from "dmasim";
+
+export const BACKENDS = ["wasm", "ts"] as const;
+
+export const KIB = 1024;
+export const MIB = 1024 * KIB;
+export const PAGE = 4096;
+
+/**
+ * Runs `scenario` on a fresh machine of each backend. Assertions inside run on
+ * both; afterwards the two results must be equal, both machines must pass
+ * check(), and their state hashes must match.
+ */
+export async function onBoth<T>(options: SystemOptions, scenario: (sys: System) => T | Promise<T>): Promise<T> {
+  const results: T[] = [];
+  const hashes: string[] = [];
+  for (const backend of BACKENDS) {
+    const sys = await createSystem({ ...options, backend });
+    results.push(await scenario(sys));
+    sys.check();
+    hashes.push(sys.stateHash());
+  }
+  expect(results[1]).toEqual(results[0]);
+  expect(hashes[1]).toBe(hashes[0]);
+  return results[0]!;
+}
+
+/** Allocates order-0 movable pages until the allocator says no. */
+export function fillMovable(sys: System): NonNullable<ReturnType<System["allocMovable"]>>[] {
+  const pages = [];
+  for (;;) {
+    const page = sys.allocMovable(0);
+    if (!page) return pages;
+    pages.push(page);
+  }
+}
+
+/** Expects `fn` to throw a DmaSimError with `code`, leaving the machine exactly as it was. */
+export function expectUntouched(sys: System, code: string, fn: () => unknown): void {
+  const before = sys.stateHash();
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown, "expected a DmaSimError").toMatchObject({ name: "DmaSimError", code });
+  expect(sys.stateHash()).toBe(before);
+  sys.check();
+}
