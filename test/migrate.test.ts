@@ -1,0 +1,159 @@
+import { describe, expect, it } from "vitest";
+import { MIB, expectUntouched, fillMovable, onBoth } from "./helpers.ts";
+
+const RAM = 16 * MIB; // 4096 pages, pageblocks of 512
+const ISOLATE = 5; // index of "isolate" in MIGRATETYPES
+
+describe("owners and migration", () => {
+  it("the owner's pfn follows the page, with its contents", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      const page = sys.allocMovable(1)!;
+      expect([page.pfn, page.order]).toEqual([0, 1]);
+      const bytes = new Uint8Array(8192).map((_, i) => (i * 7) & 0xff);
+      page.write(bytes);
+      const to = page.migrate();
+      expect(to).not.toBe(0);
+      expect(page.pfn).toBe(to);
+      expect(page.read()).toEqual(bytes);
+      expect(sys.ownerOf(to)).toBe(page);
+      expect(sys.ownerOf(0)).toBeNull();
+      expect(sys.pageInfo(0).state).toBe("free");
+      expect(sys.stats().pgmigrateSuccess).toBe(2);
+      return to;
+    });
+  });
+
+  it("pinned pages neither migrate nor free", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      const page = sys.allocMovable(0)!;
+      expect(page.pin()).toBe(page.pfn);
+      expectUntouched(sys, "EBUSY", () => page.migrate());
+      expectUntouched(sys, "EBUSY", () => page.free());
+      page.unpin();
+      expectUntouched(sys, "EINVAL", () => page.unpin());
+      expectUntouched(sys, "EINVAL", () => page.unpinLongterm());
+      page.free();
+      expect(page.alive).toBe(false);
+      expect(() => page.pfn).toThrow(expect.objectContaining({ code: "EINVAL" }));
+      expect(sys.nrFreeByOrder()[10]).toBe(4);
+    });
+  });
+
+  it("unmovable allocations have no owner", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      const pfn = sys.allocPages(2, "unmovable")!;
+      expect(sys.ownerOf(pfn)).toBeNull();
+      expect(sys.pageInfo(pfn)).toMatchObject({ state: "allocated", order: 2, migratetype: "unmovable", owner: null });
+    });
+  });
+});
+
+describe("pageblock isolation", () => {
+  it("isolates free pageblocks, hides their pages from the allocator, and gives them back", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      expect(sys.isolatePageRange(1024, 2048)).toBe(0);
+      expect(sys.pageblockMigratetype(1024)).toBe("isolate");
+      expect(sys.pageblockMigratetype(1536)).toBe("isolate");
+      expect(sys.stats().nrFreePages).toBe(3072);
+      expect(sys.testPagesIsolated(1024, 2048)).toBe(0);
+      // Nothing can be allocated from there.
+      const got = [];
+      for (let pfn = sys.allocPages(10, "movable"); pfn !== null; pfn = sys.allocPages(10, "movable")) got.push(pfn);
+      expect(got).toEqual([0, 2048, 3072]);
+      // Isolating again is -EBUSY.
+      expect(sys.isolatePageRange(1024, 1100)).toBe(-16);
+      sys.undoIsolatePageRange(1024, 2048);
+      expect(sys.pageblockMigratetype(1024)).toBe("movable");
+      expect(sys.pageInfo(1024)).toMatchObject({ state: "free", order: 10, migratetype: "movable" });
+      expect(sys.stats().nrFreePages).toBe(1024);
+    });
+  });
+
+  it("splits a free block that spans more than the isolated pageblock", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      expect(sys.isolatePageRange(1536, 1600)).toBe(0); // only the upper half of 1024/o10
+      expect(sys.pageInfo(1024)).toMatchObject({ state: "free", order: 9, migratetype: "movable" });
+      expect(sys.pageInfo(1536)).toMatchObject({ state: "free", order: 9, migratetype: "isolate" });
+      expect(sys.stats().nrFreePages).toBe(4096 - 512);
+      sys.undoIsolatePageRange(1536, 1600);
+      expect(sys.pageInfo(1024)).toMatchObject({ state: "free", order: 10, migratetype: "movable" });
+    });
+  });
+
+  it("refuses a range with unmovable pages, isolating nothing", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      sys.allocPages(0, "unmovable"); // pfn 0, pageblocks 0-1 turn unmovable
+      const before = sys.stateHash();
+      expect(sys.isolatePageRange(0, 4096)).toBe(-16);
+      expect(sys.stateHash()).toBe(before);
+      expect(sys.pageblockCounts()[ISOLATE]).toBe(0);
+      // test_pages_isolated() of a range that is not isolated is -EBUSY.
+      expect(sys.testPagesIsolated(2048, 4096)).toBe(-16);
+    });
+  });
+
+  it("test_pages_isolated() is -EBUSY while an isolated range still holds pages", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      const page = sys.allocMovable(0)!; // pfn 0
+      expect(sys.isolatePageRange(0, 512)).toBe(0); // movable pages do not stop isolation
+      expect(sys.testPagesIsolated(0, 512)).toBe(-16);
+      page.migrate();
+      expect(page.pfn).toBeGreaterThanOrEqual(512);
+      expect(sys.testPagesIsolated(0, 512)).toBe(0);
+      sys.undoIsolatePageRange(0, 512);
+    });
+  });
+});
+
+describe("alloc_contig_range", () => {
+  it("migrates the range's movable pages and hands it out as order-0 pages", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      const pages = fillMovable(sys);
+      pages.slice(2048).forEach((p) => p.free()); // free room above 2048
+      expect(sys.allocContigRange(100, 700)).toBe(0);
+      for (const pfn of [100, 355, 699]) expect(sys.pageInfo(pfn)).toMatchObject({ state: "allocated", order: 0, owner: null });
+      expect(sys.pageInfo(99).owner).not.toBeNull(); // outside the range: untouched
+      expect(sys.stats()).toMatchObject({ pgmigrateSuccess: 600, contigSuccess: 1 });
+      expect(sys.pageblockCounts()[ISOLATE]).toBe(0);
+      sys.check();
+      sys.freeContigRange(100, 600);
+      expect(sys.pageInfo(100).state).toBe("free");
+    });
+  });
+
+  it("takes a range from the middle of a free block and gives the rest back", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      expect(sys.allocContigRange(1030, 1040)).toBe(0);
+      expect(sys.stats().nrFreePages).toBe(4096 - 10);
+      sys.freeContigRange(1030, 10);
+      expect(sys.nrFreeByOrder()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
+    });
+  });
+
+  it("is -EBUSY at once on unmovable pages and -ENOMEM with nowhere to migrate", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      sys.allocPages(0, "unmovable");
+      expect(sys.allocContigRange(0, 10)).toBe(-16);
+      expect(sys.stats().contigMigratePasses).toBe(0);
+      const pages = fillMovable(sys);
+      expect(pages.length).toBe(4095);
+      expect(sys.allocContigRange(2048, 2560)).toBe(-12);
+      expect(sys.pageblockCounts()[ISOLATE]).toBe(0);
+      expect(sys.stats().contigFail).toBe(2);
+    });
+  });
+
+  it("rejects bad ranges and migratetypes without touching anything", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      expectUntouched(sys, "EINVAL", () => sys.allocContigRange(10, 10));
+      expectUntouched(sys, "EINVAL", () => sys.allocContigRange(10, 4097));
+      expectUntouched(sys, "EINVAL", () => sys.allocContigRange(-1, 5));
+      expectUntouched(sys, "EINVAL", () => sys.allocContigRange(0, 5, "unmovable" as never));
+      expectUntouched(sys, "EINVAL", () => sys.isolatePageRange(5, 1));
+      expectUntouched(sys, "EINVAL", () => sys.testPagesIsolated(0, Number.NaN));
+      expectUntouched(sys, "EINVAL", () => sys.freeContigRange(0, 1)); // free page
+      const page = sys.allocMovable(0)!;
+      expectUntouched(sys, "EINVAL", () => sys.freeContigRange(page.pfn, 1)); // owned page
+    });
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { MIB, onBoth } from "./helpers.ts";
+
+// 16 MiB with a 4 MiB CMA area at pfns 3072..4095. State A: one unmovable page
+// allocated (it claimed pfns 0..1023, leaving one unmovable block of each order 0..9).
+const OPTIONS = { ramBytes: 16 * MIB, cma: [{ name: "reserved", bytes: 4 * MIB }] };
+
+const BUDDYINFO_A = "Node 0, zone   Normal      1      1      1      1      1      1      1      1      1      1      3 \n";
+
+const PAGETYPEINFO_A =
+  "Page block order: 9\n" +
+  "Pages per block:  512\n" +
+  "\n" +
+  "Free pages count per migrate type at order       0      1      2      3      4      5      6      7      8      9     10 \n" +
+  "Node    0, zone   Normal, type    Unmovable      1      1      1      1      1      1      1      1      1      1      0 \n" +
+  "Node    0, zone   Normal, type      Movable      0      0      0      0      0      0      0      0      0      0      2 \n" +
+  "Node    0, zone   Normal, type  Reclaimable      0      0      0      0      0      0      0      0      0      0      0 \n" +
+  "Node    0, zone   Normal, type   HighAtomic      0      0      0      0      0      0      0      0      0      0      0 \n" +
+  "Node    0, zone   Normal, type          CMA      0      0      0      0      0      0      0      0      0      0      1 \n" +
+  "Node    0, zone   Normal, type      Isolate      0      0      0      0      0      0      0      0      0      0      0 \n" +
+  "\n" +
+  "Number of blocks type     Unmovable      Movable  Reclaimable   HighAtomic          CMA      Isolate \n" +
+  "Node 0, zone   Normal            2            4            0            0            2            0 \n";
+
+// State B: then three order-10 movable blocks: 1024, 2048, and (CMA now holding
+// over half the free pages) the CMA block 3072. Free: 1023 unmovable pages, orders 0..9.
+const EXTFRAG_B = "Node 0, zone   Normal -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000  0.801 \n";
+const UNUSABLE_B = "Node 0, zone   Normal 0.000 0.000 0.002 0.006 0.014 0.030 0.061 0.124 0.249 0.499 1.000 \n";
+
+describe("/proc and debugfs files", () => {
+  it("print the kernel's formats for known states", async () => {
+    await onBoth(OPTIONS, (sys) => {
+      expect(sys.readFile("/proc/buddyinfo")).toBe(
+        "Node 0, zone   Normal      0      0      0      0      0      0      0      0      0      0      4 \n",
+      );
+      expect(sys.allocPages(0, "unmovable")).toBe(0);
+      expect(sys.readFile("/proc/buddyinfo")).toBe(BUDDYINFO_A);
+      expect(sys.readFile("/proc/pagetypeinfo")).toBe(PAGETYPEINFO_A);
+
+      expect([sys.allocPages(10, "movable"), sys.allocPages(10, "movable"), sys.allocPages(10, "movable")]).toEqual([1024, 2048, 3072]);
+      expect(sys.readFile("/sys/kernel/debug/extfrag/extfrag_index")).toBe(EXTFRAG_B);
+      expect(sys.readFile("/sys/kernel/debug/extfrag/unusable_index")).toBe(UNUSABLE_B);
+      expect(sys.readFile("/proc/vmstat")).toBe(
+        "nr_free_pages 1023\n" +
+          "nr_free_cma 0\n" +
+          "pgalloc_normal 3073\n" +
+          "pgfree 0\n" +
+          "pgmigrate_success 0\n" +
+          "pgmigrate_fail 0\n" +
+          "cma_alloc_success 0\n" +
+          "cma_alloc_fail 0\n",
+      );
+    });
+  });
+
+  it("serve the CMA sysfs and debugfs files", async () => {
+    await onBoth(OPTIONS, (sys) => {
+      const area = sys.cma("reserved");
+      const pfn = area.alloc(100)!;
+      area.alloc(5000);
+      area.release(pfn, 40);
+      const mm = "/sys/kernel/mm/cma/reserved/";
+      expect(sys.readFile(mm + "alloc_pages_success")).toBe("100\n");
+      expect(sys.readFile(mm + "alloc_pages_fail")).toBe("5000\n");
+      expect(sys.readFile(mm + "release_pages_success")).toBe("40\n");
+      expect(sys.readFile(mm + "total_pages")).toBe("1024\n");
+      expect(sys.readFile(mm + "available_pages")).toBe("964\n");
+      const dbg = "/sys/kernel/debug/cma/reserved/";
+      expect(sys.readFile(dbg + "base_pfn")).toBe("3072\n");
+      expect(sys.readFile(dbg + "count")).toBe("1024\n");
+      expect(sys.readFile(dbg + "order_per_bit")).toBe("0\n");
+      expect(sys.readFile(dbg + "used")).toBe("60\n");
+      expect(sys.readFile(dbg + "maxchunk")).toBe("924\n");
+    });
+  });
+
+  it("answer ENOENT for files that do not exist", async () => {
+    await onBoth(OPTIONS, (sys) => {
+      for (const path of ["/proc/meminfo", "/sys/kernel/mm/cma/nope/total_pages", "/sys/kernel/mm/cma/reserved/bogus", ""]) {
+        expect(() => sys.readFile(path)).toThrow(expect.objectContaining({ code: "ENOENT", errno: -2 }));
+      }
+      expect(() => sys.readFile(42 as never)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    });
+  });
+});

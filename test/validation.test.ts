@@ -1,0 +1,138 @@
+import { describe, expect, it } from "vitest";
+import { createSystem, DmaSimError, fragmentationIndex, unusableFreeIndex } from "dmasim";
+import { MIB, expectUntouched, onBoth } from "./helpers.ts";
+
+const BAD_INTS = [Number.NaN, -1, 1.5, Infinity, "3", null, undefined, 2 ** 40];
+const OPTIONS = { ramBytes: 16 * MIB, cma: [{ name: "reserved", bytes: 4 * MIB }] };
+
+describe("bad input gives a DmaSimError and leaves the machine untouched", () => {
+  it("page allocator", async () => {
+    await onBoth(OPTIONS, (sys) => {
+      const pfn = sys.allocPages(1, "unmovable")!;
+      for (const bad of BAD_INTS) {
+        if (bad === undefined) continue; // the default order
+        expectUntouched(sys, "EINVAL", () => sys.allocPages(bad as never));
+        expectUntouched(sys, "EINVAL", () => sys.freePages(bad as never));
+        expectUntouched(sys, "EINVAL", () => sys.freePages(pfn, bad as never));
+      }
+      expectUntouched(sys, "EINVAL", () => sys.allocPages(11)); // above maxOrder
+      expectUntouched(sys, "EINVAL", () => sys.allocPages(0, "highatomic" as never));
+      expectUntouched(sys, "EINVAL", () => sys.allocPages(0, "cma" as never));
+      expectUntouched(sys, "EINVAL", () => sys.freePages(pfn, 0)); // wrong order
+      expectUntouched(sys, "EINVAL", () => sys.freePages(pfn + 1, 0)); // a tail page
+      expectUntouched(sys, "EINVAL", () => sys.freePages(4096, 0)); // beyond RAM
+      expectUntouched(sys, "EINVAL", () => sys.freePages(2000, 0)); // never allocated
+      sys.freePages(pfn, 1);
+      expectUntouched(sys, "EINVAL", () => sys.freePages(pfn, 1)); // double free
+    });
+  });
+
+  it("owners, contents and inspection", async () => {
+    await onBoth(OPTIONS, (sys) => {
+      const page = sys.allocMovable(0)!;
+      expectUntouched(sys, "EINVAL", () => page.write(new Uint8Array(4097)));
+      expectUntouched(sys, "EINVAL", () => page.write([1, 2] as never));
+      expectUntouched(sys, "EINVAL", () => page.read(4000, 200));
+      expectUntouched(sys, "EINVAL", () => page.read(-1));
+      expectUntouched(sys, "EINVAL", () => sys.readPage(4096));
+      expectUntouched(sys, "EINVAL", () => sys.writePage(0, new Uint8Array(1), 4096));
+      expectUntouched(sys, "EINVAL", () => sys.ownerOf(-5));
+      expectUntouched(sys, "EINVAL", () => sys.pageInfo(1.5));
+      expectUntouched(sys, "EINVAL", () => sys.pageblockMigratetype(4096));
+      expectUntouched(sys, "EINVAL", () => sys.setPolicy({ cmaFirstBalance: "yes" as never }));
+      page.free();
+      for (const call of [() => page.pin(), () => page.read(), () => page.migrate(), () => page.free(), () => page.pinLongterm()]) {
+        expectUntouched(sys, "EINVAL", call);
+      }
+    });
+  });
+
+  it("CMA areas", async () => {
+    await onBoth(OPTIONS, (sys) => {
+      const area = sys.cma("reserved");
+      for (const bad of BAD_INTS) {
+        expectUntouched(sys, "EINVAL", () => area.alloc(bad as never));
+        if (bad !== undefined) expectUntouched(sys, "EINVAL", () => area.alloc(1, bad as never));
+        expectUntouched(sys, "EINVAL", () => area.release(bad as never, 1));
+        expectUntouched(sys, "EINVAL", () => area.release(area.basePfn, bad as never));
+      }
+      expectUntouched(sys, "EINVAL", () => area.alloc(1, 31));
+      expectUntouched(sys, "ENOENT", () => sys.cma("other"));
+    });
+  });
+
+  it("metadata-only machines have no contents to read", async () => {
+    await onBoth({ ramBytes: 16 * MIB, storeContents: false }, (sys) => {
+      const page = sys.allocMovable(0)!;
+      expectUntouched(sys, "EINVAL", () => page.read());
+      expectUntouched(sys, "EINVAL", () => sys.writePage(0, new Uint8Array(4)));
+      // Migration still works without contents.
+      expect(page.migrate()).toBeGreaterThan(0);
+    });
+  });
+});
+
+describe("createSystem options", () => {
+  it("has the documented defaults", async () => {
+    const sys = await createSystem();
+    expect({
+      backend: sys.backend, ramBytes: sys.ramBytes, pageSize: sys.pageSize, maxOrder: sys.maxOrder,
+      pageblockOrder: sys.pageblockOrder, storeContents: sys.storeContents, seed: sys.seed, areas: sys.cmaAreas.length,
+    }).toEqual({
+      backend: "wasm", ramBytes: 256 * MIB, pageSize: 4096, maxOrder: 10, pageblockOrder: 9, storeContents: true, seed: 0, areas: 0,
+    });
+    expect(sys.nrPages).toBe(65536);
+  });
+
+  it("rejects bad options with EINVAL naming the field", async () => {
+    const cases: [object, RegExp][] = [
+      [{ backend: "gpu" }, /backend/],
+      [{ pageSize: 3000 }, /pageSize/],
+      [{ pageSize: 2048 }, /pageSize/],
+      [{ maxOrder: 0 }, /maxOrder/],
+      [{ pageblockOrder: 11 }, /pageblockOrder/],
+      [{ ramBytes: 3 * MIB }, /ramBytes/],
+      [{ ramBytes: -2 * MIB }, /ramBytes/],
+      [{ ramBytes: 4 * 1024 * MIB }, /storeContents/],
+      [{ seed: -1 }, /seed/],
+      [{ seed: 2 ** 32 }, /seed/],
+      [{ storeContents: 1 }, /storeContents/],
+      [{ colour: "blue" }, /colour/],
+      [{ cma: {} }, /cma/],
+      [{ cma: [{ name: "", bytes: MIB }] }, /name/],
+      [{ cma: [{ name: "a", bytes: 0 }] }, /bytes/],
+      [{ cma: [{ name: "a", bytes: MIB, base: 100 }] }, /base/],
+      [{ cma: [{ name: "a", bytes: MIB, size: 1 }] }, /size/],
+    ];
+    for (const [options, field] of cases) {
+      const err = await createSystem({ ramBytes: 16 * MIB, ...options } as never).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, JSON.stringify(options)).toBeInstanceOf(DmaSimError);
+      expect(err).toMatchObject({ code: "EINVAL", errno: -22 });
+      expect((err as Error).message).toMatch(field);
+    }
+  });
+
+  it("creates large metadata-only machines", async () => {
+    for (const backend of ["wasm", "ts"] as const) {
+      const sys = await createSystem({ backend, ramBytes: 64 * 1024 * MIB, storeContents: false });
+      expect(sys.nrPages).toBe(16 * 1024 * 1024);
+      expect(sys.stats().nrFreePages).toBe(sys.nrPages);
+      expect(sys.allocPages(10, "movable")).toBe(0);
+    }
+  });
+});
+
+describe("fragmentation index functions", () => {
+  it("return the kernel's thousandths", () => {
+    // One free block of each order 0..9: 1023 pages; asking for order 10.
+    const nrFree = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0];
+    expect(fragmentationIndex(nrFree, 10)).toBe(801);
+    expect(fragmentationIndex(nrFree, 9)).toBe(-1000);
+    expect(unusableFreeIndex(nrFree, 10)).toBe(1000);
+    expect(unusableFreeIndex(nrFree, 5)).toBe(30);
+    expect(() => fragmentationIndex(nrFree, -1)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+  });
+});
