@@ -1,0 +1,394 @@
+#!/usr/bin/env node
+// Benchmark suite: the WASM engine (asc) against the same AssemblyScript built to
+// plain JS (tsc + std/portable), side by side, on identical seeded machines.
+//
+//   npm run bench                          all cases
+//   npm run bench -- --case buddy-order0   one case (repeatable)
+//   npm run bench -- --json out.json       also write { cases: [{ name, wasm: { opsPerSec }, ts: { opsPerSec } }] }
+//
+// For every case and backend the set-up is built from the same seed, then a
+// fixed-count replay of the measured operation runs on both machines and their
+// sys.stateHash() must agree (tinybench runs a different number of iterations per
+// backend, so the hashes after benchmarking are not comparable). The replay also
+// warms the code up before tinybench's own warm-up phase.
+import { writeFileSync } from "node:fs";
+import { Bench } from "tinybench";
+import { createSystem } from "dmasim";
+
+const MIB = 1024 * 1024;
+const SEED = 0x5eed1234;
+const BACKENDS = ["wasm", "ts"];
+
+// ---- command line -------------------------------------------------------------------------
+
+function usage(code) {
+  const out = code === 0 ? console.log : console.error;
+  out(`usage: node bench/run.mjs [--case NAME]... [--json FILE]\ncases: ${Object.keys(CASES).join(", ")}`);
+  process.exit(code);
+}
+
+function parseArgs(argv) {
+  const args = { cases: [], json: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const [, inline] = a.split(/=(.*)/s);
+      if (inline !== undefined) return inline;
+      if (i + 1 >= argv.length) usage(2);
+      return argv[++i];
+    };
+    if (a === "--case" || a.startsWith("--case=")) args.cases.push(value());
+    else if (a === "--json" || a.startsWith("--json=")) args.json = value();
+    else if (a === "-h" || a === "--help") usage(0);
+    else {
+      console.error(`unknown argument: ${a}`);
+      usage(2);
+    }
+  }
+  return args;
+}
+
+// ---- cases ---------------------------------------------------------------------------------
+//
+// make(backend) builds one machine and returns:
+//   sys          the System
+//   op()         the measured operation (one tinybench iteration)
+//   prep()       optional unmeasured per-iteration set-up (tinybench beforeEach)
+//   verify()     optional check after an op, used during the replay only
+//   checksum()   fold of the op results, printed so the work cannot be optimised away
+//   info(res)    extra report lines, given the tinybench result
+
+const CASES = {
+  "cma-alloc-release": {
+    description: "CmaArea.alloc(16, 0) + release() on a fragmented 256 MiB area (512 MiB RAM)",
+    replayOps: 1000,
+    bench: { time: 3000, warmupTime: 500, warmupIterations: 2000, iterations: 64 },
+    async make(backend) {
+      const sys = await createSystem({
+        backend, ramBytes: 512 * MIB, seed: SEED, cma: [{ name: "bench", bytes: 256 * MIB }],
+      });
+      const area = sys.cma("bench");
+      // Fragment: fill all memory with movable pages (movable allocations borrow
+      // the CMA area), then free a seeded random half of them.
+      const pages = [];
+      for (let p = sys.allocMovable(0); p !== null; p = sys.allocMovable(0)) pages.push(p);
+      let inArea = 0;
+      let keptInArea = 0;
+      for (const p of pages) {
+        const pfn = p.pfn;
+        const within = pfn >= area.basePfn && pfn < area.basePfn + area.count;
+        if (within) inArea++;
+        if (sys.random.int(2) === 0) p.free();
+        else if (within) keptInArea++;
+      }
+      const setup = {
+        movable: pages.length, inArea, keptInArea, areaPages: area.count,
+        migratedBefore: area.stats.pagesMigrated,
+      };
+      let sum = 0;
+      let ops = 0;
+      let failed = 0;
+      return {
+        sys,
+        op() {
+          ops++;
+          const pfn = area.alloc(16, 0);
+          if (pfn === null) {
+            failed++;
+            return;
+          }
+          sum = (sum + pfn) >>> 0;
+          area.release(pfn, 16);
+        },
+        checksum: () => sum,
+        info() {
+          const st = area.stats;
+          return [
+            `setup: ${setup.movable} movable pages filled RAM (${setup.inArea} in the area), ` +
+              `${setup.keptInArea}/${setup.areaPages} area pages still occupied after freeing a seeded half`,
+            `ops run (replay + warm-up + measured): ${ops}, failed allocs: ${failed}, ` +
+              `busy retries: ${st.busyRetries}, pages migrated out of the area: ${st.pagesMigrated - setup.migratedBefore} ` +
+              `(${((st.pagesMigrated - setup.migratedBefore) / Math.max(ops, 1)).toFixed(4)}/op)`,
+          ];
+        },
+      };
+    },
+  },
+
+  "buddy-order0": {
+    description: "allocPages(0, movable|unmovable) + freePages(oldest of a 1024-page ring), 50% full 256 MiB",
+    replayOps: 1000,
+    bench: { time: 3000, warmupTime: 500, warmupIterations: 5000, iterations: 64 },
+    async make(backend) {
+      const sys = await createSystem({ backend, ramBytes: 256 * MIB, seed: SEED, storeContents: false });
+      const rnd = sys.random;
+      const MTS = ["unmovable", "movable", "reclaimable"];
+      // Pre-populate: a seeded mix of orders 0-3 and migratetypes up to 62.5% of
+      // RAM, then free random blocks back down to 50% so the free space is holed.
+      const target = sys.nrPages / 2;
+      const blocks = [];
+      let used = 0;
+      while (used < target * 1.25) {
+        const order = rnd.int(4);
+        const pfn = sys.allocPages(order, MTS[rnd.int(3)]);
+        if (pfn === null) break;
+        blocks.push(pfn, order);
+        used += 1 << order;
+      }
+      while (used > target) {
+        const i = rnd.int(blocks.length / 2) * 2;
+        const [pfn, order] = [blocks[i], blocks[i + 1]];
+        sys.freePages(pfn, order);
+        blocks[i] = blocks[blocks.length - 2];
+        blocks[i + 1] = blocks[blocks.length - 1];
+        blocks.length -= 2;
+        used -= 1 << order;
+      }
+      // The ring of recent order-0 pages and the seeded migratetype sequence.
+      const RING = 1024;
+      const ring = new Int32Array(RING);
+      const mts = Array.from({ length: 4096 }, () => (rnd.int(2) === 0 ? "movable" : "unmovable"));
+      for (let i = 0; i < RING; i++) {
+        const pfn = sys.allocPages(0, mts[i]);
+        if (pfn === null) throw new Error("buddy-order0: ring pre-fill failed");
+        ring[i] = pfn;
+      }
+      const setupFree = sys.stats().nrFreePages;
+      let head = 0;
+      let k = RING;
+      let sum = 0;
+      let ops = 0;
+      let failed = 0;
+      return {
+        sys,
+        op() {
+          ops++;
+          const pfn = sys.allocPages(0, mts[k++ & 4095]);
+          if (pfn === null) {
+            failed++;
+            return;
+          }
+          sum = (sum + pfn) >>> 0;
+          sys.freePages(ring[head], 0);
+          ring[head] = pfn;
+          head = (head + 1) & (RING - 1);
+        },
+        checksum: () => sum,
+        info() {
+          const free = sys.stats().nrFreePages;
+          return [
+            `setup: ${blocks.length / 2} blocks of order 0-3 (${used} pages) + ${RING}-page ring, ` +
+              `${setupFree}/${sys.nrPages} pages free`,
+            `ops run (replay + warm-up + measured): ${ops}, failed allocs: ${failed}, free pages now ${free} ` +
+              `(${free === setupFree ? "steady" : "DRIFTED"})`,
+          ];
+        },
+      };
+    },
+  },
+
+  "migrate-64mib": {
+    description: "allocContigRange over 64 MiB of movable pages with contents + freeContigRange (256 MiB RAM)",
+    replayOps: 3,
+    bench: { time: 400, warmupTime: 0, warmupIterations: 3, iterations: 12 },
+    async make(backend) {
+      const sys = await createSystem({ backend, ramBytes: 256 * MIB, seed: SEED, storeContents: true });
+      const COUNT = (64 * MIB) / sys.pageSize; // 16384 pages
+      const START = COUNT; // [64 MiB, 128 MiB)
+      const END = START + COUNT;
+      const MAGIC = 0xd3a51a11;
+      const marker = new Uint8Array(16);
+      const view = new DataView(marker.buffer);
+      let live = []; // the movable pages that filled the range at the last refill
+      let gen = 0;
+      let dirty = true;
+      // Fill all free memory with movable pages, keep those inside the range, free
+      // the rest (and the pages migrated out by the previous op), and tag each kept
+      // page with a marker so the replay can check contents follow migration.
+      const refill = () => {
+        gen++;
+        const all = live;
+        for (let p = sys.allocMovable(0); p !== null; p = sys.allocMovable(0)) all.push(p);
+        live = [];
+        for (const p of all) {
+          const pfn = p.pfn;
+          if (pfn >= START && pfn < END) live.push(p);
+          else p.free();
+        }
+        if (live.length !== COUNT) throw new Error(`migrate-64mib: refill left ${live.length}/${COUNT} pages in range`);
+        for (const p of live) {
+          view.setUint32(0, MAGIC, true);
+          view.setUint32(4, p.id, true);
+          view.setUint32(8, gen, true);
+          view.setUint32(12, (p.id ^ gen ^ MAGIC) >>> 0, true);
+          p.write(marker);
+        }
+        dirty = false;
+      };
+      refill();
+      let sum = 0;
+      let ops = 0;
+      let verified = 0;
+      const migratedAtStart = sys.stats().pgmigrateSuccess;
+      return {
+        sys,
+        prep() {
+          if (dirty) refill();
+        },
+        op() {
+          ops++;
+          const ret = sys.allocContigRange(START, END, "movable");
+          if (ret !== 0) throw new Error(`migrate-64mib: allocContigRange returned ${ret}`);
+          sys.freeContigRange(START, COUNT);
+          dirty = true;
+          sum = (sum + live[0].pfn + live[COUNT - 1].pfn) >>> 0;
+        },
+        verify() {
+          for (const p of live) {
+            const pfn = p.pfn;
+            if (pfn >= START && pfn < END) throw new Error(`migrate-64mib: page ${p.id} still in range at ${pfn}`);
+            const got = new DataView(p.read(0, 16).buffer);
+            if (got.getUint32(0, true) !== MAGIC || got.getUint32(4, true) !== p.id || got.getUint32(8, true) !== gen ||
+                got.getUint32(12, true) !== ((p.id ^ gen ^ MAGIC) >>> 0)) {
+              throw new Error(`migrate-64mib: contents of page ${p.id} lost in migration (now at pfn ${pfn})`);
+            }
+            verified++;
+          }
+        },
+        checksum: () => sum,
+        bytesPerOp: () => ((sys.stats().pgmigrateSuccess - migratedAtStart) / Math.max(ops, 1)) * sys.pageSize,
+        info(res) {
+          const migrated = sys.stats().pgmigrateSuccess - migratedAtStart;
+          const perOp = migrated / Math.max(ops, 1);
+          const mbPerOp = (perOp * sys.pageSize) / 1e6;
+          const lines = [
+            `ops run (replay + warm-up + measured): ${ops}, pages migrated: ${migrated} (${perOp}/op = ${mbPerOp.toFixed(1)} MB/op), ` +
+              `contents verified on ${verified} migrated pages`,
+          ];
+          if (res) lines.push(`migration throughput: ${(mbPerOp * res.throughput.p50).toFixed(0)} MB/s (median op, 1 MB = 10^6 B; op = alloc + free)`);
+          return lines;
+        },
+      };
+    },
+  },
+};
+
+// ---- running -------------------------------------------------------------------------------------
+
+const fmtInt = (n) => Math.round(n).toLocaleString("en-US");
+
+function opsCell(res) {
+  if (!res || (res.state !== "completed" && res.state !== "aborted-with-statistics")) return "n/a";
+  return `${fmtInt(res.throughput.p50)} ± ${fmtInt(res.throughput.mad)}`;
+}
+
+async function runCase(name, spec) {
+  console.log(`\n## ${name}: ${spec.description}`);
+  const inst = {};
+  for (const backend of BACKENDS) {
+    const t0 = performance.now();
+    inst[backend] = await spec.make(backend);
+    const setupHash = inst[backend].sys.stateHash();
+    console.log(`  ${backend.padEnd(4)} set-up ${(performance.now() - t0).toFixed(0)} ms, stateHash ${setupHash}`);
+    inst[backend].setupHash = setupHash;
+  }
+  if (inst.wasm.setupHash !== inst.ts.setupHash) throw new Error(`${name}: set-up state differs between backends`);
+
+  // Fixed-count replay of the same operations on both machines: the state must agree.
+  const hashes = {};
+  for (const backend of BACKENDS) {
+    const c = inst[backend];
+    const t0 = performance.now();
+    for (let i = 0; i < spec.replayOps; i++) {
+      c.prep?.();
+      c.op();
+      c.verify?.();
+    }
+    const ms = performance.now() - t0;
+    c.sys.check();
+    hashes[backend] = c.sys.stateHash();
+    console.log(`  ${backend.padEnd(4)} replay ${spec.replayOps} ops in ${ms.toFixed(0)} ms, check() ok, stateHash ${hashes[backend]}`);
+  }
+  const equal = hashes.wasm === hashes.ts;
+  console.log(`  replay stateHash ${equal ? "EQUAL" : "DIFFERENT"} across backends`);
+  if (!equal) throw new Error(`${name}: backends diverged after ${spec.replayOps} identical ops`);
+
+  const bench = new Bench({ name, ...spec.bench, throws: true });
+  for (const backend of BACKENDS) {
+    const c = inst[backend];
+    bench.add(`${name} [${backend}]`, () => c.op(), c.prep ? { beforeEach: () => c.prep() } : {});
+  }
+  bench.addEventListener("warning", (e) => console.log(`  tinybench warning (${e.task?.name}): ${e.reason ?? ""}`));
+  bench.runSync();
+
+  const result = { name, replayHash: hashes.wasm };
+  for (const [i, backend] of BACKENDS.entries()) {
+    const task = bench.tasks[i];
+    const res = task.result;
+    if (res.state === "errored") throw res.error;
+    const c = inst[backend];
+    c.sys.check();
+    result[backend] = {
+      opsPerSec: res.throughput.p50,
+      opsPerSecMad: res.throughput.mad,
+      opsPerSecMean: res.throughput.mean,
+      rme: res.throughput.rme,
+      latencyMedianMs: res.latency.p50,
+      samples: res.latency.samplesCount,
+      checksum: c.checksum(),
+      res,
+    };
+    if (c.bytesPerOp) result[backend].mbPerSec = (c.bytesPerOp() / 1e6) * res.throughput.p50;
+    console.log(`  ${backend.padEnd(4)} ${opsCell(res)} ops/s (median ± MAD), mean ${fmtInt(res.throughput.mean)} ± ${res.throughput.rme.toFixed(2)}%, ` +
+      `${res.latency.samplesCount} samples, checksum ${c.checksum()}`);
+    for (const line of c.info(res)) console.log(`       ${line}`);
+  }
+  return result;
+}
+
+function printTable(results) {
+  const rows = [["case", "wasm ops/s (median ± MAD)", "ts ops/s (median ± MAD)", "wasm/ts", "wasm MB/s", "ts MB/s"]];
+  for (const r of results) {
+    rows.push([
+      r.name, opsCell(r.wasm.res), opsCell(r.ts.res), `${(r.wasm.opsPerSec / r.ts.opsPerSec).toFixed(2)}x`,
+      r.wasm.mbPerSec === undefined ? "" : fmtInt(r.wasm.mbPerSec),
+      r.ts.mbPerSec === undefined ? "" : fmtInt(r.ts.mbPerSec),
+    ]);
+  }
+  const keep = rows[0].map((_, col) => rows.some((row, i) => i > 0 && row[col] !== ""));
+  const cols = rows.map((row) => row.filter((_, col) => keep[col]));
+  const widths = cols[0].map((_, col) => Math.max(...cols.map((row) => row[col].length)));
+  const line = (row) => `| ${row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]) : cell.padStart(widths[col]))).join(" | ")} |`;
+  console.log(`\n${line(cols[0])}`);
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+  for (const row of cols.slice(1)) console.log(line(row));
+}
+
+const args = parseArgs(process.argv.slice(2));
+for (const name of args.cases) {
+  if (!(name in CASES)) {
+    console.error(`unknown case: ${name}`);
+    usage(2);
+  }
+}
+const selected = args.cases.length > 0 ? Object.keys(CASES).filter((n) => args.cases.includes(n)) : Object.keys(CASES);
+
+const started = performance.now();
+console.log(`dmasim benchmarks: node ${process.version}, ${process.platform}/${process.arch}, seed 0x${SEED.toString(16)}, tinybench (median ± MAD of per-iteration throughput)`);
+const results = [];
+for (const name of selected) results.push(await runCase(name, CASES[name]));
+printTable(results);
+console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+if (args.json) {
+  const cases = results.map((r) => {
+    const out = { name: r.name };
+    for (const backend of BACKENDS) {
+      const { res, ...rest } = r[backend];
+      out[backend] = rest;
+    }
+    return out;
+  });
+  writeFileSync(args.json, `${JSON.stringify({ node: process.version, seed: SEED, cases }, null, 2)}\n`);
+  console.log(`wrote ${args.json}`);
+}
