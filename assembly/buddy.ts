@@ -62,6 +62,11 @@ export function buddyInit(): void {
   cmaBalanceEnabled = true;
 }
 
+/** Only for check()'s self-test (check.ts corruptForTest). */
+export function adjustFreePagesForTest(delta: i32): void {
+  nrFreePages += delta;
+}
+
 export function setCmaBalance(on: bool): void {
   cmaBalanceEnabled = on;
 }

@@ -2,8 +2,10 @@
 // a message naming the first broken one.
 
 import { MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES, NONE, migratetypeIsMergeable } from "./constants.ts";
-import { findBuddyPfn, freeBlocks, freeListHead, nrFreeCmaPages, nrFreePages } from "./buddy.ts";
-import { testBit } from "./bitmap.ts";
+import {
+  adjustFreePagesForTest, findBuddyPfn, freeBlocks, freeListHead, nrFreeCmaPages, nrFreePages,
+} from "./buddy.ts";
+import { bitmapAssign, testBit } from "./bitmap.ts";
 import {
   cmaAreaCount, cmaAreaOf, cmaBasePfn, cmaBitmap, cmaBitmapBits, cmaCount, cmaOrderPerBit, cmaAvailable,
 } from "./cma.ts";
@@ -11,8 +13,8 @@ import {
   KIND_ALLOC, KIND_BUDDY, getOrder, longPins, maxOrder, nrPages, pageIsCmaAlloc, pageKind,
   pageLink0, pageLink1, pageMt, pageOwnerId, pageblockNrPages, pageblockOrder, shortPins,
 } from "./memmap.ts";
-import { ownerGetPfn, ownerLive, ownerSlots } from "./owner.ts";
-import { getPageblockMt } from "./pageblock.ts";
+import { ownerGetPfn, ownerLive, ownerSetPfn, ownerSlots } from "./owner.ts";
+import { getPageblockMt, setPageblockMt } from "./pageblock.ts";
 
 function at(what: string, pfn: i32): string {
   return what + " (pfn " + pfn.toString() + ")";
@@ -159,4 +161,34 @@ export function checkAll(): string {
   if (msg.length == 0) msg = checkOwners();
   if (msg.length == 0) msg = checkCma();
   return msg;
+}
+
+/**
+ * Breaks one invariant on purpose so that tests can show check() catching it:
+ * 0 a free-list count, 1 a free block's pageblock type, 2 an owner's pfn,
+ * 3 a CMA bitmap bit, 4 NR_FREE_PAGES. Never called by the simulator itself.
+ */
+export function corruptForTest(kind: i32): void {
+  if (kind == 0) {
+    unchecked(freeBlocks[maxOrder * MIGRATE_TYPES + 1] += 1);
+  } else if (kind == 1) {
+    for (let pfn = 0; pfn < nrPages; pfn++) {
+      if (pageKind(pfn) == KIND_BUDDY) {
+        setPageblockMt(pfn, pageMt(pfn) == MIGRATE_CMA ? 0 : MIGRATE_CMA);
+        return;
+      }
+    }
+  } else if (kind == 2) {
+    for (let id = 0; id < ownerSlots(); id++) {
+      const pfn = ownerGetPfn(id);
+      if (pfn != NONE) {
+        ownerSetPfn(id, pfn + 1);
+        return;
+      }
+    }
+  } else if (kind == 3) {
+    if (cmaAreaCount > 0) bitmapAssign(cmaBitmap(0), cmaBitmapBits(0) - 1, 1, true);
+  } else if (kind == 4) {
+    adjustFreePagesForTest(1);
+  }
 }

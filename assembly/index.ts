@@ -12,7 +12,7 @@ import {
   cmaActivate, cmaAlloc, cmaAreaCount, cmaAvailable, cmaBasePfn, cmaBitmapBits, cmaCount, cmaDeclare,
   cmaLastError, cmaNextSetBit, cmaNextZeroBit, cmaOrderPerBit, cmaRelease, cmaReserved, cmaReset, cmaStat,
 } from "./cma.ts";
-import { checkAll } from "./check.ts";
+import { checkAll, corruptForTest } from "./check.ts";
 import { allocContigRange, checkContigRange, freeContigRange } from "./contig.ts";
 import { stateHash } from "./hash.ts";
 import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
@@ -218,6 +218,11 @@ export function pagePins(pfn: i32): i32 {
 
 export function check(): string {
   return checkAll();
+}
+
+/** Test hook: breaks one invariant (see check.ts). */
+export function debugCorrupt(kind: i32): void {
+  corruptForTest(kind);
 }
 
 export function hash(): u32 {

@@ -47,6 +47,8 @@ export interface Engine {
   pageState(pfn: number): number;
   pagePins(pfn: number): number;
   check(): string;
+  /** Test hook: breaks one invariant on purpose (assembly/check.ts). */
+  debugCorrupt(kind: number): void;
   hash(): number;
   ramPointer(): number;
   ramPortableArray(): Uint8Array;

@@ -136,3 +136,24 @@ describe("fragmentation index functions", () => {
     expect(() => fragmentationIndex(nrFree, -1)).toThrow(expect.objectContaining({ code: "EINVAL" }));
   });
 });
+
+describe("check()", () => {
+  it("names the first broken invariant", async () => {
+    const expected = [
+      /free list: shorter than its count/,
+      /buddy: free block on a list other than its pageblock's type/,
+      /owner: /,
+      /cma: bitmap bit set over pages the area did not allocate/,
+      /vmstat: nr_free_pages is 4096, memmap has 4095/,
+    ];
+    for (const backend of ["wasm", "ts"] as const) {
+      for (const [kind, message] of expected.entries()) {
+        const sys = await createSystem({ backend, ...OPTIONS });
+        sys.allocMovable(0);
+        sys.check();
+        (sys as unknown as { engine: { debugCorrupt(k: number): void } }).engine.debugCorrupt(kind);
+        expect(() => sys.check()).toThrow(expect.objectContaining({ name: "DmaSimError", code: "EUCLEAN", message: expect.stringMatching(message) }));
+      }
+    }
+  });
+});
