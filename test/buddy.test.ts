@@ -162,3 +162,23 @@ describe("buddy allocator and CMA pageblocks", () => {
     });
   });
 });
+
+describe("other geometries", () => {
+  it("64 KiB pages with pageblock order equal to MAX_PAGE_ORDER", async () => {
+    await onBoth({ ramBytes: 64 * MIB, pageSize: 65536, maxOrder: 5, pageblockOrder: 5, cma: [{ name: "r", bytes: 16 * MIB }] }, (sys) => {
+      expect(sys.nrPages).toBe(1024);
+      expect(sys.nrFreeByOrder()).toEqual([0, 0, 0, 0, 0, 32]);
+      const area = sys.cma("r");
+      expect([area.basePfn, area.count]).toEqual([768, 256]);
+      const page = sys.allocMovable(0)!;
+      page.write(new Uint8Array(65536).fill(9));
+      expect(sys.isolatePageRange(0, 32)).toBe(0);
+      expect(sys.testPagesIsolated(0, 32)).toBe(-16); // page is in use
+      sys.undoIsolatePageRange(0, 32);
+      const pfn = area.alloc(100, 5)!;
+      expect(pfn % 32).toBe(0);
+      expect(page.read()).toEqual(new Uint8Array(65536).fill(9));
+      return pfn;
+    });
+  });
+});
