@@ -20,8 +20,12 @@ function at(what: string, pfn: i32): string {
   return what + " (pfn " + pfn.toString() + ")";
 }
 
+// Reused across calls: the WASM build runs without a collecting GC.
+let counted: Int32Array = new Int32Array(0);
+
 function checkMemmap(): string {
-  const counted = new Int32Array((maxOrder + 1) * MIGRATE_TYPES);
+  if (counted.length != (maxOrder + 1) * MIGRATE_TYPES) counted = new Int32Array((maxOrder + 1) * MIGRATE_TYPES);
+  counted.fill(0);
   let free = 0;
   let freeCma = 0;
   let owned = 0;

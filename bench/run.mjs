@@ -6,12 +6,24 @@
 //   npm run bench -- --case buddy-order0   one case (repeatable)
 //   npm run bench -- --json out.json       also write { cases: [{ name, wasm: { opsPerSec }, ts: { opsPerSec } }] }
 //
-// For every case and backend the set-up is built from the same seed, then a
-// fixed-count replay of the measured operation runs on both machines and their
-// sys.stateHash() must agree (tinybench runs a different number of iterations per
-// backend, so the hashes after benchmarking are not comparable). The replay also
-// warms the code up before tinybench's own warm-up phase.
-import { writeFileSync } from "node:fs";
+// Every (case, backend) pair runs in a fresh child process of this script, so
+// the JIT feedback of one never shapes another: the bindings' call sites into
+// the engine would otherwise go polymorphic over the WASM exports and the
+// closures of every portable engine created before, which measurably slows
+// later cases (buddy-order0 on ts: ~4.5M ops/s after cma-alloc-release in
+// the same process, ~7-8M ops/s in a fresh one).
+//
+// Each child builds the case's machine from the same seed, replays a fixed
+// number of the measured operations and reports sys.stateHash() after set-up and
+// after the replay; the parent requires both to be equal across backends
+// (tinybench runs a different number of iterations per backend, so the state
+// after benchmarking is not comparable). The replay also warms the code up
+// before tinybench's own warm-up phase.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
 import { createSystem } from "dmasim";
 
@@ -28,7 +40,7 @@ function usage(code) {
 }
 
 function parseArgs(argv) {
-  const args = { cases: [], json: null };
+  const args = { cases: [], json: null, child: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -39,7 +51,12 @@ function parseArgs(argv) {
     };
     if (a === "--case" || a.startsWith("--case=")) args.cases.push(value());
     else if (a === "--json" || a.startsWith("--json=")) args.json = value();
-    else if (a === "-h" || a === "--help") usage(0);
+    else if (a === "--child") {
+      // internal: --child CASE BACKEND RESULT_FILE
+      if (i + 3 >= argv.length) usage(2);
+      args.child = { name: argv[i + 1], backend: argv[i + 2], resultFile: argv[i + 3] };
+      i += 3;
+    } else if (a === "-h" || a === "--help") usage(0);
     else {
       console.error(`unknown argument: ${a}`);
       usage(2);
@@ -56,6 +73,7 @@ function parseArgs(argv) {
 //   prep()       optional unmeasured per-iteration set-up (tinybench beforeEach)
 //   verify()     optional check after an op, used during the replay only
 //   checksum()   fold of the op results, printed so the work cannot be optimised away
+//   bytesPerOp() optional: bytes migrated per op, for the MB/s column
 //   info(res)    extra report lines, given the tinybench result
 
 const CASES = {
@@ -68,21 +86,34 @@ const CASES = {
         backend, ramBytes: 512 * MIB, seed: SEED, cma: [{ name: "bench", bytes: 256 * MIB }],
       });
       const area = sys.cma("bench");
-      // Fragment: fill all memory with movable pages (movable allocations borrow
-      // the CMA area), then free a seeded random half of them.
+      // Fragment: movable pages fill RAM (borrowing the CMA area), two thirds of
+      // them go away; then drivers fill the area with allocations of 1-24 pages
+      // and release a seeded half of the small ones, leaving a bitmap riddled with
+      // holes mostly too small for 16 pages: each op must scan past them.
       const pages = [];
       for (let p = sys.allocMovable(0); p !== null; p = sys.allocMovable(0)) pages.push(p);
       let inArea = 0;
-      let keptInArea = 0;
       for (const p of pages) {
-        const pfn = p.pfn;
-        const within = pfn >= area.basePfn && pfn < area.basePfn + area.count;
-        if (within) inArea++;
-        if (sys.random.int(2) === 0) p.free();
-        else if (within) keptInArea++;
+        if (p.pfn >= area.basePfn && p.pfn < area.basePfn + area.count) inArea++;
+        if (sys.random.int(3) !== 0) p.free();
+      }
+      const held = [];
+      for (;;) {
+        const n = 1 + sys.random.int(24);
+        const pfn = area.alloc(n, 0);
+        if (pfn === null) break;
+        held.push([pfn, n]);
+      }
+      let holes = 0;
+      for (const [pfn, n] of held) {
+        if (n < 12 && sys.random.int(2) === 0) {
+          area.release(pfn, n);
+          holes++;
+        }
       }
       const setup = {
-        movable: pages.length, inArea, keptInArea, areaPages: area.count,
+        movable: pages.length, inArea, held: held.length, holes, areaPages: area.count, available: area.available,
+        firstFit: (() => { const p = area.alloc(16, 0); if (p !== null) area.release(p, 16); return p === null ? -1 : p - area.basePfn; })(),
         migratedBefore: area.stats.pagesMigrated,
       };
       let sum = 0;
@@ -104,8 +135,8 @@ const CASES = {
         info() {
           const st = area.stats;
           return [
-            `setup: ${setup.movable} movable pages filled RAM (${setup.inArea} in the area), ` +
-              `${setup.keptInArea}/${setup.areaPages} area pages still occupied after freeing a seeded half`,
+            `setup: ${setup.movable} movable pages filled RAM (${setup.inArea} in the area); ${setup.held} CMA allocations, ` +
+              `${setup.holes} released as holes; ${setup.available}/${setup.areaPages} pages free; first 16-page fit at bit ${setup.firstFit}`,
             `ops run (replay + warm-up + measured): ${ops}, failed allocs: ${failed}, ` +
               `busy retries: ${st.busyRetries}, pages migrated out of the area: ${st.pagesMigrated - setup.migratedBefore} ` +
               `(${((st.pagesMigrated - setup.migratedBefore) / Math.max(ops, 1)).toFixed(4)}/op)`,
@@ -279,82 +310,79 @@ const CASES = {
 // ---- running -------------------------------------------------------------------------------------
 
 const fmtInt = (n) => Math.round(n).toLocaleString("en-US");
+const opsCell = (r) => `${fmtInt(r.opsPerSec)} ± ${fmtInt(r.opsPerSecMad)}`;
 
-function opsCell(res) {
-  if (!res || (res.state !== "completed" && res.state !== "aborted-with-statistics")) return "n/a";
-  return `${fmtInt(res.throughput.p50)} ± ${fmtInt(res.throughput.mad)}`;
-}
+/** Child: one case on one backend. Returns what the parent needs, as plain JSON. */
+async function runChild(name, backend) {
+  const spec = CASES[name];
+  const tag = `  ${backend.padEnd(4)}`;
+  const t0 = performance.now();
+  const c = await spec.make(backend);
+  const setupHash = c.sys.stateHash();
+  console.log(`${tag} set-up ${(performance.now() - t0).toFixed(0)} ms, stateHash ${setupHash}`);
 
-async function runCase(name, spec) {
-  console.log(`\n## ${name}: ${spec.description}${spec.batch ? ` (timed in batches of ${spec.batch} ops)` : ""}`);
-  const inst = {};
-  for (const backend of BACKENDS) {
-    const t0 = performance.now();
-    inst[backend] = await spec.make(backend);
-    const setupHash = inst[backend].sys.stateHash();
-    console.log(`  ${backend.padEnd(4)} set-up ${(performance.now() - t0).toFixed(0)} ms, stateHash ${setupHash}`);
-    inst[backend].setupHash = setupHash;
+  // Fixed-count replay of the measured op (with its unmeasured preparation).
+  const t1 = performance.now();
+  for (let i = 0; i < spec.replayOps; i++) {
+    c.prep?.();
+    c.op();
+    c.verify?.();
   }
-  if (inst.wasm.setupHash !== inst.ts.setupHash) throw new Error(`${name}: set-up state differs between backends`);
-
-  // Fixed-count replay of the same operations on both machines: the state must agree.
-  const hashes = {};
-  for (const backend of BACKENDS) {
-    const c = inst[backend];
-    const t0 = performance.now();
-    for (let i = 0; i < spec.replayOps; i++) {
-      c.prep?.();
-      c.op();
-      c.verify?.();
-    }
-    const ms = performance.now() - t0;
-    c.sys.check();
-    hashes[backend] = c.sys.stateHash();
-    console.log(`  ${backend.padEnd(4)} replay ${spec.replayOps} ops in ${ms.toFixed(0)} ms, check() ok, stateHash ${hashes[backend]}`);
-  }
-  const equal = hashes.wasm === hashes.ts;
-  console.log(`  replay stateHash ${equal ? "EQUAL" : "DIFFERENT"} across backends`);
-  if (!equal) throw new Error(`${name}: backends diverged after ${spec.replayOps} identical ops`);
+  const replayMs = performance.now() - t1;
+  c.sys.check();
+  const replayHash = c.sys.stateHash();
+  console.log(`${tag} replay ${spec.replayOps} ops in ${replayMs.toFixed(0)} ms, check() ok, stateHash ${replayHash}`);
 
   const bench = new Bench({ name, ...spec.bench, throws: true });
-  for (const backend of BACKENDS) {
-    const c = inst[backend];
-    const batch = spec.batch ?? 1;
-    const fn = batch === 1 ? () => c.op() : () => {
-      const t0 = performance.now();
-      for (let i = 0; i < batch; i++) c.op();
-      const ms = performance.now() - t0;
-      return { overriddenDuration: ms / batch, overriddenIterationCost: ms };
-    };
-    // async: false skips tinybench's async-detection call, which would run an
-    // extra, unprepared op outside the beforeEach hook.
-    bench.add(`${name} [${backend}]`, fn, { async: false, ...(c.prep ? { beforeEach: () => c.prep() } : {}) });
-  }
-  bench.addEventListener("warning", (e) => console.log(`  tinybench warning (${e.task?.name}): ${e.reason ?? ""}`));
+  const batch = spec.batch ?? 1;
+  const fn = batch === 1 ? () => c.op() : () => {
+    const start = performance.now();
+    for (let i = 0; i < batch; i++) c.op();
+    const ms = performance.now() - start;
+    return { overriddenDuration: ms / batch, overriddenIterationCost: ms };
+  };
+  // async: false skips tinybench's async-detection call, which would run an
+  // extra, unprepared op outside the beforeEach hook.
+  bench.add(`${name} [${backend}]`, fn, { async: false, ...(c.prep ? { beforeEach: () => c.prep() } : {}) });
+  bench.addEventListener("warning", (e) => console.log(`${tag} tinybench warning: ${e.reason ?? "?"}`));
   bench.runSync();
+  const res = bench.tasks[0].result;
+  if (res.state === "errored") throw res.error;
+  c.sys.check();
+  const out = {
+    name, backend, setupHash, replayHash, replayOps: spec.replayOps,
+    opsPerSec: res.throughput.p50,
+    opsPerSecMad: res.throughput.mad,
+    opsPerSecMean: res.throughput.mean,
+    rme: res.throughput.rme,
+    latencyMedianMs: res.latency.p50,
+    samples: res.latency.samplesCount,
+    checksum: c.checksum(),
+  };
+  if (c.bytesPerOp) out.mbPerSec = (c.bytesPerOp() / 1e6) * res.throughput.p50;
+  console.log(`${tag} ${opsCell(out)} ops/s (median ± MAD), mean ${fmtInt(out.opsPerSecMean)} ± ${out.rme.toFixed(2)}%, ` +
+    `${out.samples} samples, checksum ${out.checksum}`);
+  for (const line of c.info(res)) console.log(`${tag}   ${line}`);
+  return out;
+}
 
-  const result = { name, replayHash: hashes.wasm };
-  for (const [i, backend] of BACKENDS.entries()) {
-    const task = bench.tasks[i];
-    const res = task.result;
-    if (res.state === "errored") throw res.error;
-    const c = inst[backend];
-    c.sys.check();
-    result[backend] = {
-      opsPerSec: res.throughput.p50,
-      opsPerSecMad: res.throughput.mad,
-      opsPerSecMean: res.throughput.mean,
-      rme: res.throughput.rme,
-      latencyMedianMs: res.latency.p50,
-      samples: res.latency.samplesCount,
-      checksum: c.checksum(),
-      res,
-    };
-    if (c.bytesPerOp) result[backend].mbPerSec = (c.bytesPerOp() / 1e6) * res.throughput.p50;
-    console.log(`  ${backend.padEnd(4)} ${opsCell(res)} ops/s (median ± MAD), mean ${fmtInt(res.throughput.mean)} ± ${res.throughput.rme.toFixed(2)}%, ` +
-      `${res.latency.samplesCount} samples, checksum ${c.checksum()}`);
-    for (const line of c.info(res)) console.log(`       ${line}`);
+/** Parent: one child process per backend, then the cross-backend checks. */
+function runCase(name, tmp) {
+  const spec = CASES[name];
+  console.log(`\n## ${name}: ${spec.description}${spec.batch ? ` (timed in batches of ${spec.batch} ops)` : ""}`);
+  const result = { name };
+  for (const backend of BACKENDS) {
+    const file = join(tmp, `${name}.${backend}.json`);
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", name, backend, file], { stdio: "inherit" });
+    if (child.status !== 0) throw new Error(`${name} [${backend}]: child process exited with ${child.status ?? child.signal}`);
+    result[backend] = JSON.parse(readFileSync(file, "utf8"));
   }
+  const { wasm, ts } = result;
+  if (wasm.setupHash !== ts.setupHash) throw new Error(`${name}: set-up state differs between backends (${wasm.setupHash} vs ${ts.setupHash})`);
+  if (wasm.replayHash !== ts.replayHash) {
+    throw new Error(`${name}: backends diverged after ${spec.replayOps} identical ops (${wasm.replayHash} vs ${ts.replayHash})`);
+  }
+  console.log(`  stateHash after set-up and after the ${spec.replayOps}-op replay: EQUAL across backends`);
   return result;
 }
 
@@ -362,7 +390,7 @@ function printTable(results) {
   const rows = [["case", "wasm ops/s (median ± MAD)", "ts ops/s (median ± MAD)", "wasm/ts", "wasm MB/s", "ts MB/s"]];
   for (const r of results) {
     rows.push([
-      r.name, opsCell(r.wasm.res), opsCell(r.ts.res), `${(r.wasm.opsPerSec / r.ts.opsPerSec).toFixed(2)}x`,
+      r.name, opsCell(r.wasm), opsCell(r.ts), `${(r.wasm.opsPerSec / r.ts.opsPerSec).toFixed(2)}x`,
       r.wasm.mbPerSec === undefined ? "" : fmtInt(r.wasm.mbPerSec),
       r.ts.mbPerSec === undefined ? "" : fmtInt(r.ts.mbPerSec),
     ]);
@@ -377,30 +405,37 @@ function printTable(results) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-for (const name of args.cases) {
+for (const name of [...args.cases, ...(args.child ? [args.child.name] : [])]) {
   if (!(name in CASES)) {
     console.error(`unknown case: ${name}`);
     usage(2);
   }
 }
-const selected = args.cases.length > 0 ? Object.keys(CASES).filter((n) => args.cases.includes(n)) : Object.keys(CASES);
 
-const started = performance.now();
-console.log(`dmasim benchmarks: node ${process.version}, ${process.platform}/${process.arch}, seed 0x${SEED.toString(16)}, tinybench (median ± MAD of per-iteration throughput)`);
-const results = [];
-for (const name of selected) results.push(await runCase(name, CASES[name]));
-printTable(results);
-console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
-
-if (args.json) {
-  const cases = results.map((r) => {
-    const out = { name: r.name };
-    for (const backend of BACKENDS) {
-      const { res, ...rest } = r[backend];
-      out[backend] = rest;
-    }
-    return out;
-  });
-  writeFileSync(args.json, `${JSON.stringify({ node: process.version, seed: SEED, cases }, null, 2)}\n`);
-  console.log(`wrote ${args.json}`);
+if (args.child) {
+  const { name, backend, resultFile } = args.child;
+  if (!BACKENDS.includes(backend)) usage(2);
+  writeFileSync(resultFile, JSON.stringify(await runChild(name, backend)));
+} else {
+  const selected = args.cases.length > 0 ? Object.keys(CASES).filter((n) => args.cases.includes(n)) : Object.keys(CASES);
+  const started = performance.now();
+  console.log(`dmasim benchmarks: node ${process.version}, ${process.platform}/${process.arch}, seed 0x${SEED.toString(16)}, ` +
+    "tinybench, median ± MAD of per-iteration throughput, one process per case and backend");
+  const tmp = mkdtempSync(join(tmpdir(), "dmasim-bench-"));
+  const results = [];
+  try {
+    for (const name of selected) results.push(runCase(name, tmp));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  printTable(results);
+  console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  if (args.json) {
+    const cases = results.map(({ name, wasm, ts }) => {
+      const strip = ({ name: _n, backend: _b, ...rest }) => rest;
+      return { name, wasm: strip(wasm), ts: strip(ts) };
+    });
+    writeFileSync(args.json, `${JSON.stringify({ node: process.version, seed: SEED, cases }, null, 2)}\n`);
+    console.log(`wrote ${args.json}`);
+  }
 }
