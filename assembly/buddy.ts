@@ -160,6 +160,9 @@ export function freeOneBlock(pfn: i32, order: i32, mt: i32, toTail: bool): void 
       const buddyMt = getPageblockMt(buddy);
       if (mt != buddyMt && (!migratetypeIsMergeable(mt) || !migratetypeIsMergeable(buddyMt))) break;
       // Match the buddy's type so that later splits put halves on the right lists.
+      // (The kernel retypes only the buddy's first pageblock; retyping all it
+      // spans keeps every free block on its pageblocks' list when maxOrder is
+      // two or more above pageblockOrder. Identical at the default 10/9.)
       if (buddyMt != mt) changePageblockRange(buddy, order, mt);
     }
     delFromFreeList(buddy);
@@ -169,11 +172,15 @@ export function freeOneBlock(pfn: i32, order: i32, mt: i32, toTail: bool): void 
   addToFreeList(pfn, order, mt, toTail || buddyMergeLikely(pfn, order));
 }
 
-/** __free_pages_ok(): frees an allocated block, to the list of its pageblock's type. */
+/**
+ * __free_pages_ok() / free_one_page(): frees a block to the lists of its
+ * pageblocks' types (v6.12+: a block larger than a pageblock goes back piece by
+ * piece, so an isolated or CMA pageblock never feeds another type's list).
+ */
 export function freeBlock(pfn: i32, order: i32, toTail: bool): void {
   clearHead(pfn);
   countEvent(EV_PGFREE, 1 << order);
-  freeOneBlock(pfn, order, getPageblockMt(pfn), toTail);
+  splitLargeBuddy(pfn, order, toTail);
 }
 
 // ---- allocation -------------------------------------------------------------------------
@@ -402,11 +409,11 @@ export function takeFreeBlock(pfn: i32): void {
  * split_large_buddy(): frees a block taken off the lists in pageblock-sized
  * pieces, each to its own pageblock's list.
  */
-export function splitLargeBuddy(pfn: i32, order: i32): void {
+export function splitLargeBuddy(pfn: i32, order: i32, toTail: bool): void {
   const end = pfn + (1 << order);
   const step = order > pageblockOrder ? pageblockOrder : order;
   while (pfn != end) {
-    freeOneBlock(pfn, step, getPageblockMt(pfn), false);
+    freeOneBlock(pfn, step, getPageblockMt(pfn), toTail);
     pfn += 1 << step;
   }
 }

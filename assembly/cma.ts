@@ -11,10 +11,10 @@ import {
 import {
   bitmapAssign, bitmapFindNextZeroAreaOff, bitsToWords, findNextBit, findNextZeroBit,
 } from "./bitmap.ts";
-import { freeOneBlock, freePageRange } from "./buddy.ts";
+import { freeBlock, freePageRange } from "./buddy.ts";
 import { allocContigRange } from "./contig.ts";
 import {
-  KIND_ALLOC, getOrder, nrPages, pageIsCmaAlloc, pageKind, pageblockNrPages,
+  KIND_ALLOC, getOrder, nrPages, pageIsCmaAlloc, pageKind, pageShift, pageblockNrPages,
   pageblockOrder, setCmaAlloc,
 } from "./memmap.ts";
 import { setPageblockMt } from "./pageblock.ts";
@@ -102,40 +102,29 @@ function overlapsArea(startPfn: i32, pages: i32): i32 {
 
 /**
  * cma_declare_contiguous_nid(): reserves an area. `base` is a fixed start pfn or
- * 0 for "anywhere below `limit`" (0: no limit), placed top-down like memblock.
- * `alignPages` is 0 or a power of two. Returns the area id or a negative errno.
+ * 0 for "anywhere below `limit`" (0: no limit). `alignPages` is 0 or a power of
+ * two. Returns the area id or a negative errno, in the kernel's order of checks.
  */
 export function cmaDeclare(base: i32, pages: i32, limit: i32, alignPages: i32, opb: i32): i32 {
   if (cmaAreaCount == MAX_CMA_AREAS) return -ENOSPC;
-  if (pages <= 0 || base < 0 || limit < 0 || alignPages < 0 || opb < 0) return -EINVAL;
+  if (pages <= 0 || base < 0 || limit < 0 || alignPages < 0 || opb < 0 || opb > 30) return -EINVAL;
   if (alignPages != 0 && (alignPages & (alignPages - 1)) != 0) return -EINVAL;
-  // cma_init_reserved_mem(): a bit may not cover more than the minimum alignment.
-  if (opb > pageblockOrder) return -EINVAL;
   // Pages at both ends could merge into neighbouring pageblocks of other types:
-  // the area must be made of whole pageblocks (CMA_MIN_ALIGNMENT_PAGES).
+  // the area is made of whole pageblocks (CMA_MIN_ALIGNMENT_PAGES).
   const alignment = alignPages > pageblockNrPages ? alignPages : pageblockNrPages;
   let fixed = base != 0;
   if (fixed && (base & (alignment - 1)) != 0) return -EINVAL;
-  if (pages > nrPages) return -ENOMEM;
+  if (pages > nrPages) return -EINVAL; // exceeds any limit
   const size = (pages + alignment - 1) & ~(alignment - 1);
   if ((size & ((1 << opb) - 1)) != 0) return -EINVAL;
   let end = limit & ~(alignment - 1);
   if (end == 0 || end > nrPages) end = nrPages;
+  if (size > end - base) return -EINVAL; // base + size > limit
   if (fixed) {
-    if (base + size > nrPages) return -EINVAL;
     if (overlapsArea(base, size) != NONE) return -EBUSY;
   } else {
-    // memblock allocates top-down: the highest free aligned range below the limit.
-    let candidate = (end - size) & ~(alignment - 1);
-    base = NONE;
-    while (candidate >= 0 && end - size >= 0) {
-      const hit = overlapsArea(candidate, size);
-      if (hit == NONE) {
-        base = candidate;
-        break;
-      }
-      candidate = (unchecked(basePfn[hit]) - size) & ~(alignment - 1);
-    }
+    base = placeBottomUpAbove4G(size, alignment, end);
+    if (base == NONE) base = placeTopDown(size, alignment, 0, end);
     if (base == NONE) return -ENOMEM;
   }
   const id = cmaAreaCount++;
@@ -145,6 +134,38 @@ export function cmaDeclare(base: i32, pages: i32, limit: i32, alignPages: i32, o
   unchecked(availablePages[id] = size);
   bitmaps.push(new Uint32Array(bitsToWords(size >>> opb)));
   return id;
+}
+
+/**
+ * memblock's top-down search: the highest aligned range of `size` pages in
+ * [low, end) clear of other areas. memblock never hands out the first page.
+ */
+function placeTopDown(size: i32, alignment: i32, low: i32, end: i32): i32 {
+  let candidate = (end - size) & ~(alignment - 1);
+  while (candidate > 0 && candidate >= low) {
+    const hit = overlapsArea(candidate, size);
+    if (hit == NONE) return candidate;
+    candidate = (unchecked(basePfn[hit]) - size) & ~(alignment - 1);
+  }
+  return NONE;
+}
+
+/**
+ * With enough memory above 4 GiB, the kernel first places the area bottom-up
+ * from 4 GiB, away from the DMA/DMA32 zones and where compaction moves pages
+ * out of it rather than into it.
+ */
+function placeBottomUpAbove4G(size: i32, alignment: i32, end: i32): i32 {
+  const pfn4G = 1 << (32 - pageShift);
+  if (nrPages - pfn4G < size) return NONE; // memblock_end < 4 GiB + size
+  let candidate = (pfn4G + alignment - 1) & ~(alignment - 1);
+  while (candidate <= end - size) {
+    const hit = overlapsArea(candidate, size);
+    if (hit == NONE) return candidate;
+    const after = unchecked(basePfn[hit]) + unchecked(countPages[hit]);
+    candidate = (after + alignment - 1) & ~(alignment - 1);
+  }
+  return NONE;
 }
 
 /** True when `pfn` lies in a declared area (reserved from the buddy allocator before activation). */
@@ -159,7 +180,7 @@ export function cmaActivate(id: i32): void {
   for (let pfn = base; pfn < end; pfn += pageblockNrPages) {
     // init_cma_reserved_pageblock()
     setPageblockMt(pfn, MIGRATE_CMA);
-    freeOneBlock(pfn, pageblockOrder, MIGRATE_CMA, false);
+    freeBlock(pfn, pageblockOrder, false);
   }
   unchecked(activated[id] = 1);
 }
@@ -225,7 +246,7 @@ export function cmaRelease(id: i32, pfn: i32, count: i32): i32 {
   const base = unchecked(basePfn[id]);
   const end = base + unchecked(countPages[id]);
   if (pfn < base || pfn >= end) return 0;
-  if (count < 0 || pfn + count > end) return -EINVAL;
+  if (count < 0 || count > end - pfn) return -EINVAL;
   for (let p = pfn; p < pfn + count; p++) {
     if (pageKind(p) != KIND_ALLOC || getOrder(p) != 0 || !pageIsCmaAlloc(p)) return -EINVAL;
   }

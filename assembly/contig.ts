@@ -28,14 +28,15 @@ let batchLen: i32 = 0;
 /**
  * isolate_migratepages_range(): collects owned blocks from `pfn` until a batch is
  * full; returns where the scan stopped. Long-term pinned blocks are skipped, as
- * compaction skips pinned anonymous folios.
+ * compaction skips pinned anonymous folios, and so is a block whose head lies
+ * before the scan (a tail page is never isolated).
  */
 function isolateMigratepagesRange(pfn: i32, endPfn: i32): i32 {
   let pages = 0;
   while (pfn < endPfn && pages < COMPACT_CLUSTER_MAX) {
     const head = findBlockHead(pfn);
     const next = head + (1 << getOrder(head));
-    if (pageKind(head) == KIND_ALLOC && pageOwnerId(head) != NONE && longPins(head) == 0) {
+    if (head == pfn && pageKind(head) == KIND_ALLOC && pageOwnerId(head) != NONE && longPins(head) == 0) {
       unchecked(batch[batchLen++] = head);
       pages += 1 << getOrder(head);
     }
@@ -145,7 +146,7 @@ export function allocContigRange(startPfn: i32, endPfn: i32, mt: i32): i32 {
  * (those go back through cma_release()). 0 or -EINVAL.
  */
 export function checkContigRange(pfn: i32, count: i32): i32 {
-  if (pfn < 0 || count < 0 || pfn + count > nrPages) return -EINVAL;
+  if (pfn < 0 || count < 0 || pfn > nrPages || count > nrPages - pfn) return -EINVAL;
   for (let p = pfn; p < pfn + count; p++) {
     if (pageKind(p) != KIND_ALLOC || getOrder(p) != 0) return -EINVAL;
     if (pageOwnerId(p) != NONE || pageIsCmaAlloc(p)) return -EINVAL;

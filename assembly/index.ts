@@ -68,7 +68,7 @@ export function boot(): void {
       let order = pfn == 0 ? maxOrder : i32(ctz<u32>(u32(pfn)));
       if (order > maxOrder) order = maxOrder;
       while (pfn + (1 << order) > end) order--;
-      freeOneBlock(pfn, order, getPageblockMt(pfn), true); // FPI_TO_TAIL
+      freeBlock(pfn, order, true); // __free_pages_core(): FPI_TO_TAIL
       pfn += 1 << order;
     }
   }

@@ -7,7 +7,7 @@ import {
   splitLargeBuddy, takeFreeBlock,
 } from "./buddy.ts";
 import {
-  KIND_BUDDY, getOrder, isBuddy, maxOrder, pageKind, pageOwnerId, pageblockAlign,
+  KIND_ALLOC, KIND_BUDDY, getOrder, isBuddy, maxOrder, nrPages, pageKind, pageOwnerId, pageblockAlign,
   pageblockNrPages, pageblockOrder, pageblockStartPfn,
 } from "./memmap.ts";
 import { getPageblockMt, setPageblockMt } from "./pageblock.ts";
@@ -45,22 +45,33 @@ function moveFreepagesBlockIsolate(pbPfn: i32, mt: i32): void {
       const order = getOrder(head);
       takeFreeBlock(head);
       setPageblockMt(pbPfn, mt);
-      splitLargeBuddy(head, order);
+      splitLargeBuddy(head, order, false);
       return;
     }
   }
   moveFreepagesBlock(pbPfn, mt);
 }
 
-/** set_migratetype_isolate() for the pageblock at `pbPfn`, checking [startPfn, endPfn). */
-function setMigratetypeIsolate(pbPfn: i32, mt: i32, startPfn: i32, endPfn: i32): i32 {
+/**
+ * set_migratetype_isolate() for the pageblock at `pbPfn`. The whole pageblock is
+ * checked: isolation works in pageblocks, whatever part of one the caller wants.
+ */
+function setMigratetypeIsolate(pbPfn: i32, mt: i32): i32 {
   if (getPageblockMt(pbPfn) == MIGRATE_ISOLATE) return -EBUSY;
-  const checkStart = pbPfn > startPfn ? pbPfn : startPfn;
-  const pbEnd = pbPfn + pageblockNrPages;
-  const checkEnd = pbEnd < endPfn ? pbEnd : endPfn;
-  if (hasUnmovablePages(checkStart, checkEnd, mt) != NONE) return -EBUSY;
+  if (hasUnmovablePages(pbPfn, pbPfn + pageblockNrPages, mt) != NONE) return -EBUSY;
   moveFreepagesBlockIsolate(pbPfn, MIGRATE_ISOLATE);
   return 0;
+}
+
+/**
+ * isolate_single_pageblock()'s straddle check: an in-use block crossing the
+ * isolation boundary at `boundaryPfn` cannot be isolated half (-EBUSY). Free
+ * blocks are split instead (moveFreepagesBlockIsolate).
+ */
+function straddlesBoundary(boundaryPfn: i32): bool {
+  if (boundaryPfn <= 0 || boundaryPfn >= nrPages) return false;
+  const head = findBlockHead(boundaryPfn);
+  return head != NONE && head < boundaryPfn && pageKind(head) == KIND_ALLOC;
 }
 
 /** unset_migratetype_isolate(): gives the pageblock back as `mt`. */
@@ -75,20 +86,32 @@ function unsetMigratetypeIsolate(pbPfn: i32, mt: i32): void {
     if (buddy != NONE && getPageblockMt(buddy) != MIGRATE_ISOLATE) {
       takeFreeBlock(pbPfn);
       setPageblockMt(pbPfn, mt);
-      freeOneBlock(pbPfn, pageblockOrder, mt, false); // __putback_isolated_page()
+      freeOneBlock(pbPfn, pageblockOrder, mt, true); // __putback_isolated_page(): FPI_TO_TAIL
       return;
     }
   }
   moveFreepagesBlockIsolate(pbPfn, mt);
 }
 
-/** start_isolate_page_range(): isolates every pageblock touching [startPfn, endPfn), or none. */
+/**
+ * start_isolate_page_range(): isolates every pageblock touching [startPfn,
+ * endPfn), or none. As the kernel does: the first pageblock, then the last, then
+ * those between.
+ */
 export function startIsolatePageRange(startPfn: i32, endPfn: i32, mt: i32): i32 {
   const isolateStart = pageblockStartPfn(startPfn);
   const isolateEnd = pageblockAlign(endPfn);
-  for (let pb = isolateStart; pb < isolateEnd; pb += pageblockNrPages) {
-    if (setMigratetypeIsolate(pb, mt, startPfn, endPfn) != 0) {
+  const last = isolateEnd - pageblockNrPages;
+  if (straddlesBoundary(isolateStart) || straddlesBoundary(isolateEnd)) return -EBUSY;
+  if (setMigratetypeIsolate(isolateStart, mt) != 0) return -EBUSY;
+  if (last != isolateStart && setMigratetypeIsolate(last, mt) != 0) {
+    unsetMigratetypeIsolate(isolateStart, mt);
+    return -EBUSY;
+  }
+  for (let pb = isolateStart + pageblockNrPages; pb < last; pb += pageblockNrPages) {
+    if (setMigratetypeIsolate(pb, mt) != 0) {
       for (let undo = isolateStart; undo < pb; undo += pageblockNrPages) unsetMigratetypeIsolate(undo, mt);
+      unsetMigratetypeIsolate(last, mt);
       return -EBUSY;
     }
   }

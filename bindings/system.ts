@@ -86,7 +86,7 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
     const limit = Math.min((area.limit ?? 0) / o.pageSize, o.nrPages);
     const align = area.alignment === undefined || area.alignment < o.pageSize ? 0 : area.alignment / o.pageSize;
     if (pages > o.nrPages || base >= o.nrPages) {
-      throw new DmaSimError(pages > o.nrPages ? "ENOMEM" : "EINVAL", `createSystem: cma[${i}] "${area.name}" does not fit in RAM`);
+      throw new DmaSimError("EINVAL", `createSystem: cma[${i}] "${area.name}" does not fit in RAM`);
     }
     const ret = e.cmaDeclare(base, pages, limit, Math.min(align, 2 ** 30), area.orderPerBit ?? 0);
     if (ret < 0) {

@@ -43,7 +43,7 @@ describe("buddy allocator: split and merge", () => {
       sys.freePages(b, 0);
       expect(sys.pageInfo(0)).toMatchObject({ state: "free", order: 10 });
       expect(sys.nrFreeByOrder()[10]).toBe(4);
-      expect(sys.stats()).toMatchObject({ pgalloc: 2, pgfree: 2, nrFreePages: 4096 });
+      expect(sys.stats()).toMatchObject({ pgalloc: 2, pgfree: 4096 + 2, nrFreePages: 4096 }); // boot frees count
     });
   });
 });

@@ -231,13 +231,24 @@ describe("CMA declaration", () => {
     );
   });
 
+  it("places an area bottom-up from 4 GiB when the machine has room above it", async () => {
+    await onBoth(
+      { ramBytes: 8 * 1024 * MIB, storeContents: false, cma: [{ name: "hi", bytes: 64 * MIB }, { name: "low", bytes: 64 * MIB, limit: 1024 * MIB }] },
+      (sys) => {
+        expect(sys.cma("hi").basePfn).toBe(1 << 20); // 4 GiB
+        expect(sys.cma("low").basePfn).toBe((1024 - 64) * 256); // top-down below its limit
+      },
+    );
+  });
+
   it("refuses bad areas with the kernel's codes", async () => {
     await expect(declare([{ name: "x", bytes: MIB, base: 4096 }])).rejects.toMatchObject({ code: "EINVAL" }); // base not pageblock-aligned
     await expect(declare([{ name: "x", bytes: MIB, alignment: 3 * MIB }])).rejects.toMatchObject({ code: "EINVAL" });
     await expect(declare([{ name: "x", bytes: MIB, orderPerBit: 10 }])).rejects.toMatchObject({ code: "EINVAL" });
     await expect(declare([{ name: "x", bytes: 4 * MIB, base: 8 * MIB }, { name: "y", bytes: 4 * MIB, base: 10 * MIB }])).rejects.toMatchObject({ code: "EBUSY" });
     await expect(declare([{ name: "x", bytes: 40 * MIB }, { name: "y", bytes: 30 * MIB }])).rejects.toMatchObject({ code: "ENOMEM" });
-    await expect(declare([{ name: "x", bytes: 128 * MIB }])).rejects.toMatchObject({ code: "ENOMEM" });
+    await expect(declare([{ name: "x", bytes: 128 * MIB }])).rejects.toMatchObject({ code: "EINVAL" }); // size exceeds the limit
+    await expect(declare([{ name: "x", bytes: 8 * MIB, limit: 4 * MIB }])).rejects.toMatchObject({ code: "EINVAL" });
     const nine = Array.from({ length: 9 }, (_, i) => ({ name: `a${i}`, bytes: 2 * MIB }));
     await expect(declare(nine)).rejects.toMatchObject({ code: "ENOSPC", errno: -28 });
     await expect(declare([{ name: "x", bytes: MIB }, { name: "x", bytes: MIB }])).rejects.toMatchObject({ code: "EINVAL" });

@@ -143,6 +143,38 @@ describe("alloc_contig_range", () => {
     });
   });
 
+  it("does not migrate a block whose head lies before the range: -EBUSY", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      const page = sys.allocMovable(2)!; // pfns 0..3
+      expect(page.pfn).toBe(0);
+      expect(sys.allocContigRange(2, 10)).toBe(-16);
+      expect(page.pfn).toBe(0);
+      expect(sys.stats().pgmigrateSuccess).toBe(0);
+      expect(sys.allocContigRange(0, 10)).toBe(0); // from its head, it moves
+      expect(page.pfn).not.toBe(0);
+    });
+  });
+
+  it("checks whole pageblocks at the ends of the range for unmovable pages", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      expect(sys.allocPages(0, "unmovable")).toBe(0);
+      expect(sys.allocContigRange(100, 200)).toBe(-16); // pfn 0 shares the pageblock
+      expect(sys.allocContigRange(600, 700)).toBe(0);
+    });
+  });
+
+  it("refuses to isolate half of an in-use block that straddles the pageblock boundary", async () => {
+    await onBoth({ ramBytes: RAM }, (sys) => {
+      const big = sys.allocMovable(10)!; // pfns 0..1023: two pageblocks
+      expect(sys.allocContigRange(0, 100)).toBe(-16);
+      expect(sys.allocContigRange(600, 700)).toBe(-16);
+      expect(big.pfn).toBe(0);
+      expect(sys.stats().pgmigrateSuccess).toBe(0);
+      expect(sys.allocContigRange(0, 1024)).toBe(0); // the whole block: it moves
+      expect(big.pfn).toBe(1024);
+    });
+  });
+
   it("rejects bad ranges and migratetypes without touching anything", async () => {
     await onBoth({ ramBytes: RAM }, (sys) => {
       expectUntouched(sys, "EINVAL", () => sys.allocContigRange(10, 10));
