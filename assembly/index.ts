@@ -5,7 +5,7 @@ import {
   EBUSY, EINVAL, ENOMEM, MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_TYPES, NONE,
 } from "./constants.ts";
 import {
-  allocBlock, buddyInit, freeBlock, freeBlocks, freeOneBlock, nrFreeCmaPages, nrFreePages,
+  allocBlock, buddyInit, findBlockHead, findBuddyHead, freeBlock, freeBlocks, nrFreeCmaPages, nrFreePages,
   setCmaBalance,
 } from "./buddy.ts";
 import {
@@ -18,7 +18,7 @@ import { stateHash } from "./hash.ts";
 import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
 import {
   getOrder, isAllocHead, longPins, maxOrder, memmapInit, nrPages, pageIsCmaAlloc, pageKind, pageMt,
-  pageOwnerId, pfnValid, setPageOwnerId, shortPins,
+  pageOwnerId, pageblockNrPages, pageblockStartPfn, pfnValid, setPageOwnerId, shortPins,
 } from "./memmap.ts";
 import { migrateBlock, pinOwner, unpinOwner } from "./migrate.ts";
 import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit } from "./owner.ts";
@@ -208,6 +208,27 @@ export function allocFailures(order: i32): f64 { return unchecked(allocFailByOrd
 export function pageState(pfn: i32): i32 {
   if (!pfnValid(pfn)) return -EINVAL;
   return pageKind(pfn) | (pageMt(pfn) << 2) | (getOrder(pfn) << 8) | ((pageIsCmaAlloc(pfn) ? 1 : 0) << 16);
+}
+
+/**
+ * Free pages inside the pageblock of `pfn` (for the memory-map picture); a free
+ * block larger than the pageblock counts whole pageblocks.
+ */
+export function pageblockFreePages(pfn: i32): i32 {
+  if (!pfnValid(pfn)) return -EINVAL;
+  const start = pageblockStartPfn(pfn);
+  const end = start + pageblockNrPages;
+  const covering = findBuddyHead(start);
+  if (covering != NONE && covering < start) return pageblockNrPages;
+  let free = 0;
+  let p = start;
+  while (p < end) {
+    const head = findBlockHead(p);
+    const n = 1 << getOrder(head);
+    if (pageKind(head) == 1) free += n < pageblockNrPages ? n : pageblockNrPages;
+    p = head + n;
+  }
+  return free;
 }
 
 /** Pins of an allocated head: short | long << 16. */

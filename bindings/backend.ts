@@ -46,6 +46,7 @@ export interface Engine {
   allocFailures(order: number): number;
   pageState(pfn: number): number;
   pagePins(pfn: number): number;
+  pageblockFreePages(pfn: number): number;
   check(): string;
   /** Test hook: breaks one invariant on purpose (assembly/check.ts). */
   debugCorrupt(kind: number): void;

@@ -280,6 +280,22 @@ export class System {
     return MIGRATETYPES[this.engine.pageblockMigratetype(pfn)]!;
   }
 
+  /**
+   * The physical memory map, one entry per pageblock: its migratetype (index into
+   * MIGRATETYPES) and how many of its pages are free.
+   */
+  memoryMap(): { migratetypes: Uint8Array; freePages: Uint32Array; pageblockNrPages: number } {
+    const n = this.nrPages / this.pageblockNrPages;
+    const migratetypes = new Uint8Array(n);
+    const freePages = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const pfn = i * this.pageblockNrPages;
+      migratetypes[i] = this.engine.pageblockMigratetype(pfn);
+      freePages[i] = this.engine.pageblockFreePages(pfn);
+    }
+    return { migratetypes, freePages, pageblockNrPages: this.pageblockNrPages };
+  }
+
   /** Pageblocks per migratetype, indexed like MIGRATETYPES. */
   pageblockCounts(): number[] {
     const counts = new Array<number>(MIGRATETYPES.length).fill(0);

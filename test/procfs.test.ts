@@ -84,3 +84,16 @@ describe("/proc and debugfs files", () => {
     });
   });
 });
+
+describe("memory map", () => {
+  it("reports each pageblock's migratetype and free pages", async () => {
+    await onBoth(OPTIONS, (sys) => {
+      sys.allocPages(0, "unmovable"); // pfn 0, pageblocks 0-1 unmovable
+      sys.allocMovable(3); // pfns 1024..1031
+      const map = sys.memoryMap();
+      expect(Array.from(map.migratetypes)).toEqual([0, 0, 1, 1, 1, 1, 4, 4]);
+      expect(Array.from(map.freePages)).toEqual([511, 512, 504, 512, 512, 512, 512, 512]);
+      return Array.from(map.freePages);
+    });
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * Fragmentation metrics of a machine at one moment, as the Lab samples them over
+ * a run: the kernel's extfrag and unusable indexes per order, free pages per
+ * migratetype, pageblocks per type, CMA success and cost, migrations, failures.
+ */
+import { fragmentationIndex, unusableFreeIndex } from "../vmstat.ts";
+import type { System } from "../system.ts";
+
+export interface CmaSample {
+  name: string;
+  allocsSucceeded: number;
+  allocsFailed: number;
+  pagesMigrated: number;
+  busyRetries: number;
+  /** Pages not handed out. */
+  available: number;
+}
+
+export interface MetricsSample {
+  /** Position in the run: operations (run) or events (replay) so far. */
+  t: number;
+  nrFreePages: number;
+  nrFreeCmaPages: number;
+  /** Free pages on each migratetype's lists (index = MIGRATETYPES). */
+  freePagesByMigratetype: number[];
+  /** Pageblocks of each migratetype (index = MIGRATETYPES). */
+  pageblocksByMigratetype: number[];
+  /** Free blocks per order, all migratetypes (the buddyinfo row). */
+  nrFreeByOrder: number[];
+  /** extfrag_index per order, thousandths (-1000: a block of that order is free). */
+  extfragIndex: number[];
+  /** unusable_index per order, thousandths. */
+  unusableIndex: number[];
+  pgmigrateSuccess: number;
+  pgmigrateFail: number;
+  /** Buddy allocations that returned NULL, per order. */
+  allocFailByOrder: number[];
+  extfragEvents: number;
+  cma: CmaSample[];
+}
+
+export function sampleMetrics(sys: System, t: number): MetricsSample {
+  const area = sys.freeArea();
+  const nrFreeByOrder = sys.nrFreeByOrder();
+  const stats = sys.stats();
+  const orders = nrFreeByOrder.map((_, order) => order);
+  return {
+    t,
+    nrFreePages: stats.nrFreePages,
+    nrFreeCmaPages: stats.nrFreeCmaPages,
+    freePagesByMigratetype: area.map((row) => row.reduce((sum, blocks, order) => sum + blocks * 2 ** order, 0)),
+    pageblocksByMigratetype: sys.pageblockCounts(),
+    nrFreeByOrder,
+    extfragIndex: orders.map((order) => fragmentationIndex(nrFreeByOrder, order)),
+    unusableIndex: orders.map((order) => unusableFreeIndex(nrFreeByOrder, order)),
+    pgmigrateSuccess: stats.pgmigrateSuccess,
+    pgmigrateFail: stats.pgmigrateFail,
+    allocFailByOrder: stats.allocFailByOrder,
+    extfragEvents: stats.extfragEvents,
+    cma: sys.cmaAreas.map((a) => {
+      const s = a.stats;
+      return {
+        name: a.name, allocsSucceeded: s.allocsSucceeded, allocsFailed: s.allocsFailed,
+        pagesMigrated: s.pagesMigrated, busyRetries: s.busyRetries, available: a.available,
+      };
+    }),
+  };
+}
