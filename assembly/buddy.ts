@@ -3,16 +3,18 @@
 //
 // Follows the kernel's rules as of v6.10+, where a free block always sits on
 // the free list of its pageblock's migratetype (pageblock retypes move their free
-// pages with them). Not modelled: per-cpu page lists (as if always drained),
-// watermarks and zones (one Normal zone), guard pages, page shuffling.
+// pages with them), with zones, watermarks and lowmem reserves (zone.ts). Not
+// modelled: per-cpu page lists (as if always drained), reclaim and kswapd,
+// highatomic reserves, guard pages, page shuffling.
 //
-// Free lists are doubly linked through the head pages' link words:
+// Free lists are doubly linked through the head pages' link words, one set per
+// zone:
 //
-//   freeHead[order * MIGRATE_TYPES + mt] ─► pfn ⇄ pfn ⇄ pfn ◄─ freeTail[...]
-//                                          (link0 = next, link1 = prev)
+//   freeHead[(zone * NR_ORDERS + order) * MIGRATE_TYPES + mt] ─► pfn ⇄ pfn ⇄ pfn ◄─ freeTail[...]
+//                                                             (link0 = next, link1 = prev)
 
 import {
-  MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_TYPES,
+  MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_RECLAIMABLE, MIGRATE_TYPES,
   MIGRATE_UNMOVABLE, MIGRATE_HIGHATOMIC, NONE, migratetypeIsMergeable,
 } from "./constants.ts";
 import {
@@ -23,19 +25,35 @@ import {
 import { changePageblockRange, getPageblockMt, setPageblockMt } from "./pageblock.ts";
 import {
   EV_ALLOC_FAIL, EV_EXTFRAG, EV_EXTFRAG_CLAIMED, EV_PGALLOC, EV_PGFREE, allocFailByOrder,
-  countEvent,
+  countEvent, zonePgalloc,
 } from "./vmevents.ts";
+import {
+  MAX_NR_ZONES, WMARK_LOW, WMARK_MIN, ZONE_NORMAL, zoneFreeCmaPages, zoneFreePages, zoneLowmemReserve,
+  zoneOf, zonePopulated, zoneWatermark, zonesMaxOrderAligned,
+} from "./zone.ts";
+
+// alloc_flags (mm/internal.h) that the simulator uses.
+// @ts-ignore: decorator
+@inline export const ALLOC_CMA: i32 = 0x80;
+// @ts-ignore: decorator
+@inline export const ALLOC_NOFRAGMENT: i32 = 0x100;
+/** __GFP_HIGH: half of the min reserve. */
+// @ts-ignore: decorator
+@inline export const ALLOC_MIN_RESERVE: i32 = 0x8;
+/** Non-blocking (GFP_ATOMIC): a further quarter. */
+// @ts-ignore: decorator
+@inline export const ALLOC_NON_BLOCK: i32 = 0x40;
 
 let freeHead: Int32Array = new Int32Array(0);
 let freeTail: Int32Array = new Int32Array(0);
-/** free_area[order].free_list[mt] length, in blocks. */
+/** free_area[order].free_list[mt] length per zone, in blocks. */
 export let freeBlocks: Int32Array = new Int32Array(0);
-/** NR_FREE_PAGES: free pages outside isolated pageblocks. */
-export let nrFreePages: i32 = 0;
-/** NR_FREE_CMA_PAGES */
-export let nrFreeCmaPages: i32 = 0;
 /** The CMA-first balance rule of __rmqueue() (a policy knob for comparisons). */
 export let cmaBalanceEnabled: bool = true;
+/** ALLOC_NOFRAGMENT for Normal-zone requests in the fast path (a policy knob). */
+export let noFragmentEnabled: bool = true;
+/** The zone that served the last successful allocation. */
+export let lastAllocZone: i32 = -1;
 
 /** fallbacks[]: where each allocation type looks when its own lists are empty. */
 // @ts-ignore: decorator
@@ -46,39 +64,52 @@ export let cmaBalanceEnabled: bool = true;
 }
 
 // @ts-ignore: decorator
-@inline function listIndex(order: i32, mt: i32): i32 {
-  return order * MIGRATE_TYPES + mt;
+@inline export function listIndex(zone: i32, order: i32, mt: i32): i32 {
+  return (zone * (maxOrder + 1) + order) * MIGRATE_TYPES + mt;
 }
 
 export function buddyInit(): void {
-  const n = (maxOrder + 1) * MIGRATE_TYPES;
+  const n = MAX_NR_ZONES * (maxOrder + 1) * MIGRATE_TYPES;
   freeHead = new Int32Array(n);
   freeTail = new Int32Array(n);
   freeBlocks = new Int32Array(n);
   freeHead.fill(NONE);
   freeTail.fill(NONE);
-  nrFreePages = 0;
-  nrFreeCmaPages = 0;
   cmaBalanceEnabled = true;
+  noFragmentEnabled = true;
+  lastAllocZone = -1;
 }
 
-/** Only for check()'s self-test (check.ts corruptForTest). */
-export function adjustFreePagesForTest(delta: i32): void {
-  nrFreePages += delta;
+/** NR_FREE_PAGES summed over zones. */
+export function nrFreePagesTotal(): i32 {
+  let n = 0;
+  for (let z = 0; z < MAX_NR_ZONES; z++) n += unchecked(zoneFreePages[z]);
+  return n;
+}
+
+/** NR_FREE_CMA_PAGES summed over zones. */
+export function nrFreeCmaPagesTotal(): i32 {
+  let n = 0;
+  for (let z = 0; z < MAX_NR_ZONES; z++) n += unchecked(zoneFreeCmaPages[z]);
+  return n;
 }
 
 export function setCmaBalance(on: bool): void {
   cmaBalanceEnabled = on;
 }
 
-// ---- free lists -------------------------------------------------------------------
-
-export function freeListHead(order: i32, mt: i32): i32 {
-  return unchecked(freeHead[listIndex(order, mt)]);
+export function setNoFragment(on: bool): void {
+  noFragmentEnabled = on;
 }
 
-function addToFreeList(pfn: i32, order: i32, mt: i32, toTail: bool): void {
-  const li = listIndex(order, mt);
+// ---- free lists -------------------------------------------------------------------
+
+export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
+  return unchecked(freeHead[listIndex(zone, order, mt)]);
+}
+
+function addToFreeList(zone: i32, pfn: i32, order: i32, mt: i32, toTail: bool): void {
+  const li = listIndex(zone, order, mt);
   setBuddy(pfn, order, mt);
   if (toTail) {
     const tail = unchecked(freeTail[li]);
@@ -99,8 +130,8 @@ function addToFreeList(pfn: i32, order: i32, mt: i32, toTail: bool): void {
 }
 
 /** __del_page_from_free_list(): unlinks a free head (no accounting); the head becomes "none". */
-function delFromFreeList(pfn: i32): void {
-  const li = listIndex(getOrder(pfn), pageMt(pfn));
+function delFromFreeList(zone: i32, pfn: i32): void {
+  const li = listIndex(zone, getOrder(pfn), pageMt(pfn));
   const next = unchecked(pageLink0[pfn]);
   const prev = unchecked(pageLink1[pfn]);
   if (prev == NONE) unchecked(freeHead[li] = next);
@@ -113,19 +144,19 @@ function delFromFreeList(pfn: i32): void {
 
 /** account_freepages(): isolated pages are not free memory. */
 // @ts-ignore: decorator
-@inline function accountFreepages(nrPagesDelta: i32, mt: i32): void {
+@inline function accountFreepages(zone: i32, nrPagesDelta: i32, mt: i32): void {
   if (mt == MIGRATE_ISOLATE) return;
-  nrFreePages += nrPagesDelta;
-  if (mt == MIGRATE_CMA) nrFreeCmaPages += nrPagesDelta;
+  unchecked(zoneFreePages[zone] += nrPagesDelta);
+  if (mt == MIGRATE_CMA) unchecked(zoneFreeCmaPages[zone] += nrPagesDelta);
 }
 
 /** move_to_free_list(): list_move_tail onto another migratetype's list. */
-function moveToFreeList(pfn: i32, order: i32, newMt: i32): void {
+function moveToFreeList(zone: i32, pfn: i32, order: i32, newMt: i32): void {
   const oldMt = pageMt(pfn);
-  delFromFreeList(pfn);
-  addToFreeList(pfn, order, newMt, true);
-  accountFreepages(-(1 << order), oldMt);
-  accountFreepages(1 << order, newMt);
+  delFromFreeList(zone, pfn);
+  addToFreeList(zone, pfn, order, newMt, true);
+  accountFreepages(zone, -(1 << order), oldMt);
+  accountFreepages(zone, 1 << order, newMt);
 }
 
 // ---- freeing ------------------------------------------------------------------------
@@ -135,6 +166,8 @@ export function findBuddyPfn(pfn: i32, order: i32): i32 {
   const buddy = pfn ^ (1 << order);
   if (buddy >= nrPages) return NONE;
   if (!isBuddy(buddy) || getOrder(buddy) != order) return NONE;
+  // page_is_buddy(): same zone (only checked when a zone boundary can split a buddy pair).
+  if (!zonesMaxOrderAligned && zoneOf(buddy) != zoneOf(pfn)) return NONE;
   return buddy;
 }
 
@@ -150,7 +183,8 @@ function buddyMergeLikely(pfn: i32, order: i32): bool {
  * merges it with free buddies as far as the rules allow.
  */
 export function freeOneBlock(pfn: i32, order: i32, mt: i32, toTail: bool): void {
-  accountFreepages(1 << order, mt);
+  const zone = zoneOf(pfn);
+  accountFreepages(zone, 1 << order, mt);
   while (order < maxOrder) {
     const buddy = findBuddyPfn(pfn, order);
     if (buddy == NONE) break;
@@ -165,11 +199,11 @@ export function freeOneBlock(pfn: i32, order: i32, mt: i32, toTail: bool): void 
       // two or more above pageblockOrder. Identical at the default 10/9.)
       if (buddyMt != mt) changePageblockRange(buddy, order, mt);
     }
-    delFromFreeList(buddy);
+    delFromFreeList(zone, buddy);
     pfn &= buddy;
     order++;
   }
-  addToFreeList(pfn, order, mt, toTail || buddyMergeLikely(pfn, order));
+  addToFreeList(zone, pfn, order, mt, toTail || buddyMergeLikely(pfn, order));
 }
 
 /**
@@ -186,31 +220,31 @@ export function freeBlock(pfn: i32, order: i32, toTail: bool): void {
 // ---- allocation -------------------------------------------------------------------------
 
 /** expand(): returns the upper halves of a split block to the free lists; pages re-added. */
-function expand(pfn: i32, low: i32, high: i32, mt: i32): i32 {
+function expand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): i32 {
   let size = 1 << high;
   let added = 0;
   while (high > low) {
     high--;
     size >>= 1;
-    addToFreeList(pfn + size, high, mt, false);
+    addToFreeList(zone, pfn + size, high, mt, false);
     added += size;
   }
   return added;
 }
 
 /** page_del_and_expand() */
-function pageDelAndExpand(pfn: i32, low: i32, high: i32, mt: i32): void {
-  delFromFreeList(pfn);
-  const added = expand(pfn, low, high, mt);
-  accountFreepages(added - (1 << high), mt);
+function pageDelAndExpand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): void {
+  delFromFreeList(zone, pfn);
+  const added = expand(zone, pfn, low, high, mt);
+  accountFreepages(zone, added - (1 << high), mt);
 }
 
 /** __rmqueue_smallest(): the smallest free block of `mt` that fits, split down to `order`. */
-export function rmqueueSmallest(order: i32, mt: i32): i32 {
+export function rmqueueSmallest(zone: i32, order: i32, mt: i32): i32 {
   for (let o = order; o <= maxOrder; o++) {
-    const pfn = unchecked(freeHead[listIndex(o, mt)]);
+    const pfn = unchecked(freeHead[listIndex(zone, o, mt)]);
     if (pfn == NONE) continue;
-    pageDelAndExpand(pfn, order, o, mt);
+    pageDelAndExpand(zone, pfn, order, o, mt);
     return pfn;
   }
   return NONE;
@@ -224,10 +258,10 @@ export function rmqueueSmallest(order: i32, mt: i32): i32 {
 }
 
 /** find_suitable_fallback() without only_stealable: the first fallback type with a free block at `order`, or NONE. */
-function findSuitableFallback(order: i32, startMt: i32): i32 {
+function findSuitableFallback(zone: i32, order: i32, startMt: i32): i32 {
   for (let i = 0; i < 2; i++) {
     const mt = fallbackOf(startMt, i);
-    if (unchecked(freeHead[listIndex(order, mt)]) != NONE) return mt;
+    if (unchecked(freeHead[listIndex(zone, order, mt)]) != NONE) return mt;
   }
   return NONE;
 }
@@ -263,12 +297,13 @@ function countBlockPages(pfn: i32): i32 {
 export function moveFreepagesBlock(pfn: i32, newMt: i32): i32 {
   const start = pageblockStartPfn(pfn);
   const end = start + pageblockNrPages;
+  const zone = zoneOf(start);
   let moved = 0;
   let p = start;
   while (p < end) {
     if (isBuddy(p)) {
       const order = getOrder(p);
-      moveToFreeList(p, order, newMt);
+      moveToFreeList(zone, p, order, newMt);
       moved += 1 << order;
       p += 1 << order;
     } else {
@@ -284,16 +319,16 @@ export function moveFreepagesBlock(pfn: i32, newMt: i32): i32 {
  * an allocation of `order` and type `startMt`, claiming its whole pageblock when
  * enough of it is free or alike.
  */
-function stealSuitableFallback(pfn: i32, curOrder: i32, order: i32, startMt: i32, wholeBlock: bool): i32 {
+function stealSuitableFallback(zone: i32, pfn: i32, curOrder: i32, order: i32, startMt: i32, wholeBlock: bool): i32 {
   const blockMt = getPageblockMt(pfn);
   if (blockMt != MIGRATE_HIGHATOMIC) {
     if (curOrder >= pageblockOrder) {
       // Take ownership of every pageblock the block spans.
-      delFromFreeList(pfn);
-      accountFreepages(-(1 << curOrder), blockMt);
+      delFromFreeList(zone, pfn);
+      accountFreepages(zone, -(1 << curOrder), blockMt);
       changePageblockRange(pfn, curOrder, startMt);
-      const added = expand(pfn, order, curOrder, startMt);
-      accountFreepages(added, startMt);
+      const added = expand(zone, pfn, order, curOrder, startMt);
+      accountFreepages(zone, added, startMt);
       countEvent(EV_EXTFRAG_CLAIMED, 1);
       return pfn;
     }
@@ -306,29 +341,33 @@ function stealSuitableFallback(pfn: i32, curOrder: i32, order: i32, startMt: i32
       if (free + alike >= (1 << (pageblockOrder - 1))) {
         moveFreepagesBlock(pfn, startMt);
         countEvent(EV_EXTFRAG_CLAIMED, 1);
-        return rmqueueSmallest(order, startMt);
+        return rmqueueSmallest(zone, order, startMt);
       }
     }
   }
-  pageDelAndExpand(pfn, order, curOrder, blockMt);
+  pageDelAndExpand(zone, pfn, order, curOrder, blockMt);
   return pfn;
 }
 
-/** __rmqueue_fallback(): steal from another type, largest block first (smallest for movable that cannot claim). */
-function rmqueueFallback(order: i32, startMt: i32): i32 {
+/**
+ * __rmqueue_fallback(): steal from another type, largest block first (smallest
+ * for movable that cannot claim). With ALLOC_NOFRAGMENT only whole pageblocks.
+ */
+function rmqueueFallback(zone: i32, order: i32, startMt: i32, allocFlags: i32): i32 {
   let cur = maxOrder;
   let fallbackMt = NONE;
   let canSteal = false;
   let found = false;
-  for (; cur >= order; cur--) {
-    fallbackMt = findSuitableFallback(cur, startMt);
+  const minOrder = order < pageblockOrder && (allocFlags & ALLOC_NOFRAGMENT) != 0 ? pageblockOrder : order;
+  for (; cur >= minOrder; cur--) {
+    fallbackMt = findSuitableFallback(zone, cur, startMt);
     if (fallbackMt == NONE) continue;
     canSteal = canStealFallback(cur, startMt);
     // A movable request that cannot claim the block splits the smallest block:
     // the damage to the other type's pageblock stays small.
     if (!canSteal && startMt == MIGRATE_MOVABLE && cur > order) {
       for (cur = order; cur <= maxOrder; cur++) {
-        fallbackMt = findSuitableFallback(cur, startMt);
+        fallbackMt = findSuitableFallback(zone, cur, startMt);
         if (fallbackMt != NONE) break;
       }
       canSteal = canStealFallback(cur, startMt);
@@ -337,31 +376,92 @@ function rmqueueFallback(order: i32, startMt: i32): i32 {
     break;
   }
   if (!found) return NONE;
-  const pfn = unchecked(freeHead[listIndex(cur, fallbackMt)]);
+  const pfn = unchecked(freeHead[listIndex(zone, cur, fallbackMt)]);
   countEvent(EV_EXTFRAG, 1);
-  return stealSuitableFallback(pfn, cur, order, startMt, canSteal);
+  return stealSuitableFallback(zone, pfn, cur, order, startMt, canSteal);
 }
 
-/** __rmqueue(): `allocCma` is ALLOC_CMA (movable requests not pinned long-term). */
-export function rmqueue(order: i32, mt: i32, allocCma: bool): i32 {
+/** __rmqueue(): ALLOC_CMA in `allocFlags` for movable requests not pinned long-term. */
+export function rmqueue(zone: i32, order: i32, mt: i32, allocFlags: i32): i32 {
   let pfn = NONE;
+  const allocCma = (allocFlags & ALLOC_CMA) != 0;
   // Balance movable allocations between regular and CMA areas: use CMA first
-  // when more than half of the free memory is in CMA pageblocks.
-  if (allocCma && cmaBalanceEnabled && nrFreeCmaPages > nrFreePages / 2) {
-    pfn = rmqueueSmallest(order, MIGRATE_CMA);
+  // when more than half of the zone's free memory is in CMA pageblocks.
+  if (allocCma && cmaBalanceEnabled && unchecked(zoneFreeCmaPages[zone]) > unchecked(zoneFreePages[zone]) / 2) {
+    pfn = rmqueueSmallest(zone, order, MIGRATE_CMA);
     if (pfn != NONE) return pfn;
   }
-  pfn = rmqueueSmallest(order, mt);
+  pfn = rmqueueSmallest(zone, order, mt);
   if (pfn == NONE) {
-    if (allocCma) pfn = rmqueueSmallest(order, MIGRATE_CMA);
-    if (pfn == NONE) pfn = rmqueueFallback(order, mt);
+    if (allocCma) pfn = rmqueueSmallest(zone, order, MIGRATE_CMA);
+    if (pfn == NONE) pfn = rmqueueFallback(zone, order, mt, allocFlags);
   }
   return pfn;
 }
 
-/** Allocates a block and marks its head allocated; NONE when nothing fits. */
-export function allocBlock(order: i32, mt: i32, allocCma: bool): i32 {
-  const pfn = rmqueue(order, mt, allocCma);
+/**
+ * __zone_watermark_ok(): would `zone` stay above `mark` (plus the lowmem reserve
+ * kept from requests that could have used `highestZone`) after this allocation,
+ * and does it hold a block of the order the request can use?
+ */
+export function zoneWatermarkOk(zone: i32, order: i32, mark: i32, highestZone: i32, allocFlags: i32): bool {
+  let free = unchecked(zoneFreePages[zone]) - ((1 << order) - 1);
+  // Free CMA pages are no use to a request that may not take them.
+  if ((allocFlags & ALLOC_CMA) == 0) free -= unchecked(zoneFreeCmaPages[zone]);
+  let min = mark;
+  if ((allocFlags & ALLOC_MIN_RESERVE) != 0) {
+    min -= min / 2;
+    if ((allocFlags & ALLOC_NON_BLOCK) != 0) min -= min / 4;
+  }
+  if (free <= min + zoneLowmemReserve(zone, highestZone)) return false;
+  if (order == 0) return true;
+  for (let o = order; o <= maxOrder; o++) {
+    for (let mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
+      if (unchecked(freeHead[listIndex(zone, o, mt)]) != NONE) return true;
+    }
+    if ((allocFlags & ALLOC_CMA) != 0 && unchecked(freeHead[listIndex(zone, o, MIGRATE_CMA)]) != NONE) return true;
+  }
+  return false;
+}
+
+/**
+ * get_page_from_freelist(): walks the zonelist from `highestZone` down, taking
+ * the first zone that passes watermark `which`. With ALLOC_NOFRAGMENT, a pass
+ * that finds nothing is retried without it, as on a UMA machine.
+ */
+function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, allocFlags: i32, which: i32): i32 {
+  for (;;) {
+    for (let z = highestZone; z >= 0; z--) {
+      if (!zonePopulated(z)) continue;
+      if (!zoneWatermarkOk(z, order, zoneWatermark(z, which), highestZone, allocFlags)) continue;
+      const pfn = rmqueue(z, order, mt, allocFlags);
+      if (pfn != NONE) {
+        lastAllocZone = z;
+        return pfn;
+      }
+    }
+    if ((allocFlags & ALLOC_NOFRAGMENT) == 0) break;
+    allocFlags &= ~ALLOC_NOFRAGMENT;
+  }
+  return NONE;
+}
+
+/**
+ * __alloc_pages(): the fast path at the low watermark (with ALLOC_NOFRAGMENT when
+ * the preferred zone is Normal), then the slow path at the min watermark with
+ * the request's reserve rights. No reclaim or compaction: what the slow path
+ * cannot find fails. Marks the head allocated; NONE when nothing fits.
+ */
+export function allocBlock(order: i32, mt: i32, highestZone: i32, allocFlags: i32): i32 {
+  let preferred = highestZone;
+  while (preferred >= 0 && !zonePopulated(preferred)) preferred--;
+  let pfn = NONE;
+  if (preferred >= 0) {
+    const baseFlags = allocFlags & ALLOC_CMA;
+    const fastFlags = baseFlags | (preferred == ZONE_NORMAL && noFragmentEnabled ? ALLOC_NOFRAGMENT : 0);
+    pfn = getPageFromFreelist(order, mt, highestZone, fastFlags, WMARK_LOW);
+    if (pfn == NONE) pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
+  }
   if (pfn == NONE) {
     countEvent(EV_ALLOC_FAIL, 1);
     unchecked(allocFailByOrder[order] += 1.0);
@@ -369,6 +469,7 @@ export function allocBlock(order: i32, mt: i32, allocCma: bool): i32 {
   }
   setAllocated(pfn, order, mt);
   countEvent(EV_PGALLOC, 1 << order);
+  unchecked(zonePgalloc[lastAllocZone] += f64(1 << order));
   return pfn;
 }
 
@@ -401,8 +502,9 @@ export function findBlockHead(pfn: i32): i32 {
 export function takeFreeBlock(pfn: i32): void {
   const order = getOrder(pfn);
   const mt = pageMt(pfn);
-  delFromFreeList(pfn);
-  accountFreepages(-(1 << order), mt);
+  const zone = zoneOf(pfn);
+  delFromFreeList(zone, pfn);
+  accountFreepages(zone, -(1 << order), mt);
 }
 
 /**

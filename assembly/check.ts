@@ -2,9 +2,8 @@
 // a message naming the first broken one.
 
 import { MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES, NONE, migratetypeIsMergeable } from "./constants.ts";
-import {
-  adjustFreePagesForTest, findBuddyPfn, freeBlocks, freeListHead, nrFreeCmaPages, nrFreePages,
-} from "./buddy.ts";
+import { findBuddyPfn, freeBlocks, freeListHead, listIndex } from "./buddy.ts";
+import { MAX_NR_ZONES, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneOf, zoneStart } from "./zone.ts";
 import { bitmapAssign, testBit } from "./bitmap.ts";
 import {
   cmaAreaCount, cmaAreaOf, cmaBasePfn, cmaBitmap, cmaBitmapBits, cmaCount, cmaOrderPerBit, cmaAvailable,
@@ -23,11 +22,15 @@ function at(what: string, pfn: i32): string {
 // Reused across calls: the WASM build runs without a collecting GC.
 let counted: Int32Array = new Int32Array(0);
 
+// Free pages per zone as the memmap walk finds them.
+const freeByZone: Int32Array = new Int32Array(MAX_NR_ZONES);
+const freeCmaByZone: Int32Array = new Int32Array(MAX_NR_ZONES);
+
 function checkMemmap(): string {
-  if (counted.length != (maxOrder + 1) * MIGRATE_TYPES) counted = new Int32Array((maxOrder + 1) * MIGRATE_TYPES);
+  if (counted.length != freeBlocks.length) counted = new Int32Array(freeBlocks.length);
   counted.fill(0);
-  let free = 0;
-  let freeCma = 0;
+  freeByZone.fill(0);
+  freeCmaByZone.fill(0);
   let owned = 0;
   let pfn = 0;
   while (pfn < nrPages) {
@@ -41,11 +44,13 @@ function checkMemmap(): string {
     for (let t = pfn + 1; t < pfn + n; t++) {
       if (pageKind(t) != 0) return at("memmap: head page inside another block", t);
     }
+    const zone = zoneOf(pfn);
+    if (zone < 0 || zoneOf(pfn + n - 1) != zone) return at("zone: block outside a zone or across two", pfn);
     if (kind == KIND_BUDDY) {
       const mt = pageMt(pfn);
-      unchecked(counted[order * MIGRATE_TYPES + mt]++);
-      if (mt != MIGRATE_ISOLATE) free += n;
-      if (mt == MIGRATE_CMA) freeCma += n;
+      unchecked(counted[listIndex(zone, order, mt)]++);
+      if (mt != MIGRATE_ISOLATE) unchecked(freeByZone[zone] += n);
+      if (mt == MIGRATE_CMA) unchecked(freeCmaByZone[zone] += n);
       // A free block sits on the list of every pageblock it spans.
       const pbStep = pageblockNrPages < n ? pageblockNrPages : n;
       for (let p = pfn; p < pfn + n; p += pbStep) {
@@ -86,35 +91,49 @@ function checkMemmap(): string {
   }
   for (let i = 0; i < counted.length; i++) {
     if (unchecked(counted[i]) != unchecked(freeBlocks[i])) {
-      return "buddy: free block count of order " + (i / MIGRATE_TYPES).toString() + " type " +
-        (i % MIGRATE_TYPES).toString() + " is " + unchecked(freeBlocks[i]).toString() + ", memmap has " +
-        unchecked(counted[i]).toString();
+      const perZone = (maxOrder + 1) * MIGRATE_TYPES;
+      return "buddy: free block count of zone " + (i / perZone).toString() + " order " +
+        ((i % perZone) / MIGRATE_TYPES).toString() + " type " + (i % MIGRATE_TYPES).toString() + " is " +
+        unchecked(freeBlocks[i]).toString() + ", memmap has " + unchecked(counted[i]).toString();
     }
   }
-  if (free != nrFreePages) return "vmstat: nr_free_pages is " + nrFreePages.toString() + ", memmap has " + free.toString();
-  if (freeCma != nrFreeCmaPages) return "vmstat: nr_free_cma is " + nrFreeCmaPages.toString() + ", memmap has " + freeCma.toString();
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    const free = unchecked(freeByZone[z]);
+    const freeCma = unchecked(freeCmaByZone[z]);
+    if (free != unchecked(zoneFreePages[z])) {
+      return "vmstat: nr_free_pages is " + unchecked(zoneFreePages[z]).toString() + ", memmap has " + free.toString() +
+        " (zone " + z.toString() + ")";
+    }
+    if (freeCma != unchecked(zoneFreeCmaPages[z])) {
+      return "vmstat: nr_free_cma is " + unchecked(zoneFreeCmaPages[z]).toString() + ", memmap has " + freeCma.toString() +
+        " (zone " + z.toString() + ")";
+    }
+  }
   if (owned != ownerLive) return "owner: " + ownerLive.toString() + " live owners, memmap has " + owned.toString();
   return "";
 }
 
 function checkFreeLists(): string {
+  for (let zone = 0; zone < MAX_NR_ZONES; zone++) {
   for (let order = 0; order <= maxOrder; order++) {
     for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
-      let pfn = freeListHead(order, mt);
+      const li = listIndex(zone, order, mt);
+      let pfn = freeListHead(zone, order, mt);
       let prev = NONE;
       let n = 0;
       while (pfn != NONE) {
-        if (pfn < 0 || pfn >= nrPages) return "free list: link out of range";
+        if (pfn < unchecked(zoneStart[zone]) || pfn >= unchecked(zoneEnd[zone])) return at("free list: entry outside its zone", pfn);
         if (pageKind(pfn) != KIND_BUDDY || getOrder(pfn) != order || pageMt(pfn) != mt) {
           return at("free list: entry is not a free block of this order and type", pfn);
         }
         if (unchecked(pageLink1[pfn]) != prev) return at("free list: broken prev link", pfn);
         prev = pfn;
         pfn = unchecked(pageLink0[pfn]);
-        if (++n > unchecked(freeBlocks[order * MIGRATE_TYPES + mt])) return at("free list: longer than its count", prev);
+        if (++n > unchecked(freeBlocks[li])) return at("free list: longer than its count", prev);
       }
-      if (n != unchecked(freeBlocks[order * MIGRATE_TYPES + mt])) return "free list: shorter than its count";
+      if (n != unchecked(freeBlocks[li])) return "free list: shorter than its count";
     }
+  }
   }
   return "";
 }
@@ -174,7 +193,7 @@ export function checkAll(): string {
  */
 export function corruptForTest(kind: i32): void {
   if (kind == 0) {
-    unchecked(freeBlocks[maxOrder * MIGRATE_TYPES + 1] += 1);
+    unchecked(freeBlocks[listIndex(zoneOf(0), maxOrder, 1)] += 1);
   } else if (kind == 1) {
     for (let pfn = 0; pfn < nrPages; pfn++) {
       if (pageKind(pfn) == KIND_BUDDY) {
@@ -193,6 +212,6 @@ export function corruptForTest(kind: i32): void {
   } else if (kind == 3) {
     if (cmaAreaCount > 0) bitmapAssign(cmaBitmap(0), cmaBitmapBits(0) - 1, 1, true);
   } else if (kind == 4) {
-    adjustFreePagesForTest(1);
+    unchecked(zoneFreePages[zoneOf(0)] += 1);
   }
 }

@@ -18,6 +18,7 @@ import {
   pageblockOrder, setCmaAlloc,
 } from "./memmap.ts";
 import { setPageblockMt } from "./pageblock.ts";
+import { zoneCmaPages, zoneOf } from "./zone.ts";
 import { EV_CMA_ALLOC_FAIL, EV_CMA_ALLOC_SUCCESS, EV_PGMIGRATE_SUCCESS, countEvent, vmEvents } from "./vmevents.ts";
 
 // ---- per-area fields (struct cma), indexed by area id ------------------------------
@@ -173,16 +174,24 @@ export function cmaReserved(pfn: i32): bool {
   return overlapsArea(pfn, 1) != NONE;
 }
 
-/** cma_activate_area(): every pageblock becomes MIGRATE_CMA and is freed to the buddy allocator. */
-export function cmaActivate(id: i32): void {
+/**
+ * cma_activate_area(): every pageblock becomes MIGRATE_CMA and is freed to the
+ * buddy allocator. An area spanning two zones is refused (-EINVAL):
+ * alloc_contig_range() works within one zone.
+ */
+export function cmaActivate(id: i32): i32 {
   const base = unchecked(basePfn[id]);
   const end = base + unchecked(countPages[id]);
+  const zone = zoneOf(base);
+  if (zone < 0 || zoneOf(end - 1) != zone) return -EINVAL;
+  unchecked(zoneCmaPages[zone] += end - base);
   for (let pfn = base; pfn < end; pfn += pageblockNrPages) {
     // init_cma_reserved_pageblock()
     setPageblockMt(pfn, MIGRATE_CMA);
     freeBlock(pfn, pageblockOrder, false);
   }
   unchecked(activated[id] = 1);
+  return 0;
 }
 
 // ---- allocation and release ------------------------------------------------------------------

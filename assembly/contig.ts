@@ -12,6 +12,7 @@ import {
   setAllocated,
 } from "./memmap.ts";
 import { migrateBlock } from "./migrate.ts";
+import { zoneOf } from "./zone.ts";
 import {
   EV_CONTIG_FAIL, EV_CONTIG_MIGRATE_PASSES, EV_CONTIG_SUCCESS, EV_PGALLOC, EV_PGMIGRATE_FAIL,
   countEvent,
@@ -110,6 +111,8 @@ function isolateFreepagesRange(startPfn: i32, endPfn: i32, mt: i32): i32 {
 export function allocContigRange(startPfn: i32, endPfn: i32, mt: i32): i32 {
   if (startPfn < 0 || endPfn > nrPages || startPfn >= endPfn) return -EINVAL;
   if (mt != MIGRATE_MOVABLE && mt != MIGRATE_CMA) return -EINVAL;
+  // The range must lie in one zone (pageblock_pfn_to_page() / CMA's own rule).
+  if (zoneOf(startPfn) != zoneOf(endPfn - 1)) return -EINVAL;
   let ret = startIsolatePageRange(startPfn, endPfn, mt);
   if (ret != 0) {
     countEvent(EV_CONTIG_FAIL, 1);

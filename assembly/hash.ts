@@ -3,7 +3,10 @@
 // the FNV prime spelled as shifts so that JS doubles and wasm i32 agree.
 
 import { MIGRATE_TYPES } from "./constants.ts";
-import { freeBlocks, freeListHead, nrFreeCmaPages, nrFreePages, cmaBalanceEnabled } from "./buddy.ts";
+import { cmaBalanceEnabled, freeBlocks, freeListHead, noFragmentEnabled } from "./buddy.ts";
+import {
+  MAX_NR_ZONES, lowmemReserve, zoneCmaPages, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneStart, zoneWmark,
+} from "./zone.ts";
 import {
   cmaAreaCount, cmaAvailable, cmaBasePfn, cmaBitmap, cmaCount, cmaOrderPerBit, cmaStat, CMA_STAT_COUNT,
 } from "./cma.ts";
@@ -11,7 +14,7 @@ import { maxOrder, nrPages, pageFlags, pageLink0, pageLink1, pageOrder, pageShif
 import { ownerSlot, ownerSlots } from "./owner.ts";
 import { pageblockMts } from "./pageblock.ts";
 import { ramBytes, ramWord } from "./ram.ts";
-import { allocFailByOrder, vmEvents } from "./vmevents.ts";
+import { allocFailByOrder, vmEvents, zonePgalloc } from "./vmevents.ts";
 
 /** h = (h ^ w) * 16777619, with 16777619 = 2^24 + 2^8 + 2^7 + 2^4 + 2^1 + 2^0. */
 // @ts-ignore: decorator
@@ -39,15 +42,21 @@ export function stateHash(): u32 {
     h = mix(h, unchecked(pageLink1[pfn]));
   }
   for (let i = 0; i < pageblockMts.length; i++) h = mix(h, i32(unchecked(pageblockMts[i])));
-  for (let order = 0; order <= maxOrder; order++) {
-    for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
-      h = mix(h, freeListHead(order, mt));
-      h = mix(h, unchecked(freeBlocks[order * MIGRATE_TYPES + mt]));
+  for (let zone = 0; zone < MAX_NR_ZONES; zone++) {
+    for (let order = 0; order <= maxOrder; order++) {
+      for (let mt = 0; mt < MIGRATE_TYPES; mt++) h = mix(h, freeListHead(zone, order, mt));
     }
+    h = mix(h, unchecked(zoneStart[zone]));
+    h = mix(h, unchecked(zoneEnd[zone]));
+    h = mix(h, unchecked(zoneFreePages[zone]));
+    h = mix(h, unchecked(zoneFreeCmaPages[zone]));
+    h = mix(h, unchecked(zoneCmaPages[zone]));
   }
-  h = mix(h, nrFreePages);
-  h = mix(h, nrFreeCmaPages);
+  for (let i = 0; i < freeBlocks.length; i++) h = mix(h, unchecked(freeBlocks[i]));
+  for (let i = 0; i < zoneWmark.length; i++) h = mix(h, unchecked(zoneWmark[i]));
+  for (let i = 0; i < lowmemReserve.length; i++) h = mix(h, unchecked(lowmemReserve[i]));
   h = mix(h, cmaBalanceEnabled ? 1 : 0);
+  h = mix(h, noFragmentEnabled ? 1 : 0);
   const slots = ownerSlots();
   h = mix(h, slots);
   for (let id = 0; id < slots; id++) h = mix(h, ownerSlot(id));
@@ -62,6 +71,7 @@ export function stateHash(): u32 {
   }
   for (let i = 0; i < vmEvents.length; i++) h = mixF64(h, unchecked(vmEvents[i]));
   for (let i = 0; i < allocFailByOrder.length; i++) h = mixF64(h, unchecked(allocFailByOrder[i]));
+  for (let i = 0; i < zonePgalloc.length; i++) h = mixF64(h, unchecked(zonePgalloc[i]));
   for (let off: u32 = 0; off < ramBytes; off += 4) h = mix(h, i32(ramWord(off)));
   return u32(h) >>> 0;
 }

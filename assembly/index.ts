@@ -5,9 +5,14 @@ import {
   EBUSY, EINVAL, ENOMEM, MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_TYPES, NONE,
 } from "./constants.ts";
 import {
-  allocBlock, buddyInit, findBlockHead, findBuddyHead, freeBlock, freeBlocks, nrFreeCmaPages, nrFreePages,
-  setCmaBalance,
+  ALLOC_CMA, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, allocBlock, buddyInit, findBlockHead, findBuddyHead, freeBlock,
+  freeBlocks, lastAllocZone, listIndex, nrFreeCmaPagesTotal, nrFreePagesTotal, setCmaBalance, setNoFragment,
 } from "./buddy.ts";
+import {
+  MAX_NR_ZONES, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, minFreeKbytes, setupWatermarks, zoneCmaPages, zoneEnd,
+  zoneFreeCmaPages, zoneFreePages, zoneLowmemReserve, zoneOf, zoneSetRange, zoneStart, zoneWatermark,
+  zonesFinish, zonesReset,
+} from "./zone.ts";
 import {
   cmaActivate, cmaAlloc, cmaAreaCount, cmaAvailable, cmaBasePfn, cmaBitmapBits, cmaCount, cmaDeclare,
   cmaLastError, cmaNextSetBit, cmaNextZeroBit, cmaOrderPerBit, cmaRelease, cmaReserved, cmaReset, cmaStat,
@@ -24,7 +29,7 @@ import { migrateBlock, pinOwner, unpinOwner } from "./migrate.ts";
 import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit } from "./owner.ts";
 import { getPageblockMt, pageblockInit } from "./pageblock.ts";
 import { ramInit, ramPointer, ramPortableArray } from "./ram.ts";
-import { allocFailByOrder, vmEvents, vmeventsInit } from "./vmevents.ts";
+import { allocFailByOrder, vmEvents, vmeventsInit, zonePgalloc } from "./vmevents.ts";
 
 export {
   cmaBasePfn, cmaCount, cmaOrderPerBit, cmaAvailable, cmaStat, cmaNextZeroBit, cmaNextSetBit,
@@ -44,49 +49,117 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   ownerInit();
   vmeventsInit(maxOrd);
   cmaReset();
+  zonesReset();
+  zoneSetRange(ZONE_NORMAL, 0, pages); // one Normal zone unless setZones() says otherwise
   return ramInit(ramBytes) ? 0 : -ENOMEM;
+}
+
+/**
+ * Splits RAM into DMA [0, dmaEnd), DMA32 [dmaEnd, dma32End) and Normal
+ * [dma32End, end); empty zones are unpopulated. Pfns, pageblock-aligned.
+ */
+export function setZones(dmaEndPfn: i32, dma32EndPfn: i32): i32 {
+  if (dmaEndPfn < 0 || dma32EndPfn < dmaEndPfn || dma32EndPfn > nrPages) return -EINVAL;
+  if (((dmaEndPfn | dma32EndPfn) & (pageblockNrPages - 1)) != 0) return -EINVAL;
+  zoneSetRange(ZONE_DMA, 0, dmaEndPfn);
+  zoneSetRange(ZONE_DMA32, dmaEndPfn, dma32EndPfn);
+  zoneSetRange(ZONE_NORMAL, dma32EndPfn, nrPages);
+  return 0;
 }
 
 export { cmaDeclare };
 
 /**
- * Boot: memblock_free_all() hands every unreserved page to the buddy allocator
- * in the largest aligned blocks, then cma_init_reserved_areas() activates the
- * CMA areas.
+ * Boot: watermarks and lowmem reserves from the zone sizes, then
+ * memblock_free_all() hands every unreserved page to the buddy allocator in the
+ * largest aligned blocks, zone by zone. `minKbytes` < 0 takes the kernel's
+ * default min_free_kbytes; r0..r3 are sysctl_lowmem_reserve_ratio[].
  */
-export function boot(): void {
-  let pfn = 0;
-  while (pfn < nrPages) {
-    if (cmaReserved(pfn)) {
-      pfn++;
-      continue;
-    }
-    let end = pfn;
-    while (end < nrPages && !cmaReserved(end)) end++;
-    // __free_pages_memory(): largest block the start's alignment allows.
-    while (pfn < end) {
-      let order = pfn == 0 ? maxOrder : i32(ctz<u32>(u32(pfn)));
-      if (order > maxOrder) order = maxOrder;
-      while (pfn + (1 << order) > end) order--;
-      freeBlock(pfn, order, true); // __free_pages_core(): FPI_TO_TAIL
-      pfn += 1 << order;
+export function boot(minKbytes: i32, scaleFactor: i32, r0: i32, r1: i32, r2: i32, r3: i32): void {
+  zonesFinish();
+  const ratios = new Int32Array(MAX_NR_ZONES);
+  ratios[0] = r0;
+  ratios[1] = r1;
+  ratios[2] = r2;
+  ratios[3] = r3;
+  setupWatermarks(minKbytes, scaleFactor, ratios);
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    let pfn = zoneStart[z];
+    const zoneEndPfn = zoneEnd[z];
+    while (pfn < zoneEndPfn) {
+      if (cmaReserved(pfn)) {
+        pfn++;
+        continue;
+      }
+      let end = pfn;
+      while (end < zoneEndPfn && !cmaReserved(end)) end++;
+      // __free_pages_memory(): largest block the start's alignment allows.
+      while (pfn < end) {
+        let order = pfn == 0 ? maxOrder : i32(ctz<u32>(u32(pfn)));
+        if (order > maxOrder) order = maxOrder;
+        while (pfn + (1 << order) > end) order--;
+        freeBlock(pfn, order, true); // __free_pages_core(): FPI_TO_TAIL
+        pfn += 1 << order;
+      }
     }
   }
-  for (let id = 0; id < cmaAreaCount; id++) cmaActivate(id);
+}
+
+/** cma_activate_area() for area `id`, after boot(): 0, or -EINVAL when it spans two zones. */
+export function cmaActivateArea(id: i32): i32 {
+  if (id < 0 || id >= cmaAreaCount) return -EINVAL;
+  return cmaActivate(id);
 }
 
 export { setCmaBalance };
 
 // ---- the page allocator -----------------------------------------------------------------
 
-/** alloc_pages(): `mt` 0..2. A movable block gets an owner. Returns the pfn, -ENOMEM (NULL) or -EINVAL. */
-export function allocPages(order: i32, mt: i32): i32 {
+// gfp bits the bindings pass to allocPages().
+// @ts-ignore: decorator
+@inline const GFP_HIGH: i32 = 1; // __GFP_HIGH
+// @ts-ignore: decorator
+@inline const GFP_NOBLOCK: i32 = 2; // no __GFP_DIRECT_RECLAIM (GFP_ATOMIC with GFP_HIGH)
+
+/**
+ * alloc_pages(): `mt` 0..2, `highestZone` the gfp zone modifier's zone (0 DMA,
+ * 1 DMA32, 2 Normal), `gfp` GFP_HIGH | GFP_NOBLOCK bits. A movable block gets an
+ * owner. Returns the pfn, -ENOMEM (NULL) or -EINVAL; lastZone() tells the zone.
+ */
+export function allocPages(order: i32, mt: i32, highestZone: i32, gfp: i32): i32 {
   if (order < 0 || order > maxOrder || mt < 0 || mt > MIGRATE_RECLAIMABLE) return -EINVAL;
-  const pfn = allocBlock(order, mt, mt == MIGRATE_MOVABLE);
+  if (highestZone < 0 || highestZone > ZONE_NORMAL || gfp < 0 || gfp > 3) return -EINVAL;
+  let flags = mt == MIGRATE_MOVABLE ? ALLOC_CMA : 0;
+  if ((gfp & GFP_HIGH) != 0) {
+    flags |= ALLOC_MIN_RESERVE;
+    if ((gfp & GFP_NOBLOCK) != 0) flags |= ALLOC_NON_BLOCK;
+  }
+  const pfn = allocBlock(order, mt, highestZone, flags);
   if (pfn == NONE) return -ENOMEM;
   if (mt == MIGRATE_MOVABLE) setPageOwnerId(pfn, ownerCreate(pfn));
   return pfn;
 }
+
+/** The zone that served the last successful allocation. */
+export function lastZone(): i32 {
+  return lastAllocZone;
+}
+
+/** The zone of `pfn`, or -EINVAL. */
+export function zoneOfPfn(pfn: i32): i32 {
+  return pfnValid(pfn) ? zoneOf(pfn) : -EINVAL;
+}
+
+export function zoneStartPfn(z: i32): i32 { return zoneStart[z]; }
+export function zoneEndPfn(z: i32): i32 { return zoneEnd[z]; }
+export function zoneFree(z: i32): i32 { return zoneFreePages[z]; }
+export function zoneFreeCma(z: i32): i32 { return zoneFreeCmaPages[z]; }
+export function zoneCma(z: i32): i32 { return zoneCmaPages[z]; }
+export function zoneWmarkPages(z: i32, which: i32): i32 { return zoneWatermark(z, which); }
+export function zoneProtection(z: i32, highest: i32): i32 { return zoneLowmemReserve(z, highest); }
+export function zonePgallocPages(z: i32): f64 { return zonePgalloc[z]; }
+export function minFreeKbytesInForce(): i32 { return minFreeKbytes; }
+export { setNoFragment };
 
 /** Why a free of (pfn, order) is refused: 0 when it may go ahead. */
 export function checkFreePages(pfn: i32, order: i32): i32 {
@@ -197,9 +270,9 @@ export function cmaLastRet(): i32 {
 
 // ---- introspection -------------------------------------------------------------------------------
 
-export function freePagesCount(): i32 { return nrFreePages; }
-export function freeCmaPagesCount(): i32 { return nrFreeCmaPages; }
-export function freeBlocksOf(order: i32, mt: i32): i32 { return unchecked(freeBlocks[order * MIGRATE_TYPES + mt]); }
+export function freePagesCount(): i32 { return nrFreePagesTotal(); }
+export function freeCmaPagesCount(): i32 { return nrFreeCmaPagesTotal(); }
+export function freeBlocksOf(zone: i32, order: i32, mt: i32): i32 { return unchecked(freeBlocks[listIndex(zone, order, mt)]); }
 export function pageblockMigratetype(pfn: i32): i32 { return pfnValid(pfn) ? getPageblockMt(pfn) : -EINVAL; }
 export function vmEvent(index: i32): f64 { return unchecked(vmEvents[index]); }
 export function allocFailures(order: i32): f64 { return unchecked(allocFailByOrder[order]); }

@@ -14,7 +14,8 @@
 import {
   EAGAIN, EINVAL, ENOMEM, MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_UNMOVABLE, NONE, PIN_COUNT_MAX,
 } from "./constants.ts";
-import { allocBlock, freeBlock } from "./buddy.ts";
+import { ALLOC_CMA, allocBlock, freeBlock } from "./buddy.ts";
+import { ZONE_NORMAL } from "./zone.ts";
 import {
   getOrder, longPins, pageOwnerId, setPageOwnerId, setPins, shortPins,
 } from "./memmap.ts";
@@ -31,7 +32,8 @@ export function migrateBlock(pfn: i32, targetMt: i32, allocCma: bool): i32 {
   if (shortPins(pfn) != 0 || longPins(pfn) != 0) return -EAGAIN;
   const order = getOrder(pfn);
   const id = pageOwnerId(pfn);
-  const dst = allocBlock(order, targetMt, allocCma);
+  // alloc_migration_target(): an ordinary allocation, Normal and below.
+  const dst = allocBlock(order, targetMt, ZONE_NORMAL, allocCma ? ALLOC_CMA : 0);
   if (dst == NONE) return -ENOMEM;
   ramCopyPages(dst, pfn, 1 << order);
   setPageOwnerId(dst, id);

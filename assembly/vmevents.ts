@@ -2,7 +2,7 @@
 // Float64 so long replays count exactly past 2^31 (exact to 2^53).
 
 // @ts-ignore: decorator
-@inline export const EV_PGALLOC: i32 = 0;            // pgalloc_normal, in pages
+@inline export const EV_PGALLOC: i32 = 0;            // pgalloc_* over all zones, in pages
 // @ts-ignore: decorator
 @inline export const EV_PGFREE: i32 = 1;             // pgfree, in pages
 // @ts-ignore: decorator
@@ -33,10 +33,13 @@
 export let vmEvents: Float64Array = new Float64Array(EV_COUNT);
 /** Allocation failures per order (index 0..maxOrder). */
 export let allocFailByOrder: Float64Array = new Float64Array(0);
+/** pgalloc_dma, pgalloc_dma32, pgalloc_normal, pgalloc_movable, pgalloc_device: pages per zone. */
+export const zonePgalloc: Float64Array = new Float64Array(5);
 
 export function vmeventsInit(maxOrder: i32): void {
   vmEvents = new Float64Array(EV_COUNT);
   allocFailByOrder = new Float64Array(maxOrder + 1);
+  zonePgalloc.fill(0);
 }
 
 // @ts-ignore: decorator

@@ -20,6 +20,12 @@ export interface CmaAreaOptions {
   orderPerBit?: number;
 }
 
+/** A zone boundary: the zone ends (exclusive) at `endBytes`. */
+export interface ZoneOption {
+  name: "DMA" | "DMA32" | "Normal";
+  endBytes: number;
+}
+
 export interface SystemOptions {
   /** Engine build: "wasm" (asc) or "ts" (the same source compiled to JS). Default "wasm". */
   backend?: Backend;
@@ -37,6 +43,19 @@ export interface SystemOptions {
   seed?: number;
   /** CMA areas; the first is the default global area (`cma=`). Default none. */
   cma?: CmaAreaOptions[];
+  /**
+   * Memory zones. Default: one Normal zone (as on the seeds' ARM SoCs).
+   * "x86_64": DMA below 16 MiB, DMA32 below 4 GiB, Normal above (empty zones
+   * omitted). Or a list of zone ends in ascending order; the last must reach the
+   * end of RAM. Boundaries are pageblock-aligned.
+   */
+  zones?: "x86_64" | ZoneOption[];
+  /** vm.min_free_kbytes. Default: the kernel's int_sqrt(lowmem_kbytes * 16), clamped to 128..262144. */
+  minFreeKbytes?: number;
+  /** vm.watermark_scale_factor, in ten-thousandths of a zone. Default 10. */
+  watermarkScaleFactor?: number;
+  /** vm.lowmem_reserve_ratio for DMA, DMA32, Normal, Movable. Default [256, 256, 32, 0]. */
+  lowmemReserveRatio?: number[];
 }
 
 export interface ResolvedOptions {
@@ -50,6 +69,13 @@ export interface ResolvedOptions {
   seed: number;
   nrPages: number;
   cma: CmaAreaOptions[];
+  /** Zone ends in pages: DMA and DMA32 (Normal takes the rest). */
+  dmaEndPfn: number;
+  dma32EndPfn: number;
+  /** -1: the kernel's default. */
+  minFreeKbytes: number;
+  watermarkScaleFactor: number;
+  lowmemReserveRatio: number[];
 }
 
 export const MIB = 1024 * 1024;
@@ -60,7 +86,44 @@ export const MAX_CONTENTS_BYTES = 3 * GIB;
 /** Typed arrays of the memory map stay below the runtime's 1 GiB per-array cap. */
 export const MAX_PAGES = 2 ** 27;
 
-const KNOWN = new Set(["backend", "ramBytes", "pageSize", "maxOrder", "pageblockOrder", "storeContents", "seed", "cma"]);
+const KNOWN = new Set([
+  "backend", "ramBytes", "pageSize", "maxOrder", "pageblockOrder", "storeContents", "seed", "cma", "zones",
+  "minFreeKbytes", "watermarkScaleFactor", "lowmemReserveRatio",
+]);
+const ZONE_ORDER = ["DMA", "DMA32", "Normal"];
+
+/** Zone ends in pages from the `zones` option. */
+function resolveZones(where: string, zones: SystemOptions["zones"], ramBytes: number, pageSize: number, pageblockBytes: number): [number, number] {
+  const nrPages = ramBytes / pageSize;
+  if (zones === undefined) return [0, 0];
+  if (zones === "x86_64") {
+    const clip = (bytes: number) => Math.min(bytes, ramBytes) / pageSize;
+    return [clip(16 * MIB), clip(4 * GIB)];
+  }
+  if (!Array.isArray(zones) || zones.length === 0) {
+    throw new DmaSimError("EINVAL", `${where}: zones must be "x86_64" or a non-empty list of { name, endBytes }`);
+  }
+  const ends: Record<string, number> = {};
+  let lastIndex = -1;
+  let lastEnd = 0;
+  zones.forEach((zone, i) => {
+    const at = `${where}: zones[${i}]`;
+    if (typeof zone !== "object" || zone === null) throw new DmaSimError("EINVAL", `${at} must be an object`);
+    const index = ZONE_ORDER.indexOf(zone.name);
+    if (index < 0) throw new DmaSimError("EINVAL", `${at}.name must be "DMA", "DMA32" or "Normal", got ${String(zone.name)}`);
+    if (index <= lastIndex) throw new DmaSimError("EINVAL", `${at}.name: zones must be listed once each, in the order DMA, DMA32, Normal`);
+    requireInt(at, "endBytes", zone.endBytes, 1, Number.MAX_SAFE_INTEGER);
+    if (zone.endBytes % pageblockBytes !== 0) throw new DmaSimError("EINVAL", `${at}.endBytes must be a multiple of the pageblock size (${pageblockBytes})`);
+    if (zone.endBytes <= lastEnd) throw new DmaSimError("EINVAL", `${at}.endBytes must be above the previous zone's end`);
+    ends[zone.name] = Math.min(zone.endBytes, ramBytes) / pageSize;
+    lastIndex = index;
+    lastEnd = zone.endBytes;
+  });
+  if (lastEnd < ramBytes) throw new DmaSimError("EINVAL", `${where}: zones end at ${lastEnd} bytes, before the end of RAM (${ramBytes})`);
+  const dmaEnd = ends.DMA ?? 0;
+  const dma32End = ends.DMA32 ?? (ends.Normal === undefined ? nrPages : dmaEnd);
+  return [dmaEnd, dma32End];
+}
 const KNOWN_CMA = new Set(["name", "bytes", "base", "limit", "alignment", "orderPerBit"]);
 
 function isPow2(n: number): boolean {
@@ -123,8 +186,16 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
     if (area.orderPerBit !== undefined) requireInt(at, "orderPerBit", area.orderPerBit, 0, 30);
     return { ...area };
   });
+  const [dmaEndPfn, dma32EndPfn] = resolveZones(where, options.zones, ramBytes, pageSize, pageblockBytes);
+  const minFreeKbytes = options.minFreeKbytes === undefined ? -1 : requireInt(where, "minFreeKbytes", options.minFreeKbytes, 0, 2 ** 31 - 1);
+  const watermarkScaleFactor = requireInt(where, "watermarkScaleFactor", options.watermarkScaleFactor ?? 10, 1, 3000);
+  const lowmemReserveRatio = options.lowmemReserveRatio ?? [256, 256, 32, 0];
+  if (!Array.isArray(lowmemReserveRatio) || lowmemReserveRatio.length !== 4) {
+    throw new DmaSimError("EINVAL", `${where}: lowmemReserveRatio must list 4 ratios (DMA, DMA32, Normal, Movable)`);
+  }
+  lowmemReserveRatio.forEach((r, i) => requireInt(where, `lowmemReserveRatio[${i}]`, r, 0, 2 ** 31 - 1));
   return {
     backend, ramBytes, pageSize, pageShift: Math.log2(pageSize), maxOrder, pageblockOrder, storeContents, seed, nrPages,
-    cma: areas,
+    cma: areas, dmaEndPfn, dma32EndPfn, minFreeKbytes, watermarkScaleFactor, lowmemReserveRatio: [...lowmemReserveRatio],
   };
 }

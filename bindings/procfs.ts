@@ -7,7 +7,7 @@
  *                               total_pages,available_pages}            (mm/cma_sysfs.c)
  *   /sys/kernel/debug/cma/<name>/{base_pfn,count,order_per_bit,used,maxchunk}  (mm/cma_debug.c)
  *
- * One zone, "Normal" on node 0, until zones arrive.
+ * One line or block per populated zone of node 0.
  */
 import { DmaSimError } from "./errors.ts";
 import type { System } from "./system.ts";
@@ -16,8 +16,11 @@ import {
   type ZoneFreeInfo,
 } from "./vmstat.ts";
 
+/** Every populated zone, lowest first, as the vmstat walkers visit them. */
 function zones(sys: System): ZoneFreeInfo[] {
-  return [{ node: 0, zone: "Normal", freeBlocks: sys.freeArea(), pageblocksByType: sys.pageblockCounts() }];
+  return sys.zones().map((z) => ({
+    node: 0, zone: z.name, freeBlocks: sys.freeArea(z.name), pageblocksByType: sys.pageblockCounts(z.name),
+  }));
 }
 
 function vmstat(sys: System): string {
@@ -25,7 +28,9 @@ function vmstat(sys: System): string {
   return formatVmstat({
     nr_free_pages: s.nrFreePages,
     nr_free_cma: s.nrFreeCmaPages,
-    pgalloc_normal: s.pgalloc,
+    ...Object.fromEntries(["dma", "dma32", "normal"].map((name, z) => [`pgalloc_${name}`, sys.engine.zonePgallocPages(z)])),
+    pgalloc_movable: 0,
+    pgalloc_device: 0,
     pgfree: s.pgfree,
     pgmigrate_success: s.pgmigrateSuccess,
     pgmigrate_fail: s.pgmigrateFail,

@@ -55,6 +55,43 @@ const EVENT_KEYS = [
 export interface Policy {
   /** __rmqueue()'s rule: movable requests use CMA first when CMA holds over half the free pages. Default true. */
   cmaFirstBalance?: boolean;
+  /**
+   * ALLOC_NOFRAGMENT: a Normal-zone request first tries the lower zones' own
+   * free lists before splitting another migratetype's pageblock. Default true.
+   */
+  allocNoFragment?: boolean;
+}
+
+export type ZoneName = "DMA" | "DMA32" | "Normal";
+const ZONE_NAMES = ["DMA", "DMA32", "Normal", "Movable", "Device"] as const;
+
+/** gfp flags for alloc_pages(): the zone modifier and the right to dip into reserves. */
+export interface AllocFlags {
+  /** The highest zone the caller can use: "DMA" (GFP_DMA), "DMA32" (GFP_DMA32) or "Normal" (neither). Default "Normal". */
+  zone?: ZoneName;
+  /** __GFP_HIGH: may use half of the min watermark's reserve. Default false. */
+  high?: boolean;
+  /** GFP_ATOMIC (__GFP_HIGH, cannot sleep): may use a further quarter. Default false. */
+  atomic?: boolean;
+}
+
+/** One populated zone. */
+export interface ZoneInfo {
+  index: number;
+  name: ZoneName;
+  startPfn: number;
+  endPfn: number;
+  /** present_pages = managed_pages here (no memblock reservations besides CMA, which is managed). */
+  managedPages: number;
+  freePages: number;
+  freeCmaPages: number;
+  /** CMA pages in the zone (zone->cma_pages). */
+  cmaPages: number;
+  watermarks: { min: number; low: number; high: number; promo: number };
+  /** lowmem_reserve[]: pages kept from requests whose highest zone is each index (DMA..Device). */
+  protection: number[];
+  /** pgalloc_<zone>: pages allocated from this zone. */
+  pgalloc: number;
 }
 
 /** What a pfn holds, for inspection. */
@@ -64,6 +101,8 @@ export interface PageInfo {
   order: number;
   /** Free list (free) or requested migratetype (allocated); null for tails. */
   migratetype: MigratetypeName | null;
+  /** The zone the page belongs to. */
+  zone: ZoneName;
   /** Allocated by a CMA area. */
   cma: boolean;
   /** Owner id of an owned allocation, else null. */
@@ -79,6 +118,9 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
   const e = inst.engine;
   if (e.init(o.nrPages, o.pageShift, o.maxOrder, o.pageblockOrder, o.storeContents ? o.ramBytes : 0) < 0) {
     throw new DmaSimError("ENOMEM", `createSystem: cannot reserve ${o.ramBytes} bytes of RAM contents`);
+  }
+  if (e.setZones(o.dmaEndPfn, o.dma32EndPfn) < 0) {
+    throw new DmaSimError("EINVAL", "createSystem: zone boundaries must be pageblock-aligned and ascending");
   }
   o.cma.forEach((area, i) => {
     const pages = Math.ceil(area.bytes / o.pageSize);
@@ -100,7 +142,13 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
       throw DmaSimError.fromErrno(ret, `createSystem: cma[${i}] "${area.name}" cannot be declared: ${why[code] ?? code}`);
     }
   });
-  e.boot();
+  const [r0, r1, r2, r3] = o.lowmemReserveRatio as [number, number, number, number];
+  e.boot(o.minFreeKbytes, o.watermarkScaleFactor, r0, r1, r2, r3);
+  o.cma.forEach((area, i) => {
+    if (e.cmaActivateArea(i) < 0) {
+      throw new DmaSimError("EINVAL", `createSystem: CMA area "${area.name}" could not be activated: it spans two zones`);
+    }
+  });
   return new System(inst, o.cma.map((a) => a.name), {
     ramBytes: o.ramBytes, pageSize: o.pageSize, maxOrder: o.maxOrder, pageblockOrder: o.pageblockOrder,
     storeContents: o.storeContents, seed: o.seed,
@@ -176,11 +224,55 @@ export class System {
    * alloc_pages(): a block of 2^order pages. Movable blocks get an owner (see
    * allocMovable). Returns the head pfn, or null as the kernel returns NULL.
    */
-  allocPages(order: number, migratetype: Migratetype = "unmovable"): number | null {
+  allocPages(order: number, migratetype: Migratetype = "unmovable", flags: AllocFlags = {}): number | null {
     this.orderArg("allocPages", order);
     const mt = allocMigratetype("allocPages", migratetype);
-    const ret = this.engine.allocPages(order, mt);
+    if (typeof flags !== "object" || flags === null) throw new DmaSimError("EINVAL", "allocPages: flags must be an object");
+    const zone = flags.zone ?? "Normal";
+    const highestZone = ZONE_NAMES.indexOf(zone);
+    if (highestZone < 0 || highestZone > 2) throw new DmaSimError("EINVAL", `allocPages: flags.zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
+    for (const key of ["high", "atomic"] as const) {
+      if (flags[key] !== undefined && typeof flags[key] !== "boolean") throw new DmaSimError("EINVAL", `allocPages: flags.${key} must be a boolean`);
+    }
+    const gfp = flags.atomic ? 3 : flags.high ? 1 : 0;
+    const ret = this.engine.allocPages(order, mt, highestZone, gfp);
     return ret < 0 ? null : ret;
+  }
+
+  /** The zone that served the last successful allocation (page allocator or migration target). */
+  get lastAllocZone(): ZoneName | null {
+    const z = this.engine.lastZone();
+    return z < 0 ? null : (ZONE_NAMES[z] as ZoneName);
+  }
+
+  /** The zone `pfn` belongs to. */
+  zoneOf(pfn: number): ZoneName {
+    this.pfnArg("zoneOf", pfn);
+    return ZONE_NAMES[this.engine.zoneOfPfn(pfn)] as ZoneName;
+  }
+
+  /** The populated zones, lowest first. */
+  zones(): ZoneInfo[] {
+    const e = this.engine;
+    const out: ZoneInfo[] = [];
+    for (let z = 0; z < 3; z++) {
+      const startPfn = e.zoneStartPfn(z);
+      const endPfn = e.zoneEndPfn(z);
+      if (endPfn <= startPfn) continue;
+      out.push({
+        index: z, name: ZONE_NAMES[z] as ZoneName, startPfn, endPfn, managedPages: endPfn - startPfn,
+        freePages: e.zoneFree(z), freeCmaPages: e.zoneFreeCma(z), cmaPages: e.zoneCma(z),
+        watermarks: { min: e.zoneWmarkPages(z, 0), low: e.zoneWmarkPages(z, 1), high: e.zoneWmarkPages(z, 2), promo: e.zoneWmarkPages(z, 3) },
+        protection: ZONE_NAMES.map((_, j) => e.zoneProtection(z, j)),
+        pgalloc: e.zonePgallocPages(z),
+      });
+    }
+    return out;
+  }
+
+  /** vm.min_free_kbytes in force. */
+  get minFreeKbytes(): number {
+    return this.engine.minFreeKbytesInForce();
   }
 
   /** __free_pages(): frees the block allocated at `pfn` with `order`. Pinned pages cannot be freed (EBUSY). */
@@ -230,6 +322,7 @@ export class System {
       state: kind === 1 ? "free" : kind === 2 ? "allocated" : "tail",
       order: kind === 0 ? 0 : (s >>> 8) & 0xff,
       migratetype: kind === 0 ? null : MIGRATETYPES[(s >>> 2) & 7]!,
+      zone: ZONE_NAMES[this.engine.zoneOfPfn(pfn)] as ZoneName,
       cma: ((s >>> 16) & 1) === 1,
       owner: owner >= 0 ? owner : null,
       shortPins: pins & 0xffff,
@@ -296,11 +389,19 @@ export class System {
     return { migratetypes, freePages, pageblockNrPages: this.pageblockNrPages };
   }
 
-  /** Pageblocks per migratetype, indexed like MIGRATETYPES. */
-  pageblockCounts(): number[] {
+  /** Pageblocks per migratetype, indexed like MIGRATETYPES (in one zone, or all). */
+  pageblockCounts(zone?: ZoneName): number[] {
     const counts = new Array<number>(MIGRATETYPES.length).fill(0);
-    for (let pfn = 0; pfn < this.nrPages; pfn += this.pageblockNrPages) counts[this.engine.pageblockMigratetype(pfn)]!++;
+    const [start, end] = this.zoneRange("pageblockCounts", zone);
+    for (let pfn = start; pfn < end; pfn += this.pageblockNrPages) counts[this.engine.pageblockMigratetype(pfn)]!++;
     return counts;
+  }
+
+  private zoneRange(where: string, zone: ZoneName | undefined): [number, number] {
+    if (zone === undefined) return [0, this.nrPages];
+    const z = ZONE_NAMES.indexOf(zone);
+    if (z < 0 || z > 2) throw new DmaSimError("EINVAL", `${where}: zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
+    return [this.engine.zoneStartPfn(z), this.engine.zoneEndPfn(z)];
   }
 
   /**
@@ -360,18 +461,22 @@ export class System {
 
   // ---- statistics ------------------------------------------------------------------------------
 
-  /** free_area[order].free_list[mt] lengths: result[mt][order], in blocks. */
-  freeArea(): number[][] {
+  /** free_area[order].free_list[mt] lengths: result[mt][order], in blocks (of one zone, or summed over zones). */
+  freeArea(zone?: ZoneName): number[][] {
+    this.zoneRange("freeArea", zone);
+    const zones = zone === undefined ? [0, 1, 2] : [ZONE_NAMES.indexOf(zone)];
     return MIGRATETYPES.map((_, mt) => {
       const row: number[] = [];
-      for (let order = 0; order <= this.maxOrder; order++) row.push(this.engine.freeBlocksOf(order, mt));
+      for (let order = 0; order <= this.maxOrder; order++) {
+        row.push(zones.reduce((sum, z) => sum + this.engine.freeBlocksOf(z, order, mt), 0));
+      }
       return row;
     });
   }
 
-  /** nr_free per order, summed over migratetypes (the buddyinfo numbers). */
-  nrFreeByOrder(): number[] {
-    const area = this.freeArea();
+  /** nr_free per order, summed over migratetypes (the buddyinfo numbers), of one zone or all. */
+  nrFreeByOrder(zone?: ZoneName): number[] {
+    const area = this.freeArea(zone);
     return area[0]!.map((_, order) => area.reduce((sum, row) => sum + row[order]!, 0));
   }
 
@@ -385,10 +490,11 @@ export class System {
 
   /** Sets policy knobs (see Policy). */
   setPolicy(policy: Policy): void {
-    if (policy.cmaFirstBalance !== undefined) {
-      if (typeof policy.cmaFirstBalance !== "boolean") throw new DmaSimError("EINVAL", "setPolicy: cmaFirstBalance must be a boolean");
-      this.engine.setCmaBalance(policy.cmaFirstBalance ? 1 : 0);
+    for (const key of ["cmaFirstBalance", "allocNoFragment"] as const) {
+      if (policy[key] !== undefined && typeof policy[key] !== "boolean") throw new DmaSimError("EINVAL", `setPolicy: ${key} must be a boolean`);
     }
+    if (policy.cmaFirstBalance !== undefined) this.engine.setCmaBalance(policy.cmaFirstBalance ? 1 : 0);
+    if (policy.allocNoFragment !== undefined) this.engine.setNoFragment(policy.allocNoFragment ? 1 : 0);
   }
 
   /** Reads a virtual /proc, sysfs or debugfs file (see procfs.ts for the list). */

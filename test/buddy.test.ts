@@ -10,7 +10,7 @@ const MT = Object.fromEntries(MIGRATETYPES.map((name, i) => [name, i])) as Recor
 
 describe("buddy allocator: split and merge", () => {
   it("boots with every page free in max-order blocks, lowest pfn first", async () => {
-    await onBoth({ ramBytes: RAM }, (sys) => {
+    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       expect(sys.nrFreeByOrder()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
       expect(sys.stats().nrFreePages).toBe(4096);
       expect(sys.pageInfo(0)).toMatchObject({ state: "free", order: 10, migratetype: "movable" });
@@ -19,7 +19,7 @@ describe("buddy allocator: split and merge", () => {
   });
 
   it("splits the smallest fitting block and hands out its lowest part", async () => {
-    await onBoth({ ramBytes: RAM }, (sys) => {
+    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const a = sys.allocPages(0, "movable");
       const b = sys.allocPages(0, "movable");
       const c = sys.allocPages(1, "movable");
@@ -34,7 +34,7 @@ describe("buddy allocator: split and merge", () => {
   });
 
   it("merges freed buddies back up to the largest order", async () => {
-    await onBoth({ ramBytes: RAM }, (sys) => {
+    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const a = sys.allocPages(0, "unmovable")!;
       const b = sys.allocPages(0, "unmovable")!;
       sys.freePages(a, 0);
@@ -50,7 +50,7 @@ describe("buddy allocator: split and merge", () => {
 
 describe("buddy allocator: fallback and stealing", () => {
   it("an unmovable request claims a whole max-order movable block and its pageblocks", async () => {
-    await onBoth({ ramBytes: RAM }, (sys) => {
+    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       expect(sys.allocPages(0, "unmovable")).toBe(0);
       expect(sys.pageblockMigratetype(0)).toBe("unmovable");
       expect(sys.pageblockMigratetype(PAGEBLOCK)).toBe("unmovable");
@@ -69,7 +69,7 @@ describe("buddy allocator: fallback and stealing", () => {
   }
 
   it("claims a pageblock when free + alike pages reach half of it", async () => {
-    await onBoth({ ramBytes: RAM }, (sys) => {
+    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       fillThenFree(sys, 300); // free blocks 0/o8, 256/o5, 288/o3, 296/o2 in pageblock 0
       const pfn = sys.allocPages(0, "unmovable");
       // 300 free >= 256: the block turns unmovable, then the smallest unmovable block is split.
@@ -88,7 +88,7 @@ describe("buddy allocator: fallback and stealing", () => {
   });
 
   it("takes a single block without claiming when too little of the pageblock is free", async () => {
-    await onBoth({ ramBytes: RAM }, (sys) => {
+    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       fillThenFree(sys, 100); // 0/o6, 64/o5, 96/o2
       expect(sys.allocPages(0, "unmovable")).toBe(0); // the largest fallback block, split
       expect(sys.pageblockMigratetype(0)).toBe("movable");
@@ -99,7 +99,7 @@ describe("buddy allocator: fallback and stealing", () => {
   });
 
   it("looks for the largest order first, then reclaimable tries unmovable before movable", async () => {
-    await onBoth({ ramBytes: RAM }, (sys) => {
+    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       expect(sys.allocPages(0, "unmovable")).toBe(0); // pfns 0..1023 turn unmovable
       // The largest fallback block wins over the fallback order: movable 1024/o10
       // beats unmovable 512/o9.
@@ -117,7 +117,7 @@ describe("buddy allocator: fallback and stealing", () => {
 
 describe("buddy allocator and CMA pageblocks", () => {
   // CMA area of 12 MiB: pfns 1024..4095, placed top-down.
-  const options = { ramBytes: RAM, cma: [{ name: "reserved", bytes: 12 * MIB }] };
+  const options = { ramBytes: RAM, minFreeKbytes: 0, cma: [{ name: "reserved", bytes: 12 * MIB }] };
 
   it("movable requests use CMA first while CMA holds over half the free pages", async () => {
     await onBoth(options, (sys) => {

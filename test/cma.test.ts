@@ -3,7 +3,7 @@ import { createSystem } from "dmasim";
 import { MIB, expectUntouched, fillMovable, onBoth } from "./helpers.ts";
 
 // 64 MiB of RAM (16384 pages) with a 16 MiB area placed top-down: pfns 12288..16383.
-const LENDING = { ramBytes: 64 * MIB, cma: [{ name: "reserved", bytes: 16 * MIB }] };
+const LENDING = { ramBytes: 64 * MIB, minFreeKbytes: 0, cma: [{ name: "reserved", bytes: 16 * MIB }] };
 const AREA_BASE = 12288;
 const AREA_PAGES = 4096;
 
@@ -78,7 +78,7 @@ describe("CMA lends its memory to movable pages and wins it back", () => {
   });
 
   it("fails with EBUSY on a long-term pinned page outside CMA without migration passes", async () => {
-    await onBoth({ ramBytes: 64 * MIB }, (sys) => {
+    await onBoth({ ramBytes: 64 * MIB, minFreeKbytes: 0 }, (sys) => {
       const pages = fillMovable(sys);
       pages.slice(2048, 8192).forEach((p) => p.free());
       const pinned = pages[10]!;

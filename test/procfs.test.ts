@@ -3,7 +3,7 @@ import { MIB, onBoth } from "./helpers.ts";
 
 // 16 MiB with a 4 MiB CMA area at pfns 3072..4095. State A: one unmovable page
 // allocated (it claimed pfns 0..1023, leaving one unmovable block of each order 0..9).
-const OPTIONS = { ramBytes: 16 * MIB, cma: [{ name: "reserved", bytes: 4 * MIB }] };
+const OPTIONS = { ramBytes: 16 * MIB, minFreeKbytes: 0, cma: [{ name: "reserved", bytes: 4 * MIB }] };
 
 const BUDDYINFO_A = "Node 0, zone   Normal      1      1      1      1      1      1      1      1      1      1      3 \n";
 
@@ -43,7 +43,11 @@ describe("/proc and debugfs files", () => {
       expect(sys.readFile("/proc/vmstat")).toBe(
         "nr_free_pages 1023\n" +
           "nr_free_cma 0\n" +
+          "pgalloc_dma 0\n" +
+          "pgalloc_dma32 0\n" +
           "pgalloc_normal 3073\n" +
+          "pgalloc_movable 0\n" +
+          "pgalloc_device 0\n" +
           "pgfree 4096\n" + // boot frees count too
 
           "pgmigrate_success 0\n" +

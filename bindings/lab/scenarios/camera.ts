@@ -1,0 +1,74 @@
+/**
+ * `camera`: a phone. Apps churn movable (anonymous and page-cache) pages, the
+ * kernel keeps unmovable and reclaimable allocations, short-term pins hold pages
+ * during I/O, and a camera without an IOMMU streams into 8 MiB frame buffers
+ * (2048 pages, 1 MiB aligned) that it takes from its CMA area whenever the
+ * camera app opens and gives back when it closes. Meanwhile the CMA-first rule
+ * has lent the area's pageblocks to movable pages, which cma_alloc() must
+ * migrate out, and pinned pages make it retry elsewhere.
+ */
+import type { ScenarioSpec } from "../scenario.ts";
+
+const MOVABLE_ORDERS = { "0": 85, "1": 4, "2": 6, "3": 3, "4": 2 };
+const KERNEL_ORDERS = { "0": 80, "1": 10, "2": 6, "3": 4 };
+const SLAB_ORDERS = { "0": 85, "1": 10, "2": 5 };
+
+export const camera: ScenarioSpec = {
+  name: "camera",
+  description: "a phone: app churn, kernel allocations, I/O pins, and a camera taking 8 MiB CMA frame buffers",
+  seed: 1,
+  machine: { ramBytes: "512 MiB" },
+  areas: [{ name: "camera", bytes: "64 MiB" }],
+  devices: [
+    {
+      name: "camera", kind: "cma-consumer", area: "camera", frameBytes: "8 MiB", alignOrder: 8, buffers: 6,
+      periodOps: 30_000, holdOps: { min: 4_000, max: 8_000 }, phases: ["apps", "camera"],
+    },
+  ],
+  phases: [
+    {
+      name: "boot",
+      ops: 20_000,
+      mix: {
+        alloc: [
+          { weight: 55, migratetype: "unmovable", orders: KERNEL_ORDERS },
+          { weight: 25, migratetype: "reclaimable", orders: SLAB_ORDERS },
+          { weight: 20, migratetype: "movable", orders: MOVABLE_ORDERS },
+        ],
+        free: { weight: 20, policy: "random" },
+      },
+    },
+    {
+      // Apps start and fill memory to about two thirds.
+      name: "apps",
+      ops: 90_000,
+      mix: {
+        alloc: [
+          { weight: 76, migratetype: "movable", orders: MOVABLE_ORDERS },
+          { weight: 5, migratetype: "unmovable", orders: KERNEL_ORDERS },
+          { weight: 4, migratetype: "reclaimable", orders: SLAB_ORDERS },
+        ],
+        free: [{ weight: 20, policy: "random" }, { weight: 4, policy: "fifo", migratetype: "reclaimable" }],
+        pin: { weight: 2, holdOps: { min: 50, max: 2_000 } },
+      },
+    },
+    {
+      // Steady use: as much allocated as freed, I/O pins, a few long-term pins.
+      name: "camera",
+      ops: 150_000,
+      mix: {
+        alloc: [
+          { weight: 40, migratetype: "movable", orders: MOVABLE_ORDERS },
+          { weight: 6, migratetype: "unmovable", orders: KERNEL_ORDERS },
+          { weight: 4, migratetype: "reclaimable", orders: SLAB_ORDERS },
+        ],
+        free: [{ weight: 46, policy: "random" }, { weight: 4, policy: "fifo", migratetype: "reclaimable" }],
+        pin: [
+          { weight: 3, holdOps: { min: 50, max: 3_000 } },
+          { weight: 0.05, longterm: true, holdOps: { min: 5_000, max: 40_000 } },
+        ],
+      },
+    },
+  ],
+  samples: 200,
+};

@@ -1,0 +1,14 @@
+/**
+ * The built-in scenarios, by name. Each is the JSON a scenario file would hold
+ * (`dmasim scenarios NAME` prints it), so a user can start from one.
+ */
+import type { ScenarioSpec } from "../scenario.ts";
+import { camera } from "./camera.ts";
+import { server } from "./server.ts";
+
+export const BUILTIN_SCENARIOS: Readonly<Record<string, ScenarioSpec>> = Object.freeze({ camera, server });
+
+/** Scenarios that need parts of the simulator not built yet: name → why. */
+export const PLANNED_SCENARIOS: Readonly<Record<string, string>> = Object.freeze({
+  heaps: "coming with dma-buf (a media pipeline sharing buffers from /dev/dma_heap/system and a CMA heap)",
+});
