@@ -1,7 +1,7 @@
 /**
  * The virtual files sys.readFile() serves, in the kernel's formats:
  *
- *   /proc/buddyinfo, /proc/pagetypeinfo, /proc/vmstat
+ *   /proc/buddyinfo, /proc/pagetypeinfo, /proc/vmstat, /proc/zoneinfo
  *   /sys/kernel/debug/extfrag/extfrag_index, /sys/kernel/debug/extfrag/unusable_index
  *   /sys/kernel/mm/cma/<name>/{alloc_pages_success,alloc_pages_fail,release_pages_success,
  *                               total_pages,available_pages}            (mm/cma_sysfs.c)
@@ -11,6 +11,7 @@
  */
 import { DmaSimError } from "./errors.ts";
 import type { System } from "./system.ts";
+import { defaultPageset, formatZoneinfo, type ZoneinfoZone } from "./zoneinfo.ts";
 import {
   formatBuddyinfo, formatExtfragIndex, formatPagetypeinfo, formatUnusableIndex, formatVmstat,
   type ZoneFreeInfo,
@@ -37,6 +38,40 @@ function vmstat(sys: System): string {
     cma_alloc_success: s.cmaAllocSuccess,
     cma_alloc_fail: s.cmaAllocFail,
   });
+}
+
+const ZONEINFO_NAMES = ["DMA", "DMA32", "Normal", "Movable", "Device"];
+
+/**
+ * /proc/zoneinfo for node 0 with all five zones, one simulated cpu. Only the
+ * counters dmasim models are non-zero; per-cpu lists are always empty.
+ */
+function zoneinfo(sys: System): string {
+  const e = sys.engine;
+  const zones: ZoneinfoZone[] = ZONEINFO_NAMES.map((name, z) => {
+    const present = z < 3 ? e.zoneEndPfn(z) - e.zoneStartPfn(z) : 0;
+    const low = z < 3 ? e.zoneWmarkPages(z, 1) : 0;
+    const pcp = defaultPageset(present, low, sys.pageSize, 1);
+    return {
+      name,
+      freePages: z < 3 ? e.zoneFree(z) : 0,
+      boost: 0,
+      min: z < 3 ? e.zoneWmarkPages(z, 0) : 0,
+      low,
+      high: z < 3 ? e.zoneWmarkPages(z, 2) : 0,
+      promo: z < 3 ? e.zoneWmarkPages(z, 3) : 0,
+      spanned: present,
+      present,
+      managed: present,
+      cma: z < 3 ? e.zoneCma(z) : 0,
+      protection: ZONEINFO_NAMES.map((_, j) => (z < 3 ? e.zoneProtection(z, j) : 0)),
+      zoneStats: (z < 3 ? { nr_free_pages: e.zoneFree(z), nr_free_cma: e.zoneFreeCma(z) } : {}) as Record<string, number>,
+      startPfn: z < 3 ? e.zoneStartPfn(z) : 0,
+      pagesets: [{ count: 0, high: pcp.high, batch: pcp.batch }],
+      statThreshold: pcp.statThreshold,
+    };
+  });
+  return formatZoneinfo([{ node: 0, nodeStats: {}, nodeUnreclaimable: false, zones }]);
 }
 
 function cmaFile(sys: System, dir: "mm" | "debug", name: string, file: string): string | undefined {
@@ -72,6 +107,8 @@ export function readProcFile(sys: System, path: string): string {
       return formatPagetypeinfo(zones(sys), sys.pageblockOrder);
     case "/proc/vmstat":
       return vmstat(sys);
+    case "/proc/zoneinfo":
+      return zoneinfo(sys);
     case "/sys/kernel/debug/extfrag/extfrag_index":
       return formatExtfragIndex(zones(sys));
     case "/sys/kernel/debug/extfrag/unusable_index":

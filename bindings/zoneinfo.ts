@@ -20,9 +20,10 @@
  *  - "nr_memmap"/"nr_memmap_boot" were node stats only during the 6.11 merge
  *    window; a 6.11-rc fix made them system-wide vm_stat_item counters
  *    ("nr_memmap_pages", "nr_memmap_boot_pages"), which zoneinfo never prints.
- * Later kernels differ again and are NOT rendered here: v6.13 adds
- * "nr_hugetlb" and the pageset lines "high_min:"/"high_max:" (which also
- * re-pad "count:"/"high:"/"batch:" to "count:    " etc.); v6.15 adds the zone
+ * Later kernels differ again and are NOT rendered here (patches posted after
+ * 6.12-rc1, so v6.13 at the earliest): the node item "nr_hugetlb"; the
+ * pageset lines "high_min:"/"high_max:", which also re-pad
+ * "count:"/"high:"/"batch:" to "count:    " etc.; and, about v6.15, the zone
  * item "nr_free_pages_blocks" and the node item "pgdemote_proactive".
  *
  * Values are printed exactly as given: the kernel's own adjustments are the

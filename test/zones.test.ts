@@ -178,3 +178,26 @@ describe("zone options", () => {
     });
   });
 });
+
+describe("/proc/zoneinfo", () => {
+  it("prints every zone of the node, the unpopulated ones short", async () => {
+    await onBoth({ ramBytes: 64 * MIB, zones: "x86_64", cma: [{ name: "r", bytes: 8 * MIB }] }, (sys) => {
+      const text = sys.readFile("/proc/zoneinfo");
+      const headers = text.split("\n").filter((l) => l.startsWith("Node "));
+      expect(headers).toEqual(["Node 0, zone      DMA", "Node 0, zone    DMA32", "Node 0, zone   Normal", "Node 0, zone  Movable", "Node 0, zone   Device"]);
+      // 64 MiB: min_free_kbytes 1024 → 256 pages shared 1:3 between DMA and DMA32.
+      const dma32 = text.slice(text.indexOf("zone    DMA32"), text.indexOf("zone   Normal"));
+      expect(dma32).toContain(
+        "\n  pages free     12288\n        boost    0\n        min      192\n        low      240\n        high     288\n" +
+          "        promo    336\n        spanned  12288\n        present  12288\n        managed  12288\n        cma      2048\n" +
+          "        protection: (0, 0, 0, 0, 0)\n      nr_free_pages 12288\n",
+      );
+      expect(dma32).toContain("\n      nr_free_cma  2048\n");
+      expect(dma32).toContain("\n  start_pfn:           4096\n");
+      // Normal is empty on 64 MiB: it stops after its protection line.
+      expect(text).toContain("Node 0, zone   Normal\n  pages free     0\n");
+      expect(text.slice(text.indexOf("zone   Normal"))).toMatch(/protection: \(0, 0, 0, 0, 0\)\nNode 0, zone  Movable/);
+      expect(text.indexOf("per-node stats")).toBeLessThan(text.indexOf("zone    DMA32"));
+    });
+  });
+});
