@@ -14,6 +14,7 @@ import {
 } from "./memmap.ts";
 import { ownerGetPfn, ownerLive, ownerSetPfn, ownerSlots } from "./owner.ts";
 import { getPageblockMt, setPageblockMt } from "./pageblock.ts";
+import { iommuCheck } from "./iommu.ts";
 
 function at(what: string, pfn: i32): string {
   return what + " (pfn " + pfn.toString() + ")";
@@ -183,6 +184,7 @@ export function checkAll(): string {
   if (msg.length == 0) msg = checkMemmap();
   if (msg.length == 0) msg = checkOwners();
   if (msg.length == 0) msg = checkCma();
+  if (msg.length == 0) msg = iommuCheck();
   return msg;
 }
 

@@ -1,8 +1,9 @@
 // sys.stateHash(): a digest of all engine state, for differential tests between
-// the WASM and portable builds. FNV-1a over 32-bit words, with the multiply by
-// the FNV prime spelled as shifts so that JS doubles and wasm i32 agree.
+// the WASM and portable builds (FNV-1a over 32-bit words, fnv.ts).
 
 import { MIGRATE_TYPES } from "./constants.ts";
+import { FNV_OFFSET_BASIS, fnvMix } from "./fnv.ts";
+import { iommuHash } from "./iommu.ts";
 import { cmaBalanceEnabled, freeBlocks, freeListHead, noFragmentEnabled } from "./buddy.ts";
 import {
   MAX_NR_ZONES, lowmemReserve, zoneCmaPages, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneStart, zoneWmark,
@@ -16,11 +17,9 @@ import { pageblockMts } from "./pageblock.ts";
 import { ramBytes, ramWord } from "./ram.ts";
 import { allocFailByOrder, vmEvents, zonePgalloc } from "./vmevents.ts";
 
-/** h = (h ^ w) * 16777619, with 16777619 = 2^24 + 2^8 + 2^7 + 2^4 + 2^1 + 2^0. */
 // @ts-ignore: decorator
 @inline function mix(h: i32, w: i32): i32 {
-  h ^= w;
-  return (h + (h << 1) + (h << 4) + (h << 7) + (h << 8) + (h << 24)) | 0;
+  return fnvMix(h, w);
 }
 
 /** A counter (exact below 2^53) as two words. */
@@ -31,7 +30,7 @@ function mixF64(h: i32, x: f64): i32 {
 }
 
 export function stateHash(): u32 {
-  let h: i32 = -2128831035; // FNV offset basis 0x811c9dc5
+  let h: i32 = FNV_OFFSET_BASIS;
   h = mix(h, nrPages);
   h = mix(h, pageShift);
   h = mix(h, maxOrder);
@@ -72,6 +71,7 @@ export function stateHash(): u32 {
   for (let i = 0; i < vmEvents.length; i++) h = mixF64(h, unchecked(vmEvents[i]));
   for (let i = 0; i < allocFailByOrder.length; i++) h = mixF64(h, unchecked(allocFailByOrder[i]));
   for (let i = 0; i < zonePgalloc.length; i++) h = mixF64(h, unchecked(zonePgalloc[i]));
+  h = iommuHash(h);
   for (let off: u32 = 0; off < ramBytes; off += 4) h = mix(h, i32(ramWord(off)));
   return u32(h) >>> 0;
 }

@@ -28,7 +28,12 @@ import {
 import { migrateBlock, pinOwner, unpinOwner } from "./migrate.ts";
 import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit } from "./owner.ts";
 import { getPageblockMt, pageblockInit } from "./pageblock.ts";
-import { ramInit, ramPointer, ramPortableArray } from "./ram.ts";
+import { dataPointer, ramInit, ramPointer, ramPortableArray } from "./ram.ts";
+import { sgFromPages, sgLength, sgOffset, sgPages, sgPfn, sgPrvLength, sgReservePages } from "./scatterlist.ts";
+import {
+  domainBasePage, domainCount, domainCreate, domainExtensions, domainPages, domainPtes, iommuMap, iommuReset,
+  iommuUnmap, iovaAlloc, iovaFree, iovaPagesInUse, iovaProt, iovaToPfn, lastMapEntries,
+} from "./iommu.ts";
 import { allocFailByOrder, vmEvents, vmeventsInit, zonePgalloc } from "./vmevents.ts";
 
 export {
@@ -50,6 +55,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   vmeventsInit(maxOrd);
   cmaReset();
   zonesReset();
+  iommuReset();
   zoneSetRange(ZONE_NORMAL, 0, pages); // one Normal zone unless setZones() says otherwise
   return ramInit(ramBytes) ? 0 : -ENOMEM;
 }
@@ -322,3 +328,28 @@ export function debugCorrupt(kind: i32): void {
 export function hash(): u32 {
   return stateHash();
 }
+
+// ---- scatterlists ----------------------------------------------------------------------------
+
+export { sgFromPages, sgReservePages };
+
+/** Where the bindings read and write the sg buffers (WASM: byte addresses; portable: arrays). */
+export function sgPagesPtr(): usize { return dataPointer(sgPages); }
+export function sgPfnPtr(): usize { return dataPointer(sgPfn); }
+export function sgOffsetPtr(): usize { return dataPointer(sgOffset); }
+export function sgLengthPtr(): usize { return dataPointer(sgLength); }
+export function sgPagesArray(): Int32Array { return sgPages; }
+export function sgPfnArray(): Int32Array { return sgPfn; }
+export function sgOffsetArray(): Uint32Array { return sgOffset; }
+export function sgLengthArray(): Uint32Array { return sgLength; }
+export function sgPrvLen(): u32 { return sgPrvLength; }
+
+// ---- IOMMU ----------------------------------------------------------------------------------
+
+export {
+  domainCreate, iovaAlloc, iovaFree, iommuMap, iommuUnmap, iovaToPfn, iovaProt, domainPtes, domainPages,
+  domainBasePage, domainExtensions, iovaPagesInUse,
+};
+
+export function domains(): i32 { return domainCount(); }
+export function lastMapPtes(c: i32): i32 { return lastMapEntries[c]; }

@@ -67,7 +67,36 @@ export interface Engine {
   hash(): number;
   ramPointer(): number;
   ramPortableArray(): Uint8Array;
+  // scatterlists
+  sgReservePages(n: number): void;
+  sgFromPages(nPages: number, offset: number, size: number, maxSegment: number, hasPrv: number, prvPfn: number, prvOffset: number, prvLength: number): number;
+  sgPagesPtr(): number;
+  sgPfnPtr(): number;
+  sgOffsetPtr(): number;
+  sgLengthPtr(): number;
+  sgPagesArray(): Int32Array;
+  sgPfnArray(): Int32Array;
+  sgOffsetArray(): Uint32Array;
+  sgLengthArray(): Uint32Array;
+  sgPrvLen(): number;
+  // IOMMU
+  domainCreate(basePage: number, sizePages: number): number;
+  iovaAlloc(d: number, count: number): number;
+  iovaFree(d: number, iovaPage: number, count: number): number;
+  iommuMap(d: number, iovaPage: number, pfn: number, count: number, prot: number): number;
+  iommuUnmap(d: number, iovaPage: number, count: number): number;
+  iovaToPfn(d: number, iovaPage: number): number;
+  iovaProt(d: number, iovaPage: number): number;
+  domainPtes(d: number, sizeCode: number): number;
+  domainPages(d: number): number;
+  domainBasePage(d: number): number;
+  domainExtensions(d: number): number;
+  iovaPagesInUse(d: number): number;
+  domains(): number;
+  lastMapPtes(sizeCode: number): number;
 }
+
+type TypedArrayCtor<T> = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T };
 
 /** One engine instance and a way to see its RAM. */
 export interface EngineInstance {
@@ -75,6 +104,11 @@ export interface EngineInstance {
   readonly engine: Engine;
   /** A live view of RAM bytes [offset, offset + length); valid until the next engine call. */
   ramView(offset: number, length: number): Uint8Array;
+  /**
+   * A live view of an engine buffer: on WASM built from `pointer()` into linear
+   * memory, on the portable build the array itself. Valid until the next engine call.
+   */
+  bufferView<T extends Int32Array | Uint32Array>(ctor: TypedArrayCtor<T>, pointer: () => number, array: () => T, length: number): T;
 }
 
 let wasmModule: Promise<WebAssembly.Module> | undefined;
@@ -104,6 +138,7 @@ export async function loadEngine(backend: Backend): Promise<EngineInstance> {
       engine,
       // memory.buffer changes identity when memory grows: build the view per call.
       ramView: (offset, length) => new Uint8Array(memory.buffer, engine.ramPointer() + offset, length),
+      bufferView: (ctor, pointer, _array, length) => new ctor(memory.buffer, pointer(), length),
     };
   }
   const portable = (await import(new URL("../engine/portable.js", import.meta.url).href)) as {
@@ -114,5 +149,6 @@ export async function loadEngine(backend: Backend): Promise<EngineInstance> {
     backend,
     engine,
     ramView: (offset, length) => engine.ramPortableArray().subarray(offset, offset + length),
+    bufferView: (_ctor, _pointer, array, length) => array().subarray(0, length) as never,
   };
 }

@@ -20,3 +20,5 @@ export {
 export type { ZoneFreeInfo } from "./vmstat.ts";
 export { createRandom } from "./random.ts";
 export type { Random } from "./random.ts";
+export { SgTable, sgAllocTableFromPages, sgAppendTableFromPages, SG_MAX_SEGMENT_DEFAULT } from "./scatterlist.ts";
+export type { SgEntry, SgOptions } from "./scatterlist.ts";

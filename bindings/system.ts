@@ -179,7 +179,8 @@ export class System {
   readonly random: Random;
   /** @internal */
   readonly engine: Engine;
-  private readonly inst: EngineInstance;
+  /** @internal */
+  readonly inst: EngineInstance;
   private readonly areas: CmaArea[];
   private readonly handles = new Map<number, MovablePage>();
 
