@@ -18,6 +18,7 @@ import {
   pageblockOrder, setCmaAlloc,
 } from "./memmap.ts";
 import { setPageblockMt } from "./pageblock.ts";
+import { memblockFindBottomUp, memblockFindTopDown, memblockOverlap, memblockReserve } from "./memblock.ts";
 import { zoneCmaPages, zoneOf } from "./zone.ts";
 import { EV_CMA_ALLOC_FAIL, EV_CMA_ALLOC_SUCCESS, EV_PGMIGRATE_SUCCESS, countEvent, vmEvents } from "./vmevents.ts";
 
@@ -122,12 +123,17 @@ export function cmaDeclare(base: i32, pages: i32, limit: i32, alignPages: i32, o
   if (end == 0 || end > nrPages) end = nrPages;
   if (size > end - base) return -EINVAL; // base + size > limit
   if (fixed) {
-    if (overlapsArea(base, size) != NONE) return -EBUSY;
+    if (memblockOverlap(base, size) != NONE) return -EBUSY;
   } else {
-    base = placeBottomUpAbove4G(size, alignment, end);
-    if (base == NONE) base = placeTopDown(size, alignment, 0, end);
+    // With enough memory above 4 GiB, the kernel first tries bottom-up from
+    // 4 GiB, away from the DMA/DMA32 zones; then memblock's usual top-down.
+    const pfn4G = 1 << (32 - pageShift);
+    if (nrPages - pfn4G >= size) base = memblockFindBottomUp(size, alignment, pfn4G, end);
+    else base = NONE;
+    if (base == NONE) base = memblockFindTopDown(size, alignment, 0, end);
     if (base == NONE) return -ENOMEM;
   }
+  memblockReserve(base, size);
   const id = cmaAreaCount++;
   unchecked(basePfn[id] = base);
   unchecked(countPages[id] = size);
@@ -137,42 +143,6 @@ export function cmaDeclare(base: i32, pages: i32, limit: i32, alignPages: i32, o
   return id;
 }
 
-/**
- * memblock's top-down search: the highest aligned range of `size` pages in
- * [low, end) clear of other areas. memblock never hands out the first page.
- */
-function placeTopDown(size: i32, alignment: i32, low: i32, end: i32): i32 {
-  let candidate = (end - size) & ~(alignment - 1);
-  while (candidate > 0 && candidate >= low) {
-    const hit = overlapsArea(candidate, size);
-    if (hit == NONE) return candidate;
-    candidate = (unchecked(basePfn[hit]) - size) & ~(alignment - 1);
-  }
-  return NONE;
-}
-
-/**
- * With enough memory above 4 GiB, the kernel first places the area bottom-up
- * from 4 GiB, away from the DMA/DMA32 zones and where compaction moves pages
- * out of it rather than into it.
- */
-function placeBottomUpAbove4G(size: i32, alignment: i32, end: i32): i32 {
-  const pfn4G = 1 << (32 - pageShift);
-  if (nrPages - pfn4G < size) return NONE; // memblock_end < 4 GiB + size
-  let candidate = (pfn4G + alignment - 1) & ~(alignment - 1);
-  while (candidate <= end - size) {
-    const hit = overlapsArea(candidate, size);
-    if (hit == NONE) return candidate;
-    const after = unchecked(basePfn[hit]) + unchecked(countPages[hit]);
-    candidate = (after + alignment - 1) & ~(alignment - 1);
-  }
-  return NONE;
-}
-
-/** True when `pfn` lies in a declared area (reserved from the buddy allocator before activation). */
-export function cmaReserved(pfn: i32): bool {
-  return overlapsArea(pfn, 1) != NONE;
-}
 
 /**
  * cma_activate_area(): every pageblock becomes MIGRATE_CMA and is freed to the

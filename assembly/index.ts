@@ -15,7 +15,7 @@ import {
 } from "./zone.ts";
 import {
   cmaActivate, cmaAlloc, cmaAreaCount, cmaAvailable, cmaBasePfn, cmaBitmapBits, cmaCount, cmaDeclare,
-  cmaLastError, cmaNextSetBit, cmaNextZeroBit, cmaOrderPerBit, cmaRelease, cmaReserved, cmaReset, cmaStat,
+  cmaLastError, cmaNextSetBit, cmaNextZeroBit, cmaOrderPerBit, cmaRelease, cmaReset, cmaStat,
 } from "./cma.ts";
 import { checkAll, corruptForTest } from "./check.ts";
 import { allocContigRange, checkContigRange, freeContigRange } from "./contig.ts";
@@ -29,6 +29,7 @@ import { migrateBlock, pinOwner, unpinOwner } from "./migrate.ts";
 import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit } from "./owner.ts";
 import { getPageblockMt, pageblockInit } from "./pageblock.ts";
 import { dataPointer, ramInit, ramPointer, ramPortableArray } from "./ram.ts";
+import { memblockFindTopDown, memblockIsReserved, memblockReserve, memblockReset } from "./memblock.ts";
 import { sgFromPages, sgLength, sgOffset, sgPages, sgPfn, sgPrvLength, sgReservePages } from "./scatterlist.ts";
 import {
   domainBasePage, domainCount, domainCreate, domainExtensions, domainPages, domainPtes, iommuMap, iommuReset,
@@ -56,6 +57,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   cmaReset();
   zonesReset();
   iommuReset();
+  memblockReset();
   zoneSetRange(ZONE_NORMAL, 0, pages); // one Normal zone unless setZones() says otherwise
   return ramInit(ramBytes) ? 0 : -ENOMEM;
 }
@@ -93,12 +95,12 @@ export function boot(minKbytes: i32, scaleFactor: i32, r0: i32, r1: i32, r2: i32
     let pfn = zoneStart[z];
     const zoneEndPfn = zoneEnd[z];
     while (pfn < zoneEndPfn) {
-      if (cmaReserved(pfn)) {
+      if (memblockIsReserved(pfn)) {
         pfn++;
         continue;
       }
       let end = pfn;
-      while (end < zoneEndPfn && !cmaReserved(end)) end++;
+      while (end < zoneEndPfn && !memblockIsReserved(end)) end++;
       // __free_pages_memory(): largest block the start's alignment allows.
       while (pfn < end) {
         let order = pfn == 0 ? maxOrder : i32(ctz<u32>(u32(pfn)));
@@ -109,6 +111,19 @@ export function boot(minKbytes: i32, scaleFactor: i32, r0: i32, r1: i32, r2: i32
       }
     }
   }
+}
+
+/**
+ * memblock_alloc_low()-style reservation before boot (the swiotlb pool): the
+ * highest free range of `pages`, aligned, below `limitPfn`. Returns its pfn or -ENOMEM.
+ */
+export function memblockAllocLow(pages: i32, alignPages: i32, limitPfn: i32): i32 {
+  if (pages <= 0 || alignPages <= 0 || (alignPages & (alignPages - 1)) != 0) return -EINVAL;
+  const end = limitPfn > nrPages ? nrPages : limitPfn;
+  const base = memblockFindTopDown(pages, alignPages, 0, end);
+  if (base == NONE) return -ENOMEM;
+  memblockReserve(base, pages);
+  return base;
 }
 
 /** cma_activate_area() for area `id`, after boot(): 0, or -EINVAL when it spans two zones. */

@@ -12,6 +12,7 @@ export interface Engine {
   init(pages: number, pageShift: number, maxOrder: number, pageblockOrder: number, ramBytes: number): number;
   cmaDeclare(basePfn: number, pages: number, limitPfn: number, alignPages: number, orderPerBit: number): number;
   setZones(dmaEndPfn: number, dma32EndPfn: number): number;
+  memblockAllocLow(pages: number, alignPages: number, limitPfn: number): number;
   boot(minKbytes: number, scaleFactor: number, r0: number, r1: number, r2: number, r3: number): void;
   cmaActivateArea(id: number): number;
   setCmaBalance(on: boolean | number): void;
