@@ -387,7 +387,7 @@ export function rmqueue(zone: i32, order: i32, mt: i32, allocFlags: i32): i32 {
   const allocCma = (allocFlags & ALLOC_CMA) != 0;
   // Balance movable allocations between regular and CMA areas: use CMA first
   // when more than half of the zone's free memory is in CMA pageblocks.
-  if (allocCma && cmaBalanceEnabled && unchecked(zoneFreeCmaPages[zone]) > unchecked(zoneFreePages[zone]) / 2) {
+  if (allocCma && cmaBalanceEnabled && unchecked(zoneFreeCmaPages[zone]) > i32(unchecked(zoneFreePages[zone]) / 2)) {
     pfn = rmqueueSmallest(zone, order, MIGRATE_CMA);
     if (pfn != NONE) return pfn;
   }
@@ -410,8 +410,8 @@ export function zoneWatermarkOk(zone: i32, order: i32, mark: i32, highestZone: i
   if ((allocFlags & ALLOC_CMA) == 0) free -= unchecked(zoneFreeCmaPages[zone]);
   let min = mark;
   if ((allocFlags & ALLOC_MIN_RESERVE) != 0) {
-    min -= min / 2;
-    if ((allocFlags & ALLOC_NON_BLOCK) != 0) min -= min / 4;
+    min -= i32(min / 2);
+    if ((allocFlags & ALLOC_NON_BLOCK) != 0) min -= i32(min / 4);
   }
   if (free <= min + zoneLowmemReserve(zone, highestZone)) return false;
   if (order == 0) return true;

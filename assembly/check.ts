@@ -93,8 +93,8 @@ function checkMemmap(): string {
   for (let i = 0; i < counted.length; i++) {
     if (unchecked(counted[i]) != unchecked(freeBlocks[i])) {
       const perZone = (maxOrder + 1) * MIGRATE_TYPES;
-      return "buddy: free block count of zone " + (i / perZone).toString() + " order " +
-        ((i % perZone) / MIGRATE_TYPES).toString() + " type " + (i % MIGRATE_TYPES).toString() + " is " +
+      return "buddy: free block count of zone " + i32(i / perZone).toString() + " order " +
+        i32((i % perZone) / MIGRATE_TYPES).toString() + " type " + (i % MIGRATE_TYPES).toString() + " is " +
         unchecked(freeBlocks[i]).toString() + ", memmap has " + unchecked(counted[i]).toString();
     }
   }

@@ -59,3 +59,6 @@
 /** Null link / no owner. */
 // @ts-ignore: decorator
 @inline export const NONE: i32 = -1;
+
+// Portability rule for this engine: every integer division is wrapped in i32()
+// (JS divides in floating point; wasm i32 division truncates).

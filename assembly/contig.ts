@@ -8,7 +8,7 @@ import {
 import { findBlockHead, freePageRange, takeFreeBlock } from "./buddy.ts";
 import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
 import {
-  KIND_ALLOC, getOrder, isBuddy, longPins, nrPages, pageIsCmaAlloc, pageKind, pageOwnerId,
+  KIND_ALLOC, getOrder, isBuddy, longPins, nrPages, pageIsCmaAlloc, pageIsReserved, pageKind, pageOwnerId,
   setAllocated,
 } from "./memmap.ts";
 import { migrateBlock } from "./migrate.ts";
@@ -152,7 +152,7 @@ export function checkContigRange(pfn: i32, count: i32): i32 {
   if (pfn < 0 || count < 0 || pfn > nrPages || count > nrPages - pfn) return -EINVAL;
   for (let p = pfn; p < pfn + count; p++) {
     if (pageKind(p) != KIND_ALLOC || getOrder(p) != 0) return -EINVAL;
-    if (pageOwnerId(p) != NONE || pageIsCmaAlloc(p)) return -EINVAL;
+    if (pageOwnerId(p) != NONE || pageIsCmaAlloc(p) || pageIsReserved(p)) return -EINVAL;
   }
   return 0;
 }

@@ -23,7 +23,7 @@ import { stateHash } from "./hash.ts";
 import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
 import {
   getOrder, isAllocHead, longPins, maxOrder, memmapInit, nrPages, pageIsCmaAlloc, pageKind, pageMt,
-  pageOwnerId, pageblockNrPages, pageblockStartPfn, pfnValid, setPageOwnerId, shortPins,
+  pageIsReserved, pageOwnerId, pageblockNrPages, pageblockStartPfn, pfnValid, setPageOwnerId, setReserved, shortPins,
 } from "./memmap.ts";
 import { migrateBlock, pinOwner, unpinOwner } from "./migrate.ts";
 import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit } from "./owner.ts";
@@ -123,6 +123,7 @@ export function memblockAllocLow(pages: i32, alignPages: i32, limitPfn: i32): i3
   const base = memblockFindTopDown(pages, alignPages, 0, end);
   if (base == NONE) return -ENOMEM;
   memblockReserve(base, pages);
+  for (let p = base; p < base + pages; p++) setReserved(p); // PageReserved: never in the buddy allocator
   return base;
 }
 
@@ -186,7 +187,7 @@ export { setNoFragment };
 export function checkFreePages(pfn: i32, order: i32): i32 {
   if (!pfnValid(pfn) || order < 0 || order > maxOrder) return -EINVAL;
   if (!isAllocHead(pfn) || getOrder(pfn) != order) return -EINVAL;
-  if (pageIsCmaAlloc(pfn)) return -EINVAL;
+  if (pageIsCmaAlloc(pfn) || pageIsReserved(pfn)) return -EINVAL;
   if (shortPins(pfn) != 0 || longPins(pfn) != 0) return -EBUSY;
   return 0;
 }
@@ -301,7 +302,8 @@ export function allocFailures(order: i32): f64 { return unchecked(allocFailByOrd
 /** Page state for inspection: kind | mt << 2 | order << 8 | cma << 16, or -EINVAL. */
 export function pageState(pfn: i32): i32 {
   if (!pfnValid(pfn)) return -EINVAL;
-  return pageKind(pfn) | (pageMt(pfn) << 2) | (getOrder(pfn) << 8) | ((pageIsCmaAlloc(pfn) ? 1 : 0) << 16);
+  return pageKind(pfn) | (pageMt(pfn) << 2) | (getOrder(pfn) << 8) | ((pageIsCmaAlloc(pfn) ? 1 : 0) << 16) |
+    ((pageIsReserved(pfn) ? 1 : 0) << 17);
 }
 
 /**

@@ -70,7 +70,7 @@ export function domainCreate(basePage: f64, sizePages: f64): i32 {
   let ext = 1;
   let bytes = bitmapBytesTotal;
   if (bytes > pageBytes) {
-    ext = bytes / pageBytes;
+    ext = i32(bytes / pageBytes);
     bytes = pageBytes;
   }
   const id = pagesTotal.length;
@@ -132,7 +132,7 @@ export function iovaAlloc(d: i32, count: i32): i32 {
 /** __free_iova(): a range must lie within one extension. 0 or -EINVAL. */
 export function iovaFree(d: i32, iovaPage: i32, count: i32): i32 {
   const bits = bitsPerExt[d];
-  const i = iovaPage / bits;
+  const i = i32(iovaPage / bits);
   const start = iovaPage - i * bits;
   if (iovaPage < 0 || count <= 0 || i >= bitmaps[d].length || start + count > bits) return -EINVAL;
   bitmapAssign(bitmaps[d][i], start, count, false);

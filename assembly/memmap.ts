@@ -3,13 +3,14 @@
 //
 //   pageFlags  u8    7   6   5   4   3   2   1   0
 //                  ┌───┬───┬───┬───────────┬───────┐
-//                  │ - │ - │CMA│    mt     │ kind  │
+//                  │ - │ R │CMA│    mt     │ kind  │
 //                  └───┴───┴───┴───────────┴───────┘
 //                  kind  0 none (tail of a block, or never set)
 //                        1 buddy: head of a free block
 //                        2 allocated: head of an allocation
 //                  mt    buddy: the free list it sits on; allocated: the migratetype asked for
 //                  CMA   allocated by a CMA area (its bitmap bit is set)
+//                  R     PG_reserved: memblock memory that never reached the allocator
 //   pageOrder  u8    order of a head page
 //   pageLink0  i32   buddy: next on its free list   │ allocated: owner id, or NONE
 //   pageLink1  i32   buddy: prev on its free list   │ allocated: pins: short-term (bits 0..15),
@@ -36,6 +37,8 @@ import { NONE } from "./constants.ts";
 @inline const MT_MASK: i32 = 0x7 << MT_SHIFT;
 // @ts-ignore: decorator
 @inline const FLAG_CMA: i32 = 1 << 5;
+// @ts-ignore: decorator
+@inline const FLAG_RESERVED: i32 = 1 << 6;
 
 // ---- geometry ----------------------------------------------------------------
 export let nrPages: i32 = 0;
@@ -113,6 +116,18 @@ export function memmapInit(pages: i32, pgShift: i32, maxOrd: i32, pbOrder: i32):
   unchecked(pageOrder[pfn] = 0);
   unchecked(pageLink0[pfn] = 0);
   unchecked(pageLink1[pfn] = 0);
+}
+
+/** PG_reserved: the page belongs to a memblock reservation (the swiotlb pool). */
+// @ts-ignore: decorator
+@inline export function pageIsReserved(pfn: i32): bool {
+  return (i32(unchecked(pageFlags[pfn])) & FLAG_RESERVED) != 0;
+}
+
+/** Marks `pfn` a reserved order-0 page: allocated, owned by nobody, never freed. */
+export function setReserved(pfn: i32): void {
+  setAllocated(pfn, 0, 0);
+  unchecked(pageFlags[pfn] = u8(i32(unchecked(pageFlags[pfn])) | FLAG_RESERVED));
 }
 
 // @ts-ignore: decorator

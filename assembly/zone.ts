@@ -144,7 +144,7 @@ export function setupWatermarks(minKbytes: i32, scaleFactor: i32, ratios: Int32A
     let upper = 0;
     for (let j = i + 1; j < MAX_NR_ZONES; j++) {
       upper += zoneManagedPages(j);
-      unchecked(lowmemReserve[i * MAX_NR_ZONES + j] = clear ? 0 : upper / ratio);
+      unchecked(lowmemReserve[i * MAX_NR_ZONES + j] = clear ? 0 : i32(upper / ratio));
     }
   }
 }

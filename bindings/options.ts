@@ -2,6 +2,8 @@
  * createSystem() options, their defaults and validation.
  */
 import type { Backend } from "./backend.ts";
+import type { DeviceOptions } from "./device.ts";
+import type { DmaDebugOptions } from "./dma-debug.ts";
 import { DmaSimError, requireInt } from "./errors.ts";
 
 /** A CMA area, declared as `cma=` or a reserved-memory node would declare it. */
@@ -56,6 +58,21 @@ export interface SystemOptions {
   watermarkScaleFactor?: number;
   /** vm.lowmem_reserve_ratio for DMA, DMA32, Normal, Movable. Default [256, 256, 32, 0]. */
   lowmemReserveRatio?: number[];
+  /** Devices that do DMA (see DeviceOptions). Default none. */
+  devices?: DeviceOptions[];
+  /**
+   * Bytes of the swiotlb bounce pool, reserved below 4 GiB at boot. Default:
+   * when some device without an IOMMU cannot reach all of RAM, 64 MiB
+   * (IO_TLB_DEFAULT_SIZE) capped at 1/16 of RAM; otherwise none. 0: none.
+   */
+  swiotlbBytes?: number;
+  /** CONFIG_DMA_API_DEBUG: check every DMA-API call (sys.dmaDebug.reports). Default false. */
+  dmaDebug?: boolean | DmaDebugOptions;
+  /**
+   * Model the CPU cache for non-coherent devices (`coherent: false`): a missed
+   * sync yields stale bytes. Default false (needs storeContents).
+   */
+  cacheModel?: boolean | { lineBytes: number };
 }
 
 export interface ResolvedOptions {
@@ -76,6 +93,11 @@ export interface ResolvedOptions {
   minFreeKbytes: number;
   watermarkScaleFactor: number;
   lowmemReserveRatio: number[];
+  devices: DeviceOptions[];
+  /** Bytes of the swiotlb pool (0: none). */
+  swiotlbBytes: number;
+  dmaDebug: boolean | DmaDebugOptions;
+  cacheModel: boolean | { lineBytes: number };
 }
 
 export const MIB = 1024 * 1024;
@@ -88,8 +110,44 @@ export const MAX_PAGES = 2 ** 27;
 
 const KNOWN = new Set([
   "backend", "ramBytes", "pageSize", "maxOrder", "pageblockOrder", "storeContents", "seed", "cma", "zones",
-  "minFreeKbytes", "watermarkScaleFactor", "lowmemReserveRatio",
+  "minFreeKbytes", "watermarkScaleFactor", "lowmemReserveRatio", "devices", "swiotlbBytes", "dmaDebug", "cacheModel",
 ]);
+const KNOWN_DEVICE = new Set(["name", "dmaMask", "coherent", "iommu", "maxSegmentSize", "segmentBoundaryMask", "cma"]);
+
+function resolveDevices(where: string, devices: unknown, areaNames: Set<string>, pageSize: number): DeviceOptions[] {
+  if (devices === undefined) return [];
+  if (!Array.isArray(devices)) throw new DmaSimError("EINVAL", `${where}: devices must be an array`);
+  const names = new Set<string>();
+  return devices.map((d: DeviceOptions, i) => {
+    const at = `${where}: devices[${i}]`;
+    if (typeof d !== "object" || d === null) throw new DmaSimError("EINVAL", `${at} must be an object`);
+    for (const key of Object.keys(d)) if (!KNOWN_DEVICE.has(key)) throw new DmaSimError("EINVAL", `${at}: unknown field "${key}"`);
+    if (typeof d.name !== "string" || d.name.length === 0) throw new DmaSimError("EINVAL", `${at}.name must be a non-empty string`);
+    if (names.has(d.name)) throw new DmaSimError("EINVAL", `${at}: duplicate device name "${d.name}"`);
+    names.add(d.name);
+    if (d.dmaMask !== undefined) requireInt(at, "dmaMask", d.dmaMask, 12, 64);
+    if (d.coherent !== undefined && typeof d.coherent !== "boolean") throw new DmaSimError("EINVAL", `${at}.coherent must be a boolean`);
+    if (d.maxSegmentSize !== undefined) requireInt(at, "maxSegmentSize", d.maxSegmentSize, pageSize, 0xffffffff);
+    if (d.segmentBoundaryMask !== undefined) {
+      const m = d.segmentBoundaryMask;
+      if (!Number.isSafeInteger(m) || m < pageSize - 1 || !isPow2(m + 1)) {
+        throw new DmaSimError("EINVAL", `${at}.segmentBoundaryMask must be 2^k - 1, at least a page, got ${String(m)}`);
+      }
+    }
+    if (d.cma !== undefined && !areaNames.has(d.cma)) throw new DmaSimError("EINVAL", `${at}.cma: no CMA area named "${String(d.cma)}"`);
+    if (d.iommu !== undefined) {
+      const io = d.iommu;
+      if (typeof io !== "object" || io === null) throw new DmaSimError("EINVAL", `${at}.iommu must be an object`);
+      requireInt(`${at}.iommu`, "base", io.base, 0, Number.MAX_SAFE_INTEGER);
+      requireInt(`${at}.iommu`, "size", io.size, pageSize, Number.MAX_SAFE_INTEGER);
+      if (io.base % pageSize !== 0 || io.size % pageSize !== 0) throw new DmaSimError("EINVAL", `${at}.iommu: base and size must be page-aligned`);
+      if (io.style !== undefined && io.style !== "arm" && io.style !== "dma-iommu") {
+        throw new DmaSimError("EINVAL", `${at}.iommu.style must be "arm" or "dma-iommu"`);
+      }
+    }
+    return { ...d };
+  });
+}
 const ZONE_ORDER = ["DMA", "DMA32", "Normal"];
 
 /** Zone ends in pages from the `zones` option. */
@@ -194,8 +252,32 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
     throw new DmaSimError("EINVAL", `${where}: lowmemReserveRatio must list 4 ratios (DMA, DMA32, Normal, Movable)`);
   }
   lowmemReserveRatio.forEach((r, i) => requireInt(where, `lowmemReserveRatio[${i}]`, r, 0, 2 ** 31 - 1));
+  const devices = resolveDevices(where, options.devices, names, pageSize);
+  // A direct-mapped device that cannot reach all of RAM needs bounce buffers.
+  const needsBounce = devices.some((d) => !d.iommu && 2 ** (d.dmaMask ?? 32) < ramBytes);
+  const swiotlbDefault = needsBounce ? Math.min(64 * MIB, Math.floor(ramBytes / 16 / (256 * 1024)) * 256 * 1024) : 0;
+  const swiotlbBytes = options.swiotlbBytes === undefined ? swiotlbDefault : requireInt(where, "swiotlbBytes", options.swiotlbBytes, 0, 4 * GIB);
+  if (swiotlbBytes % (256 * 1024) !== 0) throw new DmaSimError("EINVAL", `${where}: swiotlbBytes must be a multiple of 256 KiB (one segment of 128 slots)`);
   return {
     backend, ramBytes, pageSize, pageShift: Math.log2(pageSize), maxOrder, pageblockOrder, storeContents, seed, nrPages,
     cma: areas, dmaEndPfn, dma32EndPfn, minFreeKbytes, watermarkScaleFactor, lowmemReserveRatio: [...lowmemReserveRatio],
+    devices, swiotlbBytes,
+    dmaDebug: resolveFlag(where, "dmaDebug", options.dmaDebug),
+    cacheModel: resolveCacheModel(where, options.cacheModel),
   };
+}
+
+function resolveFlag<T extends object>(where: string, name: string, v: boolean | T | undefined): boolean | T {
+  if (v === undefined) return false;
+  if (typeof v === "boolean" || (typeof v === "object" && v !== null)) return v;
+  throw new DmaSimError("EINVAL", `${where}: ${name} must be a boolean or an options object`);
+}
+
+function resolveCacheModel(where: string, v: SystemOptions["cacheModel"]): boolean | { lineBytes: number } {
+  const r = resolveFlag(where, "cacheModel", v);
+  if (typeof r === "object") {
+    requireInt(where, "cacheModel.lineBytes", r.lineBytes, 16, 4096);
+    if (!isPow2(r.lineBytes)) throw new DmaSimError("EINVAL", `${where}: cacheModel.lineBytes must be a power of two`);
+  }
+  return r;
 }

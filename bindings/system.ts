@@ -14,6 +14,12 @@ import { resolveOptions, type SystemOptions } from "./options.ts";
 import { MovablePage } from "./page.ts";
 import { readProcFile } from "./procfs.ts";
 import { createRandom, type Random } from "./random.ts";
+import { Device, type CoherentBuffer } from "./device.ts";
+import { AtomicPool, atomicPoolBytes } from "./dma-pool.ts";
+import { IommuDomain } from "./iommu.ts";
+import { IO_TLB_SIZE, SwiotlbPool } from "./swiotlb.ts";
+import { CpuCache } from "./cache.ts";
+import { DmaDebug } from "./dma-debug.ts";
 
 /** Counters and free-memory figures (the /proc/vmstat items dmasim models, and more). */
 export interface SystemStats {
@@ -142,6 +148,16 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
       throw DmaSimError.fromErrno(ret, `createSystem: cma[${i}] "${area.name}" cannot be declared: ${why[code] ?? code}`);
     }
   });
+  // swiotlb_init(): the bounce pool, reserved below 4 GiB after the CMA areas.
+  let swiotlbBase = -1;
+  if (o.swiotlbBytes > 0) {
+    const pages = Math.ceil(o.swiotlbBytes / o.pageSize);
+    // Below 4 GiB, and below the narrowest direct-mapped device's reach so that
+    // its bounce buffers are usable (an ISA-style 24-bit device bounces below 16 MiB).
+    const narrowest = Math.min(2 ** 32, ...o.devices.filter((d) => !d.iommu).map((d) => 2 ** (d.dmaMask ?? 32)));
+    swiotlbBase = e.memblockAllocLow(pages, 1, Math.min(o.nrPages, Math.floor(narrowest / o.pageSize)));
+    if (swiotlbBase < 0) throw new DmaSimError("ENOMEM", `createSystem: no room below 4 GiB for a ${o.swiotlbBytes}-byte swiotlb pool`);
+  }
   const [r0, r1, r2, r3] = o.lowmemReserveRatio as [number, number, number, number];
   e.boot(o.minFreeKbytes, o.watermarkScaleFactor, r0, r1, r2, r3);
   o.cma.forEach((area, i) => {
@@ -149,10 +165,16 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
       throw new DmaSimError("EINVAL", `createSystem: CMA area "${area.name}" could not be activated: it spans two zones`);
     }
   });
-  return new System(inst, o.cma.map((a) => a.name), {
+  const sys = new System(inst, o.cma.map((a) => a.name), {
     ramBytes: o.ramBytes, pageSize: o.pageSize, maxOrder: o.maxOrder, pageblockOrder: o.pageblockOrder,
     storeContents: o.storeContents, seed: o.seed,
   });
+  if (o.dmaDebug) sys.dmaDebug = new DmaDebug(o.dmaDebug === true ? {} : o.dmaDebug);
+  if (o.cacheModel && o.storeContents) {
+    sys.cpuCache = new CpuCache((phys, length) => inst.ramView(phys, length), o.cacheModel === true ? 64 : o.cacheModel.lineBytes);
+  }
+  if (o.devices.length > 0) sys.attachDevices(o.devices, swiotlbBase >= 0 ? new SwiotlbPool(swiotlbBase * o.pageSize, o.swiotlbBytes / IO_TLB_SIZE, o.pageSize) : null);
+  return sys;
 }
 
 interface Geometry {
@@ -183,6 +205,15 @@ export class System {
   readonly inst: EngineInstance;
   private readonly areas: CmaArea[];
   private readonly handles = new Map<number, MovablePage>();
+  private readonly deviceList: Device[] = [];
+  /** The swiotlb bounce pool, or null. */
+  swiotlb: SwiotlbPool | null = null;
+  /** The DMA-API checker (CONFIG_DMA_API_DEBUG), when enabled with `dmaDebug`. */
+  dmaDebug: DmaDebug | null = null;
+  /** The CPU cache of the non-coherent DMA model, when enabled with `cacheModel`. */
+  cpuCache: CpuCache | null = null;
+  /** The atomic DMA pools (kernel, DMA, DMA32 as the zones allow). */
+  readonly atomicPools: AtomicPool[] = [];
 
   /** @internal */
   constructor(inst: EngineInstance, areaNames: string[], g: Geometry) {
@@ -199,6 +230,80 @@ export class System {
     this.seed = g.seed;
     this.random = createRandom(g.seed);
     this.areas = areaNames.map((name, id) => new CmaArea(this, id, name));
+  }
+
+  /** @internal Boot-time device set-up: atomic pools, IOMMU domains, devices. */
+  attachDevices(devices: import("./device.ts").DeviceOptions[], swiotlb: SwiotlbPool | null): void {
+    this.swiotlb = swiotlb;
+    // dma_atomic_pool_init(): the kernel pool, then DMA and DMA32 when those zones exist.
+    const bytes = atomicPoolBytes(this.ramBytes, this.pageSize, this.maxOrder);
+    const order = Math.ceil(Math.log2(bytes / this.pageSize));
+    for (const zone of ["Normal", "DMA", "DMA32"] as const) {
+      if (zone !== "Normal" && !this.zones().some((z) => z.name === zone)) continue;
+      const pfn = this.allocPages(order, "unmovable", { zone });
+      if (pfn !== null) this.atomicPools.push(new AtomicPool(this.lastAllocZone!, pfn * this.pageSize, bytes, this.pageSize));
+    }
+    for (const d of devices) {
+      let domain: IommuDomain | null = null;
+      if (d.iommu) {
+        const id = this.engine.domainCreate(d.iommu.base / this.pageSize, d.iommu.size / this.pageSize);
+        if (id < 0) {
+          throw DmaSimError.fromErrno(id, `createSystem: device "${d.name}": IOVA space [0x${d.iommu.base.toString(16)}, +0x${d.iommu.size.toString(16)}) is beyond 4 GiB (arm_iommu_create_mapping())`);
+        }
+        domain = new IommuDomain(this, id, d.iommu.base, d.iommu.size);
+      }
+      const area = d.cma ? this.cma(d.cma) : null;
+      this.deviceList.push(new Device(this, d, domain, area, swiotlb, this.atomicPools));
+    }
+  }
+
+  /** The device named `name`. */
+  device(name: string): Device {
+    const dev = this.deviceList.find((d) => d.name === name);
+    if (!dev) throw new DmaSimError("ENODEV", `device: no device named ${JSON.stringify(name)}`);
+    return dev;
+  }
+
+  /** All devices. */
+  get devices(): readonly Device[] {
+    return this.deviceList;
+  }
+
+  /** Reads physical memory [phys, phys + length), across pages (like /dev/mem). */
+  readPhys(phys: number, length: number): Uint8Array {
+    requireInt("readPhys", "phys", phys, 0, this.ramBytes - 1);
+    requireInt("readPhys", "length", length, 0, this.ramBytes - phys);
+    if (!this.storeContents) throw new DmaSimError("EINVAL", "readPhys: this machine keeps no page contents (storeContents: false)");
+    return this.cpuRead(phys, length);
+  }
+
+  /** Writes physical memory at `phys`, across pages. */
+  writePhys(phys: number, bytes: Uint8Array): void {
+    requireInt("writePhys", "phys", phys, 0, this.ramBytes - 1);
+    if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", "writePhys: bytes must be a Uint8Array");
+    requireInt("writePhys", "length", bytes.length, 0, this.ramBytes - phys);
+    if (!this.storeContents) throw new DmaSimError("EINVAL", "writePhys: this machine keeps no page contents (storeContents: false)");
+    this.cpuWrite(phys, bytes);
+  }
+
+  /** @internal Zeroes a coherent buffer's memory (dma_alloc_attrs() returns zeroed memory). */
+  zeroPhysRange(buf: CoherentBuffer): void {
+    if (!this.storeContents) return;
+    // Zeroed through the buffer's own mapping; any stale cached lines go.
+    const zero = (phys: number, bytes: number) => {
+      this.inst.ramView(phys, bytes).fill(0);
+      this.cpuCache?.invalidate(phys, bytes);
+    };
+    if (buf.blocks.length === 0) {
+      zero(buf.phys, buf.size);
+      return;
+    }
+    let left = buf.size;
+    for (const b of buf.blocks) {
+      const bytes = Math.min(left, b.pages * this.pageSize);
+      zero(b.pfn * this.pageSize, bytes);
+      left -= bytes;
+    }
   }
 
   // ---- argument checks ----------------------------------------------------------------
@@ -338,14 +443,37 @@ export class System {
     const size = this.pageSize * 2 ** order;
     const len = length ?? size - (Number.isInteger(offset) ? offset : 0);
     this.contentsArgs(where, offset, len, size);
-    return this.inst.ramView(pfn * this.pageSize + offset, len).slice();
+    return this.cpuRead(pfn * this.pageSize + offset, len);
   }
 
   /** @internal */
   writeBlock(pfn: number, order: number, bytes: Uint8Array, offset: number, where: string): void {
     if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", `${where}: bytes must be a Uint8Array`);
     this.contentsArgs(where, offset, bytes.length, this.pageSize * 2 ** order);
-    this.inst.ramView(pfn * this.pageSize + offset, bytes.length).set(bytes);
+    this.cpuWrite(pfn * this.pageSize + offset, bytes);
+  }
+
+  /** @internal A CPU load: through the cache model when on; the DMA-API checker sees it. */
+  cpuRead(phys: number, length: number): Uint8Array {
+    this.dmaDebug?.cpuAccess(null, phys, length, false);
+    return this.cpuCache ? this.cpuCache.read(phys, length) : this.inst.ramView(phys, length).slice();
+  }
+
+  /** @internal A CPU store. */
+  cpuWrite(phys: number, bytes: Uint8Array): void {
+    this.dmaDebug?.cpuAccess(null, phys, bytes.length, true);
+    if (this.cpuCache) this.cpuCache.write(phys, bytes);
+    else this.inst.ramView(phys, bytes.length).set(bytes);
+  }
+
+  /** @internal RAM itself, as a device or an uncached mapping sees it. */
+  ramRead(phys: number, length: number): Uint8Array {
+    return this.inst.ramView(phys, length).slice();
+  }
+
+  /** @internal */
+  ramWrite(phys: number, bytes: Uint8Array): void {
+    this.inst.ramView(phys, bytes.length).set(bytes);
   }
 
   private contentsArgs(where: string, offset: number, length: number, size: number): void {

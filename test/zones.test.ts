@@ -201,3 +201,14 @@ describe("/proc/zoneinfo", () => {
     });
   });
 });
+
+describe("reserve arithmetic", () => {
+  it("divides the min watermark in integers on both backends (min 5: __GFP_HIGH leaves 3)", async () => {
+    await onBoth({ ramBytes: 16 * MIB, minFreeKbytes: 20 }, (sys) => {
+      expect(sys.zones()[0]!.watermarks.min).toBe(5);
+      expect(drain(sys)).toBe(4096 - 5);
+      expect(drain(sys, { high: true })).toBe(2);
+      expect(drain(sys, { atomic: true })).toBe(0);
+    });
+  });
+});

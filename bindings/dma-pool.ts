@@ -1,0 +1,60 @@
+/**
+ * The atomic DMA pools (kernel/dma/pool.c): memory set aside at boot for
+ * coherent allocations that cannot sleep, one pool per zone that DMA masks
+ * distinguish, handed out first fit in pages (gen_pool with PAGE_SHIFT granules).
+ */
+
+/**
+ * coherent_pool's default size: 128 KiB per GiB of RAM, at least 128 KiB, at
+ * most one MAX_PAGE_ORDER block (dma_atomic_pool_init()).
+ */
+export function atomicPoolBytes(ramBytes: number, pageSize: number, maxOrder: number): number {
+  const perGiB = Math.floor(ramBytes / 2 ** 30) * 128 * 1024;
+  const bytes = Math.max(perGiB, 128 * 1024);
+  return Math.min(bytes, pageSize * 2 ** maxOrder);
+}
+
+export class AtomicPool {
+  private readonly used: Uint8Array;
+
+  constructor(
+    /** The zone the pool's pages came from. */
+    readonly zone: string,
+    /** Physical address of the pool. */
+    readonly start: number,
+    readonly bytes: number,
+    private readonly pageSize: number,
+  ) {
+    this.used = new Uint8Array(bytes / pageSize);
+  }
+
+  contains(phys: number): boolean {
+    return phys >= this.start && phys < this.start + this.bytes;
+  }
+
+  /** gen_pool_alloc(): first fit; the physical address or null. */
+  alloc(size: number): number | null {
+    const n = Math.ceil(size / this.pageSize);
+    for (let i = 0; i + n <= this.used.length; i++) {
+      let j = 0;
+      while (j < n && this.used[i + j] === 0) j++;
+      if (j === n) {
+        this.used.fill(1, i, i + n);
+        return this.start + i * this.pageSize;
+      }
+      i += j;
+    }
+    return null;
+  }
+
+  /** gen_pool_free() */
+  free(phys: number, size: number): void {
+    const i = (phys - this.start) / this.pageSize;
+    this.used.fill(0, i, i + Math.ceil(size / this.pageSize));
+  }
+
+  /** Bytes in use. */
+  get usedBytes(): number {
+    return this.used.reduce((n, u) => n + u, 0) * this.pageSize;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * IommuDomain: an IOMMU domain with its IOVA allocator and IO page table, a thin
+ * handle over the engine (assembly/iommu.ts). Addresses are bytes.
+ */
+import { DmaSimError, requireInt } from "./errors.ts";
+import type { System } from "./system.ts";
+
+/** IOMMU_READ / IOMMU_WRITE: the device may read / write through the mapping. */
+export const IOMMU_READ = 1;
+export const IOMMU_WRITE = 2;
+
+/** The IOMMU page sizes of the ARM short-descriptor format, in bytes. */
+export const IOMMU_PAGE_SIZES = [4096, 65536, 1 << 20, 1 << 24] as const;
+
+/** A device access the IOMMU refused. */
+export interface IommuFault {
+  /** Device address of the access. */
+  iova: number;
+  write: boolean;
+  reason: "unmapped" | "permission";
+  device: string;
+}
+
+export class IommuDomain {
+  /** Faults recorded by device accesses through this domain, oldest first. */
+  readonly faults: IommuFault[] = [];
+
+  /** @internal */
+  constructor(
+    private readonly sys: System,
+    /** Engine domain id. */
+    readonly id: number,
+    /** First IOVA, bytes. */
+    readonly base: number,
+    /** Size of the IOVA space, bytes. */
+    readonly size: number,
+  ) {}
+
+  private get pageSize(): number {
+    return this.sys.pageSize;
+  }
+
+  /** @internal IOVA page index of a device address, or -1 outside the domain. */
+  iovaPage(dmaAddr: number): number {
+    if (dmaAddr < this.base || dmaAddr >= this.base + this.size) return -1;
+    return Math.floor((dmaAddr - this.base) / this.pageSize);
+  }
+
+  /**
+   * __alloc_iova(): IOVA space for `bytes` (page-aligned up), first fit from the
+   * bottom, aligned to the size's order capped at CONFIG_ARM_DMA_IOMMU_ALIGNMENT
+   * (8), growing by one bitmap extension when full. Returns the device address,
+   * or null (DMA_MAPPING_ERROR).
+   */
+  allocIova(bytes: number): number | null {
+    requireInt("IommuDomain.allocIova", "bytes", bytes, 1, this.size);
+    const pages = Math.ceil(bytes / this.pageSize);
+    const ret = this.sys.engine.iovaAlloc(this.id, pages);
+    return ret < 0 ? null : this.base + ret * this.pageSize;
+  }
+
+  /** __free_iova(): gives back IOVA space allocated with allocIova(). */
+  freeIova(dmaAddr: number, bytes: number): void {
+    requireInt("IommuDomain.freeIova", "bytes", bytes, 1, this.size);
+    const page = this.iovaPage(dmaAddr);
+    if (page < 0 || (dmaAddr - this.base) % this.pageSize !== 0) {
+      throw new DmaSimError("EINVAL", `IommuDomain.freeIova: 0x${dmaAddr.toString(16)} is not a page of this domain`);
+    }
+    const ret = this.sys.engine.iovaFree(this.id, page, Math.ceil(bytes / this.pageSize));
+    if (ret < 0) throw new DmaSimError("EINVAL", "IommuDomain.freeIova: the range crosses a bitmap extension or the domain end");
+  }
+
+  /**
+   * iommu_map(): maps `bytes` at device address `iova` to physical address
+   * `phys` (both page-aligned) with IOMMU_READ / IOMMU_WRITE, using the largest
+   * IOMMU pages (4K, 64K, 1M, 16M) the alignment allows. Returns how many
+   * page-table entries of each size the mapping used.
+   */
+  map(iova: number, phys: number, bytes: number, prot: number): { entries: number[] } {
+    const where = "IommuDomain.map";
+    requireInt(where, "bytes", bytes, 1, this.size);
+    requireInt(where, "prot", prot, 1, 3);
+    const page = this.iovaPage(iova);
+    if (page < 0 || iova % this.pageSize !== 0 || phys % this.pageSize !== 0 || bytes % this.pageSize !== 0) {
+      throw new DmaSimError("EINVAL", `${where}: iova, phys and bytes must be page-aligned and inside the domain`);
+    }
+    requireInt(where, "phys", phys, 0, this.sys.ramBytes - bytes);
+    const ret = this.sys.engine.iommuMap(this.id, page, phys / this.pageSize, bytes / this.pageSize, prot);
+    if (ret < 0) throw DmaSimError.fromErrno(ret, `${where}: range outside the domain or already mapped`);
+    return { entries: IOMMU_PAGE_SIZES.map((_, c) => this.sys.engine.lastMapPtes(c)) };
+  }
+
+  /** iommu_unmap(): unmaps whole IOMMU pages from `iova`; returns the bytes unmapped. */
+  unmap(iova: number, bytes: number): number {
+    requireInt("IommuDomain.unmap", "bytes", bytes, 1, this.size);
+    const page = this.iovaPage(iova);
+    if (page < 0) return 0;
+    return this.sys.engine.iommuUnmap(this.id, page, Math.ceil(bytes / this.pageSize)) * this.pageSize;
+  }
+
+  /** iommu_iova_to_phys(): the physical address, or 0 when unmapped (as the kernel returns). */
+  iovaToPhys(iova: number): number {
+    const page = this.iovaPage(iova);
+    if (page < 0) return 0;
+    const pfn = this.sys.engine.iovaToPfn(this.id, page);
+    return pfn < 0 ? 0 : pfn * this.pageSize + ((iova - this.base) % this.pageSize);
+  }
+
+  /** Permissions at `iova`: IOMMU_READ | IOMMU_WRITE, 0 when unmapped. */
+  protAt(iova: number): number {
+    const page = this.iovaPage(iova);
+    return page < 0 ? 0 : this.sys.engine.iovaProt(this.id, page);
+  }
+
+  /** Page-table entries in use, per IOMMU page size (4K, 64K, 1M, 16M). */
+  get entries(): number[] {
+    return IOMMU_PAGE_SIZES.map((_, c) => this.sys.engine.domainPtes(this.id, c));
+  }
+
+  /** IOVA bytes allocated. */
+  get iovaBytesInUse(): number {
+    return this.sys.engine.iovaPagesInUse(this.id) * this.pageSize;
+  }
+
+  /** Bitmap extensions allocated so far. */
+  get extensions(): number {
+    return this.sys.engine.domainExtensions(this.id);
+  }
+}

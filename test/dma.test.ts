@@ -1,0 +1,341 @@
+import { describe, expect, it } from "vitest";
+import { createSystem, DMA_MAPPING_ERROR, SgTable, sgAllocTableFromPages, type System } from "dmasim";
+import { MIB, expectUntouched, onBoth } from "./helpers.ts";
+
+const PAGE = 4096;
+const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
+
+/** A page allocated as unmovable, filled with `bytes` by the CPU. */
+function kernelBuffer(sys: System, order: number, bytes: Uint8Array, flags = {}): number {
+  const pfn = sys.allocPages(order, "unmovable", flags)!;
+  sys.writePhys(pfn * PAGE, bytes);
+  return pfn;
+}
+
+describe("direct mapping", () => {
+  it("maps to the physical address; the device reads and writes the memory", async () => {
+    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "eth0" }] }, (sys) => {
+      const dev = sys.device("eth0");
+      const data = pattern(6000, 1);
+      const pfn = kernelBuffer(sys, 1, data);
+      const addr = dev.dmaMapSingle(pfn * PAGE, 6000, "bidirectional");
+      expect(dev.dmaMappingError(addr)).toBe(false);
+      expect(addr).toBe(pfn * PAGE);
+      expect(dev.dmaRead(addr, 6000)).toEqual(data);
+      dev.dmaWrite(addr + 10, new Uint8Array([9, 9, 9]));
+      dev.dmaUnmapSingle(addr, 6000, "bidirectional");
+      expect(sys.readPhys(pfn * PAGE + 9, 5)).toEqual(new Uint8Array([data[9]!, 9, 9, 9, data[13]!]));
+      expect(dev.activeMappings).toBe(0);
+      return addr;
+    });
+  });
+
+  it("bounces through swiotlb when the mask cannot reach the buffer", async () => {
+    const options = { ramBytes: 64 * MIB, zones: "x86_64" as const, devices: [{ name: "isa", dmaMask: 24 }] };
+    await onBoth(options, (sys) => {
+      const dev = sys.device("isa");
+      expect(sys.swiotlb!.end).toBeLessThanOrEqual(16 * MIB); // placed where the device can reach
+      const data = pattern(PAGE, 7);
+      const pfn = kernelBuffer(sys, 0, data); // from Normal... here DMA32, above 16 MiB
+      expect(pfn * PAGE).toBeGreaterThanOrEqual(16 * MIB);
+      const toDev = dev.dmaMapPage(pfn, 0, PAGE, "to_device");
+      expect(sys.swiotlb!.contains(toDev)).toBe(true);
+      expect(dev.dmaRead(toDev, PAGE)).toEqual(data);
+      dev.dmaUnmapPage(toDev, PAGE, "to_device");
+
+      const fromDev = dev.dmaMapPage(pfn, 0, PAGE, "from_device");
+      dev.dmaWrite(fromDev, pattern(PAGE, 99));
+      expect(sys.readPhys(pfn * PAGE, PAGE)).toEqual(data); // still in the bounce buffer
+      dev.dmaSyncSingleForCpu(fromDev, PAGE, "from_device");
+      expect(sys.readPhys(pfn * PAGE, PAGE)).toEqual(pattern(PAGE, 99));
+      dev.dmaWrite(fromDev, pattern(PAGE, 5));
+      dev.dmaUnmapPage(fromDev, PAGE, "from_device");
+      expect(sys.readPhys(pfn * PAGE, PAGE)).toEqual(pattern(PAGE, 5));
+      expect([dev.counters.bounced, sys.swiotlb!.used]).toEqual([2, 0]);
+    });
+  });
+
+  it("refuses a bounce larger than 128 slots, and an address beyond the mask without swiotlb", async () => {
+    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "isa", dmaMask: 24 }], swiotlbBytes: 256 * 1024 }, (sys) => {
+      const dev = sys.device("isa");
+      const pfn = 8192; // 32 MiB: beyond the 24-bit mask
+      expect(sys.allocContigRange(pfn, pfn + 128)).toBe(0);
+      expect(dev.dmaMapPage(pfn, 0, 128 * 2048 + 1, "to_device")).toBe(DMA_MAPPING_ERROR);
+      expect(dev.dmaMapPage(pfn, 0, 128 * 2048, "to_device")).not.toBe(DMA_MAPPING_ERROR);
+      expect(dev.dmaMapPage(pfn, 0, PAGE, "to_device")).toBe(DMA_MAPPING_ERROR); // the pool is full
+      expect(sys.swiotlb!.fullEvents).toBe(2);
+    });
+    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "isa", dmaMask: 24 }], swiotlbBytes: 0 }, (sys) => {
+      const pfn = 8192;
+      expect(sys.allocContigRange(pfn, pfn + 1)).toBe(0);
+      expect(sys.device("isa").dmaMapPage(pfn, 0, 100, "to_device")).toBe(DMA_MAPPING_ERROR);
+      expect(() => sys.device("isa").dmaRead(pfn * PAGE, 4)).toThrow(expect.objectContaining({ code: "EFAULT" }));
+    });
+  });
+});
+
+describe("IOMMU", () => {
+  const IOVA_BASE = 0x10000000;
+  const gpu = { name: "gpu", iommu: { base: IOVA_BASE, size: 256 * MIB } };
+
+  it("maps through IOVA space; unmapped and read-only pages fault", async () => {
+    await onBoth({ ramBytes: 64 * MIB, devices: [gpu] }, (sys) => {
+      const dev = sys.device("gpu");
+      const data = pattern(100, 3);
+      const pfn = kernelBuffer(sys, 0, pattern(PAGE, 3));
+      const addr = dev.dmaMapPage(pfn, 40, 100, "to_device");
+      expect(addr).toBe(IOVA_BASE + 40);
+      expect(dev.iommu!.iovaToPhys(addr)).toBe(pfn * PAGE + 40);
+      expect(dev.dmaRead(addr, 100)).toEqual(pattern(PAGE, 3).subarray(40, 140));
+      expect(() => dev.dmaWrite(addr, data)).toThrow(expect.objectContaining({ code: "EFAULT" }));
+      expect(() => dev.dmaRead(IOVA_BASE + 64 * PAGE, 4)).toThrow(expect.objectContaining({ code: "EFAULT" }));
+      expect(dev.faults.map((f) => [f.iova - IOVA_BASE, f.write, f.reason])).toEqual([[40, true, "permission"], [64 * PAGE, false, "unmapped"]]);
+      dev.dmaUnmapPage(addr, 100, "to_device");
+      expect(dev.iommu!.iovaToPhys(addr)).toBe(0);
+      expect(dev.iommu!.iovaBytesInUse).toBe(0);
+    });
+  });
+
+  it("lets two devices share a buffer through different IOVAs", async () => {
+    const cam = { name: "cam", iommu: { base: 0x40000000, size: 64 * MIB } };
+    await onBoth({ ramBytes: 64 * MIB, devices: [gpu, cam] }, (sys) => {
+      const pfn = sys.allocPages(2, "unmovable")!;
+      const inCam = sys.device("cam").dmaMapPage(pfn, 0, 4 * PAGE, "from_device");
+      const inGpu = sys.device("gpu").dmaMapPage(pfn, 0, 4 * PAGE, "to_device");
+      expect(inCam).not.toBe(inGpu);
+      sys.device("cam").dmaWrite(inCam + 5000, pattern(3000, 11));
+      expect(sys.device("gpu").dmaRead(inGpu + 5000, 3000)).toEqual(pattern(3000, 11));
+    });
+  });
+
+  it("allocates IOVA first fit from the bottom, aligned to the order capped at 2^8 pages, growing by extensions", async () => {
+    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0, size: 1024 * MIB } }] }, (sys) => {
+      const io = sys.device("gpu").iommu!;
+      expect(io.extensions).toBe(1);
+      expect(io.allocIova(PAGE)).toBe(0);
+      expect(io.allocIova(2 * PAGE)).toBe(2 * PAGE); // order 1: 2-page aligned
+      expect(io.allocIova(PAGE)).toBe(PAGE); // first fit fills the hole
+      expect(io.allocIova(3 * MIB)).toBe(1 * MIB); // order 10, capped at 8: 1 MiB aligned
+      io.freeIova(2 * PAGE, 2 * PAGE);
+      expect(io.allocIova(PAGE)).toBe(2 * PAGE);
+      // Each extension covers 128 MiB (one page of bitmap): fill it and the next one appears.
+      expect(io.allocIova(124 * MIB)).toBe(4 * MIB);
+      expect(io.allocIova(8 * MIB)).toBe(128 * MIB);
+      expect(io.extensions).toBe(2);
+      expect(() => io.freeIova(127 * MIB, 2 * MIB)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    });
+  });
+
+  it("uses 64K, 1M and 16M IOMMU pages where both addresses are aligned", async () => {
+    await onBoth({ ramBytes: 64 * MIB, storeContents: false, devices: [{ name: "gpu", iommu: { base: 0, size: 256 * MIB } }] }, (sys) => {
+      const io = sys.device("gpu").iommu!;
+      expect(io.map(0, 0, 16 * MIB, 3).entries).toEqual([0, 0, 0, 1]);
+      expect(io.map(32 * MIB, 16 * MIB + 64 * 1024, MIB + 4 * PAGE, 1).entries).toEqual([4, 16, 0, 0]);
+      expect(io.map(48 * MIB, 32 * MIB, 2 * MIB + 64 * 1024, 2).entries).toEqual([0, 1, 2, 0]);
+      expect(io.entries).toEqual([4, 17, 2, 1]);
+      expect(io.protAt(32 * MIB)).toBe(1);
+      expect(io.unmap(0, PAGE)).toBe(16 * MIB); // a whole 16 MiB page goes
+      expect(io.entries).toEqual([4, 17, 2, 0]);
+      expect(() => io.map(32 * MIB, 0, PAGE, 3)).toThrow(expect.objectContaining({ code: "EINVAL" })); // already mapped
+    });
+  });
+
+  it("refuses an IOVA space above 4 GiB with ERANGE", async () => {
+    await expect(createSystem({ ramBytes: 16 * MIB, devices: [{ name: "x", iommu: { base: 0, size: 8 * 1024 * MIB } }] })).rejects.toMatchObject({ code: "ERANGE" });
+  });
+});
+
+describe("dma_map_sg", () => {
+  // 24 scattered pages: pfns 100, 102, 104, ...
+  const scattered = Array.from({ length: 24 }, (_, i) => 100 + 2 * i);
+  const mk = (style: "arm" | "dma-iommu", extra = {}) => ({
+    ramBytes: 64 * MIB, devices: [{ name: "dev", iommu: { base: 0x80000000, size: 64 * MIB, style }, ...extra }],
+  });
+
+  for (const style of ["arm", "dma-iommu"] as const) {
+    it(`${style}: merges scattered pages into device segments of at most the max segment size`, async () => {
+      await onBoth(mk(style), (sys) => {
+        const dev = sys.device("dev");
+        const sgt = sgAllocTableFromPages(scattered, 0, 24 * PAGE, undefined, { system: sys });
+        expect(sgt.origNents).toBe(24);
+        expect(dev.dmaMapSgtable(sgt, "bidirectional")).toBe(0);
+        expect(sgt.nents).toBe(2);
+        expect(sgt.entries.slice(0, 2).map((e) => [e.dmaAddress! - 0x80000000, e.dmaLength])).toEqual(
+          [[0, 65536], [65536, 32768]], // the second chunk is 8 pages: 8-page aligned, right after the first
+        );
+        // Bytes written through the device land in the scattered pages.
+        dev.dmaWrite(sgt.entries[0]!.dmaAddress! + PAGE, pattern(PAGE, 4));
+        expect(sys.readPhys(102 * PAGE, PAGE)).toEqual(pattern(PAGE, 4));
+        dev.dmaUnmapSgtable(sgt, "bidirectional");
+        expect(dev.iommu!.iovaBytesInUse).toBe(0);
+        expect(sgt.nents).toBe(24);
+      });
+    });
+  }
+
+  it("starts a new segment at an entry with an offset and after one that ends inside a page", async () => {
+    for (const style of ["arm", "dma-iommu"] as const) {
+      await onBoth(mk(style), (sys) => {
+        const table = new SgTable([{ pfn: 10, offset: 0, length: PAGE }, { pfn: 20, offset: 512, length: 1000 }, { pfn: 30, offset: 0, length: PAGE }], PAGE);
+        const n = sys.device("dev").dmaMapSg(table, "to_device");
+        expect(n).toBe(3);
+        expect(table.entries.map((e) => e.dmaLength)).toEqual([PAGE, 1000, PAGE]);
+        expect(table.entries[1]!.dmaAddress! % PAGE).toBe(512);
+        return n;
+      });
+    }
+  });
+
+  it("dma-iommu: a segment never crosses the boundary mask", async () => {
+    await onBoth(mk("dma-iommu", { segmentBoundaryMask: 0x3fff, maxSegmentSize: 65536 }), (sys) => {
+      const sgt = sgAllocTableFromPages(scattered.slice(0, 6), 0, 6 * PAGE, undefined, { system: sys });
+      const n = sys.device("dev").dmaMapSg(sgt, "to_device");
+      expect(n).toBe(2); // 16 KiB boundary: 4 pages, then 2
+      for (const e of sgt.entries.slice(0, n)) {
+        const start = e.dmaAddress!;
+        expect(Math.floor(start / 0x4000)).toBe(Math.floor((start + e.dmaLength! - 1) / 0x4000));
+      }
+    });
+  });
+
+  it("direct: one segment per entry; a failure unmaps what was mapped and returns 0", async () => {
+    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "isa", dmaMask: 24 }], swiotlbBytes: 0, zones: "x86_64" }, (sys) => {
+      const dev = sys.device("isa");
+      const low = sys.allocPages(0, "unmovable", { zone: "DMA" })!;
+      const high = sys.allocPages(0, "unmovable")!;
+      const sgt = sgAllocTableFromPages([low, high], 0, 2 * PAGE, undefined, { system: sys });
+      expect(dev.dmaMapSg(sgt, "to_device")).toBe(0);
+      expect(dev.dmaMapSgtable(sgt, "to_device")).toBe(-5);
+      expect(dev.activeMappings).toBe(0);
+    });
+  });
+});
+
+describe("coherent allocations", () => {
+  const options = {
+    ramBytes: 64 * MIB, zones: "x86_64" as const, cma: [{ name: "reserved", bytes: 8 * MIB }, { name: "cam", bytes: 4 * MIB }],
+    devices: [{ name: "eth0" }, { name: "cam", cma: "cam" }, { name: "isa", dmaMask: 24 }, { name: "gpu", iommu: { base: 0, size: 64 * MIB } }],
+  };
+
+  it("come from CMA, the device's area, the zone its mask reaches, IOMMU pages or the atomic pool", async () => {
+    await onBoth(options, (sys) => {
+      const alloc = (dev: string, size: number, atomic = false) => {
+        const buf = sys.device(dev).dmaAllocAttrs(size, { atomic })!;
+        expect(sys.device(dev).coherentRead(buf, 0, Math.min(size, 4096))).toEqual(new Uint8Array(Math.min(size, 4096)));
+        return buf;
+      };
+      const big = alloc("eth0", 64 * 1024);
+      expect([big.source, sys.cma("reserved").basePfn * PAGE <= big.phys]).toEqual(["cma", true]);
+      expect(alloc("eth0", PAGE).source).toBe("buddy"); // one page: not worth CMA
+      const cam = alloc("cam", 8192);
+      expect(cam.source).toBe("cma");
+      expect(sys.cma("cam").available).toBe(1024 - 2);
+      const isa = alloc("isa", 3 * PAGE);
+      expect([isa.source, sys.zoneOf(isa.phys / PAGE)]).toEqual(["buddy", "DMA"]);
+      const gpu = alloc("gpu", 20 * PAGE);
+      expect(gpu.source).toBe("iommu");
+      sys.device("gpu").dmaWrite(gpu.dmaAddress + 19 * PAGE, new Uint8Array([1, 2]));
+      expect(sys.device("gpu").dmaRead(gpu.dmaAddress + 19 * PAGE, 2)).toEqual(new Uint8Array([1, 2]));
+      const atomic = alloc("eth0", 2 * PAGE, true);
+      expect(atomic.source).toBe("atomic-pool");
+      // coherent_pool: 128 KiB on a machine under 1 GiB.
+      expect(sys.atomicPools.map((p) => p.bytes)).toEqual([128 * 1024, 128 * 1024, 128 * 1024]);
+      expect(sys.device("eth0").dmaAllocAttrs(200 * 1024, { atomic: true })).toBeNull();
+      for (const [dev, buf] of [["eth0", big], ["cam", cam], ["isa", isa], ["gpu", gpu], ["eth0", atomic]] as const) sys.device(dev).dmaFreeAttrs(buf);
+      expect(sys.cma("cam").available).toBe(1024);
+      expect(sys.device("gpu").iommu!.entries).toEqual([0, 0, 0, 0]);
+      expectUntouched(sys, "EINVAL", () => sys.device("eth0").dmaFreeAttrs(big));
+    });
+  });
+});
+
+describe("non-coherent cache model", () => {
+  const options = { ramBytes: 16 * MIB, cacheModel: true, devices: [{ name: "dsp", coherent: false }, { name: "nic", coherent: true }] };
+
+  it("a missed sync_for_device sends stale bytes; a missed sync_for_cpu reads stale bytes", async () => {
+    await onBoth(options, (sys) => {
+      const dsp = sys.device("dsp");
+      const pfn = sys.allocPages(0, "unmovable")!;
+      const phys = pfn * PAGE;
+      sys.writePhys(phys, pattern(256, 1));
+      const addr = dsp.dmaMapSingle(phys, 256, "bidirectional"); // map cleans the cache: the device sees the data
+      expect(dsp.dmaRead(addr, 256)).toEqual(pattern(256, 1));
+      sys.writePhys(phys, pattern(256, 2)); // CPU writes without sync_for_device
+      expect(dsp.dmaRead(addr, 256)).toEqual(pattern(256, 1)); // stale
+      dsp.dmaSyncSingleForDevice(addr, 256, "bidirectional");
+      expect(dsp.dmaRead(addr, 256)).toEqual(pattern(256, 2));
+      dsp.dmaWrite(addr, pattern(256, 3));
+      expect(sys.readPhys(phys, 256)).toEqual(pattern(256, 2)); // the CPU cache still holds the old lines
+      dsp.dmaSyncSingleForCpu(addr, 256, "bidirectional");
+      expect(sys.readPhys(phys, 256)).toEqual(pattern(256, 3));
+      dsp.dmaUnmapSingle(addr, 256, "bidirectional");
+    });
+  });
+
+  it("a coherent device snoops the cache: no stale bytes", async () => {
+    await onBoth(options, (sys) => {
+      const nic = sys.device("nic");
+      const pfn = sys.allocPages(0, "unmovable")!;
+      const addr = nic.dmaMapSingle(pfn * PAGE, 128, "bidirectional");
+      sys.writePhys(pfn * PAGE, pattern(128, 8));
+      expect(nic.dmaRead(addr, 128)).toEqual(pattern(128, 8));
+      nic.dmaWrite(addr, pattern(128, 9));
+      expect(sys.readPhys(pfn * PAGE, 128)).toEqual(pattern(128, 9));
+    });
+  });
+});
+
+describe("DMA-API checker", () => {
+  it("reports wrong driver sequences with the kernel's messages, and nothing for a correct one", async () => {
+    await onBoth({ ramBytes: 16 * MIB, dmaDebug: { showAllErrors: true }, devices: [{ name: "eth0" }] }, (sys) => {
+      const dev = sys.device("eth0");
+      const pfn = sys.allocPages(0, "unmovable")!;
+      // Correct: map, check, sync, unmap.
+      const ok = dev.dmaMapSingle(pfn * PAGE, 512, "to_device");
+      expect(dev.dmaMappingError(ok)).toBe(false);
+      dev.dmaSyncSingleForDevice(ok, 512, "to_device");
+      dev.dmaUnmapSingle(ok, 512, "to_device");
+      expect(sys.dmaDebug!.reports).toEqual([]);
+      // Wrong: never checked, then unmapped with another direction and size.
+      const a = dev.dmaMapSingle(pfn * PAGE, 512, "to_device");
+      dev.dmaUnmapSingle(a, 256, "from_device");
+      dev.dmaUnmapSingle(a, 512, "to_device"); // already gone
+      const messages = sys.dmaDebug!.printed();
+      expect(messages.some((m) => m.includes("frees DMA memory with different size"))).toBe(true);
+      expect(messages.some((m) => m.includes("frees DMA memory with different direction"))).toBe(true);
+      expect(messages.some((m) => m.includes("failed to check map error"))).toBe(true);
+      expect(messages.some((m) => m.includes("tries to free DMA memory it has not allocated"))).toBe(true);
+      expect(messages[0]).toMatch(/^DMA-API: eth0 eth0: /);
+      // A mapping held when the driver lets go.
+      dev.dmaMapSingle(pfn * PAGE, 64, "from_device");
+      expect(dev.release()).toBe(1);
+      expect(sys.dmaDebug!.printed().at(-1)).toMatch(/pending DMA allocations while released from device \[count=1\]/);
+      // The CPU touching a buffer the device owns.
+      sys.readPhys(pfn * PAGE, 4);
+      expect(sys.dmaDebug!.printed().at(-1)).toMatch(/cpu reads from DMA memory owned by the device/);
+    });
+  });
+});
+
+describe("DMA bad input", () => {
+  it("refuses bad arguments with DmaSimError and leaves the machine as it was", async () => {
+    await onBoth({ ramBytes: 16 * MIB, devices: [{ name: "eth0" }, { name: "gpu", iommu: { base: 0, size: 16 * MIB } }] }, (sys) => {
+      const dev = sys.device("eth0");
+      const pfn = sys.allocPages(0, "unmovable")!;
+      expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, PAGE, 4, "to_device"));
+      expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, 0, 0, "to_device"));
+      expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, 0, 4, "sideways" as never));
+      expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, 0, 4, "none"));
+      expectUntouched(sys, "EINVAL", () => dev.dmaMapSingle(-1, 4, "to_device"));
+      expectUntouched(sys, "EINVAL", () => dev.dmaUnmapSingle(12345, 4, "to_device"));
+      expectUntouched(sys, "EINVAL", () => dev.dmaSyncSingleForCpu(12345, 4, "to_device"));
+      expectUntouched(sys, "EINVAL", () => dev.dmaAllocAttrs(0));
+      expectUntouched(sys, "EINVAL", () => sys.device("gpu").iommu!.map(1, 0, PAGE, 3));
+      expectUntouched(sys, "EINVAL", () => sys.device("gpu").iommu!.allocIova(0));
+      expectUntouched(sys, "ENODEV", () => sys.device("nope"));
+    });
+    await expect(createSystem({ ramBytes: 16 * MIB, devices: [{ name: "a" }, { name: "a" }] })).rejects.toMatchObject({ code: "EINVAL" });
+    await expect(createSystem({ ramBytes: 16 * MIB, devices: [{ name: "a", cma: "none" }] })).rejects.toMatchObject({ code: "EINVAL" });
+    await expect(createSystem({ ramBytes: 16 * MIB, devices: [{ name: "a", segmentBoundaryMask: 1000 }] })).rejects.toMatchObject({ code: "EINVAL" });
+  });
+});
