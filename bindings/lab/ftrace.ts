@@ -1,0 +1,490 @@
+/**
+ * Reading and writing text ftrace captures (`/sys/kernel/tracing/trace` or
+ * `trace_pipe`, `trace-cmd report`, `perf script`) of the page-allocator and
+ * CMA trace events, in every format the kernel has printed them in.
+ *
+ * The formats are the TP_printk() strings of include/trace/events/kmem.h and
+ * include/trace/events/cma.h:
+ *
+ * | event | format | kernels |
+ * |---|---|---|
+ * | mm_page_alloc | `page=%p pfn=%lu order=%d migratetype=%d gfp_flags=%s` | v2.6.33–v5.13 |
+ * | mm_page_alloc | `page=%p pfn=0x%lx order=%d migratetype=%d gfp_flags=%s` | v5.14+ |
+ * | mm_page_free_direct | `page=%p pfn=%lu order=%d` | v2.6.33–v3.2 (renamed mm_page_free) |
+ * | mm_page_free | `page=%p pfn=%lu order=%d`, then `pfn=0x%lx` | v3.3–v5.13, v5.14+ |
+ * | mm_page_free_batched | `page=%p pfn=%lu order=0 cold=%d` | v3.3–v4.14 |
+ * | mm_page_free_batched | `page=%p pfn=%lu order=0`, then `pfn=0x%lx` | v4.15–v5.13, v5.14+ |
+ * | mm_page_alloc_extfrag | `page=%p pfn=%lu alloc_order=%d fallback_order=%d pageblock_order=%d alloc_migratetype=%d fallback_migratetype=%d fragmenting=%d change_ownership=%d` (pfn 0x%lx from v5.14) | v2.6.33+ |
+ * | cma_alloc | `pfn=%lx page=%p count=%u align=%u` | 2015 (~v4.1)–v5.12 |
+ * | cma_release | `pfn=%lx page=%p count=%u` | 2015 (~v4.1)–v5.12 |
+ * | cma_alloc_start | `name=%s count=%lu align=%u` | v5.13+ |
+ * | cma_alloc_start | `name=%s request_count=%lu available_count=%lu total_count=%lu align=%u` | 2025 (v6.18-era) |
+ * | cma_alloc_finish | `name=%s pfn=%lx page=%p count=%lu align=%u` | v5.13 |
+ * | cma_alloc_finish | `name=%s pfn=0x%lx page=%p count=%lu align=%u` (+ ` errorno=%d` from v6.3) | v5.14+ |
+ * | cma_release | `name=%s pfn=%lx page=%p count=%lu`, then `pfn=0x%lx` | v5.13, v5.14+ |
+ *
+ * Sources: the v2.6.33 events (Mel Gorman, "tracing, page-allocator: add trace
+ * events for page allocation and page freeing"), the v3.3 rename ("mm-tracepoint:
+ * rename page-free events"), v4.15 "mm: remove cold parameter from
+ * free_hot_cold_page*", v5.13 "mm: cma: add trace events for CMA alloc perf
+ * testing" and "mm: use proper type for cma_[alloc|release]", v5.14 "mm, tracing:
+ * Unify PFN format strings", v6.3 "cma:tracing: Print alloc result in
+ * trace_cma_alloc_finish", 2025 "mm/cma: add available_count and total count in
+ * trace_cma_alloc_start".
+ *
+ * A NULL `%p` (a failed allocation) printed as `(null)` right-aligned to the
+ * pointer width until v5.2 (so `page=          (null)` on 64-bit, `page=  (null)`
+ * on 32-bit), and as `0000000000000000` since v5.2 ("vsprintf: don't obfuscate
+ * NULL and error pointers"). Before v4.15 a page pointer is a raw vmemmap address
+ * (`ffffea0004a93000`), after it a hashed id (`000000003c1b1f2e`).
+ *
+ * The line prefix (`comm-pid [cpu] flags timestamp: `, or perf's
+ * `comm pid [cpu] timestamp: kmem:`) is optional; fields the kernel did not
+ * print in some version, and fields vendors add, are tolerated.
+ */
+import { open, type FileHandle } from "node:fs/promises";
+import { DmaSimError } from "../errors.ts";
+
+/** The events the Lab reads; every other event is skipped as "other event". */
+export const TRACE_EVENTS: readonly string[] = Object.freeze([
+  "mm_page_alloc", "mm_page_free", "mm_page_free_direct", "mm_page_free_batched", "mm_page_alloc_extfrag",
+  "cma_alloc_start", "cma_alloc_finish", "cma_alloc", "cma_release",
+]);
+
+const KNOWN_EVENTS = new Set(TRACE_EVENTS);
+
+/**
+ * One parsed trace event. Numbers are as the traced kernel printed them: `pfn`
+ * names a frame of the traced machine, `migratetype` is that kernel's enum value
+ * (see the replay for how it is mapped).
+ */
+export interface TraceEvent {
+  /** Event name, e.g. "mm_page_alloc". */
+  name: string;
+  /**
+   * The page frame: the allocated, freed or released block's first pfn. null for
+   * a failed allocation (`page=(null)`, a zero page pointer, `errorno` ≠ 0 or a
+   * pfn of -1UL) and for cma_alloc_start, which prints none.
+   */
+  pfn: number | null;
+  /** Block order (mm_page_*: `order`; mm_page_alloc_extfrag: `alloc_order`). */
+  order?: number;
+  /** Requested migratetype (mm_page_alloc: `migratetype`; extfrag: `alloc_migratetype`). */
+  migratetype?: number;
+  /** CMA pages asked for or released (`count`, or `request_count`). */
+  count?: number;
+  /** CMA alignment, an order (cma_alloc()'s `align`). */
+  align?: number;
+  /** CMA area name (`name`, v5.13+). */
+  area?: string;
+  /** cma_alloc_finish `errorno` (v6.3+): 0, or the negative errno of a failure. */
+  errno?: number;
+  /** Every `key=value` field of the line, as text. */
+  raw: Record<string, string>;
+}
+
+/**
+ * A line is an event or a reason to skip it. Reasons are a small fixed set, so
+ * they can be counted: "blank", "comment" (the `#` header), "lost events"
+ * (`CPU:n [LOST m EVENTS]`, with `lost` = m), "not an event line", "other event",
+ * and "malformed: missing <field>" / "malformed: bad <field>".
+ */
+export type ParsedLine = { event: TraceEvent } | { skip: string; lost?: number };
+
+// An event name is the first `name:` token that starts a word and is followed by
+// a blank; perf prefixes it with the subsystem (`kmem:mm_page_alloc:`). Timestamps
+// (`1234.567890:`), CPU numbers and `comm-pid` tokens never match it.
+const EVENT_RE = /(?:^|\s)(?:[A-Za-z_]\w*:)?([A-Za-z_]\w*):(?=\s|$)/;
+const LOST_RE = /^\s*CPU:\s*\d+\s+\[LOST (\d+) EVENTS\]/;
+const HEX_RE = /^[0-9a-fA-F]+$/;
+const DEC_RE = /^[0-9]+$/;
+const SIGNED_RE = /^-?[0-9]+$/;
+const NULL_PADDED_RE = /=\s+\(null\)/g;
+
+/** Unsigned number in `radix`, or in hex when written 0x…; NaN when not a safe integer. */
+function parseUnsigned(text: string, radix: 10 | 16): number {
+  let digits = text;
+  let base: number = radix;
+  if (text.length > 2 && text[0] === "0" && (text[1] === "x" || text[1] === "X")) {
+    digits = text.slice(2);
+    base = 16;
+  }
+  if (!(base === 16 ? HEX_RE : DEC_RE).test(digits)) return NaN;
+  const n = parseInt(digits, base);
+  return Number.isSafeInteger(n) ? n : NaN;
+}
+
+function parseSigned(text: string): number {
+  if (!SIGNED_RE.test(text)) return NaN;
+  const n = parseInt(text, 10);
+  return Number.isSafeInteger(n) ? n : NaN;
+}
+
+/** `%p` of NULL: "(null)" before v5.2, zeros after (or perf's 0x0). */
+function isNullPointer(text: string): boolean {
+  return text === "(null)" || /^(?:0x)?0+$/i.test(text);
+}
+
+/** -1UL printed by %lx or 0x%lx on a 64- or 32-bit kernel: cma_alloc()'s failure pfn. */
+function isMinusOne(text: string): boolean {
+  return /^(?:0x)?(?:f{16}|f{8})$/i.test(text) || text === "-1";
+}
+
+class Malformed {
+  constructor(readonly reason: string) {}
+}
+
+function field(raw: Record<string, string>, key: string): string {
+  const v = raw[key];
+  if (v === undefined) throw new Malformed(`malformed: missing ${key}`);
+  return v;
+}
+
+function uint(raw: Record<string, string>, key: string, radix: 10 | 16, max = Number.MAX_SAFE_INTEGER, as = key): number {
+  const n = parseUnsigned(field(raw, key), radix);
+  if (!(n <= max)) throw new Malformed(`malformed: bad ${as}`);
+  return n;
+}
+
+function optUint(raw: Record<string, string>, key: string, max: number, as = key): number | undefined {
+  return raw[key] === undefined ? undefined : uint(raw, key, 10, max, as);
+}
+
+function int(raw: Record<string, string>, key: string, as = key): number {
+  const n = parseSigned(field(raw, key));
+  if (Number.isNaN(n)) throw new Malformed(`malformed: bad ${as}`);
+  return n;
+}
+
+function optInt(raw: Record<string, string>, key: string, as = key): number | undefined {
+  return raw[key] === undefined ? undefined : int(raw, key, as);
+}
+
+/** Orders and alignments beyond this are garbage, whatever the machine. */
+const MAX_ORDER_TEXT = 63;
+
+function parseFields(body: string): Record<string, string> {
+  // `(null)` is padded to the pointer width before v5.2: rejoin it to its key.
+  const text = body.includes("(null)") ? body.replace(NULL_PADDED_RE, "=(null)") : body;
+  const raw: Record<string, string> = {};
+  for (const token of text.split(/\s+/)) {
+    const eq = token.indexOf("=");
+    if (eq > 0) raw[token.slice(0, eq)] = token.slice(eq + 1);
+  }
+  return raw;
+}
+
+function buildEvent(name: string, raw: Record<string, string>): TraceEvent {
+  switch (name) {
+    case "mm_page_alloc": {
+      // A failed __alloc_pages() is traced too, with a NULL page; kernels before
+      // the `page ? pfn : 0` fix printed page_to_pfn(NULL), so pfn is ignored then.
+      if (raw.page === undefined && raw.pfn === undefined) throw new Malformed("malformed: missing pfn");
+      const failed = raw.page !== undefined && isNullPointer(raw.page);
+      const pfn = failed ? null : uint(raw, "pfn", 10);
+      return { name, pfn, order: uint(raw, "order", 10, MAX_ORDER_TEXT), migratetype: int(raw, "migratetype"), raw };
+    }
+    case "mm_page_free":
+    case "mm_page_free_direct":
+      return { name, pfn: uint(raw, "pfn", 10), order: uint(raw, "order", 10, MAX_ORDER_TEXT), raw };
+    case "mm_page_free_batched": {
+      // Every version prints a literal "order=0" (v6.10+ batches folios of any pcp
+      // order under it); tolerate its absence.
+      const order = optUint(raw, "order", MAX_ORDER_TEXT);
+      const ev: TraceEvent = { name, pfn: uint(raw, "pfn", 10), raw };
+      if (order !== undefined) ev.order = order;
+      return ev;
+    }
+    case "mm_page_alloc_extfrag": {
+      const ev: TraceEvent = { name, pfn: uint(raw, "pfn", 10), raw };
+      const order = optUint(raw, "alloc_order", MAX_ORDER_TEXT);
+      const mt = optInt(raw, "alloc_migratetype");
+      if (order !== undefined) ev.order = order;
+      if (mt !== undefined) ev.migratetype = mt;
+      return ev;
+    }
+    case "cma_alloc_start": {
+      const key = raw.count !== undefined ? "count" : raw.request_count !== undefined ? "request_count" : "count";
+      const ev: TraceEvent = { name, pfn: null, count: uint(raw, key, 10, Number.MAX_SAFE_INTEGER, "count"), raw };
+      const align = optUint(raw, "align", MAX_ORDER_TEXT);
+      if (align !== undefined) ev.align = align;
+      if (raw.name !== undefined) ev.area = raw.name;
+      return ev;
+    }
+    case "cma_alloc":
+    case "cma_alloc_finish": {
+      // Failure: errorno ≠ 0 (v6.3+), a NULL page, or pfn -1UL (v4.1–v5.12 print
+      // `page ? pfn : -1UL`; v5.13+ leave the last tried pfn with a NULL page).
+      const errno = optInt(raw, "errorno", "errno");
+      const count = uint(raw, "count", 10);
+      const align = optUint(raw, "align", MAX_ORDER_TEXT);
+      const pfnText = field(raw, "pfn");
+      const failed = (errno !== undefined && errno !== 0) || (raw.page !== undefined && isNullPointer(raw.page)) || isMinusOne(pfnText);
+      const ev: TraceEvent = { name, pfn: failed ? null : uint(raw, "pfn", 16), count, raw };
+      if (align !== undefined) ev.align = align;
+      if (raw.name !== undefined) ev.area = raw.name;
+      if (errno !== undefined) ev.errno = errno;
+      return ev;
+    }
+    case "cma_release": {
+      const ev: TraceEvent = { name, pfn: uint(raw, "pfn", 16), count: uint(raw, "count", 10), raw };
+      if (raw.name !== undefined) ev.area = raw.name;
+      return ev;
+    }
+    default:
+      throw new Malformed("other event");
+  }
+}
+
+/**
+ * Parses one line of a text trace. Never throws: anything that is not one of
+ * TRACE_EVENTS with the fields the replay needs is `{ skip: reason }`. Blank
+ * lines ("blank") and the `#` header ("comment") are skips too, so that every
+ * line of a file is counted once, as parsed or skipped.
+ */
+export function parseTraceLine(line: string): ParsedLine {
+  const text = line.trimEnd();
+  if (text.length === 0) return { skip: "blank" };
+  let i = 0;
+  while (text.charCodeAt(i) <= 32) i++;
+  if (text.charCodeAt(i) === 35 /* # */) return { skip: "comment" };
+  const lost = text.includes("[LOST ") ? LOST_RE.exec(text) : null;
+  if (lost) return { skip: "lost events", lost: Number(lost[1]) };
+  const m = EVENT_RE.exec(text);
+  if (!m) return { skip: "not an event line" };
+  const name = m[1]!;
+  if (!KNOWN_EVENTS.has(name)) return { skip: "other event" };
+  try {
+    return { event: buildEvent(name, parseFields(text.slice(m.index + m[0].length))) };
+  } catch (e) {
+    if (e instanceof Malformed) return { skip: e.reason };
+    throw e;
+  }
+}
+
+// ---- writing ------------------------------------------------------------------------------
+
+/** Options of formatTraceLine(). */
+export interface FormatOptions {
+  /** `comm-pid` of the prefix, e.g. "kworker/0:1-42" (default "<...>-0"). */
+  task?: string;
+  cpu?: number;
+  /** Seconds. */
+  timestamp?: number;
+  /**
+   * "new" (default): the v6.3+ formats (hex pfns with 0x, hashed pointers, zero
+   * NULL pointers, errorno). "old": the v4.4–v4.14 kmem formats (decimal pfns,
+   * vmemmap addresses, padded `(null)`, `cold=0`) and the v5.13 CMA formats
+   * (hex pfns without 0x, no errorno).
+   */
+  style?: "new" | "old";
+}
+
+const GFP_OF_MIGRATETYPE = ["GFP_KERNEL", "GFP_HIGHUSER_MOVABLE", "GFP_KERNEL|__GFP_RECLAIMABLE"];
+
+/** `%p` of a struct page: x86-64 vmemmap address before v4.15, a hashed id after. */
+function pagePointer(pfn: number | null, style: "new" | "old"): string {
+  if (pfn === null) return style === "old" ? "          (null)" : "0000000000000000";
+  if (style === "old") return (0xffffea0000000000n + BigInt(pfn) * 64n).toString(16);
+  return (Math.imul(pfn + 1, 0x9e3779b1) >>> 0).toString(16).padStart(16, "0");
+}
+
+function pfnText(pfn: number, style: "new" | "old", radix: 10 | 16): string {
+  if (radix === 16) return (style === "new" ? "0x" : "") + pfn.toString(16);
+  return style === "new" ? `0x${pfn.toString(16)}` : String(pfn);
+}
+
+/** `name=%s ` of the v5.13+ CMA events; left out for an event without an area, as before v5.13. */
+function areaField(event: TraceEvent): string {
+  return event.area === undefined ? "" : `name=${event.area} `;
+}
+
+function prefix(opts: FormatOptions, style: "new" | "old"): string {
+  if (opts.task === undefined && opts.cpu === undefined && opts.timestamp === undefined) return "";
+  // trace_print_context(): "%16s-%-7d [%03d] <irq flags> %5lu.%06lu: "
+  const task = opts.task ?? "<...>-0";
+  const dash = task.lastIndexOf("-");
+  const comm = dash > 0 && /^\d+$/.test(task.slice(dash + 1)) ? task.slice(0, dash) : task;
+  const pid = comm === task ? "0" : task.slice(dash + 1);
+  const cpu = String(opts.cpu ?? 0).padStart(3, "0");
+  const flags = style === "new" ? "d..1." : "d..1";
+  const ts = (opts.timestamp ?? 0).toFixed(6).padStart(12);
+  return `${comm.padStart(16)}-${pid.padEnd(7)} [${cpu}] ${flags} ${ts}: `;
+}
+
+/**
+ * Writes `event` as the kernel would print it (see FormatOptions.style), with the
+ * `comm-pid [cpu] flags timestamp:` prefix when any of task, cpu or timestamp is
+ * given. parseTraceLine() reads the line back to the same name, pfn, order,
+ * migratetype, count, align, area and errno, as far as the chosen format carries
+ * them (mm_page_free_batched always prints order=0; old CMA formats carry no
+ * errno; a CMA event without an area is written without its `name=`, as before
+ * v5.13). Fields in `event.raw` that the format has (gfp_flags, fallback_order, …)
+ * are reused.
+ */
+export function formatTraceLine(event: TraceEvent, opts: FormatOptions = {}): string {
+  const style = opts.style ?? "new";
+  const raw = event.raw ?? {};
+  const pfn = event.pfn;
+  const order = event.order ?? 0;
+  let body: string;
+  switch (event.name) {
+    case "mm_page_alloc": {
+      const mt = event.migratetype ?? 0;
+      const gfp = raw.gfp_flags ?? GFP_OF_MIGRATETYPE[mt] ?? "GFP_KERNEL";
+      body = `page=${pagePointer(pfn, style)} pfn=${pfnText(pfn ?? 0, style, 10)} order=${order} migratetype=${mt} gfp_flags=${gfp}`;
+      break;
+    }
+    case "mm_page_free":
+    case "mm_page_free_direct":
+      body = `page=${pagePointer(pfn, style)} pfn=${pfnText(pfn ?? 0, style, 10)} order=${order}`;
+      break;
+    case "mm_page_free_batched":
+      body = `page=${pagePointer(pfn, style)} pfn=${pfnText(pfn ?? 0, style, 10)} order=0${style === "old" ? ` cold=${raw.cold ?? 0}` : ""}`;
+      break;
+    case "mm_page_alloc_extfrag": {
+      const mt = event.migratetype ?? 0;
+      const fbOrder = raw.fallback_order ?? String(order);
+      const pbOrder = raw.pageblock_order ?? "9";
+      const fbMt = raw.fallback_migratetype ?? String(mt);
+      body = `page=${pagePointer(pfn, style)} pfn=${pfnText(pfn ?? 0, style, 10)} alloc_order=${order} fallback_order=${fbOrder}` +
+        ` pageblock_order=${pbOrder} alloc_migratetype=${mt} fallback_migratetype=${fbMt}` +
+        ` fragmenting=${raw.fragmenting ?? (Number(fbOrder) < Number(pbOrder) ? 1 : 0)} change_ownership=${raw.change_ownership ?? 0}`;
+      break;
+    }
+    case "cma_alloc_start":
+      body = `${areaField(event)}count=${event.count ?? 0} align=${event.align ?? 0}`;
+      break;
+    case "cma_alloc":
+    case "cma_alloc_finish": {
+      const name = event.name === "cma_alloc" ? "" : areaField(event);
+      const shownPfn = pfn === null ? "ffffffffffffffff" : pfn.toString(16);
+      const hex = style === "new" && event.name === "cma_alloc_finish" ? `0x${shownPfn}` : shownPfn;
+      const errno = style === "new" && event.name === "cma_alloc_finish" ? ` errorno=${event.errno ?? (pfn === null ? -12 : 0)}` : "";
+      body = `${name}pfn=${hex} page=${pagePointer(pfn, style)} count=${event.count ?? 0} align=${event.align ?? 0}${errno}`;
+      break;
+    }
+    case "cma_release": {
+      const name = areaField(event);
+      body = `${name}pfn=${pfnText(pfn ?? 0, style, 16)} page=${pagePointer(pfn, style)} count=${event.count ?? 0}`;
+      break;
+    }
+    default:
+      throw new DmaSimError("EINVAL", `formatTraceLine: unknown event ${JSON.stringify(event.name)} (know: ${TRACE_EVENTS.join(", ")})`);
+  }
+  return `${prefix(opts, style)}${event.name}: ${body}`;
+}
+
+// ---- reading files --------------------------------------------------------------------------
+
+/** A trace file opened for streaming. Iterate one of `lines` or `batches`, not both. */
+export interface TraceLineSource {
+  /** The lines, without their terminators (LF or CRLF); the file is closed when they end. */
+  lines: AsyncGenerator<string>;
+  /** The same lines in arrays, one per chunk read: no promise per line, for fast consumers. */
+  batches: AsyncGenerator<string[]>;
+  /** File size in bytes when opened. */
+  totalBytes: number;
+  /** Bytes read from the file so far. */
+  bytesRead(): number;
+  /** Closes the file without reading on (needed only when the lines are not read to their end). */
+  close(): Promise<void>;
+}
+
+/** Bytes read at a time. */
+const CHUNK_BYTES = 1 << 16;
+/** A "line" longer than this (a binary file, say) is cut, so memory stays bounded. */
+const MAX_LINE_CHARS = 1 << 20;
+
+/** The DmaSimError for a file system error on `path`: one line, naming the path. */
+function fileError(path: string, e: unknown): DmaSimError {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  const at = `cannot read trace file ${JSON.stringify(path)}`;
+  switch (code) {
+    case "ENOENT":
+    case "ENOTDIR":
+      return new DmaSimError("ENOENT", `${at}: no such file`);
+    case "EACCES":
+    case "EPERM":
+      return new DmaSimError("EPERM", `${at}: permission denied`);
+    case "EISDIR":
+      return new DmaSimError("EINVAL", `${at}: it is a directory`);
+    default:
+      return new DmaSimError("EINVAL", `${at}: ${code ?? (e instanceof Error ? e.message : String(e))}`);
+  }
+}
+
+/**
+ * Opens `path` and streams its lines in constant memory: chunks of a read
+ * stream, split at LF with a CR before it dropped (as node:readline does with
+ * crlfDelay: Infinity, at a third of its cost: it makes a promise per line).
+ * Open errors throw here; read errors throw from the iteration. Both are
+ * DmaSimErrors whose one-line message names the path.
+ */
+export async function openTraceLines(path: string): Promise<TraceLineSource> {
+  if (typeof path !== "string" || path.length === 0) throw new DmaSimError("EINVAL", "replay: the trace path must be a non-empty string");
+  let fh: FileHandle;
+  let totalBytes: number;
+  try {
+    fh = await open(path, "r");
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw Object.assign(new Error("EISDIR"), { code: "EISDIR" });
+    totalBytes = st.size;
+  } catch (e) {
+    await fh.close();
+    throw fileError(path, e);
+  }
+  // The decoder keeps UTF-8 sequences split between chunks whole.
+  const stream = fh.createReadStream({ encoding: "utf8", highWaterMark: CHUNK_BYTES, autoClose: false });
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    stream.destroy();
+    await fh.close().catch(() => undefined);
+  };
+  async function* batches(): AsyncGenerator<string[]> {
+    let rest = "";
+    try {
+      for await (const chunk of stream as AsyncIterable<string>) {
+        const text = rest.length > 0 ? rest + chunk : chunk;
+        const out: string[] = [];
+        let start = 0;
+        for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+          out.push(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
+          start = nl + 1;
+        }
+        rest = text.slice(start);
+        if (rest.length > MAX_LINE_CHARS) {
+          out.push(rest);
+          rest = "";
+        }
+        if (out.length > 0) yield out;
+      }
+      if (rest.length > 0) yield [rest.endsWith("\r") ? rest.slice(0, -1) : rest];
+    } catch (e) {
+      throw e instanceof DmaSimError ? e : fileError(path, e);
+    } finally {
+      await close();
+    }
+  }
+  async function* lines(): AsyncGenerator<string> {
+    for await (const batch of batches()) yield* batch;
+  }
+  return { lines: lines(), batches: batches(), totalBytes, bytesRead: () => stream.bytesRead, close };
+}
+
+/**
+ * The lines of a text trace file (without their LF or CRLF), streamed in
+ * constant memory (see openTraceLines()). A missing or
+ * unreadable file is a DmaSimError (ENOENT, EPERM, or EINVAL for a directory)
+ * with a one-line message naming the path.
+ */
+export async function* readTraceLines(path: string): AsyncGenerator<string> {
+  const source = await openTraceLines(path);
+  yield* source.lines;
+}

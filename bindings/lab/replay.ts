@@ -1,0 +1,821 @@
+/**
+ * Trace replay: runs the page-allocator and CMA requests of a real kernel's
+ * ftrace capture (see ftrace.ts) on a simulated machine, and reports how the
+ * simulation fared against the traced kernel.
+ *
+ * The trace's pfns name frames of another machine, so they are identities, not
+ * addresses: each trace allocation is replayed as the same request (order,
+ * migratetype, zone and reserve rights from gfp_flags; CMA count, alignment and
+ * area) and the trace pfn is mapped to what the simulation handed out, so that
+ * the trace's frees reach the right simulated pages.
+ *
+ * Semantics, event by event:
+ * - `mm_page_alloc` (`__alloc_pages()` returning): `System.allocPages(order,
+ *   migratetype, flags)`. The migratetype comes from gfp_flags when they are
+ *   symbolic (__GFP_MOVABLE, GFP_HIGHUSER_MOVABLE, GFP_TRANSHUGE* → movable;
+ *   __GFP_RECLAIMABLE → reclaimable; else unmovable: gfp_migratetype()), because
+ *   the printed number changed meaning in v4.4 (before it, 1 was reclaimable and
+ *   2 movable); otherwise from the number with the v4.4+ enum (0 unmovable,
+ *   1 movable, 2 reclaimable; 3+ are not requestable and the line is skipped).
+ *   GFP_DMA / GFP_DMA32 ask for that zone when the machine has it (else Normal,
+ *   counted as zoneFallbacks); GFP_ATOMIC and __GFP_HIGH get their reserve rights.
+ *   Movable blocks are held through their owner (MovablePage), so a free still
+ *   reaches the page after CMA has migrated it. A failed allocation in the trace
+ *   (`page=(null)`) is replayed too; if the simulation satisfies it the block is
+ *   freed at once, since the traced workload never held it. Outcomes are counted
+ *   (traceSucceeded/traceFailed, simSucceeded/simFailed, agreed).
+ * - A trace pfn allocated again while the trace still holds it (or overlapping a
+ *   held block) means its free was not captured: the stale block is freed first
+ *   (remapped).
+ * - `mm_page_free` / `mm_page_free_direct` free the mapped block; a smaller order
+ *   than allocated, or a pfn inside a block, frees part of it (split_page(), THP
+ *   split): the simulated block, which cannot be split, is freed when all of it
+ *   is (partialFrees). `mm_page_free_batched` uses the mapped order: it prints a
+ *   literal "order=0" even for the larger folios v6.10+ batches.
+ * - Every page freed through the batched path is reported twice, by
+ *   mm_page_free (free_pages_prepare()) and by mm_page_free_batched, in either
+ *   order depending on the kernel; the second report is a companionFree.
+ * - Frees inside a live CMA allocation are the pages free_contig_range() hands
+ *   back in cma_release() before it traces cma_release; frees just outside one
+ *   just before its cma_alloc_finish are alloc_contig_range()'s trimmed head and
+ *   tail. Both are counted as cmaPageFrees, not unmatched.
+ * - Any other free of a pfn the trace never allocated is an unmatchedFree (the
+ *   capture started later, or lost events: see lostEvents).
+ * - `cma_alloc` / `cma_alloc_finish`: `CmaArea.alloc(count, align)` on the area
+ *   of that name (the first area when the trace has no names; an unknown name
+ *   also uses the first area and is counted as cmaUnknownArea); outcomes as for
+ *   mm_page_alloc. `cma_release`: `CmaArea.release()` of the mapped range.
+ *   `cma_alloc_start` is counted only (its cma_alloc_finish carries the result).
+ * - `mm_page_alloc_extfrag` is an observation of the traced kernel's fallback,
+ *   not a request: counted as traceExtfrag, to compare with the simulation's own
+ *   fallbacks (simExtfrag, the extfragEvents it counted during the replay).
+ *
+ * The replay is deterministic: the same trace on the same machine gives the same
+ * result and state hash on either backend.
+ */
+import { basename } from "node:path";
+import { performance } from "node:perf_hooks";
+import type { Backend } from "../backend.ts";
+import type { CmaArea } from "../cma.ts";
+import { DmaSimError, requireInt } from "../errors.ts";
+import type { Migratetype } from "../migratetype.ts";
+import { GIB, MIB, type SystemOptions } from "../options.ts";
+import type { MovablePage } from "../page.ts";
+import { createSystem, type AllocFlags, type System, type ZoneName } from "../system.ts";
+import { openTraceLines, parseTraceLine, type TraceEvent } from "./ftrace.ts";
+import { sampleMetrics, type MetricsSample } from "./metrics.ts";
+import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
+
+/**
+ * The machine a replay runs on unless told otherwise: 1 GiB of RAM without page
+ * contents (the replay never reads them), 4 KiB pages, MAX_PAGE_ORDER 10,
+ * pageblock order 9, one Normal zone, and one 64 MiB CMA area named "reserved"
+ * (the default name of a `cma=` area). `ReplayOptions.system` is merged over it.
+ */
+export const DEFAULT_REPLAY_SYSTEM: Readonly<SystemOptions> = Object.freeze({
+  ramBytes: 1 * GIB,
+  storeContents: false,
+  cma: [{ name: "reserved", bytes: 64 * MIB }],
+});
+
+/** Options of the synchronous replayer. */
+export interface ReplayerOptions {
+  /** Events (parsed lines) between metric samples. Default 10,000; also sampled at the start and the end. */
+  sampleEvery?: number;
+  /** Samples kept: past it, every other one is dropped and the interval doubles (constant memory). Default 400. */
+  maxSamples?: number;
+  /** Events between memory-map snapshots. Default 100,000. */
+  mapEvery?: number;
+  /** Memory-map snapshots kept, start and end included; thinned like samples. Default 10. */
+  maxMaps?: number;
+}
+
+/** Options of replayTrace(). */
+export interface ReplayOptions extends ReplayerOptions {
+  /** The machine, merged over DEFAULT_REPLAY_SYSTEM. */
+  system?: SystemOptions;
+  /** Engine build; overrides system.backend. */
+  backend?: Backend;
+  /** Called after each 64 KiB read, and at the end. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+/** What the parser saw: every line is counted once, as parsed or skipped. */
+export interface ReplayEvents {
+  parsed: number;
+  skipped: number;
+  /** Parsed events per event name. */
+  byType: Record<string, number>;
+  /** Skipped lines per reason (see ParsedLine), plus requests the machine cannot make. */
+  skippedReasons: Record<string, number>;
+}
+
+/** Everything of a LabResult that the replayer itself produces. */
+export interface ReplayPieces {
+  machine: MachineInfo;
+  samples: MetricsSample[];
+  maps: MemoryMapSnapshot[];
+  summary: Record<string, number>;
+  events: ReplayEvents;
+  replay: Record<string, number>;
+  stateHash: string;
+}
+
+/** Where a trace block lives in the simulation. */
+export interface ReplayMapping {
+  /** Current first pfn of the simulated block (follows migration for movable blocks), or null when the simulation holds none. */
+  simPfn: number | null;
+  order: number;
+  movable: boolean;
+}
+
+/** The synchronous core of a replay: feed it lines (or events), then finish(). */
+export interface Replayer {
+  /** Parses and replays one line of a text trace. Never throws on trace content. */
+  feed(line: string): void;
+  /** Replays one already parsed event. */
+  feedEvent(event: TraceEvent): void;
+  /** The simulated block a live trace block (by its first trace pfn) maps to, or null. */
+  lookup(tracePfn: number): ReplayMapping | null;
+  /** The simulated range a live trace CMA allocation maps to, or null. */
+  lookupCma(tracePfn: number): { simPfn: number | null; count: number; area: string | null } | null;
+  /** Takes the final sample and map; the replayer accepts no more input. */
+  finish(): ReplayPieces;
+}
+
+/**
+ * The counters of `LabResult.replay`, in the order they are reported:
+ * - allocs: mm_page_alloc requests replayed; traceSucceeded/traceFailed and
+ *   simSucceeded/simFailed their outcomes; agreed: same outcome in both;
+ *   simOnlyFailed / simOnlySucceeded: the disagreements.
+ * - remapped: held blocks dropped because the trace allocated over them.
+ * - zoneFallbacks: GFP_DMA/GFP_DMA32 requests served from Normal (no such zone here).
+ * - frees: simulated blocks freed by the trace; partialFrees: frees of part of a
+ *   block; companionFrees: second reports of a free; freesWithoutSim: frees of
+ *   trace blocks the simulation does not hold (it failed, or could not ask);
+ *   cmaPageFrees: frees that belong to a CMA allocation or release;
+ *   unmatchedFrees: frees of pages the trace never allocated; orderMismatches:
+ *   frees with a larger order than allocated.
+ * - cmaStarts: cma_alloc_start events; cmaAllocs and its outcome counters as for
+ *   allocs; cmaRemapped: live ranges dropped by an overlapping allocation;
+ *   cmaUnknownArea: allocations naming an area the machine lacks.
+ * - cmaReleases: ranges released; cmaReleasesWithoutSim: releases of ranges the
+ *   simulation does not hold; unmatchedCmaReleases: releases of unknown ranges;
+ *   cmaCountMismatches: releases with another count than allocated.
+ * - traceExtfrag: mm_page_alloc_extfrag events; simExtfrag: the simulation's own
+ *   fallbacks over the replay. lostEvents: events ftrace reported lost.
+ * - liveBlocks, liveCmaAllocs: what the trace still holds at the end.
+ */
+export const REPLAY_COUNTERS = [
+  "allocs", "traceSucceeded", "traceFailed", "simSucceeded", "simFailed", "agreed", "simOnlyFailed", "simOnlySucceeded",
+  "remapped", "zoneFallbacks",
+  "frees", "partialFrees", "companionFrees", "freesWithoutSim", "cmaPageFrees", "unmatchedFrees", "orderMismatches",
+  "cmaStarts", "cmaAllocs", "cmaTraceSucceeded", "cmaTraceFailed", "cmaSimSucceeded", "cmaSimFailed", "cmaAgreed",
+  "cmaSimOnlyFailed", "cmaSimOnlySucceeded", "cmaRemapped", "cmaUnknownArea",
+  "cmaReleases", "cmaReleasesWithoutSim", "unmatchedCmaReleases", "cmaCountMismatches",
+  "traceExtfrag", "simExtfrag", "lostEvents", "liveBlocks", "liveCmaAllocs",
+] as const;
+type Counter = (typeof REPLAY_COUNTERS)[number];
+
+// Free event kinds, to tell a page's second report (the companion) from a double free.
+const KIND_FREE = 1;
+const KIND_BATCHED = 2;
+
+interface Block {
+  order: number;
+  /** First simulated pfn (not migrated: non-movable), or -1 without a simulated block. */
+  simPfn: number;
+  handle: MovablePage | null;
+  /** Parts freed so far (split blocks): first trace pfn → order and the kinds that reported it. */
+  pieces: Map<number, { order: number; kinds: number }> | null;
+  piecePages: number;
+}
+
+interface CmaRange {
+  tracePfn: number;
+  count: number;
+  area: CmaArea | null;
+  /** -1: the simulation holds nothing for it. */
+  simPfn: number;
+}
+
+interface GfpInfo {
+  /** null when the flags are not symbolic. */
+  migratetype: Migratetype | null;
+  zone: ZoneName | undefined;
+  high: boolean;
+  atomic: boolean;
+}
+
+/** Recent frees kept for companion matching (a list of pages is freed between the two reports): 64Ki to 128Ki. */
+const RECENT_FREES = 65_536;
+/** Recent unmatched frees kept for late attribution to a CMA allocation or release. */
+const PENDING_FREES = 4096;
+
+class TraceReplayer implements Replayer {
+  private readonly c = Object.fromEntries(REPLAY_COUNTERS.map((k) => [k, 0])) as Record<Counter, number>;
+  private parsed = 0;
+  private skipped = 0;
+  private readonly byType: Record<string, number> = {};
+  private readonly skippedReasons: Record<string, number> = {};
+  private finished = false;
+
+  private readonly blocks = new Map<number, Block>();
+  private maxBlockOrder = 0;
+  // Two generations instead of one FIFO map: evicting a Map's oldest key one at a
+  // time leaves holes that V8 scans on every lookup.
+  private recent = new Map<number, number>();
+  private recentOld = new Map<number, number>();
+  private readonly ranges: CmaRange[] = [];
+  private readonly pendPfn = new Float64Array(PENDING_FREES).fill(-1);
+  private pendTotal = 0;
+  /** pendTotal at the last cma_alloc_start, or -1. */
+  private cmaStartMark = -1;
+  private readonly gfpCache = new Map<string, GfpInfo | null>();
+  private readonly zonesPresent: Set<string>;
+  private readonly extfragAtStart: number;
+
+  private readonly samples: MetricsSample[] = [];
+  private sampleEvery: number;
+  private nextSample: number;
+  private readonly maxSamples: number;
+  private readonly maps: MemoryMapSnapshot[] = [];
+  private mapEvery: number;
+  private nextMap: number;
+  private readonly maxMaps: number;
+
+  constructor(private readonly sys: System, options: ReplayerOptions) {
+    this.sampleEvery = options.sampleEvery ?? 10_000;
+    this.maxSamples = options.maxSamples ?? 400;
+    this.mapEvery = options.mapEvery ?? 100_000;
+    this.maxMaps = options.maxMaps ?? 10;
+    this.nextSample = this.sampleEvery;
+    this.nextMap = this.mapEvery;
+    this.zonesPresent = new Set(sys.zones().map((z) => z.name));
+    this.extfragAtStart = sys.stats().extfragEvents;
+    this.samples.push(sampleMetrics(sys, 0));
+    if (this.maxMaps >= 2) this.maps.push(this.snapshot(0, "start"));
+  }
+
+  // ---- input ----------------------------------------------------------------------------------
+
+  feed(line: string): void {
+    this.live();
+    const p = parseTraceLine(line);
+    if ("event" in p) {
+      this.apply(p.event);
+    } else {
+      this.skip(p.skip);
+      if (p.lost !== undefined) this.c.lostEvents += p.lost;
+    }
+  }
+
+  feedEvent(event: TraceEvent): void {
+    this.live();
+    this.apply(event);
+  }
+
+  private live(): void {
+    if (this.finished) throw new DmaSimError("EINVAL", "replay: the replayer is finished");
+  }
+
+  private skip(reason: string): void {
+    this.skipped++;
+    this.skippedReasons[reason] = (this.skippedReasons[reason] ?? 0) + 1;
+  }
+
+  private apply(ev: TraceEvent): void {
+    const why = this.replay(ev);
+    if (why !== null) {
+      this.skip(why);
+      return;
+    }
+    this.parsed++;
+    this.byType[ev.name] = (this.byType[ev.name] ?? 0) + 1;
+    if (this.parsed >= this.nextSample) this.takeSample();
+    if (this.parsed >= this.nextMap) this.takeMap();
+  }
+
+  /** Replays one event; returns why it was not replayable, or null. */
+  private replay(ev: TraceEvent): string | null {
+    switch (ev.name) {
+      case "mm_page_alloc":
+        return this.alloc(ev);
+      case "mm_page_free":
+      case "mm_page_free_direct":
+        return this.free(ev.pfn, ev.order, KIND_FREE);
+      case "mm_page_free_batched":
+        return this.free(ev.pfn, undefined, KIND_BATCHED);
+      case "mm_page_alloc_extfrag":
+        this.c.traceExtfrag++;
+        return null;
+      case "cma_alloc_start":
+        this.c.cmaStarts++;
+        this.cmaStartMark = this.pendTotal;
+        return null;
+      case "cma_alloc":
+      case "cma_alloc_finish":
+        return this.cmaAlloc(ev);
+      case "cma_release":
+        return this.cmaRelease(ev);
+      default:
+        return "other event";
+    }
+  }
+
+  // ---- the page allocator ---------------------------------------------------------------------
+
+  private alloc(ev: TraceEvent): string | null {
+    const order = ev.order;
+    if (order === undefined || ev.migratetype === undefined) return "malformed: missing order";
+    const tracePfn = ev.pfn;
+    if (tracePfn !== null) this.forgetStale(tracePfn, order);
+    const gfp = this.gfp(ev.raw.gfp_flags);
+    const mt = gfp?.migratetype ?? NUMBERED_MIGRATETYPES[ev.migratetype] ?? null;
+    let why: string | null = null;
+    if (order > this.sys.maxOrder) why = "mm_page_alloc: order above the machine's MAX_PAGE_ORDER";
+    else if (mt === null) why = "mm_page_alloc: migratetype not requestable";
+    if (why !== null) {
+      // Not replayed, but its frees are expected: remember the trace block.
+      if (tracePfn !== null) this.addBlock(tracePfn, order, -1, null);
+      return why;
+    }
+    const flags = gfp === null ? null : this.allocFlags(gfp);
+    const simPfn = flags === null ? this.sys.allocPages(order, mt!) : this.sys.allocPages(order, mt!, flags);
+    const traceOk = tracePfn !== null;
+    const simOk = simPfn !== null;
+    const c = this.c;
+    c.allocs++;
+    c[traceOk ? "traceSucceeded" : "traceFailed"]++;
+    c[simOk ? "simSucceeded" : "simFailed"]++;
+    if (traceOk === simOk) c.agreed++;
+    else c[traceOk ? "simOnlyFailed" : "simOnlySucceeded"]++;
+    if (!traceOk) {
+      if (simOk) this.sys.freePages(simPfn, order);
+      return null;
+    }
+    const handle = simOk && mt === "movable" ? this.sys.ownerOf(simPfn) : null;
+    this.addBlock(tracePfn, order, simPfn ?? -1, handle);
+    return null;
+  }
+
+  private addBlock(tracePfn: number, order: number, simPfn: number, handle: MovablePage | null): void {
+    this.blocks.set(tracePfn, { order, simPfn, handle, pieces: null, piecePages: 0 });
+    if (order > this.maxBlockOrder) this.maxBlockOrder = order;
+    this.forgetRecent(tracePfn);
+  }
+
+  /** Frees blocks the trace evidently freed without our seeing it: any held block overlapping [pfn, pfn + 2^order). */
+  private forgetStale(pfn: number, order: number): void {
+    const same = this.blocks.get(pfn);
+    if (same) this.dropBlock(pfn, same, "remapped");
+    for (let k = 1; k <= this.maxBlockOrder; k++) {
+      const head = pfn - (pfn % 2 ** k);
+      if (head === pfn) continue;
+      const b = this.blocks.get(head);
+      // A freed part of a split block may be allocated again while the rest is held.
+      if (b && head + 2 ** b.order > pfn && !this.pieceCovering(b, pfn)) this.dropBlock(head, b, "remapped");
+    }
+    const end = pfn + 2 ** order;
+    for (let q = pfn + 1; q < end; q++) {
+      const b = this.blocks.get(q);
+      if (b) this.dropBlock(q, b, "remapped");
+    }
+  }
+
+  /** Removes a trace block and frees its simulated block, counting it as `counter`. */
+  private dropBlock(tracePfn: number, b: Block, counter: Counter): void {
+    this.blocks.delete(tracePfn);
+    if (b.handle) b.handle.free();
+    else if (b.simPfn >= 0) this.sys.freePages(b.simPfn, b.order);
+    this.c[counter]++;
+  }
+
+  private pieceCovering(b: Block, pfn: number): boolean {
+    if (!b.pieces) return false;
+    for (const [head, piece] of b.pieces) if (pfn >= head && pfn < head + 2 ** piece.order) return true;
+    return false;
+  }
+
+  /** The held block containing `pfn` (not as its first page), or null. */
+  private containing(pfn: number): number | null {
+    for (let k = 1; k <= this.maxBlockOrder; k++) {
+      const head = pfn - (pfn % 2 ** k);
+      if (head === pfn) continue;
+      const b = this.blocks.get(head);
+      if (b && head + 2 ** b.order > pfn) return head;
+    }
+    return null;
+  }
+
+  private free(pfn: number | null, order: number | undefined, kind: number): string | null {
+    if (pfn === null) return "malformed: missing pfn";
+    const b = this.blocks.get(pfn);
+    if (b && !b.pieces?.has(pfn)) {
+      if (order === undefined || order >= b.order) {
+        if (order !== undefined && order > b.order) this.c.orderMismatches++;
+        this.dropBlock(pfn, b, b.simPfn >= 0 || b.handle ? "frees" : "freesWithoutSim");
+        this.noteRecent(pfn, kind);
+      } else {
+        this.freePiece(pfn, b, pfn, order, kind);
+      }
+      return null;
+    }
+    if (b) {
+      this.freePiece(pfn, b, pfn, order ?? 0, kind);
+      return null;
+    }
+    const head = this.containing(pfn);
+    if (head !== null) {
+      this.freePiece(head, this.blocks.get(head)!, pfn, order ?? 0, kind);
+      return null;
+    }
+    const seen = this.recent.get(pfn) ?? this.recentOld.get(pfn);
+    if (seen !== undefined && (seen & kind) === 0) {
+      this.c.companionFrees++;
+      this.forgetRecent(pfn);
+      return null;
+    }
+    if (this.rangeAt(pfn) !== null) {
+      this.c.cmaPageFrees++;
+      return null;
+    }
+    this.c.unmatchedFrees++;
+    const slot = this.pendTotal++ % PENDING_FREES;
+    this.pendPfn[slot] = pfn;
+    return null;
+  }
+
+  /** A free of part of a held block: the simulated block goes when all of it has. */
+  private freePiece(head: number, b: Block, pfn: number, order: number, kind: number): void {
+    b.pieces ??= new Map();
+    const piece = b.pieces.get(pfn);
+    if (piece) {
+      if ((piece.kinds & kind) === 0) {
+        piece.kinds |= kind;
+        this.c.companionFrees++;
+      } else {
+        this.c.unmatchedFrees++;
+      }
+      return;
+    }
+    b.pieces.set(pfn, { order, kinds: kind });
+    b.piecePages += 2 ** order;
+    this.c.partialFrees++;
+    this.noteRecent(pfn, kind);
+    if (b.piecePages >= 2 ** b.order) this.dropBlock(head, b, b.simPfn >= 0 || b.handle ? "frees" : "freesWithoutSim");
+  }
+
+  private noteRecent(pfn: number, kind: number): void {
+    if (this.recent.size >= RECENT_FREES) {
+      this.recentOld = this.recent;
+      this.recent = new Map();
+    }
+    this.recent.set(pfn, kind);
+  }
+
+  private forgetRecent(pfn: number): void {
+    if (this.recent.size > 0) this.recent.delete(pfn);
+    if (this.recentOld.size > 0) this.recentOld.delete(pfn);
+  }
+
+  private gfp(flags: string | undefined): GfpInfo | null {
+    if (flags === undefined) return null;
+    let info = this.gfpCache.get(flags);
+    if (info !== undefined) return info;
+    info = parseGfp(flags);
+    if (this.gfpCache.size < 1024) this.gfpCache.set(flags, info);
+    return info;
+  }
+
+  private allocFlags(g: GfpInfo): AllocFlags | null {
+    let zone = g.zone;
+    if (zone !== undefined && !this.zonesPresent.has(zone)) {
+      this.c.zoneFallbacks++;
+      zone = undefined;
+    }
+    if (zone === undefined && !g.high && !g.atomic) return null;
+    const flags: AllocFlags = {};
+    if (zone !== undefined) flags.zone = zone;
+    if (g.high) flags.high = true;
+    if (g.atomic) flags.atomic = true;
+    return flags;
+  }
+
+  // ---- CMA ----------------------------------------------------------------------------------------
+
+  private cmaAlloc(ev: TraceEvent): string | null {
+    const count = ev.count;
+    if (count === undefined) return "malformed: missing count";
+    const align = ev.align ?? 0;
+    const tracePfn = ev.pfn;
+    const since = this.cmaStartMark;
+    this.cmaStartMark = -1;
+    if (tracePfn !== null) this.forgetStaleCma(tracePfn, count);
+    const area = this.areaFor(ev.area);
+    let why: string | null = null;
+    if (area === null) why = "cma: no CMA area in the machine";
+    else if (align > 30) why = "cma: align order above 30";
+    else if (count > 2 ** 31 - 1) why = "cma: count out of range";
+    if (why !== null) {
+      if (tracePfn !== null) this.addRange(tracePfn, count, null, -1);
+      return why;
+    }
+    const simPfn = area!.alloc(count, align);
+    const traceOk = tracePfn !== null;
+    const simOk = simPfn !== null;
+    const c = this.c;
+    c.cmaAllocs++;
+    c[traceOk ? "cmaTraceSucceeded" : "cmaTraceFailed"]++;
+    c[simOk ? "cmaSimSucceeded" : "cmaSimFailed"]++;
+    if (traceOk === simOk) c.cmaAgreed++;
+    else c[traceOk ? "cmaSimOnlyFailed" : "cmaSimOnlySucceeded"]++;
+    if (!traceOk) {
+      if (simOk) area!.release(simPfn, count);
+    } else {
+      this.addRange(tracePfn, count, area, simPfn ?? -1);
+      // alloc_contig_range() gave back the head and tail of the MAX_ORDER-aligned
+      // blocks it took, as frees of pages never allocated: attribute them.
+      const span = 2 ** this.sys.maxOrder;
+      const lo = tracePfn - (tracePfn % span);
+      const hi = Math.ceil((tracePfn + count) / span) * span;
+      this.attributePending(lo, hi, since);
+    }
+    return null;
+  }
+
+  private cmaRelease(ev: TraceEvent): string | null {
+    const pfn = ev.pfn;
+    const count = ev.count;
+    if (pfn === null || count === undefined) return "malformed: missing pfn";
+    const i = this.rangeIndex(pfn);
+    const r = i >= 0 ? this.ranges[i]! : null;
+    if (r === null || r.tracePfn !== pfn) {
+      this.c.unmatchedCmaReleases++;
+      // free_contig_range() freed these pages just before: they were not unmatched.
+      this.attributePending(pfn, pfn + count, -1);
+      return null;
+    }
+    this.ranges.splice(i, 1);
+    if (count !== r.count) this.c.cmaCountMismatches++;
+    if (r.area !== null && r.simPfn >= 0) {
+      r.area.release(r.simPfn, r.count);
+      this.c.cmaReleases++;
+    } else {
+      this.c.cmaReleasesWithoutSim++;
+    }
+    return null;
+  }
+
+  private areaFor(name: string | undefined): CmaArea | null {
+    const areas = this.sys.cmaAreas;
+    if (areas.length === 0) return null;
+    if (name === undefined) return areas[0]!;
+    const area = areas.find((a) => a.name === name);
+    if (area) return area;
+    this.c.cmaUnknownArea++;
+    return areas[0]!;
+  }
+
+  /** Index of the last range starting at or below `pfn`, or -1. */
+  private rangeIndex(pfn: number): number {
+    let lo = 0;
+    let hi = this.ranges.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ranges[mid]!.tracePfn <= pfn) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  private rangeAt(pfn: number): CmaRange | null {
+    const i = this.rangeIndex(pfn);
+    const r = i >= 0 ? this.ranges[i]! : null;
+    return r !== null && pfn < r.tracePfn + r.count ? r : null;
+  }
+
+  /** Releases live CMA ranges overlapping [pfn, pfn + count): their cma_release was not captured. */
+  private forgetStaleCma(pfn: number, count: number): void {
+    let i = Math.max(0, this.rangeIndex(pfn));
+    while (i < this.ranges.length) {
+      const r = this.ranges[i]!;
+      if (r.tracePfn >= pfn + Math.max(count, 1)) break;
+      if (r.tracePfn + r.count > pfn) {
+        this.ranges.splice(i, 1);
+        if (r.area !== null && r.simPfn >= 0) r.area.release(r.simPfn, r.count);
+        this.c.cmaRemapped++;
+      } else {
+        i++;
+      }
+    }
+  }
+
+  private addRange(tracePfn: number, count: number, area: CmaArea | null, simPfn: number): void {
+    this.ranges.splice(this.rangeIndex(tracePfn) + 1, 0, { tracePfn, count, area, simPfn });
+  }
+
+  /** Re-counts recent unmatched frees in [lo, hi), made after pending index `since` (-1: any kept), as cmaPageFrees. */
+  private attributePending(lo: number, hi: number, since: number): void {
+    const first = Math.max(this.pendTotal - PENDING_FREES, since < 0 ? 0 : since);
+    for (let n = first; n < this.pendTotal; n++) {
+      const slot = n % PENDING_FREES;
+      const pfn = this.pendPfn[slot]!;
+      if (pfn >= lo && pfn < hi) {
+        this.pendPfn[slot] = -1;
+        this.c.unmatchedFrees--;
+        this.c.cmaPageFrees++;
+      }
+    }
+  }
+
+  // ---- lookups ----------------------------------------------------------------------------------
+
+  lookup(tracePfn: number): ReplayMapping | null {
+    const b = this.blocks.get(tracePfn);
+    if (!b) return null;
+    const simPfn = b.handle ? b.handle.pfn : b.simPfn >= 0 ? b.simPfn : null;
+    return { simPfn, order: b.order, movable: b.handle !== null };
+  }
+
+  lookupCma(tracePfn: number): { simPfn: number | null; count: number; area: string | null } | null {
+    const r = this.rangeAt(tracePfn);
+    if (r === null || r.tracePfn !== tracePfn) return null;
+    return { simPfn: r.simPfn >= 0 ? r.simPfn : null, count: r.count, area: r.area?.name ?? null };
+  }
+
+  // ---- samples and maps -----------------------------------------------------------------------
+
+  private takeSample(): void {
+    this.samples.push(sampleMetrics(this.sys, this.parsed));
+    this.nextSample += this.sampleEvery;
+    if (this.samples.length > this.maxSamples) {
+      // Halve the resolution: keep the start and the multiples of the new interval.
+      this.sampleEvery *= 2;
+      const keep = this.samples.filter((s) => s.t % this.sampleEvery === 0);
+      this.samples.length = 0;
+      this.samples.push(...keep);
+      this.nextSample = (Math.floor(this.parsed / this.sampleEvery) + 1) * this.sampleEvery;
+    }
+  }
+
+  private takeMap(): void {
+    this.nextMap += this.mapEvery;
+    if (this.maxMaps < 3) return;
+    this.maps.push(this.snapshot(this.parsed, `after ${this.parsed} events`));
+    // Room for the end snapshot stays free.
+    if (this.maps.length > this.maxMaps - 1) {
+      this.mapEvery *= 2;
+      const keep = this.maps.filter((m) => m.t % this.mapEvery === 0);
+      this.maps.length = 0;
+      this.maps.push(...keep);
+      this.nextMap = (Math.floor(this.parsed / this.mapEvery) + 1) * this.mapEvery;
+    }
+  }
+
+  private snapshot(t: number, label: string): MemoryMapSnapshot {
+    const m = this.sys.memoryMap();
+    return {
+      t, label, migratetypes: Array.from(m.migratetypes), freePages: Array.from(m.freePages), pageblockNrPages: m.pageblockNrPages,
+    };
+  }
+
+  // ---- the end ------------------------------------------------------------------------------------
+
+  finish(): ReplayPieces {
+    this.live();
+    this.finished = true;
+    const sys = this.sys;
+    const stats = sys.stats();
+    const c = this.c;
+    c.simExtfrag = stats.extfragEvents - this.extfragAtStart;
+    c.liveBlocks = this.blocks.size;
+    c.liveCmaAllocs = this.ranges.length;
+    if (this.samples[this.samples.length - 1]!.t !== this.parsed) this.samples.push(sampleMetrics(sys, this.parsed));
+    if (this.maxMaps >= 1) {
+      const last = this.maps[this.maps.length - 1];
+      if (last !== undefined && last.t === this.parsed && last.label !== "start") this.maps.pop();
+      this.maps.push(this.snapshot(this.parsed, "end"));
+    }
+    const replay: Record<string, number> = {};
+    for (const key of REPLAY_COUNTERS) replay[key] = c[key];
+    const summary: Record<string, number> = {
+      lines: this.parsed + this.skipped,
+      events: this.parsed,
+      skipped: this.skipped,
+      allocs: c.allocs,
+      allocAgreementPct: c.allocs === 0 ? 100 : Math.round((c.agreed / c.allocs) * 1000) / 10,
+      traceAllocFailed: c.traceFailed,
+      simAllocFailed: c.simFailed,
+      unmatchedFrees: c.unmatchedFrees,
+      cmaAllocs: c.cmaAllocs,
+      cmaTraceFailed: c.cmaTraceFailed,
+      cmaSimFailed: c.cmaSimFailed,
+      traceExtfrag: c.traceExtfrag,
+      simExtfrag: c.simExtfrag,
+      pgmigrateSuccess: stats.pgmigrateSuccess,
+      liveBlocks: c.liveBlocks,
+      nrFreePages: stats.nrFreePages,
+    };
+    return {
+      machine: {
+        ramBytes: sys.ramBytes, pageSize: sys.pageSize, maxOrder: sys.maxOrder, pageblockOrder: sys.pageblockOrder,
+        cma: sys.cmaAreas.map((a) => ({ name: a.name, basePfn: a.basePfn, count: a.count })),
+      },
+      samples: this.samples,
+      maps: this.maps,
+      summary,
+      events: { parsed: this.parsed, skipped: this.skipped, byType: { ...this.byType }, skippedReasons: { ...this.skippedReasons } },
+      replay,
+      stateHash: sys.stateHash(),
+    };
+  }
+}
+
+/** enum migratetype since v4.4 (include/linux/mmzone.h): the requestable ones. */
+const NUMBERED_MIGRATETYPES: readonly (Migratetype | undefined)[] = ["unmovable", "movable", "reclaimable"];
+
+/** What symbolic gfp_flags (show_gfp_flags()) ask for; null when they are not symbolic. */
+function parseGfp(text: string): GfpInfo | null {
+  if (!text.includes("GFP")) return null;
+  const tokens = text.split("|");
+  const has = (...names: string[]) => tokens.some((t) => names.includes(t));
+  // gfp_migratetype(): __GFP_MOVABLE or __GFP_RECLAIMABLE; composites name them.
+  const migratetype: Migratetype = tokens.some((t) => t.includes("MOVABLE") || t.startsWith("GFP_TRANSHUGE"))
+    ? "movable"
+    : tokens.some((t) => t.includes("RECLAIMABLE")) ? "reclaimable" : "unmovable";
+  const zone: ZoneName | undefined = has("GFP_DMA32", "__GFP_DMA32") ? "DMA32" : has("GFP_DMA", "__GFP_DMA") ? "DMA" : undefined;
+  const atomic = has("GFP_ATOMIC", "__GFP_ATOMIC");
+  return { migratetype, zone, atomic, high: atomic || has("__GFP_HIGH") };
+}
+
+function checkOptions(where: string, o: ReplayerOptions): void {
+  if (typeof o !== "object" || o === null) throw new DmaSimError("EINVAL", `${where}: options must be an object`);
+  if (o.sampleEvery !== undefined) requireInt(where, "sampleEvery", o.sampleEvery, 1, Number.MAX_SAFE_INTEGER);
+  if (o.maxSamples !== undefined) requireInt(where, "maxSamples", o.maxSamples, 2, 1_000_000);
+  if (o.mapEvery !== undefined) requireInt(where, "mapEvery", o.mapEvery, 1, Number.MAX_SAFE_INTEGER);
+  if (o.maxMaps !== undefined) requireInt(where, "maxMaps", o.maxMaps, 0, 10_000);
+}
+
+/**
+ * A replayer for `sys`: feed it trace lines or events in order, then finish().
+ * Everything happens synchronously, on the machine given (see the module
+ * comment for the semantics).
+ */
+export function createReplayer(sys: System, options: ReplayerOptions = {}): Replayer {
+  checkOptions("createReplayer", options);
+  return new TraceReplayer(sys, options);
+}
+
+/**
+ * `dmasim replay TRACE`: streams a text ftrace capture from `path` (in constant
+ * memory) through a replayer on a fresh machine (DEFAULT_REPLAY_SYSTEM merged
+ * with `options.system`). A missing or unreadable file is a DmaSimError with a
+ * one-line message naming it, thrown before any machine is made.
+ */
+export async function replayTrace(path: string, options: ReplayOptions = {}): Promise<LabResult> {
+  checkOptions("replayTrace", options);
+  if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
+    throw new DmaSimError("EINVAL", "replayTrace: onProgress must be a function");
+  }
+  const source = await openTraceLines(path);
+  let sys: System;
+  try {
+    sys = await createSystem({
+      ...DEFAULT_REPLAY_SYSTEM, ...options.system, ...(options.backend !== undefined ? { backend: options.backend } : {}),
+    });
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+  const start = performance.now();
+  const replayer = new TraceReplayer(sys, options);
+  const progress = options.onProgress;
+  for await (const batch of source.batches) {
+    for (const line of batch) replayer.feed(line);
+    progress?.(source.bytesRead(), source.totalBytes);
+  }
+  progress?.(source.bytesRead(), source.totalBytes);
+  const pieces = replayer.finish();
+  const wallMs = performance.now() - start;
+  const perSec = (n: number) => (wallMs > 0 ? Math.round((n * 1000) / wallMs) : 0);
+  return {
+    kind: "replay",
+    name: basename(path),
+    seed: null,
+    backend: sys.backend,
+    machine: pieces.machine,
+    samples: pieces.samples,
+    maps: pieces.maps,
+    summary: pieces.summary,
+    events: pieces.events,
+    replay: pieces.replay,
+    timing: { wallMs, eventsPerSec: perSec(pieces.events.parsed), linesPerSec: perSec(pieces.events.parsed + pieces.events.skipped) },
+    stateHash: pieces.stateHash,
+  };
+}
