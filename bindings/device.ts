@@ -108,6 +108,8 @@ export class Device {
   readonly cmaArea: CmaArea | null;
   /** Faults of the device's DMA engine (IOMMU refusals and accesses beyond its mask). */
   readonly faults: IommuFault[] = [];
+  /** IOMMU page-table entries (4K, 64K, 1M, 16M) the device's last IOMMU mapping used. */
+  lastIommuEntries: number[] = [0, 0, 0, 0];
   /** Counters: bounced mappings, coherent allocations by source. */
   readonly counters = { bounced: 0, mapErrors: 0, coherentCma: 0, coherentBuddy: 0, coherentPool: 0, coherentIommu: 0 };
   private readonly streaming = new Map<number, StreamingMapping>();
@@ -228,7 +230,7 @@ export class Device {
     const bytes = Math.ceil((offset + size) / page) * page;
     const iova = domain.allocIova(bytes);
     if (iova === null) return DMA_MAPPING_ERROR;
-    domain.map(iova, phys - offset, bytes, this.prot(dir));
+    this.lastIommuEntries = domain.map(iova, phys - offset, bytes, this.prot(dir)).entries;
     this.streaming.set(iova + offset, { kind: "iommu", phys, size, dir, iovaStart: iova, iovaBytes: bytes });
     return iova + offset;
   }
@@ -496,11 +498,13 @@ export class Device {
     const iova = domain.allocIova(total);
     if (iova === null) return 0;
     const prot = this.prot(dir);
+    const used = [0, 0, 0, 0];
     for (let i = 0; i < n; i++) {
       const e = sgt.entries[i]!;
       const bytes = Math.ceil((e.length + (e.offset % page)) / page) * page;
-      domain.map(iova + iovaOff[i]!, e.pfn * page + (e.offset - (e.offset % page)), bytes, prot);
+      domain.map(iova + iovaOff[i]!, e.pfn * page + (e.offset - (e.offset % page)), bytes, prot).entries.forEach((k, c) => (used[c]! += k));
     }
+    this.lastIommuEntries = used;
     // __finalise_sg(): concatenate into device segments.
     const maxLen = this.maxSegmentSize;
     let count = 0;
@@ -641,6 +645,26 @@ export class Device {
       if (buf.source === "cma") (this.cmaArea ?? this.sys.cmaAreas[0]!).release(b.pfn, b.pages);
       else this.sys.freePages(b.pfn, b.order);
     }
+  }
+
+  /**
+   * dma_mmap_attrs(): the pfns a user mapping of `pages` pages from page
+   * `pgoff` of the buffer would map (remap_pfn_range() / vm_map_pages()), or
+   * -ENXIO when the range runs past the buffer, as dma_direct_mmap() answers.
+   */
+  dmaMmapAttrs(buf: CoherentBuffer, pgoff: number, pages: number): number[] | number {
+    if (!this.coherentBuffers.has(buf)) throw new DmaSimError("EINVAL", `dmaMmapAttrs: not a coherent buffer of ${this.name}`);
+    requireInt("dmaMmapAttrs", "pgoff", pgoff, 0, Number.MAX_SAFE_INTEGER);
+    requireInt("dmaMmapAttrs", "pages", pages, 1, Number.MAX_SAFE_INTEGER);
+    const count = Math.ceil(buf.size / this.sys.pageSize);
+    if (pgoff >= count || pages > count - pgoff) return -6;
+    const pfns: number[] = [];
+    if (buf.blocks.length === 0) {
+      for (let i = 0; i < count; i++) pfns.push(buf.phys / this.sys.pageSize + i);
+    } else {
+      for (const b of buf.blocks) for (let i = 0; i < b.pages && pfns.length < count; i++) pfns.push(b.pfn + i);
+    }
+    return pfns.slice(pgoff, pgoff + pages);
   }
 
   /**

@@ -7,6 +7,8 @@
 export const ERRNO = Object.freeze({
   EPERM: 1,
   ENOENT: 2,
+  EIO: 5,
+  ENXIO: 6,
   EBADF: 9,
   EAGAIN: 11,
   ENOMEM: 12,

@@ -236,6 +236,9 @@ describe("coherent allocations", () => {
       expect(gpu.source).toBe("iommu");
       sys.device("gpu").dmaWrite(gpu.dmaAddress + 19 * PAGE, new Uint8Array([1, 2]));
       expect(sys.device("gpu").dmaRead(gpu.dmaAddress + 19 * PAGE, 2)).toEqual(new Uint8Array([1, 2]));
+      expect(sys.device("cam").dmaMmapAttrs(cam, 1, 1)).toEqual([cam.phys / PAGE + 1]);
+      expect(sys.device("cam").dmaMmapAttrs(cam, 1, 2)).toBe(-6); // -ENXIO: past the buffer
+      expect(sys.device("gpu").dmaMmapAttrs(gpu, 0, 20)).toHaveLength(20);
       const atomic = alloc("eth0", 2 * PAGE, true);
       expect(atomic.source).toBe("atomic-pool");
       // coherent_pool: 128 KiB on a machine under 1 GiB.
@@ -245,6 +248,39 @@ describe("coherent allocations", () => {
       expect(sys.cma("cam").available).toBe(1024);
       expect(sys.device("gpu").iommu!.entries).toEqual([0, 0, 0, 0]);
       expectUntouched(sys, "EINVAL", () => sys.device("eth0").dmaFreeAttrs(big));
+    });
+  });
+});
+
+describe("zones and masks", () => {
+  it("a 32-bit device on an 8 GiB machine gets coherent memory below 4 GiB; a 64-bit one from Normal", async () => {
+    const options = {
+      ramBytes: 8 * 1024 * MIB, storeContents: false, zones: "x86_64" as const,
+      devices: [{ name: "pci32", dmaMask: 32 }, { name: "pci64", dmaMask: 64 }],
+    };
+    await onBoth(options, (sys) => {
+      const low = sys.device("pci32").dmaAllocAttrs(16 * PAGE)!;
+      expect(low.phys + 16 * PAGE).toBeLessThanOrEqual(4 * 1024 * MIB);
+      expect(sys.zoneOf(low.phys / PAGE)).toBe("DMA32");
+      const high = sys.device("pci64").dmaAllocAttrs(16 * PAGE)!;
+      expect(sys.zoneOf(high.phys / PAGE)).toBe("Normal");
+      // Streaming: memory above 4 GiB bounces for the 32-bit device.
+      const pfn = sys.allocPages(0, "unmovable")!;
+      expect(sys.zoneOf(pfn)).toBe("Normal");
+      const addr = sys.device("pci32").dmaMapPage(pfn, 0, 64, "to_device");
+      expect(sys.swiotlb!.contains(addr)).toBe(true);
+      expect(sys.device("pci64").dmaMapPage(pfn, 0, 64, "to_device")).toBe(pfn * PAGE);
+    });
+  });
+
+  it("reports the IOMMU entries a mapping used", async () => {
+    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0, size: 64 * MIB } }] }, (sys) => {
+      const dev = sys.device("gpu");
+      expect(sys.allocContigRange(4096, 4096 + 512)).toBe(0); // 2 MiB, 1 MiB aligned
+      dev.dmaMapPage(4096, 0, 2 * MIB, "bidirectional");
+      expect(dev.lastIommuEntries).toEqual([0, 0, 2, 0]);
+      dev.dmaMapPage(4096, 0, 3 * PAGE, "bidirectional");
+      expect(dev.lastIommuEntries).toEqual([3, 0, 0, 0]);
     });
   });
 });

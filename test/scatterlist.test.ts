@@ -86,3 +86,38 @@ describe("scatterlists on a machine's engine", () => {
     expect(results[1]).toEqual(results[0]);
   });
 });
+
+describe("scatterlist merge rules on many page arrays", () => {
+  it("cover the pages in order, merge exactly the consecutive runs, respect maxSegment", async () => {
+    for (const backend of BACKENDS) {
+      const sys = await createSystem({ backend, ramBytes: 64 * MIB, seed: 11 });
+      for (let trial = 0; trial < 300; trial++) {
+        const n = 1 + sys.random.int(64);
+        const pfns: number[] = [];
+        let pfn = sys.random.int(10000);
+        for (let i = 0; i < n; i++) {
+          pfns.push(pfn);
+          pfn = sys.random.int(3) === 0 ? sys.random.int(16000) : pfn + 1;
+        }
+        const offset = sys.random.int(2) ? 0 : sys.random.int(PAGE);
+        const size = n * PAGE - offset - sys.random.int(PAGE - (n === 1 ? offset : 0));
+        const maxSegment = [PAGE, 3 * PAGE, 8 * PAGE + 100, 0xffffffff][sys.random.int(4)]!;
+        const t = sgAllocTableFromPages(pfns, offset, size, maxSegment, { system: sys });
+        const cap = Math.floor(maxSegment / PAGE) * PAGE;
+        let page = 0;
+        for (const [i, e] of t.entries.entries()) {
+          expect(e.pfn).toBe(pfns[page]);
+          expect(e.offset).toBe(i === 0 ? offset : 0);
+          const pagesIn = Math.ceil((e.offset + e.length) / PAGE);
+          for (let k = 1; k < pagesIn; k++) expect(pfns[page + k]).toBe(pfns[page] + k);
+          expect(e.offset + e.length).toBeLessThanOrEqual(cap);
+          page += pagesIn;
+          // A run ends only where the pages stop being consecutive or the segment is full.
+          if (page < n) expect(pfns[page] !== pfns[page - 1]! + 1 || e.offset + e.length >= cap).toBe(true);
+        }
+        expect(page).toBe(n);
+        expect(t.totalLength).toBe(size);
+      }
+    }
+  });
+});
