@@ -16,7 +16,7 @@ import { fragmentationIndex, unusableFreeIndex } from "../vmstat.ts";
 import { MIGRATETYPES } from "../migratetype.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
-import { scaleScenario, type Device, type Op, type Phase, type Range, type Scenario } from "./scenario.ts";
+import { scaleScenario, type Device, type Op, type Range, type Scenario } from "./scenario.ts";
 
 /** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
 export interface LabConfig {
@@ -233,10 +233,15 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
   const scenario = configureScenario(scaleScenario(input, options.scale ?? 1), options);
   const seed = options.seed ?? scenario.seed;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new DmaSimError("EINVAL", `seed must be an integer in 0..4294967295, got ${String(seed)}`);
+  if (options.samples !== undefined && (!Number.isInteger(options.samples) || options.samples < 1)) {
+    throw new DmaSimError("EINVAL", `samples must be a positive integer, got ${String(options.samples)}`);
+  }
   const m = scenario.machine;
   const sys = await createSystem({
     backend: options.backend ?? "wasm", seed, ramBytes: m.ramBytes, pageSize: m.pageSize, maxOrder: m.maxOrder,
     pageblockOrder: m.pageblockOrder, storeContents: m.storeContents, cma: scenario.areas,
+    ...(m.zones !== null ? { zones: m.zones } : {}),
+    ...(m.minFreeKbytes !== null ? { minFreeKbytes: m.minFreeKbytes } : {}),
   });
   sys.setPolicy({ cmaFirstBalance: m.cmaFirstBalance });
   const setupMs = performance.now() - wallStart;
@@ -529,6 +534,8 @@ class Run {
     const after = area.stats;
     c.add(`device.${d.name}.pagesMigrated`, after.pagesMigrated - before.pagesMigrated);
     c.add(`device.${d.name}.busyRetries`, after.busyRetries - before.busyRetries);
+    // The first session is the moment worth a picture: the buffers sit in the area.
+    if (this.counters.get(`device.${d.name}.sessions`) === 1) this.snapshot(`${d.name}: first session`);
     const hold = drawRange(this.rnd, d.holdOps);
     if (got.length > 0) this.timeline.at(this.t + hold, () => got.forEach((pfn) => area.release(pfn, d.framePages)));
   }
@@ -591,8 +598,11 @@ class Run {
     const pbo = this.sys.pageblockOrder;
     out["end.nrFreePages"] = stats.nrFreePages;
     out["end.freePct"] = pct(stats.nrFreePages, this.sys.nrPages);
-    out[`end.extfragIndex.order${pbo}`] = fragmentationIndex(nrFree, pbo);
-    out[`end.unusableIndex.order${pbo}`] = unusableFreeIndex(nrFree, pbo);
+    // At the pageblock order (a huge page, or a CMA-sized chunk), under keys that do not
+    // change with it, so configurations with other pageblock orders line up.
+    out["end.extfragIndex.pageblock"] = fragmentationIndex(nrFree, pbo);
+    out["end.unusableIndex.pageblock"] = unusableFreeIndex(nrFree, pbo);
+    out["end.freePageblocks"] = nrFree.reduce((sum, n, order) => (order >= pbo ? sum + n * 2 ** (order - pbo) : sum), 0);
     this.sys.pageblockCounts().forEach((n, mt) => {
       if (n > 0) out[`end.pageblocks.${MIGRATETYPES[mt]}`] = n;
     });

@@ -58,6 +58,13 @@ export interface MachineSpec {
   storeContents?: boolean;
   /** __rmqueue()'s CMA-first balance rule (Policy.cmaFirstBalance). Default true. */
   cmaFirstBalance?: boolean;
+  /**
+   * Memory zones (SystemOptions.zones): "x86_64" (DMA below 16 MiB, DMA32 below
+   * 4 GiB, Normal above) or a list of zone ends. Default: one Normal zone.
+   */
+  zones?: "x86_64" | { name: "DMA" | "DMA32" | "Normal"; endBytes: Bytes }[];
+  /** vm.min_free_kbytes. Default: the kernel's formula, int_sqrt(lowmem_kbytes * 16) clamped to 128..262144. */
+  minFreeKbytes?: number;
 }
 
 /** A CMA area (CmaAreaOptions with sizes that may carry units). */
@@ -204,6 +211,10 @@ export interface Machine {
   pageblockOrder: number;
   storeContents: boolean;
   cmaFirstBalance: boolean;
+  /** null: one Normal zone. */
+  zones: "x86_64" | { name: "DMA" | "DMA32" | "Normal"; endBytes: number }[] | null;
+  /** null: the kernel's default. */
+  minFreeKbytes: number | null;
 }
 
 export interface Area {
@@ -444,7 +455,8 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
 }
 
 function machineOf(path: string, value: unknown): Machine {
-  const r = value === undefined ? {} : record(path, value, ["ramBytes", "pageSize", "maxOrder", "pageblockOrder", "storeContents", "cmaFirstBalance"]);
+  const r = value === undefined ? {} : record(path, value,
+    ["ramBytes", "pageSize", "maxOrder", "pageblockOrder", "storeContents", "cmaFirstBalance", "zones", "minFreeKbytes"]);
   const pageSize = r.pageSize === undefined ? 4096 : parseBytes(`${path}.pageSize`, r.pageSize);
   if (pageSize < 4096 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
     fail(`${path}.pageSize`, `must be a power of two from 4096 to 65536, got ${show(r.pageSize)}`);
@@ -458,7 +470,21 @@ function machineOf(path: string, value: unknown): Machine {
     ramBytes, pageSize, maxOrder, pageblockOrder,
     storeContents: r.storeContents === undefined ? false : bool(`${path}.storeContents`, r.storeContents),
     cmaFirstBalance: r.cmaFirstBalance === undefined ? true : bool(`${path}.cmaFirstBalance`, r.cmaFirstBalance),
+    zones: zonesOf(`${path}.zones`, r.zones),
+    minFreeKbytes: r.minFreeKbytes === undefined ? null : int(`${path}.minFreeKbytes`, r.minFreeKbytes, 0, 2 ** 31 - 1),
   };
+}
+
+/** Zones: their shape here; boundaries against RAM and pageblocks are createSystem()'s to check. */
+function zonesOf(path: string, value: unknown): Machine["zones"] {
+  if (value === undefined) return null;
+  if (value === "x86_64") return value;
+  if (!Array.isArray(value) || value.length === 0) fail(path, `must be "x86_64" or a list of { name, endBytes }, got ${show(value)}`);
+  return value.map((v, i) => {
+    const at = `${path}[${i}]`;
+    const z = record(at, v, ["name", "endBytes"], ["name", "endBytes"]);
+    return { name: oneOf(`${at}.name`, z.name, ["DMA", "DMA32", "Normal"] as const), endBytes: parseBytes(`${at}.endBytes`, z.endBytes) };
+  });
 }
 
 function areasOf(path: string, value: unknown, machine: Machine): Area[] {

@@ -22,7 +22,7 @@ export const camera: ScenarioSpec = {
   devices: [
     {
       name: "camera", kind: "cma-consumer", area: "camera", frameBytes: "8 MiB", alignOrder: 8, buffers: 6,
-      periodOps: 30_000, holdOps: { min: 4_000, max: 8_000 }, phases: ["apps", "camera"],
+      periodOps: 25_000, startOps: 120_000, holdOps: { min: 4_000, max: 10_000 }, phases: ["camera"],
     },
   ],
   phases: [
@@ -39,7 +39,8 @@ export const camera: ScenarioSpec = {
       },
     },
     {
-      // Apps start and fill memory to about two thirds.
+      // Apps start and fill memory to about 85%; the CMA-first rule lends the area's
+      // pageblocks to their movable pages.
       name: "apps",
       ops: 90_000,
       mix: {
@@ -48,7 +49,7 @@ export const camera: ScenarioSpec = {
           { weight: 5, migratetype: "unmovable", orders: KERNEL_ORDERS },
           { weight: 4, migratetype: "reclaimable", orders: SLAB_ORDERS },
         ],
-        free: [{ weight: 20, policy: "random" }, { weight: 4, policy: "fifo", migratetype: "reclaimable" }],
+        free: [{ weight: 17, policy: "random" }, { weight: 4, policy: "fifo", migratetype: "reclaimable" }],
         pin: { weight: 2, holdOps: { min: 50, max: 2_000 } },
       },
     },

@@ -3,18 +3,38 @@
  * unmovable (network buffers, page tables) and reclaimable (dentry and inode
  * slabs) memory beside movable anonymous memory, while applications ask for
  * 2 MiB transparent huge pages: order-9 movable allocations that succeed only
- * while a whole free pageblock can be found. As unmovable allocations fall back
- * into movable pageblocks and claim them, those requests start to fail. A few
- * alloc_contig_range() calls (gigantic-page style) show what migration can
- * still win back where the buddy allocator alone cannot.
+ * while a whole free pageblock can be found. When a batch job squeezes free
+ * memory, unmovable allocations fall back into movable pageblocks and claim
+ * them, the free memory left is scattered in small blocks (the extfrag index at
+ * order 9 nears 1), and huge-page requests fail while order-0 ones still
+ * succeed. A few alloc_contig_range() calls (as for gigantic pages) show what
+ * migration can win back where the buddy allocator alone cannot.
  */
-import type { ScenarioSpec } from "../scenario.ts";
+import type { MixSpec, ScenarioSpec } from "../scenario.ts";
 
 const ANON_ORDERS = { "0": 90, "1": 3, "2": 4, "3": 3 };
 const KERNEL_ORDERS = { "0": 70, "1": 12, "2": 10, "3": 8 };
 const SLAB_ORDERS = { "0": 80, "1": 15, "2": 5 };
 /** How long a huge page lives: an application's heap, mapped and unmapped. */
 const THP_LIFE = { min: 2_000, max: 40_000 };
+
+/** Steady service: `randomFreeWeight` below 42 lets memory fill up. */
+function serving(randomFreeWeight: number): MixSpec {
+  return {
+    alloc: [
+      { weight: 34, migratetype: "movable", orders: ANON_ORDERS },
+      { weight: 8, migratetype: "unmovable", orders: KERNEL_ORDERS },
+      { weight: 8, migratetype: "reclaimable", orders: SLAB_ORDERS },
+      { weight: 0.15, migratetype: "movable", orders: { "9": 1 }, label: "thp", holdOps: THP_LIFE },
+    ],
+    free: [
+      { weight: randomFreeWeight, policy: "random" },
+      { weight: 8, policy: "fifo", migratetype: "reclaimable" },
+    ],
+    pin: { weight: 1, holdOps: { min: 20, max: 1_000 } },
+    contig: { weight: 0.02, count: 512, holdOps: { min: 2_000, max: 20_000 } },
+  };
+}
 
 export const server: ScenarioSpec = {
   name: "server",
@@ -23,6 +43,7 @@ export const server: ScenarioSpec = {
   machine: { ramBytes: "512 MiB" },
   phases: [
     {
+      // Services start: memory fills to about 80%.
       name: "warmup",
       ops: 60_000,
       mix: {
@@ -32,27 +53,12 @@ export const server: ScenarioSpec = {
           { weight: 15, migratetype: "reclaimable", orders: SLAB_ORDERS },
           { weight: 0.3, migratetype: "movable", orders: { "9": 1 }, label: "thp", holdOps: THP_LIFE },
         ],
-        free: { weight: 30, policy: "random" },
+        free: { weight: 4, policy: "random" },
       },
     },
-    {
-      name: "load",
-      ops: 200_000,
-      mix: {
-        alloc: [
-          { weight: 34, migratetype: "movable", orders: ANON_ORDERS },
-          { weight: 8, migratetype: "unmovable", orders: KERNEL_ORDERS },
-          { weight: 8, migratetype: "reclaimable", orders: SLAB_ORDERS },
-          { weight: 0.15, migratetype: "movable", orders: { "9": 1 }, label: "thp", holdOps: THP_LIFE },
-        ],
-        free: [
-          { weight: 42, policy: "random" },
-          { weight: 8, policy: "fifo", migratetype: "reclaimable" },
-        ],
-        pin: { weight: 1, holdOps: { min: 20, max: 1_000 } },
-        contig: { weight: 0.02, count: 512, holdOps: { min: 2_000, max: 20_000 } },
-      },
-    },
+    { name: "load", ops: 120_000, mix: serving(38) },
+    // A batch job squeezes free memory down to a few percent.
+    { name: "pressure", ops: 100_000, mix: serving(24) },
   ],
   samples: 200,
 };

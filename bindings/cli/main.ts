@@ -1,0 +1,380 @@
+#!/usr/bin/env node
+/**
+ * `dmasim`: the Fragmentation Lab's command line.
+ *
+ *   dmasim run [--scenario NAME|FILE.json] [--seed N] [--backend wasm|ts] [--scale F] [--out DIR] [--json]
+ *   dmasim replay TRACE [--ram BYTES] [--cma NAME=BYTES]... [--json] [--out DIR]
+ *   dmasim compare [--scenario ...] [--seed N] [--configs FILE.json] [--json]
+ *   dmasim sweep --grid FILE [--shard I/N] [--out DIR] [--workers K]
+ *   dmasim merge DIR... [--out FILE] [--json]
+ *   dmasim scenarios [NAME|FILE]
+ *
+ * With --json, stdout carries one JSON document and nothing else. Errors are
+ * one line on stderr and exit code 1 (DMASIM_DEBUG=1 adds the stack).
+ */
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { Backend } from "../backend.ts";
+import { DmaSimError } from "../errors.ts";
+import type { CmaAreaOptions, SystemOptions } from "../options.ts";
+import { replayTrace } from "../lab/replay.ts";
+import type { LabResult } from "../lab/result.ts";
+import { runScenario } from "../lab/runner.ts";
+import {
+  builtinScenarioNames, builtinScenarioSpec, loadScenario, parseBytes, scaleScenario, type Scenario,
+} from "../lab/scenario.ts";
+import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "../lab/scenarios/index.ts";
+import { loadGrid, mergeSweep, parseShard, runSweep, shardJobs, type SweepMerged } from "../lab/sweep.ts";
+import { compareRows, DEFAULT_CONFIGS, loadConfigs, runCompare } from "./compare.ts";
+import { allSummaryRows, formatTable, headline, runSummaryRows } from "./format.ts";
+import { createProgress } from "./progress.ts";
+
+const DEFAULT_REPORT_DIR = "report";
+const DEFAULT_SWEEP_DIR = "report/sweep";
+
+// ---- argument parsers (commander prints their errors as one line and exits 1) ----------------------
+
+function intArg(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`must be an integer in ${min}..${max}`);
+    return n;
+  };
+}
+
+function scaleArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a number above 0");
+  return n;
+}
+
+function bytesArg(value: string): number {
+  try {
+    return parseBytes("size", /^\d+$/.test(value) ? Number(value) : value);
+  } catch {
+    throw new InvalidArgumentError(`must be a size such as 1073741824, "512M" or "1GiB"`);
+  }
+}
+
+function collect<T>(parse: (v: string) => T) {
+  return (value: string, previous: T[] | undefined): T[] => [...(previous ?? []), parse(value)];
+}
+
+/** --cma NAME=SIZE, or "none" for no area. */
+function cmaArg(value: string): CmaAreaOptions | null {
+  if (value === "none") return null;
+  const m = /^([A-Za-z0-9_.-]+)=(.+)$/.exec(value);
+  if (!m) throw new InvalidArgumentError(`must be NAME=SIZE (e.g. reserved=64M) or "none"`);
+  return { name: m[1]!, bytes: bytesArg(m[2]!) };
+}
+
+function backendOption(): Option {
+  return new Option("--backend <backend>", "engine build").choices(["wasm", "ts"]).default("wasm");
+}
+
+function scenarioList(): string {
+  const lines = builtinScenarioNames().map((name) => `  ${name.padEnd(8)} ${BUILTIN_SCENARIOS[name]!.description ?? ""}`);
+  for (const [name, why] of Object.entries(PLANNED_SCENARIOS)) lines.push(`  ${name.padEnd(8)} ${why}`);
+  return `Built-in scenarios:\n${lines.join("\n")}\nOr a scenario file (JSON; see the README's "Fragmentation Lab" section).`;
+}
+
+// ---- output helpers -------------------------------------------------------------------------------
+
+function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Label / value lines, the labels padded to one width. */
+function printRows(rows: [string, string][]): void {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  process.stdout.write(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n") + "\n");
+}
+
+async function report(result: LabResult, dir: string | null, scenario?: Scenario): Promise<string | null> {
+  if (dir === null) return null;
+  // Loaded on demand: vega and vega-lite take a third of a second to import.
+  const { writeReport } = await import("../lab/report.ts");
+  await writeReport(result, dir, { scenario });
+  return join(dir, "index.html");
+}
+
+/** --out, else the default unless --json (a machine reader asked for stdout only), never with --no-report. */
+function reportDir(opts: { out?: string; report?: boolean; json?: boolean }): string | null {
+  if (opts.report === false) return null;
+  return opts.out ?? (opts.json ? null : DEFAULT_REPORT_DIR);
+}
+
+// ---- commands -----------------------------------------------------------------------------------
+
+interface RunOpts { scenario: string; seed?: number; backend: Backend; scale: number; out?: string; report?: boolean; json?: boolean }
+
+async function runCommand(opts: RunOpts): Promise<void> {
+  const scenario = loadScenario(opts.scenario);
+  const progress = createProgress(scenario.name, "ops", !opts.json);
+  let result: LabResult;
+  try {
+    result = await runScenario(scenario, { seed: opts.seed, backend: opts.backend, scale: opts.scale, onProgress: progress.update });
+  } finally {
+    progress.stop();
+  }
+  const index = await report(result, reportDir(opts), scaleScenario(scenario, opts.scale));
+  if (opts.json) return printJson(result);
+  console.log(headline(result));
+  printRows(runSummaryRows(result));
+  if (index) console.log(`report: ${index}`);
+}
+
+interface ReplayOpts {
+  ram?: number; pageSize?: number; maxOrder?: number; pageblockOrder?: number; cma?: (CmaAreaOptions | null)[];
+  zones?: "x86_64"; sampleEvery?: number; maxMaps?: number; backend: Backend; out?: string; report?: boolean; json?: boolean;
+}
+
+async function replayCommand(trace: string, opts: ReplayOpts): Promise<void> {
+  if (!existsSync(trace)) throw new DmaSimError("ENOENT", `replay: no such trace file: ${trace}`);
+  const system: SystemOptions = {};
+  if (opts.ram !== undefined) system.ramBytes = opts.ram;
+  if (opts.pageSize !== undefined) system.pageSize = opts.pageSize;
+  if (opts.maxOrder !== undefined) system.maxOrder = opts.maxOrder;
+  if (opts.pageblockOrder !== undefined) system.pageblockOrder = opts.pageblockOrder;
+  if (opts.cma !== undefined) system.cma = opts.cma.filter((a): a is CmaAreaOptions => a !== null);
+  if (opts.zones !== undefined) system.zones = opts.zones;
+  const progress = createProgress("replay", "bytes", !opts.json);
+  let result: LabResult;
+  try {
+    result = await replayTrace(trace, {
+      system, backend: opts.backend, sampleEvery: opts.sampleEvery, maxMaps: opts.maxMaps,
+      onProgress: (read, total) => progress.update(read, total),
+    });
+  } finally {
+    progress.stop();
+  }
+  const index = await report(result, reportDir(opts));
+  if (opts.json) return printJson(result);
+  console.log(headline(result));
+  printRows(allSummaryRows(result));
+  console.log(index ? `report: ${index} (every replay counter: ${join(dirname(index), "result.json")})` : "every replay counter: --json");
+}
+
+interface CompareOpts { scenario: string; seed?: number; scale: number; configs?: string; out?: string; json?: boolean }
+
+async function compareCommand(opts: CompareOpts): Promise<void> {
+  const scenario = loadScenario(opts.scenario);
+  const configs = opts.configs ? loadConfigs(opts.configs) : DEFAULT_CONFIGS;
+  const progress = createProgress(`compare ${scenario.name}`, "ops", !opts.json);
+  const dirs = configs.map((c, i) => (opts.out ? join(opts.out, `${i}-${c.label.replace(/[^A-Za-z0-9_.-]+/g, "-")}`) : null));
+  let result;
+  try {
+    result = await runCompare(scenario, configs, {
+      seed: opts.seed, scale: opts.scale, onProgress: progress.update,
+      onRun: async (i, r) => void (await report(r, dirs[i]!, scaleScenario(scenario, opts.scale))),
+    });
+  } finally {
+    progress.stop();
+  }
+  if (opts.json) return printJson(result);
+  console.log(`compare: scenario ${result.scenario}, seed ${result.seed}${result.scale !== 1 ? `, scale ${result.scale}` : ""}`);
+  process.stdout.write(formatTable(compareRows(result)));
+  if (opts.out) console.log(`reports: ${opts.out}/<n>-<label>/index.html`);
+}
+
+interface SweepOpts { grid: string; shard: string; out: string; workers: number; full?: boolean; list?: boolean }
+
+async function sweepCommand(opts: SweepOpts): Promise<void> {
+  const grid = loadGrid(opts.grid);
+  const shard = parseShard(opts.shard);
+  const jobs = shardJobs(grid, shard);
+  if (opts.list) {
+    process.stdout.write(formatTable([["job", "params"], ...jobs.map((j) => [j.index, JSON.stringify(j.params)])]));
+    return;
+  }
+  const progress = createProgress(`sweep ${shard.index}/${shard.count}`, "jobs", true);
+  const started = performance.now();
+  try {
+    await runSweep(grid, opts.out, { shard, workers: opts.workers, full: opts.full, onJobDone: (done, total) => progress.update(done, total) });
+  } finally {
+    progress.stop();
+  }
+  console.log(`sweep: ${jobs.length} of ${grid.jobCount} jobs (shard ${shard.index}/${shard.count}, ${Math.min(opts.workers, jobs.length)} workers) ` +
+    `in ${((performance.now() - started) / 1000).toFixed(1)} s → ${opts.out}/job-NNNNNN.json; then: dmasim merge ${opts.out}`);
+}
+
+/** Columns of the merged table: `--columns`, or the headline figures the jobs have. */
+function mergeColumns(merged: SweepMerged, wanted?: string): string[] {
+  const keys = Object.keys(merged.jobs[0]?.summary ?? {});
+  if (wanted) return wanted.split(",").map((k) => k.trim()).filter(Boolean);
+  const headline = /^(alloc\.failed|alloc\.(?!order\d)[^.]+\.failed|cma\.[^.]+\.(successPct|pagesMigrated|busyRetries)|contig\.ok|extfragClaimed|end\.(extfragIndex|unusableIndex)\.pageblock|end\.freePageblocks|end\.pageblocks\.unmovable)$/;
+  return keys.filter((k) => headline.test(k));
+}
+
+function mergeRows(merged: SweepMerged, columns: string[]): (string | number)[][] {
+  const axes = Object.keys(merged.jobs[0]?.params ?? {});
+  const rows: (string | number)[][] = [["job", ...axes, ...columns]];
+  for (const j of merged.jobs) {
+    rows.push([j.index, ...axes.map((a) => String((j.params as Record<string, unknown>)[a])), ...columns.map((c) => j.summary[c] ?? "-")]);
+  }
+  return rows;
+}
+
+/** Means over seeds for each combination of the other axes (when the grid varies the seed). */
+function meanRows(merged: SweepMerged, columns: string[]): (string | number)[][] | null {
+  const axes = Object.keys(merged.jobs[0]?.params ?? {}).filter((a) => a !== "seed");
+  if (!merged.jobs[0] || !("seed" in merged.jobs[0].params)) return null;
+  const groups = new Map<string, SweepMerged["jobs"]>();
+  for (const j of merged.jobs) {
+    const key = JSON.stringify(axes.map((a) => (j.params as Record<string, unknown>)[a]));
+    groups.set(key, [...(groups.get(key) ?? []), j]);
+  }
+  if ([...groups.values()].every((g) => g.length < 2)) return null;
+  const rows: (string | number)[][] = [[...axes, "seeds", ...columns]];
+  for (const [key, jobs] of groups) {
+    const means = columns.map((c) => Math.round((jobs.reduce((s, j) => s + (j.summary[c] ?? 0), 0) / jobs.length) * 10) / 10);
+    rows.push([...(JSON.parse(key) as unknown[]).map(String), jobs.length, ...means]);
+  }
+  return rows;
+}
+
+interface MergeOpts { out?: string; json?: boolean; columns?: string }
+
+function mergeCommand(dirs: string[], opts: MergeOpts): void {
+  const merged = mergeSweep(dirs);
+  if (opts.out) {
+    mkdirSync(dirname(opts.out), { recursive: true });
+    writeFileSync(opts.out, JSON.stringify(merged, null, 2) + "\n");
+  }
+  if (opts.json) return printJson(merged);
+  const columns = mergeColumns(merged, opts.columns);
+  console.log(`merge: ${merged.jobs.length} jobs of scenario ${merged.grid.scenario} (grid ${merged.grid.digest})`);
+  process.stdout.write(formatTable(mergeRows(merged, columns)));
+  const means = meanRows(merged, columns);
+  if (means) {
+    console.log("\nmean over seeds:");
+    process.stdout.write(formatTable(means));
+  }
+  if (opts.out) console.log(`wrote ${opts.out}`);
+}
+
+function scenariosCommand(name: string | undefined): void {
+  if (name === undefined) return console.log(scenarioList());
+  const spec = builtinScenarioSpec(name);
+  if (spec) return printJson(spec);
+  // A file: loadScenario() checks it (or throws the error for an unknown or planned name).
+  const scenario = loadScenario(name);
+  const ops = scenario.phases.reduce((sum, p) => sum + p.ops, 0);
+  console.log(`${name}: a valid scenario "${scenario.name}": ${scenario.phases.length} phases, ${ops.toLocaleString("en-US")} operations, ` +
+    `${scenario.areas.length} CMA areas, ${scenario.devices.length} devices`);
+}
+
+// ---- the program --------------------------------------------------------------------------------
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command("dmasim")
+    .description("The Fragmentation Lab: seeded workloads, trace replays, comparisons and sweeps on a simulated Linux page allocator")
+    .version(version())
+    .enablePositionalOptions();
+
+  program.command("run")
+    .description("run a seeded workload and write a report")
+    .option("-s, --scenario <name|file>", "built-in scenario or scenario JSON file", "camera")
+    .option("--seed <n>", "workload seed (default: the scenario's, 1)", intArg(0, 0xffffffff))
+    .addOption(backendOption())
+    .option("--scale <factor>", "multiply every duration in operations (a shorter or longer run)", scaleArg, 1)
+    .option("-o, --out <dir>", `report directory (default: ${DEFAULT_REPORT_DIR}; with --json only when given)`)
+    .option("--no-report", "write no report")
+    .option("--json", "print the result (LabResult) as JSON on stdout, and nothing else")
+    .addHelpText("after", `\n${scenarioList()}`)
+    .action((opts: RunOpts) => runCommand(opts));
+
+  program.command("replay")
+    .description("replay a kernel ftrace capture (mm_page_alloc/free, cma_alloc/release) on a simulated machine")
+    .argument("<trace>", "text trace file (trace-cmd report or /sys/kernel/tracing/trace output)")
+    .option("--ram <bytes>", "RAM size, e.g. 4G (default 1 GiB)", bytesArg)
+    .option("--page-size <bytes>", "page size (default 4096)", bytesArg)
+    .option("--max-order <n>", "MAX_PAGE_ORDER (default 10)", intArg(1, 20))
+    .option("--pageblock-order <n>", "pageblock order (default 9)", intArg(1, 20))
+    .option("--cma <name=bytes>", "a CMA area, repeatable; \"none\" for no area (default: reserved=64M)", collect(cmaArg))
+    .addOption(new Option("--zones <layout>", "zone layout (default: one Normal zone)").choices(["x86_64"]))
+    .option("--sample-every <events>", "events between metric samples (default 10000)", intArg(1, 2 ** 31))
+    .option("--max-maps <n>", "memory-map snapshots kept (default 10)", intArg(2, 1000))
+    .addOption(backendOption())
+    .option("-o, --out <dir>", `report directory (default: ${DEFAULT_REPORT_DIR}; with --json only when given)`)
+    .option("--no-report", "write no report")
+    .option("--json", "print the result (LabResult) as JSON on stdout, and nothing else")
+    .action((trace: string, opts: ReplayOpts) => replayCommand(trace, opts));
+
+  program.command("compare")
+    .description("run one workload under several configurations, side by side")
+    .option("-s, --scenario <name|file>", "built-in scenario or scenario JSON file", "camera")
+    .option("--seed <n>", "workload seed (default: the scenario's, 1)", intArg(0, 0xffffffff))
+    .option("--scale <factor>", "multiply every duration in operations", scaleArg, 1)
+    .option("--configs <file>", "JSON list of configurations (default: baseline, no CMA-first, pageblock order 10, ts backend)")
+    .option("-o, --out <dir>", "also write one report per configuration under this directory")
+    .option("--json", "print the comparison as JSON on stdout, and nothing else")
+    .addHelpText("after", `\nA configuration: { "label": "...", "backend": "wasm"|"ts", "cmaFirstBalance": bool, "pageblockOrder": n, "maxOrder": n }\n\n${scenarioList()}`)
+    .action((opts: CompareOpts) => compareCommand(opts));
+
+  program.command("sweep")
+    .description("run (a shard of) a parameter grid, one JSON file per job")
+    .requiredOption("--grid <file>", "grid file: { scenario, scale?, axes: { seed, backend, cmaFirstBalance, pageblockOrder, maxOrder } }")
+    .option("--shard <i/n>", "run the jobs whose index % n == i", "0/1")
+    .option("-o, --out <dir>", "directory for the job files", DEFAULT_SWEEP_DIR)
+    .option("--workers <k>", "jobs run in parallel (worker threads)", intArg(1, 1024), availableParallelism())
+    .option("--full", "keep samples and memory maps in the job files (default: summary only)")
+    .option("--list", "print the shard's jobs and exit")
+    .addHelpText("after", "\nJob i of a grid is the same everywhere, so shards can run on different machines (GNU parallel,\n" +
+      "Slurm arrays: --shard $SLURM_ARRAY_TASK_ID/$N, Kubernetes indexed Jobs: --shard $JOB_COMPLETION_INDEX/$N).")
+    .action((opts: SweepOpts) => sweepCommand(opts));
+
+  program.command("merge")
+    .description("collect sweep job files into one table, checking for missing and duplicate jobs")
+    .argument("<dir...>", "directories holding job-NNNNNN.json files")
+    .option("-o, --out <file>", "write the merged JSON to this file")
+    .option("--json", "print the merged JSON on stdout, and nothing else")
+    .option("--columns <keys>", "summary keys to show, comma-separated (default: headline figures)")
+    .action((dirs: string[], opts: MergeOpts) => mergeCommand(dirs, opts));
+
+  program.command("scenarios")
+    .description("list the built-in scenarios, print one as JSON (a starting point for a scenario file), or check a scenario file")
+    .argument("[name|file]", "built-in scenario to print, or scenario file to check")
+    .action((name: string | undefined) => scenariosCommand(name));
+
+  return program;
+}
+
+/** Runs the CLI; errors become one line on stderr and exit code 1. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  // `dmasim ... | head`: a reader that stops early is not an error.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(0);
+    throw e;
+  });
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`dmasim: ${message.split("\n")[0]}\n`);
+    if (process.env.DMASIM_DEBUG && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = 1;
+  }
+}
+
+// Run when executed (node dist/bindings/cli/main.js, or the `dmasim` bin through its symlink), not when imported.
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) void main();

@@ -1,0 +1,177 @@
+/**
+ * The report's plots: vega-lite specs built from a LabResult's samples, compiled
+ * to vega and rendered to SVG headless (a vega View with renderer "none" and
+ * view.toSVG(): no canvas, no browser, no network).
+ */
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import { MIGRATETYPES } from "../migratetype.ts";
+import { MIGRATETYPE_COLORS } from "./report-map.ts";
+import type { LabResult } from "./result.ts";
+
+/** One plot of the report. */
+export interface Chart {
+  /** File name in the report directory, e.g. "extfrag.svg". */
+  file: string;
+  title: string;
+  /** What the plot shows and how to read it (HTML-escaped by the report). */
+  caption: string;
+  spec: TopLevelSpec;
+}
+
+const WIDTH = 640;
+const HEIGHT = 220;
+
+/** Renders a vega-lite spec to an SVG document. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+function timeTitle(result: LabResult): string {
+  return result.kind === "replay" ? "trace event" : "operation";
+}
+
+/** What every single-view plot shares. */
+function base(title: string) {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    width: WIDTH,
+    height: HEIGHT,
+    background: "white",
+    config: { font: "sans-serif", view: { stroke: "#ddd" }, legend: { orient: "right" as const } },
+  };
+}
+
+/** The migratetypes seen in any sample, as a colour scale in the map's colours. */
+function migratetypeScale(seen: number[]): { domain: string[]; range: string[] } {
+  return { domain: seen.map((mt) => MIGRATETYPES[mt]!), range: seen.map((mt) => MIGRATETYPE_COLORS[mt]!) };
+}
+
+function orderIndexChart(result: LabResult, key: "extfragIndex" | "unusableIndex", file: string, title: string, caption: string, domain: [number, number]): Chart {
+  const t = timeTitle(result);
+  const values = result.samples.flatMap((s) => s[key].map((v, order) => ({ t: s.t, order, index: v / 1000 })));
+  return {
+    file, title, caption,
+    spec: {
+      ...base(title),
+      data: { values },
+      mark: { type: "line", strokeWidth: 1.5, interpolate: "step-after" },
+      encoding: {
+        x: { field: "t", type: "quantitative", title: t },
+        y: { field: "index", type: "quantitative", title: "index", scale: { domain } },
+        color: { field: "order", type: "ordinal", title: "order", scale: { scheme: "viridis" } },
+      },
+    } as TopLevelSpec,
+  };
+}
+
+function byMigratetypeChart(result: LabResult, key: "freePagesByMigratetype" | "pageblocksByMigratetype", file: string, title: string, caption: string, unit: string, scale: number): Chart {
+  const seen = MIGRATETYPES.map((_, mt) => mt).filter((mt) => result.samples.some((s) => s[key][mt]! > 0));
+  const values = result.samples.flatMap((s) => seen.map((mt) => ({ t: s.t, migratetype: MIGRATETYPES[mt], value: s[key][mt]! * scale, rank: mt })));
+  return {
+    file, title, caption,
+    spec: {
+      ...base(title),
+      data: { values },
+      mark: { type: "area", interpolate: "step-after" },
+      encoding: {
+        x: { field: "t", type: "quantitative", title: timeTitle(result) },
+        y: { field: "value", type: "quantitative", title: unit, stack: "zero" },
+        color: { field: "migratetype", type: "nominal", title: "migratetype", scale: migratetypeScale(seen), sort: seen.map((mt) => MIGRATETYPES[mt]) },
+        order: { field: "rank", type: "quantitative" },
+      },
+    } as TopLevelSpec,
+  };
+}
+
+const CMA_METRICS = [
+  ["allocsSucceeded", "allocations succeeded"],
+  ["allocsFailed", "allocations failed"],
+  ["pagesMigrated", "pages migrated"],
+  ["busyRetries", "busy retries"],
+] as const;
+
+function cmaChart(result: LabResult): Chart | null {
+  if (result.machine.cma.length === 0 || !result.samples.some((s) => s.cma.length > 0)) return null;
+  const values = result.samples.flatMap((s) => s.cma.flatMap((a) => CMA_METRICS.map(([key, metric]) => ({ t: s.t, area: a.name, metric, value: a[key] }))));
+  return {
+    file: "cma.svg",
+    title: "CMA: success and cost",
+    caption: "Cumulative cma_alloc() calls that succeeded and failed, pages migrated out of the areas to satisfy them, and " +
+      "ranges found busy (a pinned or unmovable page) and retried further on. Each panel has its own scale.",
+    spec: {
+      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      title: "CMA: success and cost",
+      background: "white",
+      config: { font: "sans-serif", view: { stroke: "#ddd" } },
+      data: { values },
+      facet: {
+        row: {
+          field: "metric", type: "nominal", title: null, sort: CMA_METRICS.map(([, m]) => m),
+          header: { labelAngle: 0, labelOrient: "top", labelAlign: "left", labelAnchor: "start", labelFontWeight: "bold" },
+        },
+      },
+      spec: {
+        width: WIDTH,
+        height: 70,
+        mark: { type: "line", interpolate: "step-after" },
+        encoding: {
+          x: { field: "t", type: "quantitative", title: timeTitle(result) },
+          y: { field: "value", type: "quantitative", title: null, axis: { format: ",d", tickMinStep: 1 } },
+          color: { field: "area", type: "nominal", title: "area" },
+        },
+      },
+      resolve: { scale: { y: "independent" } },
+    } as TopLevelSpec,
+  };
+}
+
+function failuresChart(result: LabResult): Chart | null {
+  const last = result.samples[result.samples.length - 1];
+  if (!last) return null;
+  const orders = last.allocFailByOrder.map((n, order) => (n > 0 ? order : -1)).filter((o) => o >= 0);
+  if (orders.length === 0) return null;
+  const values = result.samples.flatMap((s) => orders.map((order) => ({ t: s.t, order, failures: s.allocFailByOrder[order]! })));
+  return {
+    file: "failures.svg",
+    title: "Allocation failures per order",
+    caption: "Cumulative buddy allocations that returned NULL, per order (the engine's count, which includes migration targets). " +
+      "High orders failing while free memory remains is external fragmentation at work.",
+    spec: {
+      ...base("Allocation failures per order"),
+      data: { values },
+      mark: { type: "line", interpolate: "step-after", strokeWidth: 1.5 },
+      encoding: {
+        x: { field: "t", type: "quantitative", title: timeTitle(result) },
+        y: { field: "failures", type: "quantitative", title: "failures so far", axis: { format: ",d", tickMinStep: 1 } },
+        color: { field: "order", type: "ordinal", title: "order", scale: { scheme: "viridis" } },
+      },
+    } as TopLevelSpec,
+  };
+}
+
+/** The report's plots for a result, in display order; plots with nothing to show are left out. */
+export function chartsFor(result: LabResult): Chart[] {
+  const mib = result.machine.pageSize / 2 ** 20;
+  const charts: (Chart | null)[] = [
+    orderIndexChart(result, "extfragIndex", "extfrag.svg", "External fragmentation index per order",
+      "debugfs extfrag_index: -1 means a free block of that order exists; between 0 and 1, how much an allocation of that " +
+      "order would fail for fragmentation (toward 1) rather than for lack of memory (toward 0).", [-1, 1]),
+    orderIndexChart(result, "unusableIndex", "unusable.svg", "Unusable free space index per order",
+      "debugfs unusable_index: the share of free memory in blocks too small for an allocation of that order.", [0, 1]),
+    byMigratetypeChart(result, "freePagesByMigratetype", "free-pages.svg", "Free memory per migratetype",
+      "Free memory on each migratetype's free lists (stacked), in MiB.", "MiB", mib),
+    byMigratetypeChart(result, "pageblocksByMigratetype", "pageblocks.svg", "Pageblocks per migratetype",
+      "Pageblocks of each type (stacked): unmovable and reclaimable blocks grow when their allocations fall back and claim movable blocks.",
+      "pageblocks", 1),
+    cmaChart(result),
+    failuresChart(result),
+  ];
+  return charts.filter((c): c is Chart => c !== null);
+}

@@ -1,0 +1,194 @@
+/**
+ * The report directory of a Lab run or replay:
+ *
+ *   index.html      self-contained page (inline CSS, relative images, no script, no CDN)
+ *   result.json     the LabResult, as `--json` prints it
+ *   *.svg           plots rendered headless by vega-lite/vega (report-charts.ts)
+ *   map-N.svg       the memory map at several moments (report-map.ts)
+ *
+ * The page opens offline from the file system.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chartsFor, renderSvg } from "./report-charts.ts";
+import { memoryMapSvg } from "./report-map.ts";
+import type { LabResult } from "./result.ts";
+import type { Op, Scenario } from "./scenario.ts";
+
+export interface ReportOptions {
+  /** The scenario that was run, shown as a table of phases and devices. Default: not shown. */
+  scenario?: Scenario;
+}
+
+/** What writeReport() wrote. */
+export interface ReportFiles {
+  dir: string;
+  /** Paths relative to `dir`, index.html first. */
+  files: string[];
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 2 ** 30 && bytes % 2 ** 30 === 0) return `${bytes / 2 ** 30} GiB`;
+  if (bytes >= 2 ** 20) return `${Math.round((bytes / 2 ** 20) * 10) / 10} MiB`;
+  return `${Math.round(bytes / 1024)} KiB`;
+}
+
+function formatNumber(n: number): string {
+  return Number.isInteger(n) ? n.toLocaleString("en-US") : String(n);
+}
+
+const CSS = `
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
+h1 { font-size: 1.6em; margin-bottom: .2em; }
+h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
+.lead { color: #555; margin-top: 0; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+td, th { padding: 2px 10px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+td.n { text-align: right; }
+.summary { columns: 2 420px; }
+.summary table { width: 100%; break-inside: avoid; margin-bottom: 1em; }
+figure { margin: 1.2em 0; }
+figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { color: #555; max-width: 760px; }
+.maps { display: flex; flex-wrap: wrap; gap: 1em; }
+.maps figure { margin: 0; width: calc(50% - .5em); min-width: 360px; }
+.maps img { width: 100%; }
+code { background: #f4f4f4; padding: 0 3px; }
+footer { margin-top: 3em; color: #777; font-size: .9em; }
+`;
+
+function kvTable(rows: [string, string][]): string {
+  return `<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${v}</td></tr>`).join("")}</table>`;
+}
+
+/** Summary entries grouped by their first dotted segment ("alloc", "cma", "device", "end", …). */
+function summaryTables(summary: Record<string, number>): string {
+  const groups = new Map<string, [string, number][]>();
+  for (const [key, value] of Object.entries(summary)) {
+    const dot = key.indexOf(".");
+    const group = dot < 0 ? "counters" : key.slice(0, dot);
+    if (!groups.has(group)) groups.set(group, []);
+    groups.get(group)!.push([key, value]);
+  }
+  const tables = [...groups].map(([group, rows]) =>
+    `<table><tr><th colspan="2">${escapeHtml(group)}</th></tr>` +
+    rows.map(([k, v]) => `<tr><td><code>${escapeHtml(k)}</code></td><td class="n">${formatNumber(v)}</td></tr>`).join("") + `</table>`);
+  return `<div class="summary">${tables.join("\n")}</div>`;
+}
+
+function describeOp(op: Op): string {
+  const hold = (h: { min: number; max: number } | null): string => (h === null ? "" : `, held ${h.min === h.max ? h.min : `${h.min}–${h.max}`} ops`);
+  switch (op.kind) {
+    case "alloc": {
+      const orders = op.orders.map((w, o) => (w > 0 ? `${o}:${w}` : "")).filter(Boolean).join(" ");
+      return `alloc ${op.migratetype} orders {${orders}}${op.label ? ` “${op.label}”` : ""}${hold(op.hold)}`;
+    }
+    case "free": return `free ${op.policy}${op.migratetype ? ` ${op.migratetype}` : ""}`;
+    case "cma": return `cma_alloc ${op.count} pages from ${op.area}, align order ${op.alignOrder}${hold(op.hold)}`;
+    case "pin": return `${op.longterm ? "long-term " : ""}pin${hold(op.hold)}`;
+    case "unpin": return "unpin";
+    case "contig": return `alloc_contig_range ${op.count} pages${hold(op.hold)}`;
+  }
+}
+
+/** A weight's share of its phase, with two significant digits below 1%. */
+function share(weight: number, total: number): string {
+  const pct = (weight * 100) / total;
+  return pct > 0 && pct < 1 ? `${pct.toPrecision(2)}%` : `${Math.round(pct * 10) / 10}%`;
+}
+
+function scenarioSection(scenario: Scenario): string {
+  const phases = scenario.phases.map((p) => {
+    const total = p.mix.reduce((s, o) => s + o.weight, 0);
+    const mix = p.mix.map((o) => `${share(o.weight, total)} ${escapeHtml(describeOp(o))}`).join("<br>");
+    return `<tr><td>${escapeHtml(p.name)}</td><td class="n">${formatNumber(p.ops)}</td><td>${mix}</td></tr>`;
+  });
+  let html = `<h2>Scenario</h2><table><tr><th>phase</th><th>operations</th><th>mix</th></tr>${phases.join("")}</table>`;
+  if (scenario.devices.length > 0) {
+    const rows = scenario.devices.map((d) =>
+      `<tr><td>${escapeHtml(d.name)}</td><td>${escapeHtml(d.kind)}</td><td>${escapeHtml(d.area)}</td>` +
+      `<td>${d.buffers} × ${formatBytes(d.framePages * scenario.machine.pageSize)} (${d.framePages} pages), align order ${d.alignOrder}</td>` +
+      `<td>every ${formatNumber(d.periodOps)} ops from op ${formatNumber(d.startOps)}, held ${d.holdOps.min}–${d.holdOps.max} ops</td></tr>`);
+    html += `<h3>Devices</h3><table><tr><th>device</th><th>kind</th><th>area</th><th>buffers</th><th>schedule</th></tr>${rows.join("")}</table>`;
+  }
+  return html;
+}
+
+function recordTable(title: string, rec: Record<string, number> | undefined): string {
+  if (!rec || Object.keys(rec).length === 0) return "";
+  return `<h3>${escapeHtml(title)}</h3>` + kvTable(Object.entries(rec).map(([k, v]) => [k, formatNumber(v)]));
+}
+
+/** Writes the report for `result` into `dir` (created if needed). */
+export async function writeReport(result: LabResult, dir: string, options: ReportOptions = {}): Promise<ReportFiles> {
+  mkdirSync(dir, { recursive: true });
+  const files: string[] = ["index.html", "result.json"];
+  writeFileSync(join(dir, "result.json"), JSON.stringify(result, null, 2) + "\n");
+
+  const charts = chartsFor(result);
+  for (const chart of charts) {
+    writeFileSync(join(dir, chart.file), await renderSvg(chart.spec));
+    files.push(chart.file);
+  }
+  const mapFiles = result.maps.map((map, i) => {
+    const file = `map-${i}.svg`;
+    writeFileSync(join(dir, file), memoryMapSvg(map, { pageSize: result.machine.pageSize }));
+    files.push(file);
+    return file;
+  });
+
+  const m = result.machine;
+  const scenario = options.scenario;
+  const areas = m.cma.map((a) => `${escapeHtml(a.name)}: ${formatBytes(a.count * m.pageSize)} at pfn ${a.basePfn}`).join("<br>") || "none";
+  const meta = kvTable([
+    [result.kind === "replay" ? "trace" : "scenario", escapeHtml(result.name)],
+    ["seed", result.seed === null ? "—" : String(result.seed)],
+    ["backend", escapeHtml(result.backend)],
+    ["RAM", `${formatBytes(m.ramBytes)} (${formatNumber(m.ramBytes / m.pageSize)} pages of ${formatBytes(m.pageSize)})`],
+    ["orders", `MAX_PAGE_ORDER ${m.maxOrder}, pageblock order ${m.pageblockOrder} (${formatBytes(m.pageSize * 2 ** m.pageblockOrder)})`],
+    ["CMA areas", areas],
+    ["wall time", `${formatNumber(result.timing.wallMs)} ms`],
+    ["state hash", `<code>${escapeHtml(result.stateHash)}</code>`],
+  ]);
+  const chartHtml = charts.map((c) =>
+    `<figure><img src="${c.file}" alt="${escapeHtml(c.title)}"><figcaption>${escapeHtml(c.caption)}</figcaption></figure>`).join("\n");
+  const noFailures = charts.some((c) => c.file === "failures.svg") ? "" : "<p>No buddy allocation failed during the run.</p>";
+  const mapHtml = result.maps.map((map, i) =>
+    `<figure><img src="${mapFiles[i]}" alt="memory map: ${escapeHtml(map.label)}"></figure>`).join("\n");
+  const html = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>dmasim Fragmentation Lab: ${escapeHtml(result.name)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>Fragmentation Lab: ${escapeHtml(result.name)}</h1>
+<p class="lead">${escapeHtml(scenario?.description ?? (result.kind === "replay" ? "replay of a kernel trace" : ""))}</p>
+${meta}
+<h2>Summary</h2>
+${summaryTables(result.summary)}
+${recordTable("Trace events", result.events ? { parsed: result.events.parsed, skipped: result.events.skipped, ...result.events.byType } : undefined)}
+${recordTable("Skipped events", result.events?.skippedReasons)}
+${recordTable("Replayed requests", result.replay)}
+<h2>Over time</h2>
+${chartHtml}
+${noFailures}
+<h2>Physical memory map</h2>
+<p>One cell per pageblock in physical order, coloured by its migratetype and shaded by occupancy (1 − free pages / pages per pageblock): pale cells are mostly free.</p>
+<div class="maps">
+${mapHtml}
+</div>
+${scenario ? scenarioSection(scenario) : ""}
+<footer>Made by dmasim's Fragmentation Lab. The data is in <a href="result.json">result.json</a>; everything but <code>timing</code> and <code>backend</code> is the same on every run of the same ${result.kind === "replay" ? "trace" : "scenario and seed"}, on either backend.</footer>
+</body>
+</html>
+`;
+  writeFileSync(join(dir, "index.html"), html);
+  return { dir, files };
+}
