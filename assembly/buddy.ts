@@ -54,6 +54,12 @@ export let cmaBalanceEnabled: bool = true;
 export let noFragmentEnabled: bool = true;
 /** The zone that served the last successful allocation. */
 export let lastAllocZone: i32 = -1;
+/**
+ * steal_suitable_fallback()'s claim threshold: a fallback takes the whole
+ * pageblock when free + alike pages reach it (the kernel: half a pageblock).
+ * A policy knob for comparisons.
+ */
+export let claimThresholdPages: i32 = 256;
 
 /** fallbacks[]: where each allocation type looks when its own lists are empty. */
 // @ts-ignore: decorator
@@ -78,6 +84,11 @@ export function buddyInit(): void {
   cmaBalanceEnabled = true;
   noFragmentEnabled = true;
   lastAllocZone = -1;
+  claimThresholdPages = 1 << (pageblockOrder - 1);
+}
+
+export function setClaimThreshold(pages: i32): void {
+  claimThresholdPages = pages;
 }
 
 /** NR_FREE_PAGES summed over zones. */
@@ -338,7 +349,7 @@ function stealSuitableFallback(zone: i32, pfn: i32, curOrder: i32, order: i32, s
       let alike = 0;
       if (startMt == MIGRATE_MOVABLE) alike = movable;
       else if (blockMt == MIGRATE_MOVABLE) alike = pageblockNrPages - (free + movable);
-      if (free + alike >= (1 << (pageblockOrder - 1))) {
+      if (free + alike >= claimThresholdPages) {
         moveFreepagesBlock(pfn, startMt);
         countEvent(EV_EXTFRAG_CLAIMED, 1);
         return rmqueueSmallest(zone, order, startMt);

@@ -4,7 +4,7 @@
 import { MIGRATE_TYPES } from "./constants.ts";
 import { FNV_OFFSET_BASIS, fnvMix } from "./fnv.ts";
 import { iommuHash } from "./iommu.ts";
-import { cmaBalanceEnabled, freeBlocks, freeListHead, noFragmentEnabled } from "./buddy.ts";
+import { claimThresholdPages, cmaBalanceEnabled, freeBlocks, freeListHead, noFragmentEnabled } from "./buddy.ts";
 import {
   MAX_NR_ZONES, lowmemReserve, zoneCmaPages, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneStart, zoneWmark,
 } from "./zone.ts";
@@ -56,6 +56,7 @@ export function stateHash(): u32 {
   for (let i = 0; i < lowmemReserve.length; i++) h = mix(h, unchecked(lowmemReserve[i]));
   h = mix(h, cmaBalanceEnabled ? 1 : 0);
   h = mix(h, noFragmentEnabled ? 1 : 0);
+  h = mix(h, claimThresholdPages);
   const slots = ownerSlots();
   h = mix(h, slots);
   for (let id = 0; id < slots; id++) h = mix(h, ownerSlot(id));

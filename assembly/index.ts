@@ -2,11 +2,11 @@
 // -errno; the bindings turn them into DmaSimError or null.
 
 import {
-  EBUSY, EINVAL, ENOMEM, MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_TYPES, NONE,
+  EBUSY, EINVAL, ENOMEM, MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, NONE,
 } from "./constants.ts";
 import {
   ALLOC_CMA, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, allocBlock, buddyInit, findBlockHead, findBuddyHead, freeBlock,
-  freeBlocks, lastAllocZone, listIndex, nrFreeCmaPagesTotal, nrFreePagesTotal, setCmaBalance, setNoFragment,
+  freeBlocks, lastAllocZone, listIndex, nrFreeCmaPagesTotal, nrFreePagesTotal, setClaimThreshold, setCmaBalance, setNoFragment,
 } from "./buddy.ts";
 import {
   MAX_NR_ZONES, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, minFreeKbytes, setupWatermarks, zoneCmaPages, zoneEnd,
@@ -181,7 +181,7 @@ export function zoneWmarkPages(z: i32, which: i32): i32 { return zoneWatermark(z
 export function zoneProtection(z: i32, highest: i32): i32 { return zoneLowmemReserve(z, highest); }
 export function zonePgallocPages(z: i32): f64 { return zonePgalloc[z]; }
 export function minFreeKbytesInForce(): i32 { return minFreeKbytes; }
-export { setNoFragment };
+export { setNoFragment, setClaimThreshold };
 
 /** Why a free of (pfn, order) is refused: 0 when it may go ahead. */
 export function checkFreePages(pfn: i32, order: i32): i32 {

@@ -17,6 +17,7 @@ export interface Engine {
   cmaActivateArea(id: number): number;
   setCmaBalance(on: boolean | number): void;
   setNoFragment(on: boolean | number): void;
+  setClaimThreshold(pages: number): void;
   allocPages(order: number, mt: number, highestZone: number, gfp: number): number;
   lastZone(): number;
   zoneOfPfn(pfn: number): number;

@@ -66,6 +66,12 @@ export interface Policy {
    * free lists before splitting another migratetype's pageblock. Default true.
    */
   allocNoFragment?: boolean;
+  /**
+   * Stealing threshold: a fallback allocation claims the whole pageblock when
+   * its free plus alike pages reach this many. Default half a pageblock
+   * (1 << (pageblock_order - 1)), as steal_suitable_fallback() decides.
+   */
+  claimThresholdPages?: number;
 }
 
 export type ZoneName = "DMA" | "DMA32" | "Normal";
@@ -623,7 +629,9 @@ export class System {
       if (policy[key] !== undefined && typeof policy[key] !== "boolean") throw new DmaSimError("EINVAL", `setPolicy: ${key} must be a boolean`);
     }
     if (policy.cmaFirstBalance !== undefined) this.engine.setCmaBalance(policy.cmaFirstBalance ? 1 : 0);
+    if (policy.claimThresholdPages !== undefined) requireInt("setPolicy", "claimThresholdPages", policy.claimThresholdPages, 0, this.pageblockNrPages + 1);
     if (policy.allocNoFragment !== undefined) this.engine.setNoFragment(policy.allocNoFragment ? 1 : 0);
+    if (policy.claimThresholdPages !== undefined) this.engine.setClaimThreshold(policy.claimThresholdPages);
   }
 
   /** Reads a virtual /proc, sysfs or debugfs file (see procfs.ts for the list). */

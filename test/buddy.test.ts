@@ -87,6 +87,17 @@ describe("buddy allocator: fallback and stealing", () => {
     });
   });
 
+  it("claims with 100 free pages once the stealing threshold is lowered to 64", async () => {
+    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+      sys.setPolicy({ claimThresholdPages: 64 });
+      fillThenFree(sys, 100);
+      sys.allocPages(0, "unmovable");
+      expect(sys.pageblockMigratetype(0)).toBe("unmovable");
+      expect(sys.stats().extfragClaimed).toBe(1);
+      expect(() => sys.setPolicy({ claimThresholdPages: -1 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    });
+  });
+
   it("takes a single block without claiming when too little of the pageblock is free", async () => {
     await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       fillThenFree(sys, 100); // 0/o6, 64/o5, 96/o2

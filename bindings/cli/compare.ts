@@ -35,10 +35,11 @@ export const DEFAULT_CONFIGS: readonly CompareConfig[] = Object.freeze([
   { label: "baseline" },
   { label: "no CMA-first", cmaFirstBalance: false },
   { label: "pageblock order 10", pageblockOrder: 10 },
+  { label: "claim at 1/4 pageblock", claimThresholdPages: 128 },
   { label: "ts backend", backend: "ts" },
 ]);
 
-const KNOWN = ["label", "backend", "cmaFirstBalance", "pageblockOrder", "maxOrder"];
+const KNOWN = ["label", "backend", "cmaFirstBalance", "pageblockOrder", "maxOrder", "allocNoFragment", "claimThresholdPages"];
 
 /** Validates a configurations list (parsed JSON). */
 export function validateConfigs(input: unknown, path = "configs"): CompareConfig[] {
@@ -62,6 +63,10 @@ export function validateConfigs(input: unknown, path = "configs"): CompareConfig
     labels.add(cfg.label);
     if (cfg.backend !== undefined && cfg.backend !== "wasm" && cfg.backend !== "ts") bad("backend", `"wasm" or "ts"`);
     if (cfg.cmaFirstBalance !== undefined && typeof cfg.cmaFirstBalance !== "boolean") bad("cmaFirstBalance", "true or false");
+    if (cfg.allocNoFragment !== undefined && typeof cfg.allocNoFragment !== "boolean") bad("allocNoFragment", "true or false");
+    if (cfg.claimThresholdPages !== undefined && (!Number.isInteger(cfg.claimThresholdPages) || cfg.claimThresholdPages < 0)) {
+      bad("claimThresholdPages", "a non-negative integer (pages)");
+    }
     for (const key of ["pageblockOrder", "maxOrder"] as const) {
       const v = cfg[key];
       if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 20)) bad(key, "an integer in 1..20");

@@ -28,6 +28,10 @@ export interface LabConfig {
   pageblockOrder?: number;
   /** MAX_PAGE_ORDER. Default: the scenario's `machine.maxOrder` (10). */
   maxOrder?: number;
+  /** Policy.allocNoFragment. Default true. */
+  allocNoFragment?: boolean;
+  /** Policy.claimThresholdPages (the stealing threshold). Default half a pageblock. */
+  claimThresholdPages?: number;
 }
 
 export interface RunOptions extends LabConfig {
@@ -243,7 +247,11 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     ...(m.zones !== null ? { zones: m.zones } : {}),
     ...(m.minFreeKbytes !== null ? { minFreeKbytes: m.minFreeKbytes } : {}),
   });
-  sys.setPolicy({ cmaFirstBalance: m.cmaFirstBalance });
+  sys.setPolicy({
+    cmaFirstBalance: m.cmaFirstBalance,
+    ...(options.allocNoFragment !== undefined ? { allocNoFragment: options.allocNoFragment } : {}),
+    ...(options.claimThresholdPages !== undefined ? { claimThresholdPages: options.claimThresholdPages } : {}),
+  });
   const setupMs = performance.now() - wallStart;
   const run = new Run(sys, scenario, seed, options);
   const runStart = performance.now();

@@ -31,7 +31,9 @@ import { runScenario, type LabConfig } from "./runner.ts";
 import { loadScenario, type Scenario } from "./scenario.ts";
 
 /** The axes a grid may vary, in enumeration order: the last varies fastest. */
-export const SWEEP_AXES = ["backend", "maxOrder", "pageblockOrder", "cmaFirstBalance", "seed"] as const;
+export const SWEEP_AXES = [
+  "backend", "maxOrder", "pageblockOrder", "cmaFirstBalance", "allocNoFragment", "claimThresholdPages", "seed",
+] as const;
 export type SweepAxis = (typeof SWEEP_AXES)[number];
 
 /** One job's parameters: a value for each axis the grid lists. */
@@ -94,13 +96,16 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
   if (values.length === 0) fail(path, "must list at least one value");
   values.forEach((v, i) => {
     const at = `${path}[${i}]`;
+    const flag = axis === "cmaFirstBalance" || axis === "allocNoFragment";
     const ok = axis === "backend" ? v === "wasm" || v === "ts"
-      : axis === "cmaFirstBalance" ? typeof v === "boolean"
+      : flag ? typeof v === "boolean"
       : axis === "seed" ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
+      : axis === "claimThresholdPages" ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 20
       : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
     if (!ok) {
-      const want = axis === "backend" ? `"wasm" or "ts"` : axis === "cmaFirstBalance" ? "true or false"
-        : axis === "seed" ? "an integer in 0..4294967295" : "an integer in 1..20";
+      const want = axis === "backend" ? `"wasm" or "ts"` : flag ? "true or false"
+        : axis === "seed" ? "an integer in 0..4294967295"
+        : axis === "claimThresholdPages" ? "a number of pages" : "an integer in 1..20";
       fail(at, `must be ${want}, got ${JSON.stringify(v)}`);
     }
   });
