@@ -162,6 +162,48 @@ export function allocPages(order: i32, mt: i32, highestZone: i32, gfp: i32): i32
   return pfn;
 }
 
+// ---- batched entry points: one boundary crossing for N operations ------------------------------
+
+/** The batch buffer: pfns in and out (grown as needed; views are taken after each call). */
+let batchPfns: Int32Array = new Int32Array(0);
+
+export function batchReserve(n: i32): void {
+  if (batchPfns.length < n) batchPfns = new Int32Array(n);
+}
+export function batchPtr(): usize { return dataPointer(batchPfns); }
+export function batchArray(): Int32Array { return batchPfns; }
+
+/**
+ * `count` allocPages() calls; pfns (or -ENOMEM) land in the batch buffer.
+ * Returns how many succeeded, or -EINVAL (nothing done) for bad arguments.
+ */
+export function allocPagesBatch(count: i32, order: i32, mt: i32, highestZone: i32, gfp: i32): i32 {
+  if (count < 0 || count > batchPfns.length) return -EINVAL;
+  if (order < 0 || order > maxOrder || mt < 0 || mt > MIGRATE_RECLAIMABLE) return -EINVAL;
+  if (highestZone < 0 || highestZone > ZONE_NORMAL || gfp < 0 || gfp > 3) return -EINVAL;
+  let ok = 0;
+  for (let i = 0; i < count; i++) {
+    const pfn = allocPages(order, mt, highestZone, gfp);
+    unchecked(batchPfns[i] = pfn);
+    if (pfn >= 0) ok++;
+  }
+  return ok;
+}
+
+/** `count` freePages() of the pfns in the batch buffer; all are checked first, so a bad one frees nothing. */
+export function freePagesBatch(count: i32, order: i32): i32 {
+  if (count < 0 || count > batchPfns.length) return -EINVAL;
+  for (let i = 0; i < count; i++) {
+    const pfn = unchecked(batchPfns[i]);
+    const ret = checkFreePages(pfn, order);
+    if (ret != 0) return ret;
+    // A pfn listed twice would be a double free.
+    for (let j = 0; j < i; j++) if (unchecked(batchPfns[j]) == pfn) return -EINVAL;
+  }
+  for (let i = 0; i < count; i++) freePages(unchecked(batchPfns[i]), order);
+  return 0;
+}
+
 /** The zone that served the last successful allocation. */
 export function lastZone(): i32 {
   return lastAllocZone;

@@ -20,6 +20,11 @@ export interface Engine {
   setClaimThreshold(pages: number): void;
   allocPages(order: number, mt: number, highestZone: number, gfp: number): number;
   lastZone(): number;
+  batchReserve(n: number): void;
+  batchPtr(): number;
+  batchArray(): Int32Array;
+  allocPagesBatch(count: number, order: number, mt: number, highestZone: number, gfp: number): number;
+  freePagesBatch(count: number, order: number): number;
   zoneOfPfn(pfn: number): number;
   zoneStartPfn(z: number): number;
   zoneEndPfn(z: number): number;

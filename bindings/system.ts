@@ -339,16 +339,54 @@ export class System {
   allocPages(order: number, migratetype: Migratetype = "unmovable", flags: AllocFlags = {}): number | null {
     this.orderArg("allocPages", order);
     const mt = allocMigratetype("allocPages", migratetype);
-    if (typeof flags !== "object" || flags === null) throw new DmaSimError("EINVAL", "allocPages: flags must be an object");
-    const zone = flags.zone ?? "Normal";
-    const highestZone = ZONE_NAMES.indexOf(zone);
-    if (highestZone < 0 || highestZone > 2) throw new DmaSimError("EINVAL", `allocPages: flags.zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
-    for (const key of ["high", "atomic"] as const) {
-      if (flags[key] !== undefined && typeof flags[key] !== "boolean") throw new DmaSimError("EINVAL", `allocPages: flags.${key} must be a boolean`);
-    }
-    const gfp = flags.atomic ? 3 : flags.high ? 1 : 0;
+    const [highestZone, gfp] = this.gfpArgs("allocPages", flags);
     const ret = this.engine.allocPages(order, mt, highestZone, gfp);
     return ret < 0 ? null : ret;
+  }
+
+  /**
+   * `count` alloc_pages() calls in one engine call (no boundary crossing per
+   * page). Returns the pfns, -12 (-ENOMEM) where an allocation returned NULL.
+   */
+  allocPagesBatch(count: number, order: number, migratetype: Migratetype = "unmovable", flags: AllocFlags = {}): Int32Array {
+    requireInt("allocPagesBatch", "count", count, 0, 2 ** 26);
+    this.orderArg("allocPagesBatch", order);
+    const mt = allocMigratetype("allocPagesBatch", migratetype);
+    const [highestZone, gfp] = this.gfpArgs("allocPagesBatch", flags);
+    const e = this.engine;
+    e.batchReserve(count);
+    e.allocPagesBatch(count, order, mt, highestZone, gfp);
+    return this.inst.bufferView(Int32Array, () => e.batchPtr(), () => e.batchArray(), count).slice();
+  }
+
+  /** `count` __free_pages() calls in one engine call; all are checked first, so a bad pfn frees none. */
+  freePagesBatch(pfns: ArrayLike<number>, order = 0): void {
+    this.orderArg("freePagesBatch", order);
+    if (!pfns || typeof pfns.length !== "number") throw new DmaSimError("EINVAL", "freePagesBatch: pfns must be an array");
+    for (let i = 0; i < pfns.length; i++) this.pfnArg("freePagesBatch", pfns[i]);
+    const e = this.engine;
+    e.batchReserve(pfns.length);
+    const ids = Array.from(pfns, (pfn) => e.ownerOf(pfn));
+    this.inst.bufferView(Int32Array, () => e.batchPtr(), () => e.batchArray(), pfns.length).set(pfns);
+    const ret = e.freePagesBatch(pfns.length, order);
+    if (ret < 0) throw DmaSimError.fromErrno(ret, `freePagesBatch: a pfn is not an allocation of order ${order}, is pinned, or is listed twice; nothing was freed`);
+    for (const id of ids) {
+      if (id < 0) continue;
+      const handle = this.handles.get(id);
+      if (handle) handle.alive = false;
+      this.handles.delete(id);
+    }
+  }
+
+  private gfpArgs(where: string, flags: AllocFlags): [number, number] {
+    if (typeof flags !== "object" || flags === null) throw new DmaSimError("EINVAL", `${where}: flags must be an object`);
+    const zone = flags.zone ?? "Normal";
+    const highestZone = ZONE_NAMES.indexOf(zone);
+    if (highestZone < 0 || highestZone > 2) throw new DmaSimError("EINVAL", `${where}: flags.zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
+    for (const key of ["high", "atomic"] as const) {
+      if (flags[key] !== undefined && typeof flags[key] !== "boolean") throw new DmaSimError("EINVAL", `${where}: flags.${key} must be a boolean`);
+    }
+    return [highestZone, flags.atomic ? 3 : flags.high ? 1 : 0];
   }
 
   /** The zone that served the last successful allocation (page allocator or migration target). */

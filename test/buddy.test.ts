@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MIGRATETYPES } from "dmasim";
-import { MIB, onBoth } from "./helpers.ts";
+import { MIB, expectUntouched, onBoth } from "./helpers.ts";
 
 // A 16 MiB machine: 4096 pages, four order-10 blocks, eight pageblocks of 512 pages.
 const RAM = 16 * MIB;
@@ -191,5 +191,27 @@ describe("other geometries", () => {
       expect(page.read()).toEqual(new Uint8Array(65536).fill(9));
       return pfn;
     });
+  });
+});
+
+describe("batched entry points", () => {
+  it("allocate and free N blocks in one engine call, with the same result as N calls", async () => {
+    const batched = await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+      const pfns = sys.allocPagesBatch(5000, 0, "movable");
+      expect(pfns.filter((p) => p >= 0).length).toBe(4096);
+      expect(pfns[4096]).toBe(-12);
+      expect(sys.ownerOf(pfns[7]!)).not.toBeNull();
+      expectUntouched(sys, "EINVAL", () => sys.freePagesBatch([pfns[0]!, pfns[0]!])); // listed twice
+      expectUntouched(sys, "EINVAL", () => sys.freePagesBatch([pfns[0]!, 5000]));
+      sys.freePagesBatch(pfns.slice(0, 4096));
+      return sys.stateHash();
+    });
+    const single = await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+      const pfns: number[] = [];
+      for (let i = 0; i < 5000; i++) pfns.push(sys.allocPages(0, "movable") ?? -12);
+      for (const pfn of pfns.slice(0, 4096)) sys.freePages(pfn, 0);
+      return sys.stateHash();
+    });
+    expect(batched).toBe(single);
   });
 });
