@@ -58,8 +58,11 @@ export function domainCount(): i32 {
 /**
  * arm_iommu_create_mapping(): a domain for IOVAs [base, base + size), both in
  * pages. Returns the domain id, -ERANGE above a 32-bit space, -EINVAL when empty.
+ * A `flat` domain keeps one bitmap for the whole space, so one allocation may be
+ * as large as the domain (the dma-iommu style, whose kernel allocator has no
+ * extensions); otherwise the seed's one-page-of-bitmap extensions.
  */
-export function domainCreate(basePage: f64, sizePages: f64): i32 {
+export function domainCreate(basePage: f64, sizePages: f64, flat: i32): i32 {
   const pagesIn4G = f64(1 << (32 - pageShift)) * 1.0;
   if (sizePages > pagesIn4G || basePage + sizePages > pagesIn4G) return -ERANGE;
   if (sizePages < 1) return -EINVAL;
@@ -69,7 +72,7 @@ export function domainCreate(basePage: f64, sizePages: f64): i32 {
   const pageBytes = 1 << pageShift;
   let ext = 1;
   let bytes = bitmapBytesTotal;
-  if (bytes > pageBytes) {
+  if (bytes > pageBytes && flat == 0) {
     ext = i32(bytes / pageBytes);
     bytes = pageBytes;
   }

@@ -25,9 +25,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
-import { createSystem } from "dmasim";
+import { IOMMU_PAGE_SIZES, createSystem, sgAllocTableFromPages } from "dmasim";
 
 const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
 const SEED = 0x5eed1234;
 const BACKENDS = ["wasm", "ts"];
 
@@ -74,6 +75,7 @@ function parseArgs(argv) {
 //   verify()     optional check after an op, used during the replay only
 //   checksum()   fold of the op results, printed so the work cannot be optimised away
 //   bytesPerOp() optional: bytes migrated per op, for the MB/s column
+//   pagesPerOp() optional: pages processed per op, for the pages/s column
 //   info(res)    extra report lines, given the tinybench result
 
 const CASES = {
@@ -305,12 +307,234 @@ const CASES = {
       };
     },
   },
+
+  "iova-alloc-free": {
+    description: "IommuDomain.allocIova(1-16 pages) + freeIova() of the same range, 1 GiB IOVA space half filled with 1-64-page allocations, a seeded half of the 1-8-page ones freed",
+    replayOps: 1000,
+    // Ops of 1-8 pages take well under a microsecond, 9-16-page ones far longer:
+    // each sample times a batch (see buddy-order0), so that it covers the mix of sizes.
+    batch: 256,
+    bench: { time: 3000, warmupTime: 500, warmupIterations: 200, iterations: 64 },
+    async make(backend) {
+      const sys = await createSystem({
+        backend, ramBytes: 256 * MIB, seed: SEED, storeContents: false,
+        devices: [{ name: "iommu-dev", iommu: { base: 0, size: GIB } }],
+      });
+      const io = sys.device("iommu-dev").iommu;
+      const rnd = sys.random;
+      const page = sys.pageSize;
+      const spacePages = io.size / page; // 262144
+      // Fill: a seeded mix of 1-64-page allocations (first fit from the bottom,
+      // each aligned to its order, which leaves alignment gaps) up to half the
+      // space; then release a seeded half of the small ones (1-8 pages). Requests
+      // up to 8 pages find those holes near the bottom; 9-16-page requests need a
+      // free 16-aligned run and scan past holes and gaps, through full bitmap
+      // extensions, far up the used half (see the first-fit line of the report).
+      const target = spacePages / 2;
+      const held = []; // addr, pages, addr, pages, ...
+      let used = 0;
+      while (used < target) {
+        const n = 1 + rnd.int(64);
+        const addr = io.allocIova(n * page);
+        if (addr === null) throw new Error(`iova-alloc-free: fill failed at ${used}/${spacePages} pages`);
+        held.push(addr, n);
+        used += n;
+      }
+      const allocated = held.length / 2;
+      let highWater = 0;
+      for (let i = 0; i < held.length; i += 2) highWater = Math.max(highWater, held[i] / page + held[i + 1]);
+      let holes = 0;
+      for (let i = 0; i < held.length; i += 2) {
+        if (held[i + 1] <= 8 && rnd.int(2) === 0) {
+          io.freeIova(held[i], held[i + 1] * page);
+          used -= held[i + 1];
+          holes++;
+        }
+      }
+      const inUse = io.iovaBytesInUse / page;
+      if (inUse !== used) throw new Error(`iova-alloc-free: ${inUse} IOVA pages in use, expected ${used}`);
+      // The seeded op sizes, and where each size fits first (a steady state: every op frees what it took).
+      const sizes = Array.from({ length: 4096 }, () => 1 + rnd.int(16));
+      const firstFit = [];
+      for (let n = 1; n <= 16; n++) {
+        const addr = io.allocIova(n * page);
+        if (addr === null) throw new Error(`iova-alloc-free: no room for ${n} pages after set-up`);
+        io.freeIova(addr, n * page);
+        firstFit.push(addr / page);
+      }
+      const extensions = io.extensions;
+      let k = 0;
+      let sum = 0;
+      let ops = 0;
+      let failed = 0;
+      const last = { addr: 0, n: 0 };
+      return {
+        sys,
+        op() {
+          ops++;
+          const n = sizes[k++ & 4095];
+          const bytes = n * page;
+          const addr = io.allocIova(bytes);
+          if (addr === null) {
+            failed++;
+            return;
+          }
+          sum = (sum + addr / page) >>> 0;
+          io.freeIova(addr, bytes);
+          last.addr = addr;
+          last.n = n;
+        },
+        verify() {
+          if (failed > 0) throw new Error("iova-alloc-free: an allocation failed");
+          const { addr, n } = last;
+          const align = 2 ** Math.min(Math.ceil(Math.log2(n)), 8);
+          if (addr % (align * page) !== 0 || addr + n * page > io.size) {
+            throw new Error(`iova-alloc-free: ${n} pages at 0x${addr.toString(16)}: misaligned or outside the space`);
+          }
+          if (addr / page !== firstFit[n - 1]) throw new Error(`iova-alloc-free: ${n} pages at page ${addr / page}, first fit is ${firstFit[n - 1]}`);
+          if (io.iovaBytesInUse / page !== used) throw new Error(`iova-alloc-free: ${io.iovaBytesInUse / page} pages in use after the op, expected ${used}`);
+        },
+        checksum: () => sum,
+        info() {
+          const now = io.iovaBytesInUse / page;
+          return [
+            `setup: ${allocated} allocations of 1-64 pages (high-water mark page ${highWater} of ${spacePages}), ` +
+              `${holes} small ones freed again; ${used}/${spacePages} pages in use; ${extensions} bitmap extensions of ${page * 8} pages`,
+            `first fit (IOVA page) for 1..16 pages: ${firstFit.join(" ")}`,
+            `ops run (replay + warm-up + measured): ${ops}, failed allocs: ${failed}, pages in use now ${now} ` +
+              `(${now === used ? "steady" : "DRIFTED"})`,
+          ];
+        },
+      };
+    },
+  },
+
+  "sg-build-map": {
+    description:
+      "sgAllocTableFromPages() over 1 GiB of scattered pages (262144 pfns in runs of 1-4) + dmaMapSg(bidirectional) + dmaUnmapSg(), " +
+      "dma-iommu style, 2 GiB IOVA space, 4 GiB RAM without contents; as 8 tables of 128 MiB, the largest IOVA allocation the domain can make",
+    replayOps: 2,
+    // One op takes ~80-100 ms: at least 4 s and 16 samples, after the replay and 4 warm-up iterations.
+    bench: { time: 4000, warmupTime: 0, warmupIterations: 4, iterations: 16 },
+    async make(backend) {
+      const sys = await createSystem({
+        backend, ramBytes: 4 * GIB, seed: SEED, storeContents: false,
+        devices: [{ name: "iommu-dev", iommu: { base: 0, size: 2 * GIB, style: "dma-iommu" } }],
+      });
+      const dev = sys.device("iommu-dev");
+      const io = dev.iommu;
+      const rnd = sys.random;
+      const page = sys.pageSize;
+      const PAGES = GIB / page; // 262144
+      // The buffer: runs of 1-4 consecutive pfns at random places, no two runs
+      // touching, so each run is one scatterlist entry. (Synthetic pfns: nothing
+      // on the map path consults the page allocator.)
+      const taken = new Uint8Array(sys.nrPages);
+      const pfns = [];
+      const runs = [];
+      while (pfns.length < PAGES) {
+        const len = Math.min(1 + rnd.int(4), PAGES - pfns.length);
+        const start = 1 + rnd.int(sys.nrPages - len - 1);
+        let free = true;
+        for (let p = start - 1; p <= start + len; p++) if (taken[p]) free = false;
+        if (!free) continue;
+        for (let p = start; p < start + len; p++) {
+          taken[p] = 1;
+          pfns.push(p);
+        }
+        runs.push(len);
+      }
+      // dma-iommu maps a table into one IOVA range, but dmasim allocates it with
+      // the seed's arm allocator (__alloc_iova()), which cannot hand out more
+      // than one bitmap extension: page size * 8 pages, 128 MiB with 4 KiB pages
+      // (the kernel's iommu-dma IOVA allocator has no such limit). So the buffer
+      // is mapped as 8 tables of 128 MiB; a single 1 GiB table is probed once
+      // here and reported (dmaMapSg() returns 0 for it).
+      const whole = sgAllocTableFromPages(pfns, 0, GIB, undefined, { system: sys });
+      const probe = dev.dmaMapSg(whole, "bidirectional");
+      if (probe !== 0) dev.dmaUnmapSg(whole, whole.origNents, "bidirectional");
+      const TABLE_PAGES = Math.min(page * 8, PAGES);
+      const TABLES = PAGES / TABLE_PAGES;
+      const slices = Array.from({ length: TABLES }, (_, t) => pfns.slice(t * TABLE_PAGES, (t + 1) * TABLE_PAGES));
+      // Expected entries and device segments per table (__finalise_sg(): page-aligned
+      // entries concatenate while the segment stays within the max segment size).
+      const expected = slices.map((slice) => {
+        let entries = 0;
+        let segments = 0;
+        let cur = 0;
+        for (let i = 0; i < slice.length; ) {
+          let j = i + 1;
+          while (j < slice.length && slice[j] === slice[j - 1] + 1) j++;
+          const len = (j - i) * page;
+          entries++;
+          if (cur && dev.maxSegmentSize - cur >= len) cur += len;
+          else {
+            segments++;
+            cur = len;
+          }
+          i = j;
+        }
+        return { entries, segments };
+      });
+      let sum = 0;
+      let ops = 0;
+      const last = { nents: [], segments: [], addrs: [], ptes: [] };
+      return {
+        sys,
+        op() {
+          ops++;
+          const tables = [];
+          for (let t = 0; t < TABLES; t++) {
+            const sgt = sgAllocTableFromPages(slices[t], 0, TABLE_PAGES * page, undefined, { system: sys });
+            const n = dev.dmaMapSg(sgt, "bidirectional");
+            if (n === 0) throw new Error(`sg-build-map: dmaMapSg failed on table ${t}`);
+            const addr = sgt.entries[0].dmaAddress;
+            sum = (sum + sgt.origNents + n + addr / page) >>> 0;
+            last.nents[t] = sgt.origNents;
+            last.segments[t] = n;
+            last.addrs[t] = addr;
+            last.ptes[t] = dev.lastIommuEntries.slice();
+            tables.push(sgt);
+          }
+          for (const sgt of tables) dev.dmaUnmapSg(sgt, sgt.origNents, "bidirectional");
+        },
+        verify() {
+          for (let t = 0; t < TABLES; t++) {
+            const want = expected[t];
+            if (last.nents[t] !== want.entries || last.segments[t] !== want.segments) {
+              throw new Error(`sg-build-map: table ${t}: ${last.nents[t]} entries / ${last.segments[t]} segments, expected ${want.entries} / ${want.segments}`);
+            }
+            if (last.addrs[t] !== t * TABLE_PAGES * page) throw new Error(`sg-build-map: table ${t} mapped at 0x${last.addrs[t].toString(16)}`);
+            const mapped = last.ptes[t].reduce((s, k, c) => s + k * Math.max(1, IOMMU_PAGE_SIZES[c] / page), 0);
+            if (mapped !== TABLE_PAGES) throw new Error(`sg-build-map: table ${t}: page-table entries cover ${mapped} pages`);
+          }
+          if (io.iovaBytesInUse !== 0 || io.entries.some((k) => k !== 0)) throw new Error("sg-build-map: IOVA space or page table not empty after unmap");
+        },
+        checksum: () => sum,
+        pagesPerOp: () => PAGES,
+        info() {
+          const entries = expected.reduce((s, e) => s + e.entries, 0);
+          const segments = expected.reduce((s, e) => s + e.segments, 0);
+          return [
+            `setup: ${PAGES} pfns in ${runs.length} runs of 1-4 pages out of ${sys.nrPages}; one 1 GiB table (${whole.origNents} entries): ` +
+              `dmaMapSg() returned ${probe}${probe === 0 ? " (IOVA allocation over one bitmap extension refused)" : ""}`,
+            `per op: ${TABLES} tables of ${TABLE_PAGES} pages, ${entries} entries, ${segments} device segments (max segment ${dev.maxSegmentSize}), ` +
+              `all ${TABLES} mapped at once (${TABLES * TABLE_PAGES * page / MIB} MiB of IOVA), then unmapped`,
+            `ops run (replay + warm-up + measured): ${ops}, map errors: ${dev.counters.mapErrors}, bitmap extensions: ${io.extensions}`,
+          ];
+        },
+      };
+    },
+  },
 };
 
 // ---- running -------------------------------------------------------------------------------------
 
 const fmtInt = (n) => Math.round(n).toLocaleString("en-US");
-const opsCell = (r) => `${fmtInt(r.opsPerSec)} ± ${fmtInt(r.opsPerSecMad)}`;
+// Rates below 100/s (cases whose op takes tens of ms or more) keep two decimals;
+// `ref` picks the format, so that the cells of one row are alike.
+const fmtRate = (n, ref = n) => (Math.abs(ref) >= 100 ? fmtInt(n) : n.toFixed(2));
+const opsCell = (r, ref = r.opsPerSec) => `${fmtRate(r.opsPerSec, ref)} ± ${fmtRate(r.opsPerSecMad, ref)}`;
 
 /** Child: one case on one backend. Returns what the parent needs, as plain JSON. */
 async function runChild(name, backend) {
@@ -360,7 +584,8 @@ async function runChild(name, backend) {
     checksum: c.checksum(),
   };
   if (c.bytesPerOp) out.mbPerSec = (c.bytesPerOp() / 1e6) * res.throughput.p50;
-  console.log(`${tag} ${opsCell(out)} ops/s (median ± MAD), mean ${fmtInt(out.opsPerSecMean)} ± ${out.rme.toFixed(2)}%, ` +
+  if (c.pagesPerOp) out.pagesPerSec = c.pagesPerOp() * res.throughput.p50;
+  console.log(`${tag} ${opsCell(out)} ops/s (median ± MAD), mean ${fmtRate(out.opsPerSecMean)} ± ${out.rme.toFixed(2)}%, ` +
     `${out.samples} samples, checksum ${out.checksum}`);
   for (const line of c.info(res)) console.log(`${tag}   ${line}`);
   return out;
@@ -387,12 +612,15 @@ function runCase(name, tmp) {
 }
 
 function printTable(results) {
-  const rows = [["case", "wasm ops/s (median ± MAD)", "ts ops/s (median ± MAD)", "wasm/ts", "wasm MB/s", "ts MB/s"]];
+  const rows = [["case", "wasm ops/s (median ± MAD)", "ts ops/s (median ± MAD)", "wasm/ts", "wasm MB/s", "ts MB/s", "wasm pages/s", "ts pages/s"]];
   for (const r of results) {
+    const ref = Math.min(r.wasm.opsPerSec, r.ts.opsPerSec);
     rows.push([
-      r.name, opsCell(r.wasm), opsCell(r.ts), `${(r.wasm.opsPerSec / r.ts.opsPerSec).toFixed(2)}x`,
+      r.name, opsCell(r.wasm, ref), opsCell(r.ts, ref), `${(r.wasm.opsPerSec / r.ts.opsPerSec).toFixed(2)}x`,
       r.wasm.mbPerSec === undefined ? "" : fmtInt(r.wasm.mbPerSec),
       r.ts.mbPerSec === undefined ? "" : fmtInt(r.ts.mbPerSec),
+      r.wasm.pagesPerSec === undefined ? "" : fmtInt(r.wasm.pagesPerSec),
+      r.ts.pagesPerSec === undefined ? "" : fmtInt(r.ts.pagesPerSec),
     ]);
   }
   const keep = rows[0].map((_, col) => rows.some((row, i) => i > 0 && row[col] !== ""));

@@ -87,7 +87,7 @@ export interface Engine {
   sgLengthArray(): Uint32Array;
   sgPrvLen(): number;
   // IOMMU
-  domainCreate(basePage: number, sizePages: number): number;
+  domainCreate(basePage: number, sizePages: number, flat: number): number;
   iovaAlloc(d: number, count: number): number;
   iovaFree(d: number, iovaPage: number, count: number): number;
   iommuMap(d: number, iovaPage: number, pfn: number, count: number, prot: number): number;

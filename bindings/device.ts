@@ -35,7 +35,11 @@ export interface DeviceIommuOptions {
   base: number;
   /** IOVA space, bytes; at most 4 GiB (the seed's mapping: else ERANGE). */
   size: number;
-  /** dma_map_sg() style. Default "dma-iommu". */
+  /**
+   * dma_map_sg() style, and the IOVA bitmap's shape: "arm" grows by one page of
+   * bitmap (128 MiB of IOVA with 4 KiB pages) at a time and no allocation spans
+   * two; "dma-iommu" keeps one bitmap, so one range may span the domain. Default "dma-iommu".
+   */
   style?: IommuSgStyle;
 }
 
@@ -85,9 +89,10 @@ interface SgMapping {
   /** Device segments mapped (the value dma_map_sg() returned). */
   count: number;
   dir: DmaDirection;
-  /** dma-iommu: the single IOVA range. */
+  /** dma-iommu: the single IOVA range, and the pieces of it that are mapped (boundary pads are not). */
   iovaStart?: number;
   iovaBytes?: number;
+  ranges?: { iova: number; bytes: number }[];
 }
 
 const MASK_BITS_MAX = 64;
@@ -378,7 +383,7 @@ export class Device {
         if (s) this.releaseStreaming(e.dmaAddress!, s);
       }
     } else if (m.kind === "iommu-dma") {
-      this.iommu!.unmap(m.iovaStart!, m.iovaBytes!);
+      for (const r of m.ranges!) this.iommu!.unmap(r.iova, r.bytes);
       this.iommu!.freeIova(m.iovaStart!, m.iovaBytes!);
     } else {
       const page = this.sys.pageSize;
@@ -391,8 +396,8 @@ export class Device {
       }
     }
     for (const e of sgt.entries) {
-      delete e.dmaAddress;
-      delete e.dmaLength;
+      e.dmaAddress = undefined;
+      e.dmaLength = undefined;
     }
     sgt.nents = sgt.origNents;
     this.sgMaps.delete(sgt);
@@ -452,8 +457,8 @@ export class Device {
         for (let j = 0; j < i; j++) {
           const prev = sgt.entries[j]!;
           this.releaseStreaming(prev.dmaAddress!, this.streaming.get(prev.dmaAddress!)!);
-          delete prev.dmaAddress;
-          delete prev.dmaLength;
+          prev.dmaAddress = undefined;
+          prev.dmaLength = undefined;
         }
         return 0;
       }
@@ -498,13 +503,15 @@ export class Device {
     const iova = domain.allocIova(total);
     if (iova === null) return 0;
     const prot = this.prot(dir);
-    const used = [0, 0, 0, 0];
+    const before = domain.entries;
+    const ranges: { iova: number; bytes: number }[] = [];
     for (let i = 0; i < n; i++) {
       const e = sgt.entries[i]!;
       const bytes = Math.ceil((e.length + (e.offset % page)) / page) * page;
-      domain.map(iova + iovaOff[i]!, e.pfn * page + (e.offset - (e.offset % page)), bytes, prot).entries.forEach((k, c) => (used[c]! += k));
+      domain.mapPages(iova + iovaOff[i]!, e.pfn * page + (e.offset - (e.offset % page)), bytes, prot);
+      ranges.push({ iova: iova + iovaOff[i]!, bytes });
     }
-    this.lastIommuEntries = used;
+    this.lastIommuEntries = domain.entries.map((k, c) => k - before[c]!);
     // __finalise_sg(): concatenate into device segments.
     const maxLen = this.maxSegmentSize;
     let count = 0;
@@ -534,11 +541,11 @@ export class Device {
         e.dmaAddress = out[i]!.addr;
         e.dmaLength = out[i]!.len;
       } else {
-        delete e.dmaAddress;
-        delete e.dmaLength;
+        e.dmaAddress = undefined;
+        e.dmaLength = undefined;
       }
     }
-    this.sgMaps.set(sgt, { kind: "iommu-dma", count, dir, iovaStart: iova, iovaBytes: total });
+    this.sgMaps.set(sgt, { kind: "iommu-dma", count, dir, iovaStart: iova, iovaBytes: total, ranges });
     return count;
   }
 
@@ -563,7 +570,7 @@ export class Device {
       for (let i = from; i < to; i++) {
         const e = sgt.entries[i]!;
         const len = Math.ceil((e.offset + e.length) / page) * page;
-        domain.map(cursor, e.pfn * page, len, prot);
+        domain.mapPages(cursor, e.pfn * page, len, prot);
         cursor += len;
       }
       mapped.push({ iova, bytes });
@@ -596,8 +603,8 @@ export class Device {
         e.dmaAddress = chunks[i]!.addr;
         e.dmaLength = chunks[i]!.len;
       } else {
-        delete e.dmaAddress;
-        delete e.dmaLength;
+        e.dmaAddress = undefined;
+        e.dmaLength = undefined;
       }
     }
     this.sgMaps.set(sgt, { kind: "arm", count: chunks.length, dir });

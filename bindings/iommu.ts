@@ -77,6 +77,12 @@ export class IommuDomain {
    * page-table entries of each size the mapping used.
    */
   map(iova: number, phys: number, bytes: number, prot: number): { entries: number[] } {
+    this.mapPages(iova, phys, bytes, prot);
+    return { entries: IOMMU_PAGE_SIZES.map((_, c) => this.sys.engine.lastMapPtes(c)) };
+  }
+
+  /** @internal iommu_map() without the entry report (the DMA layer's hot path). */
+  mapPages(iova: number, phys: number, bytes: number, prot: number): void {
     const where = "IommuDomain.map";
     requireInt(where, "bytes", bytes, 1, this.size);
     requireInt(where, "prot", prot, 1, 3);
@@ -87,7 +93,6 @@ export class IommuDomain {
     requireInt(where, "phys", phys, 0, this.sys.ramBytes - bytes);
     const ret = this.sys.engine.iommuMap(this.id, page, phys / this.pageSize, bytes / this.pageSize, prot);
     if (ret < 0) throw DmaSimError.fromErrno(ret, `${where}: range outside the domain or already mapped`);
-    return { entries: IOMMU_PAGE_SIZES.map((_, c) => this.sys.engine.lastMapPtes(c)) };
   }
 
   /** iommu_unmap(): unmaps whole IOMMU pages from `iova`; returns the bytes unmapped. */

@@ -89,7 +89,11 @@ function build(
   if (prev !== null && !(prev instanceof SgTable)) throw new DmaSimError("EINVAL", `${where}: prev must be an SgTable or null`);
   if (prev && prev.pageSize !== pageSize) throw new DmaSimError("EINVAL", `${where}: prev was built for another page size`);
   if (prev && prev.ended) throw new DmaSimError("EINVAL", `${where}: prev was completed (built with leftPages 0)`);
-  for (let i = 0; i < n; i++) requireInt(where, `pfns[${i}]`, pfns[i], 0, nrPages - 1);
+  for (let i = 0; i < n; i++) {
+    const pfn = pfns[i];
+    // The message is built only on failure: this loop runs once per page.
+    if (!Number.isInteger(pfn) || pfn! < 0 || pfn! >= nrPages) requireInt(where, `pfns[${i}]`, pfn, 0, nrPages - 1);
+  }
   e.sgReservePages(n);
   inst.bufferView(Int32Array, () => e.sgPagesPtr(), () => e.sgPagesArray(), n).set(pfns);
   const last = prev?.entries[prev.entries.length - 1];

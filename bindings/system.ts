@@ -252,7 +252,8 @@ export class System {
     for (const d of devices) {
       let domain: IommuDomain | null = null;
       if (d.iommu) {
-        const id = this.engine.domainCreate(d.iommu.base / this.pageSize, d.iommu.size / this.pageSize);
+        const flat = d.iommu.style === "arm" ? 0 : 1;
+        const id = this.engine.domainCreate(d.iommu.base / this.pageSize, d.iommu.size / this.pageSize, flat);
         if (id < 0) {
           throw DmaSimError.fromErrno(id, `createSystem: device "${d.name}": IOVA space [0x${d.iommu.base.toString(16)}, +0x${d.iommu.size.toString(16)}) is beyond 4 GiB (arm_iommu_create_mapping())`);
         }

@@ -109,7 +109,7 @@ describe("IOMMU", () => {
   });
 
   it("allocates IOVA first fit from the bottom, aligned to the order capped at 2^8 pages, growing by extensions", async () => {
-    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0, size: 1024 * MIB } }] }, (sys) => {
+    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0, size: 1024 * MIB, style: "arm" } }] }, (sys) => {
       const io = sys.device("gpu").iommu!;
       expect(io.extensions).toBe(1);
       expect(io.allocIova(PAGE)).toBe(0);
@@ -123,6 +123,11 @@ describe("IOMMU", () => {
       expect(io.allocIova(8 * MIB)).toBe(128 * MIB);
       expect(io.extensions).toBe(2);
       expect(() => io.freeIova(127 * MIB, 2 * MIB)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+      expect(io.allocIova(129 * MIB)).toBeNull(); // no range spans two extensions
+    });
+    // dma-iommu domains keep one bitmap: a range may span the domain.
+    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0, size: 1024 * MIB } }] }, (sys) => {
+      expect(sys.device("gpu").iommu!.allocIova(600 * MIB)).toBe(0);
     });
   });
 
@@ -195,6 +200,18 @@ describe("dma_map_sg", () => {
         const start = e.dmaAddress!;
         expect(Math.floor(start / 0x4000)).toBe(Math.floor((start + e.dmaLength! - 1) / 0x4000));
       }
+    });
+  });
+
+  it("dma-iommu: unmapping a list laid out with boundary pads removes every page", async () => {
+    await onBoth(mk("dma-iommu", { segmentBoundaryMask: 0xffff }), (sys) => {
+      const dev = sys.device("dev");
+      const table = new SgTable(Array.from({ length: 6 }, (_, i) => ({ pfn: 200 + 10 * i, offset: 0, length: 3 * PAGE })), PAGE);
+      expect(dev.dmaMapSg(table, "bidirectional")).toBeGreaterThan(1);
+      dev.dmaUnmapSg(table, 6, "bidirectional");
+      expect(dev.iommu!.entries).toEqual([0, 0, 0, 0]);
+      expect(dev.iommu!.iovaBytesInUse).toBe(0);
+      expect(dev.dmaMapSg(table, "bidirectional")).toBeGreaterThan(1); // the same table maps again
     });
   });
 
