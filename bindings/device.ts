@@ -535,18 +535,18 @@ export class Device {
       out[cur]!.len = curLen;
       if (sLength + sIovaOff < iovaLen[i]!) curLen = 0;
     }
-    for (let i = 0; i < n; i++) {
-      const e = sgt.entries[i]!;
-      if (i < count) {
-        e.dmaAddress = out[i]!.addr;
-        e.dmaLength = out[i]!.len;
-      } else {
-        e.dmaAddress = undefined;
-        e.dmaLength = undefined;
-      }
-    }
+    this.setSegments(sgt, out);
     this.sgMaps.set(sgt, { kind: "iommu-dma", count, dir, iovaStart: iova, iovaBytes: total, ranges });
     return count;
+  }
+
+  /** Writes device segments into the first entries (sg_dma_address/len); the rest carry none. */
+  private setSegments(sgt: SgTable, segments: { addr: number; len: number }[]): void {
+    for (let i = 0; i < sgt.origNents; i++) {
+      const e = sgt.entries[i]!;
+      e.dmaAddress = i < segments.length ? segments[i]!.addr : undefined;
+      e.dmaLength = i < segments.length ? segments[i]!.len : undefined;
+    }
   }
 
   /**
@@ -597,16 +597,7 @@ export class Device {
       }
       size += s!.length;
     }
-    for (let i = 0; i < n; i++) {
-      const e = sgt.entries[i]!;
-      if (i < chunks.length) {
-        e.dmaAddress = chunks[i]!.addr;
-        e.dmaLength = chunks[i]!.len;
-      } else {
-        e.dmaAddress = undefined;
-        e.dmaLength = undefined;
-      }
-    }
+    this.setSegments(sgt, chunks);
     this.sgMaps.set(sgt, { kind: "arm", count: chunks.length, dir });
     return chunks.length;
   }

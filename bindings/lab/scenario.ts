@@ -8,6 +8,7 @@
  * Durations are counted in operations, never in time: the same scenario and
  * seed give the same run on any machine and either backend.
  */
+import type { CmaAreaOptions } from "../options.ts";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { DmaSimError } from "../errors.ts";
@@ -217,14 +218,8 @@ export interface Machine {
   minFreeKbytes: number | null;
 }
 
-export interface Area {
-  name: string;
-  bytes: number;
-  base?: number;
-  limit?: number;
-  alignment?: number;
-  orderPerBit?: number;
-}
+/** A CMA area of the scenario's machine: the system option itself. */
+export type Area = CmaAreaOptions;
 
 export interface Range {
   min: number;
