@@ -33,3 +33,25 @@ export type { ZoneOption } from "./options.ts";
 export { DmaDebug } from "./dma-debug.ts";
 export type { DmaDebugReport, DmaDebugOptions } from "./dma-debug.ts";
 export { CpuCache } from "./cache.ts";
+export {
+  DmaBuf, DmaBufAttachment, DmaBufMap, VmArea, dmaBufExport, formatBufinfo, physRanges, pfnAt,
+} from "./dma-buf.ts";
+export type { DmaBufOps, DmaBufAttachOps, DmaBufExportInfo, PageRun, VmFault, FileRef } from "./dma-buf.ts";
+export { DmaHeap, dmaHeaps, dmaHeapFind, SYSTEM_HEAP_ORDERS } from "./dma-heap.ts";
+export type { DmaHeapOps, DmaHeapStats } from "./dma-heap.ts";
+export { dmaBufExportDeferred, deferredInfo, placementConstraints } from "./dma-buf-deferred.ts";
+export type { DeferredDmaBufOptions, DeferredPlacement, DeferredStats, PlacementConstraints } from "./dma-buf-deferred.ts";
+export { Process, Mapping } from "./uapi/process.ts";
+export type { ProcessOptions, DmaBufAccounting } from "./uapi/process.ts";
+export {
+  DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME, DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_WRITE,
+  DMA_BUF_SYNC_RW, DMA_BUF_SYNC_START, DMA_BUF_SYNC_END, DMA_BUF_SYNC_VALID_FLAGS_MASK, DMA_BUF_NAME_LEN, DMA_BUF_BASE,
+} from "./uapi/dma-buf.ts";
+export type { DmaBufSync } from "./uapi/dma-buf.ts";
+export {
+  DMA_HEAP_IOCTL_ALLOC, DMA_HEAP_IOC_MAGIC, DMA_HEAP_VALID_FD_FLAGS, DMA_HEAP_VALID_HEAP_FLAGS, DMA_HEAP_ALLOCATION_DATA_SIZE,
+} from "./uapi/dma-heap.ts";
+export type { DmaHeapAllocationData, DmaHeapAllocationArg } from "./uapi/dma-heap.ts";
+export { O_RDONLY, O_WRONLY, O_RDWR, O_ACCMODE, O_CLOEXEC, O_NONBLOCK, SEEK_SET, SEEK_CUR, SEEK_END } from "./uapi/fcntl.ts";
+export { PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE } from "./uapi/mman.ts";
+export { _IOC, _IO, _IOR, _IOW, _IOWR, _IOC_NR, _IOC_TYPE, _IOC_SIZE, _IOC_DIR } from "./uapi/ioctl.ts";

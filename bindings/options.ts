@@ -20,6 +20,12 @@ export interface CmaAreaOptions {
   alignment?: number;
   /** Pages per bitmap bit, as an order. Default 0 (one bit per page). */
   orderPerBit?: number;
+  /**
+   * Processes (by name) allowed to open the area's heap, /dev/dma_heap/<name>;
+   * anyone else gets EACCES. Default: everyone. `[]`: no process (the area
+   * serves its devices' drivers only).
+   */
+  heapUsers?: string[];
 }
 
 /** A zone boundary: the zone ends (exclusive) at `endBytes`. */
@@ -182,7 +188,7 @@ function resolveZones(where: string, zones: SystemOptions["zones"], ramBytes: nu
   const dma32End = ends.DMA32 ?? (ends.Normal === undefined ? nrPages : dmaEnd);
   return [dmaEnd, dma32End];
 }
-const KNOWN_CMA = new Set(["name", "bytes", "base", "limit", "alignment", "orderPerBit"]);
+const KNOWN_CMA = new Set(["name", "bytes", "base", "limit", "alignment", "orderPerBit", "heapUsers"]);
 
 function isPow2(n: number): boolean {
   return Number.isInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
@@ -242,6 +248,12 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
       throw new DmaSimError("EINVAL", `${at}.alignment must be a power of two, got ${String(area.alignment)}`);
     }
     if (area.orderPerBit !== undefined) requireInt(at, "orderPerBit", area.orderPerBit, 0, 30);
+    if (area.heapUsers !== undefined) {
+      if (!Array.isArray(area.heapUsers) || area.heapUsers.some((u) => typeof u !== "string" || u.length === 0)) {
+        throw new DmaSimError("EINVAL", `${at}.heapUsers must be an array of process names (non-empty strings)`);
+      }
+      return { ...area, heapUsers: [...area.heapUsers] };
+    }
     return { ...area };
   });
   const [dmaEndPfn, dma32EndPfn] = resolveZones(where, options.zones, ramBytes, pageSize, pageblockBytes);

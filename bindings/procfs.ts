@@ -6,9 +6,11 @@
  *   /sys/kernel/mm/cma/<name>/{alloc_pages_success,alloc_pages_fail,release_pages_success,
  *                               total_pages,available_pages}            (mm/cma_sysfs.c)
  *   /sys/kernel/debug/cma/<name>/{base_pfn,count,order_per_bit,used,maxchunk}  (mm/cma_debug.c)
+ *   /sys/kernel/debug/dma_buf/bufinfo                                   (drivers/dma-buf/dma-buf.c)
  *
  * One line or block per populated zone of node 0.
  */
+import { formatBufinfo } from "./dma-buf.ts";
 import { DmaSimError } from "./errors.ts";
 import type { System } from "./system.ts";
 import { defaultPageset, formatZoneinfo, type ZoneinfoZone } from "./zoneinfo.ts";
@@ -113,6 +115,8 @@ export function readProcFile(sys: System, path: string): string {
       return formatExtfragIndex(zones(sys));
     case "/sys/kernel/debug/extfrag/unusable_index":
       return formatUnusableIndex(zones(sys));
+    case "/sys/kernel/debug/dma_buf/bufinfo":
+      return formatBufinfo(sys);
   }
   const m = /^\/sys\/kernel\/(mm|debug)\/cma\/([^/]+)\/([a-z_]+)$/.exec(path);
   const text = m ? cmaFile(sys, m[1] as "mm" | "debug", m[2]!, m[3]!) : undefined;

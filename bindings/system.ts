@@ -20,6 +20,8 @@ import { IommuDomain } from "./iommu.ts";
 import { IO_TLB_SIZE, SwiotlbPool } from "./swiotlb.ts";
 import { CpuCache } from "./cache.ts";
 import { DmaDebug } from "./dma-debug.ts";
+import { dmaBufCheck, dmaBufList, type DmaBuf } from "./dma-buf.ts";
+import { createProcess, type Process, type ProcessOptions } from "./uapi/process.ts";
 
 /** Counters and free-memory figures (the /proc/vmstat items dmasim models, and more). */
 export interface SystemStats {
@@ -175,6 +177,7 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
     ramBytes: o.ramBytes, pageSize: o.pageSize, maxOrder: o.maxOrder, pageblockOrder: o.pageblockOrder,
     storeContents: o.storeContents, seed: o.seed,
   });
+  for (const area of o.cma) if (area.heapUsers) sys.cmaHeapUsers.set(area.name, Object.freeze([...area.heapUsers]));
   if (o.dmaDebug) sys.dmaDebug = new DmaDebug(o.dmaDebug === true ? {} : o.dmaDebug);
   if (o.cacheModel && o.storeContents) {
     sys.cpuCache = new CpuCache((phys, length) => inst.ramView(phys, length), o.cacheModel === true ? 64 : o.cacheModel.lineBytes);
@@ -220,6 +223,8 @@ export class System {
   cpuCache: CpuCache | null = null;
   /** The atomic DMA pools (kernel, DMA, DMA32 as the zones allow). */
   readonly atomicPools: AtomicPool[] = [];
+  /** @internal The processes allowed to open each CMA area's heap (its `heapUsers`); absent: everyone. */
+  readonly cmaHeapUsers = new Map<string, readonly string[]>();
 
   /** @internal */
   constructor(inst: EngineInstance, areaNames: string[], g: Geometry) {
@@ -673,15 +678,33 @@ export class System {
     if (policy.claimThresholdPages !== undefined) this.engine.setClaimThreshold(policy.claimThresholdPages);
   }
 
+  // ---- dma-buf and userspace -------------------------------------------------------------------
+
+  /**
+   * A userspace process (uapi/process.ts): its own fd table with fds 0–2 taken
+   * by its standard streams, /dev/dma_heap/* to open, and an optional cap on
+   * the dma-buf memory it may allocate (`dmabufLimitBytes`).
+   */
+  process(name: string, options: ProcessOptions = {}): Process {
+    return createProcess(this, name, options);
+  }
+
+  /** Live dma-bufs, newest first (db_list, as bufinfo lists them). */
+  get dmabufs(): readonly DmaBuf[] {
+    return dmaBufList(this);
+  }
+
   /** Reads a virtual /proc, sysfs or debugfs file (see procfs.ts for the list). */
   readFile(path: string): string {
     return readProcFile(this, path);
   }
 
-  /** Verifies every engine invariant; throws a DmaSimError naming the first broken one. */
+  /** Verifies every engine invariant, then the dma-buf layer's; throws a DmaSimError naming the first broken one. */
   check(): void {
     const msg = this.engine.check();
     if (msg.length > 0) throw new DmaSimError("EUCLEAN", `check: ${msg}`);
+    const bufs = dmaBufCheck(this);
+    if (bufs.length > 0) throw new DmaSimError("EUCLEAN", `check: ${bufs}`);
   }
 
   /** A digest of all engine state (8 hex digits): equal on both backends for the same operations. */
