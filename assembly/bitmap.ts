@@ -1,5 +1,25 @@
 // Bitmap primitives (lib/bitmap.c, lib/find_bit.c) over 32-bit words: bit `i`
-// lives in word i >> 5 at position i & 31. Word-at-a-time scans with ctz.
+// lives in word i >> 5 at position i & 31. Word-at-a-time scans with ctz; on
+// WASM with SIMD, runs of full (or empty) words are skipped 4 words at a time.
+
+import { EINVAL } from "./constants.ts";
+import { dataPointer } from "./ram.ts";
+
+/** Words from `w` that are all ones (skipZeros false) or all zeros, skipped 128 bits at a time (WASM SIMD). */
+// @ts-ignore: decorator
+@inline function skipWords(map: Uint32Array, w: i32, nwords: i32, allOnes: bool): i32 {
+  if (ASC_TARGET != 0 && ASC_FEATURE_SIMD) {
+    const base = dataPointer(map);
+    while (w + 4 <= nwords) {
+      // @ts-ignore: wasm only
+      const v = v128.load(base + (usize(w) << 2));
+      // @ts-ignore: wasm only
+      if (allOnes ? v128.any_true(v128.not(v)) : v128.any_true(v)) break;
+      w += 4;
+    }
+  }
+  return w;
+}
 
 /** Words needed for `nbits` bits (BITS_TO_LONGS with 32-bit longs). */
 // @ts-ignore: decorator
@@ -17,6 +37,7 @@ export function findNextBit(map: Uint32Array, size: i32, start: i32): i32 {
   if (start >= size) return size;
   let w = start >>> 5;
   let word: u32 = unchecked(map[w]) & ((0xffffffff as u32) << u32(start & 31));
+  if (word == 0) w = skipWords(map, w + 1, bitsToWords(size), false) - 1;
   while (word == 0) {
     w++;
     if ((w << 5) >= size) return size;
@@ -31,6 +52,7 @@ export function findNextZeroBit(map: Uint32Array, size: i32, start: i32): i32 {
   if (start >= size) return size;
   let w = start >>> 5;
   let word: u32 = ~unchecked(map[w]) & ((0xffffffff as u32) << u32(start & 31));
+  if (word == 0) w = skipWords(map, w + 1, bitsToWords(size), true) - 1;
   while (word == 0) {
     w++;
     if ((w << 5) >= size) return size;
@@ -73,4 +95,62 @@ export function bitmapFindNextZeroAreaOff(
     start = busy + 1;
   }
   return size; // unreachable: the loop returns
+}
+
+// ---- bitmaps the bindings create (sys.bitmap()) ----------------------------------------
+
+const userBitmaps: Array<Uint32Array> = new Array<Uint32Array>(0);
+const userBits: Array<i32> = new Array<i32>(0);
+
+export function bitmapsReset(): void {
+  userBitmaps.length = 0;
+  userBits.length = 0;
+}
+
+/** A zeroed bitmap of `nbits` bits; returns its id. */
+export function bitmapCreate(nbits: i32): i32 {
+  if (nbits <= 0) return -EINVAL;
+  userBitmaps.push(new Uint32Array(bitsToWords(nbits)));
+  userBits.push(nbits);
+  return userBits.length - 1;
+}
+
+function bitmapValid(id: i32): bool {
+  return id >= 0 && id < userBits.length;
+}
+
+/** bitmap_set() (on) / bitmap_clear(): 0 or -EINVAL. */
+export function bitmapUpdate(id: i32, start: i32, nr: i32, on: bool): i32 {
+  if (!bitmapValid(id) || start < 0 || nr < 0 || nr > userBits[id] - start) return -EINVAL;
+  bitmapAssign(userBitmaps[id], start, nr, on);
+  return 0;
+}
+
+export function bitmapTestBit(id: i32, bit: i32): i32 {
+  if (!bitmapValid(id) || bit < 0 || bit >= userBits[id]) return -EINVAL;
+  return testBit(userBitmaps[id], bit) ? 1 : 0;
+}
+
+/** bitmap_find_next_zero_area_off() on bitmap `id`. */
+export function bitmapZeroArea(id: i32, start: i32, nr: i32, alignMask: i32, alignOffset: i32): i32 {
+  if (!bitmapValid(id) || start < 0 || nr <= 0 || alignMask < 0 || (alignMask & (alignMask + 1)) != 0 || alignOffset < 0) return -EINVAL;
+  return bitmapFindNextZeroAreaOff(userBitmaps[id], userBits[id], start, nr, alignMask, alignOffset);
+}
+
+export function bitmapNextZero(id: i32, start: i32): i32 {
+  if (!bitmapValid(id) || start < 0) return -EINVAL;
+  return findNextZeroBit(userBitmaps[id], userBits[id], start);
+}
+
+export function bitmapNextSet(id: i32, start: i32): i32 {
+  if (!bitmapValid(id) || start < 0) return -EINVAL;
+  return findNextBit(userBitmaps[id], userBits[id], start);
+}
+
+export function bitmapCount(): i32 {
+  return userBits.length;
+}
+
+export function bitmapWords(id: i32): Uint32Array {
+  return userBitmaps[id];
 }

@@ -4,6 +4,7 @@
 import { MIGRATE_TYPES } from "./constants.ts";
 import { FNV_OFFSET_BASIS, fnvMix } from "./fnv.ts";
 import { iommuHash } from "./iommu.ts";
+import { bitmapCount, bitmapWords } from "./bitmap.ts";
 import { claimThresholdPages, cmaBalanceEnabled, freeBlocks, freeListHead, noFragmentEnabled } from "./buddy.ts";
 import {
   MAX_NR_ZONES, lowmemReserve, zoneCmaPages, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneStart, zoneWmark,
@@ -73,6 +74,11 @@ export function stateHash(): u32 {
   for (let i = 0; i < allocFailByOrder.length; i++) h = mixF64(h, unchecked(allocFailByOrder[i]));
   for (let i = 0; i < zonePgalloc.length; i++) h = mixF64(h, unchecked(zonePgalloc[i]));
   h = iommuHash(h);
+  for (let b = 0; b < bitmapCount(); b++) {
+    const words = bitmapWords(b);
+    h = mix(h, words.length);
+    for (let w = 0; w < words.length; w++) h = mix(h, i32(unchecked(words[w])));
+  }
   for (let off: u32 = 0; off < ramBytes; off += 4) h = mix(h, i32(ramWord(off)));
   return u32(h) >>> 0;
 }

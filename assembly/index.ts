@@ -18,6 +18,9 @@ import {
   cmaLastError, cmaNextSetBit, cmaNextZeroBit, cmaOrderPerBit, cmaRelease, cmaReset, cmaStat,
 } from "./cma.ts";
 import { checkAll, corruptForTest } from "./check.ts";
+import {
+  bitmapCreate, bitmapNextSet, bitmapNextZero, bitmapTestBit, bitmapUpdate, bitmapZeroArea, bitmapsReset,
+} from "./bitmap.ts";
 import { allocContigRange, checkContigRange, freeContigRange } from "./contig.ts";
 import { stateHash } from "./hash.ts";
 import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
@@ -57,6 +60,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   cmaReset();
   zonesReset();
   iommuReset();
+  bitmapsReset();
   memblockReset();
   zoneSetRange(ZONE_NORMAL, 0, pages); // one Normal zone unless setZones() says otherwise
   return ramInit(ramBytes) ? 0 : -ENOMEM;
@@ -412,3 +416,7 @@ export {
 
 export function domains(): i32 { return domainCount(); }
 export function lastMapPtes(c: i32): i32 { return lastMapEntries[c]; }
+
+// ---- bitmaps (lib/bitmap.c) for the bindings ----------------------------------------------
+
+export { bitmapCreate, bitmapNextSet, bitmapNextZero, bitmapTestBit, bitmapUpdate, bitmapZeroArea };

@@ -20,6 +20,12 @@ export interface Engine {
   setClaimThreshold(pages: number): void;
   allocPages(order: number, mt: number, highestZone: number, gfp: number): number;
   lastZone(): number;
+  bitmapCreate(nbits: number): number;
+  bitmapUpdate(id: number, start: number, nr: number, on: boolean | number): number;
+  bitmapTestBit(id: number, bit: number): number;
+  bitmapZeroArea(id: number, start: number, nr: number, alignMask: number, alignOffset: number): number;
+  bitmapNextZero(id: number, start: number): number;
+  bitmapNextSet(id: number, start: number): number;
   batchReserve(n: number): void;
   batchPtr(): number;
   batchArray(): Int32Array;

@@ -55,3 +55,4 @@ export type { DmaHeapAllocationData, DmaHeapAllocationArg } from "./uapi/dma-hea
 export { O_RDONLY, O_WRONLY, O_RDWR, O_ACCMODE, O_CLOEXEC, O_NONBLOCK, SEEK_SET, SEEK_CUR, SEEK_END } from "./uapi/fcntl.ts";
 export { PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE } from "./uapi/mman.ts";
 export { _IOC, _IO, _IOR, _IOW, _IOWR, _IOC_NR, _IOC_TYPE, _IOC_SIZE, _IOC_DIR } from "./uapi/ioctl.ts";
+export { Bitmap } from "./bitmap.ts";

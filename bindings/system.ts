@@ -14,6 +14,7 @@ import { resolveOptions, type SystemOptions } from "./options.ts";
 import { MovablePage } from "./page.ts";
 import { readProcFile } from "./procfs.ts";
 import { createRandom, type Random } from "./random.ts";
+import { Bitmap } from "./bitmap.ts";
 import { Device, type CoherentBuffer } from "./device.ts";
 import { AtomicPool, atomicPoolBytes } from "./dma-pool.ts";
 import { IommuDomain } from "./iommu.ts";
@@ -267,6 +268,13 @@ export class System {
       const area = d.cma ? this.cma(d.cma) : null;
       this.deviceList.push(new Device(this, d, domain, area, swiotlb, this.atomicPools));
     }
+  }
+
+  /** A zeroed bitmap of `nbits` bits in the engine (lib/bitmap.c primitives). */
+  bitmap(nbits: number): Bitmap {
+    requireInt("bitmap", "nbits", nbits, 1, 2 ** 30);
+    const id = this.engine.bitmapCreate(nbits);
+    return new Bitmap(this, id, nbits);
   }
 
   /** The device named `name`. */

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { MIB, expectUntouched, onBoth } from "./helpers.ts";
+
+describe("Bitmap (lib/bitmap.c)", () => {
+  it("sets, clears and finds runs as the kernel's primitives do", async () => {
+    await onBoth({ ramBytes: 16 * MIB }, (sys) => {
+      const bm = sys.bitmap(1000);
+      bm.set(0, 1000);
+      bm.clear(37, 1);
+      bm.clear(100, 3);
+      bm.clear(200, 10);
+      expect(bm.findNextZeroBit(0)).toBe(37);
+      expect(bm.findNextZeroArea(0, 1)).toBe(37);
+      expect(bm.findNextZeroArea(0, 3)).toBe(100);
+      expect(bm.findNextZeroArea(0, 4)).toBe(200);
+      expect(bm.findNextZeroArea(0, 4, 7)).toBe(200); // 200 is 8-aligned
+      // index + 1 must be 8-aligned: 207..210 is cut by bit 210, so none; the kernel returns the end.
+      expect(bm.findNextZeroArea(0, 4, 7, 1)).toBe(1011);
+      expect(bm.findNextZeroArea(0, 2, 7, 1)).toBe(207);
+      expect(bm.findNextZeroArea(0, 11)).toBeGreaterThan(1000 - 11); // none
+      expect(bm.test(37)).toBe(false);
+      expect(bm.findNextBit(200)).toBe(210);
+      expectUntouched(sys, "EINVAL", () => bm.set(990, 11));
+      expectUntouched(sys, "EINVAL", () => bm.findNextZeroArea(0, 4, 6));
+    });
+  });
+
+  it("finds a run at the end of a 99%-full 1 Mi-bit bitmap, across the SIMD skip", async () => {
+    await onBoth({ ramBytes: 16 * MIB, seed: 3 }, (sys) => {
+      const nbits = 1 << 20;
+      const bm = sys.bitmap(nbits);
+      bm.set(0, nbits);
+      // single-bit holes every ~100 bits, then one 8-bit run near the end
+      for (let bit = 50; bit < nbits - 1000; bit += 64 + sys.random.int(72)) bm.clear(bit, 1);
+      bm.clear(nbits - 333, 8);
+      expect(bm.findNextZeroArea(0, 8)).toBe(nbits - 333);
+      expect(bm.findNextZeroArea(0, 2)).toBe(nbits - 333);
+      // Zero words right after long full stretches, at every offset within a 4-word chunk.
+      for (const word of [4, 5, 6, 7, 8, 1000, 32767]) {
+        bm.clear(word * 32 + 3, 1);
+        expect(bm.findNextZeroBit(word * 32 - 40 > 0 ? word * 32 - 40 : 0) <= word * 32 + 3).toBe(true);
+      }
+      const all = sys.bitmap(nbits);
+      expect(all.findNextBit(0)).toBe(nbits);
+      all.set(nbits - 1, 1);
+      expect(all.findNextBit(0)).toBe(nbits - 1);
+    });
+  });
+});
