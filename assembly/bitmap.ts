@@ -81,10 +81,21 @@ export function bitmapAssign(map: Uint32Array, start: i32, nr: i32, on: bool): v
  * bitmap_find_next_zero_area_off(): the first run of `nr` clear bits at or after
  * `start` whose index plus `alignOffset` is a multiple of `alignMask + 1`.
  * Returns a value past `size - nr` when there is none.
+ *
+ * The kernel's loop (find a zero, align it, look for a busy bit in the run,
+ * restart after it) always lands on the smallest such index. Runs of at most 32
+ * bits with an alignment of at most 32 are found directly, a word at a time;
+ * anything else takes the kernel's loop.
  */
 export function bitmapFindNextZeroAreaOff(
   map: Uint32Array, size: i32, start: i32, nr: i32, alignMask: i32, alignOffset: i32,
 ): i32 {
+  if (nr <= 32 && alignMask < 32) return zeroAreaByWords(map, size, start, nr, alignMask, alignOffset);
+  return zeroAreaByRestarts(map, size, start, nr, alignMask, alignOffset);
+}
+
+/** The kernel's algorithm, for long runs and coarse alignments. */
+function zeroAreaByRestarts(map: Uint32Array, size: i32, start: i32, nr: i32, alignMask: i32, alignOffset: i32): i32 {
   for (;;) {
     let index = findNextZeroBit(map, size, start);
     index = ((index + alignOffset + alignMask) & ~alignMask) - alignOffset;
@@ -95,6 +106,40 @@ export function bitmapFindNextZeroAreaOff(
     start = busy + 1;
   }
   return size; // unreachable: the loop returns
+}
+
+/**
+ * A word at a time: for word w, bit j of R is set when bits j..j+nr-1 (running
+ * into word w+1) are all clear; R is then masked to the aligned positions, which
+ * repeat every alignMask + 1 bits, and to positions at or after `start`.
+ */
+function zeroAreaByWords(map: Uint32Array, size: i32, start: i32, nr: i32, alignMask: i32, alignOffset: i32): i32 {
+  if (start >= size) return size + nr;
+  const nwords = bitsToWords(size);
+  // Aligned positions within any word: j with (j + alignOffset) % (alignMask + 1) == 0.
+  let aligned: u32 = 0;
+  for (let j = (alignMask + 1 - (alignOffset & alignMask)) & alignMask; j < 32; j += alignMask + 1) aligned |= (1 as u32) << u32(j);
+  let w = start >>> 5;
+  let from: u32 = (0xffffffff as u32) << u32(start & 31);
+  while (w < nwords) {
+    const z: u32 = ~unchecked(map[w]);
+    if (z == 0) {
+      w = skipWords(map, w + 1, nwords, true);
+      from = 0xffffffff;
+      continue;
+    }
+    const next: u32 = w + 1 < nwords ? ~unchecked(map[w + 1]) : 0xffffffff;
+    let runs: u32 = z;
+    for (let k = 1; k < nr; k++) runs &= (z >>> u32(k)) | (next << u32(32 - k));
+    runs &= aligned & from;
+    if (runs != 0) {
+      const index = (w << 5) + i32(ctz<u32>(runs));
+      return index + nr <= size ? index : index + nr;
+    }
+    w++;
+    from = 0xffffffff;
+  }
+  return size + nr;
 }
 
 // ---- bitmaps the bindings create (sys.bitmap()) ----------------------------------------

@@ -47,7 +47,7 @@ export class Bitmap {
   findNextZeroArea(start: number, nr: number, alignMask = 0, alignOffset = 0): number {
     const where = "Bitmap.findNextZeroArea";
     requireInt(where, "start", start, 0, this.nbits);
-    requireInt(where, "nr", nr, 1, this.nbits);
+    requireInt(where, "nr", nr, 1, 2 ** 30);
     requireInt(where, "alignMask", alignMask, 0, 2 ** 30 - 1);
     requireInt(where, "alignOffset", alignOffset, 0, 2 ** 30);
     if ((alignMask & (alignMask + 1)) !== 0) throw new DmaSimError("EINVAL", `${where}: alignMask must be 2^k - 1, got ${alignMask}`);

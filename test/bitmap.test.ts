@@ -47,3 +47,54 @@ describe("Bitmap (lib/bitmap.c)", () => {
     });
   });
 });
+
+/** The kernel's bitmap_find_next_zero_area_off() loop, bit by bit: the oracle. */
+function oracle(bits: Uint8Array, size: number, start: number, nr: number, mask: number, off: number): number {
+  for (;;) {
+    let index = start;
+    while (index < size && bits[index]) index++;
+    index = ((index + off + mask) & ~mask) - off;
+    const end = index + nr;
+    if (end > size) return -1;
+    let busy = index;
+    while (busy < end && !bits[busy]) busy++;
+    if (busy >= end) return index;
+    start = busy + 1;
+  }
+}
+
+describe("bitmap_find_next_zero_area_off() against the kernel's loop", () => {
+  it("finds the same run on random bitmaps, for short and long runs, any alignment", async () => {
+    await onBoth({ ramBytes: 16 * MIB, seed: 9 }, (sys) => {
+      const r = sys.random;
+      let found = 0;
+      for (let trial = 0; trial < 400; trial++) {
+        const size = 1 + r.int(700);
+        const density = r.float();
+        const bits = new Uint8Array(size);
+        const bm = sys.bitmap(size);
+        for (let i = 0; i < size; i++) {
+          if (r.float() < density) {
+            bits[i] = 1;
+            bm.set(i, 1);
+          }
+        }
+        for (let q = 0; q < 10; q++) {
+          const nr = 1 + r.int(r.int(2) ? 40 : 8);
+          const mask = 2 ** r.int(7) - 1;
+          const off = r.int(mask + 1);
+          const start = r.int(size);
+          const want = oracle(bits, size, start, nr, mask, off);
+          const got = bm.findNextZeroArea(start, nr, mask, off);
+          if (want < 0) expect(got, JSON.stringify({ size, start, nr, mask, off })).toBeGreaterThan(size - nr);
+          else {
+            expect(got, JSON.stringify({ size, start, nr, mask, off })).toBe(want);
+            found++;
+          }
+        }
+      }
+      expect(found).toBeGreaterThan(500);
+      return found;
+    });
+  });
+});
