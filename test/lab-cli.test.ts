@@ -56,7 +56,6 @@ describe("the dmasim CLI", () => {
     writeFileSync(join(tmp, "broken.json"), "{ name: ");
     expectOneLineError(dmasim("run", "--scenario", "broken.json", "--json"), "broken.json: not valid JSON");
     expectOneLineError(dmasim("run", "--scenario", "laptop"), `unknown scenario "laptop"`);
-    expectOneLineError(dmasim("run", "--scenario", "heaps"), "coming with dma-buf");
     expectOneLineError(dmasim("replay", "missing.trace"), "no such trace file: missing.trace");
     expectOneLineError(dmasim("compare", "--configs", "none.json"), "none.json: no such configurations file");
     expectOneLineError(dmasim("sweep", "--grid", "none.json"), "none.json: no such grid file");
@@ -73,7 +72,24 @@ describe("the dmasim CLI", () => {
     }
     const run = dmasim("run", "--help");
     expect(run.stdout).toContain("camera");
-    expect(run.stdout).toMatch(/heaps\s+coming with dma-buf/);
+    expect(run.stdout).toMatch(/heaps\s+a phone's graphics and camera stack/);
+    expect(run.stdout).not.toContain("coming with");
+  });
+
+  it("runs the heaps scenario, and its printed JSON is an equivalent scenario file", () => {
+    const r = dmasim("run", "--scenario", "heaps", "--scale", "0.05", "--json");
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ kind: "run", name: "heaps", seed: 1 });
+    expect(result.summary["heap.requests"]).toBeGreaterThan(0);
+    expect(result.summary["heap.system.order8"]).toBeGreaterThan(0);
+    expect(result.summary["cma.camera.allocs"]).toBe(result.summary["heap.camera.requests"]);
+    writeFileSync(join(tmp, "heaps-copy.json"), dmasim("scenarios", "heaps").stdout);
+    expect(dmasim("scenarios", "heaps-copy.json").stdout).toContain(`heaps-copy.json: a valid scenario "heaps": 4 phases`);
+    const copy = dmasim("run", "--scenario", "heaps-copy.json", "--scale", "0.05", "--json");
+    expect(JSON.parse(copy.stdout).stateHash).toBe(result.stateHash);
+    expect(JSON.parse(copy.stdout).summary).toEqual(result.summary);
   });
 
   it("compare runs configurations side by side", () => {

@@ -21,7 +21,7 @@ function stable(result: LabResult, withoutBackend = false): string {
 const tmp = mkdtempSync(join(tmpdir(), "dmasim-lab-run-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe.each(["camera", "server"])("the %s scenario", (name) => {
+describe.each(["camera", "server", "heaps"])("the %s scenario", (name) => {
   const scenario = loadScenario(name);
 
   it("gives byte-identical JSON for the same seed, across runs and backends", async () => {
@@ -47,11 +47,33 @@ describe.each(["camera", "server"])("the %s scenario", (name) => {
     // Boot, then the middle and the end of each phase, and each device's first session, in order.
     expect(r.maps.map((m) => m.label).filter((l) => !l.endsWith("first session")))
       .toEqual(["boot", ...scenario.phases.flatMap((p) => [`${p.name}: middle`, `${p.name}: end`])]);
-    expect(r.maps.filter((m) => m.label.endsWith("first session")).length).toBe(scenario.devices.length);
+    expect(r.maps.filter((m) => m.label.endsWith("first session")).length).toBe(scenario.devices.filter((d) => d.kind === "cma-consumer").length);
     expect(r.maps.map((m) => m.t)).toEqual([...r.maps.map((m) => m.t)].sort((a, b) => a - b));
     expect(r.maps[0]!.migratetypes.length).toBe(r.machine.ramBytes / r.machine.pageSize / 512);
     expect(r.summary["alloc.requests"]).toBeGreaterThan(0);
     expect(r.stateHash).toMatch(/^[0-9a-f]{8}$/);
+  });
+});
+
+describe("the heaps scenario at full scale", () => {
+  it("fragments as it should, identically on both backends", async () => {
+    const scenario = loadScenario("heaps");
+    const r = await runScenario(scenario);
+    const s = r.summary;
+    // Graphics buffers get their 1 MiB blocks while memory lasts, and fall back to smaller ones under pressure.
+    expect(s["heap.system.order8HitPct.apps"]).toBeGreaterThan(95);
+    expect(s["heap.system.order8HitPct.game"]).toBeLessThan(80);
+    expect(s["heap.failed.nomem"]).toBeGreaterThan(0);
+    expect(s["process.game.overLimit"]).toBeGreaterThan(0);
+    expect(s["process.game.peakBytes"]).toBeLessThanOrEqual(96 * 2 ** 20);
+    // The camera's frames come from its CMA heap, at the cost of migrating what was lent; the display takes them.
+    expect(s["heap.camera.successPct"]).toBeGreaterThan(90);
+    expect(s["cma.camera.pagesMigrated"]).toBeGreaterThan(0);
+    expect(s["device.display.imports"]! - s["device.display.importsFailed"]!).toBeGreaterThanOrEqual(s["heap.camera.requests"]! - s["heap.camera.failed"]!);
+    // The system heap's unmovable blocks claim movable pageblocks.
+    expect(s.extfragClaimed).toBeGreaterThan(0);
+    const ts = await runScenario(scenario, { backend: "ts" });
+    expect(stable(ts, true)).toBe(stable(r, true));
   });
 });
 
@@ -97,6 +119,72 @@ describe("the runner", () => {
     expect(r.samples.length).toBe(51);
     const ts = await runScenario(scenario, { seed: 3, backend: "ts" });
     expect(stable(ts, true)).toBe(stable(r, true));
+  });
+
+  it("plays heap operations: processes, limits, both heaps, mmap and touch, importers", async () => {
+    const scenario = validateScenario({
+      name: "heap-ops",
+      machine: { ramBytes: "64 MiB", storeContents: true },
+      areas: [{ name: "cam", bytes: "16 MiB", heapUsers: ["hal"] }],
+      devices: [
+        { name: "gpu", kind: "importer", iommu: { bytes: "256 MiB" }, maxSegmentBytes: "4 MiB" },
+        { name: "display", kind: "importer", contiguous: true },
+        { name: "dec", area: "cam", frameBytes: "1 MiB", periodOps: 500, holdOps: 200 },
+      ],
+      processes: [{ name: "app", dmabufLimitBytes: "8 MiB" }, { name: "hal" }, { name: "capped", dmabufLimitBytes: 0 }],
+      phases: [
+        { name: "fill", ops: 2000, mix: { alloc: { weight: 1, orders: { "0": 8, "3": 1 } }, free: { weight: 0.1 } } },
+        {
+          name: "heaps", ops: 3000,
+          mix: {
+            alloc: [{ weight: 3, orders: { "0": 1 } }, { weight: 1, migratetype: "unmovable" }],
+            free: { weight: 4 },
+            heap: [
+              { weight: 0.6, bytes: { "1 MiB": 1, "300 KiB": 2, "4097": 1 }, holdOps: { min: 10, max: 400 }, mmap: true, import: { device: "gpu", dir: "to_device" } },
+              { weight: 0.3, process: "hal", heap: "cam", pages: { "256": 1, "64": 1 }, holdOps: { min: 10, max: 300 }, touch: true, import: [{ device: "display" }, { device: "gpu" }] },
+              { weight: 0.1, process: "hal", pages: 300, holdOps: 50, import: { device: "display" } },
+              { weight: 0.05, process: "capped", bytes: 4096 },
+              { weight: 0.05, bytes: "2 MiB" },
+            ],
+          },
+        },
+      ],
+      samples: 40,
+    });
+    const r = await runScenario(scenario, { seed: 5 });
+    const s = r.summary;
+    expect(s["heap.requests"]).toBe(s["heap.system.requests"]! + s["heap.cam.requests"]!);
+    expect(s["heap.requests"]).toBe(["app", "hal", "capped"].reduce((sum, p) => sum + s[`process.${p}.requests`]!, 0));
+    expect(s["heap.failed"]).toBe(s["heap.failed.nomem"]! + s["heap.failed.limit"]! + s["heap.failed.nofile"]!);
+    // A limit of 0 refuses everything; "app" runs into its 8 MiB with the buffers it never lets go of.
+    expect(s["process.capped.failed"]).toBe(s["process.capped.requests"]);
+    expect(s["process.capped.overLimit"]).toBe(s["process.capped.requests"]);
+    expect(s["process.app.overLimit"]).toBeGreaterThan(0);
+    expect(s["process.app.peakBytes"]).toBeLessThanOrEqual(8 * 2 ** 20);
+    expect(s["process.app.chargedBytes"]).toBeGreaterThanOrEqual(2 * 2 ** 20); // at least a kept 2 MiB buffer
+    // Each live buffer is charged to the process that allocated it.
+    expect(s["heap.system.liveBytes"]! + s["heap.cam.liveBytes"]!).toBe(s["process.app.chargedBytes"]! + s["process.hal.chargedBytes"]!);
+    // The system heap's order mix, and the CMA heap through cma_alloc().
+    expect(s["heap.system.order8"]).toBeGreaterThan(0);
+    expect(s["heap.system.order4"]).toBeGreaterThan(0);
+    expect(s["heap.system.order0"]).toBeGreaterThan(0);
+    expect(s["heap.system.order8HitPct"]).toBeGreaterThan(0);
+    expect(s["heap.system.order8HitPct.heaps"]).toBe(s["heap.system.order8HitPct"]);
+    expect(s["cma.cam.allocs"]).toBe(s["heap.cam.requests"]! + s["device.dec.frames"]!);
+    // Touching faults the CMA heap's pages in one by one; the system heap maps them at mmap().
+    expect(s["heap.mmaps"]).toBeGreaterThan(0);
+    expect(s["heap.faults"]).toBeGreaterThan(0);
+    // The display takes the CMA heap's buffers, and refuses scattered system-heap ones.
+    expect(s["device.display.imports"]).toBeGreaterThan(s["device.display.importsFailed"]!);
+    expect(s["device.display.importsFailed"]).toBeGreaterThan(0);
+    expect(s["device.gpu.importsFailed"]).toBe(0);
+    expect(s["device.gpu.segmentsPerImport"]).toBe(1);
+    expect(r.samples.every((x) => x.heaps!.map((h) => h.name).join() === "system,cam")).toBe(true);
+    expect(r.samples.at(-1)!.heaps![0]!.chunks).toEqual([s["heap.system.order8"], s["heap.system.order4"], s["heap.system.order0"]]);
+    const ts = await runScenario(scenario, { seed: 5, backend: "ts" });
+    expect(stable(ts, true)).toBe(stable(r, true));
+    const other = await runScenario(scenario, { seed: 6 });
+    expect(other.stateHash).not.toBe(r.stateHash);
   });
 
   it("applies configuration overrides and checks them", async () => {

@@ -16,6 +16,19 @@ export interface CmaSample {
   available: number;
 }
 
+/** A dma-buf heap at one moment (runs with `heap` operations only). */
+export interface HeapSample {
+  /** The heap's name: "system" or a CMA area's. */
+  name: string;
+  /** Bytes of its live buffers. */
+  liveBytes: number;
+  /** The scenario's allocations from it so far that succeeded, and that failed. */
+  allocs: number;
+  failed: number;
+  /** System heap: blocks handed out so far per order of SYSTEM_HEAP_ORDERS (8, 4, 0); [] for a CMA heap. */
+  chunks: number[];
+}
+
 export interface MetricsSample {
   /** Position in the run: operations (run) or events (replay) so far. */
   t: number;
@@ -37,6 +50,8 @@ export interface MetricsSample {
   allocFailByOrder: number[];
   extfragEvents: number;
   cma: CmaSample[];
+  /** The dma-buf heaps the scenario's `heap` operations use; absent when it has none. */
+  heaps?: HeapSample[];
 }
 
 export function sampleMetrics(sys: System, t: number): MetricsSample {

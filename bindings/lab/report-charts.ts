@@ -5,6 +5,7 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { SYSTEM_HEAP_ORDERS } from "../dma-heap.ts";
 import { MIGRATETYPES } from "../migratetype.ts";
 import { MIGRATETYPE_COLORS } from "./report-map.ts";
 import type { LabResult } from "./result.ts";
@@ -156,6 +157,77 @@ function failuresChart(result: LabResult): Chart | null {
   };
 }
 
+const HEAP_METRICS = [
+  ["liveMiB", "live buffers (MiB)"],
+  ["failed", "allocations failed"],
+] as const;
+
+function heapChart(result: LabResult): Chart | null {
+  if (!result.samples.some((s) => s.heaps && s.heaps.length > 0)) return null;
+  const values = result.samples.flatMap((s) => (s.heaps ?? []).flatMap((h) => [
+    { t: s.t, heap: h.name, metric: HEAP_METRICS[0][1], value: Math.round((h.liveBytes / 2 ** 20) * 10) / 10 },
+    { t: s.t, heap: h.name, metric: HEAP_METRICS[1][1], value: h.failed },
+  ]));
+  return {
+    file: "heaps.svg",
+    title: "dma-buf heaps: memory and failures",
+    caption: "Bytes of live buffers per heap (/dev/dma_heap/system and each CMA heap), and cumulative DMA_HEAP_IOCTL_ALLOC " +
+      "calls that failed (no memory, or over the process's dma-buf limit). Each panel has its own scale.",
+    spec: {
+      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      title: "dma-buf heaps: memory and failures",
+      background: "white",
+      config: { font: "sans-serif", view: { stroke: "#ddd" } },
+      data: { values },
+      facet: {
+        row: {
+          field: "metric", type: "nominal", title: null, sort: HEAP_METRICS.map(([, m]) => m),
+          header: { labelAngle: 0, labelOrient: "top", labelAlign: "left", labelAnchor: "start", labelFontWeight: "bold" },
+        },
+      },
+      spec: {
+        width: WIDTH,
+        height: 90,
+        mark: { type: "line", interpolate: "step-after" },
+        encoding: {
+          x: { field: "t", type: "quantitative", title: timeTitle(result) },
+          y: { field: "value", type: "quantitative", title: null },
+          color: { field: "heap", type: "nominal", title: "heap" },
+        },
+      },
+      resolve: { scale: { y: "independent" } },
+    } as TopLevelSpec,
+  };
+}
+
+function heapOrdersChart(result: LabResult): Chart | null {
+  const system = (s: LabResult["samples"][number]) => s.heaps?.find((h) => h.name === "system");
+  if (!result.samples.some((s) => system(s))) return null;
+  const mib = result.machine.pageSize / 2 ** 20;
+  const values = result.samples.flatMap((s) => {
+    const h = system(s);
+    return h ? SYSTEM_HEAP_ORDERS.map((order, i) => ({ t: s.t, order: `order ${order}`, mib: Math.round(h.chunks[i]! * 2 ** order * mib * 10) / 10, rank: i })) : [];
+  });
+  return {
+    file: "heap-orders.svg",
+    title: "System heap: memory handed out, by block order",
+    caption: "Cumulative MiB the system heap gathered in blocks of order 8 (1 MiB with 4 KiB pages), 4 and 0 (stacked). " +
+      "It takes the largest block that fits; when order-8 blocks run short (fragmentation, or memory running out), " +
+      "the order-4 and order-0 bands grow faster for the same buffers.",
+    spec: {
+      ...base("System heap: memory handed out, by block order"),
+      data: { values },
+      mark: { type: "area", interpolate: "step-after" },
+      encoding: {
+        x: { field: "t", type: "quantitative", title: timeTitle(result) },
+        y: { field: "mib", type: "quantitative", title: "MiB so far", stack: "zero" },
+        color: { field: "order", type: "ordinal", title: "block", sort: SYSTEM_HEAP_ORDERS.map((o) => `order ${o}`), scale: { scheme: "viridis" } },
+        order: { field: "rank", type: "quantitative" },
+      },
+    } as TopLevelSpec,
+  };
+}
+
 /** The report's plots for a result, in display order; plots with nothing to show are left out. */
 export function chartsFor(result: LabResult): Chart[] {
   const mib = result.machine.pageSize / 2 ** 20;
@@ -171,6 +243,8 @@ export function chartsFor(result: LabResult): Chart[] {
       "Pageblocks of each type (stacked): unmovable and reclaimable blocks grow when their allocations fall back and claim movable blocks.",
       "pageblocks", 1),
     cmaChart(result),
+    heapChart(result),
+    heapOrdersChart(result),
     failuresChart(result),
   ];
   return charts.filter((c): c is Chart => c !== null);

@@ -92,6 +92,13 @@ function describeOp(op: Op): string {
     case "pin": return `${op.longterm ? "long-term " : ""}pin${hold(op.hold)}`;
     case "unpin": return "unpin";
     case "contig": return `alloc_contig_range ${op.count} pages${hold(op.hold)}`;
+    case "heap": {
+      const total = op.sizeWeights.reduce((a, b) => a + b, 0);
+      const sizes = op.sizes.map((b, i) => (op.sizes.length === 1 ? formatBytes(b) : `${formatBytes(b)}:${share(op.sizeWeights[i]!, total)}`)).join(" ");
+      const cpu = op.touch ? ", mmap + touch" : op.mmap ? ", mmap" : "";
+      const imports = op.imports.length === 0 ? "" : `, imported by ${op.imports.map((i) => i.device).join(" + ")}`;
+      return `${op.process}: /dev/dma_heap/${op.heap} {${sizes}}${cpu}${imports}${hold(op.hold)}`;
+    }
   }
 }
 
@@ -108,12 +115,28 @@ function scenarioSection(scenario: Scenario): string {
     return `<tr><td>${escapeHtml(p.name)}</td><td class="n">${formatNumber(p.ops)}</td><td>${mix}</td></tr>`;
   });
   let html = `<h2>Scenario</h2><table><tr><th>phase</th><th>operations</th><th>mix</th></tr>${phases.join("")}</table>`;
-  if (scenario.devices.length > 0) {
-    const rows = scenario.devices.map((d) =>
+  const consumers = scenario.devices.filter((d) => d.kind === "cma-consumer");
+  if (consumers.length > 0) {
+    const rows = consumers.map((d) =>
       `<tr><td>${escapeHtml(d.name)}</td><td>${escapeHtml(d.kind)}</td><td>${escapeHtml(d.area)}</td>` +
       `<td>${d.buffers} × ${formatBytes(d.framePages * scenario.machine.pageSize)} (${d.framePages} pages), align order ${d.alignOrder}</td>` +
       `<td>every ${formatNumber(d.periodOps)} ops from op ${formatNumber(d.startOps)}, held ${d.holdOps.min}–${d.holdOps.max} ops</td></tr>`);
     html += `<h3>Devices</h3><table><tr><th>device</th><th>kind</th><th>area</th><th>buffers</th><th>schedule</th></tr>${rows.join("")}</table>`;
+  }
+  const importers = scenario.devices.filter((d) => d.kind === "importer");
+  if (importers.length > 0) {
+    const rows = importers.map((d) =>
+      `<tr><td>${escapeHtml(d.name)}</td><td>${d.dmaMask} bits</td>` +
+      `<td>${d.iommu ? `IOMMU, ${formatBytes(d.iommu.bytes)} of IOVA from 0x${d.iommu.base.toString(16)}` : "direct"}</td>` +
+      `<td>${formatBytes(d.maxSegmentBytes)}</td><td>${d.contiguous ? "yes" : "no"}</td></tr>`);
+    html += `<h3>Importers</h3><table><tr><th>device</th><th>DMA mask</th><th>mapping</th><th>max segment</th><th>needs contiguous</th></tr>${rows.join("")}</table>`;
+  }
+  if (scenario.processes.length > 0) {
+    const users = (p: string) => scenario.areas.filter((a) => !a.heapUsers || a.heapUsers.includes(p)).map((a) => a.name);
+    const rows = scenario.processes.map((p) =>
+      `<tr><td>${escapeHtml(p.name)}</td><td>${p.dmabufLimitBytes === null ? "none" : formatBytes(p.dmabufLimitBytes)}</td>` +
+      `<td>${escapeHtml(["system", ...users(p.name)].join(", "))}</td></tr>`);
+    html += `<h3>Processes</h3><table><tr><th>process</th><th>dma-buf limit</th><th>heaps it may open</th></tr>${rows.join("")}</table>`;
   }
   return html;
 }

@@ -14,9 +14,10 @@ import { createRandom, type Random } from "../random.ts";
 import { createSystem, type System } from "../system.ts";
 import { fragmentationIndex, unusableFreeIndex } from "../vmstat.ts";
 import { MIGRATETYPES } from "../migratetype.ts";
+import { HeapWorkload } from "./heap-workload.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
-import { scaleScenario, type Device, type Op, type Range, type Scenario } from "./scenario.ts";
+import { scaleScenario, type CmaConsumer, type Op, type Range, type Scenario } from "./scenario.ts";
 
 /** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
 export interface LabConfig {
@@ -244,6 +245,10 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
   const sys = await createSystem({
     backend: options.backend ?? "wasm", seed, ramBytes: m.ramBytes, pageSize: m.pageSize, maxOrder: m.maxOrder,
     pageblockOrder: m.pageblockOrder, storeContents: m.storeContents, cma: scenario.areas,
+    devices: scenario.devices.flatMap((d) => (d.kind !== "importer" ? [] : [{
+      name: d.name, dmaMask: d.dmaMask, maxSegmentSize: d.maxSegmentBytes,
+      ...(d.iommu ? { iommu: { base: d.iommu.base, size: d.iommu.bytes } } : {}),
+    }])),
     ...(m.zones !== null ? { zones: m.zones } : {}),
     ...(m.minFreeKbytes !== null ? { minFreeKbytes: m.minFreeKbytes } : {}),
   });
@@ -294,9 +299,12 @@ class Run {
   private readonly timeline = new Timeline();
   private readonly counters = new Counters();
   private readonly segments: { start: number; end: number }[];
+  private readonly heaps: HeapWorkload | null;
   private seq = 0;
   /** The current operation, 1-based. */
   private t = 0;
+  /** The current phase's name. */
+  private phase = "";
 
   constructor(
     private readonly sys: System,
@@ -309,6 +317,7 @@ class Run {
     this.rnd = createRandom((seed ^ 0x6c616221) >>> 0);
     this.totalOps = scenario.phases.reduce((sum, p) => sum + p.ops, 0);
     this.segments = regularSegments(sys);
+    this.heaps = HeapWorkload.create(sys, scenario);
     this.declareCounters();
   }
 
@@ -344,22 +353,24 @@ class Run {
     if (kinds.has("pin")) ["pin", "pin.failed", "unpin"].forEach((k) => c.touch(k));
     if (kinds.has("contig")) ["contig.requests", "contig.ok", "contig.ebusy", "contig.enomem"].forEach((k) => c.touch(k));
     for (const d of this.scenario.devices) {
+      if (d.kind !== "cma-consumer") continue;
       ["sessions", "frames", "frames.failed", "pagesMigrated", "busyRetries"].forEach((k) => c.touch(`device.${d.name}.${k}`));
     }
   }
 
   play(): void {
-    const { sys, scenario } = this;
+    const { scenario } = this;
     const sampleEvery = Math.max(1, Math.ceil(this.totalOps / (this.options.samples ?? scenario.samples)));
     const progressEvery = Math.max(1, Math.floor(this.totalOps / 1000));
     const onProgress = this.options.onProgress;
-    this.samples.push(sampleMetrics(sys, 0));
+    this.sample(0);
     this.snapshot("boot");
     let phaseEnd = 0;
     for (const phase of scenario.phases) {
       const weights = phase.mix.map((o) => o.weight);
       const total = weights.reduce((a, b) => a + b, 0);
-      const devices = scenario.devices.filter((d) => d.phases === null || d.phases.includes(phase.name));
+      const devices = scenario.devices.filter((d): d is CmaConsumer => d.kind === "cma-consumer" && (d.phases === null || d.phases.includes(phase.name)));
+      this.phase = phase.name;
       const phaseStart = phaseEnd;
       phaseEnd += phase.ops;
       const middle = phaseStart + Math.floor(phase.ops / 2);
@@ -371,12 +382,18 @@ class Run {
         }
         this.counters.add("ops");
         this.execute(phase.mix[pickWeighted(this.rnd, weights, total)]!);
-        if (t % sampleEvery === 0 || t === this.totalOps) this.samples.push(sampleMetrics(sys, t));
+        if (t % sampleEvery === 0 || t === this.totalOps) this.sample(t);
         if (t === middle && phase.ops >= 4) this.snapshot(`${phase.name}: middle`);
         if (onProgress && t % progressEvery === 0) onProgress(t, this.totalOps);
       }
       this.snapshot(`${phase.name}: end`);
     }
+  }
+
+  private sample(t: number): void {
+    const s = sampleMetrics(this.sys, t);
+    if (this.heaps) s.heaps = this.heaps.sample();
+    this.samples.push(s);
   }
 
   private snapshot(label: string): void {
@@ -395,6 +412,7 @@ class Run {
       case "pin": return this.pin(op);
       case "unpin": return this.unpin();
       case "contig": return this.contig(op);
+      case "heap": return this.heap(op);
     }
   }
 
@@ -527,7 +545,7 @@ class Run {
   }
 
   /** A device session: allocate its buffers now, release them all after the hold time. */
-  private session(d: Device): void {
+  private session(d: CmaConsumer): void {
     const c = this.counters;
     const area = this.sys.cma(d.area);
     const before = area.stats;
@@ -577,6 +595,14 @@ class Run {
     else c.add("contig.enomem");
   }
 
+  // ---- dma-buf heaps ----
+
+  private heap(op: Extract<Op, { kind: "heap" }>): void {
+    const len = op.sizes[pickWeighted(this.rnd, op.sizeWeights, op.sizeWeights.reduce((a, b) => a + b, 0))]!;
+    const release = this.heaps!.alloc(op, len, this.phase);
+    if (release && op.hold) this.timeline.at(this.t + drawRange(this.rnd, op.hold), release);
+  }
+
   // ---- the summary ----
 
   /** Headline figures: the workload's counters, CMA per area, and the machine at the end. */
@@ -585,6 +611,7 @@ class Run {
     for (const [key, value] of this.counters.values) out[key] = value;
     const requests = this.counters.get("alloc.requests");
     out["alloc.failedPct"] = pct(this.counters.get("alloc.failed"), requests);
+    this.heaps?.summarize(out);
     for (const area of this.sys.cmaAreas) {
       const s = area.stats;
       const allocs = s.allocsSucceeded + s.allocsFailed;

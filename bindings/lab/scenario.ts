@@ -1,7 +1,8 @@
 /**
- * Lab scenarios: a machine (RAM, CMA areas), the devices that use it, and a
- * seeded workload in phases, each a weighted mix of operations that runs for a
- * number of operations. A scenario is plain JSON (a file, or a built-in from
+ * Lab scenarios: a machine (RAM, CMA areas), the devices that use it, the
+ * userspace processes that allocate dma-bufs from its heaps, and a seeded
+ * workload in phases, each a weighted mix of operations that runs for a number
+ * of operations. A scenario is plain JSON (a file, or a built-in from
  * ./scenarios/); `validateScenario()` checks every field and fills in the
  * defaults, naming the bad field in its DmaSimError (`scenario.phases[1].mix.alloc.orders: …`).
  *
@@ -34,8 +35,14 @@ export interface ScenarioSpec {
   machine?: MachineSpec;
   /** CMA areas (`cma=` / reserved-memory nodes), in declaration order. Default none. */
   areas?: AreaSpec[];
-  /** Devices that use the areas on their own schedule, beside the phases' mixes. Default none. */
+  /**
+   * Devices: CMA consumers that use an area on their own schedule, beside the
+   * phases' mixes, and importers that `heap` operations hand their buffers to.
+   * Default none.
+   */
   devices?: DeviceSpec[];
+  /** Userspace processes that allocate dma-bufs from the heaps (`heap` operations). Default none. */
+  processes?: ProcessSpec[];
   /** The workload, run in order. At least one. */
   phases: PhaseSpec[];
   /** Metrics samples taken over the run (evenly spaced, plus one at the start). Default 200. */
@@ -82,18 +89,42 @@ export interface AreaSpec {
   alignment?: Bytes;
   /** Pages per bitmap bit, as an order. Default 0. */
   orderPerBit?: number;
+  /**
+   * Processes (by name) that may open the area's CMA heap, /dev/dma_heap/<name>,
+   * as its device node's permissions would allow. A `heap` operation of any
+   * other process on this heap is a validation error. Default: every process.
+   */
+  heapUsers?: string[];
+}
+
+/** A userspace process (sys.process()): it opens heaps and allocates dma-bufs in `heap` operations. */
+export interface ProcessSpec {
+  /** Process name, unique; `heap` operations and areas' `heapUsers` refer to it. Required. */
+  name: string;
+  /**
+   * Bytes of dma-buf memory the process may have allocated at once, as a memory
+   * cgroup's limit: an allocation past it fails with ENOMEM and allocates
+   * nothing. 0 refuses every allocation. Default: no limit.
+   */
+  dmabufLimitBytes?: Bytes;
 }
 
 /**
- * A device that allocates from a CMA area on a schedule. Today the only kind is
- * a "cma-consumer": a driver without an IOMMU that needs physically contiguous
- * buffers (a camera's frame buffers, a video decoder's reference frames). Later
- * kinds will add a DMA mask, an IOMMU and dma-buf heaps; `kind` selects them.
+ * A device: a "cma-consumer" (the default kind) allocates from a CMA area on a
+ * schedule of its own; an "importer" is a DMA device whose driver imports the
+ * dma-bufs that `heap` operations hand it. `kind` selects the fields.
  */
-export interface DeviceSpec {
-  /** Device name, unique. Required. */
+export type DeviceSpec = CmaConsumerSpec | ImporterSpec;
+
+/**
+ * A driver without an IOMMU that needs physically contiguous buffers (a
+ * camera's frame buffers, a video decoder's reference frames) and takes them
+ * from a CMA area with cma_alloc() on a schedule.
+ */
+export interface CmaConsumerSpec {
+  /** Device name, unique among all devices. Required. */
   name: string;
-  /** What the device is. Only "cma-consumer" exists now. Default "cma-consumer". */
+  /** "cma-consumer". Default "cma-consumer". */
   kind?: "cma-consumer";
   /** The CMA area it allocates from (dev->cma_area). Required. */
   area: string;
@@ -114,6 +145,42 @@ export interface DeviceSpec {
   startOps?: number;
   /** Names of the phases during which sessions start. Default: all phases. */
   phases?: string[];
+}
+
+/**
+ * A DMA device whose driver imports dma-bufs (a GPU, a display controller, a
+ * video encoder): `heap` operations name it under `import`, and its driver
+ * attaches it to the buffer and maps it (dma_buf_attach(),
+ * dma_buf_map_attachment()) for as long as the buffer is held. It has no
+ * schedule of its own.
+ */
+export interface ImporterSpec {
+  /** Device name, unique among all devices. Required. */
+  name: string;
+  /** "importer". Required (the default kind is "cma-consumer"). */
+  kind: "importer";
+  /** DMA mask in bits, 12..64 (dma_set_mask_and_coherent()). Default 32. */
+  dmaMask?: number;
+  /**
+   * Behind an IOMMU with this IOVA space: `bytes` (required) from `base`
+   * (default "1 GiB"), both page-aligned and within the DMA mask. The device
+   * then maps a scattered buffer as one IOVA range. Default: none (direct
+   * mapping: one DMA segment per physically contiguous run at most).
+   */
+  iommu?: { base?: Bytes; bytes: Bytes };
+  /**
+   * dma_set_max_seg_size(): the longest DMA segment, a page to 4294967295
+   * (UINT_MAX). Default 65536, the kernel's when a driver sets none.
+   */
+  maxSegmentBytes?: Bytes;
+  /**
+   * The driver takes only buffers that map to one contiguous range of DMA
+   * addresses, as a display controller's does
+   * (drm_gem_dma_prime_import_sg_table(): drm_prime_get_contiguous_size() must
+   * cover the buffer). Without an IOMMU that means physically contiguous; an
+   * import that is not is refused and counted as failed. Default false.
+   */
+  contiguous?: boolean;
 }
 
 /** One stretch of the workload. */
@@ -145,6 +212,8 @@ export interface MixSpec {
   unpin?: UnpinSpec | UnpinSpec[];
   /** alloc_contig_range() of a random range outside the CMA areas (as alloc_contig_pages() does for gigantic pages). */
   contig?: ContigSpec | ContigSpec[];
+  /** DMA_HEAP_IOCTL_ALLOC by a process: a dma-buf from the system heap or a CMA heap, held, then closed. */
+  heap?: HeapSpec | HeapSpec[];
 }
 
 /** Weight of an operation in its phase's mix. */
@@ -203,6 +272,55 @@ export interface ContigSpec extends WeightedSpec {
   holdOps?: OpsRange;
 }
 
+/** A device driver's import of a heap buffer: dma_buf_get(), attach, map; unmap, detach, put when the buffer is let go. */
+export interface ImportSpec {
+  /** An "importer" device. Required. */
+  device: string;
+  /** DMA direction of the mapping: "to_device", "from_device" or "bidirectional". Default "bidirectional". */
+  dir?: "to_device" | "from_device" | "bidirectional";
+}
+
+/**
+ * A process opens /dev/dma_heap/<heap> (once, at its first allocation there)
+ * and allocates a buffer with DMA_HEAP_IOCTL_ALLOC (`O_RDWR | O_CLOEXEC`). The
+ * system heap gathers unmovable blocks of orders 8, 4 and 0; a CMA heap takes
+ * one contiguous range with cma_alloc(), migrating movable pages out. A failed
+ * allocation (ENOMEM: no memory, or over the process's `dmabufLimitBytes`;
+ * EMFILE: out of fds) is counted, not fatal. When the hold runs out the
+ * importers unmap and detach, the process unmaps and closes the fd, and the
+ * last reference frees the buffer.
+ */
+export interface HeapSpec extends WeightedSpec {
+  /** The allocating process, one of `processes`. Default: the first process. */
+  process?: string;
+  /**
+   * "system" (/dev/dma_heap/system) or the name of a CMA area (its heap).
+   * "system" always means the system heap. Default "system".
+   */
+  heap?: string;
+  /**
+   * Buffer size in bytes (the ioctl's `len`; the heap rounds it up to whole
+   * pages): one size, or size → weight, e.g. {"8294400": 3, "1 MiB": 1}. At
+   * most RAM, or the area's size for a CMA heap. Give `bytes` or `pages`.
+   */
+  bytes?: Bytes | Record<string, number>;
+  /** Buffer size in pages: a count, or count → weight, e.g. {"256": 1, "16": 4}. Give `bytes` or `pages`. */
+  pages?: number | Record<string, number>;
+  /** Operations until the buffer is let go. Default: held until the end of the run. */
+  holdOps?: OpsRange;
+  /** The process mmap()s the whole buffer (MAP_SHARED, read-write) until it lets go. Default false (true with `touch`). */
+  mmap?: boolean;
+  /**
+   * Through the mapping, the CPU writes one byte of every page inside a
+   * DMA_BUF_IOCTL_SYNC bracket, faulting each page in (a CMA heap maps lazily;
+   * the system heap maps at mmap()). Needs `machine.storeContents: true`.
+   * Default false.
+   */
+  touch?: boolean;
+  /** Devices whose drivers import the buffer (one or a list, each device once). Default none. */
+  import?: ImportSpec | ImportSpec[];
+}
+
 // ---- the resolved form, defaults filled in ---------------------------------------------------
 
 export interface Machine {
@@ -226,7 +344,7 @@ export interface Range {
   max: number;
 }
 
-export interface Device {
+export interface CmaConsumer {
   name: string;
   kind: "cma-consumer";
   area: string;
@@ -240,6 +358,27 @@ export interface Device {
   phases: string[] | null;
 }
 
+export interface Importer {
+  name: string;
+  kind: "importer";
+  dmaMask: number;
+  /** null: direct mapping. */
+  iommu: { base: number; bytes: number } | null;
+  maxSegmentBytes: number;
+  contiguous: boolean;
+}
+
+export type Device = CmaConsumer | Importer;
+
+/** A process of the scenario. */
+export interface ScenarioProcess {
+  name: string;
+  /** null: no limit. */
+  dmabufLimitBytes: number | null;
+}
+
+export type ImportDir = "to_device" | "from_device" | "bidirectional";
+
 /**
  * One operation of a mix, normalized. `hold` null: held until the end of the
  * run; contig `alignOrder` null: the machine's pageblock order.
@@ -250,7 +389,13 @@ export type Op =
   | { kind: "cma"; weight: number; area: string; count: number; alignOrder: number; hold: Range | null }
   | { kind: "pin"; weight: number; longterm: boolean; hold: Range | null }
   | { kind: "unpin"; weight: number }
-  | { kind: "contig"; weight: number; count: number; alignOrder: number | null; hold: Range | null };
+  | { kind: "contig"; weight: number; count: number; alignOrder: number | null; hold: Range | null }
+  | {
+    kind: "heap"; weight: number; process: string; heap: string;
+    /** Buffer sizes in bytes (the ioctl's len) and their weights, in declaration order. */
+    sizes: number[]; sizeWeights: number[];
+    hold: Range | null; mmap: boolean; touch: boolean; imports: { device: string; dir: ImportDir }[];
+  };
 
 export interface Phase {
   name: string;
@@ -267,13 +412,15 @@ export interface Scenario {
   machine: Machine;
   areas: Area[];
   devices: Device[];
+  processes: ScenarioProcess[];
   phases: Phase[];
   samples: number;
 }
 
 // ---- validation ----------------------------------------------------------------------------
 
-export const MIX_KINDS = ["alloc", "free", "cma", "pin", "unpin", "contig"] as const;
+export const MIX_KINDS = ["alloc", "free", "cma", "pin", "unpin", "contig", "heap"] as const;
+const IMPORT_DIRS = ["to_device", "from_device", "bidirectional"] as const;
 const BUDDY_TYPES = ["movable", "unmovable", "reclaimable"] as const;
 const UNITS: Record<string, number> = { "": 1, B: 1, K: 2 ** 10, KIB: 2 ** 10, M: 2 ** 20, MIB: 2 ** 20, G: 2 ** 30, GIB: 2 ** 30 };
 
@@ -378,6 +525,8 @@ interface Context {
   machine: Machine;
   areas: Area[];
   nrPages: number;
+  devices: Device[];
+  processes: ScenarioProcess[];
 }
 
 function areaRef(path: string, value: unknown, ctx: Context): Area {
@@ -446,7 +595,88 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
         hold: r.holdOps === undefined ? null : opsRange(`${path}.holdOps`, r.holdOps),
       };
     }
+    case "heap":
+      return heapOp(path, value, ctx);
   }
+}
+
+function heapOp(path: string, value: unknown, ctx: Context): Op {
+  const { machine } = ctx;
+  const r = record(path, value, ["weight", "process", "heap", "bytes", "pages", "holdOps", "mmap", "touch", "import"], ["weight"]);
+  const w = weight(`${path}.weight`, r.weight);
+  // The process.
+  const names = ctx.processes.map((p) => p.name);
+  if (ctx.processes.length === 0) fail(`${path}.process`, `names a process, but the scenario declares none (add one under "processes")`);
+  const proc = r.process === undefined ? names[0]! : r.process;
+  if (!names.includes(proc as string)) fail(`${path}.process`, `must name a process (${names.map((n) => `"${n}"`).join(", ")}), got ${show(proc)}`);
+  // The heap, and whether the process may open it.
+  const heap = r.heap === undefined ? "system" : r.heap;
+  let maxBytes = machine.ramBytes;
+  if (heap !== "system") {
+    const area = ctx.areas.find((a) => a.name === heap);
+    if (!area) {
+      fail(`${path}.heap`, `must be "system" or the name of a CMA area${ctx.areas.length > 0 ? ` (${ctx.areas.map((a) => `"${a.name}"`).join(", ")})` : " (the scenario declares none)"}, got ${show(heap)}`);
+    }
+    if (area.heapUsers && !area.heapUsers.includes(proc as string)) {
+      fail(`${path}.process`, `process "${proc as string}" may not open /dev/dma_heap/${area.name} (the area's heapUsers: ${area.heapUsers.map((u) => `"${u}"`).join(", ") || "none"})`);
+    }
+    maxBytes = areaPages(area, machine) * machine.pageSize;
+  }
+  // The sizes.
+  if (r.bytes !== undefined && r.pages !== undefined) fail(path, `give the buffer size as "bytes" or as "pages", not both`);
+  if (r.bytes === undefined && r.pages === undefined) fail(`${path}.bytes`, `is required (or give "pages")`);
+  const inPages = r.bytes === undefined;
+  const field = inPages ? "pages" : "bytes";
+  const spec = inPages ? r.pages : r.bytes;
+  const parse = (at: string, v: unknown): number => {
+    if (!inPages) return parseBytes(at, v);
+    if (typeof v === "string" && /^\d+$/.test(v)) v = Number(v);
+    return int(at, v, 1, 2 ** 31) * machine.pageSize;
+  };
+  const sizes: number[] = [];
+  const sizeWeights: number[] = [];
+  const add = (at: string, bytes: number, wt: number) => {
+    if (bytes > maxBytes) fail(at, heap === "system" ? `is larger than RAM (${maxBytes} bytes)` : `is larger than area "${heap as string}" (${maxBytes} bytes)`);
+    sizes.push(bytes);
+    sizeWeights.push(wt);
+  };
+  if (typeof spec === "object" && spec !== null && !Array.isArray(spec)) {
+    for (const [key, wt] of Object.entries(spec as Record<string, unknown>)) {
+      const at = `${path}.${field}.${key}`;
+      add(at, parse(at, key), weight(at, wt));
+    }
+    if (!sizeWeights.some((x) => x > 0)) {
+      fail(`${path}.${field}`, `must be a size or an object mapping sizes to weights, e.g. ${inPages ? `{"256": 1, "16": 4}` : `{"8 MiB": 1, "262144": 4}`}, with a positive weight`);
+    }
+  } else {
+    add(`${path}.${field}`, parse(`${path}.${field}`, spec), 1);
+  }
+  // mmap, touch.
+  const touch = r.touch === undefined ? false : bool(`${path}.touch`, r.touch);
+  const mmap = r.mmap === undefined ? touch : bool(`${path}.mmap`, r.mmap);
+  if (touch && !mmap) fail(`${path}.touch`, `needs the buffer mapped: drop "mmap": false`);
+  if (touch && !machine.storeContents) fail(`${path}.touch`, `needs "machine.storeContents": true (a machine without page contents has no bytes for the CPU to touch)`);
+  // The importers.
+  const imports: { device: string; dir: ImportDir }[] = [];
+  if (r.import !== undefined) {
+    const importers = ctx.devices.filter((d) => d.kind === "importer").map((d) => d.name);
+    for (const [at, v] of specList(`${path}.import`, r.import)) {
+      const im = record(at, v, ["device", "dir"], ["device"]);
+      const dev = ctx.devices.find((d) => d.name === im.device);
+      if (!dev || dev.kind !== "importer") {
+        fail(`${at}.device`, importers.length === 0
+          ? `names an importer device, but the scenario declares none (add one under "devices" with "kind": "importer")`
+          : `must name a device of kind "importer" (${importers.map((n) => `"${n}"`).join(", ")}), got ${show(im.device)}`);
+      }
+      if (imports.some((x) => x.device === dev.name)) fail(`${at}.device`, `device "${dev.name}" imports the buffer twice`);
+      imports.push({ device: dev.name, dir: im.dir === undefined ? "bidirectional" : oneOf(`${at}.dir`, im.dir, IMPORT_DIRS) });
+    }
+  }
+  return {
+    kind: "heap", weight: w, process: proc as string, heap: heap as string, sizes, sizeWeights,
+    hold: r.holdOps === undefined ? null : opsRange(`${path}.holdOps`, r.holdOps),
+    mmap, touch, imports,
+  };
 }
 
 function machineOf(path: string, value: unknown): Machine {
@@ -488,7 +718,7 @@ function areasOf(path: string, value: unknown, machine: Machine): Area[] {
   const seen = new Set<string>();
   return value.map((v, i) => {
     const at = `${path}[${i}]`;
-    const r = record(at, v, ["name", "bytes", "base", "limit", "alignment", "orderPerBit"], ["name", "bytes"]);
+    const r = record(at, v, ["name", "bytes", "base", "limit", "alignment", "orderPerBit", "heapUsers"], ["name", "bytes"]);
     const areaName = name(`${at}.name`, r.name);
     if (seen.has(areaName)) fail(`${at}.name`, `duplicate area name "${areaName}"`);
     seen.add(areaName);
@@ -498,40 +728,99 @@ function areasOf(path: string, value: unknown, machine: Machine): Area[] {
     if (r.limit !== undefined) area.limit = parseBytes(`${at}.limit`, r.limit);
     if (r.alignment !== undefined) area.alignment = parseBytes(`${at}.alignment`, r.alignment);
     if (r.orderPerBit !== undefined) area.orderPerBit = int(`${at}.orderPerBit`, r.orderPerBit, 0, 30);
+    if (r.heapUsers !== undefined) {
+      if (!Array.isArray(r.heapUsers)) fail(`${at}.heapUsers`, `must be a list of process names, got ${show(r.heapUsers)}`);
+      area.heapUsers = r.heapUsers.map((u, j) => name(`${at}.heapUsers[${j}]`, u));
+    }
     return area;
   });
 }
 
-function devicesOf(path: string, value: unknown, ctx: Context, phaseNames: string[]): Device[] {
+/** Devices; the phase names of `phases` are checked once the phases are known (checkDevicePhases()). */
+function devicesOf(path: string, value: unknown, ctx: Context): Device[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) fail(path, `must be a list of devices, got ${show(value)}`);
   const seen = new Set<string>();
+  return value.map((v, i): Device => {
+    const at = `${path}[${i}]`;
+    const kind = typeof v === "object" && v !== null && !Array.isArray(v) && (v as Record<string, unknown>).kind !== undefined
+      ? oneOf(`${at}.kind`, (v as Record<string, unknown>).kind, ["cma-consumer", "importer"] as const)
+      : "cma-consumer";
+    const device = kind === "importer" ? importerOf(at, v, ctx) : cmaConsumerOf(at, v, ctx);
+    if (seen.has(device.name)) fail(`${at}.name`, `duplicate device name "${device.name}"`);
+    seen.add(device.name);
+    return device;
+  });
+}
+
+function cmaConsumerOf(at: string, v: unknown, ctx: Context): CmaConsumer {
+  const r = record(at, v, ["name", "kind", "area", "frameBytes", "alignOrder", "buffers", "periodOps", "holdOps", "startOps", "phases"],
+    ["name", "area", "frameBytes", "periodOps", "holdOps"]);
+  const devName = name(`${at}.name`, r.name);
+  const area = areaRef(`${at}.area`, r.area, ctx);
+  const framePages = Math.ceil(parseBytes(`${at}.frameBytes`, r.frameBytes) / ctx.machine.pageSize);
+  if (framePages > areaPages(area, ctx.machine)) fail(`${at}.frameBytes`, `is larger than area "${area.name}" (${area.bytes} bytes)`);
+  const periodOps = int(`${at}.periodOps`, r.periodOps, 1, 2 ** 31);
+  let phases: string[] | null = null;
+  if (r.phases !== undefined) {
+    if (!Array.isArray(r.phases)) fail(`${at}.phases`, `must be a list of phase names, got ${show(r.phases)}`);
+    phases = r.phases.map((p, j) => name(`${at}.phases[${j}]`, p));
+  }
+  return {
+    name: devName, kind: "cma-consumer", area: area.name, framePages,
+    alignOrder: r.alignOrder === undefined ? Math.min(8, Math.ceil(Math.log2(framePages))) : int(`${at}.alignOrder`, r.alignOrder, 0, 30),
+    buffers: r.buffers === undefined ? 1 : int(`${at}.buffers`, r.buffers, 1, 1024),
+    periodOps,
+    holdOps: opsRange(`${at}.holdOps`, r.holdOps),
+    startOps: r.startOps === undefined ? periodOps : int(`${at}.startOps`, r.startOps, 0, 2 ** 31),
+    phases,
+  };
+}
+
+function importerOf(at: string, v: unknown, ctx: Context): Importer {
+  const r = record(at, v, ["name", "kind", "dmaMask", "iommu", "maxSegmentBytes", "contiguous"], ["name", "kind"]);
+  const { pageSize } = ctx.machine;
+  const devName = name(`${at}.name`, r.name);
+  const dmaMask = r.dmaMask === undefined ? 32 : int(`${at}.dmaMask`, r.dmaMask, 12, 64);
+  let iommu: Importer["iommu"] = null;
+  if (r.iommu !== undefined) {
+    const io = record(`${at}.iommu`, r.iommu, ["base", "bytes"], ["bytes"]);
+    const base = io.base === undefined ? 2 ** 30 : io.base === 0 ? 0 : parseBytes(`${at}.iommu.base`, io.base);
+    const bytes = parseBytes(`${at}.iommu.bytes`, io.bytes);
+    if (base % pageSize !== 0) fail(`${at}.iommu.base`, `must be page-aligned (${pageSize} bytes), got ${base}`);
+    if (bytes % pageSize !== 0) fail(`${at}.iommu.bytes`, `must be a whole number of pages (${pageSize} bytes), got ${bytes}`);
+    if (dmaMask < 53 && base + bytes > 2 ** dmaMask) fail(`${at}.iommu`, `the IOVA space [${base}, ${base + bytes}) ends beyond the ${dmaMask}-bit DMA mask`);
+    iommu = { base, bytes };
+  }
+  const maxSegmentBytes = r.maxSegmentBytes === undefined ? 65536 : parseBytes(`${at}.maxSegmentBytes`, r.maxSegmentBytes);
+  if (maxSegmentBytes < pageSize || maxSegmentBytes > 0xffffffff) {
+    fail(`${at}.maxSegmentBytes`, `must be from a page (${pageSize}) to 4294967295 bytes, got ${maxSegmentBytes}`);
+  }
+  return {
+    name: devName, kind: "importer", dmaMask, iommu, maxSegmentBytes,
+    contiguous: r.contiguous === undefined ? false : bool(`${at}.contiguous`, r.contiguous),
+  };
+}
+
+/** Each cma-consumer's `phases` names phases of the scenario. */
+function checkDevicePhases(path: string, devices: Device[], phaseNames: string[]): void {
+  devices.forEach((d, i) => {
+    if (d.kind === "cma-consumer" && d.phases) d.phases.forEach((p, j) => oneOf(`${path}[${i}].phases[${j}]`, p, phaseNames));
+  });
+}
+
+function processesOf(path: string, value: unknown): ScenarioProcess[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail(path, `must be a list of processes, got ${show(value)}`);
+  const seen = new Set<string>();
   return value.map((v, i) => {
     const at = `${path}[${i}]`;
-    const r = record(at, v, ["name", "kind", "area", "frameBytes", "alignOrder", "buffers", "periodOps", "holdOps", "startOps", "phases"],
-      ["name", "area", "frameBytes", "periodOps", "holdOps"]);
-    const devName = name(`${at}.name`, r.name);
-    if (seen.has(devName)) fail(`${at}.name`, `duplicate device name "${devName}"`);
-    seen.add(devName);
-    const kind = r.kind === undefined ? "cma-consumer" : oneOf(`${at}.kind`, r.kind, ["cma-consumer"] as const);
-    const area = areaRef(`${at}.area`, r.area, ctx);
-    const framePages = Math.ceil(parseBytes(`${at}.frameBytes`, r.frameBytes) / ctx.machine.pageSize);
-    if (framePages > areaPages(area, ctx.machine)) fail(`${at}.frameBytes`, `is larger than area "${area.name}" (${area.bytes} bytes)`);
-    const periodOps = int(`${at}.periodOps`, r.periodOps, 1, 2 ** 31);
-    let phases: string[] | null = null;
-    if (r.phases !== undefined) {
-      if (!Array.isArray(r.phases)) fail(`${at}.phases`, `must be a list of phase names, got ${show(r.phases)}`);
-      phases = r.phases.map((p, j) => oneOf(`${at}.phases[${j}]`, p, phaseNames));
-    }
-    return {
-      name: devName, kind, area: area.name, framePages,
-      alignOrder: r.alignOrder === undefined ? Math.min(8, Math.ceil(Math.log2(framePages))) : int(`${at}.alignOrder`, r.alignOrder, 0, 30),
-      buffers: r.buffers === undefined ? 1 : int(`${at}.buffers`, r.buffers, 1, 1024),
-      periodOps,
-      holdOps: opsRange(`${at}.holdOps`, r.holdOps),
-      startOps: r.startOps === undefined ? periodOps : int(`${at}.startOps`, r.startOps, 0, 2 ** 31),
-      phases,
-    };
+    const r = record(at, v, ["name", "dmabufLimitBytes"], ["name"]);
+    const procName = name(`${at}.name`, r.name);
+    if (seen.has(procName)) fail(`${at}.name`, `duplicate process name "${procName}"`);
+    seen.add(procName);
+    const limit = r.dmabufLimitBytes;
+    return { name: procName, dmabufLimitBytes: limit === undefined ? null : limit === 0 ? 0 : parseBytes(`${at}.dmabufLimitBytes`, limit) };
   });
 }
 
@@ -562,18 +851,22 @@ function phasesOf(path: string, value: unknown, ctx: Context): Phase[] {
  * `scenario.phases[1].mix.alloc.orders: must be an object mapping orders …`.
  */
 export function validateScenario(input: unknown, path = "scenario"): Scenario {
-  const r = record(path, input, ["name", "description", "seed", "machine", "areas", "devices", "phases", "samples"], ["name", "phases"]);
+  const r = record(path, input, ["name", "description", "seed", "machine", "areas", "devices", "processes", "phases", "samples"], ["name", "phases"]);
   if (r.description !== undefined && typeof r.description !== "string") fail(`${path}.description`, `must be a string, got ${show(r.description)}`);
   const machine = machineOf(`${path}.machine`, r.machine);
   const areas = areasOf(`${path}.areas`, r.areas, machine);
-  const ctx: Context = { machine, areas, nrPages: machine.ramBytes / machine.pageSize };
+  const ctx: Context = { machine, areas, nrPages: machine.ramBytes / machine.pageSize, devices: [], processes: [] };
+  ctx.devices = devicesOf(`${path}.devices`, r.devices, ctx);
+  ctx.processes = processesOf(`${path}.processes`, r.processes);
   const phases = phasesOf(`${path}.phases`, r.phases, ctx);
+  checkDevicePhases(`${path}.devices`, ctx.devices, phases.map((p) => p.name));
   return {
     name: name(`${path}.name`, r.name),
     description: (r.description as string | undefined) ?? "",
     seed: r.seed === undefined ? 1 : int(`${path}.seed`, r.seed, 0, 0xffffffff),
     machine, areas,
-    devices: devicesOf(`${path}.devices`, r.devices, ctx, phases.map((p) => p.name)),
+    devices: ctx.devices,
+    processes: ctx.processes,
     phases,
     samples: r.samples === undefined ? 200 : int(`${path}.samples`, r.samples, 1, 100_000),
   };
@@ -602,7 +895,7 @@ export function scaleScenario(scenario: Scenario, factor: number): Scenario {
   const hold = (r: Range | null): Range | null => (r === null ? null : scaleRange(r, factor));
   return {
     ...scenario,
-    devices: scenario.devices.map((d) => ({
+    devices: scenario.devices.map((d) => (d.kind !== "cma-consumer" ? d : {
       ...d, periodOps: scaleOps(d.periodOps, factor), holdOps: scaleRange(d.holdOps, factor),
       startOps: d.startOps === 0 ? 0 : scaleOps(d.startOps, factor),
     })),
@@ -649,7 +942,7 @@ export function loadScenarioFile(file: string): Scenario {
 }
 
 /**
- * A scenario by built-in name ("camera", "server") or by path to a JSON file
+ * A scenario by built-in name ("camera", "server", "heaps") or by path to a JSON file
  * (anything containing "/" or ending in ".json"). Unknown names are ENOENT.
  */
 export function loadScenario(nameOrFile: string): Scenario {

@@ -4,11 +4,10 @@
  */
 import type { ScenarioSpec } from "../scenario.ts";
 import { camera } from "./camera.ts";
+import { heaps } from "./heaps.ts";
 import { server } from "./server.ts";
 
-export const BUILTIN_SCENARIOS: Readonly<Record<string, ScenarioSpec>> = Object.freeze({ camera, server });
+export const BUILTIN_SCENARIOS: Readonly<Record<string, ScenarioSpec>> = Object.freeze({ camera, server, heaps });
 
-/** Scenarios that need parts of the simulator not built yet: name → why. */
-export const PLANNED_SCENARIOS: Readonly<Record<string, string>> = Object.freeze({
-  heaps: "coming with dma-buf (a media pipeline sharing buffers from /dev/dma_heap/system and a CMA heap)",
-});
+/** Scenarios that need parts of the simulator not built yet: name → why. None today. */
+export const PLANNED_SCENARIOS: Readonly<Record<string, string>> = Object.freeze({});
