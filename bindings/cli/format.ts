@@ -73,6 +73,22 @@ export function runSummaryRows(result: LabResult): [string, string][] {
       rows.push([`device "${m[1]}"`, `${formatNumber(get(k))} sessions, frames failed: ${ratio(get(`${d}.frames.failed`), get(`${d}.frames`))}`]);
     }
   }
+  if (s["heap.requests"] !== undefined) {
+    rows.push(["dma-buf heap allocations failed", `${ratio(get("heap.failed"), get("heap.requests"))}; no memory ${get("heap.failed.nomem")}, over a limit ${get("heap.failed.limit")}`]);
+    for (const k of Object.keys(s)) {
+      const m = /^heap\.([^.]+)\.requests$/.exec(k);
+      if (!m) continue;
+      const h = `heap.${m[1]}`;
+      const orders = s[`${h}.order8`] !== undefined
+        ? `; blocks of order 8/4/0: ${formatNumber(get(`${h}.order8`))}/${formatNumber(get(`${h}.order4`))}/${formatNumber(get(`${h}.order0`))}, order-8 hit ${get(`${h}.order8HitPct`)}%`
+        : "";
+      rows.push([`  heap "${m[1]}" ok`, `${ratio(get(k) - get(`${h}.failed`), get(k))}${orders}`]);
+    }
+    for (const k of Object.keys(s)) {
+      const m = /^process\.([^.]+)\.peakBytes$/.exec(k);
+      if (m) rows.push([`  process "${m[1]}" peak`, `${formatNumber(Math.round(get(k) / 1048576))} MiB, over limit ${get(`process.${m[1]}.overLimit`)}`]);
+    }
+  }
   if (s["contig.requests"] !== undefined) {
     rows.push(["alloc_contig_range ok", `${ratio(get("contig.ok"), get("contig.requests"))}; -EBUSY ${get("contig.ebusy")}, -ENOMEM ${get("contig.enomem")}`]);
   }
