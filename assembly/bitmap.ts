@@ -128,6 +128,13 @@ function zeroAreaByWords(map: Uint32Array, size: i32, start: i32, nr: i32, align
       from = 0xffffffff;
       continue;
     }
+    // A run that cannot reach into the next word (its top bit is busy) needs
+    // nr clear bits inside this one: most words with a stray hole go here.
+    if ((z >>> 31) == 0 && i32(popcnt<u32>(z)) < nr) {
+      w++;
+      from = 0xffffffff;
+      continue;
+    }
     const next: u32 = w + 1 < nwords ? ~unchecked(map[w + 1]) : 0xffffffff;
     let runs: u32 = z;
     for (let k = 1; k < nr; k++) runs &= (z >>> u32(k)) | (next << u32(32 - k));

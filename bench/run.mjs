@@ -4,7 +4,7 @@
 //
 //   npm run bench                          all cases
 //   npm run bench -- --case buddy-order0   one case (repeatable)
-//   npm run bench -- --json out.json       also write { cases: [{ name, wasm: { opsPerSec }, ts: { opsPerSec } }] }
+//   npm run bench -- --json out.json       also write { cases: [{ name, wasm: { opsPerSec }, ts: { opsPerSec }, limit?: { name, fraction } }] }
 //
 // Every (case, backend) pair runs in a fresh child process of this script, so
 // the JIT feedback of one never shapes another: the bindings' call sites into
@@ -19,13 +19,21 @@
 // (tinybench runs a different number of iterations per backend, so the state
 // after benchmarking is not comparable). The replay also warms the code up
 // before tinybench's own warm-up phase.
+//
+// Cases that move bytes against a hardware bound (migrate-64mib: memcpy;
+// bitmap-scan: in-cache reads) also measure that bound in the same child, right
+// after the case, and report their MB/s as a fraction of it (see LIMITS).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
-import { IOMMU_PAGE_SIZES, createSystem, sgAllocTableFromPages } from "dmasim";
+import {
+  DMA_HEAP_IOCTL_ALLOC, IOMMU_PAGE_SIZES, O_CLOEXEC, O_RDWR, createRandom, createSystem, dmaHeapFind, sgAllocTableFromPages,
+} from "dmasim";
+import { formatTraceLine } from "dmasim/lab/ftrace";
+import { DEFAULT_REPLAY_SYSTEM, replayTrace } from "dmasim/lab/replay";
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
@@ -66,6 +74,100 @@ function parseArgs(argv) {
   return args;
 }
 
+// ---- the synthetic trace of trace-replay -------------------------------------------------------
+
+const TRACE_EVENTS = 1_000_000;
+const TRACE_FILE = "trace-replay.txt";
+
+/**
+ * Writes a text ftrace capture (the `trace` file with its header) of `events`
+ * mm_page_alloc / mm_page_free events, as formatTraceLine() prints them in the
+ * v6.3+ format with the `comm-pid [cpu] flags timestamp:` prefix. The traced
+ * machine has 4 GiB (pfns 0..2^20); blocks are of order 0-3 (60/20/12/8%), of
+ * migratetype movable, unmovable or reclaimable (50/35/15%), placed at random
+ * aligned pfns not in use. The workload ramps up to 56,000 live blocks (about
+ * 118,000 pages: 45% of the replay machine) and then allocates and frees around
+ * that level; every free is of a live block, with its order. Seeded: the same
+ * file on every run.
+ */
+function writeSyntheticTrace(path, events) {
+  const rnd = createRandom(SEED ^ 0x7ace);
+  const TRACE_PFNS = 1 << 20;
+  const LIVE_TARGET = 56_000;
+  const ORDER_CUM = [60, 80, 92, 100];
+  const MT_CUM = [[50, 1], [85, 0], [100, 2]]; // cumulative percent, migratetype (v4.4+ enum: 0 unmovable, 1 movable, 2 reclaimable)
+  const TASKS = ["kworker/u8:3-1187", "chrome-4242", "kswapd0-97", "systemd-journal-311", "surfaceflinger-655", "cc1-20716"];
+  const used = new Uint8Array(TRACE_PFNS);
+  const live = []; // pfn * 4 + order
+  const header = [
+    "# tracer: nop",
+    "#",
+    `# entries-in-buffer/entries-written: ${events}/${events}   #P:4`,
+    "#",
+    "#                                _-----=> irqs-off/BH-disabled",
+    "#                               / _----=> need-resched",
+    "#                              | / _---=> hardirq/softirq",
+    "#                              || / _--=> preempt-depth",
+    "#                              ||| / _-=> migrate-disable",
+    "#                              |||| /     delay",
+    "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION",
+    "#              | |         |   |||||     |         |",
+  ];
+  const tmp = `${path}.part`;
+  const fd = openSync(tmp, "w");
+  let lines = header.slice();
+  let timestamp = 5021.5;
+  let allocs = 0;
+  let frees = 0;
+  const event = { name: "", pfn: 0, order: 0, migratetype: 0, raw: {} };
+  for (let n = 0; n < events; n++) {
+    const allocPct = live.length < LIVE_TARGET ? 75 : 45;
+    if (live.length === 0 || rnd.int(100) < allocPct) {
+      let order = 0;
+      for (const r = rnd.int(100); r >= ORDER_CUM[order];) order++;
+      const r = rnd.int(100);
+      const mt = MT_CUM.find(([cum]) => r < cum)[1];
+      const pages = 1 << order;
+      let pfn;
+      for (;;) {
+        pfn = rnd.int(TRACE_PFNS >> order) << order;
+        let free = true;
+        for (let i = 0; i < pages; i++) if (used[pfn + i]) free = false;
+        if (free) break;
+      }
+      used.fill(1, pfn, pfn + pages);
+      live.push(pfn * 4 + order);
+      event.name = "mm_page_alloc";
+      event.pfn = pfn;
+      event.order = order;
+      event.migratetype = mt;
+      allocs++;
+    } else {
+      const i = rnd.int(live.length);
+      const x = live[i];
+      live[i] = live[live.length - 1];
+      live.pop();
+      const pfn = Math.floor(x / 4);
+      const order = x & 3;
+      used.fill(0, pfn, pfn + (1 << order));
+      event.name = "mm_page_free";
+      event.pfn = pfn;
+      event.order = order;
+      frees++;
+    }
+    timestamp += (1 + rnd.int(40)) / 1e6;
+    lines.push(formatTraceLine(event, { task: TASKS[rnd.int(TASKS.length)], cpu: rnd.int(4), timestamp }));
+    if (lines.length >= 16384) {
+      writeSync(fd, `${lines.join("\n")}\n`);
+      lines = [];
+    }
+  }
+  if (lines.length) writeSync(fd, `${lines.join("\n")}\n`);
+  closeSync(fd);
+  renameSync(tmp, path);
+  return { allocs, frees, live: live.length };
+}
+
 // ---- cases ---------------------------------------------------------------------------------
 //
 // make(backend) builds one machine and returns:
@@ -74,9 +176,19 @@ function parseArgs(argv) {
 //   prep()       optional unmeasured per-iteration set-up (tinybench beforeEach)
 //   verify()     optional check after an op, used during the replay only
 //   checksum()   fold of the op results, printed so the work cannot be optimised away
-//   bytesPerOp() optional: bytes migrated per op, for the MB/s column
+//   bytesPerOp() optional: bytes migrated (or scanned) per op, for the MB/s column
 //   pagesPerOp() optional: pages processed per op, for the pages/s column
+//   eventsPerOp() optional: trace events replayed per op, for the events/s column
+//   stateHash()  optional: the hash to compare instead of sys.stateHash() (a machine the op creates itself)
+//   check()      optional: the consistency check instead of sys.check()
 //   info(res)    extra report lines, given the tinybench result
+//
+// and the case spec itself, besides description / replayOps / bench / batch:
+//   async        op() returns a promise (tinybench's async mode; no batching)
+//   prepare(dir) optional, run by the parent once before the children: writes
+//                shared input (the trace) into `dir`, the run's temporary
+//                directory (DMASIM_BENCH_DIR in the children); returns report lines
+//   limit        optional: a key of LIMITS, the bound the MB/s column is compared to
 
 const CASES = {
   "cma-alloc-release": {
@@ -223,9 +335,118 @@ const CASES = {
     },
   },
 
+  "buddy-mixed": {
+    description:
+      "allocPages(order 0-10, unmovable|movable|reclaimable) + freePages(oldest block of the same order, one ring per order), " +
+      "seeded mix weighted toward small orders, 50% full 1 GiB",
+    replayOps: 1000,
+    // Most ops are order 0-3 and take well under a microsecond: timed in batches (see buddy-order0).
+    batch: 256,
+    bench: { time: 3000, warmupTime: 500, warmupIterations: 200, iterations: 64 },
+    async make(backend) {
+      const sys = await createSystem({ backend, ramBytes: GIB, seed: SEED, storeContents: false });
+      const rnd = sys.random;
+      const MTS = ["unmovable", "movable", "reclaimable"];
+      // Order k is drawn with ORDER_WEIGHTS[k] percent: 80% of the ops are order 0-3,
+      // 1 in 100 is order 10 (4 MiB). A block's page count grows faster than its
+      // weight falls, so the large orders hold most of the pages.
+      const ORDER_WEIGHTS = [40, 20, 12, 8, 5, 4, 3, 3, 2, 2, 1];
+      const CUM = ORDER_WEIGHTS.map((_, k) => ORDER_WEIGHTS.slice(0, k + 1).reduce((a, b) => a + b, 0));
+      if (CUM.at(-1) !== 100 || ORDER_WEIGHTS.length !== sys.maxOrder + 1) throw new Error("buddy-mixed: bad order weights");
+      const drawOrder = () => {
+        const r = rnd.int(100);
+        let k = 0;
+        while (r >= CUM[k]) k++;
+        return k;
+      };
+      // One ring of recent blocks per order; an op replaces the oldest block of its
+      // order, so the pages in use stay constant (while allocations succeed).
+      const RING = ORDER_WEIGHTS.map((_, k) => Math.max(4, 256 >> k));
+      const ringPages = RING.reduce((s, n, k) => s + n * 2 ** k, 0);
+      // Background: the same mix of orders and migratetypes up to 62.5% of RAM,
+      // then random blocks freed down to 50% less the rings, so the free space is holed.
+      const target = sys.nrPages / 2 - ringPages;
+      const blocks = [];
+      let used = 0;
+      while (used < target * 1.25) {
+        const order = drawOrder();
+        const pfn = sys.allocPages(order, MTS[rnd.int(3)]);
+        if (pfn === null) continue;
+        blocks.push(pfn, order);
+        used += 1 << order;
+      }
+      while (used > target) {
+        const i = rnd.int(blocks.length / 2) * 2;
+        const [pfn, order] = [blocks[i], blocks[i + 1]];
+        sys.freePages(pfn, order);
+        blocks[i] = blocks[blocks.length - 2];
+        blocks[i + 1] = blocks[blocks.length - 1];
+        blocks.length -= 2;
+        used -= 1 << order;
+      }
+      // The seeded op sequence (order, migratetype), then the rings' pre-fill.
+      const SEQ = 4096;
+      const seqOrder = Uint8Array.from({ length: SEQ }, drawOrder);
+      const seqMt = Array.from({ length: SEQ }, () => MTS[rnd.int(3)]);
+      const rings = RING.map((n) => new Int32Array(n));
+      const heads = new Int32Array(RING.length);
+      for (let k = 0; k < RING.length; k++) {
+        for (let i = 0; i < RING[k]; i++) {
+          const pfn = sys.allocPages(k, MTS[rnd.int(3)]);
+          if (pfn === null) throw new Error(`buddy-mixed: ring pre-fill failed at order ${k}`);
+          rings[k][i] = pfn;
+        }
+      }
+      const setupFree = sys.stats().nrFreePages;
+      const opsByOrder = new Array(RING.length).fill(0);
+      const failedByOrder = new Array(RING.length).fill(0);
+      let k = 0;
+      let sum = 0;
+      let ops = 0;
+      return {
+        sys,
+        op() {
+          ops++;
+          const i = k++ & (SEQ - 1);
+          const order = seqOrder[i];
+          opsByOrder[order]++;
+          const pfn = sys.allocPages(order, seqMt[i]);
+          if (pfn === null) {
+            failedByOrder[order]++;
+            return;
+          }
+          sum = (sum + pfn) >>> 0;
+          const ring = rings[order];
+          const h = heads[order];
+          sys.freePages(ring[h], order);
+          ring[h] = pfn;
+          heads[order] = (h + 1) & (ring.length - 1);
+        },
+        verify() {
+          const free = sys.stats().nrFreePages;
+          if (free !== setupFree) throw new Error(`buddy-mixed: ${free} pages free after the op, ${setupFree} at set-up`);
+        },
+        checksum: () => sum,
+        info() {
+          const free = sys.stats().nrFreePages;
+          const failed = failedByOrder.reduce((a, b) => a + b, 0);
+          const st = sys.stats();
+          return [
+            `setup: ${blocks.length / 2} background blocks of order 0-10 (${used} pages) + rings of ${RING.join("/")} blocks ` +
+              `per order (${ringPages} pages); ${setupFree}/${sys.nrPages} pages free`,
+            `ops run (replay + warm-up + measured): ${ops}, by order ${opsByOrder.join("/")}; failed allocs: ${failed}` +
+              (failed ? ` (by order ${failedByOrder.join("/")})` : "") +
+              `; free pages now ${free} (${free === setupFree ? "steady" : "DRIFTED"}); extfrag events: ${st.extfragEvents}`,
+          ];
+        },
+      };
+    },
+  },
+
   "migrate-64mib": {
     description: "allocContigRange over 64 MiB of movable pages with contents + freeContigRange (256 MiB RAM)",
     replayOps: 3,
+    limit: "memcpy",
     bench: { time: 400, warmupTime: 0, warmupIterations: 3, iterations: 12 },
     async make(backend) {
       const sys = await createSystem({ backend, ramBytes: 256 * MIB, seed: SEED, storeContents: true });
@@ -517,6 +738,299 @@ const CASES = {
       };
     },
   },
+  "dmabuf-roundtrip": {
+    description:
+      "userspace DMA_HEAP_IOCTL_ALLOC of 1 MiB from /dev/dma_heap/system + dma_buf_get, attach to a device behind an IOMMU, " +
+      "map_attachment(bidirectional), unmap, detach, put, close (256 MiB RAM without contents)",
+    replayOps: 1000,
+    // One op is a few microseconds: each sample times a batch (see buddy-order0).
+    batch: 32,
+    bench: { time: 3000, warmupTime: 500, warmupIterations: 200, iterations: 64 },
+    async make(backend) {
+      const IOVA_BASE = 0x4000_0000;
+      // storeContents false: the heap zeroes buffers only when the machine keeps contents (zeroRuns()).
+      const sys = await createSystem({
+        backend, ramBytes: 256 * MIB, seed: SEED, storeContents: false,
+        devices: [{ name: "gpu", iommu: { base: IOVA_BASE, size: GIB }, maxSegmentSize: 0xffffffff }],
+      });
+      const gpu = sys.device("gpu");
+      const io = gpu.iommu;
+      const heap = dmaHeapFind(sys, "system");
+      const p = sys.process("bench");
+      const heapFd = p.open("/dev/dma_heap/system", O_RDWR);
+      const setupFds = p.openFds.join(","); // stdin, stdout, stderr and the heap
+      const LEN = MIB;
+      const page = sys.pageSize;
+      const setupFree = sys.stats().nrFreePages;
+      let sum = 0;
+      let ops = 0;
+      const last = { fd: -1, origNents: 0, nents: 0, dmaAddress: 0, dmaLength: 0, size: 0 };
+      return {
+        sys,
+        op() {
+          ops++;
+          const { fd } = p.ioctl(heapFd, DMA_HEAP_IOCTL_ALLOC, { len: LEN, fd: 0, fdFlags: O_RDWR | O_CLOEXEC, heapFlags: 0 });
+          const buf = p.dmaBufGet(fd);
+          const att = buf.attach(gpu);
+          const sgt = buf.mapAttachment(att, "bidirectional");
+          const e = sgt.entries[0];
+          sum = (sum + fd + sgt.nents + e.dmaAddress / page) >>> 0;
+          last.fd = fd;
+          last.origNents = sgt.origNents;
+          last.nents = sgt.nents;
+          last.dmaAddress = e.dmaAddress;
+          last.dmaLength = e.dmaLength;
+          last.size = buf.size;
+          buf.unmapAttachment(att, sgt, "bidirectional");
+          buf.detach(att);
+          buf.put();
+          p.close(fd);
+        },
+        verify() {
+          // One order-8 block (SYSTEM_HEAP_ORDERS) on this unfragmented machine: one entry, one IOVA segment.
+          if (last.size !== LEN || last.origNents !== 1 || last.nents !== 1 || last.dmaLength !== LEN) {
+            throw new Error(`dmabuf-roundtrip: ${last.size}-byte buffer mapped as ${last.origNents} entries / ${last.nents} segments of ${last.dmaLength} bytes`);
+          }
+          if (last.dmaAddress < IOVA_BASE || last.dmaAddress + LEN > IOVA_BASE + GIB) throw new Error(`dmabuf-roundtrip: IOVA 0x${last.dmaAddress.toString(16)} outside the domain`);
+          if (sys.dmabufs.length !== 0 || heap.stats.liveBuffers !== 0) throw new Error("dmabuf-roundtrip: a dma-buf outlived its close()");
+          if (io.iovaBytesInUse !== 0 || io.entries.some((k) => k !== 0)) throw new Error("dmabuf-roundtrip: IOVA space or page table not empty after unmap");
+          if (p.openFds.join(",") !== setupFds) throw new Error(`dmabuf-roundtrip: open fds ${p.openFds.join(",")}, ${setupFds} at set-up`);
+          if (sys.stats().nrFreePages !== setupFree) throw new Error("dmabuf-roundtrip: pages leaked");
+        },
+        checksum: () => sum,
+        info() {
+          return [
+            `per op: fd ${last.fd}, ${last.size} bytes as ${last.origNents} sg entry / ${last.nents} DMA segment at IOVA 0x${last.dmaAddress.toString(16)}`,
+            `ops run (replay + warm-up + measured): ${ops}, heap allocations ${heap.stats.allocations}, failures ${heap.stats.failures}, ` +
+              `map errors ${gpu.counters.mapErrors}; live dma-bufs now ${sys.dmabufs.length}`,
+          ];
+        },
+      };
+    },
+  },
+
+  "trace-replay": {
+    description:
+      "replayTrace() of a synthetic ftrace text of 1M mm_page_alloc/mm_page_free events (orders 0-3, three migratetypes, " +
+      "every free matching an earlier allocation) on the default replay machine (1 GiB without contents, 64 MiB CMA); " +
+      "one op = read, parse and replay the whole file",
+    replayOps: 1,
+    // replayTrace() is async (it streams the file) and one op takes seconds: the
+    // replay (which warms the code up on a million events), then a fixed number
+    // of measured ops, without tinybench's warm-up.
+    async: true,
+    bench: { time: 0, warmup: false, iterations: 4 },
+    /** Parent, once per run: writes the trace into the run's temporary directory. */
+    prepare(dir) {
+      const t0 = performance.now();
+      const path = join(dir, TRACE_FILE);
+      const stats = writeSyntheticTrace(path, TRACE_EVENTS);
+      return [
+        `trace: ${TRACE_EVENTS} events (${stats.allocs} allocs, ${stats.frees} frees, ${stats.live} blocks still live at the end), ` +
+          `${(statSync(path).size / 1e6).toFixed(1)} MB, written in ${(performance.now() - t0).toFixed(0)} ms`,
+      ];
+    },
+    async make(backend) {
+      const path = join(process.env.DMASIM_BENCH_DIR ?? tmpdir(), TRACE_FILE);
+      if (!statSync(path, { throwIfNoEntry: false })) throw new Error(`trace-replay: no trace at ${path} (run through the parent)`);
+      // The machine every replay starts on: the set-up hash. The replay's own machine
+      // is internal to replayTrace(); its final hash is the replay hash.
+      const sys = await createSystem({ ...DEFAULT_REPLAY_SYSTEM, backend });
+      let last = null;
+      let sum = 0;
+      let ops = 0;
+      const check = () => {
+        const r = last;
+        const c = r.replay;
+        const problems = [];
+        if (r.events.parsed !== TRACE_EVENTS) problems.push(`${r.events.parsed} events parsed`);
+        if (r.events.skipped !== (r.events.skippedReasons.comment ?? 0)) problems.push(`skipped ${JSON.stringify(r.events.skippedReasons)}`);
+        if (c.simFailed || c.simOnlyFailed || c.traceFailed) problems.push(`${c.simFailed} simulated allocations failed`);
+        if (c.agreed !== c.allocs) problems.push(`${c.agreed}/${c.allocs} outcomes agreed`);
+        for (const k of ["remapped", "unmatchedFrees", "orderMismatches", "partialFrees", "freesWithoutSim"]) if (c[k]) problems.push(`${k} ${c[k]}`);
+        if (c.allocs + c.frees !== TRACE_EVENTS) problems.push(`${c.allocs} allocs + ${c.frees} frees`);
+        if (problems.length) throw new Error(`trace-replay: ${problems.join("; ")}`);
+      };
+      return {
+        sys,
+        async op() {
+          ops++;
+          const r = await replayTrace(path, { backend });
+          if (last && r.stateHash !== last.stateHash) throw new Error(`trace-replay: replay not deterministic (${r.stateHash} after ${last.stateHash})`);
+          last = r;
+          sum = (sum + r.events.parsed + r.replay.liveBlocks + parseInt(r.stateHash, 16)) >>> 0;
+        },
+        verify: check,
+        // The replay machine is gone with replayTrace(): compare its final hash, and check its counters.
+        stateHash: () => (last ? last.stateHash : sys.stateHash()),
+        check: () => (last ? check() : sys.check()),
+        checksum: () => sum,
+        eventsPerOp: () => (last ? last.events.parsed : 0),
+        info() {
+          const c = last.replay;
+          const s = last.summary;
+          return [
+            `per op: ${last.events.parsed} events (${Object.entries(last.events.byType).map(([k, v]) => `${k} ${v}`).join(", ")}), ` +
+              `${last.events.skipped} header lines skipped; ${c.allocs} allocs all agreed, ${c.frees} frees, ${c.simExtfrag} simulated extfrag events, ` +
+              `${c.liveBlocks} blocks live at the end`,
+            `end of replay: ${s.nrFreePages} pages free, ${s.pgmigrateSuccess} pages migrated, ${last.samples.length} metric samples, ` +
+              `${last.maps.length} memory maps; last op's own timing ${fmtInt(last.timing.wallMs)} ms = ` +
+              `${fmtInt(last.timing.eventsPerSec)} events/s (after the file is open and the machine made); ops run: ${ops}`,
+          ];
+        },
+      };
+    },
+  },
+
+  "bitmap-scan": {
+    description:
+      "Bitmap.findNextZeroArea(0, 8) on a 1 Mi-bit bitmap 99% full: 1% of the bits clear as scattered single-bit holes, " +
+      "the only run of 8 near the end; one op scans the whole 128 KiB",
+    replayOps: 100,
+    limit: "read-in-cache",
+    bench: { time: 2000, warmupTime: 300, warmupIterations: 100, iterations: 64 },
+    async make(backend) {
+      const sys = await createSystem({ backend, ramBytes: 16 * MIB, seed: SEED, storeContents: false });
+      const rnd = sys.random;
+      const NBITS = 1 << 20;
+      const RUN = 8;
+      const RUN_AT = NBITS - 4096 + 13; // 99.6% of the way in, not word-aligned
+      const bm = sys.bitmap(NBITS);
+      bm.set(0, NBITS);
+      // ~1% of the bits cleared at random places, none within 2 bits of the run.
+      // Two holes side by side (a run of 2) happen about once per 100 holes; a
+      // run of 8 never does (checked below).
+      const HOLES = Math.round(NBITS / 100);
+      for (let i = 0; i < HOLES; i++) {
+        const bit = rnd.int(NBITS);
+        if (bit >= RUN_AT - 2 && bit < RUN_AT + RUN + 2) continue;
+        bm.clear(bit, 1);
+      }
+      bm.clear(RUN_AT, RUN);
+      // The holes as they came out: walk the clear bits once.
+      let clear = 0;
+      let runs2 = 0;
+      let longest = 0;
+      for (let b = bm.findNextZeroBit(0); b < NBITS;) {
+        const end = Math.min(bm.findNextBit(b), NBITS);
+        clear += end - b;
+        if (end - b >= 2) runs2++;
+        if (b !== RUN_AT) longest = Math.max(longest, end - b);
+        b = end < NBITS ? bm.findNextZeroBit(end) : NBITS;
+      }
+      if (longest >= RUN) throw new Error(`bitmap-scan: a random run of ${longest} clear bits`);
+      const firstFit = bm.findNextZeroArea(0, RUN);
+      if (firstFit !== RUN_AT) throw new Error(`bitmap-scan: first ${RUN}-bit run at ${firstFit}, planted at ${RUN_AT}`);
+      let sum = 0;
+      let ops = 0;
+      let last = -1;
+      return {
+        sys,
+        op() {
+          ops++;
+          last = bm.findNextZeroArea(0, RUN);
+          sum = (sum + last) >>> 0;
+        },
+        verify() {
+          if (last !== RUN_AT) throw new Error(`bitmap-scan: found ${last}, the run is at ${RUN_AT}`);
+        },
+        checksum: () => sum,
+        // The bitmap bytes up to the end of the run found: what one op reads.
+        bytesPerOp: () => (RUN_AT + RUN) / 8,
+        info() {
+          return [
+            `setup: ${NBITS} bits, ${clear} clear (${((100 * clear) / NBITS).toFixed(2)}%) in ${HOLES} draws; ${runs2} runs of 2 or more ` +
+              `(longest random run ${longest}); the ${RUN}-bit run at bit ${RUN_AT}`,
+            `per op: ${(RUN_AT + RUN) / 8} bytes of bitmap scanned; ops run (replay + warm-up + measured): ${ops}`,
+          ];
+        },
+      };
+    },
+  },
+
+};
+
+// ---- limits ------------------------------------------------------------------------------------
+//
+// A case with `limit` reports its MB/s as a fraction of a bandwidth the machine
+// reaches without dmasim, measured in the same child process right after the
+// case. Each limit runs a few baselines and takes the fastest (the best this
+// runtime can do, so the fraction is an upper bound of what is left to gain):
+//
+//   memcpy                 copying 64 MiB (larger than any cache) to another 64 MiB buffer:
+//                          TypedArray.prototype.set and Buffer.copy (both end in the C
+//                          library's memmove); bytes copied per second, as migration
+//                          counts bytes migrated.
+//   read-in-cache          reading a 128 KiB buffer (the size of the bitmap-scan bitmap)
+//                          over and over, so it stays in L2: Buffer.indexOf() of a byte the
+//                          buffer does not hold (the C library's SIMD memchr), and a plain
+//                          JS loop summing it as a Uint32Array (what scalar JIT code reaches).
+//                          The JS loop runs about half as fast in the wasm children: once any
+//                          ArrayBuffer has been detached in a process (WebAssembly.Memory.grow()
+//                          does it), V8 checks for detachment in every optimised typed-array
+//                          loop. memchr, the faster baseline and so the limit, is unaffected.
+
+const median = (xs) => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+};
+
+/** Median bytes/s of `samples` timed calls of fn(), each moving `bytes`, after `warm` untimed ones. */
+function bandwidth(fn, bytes, samples, warm = 2) {
+  const rates = [];
+  for (let s = 0; s < warm + samples; s++) {
+    const t = performance.now();
+    fn();
+    const ms = performance.now() - t;
+    if (s >= warm) rates.push((bytes * 1000) / ms);
+  }
+  return median(rates);
+}
+
+// The repetitions loop inside the measured function, so each baseline is one
+// monomorphic loop nest that V8 optimises on its own.
+function memchrReps(buf, reps) {
+  let found = 0;
+  for (let r = 0; r < reps; r++) found += buf.indexOf(0);
+  return found;
+}
+
+function sumU32Reps(a, reps) {
+  let s = 0;
+  for (let r = 0; r < reps; r++) {
+    for (let i = 0; i < a.length; i++) s = (s + a[i]) | 0;
+  }
+  return s;
+}
+
+const LIMITS = {
+  memcpy() {
+    const bytes = 64 * MIB;
+    const src = new Uint8Array(bytes).fill(0x5a);
+    const dst = new Uint8Array(bytes).fill(0); // both committed before timing
+    const bsrc = Buffer.from(src.buffer);
+    const bdst = Buffer.from(dst.buffer);
+    const baselines = [
+      { name: "TypedArray.set", bytesPerSec: bandwidth(() => dst.set(src), bytes, 15) },
+      { name: "Buffer.copy", bytesPerSec: bandwidth(() => bsrc.copy(bdst), bytes, 15) },
+    ];
+    if (dst[bytes - 1] !== 0x5a) throw new Error("memcpy baseline: nothing copied");
+    return { name: "memcpy bandwidth", bytesPerSec: Math.max(...baselines.map((b) => b.bytesPerSec)), baselines };
+  },
+  "read-in-cache"() {
+    const bytes = 128 * 1024;
+    const buf = Buffer.alloc(bytes, 0xff);
+    const u32 = new Uint32Array(buf.buffer, buf.byteOffset, bytes / 4);
+    // 0xff bytes: no zero byte anywhere (indexOf gives -1); every word adds -1 to the int32 sum.
+    const check = (got, want) => {
+      if (got !== want) throw new Error(`read baseline: got ${got}, expected ${want}`);
+    };
+    const baselines = [
+      { name: "memchr (Buffer.indexOf)", bytesPerSec: bandwidth(() => check(memchrReps(buf, 2000), -2000), bytes * 2000, 15) },
+      { name: "JS Uint32Array sum", bytesPerSec: bandwidth(() => check(sumU32Reps(u32, 200), -(bytes / 4) * 200), bytes * 200, 15) },
+    ];
+    return { name: "in-cache read bandwidth", bytesPerSec: Math.max(...baselines.map((b) => b.bytesPerSec)), baselines };
+  },
 };
 
 // ---- running -------------------------------------------------------------------------------------
@@ -533,37 +1047,42 @@ async function runChild(name, backend) {
   const tag = `  ${backend.padEnd(4)}`;
   const t0 = performance.now();
   const c = await spec.make(backend);
-  const setupHash = c.sys.stateHash();
+  const stateHash = () => (c.stateHash ? c.stateHash() : c.sys.stateHash());
+  const check = () => (c.check ? c.check() : c.sys.check());
+  const setupHash = stateHash();
   console.log(`${tag} set-up ${(performance.now() - t0).toFixed(0)} ms, stateHash ${setupHash}`);
 
   // Fixed-count replay of the measured op (with its unmeasured preparation).
   const t1 = performance.now();
   for (let i = 0; i < spec.replayOps; i++) {
     c.prep?.();
-    c.op();
+    if (spec.async) await c.op();
+    else c.op();
     c.verify?.();
   }
   const replayMs = performance.now() - t1;
-  c.sys.check();
-  const replayHash = c.sys.stateHash();
+  check();
+  const replayHash = stateHash();
   console.log(`${tag} replay ${spec.replayOps} ops in ${replayMs.toFixed(0)} ms, check() ok, stateHash ${replayHash}`);
 
   const bench = new Bench({ name, ...spec.bench, throws: true });
   const batch = spec.batch ?? 1;
-  const fn = batch === 1 ? () => c.op() : () => {
+  if (spec.async && batch !== 1) throw new Error(`${name}: async cases are not batched`);
+  const fn = spec.async ? async () => { await c.op(); } : batch === 1 ? () => c.op() : () => {
     const start = performance.now();
     for (let i = 0; i < batch; i++) c.op();
     const ms = performance.now() - start;
     return { overriddenDuration: ms / batch, overriddenIterationCost: ms };
   };
-  // async: false skips tinybench's async-detection call, which would run an
-  // extra, unprepared op outside the beforeEach hook.
-  bench.add(`${name} [${backend}]`, fn, { async: false, ...(c.prep ? { beforeEach: () => c.prep() } : {}) });
+  // An explicit async flag skips tinybench's async-detection call, which would
+  // run an extra, unprepared op outside the beforeEach hook.
+  bench.add(`${name} [${backend}]`, fn, { async: !!spec.async, ...(c.prep ? { beforeEach: () => c.prep() } : {}) });
   bench.addEventListener("warning", (e) => console.log(`${tag} tinybench warning: ${e.reason ?? "?"}`));
-  bench.runSync();
+  if (spec.async) await bench.run();
+  else bench.runSync();
   const res = bench.tasks[0].result;
   if (res.state === "errored") throw res.error;
-  c.sys.check();
+  check();
   const out = {
     name, backend, setupHash, replayHash, replayOps: spec.replayOps,
     opsPerSec: res.throughput.p50,
@@ -576,9 +1095,19 @@ async function runChild(name, backend) {
   };
   if (c.bytesPerOp) out.mbPerSec = (c.bytesPerOp() / 1e6) * res.throughput.p50;
   if (c.pagesPerOp) out.pagesPerSec = c.pagesPerOp() * res.throughput.p50;
+  if (c.eventsPerOp) out.eventsPerSec = c.eventsPerOp() * res.throughput.p50;
   console.log(`${tag} ${opsCell(out)} ops/s (median ± MAD), mean ${fmtRate(out.opsPerSecMean)} ± ${out.rme.toFixed(2)}%, ` +
     `${out.samples} samples, checksum ${out.checksum}`);
   for (const line of c.info(res)) console.log(`${tag}   ${line}`);
+  if (spec.limit) {
+    // The hardware limit, measured in this process right after the case (same
+    // machine state, same moment): the case's MB/s as a fraction of it.
+    const lim = LIMITS[spec.limit]();
+    out.limit = { name: lim.name, bytesPerSec: lim.bytesPerSec, fraction: (out.mbPerSec * 1e6) / lim.bytesPerSec, baselines: lim.baselines };
+    console.log(`${tag} limit: ${lim.name} ${fmtInt(lim.bytesPerSec / 1e6)} MB/s ` +
+      `(${lim.baselines.map((b) => `${b.name} ${fmtInt(b.bytesPerSec / 1e6)}`).join(", ")}); ` +
+      `case ${fmtInt(out.mbPerSec)} MB/s = fraction ${out.limit.fraction.toFixed(3)}`);
+  }
   return out;
 }
 
@@ -587,9 +1116,12 @@ function runCase(name, tmp) {
   const spec = CASES[name];
   console.log(`\n## ${name}: ${spec.description}${spec.batch ? ` (timed in batches of ${spec.batch} ops)` : ""}`);
   const result = { name };
+  if (spec.prepare) for (const line of spec.prepare(tmp)) console.log(`  ${line}`);
   for (const backend of BACKENDS) {
     const file = join(tmp, `${name}.${backend}.json`);
-    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", name, backend, file], { stdio: "inherit" });
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", name, backend, file], {
+      stdio: "inherit", env: { ...process.env, DMASIM_BENCH_DIR: tmp },
+    });
     if (child.status !== 0) throw new Error(`${name} [${backend}]: child process exited with ${child.status ?? child.signal}`);
     result[backend] = JSON.parse(readFileSync(file, "utf8"));
   }
@@ -599,11 +1131,22 @@ function runCase(name, tmp) {
     throw new Error(`${name}: backends diverged after ${spec.replayOps} identical ops (${wasm.replayHash} vs ${ts.replayHash})`);
   }
   console.log(`  stateHash after set-up and after the ${spec.replayOps}-op replay: EQUAL across backends`);
+  if (spec.limit) {
+    // The case's fraction is the better backend's: how close dmasim gets to the limit.
+    const best = wasm.limit.fraction >= ts.limit.fraction ? "wasm" : "ts";
+    result.limit = {
+      name: wasm.limit.name, fraction: result[best].limit.fraction, backend: best, wasm: wasm.limit.fraction, ts: ts.limit.fraction, key: spec.limit,
+    };
+    console.log(`  limit: ${result.limit.name}, fraction ${result.limit.fraction.toFixed(3)} (${best}; wasm ${wasm.limit.fraction.toFixed(3)}, ts ${ts.limit.fraction.toFixed(3)})`);
+  }
   return result;
 }
 
 function printTable(results) {
-  const rows = [["case", "wasm ops/s (median ± MAD)", "ts ops/s (median ± MAD)", "wasm/ts", "wasm MB/s", "ts MB/s", "wasm pages/s", "ts pages/s"]];
+  const rows = [[
+    "case", "wasm ops/s (median ± MAD)", "ts ops/s (median ± MAD)", "wasm/ts", "wasm MB/s", "ts MB/s", "wasm pages/s", "ts pages/s",
+    "wasm events/s", "ts events/s", "limit fraction wasm / ts",
+  ]];
   for (const r of results) {
     const ref = Math.min(r.wasm.opsPerSec, r.ts.opsPerSec);
     rows.push([
@@ -612,6 +1155,9 @@ function printTable(results) {
       r.ts.mbPerSec === undefined ? "" : fmtInt(r.ts.mbPerSec),
       r.wasm.pagesPerSec === undefined ? "" : fmtInt(r.wasm.pagesPerSec),
       r.ts.pagesPerSec === undefined ? "" : fmtInt(r.ts.pagesPerSec),
+      r.wasm.eventsPerSec === undefined ? "" : fmtInt(r.wasm.eventsPerSec),
+      r.ts.eventsPerSec === undefined ? "" : fmtInt(r.ts.eventsPerSec),
+      r.limit === undefined ? "" : `${r.limit.wasm.toFixed(3)} / ${r.limit.ts.toFixed(3)} ${r.limit.key}`,
     ]);
   }
   const keep = rows[0].map((_, col) => rows.some((row, i) => i > 0 && row[col] !== ""));
@@ -621,6 +1167,12 @@ function printTable(results) {
   console.log(`\n${line(cols[0])}`);
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const row of cols.slice(1)) console.log(line(row));
+  const limited = results.filter((r) => r.limit);
+  if (limited.length) console.log("");
+  for (const r of limited) {
+    console.log(`${r.name}: limit: ${r.limit.name}, fraction ${r.limit.fraction.toFixed(3)} (${r.limit.backend}; ` +
+      `wasm ${r.wasm.limit.fraction.toFixed(3)} of ${fmtInt(r.wasm.limit.bytesPerSec / 1e6)} MB/s, ts ${r.ts.limit.fraction.toFixed(3)} of ${fmtInt(r.ts.limit.bytesPerSec / 1e6)} MB/s)`);
+  }
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -650,9 +1202,9 @@ if (args.child) {
   printTable(results);
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (args.json) {
-    const cases = results.map(({ name, wasm, ts }) => {
+    const cases = results.map(({ name, wasm, ts, limit }) => {
       const strip = ({ name: _n, backend: _b, ...rest }) => rest;
-      return { name, wasm: strip(wasm), ts: strip(ts) };
+      return { name, wasm: strip(wasm), ts: strip(ts), ...(limit ? { limit } : {}) };
     });
     writeFileSync(args.json, `${JSON.stringify({ node: process.version, seed: SEED, cases }, null, 2)}\n`);
     console.log(`wrote ${args.json}`);

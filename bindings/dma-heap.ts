@@ -32,11 +32,13 @@ export interface DmaHeapStats {
   /** Buffers alive, and their bytes. */
   liveBuffers: number;
   liveBytes: number;
+  /** Blocks taken per order (the system heap: orders 8, 4 and 0), over all allocations. */
+  blocksByOrder: Record<number, number>;
 }
 
 /** struct dma_heap: /dev/dma_heap/<name>. */
 export class DmaHeap {
-  readonly stats: DmaHeapStats = { allocations: 0, failures: 0, liveBuffers: 0, liveBytes: 0 };
+  readonly stats: DmaHeapStats = { allocations: 0, failures: 0, liveBuffers: 0, liveBytes: 0, blocksByOrder: {} };
 
   /** @internal Use dmaHeaps(). */
   constructor(
@@ -254,6 +256,7 @@ function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf
     maxOrder = got.order;
   }
   const runs = blocks.map((b) => ({ pfn: b.pfn, pages: 2 ** b.order }));
+  for (const b of blocks) heap.stats.blocksByOrder[b.order] = (heap.stats.blocksByOrder[b.order] ?? 0) + 1;
   zeroRuns(sys, runs);
   const buffer: HeapBuffer = { heap, len, runs, blocks, cma: null, attachments: [], vmapCnt: 0 };
   return dmaBufExport(sys, { expName: heap.name, size: len, ops: SYSTEM_OPS, flags: fdFlags, priv: buffer });
