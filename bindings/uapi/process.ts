@@ -84,7 +84,11 @@ function table(sys: System): ProcessTable {
     t = created;
     TABLES.set(sys, t);
     const st = dmaBufState(sys);
-    st.onRelease.push((dmabuf) => created.charges.delete(dmabuf));
+    st.onRelease.push((dmabuf) => {
+      const owner = created.charges.get(dmabuf);
+      if (owner) owner.uncharge(dmabuf.size);
+      created.charges.delete(dmabuf);
+    });
     st.checks.push(() => checkProcesses(sys, created));
   }
   return t;
@@ -104,6 +108,12 @@ function checkProcesses(sys: System, t: ProcessTable): string {
   }
   if (fdRefs.size > 0) return "an fd table holds a released dma-buf";
   for (const b of t.charges.keys()) if (b.released) return `a released dma-buf (ino ${b.ino}) is still charged`;
+  // The running charge totals agree with the charges.
+  for (const p of t.processes) {
+    let bytes = 0;
+    for (const [b, owner] of t.charges) if (owner === p) bytes += b.size;
+    if (bytes !== p.accounting().chargedBytes) return `process ${p.name}: charged ${p.accounting().chargedBytes} bytes, buffers add up to ${bytes}`;
+  }
   return "";
 }
 
@@ -232,6 +242,9 @@ export class Process {
   private readonly fds: (FdEntry | undefined)[] = [];
   private readonly maps = new Set<Mapping>();
   private alive = true;
+  /** Running totals of the buffers charged to this process (kept so the limit check is O(1)). */
+  private chargedBytes = 0;
+  private chargedBuffers = 0;
 
   /** @internal Use sys.process(). */
   constructor(
@@ -415,7 +428,7 @@ export class Process {
     // No heap can hold more than RAM: fail at once instead of allocating it all and giving it back.
     if (aligned > BigInt(this.sys.ramBytes)) throw new DmaSimError("ENOMEM", `${where}: ${aligned} bytes is more than RAM`);
     const size = Number(aligned);
-    const charged = this.accounting().chargedBytes;
+    const charged = this.chargedBytes;
     if (this.dmabufLimitBytes !== null && charged + size > this.dmabufLimitBytes) {
       throw new DmaSimError("ENOMEM", `${where}: ${size} bytes would take process "${this.name}" past its dma-buf limit (${charged} of ${this.dmabufLimitBytes} bytes in use)`);
     }
@@ -423,6 +436,8 @@ export class Process {
     const dmabuf = heap.bufferAlloc(size, fdFlags, 0);
     const newFd = this.dmaBufFd(dmabuf, fdFlags);
     this.procs.charges.set(dmabuf, this);
+    this.chargedBytes += dmabuf.size;
+    this.chargedBuffers++;
     // copy_to_user() of out_size bytes: the fd reaches userspace only if the struct has room for it.
     const out = { ...user } as unknown as DmaHeapAllocationData;
     if (outSize >= 12) {
@@ -531,14 +546,15 @@ export class Process {
   // ---- accounting ----
 
   /** The process's dma-buf memory: what it is charged for and what it holds. */
+  /** @internal A charged buffer was released. */
+  uncharge(bytes: number): void {
+    this.chargedBytes -= bytes;
+    this.chargedBuffers--;
+  }
+
   accounting(): DmaBufAccounting {
-    let chargedBytes = 0;
-    let chargedBuffers = 0;
-    for (const [b, p] of this.procs.charges) {
-      if (p !== this) continue;
-      chargedBytes += b.size;
-      chargedBuffers++;
-    }
+    const chargedBytes = this.chargedBytes;
+    const chargedBuffers = this.chargedBuffers;
     const held = new Set<DmaBuf>();
     for (const e of this.fdEntries()) if (e.file.kind === "dmabuf") held.add(e.file.dmabuf);
     let mappedBytes = 0;
