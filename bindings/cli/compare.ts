@@ -39,7 +39,7 @@ export const DEFAULT_CONFIGS: readonly CompareConfig[] = Object.freeze([
   { label: "ts backend", backend: "ts" },
 ]);
 
-const KNOWN = ["label", "backend", "cmaFirstBalance", "pageblockOrder", "maxOrder", "allocNoFragment", "claimThresholdPages"];
+const KNOWN = ["label", "backend", "cmaFirstBalance", "pageblockOrder", "maxOrder", "allocNoFragment", "claimThresholdPages", "iommuStyle"];
 
 /** Validates a configurations list (parsed JSON). */
 export function validateConfigs(input: unknown, path = "configs"): CompareConfig[] {
@@ -64,6 +64,7 @@ export function validateConfigs(input: unknown, path = "configs"): CompareConfig
     if (cfg.backend !== undefined && cfg.backend !== "wasm" && cfg.backend !== "ts") bad("backend", `"wasm" or "ts"`);
     if (cfg.cmaFirstBalance !== undefined && typeof cfg.cmaFirstBalance !== "boolean") bad("cmaFirstBalance", "true or false");
     if (cfg.allocNoFragment !== undefined && typeof cfg.allocNoFragment !== "boolean") bad("allocNoFragment", "true or false");
+    if (cfg.iommuStyle !== undefined && cfg.iommuStyle !== "arm" && cfg.iommuStyle !== "dma-iommu") bad("iommuStyle", `"arm" or "dma-iommu"`);
     if (cfg.claimThresholdPages !== undefined && (!Number.isInteger(cfg.claimThresholdPages) || cfg.claimThresholdPages < 0)) {
       bad("claimThresholdPages", "a non-negative integer (pages)");
     }

@@ -33,6 +33,12 @@ export interface LabConfig {
   allocNoFragment?: boolean;
   /** Policy.claimThresholdPages (the stealing threshold). Default half a pageblock. */
   claimThresholdPages?: number;
+  /**
+   * IOVA policy of the scenario's IOMMU importers: "dma-iommu" (one IOVA range per
+   * table, one bitmap) or "arm" (the seed's per-chunk mapping, bitmap extensions).
+   * Default "dma-iommu".
+   */
+  iommuStyle?: "arm" | "dma-iommu";
 }
 
 export interface RunOptions extends LabConfig {
@@ -247,7 +253,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     pageblockOrder: m.pageblockOrder, storeContents: m.storeContents, cma: scenario.areas,
     devices: scenario.devices.flatMap((d) => (d.kind !== "importer" ? [] : [{
       name: d.name, dmaMask: d.dmaMask, maxSegmentSize: d.maxSegmentBytes,
-      ...(d.iommu ? { iommu: { base: d.iommu.base, size: d.iommu.bytes } } : {}),
+      ...(d.iommu ? { iommu: { base: d.iommu.base, size: d.iommu.bytes, style: options.iommuStyle ?? "dma-iommu" } } : {}),
     }])),
     ...(m.zones !== null ? { zones: m.zones } : {}),
     ...(m.minFreeKbytes !== null ? { minFreeKbytes: m.minFreeKbytes } : {}),

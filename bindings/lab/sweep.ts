@@ -32,7 +32,7 @@ import { loadScenario, type Scenario } from "./scenario.ts";
 
 /** The axes a grid may vary, in enumeration order: the last varies fastest. */
 export const SWEEP_AXES = [
-  "backend", "maxOrder", "pageblockOrder", "cmaFirstBalance", "allocNoFragment", "claimThresholdPages", "seed",
+  "backend", "maxOrder", "pageblockOrder", "cmaFirstBalance", "allocNoFragment", "claimThresholdPages", "iommuStyle", "seed",
 ] as const;
 export type SweepAxis = (typeof SWEEP_AXES)[number];
 
@@ -98,12 +98,13 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
     const at = `${path}[${i}]`;
     const flag = axis === "cmaFirstBalance" || axis === "allocNoFragment";
     const ok = axis === "backend" ? v === "wasm" || v === "ts"
+      : axis === "iommuStyle" ? v === "arm" || v === "dma-iommu"
       : flag ? typeof v === "boolean"
       : axis === "seed" ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
       : axis === "claimThresholdPages" ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 20
       : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
     if (!ok) {
-      const want = axis === "backend" ? `"wasm" or "ts"` : flag ? "true or false"
+      const want = axis === "backend" ? `"wasm" or "ts"` : axis === "iommuStyle" ? `"arm" or "dma-iommu"` : flag ? "true or false"
         : axis === "seed" ? "an integer in 0..4294967295"
         : axis === "claimThresholdPages" ? "a number of pages" : "an integer in 1..20";
       fail(at, `must be ${want}, got ${JSON.stringify(v)}`);
