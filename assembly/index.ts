@@ -170,6 +170,7 @@ export function allocPages(order: i32, mt: i32, highestZone: i32, gfp: i32): i32
 
 /** The batch buffer: pfns in and out (grown as needed; views are taken after each call). */
 let batchPfns: Int32Array = new Int32Array(0);
+let batchSorted: Int32Array = new Int32Array(0);
 
 export function batchReserve(n: i32): void {
   if (batchPfns.length < n) batchPfns = new Int32Array(n);
@@ -198,12 +199,14 @@ export function allocPagesBatch(count: i32, order: i32, mt: i32, highestZone: i3
 export function freePagesBatch(count: i32, order: i32): i32 {
   if (count < 0 || count > batchPfns.length) return -EINVAL;
   for (let i = 0; i < count; i++) {
-    const pfn = unchecked(batchPfns[i]);
-    const ret = checkFreePages(pfn, order);
+    const ret = checkFreePages(unchecked(batchPfns[i]), order);
     if (ret != 0) return ret;
-    // A pfn listed twice would be a double free.
-    for (let j = 0; j < i; j++) if (unchecked(batchPfns[j]) == pfn) return -EINVAL;
   }
+  // A pfn listed twice would be a double free: sort a copy and compare neighbours.
+  if (batchSorted.length < count) batchSorted = new Int32Array(batchPfns.length);
+  for (let i = 0; i < count; i++) unchecked(batchSorted[i] = unchecked(batchPfns[i]));
+  const sorted = batchSorted.subarray(0, count).sort();
+  for (let i = 1; i < count; i++) if (unchecked(sorted[i]) == unchecked(sorted[i - 1])) return -EINVAL;
   for (let i = 0; i < count; i++) freePages(unchecked(batchPfns[i]), order);
   return 0;
 }

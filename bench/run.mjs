@@ -168,6 +168,35 @@ function writeSyntheticTrace(path, events) {
   return { allocs, frees, live: live.length };
 }
 
+/**
+ * Pre-populates half of `sys`: a seeded mix of orders 0-3 and migratetypes up to
+ * 62.5% of RAM, then random blocks freed back down to 50%, so the free space is holed.
+ */
+function halfFull(sys) {
+  const rnd = sys.random;
+  const MTS = ["unmovable", "movable", "reclaimable"];
+  const target = sys.nrPages / 2;
+  const blocks = [];
+  let used = 0;
+  while (used < target * 1.25) {
+    const order = rnd.int(4);
+    const pfn = sys.allocPages(order, MTS[rnd.int(3)]);
+    if (pfn === null) break;
+    blocks.push(pfn, order);
+    used += 1 << order;
+  }
+  while (used > target) {
+    const i = rnd.int(blocks.length / 2) * 2;
+    const [pfn, order] = [blocks[i], blocks[i + 1]];
+    sys.freePages(pfn, order);
+    blocks[i] = blocks[blocks.length - 2];
+    blocks[i + 1] = blocks[blocks.length - 1];
+    blocks.length -= 2;
+    used -= 1 << order;
+  }
+  return { blocks, used };
+}
+
 // ---- cases ---------------------------------------------------------------------------------
 //
 // make(backend) builds one machine and returns:
@@ -270,28 +299,7 @@ const CASES = {
     async make(backend) {
       const sys = await createSystem({ backend, ramBytes: 256 * MIB, seed: SEED, storeContents: false });
       const rnd = sys.random;
-      const MTS = ["unmovable", "movable", "reclaimable"];
-      // Pre-populate: a seeded mix of orders 0-3 and migratetypes up to 62.5% of
-      // RAM, then free random blocks back down to 50% so the free space is holed.
-      const target = sys.nrPages / 2;
-      const blocks = [];
-      let used = 0;
-      while (used < target * 1.25) {
-        const order = rnd.int(4);
-        const pfn = sys.allocPages(order, MTS[rnd.int(3)]);
-        if (pfn === null) break;
-        blocks.push(pfn, order);
-        used += 1 << order;
-      }
-      while (used > target) {
-        const i = rnd.int(blocks.length / 2) * 2;
-        const [pfn, order] = [blocks[i], blocks[i + 1]];
-        sys.freePages(pfn, order);
-        blocks[i] = blocks[blocks.length - 2];
-        blocks[i + 1] = blocks[blocks.length - 1];
-        blocks.length -= 2;
-        used -= 1 << order;
-      }
+      const { blocks, used } = halfFull(sys);
       // The ring of recent order-0 pages and the seeded migratetype sequence.
       const RING = 1024;
       const ring = new Int32Array(RING);
@@ -329,6 +337,36 @@ const CASES = {
               `${setupFree}/${sys.nrPages} pages free`,
             `ops run (replay + warm-up + measured): ${ops}, failed allocs: ${failed}, free pages now ${free} ` +
               `(${free === setupFree ? "steady" : "DRIFTED"})`,
+          ];
+        },
+      };
+    },
+  },
+
+  "buddy-order0-batch": {
+    description: "allocPagesBatch(256, 0, unmovable) + freePagesBatch() of the same pages: one boundary crossing per 256 ops, 50% full 256 MiB",
+    replayOps: 20,
+    bench: { time: 3000, warmupTime: 500, warmupIterations: 50, iterations: 64 },
+    async make(backend) {
+      const sys = await createSystem({ backend, ramBytes: 256 * MIB, seed: SEED, storeContents: false });
+      const { blocks, used } = halfFull(sys);
+      const BATCH = 256;
+      let sum = 0;
+      let ops = 0;
+      return {
+        sys,
+        op() {
+          ops++;
+          const pfns = sys.allocPagesBatch(BATCH, 0, "unmovable");
+          for (let i = 0; i < BATCH; i++) sum = (sum + pfns[i]) >>> 0;
+          sys.freePagesBatch(pfns, 0);
+        },
+        checksum: () => sum,
+        pagesPerOp: () => BATCH,
+        info() {
+          return [
+            `setup: ${blocks.length / 2} blocks of order 0-3 (${used} pages); per op ${BATCH} allocations and ${BATCH} frees in two engine calls`,
+            `ops run (replay + warm-up + measured): ${ops}; compare its pages/s with buddy-order0's ops/s`,
           ];
         },
       };

@@ -380,7 +380,8 @@ export class System {
     for (let i = 0; i < pfns.length; i++) this.pfnArg("freePagesBatch", pfns[i]);
     const e = this.engine;
     e.batchReserve(pfns.length);
-    const ids = Array.from(pfns, (pfn) => e.ownerOf(pfn));
+    // Owners whose handles must die with their pages (a crossing per page only when handles exist).
+    const ids = this.handles.size > 0 ? Array.from(pfns, (pfn) => e.ownerOf(pfn)) : [];
     this.inst.bufferView(Int32Array, () => e.batchPtr(), () => e.batchArray(), pfns.length).set(pfns);
     const ret = e.freePagesBatch(pfns.length, order);
     if (ret < 0) throw DmaSimError.fromErrno(ret, `freePagesBatch: a pfn is not an allocation of order ${order}, is pinned, or is listed twice; nothing was freed`);
