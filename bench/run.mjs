@@ -169,19 +169,22 @@ function writeSyntheticTrace(path, events) {
 }
 
 /**
- * Pre-populates half of `sys`: a seeded mix of orders 0-3 and migratetypes up to
- * 62.5% of RAM, then random blocks freed back down to 50%, so the free space is holed.
+ * Pre-populates `target` pages (default half) of `sys`: a seeded mix of orders
+ * (default 0-3) and migratetypes up to 125% of it, then random blocks freed back
+ * down to it, so the free space is holed.
  */
-function halfFull(sys) {
+function halfFull(sys, drawOrder = () => sys.random.int(4), target = sys.nrPages / 2) {
   const rnd = sys.random;
   const MTS = ["unmovable", "movable", "reclaimable"];
-  const target = sys.nrPages / 2;
   const blocks = [];
   let used = 0;
-  while (used < target * 1.25) {
-    const order = rnd.int(4);
+  for (let refused = 0; used < target * 1.25 && refused < 1000; ) {
+    const order = drawOrder();
     const pfn = sys.allocPages(order, MTS[rnd.int(3)]);
-    if (pfn === null) break;
+    if (pfn === null) {
+      refused++; // a large order may not fit: draw again
+      continue;
+    }
     blocks.push(pfn, order);
     used += 1 << order;
   }
@@ -403,25 +406,7 @@ const CASES = {
       const ringPages = RING.reduce((s, n, k) => s + n * 2 ** k, 0);
       // Background: the same mix of orders and migratetypes up to 62.5% of RAM,
       // then random blocks freed down to 50% less the rings, so the free space is holed.
-      const target = sys.nrPages / 2 - ringPages;
-      const blocks = [];
-      let used = 0;
-      while (used < target * 1.25) {
-        const order = drawOrder();
-        const pfn = sys.allocPages(order, MTS[rnd.int(3)]);
-        if (pfn === null) continue;
-        blocks.push(pfn, order);
-        used += 1 << order;
-      }
-      while (used > target) {
-        const i = rnd.int(blocks.length / 2) * 2;
-        const [pfn, order] = [blocks[i], blocks[i + 1]];
-        sys.freePages(pfn, order);
-        blocks[i] = blocks[blocks.length - 2];
-        blocks[i + 1] = blocks[blocks.length - 1];
-        blocks.length -= 2;
-        used -= 1 << order;
-      }
+      const { blocks, used } = halfFull(sys, drawOrder, sys.nrPages / 2 - ringPages);
       // The seeded op sequence (order, migratetype), then the rings' pre-fill.
       const SEQ = 4096;
       const seqOrder = Uint8Array.from({ length: SEQ }, drawOrder);
