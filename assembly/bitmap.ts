@@ -109,9 +109,10 @@ function zeroAreaByRestarts(map: Uint32Array, size: i32, start: i32, nr: i32, al
 }
 
 /**
- * A word at a time: for word w, bit j of R is set when bits j..j+nr-1 (running
- * into word w+1) are all clear; R is then masked to the aligned positions, which
- * repeat every alignMask + 1 bits, and to positions at or after `start`.
+ * A word at a time: for word w, bit j of `runs` is set when bits j..j+nr-1
+ * (running into word w+1) are all clear, found in log2(nr) doubling steps; then
+ * masked to the aligned positions, which repeat every alignMask + 1 bits, and to
+ * positions at or after `start`.
  */
 function zeroAreaByWords(map: Uint32Array, size: i32, start: i32, nr: i32, alignMask: i32, alignOffset: i32): i32 {
   if (start >= size) return size + nr;
@@ -135,10 +136,18 @@ function zeroAreaByWords(map: Uint32Array, size: i32, start: i32, nr: i32, align
       from = 0xffffffff;
       continue;
     }
-    const next: u32 = w + 1 < nwords ? ~unchecked(map[w + 1]) : 0xffffffff;
-    let runs: u32 = z;
-    for (let k = 1; k < nr; k++) runs &= (z >>> u32(k)) | (next << u32(32 - k));
-    runs &= aligned & from;
+    // Doubling: after each step, bit j of (lo, hi) says bits j..j+m-1 of the
+    // 64-bit window (this word, the next) are clear; a last step tops m up to nr.
+    let lo: u32 = z;
+    let hi: u32 = w + 1 < nwords ? ~unchecked(map[w + 1]) : 0xffffffff;
+    let m = 1;
+    while (m * 2 <= nr) {
+      lo &= (lo >>> u32(m)) | (hi << u32(32 - m));
+      hi &= hi >>> u32(m);
+      m <<= 1;
+    }
+    if (m < nr) lo &= (lo >>> u32(nr - m)) | (hi << u32(32 - (nr - m)));
+    const runs: u32 = lo & aligned & from;
     if (runs != 0) {
       const index = (w << 5) + i32(ctz<u32>(runs));
       return index + nr <= size ? index : index + nr;
