@@ -93,6 +93,8 @@ interface SgMapping {
   iovaStart?: number;
   iovaBytes?: number;
   ranges?: { iova: number; bytes: number }[];
+  /** direct: the per-entry streaming mappings. */
+  direct?: { addr: number; m: StreamingMapping }[];
 }
 
 const MASK_BITS_MAX = 64;
@@ -117,7 +119,9 @@ export class Device {
   lastIommuEntries: number[] = [0, 0, 0, 0];
   /** Counters: bounced mappings, coherent allocations by source. */
   readonly counters = { bounced: 0, mapErrors: 0, coherentCma: 0, coherentBuddy: 0, coherentPool: 0, coherentIommu: 0 };
-  private readonly streaming = new Map<number, StreamingMapping>();
+  /** Streaming mappings by bus address; a buffer may be mapped more than once at one address. */
+  private readonly streaming = new Map<number, StreamingMapping[]>();
+  private streamingCount = 0;
   private readonly sgMaps = new Map<SgTable, SgMapping>();
   private readonly coherentBuffers = new Set<CoherentBuffer>();
 
@@ -208,7 +212,7 @@ export class Device {
   /** dma_direct_map_page(): the physical address itself, or a bounce buffer when the mask cannot reach it. */
   private directMapPhys(phys: number, size: number, dir: DmaDirection): number {
     if (this.capable(phys, size)) {
-      this.streaming.set(phys, { kind: "direct", phys, size, dir });
+      this.addStreaming(phys, { kind: "direct", phys, size, dir });
       return phys;
     }
     if (!this.swiotlb) return DMA_MAPPING_ERROR;
@@ -223,7 +227,7 @@ export class Device {
     this.copyPhys(phys, tlb, size);
     this.syncForDevice(tlb, size);
     this.counters.bounced++;
-    this.streaming.set(tlb, { kind: "bounce", phys, size, dir });
+    this.addStreaming(tlb, { kind: "bounce", phys, size, dir });
     return tlb;
   }
 
@@ -236,7 +240,7 @@ export class Device {
     const iova = domain.allocIova(bytes);
     if (iova === null) return DMA_MAPPING_ERROR;
     this.lastIommuEntries = domain.map(iova, phys - offset, bytes, this.prot(dir)).entries;
-    this.streaming.set(iova + offset, { kind: "iommu", phys, size, dir, iovaStart: iova, iovaBytes: bytes });
+    this.addStreaming(iova + offset, { kind: "iommu", phys, size, dir, iovaStart: iova, iovaBytes: bytes });
     return iova + offset;
   }
 
@@ -269,10 +273,24 @@ export class Device {
     this.dirArg(where, dir);
     requireInt(where, "size", size, 1, Number.MAX_SAFE_INTEGER);
     this.sys.dmaDebug?.unmapPage(this.name, dmaAddr === DMA_MAPPING_ERROR ? DEBUG_MAPPING_ERROR : dmaAddr, size, dir, type);
-    const m = this.streaming.get(dmaAddr);
+    const m = this.bestStreaming(dmaAddr, size, dir);
     if (!m) return this.misuse(where, `0x${dmaAddr.toString(16)} is not mapped by ${this.name}`);
     if (size > m.size) return this.misuse(where, `size ${size} is larger than the mapping (${m.size})`);
     this.releaseStreaming(dmaAddr, m);
+  }
+
+  private addStreaming(dmaAddr: number, m: StreamingMapping): void {
+    const list = this.streaming.get(dmaAddr);
+    if (list) list.push(m);
+    else this.streaming.set(dmaAddr, [m]);
+    this.streamingCount++;
+  }
+
+  /** The mapping at `dmaAddr` that fits the call best: same size and direction, then same size, then the oldest. */
+  private bestStreaming(dmaAddr: number, size: number, dir: DmaDirection): StreamingMapping | undefined {
+    const list = this.streaming.get(dmaAddr);
+    if (!list) return undefined;
+    return list.find((m) => m.size === size && m.dir === dir) ?? list.find((m) => m.size === size) ?? list[0];
   }
 
   private releaseStreaming(dmaAddr: number, m: StreamingMapping): void {
@@ -284,7 +302,10 @@ export class Device {
       this.iommu!.unmap(m.iovaStart!, m.iovaBytes!);
       this.iommu!.freeIova(m.iovaStart!, m.iovaBytes!);
     }
-    this.streaming.delete(dmaAddr);
+    const list = this.streaming.get(dmaAddr)!;
+    list.splice(list.indexOf(m), 1);
+    if (list.length === 0) this.streaming.delete(dmaAddr);
+    this.streamingCount--;
   }
 
   /** dma_sync_single_for_cpu(): a bounce buffer's data is copied back for DMA_FROM_DEVICE / BIDIRECTIONAL. */
@@ -304,7 +325,7 @@ export class Device {
       if (forCpu) this.sys.dmaDebug?.syncSingleForCpu(this.name, dmaAddr, size, dir);
       else this.sys.dmaDebug?.syncSingleForDevice(this.name, dmaAddr, size, dir);
     }
-    const m = this.findStreaming(dmaAddr);
+    const m = this.findStreaming(dmaAddr, size, dir);
     if (!m) return this.misuse(where, `0x${dmaAddr.toString(16)} is not mapped by ${this.name}`);
     const off = dmaAddr - m.start;
     if (size > m.m.size - off) return this.misuse(where, `the sync runs past the end of the mapping`);
@@ -319,10 +340,16 @@ export class Device {
     }
   }
 
-  private findStreaming(dmaAddr: number): { start: number; m: StreamingMapping } | undefined {
+  /** The mapping a sync of [dmaAddr, +size) refers to: one starting there that holds it, else one containing it. */
+  private findStreaming(dmaAddr: number, size: number, dir: DmaDirection): { start: number; m: StreamingMapping } | undefined {
     const exact = this.streaming.get(dmaAddr);
-    if (exact) return { start: dmaAddr, m: exact };
-    for (const [start, m] of this.streaming) if (dmaAddr >= start && dmaAddr < start + m.size) return { start, m };
+    if (exact) {
+      const fits = exact.filter((m) => m.size >= size);
+      return { start: dmaAddr, m: fits.find((m) => m.dir === dir) ?? fits[0] ?? exact[0]! };
+    }
+    for (const [start, list] of this.streaming) {
+      for (const m of list) if (dmaAddr >= start && dmaAddr < start + m.size) return { start, m };
+    }
     return undefined;
   }
 
@@ -377,11 +404,7 @@ export class Device {
     if (!m) return this.misuse(where, `the table is not mapped by ${this.name}`);
     for (const e of sgt.entries) this.syncForCpu(e.pfn * this.sys.pageSize + e.offset, e.length, m.dir);
     if (m.kind === "direct") {
-      for (let i = 0; i < nents; i++) {
-        const e = sgt.entries[i]!;
-        const s = this.streaming.get(e.dmaAddress!);
-        if (s) this.releaseStreaming(e.dmaAddress!, s);
-      }
+      for (const d of m.direct!) this.releaseStreaming(d.addr, d.m);
     } else if (m.kind === "iommu-dma") {
       for (const r of m.ranges!) this.iommu!.unmap(r.iova, r.bytes);
       this.iommu!.freeIova(m.iovaStart!, m.iovaBytes!);
@@ -450,22 +473,24 @@ export class Device {
   /** dma_direct_map_sg(): one mapping per entry, no merging. */
   private directMapSg(sgt: SgTable, dir: DmaDirection): number {
     const n = sgt.origNents;
+    const direct: { addr: number; m: StreamingMapping }[] = [];
     for (let i = 0; i < n; i++) {
       const e = sgt.entries[i]!;
       const addr = this.directMapPhys(e.pfn * this.sys.pageSize + e.offset, e.length, dir);
       if (addr === DMA_MAPPING_ERROR) {
+        for (const d of direct) this.releaseStreaming(d.addr, d.m);
         for (let j = 0; j < i; j++) {
-          const prev = sgt.entries[j]!;
-          this.releaseStreaming(prev.dmaAddress!, this.streaming.get(prev.dmaAddress!)!);
-          prev.dmaAddress = undefined;
-          prev.dmaLength = undefined;
+          sgt.entries[j]!.dmaAddress = undefined;
+          sgt.entries[j]!.dmaLength = undefined;
         }
         return 0;
       }
+      const list = this.streaming.get(addr)!;
+      direct.push({ addr, m: list[list.length - 1]! });
       e.dmaAddress = addr;
       e.dmaLength = e.length;
     }
-    this.sgMaps.set(sgt, { kind: "direct", count: n, dir });
+    this.sgMaps.set(sgt, { kind: "direct", count: n, dir, direct });
     return n;
   }
 
@@ -881,9 +906,15 @@ export class Device {
     }
   }
 
+  private sgDirectCount(): number {
+    let n = 0;
+    for (const m of this.sgMaps.values()) n += m.direct?.length ?? 0;
+    return n;
+  }
+
   /** Streaming mappings the device holds (single/page mappings and mapped tables). */
   get activeMappings(): number {
-    return this.streaming.size + this.sgMaps.size;
+    return this.streamingCount - this.sgDirectCount() + this.sgMaps.size;
   }
 
   /** swiotlb_bounce(): a CPU memcpy (through the cache; not a CPU access the checker flags). */
