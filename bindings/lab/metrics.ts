@@ -56,7 +56,8 @@ export interface MetricsSample {
 
 export function sampleMetrics(sys: System, t: number): MetricsSample {
   const area = sys.freeArea();
-  const nrFreeByOrder = sys.nrFreeByOrder();
+  // nr_free per order from the same snapshot (sys.nrFreeByOrder() would read it again).
+  const nrFreeByOrder = area[0]!.map((_, order) => area.reduce((sum, row) => sum + row[order]!, 0));
   const stats = sys.stats();
   const orders = nrFreeByOrder.map((_, order) => order);
   return {
