@@ -78,6 +78,8 @@ export interface Policy {
 }
 
 export type ZoneName = "DMA" | "DMA32" | "Normal";
+/** gfpArgs() of a call without flags: ZONE_NORMAL, no reserves. */
+const NORMAL_NO_RESERVES: readonly [number, number] = [2, 0];
 const ZONE_NAMES = ["DMA", "DMA32", "Normal", "Movable", "Device"] as const;
 
 /** gfp flags for alloc_pages(): the zone modifier and the right to dip into reserves. */
@@ -350,10 +352,11 @@ export class System {
    * alloc_pages(): a block of 2^order pages. Movable blocks get an owner (see
    * allocMovable). Returns the head pfn, or null as the kernel returns NULL.
    */
-  allocPages(order: number, migratetype: Migratetype = "unmovable", flags: AllocFlags = {}): number | null {
+  allocPages(order: number, migratetype: Migratetype = "unmovable", flags?: AllocFlags): number | null {
     this.orderArg("allocPages", order);
     const mt = allocMigratetype("allocPages", migratetype);
-    const [highestZone, gfp] = this.gfpArgs("allocPages", flags);
+    // The common call (no flags) skips building and checking a flags object.
+    const [highestZone, gfp] = flags === undefined ? NORMAL_NO_RESERVES : this.gfpArgs("allocPages", flags);
     const ret = this.engine.allocPages(order, mt, highestZone, gfp);
     return ret < 0 ? null : ret;
   }
@@ -444,7 +447,8 @@ export class System {
   freePages(pfn: number, order = 0): void {
     this.pfnArg("freePages", pfn);
     this.orderArg("freePages", order);
-    const id = this.engine.ownerOf(pfn);
+    // Only a page with a live MovablePage handle needs its owner id (one more crossing).
+    const id = this.handles.size > 0 ? this.engine.ownerOf(pfn) : -1;
     const ret = this.engine.freePages(pfn, order);
     if (ret < 0) {
       const why = ret === -16 ? "the page is pinned" : `no allocation of order ${order} starts there (double free, wrong order, or a CMA page: use CmaArea.release)`;
