@@ -3,7 +3,7 @@
 // WASM with SIMD, runs of full (or empty) words are skipped 4 words at a time.
 
 import { EINVAL } from "./constants.ts";
-import { dataPointer } from "./ram.ts";
+import { dataPointer } from "./target.ts";
 
 /** Words from `w` that are all ones (skipZeros false) or all zeros, skipped 128 bits at a time (WASM SIMD). */
 // @ts-ignore: decorator

@@ -18,7 +18,7 @@ import {
   MIGRATE_UNMOVABLE, MIGRATE_HIGHATOMIC, NONE, migratetypeIsMergeable,
 } from "./constants.ts";
 import {
-  KIND_ALLOC, KIND_BUDDY, clearHead, getOrder, isBuddy, maxOrder, nrPages, pageKind,
+  KIND_ALLOC, KIND_BUDDY, clearHead, getOrder, isBuddy, maxOrder, nextBuddyHead, nrPages, pageKind,
   pageLink0, pageLink1, pageMt, pageOwnerId, pageblockNrPages, pageblockOrder,
   pageblockStartPfn, setAllocated, setBuddy,
 } from "./memmap.ts";
@@ -310,16 +310,12 @@ export function moveFreepagesBlock(pfn: i32, newMt: i32): i32 {
   const end = start + pageblockNrPages;
   const zone = zoneOf(start);
   let moved = 0;
-  let p = start;
+  let p = nextBuddyHead(start, end);
   while (p < end) {
-    if (isBuddy(p)) {
-      const order = getOrder(p);
-      moveToFreeList(zone, p, order, newMt);
-      moved += 1 << order;
-      p += 1 << order;
-    } else {
-      p++;
-    }
+    const order = getOrder(p);
+    moveToFreeList(zone, p, order, newMt);
+    moved += 1 << order;
+    p = nextBuddyHead(p + (1 << order), end);
   }
   setPageblockMt(start, newMt);
   return moved;

@@ -31,7 +31,8 @@ import {
 import { migrateBlock, pinOwner, unpinOwner } from "./migrate.ts";
 import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit } from "./owner.ts";
 import { getPageblockMt, pageblockInit } from "./pageblock.ts";
-import { dataPointer, ramInit, ramPointer, ramPortableArray } from "./ram.ts";
+import { ramInit, ramPointer, ramPortableArray } from "./ram.ts";
+import { dataPointer } from "./target.ts";
 import { memblockFindTopDown, memblockIsReserved, memblockReserve, memblockReset } from "./memblock.ts";
 import { sgFromPages, sgLength, sgOffset, sgPages, sgPfn, sgPrvLength, sgReservePages } from "./scatterlist.ts";
 import {

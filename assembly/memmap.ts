@@ -21,6 +21,7 @@
 // the orders to a covering buddy head (see buddy.ts, findBuddyHead).
 
 import { NONE } from "./constants.ts";
+import { dataPointer } from "./target.ts";
 
 // @ts-ignore: decorator
 @inline export const KIND_NONE: i32 = 0;
@@ -134,6 +135,27 @@ export function setReserved(pfn: i32): void {
 @inline export function setCmaAlloc(pfn: i32, on: bool): void {
   const f = i32(unchecked(pageFlags[pfn]));
   unchecked(pageFlags[pfn] = u8(on ? f | FLAG_CMA : f & ~FLAG_CMA));
+}
+
+/**
+ * The first free-block head in [pfn, end), or `end`. On WASM with SIMD, 16 pages'
+ * flag bytes are tested at once: walks of a pageblock full of small allocations
+ * (isolation, stealing) then cost a few dozen steps instead of one per page.
+ */
+export function nextBuddyHead(pfn: i32, end: i32): i32 {
+  if (ASC_TARGET != 0 && ASC_FEATURE_SIMD) {
+    const base = dataPointer(pageFlags);
+    while (pfn + 16 <= end) {
+      // @ts-ignore: wasm only
+      const kinds = v128.and(v128.load(base + usize(pfn)), i8x16.splat(i8(KIND_MASK)));
+      // @ts-ignore: wasm only
+      const mask = i8x16.bitmask(i8x16.eq(kinds, i8x16.splat(i8(KIND_BUDDY))));
+      if (mask != 0) return pfn + i32(ctz<u32>(u32(mask)));
+      pfn += 16;
+    }
+  }
+  while (pfn < end && pageKind(pfn) != KIND_BUDDY) pfn++;
+  return pfn;
 }
 
 // ---- allocated heads: owner and pins in the link words -------------------------

@@ -91,9 +91,3 @@ export function ramZeroPages(pfn: i32, count: i32): void {
   return load<u32>(ramBase + offset);
 }
 
-/** Byte address of a typed array's data in linear memory (WASM); 0 in the portable build. */
-export function dataPointer(a: ArrayBufferView): usize {
-  if (ASC_TARGET == 0) return 0;
-  // @ts-ignore: wasm only
-  return a.dataStart;
-}
