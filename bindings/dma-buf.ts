@@ -19,7 +19,7 @@ import type { MovablePage } from "./page.ts";
 import type { SgTable } from "./scatterlist.ts";
 import type { System } from "./system.ts";
 import { DMA_BUF_NAME_LEN } from "./uapi/dma-buf.ts";
-import { FMODE_LSEEK, FMODE_NONOTIFY, FMODE_OPENED, O_ACCMODE, O_NONBLOCK, openFmode } from "./uapi/fcntl.ts";
+import { FMODE_LSEEK, FMODE_OPENED, O_ACCMODE, O_NONBLOCK, openFmode } from "./uapi/fcntl.ts";
 
 // ---- exporter and importer interfaces ---------------------------------------------------------
 
@@ -400,7 +400,10 @@ export class DmaBuf {
   readonly ino: number;
   /** f_flags of the file: the access mode and O_NONBLOCK of the export flags. */
   readonly fFlags: number;
-  /** f_mode of the file: FMODE_READ/WRITE by the access mode, FMODE_LSEEK, FMODE_OPENED, FMODE_NONOTIFY. */
+  /**
+   * f_mode of the file: FMODE_READ/WRITE by the access mode, FMODE_LSEEK,
+   * FMODE_OPENED, as v6.12 prints it (v6.14 adds FMODE_NONOTIFY to pseudo files).
+   */
   readonly fMode: number;
   /** Counters: page faults and zaps of user mappings. */
   readonly stats = { faults: 0, zaps: 0 };
@@ -429,7 +432,7 @@ export class DmaBuf {
     this.priv = info.priv;
     this.ino = ino;
     this.fFlags = info.flags & (O_ACCMODE | O_NONBLOCK);
-    this.fMode = openFmode(info.flags) | FMODE_LSEEK | FMODE_OPENED | FMODE_NONOTIFY;
+    this.fMode = openFmode(info.flags) | FMODE_LSEEK | FMODE_OPENED;
   }
 
   /** The name set with DMA_BUF_SET_NAME, or null. */

@@ -459,9 +459,9 @@ describe("bufinfo", () => {
       expect(text).toBe(
         "\nDma-buf Objects:\n" +
           "size    \tflags   \tmode    \tcount   \texp_name\tino     \tname\n" +
-          "00008192\t00000000\t02080005\t00000002\treserved\t00000002\tpreview\n" +
+          "00008192\t00000000\t00080005\t00000002\treserved\t00000002\tpreview\n" +
           "\tAttached Devices:\n\tcam\n\tgpu\nTotal 2 devices attached\n\n" +
-          "00012288\t00000002\t02080007\t00000001\tsystem\t00000001\t<none>\n" +
+          "00012288\t00000002\t00080007\t00000001\tsystem\t00000001\t<none>\n" +
           "\tAttached Devices:\nTotal 0 devices attached\n\n" +
           "\nTotal 2 objects, 20480 bytes\n",
       );
