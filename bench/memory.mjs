@@ -11,6 +11,7 @@
 // migratetypes (which touches the memory map, so lazily committed pages count)
 // and reads RSS a third time. Target: at most 16 bytes per page, creation under 1 s.
 import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -25,28 +26,23 @@ function usage(code) {
   process.exit(code);
 }
 
-function parseArgs(argv) {
-  const args = { backends: [], gib: 64, fill: 0.5, json: null, child: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const [, inline] = a.split(/=(.*)/s);
-      if (inline !== undefined) return inline;
-      if (i + 1 >= argv.length) usage(2);
-      return argv[++i];
-    };
-    if (a === "--backend" || a.startsWith("--backend=")) args.backends.push(value());
-    else if (a === "--gib" || a.startsWith("--gib=")) args.gib = Number(value());
-    else if (a === "--fill" || a.startsWith("--fill=")) args.fill = Number(value());
-    else if (a === "--json" || a.startsWith("--json=")) args.json = value();
-    else if (a === "--child") args.child = true;
-    else if (a === "-h" || a === "--help") usage(0);
-    else {
-      console.error(`unknown argument: ${a}`);
-      usage(2);
-    }
+/** Command line (node:util parseArgs). */
+function parseCommandLine(argv) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        backend: { type: "string", multiple: true }, gib: { type: "string", default: "64" }, fill: { type: "string", default: "0.5" },
+        json: { type: "string" }, child: { type: "boolean" }, help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    console.error(e.message);
+    usage(2);
   }
-  if (args.backends.length === 0) args.backends = ["wasm", "ts"];
+  if (values.help) usage(0);
+  const args = { backends: values.backend ?? ["wasm", "ts"], gib: Number(values.gib), fill: Number(values.fill), json: values.json ?? null, child: !!values.child };
   for (const b of args.backends) if (b !== "wasm" && b !== "ts") usage(2);
   if (!(args.gib > 0) || !(args.fill >= 0 && args.fill < 1)) usage(2);
   return args;
@@ -100,7 +96,7 @@ async function measure(backend, gib, fill) {
 
 // ---- parent: spawn one child per backend, print side by side --------------------------------------
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseCommandLine(process.argv.slice(2));
 if (args.child) {
   const out = await measure(args.backends[0], args.gib, args.fill);
   process.stdout.write(`${JSON.stringify(out)}\n`);

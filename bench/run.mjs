@@ -24,6 +24,7 @@
 // bitmap-scan: in-cache reads) also measure that bound in the same child, right
 // after the case, and report their MB/s as a fraction of it (see LIMITS).
 import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
 import { closeSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,30 +49,23 @@ function usage(code) {
   process.exit(code);
 }
 
-function parseArgs(argv) {
-  const args = { cases: [], json: null, child: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const [, inline] = a.split(/=(.*)/s);
-      if (inline !== undefined) return inline;
-      if (i + 1 >= argv.length) usage(2);
-      return argv[++i];
-    };
-    if (a === "--case" || a.startsWith("--case=")) args.cases.push(value());
-    else if (a === "--json" || a.startsWith("--json=")) args.json = value();
-    else if (a === "--child") {
-      // internal: --child CASE BACKEND RESULT_FILE
-      if (i + 3 >= argv.length) usage(2);
-      args.child = { name: argv[i + 1], backend: argv[i + 2], resultFile: argv[i + 3] };
-      i += 3;
-    } else if (a === "-h" || a === "--help") usage(0);
-    else {
-      console.error(`unknown argument: ${a}`);
-      usage(2);
-    }
+/** Command line (node:util parseArgs); internal: --child CASE BACKEND RESULT_FILE. */
+function parseCommandLine(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: true,
+      options: { case: { type: "string", multiple: true }, json: { type: "string" }, child: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    });
+  } catch (e) {
+    console.error(e.message);
+    usage(2);
   }
-  return args;
+  const { values, positionals } = parsed;
+  if (values.help) usage(0);
+  if (values.child ? positionals.length !== 3 : positionals.length !== 0) usage(2);
+  const [name, backend, resultFile] = positionals;
+  return { cases: values.case ?? [], json: values.json ?? null, child: values.child ? { name, backend, resultFile } : null };
 }
 
 // ---- the synthetic trace of trace-replay -------------------------------------------------------
@@ -1198,7 +1192,7 @@ function printTable(results) {
   }
 }
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseCommandLine(process.argv.slice(2));
 for (const name of [...args.cases, ...(args.child ? [args.child.name] : [])]) {
   if (!(name in CASES)) {
     console.error(`unknown case: ${name}`);
