@@ -11,9 +11,9 @@
 // migratetypes (which touches the memory map, so lazily committed pages count)
 // and reads RSS a third time. Target: at most 16 bytes per page, creation under 1 s.
 import { spawnSync } from "node:child_process";
-import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parseArgsOrUsage } from "./command-line.mjs";
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
@@ -28,20 +28,13 @@ function usage(code) {
 
 /** Command line (node:util parseArgs). */
 function parseCommandLine(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        backend: { type: "string", multiple: true }, gib: { type: "string", default: "64" }, fill: { type: "string", default: "0.5" },
-        json: { type: "string" }, child: { type: "boolean" }, help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    console.error(e.message);
-    usage(2);
-  }
-  if (values.help) usage(0);
+  const { values } = parseArgsOrUsage({
+    args: argv,
+    options: {
+      backend: { type: "string", multiple: true }, gib: { type: "string", default: "64" }, fill: { type: "string", default: "0.5" },
+      json: { type: "string" }, child: { type: "boolean" },
+    },
+  }, usage);
   const args = { backends: values.backend ?? ["wasm", "ts"], gib: Number(values.gib), fill: Number(values.fill), json: values.json ?? null, child: !!values.child };
   for (const b of args.backends) if (b !== "wasm" && b !== "ts") usage(2);
   if (!(args.gib > 0) || !(args.fill >= 0 && args.fill < 1)) usage(2);

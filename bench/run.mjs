@@ -24,12 +24,12 @@
 // bitmap-scan: in-cache reads) also measure that bound in the same child, right
 // after the case, and report their MB/s as a fraction of it (see LIMITS).
 import { spawnSync } from "node:child_process";
-import { parseArgs } from "node:util";
 import { closeSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
+import { parseArgsOrUsage } from "./command-line.mjs";
 import {
   DMA_HEAP_IOCTL_ALLOC, IOMMU_PAGE_SIZES, O_CLOEXEC, O_RDWR, createRandom, createSystem, dmaHeapFind, sgAllocTableFromPages,
 } from "dmasim";
@@ -51,18 +51,10 @@ function usage(code) {
 
 /** Command line (node:util parseArgs); internal: --child CASE BACKEND RESULT_FILE. */
 function parseCommandLine(argv) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv, allowPositionals: true,
-      options: { case: { type: "string", multiple: true }, json: { type: "string" }, child: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-    });
-  } catch (e) {
-    console.error(e.message);
-    usage(2);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) usage(0);
+  const { values, positionals } = parseArgsOrUsage({
+    args: argv, allowPositionals: true,
+    options: { case: { type: "string", multiple: true }, json: { type: "string" }, child: { type: "boolean" } },
+  }, usage);
   if (values.child ? positionals.length !== 3 : positionals.length !== 0) usage(2);
   const [name, backend, resultFile] = positionals;
   return { cases: values.case ?? [], json: values.json ?? null, child: values.child ? { name, backend, resultFile } : null };
