@@ -91,6 +91,40 @@ function byMigratetypeChart(result: LabResult, key: "freePagesByMigratetype" | "
   };
 }
 
+/**
+ * One step-line panel per metric, stacked, each with its own y scale: for counters
+ * of different magnitudes over the same time axis. `values` rows are
+ * `{ t, metric, value, [series]: name }`; `metrics` orders the panels.
+ */
+function panelsSpec(
+  result: LabResult, title: string, values: object[], metrics: readonly string[], series: string, panelHeight: number, yAxis?: object,
+): TopLevelSpec {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    background: "white",
+    config: { font: "sans-serif", view: { stroke: "#ddd" } },
+    data: { values },
+    facet: {
+      row: {
+        field: "metric", type: "nominal", title: null, sort: [...metrics],
+        header: { labelAngle: 0, labelOrient: "top", labelAlign: "left", labelAnchor: "start", labelFontWeight: "bold" },
+      },
+    },
+    spec: {
+      width: WIDTH,
+      height: panelHeight,
+      mark: { type: "line", interpolate: "step-after" },
+      encoding: {
+        x: { field: "t", type: "quantitative", title: timeTitle(result) },
+        y: { field: "value", type: "quantitative", title: null, ...(yAxis ? { axis: yAxis } : {}) },
+        color: { field: series, type: "nominal", title: series },
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+  } as TopLevelSpec;
+}
+
 const CMA_METRICS = [
   ["allocsSucceeded", "allocations succeeded"],
   ["allocsFailed", "allocations failed"],
@@ -106,30 +140,7 @@ function cmaChart(result: LabResult): Chart | null {
     title: "CMA: success and cost",
     caption: "Cumulative cma_alloc() calls that succeeded and failed, pages migrated out of the areas to satisfy them, and " +
       "ranges found busy (a pinned or unmovable page) and retried further on. Each panel has its own scale.",
-    spec: {
-      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      title: "CMA: success and cost",
-      background: "white",
-      config: { font: "sans-serif", view: { stroke: "#ddd" } },
-      data: { values },
-      facet: {
-        row: {
-          field: "metric", type: "nominal", title: null, sort: CMA_METRICS.map(([, m]) => m),
-          header: { labelAngle: 0, labelOrient: "top", labelAlign: "left", labelAnchor: "start", labelFontWeight: "bold" },
-        },
-      },
-      spec: {
-        width: WIDTH,
-        height: 70,
-        mark: { type: "line", interpolate: "step-after" },
-        encoding: {
-          x: { field: "t", type: "quantitative", title: timeTitle(result) },
-          y: { field: "value", type: "quantitative", title: null, axis: { format: ",d", tickMinStep: 1 } },
-          color: { field: "area", type: "nominal", title: "area" },
-        },
-      },
-      resolve: { scale: { y: "independent" } },
-    } as TopLevelSpec,
+    spec: panelsSpec(result, "CMA: success and cost", values, CMA_METRICS.map(([, m]) => m), "area", 70, { format: ",d", tickMinStep: 1 }),
   };
 }
 
@@ -173,30 +184,7 @@ function heapChart(result: LabResult): Chart | null {
     title: "dma-buf heaps: memory and failures",
     caption: "Bytes of live buffers per heap (/dev/dma_heap/system and each CMA heap), and cumulative DMA_HEAP_IOCTL_ALLOC " +
       "calls that failed (no memory, or over the process's dma-buf limit). Each panel has its own scale.",
-    spec: {
-      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-      title: "dma-buf heaps: memory and failures",
-      background: "white",
-      config: { font: "sans-serif", view: { stroke: "#ddd" } },
-      data: { values },
-      facet: {
-        row: {
-          field: "metric", type: "nominal", title: null, sort: HEAP_METRICS.map(([, m]) => m),
-          header: { labelAngle: 0, labelOrient: "top", labelAlign: "left", labelAnchor: "start", labelFontWeight: "bold" },
-        },
-      },
-      spec: {
-        width: WIDTH,
-        height: 90,
-        mark: { type: "line", interpolate: "step-after" },
-        encoding: {
-          x: { field: "t", type: "quantitative", title: timeTitle(result) },
-          y: { field: "value", type: "quantitative", title: null },
-          color: { field: "heap", type: "nominal", title: "heap" },
-        },
-      },
-      resolve: { scale: { y: "independent" } },
-    } as TopLevelSpec,
+    spec: panelsSpec(result, "dma-buf heaps: memory and failures", values, HEAP_METRICS.map(([, m]) => m), "heap", 90),
   };
 }
 
