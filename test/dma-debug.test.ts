@@ -7,7 +7,7 @@ import {
   DIR2NAME,
   type DmaSgSegment,
 } from "../bindings/dma-debug.ts";
-import { DmaSimError } from "../bindings/errors.ts";
+import { dmaSimErrorOf } from "./helpers.ts";
 
 // The expected lines were written by hand from the err_printk() format strings
 // in kernel/dma/debug.c (v6.10 to v6.12): "DMA-API: %s %s: " followed by the
@@ -606,16 +606,7 @@ describe("DmaDebug: debugfs dump", () => {
 });
 
 describe("DmaDebug: bad arguments", () => {
-  function einval(fn: () => void): void {
-    let err: unknown;
-    try {
-      fn();
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(DmaSimError);
-    expect((err as DmaSimError).code).toBe("EINVAL");
-  }
+  const einval = (fn: () => void) => expect(dmaSimErrorOf(fn).code).toBe("EINVAL");
 
   it("rejects non-integers, negatives, out-of-range values and unknown names", () => {
     const dd = loud();

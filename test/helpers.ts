@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { createSystem, type System, type SystemOptions } from "dmasim";
+import { createSystem, type DmaSimError, type System, type SystemOptions } from "dmasim";
 
 export const BACKENDS = ["wasm", "ts"] as const;
 
@@ -36,16 +36,23 @@ export function fillMovable(sys: System): NonNullable<ReturnType<System["allocMo
   }
 }
 
-/** Expects `fn` to throw a DmaSimError with `code`, leaving the machine exactly as it was. */
-export function expectUntouched(sys: System, code: string, fn: () => unknown): void {
-  const before = sys.stateHash();
+/** Runs `fn`, expects it to throw a DmaSimError, and returns that error. */
+export function dmaSimErrorOf(fn: () => unknown): DmaSimError {
   let thrown: unknown;
   try {
     fn();
   } catch (e) {
     thrown = e;
   }
-  expect(thrown, "expected a DmaSimError").toMatchObject({ name: "DmaSimError", code });
+  // By name: tests of single modules import them from source, a class apart from the package's.
+  expect(thrown, "expected a DmaSimError").toMatchObject({ name: "DmaSimError", code: expect.any(String), errno: expect.any(Number) });
+  return thrown as DmaSimError;
+}
+
+/** Expects `fn` to throw a DmaSimError with `code`, leaving the machine exactly as it was. */
+export function expectUntouched(sys: System, code: string, fn: () => unknown): void {
+  const before = sys.stateHash();
+  expect(dmaSimErrorOf(fn).code).toBe(code);
   expect(sys.stateHash()).toBe(before);
   sys.check();
 }

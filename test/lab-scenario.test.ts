@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { DmaSimError } from "dmasim";
+import { dmaSimErrorOf } from "./helpers.ts";
 import {
   builtinScenarioNames, builtinScenarioSpec, loadScenario, parseBytes, scaleScenario, validateScenario, type ScenarioSpec,
 } from "dmasim/lab/scenario";
@@ -27,20 +29,11 @@ function spec(): ScenarioSpec {
   };
 }
 
-function errorOf(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as { code: string; message: string };
-  }
-  throw new Error("expected an error");
-}
-
 /** Breaks `spec()` with `edit` and returns the validation error. */
-function invalid(edit: (s: any) => void): { code: string; message: string } {
+function invalid(edit: (s: any) => void): DmaSimError {
   const s = spec();
   edit(s);
-  return errorOf(() => validateScenario(s));
+  return dmaSimErrorOf(() => validateScenario(s));
 }
 
 describe("scenario validation", () => {
@@ -92,7 +85,7 @@ describe("scenario validation", () => {
   });
 
   it("rejects a scenario that is not an object, and cma operations without areas", () => {
-    expect(errorOf(() => validateScenario([])).message).toBe("EINVAL: scenario: must be an object, got []");
+    expect(dmaSimErrorOf(() => validateScenario([])).message).toBe("EINVAL: scenario: must be an object, got []");
     const e = invalid((s) => delete s.areas && delete s.devices);
     expect(e.message).toContain("scenario.phases[1].mix.cma.area: names a CMA area, but the scenario declares none");
   });
@@ -171,7 +164,7 @@ describe("scenario validation", () => {
     for (const [edit, expected] of cases) {
       const s = heapSpec();
       edit(s);
-      const e = errorOf(() => validateScenario(s));
+      const e = dmaSimErrorOf(() => validateScenario(s));
       expect(e.code, expected).toBe("EINVAL");
       expect(e.message).toContain(`EINVAL: ${expected}`);
     }
@@ -185,7 +178,7 @@ describe("scenario validation", () => {
     expect(parseBytes("x", 65536)).toBe(65536);
     expect(parseBytes("x", "1.5 K")).toBe(1536);
     expect(() => parseBytes("x", "12 MB")).toThrow("x: must be");
-    expect(errorOf(() => parseBytes("x", "1.3 K")).message).toContain("x: must be a positive whole number");
+    expect(dmaSimErrorOf(() => parseBytes("x", "1.3 K")).message).toContain("x: must be a positive whole number");
   });
 
   it("validates every built-in scenario and refuses unknown ones", () => {
@@ -202,8 +195,8 @@ describe("scenario validation", () => {
     expect(heaps.devices.map((d) => d.kind)).toEqual(["importer", "importer"]);
     expect(heaps.processes.map((p) => p.name)).toEqual(["compositor", "game", "browser", "camera-hal"]);
     expect(heaps.phases.flatMap((p) => p.mix).filter((o) => o.kind === "heap").map((o) => o.kind === "heap" && o.heap)).toContain("camera");
-    expect(errorOf(() => loadScenario("nope"))).toMatchObject({ code: "ENOENT", message: expect.stringContaining(`unknown scenario "nope" (built-in: camera, server, heaps`) });
-    expect(errorOf(() => loadScenario("/no/such/file.json"))).toMatchObject({ code: "ENOENT" });
+    expect(dmaSimErrorOf(() => loadScenario("nope"))).toMatchObject({ code: "ENOENT", message: expect.stringContaining(`unknown scenario "nope" (built-in: camera, server, heaps`) });
+    expect(dmaSimErrorOf(() => loadScenario("/no/such/file.json"))).toMatchObject({ code: "ENOENT" });
   });
 
   it("scales every duration in operations", () => {
@@ -214,6 +207,6 @@ describe("scenario validation", () => {
     expect(half.phases[1]!.mix[1]).toMatchObject({ hold: { min: 5, max: 10 } });
     expect(half.machine).toEqual(s.machine);
     expect(scaleScenario(s, 1)).toBe(s);
-    expect(errorOf(() => scaleScenario(s, 0)).code).toBe("EINVAL");
+    expect(dmaSimErrorOf(() => scaleScenario(s, 0)).code).toBe("EINVAL");
   });
 });

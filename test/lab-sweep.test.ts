@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { dmaSimErrorOf } from "./helpers.ts";
 import {
   enumerateJobs, jobAt, jobFileName, loadGrid, mergeSweep, parseShard, runSweep, shardJobs, validateGrid, type SweepJobFile,
 } from "dmasim/lab/sweep";
@@ -14,15 +15,6 @@ const GRID = {
   scale: 0.01,
   axes: { seed: { from: 1, to: 3 }, cmaFirstBalance: [true, false], pageblockOrder: [9, 10] },
 };
-
-function errorOf(fn: () => unknown): { code: string; message: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as { code: string; message: string };
-  }
-  throw new Error("expected an error");
-}
 
 describe("sweep grids", () => {
   it("enumerates the cartesian product in a fixed order, the seed fastest", () => {
@@ -58,14 +50,14 @@ describe("sweep grids", () => {
   });
 
   it("validates grids and shards, naming the field", () => {
-    expect(errorOf(() => validateGrid({ ...GRID, axes: { seed: [1, "2"] } })).message).toContain(`grid.axes.seed[1]: must be an integer in 0..4294967295, got "2"`);
-    expect(errorOf(() => validateGrid({ ...GRID, axes: { pageblockOrders: [9] } })).message).toContain("grid.axes.pageblockOrders: unknown axis");
-    expect(errorOf(() => validateGrid({ ...GRID, axes: { backend: ["wasm", "wasm"] } })).message).toContain("grid.axes.backend: lists a value twice");
-    expect(errorOf(() => validateGrid({ ...GRID, axes: { seed: { from: 3, to: 1 } } })).message).toContain("grid.axes.seed: a range needs");
-    expect(errorOf(() => validateGrid({ ...GRID, scenario: "nope" })).code).toBe("ENOENT");
-    expect(errorOf(() => validateGrid({ ...GRID, shard: 1 })).message).toContain("grid.shard: unknown field");
+    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { seed: [1, "2"] } })).message).toContain(`grid.axes.seed[1]: must be an integer in 0..4294967295, got "2"`);
+    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { pageblockOrders: [9] } })).message).toContain("grid.axes.pageblockOrders: unknown axis");
+    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { backend: ["wasm", "wasm"] } })).message).toContain("grid.axes.backend: lists a value twice");
+    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { seed: { from: 3, to: 1 } } })).message).toContain("grid.axes.seed: a range needs");
+    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, scenario: "nope" })).code).toBe("ENOENT");
+    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, shard: 1 })).message).toContain("grid.shard: unknown field");
     expect(parseShard("2/5")).toEqual({ index: 2, count: 5 });
-    for (const bad of ["5/5", "1", "a/b", "0/0"]) expect(errorOf(() => parseShard(bad)).code).toBe("EINVAL");
+    for (const bad of ["5/5", "1", "a/b", "0/0"]) expect(dmaSimErrorOf(() => parseShard(bad)).code).toBe("EINVAL");
   });
 
   it("runs shards in worker threads, one file per job, and merges them", async () => {
@@ -84,7 +76,7 @@ describe("sweep grids", () => {
     expect(job0.result.samples).toEqual([]);
 
     // Shard 2 of 3 not run yet: merge names the missing jobs.
-    expect(errorOf(() => mergeSweep(dirs.slice(0, 2)))).toMatchObject({ code: "ENOENT", message: expect.stringContaining("merge: 2 of 8 jobs missing: 2, 5") });
+    expect(dmaSimErrorOf(() => mergeSweep(dirs.slice(0, 2)))).toMatchObject({ code: "ENOENT", message: expect.stringContaining("merge: 2 of 8 jobs missing: 2, 5") });
     await runSweep(grid, dirs[2]!, { shard: { index: 2, count: 3 }, workers: 2 });
     const merged = mergeSweep(dirs);
     expect(merged.jobs.map((j) => j.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
@@ -100,13 +92,13 @@ describe("sweep grids", () => {
     const dup = join(tmp, "dup");
     mkdirSync(dup);
     copyFileSync(join(dirs[1]!, jobFileName(1)), join(dup, jobFileName(1)));
-    expect(errorOf(() => mergeSweep([...dirs, dup]))).toMatchObject({ code: "EEXIST", message: expect.stringContaining("job 1 appears twice") });
+    expect(dmaSimErrorOf(() => mergeSweep([...dirs, dup]))).toMatchObject({ code: "EEXIST", message: expect.stringContaining("job 1 appears twice") });
     // A job of another grid does not mix in.
     const other = join(tmp, "other");
     await runSweep(validateGrid({ scenario: "camera", scale: 0.01, axes: { seed: [1] } }), other, { workers: 1 });
-    expect(errorOf(() => mergeSweep([...dirs, other])).message).toContain("comes from another grid");
+    expect(dmaSimErrorOf(() => mergeSweep([...dirs, other])).message).toContain("comes from another grid");
     unlinkSync(join(dirs[2]!, jobFileName(5)));
-    expect(errorOf(() => mergeSweep(dirs)).message).toContain("1 of 8 jobs missing: 5");
-    expect(errorOf(() => mergeSweep([join(tmp, "nowhere")])).code).toBe("ENOENT");
+    expect(dmaSimErrorOf(() => mergeSweep(dirs)).message).toContain("1 of 8 jobs missing: 5");
+    expect(dmaSimErrorOf(() => mergeSweep([join(tmp, "nowhere")])).code).toBe("ENOENT");
   });
 });
