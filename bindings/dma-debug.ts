@@ -258,27 +258,7 @@ interface Piece {
   len: bigint;
 }
 
-/** struct dma_debug_entry, plus dmasim's ownership state. */
-interface Entry {
-  dev: string;
-  devAddr: bigint;
-  size: bigint;
-  type: number;
-  dir: number;
-  sgCallEnts: number;
-  sgMappedEnts: number;
-  /** phys_addr(entry): page_to_phys(pfn) + offset. */
-  paddr: bigint;
-  mapErr: number;
-  /** Coherent only: the CPU address returned by dma_alloc_coherent(). */
-  cpuAddr: bigint;
-  /** dmasim: physical runs behind the mapping (streaming mappings only). */
-  pieces: Piece[];
-  /** dmasim: device-owned byte ranges [start, end) relative to devAddr, sorted, disjoint; null = not tracked. */
-  owned: [bigint, bigint][] | null;
-}
-
-/** The reference entry the kernel builds on the stack for a lookup. */
+/** The reference entry the kernel builds on the stack for a lookup: the fields a match compares. */
 interface Ref {
   dev: string;
   devAddr: bigint;
@@ -286,7 +266,20 @@ interface Ref {
   type: number;
   dir: number;
   sgCallEnts: number;
+  /** phys_addr(entry): page_to_phys(pfn) + offset. */
   paddr: bigint;
+}
+
+/** struct dma_debug_entry (the same struct as a Ref in the kernel), plus dmasim's ownership state. */
+interface Entry extends Ref {
+  sgMappedEnts: number;
+  mapErr: number;
+  /** Coherent only: the CPU address returned by dma_alloc_coherent(). */
+  cpuAddr: bigint;
+  /** dmasim: physical runs behind the mapping (streaming mappings only). */
+  pieces: Piece[];
+  /** dmasim: device-owned byte ranges [start, end) relative to devAddr, sorted, disjoint; null = not tracked. */
+  owned: [bigint, bigint][] | null;
 }
 
 interface CachelineSlot {
