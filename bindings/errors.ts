@@ -39,12 +39,15 @@ export class DmaSimError extends Error {
   readonly code: ErrnoCode;
   /** Negative errno, as Node reports it, e.g. -22. */
   readonly errno: number;
+  /** The message without its "CODE: " prefix, for wrapping in a wider context. */
+  readonly detail: string;
 
   constructor(code: ErrnoCode, message: string) {
     super(`${code}: ${message}`);
     this.name = "DmaSimError";
     this.code = code;
     this.errno = -ERRNO[code];
+    this.detail = message;
   }
 
   /** Builds the error for a negative errno returned by the engine. */

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DmaSimError } from "dmasim";
 import { dmaSimErrorOf } from "./helpers.ts";
@@ -196,7 +199,26 @@ describe("scenario validation", () => {
     expect(heaps.processes.map((p) => p.name)).toEqual(["compositor", "game", "browser", "camera-hal"]);
     expect(heaps.phases.flatMap((p) => p.mix).filter((o) => o.kind === "heap").map((o) => o.kind === "heap" && o.heap)).toContain("camera");
     expect(dmaSimErrorOf(() => loadScenario("nope"))).toMatchObject({ code: "ENOENT", message: expect.stringContaining(`unknown scenario "nope" (built-in: camera, server, heaps`) });
-    expect(dmaSimErrorOf(() => loadScenario("/no/such/file.json"))).toMatchObject({ code: "ENOENT" });
+    expect(dmaSimErrorOf(() => loadScenario("/no/such/file.json"))).toMatchObject({
+      code: "ENOENT", errno: -2, message: "ENOENT: /no/such/file.json: no such scenario file", detail: "/no/such/file.json: no such scenario file",
+    });
+  });
+
+  it("names the file, then the field, when a scenario file does not validate", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dmasim-scenario-"));
+    try {
+      const file = join(dir, "bad.json");
+      const s = spec();
+      (s.machine as any).ramBytes = "lots";
+      writeFileSync(file, JSON.stringify(s));
+      const e = dmaSimErrorOf(() => loadScenario(file));
+      expect(e.code).toBe("EINVAL");
+      expect(e.message).toBe(`EINVAL: bad.json: ${invalid((x) => (x.machine.ramBytes = "lots")).detail}`);
+      writeFileSync(file, "{ not json");
+      expect(dmaSimErrorOf(() => loadScenario(file)).message).toMatch(new RegExp(`^EINVAL: ${file}: not valid JSON \\(`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("scales every duration in operations", () => {

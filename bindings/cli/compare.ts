@@ -10,8 +10,8 @@
  *
  * which is also the default set.
  */
-import { readFileSync } from "node:fs";
 import { DmaSimError } from "../errors.ts";
+import { readJsonFile, validateIn } from "../lab/json-file.ts";
 import type { LabResult } from "../lab/result.ts";
 import { runScenario, type LabConfig } from "../lab/runner.ts";
 import type { Scenario } from "../lab/scenario.ts";
@@ -77,20 +77,8 @@ export function validateConfigs(input: unknown, path = "configs"): CompareConfig
 }
 
 export function loadConfigs(file: string): CompareConfig[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new DmaSimError("ENOENT", `${file}: no such configurations file`);
-    throw new DmaSimError("EINVAL", `${file}: ${code ? `cannot read (${code})` : `not valid JSON (${(e as Error).message})`}`);
-  }
-  try {
-    return validateConfigs(json);
-  } catch (e) {
-    if (e instanceof DmaSimError) throw new DmaSimError(e.code, `${file}: ${e.message.replace(/^[A-Z]+: /, "")}`);
-    throw e;
-  }
+  const json = readJsonFile(file, "configurations file");
+  return validateIn(file, () => validateConfigs(json));
 }
 
 /** Runs the workload once per configuration, in order. */

@@ -10,9 +10,9 @@
  * seed give the same run on any machine and either backend.
  */
 import type { CmaAreaOptions } from "../options.ts";
-import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { DmaSimError } from "../errors.ts";
+import { readJsonFile, validateIn } from "./json-file.ts";
 import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "./scenarios/index.ts";
 
 // ---- the schema, as a file spells it ------------------------------------------------------
@@ -920,25 +920,8 @@ export function builtinScenarioSpec(scenarioName: string): ScenarioSpec | null {
 
 /** Reads and validates a scenario file; errors name the file and the field. */
 export function loadScenarioFile(file: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new DmaSimError(code === "ENOENT" ? "ENOENT" : "EINVAL", `${file}: cannot read the scenario file (${code ?? String(e)})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new DmaSimError("EINVAL", `${file}: not valid JSON (${(e as Error).message})`);
-  }
-  try {
-    return validateScenario(json);
-  } catch (e) {
-    if (e instanceof DmaSimError) throw new DmaSimError(e.code, `${basename(file)}: ${e.message.replace(/^[A-Z]+: /, "")}`);
-    throw e;
-  }
+  const json = readJsonFile(file, "scenario file");
+  return validateIn(basename(file), () => validateScenario(json));
 }
 
 /**

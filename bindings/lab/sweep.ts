@@ -26,6 +26,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { DmaSimError } from "../errors.ts";
+import { readJsonFile } from "./json-file.ts";
 import type { LabResult } from "./result.ts";
 import { runScenario, type LabConfig } from "./runner.ts";
 import { loadScenario, type Scenario } from "./scenario.ts";
@@ -146,15 +147,7 @@ export function validateGrid(input: unknown, baseDir = ".", path = "grid"): Swee
 
 /** Reads and validates a grid file. */
 export function loadGrid(file: string): SweepGrid {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new DmaSimError("ENOENT", `${file}: no such grid file`);
-    throw new DmaSimError("EINVAL", `${file}: ${code ? `cannot read (${code})` : `not valid JSON (${(e as Error).message})`}`);
-  }
-  return validateGrid(json, dirname(file));
+  return validateGrid(readJsonFile(file, "grid file"), dirname(file));
 }
 
 /** Job `index` of the grid: mixed-radix digits over the axes, the last axis fastest. */
@@ -302,7 +295,7 @@ if (!isMainThread && (workerData as WorkerInput | null)?.dmasimSweepWorker === t
     runJob(input, job, input.outDir, input.full).then(
       (file) => parentPort!.postMessage({ file } satisfies WorkerReply),
       (e: unknown) => parentPort!.postMessage({
-        error: e instanceof Error ? e.message.replace(/^[A-Z]+: /, "") : String(e),
+        error: e instanceof DmaSimError ? e.detail : e instanceof Error ? e.message : String(e),
         ...(e instanceof DmaSimError ? { code: e.code } : {}),
       } satisfies WorkerReply),
     );
