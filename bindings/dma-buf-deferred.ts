@@ -27,7 +27,7 @@ import type { Device, DmaDirection } from "./device.ts";
 import {
   DmaBuf, DmaBufMap, copyRuns, dmaBufExport, pfnAt, zeroRuns, type DmaBufOps, type PageRun,
 } from "./dma-buf.ts";
-import { SYSTEM_HEAP_ORDERS } from "./dma-heap.ts";
+import { allocLargestBlocks } from "./dma-heap.ts";
 import { DmaSimError, requireInt } from "./errors.ts";
 import { SgTable } from "./scatterlist.ts";
 import type { System, ZoneName } from "./system.ts";
@@ -122,27 +122,8 @@ function allocBacking(sys: System, size: number, c: PlacementConstraints, prefer
   const pages = Math.ceil(size / page);
   if (!c.contiguous) {
     // As the system heap does: the largest blocks that fit, unmovable.
-    const blocks: { pfn: number; order: number }[] = [];
-    let left = pages;
-    let maxOrder: number = SYSTEM_HEAP_ORDERS[0];
-    while (left > 0) {
-      let got: { pfn: number; order: number } | null = null;
-      for (const order of SYSTEM_HEAP_ORDERS) {
-        if (left < 2 ** order || order > maxOrder || order > sys.maxOrder) continue;
-        const pfn = sys.allocPages(order, "unmovable");
-        if (pfn !== null) {
-          got = { pfn, order };
-          break;
-        }
-      }
-      if (!got) {
-        for (const b of blocks) sys.freePages(b.pfn, b.order);
-        throw new DmaSimError("ENOMEM", `deferred dma-buf: no memory for ${pages} pages`);
-      }
-      blocks.push(got);
-      left -= 2 ** got.order;
-      maxOrder = got.order;
-    }
+    const blocks = allocLargestBlocks(sys, pages);
+    if (!blocks) throw new DmaSimError("ENOMEM", `deferred dma-buf: no memory for ${pages} pages`);
     return { placement: "pages", runs: blocks.map((b) => ({ pfn: b.pfn, pages: 2 ** b.order })), blocks, cma: null };
   }
   const reaches = (pfn: number, count: number) => (pfn + count) * page - 1 <= c.limit;

@@ -228,20 +228,19 @@ const CMA_OPS = heapOps("cma");
 export const SYSTEM_HEAP_ORDERS = [8, 4, 0] as const;
 
 /**
- * system_heap_allocate(): the largest blocks that fit what is left (orders 8,
- * 4, 0; never above the last order that succeeded), GFP_HIGHUSER (unmovable),
- * zeroed. ENOMEM, with everything given back, when even a page is refused.
+ * The block loop of system_heap_allocate(): `pages` pages as the largest blocks that
+ * fit what is left (orders 8, 4, 0; never above the last order that succeeded; each
+ * try is alloc_largest_available()), GFP_HIGHUSER (unmovable). null, with everything
+ * given back, when even a page is refused.
  */
-function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf {
-  const sys = heap.sys;
+export function allocLargestBlocks(sys: System, pages: number): { pfn: number; order: number }[] | null {
   const blocks: { pfn: number; order: number }[] = [];
-  let left = len;
+  let left = pages;
   let maxOrder: number = SYSTEM_HEAP_ORDERS[0];
   while (left > 0) {
     let got: { pfn: number; order: number } | null = null;
-    // alloc_largest_available()
     for (const order of SYSTEM_HEAP_ORDERS) {
-      if (left < sys.pageSize * 2 ** order || maxOrder < order || order > sys.maxOrder) continue;
+      if (left < 2 ** order || maxOrder < order || order > sys.maxOrder) continue;
       const pfn = sys.allocPages(order, "unmovable");
       if (pfn === null) continue;
       got = { pfn, order };
@@ -249,12 +248,20 @@ function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf
     }
     if (!got) {
       for (const b of blocks) sys.freePages(b.pfn, b.order);
-      throw new DmaSimError("ENOMEM", `system_heap_allocate: no memory for ${len} bytes`);
+      return null;
     }
     blocks.push(got);
-    left -= sys.pageSize * 2 ** got.order;
+    left -= 2 ** got.order;
     maxOrder = got.order;
   }
+  return blocks;
+}
+
+/** system_heap_allocate(): allocLargestBlocks() of the (page-aligned) length, zeroed. ENOMEM when that fails. */
+function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf {
+  const sys = heap.sys;
+  const blocks = allocLargestBlocks(sys, len / sys.pageSize);
+  if (!blocks) throw new DmaSimError("ENOMEM", `system_heap_allocate: no memory for ${len} bytes`);
   const runs = blocks.map((b) => ({ pfn: b.pfn, pages: 2 ** b.order }));
   for (const b of blocks) heap.stats.blocksByOrder[b.order] = (heap.stats.blocksByOrder[b.order] ?? 0) + 1;
   zeroRuns(sys, runs);
