@@ -8,10 +8,8 @@
  * migrate out, and pinned pages make it retry elsewhere.
  */
 import type { ScenarioSpec } from "../scenario.ts";
+import { BOOT_MIX, KERNEL_ORDERS, MOVABLE_ORDERS, SLAB_ORDERS } from "./phone.ts";
 
-const MOVABLE_ORDERS = { "0": 85, "1": 4, "2": 6, "3": 3, "4": 2 };
-const KERNEL_ORDERS = { "0": 80, "1": 10, "2": 6, "3": 4 };
-const SLAB_ORDERS = { "0": 85, "1": 10, "2": 5 };
 
 export const camera: ScenarioSpec = {
   name: "camera",
@@ -29,14 +27,7 @@ export const camera: ScenarioSpec = {
     {
       name: "boot",
       ops: 20_000,
-      mix: {
-        alloc: [
-          { weight: 55, migratetype: "unmovable", orders: KERNEL_ORDERS },
-          { weight: 25, migratetype: "reclaimable", orders: SLAB_ORDERS },
-          { weight: 20, migratetype: "movable", orders: MOVABLE_ORDERS },
-        ],
-        free: { weight: 20, policy: "random" },
-      },
+      mix: BOOT_MIX,
     },
     {
       // Apps start and fill memory to about 85%; the CMA-first rule lends the area's

@@ -13,10 +13,8 @@
  * heap falls back to orders 4 and 0, and the game runs into its dma-buf limit.
  */
 import type { MixSpec, ScenarioSpec } from "../scenario.ts";
+import { BOOT_MIX, KERNEL_ORDERS, MOVABLE_ORDERS, SLAB_ORDERS } from "./phone.ts";
 
-const MOVABLE_ORDERS = { "0": 85, "1": 4, "2": 6, "3": 3, "4": 2 };
-const KERNEL_ORDERS = { "0": 80, "1": 10, "2": 6, "3": 4 };
-const SLAB_ORDERS = { "0": 85, "1": 10, "2": 5 };
 
 /** RGBA frame buffers: 1080×2400 (the phone's panel), 1080p, 720p. */
 const WINDOW_SIZES = { "10368000": 2, "8294400": 3, "3686400": 2 };
@@ -61,12 +59,7 @@ export const heaps: ScenarioSpec = {
       name: "boot",
       ops: 15_000,
       mix: {
-        alloc: [
-          { weight: 55, migratetype: "unmovable", orders: KERNEL_ORDERS },
-          { weight: 25, migratetype: "reclaimable", orders: SLAB_ORDERS },
-          { weight: 20, migratetype: "movable", orders: MOVABLE_ORDERS },
-        ],
-        free: { weight: 20, policy: "random" },
+        ...BOOT_MIX,
         // The compositor's first windows.
         heap: { weight: 0.02, process: "compositor", bytes: WINDOW_SIZES, mmap: true, import: { device: "gpu", dir: "to_device" } },
       },
