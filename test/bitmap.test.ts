@@ -98,3 +98,83 @@ describe("bitmap_find_next_zero_area_off() against the kernel's loop", () => {
     });
   });
 });
+
+describe("bitmap_find_next_zero_area_off() skipping to clear blocks", () => {
+  // Words are skipped in groups (32 words with WASM SIMD, 4 in the portable
+  // build) by ANDing them and looking for an aligned clear block of 2^k bits;
+  // runs of 7..14 bits hold a clear nibble (k = 2).
+  const WORD = 32;
+  const GROUP = 32 * WORD;
+
+  it("looks past a group whose AND has a clear nibble that no single word has", async () => {
+    await onBoth({ ramBytes: 16 * MIB }, (sys) => {
+      const bm = sys.bitmap(4 * GROUP);
+      bm.set(0, 4 * GROUP);
+      // Bits 0-1 clear in word 0, bits 2-3 in word 1: their AND clears the nibble at bit 0.
+      bm.clear(0, 2);
+      bm.clear(WORD + 2, 2);
+      // The same in every 4-word step of the second group, and the 7-bit run in the third.
+      for (let w = 0; w < 32; w += 4) {
+        bm.clear(GROUP + w * WORD + 8, 2);
+        bm.clear(GROUP + (w + 1) * WORD + 10, 2);
+      }
+      const RUN_AT = 2 * GROUP + 5 * WORD + 29; // straddles two words
+      bm.clear(RUN_AT, 7);
+      expect(bm.findNextZeroArea(0, 7)).toBe(RUN_AT);
+      expect(bm.findNextZeroArea(0, 2)).toBe(0);
+      expect(bm.findNextZeroArea(1, 2)).toBe(WORD + 2);
+      expect(bm.findNextZeroArea(0, 8)).toBeGreaterThan(4 * GROUP - 8);
+      // Long runs go through the kernel's loop, skipping the same way: a 40-bit run holds a clear 16-bit block.
+      const LONG_AT = 3 * GROUP + 7 * WORD + 20;
+      bm.clear(LONG_AT, 40);
+      expect(bm.findNextZeroArea(0, 40)).toBe(LONG_AT);
+      // 64-aligned (the kernel's loop too): 3328 is the only aligned start in the run, 28 bits from its end.
+      expect(LONG_AT + 12).toBe(52 * 64);
+      expect(bm.findNextZeroArea(0, 28, 63)).toBe(LONG_AT + 12);
+      expect(bm.findNextZeroArea(0, 29, 63)).toBeGreaterThan(4 * GROUP - 29);
+      expect(bm.findNextZeroArea(0, 41)).toBeGreaterThan(4 * GROUP - 41);
+    });
+  });
+
+  it("finds what the kernel's loop finds on large, nearly full bitmaps", async () => {
+    await onBoth({ ramBytes: 16 * MIB, seed: 11 }, (sys) => {
+      const r = sys.random;
+      let found = 0;
+      for (let trial = 0; trial < 24; trial++) {
+        const size = 4 * GROUP + r.int(3 * GROUP);
+        const bits = new Uint8Array(size).fill(1);
+        const bm = sys.bitmap(size);
+        bm.set(0, size);
+        // Scattered holes, plus a few clear runs of random lengths.
+        const holes = r.int(size / 20);
+        for (let i = 0; i < holes; i++) {
+          const bit = r.int(size);
+          bits[bit] = 0;
+          bm.clear(bit, 1);
+        }
+        for (let i = 0; i < 4; i++) {
+          const len = 1 + r.int(80);
+          const at = r.int(size - len);
+          bits.fill(0, at, at + len);
+          bm.clear(at, len);
+        }
+        for (let q = 0; q < 25; q++) {
+          const nr = 1 + r.int(r.int(2) ? 90 : 16);
+          const mask = 2 ** r.int(8) - 1;
+          const off = r.int(mask + 1);
+          const start = r.int(size);
+          const want = oracle(bits, size, start, nr, mask, off);
+          const got = bm.findNextZeroArea(start, nr, mask, off);
+          const what = JSON.stringify({ trial, size, start, nr, mask, off });
+          if (want < 0) expect(got, what).toBeGreaterThan(size - nr);
+          else {
+            expect(got, what).toBe(want);
+            found++;
+          }
+        }
+      }
+      expect(found).toBeGreaterThan(150);
+      return found;
+    });
+  });
+});
