@@ -19,9 +19,10 @@ import {
 } from "./constants.ts";
 import {
   KIND_ALLOC, KIND_BUDDY, clearHead, getOrder, isBuddy, maxOrder, nextBuddyHead, nrPages, pageKind,
-  pageLink0, pageLink1, pageMt, pageOwnerId, pageblockNrPages, pageblockOrder,
-  pageblockStartPfn, setAllocated, setBuddy,
+  link0, link1, pageMt, pageOwnerId, pageblockNrPages, pageblockOrder,
+  pageblockStartPfn, setAllocated, setBuddy, setLink0, setLink1,
 } from "./memmap.ts";
+import { dataPointer } from "./target.ts";
 import { changePageblockRange, getPageblockMt, setPageblockMt } from "./pageblock.ts";
 import {
   EV_ALLOC_FAIL, EV_EXTFRAG, EV_EXTFRAG_CLAIMED, EV_PGALLOC, EV_PGFREE, allocFailByOrder,
@@ -48,6 +49,10 @@ let freeHead: Int32Array = new Int32Array(0);
 let freeTail: Int32Array = new Int32Array(0);
 /** free_area[order].free_list[mt] length per zone, in blocks. */
 export let freeBlocks: Int32Array = new Int32Array(0);
+// Their data addresses (WASM; see memmap.ts, pageFlagsBase).
+let freeHeadBase: usize = 0;
+let freeTailBase: usize = 0;
+let freeBlocksBase: usize = 0;
 /** The CMA-first balance rule of __rmqueue() (a policy knob for comparisons). */
 export let cmaBalanceEnabled: bool = true;
 /** ALLOC_NOFRAGMENT for Normal-zone requests in the fast path (a policy knob). */
@@ -81,6 +86,9 @@ export function buddyInit(): void {
   freeBlocks = new Int32Array(n);
   freeHead.fill(NONE);
   freeTail.fill(NONE);
+  freeHeadBase = dataPointer(freeHead);
+  freeTailBase = dataPointer(freeTail);
+  freeBlocksBase = dataPointer(freeBlocks);
   cmaBalanceEnabled = true;
   noFragmentEnabled = true;
   lastAllocZone = -1;
@@ -115,41 +123,72 @@ export function setNoFragment(on: bool): void {
 
 // ---- free lists -------------------------------------------------------------------
 
+// @ts-ignore: decorator
+@inline function listHead(li: i32): i32 {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) return load<i32>(freeHeadBase + (usize(li) << 2));
+  return unchecked(freeHead[li]);
+}
+// @ts-ignore: decorator
+@inline function setListHead(li: i32, pfn: i32): void {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) store<i32>(freeHeadBase + (usize(li) << 2), pfn);
+  else unchecked(freeHead[li] = pfn);
+}
+// @ts-ignore: decorator
+@inline function listTail(li: i32): i32 {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) return load<i32>(freeTailBase + (usize(li) << 2));
+  return unchecked(freeTail[li]);
+}
+// @ts-ignore: decorator
+@inline function setListTail(li: i32, pfn: i32): void {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) store<i32>(freeTailBase + (usize(li) << 2), pfn);
+  else unchecked(freeTail[li] = pfn);
+}
+// @ts-ignore: decorator
+@inline function addListBlocks(li: i32, delta: i32): void {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) store<i32>(freeBlocksBase + (usize(li) << 2), load<i32>(freeBlocksBase + (usize(li) << 2)) + delta);
+  else unchecked(freeBlocks[li] += delta);
+}
+
 export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
-  return unchecked(freeHead[listIndex(zone, order, mt)]);
+  return listHead(listIndex(zone, order, mt));
 }
 
 function addToFreeList(zone: i32, pfn: i32, order: i32, mt: i32, toTail: bool): void {
   const li = listIndex(zone, order, mt);
   setBuddy(pfn, order, mt);
   if (toTail) {
-    const tail = unchecked(freeTail[li]);
-    unchecked(pageLink0[pfn] = NONE);
-    unchecked(pageLink1[pfn] = tail);
-    if (tail == NONE) unchecked(freeHead[li] = pfn);
-    else unchecked(pageLink0[tail] = pfn);
-    unchecked(freeTail[li] = pfn);
+    const tail = listTail(li);
+    setLink0(pfn, NONE);
+    setLink1(pfn, tail);
+    if (tail == NONE) setListHead(li, pfn);
+    else setLink0(tail, pfn);
+    setListTail(li, pfn);
   } else {
-    const head = unchecked(freeHead[li]);
-    unchecked(pageLink0[pfn] = head);
-    unchecked(pageLink1[pfn] = NONE);
-    if (head == NONE) unchecked(freeTail[li] = pfn);
-    else unchecked(pageLink1[head] = pfn);
-    unchecked(freeHead[li] = pfn);
+    const head = listHead(li);
+    setLink0(pfn, head);
+    setLink1(pfn, NONE);
+    if (head == NONE) setListTail(li, pfn);
+    else setLink1(head, pfn);
+    setListHead(li, pfn);
   }
-  unchecked(freeBlocks[li]++);
+  addListBlocks(li, 1);
 }
 
 /** __del_page_from_free_list(): unlinks a free head (no accounting); the head becomes "none". */
 function delFromFreeList(zone: i32, pfn: i32): void {
   const li = listIndex(zone, getOrder(pfn), pageMt(pfn));
-  const next = unchecked(pageLink0[pfn]);
-  const prev = unchecked(pageLink1[pfn]);
-  if (prev == NONE) unchecked(freeHead[li] = next);
-  else unchecked(pageLink0[prev] = next);
-  if (next == NONE) unchecked(freeTail[li] = prev);
-  else unchecked(pageLink1[next] = prev);
-  unchecked(freeBlocks[li]--);
+  const next = link0(pfn);
+  const prev = link1(pfn);
+  if (prev == NONE) setListHead(li, next);
+  else setLink0(prev, next);
+  if (next == NONE) setListTail(li, prev);
+  else setLink1(next, prev);
+  addListBlocks(li, -1);
   clearHead(pfn);
 }
 
@@ -253,7 +292,7 @@ function pageDelAndExpand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): vo
 /** __rmqueue_smallest(): the smallest free block of `mt` that fits, split down to `order`. */
 export function rmqueueSmallest(zone: i32, order: i32, mt: i32): i32 {
   for (let o = order; o <= maxOrder; o++) {
-    const pfn = unchecked(freeHead[listIndex(zone, o, mt)]);
+    const pfn = listHead(listIndex(zone, o, mt));
     if (pfn == NONE) continue;
     pageDelAndExpand(zone, pfn, order, o, mt);
     return pfn;
@@ -272,7 +311,7 @@ export function rmqueueSmallest(zone: i32, order: i32, mt: i32): i32 {
 function findSuitableFallback(zone: i32, order: i32, startMt: i32): i32 {
   for (let i = 0; i < 2; i++) {
     const mt = fallbackOf(startMt, i);
-    if (unchecked(freeHead[listIndex(zone, order, mt)]) != NONE) return mt;
+    if (listHead(listIndex(zone, order, mt)) != NONE) return mt;
   }
   return NONE;
 }
@@ -383,7 +422,7 @@ function rmqueueFallback(zone: i32, order: i32, startMt: i32, allocFlags: i32): 
     break;
   }
   if (!found) return NONE;
-  const pfn = unchecked(freeHead[listIndex(zone, cur, fallbackMt)]);
+  const pfn = listHead(listIndex(zone, cur, fallbackMt));
   countEvent(EV_EXTFRAG, 1);
   return stealSuitableFallback(zone, pfn, cur, order, startMt, canSteal);
 }
@@ -424,9 +463,9 @@ export function zoneWatermarkOk(zone: i32, order: i32, mark: i32, highestZone: i
   if (order == 0) return true;
   for (let o = order; o <= maxOrder; o++) {
     for (let mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
-      if (unchecked(freeHead[listIndex(zone, o, mt)]) != NONE) return true;
+      if (listHead(listIndex(zone, o, mt)) != NONE) return true;
     }
-    if ((allocFlags & ALLOC_CMA) != 0 && unchecked(freeHead[listIndex(zone, o, MIGRATE_CMA)]) != NONE) return true;
+    if ((allocFlags & ALLOC_CMA) != 0 && listHead(listIndex(zone, o, MIGRATE_CMA)) != NONE) return true;
   }
   return false;
 }

@@ -53,6 +53,17 @@ export let pageFlags: Uint8Array = new Uint8Array(0);
 export let pageOrder: Uint8Array = new Uint8Array(0);
 export let pageLink0: Int32Array = new Int32Array(0);
 export let pageLink1: Int32Array = new Int32Array(0);
+// Their data addresses. On WASM a typed array's elements are reached through
+// its object (`dataStart`), which the compiler must reload after every store,
+// since the store might have changed it; the hot arrays (memory map, free lists,
+// pageblock types) keep their data address in a global, set when the array is
+// created (the minimal runtime never moves or frees it), and their accessors
+// load from it. The portable build indexes the arrays (one level of call less
+// than a shared helper: V8 inlines a budget of bytecode, not of calls).
+let pageFlagsBase: usize = 0;
+let pageOrderBase: usize = 0;
+let pageLink0Base: usize = 0;
+let pageLink1Base: usize = 0;
 
 /** Allocates the memory map. Callers validated the geometry. */
 export function memmapInit(pages: i32, pgShift: i32, maxOrd: i32, pbOrder: i32): void {
@@ -66,23 +77,72 @@ export function memmapInit(pages: i32, pgShift: i32, maxOrd: i32, pbOrder: i32):
   pageOrder = new Uint8Array(pages);
   pageLink0 = new Int32Array(pages);
   pageLink1 = new Int32Array(pages);
+  pageFlagsBase = dataPointer(pageFlags);
+  pageOrderBase = dataPointer(pageOrder);
+  pageLink0Base = dataPointer(pageLink0);
+  pageLink1Base = dataPointer(pageLink1);
 }
 
 // ---- accessors -------------------------------------------------------------------
 // @ts-ignore: decorator
+@inline function flagsOf(pfn: i32): i32 {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) return i32(load<u8>(pageFlagsBase + usize(pfn)));
+  return i32(unchecked(pageFlags[pfn]));
+}
+// @ts-ignore: decorator
+@inline function setFlags(pfn: i32, flags: i32): void {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) store<u8>(pageFlagsBase + usize(pfn), u8(flags));
+  else unchecked(pageFlags[pfn] = u8(flags));
+}
+// @ts-ignore: decorator
+@inline function setOrder(pfn: i32, order: i32): void {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) store<u8>(pageOrderBase + usize(pfn), u8(order));
+  else unchecked(pageOrder[pfn] = u8(order));
+}
+/** The link words: next/prev on a free list (buddy heads), owner/pins (allocated heads). */
+// @ts-ignore: decorator
+@inline export function link0(pfn: i32): i32 {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) return load<i32>(pageLink0Base + (usize(pfn) << 2));
+  return unchecked(pageLink0[pfn]);
+}
+// @ts-ignore: decorator
+@inline export function setLink0(pfn: i32, v: i32): void {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) store<i32>(pageLink0Base + (usize(pfn) << 2), v);
+  else unchecked(pageLink0[pfn] = v);
+}
+// @ts-ignore: decorator
+@inline export function link1(pfn: i32): i32 {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) return load<i32>(pageLink1Base + (usize(pfn) << 2));
+  return unchecked(pageLink1[pfn]);
+}
+// @ts-ignore: decorator
+@inline export function setLink1(pfn: i32, v: i32): void {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) store<i32>(pageLink1Base + (usize(pfn) << 2), v);
+  else unchecked(pageLink1[pfn] = v);
+}
+// @ts-ignore: decorator
 @inline export function pageKind(pfn: i32): i32 {
-  return i32(unchecked(pageFlags[pfn])) & KIND_MASK;
+  return flagsOf(pfn) & KIND_MASK;
 }
 // @ts-ignore: decorator
 @inline export function pageMt(pfn: i32): i32 {
-  return (i32(unchecked(pageFlags[pfn])) & MT_MASK) >>> MT_SHIFT;
+  return (flagsOf(pfn) & MT_MASK) >>> MT_SHIFT;
 }
 // @ts-ignore: decorator
 @inline export function pageIsCmaAlloc(pfn: i32): bool {
-  return (i32(unchecked(pageFlags[pfn])) & FLAG_CMA) != 0;
+  return (flagsOf(pfn) & FLAG_CMA) != 0;
 }
 // @ts-ignore: decorator
 @inline export function getOrder(pfn: i32): i32 {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) return i32(load<u8>(pageOrderBase + usize(pfn)));
   return i32(unchecked(pageOrder[pfn]));
 }
 // @ts-ignore: decorator
@@ -97,44 +157,44 @@ export function memmapInit(pages: i32, pgShift: i32, maxOrd: i32, pbOrder: i32):
 /** Marks `pfn` the head of a free block of `order` on list `mt` (links set by the list code). */
 // @ts-ignore: decorator
 @inline export function setBuddy(pfn: i32, order: i32, mt: i32): void {
-  unchecked(pageFlags[pfn] = u8(KIND_BUDDY | (mt << MT_SHIFT)));
-  unchecked(pageOrder[pfn] = u8(order));
+  setFlags(pfn, KIND_BUDDY | (mt << MT_SHIFT));
+  setOrder(pfn, order);
 }
 
 /** Marks `pfn` the head of an allocation of `order` asked as `mt`, with no owner and no pins. */
 // @ts-ignore: decorator
 @inline export function setAllocated(pfn: i32, order: i32, mt: i32): void {
-  unchecked(pageFlags[pfn] = u8(KIND_ALLOC | (mt << MT_SHIFT)));
-  unchecked(pageOrder[pfn] = u8(order));
-  unchecked(pageLink0[pfn] = NONE);
-  unchecked(pageLink1[pfn] = 0);
+  setFlags(pfn, KIND_ALLOC | (mt << MT_SHIFT));
+  setOrder(pfn, order);
+  setLink0(pfn, NONE);
+  setLink1(pfn, 0);
 }
 
 /** Clears a head page back to "none" (it became a tail or was merged away). */
 // @ts-ignore: decorator
 @inline export function clearHead(pfn: i32): void {
-  unchecked(pageFlags[pfn] = 0);
-  unchecked(pageOrder[pfn] = 0);
-  unchecked(pageLink0[pfn] = 0);
-  unchecked(pageLink1[pfn] = 0);
+  setFlags(pfn, 0);
+  setOrder(pfn, 0);
+  setLink0(pfn, 0);
+  setLink1(pfn, 0);
 }
 
 /** PG_reserved: the page belongs to a memblock reservation (the swiotlb pool). */
 // @ts-ignore: decorator
 @inline export function pageIsReserved(pfn: i32): bool {
-  return (i32(unchecked(pageFlags[pfn])) & FLAG_RESERVED) != 0;
+  return (flagsOf(pfn) & FLAG_RESERVED) != 0;
 }
 
 /** Marks `pfn` a reserved order-0 page: allocated, owned by nobody, never freed. */
 export function setReserved(pfn: i32): void {
   setAllocated(pfn, 0, 0);
-  unchecked(pageFlags[pfn] = u8(i32(unchecked(pageFlags[pfn])) | FLAG_RESERVED));
+  setFlags(pfn, flagsOf(pfn) | FLAG_RESERVED);
 }
 
 // @ts-ignore: decorator
 @inline export function setCmaAlloc(pfn: i32, on: bool): void {
-  const f = i32(unchecked(pageFlags[pfn]));
-  unchecked(pageFlags[pfn] = u8(on ? f | FLAG_CMA : f & ~FLAG_CMA));
+  const f = flagsOf(pfn);
+  setFlags(pfn, on ? f | FLAG_CMA : f & ~FLAG_CMA);
 }
 
 /**
@@ -144,7 +204,7 @@ export function setReserved(pfn: i32): void {
  */
 export function nextBuddyHead(pfn: i32, end: i32): i32 {
   if (ASC_TARGET != 0 && ASC_FEATURE_SIMD) {
-    const base = dataPointer(pageFlags);
+    const base = pageFlagsBase;
     while (pfn + 16 <= end) {
       // @ts-ignore: wasm only
       const kinds = v128.and(v128.load(base + usize(pfn)), i8x16.splat(i8(KIND_MASK)));
@@ -161,23 +221,23 @@ export function nextBuddyHead(pfn: i32, end: i32): i32 {
 // ---- allocated heads: owner and pins in the link words -------------------------
 // @ts-ignore: decorator
 @inline export function pageOwnerId(pfn: i32): i32 {
-  return unchecked(pageLink0[pfn]);
+  return link0(pfn);
 }
 // @ts-ignore: decorator
 @inline export function setPageOwnerId(pfn: i32, id: i32): void {
-  unchecked(pageLink0[pfn] = id);
+  setLink0(pfn, id);
 }
 // @ts-ignore: decorator
 @inline export function shortPins(pfn: i32): i32 {
-  return unchecked(pageLink1[pfn]) & 0xffff;
+  return link1(pfn) & 0xffff;
 }
 // @ts-ignore: decorator
 @inline export function longPins(pfn: i32): i32 {
-  return unchecked(pageLink1[pfn]) >>> 16;
+  return link1(pfn) >>> 16;
 }
 // @ts-ignore: decorator
 @inline export function setPins(pfn: i32, shortCount: i32, longCount: i32): void {
-  unchecked(pageLink1[pfn] = (longCount << 16) | shortCount);
+  setLink1(pfn, (longCount << 16) | shortCount);
 }
 
 // ---- pfn arithmetic -------------------------------------------------------------
