@@ -212,6 +212,8 @@ const CASES = {
   "cma-alloc-release": {
     description: "CmaArea.alloc(16, 0) + release() on a fragmented 256 MiB area (512 MiB RAM)",
     replayOps: 1000,
+    // About a microsecond an op: timed in batches (see buddy-order0).
+    batch: 32,
     bench: { time: 3000, warmupTime: 500, warmupIterations: 2000, iterations: 64 },
     async make(backend) {
       const sys = await createSystem({
