@@ -133,7 +133,8 @@ export function bitmapAssign(map: Uint32Array, start: i32, nr: i32, on: bool): v
 }
 
 /**
- * The first word at or after `w` holding an aligned clear 2^k-bit block, or `nwords`.
+ * The first word at or after `w` holding a clear 2^k-bit block at one of the
+ * positions in `starts` (aligned to 2^k), or `nwords`.
  *
  * Words are tested in groups, ANDed first: a block clear in any word of the group
  * is clear in their AND, so a group whose AND holds none is skipped whole with
@@ -142,9 +143,12 @@ export function bitmapAssign(map: Uint32Array, start: i32, nr: i32, on: bool): v
  * 32 words in ~800 passes for k = 2).
  */
 // @ts-ignore: decorator
-@inline function firstBlockWordOf(map: Uint32Array, w: i32, nwords: i32, k: i32): i32 {
-  const starts = blockStarts(k);
+@inline function firstBlockWordOf(map: Uint32Array, w: i32, nwords: i32, k: i32, starts: u32): i32 {
   for (;;) {
+    // In a dense bitmap the next word often holds one: look at it alone first.
+    if (w >= nwords) return nwords;
+    if ((~spreadBusy(unchecked(map[w]), k) & starts) != 0) return w;
+    w++;
     if (ASC_TARGET != 0 && ASC_FEATURE_SIMD) {
       // 128 bytes a step, as eight 4-word lanes.
       const base = dataPointer(map);
@@ -185,14 +189,14 @@ export function bitmapAssign(map: Uint32Array, start: i32, nr: i32, on: bool): v
 }
 
 /** firstBlockWordOf() with k a constant in each arm, so each inlined copy folds its shifts. */
-function firstBlockWord(map: Uint32Array, w: i32, nwords: i32, k: i32): i32 {
+function firstBlockWord(map: Uint32Array, w: i32, nwords: i32, k: i32, starts: u32): i32 {
   switch (k) {
-    case 0: return firstBlockWordOf(map, w, nwords, 0);
-    case 1: return firstBlockWordOf(map, w, nwords, 1);
-    case 2: return firstBlockWordOf(map, w, nwords, 2);
-    case 3: return firstBlockWordOf(map, w, nwords, 3);
-    case 4: return firstBlockWordOf(map, w, nwords, 4);
-    default: return firstBlockWordOf(map, w, nwords, 5);
+    case 0: return firstBlockWordOf(map, w, nwords, 0, starts);
+    case 1: return firstBlockWordOf(map, w, nwords, 1, starts);
+    case 2: return firstBlockWordOf(map, w, nwords, 2, starts);
+    case 3: return firstBlockWordOf(map, w, nwords, 3, starts);
+    case 4: return firstBlockWordOf(map, w, nwords, 4, starts);
+    default: return firstBlockWordOf(map, w, nwords, 5, starts);
   }
 }
 
@@ -222,7 +226,7 @@ function zeroAreaByRestarts(map: Uint32Array, size: i32, start: i32, nr: i32, al
     // A fit at or after `start` holds a block in word `blockWord` or later, so
     // it starts after blockWord * 32 - nr.
     if (start >= size) return size + nr;
-    const blockWord = firstBlockWord(map, start >>> 5, nwords, k);
+    const blockWord = firstBlockWord(map, start >>> 5, nwords, k, blockStarts(k));
     if (blockWord >= nwords) return size + nr;
     const earliest = (blockWord << 5) - nr + 1;
     if (earliest > start) start = earliest;
@@ -241,24 +245,36 @@ function zeroAreaByRestarts(map: Uint32Array, size: i32, start: i32, nr: i32, al
  * A word at a time: for word w, bit j of `runs` is set when bits j..j+nr-1
  * (running into word w+1) are all clear, found in log2(nr) doubling steps; then
  * masked to the aligned positions, which repeat every alignMask + 1 bits, and to
- * positions at or after `start`. Only words just before or holding a clear
- * block are looked at: a run of at most 32 bits holds its block in its own word
- * or the next.
+ * positions at or after `start`. Only words a fit may start in are looked at
+ * (see below).
  */
 function zeroAreaByWords(map: Uint32Array, size: i32, start: i32, nr: i32, alignMask: i32, alignOffset: i32): i32 {
   if (start >= size) return size + nr;
   const nwords = bitsToWords(size);
-  const k = blockOrder(nr);
   // Aligned positions within any word: j with (j + alignOffset) % (alignMask + 1) == 0.
   let aligned: u32 = 0;
   for (let j = (alignMask + 1 - (alignOffset & alignMask)) & alignMask; j < 32; j += alignMask + 1) aligned |= (1 as u32) << u32(j);
+  // Which words are worth a look. A run of nr clear bits holds an aligned clear
+  // block of 2^kRun bits in its first word or the next. And a fit starting at
+  // aligned position p has its first 2^kFit bits clear (2^kFit <= nr): those in
+  // p's word are what the spread at p tests (it shifts clear bits in past the
+  // word's end). With alignments of 2^kFit or more the aligned positions are few
+  // and the blocks long: the sharper test (IOVA ranges aligned to their order),
+  // taken whenever its blocks are at least as long.
+  const kRun = blockOrder(nr);
+  let kFit = 0;
+  while (kFit < 5 && (2 << kFit) <= nr && (2 << kFit) <= alignMask + 1) kFit++;
+  const fitFirst = kFit >= kRun;
+  const k = fitFirst ? kFit : kRun;
+  const starts = fitFirst ? aligned : blockStarts(kRun);
+  const lead = fitFirst ? 0 : 1; // words a fit may start before its block's word
   let w = start >>> 5;
   let from: u32 = (0xffffffff as u32) << u32(start & 31);
   while (w < nwords) {
-    const blockWord = firstBlockWord(map, w, nwords, k);
+    const blockWord = firstBlockWord(map, w, nwords, k, starts);
     if (blockWord >= nwords) break;
-    if (blockWord > w + 1) {
-      w = blockWord - 1;
+    if (blockWord - lead > w) {
+      w = blockWord - lead;
       from = 0xffffffff;
     }
     // Doubling: after each step, bit j of (lo, hi) says bits j..j+m-1 of the

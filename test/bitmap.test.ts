@@ -136,6 +136,23 @@ describe("bitmap_find_next_zero_area_off() skipping to clear blocks", () => {
     });
   });
 
+  it("with coarse alignment, looks only at clear blocks starting on aligned positions", async () => {
+    await onBoth({ ramBytes: 16 * MIB }, (sys) => {
+      const bm = sys.bitmap(4 * GROUP);
+      bm.set(0, 4 * GROUP);
+      // 20 clear bits from bit 4 of a word: 8 of them from the 16-aligned bit 16.
+      const RUN_AT = 2 * GROUP + 9 * WORD + 4;
+      bm.clear(RUN_AT, 20);
+      const ALIGNED = RUN_AT + 12;
+      expect(ALIGNED % 16).toBe(0);
+      expect(bm.findNextZeroArea(0, 8, 15)).toBe(ALIGNED);
+      expect(bm.findNextZeroArea(0, 9, 15)).toBeGreaterThan(4 * GROUP - 9);
+      expect(bm.findNextZeroArea(0, 9)).toBe(RUN_AT);
+      // An offset moves the aligned positions: index + 4 a multiple of 8 is RUN_AT itself.
+      expect(bm.findNextZeroArea(0, 20, 7, 4)).toBe(RUN_AT);
+    });
+  });
+
   it("finds what the kernel's loop finds on large, nearly full bitmaps", async () => {
     await onBoth({ ramBytes: 16 * MIB, seed: 11 }, (sys) => {
       const r = sys.random;
