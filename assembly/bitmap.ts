@@ -1,6 +1,8 @@
 // Bitmap primitives (lib/bitmap.c, lib/find_bit.c) over 32-bit words: bit `i`
 // lives in word i >> 5 at position i & 31. Word-at-a-time scans with ctz; on
-// WASM with SIMD, runs of full (or empty) words are skipped 4 words at a time.
+// WASM with SIMD, runs of full (or empty) words are skipped 4 words at a time,
+// and zero-area searches skip words that cannot start a fit 32 words at a time
+// (see "zero areas").
 
 import { EINVAL } from "./constants.ts";
 import { dataPointer } from "./target.ts";

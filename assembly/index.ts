@@ -26,7 +26,7 @@ import { stateHash } from "./hash.ts";
 import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
 import {
   getOrder, isAllocHead, longPins, maxOrder, memmapInit, nrPages, pageIsCmaAlloc, pageKind, pageMt,
-  pageIsReserved, pageOwnerId, pageblockNrPages, pageblockStartPfn, pfnValid, setPageOwnerId, setReserved, shortPins,
+  pageIsReserved, pageMarked, pageOwnerId, pageblockNrPages, pageblockStartPfn, pfnValid, setPageMark, setPageOwnerId, setReserved, shortPins,
 } from "./memmap.ts";
 import { migrateBlock, pinOwner, unpinOwner } from "./migrate.ts";
 import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit } from "./owner.ts";
@@ -171,7 +171,6 @@ export function allocPages(order: i32, mt: i32, highestZone: i32, gfp: i32): i32
 
 /** The batch buffer: pfns in and out (grown as needed; views are taken after each call). */
 let batchPfns: Int32Array = new Int32Array(0);
-let batchSorted: Int32Array = new Int32Array(0);
 
 export function batchReserve(n: i32): void {
   if (batchPfns.length < n) batchPfns = new Int32Array(n);
@@ -199,15 +198,19 @@ export function allocPagesBatch(count: i32, order: i32, mt: i32, highestZone: i3
 /** `count` freePages() of the pfns in the batch buffer; all are checked first, so a bad one frees nothing. */
 export function freePagesBatch(count: i32, order: i32): i32 {
   if (count < 0 || count > batchPfns.length) return -EINVAL;
+  // A pfn listed twice would be a double free: each checked head is marked, and
+  // a head found marked already is the second listing. The marks go before returning.
   for (let i = 0; i < count; i++) {
-    const ret = checkFreePages(unchecked(batchPfns[i]), order);
-    if (ret != 0) return ret;
+    const pfn = unchecked(batchPfns[i]);
+    let ret = checkFreePages(pfn, order);
+    if (ret == 0 && pageMarked(pfn)) ret = -EINVAL;
+    if (ret != 0) {
+      for (let j = 0; j < i; j++) setPageMark(unchecked(batchPfns[j]), false);
+      return ret;
+    }
+    setPageMark(pfn, true);
   }
-  // A pfn listed twice would be a double free: sort a copy and compare neighbours.
-  if (batchSorted.length < count) batchSorted = new Int32Array(batchPfns.length);
-  for (let i = 0; i < count; i++) unchecked(batchSorted[i] = unchecked(batchPfns[i]));
-  const sorted = batchSorted.subarray(0, count).sort();
-  for (let i = 1; i < count; i++) if (unchecked(sorted[i]) == unchecked(sorted[i - 1])) return -EINVAL;
+  for (let i = 0; i < count; i++) setPageMark(unchecked(batchPfns[i]), false);
   for (let i = 0; i < count; i++) freePages(unchecked(batchPfns[i]), order);
   return 0;
 }

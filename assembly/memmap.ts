@@ -3,7 +3,7 @@
 //
 //   pageFlags  u8    7   6   5   4   3   2   1   0
 //                  ┌───┬───┬───┬───────────┬───────┐
-//                  │ - │ R │CMA│    mt     │ kind  │
+//                  │ M │ R │CMA│    mt     │ kind  │
 //                  └───┴───┴───┴───────────┴───────┘
 //                  kind  0 none (tail of a block, or never set)
 //                        1 buddy: head of a free block
@@ -11,6 +11,7 @@
 //                  mt    buddy: the free list it sits on; allocated: the migratetype asked for
 //                  CMA   allocated by a CMA area (its bitmap bit is set)
 //                  R     PG_reserved: memblock memory that never reached the allocator
+//                  M     a mark for the length of one engine call (batch duplicate checks)
 //   pageOrder  u8    order of a head page
 //   pageLink0  i32   buddy: next on its free list   │ allocated: owner id, or NONE
 //   pageLink1  i32   buddy: prev on its free list   │ allocated: pins: short-term (bits 0..15),
@@ -40,6 +41,8 @@ import { dataPointer } from "./target.ts";
 @inline const FLAG_CMA: i32 = 1 << 5;
 // @ts-ignore: decorator
 @inline const FLAG_RESERVED: i32 = 1 << 6;
+// @ts-ignore: decorator
+@inline const FLAG_MARK: i32 = 1 << 7;
 
 // ---- geometry ----------------------------------------------------------------
 export let nrPages: i32 = 0;
@@ -189,6 +192,17 @@ export function memmapInit(pages: i32, pgShift: i32, maxOrd: i32, pbOrder: i32):
 export function setReserved(pfn: i32): void {
   setAllocated(pfn, 0, 0);
   setFlags(pfn, flagsOf(pfn) | FLAG_RESERVED);
+}
+
+/** The call-local mark: set by a pass over a batch, cleared before the call returns. */
+// @ts-ignore: decorator
+@inline export function pageMarked(pfn: i32): bool {
+  return (flagsOf(pfn) & FLAG_MARK) != 0;
+}
+// @ts-ignore: decorator
+@inline export function setPageMark(pfn: i32, on: bool): void {
+  const f = flagsOf(pfn);
+  setFlags(pfn, on ? f | FLAG_MARK : f & ~FLAG_MARK);
 }
 
 // @ts-ignore: decorator

@@ -202,6 +202,7 @@ describe("batched entry points", () => {
       expect(pfns[4096]).toBe(-12);
       expect(sys.ownerOf(pfns[7]!)).not.toBeNull();
       expectUntouched(sys, "EINVAL", () => sys.freePagesBatch([pfns[0]!, pfns[0]!])); // listed twice
+      expectUntouched(sys, "EINVAL", () => sys.freePagesBatch([pfns[1]!, pfns[2]!, pfns[3]!, pfns[2]!])); // marks of the checked ones undone
       expectUntouched(sys, "EINVAL", () => sys.freePagesBatch([pfns[0]!, 5000]));
       sys.freePagesBatch(pfns.slice(0, 4096));
       return sys.stateHash();
