@@ -158,7 +158,8 @@ export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
   return listHead(listIndex(zone, order, mt));
 }
 
-function addToFreeList(zone: i32, pfn: i32, order: i32, mt: i32, toTail: bool): void {
+// @ts-ignore: decorator
+@inline function addToFreeList(zone: i32, pfn: i32, order: i32, mt: i32, toTail: bool): void {
   const li = listIndex(zone, order, mt);
   setBuddy(pfn, order, mt);
   if (toTail) {
@@ -180,7 +181,8 @@ function addToFreeList(zone: i32, pfn: i32, order: i32, mt: i32, toTail: bool): 
 }
 
 /** __del_page_from_free_list(): unlinks a free head (no accounting); the head becomes "none". */
-function delFromFreeList(zone: i32, pfn: i32): void {
+// @ts-ignore: decorator
+@inline function delFromFreeList(zone: i32, pfn: i32): void {
   const li = listIndex(zone, getOrder(pfn), pageMt(pfn));
   const next = link0(pfn);
   const prev = link1(pfn);
@@ -201,7 +203,8 @@ function delFromFreeList(zone: i32, pfn: i32): void {
 }
 
 /** move_to_free_list(): list_move_tail onto another migratetype's list. */
-function moveToFreeList(zone: i32, pfn: i32, order: i32, newMt: i32): void {
+// @ts-ignore: decorator
+@inline function moveToFreeList(zone: i32, pfn: i32, order: i32, newMt: i32): void {
   const oldMt = pageMt(pfn);
   delFromFreeList(zone, pfn);
   addToFreeList(zone, pfn, order, newMt, true);
@@ -212,7 +215,8 @@ function moveToFreeList(zone: i32, pfn: i32, order: i32, newMt: i32): void {
 // ---- freeing ------------------------------------------------------------------------
 
 /** find_buddy_page_pfn(): the free buddy of `pfn` at `order`, or NONE. */
-export function findBuddyPfn(pfn: i32, order: i32): i32 {
+// @ts-ignore: decorator
+@inline export function findBuddyPfn(pfn: i32, order: i32): i32 {
   const buddy = pfn ^ (1 << order);
   if (buddy >= nrPages) return NONE;
   if (!isBuddy(buddy) || getOrder(buddy) != order) return NONE;
@@ -222,7 +226,8 @@ export function findBuddyPfn(pfn: i32, order: i32): i32 {
 }
 
 /** buddy_merge_likely(): queue at the tail when the next-higher buddy is free, so the block may merge soon. */
-function buddyMergeLikely(pfn: i32, order: i32): bool {
+// @ts-ignore: decorator
+@inline function buddyMergeLikely(pfn: i32, order: i32): bool {
   if (order >= maxOrder - 1) return false;
   const higher = pfn & ~(1 << order);
   return findBuddyPfn(higher, order + 1) != NONE;
@@ -232,7 +237,8 @@ function buddyMergeLikely(pfn: i32, order: i32): bool {
  * __free_one_page(): accounts a block of `order` at `pfn` as free on list `mt` and
  * merges it with free buddies as far as the rules allow.
  */
-export function freeOneBlock(pfn: i32, order: i32, mt: i32, toTail: bool): void {
+// @ts-ignore: decorator
+@inline export function freeOneBlock(pfn: i32, order: i32, mt: i32, toTail: bool): void {
   const zone = zoneOf(pfn);
   accountFreepages(zone, 1 << order, mt);
   while (order < maxOrder) {
@@ -261,7 +267,8 @@ export function freeOneBlock(pfn: i32, order: i32, mt: i32, toTail: bool): void 
  * pageblocks' types (v6.12+: a block larger than a pageblock goes back piece by
  * piece, so an isolated or CMA pageblock never feeds another type's list).
  */
-export function freeBlock(pfn: i32, order: i32, toTail: bool): void {
+// @ts-ignore: decorator
+@inline export function freeBlock(pfn: i32, order: i32, toTail: bool): void {
   clearHead(pfn);
   countEvent(EV_PGFREE, 1 << order);
   splitLargeBuddy(pfn, order, toTail);
@@ -270,7 +277,8 @@ export function freeBlock(pfn: i32, order: i32, toTail: bool): void {
 // ---- allocation -------------------------------------------------------------------------
 
 /** expand(): returns the upper halves of a split block to the free lists; pages re-added. */
-function expand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): i32 {
+// @ts-ignore: decorator
+@inline function expand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): i32 {
   let size = 1 << high;
   let added = 0;
   while (high > low) {
@@ -283,7 +291,8 @@ function expand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): i32 {
 }
 
 /** page_del_and_expand() */
-function pageDelAndExpand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): void {
+// @ts-ignore: decorator
+@inline function pageDelAndExpand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): void {
   delFromFreeList(zone, pfn);
   const added = expand(zone, pfn, low, high, mt);
   accountFreepages(zone, added - (1 << high), mt);
@@ -428,7 +437,8 @@ function rmqueueFallback(zone: i32, order: i32, startMt: i32, allocFlags: i32): 
 }
 
 /** __rmqueue(): ALLOC_CMA in `allocFlags` for movable requests not pinned long-term. */
-export function rmqueue(zone: i32, order: i32, mt: i32, allocFlags: i32): i32 {
+// @ts-ignore: decorator
+@inline export function rmqueue(zone: i32, order: i32, mt: i32, allocFlags: i32): i32 {
   let pfn = NONE;
   const allocCma = (allocFlags & ALLOC_CMA) != 0;
   // Balance movable allocations between regular and CMA areas: use CMA first
@@ -450,7 +460,8 @@ export function rmqueue(zone: i32, order: i32, mt: i32, allocFlags: i32): i32 {
  * kept from requests that could have used `highestZone`) after this allocation,
  * and does it hold a block of the order the request can use?
  */
-export function zoneWatermarkOk(zone: i32, order: i32, mark: i32, highestZone: i32, allocFlags: i32): bool {
+// @ts-ignore: decorator
+@inline export function zoneWatermarkOk(zone: i32, order: i32, mark: i32, highestZone: i32, allocFlags: i32): bool {
   let free = unchecked(zoneFreePages[zone]) - ((1 << order) - 1);
   // Free CMA pages are no use to a request that may not take them.
   if ((allocFlags & ALLOC_CMA) == 0) free -= unchecked(zoneFreeCmaPages[zone]);
@@ -557,7 +568,8 @@ export function takeFreeBlock(pfn: i32): void {
  * split_large_buddy(): frees a block taken off the lists in pageblock-sized
  * pieces, each to its own pageblock's list.
  */
-export function splitLargeBuddy(pfn: i32, order: i32, toTail: bool): void {
+// @ts-ignore: decorator
+@inline export function splitLargeBuddy(pfn: i32, order: i32, toTail: bool): void {
   const end = pfn + (1 << order);
   const step = order > pageblockOrder ? pageblockOrder : order;
   while (pfn != end) {

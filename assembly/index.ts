@@ -202,7 +202,7 @@ export function freePagesBatch(count: i32, order: i32): i32 {
   // a head found marked already is the second listing. The marks go before returning.
   for (let i = 0; i < count; i++) {
     const pfn = unchecked(batchPfns[i]);
-    let ret = checkFreePages(pfn, order);
+    let ret = freeRefusal(pfn, order);
     if (ret == 0 && pageMarked(pfn)) ret = -EINVAL;
     if (ret != 0) {
       for (let j = 0; j < i; j++) setPageMark(unchecked(batchPfns[j]), false);
@@ -238,6 +238,11 @@ export { setNoFragment, setClaimThreshold };
 
 /** Why a free of (pfn, order) is refused: 0 when it may go ahead. */
 export function checkFreePages(pfn: i32, order: i32): i32 {
+  return freeRefusal(pfn, order);
+}
+
+// @ts-ignore: decorator
+@inline function freeRefusal(pfn: i32, order: i32): i32 {
   if (!pfnValid(pfn) || order < 0 || order > maxOrder) return -EINVAL;
   if (!isAllocHead(pfn) || getOrder(pfn) != order) return -EINVAL;
   if (pageIsCmaAlloc(pfn) || pageIsReserved(pfn)) return -EINVAL;
@@ -247,7 +252,7 @@ export function checkFreePages(pfn: i32, order: i32): i32 {
 
 /** __free_pages(): 0, -EINVAL (not an allocation of this order) or -EBUSY (pinned). */
 export function freePages(pfn: i32, order: i32): i32 {
-  const ret = checkFreePages(pfn, order);
+  const ret = freeRefusal(pfn, order);
   if (ret != 0) return ret;
   const id = pageOwnerId(pfn);
   if (id != NONE) ownerDestroy(id);

@@ -78,9 +78,13 @@ export function zonesReset(): void {
   return unchecked(zoneEnd[z]) - unchecked(zoneStart[z]);
 }
 
-/** page_zonenum() */
-export function zoneOf(pfn: i32): i32 {
-  if (onlyZone >= 0) return onlyZone;
+/** page_zonenum(): on a one-zone machine (the default), without a call. */
+// @ts-ignore: decorator
+@inline export function zoneOf(pfn: i32): i32 {
+  return onlyZone >= 0 ? onlyZone : zoneOfRanges(pfn);
+}
+
+function zoneOfRanges(pfn: i32): i32 {
   for (let z = 0; z < MAX_NR_ZONES; z++) {
     if (pfn >= unchecked(zoneStart[z]) && pfn < unchecked(zoneEnd[z])) return z;
   }
