@@ -239,8 +239,7 @@ export function cmaRelease(id: i32, pfn: i32, count: i32): i32 {
   for (let p = spanStart; p < spanEnd; p++) {
     if ((p < pfn || p >= pfn + count) && pageKind(p) == KIND_ALLOC && pageIsCmaAlloc(p)) return -EINVAL;
   }
-  for (let p = pfn; p < pfn + count; p++) setCmaAlloc(p, false);
-  freePageRange(pfn, count);
+  freePageRange(pfn, count); // each head's flags, the CMA mark with them, are cleared as it goes
   bitmapAssign(bitmaps[id], bitNo, bitCount, false);
   unchecked(availablePages[id] += count);
   addStat(id, CMA_STAT_PAGES_RELEASED, count);

@@ -216,7 +216,8 @@ export function setReserved(pfn: i32): void {
  * flag bytes are tested at once: walks of a pageblock full of small allocations
  * (isolation, stealing) then cost a few dozen steps instead of one per page.
  */
-export function nextBuddyHead(pfn: i32, end: i32): i32 {
+// @ts-ignore: decorator
+@inline export function nextBuddyHead(pfn: i32, end: i32): i32 {
   if (ASC_TARGET != 0 && ASC_FEATURE_SIMD) {
     const base = pageFlagsBase;
     while (pfn + 16 <= end) {
