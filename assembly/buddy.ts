@@ -180,10 +180,9 @@ export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
   addListBlocks(li, 1);
 }
 
-/** __del_page_from_free_list(): unlinks a free head (no accounting); the head becomes "none". */
+/** list_del(): takes a free head off list `li`; its flags and links stay as they were. */
 // @ts-ignore: decorator
-@inline function delFromFreeList(zone: i32, pfn: i32): void {
-  const li = listIndex(zone, getOrder(pfn), pageMt(pfn));
+@inline function unlinkFromFreeList(li: i32, pfn: i32): void {
   const next = link0(pfn);
   const prev = link1(pfn);
   if (prev == NONE) setListHead(li, next);
@@ -191,6 +190,12 @@ export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
   if (next == NONE) setListTail(li, prev);
   else setLink1(next, prev);
   addListBlocks(li, -1);
+}
+
+/** __del_page_from_free_list(): unlinks a free head (no accounting); the head becomes "none". */
+// @ts-ignore: decorator
+@inline function delFromFreeList(zone: i32, pfn: i32): void {
+  unlinkFromFreeList(listIndex(zone, getOrder(pfn), pageMt(pfn)), pfn);
   clearHead(pfn);
 }
 
@@ -206,7 +211,8 @@ export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
 // @ts-ignore: decorator
 @inline function moveToFreeList(zone: i32, pfn: i32, order: i32, newMt: i32): void {
   const oldMt = pageMt(pfn);
-  delFromFreeList(zone, pfn);
+  // list_move_tail(): the head is relinked, never cleared in between.
+  unlinkFromFreeList(listIndex(zone, order, oldMt), pfn);
   addToFreeList(zone, pfn, order, newMt, true);
   accountFreepages(zone, -(1 << order), oldMt);
   accountFreepages(zone, 1 << order, newMt);

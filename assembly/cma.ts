@@ -236,8 +236,11 @@ export function cmaRelease(id: i32, pfn: i32, count: i32): i32 {
   const spanStart = base + (bitNo << opb);
   let spanEnd = base + ((bitNo + bitCount) << opb);
   if (spanEnd > end) spanEnd = end;
-  for (let p = spanStart; p < spanEnd; p++) {
-    if ((p < pfn || p >= pfn + count) && pageKind(p) == KIND_ALLOC && pageIsCmaAlloc(p)) return -EINVAL;
+  if (opb != 0) {
+    // (With a bit per page the span is the range itself.)
+    for (let p = spanStart; p < spanEnd; p++) {
+      if ((p < pfn || p >= pfn + count) && pageKind(p) == KIND_ALLOC && pageIsCmaAlloc(p)) return -EINVAL;
+    }
   }
   freePageRange(pfn, count); // each head's flags, the CMA mark with them, are cleared as it goes
   bitmapAssign(bitmaps[id], bitNo, bitCount, false);
