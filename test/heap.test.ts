@@ -144,6 +144,10 @@ describe("DMA_HEAP_IOCTL_ALLOC", () => {
         ["EINVAL", DMA_HEAP_IOCTL_ALLOC, { len: PAGE, fd: 0, fdFlags: O_RDWR, heapFlags: 1 }],
         ["EINVAL", DMA_HEAP_IOCTL_ALLOC, { len: PAGE, fd: 0, fdFlags: O_RDWR, heapFlags: 1n << 40n }],
         ["EINVAL", DMA_HEAP_IOCTL_ALLOC, { len: 2n ** 64n - 1n, fd: 0, fdFlags: O_RDWR, heapFlags: 0 }], // PAGE_ALIGN() wraps to 0
+        ["EINVAL", DMA_HEAP_IOCTL_ALLOC, { len: -1, fd: 0, fdFlags: O_RDWR, heapFlags: 0 }], // 2^64 - 1 as a __u64: wraps too
+        ["ENOMEM", DMA_HEAP_IOCTL_ALLOC, { len: 2n ** 52n + 1n, fd: 0, fdFlags: O_RDWR, heapFlags: 0 }],
+        ["ENOMEM", DMA_HEAP_IOCTL_ALLOC, { len: 2 ** 40, fd: 0, fdFlags: O_RDWR, heapFlags: 0 }],
+        ["EINVAL", DMA_HEAP_IOCTL_ALLOC, { len: PAGE, fd: 0, fdFlags: O_RDWR, heapFlags: -1 }],
         ["EINVAL", _IOWR("H", 1, 24), { len: PAGE, fd: 0, fdFlags: O_RDWR, heapFlags: 0 }], // past the table: EINVAL, not ENOTTY
         ["EINVAL", DMA_BUF_IOCTL_SYNC, { flags: 3 }], // number 0, in_size 8: an allocation of len 0
         ["EINVAL", DMA_HEAP_IOCTL_ALLOC, { len: "4096", fd: 0 }],

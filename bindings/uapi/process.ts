@@ -144,6 +144,39 @@ function cInt(where: string, name: string, v: unknown, bits: number): bigint {
   throw new DmaSimError("EINVAL", `${where}: ${name} must be an integer (number or bigint), got ${String(v)}`);
 }
 
+/**
+ * copy_from_user() of one C integer field of `bytes` bytes at `off` into the
+ * zeroed `kdata`: only its bytes below `inSize` when a shorter struct ends inside
+ * it. Non-negative numbers below 2^32, the usual case, skip the BigInt path.
+ */
+function copyFieldFromUser(kdata: DataView, off: number, bytes: number, inSize: number, where: string, name: string, value: unknown): void {
+  if (value === undefined) return;
+  const whole = off + bytes <= inSize;
+  if (whole && typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xffffffff) {
+    kdata.setUint32(off, value, true); // the low word; an 8-byte field's high word stays 0
+    return;
+  }
+  const v = cInt(where, name, value, bytes * 8);
+  if (whole) {
+    if (bytes === 8) kdata.setBigUint64(off, v, true);
+    else kdata.setUint32(off, Number(v), true);
+  } else {
+    // Little-endian: the low bytes come first.
+    for (let i = 0; off + i < inSize; i++) kdata.setUint8(off + i, Number((v >> BigInt(8 * i)) & 0xffn));
+  }
+}
+
+/** PAGE_ALIGN() of the u64 at `off`, wrapping at 2^64 (to 0 near the top), as a number. */
+function pageAlign64(kdata: DataView, off: number, page: number): number {
+  const hi = kdata.getUint32(off + 4, true);
+  if (hi < 0x100000) {
+    // Below 2^52: exact in a double, and so is the rounding up.
+    return Math.ceil((hi * 2 ** 32 + kdata.getUint32(off, true)) / page) * page;
+  }
+  const mask = PAGE_MASK_OF(page);
+  return Number(((kdata.getBigUint64(off, true) + mask) & ~mask) % U64);
+}
+
 /** The fields of struct dma_heap_allocation_data: name, byte offset, bytes. */
 const HEAP_FIELDS = [
   ["len", 0, 8],
@@ -407,27 +440,24 @@ export class Process {
     // copy_from_user() of in_size bytes, the rest zeroed.
     const kdata = new DataView(new ArrayBuffer(ksize));
     for (const [name, off, bytes] of HEAP_FIELDS) {
-      if (off >= inSize) continue;
-      const v = user[name] === undefined ? 0n : cInt(where, name, user[name], bytes * 8);
-      const le = new DataView(new ArrayBuffer(8));
-      le.setBigUint64(0, v, true);
-      for (let i = 0; i < bytes && off + i < inSize; i++) kdata.setUint8(off + i, le.getUint8(i));
+      if (off < inSize) copyFieldFromUser(kdata, off, bytes, inSize, where, name, user[name]);
     }
-    const len = kdata.getBigUint64(0, true);
     const fdIn = kdata.getUint32(8, true);
     const fdFlags = kdata.getUint32(12, true);
-    const heapFlags = kdata.getBigUint64(16, true);
     // dma_heap_ioctl_allocate()
     if (fdIn !== 0) throw new DmaSimError("EINVAL", `${where}: fd must be 0 on input, got ${fdIn}`);
     if ((fdFlags & ~DMA_HEAP_VALID_FD_FLAGS) !== 0) throw new DmaSimError("EINVAL", `${where}: fd flags 0${fdFlags.toString(8)} beyond O_CLOEXEC | O_ACCMODE`);
-    if (heapFlags !== BigInt(DMA_HEAP_VALID_HEAP_FLAGS)) throw new DmaSimError("EINVAL", `${where}: no heap flags are defined, got 0x${heapFlags.toString(16)}`);
+    if (kdata.getBigUint64(16, true) !== BigInt(DMA_HEAP_VALID_HEAP_FLAGS)) {
+      throw new DmaSimError("EINVAL", `${where}: no heap flags are defined, got 0x${kdata.getBigUint64(16, true).toString(16)}`);
+    }
     // dma_heap_buffer_alloc(): PAGE_ALIGN() in 64 bits (a length near 2^64 wraps to 0).
-    const mask = PAGE_MASK_OF(this.sys.pageSize);
-    const aligned = ((len + mask) & ~mask) % U64;
-    if (aligned === 0n) throw new DmaSimError("EINVAL", `${where}: len ${len} is 0 after PAGE_ALIGN()`);
+    const aligned = pageAlign64(kdata, 0, this.sys.pageSize);
+    if (aligned === 0) throw new DmaSimError("EINVAL", `${where}: len ${kdata.getBigUint64(0, true)} is 0 after PAGE_ALIGN()`);
     // No heap can hold more than RAM: fail at once instead of allocating it all and giving it back.
-    if (aligned > BigInt(this.sys.ramBytes)) throw new DmaSimError("ENOMEM", `${where}: ${aligned} bytes is more than RAM`);
-    const size = Number(aligned);
+    if (aligned > this.sys.ramBytes) {
+      throw new DmaSimError("ENOMEM", `${where}: len ${kdata.getBigUint64(0, true)} is more than RAM (${this.sys.ramBytes} bytes)`);
+    }
+    const size = aligned;
     const charged = this.chargedBytes;
     if (this.dmabufLimitBytes !== null && charged + size > this.dmabufLimitBytes) {
       throw new DmaSimError("ENOMEM", `${where}: ${size} bytes would take process "${this.name}" past its dma-buf limit (${charged} of ${this.dmabufLimitBytes} bytes in use)`);
