@@ -439,15 +439,17 @@ export class Process {
     const user = (arg ?? {}) as Record<string, unknown>;
     // copy_from_user() of in_size bytes, the rest zeroed.
     const kdata = new DataView(new ArrayBuffer(ksize));
-    for (const [name, off, bytes] of HEAP_FIELDS) {
-      if (off < inSize) copyFieldFromUser(kdata, off, bytes, inSize, where, name, user[name]);
+    for (let i = 0; i < HEAP_FIELDS.length; i++) {
+      const field = HEAP_FIELDS[i]!; // [name, off, bytes]
+      if (field[1] < inSize) copyFieldFromUser(kdata, field[1], field[2], inSize, where, field[0], user[field[0]]);
     }
     const fdIn = kdata.getUint32(8, true);
     const fdFlags = kdata.getUint32(12, true);
     // dma_heap_ioctl_allocate()
     if (fdIn !== 0) throw new DmaSimError("EINVAL", `${where}: fd must be 0 on input, got ${fdIn}`);
     if ((fdFlags & ~DMA_HEAP_VALID_FD_FLAGS) !== 0) throw new DmaSimError("EINVAL", `${where}: fd flags 0${fdFlags.toString(8)} beyond O_CLOEXEC | O_ACCMODE`);
-    if (kdata.getBigUint64(16, true) !== BigInt(DMA_HEAP_VALID_HEAP_FLAGS)) {
+    // DMA_HEAP_VALID_HEAP_FLAGS is 0: any bit of the u64 is invalid.
+    if ((kdata.getUint32(16, true) | kdata.getUint32(20, true) | DMA_HEAP_VALID_HEAP_FLAGS) !== 0) {
       throw new DmaSimError("EINVAL", `${where}: no heap flags are defined, got 0x${kdata.getBigUint64(16, true).toString(16)}`);
     }
     // dma_heap_buffer_alloc(): PAGE_ALIGN() in 64 bits (a length near 2^64 wraps to 0).
