@@ -534,7 +534,10 @@ export class Device {
       const e = sgt.entries[i]!;
       const bytes = Math.ceil((e.length + (e.offset % page)) / page) * page;
       domain.mapPages(iova + iovaOff[i]!, e.pfn * page + (e.offset - (e.offset % page)), bytes, prot);
-      ranges.push({ iova: iova + iovaOff[i]!, bytes });
+      // What unmapping walks: IOVA-contiguous pieces as one range (only boundary pads, left unmapped, split them).
+      const last = ranges[ranges.length - 1];
+      if (last && last.iova + last.bytes === iova + iovaOff[i]!) last.bytes += bytes;
+      else ranges.push({ iova: iova + iovaOff[i]!, bytes });
     }
     this.lastIommuEntries = domain.entries.map((k, c) => k - before[c]!);
     // __finalise_sg(): concatenate into device segments.
