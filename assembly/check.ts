@@ -9,8 +9,9 @@ import {
   cmaAreaCount, cmaAreaOf, cmaBasePfn, cmaBitmap, cmaBitmapBits, cmaCount, cmaOrderPerBit, cmaAvailable,
 } from "./cma.ts";
 import {
-  KIND_ALLOC, KIND_BUDDY, getOrder, longPins, maxOrder, nrPages, pageIsCmaAlloc, pageKind,
-  pageLink0, pageLink1, pageMt, pageOwnerId, pageblockNrPages, pageblockOrder, shortPins,
+  getOrder, KIND_ALLOC, KIND_BUDDY, longPins, maxOrder, nrPages, pageblockNrPages, pageblockOrder,
+  pageIsCmaAlloc, pageKind, pageLink0, pageLink1, pageMarked, pageMt, pageOwnerId, setPageMark,
+  shortPins,
 } from "./memmap.ts";
 import { ownerGetPfn, ownerLive, ownerSetPfn, ownerSlots } from "./owner.ts";
 import { getPageblockMt, setPageblockMt } from "./pageblock.ts";
@@ -42,6 +43,7 @@ function checkMemmap(): string {
     if (order > maxOrder) return at("memmap: order above maxOrder", pfn);
     if ((pfn & (n - 1)) != 0) return at("memmap: block not aligned to its order", pfn);
     if (pfn + n > nrPages) return at("memmap: block runs past the end of RAM", pfn);
+    if (pageMarked(pfn)) return at("memmap: a call-local mark outlived its call", pfn);
     for (let t = pfn + 1; t < pfn + n; t++) {
       if (pageKind(t) != 0) return at("memmap: head page inside another block", t);
     }
@@ -215,5 +217,7 @@ export function corruptForTest(kind: i32): void {
     if (cmaAreaCount > 0) bitmapAssign(cmaBitmap(0), cmaBitmapBits(0) - 1, 1, true);
   } else if (kind == 4) {
     unchecked(zoneFreePages[zoneOf(0)] += 1);
+  } else if (kind == 5) {
+    setPageMark(0, true); // pfn 0 always heads a block
   }
 }

@@ -145,6 +145,7 @@ describe("check()", () => {
       /owner: /,
       /cma: bitmap bit set over pages the area did not allocate/,
       /vmstat: nr_free_pages is 4096, memmap has 4095/,
+      /memmap: a call-local mark outlived its call/,
     ];
     for (const backend of ["wasm", "ts"] as const) {
       for (const [kind, message] of expected.entries()) {
