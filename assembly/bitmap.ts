@@ -93,7 +93,7 @@ export function bitmapAssign(map: Uint32Array, start: i32, nr: i32, on: bool): v
 //
 // Searches skip every word before the first one holding a block: in a bitmap
 // with scattered single holes hardly any word does, and testing that is a few
-// shifts a word, 16 words at a time with WASM SIMD, with no branch per word.
+// shifts per group of words ANDed together (32 words with WASM SIMD, 4 without).
 
 /** k of the block every run of `nr` bits holds: floor(log2(nr + 1)) - 1, at most 5. */
 // @ts-ignore: decorator
