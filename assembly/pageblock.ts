@@ -21,22 +21,23 @@ export function pageblockInit(mt: i32): void {
   return i32(unchecked(pageblockMts[pageblockIndex(pfn)]));
 }
 
+/** The type of pageblock number `index`. */
+// @ts-ignore: decorator
+@inline function setMtOfIndex(index: i32, mt: i32): void {
+  // @ts-ignore: wasm only
+  if (ASC_TARGET != 0) store<u8>(pageblockMtsBase + usize(index), u8(mt));
+  else unchecked(pageblockMts[index] = u8(mt));
+}
+
 /** set_pageblock_migratetype() */
 // @ts-ignore: decorator
 @inline export function setPageblockMt(pfn: i32, mt: i32): void {
-  // @ts-ignore: wasm only
-  if (ASC_TARGET != 0) store<u8>(pageblockMtsBase + usize(pageblockIndex(pfn)), u8(mt));
-  else unchecked(pageblockMts[pageblockIndex(pfn)] = u8(mt));
+  setMtOfIndex(pageblockIndex(pfn), mt);
 }
 
 /** change_pageblock_range(): sets every pageblock covered by a block of `order` at `pfn`. */
 export function changePageblockRange(pfn: i32, order: i32, mt: i32): void {
   let nr = order > pageblockOrder ? 1 << (order - pageblockOrder) : 1;
   let i = pageblockIndex(pfn);
-  while (nr-- > 0) {
-    // @ts-ignore: wasm only
-    if (ASC_TARGET != 0) store<u8>(pageblockMtsBase + usize(i), u8(mt));
-    else unchecked(pageblockMts[i] = u8(mt));
-    i++;
-  }
+  while (nr-- > 0) setMtOfIndex(i++, mt);
 }
