@@ -195,6 +195,11 @@ export function allocPagesBatch(count: i32, order: i32, mt: i32, highestZone: i3
   return ok;
 }
 
+/** Clears the marks of the first `count` pfns in the batch buffer. */
+function unmarkBatch(count: i32): void {
+  for (let i = 0; i < count; i++) setPageMark(unchecked(batchPfns[i]), false);
+}
+
 /** `count` freePages() of the pfns in the batch buffer; all are checked first, so a bad one frees nothing. */
 export function freePagesBatch(count: i32, order: i32): i32 {
   if (count < 0 || count > batchPfns.length) return -EINVAL;
@@ -205,12 +210,12 @@ export function freePagesBatch(count: i32, order: i32): i32 {
     let ret = freeRefusal(pfn, order);
     if (ret == 0 && pageMarked(pfn)) ret = -EINVAL;
     if (ret != 0) {
-      for (let j = 0; j < i; j++) setPageMark(unchecked(batchPfns[j]), false);
+      unmarkBatch(i);
       return ret;
     }
     setPageMark(pfn, true);
   }
-  for (let i = 0; i < count; i++) setPageMark(unchecked(batchPfns[i]), false);
+  unmarkBatch(count);
   for (let i = 0; i < count; i++) freePages(unchecked(batchPfns[i]), order);
   return 0;
 }
