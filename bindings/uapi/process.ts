@@ -134,6 +134,11 @@ export function createProcess(sys: System, name: string, options: ProcessOptions
 
 const U64 = 2n ** 64n;
 const PAGE_MASK_OF = (page: number) => BigInt(page - 1);
+/** PAGE_ALIGN() of a u64 length, wrapping at 2^64 (to 0 near the top). */
+const pageAlignU64 = (len: bigint, page: number): bigint => {
+  const mask = PAGE_MASK_OF(page);
+  return ((len + mask) & ~mask) % U64;
+};
 /** MAX_LFS_FILESIZE on 64-bit: LLONG_MAX. */
 const MAX_LFS_FILESIZE = 2n ** 63n - 1n;
 
@@ -166,15 +171,14 @@ function copyFieldFromUser(kdata: DataView, off: number, bytes: number, inSize: 
   }
 }
 
-/** PAGE_ALIGN() of the u64 at `off`, wrapping at 2^64 (to 0 near the top), as a number. */
-function pageAlign64(kdata: DataView, off: number, page: number): number {
+/** pageAlignU64() of the u64 field at `off`, as a number; without BigInt below 2^52. */
+function pageAlignedField(kdata: DataView, off: number, page: number): number {
   const hi = kdata.getUint32(off + 4, true);
   if (hi < 0x100000) {
     // Below 2^52: exact in a double, and so is the rounding up.
     return Math.ceil((hi * 2 ** 32 + kdata.getUint32(off, true)) / page) * page;
   }
-  const mask = PAGE_MASK_OF(page);
-  return Number(((kdata.getBigUint64(off, true) + mask) & ~mask) % U64);
+  return Number(pageAlignU64(kdata.getBigUint64(off, true), page));
 }
 
 /** The fields of struct dma_heap_allocation_data: name, byte offset, bytes. */
@@ -448,12 +452,12 @@ export class Process {
     // dma_heap_ioctl_allocate()
     if (fdIn !== 0) throw new DmaSimError("EINVAL", `${where}: fd must be 0 on input, got ${fdIn}`);
     if ((fdFlags & ~DMA_HEAP_VALID_FD_FLAGS) !== 0) throw new DmaSimError("EINVAL", `${where}: fd flags 0${fdFlags.toString(8)} beyond O_CLOEXEC | O_ACCMODE`);
-    // DMA_HEAP_VALID_HEAP_FLAGS is 0: any bit of the u64 is invalid.
-    if ((kdata.getUint32(16, true) | kdata.getUint32(20, true) | DMA_HEAP_VALID_HEAP_FLAGS) !== 0) {
+    // heap_flags & ~DMA_HEAP_VALID_HEAP_FLAGS, a word at a time (the valid flags fit in the low one).
+    if ((kdata.getUint32(16, true) & ~DMA_HEAP_VALID_HEAP_FLAGS) !== 0 || kdata.getUint32(20, true) !== 0) {
       throw new DmaSimError("EINVAL", `${where}: no heap flags are defined, got 0x${kdata.getBigUint64(16, true).toString(16)}`);
     }
     // dma_heap_buffer_alloc(): PAGE_ALIGN() in 64 bits (a length near 2^64 wraps to 0).
-    const aligned = pageAlign64(kdata, 0, this.sys.pageSize);
+    const aligned = pageAlignedField(kdata, 0, this.sys.pageSize);
     if (aligned === 0) throw new DmaSimError("EINVAL", `${where}: len ${kdata.getBigUint64(0, true)} is 0 after PAGE_ALIGN()`);
     // No heap can hold more than RAM: fail at once instead of allocating it all and giving it back.
     if (aligned > this.sys.ramBytes) {
@@ -527,7 +531,7 @@ export class Process {
     requireInt(where, "flags", flags, 0, 0xffffffff);
     // do_mmap()
     if (len === 0n) throw new DmaSimError("EINVAL", `${where}: length is 0`);
-    const alignedLen = ((len + mask) & ~mask) % U64;
+    const alignedLen = pageAlignU64(len, page);
     if (alignedLen === 0n) throw new DmaSimError("ENOMEM", `${where}: length ${len} wraps when page-aligned`);
     const shift = BigInt(Math.log2(page));
     const pgoff = off >> shift;
