@@ -5,54 +5,54 @@
 export { createSystem, System } from "./system.ts";
 export type { SystemStats, Policy, PageInfo } from "./system.ts";
 export type { SystemOptions, CmaAreaOptions } from "./options.ts";
-export type { Backend } from "./backend.ts";
-export { CmaArea } from "./cma.ts";
-export type { CmaStats, CmaFreeRun } from "./cma.ts";
-export { MovablePage } from "./page.ts";
-export { DmaSimError, ERRNO } from "./errors.ts";
-export type { ErrnoCode } from "./errors.ts";
-export { MIGRATETYPES } from "./migratetype.ts";
-export type { Migratetype, MigratetypeName, ContigMigratetype } from "./migratetype.ts";
+export type { Backend } from "./core/backend.ts";
+export { CmaArea } from "./mm/cma.ts";
+export type { CmaStats, CmaFreeRun } from "./mm/cma.ts";
+export { MovablePage } from "./mm/page.ts";
+export { DmaSimError, ERRNO } from "./core/errors.ts";
+export type { ErrnoCode } from "./core/errors.ts";
+export { MIGRATETYPES } from "./mm/migratetype.ts";
+export type { Migratetype, MigratetypeName, ContigMigratetype } from "./mm/migratetype.ts";
 export {
   fragmentationIndex, unusableFreeIndex, MIGRATETYPE_NAMES, formatBuddyinfo, formatPagetypeinfo,
   formatExtfragIndex, formatUnusableIndex, formatVmstat,
-} from "./vmstat.ts";
-export type { ZoneFreeInfo } from "./vmstat.ts";
-export { createRandom } from "./random.ts";
-export type { Random } from "./random.ts";
-export { SgTable, sgAllocTableFromPages, sgAppendTableFromPages, SG_MAX_SEGMENT_DEFAULT } from "./scatterlist.ts";
-export type { SgEntry, SgOptions } from "./scatterlist.ts";
-export { Device, DMA_MAPPING_ERROR } from "./device.ts";
-export type { DeviceOptions, DeviceIommuOptions, DmaDirection, IommuSgStyle, CoherentBuffer } from "./device.ts";
-export { IommuDomain, IOMMU_READ, IOMMU_WRITE, IOMMU_PAGE_SIZES } from "./iommu.ts";
-export type { IommuFault } from "./iommu.ts";
-export { SwiotlbPool, IO_TLB_SIZE, IO_TLB_SEGSIZE } from "./swiotlb.ts";
-export { AtomicPool } from "./dma-pool.ts";
+} from "./fs/vmstat.ts";
+export type { ZoneFreeInfo } from "./fs/vmstat.ts";
+export { createRandom } from "./core/random.ts";
+export type { Random } from "./core/random.ts";
+export { SgTable, sgAllocTableFromPages, sgAppendTableFromPages, SG_MAX_SEGMENT_DEFAULT } from "./lib/scatterlist.ts";
+export type { SgEntry, SgOptions } from "./lib/scatterlist.ts";
+export { Device, DMA_MAPPING_ERROR } from "./dma/device.ts";
+export type { DeviceOptions, DeviceIommuOptions, DmaDirection, IommuSgStyle, CoherentBuffer } from "./dma/device.ts";
+export { IommuDomain, IOMMU_READ, IOMMU_WRITE, IOMMU_PAGE_SIZES } from "./dma/iommu.ts";
+export type { IommuFault } from "./dma/iommu.ts";
+export { SwiotlbPool, IO_TLB_SIZE, IO_TLB_SEGSIZE } from "./dma/swiotlb.ts";
+export { AtomicPool } from "./dma/pool.ts";
 export type { ZoneName, ZoneInfo, AllocFlags } from "./system.ts";
 export type { ZoneOption } from "./options.ts";
-export { DmaDebug } from "./dma-debug.ts";
-export type { DmaDebugReport, DmaDebugOptions } from "./dma-debug.ts";
-export { CpuCache } from "./cache.ts";
+export { DmaDebug } from "./dma/debug.ts";
+export type { DmaDebugReport, DmaDebugOptions } from "./dma/debug.ts";
+export { CpuCache } from "./mm/cache.ts";
 export {
   DmaBuf, DmaBufAttachment, DmaBufMap, VmArea, dmaBufExport, formatBufinfo, physRanges, pfnAt,
-} from "./dma-buf.ts";
-export type { DmaBufOps, DmaBufAttachOps, DmaBufExportInfo, PageRun, VmFault, FileRef } from "./dma-buf.ts";
-export { DmaHeap, dmaHeaps, dmaHeapFind, SYSTEM_HEAP_ORDERS } from "./dma-heap.ts";
-export type { DmaHeapOps, DmaHeapStats } from "./dma-heap.ts";
-export { dmaBufExportDeferred, deferredInfo, placementConstraints } from "./dma-buf-deferred.ts";
-export type { DeferredDmaBufOptions, DeferredPlacement, DeferredStats, PlacementConstraints } from "./dma-buf-deferred.ts";
+} from "./dma-buf/dma-buf.ts";
+export type { DmaBufOps, DmaBufAttachOps, DmaBufExportInfo, PageRun, VmFault, FileRef } from "./dma-buf/dma-buf.ts";
+export { DmaHeap, dmaHeaps, dmaHeapFind, SYSTEM_HEAP_ORDERS } from "./dma-buf/dma-heap.ts";
+export type { DmaHeapOps, DmaHeapStats } from "./dma-buf/dma-heap.ts";
+export { dmaBufExportDeferred, deferredInfo, placementConstraints } from "./dma-buf/deferred.ts";
+export type { DeferredDmaBufOptions, DeferredPlacement, DeferredStats, PlacementConstraints } from "./dma-buf/deferred.ts";
 export { Process, Mapping } from "./uapi/process.ts";
 export type { ProcessOptions, DmaBufAccounting } from "./uapi/process.ts";
 export {
   DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME, DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_WRITE,
   DMA_BUF_SYNC_RW, DMA_BUF_SYNC_START, DMA_BUF_SYNC_END, DMA_BUF_SYNC_VALID_FLAGS_MASK, DMA_BUF_NAME_LEN, DMA_BUF_BASE,
-} from "./uapi/dma-buf.ts";
-export type { DmaBufSync } from "./uapi/dma-buf.ts";
+} from "./uapi/linux/dma-buf.ts";
+export type { DmaBufSync } from "./uapi/linux/dma-buf.ts";
 export {
   DMA_HEAP_IOCTL_ALLOC, DMA_HEAP_IOC_MAGIC, DMA_HEAP_VALID_FD_FLAGS, DMA_HEAP_VALID_HEAP_FLAGS, DMA_HEAP_ALLOCATION_DATA_SIZE,
-} from "./uapi/dma-heap.ts";
-export type { DmaHeapAllocationData, DmaHeapAllocationArg } from "./uapi/dma-heap.ts";
-export { O_RDONLY, O_WRONLY, O_RDWR, O_ACCMODE, O_CLOEXEC, O_NONBLOCK, SEEK_SET, SEEK_CUR, SEEK_END } from "./uapi/fcntl.ts";
-export { PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE } from "./uapi/mman.ts";
-export { _IOC, _IO, _IOR, _IOW, _IOWR, _IOC_NR, _IOC_TYPE, _IOC_SIZE, _IOC_DIR } from "./uapi/ioctl.ts";
-export { Bitmap } from "./bitmap.ts";
+} from "./uapi/linux/dma-heap.ts";
+export type { DmaHeapAllocationData, DmaHeapAllocationArg } from "./uapi/linux/dma-heap.ts";
+export { O_RDONLY, O_WRONLY, O_RDWR, O_ACCMODE, O_CLOEXEC, O_NONBLOCK, SEEK_SET, SEEK_CUR, SEEK_END } from "./uapi/linux/fcntl.ts";
+export { PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE } from "./uapi/linux/mman.ts";
+export { _IOC, _IO, _IOR, _IOW, _IOWR, _IOC_NR, _IOC_TYPE, _IOC_SIZE, _IOC_DIR } from "./uapi/linux/ioctl.ts";
+export { Bitmap } from "./lib/bitmap.ts";

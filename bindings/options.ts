@@ -1,10 +1,10 @@
 /**
  * createSystem() options, their defaults and validation.
  */
-import type { Backend } from "./backend.ts";
-import type { DeviceOptions } from "./device.ts";
-import type { DmaDebugOptions } from "./dma-debug.ts";
-import { DmaSimError, requireInt } from "./errors.ts";
+import type { Backend } from "./core/backend.ts";
+import type { DeviceOptions } from "./dma/device.ts";
+import type { DmaDebugOptions } from "./dma/debug.ts";
+import { DmaSimError, requireInt } from "./core/errors.ts";
 
 /** A CMA area, declared as `cma=` or a reserved-memory node would declare it. */
 export interface CmaAreaOptions {

@@ -3,25 +3,25 @@
  * over the engine (page allocator, owners and pins, isolation, contiguous
  * ranges, CMA), with /proc and debugfs files.
  */
-import { loadEngine, type Backend, type Engine, type EngineInstance } from "./backend.ts";
-import { CmaArea } from "./cma.ts";
-import { DmaSimError, errnoName, requireInt } from "./errors.ts";
+import { loadEngine, type Backend, type Engine, type EngineInstance } from "./core/backend.ts";
+import { CmaArea } from "./mm/cma.ts";
+import { DmaSimError, errnoName, requireInt } from "./core/errors.ts";
 import {
   MIGRATETYPES, allocMigratetype, contigMigratetype, type ContigMigratetype, type Migratetype,
   type MigratetypeName,
-} from "./migratetype.ts";
+} from "./mm/migratetype.ts";
 import { resolveOptions, type SystemOptions } from "./options.ts";
-import { MovablePage } from "./page.ts";
-import { readProcFile } from "./procfs.ts";
-import { createRandom, type Random } from "./random.ts";
-import { Bitmap } from "./bitmap.ts";
-import { Device, type CoherentBuffer } from "./device.ts";
-import { AtomicPool, atomicPoolBytes } from "./dma-pool.ts";
-import { IommuDomain } from "./iommu.ts";
-import { IO_TLB_SIZE, SwiotlbPool } from "./swiotlb.ts";
-import { CpuCache } from "./cache.ts";
-import { DmaDebug } from "./dma-debug.ts";
-import { dmaBufCheck, dmaBufList, type DmaBuf } from "./dma-buf.ts";
+import { MovablePage } from "./mm/page.ts";
+import { readProcFile } from "./fs/procfs.ts";
+import { createRandom, type Random } from "./core/random.ts";
+import { Bitmap } from "./lib/bitmap.ts";
+import { Device, type CoherentBuffer } from "./dma/device.ts";
+import { AtomicPool, atomicPoolBytes } from "./dma/pool.ts";
+import { IommuDomain } from "./dma/iommu.ts";
+import { IO_TLB_SIZE, SwiotlbPool } from "./dma/swiotlb.ts";
+import { CpuCache } from "./mm/cache.ts";
+import { DmaDebug } from "./dma/debug.ts";
+import { dmaBufCheck, dmaBufList, type DmaBuf } from "./dma-buf/dma-buf.ts";
 import { createProcess, type Process, type ProcessOptions } from "./uapi/process.ts";
 
 /** Counters and free-memory figures (the /proc/vmstat items dmasim models, and more). */
@@ -247,7 +247,7 @@ export class System {
   }
 
   /** @internal Boot-time device set-up: atomic pools, IOMMU domains, devices. */
-  attachDevices(devices: import("./device.ts").DeviceOptions[], swiotlb: SwiotlbPool | null): void {
+  attachDevices(devices: import("./dma/device.ts").DeviceOptions[], swiotlb: SwiotlbPool | null): void {
     this.swiotlb = swiotlb;
     // dma_atomic_pool_init(): the kernel pool, then DMA and DMA32 when those zones exist.
     const bytes = atomicPoolBytes(this.ramBytes, this.pageSize, this.maxOrder);

@@ -6,7 +6,7 @@ import {
   TYPE2NAME,
   DIR2NAME,
   type DmaSgSegment,
-} from "../bindings/dma-debug.ts";
+} from "../bindings/dma/debug.ts";
 import { dmaSimErrorOf } from "./helpers.ts";
 
 // The expected lines were written by hand from the err_printk() format strings

@@ -10,7 +10,7 @@
  *
  * which is also the default set.
  */
-import { DmaSimError } from "../errors.ts";
+import { DmaSimError } from "../core/errors.ts";
 import { readJsonFile, validateIn } from "../lab/json-file.ts";
 import type { LabResult } from "../lab/result.ts";
 import { runScenario, type LabConfig } from "../lab/runner.ts";

@@ -43,7 +43,7 @@
  * print in some version, and fields vendors add, are tolerated.
  */
 import { open, type FileHandle } from "node:fs/promises";
-import { DmaSimError } from "../errors.ts";
+import { DmaSimError } from "../core/errors.ts";
 
 /** The events the Lab reads; every other event is skipped as "other event". */
 export const TRACE_EVENTS: readonly string[] = Object.freeze([

@@ -1,6 +1,6 @@
 // JSON input files of the Lab (scenarios, sweep grids, compare configurations).
 import { readFileSync } from "node:fs";
-import { DmaSimError } from "../errors.ts";
+import { DmaSimError } from "../core/errors.ts";
 
 /**
  * Reads and parses a JSON file. A missing file is ENOENT `"<file>: no such <what>"`;

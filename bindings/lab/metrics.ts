@@ -3,7 +3,7 @@
  * a run: the kernel's extfrag and unusable indexes per order, free pages per
  * migratetype, pageblocks per type, CMA success and cost, migrations, failures.
  */
-import { fragmentationIndex, unusableFreeIndex } from "../vmstat.ts";
+import { fragmentationIndex, unusableFreeIndex } from "../fs/vmstat.ts";
 import type { System } from "../system.ts";
 
 export interface CmaSample {

@@ -55,12 +55,12 @@
  */
 import { basename } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { Backend } from "../backend.ts";
-import type { CmaArea } from "../cma.ts";
-import { DmaSimError, requireInt } from "../errors.ts";
-import type { Migratetype } from "../migratetype.ts";
+import type { Backend } from "../core/backend.ts";
+import type { CmaArea } from "../mm/cma.ts";
+import { DmaSimError, requireInt } from "../core/errors.ts";
+import type { Migratetype } from "../mm/migratetype.ts";
 import { GIB, MIB, type SystemOptions } from "../options.ts";
-import type { MovablePage } from "../page.ts";
+import type { MovablePage } from "../mm/page.ts";
 import { createSystem, type AllocFlags, type System, type ZoneName } from "../system.ts";
 import { openTraceLines, parseTraceLine, type TraceEvent } from "./ftrace.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";

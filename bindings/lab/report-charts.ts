@@ -5,8 +5,8 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { SYSTEM_HEAP_ORDERS } from "../dma-heap.ts";
-import { MIGRATETYPES } from "../migratetype.ts";
+import { SYSTEM_HEAP_ORDERS } from "../dma-buf/dma-heap.ts";
+import { MIGRATETYPES } from "../mm/migratetype.ts";
 import { MIGRATETYPE_COLORS } from "./report-map.ts";
 import type { LabResult } from "./result.ts";
 

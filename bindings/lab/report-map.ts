@@ -5,7 +5,7 @@
  * cell is mostly free, a saturated one full. Hand-written SVG, so it needs no
  * renderer and stays small.
  */
-import { MIGRATETYPES } from "../migratetype.ts";
+import { MIGRATETYPES } from "../mm/migratetype.ts";
 import type { MemoryMapSnapshot } from "./result.ts";
 
 /** Colours per migratetype (index = MIGRATETYPES), shared with the charts. */

@@ -3,7 +3,7 @@
  * report directory renders. Everything but `timing` is identical for the same
  * seed (or trace) on either backend.
  */
-import type { Backend } from "../backend.ts";
+import type { Backend } from "../core/backend.ts";
 import type { MetricsSample } from "./metrics.ts";
 
 /** The memory map at one moment: one cell per pageblock. */

@@ -7,13 +7,13 @@
  * seed and the configuration, so two runs, or a run on each backend, give
  * byte-identical JSON.
  */
-import type { Backend } from "../backend.ts";
-import { DmaSimError } from "../errors.ts";
-import type { MovablePage } from "../page.ts";
-import { createRandom, type Random } from "../random.ts";
+import type { Backend } from "../core/backend.ts";
+import { DmaSimError } from "../core/errors.ts";
+import type { MovablePage } from "../mm/page.ts";
+import { createRandom, type Random } from "../core/random.ts";
 import { createSystem, type System } from "../system.ts";
-import { fragmentationIndex, unusableFreeIndex } from "../vmstat.ts";
-import { MIGRATETYPES } from "../migratetype.ts";
+import { fragmentationIndex, unusableFreeIndex } from "../fs/vmstat.ts";
+import { MIGRATETYPES } from "../mm/migratetype.ts";
 import { HeapWorkload } from "./heap-workload.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";

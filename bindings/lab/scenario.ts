@@ -11,7 +11,7 @@
  */
 import type { CmaAreaOptions } from "../options.ts";
 import { basename } from "node:path";
-import { DmaSimError } from "../errors.ts";
+import { DmaSimError } from "../core/errors.ts";
 import { readJsonFile, validateIn } from "./json-file.ts";
 import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "./scenarios/index.ts";
 

@@ -25,7 +25,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { DmaSimError } from "../errors.ts";
+import { DmaSimError } from "../core/errors.ts";
 import { readJsonFile } from "./json-file.ts";
 import type { LabResult } from "./result.ts";
 import { runScenario, type LabConfig } from "./runner.ts";

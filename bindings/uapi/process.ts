@@ -14,23 +14,23 @@
  * `dmabufLimitBytes`, the ioctl fails with ENOMEM, as a charge over a memory
  * cgroup's limit fails, and nothing is allocated.
  */
-import { DmaBuf, VmArea, dmaBufList, dmaBufState } from "../dma-buf.ts";
-import { dmaHeaps, type DmaHeap } from "../dma-heap.ts";
-import { DmaSimError, requireInt } from "../errors.ts";
+import { DmaBuf, VmArea, dmaBufList, dmaBufState } from "../dma-buf/dma-buf.ts";
+import { dmaHeaps, type DmaHeap } from "../dma-buf/dma-heap.ts";
+import { DmaSimError, requireInt } from "../core/errors.ts";
 import type { System } from "../system.ts";
 import {
   DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_RW,
   DMA_BUF_SYNC_VALID_FLAGS_MASK, DMA_BUF_SYNC_WRITE, type DmaBufSync,
-} from "./dma-buf.ts";
+} from "./linux/dma-buf.ts";
 import {
   DMA_HEAP_ALLOCATION_DATA_SIZE, DMA_HEAP_IOCTL_ALLOC, DMA_HEAP_VALID_FD_FLAGS, DMA_HEAP_VALID_HEAP_FLAGS,
   type DmaHeapAllocationArg, type DmaHeapAllocationData,
-} from "./dma-heap.ts";
+} from "./linux/dma-heap.ts";
 import {
   FMODE_LSEEK, FMODE_READ, FMODE_WRITE, O_CLOEXEC, O_RDWR, SEEK_END, SEEK_MAX, SEEK_SET, openFmode,
-} from "./fcntl.ts";
-import { IOC_IN, IOC_OUT, _IOC_NR, _IOC_SIZE } from "./ioctl.ts";
-import { MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, PROT_EXEC, PROT_READ, PROT_WRITE } from "./mman.ts";
+} from "./linux/fcntl.ts";
+import { IOC_IN, IOC_OUT, _IOC_NR, _IOC_SIZE } from "./linux/ioctl.ts";
+import { MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, PROT_EXEC, PROT_READ, PROT_WRITE } from "./linux/mman.ts";
 
 /** An open file. */
 type OpenFile =

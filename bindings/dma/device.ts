@@ -4,14 +4,14 @@
  * an IOMMU domain; coherent allocations from CMA, the page allocator or the
  * atomic pools; a DMA engine so that a device really reads and writes memory.
  */
-import type { CmaArea } from "./cma.ts";
-import { DmaSimError, requireInt } from "./errors.ts";
+import type { CmaArea } from "../mm/cma.ts";
+import { DmaSimError, requireInt } from "../core/errors.ts";
 import { IOMMU_READ, IOMMU_WRITE, type IommuDomain, type IommuFault } from "./iommu.ts";
-import type { SgTable } from "./scatterlist.ts";
+import type { SgTable } from "../lib/scatterlist.ts";
 import type { SwiotlbPool } from "./swiotlb.ts";
-import type { System, ZoneName } from "./system.ts";
-import type { AtomicPool } from "./dma-pool.ts";
-import { DMA_MAPPING_ERROR as DEBUG_MAPPING_ERROR, type DmaSgSegment } from "./dma-debug.ts";
+import type { System, ZoneName } from "../system.ts";
+import type { AtomicPool } from "./pool.ts";
+import { DMA_MAPPING_ERROR as DEBUG_MAPPING_ERROR, type DmaSgSegment } from "./debug.ts";
 
 /** enum dma_data_direction */
 export type DmaDirection = "bidirectional" | "to_device" | "from_device" | "none";

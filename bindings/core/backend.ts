@@ -127,7 +127,7 @@ export interface EngineInstance {
 let wasmModule: Promise<WebAssembly.Module> | undefined;
 
 async function compileWasm(): Promise<WebAssembly.Module> {
-  const url = new URL("../engine/engine.wasm", import.meta.url);
+  const url = new URL("../../engine/engine.wasm", import.meta.url);
   if (url.protocol === "file:") {
     const { readFile } = await import("node:fs/promises");
     return WebAssembly.compile(await readFile(url));
@@ -143,7 +143,7 @@ interface RawBindings {
 export async function loadEngine(backend: Backend): Promise<EngineInstance> {
   if (backend === "wasm") {
     wasmModule ??= compileWasm();
-    const bindings = (await import(new URL("../engine/engine.js", import.meta.url).href)) as RawBindings;
+    const bindings = (await import(new URL("../../engine/engine.js", import.meta.url).href)) as RawBindings;
     const engine = await bindings.instantiate(await wasmModule, {});
     const memory = engine.memory;
     return {
@@ -154,7 +154,7 @@ export async function loadEngine(backend: Backend): Promise<EngineInstance> {
       bufferView: (ctor, pointer, _array, length) => new ctor(memory.buffer, pointer(), length),
     };
   }
-  const portable = (await import(new URL("../engine/portable.js", import.meta.url).href)) as {
+  const portable = (await import(new URL("../../engine/portable.js", import.meta.url).href)) as {
     default: () => Engine;
   };
   const engine = portable.default();

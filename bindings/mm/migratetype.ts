@@ -1,5 +1,5 @@
 /** Migratetypes by name, in enum migratetype order (include/linux/mmzone.h). */
-import { DmaSimError } from "./errors.ts";
+import { DmaSimError } from "../core/errors.ts";
 
 export const MIGRATETYPES = ["unmovable", "movable", "reclaimable", "highatomic", "cma", "isolate"] as const;
 export type MigratetypeName = (typeof MIGRATETYPES)[number];

@@ -2,8 +2,8 @@
  * IommuDomain: an IOMMU domain with its IOVA allocator and IO page table, a thin
  * handle over the engine (assembly/iommu.ts). Addresses are bytes.
  */
-import { DmaSimError, requireInt } from "./errors.ts";
-import type { System } from "./system.ts";
+import { DmaSimError, requireInt } from "../core/errors.ts";
+import type { System } from "../system.ts";
 
 /** IOMMU_READ / IOMMU_WRITE: the device may read / write through the mapping. */
 export const IOMMU_READ = 1;

@@ -2,8 +2,8 @@
  * CmaArea: one Contiguous Memory Allocator area (struct cma), a thin handle over
  * the engine's bitmap allocator (assembly/cma.ts).
  */
-import { DmaSimError, requireInt } from "./errors.ts";
-import type { System } from "./system.ts";
+import { DmaSimError, requireInt } from "../core/errors.ts";
+import type { System } from "../system.ts";
 
 /** Per-area counters: the sysfs alloc_pages_success/fail and release_pages_success, plus the cost of winning pages back. */
 export interface CmaStats {

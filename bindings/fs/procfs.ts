@@ -10,9 +10,9 @@
  *
  * One line or block per populated zone of node 0.
  */
-import { formatBufinfo } from "./dma-buf.ts";
-import { DmaSimError } from "./errors.ts";
-import type { System } from "./system.ts";
+import { formatBufinfo } from "../dma-buf/dma-buf.ts";
+import { DmaSimError } from "../core/errors.ts";
+import type { System } from "../system.ts";
 import { defaultPageset, formatZoneinfo, type ZoneinfoZone } from "./zoneinfo.ts";
 import {
   formatBuddyinfo, formatExtfragIndex, formatPagetypeinfo, formatUnusableIndex, formatVmstat,

@@ -2,8 +2,8 @@
  * MovablePage: the owner of an in-use movable block (an anonymous mapping, a
  * page cache entry). Its pfn follows the page when migration moves it.
  */
-import { DmaSimError, errnoName } from "./errors.ts";
-import type { System } from "./system.ts";
+import { DmaSimError, errnoName } from "../core/errors.ts";
+import type { System } from "../system.ts";
 
 export class MovablePage {
   /** @internal */

@@ -12,7 +12,7 @@
  * floating point.
  */
 
-import { DmaSimError } from "./errors.ts";
+import { DmaSimError } from "../core/errors.ts";
 
 /** migratetype_names[] (mm/page_alloc.c) with CONFIG_CMA and CONFIG_MEMORY_ISOLATION on, indexed by enum migratetype. */
 export const MIGRATETYPE_NAMES: readonly string[] = Object.freeze([

@@ -7,15 +7,15 @@
  * Userspace reaches them as /dev/dma_heap/<name> (uapi/process.ts); drivers
  * call DmaHeap.bufferAlloc() directly.
  */
-import type { CmaArea } from "./cma.ts";
-import type { DmaDirection } from "./device.ts";
+import type { CmaArea } from "../mm/cma.ts";
+import type { DmaDirection } from "../dma/device.ts";
 import {
   DmaBuf, DmaBufAttachment, DmaBufMap, dmaBufExport, pfnAt, zeroRuns, type DmaBufOps, type PageRun, type VmArea,
 } from "./dma-buf.ts";
-import { DmaSimError, requireInt } from "./errors.ts";
-import { SgTable, sgAllocTableFromPages } from "./scatterlist.ts";
-import type { System } from "./system.ts";
-import { DMA_HEAP_VALID_FD_FLAGS, DMA_HEAP_VALID_HEAP_FLAGS } from "./uapi/dma-heap.ts";
+import { DmaSimError, requireInt } from "../core/errors.ts";
+import { SgTable, sgAllocTableFromPages } from "../lib/scatterlist.ts";
+import type { System } from "../system.ts";
+import { DMA_HEAP_VALID_FD_FLAGS, DMA_HEAP_VALID_HEAP_FLAGS } from "../uapi/linux/dma-heap.ts";
 
 /** struct dma_heap_ops */
 export interface DmaHeapOps {

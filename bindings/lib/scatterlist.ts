@@ -5,9 +5,9 @@
  * Without a `system` option the functions run on a small portable engine of
  * their own with 4 KiB pages; with one, on that machine's backend and page size.
  */
-import { loadEngine, type EngineInstance } from "./backend.ts";
-import { DmaSimError, requireInt } from "./errors.ts";
-import type { System } from "./system.ts";
+import { loadEngine, type EngineInstance } from "../core/backend.ts";
+import { DmaSimError, requireInt } from "../core/errors.ts";
+import type { System } from "../system.ts";
 
 /** One scatterlist entry. After dma_map_sg(), the first `nents` carry the DMA segments. */
 export interface SgEntry {

@@ -6,7 +6,7 @@
  *
  *   slot i: list[i]  free slots from i to the end of its 128-slot segment (0: in use)
  */
-import { DmaSimError } from "./errors.ts";
+import { DmaSimError } from "../core/errors.ts";
 
 export const IO_TLB_SHIFT = 11;
 export const IO_TLB_SIZE = 1 << IO_TLB_SHIFT;

@@ -13,13 +13,13 @@
  * still attached or vmapped, detaching with mappings outstanding), dmasim
  * refuses with EBUSY or EINVAL and changes nothing.
  */
-import type { Device, DmaDirection } from "./device.ts";
-import { DmaSimError, requireInt } from "./errors.ts";
-import type { MovablePage } from "./page.ts";
-import type { SgTable } from "./scatterlist.ts";
-import type { System } from "./system.ts";
-import { DMA_BUF_NAME_LEN } from "./uapi/dma-buf.ts";
-import { FMODE_LSEEK, FMODE_OPENED, O_ACCMODE, O_NONBLOCK, openFmode } from "./uapi/fcntl.ts";
+import type { Device, DmaDirection } from "../dma/device.ts";
+import { DmaSimError, requireInt } from "../core/errors.ts";
+import type { MovablePage } from "../mm/page.ts";
+import type { SgTable } from "../lib/scatterlist.ts";
+import type { System } from "../system.ts";
+import { DMA_BUF_NAME_LEN } from "../uapi/linux/dma-buf.ts";
+import { FMODE_LSEEK, FMODE_OPENED, O_ACCMODE, O_NONBLOCK, openFmode } from "../uapi/linux/fcntl.ts";
 
 // ---- exporter and importer interfaces ---------------------------------------------------------
 

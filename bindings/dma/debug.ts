@@ -103,7 +103,7 @@
  * bigint, so the kernel's 64-bit wraparound is reproduced.
  */
 
-import { DmaSimError } from "./errors.ts";
+import { DmaSimError } from "../core/errors.ts";
 
 // ---------------------------------------------------------------------------
 // public types and constants

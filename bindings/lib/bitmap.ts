@@ -3,8 +3,8 @@
  * bitmap the engine holds, the same code CMA and the IOVA allocator use: for
  * allocators built on top of dmasim, and for measuring the scans themselves.
  */
-import { DmaSimError, requireInt } from "./errors.ts";
-import type { System } from "./system.ts";
+import { DmaSimError, requireInt } from "../core/errors.ts";
+import type { System } from "../system.ts";
 
 export class Bitmap {
   /** @internal */

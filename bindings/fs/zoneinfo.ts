@@ -32,7 +32,7 @@
  * "nr_kernel_stack" in KiB; slab items in pages).
  */
 
-import { DmaSimError } from "./errors.ts";
+import { DmaSimError } from "../core/errors.ts";
 
 /** One zone of a node, populated or not (zoneinfo prints unpopulated zones too, shortened). */
 export interface ZoneinfoZone {

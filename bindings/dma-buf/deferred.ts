@@ -22,16 +22,16 @@
  * (CONFIG_DMABUF_MOVE_NOTIFY). Detaching the strict device does not move the
  * buffer back.
  */
-import type { CmaArea } from "./cma.ts";
-import type { Device, DmaDirection } from "./device.ts";
+import type { CmaArea } from "../mm/cma.ts";
+import type { Device, DmaDirection } from "../dma/device.ts";
 import {
   DmaBuf, DmaBufMap, copyRuns, dmaBufExport, pfnAt, zeroRuns, type DmaBufOps, type PageRun,
 } from "./dma-buf.ts";
 import { allocLargestBlocks } from "./dma-heap.ts";
-import { DmaSimError, requireInt } from "./errors.ts";
-import { SgTable } from "./scatterlist.ts";
-import type { System, ZoneName } from "./system.ts";
-import { O_RDWR } from "./uapi/fcntl.ts";
+import { DmaSimError, requireInt } from "../core/errors.ts";
+import { SgTable } from "../lib/scatterlist.ts";
+import type { System, ZoneName } from "../system.ts";
+import { O_RDWR } from "../uapi/linux/fcntl.ts";
 
 export interface DeferredDmaBufOptions {
   /** Bytes; rounded up to whole pages. */
