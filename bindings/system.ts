@@ -1,132 +1,25 @@
 /**
- * System: one simulated machine, its physical memory and the kernel-side API
- * over the engine (page allocator, owners and pins, isolation, contiguous
- * ranges, CMA), with /proc and debugfs files.
+ * The one wiring point: createSystem() assembles a machine from its options,
+ * layer by layer (engine, mm, dma, dma-buf, processes, files), and System is
+ * the face it returns: the kernel-side API of mm (which it extends) plus the
+ * devices, dma-buf and userspace of the layers above. Nothing below imports
+ * this module; each subsystem registers its files, invariants and hashed state
+ * in the machine's registry (core/registry.ts).
  */
-import { loadEngine, type Backend, type Engine, type EngineInstance } from "./core/backend.ts";
-import { CmaArea } from "./mm/cma.ts";
-import { DmaSimError, errnoName, requireInt } from "./core/errors.ts";
-import {
-  MIGRATETYPES, allocMigratetype, contigMigratetype, type ContigMigratetype, type Migratetype,
-  type MigratetypeName,
-} from "./mm/migratetype.ts";
-import { resolveOptions, type SystemOptions } from "./options.ts";
-import { MovablePage } from "./mm/page.ts";
-import { readProcFile } from "./fs/procfs.ts";
-import { createRandom, type Random } from "./core/random.ts";
-import { Bitmap } from "./lib/bitmap.ts";
-import { Device, type CoherentBuffer } from "./dma/device.ts";
-import { AtomicPool, atomicPoolBytes } from "./dma/pool.ts";
-import { IommuDomain } from "./dma/iommu.ts";
+import { loadEngine, type EngineInstance } from "./core/backend.ts";
+import { DmaSimError, errnoName } from "./core/errors.ts";
+import type { DmaDebug } from "./dma/debug.ts";
+import { DmaSubsystem } from "./dma/dma.ts";
+import type { Device } from "./dma/device.ts";
+import type { AtomicPool } from "./dma/pool.ts";
 import { IO_TLB_SIZE, SwiotlbPool } from "./dma/swiotlb.ts";
-import { CpuCache } from "./mm/cache.ts";
-import { DmaDebug } from "./dma/debug.ts";
-import { dmaBufCheck, dmaBufList, type DmaBuf } from "./dma-buf/dma-buf.ts";
-import { createProcess, type Process, type ProcessOptions } from "./uapi/process.ts";
+import { dmaBufList, registerDmaBuf, type DmaBuf } from "./dma-buf/dma-buf.ts";
+import { registerProcFiles } from "./fs/procfs.ts";
+import { Mm, type Geometry } from "./mm/mm.ts";
+import { resolveOptions, type SystemOptions } from "./options.ts";
+import { createProcess, registerProcesses, type Process, type ProcessOptions } from "./uapi/process.ts";
 
-/** Counters and free-memory figures (the /proc/vmstat items dmasim models, and more). */
-export interface SystemStats {
-  /** NR_FREE_PAGES: free pages outside isolated pageblocks. */
-  nrFreePages: number;
-  /** NR_FREE_CMA_PAGES */
-  nrFreeCmaPages: number;
-  /** pgalloc_normal, in pages. */
-  pgalloc: number;
-  /** pgfree, in pages. */
-  pgfree: number;
-  pgmigrateSuccess: number;
-  pgmigrateFail: number;
-  /** cma_alloc() calls that succeeded / failed (cma_alloc_success, cma_alloc_fail). */
-  cmaAllocSuccess: number;
-  cmaAllocFail: number;
-  /** Fallback allocations from another migratetype (mm_page_alloc_extfrag events). */
-  extfragEvents: number;
-  /** ... of which claimed the whole pageblock. */
-  extfragClaimed: number;
-  /** Buddy allocations that returned NULL. */
-  allocFail: number;
-  /** Failures per order (index = order). */
-  allocFailByOrder: number[];
-  contigSuccess: number;
-  contigFail: number;
-  /** migrate_pages() passes run inside alloc_contig_range(). */
-  contigMigratePasses: number;
-  /** Pages moved out of CMA by long-term pins. */
-  longtermMigrated: number;
-}
-
-const EVENT_KEYS = [
-  "pgalloc", "pgfree", "pgmigrateSuccess", "pgmigrateFail", "cmaAllocSuccess", "cmaAllocFail", "extfragEvents",
-  "extfragClaimed", "allocFail", "contigSuccess", "contigFail", "contigMigratePasses", "longtermMigrated",
-] as const;
-
-/** Policy knobs that differ between kernels or configurations. */
-export interface Policy {
-  /** __rmqueue()'s rule: movable requests use CMA first when CMA holds over half the free pages. Default true. */
-  cmaFirstBalance?: boolean;
-  /**
-   * ALLOC_NOFRAGMENT: a Normal-zone request first tries the lower zones' own
-   * free lists before splitting another migratetype's pageblock. Default true.
-   */
-  allocNoFragment?: boolean;
-  /**
-   * Stealing threshold: a fallback allocation claims the whole pageblock when
-   * its free plus alike pages reach this many. Default half a pageblock
-   * (1 << (pageblock_order - 1)), as steal_suitable_fallback() decides.
-   */
-  claimThresholdPages?: number;
-}
-
-export type ZoneName = "DMA" | "DMA32" | "Normal";
-/** gfpArgs() of a call without flags: ZONE_NORMAL, no reserves. */
-const NORMAL_NO_RESERVES: readonly [number, number] = [2, 0];
-const ZONE_NAMES = ["DMA", "DMA32", "Normal", "Movable", "Device"] as const;
-
-/** gfp flags for alloc_pages(): the zone modifier and the right to dip into reserves. */
-export interface AllocFlags {
-  /** The highest zone the caller can use: "DMA" (GFP_DMA), "DMA32" (GFP_DMA32) or "Normal" (neither). Default "Normal". */
-  zone?: ZoneName;
-  /** __GFP_HIGH: may use half of the min watermark's reserve. Default false. */
-  high?: boolean;
-  /** GFP_ATOMIC (__GFP_HIGH, cannot sleep): may use a further quarter. Default false. */
-  atomic?: boolean;
-}
-
-/** One populated zone. */
-export interface ZoneInfo {
-  index: number;
-  name: ZoneName;
-  startPfn: number;
-  endPfn: number;
-  /** present_pages = managed_pages here (no memblock reservations besides CMA, which is managed). */
-  managedPages: number;
-  freePages: number;
-  freeCmaPages: number;
-  /** CMA pages in the zone (zone->cma_pages). */
-  cmaPages: number;
-  watermarks: { min: number; low: number; high: number; promo: number };
-  /** lowmem_reserve[]: pages kept from requests whose highest zone is each index (DMA..Device). */
-  protection: number[];
-  /** pgalloc_<zone>: pages allocated from this zone. */
-  pgalloc: number;
-}
-
-/** What a pfn holds, for inspection. */
-export interface PageInfo {
-  /** "free": head of a free block; "allocated": head of an allocation; "tail": inside a block. */
-  state: "free" | "allocated" | "tail";
-  order: number;
-  /** Free list (free) or requested migratetype (allocated); null for tails. */
-  migratetype: MigratetypeName | null;
-  /** The zone the page belongs to. */
-  zone: ZoneName;
-  /** Allocated by a CMA area. */
-  cma: boolean;
-  /** Owner id of an owned allocation, else null. */
-  owner: number | null;
-  shortPins: number;
-  longPins: number;
-}
+export type { AllocFlags, PageInfo, Policy, SystemStats, ZoneInfo, ZoneName } from "./mm/mm.ts";
 
 /** Creates a machine: validates options, loads an engine, declares CMA areas and boots. */
 export async function createSystem(options: SystemOptions = {}): Promise<System> {
@@ -176,519 +69,57 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
       throw new DmaSimError("EINVAL", `createSystem: CMA area "${area.name}" could not be activated: it spans two zones`);
     }
   });
+  const swiotlb = swiotlbBase >= 0 ? new SwiotlbPool(swiotlbBase * o.pageSize, o.swiotlbBytes / IO_TLB_SIZE, o.pageSize) : null;
   const sys = new System(inst, o.cma.map((a) => a.name), {
     ramBytes: o.ramBytes, pageSize: o.pageSize, maxOrder: o.maxOrder, pageblockOrder: o.pageblockOrder,
     storeContents: o.storeContents, seed: o.seed,
-  });
+    cacheLineBytes: !o.cacheModel || !o.storeContents ? 0 : o.cacheModel === true ? 64 : o.cacheModel.lineBytes,
+  }, (mm) => new DmaSubsystem(mm, o.devices, swiotlb, DmaSubsystem.debugFor(o.dmaDebug)));
   for (const area of o.cma) if (area.heapUsers) sys.cmaHeapUsers.set(area.name, Object.freeze([...area.heapUsers]));
-  if (o.dmaDebug) sys.dmaDebug = new DmaDebug(o.dmaDebug === true ? {} : o.dmaDebug);
-  if (o.cacheModel && o.storeContents) {
-    sys.cpuCache = new CpuCache((phys, length) => inst.ramView(phys, length), o.cacheModel === true ? 64 : o.cacheModel.lineBytes);
-  }
-  if (o.devices.length > 0) sys.attachDevices(o.devices, swiotlbBase >= 0 ? new SwiotlbPool(swiotlbBase * o.pageSize, o.swiotlbBytes / IO_TLB_SIZE, o.pageSize) : null);
   return sys;
 }
 
-interface Geometry {
-  ramBytes: number;
-  pageSize: number;
-  maxOrder: number;
-  pageblockOrder: number;
-  storeContents: boolean;
-  seed: number;
-}
 
-export class System {
-  readonly backend: Backend;
-  readonly ramBytes: number;
-  readonly pageSize: number;
-  readonly nrPages: number;
-  /** MAX_PAGE_ORDER: the highest order, inclusive. */
-  readonly maxOrder: number;
-  readonly pageblockOrder: number;
-  readonly pageblockNrPages: number;
-  readonly storeContents: boolean;
-  readonly seed: number;
-  /** The machine's deterministic random source (seeded by `seed`). */
-  readonly random: Random;
-  /** @internal */
-  readonly engine: Engine;
-  /** @internal */
-  readonly inst: EngineInstance;
-  private readonly areas: CmaArea[];
-  private readonly handles = new Map<number, MovablePage>();
-  private readonly deviceList: Device[] = [];
-  /** The swiotlb bounce pool, or null. */
-  swiotlb: SwiotlbPool | null = null;
-  /** The DMA-API checker (CONFIG_DMA_API_DEBUG), when enabled with `dmaDebug`. */
-  dmaDebug: DmaDebug | null = null;
-  /** The CPU cache of the non-coherent DMA model, when enabled with `cacheModel`. */
-  cpuCache: CpuCache | null = null;
-  /** The atomic DMA pools (kernel, DMA, DMA32 as the zones allow). */
-  readonly atomicPools: AtomicPool[] = [];
-  /** @internal The processes allowed to open each CMA area's heap (its `heapUsers`); absent: everyone. */
-  readonly cmaHeapUsers = new Map<string, readonly string[]>();
+/** One simulated machine. */
+export class System extends Mm {
+  private readonly dma: DmaSubsystem;
 
-  /** @internal */
-  constructor(inst: EngineInstance, areaNames: string[], g: Geometry) {
-    this.inst = inst;
-    this.engine = inst.engine;
-    this.backend = inst.backend;
-    this.ramBytes = g.ramBytes;
-    this.pageSize = g.pageSize;
-    this.nrPages = g.ramBytes / g.pageSize;
-    this.maxOrder = g.maxOrder;
-    this.pageblockOrder = g.pageblockOrder;
-    this.pageblockNrPages = 2 ** g.pageblockOrder;
-    this.storeContents = g.storeContents;
-    this.seed = g.seed;
-    this.random = createRandom(g.seed);
-    this.areas = areaNames.map((name, id) => new CmaArea(this, id, name));
+  /** @internal Use createSystem(). */
+  constructor(inst: EngineInstance, areaNames: string[], g: Geometry, dma: (mm: Mm) => DmaSubsystem) {
+    super(inst, areaNames, g);
+    this.dma = dma(this);
+    registerDmaBuf(this, this.dma);
+    registerProcesses(this);
+    registerProcFiles(this);
   }
 
-  /** @internal Boot-time device set-up: atomic pools, IOMMU domains, devices. */
-  attachDevices(devices: import("./dma/device.ts").DeviceOptions[], swiotlb: SwiotlbPool | null): void {
-    this.swiotlb = swiotlb;
-    // dma_atomic_pool_init(): the kernel pool, then DMA and DMA32 when those zones exist.
-    const bytes = atomicPoolBytes(this.ramBytes, this.pageSize, this.maxOrder);
-    const order = Math.ceil(Math.log2(bytes / this.pageSize));
-    for (const zone of ["Normal", "DMA", "DMA32"] as const) {
-      if (zone !== "Normal" && !this.zones().some((z) => z.name === zone)) continue;
-      const pfn = this.allocPages(order, "unmovable", { zone });
-      if (pfn !== null) this.atomicPools.push(new AtomicPool(this.lastAllocZone!, pfn * this.pageSize, bytes, this.pageSize));
-    }
-    for (const d of devices) {
-      let domain: IommuDomain | null = null;
-      if (d.iommu) {
-        const flat = d.iommu.style === "arm" ? 0 : 1;
-        const id = this.engine.domainCreate(d.iommu.base / this.pageSize, d.iommu.size / this.pageSize, flat);
-        if (id < 0) {
-          throw DmaSimError.fromErrno(id, `createSystem: device "${d.name}": IOVA space [0x${d.iommu.base.toString(16)}, +0x${d.iommu.size.toString(16)}) is beyond 4 GiB (arm_iommu_create_mapping())`);
-        }
-        domain = new IommuDomain(this, id, d.iommu.base, d.iommu.size);
-      }
-      const area = d.cma ? this.cma(d.cma) : null;
-      this.deviceList.push(new Device(this, d, domain, area, swiotlb, this.atomicPools));
-    }
-  }
-
-  /** A zeroed bitmap of `nbits` bits in the engine (lib/bitmap.c primitives). */
-  bitmap(nbits: number): Bitmap {
-    requireInt("bitmap", "nbits", nbits, 1, 2 ** 30);
-    const id = this.engine.bitmapCreate(nbits);
-    return new Bitmap(this, id, nbits);
-  }
+  // ---- DMA -------------------------------------------------------------------------------------
 
   /** The device named `name`. */
   device(name: string): Device {
-    const dev = this.deviceList.find((d) => d.name === name);
+    const dev = this.dma.devices.find((d) => d.name === name);
     if (!dev) throw new DmaSimError("ENODEV", `device: no device named ${JSON.stringify(name)}`);
     return dev;
   }
 
   /** All devices. */
   get devices(): readonly Device[] {
-    return this.deviceList;
+    return this.dma.devices;
   }
 
-  /** Reads physical memory [phys, phys + length), across pages (like /dev/mem). */
-  readPhys(phys: number, length: number): Uint8Array {
-    requireInt("readPhys", "phys", phys, 0, this.ramBytes - 1);
-    requireInt("readPhys", "length", length, 0, this.ramBytes - phys);
-    if (!this.storeContents) throw new DmaSimError("EINVAL", "readPhys: this machine keeps no page contents (storeContents: false)");
-    return this.cpuRead(phys, length);
+  /** The swiotlb bounce pool, or null. */
+  get swiotlb(): SwiotlbPool | null {
+    return this.dma.swiotlb;
   }
 
-  /** Writes physical memory at `phys`, across pages. */
-  writePhys(phys: number, bytes: Uint8Array): void {
-    requireInt("writePhys", "phys", phys, 0, this.ramBytes - 1);
-    if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", "writePhys: bytes must be a Uint8Array");
-    requireInt("writePhys", "length", bytes.length, 0, this.ramBytes - phys);
-    if (!this.storeContents) throw new DmaSimError("EINVAL", "writePhys: this machine keeps no page contents (storeContents: false)");
-    this.cpuWrite(phys, bytes);
+  /** The DMA-API checker (CONFIG_DMA_API_DEBUG), when enabled with `dmaDebug`. */
+  get dmaDebug(): DmaDebug | null {
+    return this.dma.dmaDebug;
   }
 
-  /** @internal Zeroes a coherent buffer's memory (dma_alloc_attrs() returns zeroed memory). */
-  zeroPhysRange(buf: CoherentBuffer): void {
-    if (!this.storeContents) return;
-    // Zeroed through the buffer's own mapping; any stale cached lines go.
-    const zero = (phys: number, bytes: number) => {
-      this.inst.ramView(phys, bytes).fill(0);
-      this.cpuCache?.invalidate(phys, bytes);
-    };
-    if (buf.blocks.length === 0) {
-      zero(buf.phys, buf.size);
-      return;
-    }
-    let left = buf.size;
-    for (const b of buf.blocks) {
-      const bytes = Math.min(left, b.pages * this.pageSize);
-      zero(b.pfn * this.pageSize, bytes);
-      left -= bytes;
-    }
-  }
-
-  // ---- argument checks ----------------------------------------------------------------
-
-  private pfnArg(where: string, pfn: unknown): number {
-    return requireInt(where, "pfn", pfn, 0, this.nrPages - 1);
-  }
-
-  private orderArg(where: string, order: unknown): number {
-    return requireInt(where, "order", order, 0, this.maxOrder);
-  }
-
-  private rangeArgs(where: string, startPfn: unknown, endPfn: unknown): void {
-    requireInt(where, "startPfn", startPfn, 0, this.nrPages - 1);
-    requireInt(where, "endPfn", endPfn, 1, this.nrPages);
-    if ((endPfn as number) <= (startPfn as number)) {
-      throw new DmaSimError("EINVAL", `${where}: endPfn (${String(endPfn)}) must be above startPfn (${String(startPfn)})`);
-    }
-  }
-
-  // ---- the page allocator --------------------------------------------------------------
-
-  /**
-   * alloc_pages(): a block of 2^order pages. Movable blocks get an owner (see
-   * allocMovable). Returns the head pfn, or null as the kernel returns NULL.
-   */
-  allocPages(order: number, migratetype: Migratetype = "unmovable", flags?: AllocFlags): number | null {
-    this.orderArg("allocPages", order);
-    const mt = allocMigratetype("allocPages", migratetype);
-    // The common call (no flags) skips building and checking a flags object.
-    const [highestZone, gfp] = flags === undefined ? NORMAL_NO_RESERVES : this.gfpArgs("allocPages", flags);
-    const ret = this.engine.allocPages(order, mt, highestZone, gfp);
-    return ret < 0 ? null : ret;
-  }
-
-  /**
-   * `count` alloc_pages() calls in one engine call (no boundary crossing per
-   * page). Returns the pfns, -12 (-ENOMEM) where an allocation returned NULL.
-   */
-  allocPagesBatch(count: number, order: number, migratetype: Migratetype = "unmovable", flags: AllocFlags = {}): Int32Array {
-    requireInt("allocPagesBatch", "count", count, 0, 2 ** 26);
-    this.orderArg("allocPagesBatch", order);
-    const mt = allocMigratetype("allocPagesBatch", migratetype);
-    const [highestZone, gfp] = this.gfpArgs("allocPagesBatch", flags);
-    const e = this.engine;
-    e.batchReserve(count);
-    e.allocPagesBatch(count, order, mt, highestZone, gfp);
-    return this.inst.bufferView(Int32Array, () => e.batchPtr(), () => e.batchArray(), count).slice();
-  }
-
-  /** `count` __free_pages() calls in one engine call; all are checked first, so a bad pfn frees none. */
-  freePagesBatch(pfns: ArrayLike<number>, order = 0): void {
-    this.orderArg("freePagesBatch", order);
-    if (!pfns || typeof pfns.length !== "number") throw new DmaSimError("EINVAL", "freePagesBatch: pfns must be an array");
-    for (let i = 0; i < pfns.length; i++) this.pfnArg("freePagesBatch", pfns[i]);
-    const e = this.engine;
-    e.batchReserve(pfns.length);
-    // Owners whose handles must die with their pages (a crossing per page only when handles exist).
-    const ids = this.handles.size > 0 ? Array.from(pfns, (pfn) => e.ownerOf(pfn)) : [];
-    this.inst.bufferView(Int32Array, () => e.batchPtr(), () => e.batchArray(), pfns.length).set(pfns);
-    const ret = e.freePagesBatch(pfns.length, order);
-    if (ret < 0) throw DmaSimError.fromErrno(ret, `freePagesBatch: a pfn is not an allocation of order ${order}, is pinned, or is listed twice; nothing was freed`);
-    for (const id of ids) {
-      if (id < 0) continue;
-      const handle = this.handles.get(id);
-      if (handle) handle.alive = false;
-      this.handles.delete(id);
-    }
-  }
-
-  private gfpArgs(where: string, flags: AllocFlags): [number, number] {
-    if (typeof flags !== "object" || flags === null) throw new DmaSimError("EINVAL", `${where}: flags must be an object`);
-    const zone = flags.zone ?? "Normal";
-    const highestZone = ZONE_NAMES.indexOf(zone);
-    if (highestZone < 0 || highestZone > 2) throw new DmaSimError("EINVAL", `${where}: flags.zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
-    for (const key of ["high", "atomic"] as const) {
-      if (flags[key] !== undefined && typeof flags[key] !== "boolean") throw new DmaSimError("EINVAL", `${where}: flags.${key} must be a boolean`);
-    }
-    return [highestZone, flags.atomic ? 3 : flags.high ? 1 : 0];
-  }
-
-  /** The zone that served the last successful allocation (page allocator or migration target). */
-  get lastAllocZone(): ZoneName | null {
-    const z = this.engine.lastZone();
-    return z < 0 ? null : (ZONE_NAMES[z] as ZoneName);
-  }
-
-  /** The zone `pfn` belongs to. */
-  zoneOf(pfn: number): ZoneName {
-    this.pfnArg("zoneOf", pfn);
-    return ZONE_NAMES[this.engine.zoneOfPfn(pfn)] as ZoneName;
-  }
-
-  /** The populated zones, lowest first. */
-  zones(): ZoneInfo[] {
-    const e = this.engine;
-    const out: ZoneInfo[] = [];
-    for (let z = 0; z < 3; z++) {
-      const startPfn = e.zoneStartPfn(z);
-      const endPfn = e.zoneEndPfn(z);
-      if (endPfn <= startPfn) continue;
-      out.push({
-        index: z, name: ZONE_NAMES[z] as ZoneName, startPfn, endPfn, managedPages: endPfn - startPfn,
-        freePages: e.zoneFree(z), freeCmaPages: e.zoneFreeCma(z), cmaPages: e.zoneCma(z),
-        watermarks: { min: e.zoneWmarkPages(z, 0), low: e.zoneWmarkPages(z, 1), high: e.zoneWmarkPages(z, 2), promo: e.zoneWmarkPages(z, 3) },
-        protection: ZONE_NAMES.map((_, j) => e.zoneProtection(z, j)),
-        pgalloc: e.zonePgallocPages(z),
-      });
-    }
-    return out;
-  }
-
-  /** vm.min_free_kbytes in force. */
-  get minFreeKbytes(): number {
-    return this.engine.minFreeKbytesInForce();
-  }
-
-  /** __free_pages(): frees the block allocated at `pfn` with `order`. Pinned pages cannot be freed (EBUSY). */
-  freePages(pfn: number, order = 0): void {
-    this.pfnArg("freePages", pfn);
-    this.orderArg("freePages", order);
-    // Only a page with a live MovablePage handle needs its owner id (one more crossing).
-    const id = this.handles.size > 0 ? this.engine.ownerOf(pfn) : -1;
-    const ret = this.engine.freePages(pfn, order);
-    if (ret < 0) {
-      const why = ret === -16 ? "the page is pinned" : `no allocation of order ${order} starts there (double free, wrong order, or a CMA page: use CmaArea.release)`;
-      throw DmaSimError.fromErrno(ret, `freePages(${pfn}, ${order}): ${why}`);
-    }
-    if (id >= 0) {
-      const handle = this.handles.get(id);
-      if (handle) handle.alive = false;
-      this.handles.delete(id);
-    }
-  }
-
-  /** alloc_pages(GFP_HIGHUSER_MOVABLE): a movable block and its owner, or null. */
-  allocMovable(order = 0): MovablePage | null {
-    const pfn = this.allocPages(order, "movable");
-    return pfn === null ? null : this.ownerOf(pfn);
-  }
-
-  /** The owner of the block headed at `pfn`, or null when it has none. */
-  ownerOf(pfn: number): MovablePage | null {
-    this.pfnArg("ownerOf", pfn);
-    const id = this.engine.ownerOf(pfn);
-    if (id < 0) return null;
-    let handle = this.handles.get(id);
-    if (!handle) {
-      handle = new MovablePage(this, id, (this.engine.pageState(pfn) >>> 8) & 0xff);
-      this.handles.set(id, handle);
-    }
-    return handle;
-  }
-
-  /** What `pfn` holds. */
-  pageInfo(pfn: number): PageInfo {
-    this.pfnArg("pageInfo", pfn);
-    const s = this.engine.pageState(pfn);
-    const kind = s & 3;
-    const pins = this.engine.pagePins(pfn);
-    const owner = kind === 2 ? this.engine.ownerOf(pfn) : -1;
-    return {
-      state: kind === 1 ? "free" : kind === 2 ? "allocated" : "tail",
-      order: kind === 0 ? 0 : (s >>> 8) & 0xff,
-      migratetype: kind === 0 ? null : MIGRATETYPES[(s >>> 2) & 7]!,
-      zone: ZONE_NAMES[this.engine.zoneOfPfn(pfn)] as ZoneName,
-      cma: ((s >>> 16) & 1) === 1,
-      owner: owner >= 0 ? owner : null,
-      shortPins: pins & 0xffff,
-      longPins: pins >>> 16,
-    };
-  }
-
-  // ---- page contents --------------------------------------------------------------------
-
-  /** @internal */
-  readBlock(pfn: number, order: number, offset: number, length: number | undefined, where: string): Uint8Array {
-    const size = this.pageSize * 2 ** order;
-    const len = length ?? size - (Number.isInteger(offset) ? offset : 0);
-    this.contentsArgs(where, offset, len, size);
-    return this.cpuRead(pfn * this.pageSize + offset, len);
-  }
-
-  /** @internal */
-  writeBlock(pfn: number, order: number, bytes: Uint8Array, offset: number, where: string): void {
-    if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", `${where}: bytes must be a Uint8Array`);
-    this.contentsArgs(where, offset, bytes.length, this.pageSize * 2 ** order);
-    this.cpuWrite(pfn * this.pageSize + offset, bytes);
-  }
-
-  /** @internal A CPU load: through the cache model when on; the DMA-API checker sees it. */
-  cpuRead(phys: number, length: number): Uint8Array {
-    this.dmaDebug?.cpuAccess(null, phys, length, false);
-    return this.cpuCache ? this.cpuCache.read(phys, length) : this.inst.ramView(phys, length).slice();
-  }
-
-  /** @internal A CPU store. */
-  cpuWrite(phys: number, bytes: Uint8Array): void {
-    this.dmaDebug?.cpuAccess(null, phys, bytes.length, true);
-    if (this.cpuCache) this.cpuCache.write(phys, bytes);
-    else this.inst.ramView(phys, bytes.length).set(bytes);
-  }
-
-  /** @internal RAM itself, as a device or an uncached mapping sees it. */
-  ramRead(phys: number, length: number): Uint8Array {
-    return this.inst.ramView(phys, length).slice();
-  }
-
-  /** @internal */
-  ramWrite(phys: number, bytes: Uint8Array): void {
-    this.inst.ramView(phys, bytes.length).set(bytes);
-  }
-
-  private contentsArgs(where: string, offset: number, length: number, size: number): void {
-    if (!this.storeContents) throw new DmaSimError("EINVAL", `${where}: this machine keeps no page contents (storeContents: false)`);
-    requireInt(where, "offset", offset, 0, size);
-    requireInt(where, "length", length, 0, size - offset);
-  }
-
-  /** Copies bytes out of the page at `pfn` (a physical read, whatever the page's state). */
-  readPage(pfn: number, offset = 0, length?: number): Uint8Array {
-    this.pfnArg("readPage", pfn);
-    return this.readBlock(pfn, 0, offset, length, "readPage");
-  }
-
-  /** Writes bytes into the page at `pfn`. */
-  writePage(pfn: number, bytes: Uint8Array, offset = 0): void {
-    this.pfnArg("writePage", pfn);
-    this.writeBlock(pfn, 0, bytes, offset, "writePage");
-  }
-
-  // ---- pageblocks, isolation, contiguous ranges --------------------------------------------
-
-  /** get_pageblock_migratetype() */
-  pageblockMigratetype(pfn: number): MigratetypeName {
-    this.pfnArg("pageblockMigratetype", pfn);
-    return MIGRATETYPES[this.engine.pageblockMigratetype(pfn)]!;
-  }
-
-  /**
-   * The physical memory map, one entry per pageblock: its migratetype (index into
-   * MIGRATETYPES) and how many of its pages are free.
-   */
-  memoryMap(): { migratetypes: Uint8Array; freePages: Uint32Array; pageblockNrPages: number } {
-    const n = this.nrPages / this.pageblockNrPages;
-    const migratetypes = new Uint8Array(n);
-    const freePages = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      const pfn = i * this.pageblockNrPages;
-      migratetypes[i] = this.engine.pageblockMigratetype(pfn);
-      freePages[i] = this.engine.pageblockFreePages(pfn);
-    }
-    return { migratetypes, freePages, pageblockNrPages: this.pageblockNrPages };
-  }
-
-  /** Pageblocks per migratetype, indexed like MIGRATETYPES (in one zone, or all). */
-  pageblockCounts(zone?: ZoneName): number[] {
-    const counts = new Array<number>(MIGRATETYPES.length).fill(0);
-    const [start, end] = this.zoneRange("pageblockCounts", zone);
-    for (let pfn = start; pfn < end; pfn += this.pageblockNrPages) counts[this.engine.pageblockMigratetype(pfn)]!++;
-    return counts;
-  }
-
-  private zoneRange(where: string, zone: ZoneName | undefined): [number, number] {
-    if (zone === undefined) return [0, this.nrPages];
-    const z = ZONE_NAMES.indexOf(zone);
-    if (z < 0 || z > 2) throw new DmaSimError("EINVAL", `${where}: zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
-    return [this.engine.zoneStartPfn(z), this.engine.zoneEndPfn(z)];
-  }
-
-  /**
-   * start_isolate_page_range(): marks every pageblock touching [startPfn, endPfn)
-   * MIGRATE_ISOLATE. Returns 0, or -EBUSY (unmovable pages, or already isolated)
-   * having isolated nothing.
-   */
-  isolatePageRange(startPfn: number, endPfn: number, migratetype: ContigMigratetype = "movable"): number {
-    this.rangeArgs("isolatePageRange", startPfn, endPfn);
-    return this.engine.isolateRange(startPfn, endPfn, contigMigratetype("isolatePageRange", migratetype));
-  }
-
-  /** undo_isolate_page_range(): gives isolated pageblocks back as `migratetype`. */
-  undoIsolatePageRange(startPfn: number, endPfn: number, migratetype: ContigMigratetype = "movable"): void {
-    this.rangeArgs("undoIsolatePageRange", startPfn, endPfn);
-    this.engine.undoIsolateRange(startPfn, endPfn, contigMigratetype("undoIsolatePageRange", migratetype));
-  }
-
-  /** test_pages_isolated(): 0 when the range is isolated and entirely free, else -EBUSY. */
-  testPagesIsolated(startPfn: number, endPfn: number): number {
-    this.rangeArgs("testPagesIsolated", startPfn, endPfn);
-    return this.engine.testIsolated(startPfn, endPfn);
-  }
-
-  /**
-   * alloc_contig_range(): isolates, migrates what is in use, and takes
-   * [startPfn, endPfn) as order-0 pages. Returns the kernel's code: 0, -EBUSY
-   * (unmovable or pinned pages, or still busy after 5 migration passes) or
-   * -ENOMEM (no frame to migrate to). Isolation is undone on every path.
-   */
-  allocContigRange(startPfn: number, endPfn: number, migratetype: ContigMigratetype = "movable"): number {
-    this.rangeArgs("allocContigRange", startPfn, endPfn);
-    return this.engine.allocContigRange(startPfn, endPfn, contigMigratetype("allocContigRange", migratetype));
-  }
-
-  /** free_contig_range(): frees `count` pages from `pfn` that alloc_contig_range() handed out. */
-  freeContigRange(pfn: number, count: number): void {
-    this.pfnArg("freeContigRange", pfn);
-    requireInt("freeContigRange", "count", count, 0, this.nrPages - pfn);
-    const ret = this.engine.freeContig(pfn, count);
-    if (ret < 0) throw DmaSimError.fromErrno(ret, `freeContigRange(${pfn}, ${count}): not all pages are unowned order-0 allocations outside CMA areas`);
-  }
-
-  // ---- CMA ------------------------------------------------------------------------------------
-
-  /** The CMA area named `name`. */
-  cma(name: string): CmaArea {
-    const area = this.areas.find((a) => a.name === name);
-    if (!area) throw new DmaSimError("ENOENT", `cma: no CMA area named ${JSON.stringify(name)} (have: ${this.areas.map((a) => a.name).join(", ") || "none"})`);
-    return area;
-  }
-
-  /** All CMA areas; the first is the default global area. */
-  get cmaAreas(): readonly CmaArea[] {
-    return this.areas;
-  }
-
-  // ---- statistics ------------------------------------------------------------------------------
-
-  /** free_area[order].free_list[mt] lengths: result[mt][order], in blocks (of one zone, or summed over zones). */
-  freeArea(zone?: ZoneName): number[][] {
-    this.zoneRange("freeArea", zone);
-    const zones = zone === undefined ? [0, 1, 2] : [ZONE_NAMES.indexOf(zone)];
-    return MIGRATETYPES.map((_, mt) => {
-      const row: number[] = [];
-      for (let order = 0; order <= this.maxOrder; order++) {
-        row.push(zones.reduce((sum, z) => sum + this.engine.freeBlocksOf(z, order, mt), 0));
-      }
-      return row;
-    });
-  }
-
-  /** nr_free per order, summed over migratetypes (the buddyinfo numbers), of one zone or all. */
-  nrFreeByOrder(zone?: ZoneName): number[] {
-    const area = this.freeArea(zone);
-    return area[0]!.map((_, order) => area.reduce((sum, row) => sum + row[order]!, 0));
-  }
-
-  stats(): SystemStats {
-    const e = this.engine;
-    const out = { nrFreePages: e.freePagesCount(), nrFreeCmaPages: e.freeCmaPagesCount() } as SystemStats;
-    EVENT_KEYS.forEach((key, i) => (out[key] = e.vmEvent(i)));
-    out.allocFailByOrder = Array.from({ length: this.maxOrder + 1 }, (_, order) => e.allocFailures(order));
-    return out;
-  }
-
-  /** Sets policy knobs (see Policy). */
-  setPolicy(policy: Policy): void {
-    for (const key of ["cmaFirstBalance", "allocNoFragment"] as const) {
-      if (policy[key] !== undefined && typeof policy[key] !== "boolean") throw new DmaSimError("EINVAL", `setPolicy: ${key} must be a boolean`);
-    }
-    if (policy.cmaFirstBalance !== undefined) this.engine.setCmaBalance(policy.cmaFirstBalance ? 1 : 0);
-    if (policy.claimThresholdPages !== undefined) requireInt("setPolicy", "claimThresholdPages", policy.claimThresholdPages, 0, this.pageblockNrPages + 1);
-    if (policy.allocNoFragment !== undefined) this.engine.setNoFragment(policy.allocNoFragment ? 1 : 0);
-    if (policy.claimThresholdPages !== undefined) this.engine.setClaimThreshold(policy.claimThresholdPages);
+  /** The atomic DMA pools (kernel, DMA, DMA32 as the zones allow). */
+  get atomicPools(): readonly AtomicPool[] {
+    return this.dma.atomicPools;
   }
 
   // ---- dma-buf and userspace -------------------------------------------------------------------
@@ -707,21 +138,28 @@ export class System {
     return dmaBufList(this);
   }
 
-  /** Reads a virtual /proc, sysfs or debugfs file (see procfs.ts for the list). */
+  // ---- files, invariants, digest ---------------------------------------------------------------
+
+  /** Reads a virtual /proc, sysfs or debugfs file (fs/procfs.ts lists them). */
   readFile(path: string): string {
-    return readProcFile(this, path);
+    if (typeof path !== "string") throw new DmaSimError("EINVAL", "readFile: path must be a string");
+    const text = this.registry.readFile(path);
+    if (text === undefined) throw new DmaSimError("ENOENT", `readFile: ${path}: no such file`);
+    return text;
   }
 
-  /** Verifies every engine invariant, then the dma-buf layer's; throws a DmaSimError naming the first broken one. */
+  /** Verifies every invariant, the engine's first, then each subsystem's; throws a DmaSimError naming the first broken one. */
   check(): void {
-    const msg = this.engine.check();
+    const msg = this.engine.check() || this.registry.check();
     if (msg.length > 0) throw new DmaSimError("EUCLEAN", `check: ${msg}`);
-    const bufs = dmaBufCheck(this);
-    if (bufs.length > 0) throw new DmaSimError("EUCLEAN", `check: ${bufs}`);
   }
 
-  /** A digest of all engine state (8 hex digits): equal on both backends for the same operations. */
+  /**
+   * A digest of the whole machine's state (8 hex digits): the engine's, then
+   * each subsystem's (devices, swiotlb, IOMMU faults, the cache model,
+   * dma-debug, dma-bufs, processes). Equal on both backends for the same operations.
+   */
   stateHash(): string {
-    return this.engine.hash().toString(16).padStart(8, "0");
+    return this.registry.hash(this.engine.hash()).toString(16).padStart(8, "0");
   }
 }

@@ -5,6 +5,8 @@
  * module hides that behind `ramView`.
  */
 
+import createPortableEngine from "dmasim/engine/portable";
+
 export type Backend = "wasm" | "ts";
 
 /** The engine's exports (assembly/index.ts), as both builds provide them. */
@@ -154,12 +156,14 @@ export async function loadEngine(backend: Backend): Promise<EngineInstance> {
       bufferView: (ctor, pointer, _array, length) => new ctor(memory.buffer, pointer(), length),
     };
   }
-  const portable = (await import(new URL("../../engine/portable.js", import.meta.url).href)) as {
-    default: () => Engine;
-  };
-  const engine = portable.default();
+  return portableInstance();
+}
+
+/** @internal A fresh portable engine instance, created synchronously (the build is plain JS). */
+export function portableInstance(): EngineInstance {
+  const engine = createPortableEngine() as Engine;
   return {
-    backend,
+    backend: "ts",
     engine,
     ramView: (offset, length) => engine.ramPortableArray().subarray(offset, offset + length),
     bufferView: (_ctor, _pointer, array, length) => array().subarray(0, length) as never,

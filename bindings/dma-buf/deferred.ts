@@ -30,7 +30,7 @@ import {
 import { allocLargestBlocks } from "./dma-heap.ts";
 import { DmaSimError, requireInt } from "../core/errors.ts";
 import { SgTable } from "../lib/scatterlist.ts";
-import type { System, ZoneName } from "../system.ts";
+import type { Mm, ZoneName } from "../mm/mm.ts";
 import { O_RDWR } from "../uapi/linux/fcntl.ts";
 
 export interface DeferredDmaBufOptions {
@@ -87,7 +87,7 @@ interface Backing {
 }
 
 interface DeferredBuffer {
-  sys: System;
+  sys: Mm;
   size: number;
   cmaArea: CmaArea | null;
   backing: Backing | null;
@@ -104,20 +104,20 @@ function contiguousRuns(runs: readonly PageRun[]): boolean {
 }
 
 /** The backing serves every device of `c`. */
-function satisfies(sys: System, b: Backing, c: PlacementConstraints): boolean {
+function satisfies(sys: Mm, b: Backing, c: PlacementConstraints): boolean {
   if (!c.contiguous) return true;
   if (!contiguousRuns(b.runs)) return false;
   const last = b.runs[b.runs.length - 1]!;
   return (last.pfn + last.pages) * sys.pageSize - 1 <= c.limit;
 }
 
-function freeBacking(sys: System, b: Backing): void {
+function freeBacking(sys: Mm, b: Backing): void {
   if (b.cma) b.cma.area.release(b.cma.pfn, b.cma.count);
   for (const blk of b.blocks) sys.freePages(blk.pfn, blk.order);
 }
 
 /** Allocates storage for `size` bytes that meets `c`, or throws ENOMEM having kept nothing. */
-function allocBacking(sys: System, size: number, c: PlacementConstraints, preferred: CmaArea | null): Backing {
+function allocBacking(sys: Mm, size: number, c: PlacementConstraints, preferred: CmaArea | null): Backing {
   const page = sys.pageSize;
   const pages = Math.ceil(size / page);
   if (!c.contiguous) {
@@ -190,7 +190,7 @@ function migrate(dmabuf: DmaBuf, c: PlacementConstraints): void {
   b.stats.bytesCopied += b.size;
 }
 
-function table(sys: System, runs: readonly PageRun[]): SgTable {
+function table(sys: Mm, runs: readonly PageRun[]): SgTable {
   // Adjacent runs merge into one entry, as sg_alloc_table_from_pages() would merge them.
   const entries: { pfn: number; offset: number; length: number }[] = [];
   for (const r of runs) {
@@ -273,7 +273,7 @@ const OPS: DmaBufOps = {
  * Exports a deferred dma-buf (see the file comment). It is a dynamic exporter
  * (it has pin/unpin). Returns the buffer holding the exporter's reference.
  */
-export function dmaBufExportDeferred(sys: System, options: DeferredDmaBufOptions): DmaBuf {
+export function dmaBufExportDeferred(sys: Mm, options: DeferredDmaBufOptions): DmaBuf {
   const where = "dmaBufExportDeferred";
   if (!options || typeof options !== "object") throw new DmaSimError("EINVAL", `${where}: options must be an object`);
   requireInt(where, "size", options.size, 1, sys.ramBytes);

@@ -17,7 +17,7 @@ import type { Device, DmaDirection } from "../dma/device.ts";
 import { DmaSimError, requireInt } from "../core/errors.ts";
 import type { MovablePage } from "../mm/page.ts";
 import type { SgTable } from "../lib/scatterlist.ts";
-import type { System } from "../system.ts";
+import type { Mm } from "../mm/mm.ts";
 import { DMA_BUF_NAME_LEN } from "../uapi/linux/dma-buf.ts";
 import { FMODE_LSEEK, FMODE_OPENED, O_ACCMODE, O_NONBLOCK, openFmode } from "../uapi/linux/fcntl.ts";
 
@@ -145,7 +145,7 @@ export class DmaBufMap {
   valid = true;
 
   constructor(
-    private readonly sys: System,
+    private readonly sys: Mm,
     /** The pages mapped, in order. */
     readonly runs: readonly PageRun[],
     /** Bytes mapped. */
@@ -184,17 +184,15 @@ export class DmaBufMap {
 }
 
 /** A kernel memcpy of whole runs (migration): through the CPU cache, not a CPU access the DMA-API checker flags. */
-export function copyRuns(sys: System, from: readonly PageRun[], to: readonly PageRun[], bytes: number): void {
+export function copyRuns(sys: Mm, from: readonly PageRun[], to: readonly PageRun[], bytes: number): void {
   if (!sys.storeContents) return;
   const src = physRanges(sys.pageSize, from, 0, bytes);
-  const cache = sys.cpuCache;
   let offset = 0;
   for (const s of src) {
-    const data = cache ? cache.read(s.phys, s.len) : sys.ramRead(s.phys, s.len);
+    const data = sys.kernelRead(s.phys, s.len);
     let at = 0;
     for (const d of physRanges(sys.pageSize, to, offset, s.len)) {
-      if (cache) cache.write(d.phys, data.subarray(at, at + d.len));
-      else sys.ramWrite(d.phys, data.subarray(at, at + d.len));
+      sys.kernelWrite(d.phys, data.subarray(at, at + d.len));
       at += d.len;
     }
     offset += s.len;
@@ -202,14 +200,8 @@ export function copyRuns(sys: System, from: readonly PageRun[], to: readonly Pag
 }
 
 /** __GFP_ZERO / memset(): zeroes the pages; stale cached lines go, so no earlier owner's bytes survive. */
-export function zeroRuns(sys: System, runs: readonly PageRun[]): void {
-  if (!sys.storeContents) return;
-  for (const r of runs) {
-    const phys = r.pfn * sys.pageSize;
-    const bytes = r.pages * sys.pageSize;
-    sys.inst.ramView(phys, bytes).fill(0);
-    sys.cpuCache?.invalidate(phys, bytes);
-  }
+export function zeroRuns(sys: Mm, runs: readonly PageRun[]): void {
+  for (const r of runs) sys.kernelZero(r.pfn * sys.pageSize, r.pages * sys.pageSize);
 }
 
 // ---- user mappings --------------------------------------------------------------------------------
@@ -241,7 +233,7 @@ export class VmArea {
 
   /** @internal */
   constructor(
-    private readonly sys: System,
+    private readonly sys: Mm,
     /** The buffer mapped. */
     readonly dmabuf: DmaBuf,
     /** vm_pgoff: the first page of the buffer mapped. */
@@ -359,26 +351,33 @@ interface DmaBufState {
   list: DmaBuf[];
   /** dma_buf_getfile()'s dmabuf_inode counter: the first buffer gets inode 1. */
   lastIno: number;
-  /** Other layers' invariant checks (the processes' fd tables). */
-  checks: (() => string)[];
+  /** The devices of the machine (an attach names one of them). */
+  devices: readonly Device[];
   /** Called after each release (accounting). */
   onRelease: ((dmabuf: DmaBuf) => void)[];
 }
 
-const STATES = new WeakMap<System, DmaBufState>();
+const STATES = new WeakMap<Mm, DmaBufState>();
 
-/** @internal The dma-buf state of a machine, created on first use. */
-export function dmaBufState(sys: System): DmaBufState {
-  let st = STATES.get(sys);
-  if (!st) {
-    st = { list: [], lastIno: 0, checks: [], onRelease: [] };
-    STATES.set(sys, st);
-  }
+/** @internal The dma-buf state of a machine (registerDmaBuf() creates it at boot). */
+export function dmaBufState(sys: Mm): DmaBufState {
+  const st = STATES.get(sys);
+  if (!st) throw new DmaSimError("ENODEV", "dma-buf: this machine has no dma-buf layer (createSystem() registers it)");
   return st;
 }
 
+/** @internal Boot: the dma-buf layer of a machine, with its debugfs file and invariants. */
+export function registerDmaBuf(sys: Mm, dma: { readonly devices: readonly Device[] }): void {
+  STATES.set(sys, { list: [], lastIno: 0, devices: dma.devices, onRelease: [] });
+  sys.registry.add({
+    name: "dma-buf",
+    readFile: (path) => (path === "/sys/kernel/debug/dma_buf/bufinfo" ? formatBufinfo(sys) : undefined),
+    check: () => dmaBufCheck(sys),
+  });
+}
+
 /** Live dma-bufs of `sys`, newest first, as db_list holds them. */
-export function dmaBufList(sys: System): readonly DmaBuf[] {
+export function dmaBufList(sys: Mm): readonly DmaBuf[] {
   return STATES.get(sys)?.list.slice() ?? [];
 }
 
@@ -422,7 +421,7 @@ export class DmaBuf {
   /** @internal Use dmaBufExport(). */
   constructor(
     /** The machine. */
-    readonly sys: System,
+    readonly sys: Mm,
     info: Required<Omit<DmaBufExportInfo, "flags">> & { flags: number },
     ino: number,
   ) {
@@ -549,7 +548,7 @@ export class DmaBuf {
   dynamicAttach(dev: Device, importerOps: DmaBufAttachOps | null = null, importerPriv: unknown = null): DmaBufAttachment {
     const where = "dma_buf_dynamic_attach";
     this.live(where);
-    if (!dev || typeof dev !== "object" || !this.sys.devices.includes(dev)) throw new DmaSimError("EINVAL", `${where}: dev must be a Device of this machine`);
+    if (!dev || typeof dev !== "object" || !dmaBufState(this.sys).devices.includes(dev)) throw new DmaSimError("EINVAL", `${where}: dev must be a Device of this machine`);
     if (importerOps !== null && (typeof importerOps !== "object" || typeof importerOps.moveNotify !== "function")) {
       throw new DmaSimError("EINVAL", `${where}: importer ops need move_notify`);
     }
@@ -771,7 +770,7 @@ export class DmaBuf {
  * with put()). EINVAL without priv, ops, map_dma_buf, unmap_dma_buf or release;
  * with only one of pin/unpin; or with cache_sgt_mapping and pin/unpin.
  */
-export function dmaBufExport(sys: System, info: DmaBufExportInfo): DmaBuf {
+export function dmaBufExport(sys: Mm, info: DmaBufExportInfo): DmaBuf {
   const where = "dma_buf_export";
   if (!info || typeof info !== "object") throw new DmaSimError("EINVAL", `${where}: export info must be an object`);
   const ops = info.ops;
@@ -799,7 +798,7 @@ const pad8 = (n: number) => String(n).padStart(8, "0");
 const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, "0");
 
 /** /sys/kernel/debug/dma_buf/bufinfo (dma_buf_debug_show()). No fences are modelled, so none are listed. */
-export function formatBufinfo(sys: System): string {
+export function formatBufinfo(sys: Mm): string {
   const list = dmaBufList(sys);
   let out = "\nDma-buf Objects:\n";
   out += `${"size".padEnd(8)}\t${"flags".padEnd(8)}\t${"mode".padEnd(8)}\t${"count".padEnd(8)}\texp_name\t${"ino".padEnd(8)}\tname\n`;
@@ -816,7 +815,7 @@ export function formatBufinfo(sys: System): string {
 }
 
 /** @internal The dma-buf layer's invariants for sys.check(): "" when they hold. */
-export function dmaBufCheck(sys: System): string {
+export function dmaBufCheck(sys: Mm): string {
   const st = STATES.get(sys);
   if (!st) return "";
   for (const b of st.list) {
@@ -829,10 +828,6 @@ export function dmaBufCheck(sys: System): string {
     }
     const msg = b.ops.check?.(b) ?? "";
     if (msg) return `${at}: ${msg}`;
-  }
-  for (const fn of st.checks) {
-    const msg = fn();
-    if (msg) return msg;
   }
   return "";
 }

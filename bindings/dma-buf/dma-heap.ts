@@ -14,7 +14,7 @@ import {
 } from "./dma-buf.ts";
 import { DmaSimError, requireInt } from "../core/errors.ts";
 import { SgTable, sgAllocTableFromPages } from "../lib/scatterlist.ts";
-import type { System } from "../system.ts";
+import type { Mm } from "../mm/mm.ts";
 import { DMA_HEAP_VALID_FD_FLAGS, DMA_HEAP_VALID_HEAP_FLAGS } from "../uapi/linux/dma-heap.ts";
 
 /** struct dma_heap_ops */
@@ -42,7 +42,7 @@ export class DmaHeap {
 
   /** @internal Use dmaHeaps(). */
   constructor(
-    readonly sys: System,
+    readonly sys: Mm,
     /** The heap's name: its device node and the exp_name of its buffers. */
     readonly name: string,
     readonly ops: DmaHeapOps,
@@ -102,7 +102,7 @@ interface HeapBuffer {
   len: number;
   /** The pages, in buffer order. */
   runs: PageRun[];
-  /** System heap: the blocks and their orders (one sg entry each). */
+  /** Mm heap: the blocks and their orders (one sg entry each). */
   blocks: { pfn: number; order: number }[];
   /** CMA heap: the first pfn and page count, for cma_release(). */
   cma: { area: CmaArea; pfn: number; count: number } | null;
@@ -233,7 +233,7 @@ export const SYSTEM_HEAP_ORDERS = [8, 4, 0] as const;
  * try is alloc_largest_available()), GFP_HIGHUSER (unmovable). null, with everything
  * given back, when even a page is refused.
  */
-export function allocLargestBlocks(sys: System, pages: number): { pfn: number; order: number }[] | null {
+export function allocLargestBlocks(sys: Mm, pages: number): { pfn: number; order: number }[] | null {
   const blocks: { pfn: number; order: number }[] = [];
   let left = pages;
   let maxOrder: number = SYSTEM_HEAP_ORDERS[0];
@@ -283,13 +283,13 @@ function cmaHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf {
   return dmaBufExport(sys, { expName: heap.name, size: len, ops: CMA_OPS, flags: fdFlags, priv: buffer });
 }
 
-const HEAPS = new WeakMap<System, DmaHeap[]>();
+const HEAPS = new WeakMap<Mm, DmaHeap[]>();
 
 /**
  * The heaps of a machine (dma_heap_add() at boot): "system", then one per CMA
  * area named after it (cma_get_name()), whose users are the area's `heapUsers`.
  */
-export function dmaHeaps(sys: System): readonly DmaHeap[] {
+export function dmaHeaps(sys: Mm): readonly DmaHeap[] {
   let heaps = HEAPS.get(sys);
   if (!heaps) {
     heaps = [new DmaHeap(sys, "system", { allocate: systemHeapAllocate }, null, null)];
@@ -303,6 +303,6 @@ export function dmaHeaps(sys: System): readonly DmaHeap[] {
 }
 
 /** dma_heap_find(): the heap named `name`, or null. */
-export function dmaHeapFind(sys: System, name: string): DmaHeap | null {
+export function dmaHeapFind(sys: Mm, name: string): DmaHeap | null {
   return dmaHeaps(sys).find((h) => h.name === name) ?? null;
 }

@@ -9,9 +9,9 @@ import { DmaSimError, requireInt } from "../core/errors.ts";
 import { IOMMU_READ, IOMMU_WRITE, type IommuDomain, type IommuFault } from "./iommu.ts";
 import type { SgTable } from "../lib/scatterlist.ts";
 import type { SwiotlbPool } from "./swiotlb.ts";
-import type { System, ZoneName } from "../system.ts";
+import type { Mm, ZoneName } from "../mm/mm.ts";
 import type { AtomicPool } from "./pool.ts";
-import { DMA_MAPPING_ERROR as DEBUG_MAPPING_ERROR, type DmaSgSegment } from "./debug.ts";
+import { DMA_MAPPING_ERROR as DEBUG_MAPPING_ERROR, type DmaDebug, type DmaSgSegment } from "./debug.ts";
 
 /** enum dma_data_direction */
 export type DmaDirection = "bidirectional" | "to_device" | "from_device" | "none";
@@ -127,12 +127,13 @@ export class Device {
 
   /** @internal */
   constructor(
-    private readonly sys: System,
+    private readonly sys: Mm,
     options: Required<Pick<DeviceOptions, "name">> & DeviceOptions,
     iommu: IommuDomain | null,
     cmaArea: CmaArea | null,
     private readonly swiotlb: SwiotlbPool | null,
-    private readonly pools: AtomicPool[],
+    private readonly pools: readonly AtomicPool[],
+    private readonly dmaDebug: DmaDebug | null,
   ) {
     this.name = options.name;
     this.dmaMaskBits = options.dmaMask ?? 32;
@@ -195,7 +196,7 @@ export class Device {
     if (this.iommu) addr = this.iommuMapPhys(phys, size, dir);
     else addr = this.directMapPhys(phys, size, dir);
     if (addr === DMA_MAPPING_ERROR) this.counters.mapErrors++;
-    this.sys.dmaDebug?.mapPage(this.name, phys, addr === DMA_MAPPING_ERROR ? DEBUG_MAPPING_ERROR : addr, size, dir, type);
+    this.dmaDebug?.mapPage(this.name, phys, addr === DMA_MAPPING_ERROR ? DEBUG_MAPPING_ERROR : addr, size, dir, type);
     return addr;
   }
 
@@ -246,7 +247,7 @@ export class Device {
 
   /** dma_mapping_error() */
   dmaMappingError(dmaAddr: number): boolean {
-    this.sys.dmaDebug?.mappingError(this.name, dmaAddr === DMA_MAPPING_ERROR ? DEBUG_MAPPING_ERROR : dmaAddr);
+    this.dmaDebug?.mappingError(this.name, dmaAddr === DMA_MAPPING_ERROR ? DEBUG_MAPPING_ERROR : dmaAddr);
     return dmaAddr === DMA_MAPPING_ERROR;
   }
 
@@ -265,14 +266,14 @@ export class Device {
    * on, as in the kernel); without it, a DmaSimError. Nothing is changed.
    */
   private misuse(where: string, message: string): void {
-    if (this.sys.dmaDebug) return;
+    if (this.dmaDebug) return;
     throw new DmaSimError("EINVAL", `${where}: ${message}`);
   }
 
   private unmap(where: string, dmaAddr: number, size: number, dir: DmaDirection, type: "single" | "page"): void {
     this.dirArg(where, dir);
     requireInt(where, "size", size, 1, Number.MAX_SAFE_INTEGER);
-    this.sys.dmaDebug?.unmapPage(this.name, dmaAddr === DMA_MAPPING_ERROR ? DEBUG_MAPPING_ERROR : dmaAddr, size, dir, type);
+    this.dmaDebug?.unmapPage(this.name, dmaAddr === DMA_MAPPING_ERROR ? DEBUG_MAPPING_ERROR : dmaAddr, size, dir, type);
     const m = this.bestStreaming(dmaAddr, size, dir);
     if (!m) return this.misuse(where, `0x${dmaAddr.toString(16)} is not mapped by ${this.name}`);
     if (size > m.size) return this.misuse(where, `size ${size} is larger than the mapping (${m.size})`);
@@ -322,8 +323,8 @@ export class Device {
     this.dirArg(where, dir);
     requireInt(where, "size", size, 1, Number.MAX_SAFE_INTEGER);
     if (debug) {
-      if (forCpu) this.sys.dmaDebug?.syncSingleForCpu(this.name, dmaAddr, size, dir);
-      else this.sys.dmaDebug?.syncSingleForDevice(this.name, dmaAddr, size, dir);
+      if (forCpu) this.dmaDebug?.syncSingleForCpu(this.name, dmaAddr, size, dir);
+      else this.dmaDebug?.syncSingleForDevice(this.name, dmaAddr, size, dir);
     }
     const m = this.findStreaming(dmaAddr, size, dir);
     if (!m) return this.misuse(where, `0x${dmaAddr.toString(16)} is not mapped by ${this.name}`);
@@ -369,7 +370,7 @@ export class Device {
     const n = this.iommu ? (this.sgStyle === "arm" ? this.armMapSg(sgt, dir) : this.iommuDmaMapSg(sgt, dir)) : this.directMapSg(sgt, dir);
     if (n === 0) this.counters.mapErrors++;
     else {
-      this.sys.dmaDebug?.mapSg(this.name, this.debugSegments(sgt, n), sgt.origNents, n, dir, {
+      this.dmaDebug?.mapSg(this.name, this.debugSegments(sgt, n), sgt.origNents, n, dir, {
         maxSegmentSize: this.maxSegmentSize,
         segmentBoundaryMask: Number.isFinite(this.segmentBoundaryMask) ? this.segmentBoundaryMask : (1n << 64n) - 1n,
       });
@@ -400,7 +401,7 @@ export class Device {
     this.sgArg(where, sgt);
     requireInt(where, "nents", nents, 1, sgt.entries.length);
     const m = this.sgMaps.get(sgt);
-    this.sys.dmaDebug?.unmapSg(this.name, this.debugSegments(sgt, m?.count ?? 0), nents, dir);
+    this.dmaDebug?.unmapSg(this.name, this.debugSegments(sgt, m?.count ?? 0), nents, dir);
     if (!m) return this.misuse(where, `the table is not mapped by ${this.name}`);
     for (const e of sgt.entries) this.syncForCpu(e.pfn * this.sys.pageSize + e.offset, e.length, m.dir);
     if (m.kind === "direct") {
@@ -447,8 +448,8 @@ export class Device {
     requireInt(where, "nents", nents, 1, sgt.entries.length);
     const m = this.sgMaps.get(sgt);
     const segments = this.debugSegments(sgt, m?.count ?? 0);
-    if (forCpu) this.sys.dmaDebug?.syncSgForCpu(this.name, segments, nents, dir);
-    else this.sys.dmaDebug?.syncSgForDevice(this.name, segments, nents, dir);
+    if (forCpu) this.dmaDebug?.syncSgForCpu(this.name, segments, nents, dir);
+    else this.dmaDebug?.syncSgForDevice(this.name, segments, nents, dir);
     if (!m) return this.misuse(where, `the table is not mapped by ${this.name}`);
     if (m.kind === "direct") {
       for (let i = 0; i < Math.min(nents, m.count); i++) {
@@ -644,9 +645,9 @@ export class Device {
     if (options.atomic !== undefined && typeof options.atomic !== "boolean") throw new DmaSimError("EINVAL", "dmaAllocAttrs: atomic must be a boolean");
     const buf = options.atomic ? this.allocFromPool(size) : this.iommu ? this.allocIommu(size) : this.allocDirect(size);
     if (buf) {
-      this.sys.zeroPhysRange(buf);
+      this.zeroCoherent(buf);
       this.coherentBuffers.add(buf);
-      this.sys.dmaDebug?.allocCoherent(this.name, size, buf.dmaAddress, buf.phys, buf.phys);
+      this.dmaDebug?.allocCoherent(this.name, size, buf.dmaAddress, buf.phys, buf.phys);
     }
     return buf;
   }
@@ -654,7 +655,7 @@ export class Device {
   /** dma_free_attrs() */
   dmaFreeAttrs(buf: CoherentBuffer): void {
     if (!buf || typeof buf !== "object") throw new DmaSimError("EINVAL", "dmaFreeAttrs: buf must be a CoherentBuffer");
-    this.sys.dmaDebug?.freeCoherent(this.name, buf.size, buf.phys, buf.dmaAddress);
+    this.dmaDebug?.freeCoherent(this.name, buf.size, buf.phys, buf.dmaAddress);
     if (!this.coherentBuffers.has(buf)) return this.misuse("dmaFreeAttrs", `not a coherent buffer of ${this.name}`);
     this.coherentBuffers.delete(buf);
     if (buf.source === "atomic-pool") {
@@ -726,7 +727,7 @@ export class Device {
    * checker reports mappings still held. Returns how many are held.
    */
   release(): number {
-    this.sys.dmaDebug?.deviceRelease(this.name);
+    this.dmaDebug?.deviceRelease(this.name);
     return this.activeMappings + this.coherentBuffers.size;
   }
 
@@ -920,12 +921,23 @@ export class Device {
     return this.streamingCount - this.sgDirectCount() + this.sgMaps.size;
   }
 
+  /** dma_alloc_attrs() returns zeroed memory: zeroed through the buffer's own mapping, stale cached lines dropped. */
+  private zeroCoherent(buf: CoherentBuffer): void {
+    if (buf.blocks.length === 0) {
+      this.sys.kernelZero(buf.phys, buf.size);
+      return;
+    }
+    let left = buf.size;
+    for (const b of buf.blocks) {
+      const bytes = Math.min(left, b.pages * this.sys.pageSize);
+      this.sys.kernelZero(b.pfn * this.sys.pageSize, bytes);
+      left -= bytes;
+    }
+  }
+
   /** swiotlb_bounce(): a CPU memcpy (through the cache; not a CPU access the checker flags). */
   private copyPhys(from: number, to: number, size: number): void {
-    if (!this.sys.storeContents) return;
-    const cache = this.sys.cpuCache;
-    if (cache) cache.write(to, cache.read(from, size));
-    else this.sys.ramWrite(to, this.sys.ramRead(from, size));
+    if (this.sys.storeContents) this.sys.kernelWrite(to, this.sys.kernelRead(from, size));
   }
 
   /** @internal */

@@ -3,7 +3,7 @@
  * handle over the engine (assembly/iommu.ts). Addresses are bytes.
  */
 import { DmaSimError, requireInt } from "../core/errors.ts";
-import type { System } from "../system.ts";
+import type { Mm } from "../mm/mm.ts";
 
 /** IOMMU_READ / IOMMU_WRITE: the device may read / write through the mapping. */
 export const IOMMU_READ = 1;
@@ -27,7 +27,7 @@ export class IommuDomain {
 
   /** @internal */
   constructor(
-    private readonly sys: System,
+    private readonly sys: Mm,
     /** Engine domain id. */
     readonly id: number,
     /** First IOVA, bytes. */

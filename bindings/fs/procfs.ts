@@ -1,18 +1,15 @@
 /**
- * The virtual files sys.readFile() serves, in the kernel's formats:
+ * mm's virtual files, in the kernel's formats (dma-buf registers its bufinfo):
  *
  *   /proc/buddyinfo, /proc/pagetypeinfo, /proc/vmstat, /proc/zoneinfo
  *   /sys/kernel/debug/extfrag/extfrag_index, /sys/kernel/debug/extfrag/unusable_index
  *   /sys/kernel/mm/cma/<name>/{alloc_pages_success,alloc_pages_fail,release_pages_success,
  *                               total_pages,available_pages}            (mm/cma_sysfs.c)
  *   /sys/kernel/debug/cma/<name>/{base_pfn,count,order_per_bit,used,maxchunk}  (mm/cma_debug.c)
- *   /sys/kernel/debug/dma_buf/bufinfo                                   (drivers/dma-buf/dma-buf.c)
  *
  * One line or block per populated zone of node 0.
  */
-import { formatBufinfo } from "../dma-buf/dma-buf.ts";
-import { DmaSimError } from "../core/errors.ts";
-import type { System } from "../system.ts";
+import type { Mm } from "../mm/mm.ts";
 import { defaultPageset, formatZoneinfo, type ZoneinfoZone } from "./zoneinfo.ts";
 import {
   formatBuddyinfo, formatExtfragIndex, formatPagetypeinfo, formatUnusableIndex, formatVmstat,
@@ -20,13 +17,13 @@ import {
 } from "./vmstat.ts";
 
 /** Every populated zone, lowest first, as the vmstat walkers visit them. */
-function zones(sys: System): ZoneFreeInfo[] {
+function zones(sys: Mm): ZoneFreeInfo[] {
   return sys.zones().map((z) => ({
     node: 0, zone: z.name, freeBlocks: sys.freeArea(z.name), pageblocksByType: sys.pageblockCounts(z.name),
   }));
 }
 
-function vmstat(sys: System): string {
+function vmstat(sys: Mm): string {
   const s = sys.stats();
   return formatVmstat({
     nr_free_pages: s.nrFreePages,
@@ -48,7 +45,7 @@ const ZONEINFO_NAMES = ["DMA", "DMA32", "Normal", "Movable", "Device"];
  * /proc/zoneinfo for node 0 with all five zones, one simulated cpu. Only the
  * counters dmasim models are non-zero; per-cpu lists are always empty.
  */
-function zoneinfo(sys: System): string {
+function zoneinfo(sys: Mm): string {
   const e = sys.engine;
   const zones: ZoneinfoZone[] = ZONEINFO_NAMES.map((name, z) => {
     const present = z < 3 ? e.zoneEndPfn(z) - e.zoneStartPfn(z) : 0;
@@ -76,7 +73,7 @@ function zoneinfo(sys: System): string {
   return formatZoneinfo([{ node: 0, nodeStats: {}, nodeUnreclaimable: false, zones }]);
 }
 
-function cmaFile(sys: System, dir: "mm" | "debug", name: string, file: string): string | undefined {
+function cmaFile(sys: Mm, dir: "mm" | "debug", name: string, file: string): string | undefined {
   const area = sys.cmaAreas.find((a) => a.name === name);
   if (!area) return undefined;
   const st = area.stats;
@@ -100,26 +97,24 @@ function cmaFile(sys: System, dir: "mm" | "debug", name: string, file: string): 
   return v === undefined ? undefined : `${v}\n`;
 }
 
-export function readProcFile(sys: System, path: string): string {
-  if (typeof path !== "string") throw new DmaSimError("EINVAL", "readFile: path must be a string");
-  switch (path) {
-    case "/proc/buddyinfo":
-      return formatBuddyinfo(zones(sys));
-    case "/proc/pagetypeinfo":
-      return formatPagetypeinfo(zones(sys), sys.pageblockOrder);
-    case "/proc/vmstat":
-      return vmstat(sys);
-    case "/proc/zoneinfo":
-      return zoneinfo(sys);
-    case "/sys/kernel/debug/extfrag/extfrag_index":
-      return formatExtfragIndex(zones(sys));
-    case "/sys/kernel/debug/extfrag/unusable_index":
-      return formatUnusableIndex(zones(sys));
-    case "/sys/kernel/debug/dma_buf/bufinfo":
-      return formatBufinfo(sys);
-  }
-  const m = /^\/sys\/kernel\/(mm|debug)\/cma\/([^/]+)\/([a-z_]+)$/.exec(path);
-  const text = m ? cmaFile(sys, m[1] as "mm" | "debug", m[2]!, m[3]!) : undefined;
-  if (text === undefined) throw new DmaSimError("ENOENT", `readFile: ${path}: no such file`);
-  return text;
+const FILES: Record<string, (sys: Mm) => string> = {
+  "/proc/buddyinfo": (sys) => formatBuddyinfo(zones(sys)),
+  "/proc/pagetypeinfo": (sys) => formatPagetypeinfo(zones(sys), sys.pageblockOrder),
+  "/proc/vmstat": vmstat,
+  "/proc/zoneinfo": zoneinfo,
+  "/sys/kernel/debug/extfrag/extfrag_index": (sys) => formatExtfragIndex(zones(sys)),
+  "/sys/kernel/debug/extfrag/unusable_index": (sys) => formatUnusableIndex(zones(sys)),
+};
+
+/** @internal Boot: mm's files (vmstat, zoneinfo, buddyinfo, pagetypeinfo, extfrag, CMA sysfs and debugfs). */
+export function registerProcFiles(sys: Mm): void {
+  sys.registry.add({
+    name: "mm-files",
+    readFile(path) {
+      const file = Object.hasOwn(FILES, path) ? FILES[path] : undefined;
+      if (file) return file(sys);
+      const m = /^\/sys\/kernel\/(mm|debug)\/cma\/([^/]+)\/([a-z_]+)$/.exec(path);
+      return m ? cmaFile(sys, m[1] as "mm" | "debug", m[2]!, m[3]!) : undefined;
+    },
+  });
 }

@@ -4,12 +4,12 @@
  * allocators built on top of dmasim, and for measuring the scans themselves.
  */
 import { DmaSimError, requireInt } from "../core/errors.ts";
-import type { System } from "../system.ts";
+import type { Engine } from "../core/backend.ts";
 
 export class Bitmap {
   /** @internal */
   constructor(
-    private readonly sys: System,
+    private readonly engine: Engine,
     /** Engine bitmap id. */
     readonly id: number,
     /** Size in bits. */
@@ -24,19 +24,19 @@ export class Bitmap {
   /** bitmap_set() */
   set(start: number, nr: number): void {
     this.range("set", start, nr);
-    this.sys.engine.bitmapUpdate(this.id, start, nr, 1);
+    this.engine.bitmapUpdate(this.id, start, nr, 1);
   }
 
   /** bitmap_clear() */
   clear(start: number, nr: number): void {
     this.range("clear", start, nr);
-    this.sys.engine.bitmapUpdate(this.id, start, nr, 0);
+    this.engine.bitmapUpdate(this.id, start, nr, 0);
   }
 
   /** test_bit() */
   test(bit: number): boolean {
     requireInt("Bitmap.test", "bit", bit, 0, this.nbits - 1);
-    return this.sys.engine.bitmapTestBit(this.id, bit) === 1;
+    return this.engine.bitmapTestBit(this.id, bit) === 1;
   }
 
   /**
@@ -51,18 +51,18 @@ export class Bitmap {
     requireInt(where, "alignMask", alignMask, 0, 2 ** 30 - 1);
     requireInt(where, "alignOffset", alignOffset, 0, 2 ** 30);
     if ((alignMask & (alignMask + 1)) !== 0) throw new DmaSimError("EINVAL", `${where}: alignMask must be 2^k - 1, got ${alignMask}`);
-    return this.sys.engine.bitmapZeroArea(this.id, start, nr, alignMask, alignOffset);
+    return this.engine.bitmapZeroArea(this.id, start, nr, alignMask, alignOffset);
   }
 
   /** find_next_zero_bit(): the first clear bit from `start`, or nbits. */
   findNextZeroBit(start: number): number {
     requireInt("Bitmap.findNextZeroBit", "start", start, 0, this.nbits);
-    return this.sys.engine.bitmapNextZero(this.id, start);
+    return this.engine.bitmapNextZero(this.id, start);
   }
 
   /** find_next_bit(): the first set bit from `start`, or nbits. */
   findNextBit(start: number): number {
     requireInt("Bitmap.findNextBit", "start", start, 0, this.nbits);
-    return this.sys.engine.bitmapNextSet(this.id, start);
+    return this.engine.bitmapNextSet(this.id, start);
   }
 }

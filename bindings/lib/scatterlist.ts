@@ -5,9 +5,8 @@
  * Without a `system` option the functions run on a small portable engine of
  * their own with 4 KiB pages; with one, on that machine's backend and page size.
  */
-import { loadEngine, type EngineInstance } from "../core/backend.ts";
+import { portableInstance, type EngineInstance } from "../core/backend.ts";
 import { DmaSimError, requireInt } from "../core/errors.ts";
-import type { System } from "../system.ts";
 
 /** One scatterlist entry. After dma_map_sg(), the first `nents` carry the DMA segments. */
 export interface SgEntry {
@@ -50,24 +49,35 @@ export class SgTable {
 
 export interface SgOptions {
   /** Build on this machine's engine (its backend and page size). Default: a portable engine with 4 KiB pages. */
-  system?: System;
+  system?: SgMachine;
 }
 
 /** UINT_MAX, the max_segment of sg_alloc_table_from_pages(). */
 export const SG_MAX_SEGMENT_DEFAULT = 0xffffffff;
 
-let standalone: EngineInstance | undefined;
-async function standaloneInstance(): Promise<EngineInstance> {
-  const inst = await loadEngine("ts");
-  inst.engine.init(512, 12, 9, 9, 0);
-  return inst;
+/** The machine a table is built on (a System): its engine and page size. */
+export interface SgMachine {
+  readonly pageSize: number;
+  readonly nrPages: number;
+  /** @internal */
+  readonly inst: EngineInstance;
 }
-// Loaded with the package so that the sg functions stay synchronous.
-standalone = await standaloneInstance();
+
+// Tables built without a machine run on a portable engine of their own with
+// 4 KiB pages, created at the first such call (synchronously: the portable
+// build is plain JS), never at import.
+let standalone: EngineInstance | undefined;
+function standaloneInstance(): EngineInstance {
+  if (!standalone) {
+    standalone = portableInstance();
+    standalone.engine.init(512, 12, 9, 9, 0);
+  }
+  return standalone;
+}
 
 function context(options: SgOptions | undefined): { inst: EngineInstance; pageSize: number; nrPages: number } {
   if (options?.system) return { inst: options.system.inst, pageSize: options.system.pageSize, nrPages: options.system.nrPages };
-  return { inst: standalone!, pageSize: 4096, nrPages: 2 ** 31 - 1 };
+  return { inst: standaloneInstance(), pageSize: 4096, nrPages: 2 ** 31 - 1 };
 }
 
 function build(

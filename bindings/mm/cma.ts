@@ -3,7 +3,7 @@
  * the engine's bitmap allocator (assembly/cma.ts).
  */
 import { DmaSimError, requireInt } from "../core/errors.ts";
-import type { System } from "../system.ts";
+import type { Mm } from "./mm.ts";
 
 /** Per-area counters: the sysfs alloc_pages_success/fail and release_pages_success, plus the cost of winning pages back. */
 export interface CmaStats {
@@ -41,7 +41,7 @@ export class CmaArea {
 
   /** @internal */
   constructor(
-    private readonly sys: System,
+    private readonly sys: Mm,
     /** Engine area index (declaration order). */
     readonly id: number,
     /** Area name (cma_get_name()). */

@@ -3,7 +3,7 @@
  * page cache entry). Its pfn follows the page when migration moves it.
  */
 import { DmaSimError, errnoName } from "../core/errors.ts";
-import type { System } from "../system.ts";
+import type { Mm } from "./mm.ts";
 
 export class MovablePage {
   /** @internal */
@@ -11,7 +11,7 @@ export class MovablePage {
 
   /** @internal */
   constructor(
-    private readonly sys: System,
+    private readonly sys: Mm,
     /** Owner id, stable for the life of the allocation. */
     readonly id: number,
     /** Order of the block. */

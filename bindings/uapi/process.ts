@@ -17,7 +17,7 @@
 import { DmaBuf, VmArea, dmaBufList, dmaBufState } from "../dma-buf/dma-buf.ts";
 import { dmaHeaps, type DmaHeap } from "../dma-buf/dma-heap.ts";
 import { DmaSimError, requireInt } from "../core/errors.ts";
-import type { System } from "../system.ts";
+import type { Mm } from "../mm/mm.ts";
 import {
   DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_RW,
   DMA_BUF_SYNC_VALID_FLAGS_MASK, DMA_BUF_SYNC_WRITE, type DmaBufSync,
@@ -75,27 +75,28 @@ interface ProcessTable {
   charges: Map<DmaBuf, Process>;
 }
 
-const TABLES = new WeakMap<System, ProcessTable>();
+const TABLES = new WeakMap<Mm, ProcessTable>();
 
-function table(sys: System): ProcessTable {
-  let t = TABLES.get(sys);
-  if (!t) {
-    const created: ProcessTable = { processes: [], lastPid: 0, charges: new Map() };
-    t = created;
-    TABLES.set(sys, t);
-    const st = dmaBufState(sys);
-    st.onRelease.push((dmabuf) => {
-      const owner = created.charges.get(dmabuf);
-      if (owner) owner.uncharge(dmabuf.size);
-      created.charges.delete(dmabuf);
-    });
-    st.checks.push(() => checkProcesses(sys, created));
-  }
+function table(sys: Mm): ProcessTable {
+  const t = TABLES.get(sys);
+  if (!t) throw new DmaSimError("ENODEV", "process: this machine has no process table (createSystem() registers it)");
   return t;
 }
 
+/** @internal Boot: the process table of a machine; released buffers are uncharged from their processes. */
+export function registerProcesses(sys: Mm): void {
+  const t: ProcessTable = { processes: [], lastPid: 0, charges: new Map() };
+  TABLES.set(sys, t);
+  dmaBufState(sys).onRelease.push((dmabuf) => {
+    const owner = t.charges.get(dmabuf);
+    if (owner) owner.uncharge(dmabuf.size);
+    t.charges.delete(dmabuf);
+  });
+  sys.registry.add({ name: "processes", check: () => checkProcesses(sys, t) });
+}
+
 /** The fd references and charges agree with the buffers. */
-function checkProcesses(sys: System, t: ProcessTable): string {
+function checkProcesses(sys: Mm, t: ProcessTable): string {
   const fdRefs = new Map<DmaBuf, number>();
   for (const p of t.processes) {
     for (const e of p.fdEntries()) {
@@ -118,7 +119,7 @@ function checkProcesses(sys: System, t: ProcessTable): string {
 }
 
 /** @internal sys.process() */
-export function createProcess(sys: System, name: string, options: ProcessOptions = {}): Process {
+export function createProcess(sys: Mm, name: string, options: ProcessOptions = {}): Process {
   if (typeof name !== "string" || name.length === 0) throw new DmaSimError("EINVAL", "process: name must be a non-empty string");
   if (!options || typeof options !== "object") throw new DmaSimError("EINVAL", "process: options must be an object");
   for (const key of Object.keys(options)) {
@@ -193,7 +194,7 @@ const HEAP_FIELDS = [
 export class Mapping {
   /** @internal */
   constructor(
-    private readonly sys: System,
+    private readonly sys: Mm,
     private readonly owner: Process,
     /** @internal */
     readonly vma: VmArea,
@@ -285,7 +286,7 @@ export class Process {
 
   /** @internal Use sys.process(). */
   constructor(
-    private readonly sys: System,
+    private readonly sys: Mm,
     /** Process id, counted from 1 per machine in creation order. */
     readonly pid: number,
     /** The name heap permissions (`heapUsers`) are checked against. */
