@@ -6,6 +6,8 @@
  *   system ─▶ uapi/process, fs ─▶ dma-buf ─▶ dma ─▶ mm ─▶ lib ─▶ core
  *   uapi/linux (constant headers) and core may be imported from anywhere below cli.
  */
+/** Stateless foundations every layer may use: DmaSimError, argument validation, byte units. */
+const CORE_UTILITIES = "^bindings/core/(errors|validate|units)\\.ts$";
 const layer = (dir) => `^bindings/${dir}/`;
 /** What each folder may import besides itself. */
 const ALLOWED = {
@@ -53,16 +55,16 @@ module.exports = {
     {
       name: "lab-uses-public-api",
       severity: "error",
-      comment: "The Lab is built on the public API (bindings/index.ts) only.",
+      comment: "The Lab is built on the public API (bindings/index.ts) and core's errors, validation and units only.",
       from: { path: "^bindings/lab/" },
-      to: { path: "^bindings/", pathNot: ["^bindings/lab/", "^bindings/index\\.ts$"] },
+      to: { path: "^bindings/", pathNot: ["^bindings/lab/", "^bindings/index\\.ts$", CORE_UTILITIES] },
     },
     {
       name: "cli-uses-lab-and-public-api",
       severity: "error",
       comment: "The CLI drives the Lab and the public API only.",
       from: { path: "^bindings/cli/" },
-      to: { path: "^bindings/", pathNot: ["^bindings/(cli|lab)/", "^bindings/index\\.ts$"] },
+      to: { path: "^bindings/", pathNot: ["^bindings/(cli|lab)/", "^bindings/index\\.ts$", CORE_UTILITIES] },
     },
     {
       name: "examples-use-public-api",

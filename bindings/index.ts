@@ -1,6 +1,7 @@
 /**
  * dmasim: a simulator of the Linux physical-memory and DMA buffer-sharing stack.
- * Everything public is exported here.
+ * Everything public is exported here; the Fragmentation Lab is its own entry,
+ * `dmasim/lab`.
  */
 export { createSystem, System } from "./system.ts";
 export type { SystemStats, Policy, PageInfo } from "./system.ts";
@@ -19,6 +20,7 @@ export {
 } from "./fs/vmstat.ts";
 export type { ZoneFreeInfo } from "./fs/vmstat.ts";
 export { createRandom } from "./core/random.ts";
+export { KIB, MIB, GIB } from "./core/units.ts";
 export type { Random } from "./core/random.ts";
 export { SgTable, sgAllocTableFromPages, sgAppendTableFromPages, SG_MAX_SEGMENT_DEFAULT } from "./lib/scatterlist.ts";
 export type { SgEntry, SgOptions } from "./lib/scatterlist.ts";
@@ -33,9 +35,7 @@ export type { ZoneOption } from "./options.ts";
 export { DmaDebug } from "./dma/debug.ts";
 export type { DmaDebugReport, DmaDebugOptions } from "./dma/debug.ts";
 export { CpuCache } from "./mm/cache.ts";
-export {
-  DmaBuf, DmaBufAttachment, DmaBufMap, VmArea, dmaBufExport, formatBufinfo, physRanges, pfnAt,
-} from "./dma-buf/dma-buf.ts";
+export { DmaBuf, DmaBufAttachment, DmaBufMap, VmArea, dmaBufExport } from "./dma-buf/dma-buf.ts";
 export type { DmaBufOps, DmaBufAttachOps, DmaBufExportInfo, PageRun, VmFault, FileRef } from "./dma-buf/dma-buf.ts";
 export { DmaHeap, dmaHeaps, dmaHeapFind, SYSTEM_HEAP_ORDERS } from "./dma-buf/dma-heap.ts";
 export type { DmaHeapOps, DmaHeapStats } from "./dma-buf/dma-heap.ts";

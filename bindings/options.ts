@@ -4,7 +4,9 @@
 import type { Backend } from "./core/backend.ts";
 import type { DeviceOptions } from "./dma/device.ts";
 import type { DmaDebugOptions } from "./dma/debug.ts";
-import { DmaSimError, requireInt } from "./core/errors.ts";
+import { DmaSimError } from "./core/errors.ts";
+import { requireInt } from "./core/validate.ts";
+import { GIB, MIB } from "./core/units.ts";
 
 /** A CMA area, declared as `cma=` or a reserved-memory node would declare it. */
 export interface CmaAreaOptions {
@@ -105,9 +107,6 @@ export interface ResolvedOptions {
   dmaDebug: boolean | DmaDebugOptions;
   cacheModel: boolean | { lineBytes: number };
 }
-
-export const MIB = 1024 * 1024;
-export const GIB = 1024 * MIB;
 
 /** Contents live in wasm32 linear memory beside the metadata. */
 export const MAX_CONTENTS_BYTES = 3 * GIB;

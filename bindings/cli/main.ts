@@ -17,9 +17,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { Backend } from "../core/backend.ts";
 import { DmaSimError } from "../core/errors.ts";
-import type { CmaAreaOptions, SystemOptions } from "../options.ts";
 import { replayTrace } from "../lab/replay.ts";
 import type { LabResult } from "../lab/result.ts";
 import { runScenario } from "../lab/runner.ts";
@@ -31,6 +29,9 @@ import { loadGrid, mergeSweep, parseShard, runSweep, shardJobs, type SweepMerged
 import { compareRows, DEFAULT_CONFIGS, loadConfigs, runCompare } from "./compare.ts";
 import { allSummaryRows, formatTable, headline, runSummaryRows } from "./format.ts";
 import { createProgress } from "./progress.ts";
+import {
+  type Backend, type CmaAreaOptions, type SystemOptions,
+} from "../index.ts";
 
 const DEFAULT_REPORT_DIR = "report";
 const DEFAULT_SWEEP_DIR = "report/sweep";

@@ -60,11 +60,3 @@ export class DmaSimError extends Error {
 export function errnoName(ret: number): string {
   return CODE_OF_ERRNO.get(-ret) ?? String(ret);
 }
-
-/** Throws EINVAL unless `value` is an integer in [min, max]. */
-export function requireInt(where: string, name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new DmaSimError("EINVAL", `${where}: ${name} must be an integer in ${min}..${max}, got ${String(value)}`);
-  }
-  return value;
-}

@@ -28,7 +28,8 @@ import {
   DmaBuf, DmaBufMap, copyRuns, dmaBufExport, pfnAt, zeroRuns, type DmaBufOps, type PageRun,
 } from "./dma-buf.ts";
 import { allocLargestBlocks } from "./dma-heap.ts";
-import { DmaSimError, requireInt } from "../core/errors.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
 import { SgTable } from "../lib/scatterlist.ts";
 import type { Mm, ZoneName } from "../mm/mm.ts";
 import { O_RDWR } from "../uapi/linux/fcntl.ts";

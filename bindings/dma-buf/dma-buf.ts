@@ -14,7 +14,8 @@
  * refuses with EBUSY or EINVAL and changes nothing.
  */
 import type { Device, DmaDirection } from "../dma/device.ts";
-import { DmaSimError, requireInt } from "../core/errors.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
 import type { MovablePage } from "../mm/page.ts";
 import type { SgTable } from "../lib/scatterlist.ts";
 import type { Mm } from "../mm/mm.ts";

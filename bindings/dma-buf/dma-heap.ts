@@ -12,7 +12,8 @@ import type { DmaDirection } from "../dma/device.ts";
 import {
   DmaBuf, DmaBufAttachment, DmaBufMap, dmaBufExport, pfnAt, zeroRuns, type DmaBufOps, type PageRun, type VmArea,
 } from "./dma-buf.ts";
-import { DmaSimError, requireInt } from "../core/errors.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
 import { SgTable, sgAllocTableFromPages } from "../lib/scatterlist.ts";
 import type { Mm } from "../mm/mm.ts";
 import { DMA_HEAP_VALID_FD_FLAGS, DMA_HEAP_VALID_HEAP_FLAGS } from "../uapi/linux/dma-heap.ts";

@@ -5,7 +5,8 @@
  * atomic pools; a DMA engine so that a device really reads and writes memory.
  */
 import type { CmaArea } from "../mm/cma.ts";
-import { DmaSimError, requireInt } from "../core/errors.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
 import { IOMMU_READ, IOMMU_WRITE, type IommuDomain, type IommuFault } from "./iommu.ts";
 import type { SgTable } from "../lib/scatterlist.ts";
 import type { SwiotlbPool } from "./swiotlb.ts";

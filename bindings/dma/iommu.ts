@@ -2,7 +2,8 @@
  * IommuDomain: an IOMMU domain with its IOVA allocator and IO page table, a thin
  * handle over the engine (assembly/iommu.ts). Addresses are bytes.
  */
-import { DmaSimError, requireInt } from "../core/errors.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
 import type { Mm } from "../mm/mm.ts";
 
 /** IOMMU_READ / IOMMU_WRITE: the device may read / write through the mapping. */

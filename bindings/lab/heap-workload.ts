@@ -8,18 +8,12 @@
  * The runner draws every random number (the size, the hold time); this module
  * only acts and counts, so runs stay deterministic.
  */
-import type { DmaBuf, DmaBufAttachment } from "../dma-buf/dma-buf.ts";
-import { SYSTEM_HEAP_ORDERS, dmaHeapFind, type DmaHeap } from "../dma-buf/dma-heap.ts";
 import { DmaSimError } from "../core/errors.ts";
-import type { SgTable } from "../lib/scatterlist.ts";
-import type { System } from "../system.ts";
-import { DMA_BUF_IOCTL_SYNC, DMA_BUF_SYNC_END, DMA_BUF_SYNC_START, DMA_BUF_SYNC_WRITE } from "../uapi/linux/dma-buf.ts";
-import { DMA_HEAP_IOCTL_ALLOC } from "../uapi/linux/dma-heap.ts";
-import { O_CLOEXEC, O_RDWR } from "../uapi/linux/fcntl.ts";
-import { MAP_SHARED, PROT_READ, PROT_WRITE } from "../uapi/linux/mman.ts";
-import type { Mapping, Process } from "../uapi/process.ts";
 import type { HeapSample } from "./metrics.ts";
 import type { ImportDir, Op, Scenario } from "./scenario.ts";
+import {
+  DMA_BUF_IOCTL_SYNC, DMA_BUF_SYNC_END, DMA_BUF_SYNC_START, DMA_BUF_SYNC_WRITE, DMA_HEAP_IOCTL_ALLOC, type DmaBuf, type DmaBufAttachment, type DmaHeap, dmaHeapFind, MAP_SHARED, type Mapping, O_CLOEXEC, O_RDWR, type Process, PROT_READ, PROT_WRITE, type SgTable, type System, SYSTEM_HEAP_ORDERS,
+} from "../index.ts";
 
 type HeapOp = Extract<Op, { kind: "heap" }>;
 

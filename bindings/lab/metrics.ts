@@ -1,10 +1,11 @@
+import {
+  fragmentationIndex, type System, unusableFreeIndex,
+} from "../index.ts";
 /**
  * Fragmentation metrics of a machine at one moment, as the Lab samples them over
  * a run: the kernel's extfrag and unusable indexes per order, free pages per
  * migratetype, pageblocks per type, CMA success and cost, migrations, failures.
  */
-import { fragmentationIndex, unusableFreeIndex } from "../fs/vmstat.ts";
-import type { System } from "../system.ts";
 
 export interface CmaSample {
   name: string;

@@ -55,16 +55,14 @@
  */
 import { basename } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { Backend } from "../core/backend.ts";
-import type { CmaArea } from "../mm/cma.ts";
-import { DmaSimError, requireInt } from "../core/errors.ts";
-import type { Migratetype } from "../mm/migratetype.ts";
-import { GIB, MIB, type SystemOptions } from "../options.ts";
-import type { MovablePage } from "../mm/page.ts";
-import { createSystem, type AllocFlags, type System, type ZoneName } from "../system.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
 import { openTraceLines, parseTraceLine, type TraceEvent } from "./ftrace.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
+import {
+  type AllocFlags, type Backend, type CmaArea, createSystem, GIB, MIB, type Migratetype, type MovablePage, type System, type SystemOptions, type ZoneName,
+} from "../index.ts";
 
 /**
  * The machine a replay runs on unless told otherwise: 1 GiB of RAM without page

@@ -5,10 +5,11 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { SYSTEM_HEAP_ORDERS } from "../dma-buf/dma-heap.ts";
-import { MIGRATETYPES } from "../mm/migratetype.ts";
 import { MIGRATETYPE_COLORS } from "./report-map.ts";
 import type { LabResult } from "./result.ts";
+import {
+  MIGRATETYPES, SYSTEM_HEAP_ORDERS,
+} from "../index.ts";
 
 /** One plot of the report. */
 export interface Chart {

@@ -5,8 +5,10 @@
  * cell is mostly free, a saturated one full. Hand-written SVG, so it needs no
  * renderer and stays small.
  */
-import { MIGRATETYPES } from "../mm/migratetype.ts";
 import type { MemoryMapSnapshot } from "./result.ts";
+import {
+  MIGRATETYPES,
+} from "../index.ts";
 
 /** Colours per migratetype (index = MIGRATETYPES), shared with the charts. */
 export const MIGRATETYPE_COLORS: readonly string[] = [

@@ -3,8 +3,10 @@
  * report directory renders. Everything but `timing` is identical for the same
  * seed (or trace) on either backend.
  */
-import type { Backend } from "../core/backend.ts";
 import type { MetricsSample } from "./metrics.ts";
+import {
+  type Backend,
+} from "../index.ts";
 
 /** The memory map at one moment: one cell per pageblock. */
 export interface MemoryMapSnapshot {

@@ -7,17 +7,14 @@
  * seed and the configuration, so two runs, or a run on each backend, give
  * byte-identical JSON.
  */
-import type { Backend } from "../core/backend.ts";
 import { DmaSimError } from "../core/errors.ts";
-import type { MovablePage } from "../mm/page.ts";
-import { createRandom, type Random } from "../core/random.ts";
-import { createSystem, type System } from "../system.ts";
-import { fragmentationIndex, unusableFreeIndex } from "../fs/vmstat.ts";
-import { MIGRATETYPES } from "../mm/migratetype.ts";
 import { HeapWorkload } from "./heap-workload.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
 import { scaleScenario, type CmaConsumer, type Op, type Range, type Scenario } from "./scenario.ts";
+import {
+  type Backend, createRandom, createSystem, fragmentationIndex, MIGRATETYPES, type MovablePage, type Random, type System, unusableFreeIndex,
+} from "../index.ts";
 
 /** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
 export interface LabConfig {

@@ -3,7 +3,8 @@
  * bitmap the engine holds, the same code CMA and the IOVA allocator use: for
  * allocators built on top of dmasim, and for measuring the scans themselves.
  */
-import { DmaSimError, requireInt } from "../core/errors.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
 import type { Engine } from "../core/backend.ts";
 
 export class Bitmap {

@@ -6,7 +6,8 @@
  * their own with 4 KiB pages; with one, on that machine's backend and page size.
  */
 import { portableInstance, type EngineInstance } from "../core/backend.ts";
-import { DmaSimError, requireInt } from "../core/errors.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
 
 /** One scatterlist entry. After dma_map_sg(), the first `nents` carry the DMA segments. */
 export interface SgEntry {

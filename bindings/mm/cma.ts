@@ -2,8 +2,9 @@
  * CmaArea: one Contiguous Memory Allocator area (struct cma), a thin handle over
  * the engine's bitmap allocator (assembly/cma.ts).
  */
-import { DmaSimError, requireInt } from "../core/errors.ts";
-import type { Mm } from "./mm.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
+import type { Engine } from "../core/backend.ts";
 
 /** Per-area counters: the sysfs alloc_pages_success/fail and release_pages_success, plus the cost of winning pages back. */
 export interface CmaStats {
@@ -41,13 +42,14 @@ export class CmaArea {
 
   /** @internal */
   constructor(
-    private readonly sys: Mm,
+    private readonly engine: Engine,
+    private readonly pageSize: number,
     /** Engine area index (declaration order). */
     readonly id: number,
     /** Area name (cma_get_name()). */
     readonly name: string,
   ) {
-    const e = sys.engine;
+    const e = engine;
     this.basePfn = e.cmaBasePfn(id);
     this.count = e.cmaCount(id);
     this.orderPerBit = e.cmaOrderPerBit(id);
@@ -55,22 +57,22 @@ export class CmaArea {
 
   /** Physical base address in bytes (cma_get_base()). */
   get baseBytes(): number {
-    return this.basePfn * this.sys.pageSize;
+    return this.basePfn * this.pageSize;
   }
 
   /** Size in bytes (cma_get_size()). */
   get sizeBytes(): number {
-    return this.count * this.sys.pageSize;
+    return this.count * this.pageSize;
   }
 
   /** Pages not handed out (cma->available_count). */
   get available(): number {
-    return this.sys.engine.cmaAvailable(this.id);
+    return this.engine.cmaAvailable(this.id);
   }
 
   /** The `ret` of the last alloc(): 0, or -EBUSY / -ENOMEM as cma_alloc() logs it. */
   get lastError(): number {
-    return this.sys.engine.cmaLastRet();
+    return this.engine.cmaLastRet();
   }
 
   /**
@@ -81,7 +83,7 @@ export class CmaArea {
   alloc(count: number, alignOrder = 0): number | null {
     requireInt("CmaArea.alloc", "count", count, 0, 2 ** 31 - 1);
     requireInt("CmaArea.alloc", "alignOrder", alignOrder, 0, 30);
-    const ret = this.sys.engine.cmaAllocPages(this.id, count, alignOrder);
+    const ret = this.engine.cmaAllocPages(this.id, count, alignOrder);
     return ret < 0 ? null : ret;
   }
 
@@ -92,7 +94,7 @@ export class CmaArea {
   release(pfn: number, count: number): boolean {
     requireInt("CmaArea.release", "pfn", pfn, 0, 2 ** 31 - 1);
     requireInt("CmaArea.release", "count", count, 0, 2 ** 31 - 1);
-    const ret = this.sys.engine.cmaReleasePages(this.id, pfn, count);
+    const ret = this.engine.cmaReleasePages(this.id, pfn, count);
     if (ret < 0) {
       throw DmaSimError.fromErrno(ret, `CmaArea.release: pages ${pfn}..${pfn + count - 1} were not allocated from area "${this.name}" as a whole`);
     }
@@ -101,13 +103,13 @@ export class CmaArea {
 
   get stats(): CmaStats {
     const out = {} as CmaStats;
-    STAT_KEYS.forEach((key, i) => (out[key] = this.sys.engine.cmaStat(this.id, i)));
+    STAT_KEYS.forEach((key, i) => (out[key] = this.engine.cmaStat(this.id, i)));
     return out;
   }
 
   /** Runs of free bits, in bitmap order. */
   freeRuns(): CmaFreeRun[] {
-    const e = this.sys.engine;
+    const e = this.engine;
     const nbits = e.cmaBitmapBits(this.id);
     const runs: CmaFreeRun[] = [];
     let start = 0;

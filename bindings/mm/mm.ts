@@ -5,7 +5,8 @@
  * with devices, dma-buf and processes; every layer above mm is built on it.
  */
 import type { Backend, Engine, EngineInstance } from "../core/backend.ts";
-import { DmaSimError, requireInt } from "../core/errors.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
 import { createRandom, type Random } from "../core/random.ts";
 import { Registry } from "../core/registry.ts";
 import { Bitmap } from "../lib/bitmap.ts";
@@ -175,7 +176,7 @@ export class Mm {
     this.storeContents = g.storeContents;
     this.seed = g.seed;
     this.random = createRandom(g.seed);
-    this.areas = areaNames.map((name, id) => new CmaArea(this, id, name));
+    this.areas = areaNames.map((name, id) => new CmaArea(inst.engine, g.pageSize, id, name));
     this.cpuCache = g.cacheLineBytes > 0 ? new CpuCache((phys, length) => inst.ramView(phys, length), g.cacheLineBytes) : null;
   }
 

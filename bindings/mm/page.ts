@@ -3,7 +3,15 @@
  * page cache entry). Its pfn follows the page when migration moves it.
  */
 import { DmaSimError, errnoName } from "../core/errors.ts";
-import type { Mm } from "./mm.ts";
+import type { Engine } from "../core/backend.ts";
+
+/** @internal What a MovablePage needs of its machine (Mm provides it). */
+export interface MovablePageHost {
+  readonly engine: Engine;
+  readBlock(pfn: number, order: number, offset: number, length: number | undefined, where: string): Uint8Array;
+  writeBlock(pfn: number, order: number, bytes: Uint8Array, offset: number, where: string): void;
+  freePages(pfn: number, order: number): void;
+}
 
 export class MovablePage {
   /** @internal */
@@ -11,7 +19,7 @@ export class MovablePage {
 
   /** @internal */
   constructor(
-    private readonly sys: Mm,
+    private readonly sys: MovablePageHost,
     /** Owner id, stable for the life of the allocation. */
     readonly id: number,
     /** Order of the block. */

@@ -16,7 +16,8 @@
  */
 import { DmaBuf, VmArea, dmaBufList, dmaBufState } from "../dma-buf/dma-buf.ts";
 import { dmaHeaps, type DmaHeap } from "../dma-buf/dma-heap.ts";
-import { DmaSimError, requireInt } from "../core/errors.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
 import type { Mm } from "../mm/mm.ts";
 import {
   DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_RW,

@@ -7,7 +7,7 @@
  * has lent the area's pageblocks to movable pages, which cma_alloc() must
  * migrate out, and pinned pages make it retry elsewhere.
  */
-import type { ScenarioSpec } from "../scenario.ts";
+import type { ScenarioSpec } from "../scenario-spec.ts";
 import { BOOT_MIX, KERNEL_ORDERS, MOVABLE_ORDERS, SLAB_ORDERS } from "./phone.ts";
 
 

@@ -12,7 +12,7 @@
  * area. When a game loads under memory pressure, order-8 blocks run short, the
  * heap falls back to orders 4 and 0, and the game runs into its dma-buf limit.
  */
-import type { MixSpec, ScenarioSpec } from "../scenario.ts";
+import type { MixSpec, ScenarioSpec } from "../scenario-spec.ts";
 import { BOOT_MIX, KERNEL_ORDERS, MOVABLE_ORDERS, SLAB_ORDERS } from "./phone.ts";
 
 

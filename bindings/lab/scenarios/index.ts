@@ -2,7 +2,7 @@
  * The built-in scenarios, by name. Each is the JSON a scenario file would hold
  * (`dmasim scenarios NAME` prints it), so a user can start from one.
  */
-import type { ScenarioSpec } from "../scenario.ts";
+import type { ScenarioSpec } from "../scenario-spec.ts";
 import { camera } from "./camera.ts";
 import { heaps } from "./heaps.ts";
 import { server } from "./server.ts";

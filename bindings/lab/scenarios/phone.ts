@@ -2,7 +2,7 @@
  * The phone that `camera` and `heaps` both model: what its allocations look
  * like (order weights per kind) and how it boots.
  */
-import type { MixSpec } from "../scenario.ts";
+import type { MixSpec } from "../scenario-spec.ts";
 
 /** Anonymous and page-cache pages, with some mTHP-sized folios. */
 export const MOVABLE_ORDERS = { "0": 85, "1": 4, "2": 6, "3": 3, "4": 2 };

@@ -10,7 +10,7 @@
  * succeed. A few alloc_contig_range() calls (as for gigantic pages) show what
  * migration can win back where the buddy allocator alone cannot.
  */
-import type { MixSpec, ScenarioSpec } from "../scenario.ts";
+import type { MixSpec, ScenarioSpec } from "../scenario-spec.ts";
 
 const ANON_ORDERS = { "0": 90, "1": 3, "2": 4, "3": 3 };
 const KERNEL_ORDERS = { "0": 70, "1": 12, "2": 10, "3": 8 };
