@@ -1,0 +1,25 @@
+// The benchmark cases, in the order they run and print.
+import type { Case } from "../case.ts";
+import { bitmapScan } from "./bitmap-scan.ts";
+import { buddyMixed } from "./buddy-mixed.ts";
+import { buddyOrder0Batch } from "./buddy-order0-batch.ts";
+import { buddyOrder0 } from "./buddy-order0.ts";
+import { cmaAllocRelease } from "./cma-alloc-release.ts";
+import { dmabufRoundtrip } from "./dmabuf-roundtrip.ts";
+import { iovaAllocFree } from "./iova-alloc-free.ts";
+import { migrate64mib } from "./migrate-64mib.ts";
+import { sgBuildMap } from "./sg-build-map.ts";
+import { traceReplay } from "./trace-replay.ts";
+
+export const CASES: readonly Case[] = [
+  cmaAllocRelease,
+  buddyOrder0,
+  buddyOrder0Batch,
+  buddyMixed,
+  migrate64mib,
+  iovaAllocFree,
+  sgBuildMap,
+  dmabufRoundtrip,
+  traceReplay,
+  bitmapScan,
+];
