@@ -258,6 +258,15 @@ const OPS: DmaBufOps = {
     if (b.backing) freeBacking(b.sys, b.backing);
     b.backing = null;
   },
+  hash(dmabuf, h) {
+    const b = buf(dmabuf);
+    h.num(b.pins).str(b.backing?.placement ?? "none");
+    h.list(b.backing?.runs ?? [], (r) => h.num(r.pfn).num(r.pages));
+    h.list(b.mapped, ([sgt, dev]) => {
+      h.str(dev.name).num(sgt.nents);
+      h.list(sgt.entries, (e) => h.num(e.pfn).num(e.length).num(e.dmaAddress ?? -1).num(e.dmaLength ?? -1));
+    });
+  },
   check(dmabuf) {
     const b = buf(dmabuf);
     if (!b.backing) return "";

@@ -18,6 +18,7 @@ import { DmaSimError } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
 import type { MovablePage } from "../mm/page.ts";
 import type { SgTable } from "../lib/scatterlist.ts";
+import type { StateHasher } from "../core/hash.ts";
 import type { Mm } from "../mm/mm.ts";
 import { DMA_BUF_NAME_LEN } from "../uapi/linux/dma-buf.ts";
 import { FMODE_LSEEK, FMODE_OPENED, O_ACCMODE, O_NONBLOCK, openFmode } from "../uapi/linux/fcntl.ts";
@@ -62,6 +63,8 @@ export interface DmaBufOps {
   kunmap?(dmabuf: DmaBuf, pageNum: number): void;
   /** dmasim: the exporter's invariants for sys.check(); "" when they hold. */
   check?(dmabuf: DmaBuf): string;
+  /** dmasim: feeds the exporter's own state (its backing, its counters of moves) to sys.stateHash(). */
+  hash?(dmabuf: DmaBuf, h: StateHasher): void;
 }
 
 /** struct dma_buf_attach_ops: what makes an importer dynamic. */
@@ -254,6 +257,13 @@ export class VmArea {
     this.ptes.set(index, pfn);
   }
 
+  /** @internal Its state for sys.stateHash(): the page table and the private copies, by page index. */
+  hashState(h: StateHasher): void {
+    h.num(this.pgoff).num(this.pages).bool(this.shared).bool(this.writable).bool(this.fault !== null);
+    h.list(sortedEntries(this.ptes), ([index, pfn]) => h.num(index).num(pfn));
+    h.list(sortedEntries(this.cow), ([index, page]) => h.num(index).num(page.id));
+  }
+
   /** Pages present in the page table (file pages and private copies). */
   get residentPages(): number {
     const set = new Set([...this.ptes.keys(), ...this.cow.keys()]);
@@ -343,6 +353,16 @@ export class DmaBufAttachment {
   get mappedTables(): number {
     return this.mappings.size + (this.sgt ? 1 : 0);
   }
+
+  /** @internal Its state for sys.stateHash(). */
+  hashState(h: StateHasher): void {
+    h.str(this.dev.name).bool(this.isDynamic).bool(this.peer2peer).num(this.pins).str(this.dir ?? "");
+    hashSgTable(h, this.sgt);
+    h.list(this.mappings, ([sgt, dir]) => {
+      hashSgTable(h, sgt);
+      h.str(dir);
+    });
+  }
 }
 
 // ---- the registry (db_list) ------------------------------------------------------------------------
@@ -367,6 +387,21 @@ export function dmaBufState(sys: Mm): DmaBufState {
   return st;
 }
 
+/** Map entries in ascending key order, for a canonical hash. */
+function sortedEntries<V>(map: ReadonlyMap<number, V>): [number, V][] {
+  return [...map].sort((a, b) => a[0] - b[0]);
+}
+
+/** A mapped table: its entries and, once mapped, their DMA segments. */
+function hashSgTable(h: StateHasher, sgt: SgTable | null): void {
+  if (!sgt) {
+    h.word(-1);
+    return;
+  }
+  h.num(sgt.nents).num(sgt.origNents).bool(sgt.ended);
+  h.list(sgt.entries, (e) => h.num(e.pfn).num(e.offset).num(e.length).num(e.dmaAddress ?? -1).num(e.dmaLength ?? -1));
+}
+
 /** @internal Boot: the dma-buf layer of a machine, with its debugfs file and invariants. */
 export function registerDmaBuf(sys: Mm, dma: { readonly devices: readonly Device[] }): void {
   STATES.set(sys, { list: [], lastIno: 0, devices: dma.devices, onRelease: [] });
@@ -374,6 +409,13 @@ export function registerDmaBuf(sys: Mm, dma: { readonly devices: readonly Device
     name: "dma-buf",
     readFile: (path) => (path === "/sys/kernel/debug/dma_buf/bufinfo" ? formatBufinfo(sys) : undefined),
     check: () => dmaBufCheck(sys),
+    hash(h) {
+      const st = dmaBufState(sys);
+      // Nothing exported yet: nothing to feed (the machine hashes as its engine).
+      if (st.lastIno === 0) return;
+      h.num(st.lastIno);
+      h.list(st.list, (b) => b.hashState(h));
+    },
   });
 }
 
@@ -460,6 +502,17 @@ export class DmaBuf {
   /** True once the last reference went and release() ran. */
   get released(): boolean {
     return this.releasedFlag;
+  }
+
+  /** @internal Its state for sys.stateHash(): references, name, attachments, kernel and user mappings, the exporter's own. */
+  hashState(h: StateHasher): void {
+    h.num(this.ino).num(this.size).str(this.expName).num(this.fFlags).str(this.nameValue ?? "").bool(this.nameValue !== null);
+    h.num(this.refs.fd).num(this.refs.vma).num(this.refs.kernel);
+    h.num(this.vmappingCounter).bool(this.vmapPtr !== null);
+    h.list([...this.kmaps.keys()].sort((a, b) => a - b), (page) => h.num(page));
+    h.list(this.attachmentList, (a) => a.hashState(h));
+    h.list(this.vmas, (vma) => vma.hashState(h));
+    this.ops.hash?.(this, h);
   }
 
   /** dma_buf_is_dynamic(): the exporter can move the backing (it has pin/unpin). */

@@ -204,6 +204,14 @@ function heapOps(kind: "system" | "cma"): DmaBufOps {
       b.heap.stats.liveBuffers--;
       b.heap.stats.liveBytes -= dmabuf.size;
     },
+    hash(dmabuf, h) {
+      const b = buffer(dmabuf);
+      h.list(b.runs, (r) => h.num(r.pfn).num(r.pages)).num(b.vmapCnt);
+      h.list(b.attachments, ({ dev, a }) => {
+        h.str(dev.name).bool(a.mapped).num(a.table.nents);
+        h.list(a.table.entries, (e) => h.num(e.pfn).num(e.length).num(e.dmaAddress ?? -1).num(e.dmaLength ?? -1));
+      });
+    },
     check(dmabuf) {
       const b = buffer(dmabuf);
       const sys = dmabuf.sys;

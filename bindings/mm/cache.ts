@@ -7,6 +7,7 @@
  * Coherent devices snoop it. Maintenance follows arm64: clean to the point of
  * coherency for the device, invalidate for the CPU.
  */
+import type { StateHasher } from "../core/hash.ts";
 
 interface Line {
   data: Uint8Array;
@@ -82,6 +83,20 @@ export class CpuCache {
   /** dcache_inval_poc(): lines in the range are dropped, dirty data with them. */
   invalidate(phys: number, length: number): void {
     this.forLines(phys, length, (index) => this.lines.delete(index));
+  }
+
+  /** @internal Its state for sys.stateHash(): every cached line, by address, with its bytes and dirty bit (nothing while empty). */
+  hashState(h: StateHasher): void {
+    if (this.lines.size === 0) return;
+    h.list([...this.lines].sort((a, b) => a[0] - b[0]), ([index, l]) => h.num(index).bool(l.dirty).bytes(l.data));
+  }
+
+  /** @internal Its invariants: "" when they hold. */
+  checkState(): string {
+    for (const [index, l] of this.lines) {
+      if (l.data.length !== this.lineBytes) return `cpu cache: line ${index} holds ${l.data.length} bytes, not ${this.lineBytes}`;
+    }
+    return "";
   }
 
   /** Lines currently cached. */

@@ -177,7 +177,9 @@ export class Mm {
     this.seed = g.seed;
     this.random = createRandom(g.seed);
     this.areas = areaNames.map((name, id) => new CmaArea(inst.engine, g.pageSize, id, name));
-    this.cpuCache = g.cacheLineBytes > 0 ? new CpuCache((phys, length) => inst.ramView(phys, length), g.cacheLineBytes) : null;
+    const cache = g.cacheLineBytes > 0 ? new CpuCache((phys, length) => inst.ramView(phys, length), g.cacheLineBytes) : null;
+    this.cpuCache = cache;
+    if (cache) this.registry.add({ name: "cpu-cache", check: () => cache.checkState(), hash: (h) => cache.hashState(h) });
   }
 
   /** A zeroed bitmap of `nbits` bits in the engine (lib/bitmap.c primitives). */

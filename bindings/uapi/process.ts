@@ -14,6 +14,7 @@
  * `dmabufLimitBytes`, the ioctl fails with ENOMEM, as a charge over a memory
  * cgroup's limit fails, and nothing is allocated.
  */
+import type { StateHasher } from "../core/hash.ts";
 import { DmaBuf, VmArea, dmaBufList, dmaBufState } from "../dma-buf/dma-buf.ts";
 import { dmaHeaps, type DmaHeap } from "../dma-buf/dma-heap.ts";
 import { DmaSimError } from "../core/errors.ts";
@@ -93,7 +94,16 @@ export function registerProcesses(sys: Mm): void {
     if (owner) owner.uncharge(dmabuf.size);
     t.charges.delete(dmabuf);
   });
-  sys.registry.add({ name: "processes", check: () => checkProcesses(sys, t) });
+  sys.registry.add({
+    name: "processes",
+    check: () => checkProcesses(sys, t),
+    hash(h) {
+      if (t.lastPid === 0) return;
+      h.num(t.lastPid);
+      h.list(t.processes, (p) => p.hashState(h));
+      h.list(t.charges, ([dmabuf, owner]) => h.num(dmabuf.ino).num(owner.pid));
+    },
+  });
 }
 
 /** The fd references and charges agree with the buffers. */
@@ -209,6 +219,11 @@ export class Mapping {
     readonly flags: number,
   ) {}
 
+  /** @internal Its state for sys.stateHash() (the page table is its vma's, which the dma-buf feeds). */
+  hashState(h: StateHasher): void {
+    h.num(this.vma.dmabuf.ino).num(this.offset).num(this.length).num(this.prot).num(this.flags).bool(this.vma.live);
+  }
+
   /** The mapping is still there (not munmap()ed, its process alive). */
   get mapped(): boolean {
     return this.vma.live;
@@ -299,6 +314,19 @@ export class Process {
     private readonly procs: ProcessTable,
   ) {
     for (let fd = 0; fd < 3; fd++) this.fds[fd] = { file: { kind: "tty", fMode: FMODE_READ | FMODE_WRITE }, cloexec: false };
+  }
+
+  /** @internal Its state for sys.stateHash(): the fd table, the mappings, the charges. */
+  hashState(h: StateHasher): void {
+    h.num(this.pid).str(this.name).num(this.dmabufLimitBytes ?? -1).num(this.nofile).bool(this.alive);
+    h.num(this.chargedBytes).num(this.chargedBuffers);
+    h.list(this.openFds, (fd) => {
+      const { file, cloexec } = this.fds[fd]!;
+      h.num(fd).bool(cloexec).str(file.kind);
+      if (file.kind === "dmabuf") h.num(file.dmabuf.ino);
+      else h.num(file.fMode).str(file.kind === "heap" ? file.heap.name : "");
+    });
+    h.list(this.maps, (m) => m.hashState(h));
   }
 
   /** @internal */
