@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { afterAll, describe, expect, it } from "vitest";
-import { writeReport } from "dmasim/lab/report";
-import type { LabResult } from "dmasim/lab/result";
-import { runScenario } from "dmasim/lab/runner";
-import { loadScenario, validateScenario } from "dmasim/lab/scenario";
+import { writeReport } from "dmasim/lab";
+import type { LabResult } from "dmasim/lab";
+import { runScenario } from "dmasim/lab";
+import { loadScenario, validateScenario } from "dmasim/lab";
 
 /** Scale of the built-in scenarios in these tests: a tenth of the operations, same machine. */
 const SCALE = 0.1;

@@ -6,7 +6,7 @@ import type { DmaSimError } from "dmasim";
 import { dmaSimErrorOf } from "./helpers.ts";
 import {
   builtinScenarioNames, builtinScenarioSpec, loadScenario, parseBytes, scaleScenario, validateScenario, type ScenarioSpec,
-} from "dmasim/lab/scenario";
+} from "dmasim/lab";
 
 /** A small valid scenario to break one field at a time. */
 function spec(): ScenarioSpec {

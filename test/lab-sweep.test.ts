@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { dmaSimErrorOf } from "./helpers.ts";
 import {
   enumerateJobs, jobAt, jobFileName, loadGrid, mergeSweep, parseShard, runSweep, shardJobs, validateGrid, type SweepJobFile,
-} from "dmasim/lab/sweep";
+} from "dmasim/lab";
 
 const tmp = mkdtempSync(join(tmpdir(), "dmasim-lab-sweep-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -3,8 +3,7 @@
  * to vega and rendered to SVG headless (a vega View with renderer "none" and
  * view.toSVG(): no canvas, no browser, no network).
  */
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 import { MIGRATETYPE_COLORS } from "./report-map.ts";
 import type { LabResult } from "./result.ts";
 import {
@@ -24,8 +23,13 @@ export interface Chart {
 const WIDTH = 640;
 const HEIGHT = 220;
 
-/** Renders a vega-lite spec to an SVG document. */
+/**
+ * Renders a vega-lite spec to an SVG document. vega is loaded at the first
+ * report, not with the Lab: its canvas probe awaits at top level, which would
+ * keep require("dmasim/lab") from loading the Lab synchronously.
+ */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
