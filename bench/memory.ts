@@ -14,7 +14,7 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Backend, Migratetype, System } from "dmasim";
+import type { Backend, Migratetype } from "dmasim";
 import { parseArgsOrUsage } from "./command-line.ts";
 import { GIB, MIB, SEED } from "./constants.ts";
 
@@ -77,9 +77,10 @@ async function measure(backend: Backend, gib: number, fill: number): Promise<Mea
     for (let i = 0; i < 3; i++) globalThis.gc?.();
   };
   // Load and compile the engine first: code and module memory are not per-page costs.
-  let warm: System | null = await createSystem({ backend, ramBytes: 2 * MIB, storeContents: false, seed: SEED });
-  warm.allocPages(0, "movable");
-  warm = null;
+  {
+    const warm = await createSystem({ backend, ramBytes: 2 * MIB, storeContents: false, seed: SEED });
+    warm.allocPages(0, "movable");
+  } // out of scope: collected by settle()
   settle();
   const mem0 = process.memoryUsage();
   const rss0 = mem0.rss;

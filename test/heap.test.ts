@@ -6,7 +6,6 @@ import {
 import { MIB, expectUntouched, onBoth } from "./helpers.ts";
 
 const PAGE = 4096;
-const GPU = { name: "gpu", iommu: { base: 0x1000_0000, size: 256 * MIB } };
 const CAM = { name: "cam", dmaMask: 32, maxSegmentSize: 0xffffffff };
 
 /** DMA_HEAP_IOCTL_ALLOC as a userspace program calls it; returns the new fd. */

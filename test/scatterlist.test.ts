@@ -109,7 +109,7 @@ describe("scatterlist merge rules on many page arrays", () => {
           expect(e.pfn).toBe(pfns[page]);
           expect(e.offset).toBe(i === 0 ? offset : 0);
           const pagesIn = Math.ceil((e.offset + e.length) / PAGE);
-          for (let k = 1; k < pagesIn; k++) expect(pfns[page + k]).toBe(pfns[page] + k);
+          for (let k = 1; k < pagesIn; k++) expect(pfns[page + k]).toBe(pfns[page]! + k);
           expect(e.offset + e.length).toBeLessThanOrEqual(cap);
           page += pagesIn;
           // A run ends only where the pages stop being consecutive or the segment is full.

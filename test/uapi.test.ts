@@ -263,7 +263,7 @@ describe("isolation and lifetime across processes", () => {
       const buf = sys.dmabufs[0]!;
       expect(buf.fileCount).toBe(3);
       a.close(fd);
-      const map = b.mmap(inB, MIB, 0, PROT_READ, MAP_SHARED);
+      b.mmap(inB, MIB, 0, PROT_READ, MAP_SHARED);
       b.close(inB);
       c.close(inC);
       expect([buf.released, buf.fileCount, area.available]).toEqual([false, 1, area.count - 256]);

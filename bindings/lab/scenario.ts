@@ -22,7 +22,7 @@ export type {
   Bytes, OpsRange, ScenarioSpec, MachineSpec, AreaSpec, ProcessSpec, DeviceSpec, CmaConsumerSpec, ImporterSpec, PhaseSpec, MixSpec, WeightedSpec, AllocSpec, FreeSpec, CmaSpec, PinSpec, UnpinSpec, ContigSpec, ImportSpec, HeapSpec,
 } from "./scenario-spec.ts";
 import type {
-  Bytes, OpsRange, ScenarioSpec, MachineSpec, AreaSpec, ProcessSpec, DeviceSpec, CmaConsumerSpec, ImporterSpec, PhaseSpec, MixSpec, WeightedSpec, AllocSpec, FreeSpec, CmaSpec, PinSpec, UnpinSpec, ContigSpec, ImportSpec, HeapSpec,
+  ScenarioSpec,
 } from "./scenario-spec.ts";
 
 // ---- the resolved form, defaults filled in ---------------------------------------------------

@@ -31,7 +31,7 @@ export class SgTable {
   /** sg_mark_end() was called: nothing more is expected (leftPages was 0). */
   ended: boolean;
 
-  /** @internal */
+  /** A table of `entries` (an exporter's map_dma_buf() builds one). */
   constructor(
     readonly entries: SgEntry[],
     /** Page size of the machine the table describes. */

@@ -14,7 +14,7 @@ export interface MovablePageHost {
 }
 
 export class MovablePage {
-  /** @internal */
+  /** False once the block is freed: the handle is dead and its methods throw EINVAL. */
   alive = true;
 
   /** @internal */
