@@ -5,8 +5,10 @@ import type { Backend } from "./core/backend.ts";
 import type { DeviceOptions } from "./dma/device.ts";
 import type { DmaDebugOptions } from "./dma/debug.ts";
 import { DmaSimError } from "./core/errors.ts";
-import { requireInt } from "./core/validate.ts";
-import { GIB, MIB } from "./core/units.ts";
+import {
+  isPow2, optionalBoolean, rejectUnknownKeys, requireArray, requireInt, requireName, requireObject, requireOneOf,
+} from "./core/validate.ts";
+import { GIB, MIB, pageAligned } from "./core/units.ts";
 
 /** A CMA area, declared as `cma=` or a reserved-memory node would declare it. */
 export interface CmaAreaOptions {
@@ -121,17 +123,16 @@ const KNOWN_DEVICE = new Set(["name", "dmaMask", "coherent", "iommu", "maxSegmen
 
 function resolveDevices(where: string, devices: unknown, areaNames: Set<string>, pageSize: number): DeviceOptions[] {
   if (devices === undefined) return [];
-  if (!Array.isArray(devices)) throw new DmaSimError("EINVAL", `${where}: devices must be an array`);
   const names = new Set<string>();
-  return devices.map((d: DeviceOptions, i) => {
+  return (requireArray(where, "devices", devices) as DeviceOptions[]).map((d, i) => {
     const at = `${where}: devices[${i}]`;
-    if (typeof d !== "object" || d === null) throw new DmaSimError("EINVAL", `${at} must be an object`);
-    for (const key of Object.keys(d)) if (!KNOWN_DEVICE.has(key)) throw new DmaSimError("EINVAL", `${at}: unknown field "${key}"`);
-    if (typeof d.name !== "string" || d.name.length === 0) throw new DmaSimError("EINVAL", `${at}.name must be a non-empty string`);
+    requireObject(where, `devices[${i}]`, d);
+    rejectUnknownKeys(at, d, KNOWN_DEVICE);
+    requireName(where, `devices[${i}].name`, d.name);
     if (names.has(d.name)) throw new DmaSimError("EINVAL", `${at}: duplicate device name "${d.name}"`);
     names.add(d.name);
     if (d.dmaMask !== undefined) requireInt(at, "dmaMask", d.dmaMask, 12, 64);
-    if (d.coherent !== undefined && typeof d.coherent !== "boolean") throw new DmaSimError("EINVAL", `${at}.coherent must be a boolean`);
+    optionalBoolean(where, `devices[${i}].coherent`, d.coherent, true);
     if (d.maxSegmentSize !== undefined) requireInt(at, "maxSegmentSize", d.maxSegmentSize, pageSize, 0xffffffff);
     if (d.segmentBoundaryMask !== undefined) {
       const m = d.segmentBoundaryMask;
@@ -142,13 +143,11 @@ function resolveDevices(where: string, devices: unknown, areaNames: Set<string>,
     if (d.cma !== undefined && !areaNames.has(d.cma)) throw new DmaSimError("EINVAL", `${at}.cma: no CMA area named "${String(d.cma)}"`);
     if (d.iommu !== undefined) {
       const io = d.iommu;
-      if (typeof io !== "object" || io === null) throw new DmaSimError("EINVAL", `${at}.iommu must be an object`);
+      requireObject(where, `devices[${i}].iommu`, io);
       requireInt(`${at}.iommu`, "base", io.base, 0, Number.MAX_SAFE_INTEGER);
       requireInt(`${at}.iommu`, "size", io.size, pageSize, Number.MAX_SAFE_INTEGER);
-      if (io.base % pageSize !== 0 || io.size % pageSize !== 0) throw new DmaSimError("EINVAL", `${at}.iommu: base and size must be page-aligned`);
-      if (io.style !== undefined && io.style !== "arm" && io.style !== "dma-iommu") {
-        throw new DmaSimError("EINVAL", `${at}.iommu.style must be "arm" or "dma-iommu"`);
-      }
+      if (!pageAligned(io.base, pageSize) || !pageAligned(io.size, pageSize)) throw new DmaSimError("EINVAL", `${at}.iommu: base and size must be page-aligned`);
+      if (io.style !== undefined) requireOneOf(where, `devices[${i}].iommu.style`, io.style, ["arm", "dma-iommu"] as const);
     }
     return { ...d };
   });
@@ -171,7 +170,7 @@ function resolveZones(where: string, zones: SystemOptions["zones"], ramBytes: nu
   let lastEnd = 0;
   zones.forEach((zone, i) => {
     const at = `${where}: zones[${i}]`;
-    if (typeof zone !== "object" || zone === null) throw new DmaSimError("EINVAL", `${at} must be an object`);
+    requireObject(where, `zones[${i}]`, zone);
     const index = ZONE_ORDER.indexOf(zone.name);
     if (index < 0) throw new DmaSimError("EINVAL", `${at}.name must be "DMA", "DMA32" or "Normal", got ${String(zone.name)}`);
     if (index <= lastIndex) throw new DmaSimError("EINVAL", `${at}.name: zones must be listed once each, in the order DMA, DMA32, Normal`);
@@ -189,28 +188,18 @@ function resolveZones(where: string, zones: SystemOptions["zones"], ramBytes: nu
 }
 const KNOWN_CMA = new Set(["name", "bytes", "base", "limit", "alignment", "orderPerBit", "heapUsers"]);
 
-function isPow2(n: number): boolean {
-  return Number.isInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
-}
-
 export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
   const where = "createSystem";
-  if (typeof options !== "object" || options === null) throw new DmaSimError("EINVAL", `${where}: options must be an object`);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new DmaSimError("EINVAL", `${where}: unknown option "${key}"`);
-  }
-  const backend = options.backend ?? "wasm";
-  if (backend !== "wasm" && backend !== "ts") {
-    throw new DmaSimError("EINVAL", `${where}: backend must be "wasm" or "ts", got ${String(backend)}`);
-  }
+  requireObject(where, "options", options);
+  rejectUnknownKeys(where, options, KNOWN, "option");
+  const backend = requireOneOf(where, "backend", options.backend ?? "wasm", ["wasm", "ts"] as const);
   const pageSize = options.pageSize ?? 4096;
   if (!isPow2(pageSize) || pageSize < 4096 || pageSize > 65536) {
     throw new DmaSimError("EINVAL", `${where}: pageSize must be a power of two from 4096 to 65536, got ${String(pageSize)}`);
   }
   const maxOrder = requireInt(where, "maxOrder", options.maxOrder ?? 10, 1, 20);
   const pageblockOrder = requireInt(where, "pageblockOrder", options.pageblockOrder ?? 9, 1, maxOrder);
-  const storeContents = options.storeContents ?? true;
-  if (typeof storeContents !== "boolean") throw new DmaSimError("EINVAL", `${where}: storeContents must be a boolean`);
+  const storeContents = optionalBoolean(where, "storeContents", options.storeContents, true);
   const seed = requireInt(where, "seed", options.seed ?? 0, 0, 0xffffffff);
   const ramBytes = options.ramBytes ?? 256 * MIB;
   const pageblockBytes = pageSize * 2 ** pageblockOrder;
@@ -222,15 +211,12 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
   }
   const nrPages = ramBytes / pageSize;
   if (nrPages > MAX_PAGES) throw new DmaSimError("EINVAL", `${where}: at most ${MAX_PAGES} pages are supported, got ${nrPages}`);
-  const cma = options.cma ?? [];
-  if (!Array.isArray(cma)) throw new DmaSimError("EINVAL", `${where}: cma must be an array of areas`);
+  const cma = requireArray(where, "cma", options.cma ?? [], "an array of areas") as CmaAreaOptions[];
   const names = new Set<string>();
   const areas = cma.map((area, i) => {
     const at = `${where}: cma[${i}]`;
-    if (typeof area !== "object" || area === null) throw new DmaSimError("EINVAL", `${at} must be an object`);
-    for (const key of Object.keys(area)) {
-      if (!KNOWN_CMA.has(key)) throw new DmaSimError("EINVAL", `${at}: unknown field "${key}"`);
-    }
+    requireObject(where, `cma[${i}]`, area);
+    rejectUnknownKeys(at, area, KNOWN_CMA);
     if (typeof area.name !== "string" || area.name.length === 0 || area.name.includes("/")) {
       throw new DmaSimError("EINVAL", `${at}.name must be a non-empty string without "/"`);
     }
@@ -241,7 +227,7 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
       const v = area[key];
       if (v === undefined) continue;
       requireInt(at, key, v, 0, Number.MAX_SAFE_INTEGER);
-      if (v % pageSize !== 0) throw new DmaSimError("EINVAL", `${at}.${key} must be page-aligned, got ${v}`);
+      if (!pageAligned(v, pageSize)) throw new DmaSimError("EINVAL", `${at}.${key} must be page-aligned, got ${v}`);
     }
     if (area.alignment !== undefined && !isPow2(area.alignment)) {
       throw new DmaSimError("EINVAL", `${at}.alignment must be a power of two, got ${String(area.alignment)}`);

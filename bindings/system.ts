@@ -8,6 +8,7 @@
  */
 import { loadEngine, type EngineInstance } from "./core/backend.ts";
 import { DmaSimError, errnoName } from "./core/errors.ts";
+import { pfnUp } from "./core/units.ts";
 import type { DmaDebug } from "./dma/debug.ts";
 import { DmaSubsystem } from "./dma/dma.ts";
 import type { Device } from "./dma/device.ts";
@@ -33,7 +34,7 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
     throw new DmaSimError("EINVAL", "createSystem: zone boundaries must be pageblock-aligned and ascending");
   }
   o.cma.forEach((area, i) => {
-    const pages = Math.ceil(area.bytes / o.pageSize);
+    const pages = pfnUp(area.bytes, o.pageSize);
     const base = (area.base ?? 0) / o.pageSize;
     const limit = Math.min((area.limit ?? 0) / o.pageSize, o.nrPages);
     const align = area.alignment === undefined || area.alignment < o.pageSize ? 0 : area.alignment / o.pageSize;
@@ -55,7 +56,7 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
   // swiotlb_init(): the bounce pool, reserved below 4 GiB after the CMA areas.
   let swiotlbBase = -1;
   if (o.swiotlbBytes > 0) {
-    const pages = Math.ceil(o.swiotlbBytes / o.pageSize);
+    const pages = pfnUp(o.swiotlbBytes, o.pageSize);
     // Below 4 GiB, and below the narrowest direct-mapped device's reach so that
     // its bounce buffers are usable (an ISA-style 24-bit device bounces below 16 MiB).
     const narrowest = Math.min(2 ** 32, ...o.devices.filter((d) => !d.iommu).map((d) => 2 ** (d.dmaMask ?? 32)));

@@ -28,8 +28,9 @@ import {
   DmaBuf, DmaBufMap, copyRuns, dmaBufExport, pfnAt, zeroRuns, type DmaBufOps, type PageRun,
 } from "./dma-buf.ts";
 import { allocLargestBlocks } from "./dma-heap.ts";
+import { pageAlign } from "../core/units.ts";
 import { DmaSimError } from "../core/errors.ts";
-import { requireInt } from "../core/validate.ts";
+import { requireInt, requireObject } from "../core/validate.ts";
 import { SgTable } from "../lib/scatterlist.ts";
 import type { Mm, ZoneName } from "../mm/mm.ts";
 import { O_RDWR } from "../uapi/linux/fcntl.ts";
@@ -285,9 +286,9 @@ const OPS: DmaBufOps = {
  */
 export function dmaBufExportDeferred(sys: Mm, options: DeferredDmaBufOptions): DmaBuf {
   const where = "dmaBufExportDeferred";
-  if (!options || typeof options !== "object") throw new DmaSimError("EINVAL", `${where}: options must be an object`);
+  requireObject(where, "options", options);
   requireInt(where, "size", options.size, 1, sys.ramBytes);
-  const size = Math.ceil(options.size / sys.pageSize) * sys.pageSize;
+  const size = pageAlign(options.size, sys.pageSize);
   const cmaArea = options.cmaArea === undefined ? null : sys.cma(options.cmaArea);
   const priv: DeferredBuffer = {
     sys, size, cmaArea, backing: null, pins: 0, mapped: new Map(),

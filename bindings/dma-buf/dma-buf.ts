@@ -14,8 +14,9 @@
  * refuses with EBUSY or EINVAL and changes nothing.
  */
 import type { Device, DmaDirection } from "../dma/device.ts";
+import { pfnUp } from "../core/units.ts";
 import { DmaSimError } from "../core/errors.ts";
-import { requireInt } from "../core/validate.ts";
+import { requireBytes, requireInt, requireName, requireObject } from "../core/validate.ts";
 import type { MovablePage } from "../mm/page.ts";
 import type { SgTable } from "../lib/scatterlist.ts";
 import type { StateHasher } from "../core/hash.ts";
@@ -178,7 +179,7 @@ export class DmaBufMap {
 
   /** A CPU store of `bytes` at `offset`. */
   write(offset: number, bytes: Uint8Array): void {
-    if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", "DmaBufMap.write: bytes must be a Uint8Array");
+    requireBytes("DmaBufMap.write", "bytes", bytes);
     let at = 0;
     for (const r of this.ranges("write", offset, bytes.length)) {
       this.sys.cpuWrite(r.phys, bytes.subarray(at, at + r.len));
@@ -769,7 +770,7 @@ export class DmaBuf {
   kmap(pageNum: number): DmaBufMap | null {
     const where = "dma_buf_kmap";
     this.live(where);
-    requireInt(where, "pageNum", pageNum, 0, Math.ceil(this.size / this.sys.pageSize) - 1);
+    requireInt(where, "pageNum", pageNum, 0, pfnUp(this.size, this.sys.pageSize) - 1);
     if (!this.ops.kmap) return null;
     const pfn = this.ops.kmap(this, pageNum);
     const map = new DmaBufMap(this.sys, [{ pfn, pages: 1 }], Math.min(this.sys.pageSize, this.size - pageNum * this.sys.pageSize));
@@ -826,7 +827,7 @@ export class DmaBuf {
  */
 export function dmaBufExport(sys: Mm, info: DmaBufExportInfo): DmaBuf {
   const where = "dma_buf_export";
-  if (!info || typeof info !== "object") throw new DmaSimError("EINVAL", `${where}: export info must be an object`);
+  requireObject(where, "export info", info);
   const ops = info.ops;
   if (info.priv === undefined || info.priv === null) throw new DmaSimError("EINVAL", `${where}: priv is required`);
   if (!ops || typeof ops !== "object") throw new DmaSimError("EINVAL", `${where}: ops are required`);
@@ -839,7 +840,7 @@ export function dmaBufExport(sys: Mm, info: DmaBufExportInfo): DmaBuf {
   const flags = info.flags ?? 0;
   requireInt(where, "flags", flags, 0, 0xffffffff);
   const expName = info.expName ?? "dmasim";
-  if (typeof expName !== "string") throw new DmaSimError("EINVAL", `${where}: expName must be a string`);
+  requireName(where, "expName", expName);
   const st = dmaBufState(sys);
   const dmabuf = new DmaBuf(sys, { expName, size: info.size, ops, priv: info.priv, flags }, ++st.lastIno);
   st.list.unshift(dmabuf);

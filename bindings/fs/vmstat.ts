@@ -12,7 +12,7 @@
  * floating point.
  */
 
-import { DmaSimError } from "../core/errors.ts";
+import { requireCount, requireName } from "../core/validate.ts";
 
 /** migratetype_names[] (mm/page_alloc.c) with CONFIG_CMA and CONFIG_MEMORY_ISOLATION on, indexed by enum migratetype. */
 export const MIGRATETYPE_NAMES: readonly string[] = Object.freeze([
@@ -74,21 +74,12 @@ function splitThousandths(index: number): [whole: number, frac: number] {
 // input checks
 // ---------------------------------------------------------------------------
 
-function checkCount(value: number, what: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new DmaSimError("EINVAL", `${what} must be a non-negative safe integer, got ${value}`);
-  }
-}
-
-function checkOrder(order: number): void {
-  if (!Number.isSafeInteger(order) || order < 0) {
-    throw new DmaSimError("EINVAL", `order must be a non-negative integer, got ${order}`);
-  }
-}
+const checkCount = (value: number, what: string) => requireCount("vmstat", what, value);
+const checkOrder = (order: number) => requireCount("vmstat", "order", order);
 
 function checkZone(z: ZoneFreeInfo): void {
   checkCount(z.node, "node");
-  if (typeof z.zone !== "string") throw new TypeError("zone name must be a string");
+  requireName("vmstat", "zone", z.zone);
   z.freeBlocks.forEach((row, mt) =>
     row.forEach((n, order) => checkCount(n, `freeBlocks[${mt}][${order}] of node ${z.node} zone ${z.zone}`)),
   );

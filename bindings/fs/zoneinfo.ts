@@ -33,6 +33,7 @@
  */
 
 import { DmaSimError } from "../core/errors.ts";
+import { requireCount, requireInt } from "../core/validate.ts";
 
 /** One zone of a node, populated or not (zoneinfo prints unpopulated zones too, shortened). */
 export interface ZoneinfoZone {
@@ -175,20 +176,10 @@ function fail(message: string): never {
 }
 
 /** A counter printed with %lu / %ld: a non-negative safe integer. */
-function checkCount(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    fail(`${what} must be a non-negative safe integer, got ${String(value)}`);
-  }
-  return value;
-}
+const checkCount = (value: unknown, what: string): number => requireCount("zoneinfo", what, value);
 
 /** A field printed with %i / %d from a C int (or s8): 0..max. */
-function checkInt(value: unknown, what: string, max: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
-    fail(`${what} must be an integer in 0..${max}, got ${String(value)}`);
-  }
-  return value;
-}
+const checkInt = (value: unknown, what: string, max: number): number => requireInt("zoneinfo", what, value, 0, max);
 
 function checkRecord(value: unknown, what: string): Record<string, number> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {

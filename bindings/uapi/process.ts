@@ -18,7 +18,7 @@ import type { StateHasher } from "../core/hash.ts";
 import { DmaBuf, VmArea, dmaBufList, dmaBufState } from "../dma-buf/dma-buf.ts";
 import { dmaHeaps, type DmaHeap } from "../dma-buf/dma-heap.ts";
 import { DmaSimError } from "../core/errors.ts";
-import { requireInt } from "../core/validate.ts";
+import { rejectUnknownKeys, requireBytes, requireInt, requireName, requireObject } from "../core/validate.ts";
 import type { Mm } from "../mm/mm.ts";
 import {
   DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_RW,
@@ -129,13 +129,13 @@ function checkProcesses(sys: Mm, t: ProcessTable): string {
   return "";
 }
 
+const PROCESS_OPTIONS: ReadonlySet<string> = new Set(["dmabufLimitBytes", "nofile"]);
+
 /** @internal sys.process() */
 export function createProcess(sys: Mm, name: string, options: ProcessOptions = {}): Process {
-  if (typeof name !== "string" || name.length === 0) throw new DmaSimError("EINVAL", "process: name must be a non-empty string");
-  if (!options || typeof options !== "object") throw new DmaSimError("EINVAL", "process: options must be an object");
-  for (const key of Object.keys(options)) {
-    if (key !== "dmabufLimitBytes" && key !== "nofile") throw new DmaSimError("EINVAL", `process: unknown option "${key}"`);
-  }
+  requireName("process", "name", name);
+  requireObject("process", "options", options);
+  rejectUnknownKeys("process", options, PROCESS_OPTIONS, "option");
   const limit = options.dmabufLimitBytes === undefined ? null : requireInt("process", "dmabufLimitBytes", options.dmabufLimitBytes, 0, Number.MAX_SAFE_INTEGER);
   const nofile = requireInt("process", "nofile", options.nofile ?? 1024, 3, 1 << 20);
   const t = table(sys);
@@ -273,7 +273,7 @@ export class Mapping {
 
   /** CPU stores of `bytes` at `offset`. */
   write(offset: number, bytes: Uint8Array): void {
-    if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", "Mapping.write: bytes must be a Uint8Array");
+    requireBytes("Mapping.write", "bytes", bytes);
     this.access("write", offset, bytes.length, true, (phys, at, n) => this.sys.cpuWrite(phys, bytes.subarray(at, at + n)));
   }
 
