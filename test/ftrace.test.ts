@@ -2,10 +2,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-// The Lab modules are not in the package's exports (yet): import the built files.
 import {
   TRACE_EVENTS, formatTraceLine, parseTraceLine, readTraceLines, type TraceEvent,
-} from "../dist/bindings/lab/ftrace.js";
+} from "dmasim/lab";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "small.trace");
 

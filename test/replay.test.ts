@@ -6,8 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createRandom, createSystem, type MovablePage, type System } from "dmasim";
 import { BACKENDS, MIB, onBoth } from "./helpers.ts";
 // The Lab modules are not in the package's exports (yet): import the built files.
-import { formatTraceLine, type FormatOptions, type TraceEvent } from "../dist/bindings/lab/ftrace.js";
-import { createReplayer, replayTrace } from "../dist/bindings/lab/replay.js";
+import { createReplayer, formatTraceLine, replayTrace, type FormatOptions, type TraceEvent } from "dmasim/lab";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "small.trace");
 /** 16384 pages, a 4096-page CMA area. */
