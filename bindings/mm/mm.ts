@@ -578,9 +578,9 @@ export class Mm {
     for (const key of ["cmaFirstBalance", "allocNoFragment"] as const) {
       if (policy[key] !== undefined && typeof policy[key] !== "boolean") throw new DmaSimError("EINVAL", `setPolicy: ${key} must be a boolean`);
     }
-    if (policy.cmaFirstBalance !== undefined) this.engine.setCmaBalance(policy.cmaFirstBalance ? 1 : 0);
+    if (policy.cmaFirstBalance !== undefined) this.engine.setCmaBalance(policy.cmaFirstBalance);
     if (policy.claimThresholdPages !== undefined) requireInt("setPolicy", "claimThresholdPages", policy.claimThresholdPages, 0, this.pageblockNrPages + 1);
-    if (policy.allocNoFragment !== undefined) this.engine.setNoFragment(policy.allocNoFragment ? 1 : 0);
+    if (policy.allocNoFragment !== undefined) this.engine.setNoFragment(policy.allocNoFragment);
     if (policy.claimThresholdPages !== undefined) this.engine.setClaimThreshold(policy.claimThresholdPages);
   }
 }
