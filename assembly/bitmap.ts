@@ -4,7 +4,7 @@
 // and zero-area searches skip words that cannot start a fit 32 words at a time
 // (see "zero areas").
 
-import { EINVAL } from "./constants.ts";
+import { EINVAL } from "./abi.ts";
 import { dataPointer } from "./target.ts";
 
 /** Words from `w` that are all ones (skipZeros false) or all zeros, skipped 128 bits at a time (WASM SIMD). */

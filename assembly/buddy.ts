@@ -14,23 +14,21 @@
 //                                                             (link0 = next, link1 = prev)
 
 import {
-  MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_RECLAIMABLE, MIGRATE_TYPES,
-  MIGRATE_UNMOVABLE, MIGRATE_HIGHATOMIC, NONE, migratetypeIsMergeable,
-} from "./constants.ts";
+  EV_ALLOC_FAIL, EV_EXTFRAG, EV_EXTFRAG_CLAIMED, EV_PGALLOC, EV_PGFREE, KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES,
+  MIGRATE_CMA, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_RECLAIMABLE,
+  MIGRATE_TYPES, MIGRATE_UNMOVABLE, WMARK_LOW, WMARK_MIN, ZONE_NORMAL,
+} from "./abi.ts";
+import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import {
-  KIND_ALLOC, KIND_BUDDY, clearHead, getOrder, isBuddy, maxOrder, nextBuddyHead, nrPages, pageKind,
-  link0, link1, pageMt, pageOwnerId, pageblockNrPages, pageblockOrder,
-  pageblockStartPfn, setAllocated, setBuddy, setLink0, setLink1,
+  clearHead, getOrder, isBuddy, maxOrder, nextBuddyHead, nrPages, pageKind, link0, link1, pageMt, pageOwnerId,
+  pageblockNrPages, pageblockOrder, pageblockStartPfn, setAllocated, setBuddy, setLink0, setLink1,
 } from "./memmap.ts";
 import { dataPointer } from "./target.ts";
 import { changePageblockRange, getPageblockMt, setPageblockMt } from "./pageblock.ts";
+import { allocFailByOrder, countEvent, zonePgalloc } from "./vmevents.ts";
 import {
-  EV_ALLOC_FAIL, EV_EXTFRAG, EV_EXTFRAG_CLAIMED, EV_PGALLOC, EV_PGFREE, allocFailByOrder,
-  countEvent, zonePgalloc,
-} from "./vmevents.ts";
-import {
-  MAX_NR_ZONES, WMARK_LOW, WMARK_MIN, ZONE_NORMAL, zoneFreeCmaPages, zoneFreePages, zoneLowmemReserve,
-  zoneOf, zonePopulated, zoneWatermark, zonesMaxOrderAligned,
+  zoneFreeCmaPages, zoneFreePages, zoneLowmemReserve, zoneOf, zonePopulated, zoneWatermark,
+  zonesMaxOrderAligned,
 } from "./zone.ts";
 
 // alloc_flags (mm/internal.h) that the simulator uses.

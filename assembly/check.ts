@@ -1,17 +1,17 @@
 // sys.check(): every invariant of the engine, walked from scratch. Returns "" or
 // a message naming the first broken one.
 
-import { MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES, NONE, migratetypeIsMergeable } from "./constants.ts";
+import { KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES } from "./abi.ts";
+import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import { findBuddyPfn, freeBlocks, freeListHead, listIndex } from "./buddy.ts";
-import { MAX_NR_ZONES, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneOf, zoneStart } from "./zone.ts";
+import { zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneOf, zoneStart } from "./zone.ts";
 import { bitmapAssign, testBit } from "./bitmap.ts";
 import {
   cmaAreaCount, cmaAreaOf, cmaBasePfn, cmaBitmap, cmaBitmapBits, cmaCount, cmaOrderPerBit, cmaAvailable,
 } from "./cma.ts";
 import {
-  getOrder, KIND_ALLOC, KIND_BUDDY, longPins, maxOrder, nrPages, pageblockNrPages, pageblockOrder,
-  pageIsCmaAlloc, pageKind, pageLink0, pageLink1, pageMarked, pageMt, pageOwnerId, setPageMark,
-  shortPins,
+  getOrder, longPins, maxOrder, nrPages, pageblockNrPages, pageblockOrder, pageIsCmaAlloc, pageKind, pageLink0,
+  pageLink1, pageMarked, pageMt, pageOwnerId, setPageMark, shortPins,
 } from "./memmap.ts";
 import { ownerGetPfn, ownerLive, ownerSetPfn, ownerSlots } from "./owner.ts";
 import { getPageblockMt, setPageblockMt } from "./pageblock.ts";

@@ -6,21 +6,23 @@
 // out; cma_alloc() finds a clear run and wins it back with alloc_contig_range().
 
 import {
-  EBUSY, EINVAL, ENOMEM, ENOSPC, MAX_CMA_AREAS, MIGRATE_CMA, NONE,
-} from "./constants.ts";
+  CMA_STAT_ALLOCS_FAILED, CMA_STAT_ALLOCS_SUCCEEDED, CMA_STAT_BUSY_RETRIES, CMA_STAT_COUNT, CMA_STAT_PAGES_FAILED,
+  CMA_STAT_PAGES_MIGRATED, CMA_STAT_PAGES_RELEASED, CMA_STAT_PAGES_SUCCEEDED, EBUSY, EINVAL, ENOMEM, ENOSPC,
+  EV_CMA_ALLOC_FAIL, EV_CMA_ALLOC_SUCCESS, EV_PGMIGRATE_SUCCESS, KIND_ALLOC, MIGRATE_CMA,
+} from "./abi.ts";
+import { MAX_CMA_AREAS, NONE } from "./constants.ts";
 import {
   bitmapAssign, bitmapFindNextZeroAreaOff, bitsToWords, findNextBit, findNextZeroBit,
 } from "./bitmap.ts";
 import { freeBlock, freePageRange } from "./buddy.ts";
 import { allocContigRange } from "./contig.ts";
 import {
-  KIND_ALLOC, getOrder, nrPages, pageIsCmaAlloc, pageKind, pageShift, pageblockNrPages,
-  pageblockOrder, setCmaAlloc,
+  getOrder, nrPages, pageIsCmaAlloc, pageKind, pageShift, pageblockNrPages, pageblockOrder, setCmaAlloc,
 } from "./memmap.ts";
 import { setPageblockMt } from "./pageblock.ts";
 import { memblockFindBottomUp, memblockFindTopDown, memblockOverlap, memblockReserve } from "./memblock.ts";
 import { zoneCmaPages, zoneOf } from "./zone.ts";
-import { EV_CMA_ALLOC_FAIL, EV_CMA_ALLOC_SUCCESS, EV_PGMIGRATE_SUCCESS, countEvent, vmEvents } from "./vmevents.ts";
+import { countEvent, vmEvents } from "./vmevents.ts";
 
 // ---- per-area fields (struct cma), indexed by area id ------------------------------
 export let cmaAreaCount: i32 = 0;
@@ -31,24 +33,7 @@ const availablePages: Int32Array = new Int32Array(MAX_CMA_AREAS);
 const activated: Uint8Array = new Uint8Array(MAX_CMA_AREAS);
 const bitmaps: Array<Uint32Array> = new Array<Uint32Array>(0);
 
-// Counters: the sysfs alloc_pages_success/fail and release_pages_success, plus the
-// cost of winning memory back.
-// @ts-ignore: decorator
-@inline export const CMA_STAT_PAGES_SUCCEEDED: i32 = 0;
-// @ts-ignore: decorator
-@inline export const CMA_STAT_PAGES_FAILED: i32 = 1;
-// @ts-ignore: decorator
-@inline export const CMA_STAT_PAGES_RELEASED: i32 = 2;
-// @ts-ignore: decorator
-@inline export const CMA_STAT_ALLOCS_SUCCEEDED: i32 = 3;
-// @ts-ignore: decorator
-@inline export const CMA_STAT_ALLOCS_FAILED: i32 = 4;
-// @ts-ignore: decorator
-@inline export const CMA_STAT_BUSY_RETRIES: i32 = 5;
-// @ts-ignore: decorator
-@inline export const CMA_STAT_PAGES_MIGRATED: i32 = 6;
-// @ts-ignore: decorator
-@inline export const CMA_STAT_COUNT: i32 = 7;
+// Counters, CMA_STAT_* (abi.ts), per area.
 const stats: Float64Array = new Float64Array(MAX_CMA_AREAS * CMA_STAT_COUNT);
 
 /** The `ret` of the last cma_alloc() (0 on success), as its failure message prints it. */

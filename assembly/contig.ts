@@ -3,20 +3,18 @@
 // in use, and taking the then-free pages.
 
 import {
-  CONTIG_MIGRATE_TRIES, EAGAIN, EBUSY, EINVAL, ENOMEM, MIGRATE_CMA, MIGRATE_MOVABLE, NONE,
-} from "./constants.ts";
+  EAGAIN, EBUSY, EINVAL, ENOMEM, EV_CONTIG_FAIL, EV_CONTIG_MIGRATE_PASSES, EV_CONTIG_SUCCESS, EV_PGALLOC,
+  EV_PGMIGRATE_FAIL, KIND_ALLOC, MIGRATE_CMA, MIGRATE_MOVABLE,
+} from "./abi.ts";
+import { CONTIG_MIGRATE_TRIES, NONE } from "./constants.ts";
 import { findBlockHead, freePageRange, takeFreeBlock } from "./buddy.ts";
 import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
 import {
-  KIND_ALLOC, getOrder, isBuddy, longPins, nrPages, pageIsCmaAlloc, pageIsReserved, pageKind, pageOwnerId,
-  setAllocated,
+  getOrder, isBuddy, longPins, nrPages, pageIsCmaAlloc, pageIsReserved, pageKind, pageOwnerId, setAllocated,
 } from "./memmap.ts";
 import { migrateBlock } from "./migrate.ts";
 import { zoneOf } from "./zone.ts";
-import {
-  EV_CONTIG_FAIL, EV_CONTIG_MIGRATE_PASSES, EV_CONTIG_SUCCESS, EV_PGALLOC, EV_PGMIGRATE_FAIL,
-  countEvent,
-} from "./vmevents.ts";
+import { countEvent } from "./vmevents.ts";
 
 /** COMPACT_CLUSTER_MAX: pages isolated per migration batch. */
 // @ts-ignore: decorator

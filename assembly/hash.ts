@@ -1,17 +1,13 @@
 // sys.stateHash(): a digest of all engine state, for differential tests between
 // the WASM and portable builds (FNV-1a over 32-bit words, fnv.ts).
 
-import { MIGRATE_TYPES } from "./constants.ts";
+import { CMA_STAT_COUNT, MAX_NR_ZONES, MIGRATE_TYPES } from "./abi.ts";
 import { FNV_OFFSET_BASIS, fnvMix } from "./fnv.ts";
 import { iommuHash } from "./iommu.ts";
 import { bitmapCount, bitmapWords } from "./bitmap.ts";
 import { claimThresholdPages, cmaBalanceEnabled, freeBlocks, freeListHead, noFragmentEnabled } from "./buddy.ts";
-import {
-  MAX_NR_ZONES, lowmemReserve, zoneCmaPages, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneStart, zoneWmark,
-} from "./zone.ts";
-import {
-  cmaAreaCount, cmaAvailable, cmaBasePfn, cmaBitmap, cmaCount, cmaOrderPerBit, cmaStat, CMA_STAT_COUNT,
-} from "./cma.ts";
+import { lowmemReserve, zoneCmaPages, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneStart, zoneWmark } from "./zone.ts";
+import { cmaAreaCount, cmaAvailable, cmaBasePfn, cmaBitmap, cmaCount, cmaOrderPerBit, cmaStat } from "./cma.ts";
 import { maxOrder, nrPages, pageFlags, pageLink0, pageLink1, pageOrder, pageShift, pageblockOrder } from "./memmap.ts";
 import { ownerSlot, ownerSlots } from "./owner.ts";
 import { pageblockMts } from "./pageblock.ts";

@@ -2,16 +2,18 @@
 // -errno; the bindings turn them into DmaSimError or null.
 
 import {
-  EBUSY, EINVAL, ENOMEM, MIGRATE_CMA, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, NONE,
-} from "./constants.ts";
+  EAGAIN, EBUSY, EINVAL, ENOMEM, GFP_HIGH, GFP_NOBLOCK, GFP_VALID_MASK, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA,
+  MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, PAGE_PINS_LONG_SHIFT, PAGE_STATE_CMA, PAGE_STATE_MT_SHIFT,
+  PAGE_STATE_ORDER_SHIFT, PAGE_STATE_RESERVED, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL,
+} from "./abi.ts";
+import { NONE } from "./constants.ts";
 import {
   ALLOC_CMA, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, allocBlock, buddyInit, findBlockHead, findBuddyHead, freeBlock,
   freeBlocks, lastAllocZone, listIndex, nrFreeCmaPagesTotal, nrFreePagesTotal, setClaimThreshold, setCmaBalance, setNoFragment,
 } from "./buddy.ts";
 import {
-  MAX_NR_ZONES, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, minFreeKbytes, setupWatermarks, zoneCmaPages, zoneEnd,
-  zoneFreeCmaPages, zoneFreePages, zoneLowmemReserve, zoneOf, zoneSetRange, zoneStart, zoneWatermark,
-  zonesFinish, zonesReset,
+  minFreeKbytes, setupWatermarks, zoneCmaPages, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneLowmemReserve,
+  zoneOf, zoneSetRange, zoneStart, zoneWatermark, zonesFinish, zonesReset,
 } from "./zone.ts";
 import {
   cmaActivate, cmaAlloc, cmaAreaCount, cmaAvailable, cmaBasePfn, cmaBitmapBits, cmaCount, cmaDeclare,
@@ -142,20 +144,15 @@ export { setCmaBalance };
 
 // ---- the page allocator -----------------------------------------------------------------
 
-// gfp bits the bindings pass to allocPages().
-// @ts-ignore: decorator
-@inline const GFP_HIGH: i32 = 1; // __GFP_HIGH
-// @ts-ignore: decorator
-@inline const GFP_NOBLOCK: i32 = 2; // no __GFP_DIRECT_RECLAIM (GFP_ATOMIC with GFP_HIGH)
-
 /**
- * alloc_pages(): `mt` 0..2, `highestZone` the gfp zone modifier's zone (0 DMA,
- * 1 DMA32, 2 Normal), `gfp` GFP_HIGH | GFP_NOBLOCK bits. A movable block gets an
+ * alloc_pages(): `mt` MIGRATE_UNMOVABLE..MIGRATE_RECLAIMABLE, `highestZone` the
+ * gfp zone modifier's zone (ZONE_DMA, ZONE_DMA32 or ZONE_NORMAL), `gfp`
+ * GFP_HIGH | GFP_NOBLOCK bits (abi.ts). A movable block gets an
  * owner. Returns the pfn, -ENOMEM (NULL) or -EINVAL; lastZone() tells the zone.
  */
 export function allocPages(order: i32, mt: i32, highestZone: i32, gfp: i32): i32 {
   if (order < 0 || order > maxOrder || mt < 0 || mt > MIGRATE_RECLAIMABLE) return -EINVAL;
-  if (highestZone < 0 || highestZone > ZONE_NORMAL || gfp < 0 || gfp > 3) return -EINVAL;
+  if (highestZone < 0 || highestZone > ZONE_NORMAL || (gfp & ~GFP_VALID_MASK) != 0) return -EINVAL;
   let flags = mt == MIGRATE_MOVABLE ? ALLOC_CMA : 0;
   if ((gfp & GFP_HIGH) != 0) {
     flags |= ALLOC_MIN_RESERVE;
@@ -185,7 +182,7 @@ export function batchArray(): Int32Array { return batchPfns; }
 export function allocPagesBatch(count: i32, order: i32, mt: i32, highestZone: i32, gfp: i32): i32 {
   if (count < 0 || count > batchPfns.length) return -EINVAL;
   if (order < 0 || order > maxOrder || mt < 0 || mt > MIGRATE_RECLAIMABLE) return -EINVAL;
-  if (highestZone < 0 || highestZone > ZONE_NORMAL || gfp < 0 || gfp > 3) return -EINVAL;
+  if (highestZone < 0 || highestZone > ZONE_NORMAL || (gfp & ~GFP_VALID_MASK) != 0) return -EINVAL;
   let ok = 0;
   for (let i = 0; i < count; i++) {
     const pfn = allocPages(order, mt, highestZone, gfp);
@@ -292,7 +289,7 @@ export function migrateOwner(id: i32): i32 {
   const pfn = ownerGetPfn(id);
   if (pfn == NONE) return -EINVAL;
   const ret = migrateBlock(pfn, MIGRATE_MOVABLE, true);
-  return ret == -11 ? -EBUSY : ret;
+  return ret == -EAGAIN ? -EBUSY : ret;
 }
 
 // ---- isolation and contiguous ranges -----------------------------------------------------
@@ -362,11 +359,14 @@ export function pageblockMigratetype(pfn: i32): i32 { return pfnValid(pfn) ? get
 export function vmEvent(index: i32): f64 { return unchecked(vmEvents[index]); }
 export function allocFailures(order: i32): f64 { return unchecked(allocFailByOrder[order]); }
 
-/** Page state for inspection: kind | mt << 2 | order << 8 | cma << 16, or -EINVAL. */
+/**
+ * Page state for inspection, or -EINVAL: kind | mt << 2 | order << 8 | CMA bit 16 |
+ * reserved bit 17 (the PAGE_STATE_* layout of abi.ts).
+ */
 export function pageState(pfn: i32): i32 {
   if (!pfnValid(pfn)) return -EINVAL;
-  return pageKind(pfn) | (pageMt(pfn) << 2) | (getOrder(pfn) << 8) | ((pageIsCmaAlloc(pfn) ? 1 : 0) << 16) |
-    ((pageIsReserved(pfn) ? 1 : 0) << 17);
+  return pageKind(pfn) | (pageMt(pfn) << PAGE_STATE_MT_SHIFT) | (getOrder(pfn) << PAGE_STATE_ORDER_SHIFT) |
+    (pageIsCmaAlloc(pfn) ? PAGE_STATE_CMA : 0) | (pageIsReserved(pfn) ? PAGE_STATE_RESERVED : 0);
 }
 
 /**
@@ -384,16 +384,16 @@ export function pageblockFreePages(pfn: i32): i32 {
   while (p < end) {
     const head = findBlockHead(p);
     const n = 1 << getOrder(head);
-    if (pageKind(head) == 1) free += n < pageblockNrPages ? n : pageblockNrPages;
+    if (pageKind(head) == KIND_BUDDY) free += n < pageblockNrPages ? n : pageblockNrPages;
     p = head + n;
   }
   return free;
 }
 
-/** Pins of an allocated head: short | long << 16. */
+/** Pins of an allocated head: short | long << 16 (PAGE_PINS_* of abi.ts). */
 export function pagePins(pfn: i32): i32 {
   if (!pfnValid(pfn) || !isAllocHead(pfn)) return 0;
-  return shortPins(pfn) | (longPins(pfn) << 16);
+  return shortPins(pfn) | (longPins(pfn) << PAGE_PINS_LONG_SHIFT);
 }
 
 export function check(): string {

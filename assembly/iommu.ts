@@ -10,21 +10,18 @@
 //
 //   slot (per IOVA page)   ioPfn: physical pfn, or -1      ioFlags: R | W | size code << 2
 
-import { EINVAL, ENOMEM, ERANGE, NONE } from "./constants.ts";
+import {
+  EINVAL, ENOMEM, ERANGE, IOMMU_NR_PGSIZES, IOMMU_PGSIZE_1M, IOMMU_PGSIZE_4K, IOMMU_PGSIZE_64K, IOMMU_READ,
+  IOMMU_WRITE,
+} from "./abi.ts";
+import { NONE } from "./constants.ts";
 import { bitmapAssign, bitmapFindNextZeroAreaOff, bitsToWords } from "./bitmap.ts";
 import { fnvMix } from "./fnv.ts";
 import { nrPages, pageShift } from "./memmap.ts";
 
-// @ts-ignore: decorator
-@inline export const IOMMU_READ: i32 = 1;
-// @ts-ignore: decorator
-@inline export const IOMMU_WRITE: i32 = 2;
 /** CONFIG_ARM_DMA_IOMMU_ALIGNMENT default: allocations align to at most 2^8 pages. */
 // @ts-ignore: decorator
 @inline export const IOMMU_ALIGNMENT_ORDER: i32 = 8;
-/** IOMMU page sizes as shifts: 4K, 64K, 1M, 16M (the ARM short-descriptor format). */
-// @ts-ignore: decorator
-@inline const NR_PGSIZES: i32 = 4;
 
 // ---- per-domain fields, indexed by domain id --------------------------------------------
 const baseIovaPage: Array<f64> = new Array<f64>(0); // base IOVA in pages (f64: above 2^31 pages never, but bases up to 4 GiB)
@@ -34,11 +31,11 @@ const extensions: Array<i32> = new Array<i32>(0);
 const bitmaps: Array<Array<Uint32Array>> = new Array<Array<Uint32Array>>(0);
 const ioPfn: Array<Int32Array> = new Array<Int32Array>(0);
 const ioFlags: Array<Uint8Array> = new Array<Uint8Array>(0);
-/** Page-table entries in use per page size: domain * NR_PGSIZES + size code. */
+/** Page-table entries in use per page size: domain * IOMMU_NR_PGSIZES + size code. */
 let ptes: Int32Array = new Int32Array(0);
 
 /** Entries the last iommuMap() used, per page size code (4K, 64K, 1M, 16M). */
-export const lastMapEntries: Int32Array = new Int32Array(NR_PGSIZES);
+export const lastMapEntries: Int32Array = new Int32Array(IOMMU_NR_PGSIZES);
 
 export function iommuReset(): void {
   baseIovaPage.length = 0;
@@ -91,7 +88,7 @@ export function domainCreate(basePage: f64, sizePages: f64, flat: i32): i32 {
   table.fill(NONE);
   ioPfn.push(table);
   ioFlags.push(new Uint8Array(slots));
-  const grown = new Int32Array((id + 1) * NR_PGSIZES);
+  const grown = new Int32Array((id + 1) * IOMMU_NR_PGSIZES);
   grown.set(ptes);
   ptes = grown;
   return id;
@@ -146,7 +143,7 @@ export function iovaFree(d: i32, iovaPage: i32, count: i32): i32 {
 
 /** Pages per IOMMU page of size code `c` (4K, 64K, 1M, 16M) with this page size. */
 function pgsizePages(c: i32): i32 {
-  const shift = c == 0 ? 12 : c == 1 ? 16 : c == 2 ? 20 : 24;
+  const shift = c == IOMMU_PGSIZE_4K ? 12 : c == IOMMU_PGSIZE_64K ? 16 : c == IOMMU_PGSIZE_1M ? 20 : 24;
   return shift <= pageShift ? 1 : 1 << (shift - pageShift);
 }
 
@@ -165,7 +162,7 @@ export function iommuMap(d: i32, iovaPage: i32, pfn: i32, count: i32, prot: i32)
   lastMapEntries.fill(0);
   let done = 0;
   while (done < count) {
-    let c = NR_PGSIZES - 1;
+    let c = IOMMU_NR_PGSIZES - 1;
     for (; c > 0; c--) {
       const n = pgsizePages(c);
       if (n > 1 && ((iovaPage + done) & (n - 1)) == 0 && ((pfn + done) & (n - 1)) == 0 && count - done >= n) break;
@@ -176,7 +173,7 @@ export function iommuMap(d: i32, iovaPage: i32, pfn: i32, count: i32, prot: i32)
       unchecked(flags[iovaPage + done + i] = u8(prot | (c << 2)));
     }
     unchecked(lastMapEntries[c]++);
-    unchecked(ptes[d * NR_PGSIZES + c]++);
+    unchecked(ptes[d * IOMMU_NR_PGSIZES + c]++);
     done += n;
   }
   return 0;
@@ -198,7 +195,7 @@ export function iommuUnmap(d: i32, iovaPage: i32, count: i32): i32 {
       unchecked(table[head + i] = NONE);
       unchecked(flags[head + i] = 0);
     }
-    unchecked(ptes[d * NR_PGSIZES + c]--);
+    unchecked(ptes[d * IOMMU_NR_PGSIZES + c]--);
     done = head + n - iovaPage;
   }
   return done;
@@ -215,7 +212,7 @@ export function iovaToPfn(d: i32, iovaPage: i32): i32 {
 export function iovaProt(d: i32, iovaPage: i32): i32 {
   const flags = ioFlags[d];
   if (iovaPage < 0 || iovaPage >= flags.length) return 0;
-  return i32(unchecked(flags[iovaPage])) & 3;
+  return i32(unchecked(flags[iovaPage])) & (IOMMU_READ | IOMMU_WRITE);
 }
 
 /** Invariant walk: "" or what is broken. */
@@ -223,7 +220,7 @@ export function iommuCheck(): string {
   for (let d = 0; d < pagesTotal.length; d++) {
     const table = ioPfn[d];
     const flags = ioFlags[d];
-    const counted = new Int32Array(NR_PGSIZES);
+    const counted = new Int32Array(IOMMU_NR_PGSIZES);
     let slot = 0;
     while (slot < table.length) {
       if (unchecked(table[slot]) == NONE) {
@@ -242,8 +239,8 @@ export function iommuCheck(): string {
       unchecked(counted[c]++);
       slot += n;
     }
-    for (let c = 0; c < NR_PGSIZES; c++) {
-      if (unchecked(counted[c]) != unchecked(ptes[d * NR_PGSIZES + c])) return "iommu: page-table entry count off in domain " + d.toString();
+    for (let c = 0; c < IOMMU_NR_PGSIZES; c++) {
+      if (unchecked(counted[c]) != unchecked(ptes[d * IOMMU_NR_PGSIZES + c])) return "iommu: page-table entry count off in domain " + d.toString();
     }
   }
   return "";
@@ -269,7 +266,7 @@ export function iommuHash(h: i32): i32 {
 }
 
 export function domainPtes(d: i32, c: i32): i32 {
-  return unchecked(ptes[d * NR_PGSIZES + c]);
+  return unchecked(ptes[d * IOMMU_NR_PGSIZES + c]);
 }
 
 export function domainPages(d: i32): i32 {

@@ -1,14 +1,15 @@
 // Pageblock isolation (mm/page_isolation.c): marks pageblocks MIGRATE_ISOLATE so
 // their free pages leave the allocator's reach while a range is being emptied.
 
-import { EBUSY, MIGRATE_CMA, MIGRATE_ISOLATE, NONE } from "./constants.ts";
+import { EBUSY, KIND_ALLOC, KIND_BUDDY, MIGRATE_CMA, MIGRATE_ISOLATE } from "./abi.ts";
+import { NONE } from "./constants.ts";
 import {
   findBlockHead, findBuddyHead, findBuddyPfn, freeOneBlock, moveFreepagesBlock,
   splitLargeBuddy, takeFreeBlock,
 } from "./buddy.ts";
 import {
-  KIND_ALLOC, KIND_BUDDY, getOrder, isBuddy, maxOrder, nrPages, pageKind, pageOwnerId, pageblockAlign,
-  pageblockNrPages, pageblockOrder, pageblockStartPfn,
+  getOrder, isBuddy, maxOrder, nrPages, pageKind, pageOwnerId, pageblockAlign, pageblockNrPages,
+  pageblockOrder, pageblockStartPfn,
 } from "./memmap.ts";
 import { getPageblockMt, setPageblockMt } from "./pageblock.ts";
 

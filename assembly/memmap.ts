@@ -5,7 +5,7 @@
 //                  ┌───┬───┬───┬───────────┬───────┐
 //                  │ M │ R │CMA│    mt     │ kind  │
 //                  └───┴───┴───┴───────────┴───────┘
-//                  kind  0 none (tail of a block, or never set)
+//                  kind  0 none (tail of a block, or never set)       KIND_* in abi.ts
 //                        1 buddy: head of a free block
 //                        2 allocated: head of an allocation
 //                  mt    buddy: the free list it sits on; allocated: the migratetype asked for
@@ -21,15 +21,9 @@
 // allocation's tail pages are "none". Whether a pfn is free is found by walking up
 // the orders to a covering buddy head (see buddy.ts, findBuddyHead).
 
+import { KIND_ALLOC, KIND_BUDDY, PAGE_PINS_LONG_SHIFT, PAGE_PINS_SHORT_MASK } from "./abi.ts";
 import { NONE } from "./constants.ts";
 import { dataPointer } from "./target.ts";
-
-// @ts-ignore: decorator
-@inline export const KIND_NONE: i32 = 0;
-// @ts-ignore: decorator
-@inline export const KIND_BUDDY: i32 = 1;
-// @ts-ignore: decorator
-@inline export const KIND_ALLOC: i32 = 2;
 
 // @ts-ignore: decorator
 @inline const KIND_MASK: i32 = 0x3;
@@ -244,15 +238,15 @@ export function setReserved(pfn: i32): void {
 }
 // @ts-ignore: decorator
 @inline export function shortPins(pfn: i32): i32 {
-  return link1(pfn) & 0xffff;
+  return link1(pfn) & PAGE_PINS_SHORT_MASK;
 }
 // @ts-ignore: decorator
 @inline export function longPins(pfn: i32): i32 {
-  return link1(pfn) >>> 16;
+  return link1(pfn) >>> PAGE_PINS_LONG_SHIFT;
 }
 // @ts-ignore: decorator
 @inline export function setPins(pfn: i32, shortCount: i32, longCount: i32): void {
-  setLink1(pfn, (longCount << 16) | shortCount);
+  setLink1(pfn, (longCount << PAGE_PINS_LONG_SHIFT) | shortCount);
 }
 
 // ---- pfn arithmetic -------------------------------------------------------------

@@ -12,17 +12,18 @@
 //                    to memory allocated without __GFP_MOVABLE (GFP_USER).
 
 import {
-  EAGAIN, EINVAL, ENOMEM, MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_UNMOVABLE, NONE, PIN_COUNT_MAX,
-} from "./constants.ts";
+  EAGAIN, EINVAL, ENOMEM, EV_LONGTERM_MIGRATED, EV_PGMIGRATE_SUCCESS, MIGRATE_CMA, MIGRATE_ISOLATE,
+  MIGRATE_UNMOVABLE, ZONE_NORMAL,
+} from "./abi.ts";
+import { NONE, PIN_COUNT_MAX } from "./constants.ts";
 import { ALLOC_CMA, allocBlock, freeBlock } from "./buddy.ts";
-import { ZONE_NORMAL } from "./zone.ts";
 import {
   getOrder, longPins, pageOwnerId, setPageOwnerId, setPins, shortPins,
 } from "./memmap.ts";
 import { ownerGetPfn, ownerSetPfn } from "./owner.ts";
 import { getPageblockMt } from "./pageblock.ts";
 import { ramCopyPages } from "./ram.ts";
-import { EV_LONGTERM_MIGRATED, EV_PGMIGRATE_SUCCESS, countEvent } from "./vmevents.ts";
+import { countEvent } from "./vmevents.ts";
 
 /**
  * Migrates the owned block headed at `pfn` to a frame of `targetMt` (`allocCma`

@@ -5,7 +5,7 @@
 // reads the new entries back from `sgPfn` / `sgOffset` / `sgLength`; the buffers
 // grow as needed, so views of them are taken after each call.
 
-import { EINVAL } from "./constants.ts";
+import { EINVAL } from "./abi.ts";
 import { pageShift } from "./memmap.ts";
 
 export let sgPages: Int32Array = new Int32Array(0);

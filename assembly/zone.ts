@@ -3,33 +3,12 @@
 // highest zone it can use (the gfp zone modifier) and falls back down the
 // zonelist: Normal → DMA32 → DMA.
 //
-//   zone index    0 DMA   1 DMA32   2 Normal   3 Movable   4 Device
+//   zone index    0 DMA   1 DMA32   2 Normal   3 Movable   4 Device   (ZONE_* in abi.ts)
 //   (Movable and Device are never populated here; they exist so that
 //    lowmem_reserve[] and /proc/zoneinfo have the kernel's MAX_NR_ZONES.)
 
+import { MAX_NR_ZONES, NR_WMARK, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO, ZONE_MOVABLE } from "./abi.ts";
 import { maxOrder, pageShift } from "./memmap.ts";
-
-// @ts-ignore: decorator
-@inline export const ZONE_DMA: i32 = 0;
-// @ts-ignore: decorator
-@inline export const ZONE_DMA32: i32 = 1;
-// @ts-ignore: decorator
-@inline export const ZONE_NORMAL: i32 = 2;
-// @ts-ignore: decorator
-@inline export const ZONE_MOVABLE: i32 = 3;
-// @ts-ignore: decorator
-@inline export const MAX_NR_ZONES: i32 = 5;
-
-// @ts-ignore: decorator
-@inline export const WMARK_MIN: i32 = 0;
-// @ts-ignore: decorator
-@inline export const WMARK_LOW: i32 = 1;
-// @ts-ignore: decorator
-@inline export const WMARK_HIGH: i32 = 2;
-// @ts-ignore: decorator
-@inline export const WMARK_PROMO: i32 = 3;
-// @ts-ignore: decorator
-@inline const NR_WMARK: i32 = 4;
 
 export const zoneStart: Int32Array = new Int32Array(MAX_NR_ZONES);
 export const zoneEnd: Int32Array = new Int32Array(MAX_NR_ZONES);

@@ -2,31 +2,13 @@
  * DmaSimError: the error every public function throws on bad input, shaped like
  * Node's system errors (`code: "EINVAL"`, `errno: -22`).
  */
+import { ERRNO as ABI_ERRNO } from "./abi.generated.ts";
 
-/** errno values of include/uapi/asm-generic/errno-base.h and errno.h used by dmasim. */
-export const ERRNO = Object.freeze({
-  EPERM: 1,
-  ENOENT: 2,
-  ESRCH: 3,
-  EIO: 5,
-  ENXIO: 6,
-  EBADF: 9,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EACCES: 13,
-  EFAULT: 14,
-  EBUSY: 16,
-  EEXIST: 17,
-  ENODEV: 19,
-  EINVAL: 22,
-  EMFILE: 24,
-  ENOSPC: 28,
-  ESPIPE: 29,
-  ERANGE: 34,
-  ENOTTY: 25,
-  EOVERFLOW: 75,
-  EUCLEAN: 117,
-} as const);
+/**
+ * errno values of include/uapi/asm-generic/errno-base.h and errno.h used by
+ * dmasim: the engine's own (assembly/abi.ts, generated into abi.generated.ts).
+ */
+export const ERRNO = ABI_ERRNO;
 
 export type ErrnoCode = keyof typeof ERRNO;
 

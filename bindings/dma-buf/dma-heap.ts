@@ -12,7 +12,7 @@ import type { DmaDirection } from "../dma/device.ts";
 import {
   DmaBuf, DmaBufAttachment, DmaBufMap, dmaBufExport, pfnAt, zeroRuns, type DmaBufOps, type PageRun, type VmArea,
 } from "./dma-buf.ts";
-import { DmaSimError } from "../core/errors.ts";
+import { DmaSimError, ERRNO } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
 import { SgTable, sgAllocTableFromPages } from "../lib/scatterlist.ts";
 import type { Mm } from "../mm/mm.ts";
@@ -152,7 +152,7 @@ function heapOps(kind: "system" | "cma"): DmaBufOps {
       const ret = att.dev.dmaMapSgtable(a.table, dir);
       if (ret < 0) {
         // The system heap passes the DMA API's error on; the CMA heap says ENOMEM.
-        throw DmaSimError.fromErrno(kind === "cma" ? -12 : ret, `${kind}_heap_map_dma_buf: dma_map_sgtable() on ${att.dev.name} failed`);
+        throw DmaSimError.fromErrno(kind === "cma" ? -ERRNO.ENOMEM : ret, `${kind}_heap_map_dma_buf: dma_map_sgtable() on ${att.dev.name} failed`);
       }
       a.mapped = true;
       return a.table;

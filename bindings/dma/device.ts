@@ -5,7 +5,7 @@
  * atomic pools; a DMA engine so that a device really reads and writes memory.
  */
 import type { CmaArea } from "../mm/cma.ts";
-import { DmaSimError } from "../core/errors.ts";
+import { DmaSimError, ERRNO } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
 import { IOMMU_READ, IOMMU_WRITE, type IommuDomain, type IommuFault } from "./iommu.ts";
 import type { SgTable } from "../lib/scatterlist.ts";
@@ -390,7 +390,7 @@ export class Device {
   /** dma_map_sgtable(): like dmaMapSg() but sets sgt.nents and returns 0 or a negative errno (-EIO, -ENOMEM). */
   dmaMapSgtable(sgt: SgTable, dir: DmaDirection): number {
     const n = this.dmaMapSg(sgt, dir);
-    if (n === 0) return this.iommu ? -12 : -5;
+    if (n === 0) return this.iommu ? -ERRNO.ENOMEM : -ERRNO.EIO;
     sgt.nents = n;
     return 0;
   }
@@ -685,7 +685,7 @@ export class Device {
     requireInt("dmaMmapAttrs", "pgoff", pgoff, 0, Number.MAX_SAFE_INTEGER);
     requireInt("dmaMmapAttrs", "pages", pages, 1, Number.MAX_SAFE_INTEGER);
     const count = Math.ceil(buf.size / this.sys.pageSize);
-    if (pgoff >= count || pages > count - pgoff) return -6;
+    if (pgoff >= count || pages > count - pgoff) return -ERRNO.ENXIO;
     const pfns: number[] = [];
     if (buf.blocks.length === 0) {
       for (let i = 0; i < count; i++) pfns.push(buf.phys / this.sys.pageSize + i);

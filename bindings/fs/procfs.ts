@@ -9,8 +9,9 @@
  *
  * One line or block per populated zone of node 0.
  */
+import { WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL } from "../core/abi.ts";
 import type { Mm } from "../mm/mm.ts";
-import { defaultPageset, formatZoneinfo, type ZoneinfoZone } from "./zoneinfo.ts";
+import { ZONEINFO_ZONE_NAMES, defaultPageset, formatZoneinfo, type ZoneinfoZone } from "./zoneinfo.ts";
 import {
   formatBuddyinfo, formatExtfragIndex, formatPagetypeinfo, formatUnusableIndex, formatVmstat,
   type ZoneFreeInfo,
@@ -28,7 +29,9 @@ function vmstat(sys: Mm): string {
   return formatVmstat({
     nr_free_pages: s.nrFreePages,
     nr_free_cma: s.nrFreeCmaPages,
-    ...Object.fromEntries(["dma", "dma32", "normal"].map((name, z) => [`pgalloc_${name}`, sys.engine.zonePgallocPages(z)])),
+    ...Object.fromEntries(
+      ([[ZONE_DMA, "dma"], [ZONE_DMA32, "dma32"], [ZONE_NORMAL, "normal"]] as const).map(([z, name]) => [`pgalloc_${name}`, sys.engine.zonePgallocPages(z)]),
+    ),
     pgalloc_movable: 0,
     pgalloc_device: 0,
     pgfree: s.pgfree,
@@ -39,33 +42,33 @@ function vmstat(sys: Mm): string {
   });
 }
 
-const ZONEINFO_NAMES = ["DMA", "DMA32", "Normal", "Movable", "Device"];
-
 /**
  * /proc/zoneinfo for node 0 with all five zones, one simulated cpu. Only the
  * counters dmasim models are non-zero; per-cpu lists are always empty.
  */
 function zoneinfo(sys: Mm): string {
   const e = sys.engine;
-  const zones: ZoneinfoZone[] = ZONEINFO_NAMES.map((name, z) => {
-    const present = z < 3 ? e.zoneEndPfn(z) - e.zoneStartPfn(z) : 0;
-    const low = z < 3 ? e.zoneWmarkPages(z, 1) : 0;
+  const zones: ZoneinfoZone[] = ZONEINFO_ZONE_NAMES.map((name, z) => {
+    // The engine populates DMA..Normal; Movable and Device are always empty.
+    const populated = z <= ZONE_NORMAL;
+    const present = populated ? e.zoneEndPfn(z) - e.zoneStartPfn(z) : 0;
+    const low = populated ? e.zoneWmarkPages(z, WMARK_LOW) : 0;
     const pcp = defaultPageset(present, low, sys.pageSize, 1);
     return {
       name,
-      freePages: z < 3 ? e.zoneFree(z) : 0,
+      freePages: populated ? e.zoneFree(z) : 0,
       boost: 0,
-      min: z < 3 ? e.zoneWmarkPages(z, 0) : 0,
+      min: populated ? e.zoneWmarkPages(z, WMARK_MIN) : 0,
       low,
-      high: z < 3 ? e.zoneWmarkPages(z, 2) : 0,
-      promo: z < 3 ? e.zoneWmarkPages(z, 3) : 0,
+      high: populated ? e.zoneWmarkPages(z, WMARK_HIGH) : 0,
+      promo: populated ? e.zoneWmarkPages(z, WMARK_PROMO) : 0,
       spanned: present,
       present,
       managed: present,
-      cma: z < 3 ? e.zoneCma(z) : 0,
-      protection: ZONEINFO_NAMES.map((_, j) => (z < 3 ? e.zoneProtection(z, j) : 0)),
-      zoneStats: (z < 3 ? { nr_free_pages: e.zoneFree(z), nr_free_cma: e.zoneFreeCma(z) } : {}) as Record<string, number>,
-      startPfn: z < 3 ? e.zoneStartPfn(z) : 0,
+      cma: populated ? e.zoneCma(z) : 0,
+      protection: ZONEINFO_ZONE_NAMES.map((_, j) => (populated ? e.zoneProtection(z, j) : 0)),
+      zoneStats: (populated ? { nr_free_pages: e.zoneFree(z), nr_free_cma: e.zoneFreeCma(z) } : {}) as Record<string, number>,
+      startPfn: populated ? e.zoneStartPfn(z) : 0,
       pagesets: [{ count: 0, high: pcp.high, batch: pcp.batch }],
       statThreshold: pcp.statThreshold,
     };

@@ -12,17 +12,21 @@
  * floating point.
  */
 
+import {
+  MIGRATE_CMA, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_TYPES,
+  MIGRATE_UNMOVABLE, byIndex,
+} from "../core/abi.ts";
 import { requireCount, requireName } from "../core/validate.ts";
 
 /** migratetype_names[] (mm/page_alloc.c) with CONFIG_CMA and CONFIG_MEMORY_ISOLATION on, indexed by enum migratetype. */
-export const MIGRATETYPE_NAMES: readonly string[] = Object.freeze([
-  "Unmovable",
-  "Movable",
-  "Reclaimable",
-  "HighAtomic",
-  "CMA",
-  "Isolate",
-]);
+export const MIGRATETYPE_NAMES: readonly string[] = byIndex("MIGRATETYPE_NAMES", MIGRATE_TYPES, {
+  [MIGRATE_UNMOVABLE]: "Unmovable",
+  [MIGRATE_MOVABLE]: "Movable",
+  [MIGRATE_RECLAIMABLE]: "Reclaimable",
+  [MIGRATE_HIGHATOMIC]: "HighAtomic",
+  [MIGRATE_CMA]: "CMA",
+  [MIGRATE_ISOLATE]: "Isolate",
+});
 
 /** One populated zone's snapshot. */
 export interface ZoneFreeInfo {

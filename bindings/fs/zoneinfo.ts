@@ -32,6 +32,9 @@
  * "nr_kernel_stack" in KiB; slab items in pages).
  */
 
+import {
+  MAX_NR_ZONES, ZONE_DEVICE, ZONE_DMA, ZONE_DMA32, ZONE_MOVABLE, ZONE_NORMAL, byIndex,
+} from "../core/abi.ts";
 import { DmaSimError } from "../core/errors.ts";
 import { requireCount, requireInt } from "../core/validate.ts";
 
@@ -66,10 +69,14 @@ export interface ZoneinfoNode {
   zones: ZoneinfoZone[]; // in zone index order, all MAX_NR_ZONES of them
 }
 
-/** zone_names[] for the configuration above, indexed by enum zone_type. */
-export const ZONEINFO_ZONE_NAMES: readonly string[] = Object.freeze(["DMA", "DMA32", "Normal", "Movable", "Device"]);
-
-const MAX_NR_ZONES = ZONEINFO_ZONE_NAMES.length;
+/** zone_names[] for the configuration above, indexed by enum zone_type (the engine's ZONE_*). */
+export const ZONEINFO_ZONE_NAMES: readonly string[] = byIndex("ZONEINFO_ZONE_NAMES", MAX_NR_ZONES, {
+  [ZONE_DMA]: "DMA",
+  [ZONE_DMA32]: "DMA32",
+  [ZONE_NORMAL]: "Normal",
+  [ZONE_MOVABLE]: "Movable",
+  [ZONE_DEVICE]: "Device",
+});
 
 /**
  * Zone stat item names in enum zone_stat_item order (v6.12), i.e. what

@@ -25,13 +25,13 @@ export class Bitmap {
   /** bitmap_set() */
   set(start: number, nr: number): void {
     this.range("set", start, nr);
-    this.engine.bitmapUpdate(this.id, start, nr, 1);
+    this.engine.bitmapUpdate(this.id, start, nr, true);
   }
 
   /** bitmap_clear() */
   clear(start: number, nr: number): void {
     this.range("clear", start, nr);
-    this.engine.bitmapUpdate(this.id, start, nr, 0);
+    this.engine.bitmapUpdate(this.id, start, nr, false);
   }
 
   /** test_bit() */

@@ -108,7 +108,7 @@ function build(
   e.sgReservePages(n);
   inst.bufferView(Int32Array, () => e.sgPagesPtr(), () => e.sgPagesArray(), n).set(pfns);
   const last = prev?.entries[prev.entries.length - 1];
-  const ret = e.sgFromPages(n, offset, size, maxSegment, last ? 1 : 0, last?.pfn ?? 0, last?.offset ?? 0, last?.length ?? 0);
+  const ret = e.sgFromPages(n, offset, size, maxSegment, last !== undefined, last?.pfn ?? 0, last?.offset ?? 0, last?.length ?? 0);
   if (ret < 0) {
     const why = prev && offset !== 0 ? "appending with an offset" : `maxSegment below one page (${maxSegment})`;
     throw DmaSimError.fromErrno(ret, `${where}: ${why}`);

@@ -2,6 +2,10 @@
  * CmaArea: one Contiguous Memory Allocator area (struct cma), a thin handle over
  * the engine's bitmap allocator (assembly/cma.ts).
  */
+import {
+  CMA_STAT_ALLOCS_FAILED, CMA_STAT_ALLOCS_SUCCEEDED, CMA_STAT_BUSY_RETRIES, CMA_STAT_COUNT, CMA_STAT_PAGES_FAILED,
+  CMA_STAT_PAGES_MIGRATED, CMA_STAT_PAGES_RELEASED, CMA_STAT_PAGES_SUCCEEDED, byIndex,
+} from "../core/abi.ts";
 import { DmaSimError } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
 import type { Engine } from "../core/backend.ts";
@@ -28,9 +32,16 @@ export interface CmaFreeRun {
   pages: number;
 }
 
-const STAT_KEYS: (keyof CmaStats)[] = [
-  "pagesSucceeded", "pagesFailed", "pagesReleased", "allocsSucceeded", "allocsFailed", "busyRetries", "pagesMigrated",
-];
+/** @internal The CmaStats field of each engine counter, cmaStat(id, index) (CMA_STAT_* of assembly/abi.ts). */
+export const STAT_KEYS = byIndex<keyof CmaStats>("STAT_KEYS", CMA_STAT_COUNT, {
+  [CMA_STAT_PAGES_SUCCEEDED]: "pagesSucceeded",
+  [CMA_STAT_PAGES_FAILED]: "pagesFailed",
+  [CMA_STAT_PAGES_RELEASED]: "pagesReleased",
+  [CMA_STAT_ALLOCS_SUCCEEDED]: "allocsSucceeded",
+  [CMA_STAT_ALLOCS_FAILED]: "allocsFailed",
+  [CMA_STAT_BUSY_RETRIES]: "busyRetries",
+  [CMA_STAT_PAGES_MIGRATED]: "pagesMigrated",
+});
 
 export class CmaArea {
   /** First pfn of the area. */

@@ -1,22 +1,29 @@
-/** Migratetypes by name, in enum migratetype order (include/linux/mmzone.h). */
+/** Migratetypes by name, indexed by enum migratetype (include/linux/mmzone.h; the engine's MIGRATE_* of assembly/abi.ts). */
+import {
+  MIGRATE_CMA, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_TYPES,
+  MIGRATE_UNMOVABLE, byIndex,
+} from "../core/abi.ts";
 import { DmaSimError } from "../core/errors.ts";
 
-export const MIGRATETYPES = ["unmovable", "movable", "reclaimable", "highatomic", "cma", "isolate"] as const;
-export type MigratetypeName = (typeof MIGRATETYPES)[number];
+export type MigratetypeName = "unmovable" | "movable" | "reclaimable" | "highatomic" | "cma" | "isolate";
 /** What a caller may ask the page allocator for (gfp_migratetype()). */
 export type Migratetype = "unmovable" | "movable" | "reclaimable";
 /** What alloc_contig_range() and isolation accept. */
 export type ContigMigratetype = "movable" | "cma";
 
-export const MIGRATE_UNMOVABLE = 0;
-export const MIGRATE_MOVABLE = 1;
-export const MIGRATE_RECLAIMABLE = 2;
-export const MIGRATE_HIGHATOMIC = 3;
-export const MIGRATE_CMA = 4;
-export const MIGRATE_ISOLATE = 5;
+export const MIGRATETYPES: readonly MigratetypeName[] = byIndex<MigratetypeName>("MIGRATETYPES", MIGRATE_TYPES, {
+  [MIGRATE_UNMOVABLE]: "unmovable",
+  [MIGRATE_MOVABLE]: "movable",
+  [MIGRATE_RECLAIMABLE]: "reclaimable",
+  [MIGRATE_HIGHATOMIC]: "highatomic",
+  [MIGRATE_CMA]: "cma",
+  [MIGRATE_ISOLATE]: "isolate",
+});
+
+export { MIGRATE_CMA, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE };
 
 export function allocMigratetype(where: string, name: unknown): number {
-  const i = name === "unmovable" ? 0 : name === "movable" ? 1 : name === "reclaimable" ? 2 : -1;
+  const i = name === "unmovable" ? MIGRATE_UNMOVABLE : name === "movable" ? MIGRATE_MOVABLE : name === "reclaimable" ? MIGRATE_RECLAIMABLE : -1;
   if (i < 0) throw new DmaSimError("EINVAL", `${where}: migratetype must be "unmovable", "movable" or "reclaimable", got ${String(name)}`);
   return i;
 }

@@ -4,8 +4,15 @@
  * contiguous ranges and CMA areas, over one engine instance. System extends it
  * with devices, dma-buf and processes; every layer above mm is built on it.
  */
+import {
+  EV_ALLOC_FAIL, EV_CMA_ALLOC_FAIL, EV_CMA_ALLOC_SUCCESS, EV_CONTIG_FAIL, EV_CONTIG_MIGRATE_PASSES, EV_CONTIG_SUCCESS,
+  EV_COUNT, EV_EXTFRAG, EV_EXTFRAG_CLAIMED, EV_LONGTERM_MIGRATED, EV_PGALLOC, EV_PGFREE, EV_PGMIGRATE_FAIL,
+  EV_PGMIGRATE_SUCCESS, GFP_HIGH, GFP_NOBLOCK, KIND_ALLOC, KIND_BUDDY, KIND_NONE, MAX_NR_ZONES, WMARK_HIGH, WMARK_LOW,
+  WMARK_MIN, WMARK_PROMO, ZONE_DEVICE, ZONE_DMA, ZONE_DMA32, ZONE_MOVABLE, ZONE_NORMAL, byIndex, decodePagePins,
+  decodePageState, pageStateOrder,
+} from "../core/abi.ts";
 import type { Backend, Engine, EngineInstance } from "../core/backend.ts";
-import { DmaSimError } from "../core/errors.ts";
+import { DmaSimError, ERRNO } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
 import { createRandom, type Random } from "../core/random.ts";
 import { Registry } from "../core/registry.ts";
@@ -49,10 +56,24 @@ export interface SystemStats {
   longtermMigrated: number;
 }
 
-const EVENT_KEYS = [
-  "pgalloc", "pgfree", "pgmigrateSuccess", "pgmigrateFail", "cmaAllocSuccess", "cmaAllocFail", "extfragEvents",
-  "extfragClaimed", "allocFail", "contigSuccess", "contigFail", "contigMigratePasses", "longtermMigrated",
-] as const;
+/** @internal The SystemStats counter of each engine event, vmEvent(index) (EV_* of assembly/abi.ts). */
+export const EVENT_KEYS = byIndex<Exclude<keyof SystemStats, "nrFreePages" | "nrFreeCmaPages" | "allocFailByOrder">>(
+  "EVENT_KEYS", EV_COUNT, {
+    [EV_PGALLOC]: "pgalloc",
+    [EV_PGFREE]: "pgfree",
+    [EV_PGMIGRATE_SUCCESS]: "pgmigrateSuccess",
+    [EV_PGMIGRATE_FAIL]: "pgmigrateFail",
+    [EV_CMA_ALLOC_SUCCESS]: "cmaAllocSuccess",
+    [EV_CMA_ALLOC_FAIL]: "cmaAllocFail",
+    [EV_EXTFRAG]: "extfragEvents",
+    [EV_EXTFRAG_CLAIMED]: "extfragClaimed",
+    [EV_ALLOC_FAIL]: "allocFail",
+    [EV_CONTIG_SUCCESS]: "contigSuccess",
+    [EV_CONTIG_FAIL]: "contigFail",
+    [EV_CONTIG_MIGRATE_PASSES]: "contigMigratePasses",
+    [EV_LONGTERM_MIGRATED]: "longtermMigrated",
+  },
+);
 
 /** Policy knobs that differ between kernels or configurations. */
 export interface Policy {
@@ -73,8 +94,17 @@ export interface Policy {
 
 export type ZoneName = "DMA" | "DMA32" | "Normal";
 /** gfpArgs() of a call without flags: ZONE_NORMAL, no reserves. */
-const NORMAL_NO_RESERVES: readonly [number, number] = [2, 0];
-const ZONE_NAMES = ["DMA", "DMA32", "Normal", "Movable", "Device"] as const;
+const NORMAL_NO_RESERVES: readonly [number, number] = [ZONE_NORMAL, 0];
+/** @internal Zone names by engine zone index (ZONE_* of assembly/abi.ts). */
+export const ZONE_NAMES = byIndex<ZoneName | "Movable" | "Device">("ZONE_NAMES", MAX_NR_ZONES, {
+  [ZONE_DMA]: "DMA",
+  [ZONE_DMA32]: "DMA32",
+  [ZONE_NORMAL]: "Normal",
+  [ZONE_MOVABLE]: "Movable",
+  [ZONE_DEVICE]: "Device",
+});
+/** The zones a request may name and the allocator populates: DMA..Normal. */
+const ALLOC_ZONES: readonly number[] = [ZONE_DMA, ZONE_DMA32, ZONE_NORMAL];
 
 /** gfp flags for alloc_pages(): the zone modifier and the right to dip into reserves. */
 export interface AllocFlags {
@@ -278,11 +308,11 @@ export class Mm {
     if (typeof flags !== "object" || flags === null) throw new DmaSimError("EINVAL", `${where}: flags must be an object`);
     const zone = flags.zone ?? "Normal";
     const highestZone = ZONE_NAMES.indexOf(zone);
-    if (highestZone < 0 || highestZone > 2) throw new DmaSimError("EINVAL", `${where}: flags.zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
+    if (highestZone < 0 || highestZone > ZONE_NORMAL) throw new DmaSimError("EINVAL", `${where}: flags.zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
     for (const key of ["high", "atomic"] as const) {
       if (flags[key] !== undefined && typeof flags[key] !== "boolean") throw new DmaSimError("EINVAL", `${where}: flags.${key} must be a boolean`);
     }
-    return [highestZone, flags.atomic ? 3 : flags.high ? 1 : 0];
+    return [highestZone, flags.atomic ? GFP_HIGH | GFP_NOBLOCK : flags.high ? GFP_HIGH : 0];
   }
 
   /** The zone that served the last successful allocation (page allocator or migration target). */
@@ -301,14 +331,17 @@ export class Mm {
   zones(): ZoneInfo[] {
     const e = this.engine;
     const out: ZoneInfo[] = [];
-    for (let z = 0; z < 3; z++) {
+    for (const z of ALLOC_ZONES) {
       const startPfn = e.zoneStartPfn(z);
       const endPfn = e.zoneEndPfn(z);
       if (endPfn <= startPfn) continue;
       out.push({
         index: z, name: ZONE_NAMES[z] as ZoneName, startPfn, endPfn, managedPages: endPfn - startPfn,
         freePages: e.zoneFree(z), freeCmaPages: e.zoneFreeCma(z), cmaPages: e.zoneCma(z),
-        watermarks: { min: e.zoneWmarkPages(z, 0), low: e.zoneWmarkPages(z, 1), high: e.zoneWmarkPages(z, 2), promo: e.zoneWmarkPages(z, 3) },
+        watermarks: {
+          min: e.zoneWmarkPages(z, WMARK_MIN), low: e.zoneWmarkPages(z, WMARK_LOW),
+          high: e.zoneWmarkPages(z, WMARK_HIGH), promo: e.zoneWmarkPages(z, WMARK_PROMO),
+        },
         protection: ZONE_NAMES.map((_, j) => e.zoneProtection(z, j)),
         pgalloc: e.zonePgallocPages(z),
       });
@@ -329,7 +362,7 @@ export class Mm {
     const id = this.handles.size > 0 ? this.engine.ownerOf(pfn) : -1;
     const ret = this.engine.freePages(pfn, order);
     if (ret < 0) {
-      const why = ret === -16 ? "the page is pinned" : `no allocation of order ${order} starts there (double free, wrong order, or a CMA page: use CmaArea.release)`;
+      const why = ret === -ERRNO.EBUSY ? "the page is pinned" : `no allocation of order ${order} starts there (double free, wrong order, or a CMA page: use CmaArea.release)`;
       throw DmaSimError.fromErrno(ret, `freePages(${pfn}, ${order}): ${why}`);
     }
     if (id >= 0) {
@@ -352,7 +385,7 @@ export class Mm {
     if (id < 0) return null;
     let handle = this.handles.get(id);
     if (!handle) {
-      handle = new MovablePage(this, id, (this.engine.pageState(pfn) >>> 8) & 0xff);
+      handle = new MovablePage(this, id, pageStateOrder(this.engine.pageState(pfn)));
       this.handles.set(id, handle);
     }
     return handle;
@@ -361,19 +394,18 @@ export class Mm {
   /** What `pfn` holds. */
   pageInfo(pfn: number): PageInfo {
     this.pfnArg("pageInfo", pfn);
-    const s = this.engine.pageState(pfn);
-    const kind = s & 3;
-    const pins = this.engine.pagePins(pfn);
-    const owner = kind === 2 ? this.engine.ownerOf(pfn) : -1;
+    const s = decodePageState(this.engine.pageState(pfn));
+    const { shortPins, longPins } = decodePagePins(this.engine.pagePins(pfn));
+    const owner = s.kind === KIND_ALLOC ? this.engine.ownerOf(pfn) : -1;
     return {
-      state: kind === 1 ? "free" : kind === 2 ? "allocated" : "tail",
-      order: kind === 0 ? 0 : (s >>> 8) & 0xff,
-      migratetype: kind === 0 ? null : MIGRATETYPES[(s >>> 2) & 7]!,
+      state: s.kind === KIND_BUDDY ? "free" : s.kind === KIND_ALLOC ? "allocated" : "tail",
+      order: s.kind === KIND_NONE ? 0 : s.order,
+      migratetype: s.kind === KIND_NONE ? null : MIGRATETYPES[s.migratetype]!,
       zone: ZONE_NAMES[this.engine.zoneOfPfn(pfn)] as ZoneName,
-      cma: ((s >>> 16) & 1) === 1,
+      cma: s.cma,
       owner: owner >= 0 ? owner : null,
-      shortPins: pins & 0xffff,
-      longPins: pins >>> 16,
+      shortPins,
+      longPins,
     };
   }
 
@@ -487,7 +519,7 @@ export class Mm {
   private zoneRange(where: string, zone: ZoneName | undefined): [number, number] {
     if (zone === undefined) return [0, this.nrPages];
     const z = ZONE_NAMES.indexOf(zone);
-    if (z < 0 || z > 2) throw new DmaSimError("EINVAL", `${where}: zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
+    if (z < 0 || z > ZONE_NORMAL) throw new DmaSimError("EINVAL", `${where}: zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
     return [this.engine.zoneStartPfn(z), this.engine.zoneEndPfn(z)];
   }
 
@@ -551,7 +583,7 @@ export class Mm {
   /** free_area[order].free_list[mt] lengths: result[mt][order], in blocks (of one zone, or summed over zones). */
   freeArea(zone?: ZoneName): number[][] {
     this.zoneRange("freeArea", zone);
-    const zones = zone === undefined ? [0, 1, 2] : [ZONE_NAMES.indexOf(zone)];
+    const zones = zone === undefined ? ALLOC_ZONES : [ZONE_NAMES.indexOf(zone)];
     return MIGRATETYPES.map((_, mt) => {
       const row: number[] = [];
       for (let order = 0; order <= this.maxOrder; order++) {
@@ -580,9 +612,9 @@ export class Mm {
     for (const key of ["cmaFirstBalance", "allocNoFragment"] as const) {
       if (policy[key] !== undefined && typeof policy[key] !== "boolean") throw new DmaSimError("EINVAL", `setPolicy: ${key} must be a boolean`);
     }
-    if (policy.cmaFirstBalance !== undefined) this.engine.setCmaBalance(policy.cmaFirstBalance ? 1 : 0);
+    if (policy.cmaFirstBalance !== undefined) this.engine.setCmaBalance(policy.cmaFirstBalance);
     if (policy.claimThresholdPages !== undefined) requireInt("setPolicy", "claimThresholdPages", policy.claimThresholdPages, 0, this.pageblockNrPages + 1);
-    if (policy.allocNoFragment !== undefined) this.engine.setNoFragment(policy.allocNoFragment ? 1 : 0);
+    if (policy.allocNoFragment !== undefined) this.engine.setNoFragment(policy.allocNoFragment);
     if (policy.claimThresholdPages !== undefined) this.engine.setClaimThreshold(policy.claimThresholdPages);
   }
 }

@@ -2,6 +2,7 @@
  * MovablePage: the owner of an in-use movable block (an anonymous mapping, a
  * page cache entry). Its pfn follows the page when migration moves it.
  */
+import { decodePagePins } from "../core/abi.ts";
 import { DmaSimError, errnoName } from "../core/errors.ts";
 import type { Engine } from "../core/backend.ts";
 
@@ -38,8 +39,8 @@ export class MovablePage {
 
   /** Short-term pins (transient references such as I/O in flight) and long-term pins (FOLL_LONGTERM). */
   get pins(): { shortTerm: number; longTerm: number } {
-    const p = this.sys.engine.pagePins(this.pfn);
-    return { shortTerm: p & 0xffff, longTerm: p >>> 16 };
+    const { shortPins, longPins } = decodePagePins(this.sys.engine.pagePins(this.pfn));
+    return { shortTerm: shortPins, longTerm: longPins };
   }
 
   /** get_user_pages(): a transient reference; migration of the page fails while it is held. Returns the pfn. */
