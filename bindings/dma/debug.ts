@@ -98,19 +98,23 @@
  * (CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC), which came in later stable updates.
  *
  * Addresses and sizes are u64. They can be passed as non-negative safe
- * integers or as bigints below 2^64. Bigints are needed for DMA_MAPPING_ERROR
- * (~0) and for a ULONG_MAX segment boundary. Internally everything is a
- * bigint, so the kernel's 64-bit wraparound is reproduced.
+ * integers or as bigints below 2^64; bigints are needed for a ULONG_MAX
+ * segment boundary. The device address of mapPage(), mappingError() and
+ * unmapPage() may also be DMA_MAPPING_ERROR (dmasim's -1, dma/ops/ops.ts),
+ * read as the kernel's (dma_addr_t)~0, as may (1n << 64n) - 1n itself.
+ * Internally everything is a bigint, so the kernel's 64-bit wraparound is reproduced.
  */
 
 import { DmaSimError } from "../core/errors.ts";
+import { DMA_DIRECTIONS, type DmaDirection } from "./direction.ts";
+import { DMA_MAPPING_ERROR } from "./ops/ops.ts";
+
+export type { DmaDirection } from "./direction.ts";
+export { DMA_MAPPING_ERROR } from "./ops/ops.ts";
 
 // ---------------------------------------------------------------------------
 // public types and constants
 // ---------------------------------------------------------------------------
-
-/** enum dma_data_direction: DMA_BIDIRECTIONAL=0, DMA_TO_DEVICE=1, DMA_FROM_DEVICE=2, DMA_NONE=3. */
-export type DmaDirection = "bidirectional" | "to_device" | "from_device" | "none";
 
 /** The four dma_debug_entry types (dma_debug_single, _sg, _coherent, _resource). */
 export type DmaMapType = "single" | "scatter-gather" | "coherent" | "resource";
@@ -190,8 +194,6 @@ export interface DmaDeviceInfo {
   bus?: string | null;
 }
 
-/** DMA_MAPPING_ERROR: (dma_addr_t)~0. */
-export const DMA_MAPPING_ERROR: bigint = (1n << 64n) - 1n;
 /** ULONG_MAX: what dma_get_seg_boundary() returns when the device sets no boundary. */
 export const DMA_SEG_BOUNDARY_NONE: bigint = (1n << 64n) - 1n;
 /** dma_get_max_seg_size() for a device without dma_parms: SZ_64K. */
@@ -244,12 +246,11 @@ const MAP_ERR_CHECK_NOT_APPLICABLE = 0;
 const MAP_ERR_NOT_CHECKED = 1;
 const MAP_ERR_CHECKED = 2;
 
-const DIRECTIONS: ReadonlyMap<string, number> = new Map([
-  ["bidirectional", 0],
-  ["to_device", 1],
-  ["from_device", 2],
-  ["none", 3],
-]);
+/** enum dma_data_direction values by name. */
+const DIRECTIONS: ReadonlyMap<string, number> = new Map(DMA_DIRECTIONS.map((d, i) => [d, i]));
+
+/** DMA_MAPPING_ERROR as the kernel's 64-bit dma_addr_t holds it: (dma_addr_t)~0. */
+const MAPPING_ERROR_U64 = BigInt.asUintN(64, BigInt(DMA_MAPPING_ERROR));
 
 /** A run of physical memory behind part of a mapping: bytes [off, off+len) of the mapping start at paddr. */
 interface Piece {
@@ -369,6 +370,11 @@ function argU64(where: string, name: string, v: unknown): bigint {
     return BigInt(v);
   }
   fail(where, `${name} must be a non-negative safe integer or a bigint below 2^64, got ${String(v)}`);
+}
+
+/** A device address a dma_map_*() call returned: a u64, or DMA_MAPPING_ERROR (read as (dma_addr_t)~0). */
+function argDmaHandle(where: string, name: string, v: unknown): bigint {
+  return v === DMA_MAPPING_ERROR ? MAPPING_ERROR_U64 : argU64(where, name, v);
 }
 
 function argInt(where: string, name: string, v: unknown, max: number): number {
@@ -577,7 +583,7 @@ export class DmaDebug {
     const where = "mapPage";
     const d = argDev(where, dev);
     const p = argU64(where, "paddr", paddr);
-    const a = argU64(where, "devAddr", devAddr);
+    const a = argDmaHandle(where, "devAddr", devAddr);
     const sz = argU64(where, "size", size);
     const di = argDir(where, dir);
     argMapKind(where, type);
@@ -594,13 +600,13 @@ export class DmaDebug {
   /** debug_dma_mapping_error(): the driver checked the mapping with dma_mapping_error(). */
   mappingError(dev: string, devAddr: DmaAddr): void {
     const where = "mappingError";
-    this.markChecked(argDev(where, dev), argU64(where, "devAddr", devAddr));
+    this.markChecked(argDev(where, dev), argDmaHandle(where, "devAddr", devAddr));
   }
 
   /** debug_dma_unmap_page() (also reached by dma_unmap_single()). */
   unmapPage(dev: string, devAddr: DmaAddr, size: DmaAddr, dir: DmaDirection, type?: "single" | "page"): void {
     const where = "unmapPage";
-    const ref = this.ref(argDev(where, dev), argU64(where, "devAddr", devAddr), argU64(where, "size", size), T_SINGLE, argDir(where, dir));
+    const ref = this.ref(argDev(where, dev), argDmaHandle(where, "devAddr", devAddr), argU64(where, "size", size), T_SINGLE, argDir(where, dir));
     argMapKind(where, type);
     this.checkUnmap(ref);
   }
@@ -923,7 +929,7 @@ export class DmaDebug {
   /** dma_mapping_error(): runs the debug hook, then compares with DMA_MAPPING_ERROR. */
   private dmaMappingError(dev: string, devAddr: bigint): boolean {
     this.markChecked(dev, devAddr);
-    return devAddr === DMA_MAPPING_ERROR;
+    return devAddr === MAPPING_ERROR_U64;
   }
 
   /** add_dma_entry(). */

@@ -12,17 +12,12 @@ import type { SgTable } from "../lib/scatterlist.ts";
 import type { SwiotlbPool } from "./swiotlb.ts";
 import type { Mm, ZoneName } from "../mm/mm.ts";
 import type { AtomicPool } from "./pool.ts";
-import { DMA_MAPPING_ERROR as DEBUG_MAPPING_ERROR, type DmaDebug, type DmaSgSegment } from "./debug.ts";
+import type { DmaDebug, DmaSgSegment } from "./debug.ts";
+import { validDmaDirection, type DmaDirection } from "./direction.ts";
+import { DMA_MAPPING_ERROR } from "./ops/ops.ts";
 
-/** enum dma_data_direction */
-export type DmaDirection = "bidirectional" | "to_device" | "from_device" | "none";
-const DIRECTIONS: readonly DmaDirection[] = ["bidirectional", "to_device", "from_device", "none"];
-
-/**
- * DMA_MAPPING_ERROR: (~(dma_addr_t)0) in the kernel. JS numbers cannot hold
- * 2^64 - 1 exactly, so dmasim uses -1, never a valid bus address.
- */
-export const DMA_MAPPING_ERROR = -1;
+export type { DmaDirection } from "./direction.ts";
+export { DMA_MAPPING_ERROR } from "./ops/ops.ts";
 
 /** How dma_map_sg() lays a scatterlist out in IOVA space. */
 export type IommuSgStyle =
@@ -157,10 +152,10 @@ export class Device {
   }
 
   private dirArg(where: string, dir: unknown): DmaDirection {
-    if (!DIRECTIONS.includes(dir as DmaDirection) || dir === "none") {
+    if (!validDmaDirection(dir)) {
       throw new DmaSimError("EINVAL", `${where}: direction must be "bidirectional", "to_device" or "from_device", got ${String(dir)}`);
     }
-    return dir as DmaDirection;
+    return dir;
   }
 
   /** dma_info_to_prot(): what the IOMMU lets the device do. */
@@ -197,7 +192,7 @@ export class Device {
     if (this.iommu) addr = this.iommuMapPhys(phys, size, dir);
     else addr = this.directMapPhys(phys, size, dir);
     if (addr === DMA_MAPPING_ERROR) this.counters.mapErrors++;
-    this.dmaDebug?.mapPage(this.name, phys, addr === DMA_MAPPING_ERROR ? DEBUG_MAPPING_ERROR : addr, size, dir, type);
+    this.dmaDebug?.mapPage(this.name, phys, addr, size, dir, type);
     return addr;
   }
 
@@ -248,7 +243,7 @@ export class Device {
 
   /** dma_mapping_error() */
   dmaMappingError(dmaAddr: number): boolean {
-    this.dmaDebug?.mappingError(this.name, dmaAddr === DMA_MAPPING_ERROR ? DEBUG_MAPPING_ERROR : dmaAddr);
+    this.dmaDebug?.mappingError(this.name, dmaAddr);
     return dmaAddr === DMA_MAPPING_ERROR;
   }
 
@@ -274,7 +269,7 @@ export class Device {
   private unmap(where: string, dmaAddr: number, size: number, dir: DmaDirection, type: "single" | "page"): void {
     this.dirArg(where, dir);
     requireInt(where, "size", size, 1, Number.MAX_SAFE_INTEGER);
-    this.dmaDebug?.unmapPage(this.name, dmaAddr === DMA_MAPPING_ERROR ? DEBUG_MAPPING_ERROR : dmaAddr, size, dir, type);
+    this.dmaDebug?.unmapPage(this.name, dmaAddr, size, dir, type);
     const m = this.bestStreaming(dmaAddr, size, dir);
     if (!m) return this.misuse(where, `0x${dmaAddr.toString(16)} is not mapped by ${this.name}`);
     if (size > m.size) return this.misuse(where, `size ${size} is larger than the mapping (${m.size})`);
