@@ -58,3 +58,11 @@ export class AtomicPool {
     return this.used.reduce((n, u) => n + u, 0) * this.pageSize;
   }
 }
+
+/** dma_free_from_pool(): gives back `size` bytes at `phys` to the pool holding them; false when none does. */
+export function dmaFreeFromPool(pools: readonly AtomicPool[], phys: number, size: number): boolean {
+  const pool = pools.find((p) => p.contains(phys));
+  if (!pool) return false;
+  pool.free(phys, size);
+  return true;
+}
