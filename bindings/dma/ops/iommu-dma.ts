@@ -105,15 +105,15 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
     return atomic ? this.allocFromPool(size) : this.allocPages(size);
   }
 
-  /** iommu_dma_free() */
+  /** iommu_dma_free(): __iommu_dma_unmap() of the IOVA range, then the memory back to its pool or the page allocator. */
   free(buf: CoherentBuffer): void {
+    const bytes = Math.ceil(buf.size / this.dev.mm.pageSize) * this.dev.mm.pageSize;
+    this.domain.unmap(buf.dmaAddress, bytes);
+    this.domain.freeIova(buf.dmaAddress, bytes);
     if (buf.source === "atomic-pool") {
       dmaFreeFromPool(this.dev.pools, buf.phys, buf.size);
       return;
     }
-    const bytes = Math.ceil(buf.size / this.dev.mm.pageSize) * this.dev.mm.pageSize;
-    this.domain.unmap(buf.dmaAddress, bytes);
-    this.domain.freeIova(buf.dmaAddress, bytes);
     for (const b of buf.blocks) this.dev.mm.freePages(b.pfn, b.order);
   }
 
