@@ -106,6 +106,7 @@
  */
 
 import { DmaSimError } from "../core/errors.ts";
+import type { StateHasher } from "../core/hash.ts";
 import { DMA_DIRECTIONS, type DmaDirection } from "./direction.ts";
 import { DMA_MAPPING_ERROR } from "./ops/ops.ts";
 
@@ -292,6 +293,21 @@ interface CachelineSlot {
 
 type MatchFn = (ref: Ref, entry: Entry) => boolean;
 
+/** Feeds a u64 as its two 32-bit halves. */
+function hashU64(h: StateHasher, v: bigint): void {
+  const u = BigInt.asUintN(64, v);
+  h.word(Number(u & 0xffff_ffffn) | 0).word(Number(u >> 32n) | 0);
+}
+
+/** Feeds the fields a lookup matches an entry on. */
+function hashEntryKey(h: StateHasher, e: Ref): void {
+  h.str(e.dev);
+  hashU64(h, e.devAddr);
+  hashU64(h, e.size);
+  h.num(e.type).num(e.dir);
+  hashU64(h, e.paddr);
+}
+
 /** "%016llx" for a u64. */
 function hex16(v: bigint): string {
   return v.toString(16).padStart(16, "0");
@@ -475,6 +491,8 @@ export class DmaDebug {
   /** The WARN_ONCE in active_cacheline_inc_overlap() has fired. */
   private overlapWarned = false;
   private readonly devices = new Map<string, { driver: string | null; bus: string | null }>();
+  /** The debugfs settings as created (what pristine compares against). */
+  private readonly initialSettings: { showAllErrors: boolean; showNumErrors: number; driverFilter: string };
 
   constructor(options: DmaDebugOptions = {}) {
     const where = "DmaDebug";
@@ -493,6 +511,7 @@ export class DmaDebug {
     this.assertIdle = o.assertIdle ?? false;
     if (o.virtToPhys !== undefined && typeof o.virtToPhys !== "function") fail(where, "virtToPhys must be a function");
     this.virtToPhys = o.virtToPhys;
+    this.initialSettings = { showAllErrors: this.showAllErrors, showNumErrors: this.showNumErrors, driverFilter: this.driverFilter };
   }
 
   // -- configuration ----------------------------------------------------------
@@ -814,6 +833,89 @@ export class DmaDebug {
     }
 
     if (this.assertIdle) this.checkIdle(d, p, end);
+  }
+
+  // -- state (the DMA subsystem's part of check() and stateHash()) --------------
+
+  /** @internal As created: no entry, no report, no error, no device info, the settings unchanged. */
+  get pristine(): boolean {
+    const s = this.initialSettings;
+    return (
+      this.live.size === 0 && this.buckets.size === 0 && this.cachelines.size === 0 && this.reports.length === 0 &&
+      this.errorCountValue === 0 && !this.overlapWarned && this.devices.size === 0 &&
+      this.showAllErrors === s.showAllErrors && this.showNumErrors === s.showNumErrors && this.driverFilter === s.driverFilter
+    );
+  }
+
+  /**
+   * @internal Feeds the settings, the device info (by name), the error count
+   * and reports in order, the live entries in the order they were made (the
+   * buckets hold them in that order), and the active-cacheline tree by cacheline.
+   */
+  hashState(h: StateHasher): void {
+    h.bool(this.showAllErrors).num(this.showNumErrors).str(this.driverFilter).bool(this.overlapWarned).num(this.errorCountValue);
+    const devices = [...this.devices].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    h.list(devices, ([dev, info]) => h.str(dev).str(info.driver ?? "\0").str(info.bus ?? "\0"));
+    h.list(this.reports, (r) => h.str(r.device).str(r.message).bool(r.suppressed).str(r.kind).str(r.origin));
+    h.list(this.live, (e) => {
+      hashEntryKey(h, e);
+      h.num(e.sgCallEnts).num(e.sgMappedEnts).num(e.mapErr);
+      hashU64(h, e.cpuAddr);
+      h.list(e.pieces, (p) => {
+        hashU64(h, p.off);
+        hashU64(h, p.paddr);
+        hashU64(h, p.len);
+      });
+      h.bool(e.owned !== null);
+      h.list(e.owned ?? [], ([a, b]) => {
+        hashU64(h, a);
+        hashU64(h, b);
+      });
+    });
+    const lines = [...this.cachelines].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    h.list(lines, ([cln, slot]) => {
+      hashU64(h, cln);
+      h.num(slot.overlap).bool(this.live.has(slot.entry));
+      hashEntryKey(h, slot.entry);
+    });
+  }
+
+  /**
+   * @internal The bookkeeping's invariants: every live entry in the bucket of
+   * its device address and nothing else there; the active-cacheline tree
+   * holding the first cacheline of each live entry it tracks (all but
+   * DMA_TO_DEVICE ones), with an overlap count one less than their number,
+   * until some cacheline overflowed.
+   */
+  checkState(): string {
+    let bucketed = 0;
+    for (const [idx, bucket] of this.buckets) {
+      if (bucket.length === 0) return `dma-debug: hash bucket ${idx} is listed empty`;
+      for (const e of bucket) {
+        if (!this.live.has(e)) return `dma-debug: hash bucket ${idx} holds an entry that is not live`;
+        if (hashIndex(e.devAddr) !== idx) return `dma-debug: the entry for device address 0x${hex16(e.devAddr)} is in bucket ${idx}`;
+      }
+      bucketed += bucket.length;
+    }
+    if (bucketed !== this.live.size) return `dma-debug: ${this.live.size} live entries, ${bucketed} in the hash buckets`;
+    for (const [cln, slot] of this.cachelines) {
+      if (slot.overlap < 0 || slot.overlap > ACTIVE_CACHELINE_MAX_OVERLAP) return `dma-debug: cacheline ${pa(cln)} has overlap count ${slot.overlap}`;
+    }
+    // Once a cacheline overflowed, its count no longer follows the entries (as in the kernel).
+    if (this.overlapWarned) return "";
+    const entries = new Map<bigint, number>();
+    for (const e of this.live) {
+      if (e.dir === D_TO_DEVICE) continue;
+      const cln = this.cln(e.paddr);
+      entries.set(cln, (entries.get(cln) ?? 0) + 1);
+    }
+    for (const [cln, n] of entries) {
+      const slot = this.cachelines.get(cln);
+      if (!slot) return `dma-debug: cacheline ${pa(cln)} of ${n} live entries is not in the active-cacheline tree`;
+      if (slot.overlap !== n - 1) return `dma-debug: cacheline ${pa(cln)} has overlap count ${slot.overlap} for ${n} live entries`;
+    }
+    if (this.cachelines.size !== entries.size) return "dma-debug: the active-cacheline tree holds a cacheline no live entry maps";
+    return "";
   }
 
   // -------------------------------------------------------------------------

@@ -11,7 +11,8 @@
 import type { CmaArea } from "../mm/cma.ts";
 import { DmaSimError } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
-import { IOMMU_READ, IOMMU_WRITE, type IommuDomain, type IommuFault } from "./iommu.ts";
+import type { StateHasher } from "../core/hash.ts";
+import { hashIommuFault, IOMMU_READ, IOMMU_WRITE, type IommuDomain, type IommuFault } from "./iommu.ts";
 import type { SgTable } from "../lib/scatterlist.ts";
 import type { SwiotlbPool } from "./swiotlb.ts";
 import type { Mm } from "../mm/mm.ts";
@@ -22,6 +23,7 @@ import { DMA_MAPPING_ERROR, type CoherentBuffer, type DmaCounters, type DmaDev, 
 import { DirectOps } from "./ops/direct.ts";
 import { IommuDmaOps } from "./ops/iommu-dma.ts";
 import { ArmIommuOps } from "./ops/arm-iommu.ts";
+import { compareWords, hashWordLists } from "./ops/mappings.ts";
 
 export type { DmaDirection } from "./direction.ts";
 export { DMA_MAPPING_ERROR } from "./ops/ops.ts";
@@ -64,6 +66,10 @@ export interface DeviceOptions {
 }
 
 const MASK_BITS_MAX = 64;
+
+/** The counters in the order the state hash feeds them. */
+const COUNTER_KEYS = ["bounced", "mapErrors", "coherentCma", "coherentBuddy", "coherentPool", "coherentIommu"] as const;
+const COHERENT_SOURCES: readonly CoherentBuffer["source"][] = ["cma", "buddy", "atomic-pool", "iommu"];
 
 /** A device that does DMA. */
 export class Device {
@@ -515,6 +521,57 @@ export class Device {
   /** swiotlb_bounce(): a CPU memcpy (through the cache; not a CPU access the checker flags). */
   private copyPhys(from: number, to: number, size: number): void {
     if (this.sys.storeContents) this.sys.kernelWrite(to, this.sys.kernelRead(from, size));
+  }
+
+  // ---- state: the DMA subsystem's part of check() and stateHash() ----------------------------
+
+  /** @internal As created: no mapping, buffer or fault, zero counters, no IOMMU entries reported. */
+  get statePristine(): boolean {
+    return (
+      this.ops.pristine && this.coherentBuffers.size === 0 && this.faults.length === 0 && (this.iommu?.pristine ?? true) &&
+      this.lastIommuEntries.length === 4 && this.lastIommuEntries.every((n) => n === 0) &&
+      COUNTER_KEYS.every((k) => this.counters[k] === 0)
+    );
+  }
+
+  /**
+   * @internal Feeds the device's state: counters, last IOMMU entries, faults
+   * (the device's, then its domain's), the streaming mappings and tables its
+   * ops hold, and its coherent buffers by address.
+   */
+  hashState(h: StateHasher): void {
+    h.str(this.name);
+    for (const k of COUNTER_KEYS) h.num(this.counters[k]);
+    h.list(this.lastIommuEntries, (n) => h.num(n));
+    h.list(this.faults, (f) => hashIommuFault(h, f));
+    if (this.iommu) this.iommu.hashState(h);
+    this.ops.hash(h);
+    const buffers = [...this.coherentBuffers].map((b) => [
+      b.dmaAddress, b.phys, b.size, COHERENT_SOURCES.indexOf(b.source), ...b.blocks.flatMap((k) => [k.pfn, k.order, k.pages]),
+    ]);
+    hashWordLists(h, buffers.sort(compareWords));
+  }
+
+  /** @internal The device's invariants: its mappings and buffers (see DmaMapOps.check()), its domain's faults among its own. */
+  checkState(): string {
+    const at = `device ${this.name}`;
+    for (const buf of this.coherentBuffers) if (buf.device !== this.name) return `${at}: holds a coherent buffer of ${buf.device}`;
+    const msg = this.ops.check([...this.coherentBuffers]);
+    if (msg) return `${at}: ${msg}`;
+    for (const f of this.iommu?.faults ?? []) {
+      if (!this.faults.includes(f)) return `${at}: its IOMMU domain records a fault at 0x${f.iova.toString(16)} the device does not`;
+    }
+    return "";
+  }
+
+  /** @internal The streaming mappings bounced through swiotlb. */
+  swiotlbMappings(): { tlbAddr: number; phys: number; size: number }[] {
+    return this.ops.swiotlbMappings();
+  }
+
+  /** @internal The coherent buffers the device holds. */
+  coherentBufferList(): CoherentBuffer[] {
+    return [...this.coherentBuffers];
   }
 
   /** @internal */

@@ -70,6 +70,20 @@ export class ArmIommuOps extends IommuOps<ArmSgMapping> {
     return { count: segments.length, dir, chunks: mapped };
   }
 
+  protected tableWords(s: ArmSgMapping): number[] {
+    return s.chunks.flatMap((c) => [c.iova, c.bytes]);
+  }
+
+  /** One chunk per device segment, each mapped with the direction's permissions. */
+  protected checkTable(_sgt: SgTable, s: ArmSgMapping): string {
+    if (s.chunks.length !== s.count) return `a mapped table holds ${s.chunks.length} IOVA chunks for ${s.count} segments`;
+    for (const c of s.chunks) {
+      const msg = this.checkMapped(c.iova, c.bytes, -1, dmaInfoToProt(s.dir));
+      if (msg) return msg;
+    }
+    return "";
+  }
+
   /** arm_iommu_unmap_sg(): each chunk unmapped and its IOVA space freed. */
   protected releaseTable(_sgt: SgTable, s: ArmSgMapping): void {
     for (const c of s.chunks) {

@@ -138,6 +138,52 @@ export class DirectOps extends MappingOps<DirectStreamingMapping, DirectSgMappin
     return s.entries.length;
   }
 
+  // ---- state -------------------------------------------------------------------------------------
+
+  swiotlbMappings(): { tlbAddr: number; phys: number; size: number }[] {
+    const out: { tlbAddr: number; phys: number; size: number }[] = [];
+    for (const { addr, m } of this.mappings()) if (m.kind === "bounce") out.push({ tlbAddr: addr, phys: m.phys, size: m.size });
+    return out;
+  }
+
+  protected mappingWords(m: DirectStreamingMapping): number[] {
+    return [m.kind === "bounce" ? 1 : 0];
+  }
+
+  protected tableWords(s: DirectSgMapping): number[] {
+    return s.entries.flatMap((d) => [d.addr, d.m.kind === "bounce" ? 1 : 0]);
+  }
+
+  protected checkMapping(addr: number, m: DirectStreamingMapping): string {
+    const at = `${m.kind} mapping at 0x${addr.toString(16)}`;
+    if (!this.dev.capable(addr, m.size)) return `${at}: beyond the device's mask`;
+    if (m.kind === "direct") return addr === m.phys ? "" : `${at}: maps 0x${m.phys.toString(16)}`;
+    const b = this.swiotlb?.lookup(addr);
+    if (!b) return `${at}: no such swiotlb bounce buffer`;
+    if (b.origPhys !== m.phys || b.size !== m.size) {
+      return `${at}: swiotlb bounces 0x${b.origPhys.toString(16)} (${b.size} bytes) there, the mapping 0x${m.phys.toString(16)} (${m.size} bytes)`;
+    }
+    return "";
+  }
+
+  protected checkTable(_sgt: SgTable, s: DirectSgMapping): string {
+    if (s.entries.length !== s.count) return `a mapped table holds ${s.entries.length} entry mappings for ${s.count} segments`;
+    for (const d of s.entries) {
+      if (!this.holds(d.addr, d.m)) return `a mapped table's entry at 0x${d.addr.toString(16)} is no longer mapped`;
+    }
+    return "";
+  }
+
+  protected checkAll(coherent: readonly CoherentBuffer[]): string {
+    for (const buf of coherent) {
+      const at = `coherent buffer at 0x${buf.dmaAddress.toString(16)}`;
+      if (buf.source === "iommu") return `${at}: IOMMU memory on a device without an IOMMU`;
+      if (buf.dmaAddress !== buf.phys || !this.dev.capable(buf.dmaAddress, buf.size)) return `${at}: not where the device can reach it directly`;
+      if (buf.source === "atomic-pool" && !this.dev.pools.some((p) => p.contains(buf.phys))) return `${at}: in no atomic pool`;
+    }
+    return "";
+  }
+
   // ---- coherent allocations ----------------------------------------------------------------------
 
   /**

@@ -98,6 +98,56 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
     }
   }
 
+  // ---- state -------------------------------------------------------------------------------------
+
+  protected mappingWords(m: IommuMapping): number[] {
+    return [m.iovaStart, m.iovaBytes];
+  }
+
+  protected checkMapping(addr: number, m: IommuMapping): string {
+    const page = this.dev.mm.pageSize;
+    if (addr !== m.iovaStart + (m.phys % page)) return `IOMMU mapping at 0x${addr.toString(16)}: its IOVA range starts at 0x${m.iovaStart.toString(16)}`;
+    return this.checkMapped(m.iovaStart, m.iovaBytes, m.phys - (m.phys % page), dmaInfoToProt(m.dir));
+  }
+
+  /**
+   * The coherent buffers' IOVA ranges mapped read-write to their memory. (The
+   * domain's IOVA space in use is not checked against the mappings: a driver
+   * may allocate and map IOVA in its domain itself, through the IOMMU API.)
+   */
+  protected checkAll(coherent: readonly CoherentBuffer[]): string {
+    const page = this.dev.mm.pageSize;
+    for (const buf of coherent) {
+      const bytes = Math.ceil(buf.size / page) * page;
+      if (buf.source !== "iommu" && buf.source !== "atomic-pool") return `coherent buffer at 0x${buf.dmaAddress.toString(16)}: ${buf.source} memory behind an IOMMU`;
+      if (buf.source === "atomic-pool" || buf.blocks.length === 0) {
+        const msg = this.checkMapped(buf.dmaAddress, bytes, buf.phys, IOMMU_READ | IOMMU_WRITE);
+        if (msg) return msg;
+        continue;
+      }
+      let cursor = buf.dmaAddress;
+      for (const b of buf.blocks) {
+        const len = Math.min(b.pages * page, buf.dmaAddress + bytes - cursor);
+        const msg = this.checkMapped(cursor, len, b.pfn * page, IOMMU_READ | IOMMU_WRITE);
+        if (msg) return msg;
+        cursor += len;
+      }
+    }
+    return "";
+  }
+
+  /** [iova, +bytes) is mapped page by page to physical [phys, +bytes) with permissions `prot`. */
+  protected checkMapped(iova: number, bytes: number, phys: number, prot: number): string {
+    const page = this.dev.mm.pageSize;
+    for (let off = 0; off < bytes; off += page) {
+      const got = this.domain.protAt(iova + off);
+      if (got !== prot) return `IOVA 0x${(iova + off).toString(16)}: ${got === 0 ? "unmapped" : `permissions ${got}`}, expected mapped with permissions ${prot}`;
+      const to = this.domain.iovaToPhys(iova + off);
+      if (phys >= 0 && to !== phys + off) return `IOVA 0x${(iova + off).toString(16)} maps 0x${to.toString(16)}, expected 0x${(phys + off).toString(16)}`;
+    }
+    return "";
+  }
+
   // ---- coherent allocations ----------------------------------------------------------------------
 
   /** iommu_dma_alloc(): pages mapped contiguously in IOVA space; `atomic` requests from the atomic pools. */
@@ -248,6 +298,20 @@ export class IommuDmaOps extends IommuOps<IommuDmaSgMapping> {
     }
     this.setSegments(sgt, out);
     return { count, dir, iovaStart: iova, iovaBytes: total, ranges };
+  }
+
+  protected tableWords(s: IommuDmaSgMapping): number[] {
+    return [s.iovaStart, s.iovaBytes, ...s.ranges.flatMap((r) => [r.iova, r.bytes])];
+  }
+
+  /** The mapped pieces lie in the table's IOVA range and are mapped with the direction's permissions. */
+  protected checkTable(_sgt: SgTable, s: IommuDmaSgMapping): string {
+    for (const r of s.ranges) {
+      if (r.iova < s.iovaStart || r.iova + r.bytes > s.iovaStart + s.iovaBytes) return `a mapped table's piece at 0x${r.iova.toString(16)} lies outside its IOVA range`;
+      const msg = this.checkMapped(r.iova, r.bytes, -1, dmaInfoToProt(s.dir));
+      if (msg) return msg;
+    }
+    return "";
   }
 
   /** iommu_dma_unmap_sg(): the mapped pieces unmapped, the IOVA range freed. */

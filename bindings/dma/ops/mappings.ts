@@ -5,8 +5,9 @@
  * MappingOps does that bookkeeping; each implementation (direct.ts,
  * iommu-dma.ts, arm-iommu.ts) supplies the mapping itself and its own record types.
  */
+import type { StateHasher } from "../../core/hash.ts";
 import type { SgTable } from "../../lib/scatterlist.ts";
-import type { DmaDirection } from "../direction.ts";
+import { DMA_DIRECTIONS, type DmaDirection } from "../direction.ts";
 import { DMA_MAPPING_ERROR, type CoherentBuffer, type DmaDev, type DmaMapOps, type DmaSgMapping } from "./ops.ts";
 
 /** What every streaming mapping record holds: the CPU's buffer and the direction it was mapped for. */
@@ -22,6 +23,22 @@ export interface StreamingMapping {
 export interface Mapped<M> {
   readonly addr: number;
   readonly m: M;
+}
+
+/** A direction as its enum dma_data_direction value (for the state hash). */
+export function dirIndex(dir: DmaDirection): number {
+  return DMA_DIRECTIONS.indexOf(dir);
+}
+
+/** Orders lists of numbers lexicographically. */
+export function compareWords(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/** Feeds a list of number lists, each as its length then its numbers. */
+export function hashWordLists(h: StateHasher, lists: readonly (readonly number[])[]): void {
+  h.list(lists, (words) => h.list(words, (x) => h.num(x)));
 }
 
 /**
@@ -53,6 +70,18 @@ export abstract class MappingOps<M extends StreamingMapping, S extends DmaSgMapp
   protected abstract syncTable(where: string, sgt: SgTable, s: S, nents: number, dir: DmaDirection, forCpu: boolean): void;
   abstract alloc(size: number, atomic: boolean): CoherentBuffer | null;
   abstract free(buf: CoherentBuffer): void;
+  /** The numbers that describe a streaming record beyond its bus address, phys, size and direction, for the state hash. */
+  protected abstract mappingWords(m: M): number[];
+  /** The numbers that describe a table record beyond what the table shows (see tableStateWords()), for the state hash. */
+  protected abstract tableWords(s: S): number[];
+  /** A streaming record's invariants: "" or the first broken one. */
+  protected abstract checkMapping(addr: number, m: M): string;
+  /** A table record's invariants. */
+  protected abstract checkTable(sgt: SgTable, s: S): string;
+  /** The invariants that span all records and the device's coherent buffers. */
+  protected checkAll(_coherent: readonly CoherentBuffer[]): string {
+    return "";
+  }
   /** Streaming mappings a table record holds in the streaming table too (dma-direct's per-entry mappings). */
   protected tableSingles(_s: S): number {
     return 0;
@@ -118,6 +147,63 @@ export abstract class MappingOps<M extends StreamingMapping, S extends DmaSgMapp
     return this.streamingCount - singles + this.sgMaps.size;
   }
 
+  swiotlbMappings(): { tlbAddr: number; phys: number; size: number }[] {
+    return [];
+  }
+
+  get pristine(): boolean {
+    return this.streaming.size === 0 && this.streamingCount === 0 && this.sgMaps.size === 0;
+  }
+
+  /**
+   * Streaming mappings by ascending bus address (those at one address in the
+   * order lookups try them), then the mapped tables, each as its entries, its
+   * device segments and its record, sorted so that the order they were mapped
+   * in does not count. (A sync at an address no mapping starts at takes the
+   * first mapping holding it in the order they were made; only overlapping
+   * direct mappings make that order matter, and it is not fed.)
+   */
+  hash(h: StateHasher): void {
+    h.num(this.streamingCount);
+    const addrs = [...this.streaming.keys()].sort((a, b) => a - b);
+    h.list(addrs, (addr) => {
+      h.num(addr);
+      const list = this.streaming.get(addr) ?? [];
+      hashWordLists(h, list.map((m) => [m.phys, m.size, dirIndex(m.dir), ...this.mappingWords(m)]));
+    });
+    const tables = [...this.sgMaps].map(([sgt, s]) => [...tableStateWords(sgt, s), ...this.tableWords(s)]);
+    hashWordLists(h, tables.sort(compareWords));
+  }
+
+  check(coherent: readonly CoherentBuffer[]): string {
+    let n = 0;
+    for (const [addr, list] of this.streaming) {
+      if (list.length === 0) return `an empty list of mappings at 0x${addr.toString(16)}`;
+      n += list.length;
+      for (const m of list) {
+        const msg = this.checkMapping(addr, m);
+        if (msg) return msg;
+      }
+    }
+    if (n !== this.streamingCount) return `${this.streamingCount} streaming mappings counted, ${n} held`;
+    for (const [sgt, s] of this.sgMaps) {
+      if (s.count < 1 || s.count > sgt.origNents) return `a mapped table has ${s.count} device segments for ${sgt.origNents} entries`;
+      const msg = this.checkTable(sgt, s);
+      if (msg) return msg;
+    }
+    return this.checkAll(coherent);
+  }
+
+  /** Whether `m` is one of the records held at bus address `addr`. */
+  protected holds(addr: number, m: M): boolean {
+    return this.streaming.get(addr)?.includes(m) ?? false;
+  }
+
+  /** Every streaming record with its bus address. */
+  protected *mappings(): Generator<Mapped<M>> {
+    for (const [addr, list] of this.streaming) for (const m of list) yield { addr, m };
+  }
+
   /** Enters a streaming mapping made by map(). */
   protected add(addr: number, m: M): void {
     const list = this.streaming.get(addr);
@@ -165,4 +251,15 @@ export abstract class MappingOps<M extends StreamingMapping, S extends DmaSgMapp
     if (size > found.m.size - off) return this.dev.misuse(where, `the sync runs past the end of the mapping`);
     this.syncMapping(found.m, dmaAddr, off, size, dir, forCpu);
   }
+}
+
+/** A mapped table as the driver sees it: its entries, its nents, its device segments and the mapping's direction. */
+function tableStateWords(sgt: SgTable, s: DmaSgMapping): number[] {
+  const words = [sgt.origNents, sgt.nents, s.count, dirIndex(s.dir)];
+  for (let i = 0; i < sgt.origNents; i++) {
+    const e = sgt.entries[i];
+    words.push(e?.pfn ?? -1, e?.offset ?? -1, e?.length ?? -1);
+    if (i < s.count) words.push(e?.dmaAddress ?? -1, e?.dmaLength ?? -1);
+  }
+  return words;
 }

@@ -11,6 +11,7 @@
  * Each keeps the live mappings it made (ops/mappings.ts), in record types of
  * its own.
  */
+import type { StateHasher } from "../../core/hash.ts";
 import type { CmaArea } from "../../mm/cma.ts";
 import type { Mm } from "../../mm/mm.ts";
 import type { SgTable } from "../../lib/scatterlist.ts";
@@ -134,6 +135,17 @@ export interface DmaMapOps {
   sgMapping(sgt: SgTable): DmaSgMapping | undefined;
   /** Streaming mappings held: single/page mappings and mapped tables. */
   readonly activeMappings: number;
+  /** The streaming mappings bounced through swiotlb: the bounce buffer, the buffer it stands for, the bytes. */
+  swiotlbMappings(): { tlbAddr: number; phys: number; size: number }[];
+  /** No mapping is held. */
+  readonly pristine: boolean;
+  /** Feeds the live mappings in a canonical order (by bus address; tables whatever order they were mapped in). */
+  hash(h: StateHasher): void;
+  /**
+   * The invariants of the mappings and of the device's coherent buffers
+   * `coherent` (made by alloc()): "" when they hold, else the first broken one.
+   */
+  check(coherent: readonly CoherentBuffer[]): string;
 }
 
 /** get_order(): the buddy order of the smallest block holding `size` bytes. */
