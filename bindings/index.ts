@@ -25,7 +25,7 @@ export type { Random } from "./core/random.ts";
 export { SgTable, sgAllocTableFromPages, sgAppendTableFromPages, SG_MAX_SEGMENT_DEFAULT } from "./lib/scatterlist.ts";
 export type { SgEntry, SgOptions } from "./lib/scatterlist.ts";
 export { Device, DMA_MAPPING_ERROR } from "./dma/device.ts";
-export type { DeviceOptions, DeviceIommuOptions, DmaDirection, IommuSgStyle, CoherentBuffer } from "./dma/device.ts";
+export type { DeviceOptions, DeviceIommuOptions, DmaDirection, IommuSgStyle, CoherentBuffer, DmaCounters } from "./dma/device.ts";
 export { IommuDomain, IOMMU_READ, IOMMU_WRITE, IOMMU_PAGE_SIZES } from "./dma/iommu.ts";
 export type { IommuFault } from "./dma/iommu.ts";
 export { SwiotlbPool, IO_TLB_SIZE, IO_TLB_SEGSIZE } from "./dma/swiotlb.ts";

@@ -392,3 +392,16 @@ describe("DMA bad input", () => {
     await expect(createSystem({ ramBytes: 16 * MIB, devices: [{ name: "a", segmentBoundaryMask: 1000 }] })).rejects.toMatchObject({ code: "EINVAL" });
   });
 });
+
+describe("atomic coherent buffers behind an IOMMU", () => {
+  it("give their IOVA range back when freed (iommu_dma_free() unmaps before dma_free_from_pool())", async () => {
+    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0x10000000, size: 64 * MIB } }] }, (sys) => {
+      const dev = sys.device("gpu");
+      const buf = dev.dmaAllocAttrs(3 * PAGE, { atomic: true })!;
+      expect([buf.source, dev.iommu!.iovaBytesInUse, dev.iommu!.iovaToPhys(buf.dmaAddress)]).toEqual(["atomic-pool", 3 * PAGE, buf.phys]);
+      dev.dmaFreeAttrs(buf);
+      expect([dev.iommu!.iovaBytesInUse, dev.iommu!.entries, sys.atomicPools[0]!.usedBytes]).toEqual([0, [0, 0, 0, 0], 0]);
+      expect(() => dev.dmaRead(buf.dmaAddress, 4)).toThrow(expect.objectContaining({ code: "EFAULT" }));
+    });
+  });
+});

@@ -98,19 +98,24 @@
  * (CONFIG_DMA_BOUNCE_UNALIGNED_KMALLOC), which came in later stable updates.
  *
  * Addresses and sizes are u64. They can be passed as non-negative safe
- * integers or as bigints below 2^64. Bigints are needed for DMA_MAPPING_ERROR
- * (~0) and for a ULONG_MAX segment boundary. Internally everything is a
- * bigint, so the kernel's 64-bit wraparound is reproduced.
+ * integers or as bigints below 2^64; bigints are needed for a ULONG_MAX
+ * segment boundary. The device address of mapPage(), mappingError() and
+ * unmapPage() may also be DMA_MAPPING_ERROR (dmasim's -1, dma/ops/ops.ts),
+ * read as the kernel's (dma_addr_t)~0, as may (1n << 64n) - 1n itself.
+ * Internally everything is a bigint, so the kernel's 64-bit wraparound is reproduced.
  */
 
 import { DmaSimError } from "../core/errors.ts";
+import type { StateHasher } from "../core/hash.ts";
+import { DMA_DIRECTIONS, type DmaDirection } from "./direction.ts";
+import { DMA_MAPPING_ERROR } from "./ops/ops.ts";
+
+export type { DmaDirection } from "./direction.ts";
+export { DMA_MAPPING_ERROR } from "./ops/ops.ts";
 
 // ---------------------------------------------------------------------------
 // public types and constants
 // ---------------------------------------------------------------------------
-
-/** enum dma_data_direction: DMA_BIDIRECTIONAL=0, DMA_TO_DEVICE=1, DMA_FROM_DEVICE=2, DMA_NONE=3. */
-export type DmaDirection = "bidirectional" | "to_device" | "from_device" | "none";
 
 /** The four dma_debug_entry types (dma_debug_single, _sg, _coherent, _resource). */
 export type DmaMapType = "single" | "scatter-gather" | "coherent" | "resource";
@@ -190,8 +195,6 @@ export interface DmaDeviceInfo {
   bus?: string | null;
 }
 
-/** DMA_MAPPING_ERROR: (dma_addr_t)~0. */
-export const DMA_MAPPING_ERROR: bigint = (1n << 64n) - 1n;
 /** ULONG_MAX: what dma_get_seg_boundary() returns when the device sets no boundary. */
 export const DMA_SEG_BOUNDARY_NONE: bigint = (1n << 64n) - 1n;
 /** dma_get_max_seg_size() for a device without dma_parms: SZ_64K. */
@@ -244,12 +247,11 @@ const MAP_ERR_CHECK_NOT_APPLICABLE = 0;
 const MAP_ERR_NOT_CHECKED = 1;
 const MAP_ERR_CHECKED = 2;
 
-const DIRECTIONS: ReadonlyMap<string, number> = new Map([
-  ["bidirectional", 0],
-  ["to_device", 1],
-  ["from_device", 2],
-  ["none", 3],
-]);
+/** enum dma_data_direction values by name. */
+const DIRECTIONS: ReadonlyMap<string, number> = new Map(DMA_DIRECTIONS.map((d, i) => [d, i]));
+
+/** DMA_MAPPING_ERROR as the kernel's 64-bit dma_addr_t holds it: (dma_addr_t)~0. */
+const MAPPING_ERROR_U64 = BigInt.asUintN(64, BigInt(DMA_MAPPING_ERROR));
 
 /** A run of physical memory behind part of a mapping: bytes [off, off+len) of the mapping start at paddr. */
 interface Piece {
@@ -290,6 +292,21 @@ interface CachelineSlot {
 }
 
 type MatchFn = (ref: Ref, entry: Entry) => boolean;
+
+/** Feeds a u64 as its two 32-bit halves. */
+function hashU64(h: StateHasher, v: bigint): void {
+  const u = BigInt.asUintN(64, v);
+  h.word(Number(u & 0xffff_ffffn) | 0).word(Number(u >> 32n) | 0);
+}
+
+/** Feeds the fields a lookup matches an entry on. */
+function hashEntryKey(h: StateHasher, e: Ref): void {
+  h.str(e.dev);
+  hashU64(h, e.devAddr);
+  hashU64(h, e.size);
+  h.num(e.type).num(e.dir);
+  hashU64(h, e.paddr);
+}
 
 /** "%016llx" for a u64. */
 function hex16(v: bigint): string {
@@ -369,6 +386,11 @@ function argU64(where: string, name: string, v: unknown): bigint {
     return BigInt(v);
   }
   fail(where, `${name} must be a non-negative safe integer or a bigint below 2^64, got ${String(v)}`);
+}
+
+/** A device address a dma_map_*() call returned: a u64, or DMA_MAPPING_ERROR (read as (dma_addr_t)~0). */
+function argDmaHandle(where: string, name: string, v: unknown): bigint {
+  return v === DMA_MAPPING_ERROR ? MAPPING_ERROR_U64 : argU64(where, name, v);
 }
 
 function argInt(where: string, name: string, v: unknown, max: number): number {
@@ -469,6 +491,8 @@ export class DmaDebug {
   /** The WARN_ONCE in active_cacheline_inc_overlap() has fired. */
   private overlapWarned = false;
   private readonly devices = new Map<string, { driver: string | null; bus: string | null }>();
+  /** The debugfs settings as created (what pristine compares against). */
+  private readonly initialSettings: { showAllErrors: boolean; showNumErrors: number; driverFilter: string };
 
   constructor(options: DmaDebugOptions = {}) {
     const where = "DmaDebug";
@@ -487,6 +511,7 @@ export class DmaDebug {
     this.assertIdle = o.assertIdle ?? false;
     if (o.virtToPhys !== undefined && typeof o.virtToPhys !== "function") fail(where, "virtToPhys must be a function");
     this.virtToPhys = o.virtToPhys;
+    this.initialSettings = { showAllErrors: this.showAllErrors, showNumErrors: this.showNumErrors, driverFilter: this.driverFilter };
   }
 
   // -- configuration ----------------------------------------------------------
@@ -577,7 +602,7 @@ export class DmaDebug {
     const where = "mapPage";
     const d = argDev(where, dev);
     const p = argU64(where, "paddr", paddr);
-    const a = argU64(where, "devAddr", devAddr);
+    const a = argDmaHandle(where, "devAddr", devAddr);
     const sz = argU64(where, "size", size);
     const di = argDir(where, dir);
     argMapKind(where, type);
@@ -594,13 +619,13 @@ export class DmaDebug {
   /** debug_dma_mapping_error(): the driver checked the mapping with dma_mapping_error(). */
   mappingError(dev: string, devAddr: DmaAddr): void {
     const where = "mappingError";
-    this.markChecked(argDev(where, dev), argU64(where, "devAddr", devAddr));
+    this.markChecked(argDev(where, dev), argDmaHandle(where, "devAddr", devAddr));
   }
 
   /** debug_dma_unmap_page() (also reached by dma_unmap_single()). */
   unmapPage(dev: string, devAddr: DmaAddr, size: DmaAddr, dir: DmaDirection, type?: "single" | "page"): void {
     const where = "unmapPage";
-    const ref = this.ref(argDev(where, dev), argU64(where, "devAddr", devAddr), argU64(where, "size", size), T_SINGLE, argDir(where, dir));
+    const ref = this.ref(argDev(where, dev), argDmaHandle(where, "devAddr", devAddr), argU64(where, "size", size), T_SINGLE, argDir(where, dir));
     argMapKind(where, type);
     this.checkUnmap(ref);
   }
@@ -810,6 +835,89 @@ export class DmaDebug {
     if (this.assertIdle) this.checkIdle(d, p, end);
   }
 
+  // -- state (the DMA subsystem's part of check() and stateHash()) --------------
+
+  /** @internal As created: no entry, no report, no error, no device info, the settings unchanged. */
+  get pristine(): boolean {
+    const s = this.initialSettings;
+    return (
+      this.live.size === 0 && this.buckets.size === 0 && this.cachelines.size === 0 && this.reports.length === 0 &&
+      this.errorCountValue === 0 && !this.overlapWarned && this.devices.size === 0 &&
+      this.showAllErrors === s.showAllErrors && this.showNumErrors === s.showNumErrors && this.driverFilter === s.driverFilter
+    );
+  }
+
+  /**
+   * @internal Feeds the settings, the device info (by name), the error count
+   * and reports in order, the live entries in the order they were made (the
+   * buckets hold them in that order), and the active-cacheline tree by cacheline.
+   */
+  hashState(h: StateHasher): void {
+    h.bool(this.showAllErrors).num(this.showNumErrors).str(this.driverFilter).bool(this.overlapWarned).num(this.errorCountValue);
+    const devices = [...this.devices].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    h.list(devices, ([dev, info]) => h.str(dev).str(info.driver ?? "\0").str(info.bus ?? "\0"));
+    h.list(this.reports, (r) => h.str(r.device).str(r.message).bool(r.suppressed).str(r.kind).str(r.origin));
+    h.list(this.live, (e) => {
+      hashEntryKey(h, e);
+      h.num(e.sgCallEnts).num(e.sgMappedEnts).num(e.mapErr);
+      hashU64(h, e.cpuAddr);
+      h.list(e.pieces, (p) => {
+        hashU64(h, p.off);
+        hashU64(h, p.paddr);
+        hashU64(h, p.len);
+      });
+      h.bool(e.owned !== null);
+      h.list(e.owned ?? [], ([a, b]) => {
+        hashU64(h, a);
+        hashU64(h, b);
+      });
+    });
+    const lines = [...this.cachelines].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    h.list(lines, ([cln, slot]) => {
+      hashU64(h, cln);
+      h.num(slot.overlap).bool(this.live.has(slot.entry));
+      hashEntryKey(h, slot.entry);
+    });
+  }
+
+  /**
+   * @internal The bookkeeping's invariants: every live entry in the bucket of
+   * its device address and nothing else there; the active-cacheline tree
+   * holding the first cacheline of each live entry it tracks (all but
+   * DMA_TO_DEVICE ones), with an overlap count one less than their number,
+   * until some cacheline overflowed.
+   */
+  checkState(): string {
+    let bucketed = 0;
+    for (const [idx, bucket] of this.buckets) {
+      if (bucket.length === 0) return `dma-debug: hash bucket ${idx} is listed empty`;
+      for (const e of bucket) {
+        if (!this.live.has(e)) return `dma-debug: hash bucket ${idx} holds an entry that is not live`;
+        if (hashIndex(e.devAddr) !== idx) return `dma-debug: the entry for device address 0x${hex16(e.devAddr)} is in bucket ${idx}`;
+      }
+      bucketed += bucket.length;
+    }
+    if (bucketed !== this.live.size) return `dma-debug: ${this.live.size} live entries, ${bucketed} in the hash buckets`;
+    for (const [cln, slot] of this.cachelines) {
+      if (slot.overlap < 0 || slot.overlap > ACTIVE_CACHELINE_MAX_OVERLAP) return `dma-debug: cacheline ${pa(cln)} has overlap count ${slot.overlap}`;
+    }
+    // Once a cacheline overflowed, its count no longer follows the entries (as in the kernel).
+    if (this.overlapWarned) return "";
+    const entries = new Map<bigint, number>();
+    for (const e of this.live) {
+      if (e.dir === D_TO_DEVICE) continue;
+      const cln = this.cln(e.paddr);
+      entries.set(cln, (entries.get(cln) ?? 0) + 1);
+    }
+    for (const [cln, n] of entries) {
+      const slot = this.cachelines.get(cln);
+      if (!slot) return `dma-debug: cacheline ${pa(cln)} of ${n} live entries is not in the active-cacheline tree`;
+      if (slot.overlap !== n - 1) return `dma-debug: cacheline ${pa(cln)} has overlap count ${slot.overlap} for ${n} live entries`;
+    }
+    if (this.cachelines.size !== entries.size) return "dma-debug: the active-cacheline tree holds a cacheline no live entry maps";
+    return "";
+  }
+
   // -------------------------------------------------------------------------
   // internals
   // -------------------------------------------------------------------------
@@ -923,7 +1031,7 @@ export class DmaDebug {
   /** dma_mapping_error(): runs the debug hook, then compares with DMA_MAPPING_ERROR. */
   private dmaMappingError(dev: string, devAddr: bigint): boolean {
     this.markChecked(dev, devAddr);
-    return devAddr === DMA_MAPPING_ERROR;
+    return devAddr === MAPPING_ERROR_U64;
   }
 
   /** add_dma_entry(). */

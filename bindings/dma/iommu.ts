@@ -3,6 +3,7 @@
  * handle over the engine (assembly/iommu.ts). Addresses are bytes.
  */
 import { DmaSimError } from "../core/errors.ts";
+import type { StateHasher } from "../core/hash.ts";
 import { requireInt } from "../core/validate.ts";
 import type { Mm } from "../mm/mm.ts";
 
@@ -20,6 +21,11 @@ export interface IommuFault {
   write: boolean;
   reason: "unmapped" | "permission";
   device: string;
+}
+
+/** Feeds a fault (for the state hash). */
+export function hashIommuFault(h: StateHasher, f: IommuFault): void {
+  h.num(f.iova).bool(f.write).str(f.reason).str(f.device);
 }
 
 export class IommuDomain {
@@ -126,6 +132,16 @@ export class IommuDomain {
   /** IOVA bytes allocated. */
   get iovaBytesInUse(): number {
     return this.sys.engine.iovaPagesInUse(this.id) * this.pageSize;
+  }
+
+  /** @internal No fault recorded: the TS-side state of a new domain (its IOVA bitmap and page table are the engine's). */
+  get pristine(): boolean {
+    return this.faults.length === 0;
+  }
+
+  /** @internal Feeds the TS-side state: the faults, oldest first. */
+  hashState(h: StateHasher): void {
+    h.list(this.faults, (f) => hashIommuFault(h, f));
   }
 
   /** Bitmap extensions allocated so far. */

@@ -3,6 +3,7 @@
  * coherent allocations that cannot sleep, one pool per zone that DMA masks
  * distinguish, handed out first fit in pages (gen_pool with PAGE_SHIFT granules).
  */
+import type { StateHasher } from "../core/hash.ts";
 
 /**
  * coherent_pool's default size: 128 KiB per GiB of RAM, at least 128 KiB, at
@@ -57,4 +58,29 @@ export class AtomicPool {
   get usedBytes(): number {
     return this.used.reduce((n, u) => n + u, 0) * this.pageSize;
   }
+
+  /** @internal No page in use. */
+  get pristine(): boolean {
+    return this.used.every((u) => u === 0);
+  }
+
+  /** @internal Feeds the pages in use, as runs (first page, pages) in address order. */
+  hashState(h: StateHasher): void {
+    const runs: [number, number][] = [];
+    for (let i = 0; i < this.used.length; i++) {
+      if (this.used[i] === 0) continue;
+      const last = runs[runs.length - 1];
+      if (last && last[0] + last[1] === i) last[1]++;
+      else runs.push([i, 1]);
+    }
+    h.list(runs, ([first, pages]) => h.num(first).num(pages));
+  }
+}
+
+/** dma_free_from_pool(): gives back `size` bytes at `phys` to the pool holding them; false when none does. */
+export function dmaFreeFromPool(pools: readonly AtomicPool[], phys: number, size: number): boolean {
+  const pool = pools.find((p) => p.contains(phys));
+  if (!pool) return false;
+  pool.free(phys, size);
+  return true;
 }

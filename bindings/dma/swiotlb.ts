@@ -7,6 +7,7 @@
  *   slot i: list[i]  free slots from i to the end of its 128-slot segment (0: in use)
  */
 import { DmaSimError } from "../core/errors.ts";
+import type { StateHasher } from "../core/hash.ts";
 
 export const IO_TLB_SHIFT = 11;
 export const IO_TLB_SIZE = 1 << IO_TLB_SHIFT;
@@ -118,5 +119,50 @@ export class SwiotlbPool {
   /** Mappings currently bounced. */
   get mappings(): number {
     return this.bounces.size;
+  }
+
+  /** @internal The pool as boot left it: no slot in use, no refusal, the search at slot 0. */
+  get pristine(): boolean {
+    return this.used === 0 && this.fullEvents === 0 && this.index === 0 && this.bounces.size === 0;
+  }
+
+  /**
+   * @internal Feeds the slot use (the bounce buffers by address, which the
+   * free-slot counts follow from), the next-fit search position and the counters.
+   */
+  hashState(h: StateHasher): void {
+    h.num(this.used).num(this.fullEvents).num(this.index);
+    const bounces = [...this.bounces].sort((a, b) => a[0] - b[0]);
+    h.list(bounces, ([tlbAddr, b]) => h.num(tlbAddr).num(b.origPhys).num(b.size).num(b.nslots));
+  }
+
+  /**
+   * @internal The pool's invariants: bounce buffers on whole slots inside the
+   * pool, not overlapping, each within one segment; `used` their slot count;
+   * each slot's free count what the slots in use make it.
+   */
+  checkState(): string {
+    const inUse = new Uint8Array(this.nslabs);
+    let slots = 0;
+    for (const [tlbAddr, b] of this.bounces) {
+      const at = `swiotlb: bounce buffer 0x${tlbAddr.toString(16)}`;
+      const index = (tlbAddr - this.start) / IO_TLB_SIZE;
+      if (!Number.isInteger(index) || index < 0 || index + b.nslots > this.nslabs) return `${at}: not on slots of the pool`;
+      if (b.nslots !== Math.ceil(b.size / IO_TLB_SIZE)) return `${at}: ${b.nslots} slots for ${b.size} bytes`;
+      if (Math.floor(index / IO_TLB_SEGSIZE) !== Math.floor((index + b.nslots - 1) / IO_TLB_SEGSIZE)) return `${at}: crosses a segment`;
+      for (let i = index; i < index + b.nslots; i++) {
+        if (inUse[i]) return `${at}: overlaps another bounce buffer`;
+        inUse[i] = 1;
+      }
+      slots += b.nslots;
+    }
+    if (slots !== this.used) return `swiotlb: ${this.used} slots counted in use, the bounce buffers hold ${slots}`;
+    if (!Number.isInteger(this.index) || this.index < 0 || this.index >= this.nslabs) return `swiotlb: the search position ${this.index} is outside the pool`;
+    for (let i = this.nslabs - 1; i >= 0; i--) {
+      const next = i % IO_TLB_SEGSIZE === IO_TLB_SEGSIZE - 1 ? 0 : this.list[i + 1]!;
+      const want = inUse[i] ? 0 : 1 + next;
+      if (this.list[i] !== want) return `swiotlb: slot ${i} counts ${this.list[i]} free slots from it, the slots in use make it ${want}`;
+    }
+    return "";
   }
 }
