@@ -142,7 +142,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     let current = null;
     try {
       current = readFileSync(ABI_OUTPUT, "utf8");
-    } catch {}
+    } catch {
+      // missing: reported below as stale
+    }
     if (current !== text) {
       console.error("bindings/core/abi.generated.ts is missing or stale: run `node scripts/gen-abi.mjs`");
       process.exit(1);

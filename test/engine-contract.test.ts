@@ -9,6 +9,7 @@ import * as abi from "../bindings/core/abi.generated.ts";
 import { byIndex, decodePagePins, decodePageState, encodePagePins, encodePageState } from "../bindings/core/abi.ts";
 import { EVENT_KEYS, ZONE_NAMES } from "../bindings/mm/mm.ts";
 import { STAT_KEYS } from "../bindings/mm/cma.ts";
+import { internals } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url);
 
@@ -92,18 +93,18 @@ describe.each(["wasm", "ts"] as const)("engine contract on the %s backend", (bac
     expect(Object.keys(stats).sort()).toEqual([...EVENT_KEYS, "nrFreePages", "nrFreeCmaPages", "allocFailByOrder"].sort());
     sys.allocPages(0, "unmovable");
     sys.allocPages(1, "movable");
-    EVENT_KEYS.forEach((key, i) => expect(sys.stats()[key], key).toBe(sys.engine.vmEvent(i)));
+    EVENT_KEYS.forEach((key, i) => expect(sys.stats()[key], key).toBe(internals(sys).engine.vmEvent(i)));
     expect(sys.stats().pgalloc).toBe(3);
     const area = sys.cma("cam");
     expect(area.alloc(4)).not.toBeNull();
     expect(Object.keys(area.stats).sort()).toEqual([...STAT_KEYS].sort());
-    STAT_KEYS.forEach((key, i) => expect(area.stats[key], key).toBe(sys.engine.cmaStat(area.id, i)));
+    STAT_KEYS.forEach((key, i) => expect(area.stats[key], key).toBe(internals(sys).engine.cmaStat(area.id, i)));
     expect(area.stats.pagesSucceeded).toBe(4);
   });
 
   it("pageState() and pagePins() decode and re-encode to the same numbers for every pfn", async () => {
     const sys = await machine();
-    const e = sys.engine;
+    const e = internals(sys).engine;
     const unmovable = sys.allocPages(3, "unmovable", { zone: "DMA" })!;
     const reclaimable = sys.allocPages(0, "reclaimable")!;
     const page = sys.allocMovable(2)!;
@@ -141,7 +142,7 @@ describe.each(["wasm", "ts"] as const)("engine contract on the %s backend", (bac
 
   it("the engine answers with the shared errno values, zone and gfp codes", async () => {
     const sys = await machine();
-    const e = sys.engine;
+    const e = internals(sys).engine;
     expect(e.pageState(-1)).toBe(-ERRNO.EINVAL);
     expect(e.allocPages(0, abi.MIGRATE_CMA, abi.ZONE_NORMAL, 0)).toBe(-ERRNO.EINVAL);
     expect(e.allocPages(0, abi.MIGRATE_UNMOVABLE, abi.ZONE_MOVABLE, 0)).toBe(-ERRNO.EINVAL);

@@ -56,3 +56,14 @@ export function expectUntouched(sys: System, code: string, fn: () => unknown): v
   expect(sys.stateHash()).toBe(before);
   sys.check();
 }
+
+/** What tests reach of a machine's internals (hidden from the published declarations). */
+export interface SystemInternals {
+  engine: import("../bindings/core/backend.ts").Engine;
+  registry: import("../bindings/core/registry.ts").Registry;
+}
+
+/** The internals of `sys`, for tests that check the engine contract or a subsystem's own part of the hash. */
+export function internals(sys: System): SystemInternals {
+  return sys as unknown as SystemInternals;
+}
