@@ -6,7 +6,10 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
  * the message and exits through `usage(2)`; `--help`/`-h` exits through `usage(0)`.
  * `config.options` need not declare `help`.
  */
-export function parseArgsOrUsage<T extends ParseArgsConfig>(config: T, usage: (code: number) => never): ReturnType<typeof parseArgs<T>> {
+export function parseArgsOrUsage<T extends ParseArgsConfig>(
+  config: T,
+  usage: (code: number) => never,
+): ReturnType<typeof parseArgs<T>> {
   let parsed;
   try {
     parsed = parseArgs({ ...config, options: { ...config.options, help: { type: "boolean", short: "h" } } });

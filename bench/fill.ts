@@ -7,12 +7,16 @@ import type { Migratetype, System } from "dmasim";
  * down to it, so the free space is holed. Returns the blocks still held
  * (pfn, order, pfn, order, ...) and the pages they hold.
  */
-export function halfFull(sys: System, drawOrder = (): number => sys.random.int(4), target = sys.nrPages / 2): { blocks: number[]; used: number } {
+export function halfFull(
+  sys: System,
+  drawOrder = (): number => sys.random.int(4),
+  target = sys.nrPages / 2,
+): { blocks: number[]; used: number } {
   const rnd = sys.random;
   const MTS: readonly Migratetype[] = ["unmovable", "movable", "reclaimable"];
   const blocks: number[] = [];
   let used = 0;
-  for (let refused = 0; used < target * 1.25 && refused < 1000; ) {
+  for (let refused = 0; used < target * 1.25 && refused < 1000;) {
     const order = drawOrder();
     const pfn = sys.allocPages(order, MTS[rnd.int(3)]!);
     if (pfn === null) {

@@ -84,12 +84,18 @@ export async function runChild(spec: Case, backend: Backend): Promise<BackendRes
   const bench = new Bench({ name, ...spec.bench, throws: true });
   const batch = spec.batch ?? 1;
   if (spec.async && batch !== 1) throw new Error(`${name}: async cases are not batched`);
-  const fn: Fn = spec.async ? async () => { await c.op(); } : batch === 1 ? () => c.op() : () => {
-    const start = performance.now();
-    for (let i = 0; i < batch; i++) c.op();
-    const ms = performance.now() - start;
-    return { overriddenDuration: ms / batch, overriddenIterationCost: ms };
-  };
+  const fn: Fn = spec.async
+    ? async () => {
+        await c.op();
+      }
+    : batch === 1
+      ? () => c.op()
+      : () => {
+          const start = performance.now();
+          for (let i = 0; i < batch; i++) c.op();
+          const ms = performance.now() - start;
+          return { overriddenDuration: ms / batch, overriddenIterationCost: ms };
+        };
   // An explicit async flag skips tinybench's async-detection call, which would
   // run an extra, unprepared op outside the beforeEach hook.
   bench.add(`${name} [${backend}]`, fn, { async: !!spec.async, ...(c.prep ? { beforeEach: () => c.prep!() } : {}) });
@@ -101,7 +107,11 @@ export async function runChild(spec: Case, backend: Backend): Promise<BackendRes
   if (!("throughput" in res)) throw new Error(`${name} [${backend}]: tinybench ended in state ${res.state}`);
   check();
   const out: BackendResult = {
-    name, backend, setupHash, replayHash, replayOps: spec.replayOps,
+    name,
+    backend,
+    setupHash,
+    replayHash,
+    replayOps: spec.replayOps,
     opsPerSec: res.throughput.p50,
     opsPerSecMad: res.throughput.mad,
     opsPerSecMean: res.throughput.mean,
@@ -113,18 +123,27 @@ export async function runChild(spec: Case, backend: Backend): Promise<BackendRes
   if (c.bytesPerOp) out.mbPerSec = (c.bytesPerOp() / 1e6) * res.throughput.p50;
   if (c.pagesPerOp) out.pagesPerSec = c.pagesPerOp() * res.throughput.p50;
   if (c.eventsPerOp) out.eventsPerSec = c.eventsPerOp() * res.throughput.p50;
-  console.log(`${tag} ${opsCell(out)} ops/s (median ± MAD), mean ${fmtRate(out.opsPerSecMean)} ± ${out.rme.toFixed(2)}%, ` +
-    `${out.samples} samples, checksum ${out.checksum}`);
+  console.log(
+    `${tag} ${opsCell(out)} ops/s (median ± MAD), mean ${fmtRate(out.opsPerSecMean)} ± ${out.rme.toFixed(2)}%, ` +
+      `${out.samples} samples, checksum ${out.checksum}`,
+  );
   for (const line of c.info(res)) console.log(`${tag}   ${line}`);
   if (spec.limit) {
     // The hardware limit, measured in this process right after the case (same
     // machine state, same moment): the case's MB/s as a fraction of it.
     if (out.mbPerSec === undefined) throw new Error(`${name}: a case with a limit needs bytesPerOp()`);
     const lim = LIMITS[spec.limit]();
-    out.limit = { name: lim.name, bytesPerSec: lim.bytesPerSec, fraction: (out.mbPerSec * 1e6) / lim.bytesPerSec, baselines: lim.baselines };
-    console.log(`${tag} limit: ${lim.name} ${fmtInt(lim.bytesPerSec / 1e6)} MB/s ` +
-      `(${lim.baselines.map((b) => `${b.name} ${fmtInt(b.bytesPerSec / 1e6)}`).join(", ")}); ` +
-      `case ${fmtInt(out.mbPerSec)} MB/s = fraction ${out.limit.fraction.toFixed(3)}`);
+    out.limit = {
+      name: lim.name,
+      bytesPerSec: lim.bytesPerSec,
+      fraction: (out.mbPerSec * 1e6) / lim.bytesPerSec,
+      baselines: lim.baselines,
+    };
+    console.log(
+      `${tag} limit: ${lim.name} ${fmtInt(lim.bytesPerSec / 1e6)} MB/s ` +
+        `(${lim.baselines.map((b) => `${b.name} ${fmtInt(b.bytesPerSec / 1e6)}`).join(", ")}); ` +
+        `case ${fmtInt(out.mbPerSec)} MB/s = fraction ${out.limit.fraction.toFixed(3)}`,
+    );
   }
   return out;
 }
@@ -144,9 +163,11 @@ export function runCase(spec: Case, tmp: string, runs: number, script: string): 
     for (const backend of BACKENDS) {
       const file = join(tmp, `${name}.${backend}.json`);
       const child = spawnSync(process.execPath, [script, "--child", name, backend, file], {
-        stdio: "inherit", env: { ...process.env, DMASIM_BENCH_DIR: tmp },
+        stdio: "inherit",
+        env: { ...process.env, DMASIM_BENCH_DIR: tmp },
       });
-      if (child.status !== 0) throw new Error(`${name} [${backend}]: child process exited with ${child.status ?? child.signal}`);
+      if (child.status !== 0)
+        throw new Error(`${name} [${backend}]: child process exited with ${child.status ?? child.signal}`);
       const got = JSON.parse(readFileSync(file, "utf8")) as BackendResult;
       const best = kept[backend];
       if (best && (got.setupHash !== best.setupHash || got.replayHash !== best.replayHash)) {
@@ -158,9 +179,12 @@ export function runCase(spec: Case, tmp: string, runs: number, script: string): 
   const { wasm, ts } = kept;
   if (!wasm || !ts) throw new Error(`${name}: a backend did not run`);
   const result: CaseResult = { name, wasm, ts };
-  if (wasm.setupHash !== ts.setupHash) throw new Error(`${name}: set-up state differs between backends (${wasm.setupHash} vs ${ts.setupHash})`);
+  if (wasm.setupHash !== ts.setupHash)
+    throw new Error(`${name}: set-up state differs between backends (${wasm.setupHash} vs ${ts.setupHash})`);
   if (wasm.replayHash !== ts.replayHash) {
-    throw new Error(`${name}: backends diverged after ${spec.replayOps} identical ops (${wasm.replayHash} vs ${ts.replayHash})`);
+    throw new Error(
+      `${name}: backends diverged after ${spec.replayOps} identical ops (${wasm.replayHash} vs ${ts.replayHash})`,
+    );
   }
   console.log(`  stateHash after set-up and after the ${spec.replayOps}-op replay: EQUAL across backends`);
   if (spec.limit) {
@@ -168,10 +192,16 @@ export function runCase(spec: Case, tmp: string, runs: number, script: string): 
     // The case's fraction is the better backend's: how close dmasim gets to the limit.
     const best = wasm.limit.fraction >= ts.limit.fraction ? "wasm" : "ts";
     result.limit = {
-      name: wasm.limit.name, fraction: (best === "wasm" ? wasm : ts).limit!.fraction, backend: best,
-      wasm: wasm.limit.fraction, ts: ts.limit.fraction, key: spec.limit,
+      name: wasm.limit.name,
+      fraction: (best === "wasm" ? wasm : ts).limit!.fraction,
+      backend: best,
+      wasm: wasm.limit.fraction,
+      ts: ts.limit.fraction,
+      key: spec.limit,
     };
-    console.log(`  limit: ${result.limit.name}, fraction ${result.limit.fraction.toFixed(3)} (${best}; wasm ${wasm.limit.fraction.toFixed(3)}, ts ${ts.limit.fraction.toFixed(3)})`);
+    console.log(
+      `  limit: ${result.limit.name}, fraction ${result.limit.fraction.toFixed(3)} (${best}; wasm ${wasm.limit.fraction.toFixed(3)}, ts ${ts.limit.fraction.toFixed(3)})`,
+    );
   }
   return result;
 }

@@ -88,9 +88,19 @@ export const LIMITS: Record<LimitKey, () => Limit> = {
       if (got !== want) throw new Error(`read baseline: got ${got}, expected ${want}`);
     };
     const baselines = [
-      { name: "memchr (Buffer.indexOf)", bytesPerSec: bandwidth(() => check(memchrReps(buf, 2000), -2000), bytes * 2000, 15) },
-      { name: "JS Uint32Array sum", bytesPerSec: bandwidth(() => check(sumU32Reps(u32, 200), -(bytes / 4) * 200), bytes * 200, 15) },
+      {
+        name: "memchr (Buffer.indexOf)",
+        bytesPerSec: bandwidth(() => check(memchrReps(buf, 2000), -2000), bytes * 2000, 15),
+      },
+      {
+        name: "JS Uint32Array sum",
+        bytesPerSec: bandwidth(() => check(sumU32Reps(u32, 200), -(bytes / 4) * 200), bytes * 200, 15),
+      },
     ];
-    return { name: "in-cache read bandwidth", bytesPerSec: Math.max(...baselines.map((b) => b.bytesPerSec)), baselines };
+    return {
+      name: "in-cache read bandwidth",
+      bytesPerSec: Math.max(...baselines.map((b) => b.bytesPerSec)),
+      baselines,
+    };
   },
 };

@@ -22,7 +22,9 @@ const TARGET_BYTES_PER_PAGE = 16;
 const TARGET_CREATE_MS = 1000;
 
 function usage(code: number): never {
-  (code === 0 ? console.log : console.error)("usage: npm run bench:memory -- [--backend wasm|ts] [--gib N] [--fill F] [--json FILE]");
+  (code === 0 ? console.log : console.error)(
+    "usage: npm run bench:memory -- [--backend wasm|ts] [--gib N] [--fill F] [--json FILE]",
+  );
   process.exit(code);
 }
 
@@ -38,16 +40,28 @@ const isBackend = (s: string): s is Backend => s === "wasm" || s === "ts";
 
 /** Command line (node:util parseArgs). */
 function parseCommandLine(argv: string[]): CommandLine {
-  const { values } = parseArgsOrUsage({
-    args: argv,
-    options: {
-      backend: { type: "string", multiple: true }, gib: { type: "string", default: "64" }, fill: { type: "string", default: "0.5" },
-      json: { type: "string" }, child: { type: "boolean" },
+  const { values } = parseArgsOrUsage(
+    {
+      args: argv,
+      options: {
+        backend: { type: "string", multiple: true },
+        gib: { type: "string", default: "64" },
+        fill: { type: "string", default: "0.5" },
+        json: { type: "string" },
+        child: { type: "boolean" },
+      },
     },
-  }, usage);
+    usage,
+  );
   const backends = values.backend ?? ["wasm", "ts"];
   if (!backends.every(isBackend)) usage(2);
-  const args = { backends, gib: Number(values.gib), fill: Number(values.fill), json: values.json ?? null, child: !!values.child };
+  const args = {
+    backends,
+    gib: Number(values.gib),
+    fill: Number(values.fill),
+    json: values.json ?? null,
+    child: !!values.child,
+  };
   if (!(args.gib > 0) || !(args.fill >= 0 && args.fill < 1)) usage(2);
   return args;
 }
@@ -110,8 +124,19 @@ async function measure(backend: Backend, gib: number, fill: number): Promise<Mea
   settle();
   const mem2 = process.memoryUsage();
   return {
-    backend, gib, pages: sys.nrPages, createMs, allocMs, blocks, usedPages: used, freePages: sys.stats().nrFreePages,
-    checksum: sum, rss0, mem0, mem1, mem2,
+    backend,
+    gib,
+    pages: sys.nrPages,
+    createMs,
+    allocMs,
+    blocks,
+    usedPages: used,
+    freePages: sys.stats().nrFreePages,
+    checksum: sum,
+    rss0,
+    mem0,
+    mem1,
+    mem2,
   };
 }
 
@@ -124,11 +149,19 @@ if (args.child) {
 } else {
   const self = fileURLToPath(import.meta.url);
   const results: Measurement[] = [];
-  console.log(`dmasim metadata footprint: ${args.gib} GiB, storeContents false, fill ${args.fill * 100}% in order 0-3 blocks, node ${process.version}`);
+  console.log(
+    `dmasim metadata footprint: ${args.gib} GiB, storeContents false, fill ${args.fill * 100}% in order 0-3 blocks, node ${process.version}`,
+  );
   for (const backend of args.backends) {
-    const child = spawnSync(process.execPath, ["--expose-gc", self, "--child", "--backend", backend, "--gib", String(args.gib), "--fill", String(args.fill)], {
-      encoding: "utf8", maxBuffer: 16 * MIB, stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawnSync(
+      process.execPath,
+      ["--expose-gc", self, "--child", "--backend", backend, "--gib", String(args.gib), "--fill", String(args.fill)],
+      {
+        encoding: "utf8",
+        maxBuffer: 16 * MIB,
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     if (child.status !== 0) {
       console.error(`${backend}: child exited with ${child.status ?? child.signal}`);
       process.exit(1);
@@ -147,22 +180,29 @@ if (args.child) {
     ["  (after - before) / page", (r) => perPage(r.mem1.rss - r.mem0.rss, r)],
     [`allocate ${args.fill * 100}% (order 0-3)`, (r) => `${ms(r.allocMs)}, ${r.blocks.toLocaleString("en-US")} blocks`],
     ["RSS after allocation", (r) => mib(r.mem2.rss)],
-    ["  (after - before) / page", (r) => {
-      const b = (r.mem2.rss - r.mem0.rss) / r.pages;
-      return `${b.toFixed(2)} B ${b <= TARGET_BYTES_PER_PAGE ? "(ok <= 16)" : "(OVER 16)"}`;
-    }],
+    [
+      "  (after - before) / page",
+      (r) => {
+        const b = (r.mem2.rss - r.mem0.rss) / r.pages;
+        return `${b.toFixed(2)} B ${b <= TARGET_BYTES_PER_PAGE ? "(ok <= 16)" : "(OVER 16)"}`;
+      },
+    ],
     ["  absolute RSS / page", (r) => perPage(r.mem2.rss, r)],
     ["heapUsed before / after", (r) => `${mib(r.mem0.heapUsed)} / ${mib(r.mem2.heapUsed)}`],
     ["arrayBuffers before / after", (r) => `${mib(r.mem0.arrayBuffers)} / ${mib(r.mem2.arrayBuffers)}`],
   ];
   const table = [["", ...results.map((r) => r.backend)], ...rows.map(([label, f]) => [label, ...results.map(f)])];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
-  const line = (row: string[]): string => `| ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(" | ")} |`;
+  const line = (row: string[]): string =>
+    `| ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(" | ")} |`;
   console.log(`\n${line(table[0]!)}`);
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const row of table.slice(1)) console.log(line(row));
   if (args.json) {
-    writeFileSync(args.json, `${JSON.stringify({ node: process.version, gib: args.gib, fill: args.fill, results }, null, 2)}\n`);
+    writeFileSync(
+      args.json,
+      `${JSON.stringify({ node: process.version, gib: args.gib, fill: args.fill, results }, null, 2)}\n`,
+    );
     console.log(`wrote ${args.json}`);
   }
 }

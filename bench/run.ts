@@ -47,7 +47,9 @@ const BY_NAME: ReadonlyMap<string, Case> = new Map(CASES.map((c) => [c.name, c])
 
 function usage(code: number): never {
   const out = code === 0 ? console.log : console.error;
-  out(`usage: npm run bench -- [--case NAME]... [--json FILE] [--runs N]\ncases: ${CASES.map((c) => c.name).join(", ")}`);
+  out(
+    `usage: npm run bench -- [--case NAME]... [--json FILE] [--runs N]\ncases: ${CASES.map((c) => c.name).join(", ")}`,
+  );
   process.exit(code);
 }
 
@@ -60,17 +62,29 @@ interface CommandLine {
 
 /** Command line (node:util parseArgs); internal: --child CASE BACKEND RESULT_FILE. */
 function parseCommandLine(argv: string[]): CommandLine {
-  const { values, positionals } = parseArgsOrUsage({
-    args: argv, allowPositionals: true,
-    options: {
-      case: { type: "string", multiple: true }, json: { type: "string" }, runs: { type: "string", default: "1" }, child: { type: "boolean" },
+  const { values, positionals } = parseArgsOrUsage(
+    {
+      args: argv,
+      allowPositionals: true,
+      options: {
+        case: { type: "string", multiple: true },
+        json: { type: "string" },
+        runs: { type: "string", default: "1" },
+        child: { type: "boolean" },
+      },
     },
-  }, usage);
+    usage,
+  );
   if (values.child ? positionals.length !== 3 : positionals.length !== 0) usage(2);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 20) usage(2);
   const [name = "", backend = "", resultFile = ""] = positionals;
-  return { cases: values.case ?? [], json: values.json ?? null, runs, child: values.child ? { name, backend, resultFile } : null };
+  return {
+    cases: values.case ?? [],
+    json: values.json ?? null,
+    runs,
+    child: values.child ? { name, backend, resultFile } : null,
+  };
 }
 
 const isBackend = (s: string): s is Backend => (BACKENDS as readonly string[]).includes(s);
@@ -92,9 +106,11 @@ if (args.child) {
 } else {
   const selected = args.cases.length > 0 ? CASES.filter((c) => args.cases.includes(c.name)) : CASES;
   const started = performance.now();
-  console.log(`dmasim benchmarks: node ${process.version}, ${process.platform}/${process.arch}, seed 0x${SEED.toString(16)}, ` +
-    "tinybench, median ± MAD of per-iteration throughput, one process per case and backend" +
-    (args.runs > 1 ? `, best of ${args.runs} alternating runs` : ""));
+  console.log(
+    `dmasim benchmarks: node ${process.version}, ${process.platform}/${process.arch}, seed 0x${SEED.toString(16)}, ` +
+      "tinybench, median ± MAD of per-iteration throughput, one process per case and backend" +
+      (args.runs > 1 ? `, best of ${args.runs} alternating runs` : ""),
+  );
   const tmp = mkdtempSync(join(tmpdir(), "dmasim-bench-"));
   const script = fileURLToPath(import.meta.url);
   const results: CaseResult[] = [];
@@ -107,7 +123,12 @@ if (args.child) {
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (args.json) {
     const strip = ({ name: _n, backend: _b, ...rest }: BackendResult) => rest;
-    const cases = results.map(({ name, wasm, ts, limit }) => ({ name, wasm: strip(wasm), ts: strip(ts), ...(limit ? { limit } : {}) }));
+    const cases = results.map(({ name, wasm, ts, limit }) => ({
+      name,
+      wasm: strip(wasm),
+      ts: strip(ts),
+      ...(limit ? { limit } : {}),
+    }));
     writeFileSync(args.json, `${JSON.stringify({ node: process.version, seed: SEED, cases }, null, 2)}\n`);
     console.log(`wrote ${args.json}`);
   }

@@ -20,8 +20,19 @@ export function writeSyntheticTrace(path: string, events: number): { allocs: num
   const TRACE_PFNS = 1 << 20;
   const LIVE_TARGET = 56_000;
   const ORDER_CUM = [60, 80, 92, 100];
-  const MT_CUM: readonly (readonly [number, number])[] = [[50, 1], [85, 0], [100, 2]]; // cumulative percent, migratetype (v4.4+ enum: 0 unmovable, 1 movable, 2 reclaimable)
-  const TASKS = ["kworker/u8:3-1187", "chrome-4242", "kswapd0-97", "systemd-journal-311", "surfaceflinger-655", "cc1-20716"];
+  const MT_CUM: readonly (readonly [number, number])[] = [
+    [50, 1],
+    [85, 0],
+    [100, 2],
+  ]; // cumulative percent, migratetype (v4.4+ enum: 0 unmovable, 1 movable, 2 reclaimable)
+  const TASKS = [
+    "kworker/u8:3-1187",
+    "chrome-4242",
+    "kswapd0-97",
+    "systemd-journal-311",
+    "surfaceflinger-655",
+    "cc1-20716",
+  ];
   const used = new Uint8Array(TRACE_PFNS);
   const live: number[] = []; // pfn * 4 + order
   const header = [

@@ -3,14 +3,28 @@ import { fmtInt, opsCell } from "./format.ts";
 import type { CaseResult } from "./harness.ts";
 
 export function printTable(results: readonly CaseResult[]): void {
-  const rows: string[][] = [[
-    "case", "wasm ops/s (median ± MAD)", "ts ops/s (median ± MAD)", "wasm/ts", "wasm MB/s", "ts MB/s", "wasm pages/s", "ts pages/s",
-    "wasm events/s", "ts events/s", "limit fraction wasm / ts",
-  ]];
+  const rows: string[][] = [
+    [
+      "case",
+      "wasm ops/s (median ± MAD)",
+      "ts ops/s (median ± MAD)",
+      "wasm/ts",
+      "wasm MB/s",
+      "ts MB/s",
+      "wasm pages/s",
+      "ts pages/s",
+      "wasm events/s",
+      "ts events/s",
+      "limit fraction wasm / ts",
+    ],
+  ];
   for (const r of results) {
     const ref = Math.min(r.wasm.opsPerSec, r.ts.opsPerSec);
     rows.push([
-      r.name, opsCell(r.wasm, ref), opsCell(r.ts, ref), `${(r.wasm.opsPerSec / r.ts.opsPerSec).toFixed(2)}x`,
+      r.name,
+      opsCell(r.wasm, ref),
+      opsCell(r.ts, ref),
+      `${(r.wasm.opsPerSec / r.ts.opsPerSec).toFixed(2)}x`,
       r.wasm.mbPerSec === undefined ? "" : fmtInt(r.wasm.mbPerSec),
       r.ts.mbPerSec === undefined ? "" : fmtInt(r.ts.mbPerSec),
       r.wasm.pagesPerSec === undefined ? "" : fmtInt(r.wasm.pagesPerSec),
@@ -29,10 +43,14 @@ export function printTable(results: readonly CaseResult[]): void {
   console.log(`\n${line(cols[0]!)}`);
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const row of cols.slice(1)) console.log(line(row));
-  const limited = results.flatMap((r) => (r.limit && r.wasm.limit && r.ts.limit ? [{ name: r.name, limit: r.limit, wasm: r.wasm.limit, ts: r.ts.limit }] : []));
+  const limited = results.flatMap((r) =>
+    r.limit && r.wasm.limit && r.ts.limit ? [{ name: r.name, limit: r.limit, wasm: r.wasm.limit, ts: r.ts.limit }] : [],
+  );
   if (limited.length) console.log("");
   for (const { name, limit, wasm, ts } of limited) {
-    console.log(`${name}: limit: ${limit.name}, fraction ${limit.fraction.toFixed(3)} (${limit.backend}; ` +
-      `wasm ${wasm.fraction.toFixed(3)} of ${fmtInt(wasm.bytesPerSec / 1e6)} MB/s, ts ${ts.fraction.toFixed(3)} of ${fmtInt(ts.bytesPerSec / 1e6)} MB/s)`);
+    console.log(
+      `${name}: limit: ${limit.name}, fraction ${limit.fraction.toFixed(3)} (${limit.backend}; ` +
+        `wasm ${wasm.fraction.toFixed(3)} of ${fmtInt(wasm.bytesPerSec / 1e6)} MB/s, ts ${ts.fraction.toFixed(3)} of ${fmtInt(ts.bytesPerSec / 1e6)} MB/s)`,
+    );
   }
 }

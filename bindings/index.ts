@@ -15,8 +15,14 @@ export type { ErrnoCode } from "./core/errors.ts";
 export { MIGRATETYPES } from "./mm/migratetype.ts";
 export type { Migratetype, MigratetypeName, ContigMigratetype } from "./mm/migratetype.ts";
 export {
-  fragmentationIndex, unusableFreeIndex, MIGRATETYPE_NAMES, formatBuddyinfo, formatPagetypeinfo,
-  formatExtfragIndex, formatUnusableIndex, formatVmstat,
+  fragmentationIndex,
+  unusableFreeIndex,
+  MIGRATETYPE_NAMES,
+  formatBuddyinfo,
+  formatPagetypeinfo,
+  formatExtfragIndex,
+  formatUnusableIndex,
+  formatVmstat,
 } from "./fs/vmstat.ts";
 export type { ZoneFreeInfo } from "./fs/vmstat.ts";
 export { createRandom } from "./core/random.ts";
@@ -25,7 +31,14 @@ export type { Random } from "./core/random.ts";
 export { SgTable, sgAllocTableFromPages, sgAppendTableFromPages, SG_MAX_SEGMENT_DEFAULT } from "./lib/scatterlist.ts";
 export type { SgEntry, SgOptions } from "./lib/scatterlist.ts";
 export { Device, DMA_MAPPING_ERROR } from "./dma/device.ts";
-export type { DeviceOptions, DeviceIommuOptions, DmaDirection, IommuSgStyle, CoherentBuffer, DmaCounters } from "./dma/device.ts";
+export type {
+  DeviceOptions,
+  DeviceIommuOptions,
+  DmaDirection,
+  IommuSgStyle,
+  CoherentBuffer,
+  DmaCounters,
+} from "./dma/device.ts";
 export { IommuDomain, IOMMU_READ, IOMMU_WRITE, IOMMU_PAGE_SIZES } from "./dma/iommu.ts";
 export type { IommuFault } from "./dma/iommu.ts";
 export { SwiotlbPool, IO_TLB_SIZE, IO_TLB_SEGSIZE } from "./dma/swiotlb.ts";
@@ -40,19 +53,56 @@ export type { DmaBufOps, DmaBufAttachOps, DmaBufExportInfo, PageRun, VmFault, Fi
 export { DmaHeap, dmaHeaps, dmaHeapFind, SYSTEM_HEAP_ORDERS } from "./dma-buf/dma-heap.ts";
 export type { DmaHeapOps, DmaHeapStats } from "./dma-buf/dma-heap.ts";
 export { dmaBufExportDeferred, deferredInfo, placementConstraints } from "./dma-buf/deferred.ts";
-export type { DeferredDmaBufOptions, DeferredPlacement, DeferredStats, PlacementConstraints } from "./dma-buf/deferred.ts";
+export type {
+  DeferredDmaBufOptions,
+  DeferredPlacement,
+  DeferredStats,
+  PlacementConstraints,
+} from "./dma-buf/deferred.ts";
 export { Process, Mapping } from "./uapi/process.ts";
 export type { ProcessOptions, DmaBufAccounting } from "./uapi/process.ts";
 export {
-  DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME, DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_WRITE,
-  DMA_BUF_SYNC_RW, DMA_BUF_SYNC_START, DMA_BUF_SYNC_END, DMA_BUF_SYNC_VALID_FLAGS_MASK, DMA_BUF_NAME_LEN, DMA_BUF_BASE,
+  DMA_BUF_IOCTL_SYNC,
+  DMA_BUF_SET_NAME,
+  DMA_BUF_SET_NAME_A,
+  DMA_BUF_SET_NAME_B,
+  DMA_BUF_SYNC_READ,
+  DMA_BUF_SYNC_WRITE,
+  DMA_BUF_SYNC_RW,
+  DMA_BUF_SYNC_START,
+  DMA_BUF_SYNC_END,
+  DMA_BUF_SYNC_VALID_FLAGS_MASK,
+  DMA_BUF_NAME_LEN,
+  DMA_BUF_BASE,
 } from "./uapi/linux/dma-buf.ts";
 export type { DmaBufSync } from "./uapi/linux/dma-buf.ts";
 export {
-  DMA_HEAP_IOCTL_ALLOC, DMA_HEAP_IOC_MAGIC, DMA_HEAP_VALID_FD_FLAGS, DMA_HEAP_VALID_HEAP_FLAGS, DMA_HEAP_ALLOCATION_DATA_SIZE,
+  DMA_HEAP_IOCTL_ALLOC,
+  DMA_HEAP_IOC_MAGIC,
+  DMA_HEAP_VALID_FD_FLAGS,
+  DMA_HEAP_VALID_HEAP_FLAGS,
+  DMA_HEAP_ALLOCATION_DATA_SIZE,
 } from "./uapi/linux/dma-heap.ts";
 export type { DmaHeapAllocationData, DmaHeapAllocationArg } from "./uapi/linux/dma-heap.ts";
-export { O_RDONLY, O_WRONLY, O_RDWR, O_ACCMODE, O_CLOEXEC, O_NONBLOCK, SEEK_SET, SEEK_CUR, SEEK_END } from "./uapi/linux/fcntl.ts";
-export { PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE } from "./uapi/linux/mman.ts";
+export {
+  O_RDONLY,
+  O_WRONLY,
+  O_RDWR,
+  O_ACCMODE,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  SEEK_SET,
+  SEEK_CUR,
+  SEEK_END,
+} from "./uapi/linux/fcntl.ts";
+export {
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  PROT_EXEC,
+  MAP_SHARED,
+  MAP_PRIVATE,
+  MAP_SHARED_VALIDATE,
+} from "./uapi/linux/mman.ts";
 export { _IOC, _IO, _IOR, _IOW, _IOWR, _IOC_NR, _IOC_TYPE, _IOC_SIZE, _IOC_DIR } from "./uapi/linux/ioctl.ts";
 export { Bitmap } from "./lib/bitmap.ts";

@@ -6,7 +6,14 @@ import type { DeviceOptions } from "./dma/device.ts";
 import type { DmaDebugOptions } from "./dma/debug.ts";
 import { DmaSimError } from "./core/errors.ts";
 import {
-  isPow2, optionalBoolean, rejectUnknownKeys, requireArray, requireInt, requireName, requireObject, requireOneOf,
+  isPow2,
+  optionalBoolean,
+  rejectUnknownKeys,
+  requireArray,
+  requireInt,
+  requireName,
+  requireObject,
+  requireOneOf,
 } from "./core/validate.ts";
 import { GIB, MIB, pageAligned } from "./core/units.ts";
 
@@ -116,8 +123,22 @@ export const MAX_CONTENTS_BYTES = 3 * GIB;
 export const MAX_PAGES = 2 ** 27;
 
 const KNOWN = new Set([
-  "backend", "ramBytes", "pageSize", "maxOrder", "pageblockOrder", "storeContents", "seed", "cma", "zones",
-  "minFreeKbytes", "watermarkScaleFactor", "lowmemReserveRatio", "devices", "swiotlbBytes", "dmaDebug", "cacheModel",
+  "backend",
+  "ramBytes",
+  "pageSize",
+  "maxOrder",
+  "pageblockOrder",
+  "storeContents",
+  "seed",
+  "cma",
+  "zones",
+  "minFreeKbytes",
+  "watermarkScaleFactor",
+  "lowmemReserveRatio",
+  "devices",
+  "swiotlbBytes",
+  "dmaDebug",
+  "cacheModel",
 ]);
 const KNOWN_DEVICE = new Set(["name", "dmaMask", "coherent", "iommu", "maxSegmentSize", "segmentBoundaryMask", "cma"]);
 
@@ -140,14 +161,17 @@ function resolveDevices(where: string, devices: unknown, areaNames: Set<string>,
         throw new DmaSimError("EINVAL", `${at}.segmentBoundaryMask must be 2^k - 1, at least a page, got ${String(m)}`);
       }
     }
-    if (d.cma !== undefined && !areaNames.has(d.cma)) throw new DmaSimError("EINVAL", `${at}.cma: no CMA area named "${String(d.cma)}"`);
+    if (d.cma !== undefined && !areaNames.has(d.cma))
+      throw new DmaSimError("EINVAL", `${at}.cma: no CMA area named "${String(d.cma)}"`);
     if (d.iommu !== undefined) {
       const io = d.iommu;
       requireObject(where, `devices[${i}].iommu`, io);
       requireInt(`${at}.iommu`, "base", io.base, 0, Number.MAX_SAFE_INTEGER);
       requireInt(`${at}.iommu`, "size", io.size, pageSize, Number.MAX_SAFE_INTEGER);
-      if (!pageAligned(io.base, pageSize) || !pageAligned(io.size, pageSize)) throw new DmaSimError("EINVAL", `${at}.iommu: base and size must be page-aligned`);
-      if (io.style !== undefined) requireOneOf(where, `devices[${i}].iommu.style`, io.style, ["arm", "dma-iommu"] as const);
+      if (!pageAligned(io.base, pageSize) || !pageAligned(io.size, pageSize))
+        throw new DmaSimError("EINVAL", `${at}.iommu: base and size must be page-aligned`);
+      if (io.style !== undefined)
+        requireOneOf(where, `devices[${i}].iommu.style`, io.style, ["arm", "dma-iommu"] as const);
     }
     return { ...d };
   });
@@ -155,7 +179,13 @@ function resolveDevices(where: string, devices: unknown, areaNames: Set<string>,
 const ZONE_ORDER = ["DMA", "DMA32", "Normal"];
 
 /** Zone ends in pages from the `zones` option. */
-function resolveZones(where: string, zones: SystemOptions["zones"], ramBytes: number, pageSize: number, pageblockBytes: number): [number, number] {
+function resolveZones(
+  where: string,
+  zones: SystemOptions["zones"],
+  ramBytes: number,
+  pageSize: number,
+  pageblockBytes: number,
+): [number, number] {
   const nrPages = ramBytes / pageSize;
   if (zones === undefined) return [0, 0];
   if (zones === "x86_64") {
@@ -172,16 +202,21 @@ function resolveZones(where: string, zones: SystemOptions["zones"], ramBytes: nu
     const at = `${where}: zones[${i}]`;
     requireObject(where, `zones[${i}]`, zone);
     const index = ZONE_ORDER.indexOf(zone.name);
-    if (index < 0) throw new DmaSimError("EINVAL", `${at}.name must be "DMA", "DMA32" or "Normal", got ${String(zone.name)}`);
-    if (index <= lastIndex) throw new DmaSimError("EINVAL", `${at}.name: zones must be listed once each, in the order DMA, DMA32, Normal`);
+    if (index < 0)
+      throw new DmaSimError("EINVAL", `${at}.name must be "DMA", "DMA32" or "Normal", got ${String(zone.name)}`);
+    if (index <= lastIndex)
+      throw new DmaSimError("EINVAL", `${at}.name: zones must be listed once each, in the order DMA, DMA32, Normal`);
     requireInt(at, "endBytes", zone.endBytes, 1, Number.MAX_SAFE_INTEGER);
-    if (zone.endBytes % pageblockBytes !== 0) throw new DmaSimError("EINVAL", `${at}.endBytes must be a multiple of the pageblock size (${pageblockBytes})`);
-    if (zone.endBytes <= lastEnd) throw new DmaSimError("EINVAL", `${at}.endBytes must be above the previous zone's end`);
+    if (zone.endBytes % pageblockBytes !== 0)
+      throw new DmaSimError("EINVAL", `${at}.endBytes must be a multiple of the pageblock size (${pageblockBytes})`);
+    if (zone.endBytes <= lastEnd)
+      throw new DmaSimError("EINVAL", `${at}.endBytes must be above the previous zone's end`);
     ends[zone.name] = Math.min(zone.endBytes, ramBytes) / pageSize;
     lastIndex = index;
     lastEnd = zone.endBytes;
   });
-  if (lastEnd < ramBytes) throw new DmaSimError("EINVAL", `${where}: zones end at ${lastEnd} bytes, before the end of RAM (${ramBytes})`);
+  if (lastEnd < ramBytes)
+    throw new DmaSimError("EINVAL", `${where}: zones end at ${lastEnd} bytes, before the end of RAM (${ramBytes})`);
   const dmaEnd = ends.DMA ?? 0;
   const dma32End = ends.DMA32 ?? (ends.Normal === undefined ? nrPages : dmaEnd);
   return [dmaEnd, dma32End];
@@ -195,7 +230,10 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
   const backend = requireOneOf(where, "backend", options.backend ?? "wasm", ["wasm", "ts"] as const);
   const pageSize = options.pageSize ?? 4096;
   if (!isPow2(pageSize) || pageSize < 4096 || pageSize > 65536) {
-    throw new DmaSimError("EINVAL", `${where}: pageSize must be a power of two from 4096 to 65536, got ${String(pageSize)}`);
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: pageSize must be a power of two from 4096 to 65536, got ${String(pageSize)}`,
+    );
   }
   const maxOrder = requireInt(where, "maxOrder", options.maxOrder ?? 10, 1, 20);
   const pageblockOrder = requireInt(where, "pageblockOrder", options.pageblockOrder ?? 9, 1, maxOrder);
@@ -203,14 +241,26 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
   const seed = requireInt(where, "seed", options.seed ?? 0, 0, 0xffffffff);
   const ramBytes = options.ramBytes ?? 256 * MIB;
   const pageblockBytes = pageSize * 2 ** pageblockOrder;
-  if (typeof ramBytes !== "number" || !Number.isSafeInteger(ramBytes) || ramBytes <= 0 || ramBytes % pageblockBytes !== 0) {
-    throw new DmaSimError("EINVAL", `${where}: ramBytes must be a positive multiple of the pageblock size (${pageblockBytes}), got ${String(ramBytes)}`);
+  if (
+    typeof ramBytes !== "number" ||
+    !Number.isSafeInteger(ramBytes) ||
+    ramBytes <= 0 ||
+    ramBytes % pageblockBytes !== 0
+  ) {
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: ramBytes must be a positive multiple of the pageblock size (${pageblockBytes}), got ${String(ramBytes)}`,
+    );
   }
   if (storeContents && ramBytes > MAX_CONTENTS_BYTES) {
-    throw new DmaSimError("EINVAL", `${where}: with storeContents, ramBytes is limited to ${MAX_CONTENTS_BYTES} (wasm32 memory); use storeContents: false for larger machines`);
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: with storeContents, ramBytes is limited to ${MAX_CONTENTS_BYTES} (wasm32 memory); use storeContents: false for larger machines`,
+    );
   }
   const nrPages = ramBytes / pageSize;
-  if (nrPages > MAX_PAGES) throw new DmaSimError("EINVAL", `${where}: at most ${MAX_PAGES} pages are supported, got ${nrPages}`);
+  if (nrPages > MAX_PAGES)
+    throw new DmaSimError("EINVAL", `${where}: at most ${MAX_PAGES} pages are supported, got ${nrPages}`);
   const cma = requireArray(where, "cma", options.cma ?? [], "an array of areas") as CmaAreaOptions[];
   const names = new Set<string>();
   const areas = cma.map((area, i) => {
@@ -242,7 +292,10 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
     return { ...area };
   });
   const [dmaEndPfn, dma32EndPfn] = resolveZones(where, options.zones, ramBytes, pageSize, pageblockBytes);
-  const minFreeKbytes = options.minFreeKbytes === undefined ? -1 : requireInt(where, "minFreeKbytes", options.minFreeKbytes, 0, 2 ** 31 - 1);
+  const minFreeKbytes =
+    options.minFreeKbytes === undefined
+      ? -1
+      : requireInt(where, "minFreeKbytes", options.minFreeKbytes, 0, 2 ** 31 - 1);
   const watermarkScaleFactor = requireInt(where, "watermarkScaleFactor", options.watermarkScaleFactor ?? 10, 1, 3000);
   const lowmemReserveRatio = options.lowmemReserveRatio ?? [256, 256, 32, 0];
   if (!Array.isArray(lowmemReserveRatio) || lowmemReserveRatio.length !== 4) {
@@ -253,12 +306,30 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
   // A direct-mapped device that cannot reach all of RAM needs bounce buffers.
   const needsBounce = devices.some((d) => !d.iommu && 2 ** (d.dmaMask ?? 32) < ramBytes);
   const swiotlbDefault = needsBounce ? Math.min(64 * MIB, Math.floor(ramBytes / 16 / (256 * 1024)) * 256 * 1024) : 0;
-  const swiotlbBytes = options.swiotlbBytes === undefined ? swiotlbDefault : requireInt(where, "swiotlbBytes", options.swiotlbBytes, 0, 4 * GIB);
-  if (swiotlbBytes % (256 * 1024) !== 0) throw new DmaSimError("EINVAL", `${where}: swiotlbBytes must be a multiple of 256 KiB (one segment of 128 slots)`);
+  const swiotlbBytes =
+    options.swiotlbBytes === undefined
+      ? swiotlbDefault
+      : requireInt(where, "swiotlbBytes", options.swiotlbBytes, 0, 4 * GIB);
+  if (swiotlbBytes % (256 * 1024) !== 0)
+    throw new DmaSimError("EINVAL", `${where}: swiotlbBytes must be a multiple of 256 KiB (one segment of 128 slots)`);
   return {
-    backend, ramBytes, pageSize, pageShift: Math.log2(pageSize), maxOrder, pageblockOrder, storeContents, seed, nrPages,
-    cma: areas, dmaEndPfn, dma32EndPfn, minFreeKbytes, watermarkScaleFactor, lowmemReserveRatio: [...lowmemReserveRatio],
-    devices, swiotlbBytes,
+    backend,
+    ramBytes,
+    pageSize,
+    pageShift: Math.log2(pageSize),
+    maxOrder,
+    pageblockOrder,
+    storeContents,
+    seed,
+    nrPages,
+    cma: areas,
+    dmaEndPfn,
+    dma32EndPfn,
+    minFreeKbytes,
+    watermarkScaleFactor,
+    lowmemReserveRatio: [...lowmemReserveRatio],
+    devices,
+    swiotlbBytes,
     dmaDebug: resolveFlag(where, "dmaDebug", options.dmaDebug),
     cacheModel: resolveCacheModel(where, options.cacheModel),
   };

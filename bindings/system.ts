@@ -50,7 +50,10 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
         ENOSPC: "too many CMA areas (CONFIG_CMA_AREAS)",
       };
       const code = errnoName(ret);
-      throw DmaSimError.fromErrno(ret, `createSystem: cma[${i}] "${area.name}" cannot be declared: ${why[code] ?? code}`);
+      throw DmaSimError.fromErrno(
+        ret,
+        `createSystem: cma[${i}] "${area.name}" cannot be declared: ${why[code] ?? code}`,
+      );
     }
   });
   // swiotlb_init(): the bounce pool, reserved below 4 GiB after the CMA areas.
@@ -61,25 +64,38 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
     // its bounce buffers are usable (an ISA-style 24-bit device bounces below 16 MiB).
     const narrowest = Math.min(2 ** 32, ...o.devices.filter((d) => !d.iommu).map((d) => 2 ** (d.dmaMask ?? 32)));
     swiotlbBase = e.memblockAllocLow(pages, 1, Math.min(o.nrPages, Math.floor(narrowest / o.pageSize)));
-    if (swiotlbBase < 0) throw new DmaSimError("ENOMEM", `createSystem: no room below 4 GiB for a ${o.swiotlbBytes}-byte swiotlb pool`);
+    if (swiotlbBase < 0)
+      throw new DmaSimError("ENOMEM", `createSystem: no room below 4 GiB for a ${o.swiotlbBytes}-byte swiotlb pool`);
   }
   const [r0, r1, r2, r3] = o.lowmemReserveRatio as [number, number, number, number];
   e.boot(o.minFreeKbytes, o.watermarkScaleFactor, r0, r1, r2, r3);
   o.cma.forEach((area, i) => {
     if (e.cmaActivateArea(i) < 0) {
-      throw new DmaSimError("EINVAL", `createSystem: CMA area "${area.name}" could not be activated: it spans two zones`);
+      throw new DmaSimError(
+        "EINVAL",
+        `createSystem: CMA area "${area.name}" could not be activated: it spans two zones`,
+      );
     }
   });
-  const swiotlb = swiotlbBase >= 0 ? new SwiotlbPool(swiotlbBase * o.pageSize, o.swiotlbBytes / IO_TLB_SIZE, o.pageSize) : null;
-  const sys = new System(inst, o.cma.map((a) => a.name), {
-    ramBytes: o.ramBytes, pageSize: o.pageSize, maxOrder: o.maxOrder, pageblockOrder: o.pageblockOrder,
-    storeContents: o.storeContents, seed: o.seed,
-    cacheLineBytes: !o.cacheModel || !o.storeContents ? 0 : o.cacheModel === true ? 64 : o.cacheModel.lineBytes,
-  }, (mm) => new DmaSubsystem(mm, o.devices, swiotlb, DmaSubsystem.debugFor(o.dmaDebug)));
+  const swiotlb =
+    swiotlbBase >= 0 ? new SwiotlbPool(swiotlbBase * o.pageSize, o.swiotlbBytes / IO_TLB_SIZE, o.pageSize) : null;
+  const sys = new System(
+    inst,
+    o.cma.map((a) => a.name),
+    {
+      ramBytes: o.ramBytes,
+      pageSize: o.pageSize,
+      maxOrder: o.maxOrder,
+      pageblockOrder: o.pageblockOrder,
+      storeContents: o.storeContents,
+      seed: o.seed,
+      cacheLineBytes: !o.cacheModel || !o.storeContents ? 0 : o.cacheModel === true ? 64 : o.cacheModel.lineBytes,
+    },
+    (mm) => new DmaSubsystem(mm, o.devices, swiotlb, DmaSubsystem.debugFor(o.dmaDebug)),
+  );
   for (const area of o.cma) if (area.heapUsers) sys.cmaHeapUsers.set(area.name, Object.freeze([...area.heapUsers]));
   return sys;
 }
-
 
 /** One simulated machine. */
 export class System extends Mm {

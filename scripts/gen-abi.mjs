@@ -54,7 +54,10 @@ export function generateAbi(source, fileName = "assembly/abi.ts") {
     if (ts.isBinaryExpression(e) && BINARY[e.operatorToken.kind]) {
       return BINARY[e.operatorToken.kind](evaluate(e.left), evaluate(e.right));
     }
-    return fail(e, `unsupported expression ${e.getText(sf)} (integer literals, constants and + - * | & ^ ~ << >> >>> only)`);
+    return fail(
+      e,
+      `unsupported expression ${e.getText(sf)} (integer literals, constants and + - * | & ^ ~ << >> >>> only)`,
+    );
   };
   /**
    * Comments to carry over: from the first section rule (`// ----`) on, the file's
@@ -93,7 +96,9 @@ export function generateAbi(source, fileName = "assembly/abi.ts") {
     if (!ts.isVariableStatement(stmt)) fail(stmt, "only exported constants are allowed in the ABI file");
     const mods = stmt.modifiers ?? [];
     const exported = mods.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
-    const others = mods.filter((m) => m.kind !== ts.SyntaxKind.ExportKeyword && !(ts.isDecorator(m) && m.expression.getText(sf) === "inline"));
+    const others = mods.filter(
+      (m) => m.kind !== ts.SyntaxKind.ExportKeyword && !(ts.isDecorator(m) && m.expression.getText(sf) === "inline"),
+    );
     if (!exported || others.length > 0) fail(stmt, "a constant must be `export const` (optionally @inline)");
     if (!(stmt.declarationList.flags & ts.NodeFlags.Const)) fail(stmt, "only `const` declarations are allowed");
     for (const c of comments(leading)) out.push(c);
@@ -108,7 +113,9 @@ export function generateAbi(source, fileName = "assembly/abi.ts") {
       values.set(name, value);
       group?.members.push(name);
       const expr = d.initializer.getText(sf);
-      const literal = ts.isNumericLiteral(d.initializer) || (ts.isPrefixUnaryExpression(d.initializer) && ts.isNumericLiteral(d.initializer.operand));
+      const literal =
+        ts.isNumericLiteral(d.initializer) ||
+        (ts.isPrefixUnaryExpression(d.initializer) && ts.isNumericLiteral(d.initializer.operand));
       const trailing = comments(ts.getTrailingCommentRanges(source, stmt.end));
       const notes = [...(literal ? [] : [`// ${expr}`]), ...trailing];
       out.push(`export const ${name} = ${literal ? expr : String(value)};${notes.length ? " " + notes.join(" ") : ""}`);
@@ -133,7 +140,9 @@ export function generateAbi(source, fileName = "assembly/abi.ts") {
     ...out,
     ...groupText,
     "",
-  ].join("\n").replace(/\n{3,}/g, "\n\n");
+  ]
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n");
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

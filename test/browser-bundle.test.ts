@@ -8,10 +8,18 @@ import { describe, expect, it } from "vitest";
 describe("browser bundle of the main entry", () => {
   it("needs nothing from Node but the guarded node:fs/promises of the file: loader", async () => {
     const result = await build({
-      entryPoints: ["dist/bindings/index.js"], bundle: true, write: false, platform: "browser", format: "esm",
-      metafile: true, external: ["node:*"], logLevel: "silent",
+      entryPoints: ["dist/bindings/index.js"],
+      bundle: true,
+      write: false,
+      platform: "browser",
+      format: "esm",
+      metafile: true,
+      external: ["node:*"],
+      logLevel: "silent",
     });
-    const imports = Object.values(result.metafile.outputs).flatMap((out) => out.imports.map((i) => `${i.path} ${i.kind}`));
+    const imports = Object.values(result.metafile.outputs).flatMap((out) =>
+      out.imports.map((i) => `${i.path} ${i.kind}`),
+    );
     expect([...new Set(imports)]).toEqual(["node:fs/promises dynamic-import"]);
     expect(result.outputFiles[0]!.text).toContain('url.protocol === "file:"');
   });

@@ -6,7 +6,10 @@ import { MIB, expectUntouched, onBoth } from "./helpers.ts";
 const RAM = 16 * MIB;
 const BLOCK10 = 1024;
 const PAGEBLOCK = 512;
-const MT = Object.fromEntries(MIGRATETYPES.map((name, i) => [name, i])) as Record<(typeof MIGRATETYPES)[number], number>;
+const MT = Object.fromEntries(MIGRATETYPES.map((name, i) => [name, i])) as Record<
+  (typeof MIGRATETYPES)[number],
+  number
+>;
 
 describe("buddy allocator: split and merge", () => {
   it("boots with every page free in max-order blocks, lowest pfn first", async () => {
@@ -176,21 +179,24 @@ describe("buddy allocator and CMA pageblocks", () => {
 
 describe("other geometries", () => {
   it("64 KiB pages with pageblock order equal to MAX_PAGE_ORDER", async () => {
-    await onBoth({ ramBytes: 64 * MIB, pageSize: 65536, maxOrder: 5, pageblockOrder: 5, cma: [{ name: "r", bytes: 16 * MIB }] }, (sys) => {
-      expect(sys.nrPages).toBe(1024);
-      expect(sys.nrFreeByOrder()).toEqual([0, 0, 0, 0, 0, 32]);
-      const area = sys.cma("r");
-      expect([area.basePfn, area.count]).toEqual([768, 256]);
-      const page = sys.allocMovable(0)!;
-      page.write(new Uint8Array(65536).fill(9));
-      expect(sys.isolatePageRange(0, 32)).toBe(0);
-      expect(sys.testPagesIsolated(0, 32)).toBe(-16); // page is in use
-      sys.undoIsolatePageRange(0, 32);
-      const pfn = area.alloc(100, 5)!;
-      expect(pfn % 32).toBe(0);
-      expect(page.read()).toEqual(new Uint8Array(65536).fill(9));
-      return pfn;
-    });
+    await onBoth(
+      { ramBytes: 64 * MIB, pageSize: 65536, maxOrder: 5, pageblockOrder: 5, cma: [{ name: "r", bytes: 16 * MIB }] },
+      (sys) => {
+        expect(sys.nrPages).toBe(1024);
+        expect(sys.nrFreeByOrder()).toEqual([0, 0, 0, 0, 0, 32]);
+        const area = sys.cma("r");
+        expect([area.basePfn, area.count]).toEqual([768, 256]);
+        const page = sys.allocMovable(0)!;
+        page.write(new Uint8Array(65536).fill(9));
+        expect(sys.isolatePageRange(0, 32)).toBe(0);
+        expect(sys.testPagesIsolated(0, 32)).toBe(-16); // page is in use
+        sys.undoIsolatePageRange(0, 32);
+        const pfn = area.alloc(100, 5)!;
+        expect(pfn % 32).toBe(0);
+        expect(page.read()).toEqual(new Uint8Array(65536).fill(9));
+        return pfn;
+      },
+    );
   });
 });
 

@@ -23,7 +23,10 @@ describe("CMA lends its memory to movable pages and wins it back", () => {
       const borrowed = pages.filter((p) => p.pfn >= AREA_BASE);
       expect(borrowed.length).toBe(AREA_PAGES);
       // Room to migrate to: free 3800 pages outside the area.
-      pages.filter((p) => p.pfn < AREA_BASE).slice(0, 3800).forEach((p) => p.free());
+      pages
+        .filter((p) => p.pfn < AREA_BASE)
+        .slice(0, 3800)
+        .forEach((p) => p.free());
 
       const want = 3584;
       const pfn = area.alloc(want, 0);
@@ -36,7 +39,12 @@ describe("CMA lends its memory to movable pages and wins it back", () => {
       const moved = borrowed.filter((p) => p.pfn < AREA_BASE).length;
       expect(moved).toBe(want);
       expect(sys.pageInfo(AREA_BASE + 17)).toMatchObject({ state: "allocated", order: 0, cma: true, owner: null });
-      expect(area.stats).toMatchObject({ pagesSucceeded: want, allocsSucceeded: 1, pagesMigrated: want, busyRetries: 0 });
+      expect(area.stats).toMatchObject({
+        pagesSucceeded: want,
+        allocsSucceeded: 1,
+        pagesMigrated: want,
+        busyRetries: 0,
+      });
       expect(sys.stats()).toMatchObject({ cmaAllocSuccess: 1, pgmigrateSuccess: want });
       expect(area.available).toBe(AREA_PAGES - want);
       sys.check();
@@ -45,7 +53,14 @@ describe("CMA lends its memory to movable pages and wins it back", () => {
       expect(area.available).toBe(AREA_PAGES);
       expect(area.stats.pagesReleased).toBe(want);
       expect(sys.pageblockMigratetype(AREA_BASE)).toBe("cma");
-      return { pfn, moved, hash: pages.filter((p) => p.alive).map((p) => p.pfn).join(",").length };
+      return {
+        pfn,
+        moved,
+        hash: pages
+          .filter((p) => p.alive)
+          .map((p) => p.pfn)
+          .join(",").length,
+      };
     });
     expect(summary.pfn).toBe(AREA_BASE);
   });
@@ -54,7 +69,10 @@ describe("CMA lends its memory to movable pages and wins it back", () => {
     await onBoth(LENDING, (sys) => {
       const area = sys.cma("reserved");
       const pages = fillMovable(sys);
-      pages.filter((p) => p.pfn < AREA_BASE).slice(0, 5000).forEach((p) => p.free());
+      pages
+        .filter((p) => p.pfn < AREA_BASE)
+        .slice(0, 5000)
+        .forEach((p) => p.free());
       const victim = pages.find((p) => p.alive && p.pfn === AREA_BASE + 100)!;
       victim.pin();
       const before = sys.stats();
@@ -96,7 +114,10 @@ describe("CMA lends its memory to movable pages and wins it back", () => {
   it("a long-term pin first moves a page out of CMA", async () => {
     await onBoth(LENDING, (sys) => {
       const pages = fillMovable(sys);
-      pages.filter((p) => p.pfn < AREA_BASE).slice(0, 100).forEach((p) => p.free());
+      pages
+        .filter((p) => p.pfn < AREA_BASE)
+        .slice(0, 100)
+        .forEach((p) => p.free());
       const inCma = pages.find((p) => p.alive && p.pfn === AREA_BASE + 7)!;
       inCma.write(tag(4242));
       const pfn = inCma.pinLongterm();
@@ -142,9 +163,7 @@ describe("CMA bitmap allocation", () => {
       // Releasing 1 page of the first bit clears a bit that covers only it: fine.
       expect(area.release(48, 1)).toBe(true);
       expect(area.alloc(5, 0)).toBe(56); // 2 bits: bit 0 alone is too short, bits 2-3 fit
-      expect(area.debugShowAreas()).toBe(
-        "cma: number of available pages: 4@0+492@5=> 502 free of 512 total pages\n",
-      );
+      expect(area.debugShowAreas()).toBe("cma: number of available pages: 4@0+492@5=> 502 free of 512 total pages\n");
     });
   });
 
@@ -213,11 +232,19 @@ describe("CMA release", () => {
 });
 
 describe("CMA declaration", () => {
-  const declare = (cma: object[], extra: object = {}) => createSystem({ ramBytes: 64 * MIB, cma: cma as never, ...extra });
+  const declare = (cma: object[], extra: object = {}) =>
+    createSystem({ ramBytes: 64 * MIB, cma: cma as never, ...extra });
 
   it("places areas top-down below their limit, each pageblock MIGRATE_CMA", async () => {
     await onBoth(
-      { ramBytes: 64 * MIB, cma: [{ name: "a", bytes: 8 * MIB }, { name: "b", bytes: 3 * MIB, limit: 32 * MIB }, { name: "c", bytes: 4 * MIB, alignment: 16 * MIB }] },
+      {
+        ramBytes: 64 * MIB,
+        cma: [
+          { name: "a", bytes: 8 * MIB },
+          { name: "b", bytes: 3 * MIB, limit: 32 * MIB },
+          { name: "c", bytes: 4 * MIB, alignment: 16 * MIB },
+        ],
+      },
       (sys) => {
         const [a, b, c] = sys.cmaAreas;
         expect([a!.basePfn, a!.count]).toEqual([14336, 2048]);
@@ -233,7 +260,14 @@ describe("CMA declaration", () => {
 
   it("places an area bottom-up from 4 GiB when the machine has room above it", async () => {
     await onBoth(
-      { ramBytes: 8 * 1024 * MIB, storeContents: false, cma: [{ name: "hi", bytes: 64 * MIB }, { name: "low", bytes: 64 * MIB, limit: 1024 * MIB }] },
+      {
+        ramBytes: 8 * 1024 * MIB,
+        storeContents: false,
+        cma: [
+          { name: "hi", bytes: 64 * MIB },
+          { name: "low", bytes: 64 * MIB, limit: 1024 * MIB },
+        ],
+      },
       (sys) => {
         expect(sys.cma("hi").basePfn).toBe(1 << 20); // 4 GiB
         expect(sys.cma("low").basePfn).toBe((1024 - 64) * 256); // top-down below its limit
@@ -245,13 +279,28 @@ describe("CMA declaration", () => {
     await expect(declare([{ name: "x", bytes: MIB, base: 4096 }])).rejects.toMatchObject({ code: "EINVAL" }); // base not pageblock-aligned
     await expect(declare([{ name: "x", bytes: MIB, alignment: 3 * MIB }])).rejects.toMatchObject({ code: "EINVAL" });
     await expect(declare([{ name: "x", bytes: MIB, orderPerBit: 10 }])).rejects.toMatchObject({ code: "EINVAL" });
-    await expect(declare([{ name: "x", bytes: 4 * MIB, base: 8 * MIB }, { name: "y", bytes: 4 * MIB, base: 10 * MIB }])).rejects.toMatchObject({ code: "EBUSY" });
-    await expect(declare([{ name: "x", bytes: 40 * MIB }, { name: "y", bytes: 30 * MIB }])).rejects.toMatchObject({ code: "ENOMEM" });
+    await expect(
+      declare([
+        { name: "x", bytes: 4 * MIB, base: 8 * MIB },
+        { name: "y", bytes: 4 * MIB, base: 10 * MIB },
+      ]),
+    ).rejects.toMatchObject({ code: "EBUSY" });
+    await expect(
+      declare([
+        { name: "x", bytes: 40 * MIB },
+        { name: "y", bytes: 30 * MIB },
+      ]),
+    ).rejects.toMatchObject({ code: "ENOMEM" });
     await expect(declare([{ name: "x", bytes: 128 * MIB }])).rejects.toMatchObject({ code: "EINVAL" }); // size exceeds the limit
     await expect(declare([{ name: "x", bytes: 8 * MIB, limit: 4 * MIB }])).rejects.toMatchObject({ code: "EINVAL" });
     const nine = Array.from({ length: 9 }, (_, i) => ({ name: `a${i}`, bytes: 2 * MIB }));
     await expect(declare(nine)).rejects.toMatchObject({ code: "ENOSPC", errno: -28 });
-    await expect(declare([{ name: "x", bytes: MIB }, { name: "x", bytes: MIB }])).rejects.toMatchObject({ code: "EINVAL" });
+    await expect(
+      declare([
+        { name: "x", bytes: MIB },
+        { name: "x", bytes: MIB },
+      ]),
+    ).rejects.toMatchObject({ code: "EINVAL" });
     const sys = await declare([{ name: "x", bytes: MIB }]);
     expect(() => sys.cma("nope")).toThrow(expect.objectContaining({ code: "ENOENT" }));
   });

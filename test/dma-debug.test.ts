@@ -182,7 +182,10 @@ describe("DmaDebug: check_unmap()", () => {
   });
 
   it("coherent free uses virtToPhys when given, and ignores addresses it rejects", () => {
-    const dd = new DmaDebug({ showAllErrors: true, virtToPhys: (va) => (va >= 0x900000n ? undefined : va - 0x100000n) });
+    const dd = new DmaDebug({
+      showAllErrors: true,
+      virtToPhys: (va) => (va >= 0x900000n ? undefined : va - 0x100000n),
+    });
     dd.allocCoherent("gpu", 4096, 0x50000, 0x150000, 0x50000);
     dd.freeCoherent("gpu", 4096, 0x950000, 0x50000); // rejected: nothing happens
     expect(dd.activeMappings()).toBe(1);
@@ -389,7 +392,9 @@ describe("DmaDebug: active cacheline tracking", () => {
     const dd = loud();
     dd.mapPage("eth0", 0x7000, 0x7000, 32, "from_device");
     dd.mapPage("eth0", 0x7020, 0x7020, 32, "from_device");
-    expect(dd.printed()).toEqual(["DMA-API: eth0 eth0: cacheline tracking EEXIST, overlapping mappings aren't supported"]);
+    expect(dd.printed()).toEqual([
+      "DMA-API: eth0 eth0: cacheline tracking EEXIST, overlapping mappings aren't supported",
+    ]);
     expect(dd.reports[0]?.kind).toBe("cacheline-overlap");
   });
 
@@ -412,7 +417,10 @@ describe("DmaDebug: active cacheline tracking", () => {
     const eexist = "DMA-API: eth0 eth0: cacheline tracking EEXIST, overlapping mappings aren't supported";
     const warn = "DMA-API: exceeded 7 overlapping mappings of cacheline 0x0000000000000200";
     expect(dd.printed()).toEqual([...Array<string>(7).fill(eexist), warn, eexist, eexist]);
-    expect(dd.reports.filter((r) => r.kind === "cacheline-overlap-exceeded").map((r) => r.suppressed)).toEqual([false, true]);
+    expect(dd.reports.filter((r) => r.kind === "cacheline-overlap-exceeded").map((r) => r.suppressed)).toEqual([
+      false,
+      true,
+    ]);
     expect(dd.errorCount()).toBe(9); // WARN_ONCE is not an err_printk
   });
 });
@@ -420,10 +428,17 @@ describe("DmaDebug: active cacheline tracking", () => {
 describe("DmaDebug: check_sg_segment()", () => {
   it("segment longer than the device supports, and across its boundary", () => {
     const dd = loud();
-    dd.mapSg("nvme0", [{ paddr: 0x100000, devAddr: 0x100000, length: 0x20000, dmaLength: 0x20000 }], 1, 1, "to_device", {
-      maxSegmentSize: 0x10000,
-      segmentBoundaryMask: 0xffff,
-    });
+    dd.mapSg(
+      "nvme0",
+      [{ paddr: 0x100000, devAddr: 0x100000, length: 0x20000, dmaLength: 0x20000 }],
+      1,
+      1,
+      "to_device",
+      {
+        maxSegmentSize: 0x10000,
+        segmentBoundaryMask: 0xffff,
+      },
+    );
     expect(dd.printed()).toEqual([
       "DMA-API: nvme0 nvme0: mapping sg segment longer than device claims to support [len=131072] [max=65536]",
       "DMA-API: nvme0 nvme0: mapping sg segment across boundary [start=0x0000000000100000] [end=0x000000000011ffff] [boundary=0x000000000000ffff]",
@@ -621,7 +636,9 @@ describe("DmaDebug: bad arguments", () => {
     einval(() => dd.mapSg("eth0", [], 1, 1, "to_device", LIMITS));
     einval(() => dd.mapSg("eth0", [{ paddr: 0, devAddr: 0, length: 8, dmaLength: 8 }], 1, 2, "to_device", LIMITS));
     einval(() => dd.mapSg("eth0", [{ paddr: 0, devAddr: 0, length: 8 }], 1, 1, "to_device", LIMITS));
-    einval(() => dd.mapSg("eth0", [{ paddr: 0, devAddr: 0, length: 2 ** 32, dmaLength: 8 }], 1, 1, "to_device", LIMITS));
+    einval(() =>
+      dd.mapSg("eth0", [{ paddr: 0, devAddr: 0, length: 2 ** 32, dmaLength: 8 }], 1, 1, "to_device", LIMITS),
+    );
     einval(() => dd.syncSgForCpu("eth0", [{ paddr: 0, length: 8 }], 1, "to_device"));
     einval(() => dd.cpuAccess("eth0", 0, 8, 1 as never));
     einval(() => new DmaDebug({ showNumErrors: -1 }));

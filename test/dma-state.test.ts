@@ -139,7 +139,12 @@ describe("the dma subsystem's state", () => {
 
         // Unmapped behind the DMA layer's back.
         dev.iommu!.unmap(addr - 100, PAGE);
-        expectBroken(sys, new RegExp(`device ${name}: IOVA 0x${(addr - 100).toString(16)}: unmapped, expected mapped with permissions 2`));
+        expectBroken(
+          sys,
+          new RegExp(
+            `device ${name}: IOVA 0x${(addr - 100).toString(16)}: unmapped, expected mapped with permissions 2`,
+          ),
+        );
         dev.iommu!.map(addr - 100, pfn * PAGE, PAGE, 3);
         expectBroken(sys, /permissions 3, expected mapped with permissions 2/);
         dev.iommu!.unmap(addr - 100, PAGE);
@@ -221,7 +226,10 @@ describe("the dma subsystem's state", () => {
       onBoth(MACHINE, (sys) => {
         const eth = sys.device("eth0");
         const pages = [kernelPage(sys), kernelPage(sys), kernelPage(sys), kernelPage(sys)];
-        const sgts = [sgAllocTableFromPages([pages[0]!, pages[1]!], 0, 2 * PAGE, undefined, { system: sys }), sgAllocTableFromPages([pages[2]!], 0, PAGE, undefined, { system: sys })];
+        const sgts = [
+          sgAllocTableFromPages([pages[0]!, pages[1]!], 0, 2 * PAGE, undefined, { system: sys }),
+          sgAllocTableFromPages([pages[2]!], 0, PAGE, undefined, { system: sys }),
+        ];
         const singles = [pages[3]! * PAGE, pages[3]! * PAGE + 512];
         const order = reverse ? [1, 0] : [0, 1];
         for (const i of order) eth.dmaMapSingle(singles[i]!, 256, "to_device");
@@ -271,14 +279,22 @@ describe("the dma subsystem's state", () => {
       const used = (pool as any).used as Uint8Array;
       const page = (buf.phys - pool.start) / PAGE;
       used[page] = 0;
-      expectBroken(sys, new RegExp(`^EUCLEAN: check: atomic pool \\(${pool.zone}\\): 4096 bytes in use, the live allocations hold 8192$`));
+      expectBroken(
+        sys,
+        new RegExp(
+          `^EUCLEAN: check: atomic pool \\(${pool.zone}\\): 4096 bytes in use, the live allocations hold 8192$`,
+        ),
+      );
       used[page] = 1;
       sys.check();
 
       const gpu = sys.device("gpu");
       const gbuf = gpu.dmaAllocAttrs(2 * PAGE)!;
       gpu.iommu!.unmap(gbuf.dmaAddress + PAGE, PAGE);
-      expectBroken(sys, new RegExp(`^EUCLEAN: check: device gpu: IOVA 0x${(gbuf.dmaAddress + PAGE).toString(16)}: unmapped`));
+      expectBroken(
+        sys,
+        new RegExp(`^EUCLEAN: check: device gpu: IOVA 0x${(gbuf.dmaAddress + PAGE).toString(16)}: unmapped`),
+      );
       gpu.iommu!.map(gbuf.dmaAddress + PAGE, gbuf.blocks[0]!.pfn * PAGE + PAGE, PAGE, 3);
       sys.check();
       eth.dmaFreeAttrs(buf);
@@ -302,7 +318,10 @@ describe("the dma subsystem's state", () => {
       for (const [k, v] of saved) buckets.set(k, v);
       const lines = (dd as any).cachelines as Map<bigint, { overlap: number }>;
       lines.values().next().value!.overlap = 1;
-      expectBroken(sys, /^EUCLEAN: check: dma-debug: cacheline 0x0000000000000400 has overlap count 1 for 1 live entries$/);
+      expectBroken(
+        sys,
+        /^EUCLEAN: check: dma-debug: cacheline 0x0000000000000400 has overlap count 1 for 1 live entries$/,
+      );
       lines.values().next().value!.overlap = 0;
       sys.check();
       expect(sys.stateHash()).toBe(h1);
@@ -334,7 +353,10 @@ describe("the dma subsystem's state", () => {
       expect(h1).not.toBe(h0);
       sys.check();
       gpu.faults.length = 0;
-      expectBroken(sys, /^EUCLEAN: check: device gpu: its IOMMU domain records a fault at 0x10005000 the device does not$/);
+      expectBroken(
+        sys,
+        /^EUCLEAN: check: device gpu: its IOMMU domain records a fault at 0x10005000 the device does not$/,
+      );
       expect(sys.stateHash()).not.toBe(h1);
       gpu.iommu!.faults.length = 0;
       expect(sys.stateHash()).toBe(h0);

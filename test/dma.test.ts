@@ -89,7 +89,10 @@ describe("IOMMU", () => {
       expect(dev.dmaRead(addr, 100)).toEqual(pattern(PAGE, 3).subarray(40, 140));
       expect(() => dev.dmaWrite(addr, data)).toThrow(expect.objectContaining({ code: "EFAULT" }));
       expect(() => dev.dmaRead(IOVA_BASE + 64 * PAGE, 4)).toThrow(expect.objectContaining({ code: "EFAULT" }));
-      expect(dev.faults.map((f) => [f.iova - IOVA_BASE, f.write, f.reason])).toEqual([[40, true, "permission"], [64 * PAGE, false, "unmapped"]]);
+      expect(dev.faults.map((f) => [f.iova - IOVA_BASE, f.write, f.reason])).toEqual([
+        [40, true, "permission"],
+        [64 * PAGE, false, "unmapped"],
+      ]);
       dev.dmaUnmapPage(addr, 100, "to_device");
       expect(dev.iommu!.iovaToPhys(addr)).toBe(0);
       expect(dev.iommu!.iovaBytesInUse).toBe(0);
@@ -109,22 +112,25 @@ describe("IOMMU", () => {
   });
 
   it("allocates IOVA first fit from the bottom, aligned to the order capped at 2^8 pages, growing by extensions", async () => {
-    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0, size: 1024 * MIB, style: "arm" } }] }, (sys) => {
-      const io = sys.device("gpu").iommu!;
-      expect(io.extensions).toBe(1);
-      expect(io.allocIova(PAGE)).toBe(0);
-      expect(io.allocIova(2 * PAGE)).toBe(2 * PAGE); // order 1: 2-page aligned
-      expect(io.allocIova(PAGE)).toBe(PAGE); // first fit fills the hole
-      expect(io.allocIova(3 * MIB)).toBe(1 * MIB); // order 10, capped at 8: 1 MiB aligned
-      io.freeIova(2 * PAGE, 2 * PAGE);
-      expect(io.allocIova(PAGE)).toBe(2 * PAGE);
-      // Each extension covers 128 MiB (one page of bitmap): fill it and the next one appears.
-      expect(io.allocIova(124 * MIB)).toBe(4 * MIB);
-      expect(io.allocIova(8 * MIB)).toBe(128 * MIB);
-      expect(io.extensions).toBe(2);
-      expect(() => io.freeIova(127 * MIB, 2 * MIB)).toThrow(expect.objectContaining({ code: "EINVAL" }));
-      expect(io.allocIova(129 * MIB)).toBeNull(); // no range spans two extensions
-    });
+    await onBoth(
+      { ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0, size: 1024 * MIB, style: "arm" } }] },
+      (sys) => {
+        const io = sys.device("gpu").iommu!;
+        expect(io.extensions).toBe(1);
+        expect(io.allocIova(PAGE)).toBe(0);
+        expect(io.allocIova(2 * PAGE)).toBe(2 * PAGE); // order 1: 2-page aligned
+        expect(io.allocIova(PAGE)).toBe(PAGE); // first fit fills the hole
+        expect(io.allocIova(3 * MIB)).toBe(1 * MIB); // order 10, capped at 8: 1 MiB aligned
+        io.freeIova(2 * PAGE, 2 * PAGE);
+        expect(io.allocIova(PAGE)).toBe(2 * PAGE);
+        // Each extension covers 128 MiB (one page of bitmap): fill it and the next one appears.
+        expect(io.allocIova(124 * MIB)).toBe(4 * MIB);
+        expect(io.allocIova(8 * MIB)).toBe(128 * MIB);
+        expect(io.extensions).toBe(2);
+        expect(() => io.freeIova(127 * MIB, 2 * MIB)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+        expect(io.allocIova(129 * MIB)).toBeNull(); // no range spans two extensions
+      },
+    );
     // dma-iommu domains keep one bitmap: a range may span the domain.
     await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0, size: 1024 * MIB } }] }, (sys) => {
       expect(sys.device("gpu").iommu!.allocIova(600 * MIB)).toBe(0);
@@ -132,21 +138,26 @@ describe("IOMMU", () => {
   });
 
   it("uses 64K, 1M and 16M IOMMU pages where both addresses are aligned", async () => {
-    await onBoth({ ramBytes: 64 * MIB, storeContents: false, devices: [{ name: "gpu", iommu: { base: 0, size: 256 * MIB } }] }, (sys) => {
-      const io = sys.device("gpu").iommu!;
-      expect(io.map(0, 0, 16 * MIB, 3).entries).toEqual([0, 0, 0, 1]);
-      expect(io.map(32 * MIB, 16 * MIB + 64 * 1024, MIB + 4 * PAGE, 1).entries).toEqual([4, 16, 0, 0]);
-      expect(io.map(48 * MIB, 32 * MIB, 2 * MIB + 64 * 1024, 2).entries).toEqual([0, 1, 2, 0]);
-      expect(io.entries).toEqual([4, 17, 2, 1]);
-      expect(io.protAt(32 * MIB)).toBe(1);
-      expect(io.unmap(0, PAGE)).toBe(16 * MIB); // a whole 16 MiB page goes
-      expect(io.entries).toEqual([4, 17, 2, 0]);
-      expect(() => io.map(32 * MIB, 0, PAGE, 3)).toThrow(expect.objectContaining({ code: "EINVAL" })); // already mapped
-    });
+    await onBoth(
+      { ramBytes: 64 * MIB, storeContents: false, devices: [{ name: "gpu", iommu: { base: 0, size: 256 * MIB } }] },
+      (sys) => {
+        const io = sys.device("gpu").iommu!;
+        expect(io.map(0, 0, 16 * MIB, 3).entries).toEqual([0, 0, 0, 1]);
+        expect(io.map(32 * MIB, 16 * MIB + 64 * 1024, MIB + 4 * PAGE, 1).entries).toEqual([4, 16, 0, 0]);
+        expect(io.map(48 * MIB, 32 * MIB, 2 * MIB + 64 * 1024, 2).entries).toEqual([0, 1, 2, 0]);
+        expect(io.entries).toEqual([4, 17, 2, 1]);
+        expect(io.protAt(32 * MIB)).toBe(1);
+        expect(io.unmap(0, PAGE)).toBe(16 * MIB); // a whole 16 MiB page goes
+        expect(io.entries).toEqual([4, 17, 2, 0]);
+        expect(() => io.map(32 * MIB, 0, PAGE, 3)).toThrow(expect.objectContaining({ code: "EINVAL" })); // already mapped
+      },
+    );
   });
 
   it("refuses an IOVA space above 4 GiB with ERANGE", async () => {
-    await expect(createSystem({ ramBytes: 16 * MIB, devices: [{ name: "x", iommu: { base: 0, size: 8 * 1024 * MIB } }] })).rejects.toMatchObject({ code: "ERANGE" });
+    await expect(
+      createSystem({ ramBytes: 16 * MIB, devices: [{ name: "x", iommu: { base: 0, size: 8 * 1024 * MIB } }] }),
+    ).rejects.toMatchObject({ code: "ERANGE" });
   });
 });
 
@@ -154,7 +165,8 @@ describe("dma_map_sg", () => {
   // 24 scattered pages: pfns 100, 102, 104, ...
   const scattered = Array.from({ length: 24 }, (_, i) => 100 + 2 * i);
   const mk = (style: "arm" | "dma-iommu", extra = {}) => ({
-    ramBytes: 64 * MIB, devices: [{ name: "dev", iommu: { base: 0x80000000, size: 64 * MIB, style }, ...extra }],
+    ramBytes: 64 * MIB,
+    devices: [{ name: "dev", iommu: { base: 0x80000000, size: 64 * MIB, style }, ...extra }],
   });
 
   for (const style of ["arm", "dma-iommu"] as const) {
@@ -166,7 +178,10 @@ describe("dma_map_sg", () => {
         expect(dev.dmaMapSgtable(sgt, "bidirectional")).toBe(0);
         expect(sgt.nents).toBe(2);
         expect(sgt.entries.slice(0, 2).map((e) => [e.dmaAddress! - 0x80000000, e.dmaLength])).toEqual(
-          [[0, 65536], [65536, 32768]], // the second chunk is 8 pages: 8-page aligned, right after the first
+          [
+            [0, 65536],
+            [65536, 32768],
+          ], // the second chunk is 8 pages: 8-page aligned, right after the first
         );
         // Bytes written through the device land in the scattered pages.
         dev.dmaWrite(sgt.entries[0]!.dmaAddress! + PAGE, pattern(PAGE, 4));
@@ -181,7 +196,14 @@ describe("dma_map_sg", () => {
   it("starts a new segment at an entry with an offset and after one that ends inside a page", async () => {
     for (const style of ["arm", "dma-iommu"] as const) {
       await onBoth(mk(style), (sys) => {
-        const table = new SgTable([{ pfn: 10, offset: 0, length: PAGE }, { pfn: 20, offset: 512, length: 1000 }, { pfn: 30, offset: 0, length: PAGE }], PAGE);
+        const table = new SgTable(
+          [
+            { pfn: 10, offset: 0, length: PAGE },
+            { pfn: 20, offset: 512, length: 1000 },
+            { pfn: 30, offset: 0, length: PAGE },
+          ],
+          PAGE,
+        );
         const n = sys.device("dev").dmaMapSg(table, "to_device");
         expect(n).toBe(3);
         expect(table.entries.map((e) => e.dmaLength)).toEqual([PAGE, 1000, PAGE]);
@@ -206,7 +228,10 @@ describe("dma_map_sg", () => {
   it("dma-iommu: unmapping a list laid out with boundary pads removes every page", async () => {
     await onBoth(mk("dma-iommu", { segmentBoundaryMask: 0xffff }), (sys) => {
       const dev = sys.device("dev");
-      const table = new SgTable(Array.from({ length: 6 }, (_, i) => ({ pfn: 200 + 10 * i, offset: 0, length: 3 * PAGE })), PAGE);
+      const table = new SgTable(
+        Array.from({ length: 6 }, (_, i) => ({ pfn: 200 + 10 * i, offset: 0, length: 3 * PAGE })),
+        PAGE,
+      );
       expect(dev.dmaMapSg(table, "bidirectional")).toBeGreaterThan(1);
       dev.dmaUnmapSg(table, 6, "bidirectional");
       expect(dev.iommu!.entries).toEqual([0, 0, 0, 0]);
@@ -216,29 +241,44 @@ describe("dma_map_sg", () => {
   });
 
   it("direct: one segment per entry; a failure unmaps what was mapped and returns 0", async () => {
-    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "isa", dmaMask: 24 }], swiotlbBytes: 0, zones: "x86_64" }, (sys) => {
-      const dev = sys.device("isa");
-      const low = sys.allocPages(0, "unmovable", { zone: "DMA" })!;
-      const high = sys.allocPages(0, "unmovable")!;
-      const sgt = sgAllocTableFromPages([low, high], 0, 2 * PAGE, undefined, { system: sys });
-      expect(dev.dmaMapSg(sgt, "to_device")).toBe(0);
-      expect(dev.dmaMapSgtable(sgt, "to_device")).toBe(-5);
-      expect(dev.activeMappings).toBe(0);
-    });
+    await onBoth(
+      { ramBytes: 64 * MIB, devices: [{ name: "isa", dmaMask: 24 }], swiotlbBytes: 0, zones: "x86_64" },
+      (sys) => {
+        const dev = sys.device("isa");
+        const low = sys.allocPages(0, "unmovable", { zone: "DMA" })!;
+        const high = sys.allocPages(0, "unmovable")!;
+        const sgt = sgAllocTableFromPages([low, high], 0, 2 * PAGE, undefined, { system: sys });
+        expect(dev.dmaMapSg(sgt, "to_device")).toBe(0);
+        expect(dev.dmaMapSgtable(sgt, "to_device")).toBe(-5);
+        expect(dev.activeMappings).toBe(0);
+      },
+    );
   });
 });
 
 describe("coherent allocations", () => {
   const options = {
-    ramBytes: 64 * MIB, zones: "x86_64" as const, cma: [{ name: "reserved", bytes: 8 * MIB }, { name: "cam", bytes: 4 * MIB }],
-    devices: [{ name: "eth0" }, { name: "cam", cma: "cam" }, { name: "isa", dmaMask: 24 }, { name: "gpu", iommu: { base: 0, size: 64 * MIB } }],
+    ramBytes: 64 * MIB,
+    zones: "x86_64" as const,
+    cma: [
+      { name: "reserved", bytes: 8 * MIB },
+      { name: "cam", bytes: 4 * MIB },
+    ],
+    devices: [
+      { name: "eth0" },
+      { name: "cam", cma: "cam" },
+      { name: "isa", dmaMask: 24 },
+      { name: "gpu", iommu: { base: 0, size: 64 * MIB } },
+    ],
   };
 
   it("come from CMA, the device's area, the zone its mask reaches, IOMMU pages or the atomic pool", async () => {
     await onBoth(options, (sys) => {
       const alloc = (dev: string, size: number, atomic = false) => {
         const buf = sys.device(dev).dmaAllocAttrs(size, { atomic })!;
-        expect(sys.device(dev).coherentRead(buf, 0, Math.min(size, 4096))).toEqual(new Uint8Array(Math.min(size, 4096)));
+        expect(sys.device(dev).coherentRead(buf, 0, Math.min(size, 4096))).toEqual(
+          new Uint8Array(Math.min(size, 4096)),
+        );
         return buf;
       };
       const big = alloc("eth0", 64 * 1024);
@@ -261,7 +301,14 @@ describe("coherent allocations", () => {
       // coherent_pool: 128 KiB on a machine under 1 GiB.
       expect(sys.atomicPools.map((p) => p.bytes)).toEqual([128 * 1024, 128 * 1024, 128 * 1024]);
       expect(sys.device("eth0").dmaAllocAttrs(200 * 1024, { atomic: true })).toBeNull();
-      for (const [dev, buf] of [["eth0", big], ["cam", cam], ["isa", isa], ["gpu", gpu], ["eth0", atomic]] as const) sys.device(dev).dmaFreeAttrs(buf);
+      for (const [dev, buf] of [
+        ["eth0", big],
+        ["cam", cam],
+        ["isa", isa],
+        ["gpu", gpu],
+        ["eth0", atomic],
+      ] as const)
+        sys.device(dev).dmaFreeAttrs(buf);
       expect(sys.cma("cam").available).toBe(1024);
       expect(sys.device("gpu").iommu!.entries).toEqual([0, 0, 0, 0]);
       expectUntouched(sys, "EINVAL", () => sys.device("eth0").dmaFreeAttrs(big));
@@ -272,8 +319,13 @@ describe("coherent allocations", () => {
 describe("zones and masks", () => {
   it("a 32-bit device on an 8 GiB machine gets coherent memory below 4 GiB; a 64-bit one from Normal", async () => {
     const options = {
-      ramBytes: 8 * 1024 * MIB, storeContents: false, zones: "x86_64" as const,
-      devices: [{ name: "pci32", dmaMask: 32 }, { name: "pci64", dmaMask: 64 }],
+      ramBytes: 8 * 1024 * MIB,
+      storeContents: false,
+      zones: "x86_64" as const,
+      devices: [
+        { name: "pci32", dmaMask: 32 },
+        { name: "pci64", dmaMask: 64 },
+      ],
     };
     await onBoth(options, (sys) => {
       const low = sys.device("pci32").dmaAllocAttrs(16 * PAGE)!;
@@ -303,7 +355,14 @@ describe("zones and masks", () => {
 });
 
 describe("non-coherent cache model", () => {
-  const options = { ramBytes: 16 * MIB, cacheModel: true, devices: [{ name: "dsp", coherent: false }, { name: "nic", coherent: true }] };
+  const options = {
+    ramBytes: 16 * MIB,
+    cacheModel: true,
+    devices: [
+      { name: "dsp", coherent: false },
+      { name: "nic", coherent: true },
+    ],
+  };
 
   it("a missed sync_for_device sends stale bytes; a missed sync_for_cpu reads stale bytes", async () => {
     await onBoth(options, (sys) => {
@@ -372,36 +431,56 @@ describe("DMA-API checker", () => {
 
 describe("DMA bad input", () => {
   it("refuses bad arguments with DmaSimError and leaves the machine as it was", async () => {
-    await onBoth({ ramBytes: 16 * MIB, devices: [{ name: "eth0" }, { name: "gpu", iommu: { base: 0, size: 16 * MIB } }] }, (sys) => {
-      const dev = sys.device("eth0");
-      const pfn = sys.allocPages(0, "unmovable")!;
-      expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, PAGE, 4, "to_device"));
-      expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, 0, 0, "to_device"));
-      expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, 0, 4, "sideways" as never));
-      expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, 0, 4, "none"));
-      expectUntouched(sys, "EINVAL", () => dev.dmaMapSingle(-1, 4, "to_device"));
-      expectUntouched(sys, "EINVAL", () => dev.dmaUnmapSingle(12345, 4, "to_device"));
-      expectUntouched(sys, "EINVAL", () => dev.dmaSyncSingleForCpu(12345, 4, "to_device"));
-      expectUntouched(sys, "EINVAL", () => dev.dmaAllocAttrs(0));
-      expectUntouched(sys, "EINVAL", () => sys.device("gpu").iommu!.map(1, 0, PAGE, 3));
-      expectUntouched(sys, "EINVAL", () => sys.device("gpu").iommu!.allocIova(0));
-      expectUntouched(sys, "ENODEV", () => sys.device("nope"));
+    await onBoth(
+      { ramBytes: 16 * MIB, devices: [{ name: "eth0" }, { name: "gpu", iommu: { base: 0, size: 16 * MIB } }] },
+      (sys) => {
+        const dev = sys.device("eth0");
+        const pfn = sys.allocPages(0, "unmovable")!;
+        expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, PAGE, 4, "to_device"));
+        expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, 0, 0, "to_device"));
+        expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, 0, 4, "sideways" as never));
+        expectUntouched(sys, "EINVAL", () => dev.dmaMapPage(pfn, 0, 4, "none"));
+        expectUntouched(sys, "EINVAL", () => dev.dmaMapSingle(-1, 4, "to_device"));
+        expectUntouched(sys, "EINVAL", () => dev.dmaUnmapSingle(12345, 4, "to_device"));
+        expectUntouched(sys, "EINVAL", () => dev.dmaSyncSingleForCpu(12345, 4, "to_device"));
+        expectUntouched(sys, "EINVAL", () => dev.dmaAllocAttrs(0));
+        expectUntouched(sys, "EINVAL", () => sys.device("gpu").iommu!.map(1, 0, PAGE, 3));
+        expectUntouched(sys, "EINVAL", () => sys.device("gpu").iommu!.allocIova(0));
+        expectUntouched(sys, "ENODEV", () => sys.device("nope"));
+      },
+    );
+    await expect(createSystem({ ramBytes: 16 * MIB, devices: [{ name: "a" }, { name: "a" }] })).rejects.toMatchObject({
+      code: "EINVAL",
     });
-    await expect(createSystem({ ramBytes: 16 * MIB, devices: [{ name: "a" }, { name: "a" }] })).rejects.toMatchObject({ code: "EINVAL" });
-    await expect(createSystem({ ramBytes: 16 * MIB, devices: [{ name: "a", cma: "none" }] })).rejects.toMatchObject({ code: "EINVAL" });
-    await expect(createSystem({ ramBytes: 16 * MIB, devices: [{ name: "a", segmentBoundaryMask: 1000 }] })).rejects.toMatchObject({ code: "EINVAL" });
+    await expect(createSystem({ ramBytes: 16 * MIB, devices: [{ name: "a", cma: "none" }] })).rejects.toMatchObject({
+      code: "EINVAL",
+    });
+    await expect(
+      createSystem({ ramBytes: 16 * MIB, devices: [{ name: "a", segmentBoundaryMask: 1000 }] }),
+    ).rejects.toMatchObject({ code: "EINVAL" });
   });
 });
 
 describe("atomic coherent buffers behind an IOMMU", () => {
   it("give their IOVA range back when freed (iommu_dma_free() unmaps before dma_free_from_pool())", async () => {
-    await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0x10000000, size: 64 * MIB } }] }, (sys) => {
-      const dev = sys.device("gpu");
-      const buf = dev.dmaAllocAttrs(3 * PAGE, { atomic: true })!;
-      expect([buf.source, dev.iommu!.iovaBytesInUse, dev.iommu!.iovaToPhys(buf.dmaAddress)]).toEqual(["atomic-pool", 3 * PAGE, buf.phys]);
-      dev.dmaFreeAttrs(buf);
-      expect([dev.iommu!.iovaBytesInUse, dev.iommu!.entries, sys.atomicPools[0]!.usedBytes]).toEqual([0, [0, 0, 0, 0], 0]);
-      expect(() => dev.dmaRead(buf.dmaAddress, 4)).toThrow(expect.objectContaining({ code: "EFAULT" }));
-    });
+    await onBoth(
+      { ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0x10000000, size: 64 * MIB } }] },
+      (sys) => {
+        const dev = sys.device("gpu");
+        const buf = dev.dmaAllocAttrs(3 * PAGE, { atomic: true })!;
+        expect([buf.source, dev.iommu!.iovaBytesInUse, dev.iommu!.iovaToPhys(buf.dmaAddress)]).toEqual([
+          "atomic-pool",
+          3 * PAGE,
+          buf.phys,
+        ]);
+        dev.dmaFreeAttrs(buf);
+        expect([dev.iommu!.iovaBytesInUse, dev.iommu!.entries, sys.atomicPools[0]!.usedBytes]).toEqual([
+          0,
+          [0, 0, 0, 0],
+          0,
+        ]);
+        expect(() => dev.dmaRead(buf.dmaAddress, 4)).toThrow(expect.objectContaining({ code: "EFAULT" }));
+      },
+    );
   });
 });

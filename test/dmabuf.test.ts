@@ -1,7 +1,20 @@
 import { describe, expect, it } from "vitest";
 import {
-  DmaBuf, DmaBufMap, DmaSimError, MAP_SHARED, O_RDWR, PROT_READ, PROT_WRITE, SgTable, deferredInfo, dmaBufExport, dmaBufExportDeferred,
-  dmaHeapFind, type DmaBufAttachment, type DmaBufOps, type System,
+  DmaBuf,
+  DmaBufMap,
+  DmaSimError,
+  MAP_SHARED,
+  O_RDWR,
+  PROT_READ,
+  PROT_WRITE,
+  SgTable,
+  deferredInfo,
+  dmaBufExport,
+  dmaBufExportDeferred,
+  dmaHeapFind,
+  type DmaBufAttachment,
+  type DmaBufOps,
+  type System,
 } from "dmasim";
 // An internal helper, tested from source (not part of the public API).
 import { pfnAt } from "../bindings/dma-buf/dma-buf.ts";
@@ -31,7 +44,11 @@ interface Calls {
  * A minimal exporter over one block of `2^order` pages: a table per map,
  * mapped on the importer's device with the DMA API.
  */
-function blockExporter(sys: System, order: number, extra: Partial<DmaBufOps> = {}): { buf: DmaBuf; calls: Calls; pfn: number } {
+function blockExporter(
+  sys: System,
+  order: number,
+  extra: Partial<DmaBufOps> = {},
+): { buf: DmaBuf; calls: Calls; pfn: number } {
   const pfn = sys.allocPages(order, "unmovable")!;
   const pages = 2 ** order;
   const calls: Calls = { attach: 0, detach: 0, map: 0, unmap: 0, release: 0, vmap: 0, vunmap: 0, begin: [], end: [] };
@@ -84,7 +101,10 @@ describe("dma_buf_export()", () => {
         ["no release", { size: PAGE, priv: {}, ops: { ...base, release: undefined } }],
         ["pin without unpin", { size: PAGE, priv: {}, ops: { ...base, pin: noop } }],
         ["unpin without pin", { size: PAGE, priv: {}, ops: { ...base, unpin: noop } }],
-        ["cache_sgt_mapping with pin/unpin", { size: PAGE, priv: {}, ops: { ...base, pin: noop, unpin: noop, cacheSgtMapping: true } }],
+        [
+          "cache_sgt_mapping with pin/unpin",
+          { size: PAGE, priv: {}, ops: { ...base, pin: noop, unpin: noop, cacheSgtMapping: true } },
+        ],
       ];
       for (const [, info] of bad) {
         expectUntouched(sys, "EINVAL", () => dmaBufExport(sys, info as never));
@@ -233,7 +253,10 @@ describe("backing negotiation (deferred allocation)", () => {
   // isa: no IOMMU, a 26-bit mask (64 MiB), and its own CMA area low in memory.
   const options = {
     ramBytes: 128 * MIB,
-    cma: [{ name: "reserved", bytes: 16 * MIB }, { name: "low", bytes: 8 * MIB, limit: 32 * MIB }],
+    cma: [
+      { name: "reserved", bytes: 16 * MIB },
+      { name: "low", bytes: 8 * MIB, limit: 32 * MIB },
+    ],
     devices: [GPU, CAM, { name: "isa", dmaMask: 26, cma: "low", maxSegmentSize: 0xffffffff }],
   };
   const SIZE = MIB + 3 * PAGE;
@@ -246,7 +269,12 @@ describe("backing negotiation (deferred allocation)", () => {
         expect(deferredInfo(buf)!.placement).toBe("none");
         const sgt = buf.mapAttachment(atts[0]!, "bidirectional");
         const info = deferredInfo(buf)!;
-        const out = { placement: info.placement, runs: info.runs.length, nents: sgt.nents, firstPfn: info.runs[0]!.pfn };
+        const out = {
+          placement: info.placement,
+          runs: info.runs.length,
+          nents: sgt.nents,
+          firstPfn: info.runs[0]!.pfn,
+        };
         buf.unmapAttachment(atts[0]!, sgt, "bidirectional");
         for (const a of atts) buf.detach(a);
         buf.put();
@@ -298,7 +326,12 @@ describe("backing negotiation (deferred allocation)", () => {
       // The ISA device attaches (static: mapped and pinned at attach): the backing moves below 64 MiB.
       const isaAtt = buf.attach(isa);
       const info = deferredInfo(buf)!;
-      expect([info.placement, info.runs.length, info.stats.migrations, info.stats.bytesCopied]).toEqual(["cma", 1, 1, SIZE]);
+      expect([info.placement, info.runs.length, info.stats.migrations, info.stats.bytesCopied]).toEqual([
+        "cma",
+        1,
+        1,
+        SIZE,
+      ]);
       expect((info.runs[0]!.pfn + info.runs[0]!.pages) * PAGE <= isa.dmaLimit + 1).toBe(true);
       expect([gpuDrv.notified, gpuDrv.sgt, gpu.activeMappings]).toEqual([1, null, 0]);
       expect([map.zaps, map.residentPages, buf.stats.zaps]).toEqual([1, 0, 1]);
@@ -361,7 +394,11 @@ describe("backing negotiation (deferred allocation)", () => {
 
 describe("CPU access", () => {
   it("begin/end_cpu_access sync the devices' mappings: stale bytes without, fresh with", async () => {
-    const options = { ramBytes: 16 * MIB, cacheModel: true, devices: [{ name: "dsp", coherent: false, maxSegmentSize: 0xffffffff }] };
+    const options = {
+      ramBytes: 16 * MIB,
+      cacheModel: true,
+      devices: [{ name: "dsp", coherent: false, maxSegmentSize: 0xffffffff }],
+    };
     await onBoth(options, (sys) => {
       const dsp = sys.device("dsp");
       const buf = dmaHeapFind(sys, "system")!.bufferAlloc(2 * PAGE);

@@ -26,14 +26,18 @@ function functionsOf(engine: object): Map<string, number> {
 describe("engine exports", () => {
   it("the WASM build, its generated typings and the portable build export the same functions with the same arities", async () => {
     const dts = readFileSync(new URL("dist/engine/engine.d.ts", root), "utf8");
-    const declared = new Map([...dts.matchAll(/export function (\w+)\(([^)]*)\)/g)].map((m) => [m[1]!, m[2]!.trim() ? m[2]!.split(",").length : 0]));
+    const declared = new Map(
+      [...dts.matchAll(/export function (\w+)\(([^)]*)\)/g)].map((m) => [
+        m[1]!,
+        m[2]!.trim() ? m[2]!.split(",").length : 0,
+      ]),
+    );
     const wasm = functionsOf((await loadEngine("wasm")).engine);
     const portable = functionsOf((await loadEngine("ts")).engine);
     expect(declared.size).toBeGreaterThan(80);
     expect(Object.fromEntries(wasm)).toEqual(Object.fromEntries(declared));
     expect(Object.fromEntries(portable)).toEqual(Object.fromEntries(declared));
   });
-
 });
 
 describe("ABI constants", () => {
@@ -53,12 +57,21 @@ describe("ABI constants", () => {
 
   it("rejects anything but integer constants", async () => {
     const { generateAbi } = (await import("../scripts/gen-abi.mjs")) as { generateAbi(source: string): string };
-    expect(generateAbi("// ---- x\n// @ts-ignore: decorator\n@inline export const A: i32 = 1 << 4;\nexport const B: i32 = A | 1;\n"))
-      .toContain("export const B = 17; // A | 1");
+    expect(
+      generateAbi(
+        "// ---- x\n// @ts-ignore: decorator\n@inline export const A: i32 = 1 << 4;\nexport const B: i32 = A | 1;\n",
+      ),
+    ).toContain("export const B = 17; // A | 1");
     for (const bad of [
-      "export let A: i32 = 1;", "export const A: i32 = 1;\nexport const A: i32 = 2;", "export const A: f64 = 1.5;",
-      "export const A: i32 = B;", "export const A: i32 = 7 / 2;", "export function f(): i32 { return 1; }",
-      "import { X } from \"./x.ts\";", "const A: i32 = 1;", "export const A: i32 = 0x7fffffff + 1;",
+      "export let A: i32 = 1;",
+      "export const A: i32 = 1;\nexport const A: i32 = 2;",
+      "export const A: f64 = 1.5;",
+      "export const A: i32 = B;",
+      "export const A: i32 = 7 / 2;",
+      "export function f(): i32 { return 1; }",
+      'import { X } from "./x.ts";',
+      "const A: i32 = 1;",
+      "export const A: i32 = 0x7fffffff + 1;",
     ]) {
       expect(() => generateAbi(bad), bad).toThrow();
     }
@@ -84,13 +97,21 @@ describe("ABI constants", () => {
 
 describe.each(["wasm", "ts"] as const)("engine contract on the %s backend", (backend) => {
   async function machine(): Promise<System> {
-    return createSystem({ backend, ramBytes: 64 * MIB, zones: "x86_64", swiotlbBytes: MIB, cma: [{ name: "cam", bytes: 8 * MIB }] });
+    return createSystem({
+      backend,
+      ramBytes: 64 * MIB,
+      zones: "x86_64",
+      swiotlbBytes: MIB,
+      cma: [{ name: "cam", bytes: 8 * MIB }],
+    });
   }
 
   it("every engine event and CMA counter has exactly one stats key, and nothing else is reported", async () => {
     const sys = await machine();
     const stats = sys.stats() as unknown as Record<string, unknown>;
-    expect(Object.keys(stats).sort()).toEqual([...EVENT_KEYS, "nrFreePages", "nrFreeCmaPages", "allocFailByOrder"].sort());
+    expect(Object.keys(stats).sort()).toEqual(
+      [...EVENT_KEYS, "nrFreePages", "nrFreeCmaPages", "allocFailByOrder"].sort(),
+    );
     sys.allocPages(0, "unmovable");
     sys.allocPages(1, "movable");
     EVENT_KEYS.forEach((key, i) => expect(sys.stats()[key], key).toBe(internals(sys).engine.vmEvent(i)));
@@ -126,18 +147,41 @@ describe.each(["wasm", "ts"] as const)("engine contract on the %s backend", (bac
     expect([...kinds].sort()).toEqual([abi.KIND_NONE, abi.KIND_BUDDY, abi.KIND_ALLOC]);
 
     const state = (pfn: number) => decodePageState(e.pageState(pfn));
-    expect(state(unmovable)).toEqual({ kind: abi.KIND_ALLOC, migratetype: abi.MIGRATE_UNMOVABLE, order: 3, cma: false, reserved: false });
+    expect(state(unmovable)).toEqual({
+      kind: abi.KIND_ALLOC,
+      migratetype: abi.MIGRATE_UNMOVABLE,
+      order: 3,
+      cma: false,
+      reserved: false,
+    });
     expect(e.zoneOfPfn(unmovable)).toBe(abi.ZONE_DMA);
     expect(state(unmovable + 1).kind).toBe(abi.KIND_NONE);
     expect(state(reclaimable)).toMatchObject({ kind: abi.KIND_ALLOC, migratetype: abi.MIGRATE_RECLAIMABLE, order: 0 });
-    expect(state(page.pfn)).toMatchObject({ kind: abi.KIND_ALLOC, migratetype: abi.MIGRATE_MOVABLE, order: 2, cma: false });
+    expect(state(page.pfn)).toMatchObject({
+      kind: abi.KIND_ALLOC,
+      migratetype: abi.MIGRATE_MOVABLE,
+      order: 2,
+      cma: false,
+    });
     expect(state(cmaPfn)).toMatchObject({ kind: abi.KIND_ALLOC, order: 0, cma: true, reserved: false });
     expect(state(swiotlbPfn)).toMatchObject({ kind: abi.KIND_ALLOC, order: 0, cma: false, reserved: true });
     expect(decodePagePins(e.pagePins(page.pfn))).toEqual({ shortPins: 2, longPins: 0 });
     expect(decodePagePins(e.pagePins(longPfn))).toEqual({ shortPins: 0, longPins: 1 });
-    expect(sys.pageInfo(page.pfn)).toMatchObject({ state: "allocated", order: 2, migratetype: "movable", shortPins: 2, longPins: 0 });
-    const free = Array.from({ length: sys.nrPages }, (_, pfn) => pfn).find((pfn) => state(pfn).kind === abi.KIND_BUDDY)!;
-    expect(sys.pageInfo(free)).toMatchObject({ state: "free", order: state(free).order, migratetype: MIGRATETYPES[state(free).migratetype] });
+    expect(sys.pageInfo(page.pfn)).toMatchObject({
+      state: "allocated",
+      order: 2,
+      migratetype: "movable",
+      shortPins: 2,
+      longPins: 0,
+    });
+    const free = Array.from({ length: sys.nrPages }, (_, pfn) => pfn).find(
+      (pfn) => state(pfn).kind === abi.KIND_BUDDY,
+    )!;
+    expect(sys.pageInfo(free)).toMatchObject({
+      state: "free",
+      order: state(free).order,
+      migratetype: MIGRATETYPES[state(free).migratetype],
+    });
   });
 
   it("the engine answers with the shared errno values, zone and gfp codes", async () => {
@@ -153,11 +197,15 @@ describe.each(["wasm", "ts"] as const)("engine contract on the %s backend", (bac
     const page = sys.allocMovable(0)!;
     page.pin();
     expect(e.freePages(page.pfn, 0)).toBe(-ERRNO.EBUSY);
-    expect(() => page.free()).toThrow(expect.objectContaining({ code: "EBUSY", message: expect.stringContaining("pinned") }));
+    expect(() => page.free()).toThrow(
+      expect.objectContaining({ code: "EBUSY", message: expect.stringContaining("pinned") }),
+    );
     expect(sys.zones().map((z) => z.name)).toEqual(["DMA", "DMA32"]); // 64 MiB: no Normal zone
     for (const zone of sys.zones()) {
       expect(ZONE_NAMES[zone.index]).toBe(zone.name);
-      const w = [abi.WMARK_MIN, abi.WMARK_LOW, abi.WMARK_HIGH, abi.WMARK_PROMO].map((i) => e.zoneWmarkPages(zone.index, i));
+      const w = [abi.WMARK_MIN, abi.WMARK_LOW, abi.WMARK_HIGH, abi.WMARK_PROMO].map((i) =>
+        e.zoneWmarkPages(zone.index, i),
+      );
       expect(w[0]).toBeGreaterThan(0);
       expect(w).toEqual([...w].sort((a, b) => a - b));
       expect(zone.watermarks).toEqual({ min: w[0], low: w[1], high: w[2], promo: w[3] });

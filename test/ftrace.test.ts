@@ -2,9 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  TRACE_EVENTS, formatTraceLine, parseTraceLine, readTraceLines, type TraceEvent,
-} from "dmasim/lab";
+import { TRACE_EVENTS, formatTraceLine, parseTraceLine, readTraceLines, type TraceEvent } from "dmasim/lab";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "small.trace");
 
@@ -19,7 +17,8 @@ function expectEvent(line: string, expected: Partial<TraceEvent>): void {
   const ev = event(line);
   const defined = Object.fromEntries(Object.entries(expected).filter(([, v]) => v !== undefined));
   expect(ev).toMatchObject(defined);
-  for (const [k, v] of Object.entries(expected)) if (v === undefined) expect(ev[k as keyof TraceEvent], k).toBeUndefined();
+  for (const [k, v] of Object.entries(expected))
+    if (v === undefined) expect(ev[k as keyof TraceEvent], k).toBeUndefined();
 }
 
 function skip(line: string): string {
@@ -30,89 +29,184 @@ function skip(line: string): string {
 
 describe("parseTraceLine: kmem events", () => {
   const cases: [string, string, Partial<TraceEvent>][] = [
-    ["v5.14+ with the trace prefix, hex pfn, hashed page",
+    [
+      "v5.14+ with the trace prefix, hex pfn, hashed page",
       "  kworker/0:1-42    [000] d..1.  1234.567890: mm_page_alloc: page=000000003c1b1f2e pfn=0x12a4c order=0 migratetype=1 gfp_flags=GFP_HIGHUSER_MOVABLE|__GFP_ZERO",
-      { name: "mm_page_alloc", pfn: 0x12a4c, order: 0, migratetype: 1 }],
-    ["v4.x without prefix, decimal pfn, vmemmap page",
+      { name: "mm_page_alloc", pfn: 0x12a4c, order: 0, migratetype: 1 },
+    ],
+    [
+      "v4.x without prefix, decimal pfn, vmemmap page",
       "mm_page_alloc: page=ffffea0004a93000 pfn=305740 order=2 migratetype=0 gfp_flags=GFP_KERNEL",
-      { name: "mm_page_alloc", pfn: 305740, order: 2, migratetype: 0 }],
-    ["failed: page=(null)",
+      { name: "mm_page_alloc", pfn: 305740, order: 2, migratetype: 0 },
+    ],
+    [
+      "failed: page=(null)",
       "mm_page_alloc: page=(null) pfn=0 order=9 migratetype=1 gfp_flags=GFP_TRANSHUGE",
-      { name: "mm_page_alloc", pfn: null, order: 9, migratetype: 1 }],
-    ["failed: (null) padded to the 32-bit pointer width",
+      { name: "mm_page_alloc", pfn: null, order: 9, migratetype: 1 },
+    ],
+    [
+      "failed: (null) padded to the 32-bit pointer width",
       "mm_page_alloc: page=  (null) pfn=0 order=0 migratetype=0 gfp_flags=GFP_ATOMIC",
-      { pfn: null, order: 0 }],
-    ["failed: page= (null)",
+      { pfn: null, order: 0 },
+    ],
+    [
+      "failed: page= (null)",
       "mm_page_alloc: page= (null) pfn=0 order=3 migratetype=2 gfp_flags=GFP_KERNEL",
-      { pfn: null, order: 3, migratetype: 2 }],
-    ["failed: (null) padded to the 64-bit pointer width, pre-v4.x garbage pfn",
+      { pfn: null, order: 3, migratetype: 2 },
+    ],
+    [
+      "failed: (null) padded to the 64-bit pointer width, pre-v4.x garbage pfn",
       "   bash-1  [000]  12.000001: mm_page_alloc: page=          (null) pfn=18446719884453740544 order=0 migratetype=0 gfp_flags=GFP_KERNEL",
-      { pfn: null, order: 0 }],
-    ["failed: v5.2+ zero NULL pointer",
+      { pfn: null, order: 0 },
+    ],
+    [
+      "failed: v5.2+ zero NULL pointer",
       "mm_page_alloc: page=0000000000000000 pfn=0x0 order=4 migratetype=0 gfp_flags=GFP_KERNEL|__GFP_NOWARN",
-      { pfn: null, order: 4 }],
-    ["vendor extra fields after gfp_flags",
+      { pfn: null, order: 4 },
+    ],
+    [
+      "vendor extra fields after gfp_flags",
       "mm_page_alloc: page=000000003c1b1f2e pfn=0x100 order=1 migratetype=0 gfp_flags=GFP_KERNEL zone=Normal caller=foo+0x10/0x20",
-      { pfn: 0x100, order: 1, raw: expect.objectContaining({ zone: "Normal", caller: "foo+0x10/0x20", gfp_flags: "GFP_KERNEL" }) }],
-    ["perf script: comm pid [cpu] ts: kmem:event:",
+      {
+        pfn: 0x100,
+        order: 1,
+        raw: expect.objectContaining({ zone: "Normal", caller: "foo+0x10/0x20", gfp_flags: "GFP_KERNEL" }),
+      },
+    ],
+    [
+      "perf script: comm pid [cpu] ts: kmem:event:",
       "            perf  1234 [003]  5063.532470: kmem:mm_page_alloc: page=0xffffea0004a9a000 pfn=0x12a9a order=0 migratetype=0 gfp_flags=GFP_KERNEL",
-      { name: "mm_page_alloc", pfn: 0x12a9a }],
-    ["trace-cmd report: padded event name, no irq flags",
+      { name: "mm_page_alloc", pfn: 0x12a9a },
+    ],
+    [
+      "trace-cmd report: padded event name, no irq flags",
       "            bash-1234  [003]  5063.532470: mm_page_free:         page=0xffffea0004a9a000 pfn=1221288 order=0",
-      { name: "mm_page_free", pfn: 1221288, order: 0 }],
-    ["Android Binder thread with a colon in its comm",
+      { name: "mm_page_free", pfn: 1221288, order: 0 },
+    ],
+    [
+      "Android Binder thread with a colon in its comm",
       "  Binder:1234_2-5678  [001] .... 100.000001: mm_page_free: page=000000003c1b1f2e pfn=0x10 order=0",
-      { name: "mm_page_free", pfn: 0x10 }],
-    ["record-tgid column",
+      { name: "mm_page_free", pfn: 0x10 },
+    ],
+    [
+      "record-tgid column",
       "            bash-1234    (   1234) [003] ..... 5063.532470: mm_page_free: page=000000003c1b1f2e pfn=0x12a4c order=3",
-      { name: "mm_page_free", pfn: 0x12a4c, order: 3 }],
-    ["mm_page_free v5.14+", "mm_page_free: page=000000003c1b1f2e pfn=0x12a4c order=0", { name: "mm_page_free", pfn: 0x12a4c, order: 0 }],
-    ["mm_page_free_direct (v2.6.33–v3.2)", "mm_page_free_direct: page=ffffea0004a93000 pfn=305740 order=2", { name: "mm_page_free_direct", pfn: 305740, order: 2 }],
-    ["mm_page_free_batched v5.14+", "mm_page_free_batched: page=000000003c1b1f2e pfn=0x12a4c order=0", { name: "mm_page_free_batched", pfn: 0x12a4c, order: 0 }],
-    ["mm_page_free_batched v3.3–v4.14 with cold", "mm_page_free_batched: page=ffffea0004a93000 pfn=305740 order=0 cold=1", { name: "mm_page_free_batched", pfn: 305740, raw: expect.objectContaining({ cold: "1" }) }],
-    ["mm_page_free_batched without order", "mm_page_free_batched: page=000000003c1b1f2e pfn=0x12a4c", { name: "mm_page_free_batched", pfn: 0x12a4c, order: undefined }],
-    ["trailing whitespace", "mm_page_free: page=000000003c1b1f2e pfn=0x12a4c order=1   \t ", { pfn: 0x12a4c, order: 1 }],
+      { name: "mm_page_free", pfn: 0x12a4c, order: 3 },
+    ],
+    [
+      "mm_page_free v5.14+",
+      "mm_page_free: page=000000003c1b1f2e pfn=0x12a4c order=0",
+      { name: "mm_page_free", pfn: 0x12a4c, order: 0 },
+    ],
+    [
+      "mm_page_free_direct (v2.6.33–v3.2)",
+      "mm_page_free_direct: page=ffffea0004a93000 pfn=305740 order=2",
+      { name: "mm_page_free_direct", pfn: 305740, order: 2 },
+    ],
+    [
+      "mm_page_free_batched v5.14+",
+      "mm_page_free_batched: page=000000003c1b1f2e pfn=0x12a4c order=0",
+      { name: "mm_page_free_batched", pfn: 0x12a4c, order: 0 },
+    ],
+    [
+      "mm_page_free_batched v3.3–v4.14 with cold",
+      "mm_page_free_batched: page=ffffea0004a93000 pfn=305740 order=0 cold=1",
+      { name: "mm_page_free_batched", pfn: 305740, raw: expect.objectContaining({ cold: "1" }) },
+    ],
+    [
+      "mm_page_free_batched without order",
+      "mm_page_free_batched: page=000000003c1b1f2e pfn=0x12a4c",
+      { name: "mm_page_free_batched", pfn: 0x12a4c, order: undefined },
+    ],
+    [
+      "trailing whitespace",
+      "mm_page_free: page=000000003c1b1f2e pfn=0x12a4c order=1   \t ",
+      { pfn: 0x12a4c, order: 1 },
+    ],
     ["CRLF", "mm_page_free: page=000000003c1b1f2e pfn=0x12a4c order=1\r", { pfn: 0x12a4c, order: 1 }],
-    ["extfrag, the kernel's format",
+    [
+      "extfrag, the kernel's format",
       "mm_page_alloc_extfrag: page=000000003c1b1f2e pfn=0x12a4c alloc_order=0 fallback_order=9 pageblock_order=9 alloc_migratetype=0 fallback_migratetype=1 fragmenting=0 change_ownership=1",
-      { name: "mm_page_alloc_extfrag", pfn: 0x12a4c, order: 0, migratetype: 0, raw: expect.objectContaining({ fallback_order: "9", change_ownership: "1" }) }],
-    ["extfrag, short (vendor) format",
+      {
+        name: "mm_page_alloc_extfrag",
+        pfn: 0x12a4c,
+        order: 0,
+        migratetype: 0,
+        raw: expect.objectContaining({ fallback_order: "9", change_ownership: "1" }),
+      },
+    ],
+    [
+      "extfrag, short (vendor) format",
       "mm_page_alloc_extfrag: page=ffffea0004a93000 pfn=305740 alloc_order=0 fallback_order=9 alloc_migratetype=0 fallback_migratetype=1 change_ownership=1",
-      { pfn: 305740, order: 0, migratetype: 0 }],
+      { pfn: 305740, order: 0, migratetype: 0 },
+    ],
   ];
   it.each(cases)("%s", (_, line, expected) => expectEvent(line, expected));
 });
 
 describe("parseTraceLine: cma events", () => {
   const cases: [string, string, Partial<TraceEvent>][] = [
-    ["cma_alloc (~v4.1–v5.12): hex pfn without 0x",
+    [
+      "cma_alloc (~v4.1–v5.12): hex pfn without 0x",
       "cma_alloc: pfn=7a000 page=ffffea0001e80000 count=256 align=8",
-      { name: "cma_alloc", pfn: 0x7a000, count: 256, align: 8, area: undefined }],
-    ["cma_alloc failed: pfn -1UL, (null) padded",
+      { name: "cma_alloc", pfn: 0x7a000, count: 256, align: 8, area: undefined },
+    ],
+    [
+      "cma_alloc failed: pfn -1UL, (null) padded",
       "  kworker/u8:2-90  [000] ....  7.1: cma_alloc: pfn=ffffffffffffffff page=          (null) count=256 align=8",
-      { name: "cma_alloc", pfn: null, count: 256 }],
+      { name: "cma_alloc", pfn: null, count: 256 },
+    ],
     ["cma_alloc failed on 32-bit", "cma_alloc: pfn=ffffffff page=  (null) count=16 align=4", { pfn: null, count: 16 }],
-    ["cma_alloc_finish v5.13: name, hex pfn without 0x",
+    [
+      "cma_alloc_finish v5.13: name, hex pfn without 0x",
       "cma_alloc_finish: name=reserved pfn=7a000 page=000000009a8b7c6d count=256 align=8",
-      { name: "cma_alloc_finish", area: "reserved", pfn: 0x7a000, count: 256, align: 8, errno: undefined }],
-    ["cma_alloc_finish v5.13 failure: last tried pfn and a NULL page",
+      { name: "cma_alloc_finish", area: "reserved", pfn: 0x7a000, count: 256, align: 8, errno: undefined },
+    ],
+    [
+      "cma_alloc_finish v5.13 failure: last tried pfn and a NULL page",
       "cma_alloc_finish: name=reserved pfn=7a100 page=          (null) count=16 align=4",
-      { pfn: null, count: 16 }],
-    ["cma_alloc_finish v6.3+ with errorno",
+      { pfn: null, count: 16 },
+    ],
+    [
+      "cma_alloc_finish v6.3+ with errorno",
       "cma_alloc_finish: name=linux,cma pfn=0x7a000 page=000000009a8b7c6d count=256 align=8 errorno=0",
-      { area: "linux,cma", pfn: 0x7a000, count: 256, align: 8, errno: 0 }],
-    ["cma_alloc_finish v6.3+ failure",
+      { area: "linux,cma", pfn: 0x7a000, count: 256, align: 8, errno: 0 },
+    ],
+    [
+      "cma_alloc_finish v6.3+ failure",
       "cma_alloc_finish: name=linux,cma pfn=0x7a000 page=0000000000000000 count=256 align=8 errorno=-16",
-      { pfn: null, errno: -16 }],
-    ["cma_alloc_finish failure with a non-null-looking page but errorno",
+      { pfn: null, errno: -16 },
+    ],
+    [
+      "cma_alloc_finish failure with a non-null-looking page but errorno",
       "cma_alloc_finish: name=reserved pfn=0x7a000 page=000000009a8b7c6d count=4 align=0 errorno=-12",
-      { pfn: null, errno: -12 }],
-    ["cma_alloc_start v5.13+", "cma_alloc_start: name=reserved count=256 align=8", { name: "cma_alloc_start", pfn: null, area: "reserved", count: 256, align: 8 }],
-    ["cma_alloc_start 2025", "cma_alloc_start: name=reserved request_count=256 available_count=1000 total_count=16384 align=8",
-      { pfn: null, count: 256, align: 8 }],
-    ["cma_release v5.14+", "cma_release: name=reserved pfn=0x7a000 page=000000009a8b7c6d count=256", { name: "cma_release", area: "reserved", pfn: 0x7a000, count: 256 }],
-    ["cma_release v5.13", "cma_release: name=reserved pfn=7a000 page=000000009a8b7c6d count=256", { pfn: 0x7a000, count: 256 }],
-    ["cma_release ~v4.1–v5.12", "cma_release: pfn=7a000 page=ffffea0001e80000 count=256", { pfn: 0x7a000, count: 256, area: undefined }],
+      { pfn: null, errno: -12 },
+    ],
+    [
+      "cma_alloc_start v5.13+",
+      "cma_alloc_start: name=reserved count=256 align=8",
+      { name: "cma_alloc_start", pfn: null, area: "reserved", count: 256, align: 8 },
+    ],
+    [
+      "cma_alloc_start 2025",
+      "cma_alloc_start: name=reserved request_count=256 available_count=1000 total_count=16384 align=8",
+      { pfn: null, count: 256, align: 8 },
+    ],
+    [
+      "cma_release v5.14+",
+      "cma_release: name=reserved pfn=0x7a000 page=000000009a8b7c6d count=256",
+      { name: "cma_release", area: "reserved", pfn: 0x7a000, count: 256 },
+    ],
+    [
+      "cma_release v5.13",
+      "cma_release: name=reserved pfn=7a000 page=000000009a8b7c6d count=256",
+      { pfn: 0x7a000, count: 256 },
+    ],
+    [
+      "cma_release ~v4.1–v5.12",
+      "cma_release: pfn=7a000 page=ffffea0001e80000 count=256",
+      { pfn: 0x7a000, count: 256, area: undefined },
+    ],
   ];
   it.each(cases)("%s", (_, line, expected) => expectEvent(line, expected));
 });
@@ -127,15 +221,27 @@ describe("parseTraceLine: skipped lines", () => {
     ["CPU:2 [LOST 123 EVENTS]", "lost events"],
     ["cpus=4", "not an event line"],
     ["CPU 0 is empty", "not an event line"],
-    ["  <idle>-0  [000] d..2. 100.0: sched_switch: prev_comm=swapper/0 prev_pid=0 ==> next_comm=bash next_pid=1", "other event"],
-    ["kmalloc: call_site=__alloc_skb+0x8e/0x1d0 ptr=00000000e0f1a2b3 bytes_req=640 bytes_alloc=1024 gfp_flags=GFP_KERNEL", "other event"],
-    ["mm_page_alloc_zone_locked: page=000000003c1b1f2e pfn=0x12a4c order=0 migratetype=1 percpu_refill=1", "other event"],
+    [
+      "  <idle>-0  [000] d..2. 100.0: sched_switch: prev_comm=swapper/0 prev_pid=0 ==> next_comm=bash next_pid=1",
+      "other event",
+    ],
+    [
+      "kmalloc: call_site=__alloc_skb+0x8e/0x1d0 ptr=00000000e0f1a2b3 bytes_req=640 bytes_alloc=1024 gfp_flags=GFP_KERNEL",
+      "other event",
+    ],
+    [
+      "mm_page_alloc_zone_locked: page=000000003c1b1f2e pfn=0x12a4c order=0 migratetype=1 percpu_refill=1",
+      "other event",
+    ],
     ["mm_page_pcpu_drain: page=000000003c1b1f2e pfn=0x12a4c order=0 migratetype=1", "other event"],
     ["cma_alloc_busy_retry: name=reserved pfn=0x7a000 page=000000009a8b7c6d count=256 align=8", "other event"],
     ["mm_page_alloc: page=000000003c1b1f2e order=0 migratetype=1 gfp_flags=GFP_KERNEL", "malformed: missing pfn"],
     ["mm_page_alloc:", "malformed: missing pfn"],
     ["mm_page_alloc: page=000000003c1b1f2e pfn=0x12a4c ord", "malformed: missing order"],
-    ["mm_page_alloc: page=000000003c1b1f2e pfn=0x12a4c order=0 migratetype=one gfp_flags=GFP_KERNEL", "malformed: bad migratetype"],
+    [
+      "mm_page_alloc: page=000000003c1b1f2e pfn=0x12a4c order=0 migratetype=one gfp_flags=GFP_KERNEL",
+      "malformed: bad migratetype",
+    ],
     ["mm_page_alloc: page=000000003c1b1f2e pfn=0x12a4c order=0", "malformed: missing migratetype"],
     ["mm_page_free: page=000000003c1b1f2e pfn=0xZZ order=0", "malformed: bad pfn"],
     ["mm_page_free: page=000000003c1b1f2e pfn=12ab order=0", "malformed: bad pfn"],
@@ -149,8 +255,14 @@ describe("parseTraceLine: skipped lines", () => {
     ["mm_page_alloc_extfrag: page=000000003c1b1f2e alloc_order=0", "malformed: missing pfn"],
     ["cma_release: name=reserved pfn=0x10 page=000000009a8b7c6d", "malformed: missing count"],
     ["cma_release: name=reserved pfn=0xg0 page=000000009a8b7c6d count=1", "malformed: bad pfn"],
-    ["cma_alloc_finish: name=reserved pfn=0x7a000 page=000000009a8b7c6d count=lots align=8 errorno=0", "malformed: bad count"],
-    ["cma_alloc_finish: name=reserved pfn=0x7a000 page=000000009a8b7c6d count=1 align=8 errorno=E", "malformed: bad errno"],
+    [
+      "cma_alloc_finish: name=reserved pfn=0x7a000 page=000000009a8b7c6d count=lots align=8 errorno=0",
+      "malformed: bad count",
+    ],
+    [
+      "cma_alloc_finish: name=reserved pfn=0x7a000 page=000000009a8b7c6d count=1 align=8 errorno=E",
+      "malformed: bad errno",
+    ],
     ["cma_alloc_finish: name=reserved page=000000009a8b7c6d count=1 align=8", "malformed: missing pfn"],
     ["cma_alloc_start: name=reserved align=8", "malformed: missing count"],
   ];
@@ -219,7 +331,10 @@ describe("formatTraceLine", () => {
     for (const withPrefix of [false, true]) {
       it(`round-trips every event kind (${style} style, ${withPrefix ? "with" : "without"} prefix)`, () => {
         for (const ev of events) {
-          const line = formatTraceLine(ev, withPrefix ? { task: "kworker/u8:2-90", cpu: 3, timestamp: 1234.5678, style } : { style });
+          const line = formatTraceLine(
+            ev,
+            withPrefix ? { task: "kworker/u8:2-90", cpu: 3, timestamp: 1234.5678, style } : { style },
+          );
           expect(pick(event(line), style), line).toEqual(pick(ev, style));
         }
       });
@@ -227,26 +342,45 @@ describe("formatTraceLine", () => {
   }
 
   it("writes the kernel's text", () => {
-    expect(formatTraceLine({ name: "mm_page_free", pfn: 0x12a4c, order: 0, raw: {} }, { task: "kworker/0:1-42", cpu: 0, timestamp: 1234.56789 }))
-      .toBe("     kworker/0:1-42      [000] d..1.  1234.567890: mm_page_free: page=000000002a57a43d pfn=0x12a4c order=0");
-    expect(formatTraceLine({ name: "mm_page_alloc", pfn: 305740, order: 2, migratetype: 0, raw: {} }, { style: "old" }))
-      .toBe("mm_page_alloc: page=ffffea00012a9300 pfn=305740 order=2 migratetype=0 gfp_flags=GFP_KERNEL");
-    expect(formatTraceLine({ name: "mm_page_alloc", pfn: null, order: 9, migratetype: 1, raw: {} }, { style: "old" }))
-      .toBe("mm_page_alloc: page=          (null) pfn=0 order=9 migratetype=1 gfp_flags=GFP_HIGHUSER_MOVABLE");
-    expect(formatTraceLine({ name: "cma_alloc_finish", pfn: null, area: "reserved", count: 5, align: 0, raw: {} }))
-      .toBe("cma_alloc_finish: name=reserved pfn=0xffffffffffffffff page=0000000000000000 count=5 align=0 errorno=-12");
-    expect(formatTraceLine({ name: "cma_release", pfn: 0x7a000, count: 16, raw: {} }, { style: "old" }))
-      .toBe("cma_release: pfn=7a000 page=ffffea0001e80000 count=16");
+    expect(
+      formatTraceLine(
+        { name: "mm_page_free", pfn: 0x12a4c, order: 0, raw: {} },
+        { task: "kworker/0:1-42", cpu: 0, timestamp: 1234.56789 },
+      ),
+    ).toBe(
+      "     kworker/0:1-42      [000] d..1.  1234.567890: mm_page_free: page=000000002a57a43d pfn=0x12a4c order=0",
+    );
+    expect(
+      formatTraceLine({ name: "mm_page_alloc", pfn: 305740, order: 2, migratetype: 0, raw: {} }, { style: "old" }),
+    ).toBe("mm_page_alloc: page=ffffea00012a9300 pfn=305740 order=2 migratetype=0 gfp_flags=GFP_KERNEL");
+    expect(
+      formatTraceLine({ name: "mm_page_alloc", pfn: null, order: 9, migratetype: 1, raw: {} }, { style: "old" }),
+    ).toBe("mm_page_alloc: page=          (null) pfn=0 order=9 migratetype=1 gfp_flags=GFP_HIGHUSER_MOVABLE");
+    expect(
+      formatTraceLine({ name: "cma_alloc_finish", pfn: null, area: "reserved", count: 5, align: 0, raw: {} }),
+    ).toBe("cma_alloc_finish: name=reserved pfn=0xffffffffffffffff page=0000000000000000 count=5 align=0 errorno=-12");
+    expect(formatTraceLine({ name: "cma_release", pfn: 0x7a000, count: 16, raw: {} }, { style: "old" })).toBe(
+      "cma_release: pfn=7a000 page=ffffea0001e80000 count=16",
+    );
   });
 
   it("refuses an unknown event", () => {
-    expect(() => formatTraceLine({ name: "sched_switch", pfn: null, raw: {} })).toThrow(expect.objectContaining({ name: "DmaSimError", code: "EINVAL" }));
+    expect(() => formatTraceLine({ name: "sched_switch", pfn: null, raw: {} })).toThrow(
+      expect.objectContaining({ name: "DmaSimError", code: "EINVAL" }),
+    );
   });
 
   it("names the nine events", () => {
     expect([...TRACE_EVENTS].sort()).toEqual([
-      "cma_alloc", "cma_alloc_finish", "cma_alloc_start", "cma_release", "mm_page_alloc", "mm_page_alloc_extfrag",
-      "mm_page_free", "mm_page_free_batched", "mm_page_free_direct",
+      "cma_alloc",
+      "cma_alloc_finish",
+      "cma_alloc_start",
+      "cma_release",
+      "mm_page_alloc",
+      "mm_page_alloc_extfrag",
+      "mm_page_free",
+      "mm_page_free_batched",
+      "mm_page_free_direct",
     ]);
   });
 });
@@ -293,7 +427,11 @@ describe("readTraceLines", () => {
     const read = async () => {
       for await (const _ of readTraceLines(path)) void _;
     };
-    await expect(read()).rejects.toMatchObject({ name: "DmaSimError", code: "ENOENT", message: expect.stringContaining(path) });
+    await expect(read()).rejects.toMatchObject({
+      name: "DmaSimError",
+      code: "ENOENT",
+      message: expect.stringContaining(path),
+    });
   });
 
   it("a directory is an EINVAL DmaSimError naming it", async () => {
@@ -301,6 +439,10 @@ describe("readTraceLines", () => {
     const read = async () => {
       for await (const _ of readTraceLines(dir)) void _;
     };
-    await expect(read()).rejects.toMatchObject({ name: "DmaSimError", code: "EINVAL", message: expect.stringContaining(dir) });
+    await expect(read()).rejects.toMatchObject({
+      name: "DmaSimError",
+      code: "EINVAL",
+      message: expect.stringContaining(dir),
+    });
   });
 });

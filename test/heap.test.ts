@@ -1,7 +1,22 @@
 import { describe, expect, it } from "vitest";
 import {
-  DMA_BUF_IOCTL_SYNC, DMA_HEAP_IOCTL_ALLOC, MAP_SHARED, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE,
-  SEEK_END, _IOWR, createSystem, dmaHeapFind, dmaHeaps, type DmaHeapAllocationData, type Process, type System,
+  DMA_BUF_IOCTL_SYNC,
+  DMA_HEAP_IOCTL_ALLOC,
+  MAP_SHARED,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_RDWR,
+  PROT_READ,
+  PROT_WRITE,
+  SEEK_END,
+  _IOWR,
+  createSystem,
+  dmaHeapFind,
+  dmaHeaps,
+  type DmaHeapAllocationData,
+  type Process,
+  type System,
 } from "dmasim";
 import { MIB, expectUntouched, onBoth } from "./helpers.ts";
 
@@ -35,7 +50,11 @@ describe("the system heap", () => {
       const entries = layout(sys, p, fd);
       expect(entries.map(([, len]) => len)).toEqual([MIB, 64 * 1024, PAGE, PAGE, PAGE]);
       for (const [pfn, len] of entries) {
-        expect(sys.pageInfo(pfn)).toMatchObject({ state: "allocated", order: Math.log2(len / PAGE), migratetype: "unmovable" });
+        expect(sys.pageInfo(pfn)).toMatchObject({
+          state: "allocated",
+          order: Math.log2(len / PAGE),
+          migratetype: "unmovable",
+        });
       }
       p.close(fd);
       return entries.length;
@@ -100,7 +119,14 @@ describe("the system heap", () => {
 
 describe("CMA heaps", () => {
   it("one per area, named after it: contiguous, aligned to the buffer's order (at most 8), in the area", async () => {
-    const options = { ramBytes: 64 * MIB, cma: [{ name: "reserved", bytes: 16 * MIB }, { name: "camera", bytes: 8 * MIB }], devices: [CAM] };
+    const options = {
+      ramBytes: 64 * MIB,
+      cma: [
+        { name: "reserved", bytes: 16 * MIB },
+        { name: "camera", bytes: 8 * MIB },
+      ],
+      devices: [CAM],
+    };
     await onBoth(options, (sys) => {
       expect(dmaHeaps(sys).map((h) => h.name)).toEqual(["system", "reserved", "camera"]);
       const p = sys.process("app");
@@ -172,10 +198,21 @@ describe("DMA_HEAP_IOCTL_ALLOC", () => {
       expect(short).toEqual({ len: PAGE, fd: 4 });
       expectUntouched(sys, "EACCES", () => p.mmap(short.fd, PAGE, 0, PROT_READ | PROT_WRITE, MAP_SHARED));
       // A 16-byte struct (no heap_flags): garbage past it is never read.
-      const v16 = p.ioctl(heap, _IOWR("H", 0, 16), { len: PAGE, fd: 0, fdFlags: O_RDWR, heapFlags: 99 }) as DmaHeapAllocationData;
+      const v16 = p.ioctl(heap, _IOWR("H", 0, 16), {
+        len: PAGE,
+        fd: 0,
+        fdFlags: O_RDWR,
+        heapFlags: 99,
+      }) as DmaHeapAllocationData;
       expect(v16.fd).toBe(5);
       // A 32-byte struct from a newer kernel's header: its extra field is ignored and copied back unchanged.
-      const v32 = p.ioctl(heap, _IOWR("H", 0, 32), { len: 3 * PAGE, fd: 0, fdFlags: O_RDWR, heapFlags: 0, reserved: 7 }) as DmaHeapAllocationData;
+      const v32 = p.ioctl(heap, _IOWR("H", 0, 32), {
+        len: 3 * PAGE,
+        fd: 0,
+        fdFlags: O_RDWR,
+        heapFlags: 0,
+        reserved: 7,
+      }) as DmaHeapAllocationData;
       expect(v32).toEqual({ len: 3 * PAGE, fd: 6, fdFlags: O_RDWR, heapFlags: 0, reserved: 7 });
       expect(p.lseek(v32.fd, 0, SEEK_END)).toBe(3 * PAGE);
       // An 8-byte struct holds only len: the buffer is made, but the fd cannot be copied back.
@@ -240,7 +277,9 @@ describe("heap permissions", () => {
 
   it("heapUsers must be a list of process names", async () => {
     for (const heapUsers of ["app", [""], [3]]) {
-      await expect(createSystem({ ramBytes: 16 * MIB, cma: [{ name: "a", bytes: 4 * MIB, heapUsers: heapUsers as never }] })).rejects.toMatchObject({ code: "EINVAL" });
+      await expect(
+        createSystem({ ramBytes: 16 * MIB, cma: [{ name: "a", bytes: 4 * MIB, heapUsers: heapUsers as never }] }),
+      ).rejects.toMatchObject({ code: "EINVAL" });
     }
   });
 });
@@ -254,12 +293,26 @@ describe("accounting and limits", () => {
       const a = alloc(p, heap, 512 * 1024);
       const b = alloc(p, heap, 512 * 1024);
       expectUntouched(sys, "ENOMEM", () => alloc(p, heap, 1));
-      expect(p.accounting()).toEqual({ chargedBytes: MIB, chargedBuffers: 2, limitBytes: MIB, heldBuffers: 2, heldBytes: MIB, mappedBytes: 0 });
+      expect(p.accounting()).toEqual({
+        chargedBytes: MIB,
+        chargedBuffers: 2,
+        limitBytes: MIB,
+        heldBuffers: 2,
+        heldBytes: MIB,
+        mappedBytes: 0,
+      });
       // Passing an fd moves what the receiver holds, not the charge.
       const inQ = p.sendFd(q, a);
       p.close(a);
       const m = q.mmap(inQ, 512 * 1024, 0, PROT_READ, MAP_SHARED);
-      expect(q.accounting()).toEqual({ chargedBytes: 0, chargedBuffers: 0, limitBytes: null, heldBuffers: 1, heldBytes: 512 * 1024, mappedBytes: 512 * 1024 });
+      expect(q.accounting()).toEqual({
+        chargedBytes: 0,
+        chargedBuffers: 0,
+        limitBytes: null,
+        heldBuffers: 1,
+        heldBytes: 512 * 1024,
+        mappedBytes: 512 * 1024,
+      });
       expect(p.accounting()).toMatchObject({ chargedBytes: MIB, heldBytes: 512 * 1024 });
       expectUntouched(sys, "ENOMEM", () => alloc(p, heap, PAGE));
       q.close(inQ);
@@ -277,7 +330,10 @@ describe("accounting and limits", () => {
   it("a compromised video player exhausts the shared pool, but the disk driver's own area still serves it", async () => {
     const options = {
       ramBytes: 64 * MIB,
-      cma: [{ name: "reserved", bytes: 16 * MIB }, { name: "disk", bytes: 4 * MIB, heapUsers: ["disk-daemon"] }],
+      cma: [
+        { name: "reserved", bytes: 16 * MIB },
+        { name: "disk", bytes: 4 * MIB, heapUsers: ["disk-daemon"] },
+      ],
       devices: [{ name: "disk", cma: "disk", maxSegmentSize: 0xffffffff }],
     };
     await onBoth(options, (sys) => {

@@ -45,7 +45,11 @@ export function dmaSimErrorOf(fn: () => unknown): DmaSimError {
     thrown = e;
   }
   // By name: tests of single modules import them from source, a class apart from the package's.
-  expect(thrown, "expected a DmaSimError").toMatchObject({ name: "DmaSimError", code: expect.any(String), errno: expect.any(Number) });
+  expect(thrown, "expected a DmaSimError").toMatchObject({
+    name: "DmaSimError",
+    code: expect.any(String),
+    errno: expect.any(Number),
+  });
   return thrown as DmaSimError;
 }
 

@@ -49,10 +49,17 @@ describe("the dmasim CLI", () => {
   });
 
   it("fails with one line and exit code 1 on bad input", () => {
-    writeFileSync(join(tmp, "bad.json"), JSON.stringify({
-      name: "bad", phases: [{ name: "a", ops: 10, mix: { alloc: { weight: 1, orders: [1, 2] } } }],
-    }));
-    expectOneLineError(dmasim("run", "--scenario", "bad.json"), "dmasim: EINVAL: bad.json: scenario.phases[0].mix.alloc.orders: must be");
+    writeFileSync(
+      join(tmp, "bad.json"),
+      JSON.stringify({
+        name: "bad",
+        phases: [{ name: "a", ops: 10, mix: { alloc: { weight: 1, orders: [1, 2] } } }],
+      }),
+    );
+    expectOneLineError(
+      dmasim("run", "--scenario", "bad.json"),
+      "dmasim: EINVAL: bad.json: scenario.phases[0].mix.alloc.orders: must be",
+    );
     writeFileSync(join(tmp, "broken.json"), "{ name: ");
     expectOneLineError(dmasim("run", "--scenario", "broken.json", "--json"), "broken.json: not valid JSON");
     expectOneLineError(dmasim("run", "--scenario", "laptop"), `unknown scenario "laptop"`);
@@ -86,14 +93,23 @@ describe("the dmasim CLI", () => {
     expect(result.summary["heap.system.order8"]).toBeGreaterThan(0);
     expect(result.summary["cma.camera.allocs"]).toBe(result.summary["heap.camera.requests"]);
     writeFileSync(join(tmp, "heaps-copy.json"), dmasim("scenarios", "heaps").stdout);
-    expect(dmasim("scenarios", "heaps-copy.json").stdout).toContain(`heaps-copy.json: a valid scenario "heaps": 4 phases`);
+    expect(dmasim("scenarios", "heaps-copy.json").stdout).toContain(
+      `heaps-copy.json: a valid scenario "heaps": 4 phases`,
+    );
     const copy = dmasim("run", "--scenario", "heaps-copy.json", "--scale", "0.05", "--json");
     expect(JSON.parse(copy.stdout).stateHash).toBe(result.stateHash);
     expect(JSON.parse(copy.stdout).summary).toEqual(result.summary);
   });
 
   it("compare runs configurations side by side", () => {
-    writeFileSync(join(tmp, "configs.json"), JSON.stringify([{ label: "wasm" }, { label: "ts", backend: "ts" }, { label: "balance off", cmaFirstBalance: false }]));
+    writeFileSync(
+      join(tmp, "configs.json"),
+      JSON.stringify([
+        { label: "wasm" },
+        { label: "ts", backend: "ts" },
+        { label: "balance off", cmaFirstBalance: false },
+      ]),
+    );
     const r = dmasim("compare", "--scale", "0.02", "--configs", "configs.json", "--json");
     expect(r.status).toBe(0);
     const cmp = JSON.parse(r.stdout);
@@ -106,9 +122,22 @@ describe("the dmasim CLI", () => {
   });
 
   it("sweep and merge work through files", () => {
-    writeFileSync(join(tmp, "grid.json"), JSON.stringify({ scenario: "server", scale: 0.01, axes: { seed: [1, 2], pageblockOrder: [9, 10] } }));
+    writeFileSync(
+      join(tmp, "grid.json"),
+      JSON.stringify({ scenario: "server", scale: 0.01, axes: { seed: [1, 2], pageblockOrder: [9, 10] } }),
+    );
     for (const shard of ["0/2", "1/2"]) {
-      const r = dmasim("sweep", "--grid", "grid.json", "--shard", shard, "--out", `sweep-${shard[0]}`, "--workers", "1");
+      const r = dmasim(
+        "sweep",
+        "--grid",
+        "grid.json",
+        "--shard",
+        shard,
+        "--out",
+        `sweep-${shard[0]}`,
+        "--workers",
+        "1",
+      );
       expect(r.status, r.stderr).toBe(0);
     }
     expectOneLineError(dmasim("merge", "sweep-0"), "2 of 4 jobs missing: 1, 3");
@@ -123,7 +152,9 @@ describe("the dmasim CLI", () => {
     expect(dmasim("scenarios").stdout).toMatch(/camera[\s\S]*server[\s\S]*heaps/);
     const r = dmasim("scenarios", "camera");
     writeFileSync(join(tmp, "camera-copy.json"), r.stdout);
-    expect(dmasim("scenarios", "camera-copy.json").stdout).toContain(`camera-copy.json: a valid scenario "camera": 3 phases`);
+    expect(dmasim("scenarios", "camera-copy.json").stdout).toContain(
+      `camera-copy.json: a valid scenario "camera": 3 phases`,
+    );
     const run = dmasim("run", "--scenario", "./camera-copy.json", "--scale", "0.01", "--json");
     expect(run.status).toBe(0);
     const builtin = dmasim("run", "--scenario", "camera", "--scale", "0.01", "--json");

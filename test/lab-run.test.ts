@@ -45,9 +45,13 @@ describe.each(["camera", "server", "heaps"])("the %s scenario", (name) => {
     expect(r.samples[0]!.t).toBe(0);
     expect(r.samples.at(-1)!.t).toBe(ops);
     // Boot, then the middle and the end of each phase, and each device's first session, in order.
-    expect(r.maps.map((m) => m.label).filter((l) => !l.endsWith("first session")))
-      .toEqual(["boot", ...scenario.phases.flatMap((p) => [`${p.name}: middle`, `${p.name}: end`])]);
-    expect(r.maps.filter((m) => m.label.endsWith("first session")).length).toBe(scenario.devices.filter((d) => d.kind === "cma-consumer").length);
+    expect(r.maps.map((m) => m.label).filter((l) => !l.endsWith("first session"))).toEqual([
+      "boot",
+      ...scenario.phases.flatMap((p) => [`${p.name}: middle`, `${p.name}: end`]),
+    ]);
+    expect(r.maps.filter((m) => m.label.endsWith("first session")).length).toBe(
+      scenario.devices.filter((d) => d.kind === "cma-consumer").length,
+    );
     expect(r.maps.map((m) => m.t)).toEqual([...r.maps.map((m) => m.t)].sort((a, b) => a - b));
     expect(r.maps[0]!.migratetypes.length).toBe(r.machine.ramBytes / r.machine.pageSize / 512);
     expect(r.summary["alloc.requests"]).toBeGreaterThan(0);
@@ -69,7 +73,9 @@ describe("the heaps scenario at full scale", () => {
     // The camera's frames come from its CMA heap, at the cost of migrating what was lent; the display takes them.
     expect(s["heap.camera.successPct"]).toBeGreaterThan(90);
     expect(s["cma.camera.pagesMigrated"]).toBeGreaterThan(0);
-    expect(s["device.display.imports"]! - s["device.display.importsFailed"]!).toBeGreaterThanOrEqual(s["heap.camera.requests"]! - s["heap.camera.failed"]!);
+    expect(s["device.display.imports"]! - s["device.display.importsFailed"]!).toBeGreaterThanOrEqual(
+      s["heap.camera.requests"]! - s["heap.camera.failed"]!,
+    );
     // The system heap's unmovable blocks claim movable pageblocks.
     expect(s.extfragClaimed).toBeGreaterThan(0);
     const ts = await runScenario(scenario, { backend: "ts" });
@@ -83,11 +89,14 @@ describe("the runner", () => {
       name: "all-ops",
       machine: { ramBytes: "64 MiB" },
       areas: [{ name: "cam", bytes: "16 MiB" }],
-      devices: [{ name: "cam", area: "cam", frameBytes: "2 MiB", buffers: 3, periodOps: 400, holdOps: { min: 100, max: 300 } }],
+      devices: [
+        { name: "cam", area: "cam", frameBytes: "2 MiB", buffers: 3, periodOps: 400, holdOps: { min: 100, max: 300 } },
+      ],
       phases: [
         { name: "fill", ops: 3000, mix: { alloc: { weight: 1, orders: { "0": 8, "3": 1 } }, free: { weight: 0.2 } } },
         {
-          name: "churn", ops: 4000,
+          name: "churn",
+          ops: 4000,
           mix: {
             alloc: [
               { weight: 4, migratetype: "unmovable", orders: { "0": 3, "2": 1 } },
@@ -95,9 +104,15 @@ describe("the runner", () => {
               { weight: 4, orders: { "0": 1 } },
               { weight: 0.5, orders: { "9": 1 }, holdOps: { min: 10, max: 200 }, label: "thp" },
             ],
-            free: [{ weight: 6, policy: "fifo" }, { weight: 4, migratetype: "unmovable" }],
+            free: [
+              { weight: 6, policy: "fifo" },
+              { weight: 4, migratetype: "unmovable" },
+            ],
             cma: { weight: 0.5, count: 64, alignOrder: 4, holdOps: 50 },
-            pin: [{ weight: 1, holdOps: { min: 1, max: 100 } }, { weight: 0.3, longterm: true }],
+            pin: [
+              { weight: 1, holdOps: { min: 1, max: 100 } },
+              { weight: 0.3, longterm: true },
+            ],
             unpin: { weight: 0.5 },
             contig: { weight: 0.2, count: 128, alignOrder: 7, holdOps: 100 },
           },
@@ -135,13 +150,31 @@ describe("the runner", () => {
       phases: [
         { name: "fill", ops: 2000, mix: { alloc: { weight: 1, orders: { "0": 8, "3": 1 } }, free: { weight: 0.1 } } },
         {
-          name: "heaps", ops: 3000,
+          name: "heaps",
+          ops: 3000,
           mix: {
-            alloc: [{ weight: 3, orders: { "0": 1 } }, { weight: 1, migratetype: "unmovable" }],
+            alloc: [
+              { weight: 3, orders: { "0": 1 } },
+              { weight: 1, migratetype: "unmovable" },
+            ],
             free: { weight: 4 },
             heap: [
-              { weight: 0.6, bytes: { "1 MiB": 1, "300 KiB": 2, "4097": 1 }, holdOps: { min: 10, max: 400 }, mmap: true, import: { device: "gpu", dir: "to_device" } },
-              { weight: 0.3, process: "hal", heap: "cam", pages: { "256": 1, "64": 1 }, holdOps: { min: 10, max: 300 }, touch: true, import: [{ device: "display" }, { device: "gpu" }] },
+              {
+                weight: 0.6,
+                bytes: { "1 MiB": 1, "300 KiB": 2, "4097": 1 },
+                holdOps: { min: 10, max: 400 },
+                mmap: true,
+                import: { device: "gpu", dir: "to_device" },
+              },
+              {
+                weight: 0.3,
+                process: "hal",
+                heap: "cam",
+                pages: { "256": 1, "64": 1 },
+                holdOps: { min: 10, max: 300 },
+                touch: true,
+                import: [{ device: "display" }, { device: "gpu" }],
+              },
               { weight: 0.1, process: "hal", pages: 300, holdOps: 50, import: { device: "display" } },
               { weight: 0.05, process: "capped", bytes: 4096 },
               { weight: 0.05, bytes: "2 MiB" },
@@ -163,7 +196,9 @@ describe("the runner", () => {
     expect(s["process.app.peakBytes"]).toBeLessThanOrEqual(8 * 2 ** 20);
     expect(s["process.app.chargedBytes"]).toBeGreaterThanOrEqual(2 * 2 ** 20); // at least a kept 2 MiB buffer
     // Each live buffer is charged to the process that allocated it.
-    expect(s["heap.system.liveBytes"]! + s["heap.cam.liveBytes"]!).toBe(s["process.app.chargedBytes"]! + s["process.hal.chargedBytes"]!);
+    expect(s["heap.system.liveBytes"]! + s["heap.cam.liveBytes"]!).toBe(
+      s["process.app.chargedBytes"]! + s["process.hal.chargedBytes"]!,
+    );
     // The system heap's order mix, and the CMA heap through cma_alloc().
     expect(s["heap.system.order8"]).toBeGreaterThan(0);
     expect(s["heap.system.order4"]).toBeGreaterThan(0);
@@ -180,7 +215,11 @@ describe("the runner", () => {
     expect(s["device.gpu.importsFailed"]).toBe(0);
     expect(s["device.gpu.segmentsPerImport"]).toBe(1);
     expect(r.samples.every((x) => x.heaps!.map((h) => h.name).join() === "system,cam")).toBe(true);
-    expect(r.samples.at(-1)!.heaps![0]!.chunks).toEqual([s["heap.system.order8"], s["heap.system.order4"], s["heap.system.order0"]]);
+    expect(r.samples.at(-1)!.heaps![0]!.chunks).toEqual([
+      s["heap.system.order8"],
+      s["heap.system.order4"],
+      s["heap.system.order0"],
+    ]);
     const ts = await runScenario(scenario, { seed: 5, backend: "ts" });
     expect(stable(ts, true)).toBe(stable(r, true));
     const other = await runScenario(scenario, { seed: 6 });
@@ -192,7 +231,9 @@ describe("the runner", () => {
     const r = await runScenario(scenario, { scale: 0.02, pageblockOrder: 10, cmaFirstBalance: false });
     expect(r.machine.pageblockOrder).toBe(10);
     expect(r.maps[0]!.pageblockNrPages).toBe(1024);
-    await expect(runScenario(scenario, { scale: 0.02, maxOrder: 3 })).rejects.toThrow("maxOrder 3: phase \"boot\" allocates above it");
+    await expect(runScenario(scenario, { scale: 0.02, maxOrder: 3 })).rejects.toThrow(
+      'maxOrder 3: phase "boot" allocates above it',
+    );
     await expect(runScenario(scenario, { seed: -1 })).rejects.toMatchObject({ code: "EINVAL" });
   });
 });
@@ -205,7 +246,8 @@ describe("the report", () => {
     const { files } = await writeReport(result, dir, { scenario });
     expect(files[0]).toBe("index.html");
     expect(readdirSync(dir).sort()).toEqual([...files].sort());
-    for (const f of ["extfrag.svg", "unusable.svg", "free-pages.svg", "pageblocks.svg", "cma.svg"]) expect(files).toContain(f);
+    for (const f of ["extfrag.svg", "unusable.svg", "free-pages.svg", "pageblocks.svg", "cma.svg"])
+      expect(files).toContain(f);
     const maps = files.filter((f) => /^map-\d+\.svg$/.test(f));
     expect(maps.length).toBe(result.maps.length);
     const parser = new XMLParser({ ignoreAttributes: false });

@@ -5,7 +5,13 @@ import { describe, expect, it } from "vitest";
 import type { DmaSimError } from "dmasim";
 import { dmaSimErrorOf } from "./helpers.ts";
 import {
-  builtinScenarioNames, builtinScenarioSpec, loadScenario, parseBytes, scaleScenario, validateScenario, type ScenarioSpec,
+  builtinScenarioNames,
+  builtinScenarioSpec,
+  loadScenario,
+  parseBytes,
+  scaleScenario,
+  validateScenario,
+  type ScenarioSpec,
 } from "dmasim/lab";
 
 /** A small valid scenario to break one field at a time. */
@@ -18,9 +24,13 @@ function spec(): ScenarioSpec {
     phases: [
       { name: "fill", ops: 500, mix: { alloc: { weight: 1, orders: { "0": 1 } } } },
       {
-        name: "churn", ops: 500,
+        name: "churn",
+        ops: 500,
         mix: {
-          alloc: [{ weight: 5, migratetype: "unmovable", orders: { "0": 3, "2": 1 } }, { weight: 1, orders: { "9": 1 }, holdOps: { min: 10, max: 20 } }],
+          alloc: [
+            { weight: 5, migratetype: "unmovable", orders: { "0": 3, "2": 1 } },
+            { weight: 1, orders: { "9": 1 }, holdOps: { min: 10, max: 20 } },
+          ],
           free: { weight: 5, policy: "fifo" },
           cma: { weight: 1, count: 16, holdOps: 30 },
           pin: { weight: 1, holdOps: 5 },
@@ -44,32 +54,64 @@ describe("scenario validation", () => {
     const s = validateScenario(spec());
     expect(s.seed).toBe(1);
     expect(s.samples).toBe(200);
-    expect(s.machine).toMatchObject({ ramBytes: 64 * 2 ** 20, pageSize: 4096, maxOrder: 10, pageblockOrder: 9, storeContents: false, cmaFirstBalance: true });
-    expect(s.devices[0]).toMatchObject({ kind: "cma-consumer", framePages: 256, alignOrder: 8, buffers: 1, startOps: 100, phases: null });
+    expect(s.machine).toMatchObject({
+      ramBytes: 64 * 2 ** 20,
+      pageSize: 4096,
+      maxOrder: 10,
+      pageblockOrder: 9,
+      storeContents: false,
+      cmaFirstBalance: true,
+    });
+    expect(s.devices[0]).toMatchObject({
+      kind: "cma-consumer",
+      framePages: 256,
+      alignOrder: 8,
+      buffers: 1,
+      startOps: 100,
+      phases: null,
+    });
     expect(s.phases[1]!.mix.map((o) => o.kind)).toEqual(["alloc", "alloc", "free", "cma", "pin", "unpin", "contig"]);
     expect(s.phases[0]!.mix[0]).toMatchObject({ migratetype: "movable", hold: null, label: null });
   });
 
   it("names the bad field in an EINVAL DmaSimError", () => {
     const cases: [(s: any) => void, string][] = [
-      [(s) => (s.phases[1].mix.alloc[0].orders = [1, 2]), "scenario.phases[1].mix.alloc[0].orders: must be an object mapping orders 0..10"],
-      [(s) => (s.phases[0].mix.alloc.orders = { "0": 1, "11": 1 }), "scenario.phases[0].mix.alloc.orders.11: is not an order in 0..10"],
+      [
+        (s) => (s.phases[1].mix.alloc[0].orders = [1, 2]),
+        "scenario.phases[1].mix.alloc[0].orders: must be an object mapping orders 0..10",
+      ],
+      [
+        (s) => (s.phases[0].mix.alloc.orders = { "0": 1, "11": 1 }),
+        "scenario.phases[0].mix.alloc.orders.11: is not an order in 0..10",
+      ],
       [(s) => (s.phases[0].mix.alloc.orders = { "0": 0 }), "scenario.phases[0].mix.alloc.orders: must be an object"],
       [(s) => (s.phases[0].mix.alloc.migratetype = "cma"), "scenario.phases[0].mix.alloc.migratetype: must be one of"],
       [(s) => (s.phases[0].mix.alloc.weight = -1), "scenario.phases[0].mix.alloc.weight: must be a number ≥ 0"],
       [(s) => (s.phases[0].mix.alloc.wieght = 1), "scenario.phases[0].mix.alloc.wieght: unknown field"],
-      [(s) => (s.phases[0].mix = { alloc: { weight: 0 } }), "scenario.phases[0].mix: needs at least one operation with a positive weight"],
+      [
+        (s) => (s.phases[0].mix = { alloc: { weight: 0 } }),
+        "scenario.phases[0].mix: needs at least one operation with a positive weight",
+      ],
       [(s) => (s.phases[0].mix.malloc = { weight: 1 }), "scenario.phases[0].mix.malloc: unknown field"],
-      [(s) => (s.phases[1].mix.free.policy = "lifo"), `scenario.phases[1].mix.free.policy: must be one of "random", "fifo"`],
+      [
+        (s) => (s.phases[1].mix.free.policy = "lifo"),
+        `scenario.phases[1].mix.free.policy: must be one of "random", "fifo"`,
+      ],
       [(s) => (s.phases[1].mix.cma.area = "nope"), `scenario.phases[1].mix.cma.area: must name a CMA area ("cam")`],
       [(s) => (s.phases[1].mix.cma.count = 5000), "scenario.phases[1].mix.cma.count: must be an integer in 1..4096"],
-      [(s) => (s.phases[1].mix.pin.holdOps = { min: 5, max: 2 }), "scenario.phases[1].mix.pin.holdOps.max: must be an integer in 5..",],
+      [
+        (s) => (s.phases[1].mix.pin.holdOps = { min: 5, max: 2 }),
+        "scenario.phases[1].mix.pin.holdOps.max: must be an integer in 5..",
+      ],
       [(s) => (s.phases[1].ops = 0), "scenario.phases[1].ops: must be an integer in 1.."],
       [(s) => (s.phases[1].name = "fill"), `scenario.phases[1].name: duplicate phase name "fill"`],
       [(s) => (s.phases = []), "scenario.phases: must be a non-empty list"],
       [(s) => delete s.name, "scenario.name: is required"],
       [(s) => (s.machine.ramBytes = "64 MB"), "scenario.machine.ramBytes: must be a positive whole number of bytes"],
-      [(s) => (s.machine.ramBytes = 3 * 2 ** 20), "scenario.machine.ramBytes: must be a multiple of the pageblock size (2097152 bytes)"],
+      [
+        (s) => (s.machine.ramBytes = 3 * 2 ** 20),
+        "scenario.machine.ramBytes: must be a multiple of the pageblock size (2097152 bytes)",
+      ],
       [(s) => (s.machine.pageblockOrder = 11), "scenario.machine.pageblockOrder: must be an integer in 1..10"],
       [(s) => (s.machine.zones = "arm"), `scenario.machine.zones: must be "x86_64" or a list`],
       [(s) => (s.areas[0].bytes = "1 GiB"), "scenario.areas[0].bytes: is larger than RAM"],
@@ -98,70 +140,170 @@ describe("scenario validation", () => {
     const heapSpec = (): any => {
       const s: any = spec();
       s.areas[0].heapUsers = ["hal"];
-      s.devices.push({ name: "gpu", kind: "importer", iommu: { bytes: "256 MiB" } }, { name: "display", kind: "importer", contiguous: true });
+      s.devices.push(
+        { name: "gpu", kind: "importer", iommu: { bytes: "256 MiB" } },
+        { name: "display", kind: "importer", contiguous: true },
+      );
       s.processes = [{ name: "app", dmabufLimitBytes: "32 MiB" }, { name: "hal" }];
       s.phases[1].mix.heap = [
-        { weight: 1, bytes: { "8294400": 3, "1 MiB": 1 }, holdOps: { min: 10, max: 100 }, mmap: true, import: { device: "gpu" } },
-        { weight: 1, process: "hal", heap: "cam", pages: 256, import: [{ device: "display", dir: "to_device" }, { device: "gpu" }] },
+        {
+          weight: 1,
+          bytes: { "8294400": 3, "1 MiB": 1 },
+          holdOps: { min: 10, max: 100 },
+          mmap: true,
+          import: { device: "gpu" },
+        },
+        {
+          weight: 1,
+          process: "hal",
+          heap: "cam",
+          pages: 256,
+          import: [{ device: "display", dir: "to_device" }, { device: "gpu" }],
+        },
       ];
       return s;
     };
     const s = validateScenario(heapSpec());
-    expect(s.processes).toEqual([{ name: "app", dmabufLimitBytes: 32 * 2 ** 20 }, { name: "hal", dmabufLimitBytes: null }]);
+    expect(s.processes).toEqual([
+      { name: "app", dmabufLimitBytes: 32 * 2 ** 20 },
+      { name: "hal", dmabufLimitBytes: null },
+    ]);
     expect(s.areas[0]!.heapUsers).toEqual(["hal"]);
-    expect(s.devices[1]).toEqual({ name: "gpu", kind: "importer", dmaMask: 32, iommu: { base: 2 ** 30, bytes: 256 * 2 ** 20 }, maxSegmentBytes: 65536, contiguous: false });
+    expect(s.devices[1]).toEqual({
+      name: "gpu",
+      kind: "importer",
+      dmaMask: 32,
+      iommu: { base: 2 ** 30, bytes: 256 * 2 ** 20 },
+      maxSegmentBytes: 65536,
+      contiguous: false,
+    });
     expect(s.devices[2]).toMatchObject({ kind: "importer", iommu: null, contiguous: true });
     const heaps = s.phases[1]!.mix.filter((o) => o.kind === "heap");
     expect(heaps[0]).toEqual({
-      kind: "heap", weight: 1, process: "app", heap: "system", sizes: [8294400, 2 ** 20], sizeWeights: [3, 1],
-      hold: { min: 10, max: 100 }, mmap: true, touch: false, imports: [{ device: "gpu", dir: "bidirectional" }],
+      kind: "heap",
+      weight: 1,
+      process: "app",
+      heap: "system",
+      sizes: [8294400, 2 ** 20],
+      sizeWeights: [3, 1],
+      hold: { min: 10, max: 100 },
+      mmap: true,
+      touch: false,
+      imports: [{ device: "gpu", dir: "bidirectional" }],
     });
-    expect(heaps[1]).toMatchObject({ process: "hal", heap: "cam", sizes: [2 ** 20], hold: null, mmap: false, imports: [{ device: "display", dir: "to_device" }, { device: "gpu" }] });
-    expect(scaleScenario(s, 0.5).phases[1]!.mix.find((o) => o.kind === "heap")).toMatchObject({ hold: { min: 5, max: 50 } });
+    expect(heaps[1]).toMatchObject({
+      process: "hal",
+      heap: "cam",
+      sizes: [2 ** 20],
+      hold: null,
+      mmap: false,
+      imports: [{ device: "display", dir: "to_device" }, { device: "gpu" }],
+    });
+    expect(scaleScenario(s, 0.5).phases[1]!.mix.find((o) => o.kind === "heap")).toMatchObject({
+      hold: { min: 5, max: 50 },
+    });
     // A heap operation with touch needs page contents; with them it is accepted.
     const touching = heapSpec();
     touching.machine.storeContents = true;
     touching.phases[1].mix.heap[1].touch = true;
-    expect(validateScenario(touching).phases[1]!.mix.find((o) => o.kind === "heap" && o.touch)).toMatchObject({ mmap: true, touch: true });
+    expect(validateScenario(touching).phases[1]!.mix.find((o) => o.kind === "heap" && o.touch)).toMatchObject({
+      mmap: true,
+      touch: true,
+    });
 
     const at = "scenario.phases[1].mix.heap";
     const cases: [(s: any) => void, string][] = [
-      [(s) => (s.phases[1].mix.heap[0].process = "game"), `${at}[0].process: must name a process ("app", "hal"), got "game"`],
-      [(s) => delete s.processes, `${at}[0].process: names a process, but the scenario declares none (add one under "processes")`],
-      [(s) => (s.phases[1].mix.heap[0].heap = "video"), `${at}[0].heap: must be "system" or the name of a CMA area ("cam"), got "video"`],
-      [(s) => (s.phases[1].mix.heap[1].process = "app"), `${at}[1].process: process "app" may not open /dev/dma_heap/cam (the area's heapUsers: "hal")`],
+      [
+        (s) => (s.phases[1].mix.heap[0].process = "game"),
+        `${at}[0].process: must name a process ("app", "hal"), got "game"`,
+      ],
+      [
+        (s) => delete s.processes,
+        `${at}[0].process: names a process, but the scenario declares none (add one under "processes")`,
+      ],
+      [
+        (s) => (s.phases[1].mix.heap[0].heap = "video"),
+        `${at}[0].heap: must be "system" or the name of a CMA area ("cam"), got "video"`,
+      ],
+      [
+        (s) => (s.phases[1].mix.heap[1].process = "app"),
+        `${at}[1].process: process "app" may not open /dev/dma_heap/cam (the area's heapUsers: "hal")`,
+      ],
       [(s) => (s.phases[1].mix.heap[0].pages = 4), `${at}[0]: give the buffer size as "bytes" or as "pages", not both`],
       [(s) => delete s.phases[1].mix.heap[0].bytes, `${at}[0].bytes: is required (or give "pages")`],
-      [(s) => (s.phases[1].mix.heap[0].bytes = { "8 MB": 1 }), `${at}[0].bytes.8 MB: must be a positive whole number of bytes`],
+      [
+        (s) => (s.phases[1].mix.heap[0].bytes = { "8 MB": 1 }),
+        `${at}[0].bytes.8 MB: must be a positive whole number of bytes`,
+      ],
       [(s) => (s.phases[1].mix.heap[0].bytes = { "1 MiB": -1 }), `${at}[0].bytes.1 MiB: must be a number ≥ 0`],
-      [(s) => (s.phases[1].mix.heap[0].bytes = { "1 MiB": 0 }), `${at}[0].bytes: must be a size or an object mapping sizes to weights`],
+      [
+        (s) => (s.phases[1].mix.heap[0].bytes = { "1 MiB": 0 }),
+        `${at}[0].bytes: must be a size or an object mapping sizes to weights`,
+      ],
       [(s) => (s.phases[1].mix.heap[0].bytes = "128 MiB"), `${at}[0].bytes: is larger than RAM (67108864 bytes)`],
       [(s) => (s.phases[1].mix.heap[1].pages = 5000), `${at}[1].pages: is larger than area "cam" (16777216 bytes)`],
       [(s) => (s.phases[1].mix.heap[1].pages = { "0": 1 }), `${at}[1].pages.0: must be an integer in 1..`],
       [(s) => (s.phases[1].mix.heap[0].touch = true), `${at}[0].touch: needs "machine.storeContents": true`],
-      [(s) => ((s.machine.storeContents = true), (s.phases[1].mix.heap[0].mmap = false), (s.phases[1].mix.heap[0].touch = true)), `${at}[0].touch: needs the buffer mapped`],
+      [
+        (s) => (
+          (s.machine.storeContents = true),
+          (s.phases[1].mix.heap[0].mmap = false),
+          (s.phases[1].mix.heap[0].touch = true)
+        ),
+        `${at}[0].touch: needs the buffer mapped`,
+      ],
       [(s) => (s.phases[1].mix.heap[0].mmap = "yes"), `${at}[0].mmap: must be true or false`],
       [(s) => (s.phases[1].mix.heap[0].holdOps = 0), `${at}[0].holdOps: must be an integer in 1..`],
-      [(s) => (s.phases[1].mix.heap[0].import = { device: "cam" }), `${at}[0].import.device: must name a device of kind "importer" ("gpu", "display"), got "cam"`],
-      [(s) => (s.devices = s.devices.slice(0, 1)), `${at}[0].import.device: names an importer device, but the scenario declares none`],
-      [(s) => (s.phases[1].mix.heap[1].import[1].device = "display"), `${at}[1].import[1].device: device "display" imports the buffer twice`],
-      [(s) => (s.phases[1].mix.heap[0].import.dir = "none"), `${at}[0].import.dir: must be one of "to_device", "from_device", "bidirectional"`],
+      [
+        (s) => (s.phases[1].mix.heap[0].import = { device: "cam" }),
+        `${at}[0].import.device: must name a device of kind "importer" ("gpu", "display"), got "cam"`,
+      ],
+      [
+        (s) => (s.devices = s.devices.slice(0, 1)),
+        `${at}[0].import.device: names an importer device, but the scenario declares none`,
+      ],
+      [
+        (s) => (s.phases[1].mix.heap[1].import[1].device = "display"),
+        `${at}[1].import[1].device: device "display" imports the buffer twice`,
+      ],
+      [
+        (s) => (s.phases[1].mix.heap[0].import.dir = "none"),
+        `${at}[0].import.dir: must be one of "to_device", "from_device", "bidirectional"`,
+      ],
       [(s) => (s.phases[1].mix.heap[0].import = []), `${at}[0].import: must not be an empty list`],
       [(s) => (s.phases[1].mix.heap[0].label = "x"), `${at}[0].label: unknown field`],
       [(s) => (s.processes[1].name = "app"), `scenario.processes[1].name: duplicate process name "app"`],
-      [(s) => (s.processes[0].dmabufLimitBytes = "lots"), "scenario.processes[0].dmabufLimitBytes: must be a positive whole number of bytes"],
-      [(s) => (s.processes[0].nofile = 10), "scenario.processes[0].nofile: unknown field (known: name, dmabufLimitBytes)"],
+      [
+        (s) => (s.processes[0].dmabufLimitBytes = "lots"),
+        "scenario.processes[0].dmabufLimitBytes: must be a positive whole number of bytes",
+      ],
+      [
+        (s) => (s.processes[0].nofile = 10),
+        "scenario.processes[0].nofile: unknown field (known: name, dmabufLimitBytes)",
+      ],
       [(s) => (s.processes = { name: "app" }), "scenario.processes: must be a list of processes"],
       [(s) => (s.areas[0].heapUsers = "hal"), "scenario.areas[0].heapUsers: must be a list of process names"],
       [(s) => (s.areas[0].heapUsers = ["camera hal"]), "scenario.areas[0].heapUsers[0]: must be a non-empty name"],
-      [(s) => (s.devices[1].area = "cam"), "scenario.devices[1].area: unknown field (known: name, kind, dmaMask, iommu, maxSegmentBytes, contiguous)"],
+      [
+        (s) => (s.devices[1].area = "cam"),
+        "scenario.devices[1].area: unknown field (known: name, kind, dmaMask, iommu, maxSegmentBytes, contiguous)",
+      ],
       [(s) => (s.devices[1].kind = "gpu"), `scenario.devices[1].kind: must be one of "cma-consumer", "importer"`],
       [(s) => (s.devices[1].name = "cam"), `scenario.devices[1].name: duplicate device name "cam"`],
       [(s) => (s.devices[1].dmaMask = 8), "scenario.devices[1].dmaMask: must be an integer in 12..64"],
-      [(s) => (s.devices[1].iommu = { base: "3 GiB", bytes: "2 GiB" }), "scenario.devices[1].iommu: the IOVA space [3221225472, 5368709120) ends beyond the 32-bit DMA mask"],
-      [(s) => (s.devices[1].iommu = { base: 100, bytes: "1 MiB" }), "scenario.devices[1].iommu.base: must be page-aligned (4096 bytes), got 100"],
+      [
+        (s) => (s.devices[1].iommu = { base: "3 GiB", bytes: "2 GiB" }),
+        "scenario.devices[1].iommu: the IOVA space [3221225472, 5368709120) ends beyond the 32-bit DMA mask",
+      ],
+      [
+        (s) => (s.devices[1].iommu = { base: 100, bytes: "1 MiB" }),
+        "scenario.devices[1].iommu.base: must be page-aligned (4096 bytes), got 100",
+      ],
       [(s) => (s.devices[1].iommu = {}), "scenario.devices[1].iommu.bytes: is required"],
-      [(s) => (s.devices[1].maxSegmentBytes = 512), "scenario.devices[1].maxSegmentBytes: must be from a page (4096) to 4294967295 bytes, got 512"],
+      [
+        (s) => (s.devices[1].maxSegmentBytes = 512),
+        "scenario.devices[1].maxSegmentBytes: must be from a page (4096) to 4294967295 bytes, got 512",
+      ],
       [(s) => (s.devices[2].contiguous = 1), "scenario.devices[2].contiguous: must be true or false"],
     ];
     for (const [edit, expected] of cases) {
@@ -197,10 +339,21 @@ describe("scenario validation", () => {
     expect(heaps.areas[0]).toMatchObject({ name: "camera", heapUsers: ["camera-hal"] });
     expect(heaps.devices.map((d) => d.kind)).toEqual(["importer", "importer"]);
     expect(heaps.processes.map((p) => p.name)).toEqual(["compositor", "game", "browser", "camera-hal"]);
-    expect(heaps.phases.flatMap((p) => p.mix).filter((o) => o.kind === "heap").map((o) => o.kind === "heap" && o.heap)).toContain("camera");
-    expect(dmaSimErrorOf(() => loadScenario("nope"))).toMatchObject({ code: "ENOENT", message: expect.stringContaining(`unknown scenario "nope" (built-in: camera, server, heaps`) });
+    expect(
+      heaps.phases
+        .flatMap((p) => p.mix)
+        .filter((o) => o.kind === "heap")
+        .map((o) => o.kind === "heap" && o.heap),
+    ).toContain("camera");
+    expect(dmaSimErrorOf(() => loadScenario("nope"))).toMatchObject({
+      code: "ENOENT",
+      message: expect.stringContaining(`unknown scenario "nope" (built-in: camera, server, heaps`),
+    });
     expect(dmaSimErrorOf(() => loadScenario("/no/such/file.json"))).toMatchObject({
-      code: "ENOENT", errno: -2, message: "ENOENT: /no/such/file.json: no such scenario file", detail: "/no/such/file.json: no such scenario file",
+      code: "ENOENT",
+      errno: -2,
+      message: "ENOENT: /no/such/file.json: no such scenario file",
+      detail: "/no/such/file.json: no such scenario file",
     });
   });
 
@@ -215,7 +368,9 @@ describe("scenario validation", () => {
       expect(e.code).toBe("EINVAL");
       expect(e.message).toBe(`EINVAL: bad.json: ${invalid((x) => (x.machine.ramBytes = "lots")).detail}`);
       writeFileSync(file, "{ not json");
-      expect(dmaSimErrorOf(() => loadScenario(file)).message).toMatch(new RegExp(`^EINVAL: ${file}: not valid JSON \\(`));
+      expect(dmaSimErrorOf(() => loadScenario(file)).message).toMatch(
+        new RegExp(`^EINVAL: ${file}: not valid JSON \\(`),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,10 +1,28 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { dmaSimErrorOf } from "./helpers.ts";
 import {
-  enumerateJobs, jobAt, jobFileName, loadGrid, mergeSweep, parseShard, runSweep, shardJobs, validateGrid, type SweepJobFile,
+  enumerateJobs,
+  jobAt,
+  jobFileName,
+  loadGrid,
+  mergeSweep,
+  parseShard,
+  runSweep,
+  shardJobs,
+  validateGrid,
+  type SweepJobFile,
 } from "dmasim/lab";
 
 const tmp = mkdtempSync(join(tmpdir(), "dmasim-lab-sweep-"));
@@ -27,7 +45,11 @@ describe("sweep grids", () => {
     expect(jobs[11]!.params).toEqual({ pageblockOrder: 10, cmaFirstBalance: false, seed: 3 });
     expect(new Set(jobs.map((j) => JSON.stringify(j.params))).size).toBe(12);
     // The same grid written with its keys in another order is the same grid.
-    const reordered = validateGrid({ axes: { pageblockOrder: [9, 10], cmaFirstBalance: [true, false], seed: { from: 1, to: 3 } }, scale: 0.01, scenario: "camera" });
+    const reordered = validateGrid({
+      axes: { pageblockOrder: [9, 10], cmaFirstBalance: [true, false], seed: { from: 1, to: 3 } },
+      scale: 0.01,
+      scenario: "camera",
+    });
     expect(reordered.digest).toBe(grid.digest);
     expect(enumerateJobs(reordered)).toEqual(jobs);
     expect(validateGrid({ ...GRID, scale: 0.02 }).digest).not.toBe(grid.digest);
@@ -50,10 +72,18 @@ describe("sweep grids", () => {
   });
 
   it("validates grids and shards, naming the field", () => {
-    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { seed: [1, "2"] } })).message).toContain(`grid.axes.seed[1]: must be an integer in 0..4294967295, got "2"`);
-    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { pageblockOrders: [9] } })).message).toContain("grid.axes.pageblockOrders: unknown axis");
-    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { backend: ["wasm", "wasm"] } })).message).toContain("grid.axes.backend: lists a value twice");
-    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { seed: { from: 3, to: 1 } } })).message).toContain("grid.axes.seed: a range needs");
+    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { seed: [1, "2"] } })).message).toContain(
+      `grid.axes.seed[1]: must be an integer in 0..4294967295, got "2"`,
+    );
+    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { pageblockOrders: [9] } })).message).toContain(
+      "grid.axes.pageblockOrders: unknown axis",
+    );
+    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { backend: ["wasm", "wasm"] } })).message).toContain(
+      "grid.axes.backend: lists a value twice",
+    );
+    expect(dmaSimErrorOf(() => validateGrid({ ...GRID, axes: { seed: { from: 3, to: 1 } } })).message).toContain(
+      "grid.axes.seed: a range needs",
+    );
     expect(dmaSimErrorOf(() => validateGrid({ ...GRID, scenario: "nope" })).code).toBe("ENOENT");
     expect(dmaSimErrorOf(() => validateGrid({ ...GRID, shard: 1 })).message).toContain("grid.shard: unknown field");
     expect(parseShard("2/5")).toEqual({ index: 2, count: 5 });
@@ -62,21 +92,39 @@ describe("sweep grids", () => {
 
   it("runs shards in worker threads, one file per job, and merges them", async () => {
     const gridFile = join(tmp, "grid.json");
-    writeFileSync(gridFile, JSON.stringify({ scenario: "camera", scale: 0.01, axes: { seed: [1, 2], cmaFirstBalance: [true, false], backend: ["wasm", "ts"] } }));
+    writeFileSync(
+      gridFile,
+      JSON.stringify({
+        scenario: "camera",
+        scale: 0.01,
+        axes: { seed: [1, 2], cmaFirstBalance: [true, false], backend: ["wasm", "ts"] },
+      }),
+    );
     const grid = loadGrid(gridFile);
     expect(grid.jobCount).toBe(8);
     const dirs = [join(tmp, "shard0"), join(tmp, "shard1"), join(tmp, "shard2")];
     const done: number[] = [];
-    await runSweep(grid, dirs[0]!, { shard: { index: 0, count: 3 }, workers: 2, onJobDone: (_d, _t, job) => done.push(job.index) });
+    await runSweep(grid, dirs[0]!, {
+      shard: { index: 0, count: 3 },
+      workers: 2,
+      onJobDone: (_d, _t, job) => done.push(job.index),
+    });
     await runSweep(grid, dirs[1]!, { shard: { index: 1, count: 3 }, workers: 1 });
     expect(done.sort()).toEqual([0, 3, 6]);
     expect(readdirSync(dirs[0]!).sort()).toEqual([jobFileName(0), jobFileName(3), jobFileName(6)]);
     const job0 = JSON.parse(readFileSync(join(dirs[0]!, jobFileName(0)), "utf8")) as SweepJobFile;
-    expect(job0).toMatchObject({ format: "dmasim-sweep-job/1", grid: { digest: grid.digest, jobCount: 8, scenario: "camera" }, job: jobAt(grid, 0) });
+    expect(job0).toMatchObject({
+      format: "dmasim-sweep-job/1",
+      grid: { digest: grid.digest, jobCount: 8, scenario: "camera" },
+      job: jobAt(grid, 0),
+    });
     expect(job0.result.samples).toEqual([]);
 
     // Shard 2 of 3 not run yet: merge names the missing jobs.
-    expect(dmaSimErrorOf(() => mergeSweep(dirs.slice(0, 2)))).toMatchObject({ code: "ENOENT", message: expect.stringContaining("merge: 2 of 8 jobs missing: 2, 5") });
+    expect(dmaSimErrorOf(() => mergeSweep(dirs.slice(0, 2)))).toMatchObject({
+      code: "ENOENT",
+      message: expect.stringContaining("merge: 2 of 8 jobs missing: 2, 5"),
+    });
     await runSweep(grid, dirs[2]!, { shard: { index: 2, count: 3 }, workers: 2 });
     const merged = mergeSweep(dirs);
     expect(merged.jobs.map((j) => j.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
@@ -92,7 +140,10 @@ describe("sweep grids", () => {
     const dup = join(tmp, "dup");
     mkdirSync(dup);
     copyFileSync(join(dirs[1]!, jobFileName(1)), join(dup, jobFileName(1)));
-    expect(dmaSimErrorOf(() => mergeSweep([...dirs, dup]))).toMatchObject({ code: "EEXIST", message: expect.stringContaining("job 1 appears twice") });
+    expect(dmaSimErrorOf(() => mergeSweep([...dirs, dup]))).toMatchObject({
+      code: "EEXIST",
+      message: expect.stringContaining("job 1 appears twice"),
+    });
     // A job of another grid does not mix in.
     const other = join(tmp, "other");
     await runSweep(validateGrid({ scenario: "camera", scale: 0.01, axes: { seed: [1] } }), other, { workers: 1 });

@@ -111,7 +111,8 @@ describe("alloc_contig_range", () => {
       const pages = fillMovable(sys);
       pages.slice(2048).forEach((p) => p.free()); // free room above 2048
       expect(sys.allocContigRange(100, 700)).toBe(0);
-      for (const pfn of [100, 355, 699]) expect(sys.pageInfo(pfn)).toMatchObject({ state: "allocated", order: 0, owner: null });
+      for (const pfn of [100, 355, 699])
+        expect(sys.pageInfo(pfn)).toMatchObject({ state: "allocated", order: 0, owner: null });
       expect(sys.pageInfo(99).owner).not.toBeNull(); // outside the range: untouched
       expect(sys.stats()).toMatchObject({ pgmigrateSuccess: 600, contigSuccess: 1 });
       expect(sys.pageblockCounts()[ISOLATE]).toBe(0);

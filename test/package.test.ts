@@ -13,17 +13,29 @@ describe("the package's public surface", () => {
     expect(typeof require("dmasim").createSystem).toBe("function");
     expect(typeof require("dmasim/lab").runScenario).toBe("function");
     // From a plain CommonJS program too, with a machine that works.
-    const out = execFileSync(process.execPath, ["-e", `
+    const out = execFileSync(
+      process.execPath,
+      [
+        "-e",
+        `
       const { createSystem } = require("dmasim");
       createSystem({ backend: "ts", ramBytes: 16 * 2 ** 20 }).then((sys) => console.log(sys.allocPages(0)));
-    `], { encoding: "utf8" });
+    `,
+      ],
+      { encoding: "utf8" },
+    );
     expect(Number(out.trim())).toBeGreaterThanOrEqual(0);
   });
 
   it("importing the simulator loads nothing of the Lab or its report stack", async () => {
     const result = await build({
-      entryPoints: ["dist/bindings/index.js"], bundle: true, write: false, platform: "node", format: "esm",
-      metafile: true, logLevel: "silent",
+      entryPoints: ["dist/bindings/index.js"],
+      bundle: true,
+      write: false,
+      platform: "node",
+      format: "esm",
+      metafile: true,
+      logLevel: "silent",
     });
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.filter((p) => /node_modules\/vega|\/lab\/|\/cli\//.test(p))).toEqual([]);
@@ -41,10 +53,18 @@ describe("the package's public surface", () => {
   it("the published declarations hide @internal members", () => {
     const mm = readFileSync("dist/bindings/mm/mm.d.ts", "utf8");
     const system = readFileSync("dist/bindings/system.d.ts", "utf8");
-    for (const member of ["readonly engine:", "readonly inst:", "readonly registry:", "cpuAccessObserver", "kernelWrite(", "readBlock("]) {
+    for (const member of [
+      "readonly engine:",
+      "readonly inst:",
+      "readonly registry:",
+      "cpuAccessObserver",
+      "kernelWrite(",
+      "readBlock(",
+    ]) {
       expect(mm, member).not.toContain(member);
     }
-    for (const member of ["attachDevices", "zeroPhysRange", "constructor("]) expect(system, member).not.toContain(member);
+    for (const member of ["attachDevices", "zeroPhysRange", "constructor("])
+      expect(system, member).not.toContain(member);
     expect(mm).toContain("allocPages(order: number");
   });
 });

@@ -5,7 +5,8 @@ import { MIB, onBoth } from "./helpers.ts";
 // allocated (it claimed pfns 0..1023, leaving one unmovable block of each order 0..9).
 const OPTIONS = { ramBytes: 16 * MIB, minFreeKbytes: 0, cma: [{ name: "reserved", bytes: 4 * MIB }] };
 
-const BUDDYINFO_A = "Node 0, zone   Normal      1      1      1      1      1      1      1      1      1      1      3 \n";
+const BUDDYINFO_A =
+  "Node 0, zone   Normal      1      1      1      1      1      1      1      1      1      1      3 \n";
 
 const PAGETYPEINFO_A =
   "Page block order: 9\n" +
@@ -24,7 +25,8 @@ const PAGETYPEINFO_A =
 
 // State B: then three order-10 movable blocks: 1024, 2048, and (CMA now holding
 // over half the free pages) the CMA block 3072. Free: 1023 unmovable pages, orders 0..9.
-const EXTFRAG_B = "Node 0, zone   Normal -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000  0.801 \n";
+const EXTFRAG_B =
+  "Node 0, zone   Normal -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 -1.000  0.801 \n";
 const UNUSABLE_B = "Node 0, zone   Normal 0.000 0.000 0.002 0.006 0.014 0.030 0.061 0.124 0.249 0.499 1.000 \n";
 
 describe("/proc and debugfs files", () => {
@@ -37,7 +39,9 @@ describe("/proc and debugfs files", () => {
       expect(sys.readFile("/proc/buddyinfo")).toBe(BUDDYINFO_A);
       expect(sys.readFile("/proc/pagetypeinfo")).toBe(PAGETYPEINFO_A);
 
-      expect([sys.allocPages(10, "movable"), sys.allocPages(10, "movable"), sys.allocPages(10, "movable")]).toEqual([1024, 2048, 3072]);
+      expect([sys.allocPages(10, "movable"), sys.allocPages(10, "movable"), sys.allocPages(10, "movable")]).toEqual([
+        1024, 2048, 3072,
+      ]);
       expect(sys.readFile("/sys/kernel/debug/extfrag/extfrag_index")).toBe(EXTFRAG_B);
       expect(sys.readFile("/sys/kernel/debug/extfrag/unusable_index")).toBe(UNUSABLE_B);
       expect(sys.readFile("/proc/vmstat")).toBe(
@@ -49,7 +53,6 @@ describe("/proc and debugfs files", () => {
           "pgalloc_movable 0\n" +
           "pgalloc_device 0\n" +
           "pgfree 4096\n" + // boot frees count too
-
           "pgmigrate_success 0\n" +
           "pgmigrate_fail 0\n" +
           "cma_alloc_success 0\n" +
@@ -81,7 +84,12 @@ describe("/proc and debugfs files", () => {
 
   it("answer ENOENT for files that do not exist", async () => {
     await onBoth(OPTIONS, (sys) => {
-      for (const path of ["/proc/meminfo", "/sys/kernel/mm/cma/nope/total_pages", "/sys/kernel/mm/cma/reserved/bogus", ""]) {
+      for (const path of [
+        "/proc/meminfo",
+        "/sys/kernel/mm/cma/nope/total_pages",
+        "/sys/kernel/mm/cma/reserved/bogus",
+        "",
+      ]) {
         expect(() => sys.readFile(path)).toThrow(expect.objectContaining({ code: "ENOENT", errno: -2 }));
       }
       expect(() => sys.readFile(42 as never)).toThrow(expect.objectContaining({ code: "EINVAL" }));

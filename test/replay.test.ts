@@ -32,40 +32,89 @@ describe("replay of the fixture trace", () => {
       parsed: 32,
       skipped: 20,
       byType: {
-        mm_page_alloc: 9, mm_page_free: 10, mm_page_free_batched: 2, mm_page_free_direct: 1, mm_page_alloc_extfrag: 2,
-        cma_alloc_start: 1, cma_alloc_finish: 3, cma_alloc: 1, cma_release: 3,
+        mm_page_alloc: 9,
+        mm_page_free: 10,
+        mm_page_free_batched: 2,
+        mm_page_free_direct: 1,
+        mm_page_alloc_extfrag: 2,
+        cma_alloc_start: 1,
+        cma_alloc_finish: 3,
+        cma_alloc: 1,
+        cma_release: 3,
       },
       skippedReasons: {
-        comment: 12, blank: 1, "other event": 2, "lost events": 1, "malformed: bad pfn": 1, "malformed: missing order": 1,
-        "mm_page_alloc: migratetype not requestable": 1, "mm_page_alloc: order above the machine's MAX_PAGE_ORDER": 1,
+        comment: 12,
+        blank: 1,
+        "other event": 2,
+        "lost events": 1,
+        "malformed: bad pfn": 1,
+        "malformed: missing order": 1,
+        "mm_page_alloc: migratetype not requestable": 1,
+        "mm_page_alloc: order above the machine's MAX_PAGE_ORDER": 1,
       },
     });
     expect(a.replay).toMatchObject({
       // 9 requests: 7 satisfied by the traced kernel, 2 not (page=(null), padded or not); the
       // simulation satisfies all 9 and frees the 2 extra blocks at once.
-      allocs: 9, traceSucceeded: 7, traceFailed: 2, simSucceeded: 9, simFailed: 0, agreed: 7, simOnlySucceeded: 2, simOnlyFailed: 0,
+      allocs: 9,
+      traceSucceeded: 7,
+      traceFailed: 2,
+      simSucceeded: 9,
+      simFailed: 0,
+      agreed: 7,
+      simOnlySucceeded: 2,
+      simOnlyFailed: 0,
       // 0x100200 (order 9) allocated again at order 0 without a free in between.
       remapped: 1,
       // A, D (batched first, old kernel), B (mm_page_free_direct), E (two halves).
-      frees: 4, partialFrees: 2, companionFrees: 2,
+      frees: 4,
+      partialFrees: 2,
+      companionFrees: 2,
       // the two requests the machine cannot make, freed later.
       freesWithoutSim: 2,
       // two trimmed order-8 blocks around the CMA range, and one page freed inside it before cma_release.
       cmaPageFrees: 3,
       unmatchedFrees: 1,
       orderMismatches: 0,
-      cmaStarts: 1, cmaAllocs: 4, cmaTraceSucceeded: 3, cmaTraceFailed: 1, cmaSimSucceeded: 3, cmaSimFailed: 1, cmaAgreed: 4,
-      cmaUnknownArea: 1, cmaReleases: 2, unmatchedCmaReleases: 1, cmaReleasesWithoutSim: 0, cmaRemapped: 0,
-      traceExtfrag: 2, lostEvents: 12, liveBlocks: 2, liveCmaAllocs: 1, zoneFallbacks: 0,
+      cmaStarts: 1,
+      cmaAllocs: 4,
+      cmaTraceSucceeded: 3,
+      cmaTraceFailed: 1,
+      cmaSimSucceeded: 3,
+      cmaSimFailed: 1,
+      cmaAgreed: 4,
+      cmaUnknownArea: 1,
+      cmaReleases: 2,
+      unmatchedCmaReleases: 1,
+      cmaReleasesWithoutSim: 0,
+      cmaRemapped: 0,
+      traceExtfrag: 2,
+      lostEvents: 12,
+      liveBlocks: 2,
+      liveCmaAllocs: 1,
+      zoneFallbacks: 0,
     });
     expect(a.replay!.simExtfrag).toBeGreaterThanOrEqual(0);
     // Live at the end: two order-0 blocks and the 8-page CMA allocation of "vendor,heap".
-    expect(a.summary).toMatchObject({ lines: 52, events: 32, unmatchedFrees: 1, nrFreePages: 16384 - 10, allocAgreementPct: 77.8 });
+    expect(a.summary).toMatchObject({
+      lines: 52,
+      events: 32,
+      unmatchedFrees: 1,
+      nrFreePages: 16384 - 10,
+      allocAgreementPct: 77.8,
+    });
     expect(a.machine).toEqual({
-      ramBytes: 64 * MIB, pageSize: 4096, maxOrder: 10, pageblockOrder: 9, cma: [{ name: "reserved", basePfn: expect.any(Number), count: 4096 }],
+      ramBytes: 64 * MIB,
+      pageSize: 4096,
+      maxOrder: 10,
+      pageblockOrder: 9,
+      cma: [{ name: "reserved", basePfn: expect.any(Number), count: 4096 }],
     });
     expect(a.samples.map((s) => s.t)).toEqual([0, 32]);
-    expect(a.maps.map((m) => [m.t, m.label])).toEqual([[0, "start"], [32, "end"]]);
+    expect(a.maps.map((m) => [m.t, m.label])).toEqual([
+      [0, "start"],
+      [32, "end"],
+    ]);
     expect(a.maps[0]!.migratetypes).toHaveLength(32);
     expect(a.timing.wallMs).toBeGreaterThan(0);
     expect(a.timing.eventsPerSec).toBeGreaterThan(0);
@@ -93,13 +142,25 @@ describe("frees reach the right simulated pages", () => {
     await onBoth(SMALL, (sys) => {
       const r = createReplayer(sys);
       const initial = sys.stats().nrFreePages;
-      const T1 = 0x9000, T2 = 0x9100, T3 = 0x9200;
+      const T1 = 0x9000,
+        T2 = 0x9100,
+        T3 = 0x9200;
       r.feed(alloc(T1, 0, 0, "GFP_KERNEL"));
       r.feed(alloc(T2, 2, 1, "GFP_HIGHUSER_MOVABLE"));
       r.feed(alloc(T3, 1, 2, "GFP_KERNEL|__GFP_RECLAIMABLE"));
       const [m1, m2, m3] = [r.lookup(T1)!, r.lookup(T2)!, r.lookup(T3)!];
-      expect(sys.pageInfo(m1.simPfn!)).toMatchObject({ state: "allocated", order: 0, migratetype: "unmovable", owner: null });
-      expect(sys.pageInfo(m2.simPfn!)).toMatchObject({ state: "allocated", order: 2, migratetype: "movable", owner: expect.any(Number) });
+      expect(sys.pageInfo(m1.simPfn!)).toMatchObject({
+        state: "allocated",
+        order: 0,
+        migratetype: "unmovable",
+        owner: null,
+      });
+      expect(sys.pageInfo(m2.simPfn!)).toMatchObject({
+        state: "allocated",
+        order: 2,
+        migratetype: "movable",
+        owner: expect.any(Number),
+      });
       expect(m2.movable).toBe(true);
       expect(sys.pageInfo(m3.simPfn!)).toMatchObject({ state: "allocated", order: 1, migratetype: "reclaimable" });
 
@@ -122,7 +183,13 @@ describe("frees reach the right simulated pages", () => {
       sys.check();
       expect(sys.stats().nrFreePages).toBe(initial);
       const out = r.finish();
-      expect(out.replay).toMatchObject({ frees: 3, partialFrees: 2, companionFrees: 1, unmatchedFrees: 0, liveBlocks: 0 });
+      expect(out.replay).toMatchObject({
+        frees: 3,
+        partialFrees: 2,
+        companionFrees: 1,
+        unmatchedFrees: 0,
+        liveBlocks: 0,
+      });
       return out.replay;
     });
   });
@@ -162,7 +229,14 @@ describe("frees reach the right simulated pages", () => {
       expect(sys.stats().nrFreePages).toBe(initial);
       const out = r.finish();
       expect(out.replay).toMatchObject({
-        allocs: 303, simSucceeded: 303, frees: 303, unmatchedFrees: 0, cmaAllocs: 1, cmaSimSucceeded: 1, cmaReleases: 1, liveBlocks: 0,
+        allocs: 303,
+        simSucceeded: 303,
+        frees: 303,
+        unmatchedFrees: 0,
+        cmaAllocs: 1,
+        cmaSimSucceeded: 1,
+        cmaReleases: 1,
+        liveBlocks: 0,
       });
       return { inCma, replay: out.replay, migrated: sys.stats().pgmigrateSuccess };
     });
@@ -175,7 +249,12 @@ describe("round trip: a workload written as a trace replays to the same machine"
   /** Identities beyond any simulated pfn, 1024-aligned like any block. */
   const FRESH_IDS = 1 << 24;
 
-  interface Live { id: number; pfn: number; order: number; handle: MovablePage | null }
+  interface Live {
+    id: number;
+    pfn: number;
+    order: number;
+    handle: MovablePage | null;
+  }
 
   /**
    * Runs a seeded workload on `sys` and writes it as a trace. A trace pfn is a
@@ -240,11 +319,18 @@ describe("round trip: a workload written as a trace replays to the same machine"
         const pfn = area.alloc(count, align);
         cmaOutcomes.push(pfn !== null);
         if (pfn !== null) cmaLive.push({ pfn, count });
-        lines.push(formatTraceLine({ name: "cma_alloc_finish", pfn, area: "reserved", count, align, errno: pfn === null ? -12 : 0, raw: {} }, opts(i)));
+        lines.push(
+          formatTraceLine(
+            { name: "cma_alloc_finish", pfn, area: "reserved", count, align, errno: pfn === null ? -12 : 0, raw: {} },
+            opts(i),
+          ),
+        );
       } else if (cmaLive.length > 0) {
         const [c] = cmaLive.splice(rnd.int(cmaLive.length), 1) as [{ pfn: number; count: number }];
         area.release(c.pfn, c.count);
-        lines.push(formatTraceLine({ name: "cma_release", pfn: c.pfn, area: "reserved", count: c.count, raw: {} }, opts(i)));
+        lines.push(
+          formatTraceLine({ name: "cma_release", pfn: c.pfn, area: "reserved", count: c.count, raw: {} }, opts(i)),
+        );
       }
     }
     return { lines, outcomes, cmaOutcomes, companions };
@@ -266,9 +352,22 @@ describe("round trip: a workload written as a trace replays to the same machine"
       expect(original.stats().pgmigrateSuccess).toBeGreaterThan(0);
       expect(out.events.skipped).toBe(0);
       expect(out.replay).toMatchObject({
-        allocs: w.outcomes.length, traceSucceeded: ok, simSucceeded: ok, agreed: w.outcomes.length, simOnlyFailed: 0, simOnlySucceeded: 0,
-        cmaAllocs: w.cmaOutcomes.length, cmaTraceSucceeded: cmaOk, cmaSimSucceeded: cmaOk, cmaAgreed: w.cmaOutcomes.length,
-        unmatchedFrees: 0, unmatchedCmaReleases: 0, remapped: 0, cmaRemapped: 0, companionFrees: w.companions, partialFrees: 0,
+        allocs: w.outcomes.length,
+        traceSucceeded: ok,
+        simSucceeded: ok,
+        agreed: w.outcomes.length,
+        simOnlyFailed: 0,
+        simOnlySucceeded: 0,
+        cmaAllocs: w.cmaOutcomes.length,
+        cmaTraceSucceeded: cmaOk,
+        cmaSimSucceeded: cmaOk,
+        cmaAgreed: w.cmaOutcomes.length,
+        unmatchedFrees: 0,
+        unmatchedCmaReleases: 0,
+        remapped: 0,
+        cmaRemapped: 0,
+        companionFrees: w.companions,
+        partialFrees: 0,
       });
       expect(out.stateHash).toBe(original.stateHash());
       expect(sys.stats()).toEqual(original.stats());
@@ -287,7 +386,11 @@ describe("streaming a large trace", () => {
     let chunk = "";
     for (let i = 0; i < N; i++) {
       const pfn = 0x100000 + (i % 65536);
-      chunk += formatTraceLine({ name: "mm_page_alloc", pfn, order: 0, migratetype: i % 3, raw: {} }, { task: "stress-ng-4242", cpu: i % 4, timestamp: 10 + i / 1e5 }) + "\n";
+      chunk +=
+        formatTraceLine(
+          { name: "mm_page_alloc", pfn, order: 0, migratetype: i % 3, raw: {} },
+          { task: "stress-ng-4242", cpu: i % 4, timestamp: 10 + i / 1e5 },
+        ) + "\n";
       chunk += formatTraceLine({ name: "mm_page_free", pfn, order: 0, raw: {} }, { style: "old" }) + "\n";
       chunk += `          <idle>-0       [001] d..2.    10.000000: sched_switch: prev_comm=swapper/1 prev_pid=0 ==> next_comm=stress-ng next_pid=4242\n`;
       if (chunk.length > 1 << 20) {
@@ -302,9 +405,19 @@ describe("streaming a large trace", () => {
       const progress: [number, number][] = [];
       const r = await replayTrace(path, { backend, onProgress: (done, total) => progress.push([done, total]) });
       expect(r.events).toEqual({
-        parsed: 2 * N, skipped: N + 1, byType: { mm_page_alloc: N, mm_page_free: N }, skippedReasons: { comment: 1, "other event": N },
+        parsed: 2 * N,
+        skipped: N + 1,
+        byType: { mm_page_alloc: N, mm_page_free: N },
+        skippedReasons: { comment: 1, "other event": N },
       });
-      expect(r.replay).toMatchObject({ allocs: N, simSucceeded: N, traceSucceeded: N, frees: N, unmatchedFrees: 0, liveBlocks: 0 });
+      expect(r.replay).toMatchObject({
+        allocs: N,
+        simSucceeded: N,
+        traceSucceeded: N,
+        frees: N,
+        unmatchedFrees: 0,
+        liveBlocks: 0,
+      });
       expect(r.samples.map((s) => s.t)).toEqual(Array.from({ length: 21 }, (_, i) => i * 10_000));
       expect(r.maps.map((m) => m.label)).toEqual(["start", "after 100000 events", "end"]);
       expect(r.machine.ramBytes).toBe(2 ** 30);
@@ -319,11 +432,17 @@ describe("errors", () => {
 
   it("a missing file is a one-line DmaSimError naming it, and nothing is printed", async () => {
     const spies = [
-      vi.spyOn(process.stdout, "write"), vi.spyOn(process.stderr, "write"),
-      vi.spyOn(console, "log"), vi.spyOn(console, "error"), vi.spyOn(console, "warn"),
+      vi.spyOn(process.stdout, "write"),
+      vi.spyOn(process.stderr, "write"),
+      vi.spyOn(console, "log"),
+      vi.spyOn(console, "error"),
+      vi.spyOn(console, "warn"),
     ];
     const path = join(tmpdir(), "dmasim-no-such-dir", "capture.trace");
-    const err = await replayTrace(path).then(() => null, (e: unknown) => e as Error & { code: string });
+    const err = await replayTrace(path).then(
+      () => null,
+      (e: unknown) => e as Error & { code: string },
+    );
     expect(err).toMatchObject({ name: "DmaSimError", code: "ENOENT" });
     expect(err!.message).toContain(path);
     expect(err!.message).not.toContain("\n");

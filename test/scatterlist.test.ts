@@ -4,30 +4,46 @@ import { BACKENDS, MIB, expectUntouched } from "./helpers.ts";
 
 const PAGE = 4096;
 const pages = (...pfns: number[]) => pfns;
-const simple = (t: { entries: { pfn: number; offset: number; length: number }[] }) => t.entries.map((e) => [e.pfn, e.offset, e.length]);
+const simple = (t: { entries: { pfn: number; offset: number; length: number }[] }) =>
+  t.entries.map((e) => [e.pfn, e.offset, e.length]);
 
 describe("sg_alloc_table_from_pages", () => {
   it("merges consecutive pfns into one entry", () => {
     const t = sgAllocTableFromPages(pages(10, 11, 12, 20, 21), 0, 5 * PAGE);
-    expect(simple(t)).toEqual([[10, 0, 3 * PAGE], [20, 0, 2 * PAGE]]);
+    expect(simple(t)).toEqual([
+      [10, 0, 3 * PAGE],
+      [20, 0, 2 * PAGE],
+    ]);
     expect([t.nents, t.origNents, t.totalLength]).toEqual([2, 2, 5 * PAGE]);
   });
 
   it("splits a run when it reaches maxSegment, aligned down to the page size", () => {
     const run = [0, 1, 2, 3, 4, 5, 6, 7];
-    expect(simple(sgAllocTableFromPages(run, 0, 8 * PAGE, 4 * PAGE))).toEqual([[0, 0, 4 * PAGE], [4, 0, 4 * PAGE]]);
+    expect(simple(sgAllocTableFromPages(run, 0, 8 * PAGE, 4 * PAGE))).toEqual([
+      [0, 0, 4 * PAGE],
+      [4, 0, 4 * PAGE],
+    ]);
     expect(simple(sgAllocTableFromPages(run, 0, 8 * PAGE, 10000)).map((e) => e[2])).toEqual([8192, 8192, 8192, 8192]);
     expect(() => sgAllocTableFromPages(run, 0, 8 * PAGE, 4095)).toThrow(expect.objectContaining({ code: "EINVAL" }));
   });
 
   it("puts the offset on the first entry only and clips the last to size", () => {
     expect(simple(sgAllocTableFromPages(pages(5, 6, 7), 100, 3 * PAGE - 150))).toEqual([[5, 100, 3 * PAGE - 150]]);
-    expect(simple(sgAllocTableFromPages(pages(5, 6, 9), 100, 3 * PAGE - 150))).toEqual([[5, 100, 2 * PAGE - 100], [9, 0, PAGE - 50]]);
+    expect(simple(sgAllocTableFromPages(pages(5, 6, 9), 100, 3 * PAGE - 150))).toEqual([
+      [5, 100, 2 * PAGE - 100],
+      [9, 0, PAGE - 50],
+    ]);
   });
 
   it("rejects bad arguments", () => {
     for (const [pfns, offset, size] of [
-      [[], 0, 0], [[1], PAGE, 1], [[1], -1, 1], [[1, 2], 0, PAGE], [[1], 0, PAGE + 1], [[1.5], 0, PAGE], [[-1], 0, PAGE],
+      [[], 0, 0],
+      [[1], PAGE, 1],
+      [[1], -1, 1],
+      [[1, 2], 0, PAGE],
+      [[1], 0, PAGE + 1],
+      [[1.5], 0, PAGE],
+      [[-1], 0, PAGE],
     ] as [number[], number, number][]) {
       expect(() => sgAllocTableFromPages(pfns, offset, size), JSON.stringify([pfns, offset, size])).toThrow(
         expect.objectContaining({ name: "DmaSimError", code: "EINVAL" }),
@@ -44,22 +60,32 @@ describe("sg_alloc_append_table_from_pages", () => {
     expect(same).toBe(t);
     expect(simple(t)).toEqual([[1, 0, 4 * PAGE]]);
     sgAppendTableFromPages(t, pages(9), 0, PAGE, 0xffffffff, 0);
-    expect(simple(t)).toEqual([[1, 0, 4 * PAGE], [9, 0, PAGE]]);
+    expect(simple(t)).toEqual([
+      [1, 0, 4 * PAGE],
+      [9, 0, PAGE],
+    ]);
     expect([t.nents, t.origNents, t.ended]).toEqual([2, 2, true]);
   });
 
   it("stops growing the previous entry at maxSegment", () => {
     const t = sgAppendTableFromPages(null, pages(1, 2), 0, 2 * PAGE, 3 * PAGE, 1);
     sgAppendTableFromPages(t, pages(3, 4, 5), 0, 3 * PAGE, 3 * PAGE, 0);
-    expect(simple(t)).toEqual([[1, 0, 3 * PAGE], [4, 0, 2 * PAGE]]);
+    expect(simple(t)).toEqual([
+      [1, 0, 3 * PAGE],
+      [4, 0, 2 * PAGE],
+    ]);
   });
 
   it("refuses an offset when appending, and appending to a finished table", () => {
     const t = sgAppendTableFromPages(null, pages(1), 0, PAGE, 0xffffffff, 1);
-    expect(() => sgAppendTableFromPages(t, pages(2), 8, PAGE - 8, 0xffffffff, 0)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => sgAppendTableFromPages(t, pages(2), 8, PAGE - 8, 0xffffffff, 0)).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
     expect(simple(t)).toEqual([[1, 0, PAGE]]);
     sgAppendTableFromPages(t, pages(2), 0, PAGE, 0xffffffff, 0);
-    expect(() => sgAppendTableFromPages(t, pages(3), 0, PAGE, 0xffffffff, 0)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+    expect(() => sgAppendTableFromPages(t, pages(3), 0, PAGE, 0xffffffff, 0)).toThrow(
+      expect.objectContaining({ code: "EINVAL" }),
+    );
   });
 });
 
@@ -67,7 +93,14 @@ describe("scatterlists on a machine's engine", () => {
   it("gives the same tables on both backends, with the machine's page size", async () => {
     const results = [];
     for (const backend of BACKENDS) {
-      const sys = await createSystem({ backend, ramBytes: 64 * MIB, pageSize: 16384, maxOrder: 8, pageblockOrder: 7, seed: 5 });
+      const sys = await createSystem({
+        backend,
+        ramBytes: 64 * MIB,
+        pageSize: 16384,
+        maxOrder: 8,
+        pageblockOrder: 7,
+        seed: 5,
+      });
       const pfns: number[] = [];
       let pfn = 100;
       for (let i = 0; i < 5000; i++) {

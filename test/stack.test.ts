@@ -1,7 +1,19 @@
 import { describe, expect, it } from "vitest";
 import {
-  DMA_HEAP_IOCTL_ALLOC, MAP_SHARED, O_CLOEXEC, O_RDWR, PROT_READ, PROT_WRITE, sgAllocTableFromPages,
-  type CoherentBuffer, type Device, type DmaDirection, type Mapping, type MovablePage, type SgTable, type System,
+  DMA_HEAP_IOCTL_ALLOC,
+  MAP_SHARED,
+  O_CLOEXEC,
+  O_RDWR,
+  PROT_READ,
+  PROT_WRITE,
+  sgAllocTableFromPages,
+  type CoherentBuffer,
+  type Device,
+  type DmaDirection,
+  type Mapping,
+  type MovablePage,
+  type SgTable,
+  type System,
 } from "dmasim";
 import { MIB, onBoth } from "./helpers.ts";
 
@@ -43,16 +55,25 @@ function stress(sys: System, correct = false): { hash: string; free: number } {
   const dev = () => devs[r.int(devs.length)]!;
   for (let op = 1; op <= OPS; op++) {
     switch (r.int(20)) {
-      case 0: case 1: case 2: case 3: {
+      case 0:
+      case 1:
+      case 2:
+      case 3: {
         const order = r.int(4);
-        const pfn = sys.allocPages(order, r.int(2) ? "unmovable" : "reclaimable", r.int(5) === 0 ? { zone: "DMA32" } : {});
+        const pfn = sys.allocPages(
+          order,
+          r.int(2) ? "unmovable" : "reclaimable",
+          r.int(5) === 0 ? { zone: "DMA32" } : {},
+        );
         if (pfn !== null) kernel.push([pfn, order]);
         break;
       }
-      case 4: case 5:
+      case 4:
+      case 5:
         if (kernel.length) sys.freePages(...take(sys, kernel));
         break;
-      case 6: case 7: {
+      case 6:
+      case 7: {
         const page = sys.allocMovable(r.int(3));
         if (page) movable.push(page);
         break;
@@ -115,7 +136,9 @@ function stress(sys: System, correct = false): { hash: string; free: number } {
         }
         if (!pfns.length) break;
         const d = dev();
-        const sgt = sgAllocTableFromPages(pfns, 0, pfns.length * PAGE, correct ? d.maxSegmentSize : undefined, { system: sys });
+        const sgt = sgAllocTableFromPages(pfns, 0, pfns.length * PAGE, correct ? d.maxSegmentSize : undefined, {
+          system: sys,
+        });
         if (d.dmaMapSgtable(sgt, "bidirectional") === 0) tables.push([d, sgt, pfns]);
         else for (const pfn of pfns) sys.freePages(pfn, 0);
         break;
@@ -130,7 +153,10 @@ function stress(sys: System, correct = false): { hash: string; free: number } {
       case 16:
         try {
           const { fd } = app.ioctl(heaps[r.int(2)]!, DMA_HEAP_IOCTL_ALLOC, {
-            len: (1 + r.int(64)) * PAGE, fd: 0, fdFlags: O_RDWR | O_CLOEXEC, heapFlags: 0,
+            len: (1 + r.int(64)) * PAGE,
+            fd: 0,
+            fdFlags: O_RDWR | O_CLOEXEC,
+            heapFlags: 0,
           });
           const map = r.int(2) ? app.mmap(fd, PAGE, 0, PROT_READ | PROT_WRITE, MAP_SHARED) : null;
           map?.write(0, new Uint8Array([1, 2, 3]));
@@ -169,10 +195,16 @@ describe("the whole stack under a seeded random workload", () => {
     it(`seed ${seed}: invariants hold and both backends agree`, async () => {
       const result = await onBoth(
         {
-          seed, ramBytes: 64 * MIB, zones: "x86_64",
-          cma: [{ name: "reserved", bytes: 8 * MIB }, { name: "cam", bytes: 4 * MIB }],
+          seed,
+          ramBytes: 64 * MIB,
+          zones: "x86_64",
+          cma: [
+            { name: "reserved", bytes: 8 * MIB },
+            { name: "cam", bytes: 4 * MIB },
+          ],
           devices: [
-            { name: "isa", dmaMask: 24 }, { name: "cam", cma: "cam" },
+            { name: "isa", dmaMask: 24 },
+            { name: "cam", cma: "cam" },
             { name: "gpu", iommu: { base: 0x10000000, size: 256 * MIB } },
             { name: "old", iommu: { base: 0x40000000, size: 64 * MIB, style: "arm" }, segmentBoundaryMask: 0xffff },
             { name: "dsp", coherent: false },
@@ -187,11 +219,20 @@ describe("the whole stack under a seeded random workload", () => {
   it("with the DMA-API checker and the cache model on, a correct driver mix draws no report", async () => {
     await onBoth(
       {
-        seed: 5, ramBytes: 64 * MIB, dmaDebug: { showAllErrors: true }, cacheModel: true,
-        cma: [{ name: "reserved", bytes: 8 * MIB }, { name: "cam", bytes: 4 * MIB }],
+        seed: 5,
+        ramBytes: 64 * MIB,
+        dmaDebug: { showAllErrors: true },
+        cacheModel: true,
+        cma: [
+          { name: "reserved", bytes: 8 * MIB },
+          { name: "cam", bytes: 4 * MIB },
+        ],
         devices: [
-          { name: "isa", dmaMask: 24 }, { name: "cam", cma: "cam" }, { name: "gpu", iommu: { base: 0x10000000, size: 256 * MIB } },
-          { name: "old", iommu: { base: 0x40000000, size: 64 * MIB, style: "arm" } }, { name: "dsp", coherent: false },
+          { name: "isa", dmaMask: 24 },
+          { name: "cam", cma: "cam" },
+          { name: "gpu", iommu: { base: 0x10000000, size: 256 * MIB } },
+          { name: "old", iommu: { base: 0x40000000, size: 64 * MIB, style: "arm" } },
+          { name: "dsp", coherent: false },
         ],
       },
       (sys) => {

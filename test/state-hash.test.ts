@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import {
-  DMA_HEAP_IOCTL_ALLOC, MAP_SHARED, O_CLOEXEC, O_RDWR, PROT_READ, PROT_WRITE, createSystem, type DmaHeapAllocationData,
-  type Process, type System,
+  DMA_HEAP_IOCTL_ALLOC,
+  MAP_SHARED,
+  O_CLOEXEC,
+  O_RDWR,
+  PROT_READ,
+  PROT_WRITE,
+  createSystem,
+  type DmaHeapAllocationData,
+  type Process,
+  type System,
 } from "dmasim";
 import { BACKENDS, MIB, PAGE, dmaSimErrorOf, onBoth } from "./helpers.ts";
 
@@ -11,7 +19,8 @@ import { BACKENDS, MIB, PAGE, dmaSimErrorOf, onBoth } from "./helpers.ts";
 // check() must see a broken invariant in it.
 
 const OPTIONS = {
-  ramBytes: 16 * MIB, cacheModel: true,
+  ramBytes: 16 * MIB,
+  cacheModel: true,
   // Direct-mapped: an IOMMU mapping also leaves history (the last mapping's page-table entries) that unmapping keeps.
   devices: [{ name: "gpu", dmaMask: 64 }],
 };
@@ -19,7 +28,12 @@ const OPTIONS = {
 /** A 64 KiB system-heap buffer of `app`: its fd. */
 function heapBuffer(app: Process): number {
   const heap = app.open("/dev/dma_heap/system", O_RDWR);
-  const { fd } = app.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, { len: 16 * PAGE, fd: 0, fdFlags: O_RDWR | O_CLOEXEC, heapFlags: 0 }) as DmaHeapAllocationData;
+  const { fd } = app.ioctl(heap, DMA_HEAP_IOCTL_ALLOC, {
+    len: 16 * PAGE,
+    fd: 0,
+    fdFlags: O_RDWR | O_CLOEXEC,
+    heapFlags: 0,
+  }) as DmaHeapAllocationData;
   app.close(heap);
   return fd;
 }
@@ -42,7 +56,10 @@ describe("stateHash() covers the whole machine", () => {
   it("a machine whose subsystems hold nothing hashes as its engine does", async () => {
     for (const backend of BACKENDS) {
       const sys = await createSystem({ ...OPTIONS, backend });
-      const engineDigest = (sys as unknown as { engine: { hash(): number } }).engine.hash().toString(16).padStart(8, "0");
+      const engineDigest = (sys as unknown as { engine: { hash(): number } }).engine
+        .hash()
+        .toString(16)
+        .padStart(8, "0");
       expect(sys.stateHash()).toBe(engineDigest);
     }
   });
@@ -51,7 +68,11 @@ describe("stateHash() covers the whole machine", () => {
     onBoth(OPTIONS, (sys) => {
       const phys = 3 * PAGE + 64;
       // Written through the cache: RAM keeps its bytes, the line is dirty; dropping it undoes the store.
-      return movesAndComesBack(sys, () => sys.writePhys(phys, new Uint8Array([1, 2, 3])), () => sys.cpuCache!.invalidate(phys, 3));
+      return movesAndComesBack(
+        sys,
+        () => sys.writePhys(phys, new Uint8Array([1, 2, 3])),
+        () => sys.cpuCache!.invalidate(phys, 3),
+      );
     }));
 
   it("an fd", () =>
@@ -59,7 +80,11 @@ describe("stateHash() covers the whole machine", () => {
       const app = sys.process("app");
       const fd = heapBuffer(app);
       let copy = -1;
-      return movesAndComesBack(sys, () => (copy = app.dup(fd)), () => app.close(copy));
+      return movesAndComesBack(
+        sys,
+        () => (copy = app.dup(fd)),
+        () => app.close(copy),
+      );
     }));
 
   it("a dma-buf attachment, and a table mapped for it", () =>
@@ -68,10 +93,18 @@ describe("stateHash() covers the whole machine", () => {
       const buf = app.dmaBufGet(heapBuffer(app));
       const gpu = sys.device("gpu");
       let att: ReturnType<typeof buf.attach> | null = null;
-      const attached = movesAndComesBack(sys, () => (att = buf.attach(gpu)), () => buf.detach(att!));
+      const attached = movesAndComesBack(
+        sys,
+        () => (att = buf.attach(gpu)),
+        () => buf.detach(att!),
+      );
       att = buf.attach(gpu);
       let sgt: ReturnType<typeof buf.mapAttachment> | null = null;
-      const mapped = movesAndComesBack(sys, () => (sgt = buf.mapAttachment(att!, "to_device")), () => buf.unmapAttachment(att!, sgt!, "to_device"));
+      const mapped = movesAndComesBack(
+        sys,
+        () => (sgt = buf.mapAttachment(att!, "to_device")),
+        () => buf.unmapAttachment(att!, sgt!, "to_device"),
+      );
       return [attached, mapped];
     }));
 
@@ -80,7 +113,11 @@ describe("stateHash() covers the whole machine", () => {
       const app = sys.process("app");
       const fd = heapBuffer(app);
       let map: ReturnType<Process["mmap"]> | null = null;
-      return movesAndComesBack(sys, () => (map = app.mmap(fd, 16 * PAGE, 0, PROT_READ | PROT_WRITE, MAP_SHARED)), () => map!.munmap());
+      return movesAndComesBack(
+        sys,
+        () => (map = app.mmap(fd, 16 * PAGE, 0, PROT_READ | PROT_WRITE, MAP_SHARED)),
+        () => map!.munmap(),
+      );
     }));
 });
 

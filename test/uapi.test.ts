@@ -1,8 +1,29 @@
 import { describe, expect, it } from "vitest";
 import {
-  DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME, DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ,
-  DMA_BUF_SYNC_RW, DMA_BUF_SYNC_START, DMA_BUF_SYNC_WRITE, DMA_HEAP_IOCTL_ALLOC, MAP_PRIVATE, MAP_SHARED, O_CLOEXEC,
-  O_RDONLY, O_RDWR, O_WRONLY, PROT_READ, PROT_WRITE, SEEK_CUR, SEEK_END, SEEK_SET, _IOW, _IOWR, type Process,
+  DMA_BUF_IOCTL_SYNC,
+  DMA_BUF_SET_NAME,
+  DMA_BUF_SET_NAME_A,
+  DMA_BUF_SET_NAME_B,
+  DMA_BUF_SYNC_END,
+  DMA_BUF_SYNC_READ,
+  DMA_BUF_SYNC_RW,
+  DMA_BUF_SYNC_START,
+  DMA_BUF_SYNC_WRITE,
+  DMA_HEAP_IOCTL_ALLOC,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  O_CLOEXEC,
+  O_RDONLY,
+  O_RDWR,
+  O_WRONLY,
+  PROT_READ,
+  PROT_WRITE,
+  SEEK_CUR,
+  SEEK_END,
+  SEEK_SET,
+  _IOW,
+  _IOWR,
+  type Process,
 } from "dmasim";
 import { MIB, expectUntouched, onBoth } from "./helpers.ts";
 
@@ -15,13 +36,23 @@ function alloc(p: Process, heapFd: number, len: number, fdFlags = O_RDWR | O_CLO
 
 describe("uapi constants", () => {
   it("carry the kernel's names and values", () => {
-    expect([DMA_HEAP_IOCTL_ALLOC, DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME, DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B]).toEqual([
-      0xc0184800, 0x40086200, 0x40086201, 0x40046201, 0x40086201,
+    expect([
+      DMA_HEAP_IOCTL_ALLOC,
+      DMA_BUF_IOCTL_SYNC,
+      DMA_BUF_SET_NAME,
+      DMA_BUF_SET_NAME_A,
+      DMA_BUF_SET_NAME_B,
+    ]).toEqual([0xc0184800, 0x40086200, 0x40086201, 0x40046201, 0x40086201]);
+    expect([_IOWR("H", 0, 24), _IOW("b", 0, 8), _IOW("b", 1, 8), _IOW("b", 1, 4)]).toEqual([
+      0xc0184800, 0x40086200, 0x40086201, 0x40046201,
     ]);
-    expect([_IOWR("H", 0, 24), _IOW("b", 0, 8), _IOW("b", 1, 8), _IOW("b", 1, 4)]).toEqual([0xc0184800, 0x40086200, 0x40086201, 0x40046201]);
-    expect([DMA_BUF_SYNC_READ, DMA_BUF_SYNC_WRITE, DMA_BUF_SYNC_RW, DMA_BUF_SYNC_START, DMA_BUF_SYNC_END]).toEqual([1, 2, 3, 0, 4]);
+    expect([DMA_BUF_SYNC_READ, DMA_BUF_SYNC_WRITE, DMA_BUF_SYNC_RW, DMA_BUF_SYNC_START, DMA_BUF_SYNC_END]).toEqual([
+      1, 2, 3, 0, 4,
+    ]);
     expect([O_RDONLY, O_WRONLY, O_RDWR, O_CLOEXEC]).toEqual([0, 1, 2, 0o2000000]);
-    expect([SEEK_SET, SEEK_CUR, SEEK_END, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE]).toEqual([0, 1, 2, 1, 2, 1, 2]);
+    expect([SEEK_SET, SEEK_CUR, SEEK_END, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE]).toEqual([
+      0, 1, 2, 1, 2, 1, 2,
+    ]);
   });
 });
 
@@ -78,7 +109,12 @@ describe("a userspace program's flow", () => {
       const p = sys.process("app");
       const freeBefore = sys.stats().nrFreePages;
       const heapFd = p.open("/dev/dma_heap/reserved", O_RDONLY | O_CLOEXEC);
-      const data = p.ioctl(heapFd, DMA_HEAP_IOCTL_ALLOC, { len: 10_000, fd: 0, fdFlags: O_RDWR | O_CLOEXEC, heapFlags: 0 });
+      const data = p.ioctl(heapFd, DMA_HEAP_IOCTL_ALLOC, {
+        len: 10_000,
+        fd: 0,
+        fdFlags: O_RDWR | O_CLOEXEC,
+        heapFlags: 0,
+      });
       const fd = data.fd;
       const size = p.lseek(fd, 0, SEEK_END);
       expect([fd, size, p.lseek(fd, 0, SEEK_SET)]).toEqual([4, 3 * PAGE, 0]);
@@ -120,7 +156,13 @@ describe("a userspace program's flow", () => {
     await onBoth({ ramBytes: 16 * MIB }, (sys) => {
       const p = sys.process("app");
       const fd = alloc(p, p.open("/dev/dma_heap/system"), PAGE);
-      for (const flags of [DMA_BUF_SYNC_READ, DMA_BUF_SYNC_WRITE, DMA_BUF_SYNC_RW, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW, 7n]) {
+      for (const flags of [
+        DMA_BUF_SYNC_READ,
+        DMA_BUF_SYNC_WRITE,
+        DMA_BUF_SYNC_RW,
+        DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW,
+        7n,
+      ]) {
         expect(p.ioctl(fd, DMA_BUF_IOCTL_SYNC, { flags })).toBe(0);
       }
       for (const flags of [0, DMA_BUF_SYNC_END, 8, 1n << 40n, DMA_BUF_SYNC_RW | 16]) {
@@ -268,7 +310,12 @@ describe("isolation and lifetime across processes", () => {
       c.close(inC);
       expect([buf.released, buf.fileCount, area.available]).toEqual([false, 1, area.count - 256]);
       b.exit(); // its mapping was the last reference
-      expect([buf.released, sys.dmabufs.length, area.available, a.accounting().chargedBytes]).toEqual([true, 0, area.count, 0]);
+      expect([buf.released, sys.dmabufs.length, area.available, a.accounting().chargedBytes]).toEqual([
+        true,
+        0,
+        area.count,
+        0,
+      ]);
       expectUntouched(sys, "ESRCH", () => b.open("/dev/dma_heap/system"));
     });
   });

@@ -41,7 +41,13 @@ describe("bad input gives a DmaSimError and leaves the machine untouched", () =>
       expectUntouched(sys, "EINVAL", () => sys.pageblockMigratetype(4096));
       expectUntouched(sys, "EINVAL", () => sys.setPolicy({ cmaFirstBalance: "yes" as never }));
       page.free();
-      for (const call of [() => page.pin(), () => page.read(), () => page.migrate(), () => page.free(), () => page.pinLongterm()]) {
+      for (const call of [
+        () => page.pin(),
+        () => page.read(),
+        () => page.migrate(),
+        () => page.free(),
+        () => page.pinLongterm(),
+      ]) {
         expectUntouched(sys, "EINVAL", call);
       }
     });
@@ -76,10 +82,23 @@ describe("createSystem options", () => {
   it("has the documented defaults", async () => {
     const sys = await createSystem();
     expect({
-      backend: sys.backend, ramBytes: sys.ramBytes, pageSize: sys.pageSize, maxOrder: sys.maxOrder,
-      pageblockOrder: sys.pageblockOrder, storeContents: sys.storeContents, seed: sys.seed, areas: sys.cmaAreas.length,
+      backend: sys.backend,
+      ramBytes: sys.ramBytes,
+      pageSize: sys.pageSize,
+      maxOrder: sys.maxOrder,
+      pageblockOrder: sys.pageblockOrder,
+      storeContents: sys.storeContents,
+      seed: sys.seed,
+      areas: sys.cmaAreas.length,
     }).toEqual({
-      backend: "wasm", ramBytes: 256 * MIB, pageSize: 4096, maxOrder: 10, pageblockOrder: 9, storeContents: true, seed: 0, areas: 0,
+      backend: "wasm",
+      ramBytes: 256 * MIB,
+      pageSize: 4096,
+      maxOrder: 10,
+      pageblockOrder: 9,
+      storeContents: true,
+      seed: 0,
+      areas: 0,
     });
     expect(sys.nrPages).toBe(65536);
   });
@@ -153,7 +172,9 @@ describe("check()", () => {
         sys.allocMovable(0);
         sys.check();
         (sys as unknown as { engine: { debugCorrupt(k: number): void } }).engine.debugCorrupt(kind);
-        expect(() => sys.check()).toThrow(expect.objectContaining({ name: "DmaSimError", code: "EUCLEAN", message: expect.stringMatching(message) }));
+        expect(() => sys.check()).toThrow(
+          expect.objectContaining({ name: "DmaSimError", code: "EUCLEAN", message: expect.stringMatching(message) }),
+        );
       }
     }
   });

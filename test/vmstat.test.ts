@@ -192,13 +192,27 @@ describe("formatPagetypeinfo (pagetypeinfo_show)", () => {
     const e: ZoneFreeInfo = {
       node: 0,
       zone: "Normal",
-      freeBlocks: [[3, 0, 0, 0], [0, 2, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]],
+      freeBlocks: [
+        [3, 0, 0, 0],
+        [0, 2, 0, 1],
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+      ],
       pageblocksByType: [1, 2, 0, 0, 0, 0],
     };
     const f: ZoneFreeInfo = {
       node: 1,
       zone: "Normal",
-      freeBlocks: [[0, 0, 0, 0], [0, 0, 7, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]],
+      freeBlocks: [
+        [0, 0, 0, 0],
+        [0, 0, 7, 0],
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+        [1, 0, 0, 0],
+      ],
       pageblocksByType: [0, 4, 0, 0, 0, 1],
     };
     expect(formatPagetypeinfo([f, e], 2)).toBe(

@@ -7,7 +7,10 @@ const CHECK_EVERY = 10_000;
 const ORDERS = [0, 0, 0, 0, 0, 1, 1, 2, 3, 4, 9];
 const TYPES = ["unmovable", "movable", "reclaimable"] as const;
 
-interface Block { pfn: number; order: number }
+interface Block {
+  pfn: number;
+  order: number;
+}
 
 /**
  * A seeded mix of every operation the engine offers. Returns a digest of all
@@ -21,7 +24,7 @@ function runWorkload(sys: System): { digest: number; live: number; stats: object
   const cmaAllocs: Block[] = [];
   const contig: Block[] = [];
   let digest = 0;
-  const note = (v: number) => (digest = (Math.imul(digest ^ (v | 0), 16777619) >>> 0));
+  const note = (v: number) => (digest = Math.imul(digest ^ (v | 0), 16777619) >>> 0);
   const take = <T>(list: T[]): T => {
     const i = rnd.int(list.length);
     const item = list[i]!;
@@ -116,7 +119,12 @@ describe("seeded mixed workload", () => {
     );
     expect(result.live).toBeGreaterThan(100);
     expect(result.stats).toMatchObject({ cmaAllocSuccess: expect.any(Number) });
-    const stats = result.stats as { cmaAllocSuccess: number; pgmigrateSuccess: number; extfragEvents: number; contigSuccess: number };
+    const stats = result.stats as {
+      cmaAllocSuccess: number;
+      pgmigrateSuccess: number;
+      extfragEvents: number;
+      contigSuccess: number;
+    };
     expect(stats.cmaAllocSuccess).toBeGreaterThan(100);
     expect(stats.pgmigrateSuccess).toBeGreaterThan(100);
     expect(stats.extfragEvents).toBeGreaterThan(0);

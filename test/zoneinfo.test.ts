@@ -23,8 +23,16 @@ const ZONE_NAMES = ["DMA", "DMA32", "Normal", "Movable", "Device"] as const;
 function emptyZone(name: string): ZoneinfoZone {
   return {
     name,
-    freePages: 0, boost: 0, min: 0, low: 0, high: 0, promo: 0,
-    spanned: 0, present: 0, managed: 0, cma: 0,
+    freePages: 0,
+    boost: 0,
+    min: 0,
+    low: 0,
+    high: 0,
+    promo: 0,
+    spanned: 0,
+    present: 0,
+    managed: 0,
+    cma: 0,
     protection: [0, 0, 0, 0, 0],
     zoneStats: {},
     startPfn: 0,
@@ -43,56 +51,134 @@ const threeZones: ZoneinfoNode = {
   node: 0,
   nodeUnreclaimable: false,
   nodeStats: {
-    nr_inactive_anon: 40211, nr_active_anon: 118034, nr_inactive_file: 210455, nr_active_file: 98765,
-    nr_unevictable: 3072, nr_slab_reclaimable: 21877, nr_slab_unreclaimable: 30112, nr_isolated_anon: 0,
-    nr_isolated_file: 2, workingset_nodes: 411, workingset_refault_anon: 17, workingset_refault_file: 5521,
-    workingset_activate_anon: 3, workingset_activate_file: 1402, workingset_restore_anon: 1,
-    workingset_restore_file: 977, workingset_nodereclaim: 64, nr_anon_pages: 150003, nr_mapped: 61230,
-    nr_file_pages: 320012, nr_dirty: 88, nr_writeback: 0, nr_writeback_temp: 0, nr_shmem: 9810,
+    nr_inactive_anon: 40211,
+    nr_active_anon: 118034,
+    nr_inactive_file: 210455,
+    nr_active_file: 98765,
+    nr_unevictable: 3072,
+    nr_slab_reclaimable: 21877,
+    nr_slab_unreclaimable: 30112,
+    nr_isolated_anon: 0,
+    nr_isolated_file: 2,
+    workingset_nodes: 411,
+    workingset_refault_anon: 17,
+    workingset_refault_file: 5521,
+    workingset_activate_anon: 3,
+    workingset_activate_file: 1402,
+    workingset_restore_anon: 1,
+    workingset_restore_file: 977,
+    workingset_nodereclaim: 64,
+    nr_anon_pages: 150003,
+    nr_mapped: 61230,
+    nr_file_pages: 320012,
+    nr_dirty: 88,
+    nr_writeback: 0,
+    nr_writeback_temp: 0,
+    nr_shmem: 9810,
     // THP items, already divided by HPAGE_PMD_NR as the kernel prints them.
-    nr_shmem_hugepages: 1, nr_shmem_pmdmapped: 0, nr_file_hugepages: 2, nr_file_pmdmapped: 0,
+    nr_shmem_hugepages: 1,
+    nr_shmem_pmdmapped: 0,
+    nr_file_hugepages: 2,
+    nr_file_pmdmapped: 0,
     nr_anon_transparent_hugepages: 37,
-    nr_vmscan_write: 12, nr_vmscan_immediate_reclaim: 5, nr_dirtied: 1234567, nr_written: 1200001,
-    nr_throttled_written: 0, nr_kernel_misc_reclaimable: 0, nr_foll_pin_acquired: 8123,
-    nr_foll_pin_released: 8120, nr_kernel_stack: 14560, nr_page_table_pages: 4521,
-    nr_sec_page_table_pages: 0, nr_iommu_pages: 96, nr_swapcached: 310, pgdemote_kswapd: 0,
-    pgdemote_direct: 0, pgdemote_khugepaged: 0,
+    nr_vmscan_write: 12,
+    nr_vmscan_immediate_reclaim: 5,
+    nr_dirtied: 1234567,
+    nr_written: 1200001,
+    nr_throttled_written: 0,
+    nr_kernel_misc_reclaimable: 0,
+    nr_foll_pin_acquired: 8123,
+    nr_foll_pin_released: 8120,
+    nr_kernel_stack: 14560,
+    nr_page_table_pages: 4521,
+    nr_sec_page_table_pages: 0,
+    nr_iommu_pages: 96,
+    nr_swapcached: 310,
+    pgdemote_kswapd: 0,
+    pgdemote_direct: 0,
+    pgdemote_khugepaged: 0,
   },
   zones: zones({
     DMA: {
-      freePages: 3584, min: 15, low: 18, high: 21, promo: 24,
-      spanned: 4095, present: 3998, managed: 3840, cma: 0,
+      freePages: 3584,
+      min: 15,
+      low: 18,
+      high: 21,
+      promo: 24,
+      spanned: 4095,
+      present: 3998,
+      managed: 3840,
+      cma: 0,
       protection: [0, 2922, 4862, 4862, 4862],
       zoneStats: { nr_free_pages: 3584 },
       startPfn: 1,
-      pagesets: [{ count: 0, high: 0, batch: 1 }, { count: 0, high: 0, batch: 1 }],
+      pagesets: [
+        { count: 0, high: 0, batch: 1 },
+        { count: 0, high: 0, batch: 1 },
+      ],
       statThreshold: 4,
     },
     DMA32: {
-      freePages: 695000, boost: 0, min: 3865, low: 4831, high: 5797, promo: 6763,
-      spanned: 1044480, present: 782303, managed: 757712, cma: 0,
+      freePages: 695000,
+      boost: 0,
+      min: 3865,
+      low: 4831,
+      high: 5797,
+      promo: 6763,
+      spanned: 1044480,
+      present: 782303,
+      managed: 757712,
+      cma: 0,
       protection: [0, 0, 1940, 1940, 1940],
       zoneStats: {
-        nr_free_pages: 695000, nr_zone_inactive_anon: 1024, nr_zone_active_anon: 2048,
-        nr_zone_inactive_file: 40000, nr_zone_active_file: 12000, nr_zone_unevictable: 16,
-        nr_zone_write_pending: 3, nr_mlock: 16, nr_zspages: 7,
+        nr_free_pages: 695000,
+        nr_zone_inactive_anon: 1024,
+        nr_zone_active_anon: 2048,
+        nr_zone_inactive_file: 40000,
+        nr_zone_active_file: 12000,
+        nr_zone_unevictable: 16,
+        nr_zone_write_pending: 3,
+        nr_mlock: 16,
+        nr_zspages: 7,
       },
       startPfn: 4096,
-      pagesets: [{ count: 35, high: 2415, batch: 63 }, { count: 12, high: 2415, batch: 63 }],
+      pagesets: [
+        { count: 35, high: 2415, batch: 63 },
+        { count: 12, high: 2415, batch: 63 },
+      ],
       statThreshold: 24,
     },
     Normal: {
-      freePages: 301234, boost: 2048, min: 2535, low: 3168, high: 3801, promo: 4434,
-      spanned: 524288, present: 524288, managed: 496932, cma: 16384,
+      freePages: 301234,
+      boost: 2048,
+      min: 2535,
+      low: 3168,
+      high: 3801,
+      promo: 4434,
+      spanned: 524288,
+      present: 524288,
+      managed: 496932,
+      cma: 16384,
       protection: [0, 0, 0, 0, 0],
       zoneStats: {
-        nr_free_pages: 301234, nr_zone_inactive_anon: 39187, nr_zone_active_anon: 115986,
-        nr_zone_inactive_file: 170455, nr_zone_active_file: 86765, nr_zone_unevictable: 3056,
-        nr_zone_write_pending: 85, nr_mlock: 3056, nr_bounce: 0, nr_zspages: 1203, nr_free_cma: 16000,
+        nr_free_pages: 301234,
+        nr_zone_inactive_anon: 39187,
+        nr_zone_active_anon: 115986,
+        nr_zone_inactive_file: 170455,
+        nr_zone_active_file: 86765,
+        nr_zone_unevictable: 3056,
+        nr_zone_write_pending: 85,
+        nr_mlock: 3056,
+        nr_bounce: 0,
+        nr_zspages: 1203,
+        nr_free_cma: 16000,
         nr_unaccepted: 0,
       },
       startPfn: 1048576,
-      pagesets: [{ count: 120, high: 1584, batch: 63 }, { count: 7, high: 1584, batch: 63 }],
+      pagesets: [
+        { count: 120, high: 1584, batch: 63 },
+        { count: 7, high: 1584, batch: 63 },
+      ],
       statThreshold: 20,
     },
   }),
@@ -104,13 +190,25 @@ const normalOnly: ZoneinfoNode = {
   node: 0,
   nodeUnreclaimable: true,
   nodeStats: {
-    nr_inactive_anon: 5, nr_active_file: 700, nr_file_pages: 1400, nr_kernel_stack: 832,
-    nr_page_table_pages: 90, nr_anon_transparent_hugepages: 1, pgdemote_khugepaged: 4,
+    nr_inactive_anon: 5,
+    nr_active_file: 700,
+    nr_file_pages: 1400,
+    nr_kernel_stack: 832,
+    nr_page_table_pages: 90,
+    nr_anon_transparent_hugepages: 1,
+    pgdemote_khugepaged: 4,
   },
   zones: zones({
     Normal: {
-      freePages: 60000, min: 363, low: 453, high: 543, promo: 633,
-      spanned: 65536, present: 65536, managed: 63210, cma: 0,
+      freePages: 60000,
+      min: 363,
+      low: 453,
+      high: 543,
+      promo: 633,
+      spanned: 65536,
+      present: 65536,
+      managed: 63210,
+      cma: 0,
       protection: [0, 0, 0, 0, 0],
       zoneStats: { nr_free_pages: 60000, nr_zone_active_file: 700, nr_free_cma: 0 },
       startPfn: 1048576,
@@ -477,7 +575,10 @@ describe("formatZoneinfo", () => {
     expect(ZONE_STAT_ITEMS.slice(-3)).toEqual(["nr_zspages", "nr_free_cma", "nr_unaccepted"]);
     expect(NODE_STAT_ITEMS.length).toBe(45);
     expect(NODE_STAT_ITEMS.slice(38, 42)).toEqual([
-      "nr_page_table_pages", "nr_sec_page_table_pages", "nr_iommu_pages", "nr_swapcached",
+      "nr_page_table_pages",
+      "nr_sec_page_table_pages",
+      "nr_iommu_pages",
+      "nr_swapcached",
     ]);
     expect(NODE_STAT_ITEMS.at(-1)).toBe("pgdemote_khugepaged");
     expect(NODE_STAT_ITEMS).not.toContain("nr_shadow_call_stack");
@@ -495,27 +596,99 @@ describe("formatZoneinfo input checks", () => {
   const einval = expect.objectContaining({ code: "EINVAL", errno: -22 });
 
   it("rejects negative and fractional counters", () => {
-    expect(bad((n) => { n.zones[2]!.freePages = -1; })).toThrow(einval);
-    expect(bad((n) => { n.zones[1]!.managed = 1.5; })).toThrow(einval);
-    expect(bad((n) => { n.zones[0]!.protection[3] = -4; })).toThrow(einval);
-    expect(bad((n) => { n.zones[2]!.startPfn = Number.NaN; })).toThrow(einval);
-    expect(bad((n) => { n.nodeStats.nr_dirty = -1; })).toThrow(einval);
-    expect(bad((n) => { n.zones[2]!.zoneStats.nr_mlock = 0.5; })).toThrow(einval);
-    expect(bad((n) => { n.zones[2]!.pagesets[1]!.count = -3; })).toThrow(einval);
-    expect(bad((n) => { n.zones[2]!.pagesets[0]!.batch = 2.5; })).toThrow(einval);
-    expect(bad((n) => { n.zones[2]!.statThreshold = -1; })).toThrow(einval);
-    expect(bad((n) => { n.zones[2]!.statThreshold = 128; })).toThrow(einval);
-    expect(bad((n) => { n.node = -1; })).toThrow(einval);
-    expect(bad((n) => { n.zones[2]!.low = Number.POSITIVE_INFINITY; })).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[2]!.freePages = -1;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[1]!.managed = 1.5;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[0]!.protection[3] = -4;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[2]!.startPfn = Number.NaN;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.nodeStats.nr_dirty = -1;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[2]!.zoneStats.nr_mlock = 0.5;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[2]!.pagesets[1]!.count = -3;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[2]!.pagesets[0]!.batch = 2.5;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[2]!.statThreshold = -1;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[2]!.statThreshold = 128;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.node = -1;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[2]!.low = Number.POSITIVE_INFINITY;
+      }),
+    ).toThrow(einval);
   });
 
   it("rejects a malformed node", () => {
-    expect(bad((n) => { n.zones.pop(); })).toThrow(einval);
-    expect(bad((n) => { n.zones[1]!.name = "Normal"; })).toThrow(einval);
-    expect(bad((n) => { n.zones[0]!.protection = [0, 0, 0]; })).toThrow(einval);
-    expect(bad((n) => { (n as { nodeUnreclaimable: unknown }).nodeUnreclaimable = 1; })).toThrow(einval);
-    expect(bad((n) => { n.zones[2]!.pagesets = []; })).toThrow(einval);
-    expect(bad((n) => { n.zones[1]!.pagesets.pop(); })).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones.pop();
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[1]!.name = "Normal";
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[0]!.protection = [0, 0, 0];
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        (n as { nodeUnreclaimable: unknown }).nodeUnreclaimable = 1;
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[2]!.pagesets = [];
+      }),
+    ).toThrow(einval);
+    expect(
+      bad((n) => {
+        n.zones[1]!.pagesets.pop();
+      }),
+    ).toThrow(einval);
     expect(() => formatZoneinfo("nope" as unknown as ZoneinfoNode[])).toThrow(einval);
   });
 });
@@ -540,7 +713,12 @@ describe("defaultPageset", () => {
   it("sizes a 15 GiB Normal zone on 8 cpus", () => {
     // batch 63; high: max(16000 / 8 = 2000, 252) = 2000; high_max: 4000000 / 8 / 8 = 62500
     // threshold: mem = 4000000 >> 15 = 122; 2 * fls(8) * (1 + fls(122)) = 2 * 4 * 8 = 64
-    expect(defaultPageset(4_000_000, 16000, 4096, 8)).toEqual({ batch: 63, high: 2000, statThreshold: 64, highMax: 62500 });
+    expect(defaultPageset(4_000_000, 16000, 4096, 8)).toEqual({
+      batch: 63,
+      high: 2000,
+      statThreshold: 64,
+      highMax: 62500,
+    });
   });
 
   it("sizes a 247 MiB zone on one cpu (batch 15)", () => {
@@ -559,7 +737,12 @@ describe("defaultPageset", () => {
   it("caps the threshold at 125", () => {
     // 64 GiB zone, 64 cpus: mem = 16777216 >> 15 = 512; 2 * fls(64) * (1 + fls(512)) = 2 * 7 * 11 = 154 -> 125
     // high: max(65536 / 64 = 1024, 252) = 1024; high_max: 16777216 / 8 / 64 = 32768
-    expect(defaultPageset(16_777_216, 65536, 4096, 64)).toEqual({ batch: 63, high: 1024, statThreshold: 125, highMax: 32768 });
+    expect(defaultPageset(16_777_216, 65536, 4096, 64)).toEqual({
+      batch: 63,
+      high: 1024,
+      statThreshold: 125,
+      highMax: 32768,
+    });
   });
 
   it("scales with 64 KiB pages", () => {

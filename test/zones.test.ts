@@ -6,7 +6,11 @@ const GIB = 1024 * MIB;
 const PAGES_PER_MIB = 256;
 
 /** Allocates order-0 pages of `type` with `flags` until the allocator says no; returns how many. */
-function drain(sys: System, flags: Parameters<System["allocPages"]>[2] = {}, type: "unmovable" | "movable" = "unmovable"): number {
+function drain(
+  sys: System,
+  flags: Parameters<System["allocPages"]>[2] = {},
+  type: "unmovable" | "movable" = "unmovable",
+): number {
   let n = 0;
   while (sys.allocPages(0, type, flags) !== null) n++;
   return n;
@@ -17,11 +21,31 @@ describe("zones: layout, watermarks and lowmem_reserve", () => {
     await onBoth({ ramBytes: 8 * GIB, storeContents: false, zones: "x86_64" }, (sys) => {
       // min_free_kbytes = int_sqrt(8 GiB in kB * 16) = 11585; pages_min = 2896, shared by managed pages.
       expect(sys.minFreeKbytes).toBe(11585);
-      const zones = sys.zones().map((z) => ({ name: z.name, start: z.startPfn, end: z.endPfn, w: z.watermarks, p: z.protection }));
+      const zones = sys
+        .zones()
+        .map((z) => ({ name: z.name, start: z.startPfn, end: z.endPfn, w: z.watermarks, p: z.protection }));
       expect(zones).toEqual([
-        { name: "DMA", start: 0, end: 4096, w: { min: 5, low: 9, high: 13, promo: 17 }, p: [0, 4080, 8176, 8176, 8176] },
-        { name: "DMA32", start: 4096, end: 1048576, w: { min: 1442, low: 2486, high: 3530, promo: 4574 }, p: [0, 0, 4096, 4096, 4096] },
-        { name: "Normal", start: 1048576, end: 2097152, w: { min: 1448, low: 2496, high: 3544, promo: 4592 }, p: [0, 0, 0, 0, 0] },
+        {
+          name: "DMA",
+          start: 0,
+          end: 4096,
+          w: { min: 5, low: 9, high: 13, promo: 17 },
+          p: [0, 4080, 8176, 8176, 8176],
+        },
+        {
+          name: "DMA32",
+          start: 4096,
+          end: 1048576,
+          w: { min: 1442, low: 2486, high: 3530, promo: 4574 },
+          p: [0, 0, 4096, 4096, 4096],
+        },
+        {
+          name: "Normal",
+          start: 1048576,
+          end: 2097152,
+          w: { min: 1448, low: 2496, high: 3544, promo: 4592 },
+          p: [0, 0, 0, 0, 0],
+        },
       ]);
     });
   });
@@ -52,30 +76,50 @@ describe("zones: layout, watermarks and lowmem_reserve", () => {
   });
 
   it("falls back Normal → DMA32 → DMA, never upwards", async () => {
-    const zones = [{ name: "DMA", endBytes: 16 * MIB }, { name: "DMA32", endBytes: 32 * MIB }, { name: "Normal", endBytes: 64 * MIB }] as const;
-    await onBoth({ ramBytes: 64 * MIB, zones: [...zones], minFreeKbytes: 0, lowmemReserveRatio: [0, 0, 0, 0] }, (sys) => {
-      const served: string[] = [];
-      for (let pfn = sys.allocPages(10, "unmovable"); pfn !== null; pfn = sys.allocPages(10, "unmovable")) served.push(sys.lastAllocZone!);
-      // The fast path walks the zonelist at the low watermark: each zone's last
-      // block would leave it below "low", so the walk moves on; the slow path
-      // (min watermark) then takes those last blocks, again Normal first.
-      expect(served).toEqual([
-        ...Array(7).fill("Normal"), ...Array(3).fill("DMA32"), ...Array(3).fill("DMA"), "Normal", "DMA32", "DMA",
-      ]);
-      const fresh = sys.zones();
-      expect(fresh.map((z) => z.freePages)).toEqual([0, 0, 0]);
-    });
-    await onBoth({ ramBytes: 64 * MIB, zones: [...zones], minFreeKbytes: 0, lowmemReserveRatio: [0, 0, 0, 0] }, (sys) => {
-      // A DMA32 request never uses Normal, even when DMA32 and DMA are full.
-      expect(drain(sys, { zone: "DMA32" })).toBe(32 * PAGES_PER_MIB);
-      expect(sys.zones()[2]!.freePages).toBe(32 * PAGES_PER_MIB);
-    });
+    const zones = [
+      { name: "DMA", endBytes: 16 * MIB },
+      { name: "DMA32", endBytes: 32 * MIB },
+      { name: "Normal", endBytes: 64 * MIB },
+    ] as const;
+    await onBoth(
+      { ramBytes: 64 * MIB, zones: [...zones], minFreeKbytes: 0, lowmemReserveRatio: [0, 0, 0, 0] },
+      (sys) => {
+        const served: string[] = [];
+        for (let pfn = sys.allocPages(10, "unmovable"); pfn !== null; pfn = sys.allocPages(10, "unmovable"))
+          served.push(sys.lastAllocZone!);
+        // The fast path walks the zonelist at the low watermark: each zone's last
+        // block would leave it below "low", so the walk moves on; the slow path
+        // (min watermark) then takes those last blocks, again Normal first.
+        expect(served).toEqual([
+          ...Array(7).fill("Normal"),
+          ...Array(3).fill("DMA32"),
+          ...Array(3).fill("DMA"),
+          "Normal",
+          "DMA32",
+          "DMA",
+        ]);
+        const fresh = sys.zones();
+        expect(fresh.map((z) => z.freePages)).toEqual([0, 0, 0]);
+      },
+    );
+    await onBoth(
+      { ramBytes: 64 * MIB, zones: [...zones], minFreeKbytes: 0, lowmemReserveRatio: [0, 0, 0, 0] },
+      (sys) => {
+        // A DMA32 request never uses Normal, even when DMA32 and DMA are full.
+        expect(drain(sys, { zone: "DMA32" })).toBe(32 * PAGES_PER_MIB);
+        expect(sys.zones()[2]!.freePages).toBe(32 * PAGES_PER_MIB);
+      },
+    );
   });
 
   it("lowmem_reserve keeps DMA32 pages from requests that could have used Normal", async () => {
     const options = {
-      ramBytes: 128 * MIB, minFreeKbytes: 0,
-      zones: [{ name: "DMA32" as const, endBytes: 64 * MIB }, { name: "Normal" as const, endBytes: 128 * MIB }],
+      ramBytes: 128 * MIB,
+      minFreeKbytes: 0,
+      zones: [
+        { name: "DMA32" as const, endBytes: 64 * MIB },
+        { name: "Normal" as const, endBytes: 128 * MIB },
+      ],
     };
     await onBoth(options, (sys) => {
       // lowmem_reserve[DMA32][Normal] = 16384 Normal pages / 256.
@@ -106,8 +150,13 @@ describe("zones: layout, watermarks and lowmem_reserve", () => {
     const run = (noFragment: boolean) =>
       onBoth(
         {
-          ramBytes: 32 * MIB, minFreeKbytes: 0, lowmemReserveRatio: [0, 0, 0, 0],
-          zones: [{ name: "DMA32", endBytes: 16 * MIB }, { name: "Normal", endBytes: 32 * MIB }],
+          ramBytes: 32 * MIB,
+          minFreeKbytes: 0,
+          lowmemReserveRatio: [0, 0, 0, 0],
+          zones: [
+            { name: "DMA32", endBytes: 16 * MIB },
+            { name: "Normal", endBytes: 32 * MIB },
+          ],
         },
         (sys) => {
           sys.setPolicy({ allocNoFragment: noFragment });
@@ -140,12 +189,18 @@ describe("zones and CMA", () => {
   });
 
   it("places an area below its limit, inside one zone, and counts it per zone", async () => {
-    await onBoth({ ramBytes: 64 * MIB, zones: "x86_64", cma: [{ name: "isa", bytes: 4 * MIB, limit: 16 * MIB }] }, (sys) => {
-      const area = sys.cma("isa");
-      expect(area.basePfn).toBe(3072);
-      expect(sys.zones().map((z) => [z.name, z.cmaPages, z.freeCmaPages])).toEqual([["DMA", 1024, 1024], ["DMA32", 0, 0]]);
-      expect(area.alloc(256)).toBe(3072);
-    });
+    await onBoth(
+      { ramBytes: 64 * MIB, zones: "x86_64", cma: [{ name: "isa", bytes: 4 * MIB, limit: 16 * MIB }] },
+      (sys) => {
+        const area = sys.cma("isa");
+        expect(area.basePfn).toBe(3072);
+        expect(sys.zones().map((z) => [z.name, z.cmaPages, z.freeCmaPages])).toEqual([
+          ["DMA", 1024, 1024],
+          ["DMA32", 0, 0],
+        ]);
+        expect(area.alloc(256)).toBe(3072);
+      },
+    );
   });
 });
 
@@ -155,7 +210,12 @@ describe("zone options", () => {
       { zones: "arm64" },
       { zones: [] },
       { zones: [{ name: "HighMem", endBytes: 16 * MIB }] },
-      { zones: [{ name: "DMA32", endBytes: 8 * MIB }, { name: "DMA", endBytes: 16 * MIB }] },
+      {
+        zones: [
+          { name: "DMA32", endBytes: 8 * MIB },
+          { name: "DMA", endBytes: 16 * MIB },
+        ],
+      },
       { zones: [{ name: "DMA", endBytes: 1000 }] },
       { zones: [{ name: "DMA", endBytes: 8 * MIB }] }, // does not reach the end of RAM
       { minFreeKbytes: -1 },
@@ -163,7 +223,10 @@ describe("zone options", () => {
       { lowmemReserveRatio: [1, 2] },
     ];
     for (const options of bad) {
-      await expect(createSystem({ ramBytes: 16 * MIB, ...options } as never), JSON.stringify(options)).rejects.toMatchObject({ code: "EINVAL" });
+      await expect(
+        createSystem({ ramBytes: 16 * MIB, ...options } as never),
+        JSON.stringify(options),
+      ).rejects.toMatchObject({ code: "EINVAL" });
     }
   });
 
@@ -184,7 +247,13 @@ describe("/proc/zoneinfo", () => {
     await onBoth({ ramBytes: 64 * MIB, zones: "x86_64", cma: [{ name: "r", bytes: 8 * MIB }] }, (sys) => {
       const text = sys.readFile("/proc/zoneinfo");
       const headers = text.split("\n").filter((l) => l.startsWith("Node "));
-      expect(headers).toEqual(["Node 0, zone      DMA", "Node 0, zone    DMA32", "Node 0, zone   Normal", "Node 0, zone  Movable", "Node 0, zone   Device"]);
+      expect(headers).toEqual([
+        "Node 0, zone      DMA",
+        "Node 0, zone    DMA32",
+        "Node 0, zone   Normal",
+        "Node 0, zone  Movable",
+        "Node 0, zone   Device",
+      ]);
       // 64 MiB: min_free_kbytes 1024 → 256 pages shared 1:3 between DMA and DMA32.
       const dma32 = text.slice(text.indexOf("zone    DMA32"), text.indexOf("zone   Normal"));
       expect(dma32).toContain(
@@ -196,7 +265,9 @@ describe("/proc/zoneinfo", () => {
       expect(dma32).toContain("\n  start_pfn:           4096\n");
       // Normal is empty on 64 MiB: it stops after its protection line.
       expect(text).toContain("Node 0, zone   Normal\n  pages free     0\n");
-      expect(text.slice(text.indexOf("zone   Normal"))).toMatch(/protection: \(0, 0, 0, 0, 0\)\nNode 0, zone {2}Movable/);
+      expect(text.slice(text.indexOf("zone   Normal"))).toMatch(
+        /protection: \(0, 0, 0, 0, 0\)\nNode 0, zone {2}Movable/,
+      );
       expect(text.indexOf("per-node stats")).toBeLessThan(text.indexOf("zone    DMA32"));
     });
   });

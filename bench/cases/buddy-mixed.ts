@@ -21,7 +21,8 @@ export const buddyMixed: Case = {
     // weight falls, so the large orders hold most of the pages.
     const ORDER_WEIGHTS = [40, 20, 12, 8, 5, 4, 3, 3, 2, 2, 1];
     const CUM = ORDER_WEIGHTS.map((_, k) => ORDER_WEIGHTS.slice(0, k + 1).reduce((a, b) => a + b, 0));
-    if (CUM.at(-1) !== 100 || ORDER_WEIGHTS.length !== sys.maxOrder + 1) throw new Error("buddy-mixed: bad order weights");
+    if (CUM.at(-1) !== 100 || ORDER_WEIGHTS.length !== sys.maxOrder + 1)
+      throw new Error("buddy-mixed: bad order weights");
     const drawOrder = (): number => {
       const r = rnd.int(100);
       let k = 0;

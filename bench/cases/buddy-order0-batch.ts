@@ -5,7 +5,8 @@ import { halfFull } from "../fill.ts";
 
 export const buddyOrder0Batch: Case = {
   name: "buddy-order0-batch",
-  description: "allocPagesBatch(256, 0, unmovable) + freePagesBatch() of the same pages: one boundary crossing per 256 ops, 50% full 256 MiB",
+  description:
+    "allocPagesBatch(256, 0, unmovable) + freePagesBatch() of the same pages: one boundary crossing per 256 ops, 50% full 256 MiB",
   replayOps: 20,
   bench: { time: 3000, warmupTime: 500, warmupIterations: 50, iterations: 64 },
   async make(backend) {

@@ -11,7 +11,10 @@ export const cmaAllocRelease: Case = {
   bench: { time: 3000, warmupTime: 500, warmupIterations: 2000, iterations: 64 },
   async make(backend) {
     const sys = await createSystem({
-      backend, ramBytes: 512 * MIB, seed: SEED, cma: [{ name: "bench", bytes: 256 * MIB }],
+      backend,
+      ramBytes: 512 * MIB,
+      seed: SEED,
+      cma: [{ name: "bench", bytes: 256 * MIB }],
     });
     const area = sys.cma("bench");
     // Fragment: movable pages fill RAM (borrowing the CMA area), two thirds of
@@ -40,8 +43,17 @@ export const cmaAllocRelease: Case = {
       }
     }
     const setup = {
-      movable: pages.length, inArea, held: held.length, holes, areaPages: area.count, available: area.available,
-      firstFit: (() => { const p = area.alloc(16, 0); if (p !== null) area.release(p, 16); return p === null ? -1 : p - area.basePfn; })(),
+      movable: pages.length,
+      inArea,
+      held: held.length,
+      holes,
+      areaPages: area.count,
+      available: area.available,
+      firstFit: (() => {
+        const p = area.alloc(16, 0);
+        if (p !== null) area.release(p, 16);
+        return p === null ? -1 : p - area.basePfn;
+      })(),
       migratedBefore: area.stats.pagesMigrated,
     };
     let sum = 0;

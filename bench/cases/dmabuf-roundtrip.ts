@@ -15,7 +15,10 @@ export const dmabufRoundtrip: Case = {
     const IOVA_BASE = 0x4000_0000;
     // storeContents false: the heap zeroes buffers only when the machine keeps contents (zeroRuns()).
     const sys = await createSystem({
-      backend, ramBytes: 256 * MIB, seed: SEED, storeContents: false,
+      backend,
+      ramBytes: 256 * MIB,
+      seed: SEED,
+      storeContents: false,
       devices: [{ name: "gpu", iommu: { base: IOVA_BASE, size: GIB }, maxSegmentSize: 0xffffffff }],
     });
     const gpu = sys.device("gpu");
@@ -36,7 +39,12 @@ export const dmabufRoundtrip: Case = {
       sys,
       op() {
         ops++;
-        const { fd } = p.ioctl(heapFd, DMA_HEAP_IOCTL_ALLOC, { len: LEN, fd: 0, fdFlags: O_RDWR | O_CLOEXEC, heapFlags: 0 });
+        const { fd } = p.ioctl(heapFd, DMA_HEAP_IOCTL_ALLOC, {
+          len: LEN,
+          fd: 0,
+          fdFlags: O_RDWR | O_CLOEXEC,
+          heapFlags: 0,
+        });
         const buf = p.dmaBufGet(fd);
         const att = buf.attach(gpu);
         const sgt = buf.mapAttachment(att, "bidirectional");
@@ -57,12 +65,18 @@ export const dmabufRoundtrip: Case = {
       verify() {
         // One order-8 block (SYSTEM_HEAP_ORDERS) on this unfragmented machine: one entry, one IOVA segment.
         if (last.size !== LEN || last.origNents !== 1 || last.nents !== 1 || last.dmaLength !== LEN) {
-          throw new Error(`dmabuf-roundtrip: ${last.size}-byte buffer mapped as ${last.origNents} entries / ${last.nents} segments of ${last.dmaLength} bytes`);
+          throw new Error(
+            `dmabuf-roundtrip: ${last.size}-byte buffer mapped as ${last.origNents} entries / ${last.nents} segments of ${last.dmaLength} bytes`,
+          );
         }
-        if (last.dmaAddress < IOVA_BASE || last.dmaAddress + LEN > IOVA_BASE + GIB) throw new Error(`dmabuf-roundtrip: IOVA 0x${last.dmaAddress.toString(16)} outside the domain`);
-        if (sys.dmabufs.length !== 0 || heap.stats.liveBuffers !== 0) throw new Error("dmabuf-roundtrip: a dma-buf outlived its close()");
-        if (io.iovaBytesInUse !== 0 || io.entries.some((k) => k !== 0)) throw new Error("dmabuf-roundtrip: IOVA space or page table not empty after unmap");
-        if (p.openFds.join(",") !== setupFds) throw new Error(`dmabuf-roundtrip: open fds ${p.openFds.join(",")}, ${setupFds} at set-up`);
+        if (last.dmaAddress < IOVA_BASE || last.dmaAddress + LEN > IOVA_BASE + GIB)
+          throw new Error(`dmabuf-roundtrip: IOVA 0x${last.dmaAddress.toString(16)} outside the domain`);
+        if (sys.dmabufs.length !== 0 || heap.stats.liveBuffers !== 0)
+          throw new Error("dmabuf-roundtrip: a dma-buf outlived its close()");
+        if (io.iovaBytesInUse !== 0 || io.entries.some((k) => k !== 0))
+          throw new Error("dmabuf-roundtrip: IOVA space or page table not empty after unmap");
+        if (p.openFds.join(",") !== setupFds)
+          throw new Error(`dmabuf-roundtrip: open fds ${p.openFds.join(",")}, ${setupFds} at set-up`);
         if (sys.stats().nrFreePages !== setupFree) throw new Error("dmabuf-roundtrip: pages leaked");
       },
       checksum: () => sum,

@@ -4,7 +4,8 @@ import { GIB, MIB, SEED } from "../constants.ts";
 
 export const iovaAllocFree: Case = {
   name: "iova-alloc-free",
-  description: "IommuDomain.allocIova(1-16 pages) + freeIova() of the same range, 1 GiB IOVA space half filled with 1-64-page allocations, a seeded half of the 1-8-page ones freed",
+  description:
+    "IommuDomain.allocIova(1-16 pages) + freeIova() of the same range, 1 GiB IOVA space half filled with 1-64-page allocations, a seeded half of the 1-8-page ones freed",
   replayOps: 1000,
   // Ops of 1-8 pages take well under a microsecond, 9-16-page ones far longer:
   // each sample times a batch (see buddy-order0), so that it covers the mix of sizes.
@@ -12,7 +13,10 @@ export const iovaAllocFree: Case = {
   bench: { time: 3000, warmupTime: 500, warmupIterations: 200, iterations: 64 },
   async make(backend) {
     const sys = await createSystem({
-      backend, ramBytes: 256 * MIB, seed: SEED, storeContents: false,
+      backend,
+      ramBytes: 256 * MIB,
+      seed: SEED,
+      storeContents: false,
       devices: [{ name: "iommu-dev", iommu: { base: 0, size: GIB } }],
     });
     const io = sys.device("iommu-dev").iommu;
@@ -87,8 +91,10 @@ export const iovaAllocFree: Case = {
         if (addr % (align * page) !== 0 || addr + n * page > io.size) {
           throw new Error(`iova-alloc-free: ${n} pages at 0x${addr.toString(16)}: misaligned or outside the space`);
         }
-        if (addr / page !== firstFit[n - 1]) throw new Error(`iova-alloc-free: ${n} pages at page ${addr / page}, first fit is ${firstFit[n - 1]}`);
-        if (io.iovaBytesInUse / page !== used) throw new Error(`iova-alloc-free: ${io.iovaBytesInUse / page} pages in use after the op, expected ${used}`);
+        if (addr / page !== firstFit[n - 1])
+          throw new Error(`iova-alloc-free: ${n} pages at page ${addr / page}, first fit is ${firstFit[n - 1]}`);
+        if (io.iovaBytesInUse / page !== used)
+          throw new Error(`iova-alloc-free: ${io.iovaBytesInUse / page} pages in use after the op, expected ${used}`);
       },
       checksum: () => sum,
       info() {

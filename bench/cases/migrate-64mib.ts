@@ -65,8 +65,12 @@ export const migrate64mib: Case = {
           const pfn = p.pfn;
           if (pfn >= START && pfn < END) throw new Error(`migrate-64mib: page ${p.id} still in range at ${pfn}`);
           const got = new DataView(p.read(0, 16).buffer);
-          if (got.getUint32(0, true) !== MAGIC || got.getUint32(4, true) !== p.id || got.getUint32(8, true) !== gen ||
-              got.getUint32(12, true) !== ((p.id ^ gen ^ MAGIC) >>> 0)) {
+          if (
+            got.getUint32(0, true) !== MAGIC ||
+            got.getUint32(4, true) !== p.id ||
+            got.getUint32(8, true) !== gen ||
+            got.getUint32(12, true) !== (p.id ^ gen ^ MAGIC) >>> 0
+          ) {
             throw new Error(`migrate-64mib: contents of page ${p.id} lost in migration (now at pfn ${pfn})`);
           }
           verified++;

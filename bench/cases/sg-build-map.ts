@@ -12,7 +12,10 @@ export const sgBuildMap: Case = {
   bench: { time: 4000, warmupTime: 0, warmupIterations: 4, iterations: 16 },
   async make(backend) {
     const sys = await createSystem({
-      backend, ramBytes: 4 * GIB, seed: SEED, storeContents: false,
+      backend,
+      ramBytes: 4 * GIB,
+      seed: SEED,
+      storeContents: false,
       devices: [{ name: "iommu-dev", iommu: { base: 0, size: 2 * GIB, style: "dma-iommu" } }],
     });
     const dev = sys.device("iommu-dev");
@@ -49,7 +52,7 @@ export const sgBuildMap: Case = {
       let entries = 0;
       let segments = 0;
       let cur = 0;
-      for (let i = 0; i < slice.length; ) {
+      for (let i = 0; i < slice.length;) {
         let j = i + 1;
         while (j < slice.length && slice[j] === slice[j - 1]! + 1) j++;
         const len = (j - i) * page;
@@ -89,13 +92,18 @@ export const sgBuildMap: Case = {
         for (let t = 0; t < TABLES; t++) {
           const want = expected[t]!;
           if (last.nents[t] !== want.entries || last.segments[t] !== want.segments) {
-            throw new Error(`sg-build-map: table ${t}: ${last.nents[t]} entries / ${last.segments[t]} segments, expected ${want.entries} / ${want.segments}`);
+            throw new Error(
+              `sg-build-map: table ${t}: ${last.nents[t]} entries / ${last.segments[t]} segments, expected ${want.entries} / ${want.segments}`,
+            );
           }
-          if (last.addrs[t] !== t * TABLE_PAGES * page) throw new Error(`sg-build-map: table ${t} mapped at 0x${last.addrs[t]!.toString(16)}`);
+          if (last.addrs[t] !== t * TABLE_PAGES * page)
+            throw new Error(`sg-build-map: table ${t} mapped at 0x${last.addrs[t]!.toString(16)}`);
           const mapped = last.ptes[t]!.reduce((s, k, c) => s + k * Math.max(1, IOMMU_PAGE_SIZES[c]! / page), 0);
-          if (mapped !== TABLE_PAGES) throw new Error(`sg-build-map: table ${t}: page-table entries cover ${mapped} pages`);
+          if (mapped !== TABLE_PAGES)
+            throw new Error(`sg-build-map: table ${t}: page-table entries cover ${mapped} pages`);
         }
-        if (io.iovaBytesInUse !== 0 || io.entries.some((k) => k !== 0)) throw new Error("sg-build-map: IOVA space or page table not empty after unmap");
+        if (io.iovaBytesInUse !== 0 || io.entries.some((k) => k !== 0))
+          throw new Error("sg-build-map: IOVA space or page table not empty after unmap");
       },
       checksum: () => sum,
       pagesPerOp: () => PAGES,
@@ -105,7 +113,7 @@ export const sgBuildMap: Case = {
         return [
           `setup: ${PAGES} pfns in ${runs.length} runs of 1-4 pages out of ${sys.nrPages}`,
           `per op: ${TABLES} tables of ${TABLE_PAGES} pages, ${entries} entries, ${segments} device segments (max segment ${dev.maxSegmentSize}), ` +
-            `all ${TABLES} mapped at once (${TABLES * TABLE_PAGES * page / MIB} MiB of IOVA), then unmapped`,
+            `all ${TABLES} mapped at once (${(TABLES * TABLE_PAGES * page) / MIB} MiB of IOVA), then unmapped`,
           `ops run (replay + warm-up + measured): ${ops}, map errors: ${dev.counters.mapErrors}, bitmap extensions: ${io.extensions}`,
         ];
       },

@@ -45,7 +45,8 @@ export const traceReplay: Case = {
   },
   async make(backend) {
     const path = join(process.env.DMASIM_BENCH_DIR ?? tmpdir(), TRACE_FILE);
-    if (!statSync(path, { throwIfNoEntry: false })) throw new Error(`trace-replay: no trace at ${path} (run through the parent)`);
+    if (!statSync(path, { throwIfNoEntry: false }))
+      throw new Error(`trace-replay: no trace at ${path} (run through the parent)`);
     // The machine every replay starts on: the set-up hash. The replay's own machine
     // is internal to replayTrace(); its final hash is the replay hash.
     const sys = await createSystem({ ...DEFAULT_REPLAY_SYSTEM, backend });
@@ -56,10 +57,12 @@ export const traceReplay: Case = {
       const c = r.replay;
       const problems: string[] = [];
       if (r.events.parsed !== TRACE_EVENTS) problems.push(`${r.events.parsed} events parsed`);
-      if (r.events.skipped !== (r.events.skippedReasons.comment ?? 0)) problems.push(`skipped ${JSON.stringify(r.events.skippedReasons)}`);
+      if (r.events.skipped !== (r.events.skippedReasons.comment ?? 0))
+        problems.push(`skipped ${JSON.stringify(r.events.skippedReasons)}`);
       if (c.simFailed || c.simOnlyFailed || c.traceFailed) problems.push(`${c.simFailed} simulated allocations failed`);
       if (c.agreed !== c.allocs) problems.push(`${c.agreed}/${c.allocs} outcomes agreed`);
-      for (const k of ["remapped", "unmatchedFrees", "orderMismatches", "partialFrees", "freesWithoutSim"] as const) if (c[k]) problems.push(`${k} ${c[k]}`);
+      for (const k of ["remapped", "unmatchedFrees", "orderMismatches", "partialFrees", "freesWithoutSim"] as const)
+        if (c[k]) problems.push(`${k} ${c[k]}`);
       if (c.allocs + c.frees !== TRACE_EVENTS) problems.push(`${c.allocs} allocs + ${c.frees} frees`);
       if (problems.length) throw new Error(`trace-replay: ${problems.join("; ")}`);
     };
@@ -72,7 +75,8 @@ export const traceReplay: Case = {
       async op() {
         ops++;
         const r = replayed(await replayTrace(path, { backend }));
-        if (last && r.stateHash !== last.stateHash) throw new Error(`trace-replay: replay not deterministic (${r.stateHash} after ${last.stateHash})`);
+        if (last && r.stateHash !== last.stateHash)
+          throw new Error(`trace-replay: replay not deterministic (${r.stateHash} after ${last.stateHash})`);
         last = r;
         sum = (sum + r.events.parsed + r.replay.liveBlocks + parseInt(r.stateHash, 16)) >>> 0;
       },
@@ -87,7 +91,9 @@ export const traceReplay: Case = {
         const c = r.replay;
         const s = r.summary;
         return [
-          `per op: ${r.events.parsed} events (${Object.entries(r.events.byType).map(([k, v]) => `${k} ${v}`).join(", ")}), ` +
+          `per op: ${r.events.parsed} events (${Object.entries(r.events.byType)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ")}), ` +
             `${r.events.skipped} header lines skipped; ${c.allocs} allocs all agreed, ${c.frees} frees, ${c.simExtfrag} simulated extfrag events, ` +
             `${c.liveBlocks} blocks live at the end`,
           `end of replay: ${s.nrFreePages} pages free, ${s.pgmigrateSuccess} pages migrated, ${r.samples.length} metric samples, ` +

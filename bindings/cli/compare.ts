@@ -28,7 +28,14 @@ export interface CompareResult {
   scenario: string;
   seed: number;
   scale: number;
-  entries: { label: string; config: LabConfig; backend: string; summary: Record<string, number>; stateHash: string; timing: LabResult["timing"] }[];
+  entries: {
+    label: string;
+    config: LabConfig;
+    backend: string;
+    summary: Record<string, number>;
+    stateHash: string;
+    timing: LabResult["timing"];
+  }[];
 }
 
 export const DEFAULT_CONFIGS: readonly CompareConfig[] = Object.freeze([
@@ -39,7 +46,16 @@ export const DEFAULT_CONFIGS: readonly CompareConfig[] = Object.freeze([
   { label: "ts backend", backend: "ts" },
 ]);
 
-const KNOWN = ["label", "backend", "cmaFirstBalance", "pageblockOrder", "maxOrder", "allocNoFragment", "claimThresholdPages", "iommuStyle"];
+const KNOWN = [
+  "label",
+  "backend",
+  "cmaFirstBalance",
+  "pageblockOrder",
+  "maxOrder",
+  "allocNoFragment",
+  "claimThresholdPages",
+  "iommuStyle",
+];
 
 /** Validates a configurations list (parsed JSON). */
 export function validateConfigs(input: unknown, path = "configs"): CompareConfig[] {
@@ -51,21 +67,32 @@ export function validateConfigs(input: unknown, path = "configs"): CompareConfig
   return list.map((c, i) => {
     const at = `${path}[${i}]`;
     const bad = (field: string, want: string): never => {
-      throw new DmaSimError("EINVAL", `${at}.${field}: must be ${want}, got ${JSON.stringify((c as Record<string, unknown>)[field])}`);
+      throw new DmaSimError(
+        "EINVAL",
+        `${at}.${field}: must be ${want}, got ${JSON.stringify((c as Record<string, unknown>)[field])}`,
+      );
     };
-    if (typeof c !== "object" || c === null || Array.isArray(c)) throw new DmaSimError("EINVAL", `${at}: must be an object`);
+    if (typeof c !== "object" || c === null || Array.isArray(c))
+      throw new DmaSimError("EINVAL", `${at}: must be an object`);
     for (const key of Object.keys(c)) {
-      if (!KNOWN.includes(key)) throw new DmaSimError("EINVAL", `${at}.${key}: unknown field (known: ${KNOWN.join(", ")})`);
+      if (!KNOWN.includes(key))
+        throw new DmaSimError("EINVAL", `${at}.${key}: unknown field (known: ${KNOWN.join(", ")})`);
     }
     const cfg = c as CompareConfig;
     if (typeof cfg.label !== "string" || cfg.label.length === 0) bad("label", "a non-empty string");
     if (labels.has(cfg.label)) throw new DmaSimError("EINVAL", `${at}.label: duplicate label "${cfg.label}"`);
     labels.add(cfg.label);
     if (cfg.backend !== undefined && cfg.backend !== "wasm" && cfg.backend !== "ts") bad("backend", `"wasm" or "ts"`);
-    if (cfg.cmaFirstBalance !== undefined && typeof cfg.cmaFirstBalance !== "boolean") bad("cmaFirstBalance", "true or false");
-    if (cfg.allocNoFragment !== undefined && typeof cfg.allocNoFragment !== "boolean") bad("allocNoFragment", "true or false");
-    if (cfg.iommuStyle !== undefined && cfg.iommuStyle !== "arm" && cfg.iommuStyle !== "dma-iommu") bad("iommuStyle", `"arm" or "dma-iommu"`);
-    if (cfg.claimThresholdPages !== undefined && (!Number.isInteger(cfg.claimThresholdPages) || cfg.claimThresholdPages < 0)) {
+    if (cfg.cmaFirstBalance !== undefined && typeof cfg.cmaFirstBalance !== "boolean")
+      bad("cmaFirstBalance", "true or false");
+    if (cfg.allocNoFragment !== undefined && typeof cfg.allocNoFragment !== "boolean")
+      bad("allocNoFragment", "true or false");
+    if (cfg.iommuStyle !== undefined && cfg.iommuStyle !== "arm" && cfg.iommuStyle !== "dma-iommu")
+      bad("iommuStyle", `"arm" or "dma-iommu"`);
+    if (
+      cfg.claimThresholdPages !== undefined &&
+      (!Number.isInteger(cfg.claimThresholdPages) || cfg.claimThresholdPages < 0)
+    ) {
       bad("claimThresholdPages", "a non-negative integer (pages)");
     }
     for (const key of ["pageblockOrder", "maxOrder"] as const) {
@@ -83,18 +110,35 @@ export function loadConfigs(file: string): CompareConfig[] {
 
 /** Runs the workload once per configuration, in order. */
 export async function runCompare(
-  scenario: Scenario, configs: readonly CompareConfig[], options: { seed?: number; scale?: number; onRun?: (i: number, result: LabResult) => void | Promise<void>; onProgress?: (done: number, total: number) => void } = {},
+  scenario: Scenario,
+  configs: readonly CompareConfig[],
+  options: {
+    seed?: number;
+    scale?: number;
+    onRun?: (i: number, result: LabResult) => void | Promise<void>;
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<CompareResult> {
   const seed = options.seed ?? scenario.seed;
   const scale = options.scale ?? 1;
   const entries: CompareResult["entries"] = [];
   for (const [i, { label, ...config }] of configs.entries()) {
     const result = await runScenario(scenario, {
-      ...config, seed, scale,
-      onProgress: options.onProgress && ((done, total) => options.onProgress!(i * total + done, configs.length * total)),
+      ...config,
+      seed,
+      scale,
+      onProgress:
+        options.onProgress && ((done, total) => options.onProgress!(i * total + done, configs.length * total)),
     });
     await options.onRun?.(i, result);
-    entries.push({ label, config, backend: result.backend, summary: result.summary, stateHash: result.stateHash, timing: result.timing });
+    entries.push({
+      label,
+      config,
+      backend: result.backend,
+      summary: result.summary,
+      stateHash: result.stateHash,
+      timing: result.timing,
+    });
   }
   return { format: "dmasim-compare/1", scenario: scenario.name, seed, scale, entries };
 }

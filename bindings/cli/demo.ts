@@ -22,18 +22,29 @@ function section(title: string): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { backend: { type: "string", default: "wasm" }, seed: { type: "string", default: "1" }, help: { type: "boolean" } },
+    options: {
+      backend: { type: "string", default: "wasm" },
+      seed: { type: "string", default: "1" },
+      help: { type: "boolean" },
+    },
   });
   if (values.help) {
     console.log("usage: npm start -- [--backend wasm|ts] [--seed N]");
     return;
   }
   const backend = values.backend === "ts" ? "ts" : "wasm";
-  const sys = await createSystem({ backend, seed: Number(values.seed), ramBytes: 256 * MIB, cma: [{ name: "reserved", bytes: 64 * MIB }] });
+  const sys = await createSystem({
+    backend,
+    seed: Number(values.seed),
+    ramBytes: 256 * MIB,
+    cma: [{ name: "reserved", bytes: 64 * MIB }],
+  });
   const area = sys.cma("reserved");
   const areaEnd = area.basePfn + area.count;
-  console.log(`dmasim demo (${backend} backend, seed ${sys.seed}): ${sys.ramBytes / MIB} MiB RAM, CMA area "${area.name}" ` +
-    `${area.sizeBytes / MIB} MiB at pfn ${area.basePfn}..${areaEnd - 1}`);
+  console.log(
+    `dmasim demo (${backend} backend, seed ${sys.seed}): ${sys.ramBytes / MIB} MiB RAM, CMA area "${area.name}" ` +
+      `${area.sizeBytes / MIB} MiB at pfn ${area.basePfn}..${areaEnd - 1}`,
+  );
 
   section("after boot: /proc/buddyinfo");
   process.stdout.write(sys.readFile("/proc/buddyinfo"));
@@ -62,8 +73,10 @@ async function main(): Promise<void> {
   }
   const inCma = anon.filter((p) => p.pfn >= area.basePfn && p.pfn < areaEnd).length;
   section("memory in use: CMA pageblocks lent to movable pages");
-  console.log(`${anon.length} anonymous pages live, ${inCma} of them (${((inCma * sys.pageSize) / MIB).toFixed(1)} MiB) in the CMA area; ` +
-    `${kernelPages} kernel allocations; ${sys.stats().nrFreePages} pages free`);
+  console.log(
+    `${anon.length} anonymous pages live, ${inCma} of them (${((inCma * sys.pageSize) / MIB).toFixed(1)} MiB) in the CMA area; ` +
+      `${kernelPages} kernel allocations; ${sys.stats().nrFreePages} pages free`,
+  );
   process.stdout.write(sys.readFile("/proc/buddyinfo"));
   process.stdout.write(sys.readFile("/proc/pagetypeinfo"));
 
@@ -80,7 +93,9 @@ async function main(): Promise<void> {
       continue;
     }
     frames.push(pfn);
-    console.log(`frame ${i}: pfn ${pfn}..${pfn + count - 1}, migrated ${area.stats.pagesMigrated - before} pages in ${ms.toFixed(1)} ms`);
+    console.log(
+      `frame ${i}: pfn ${pfn}..${pfn + count - 1}, migrated ${area.stats.pagesMigrated - before} pages in ${ms.toFixed(1)} ms`,
+    );
   }
   const intact = anon.every((p) => {
     const b = p.read(0, 2);
@@ -94,7 +109,9 @@ async function main(): Promise<void> {
   process.stdout.write(sys.readFile("/proc/pagetypeinfo"));
   process.stdout.write(area.debugShowAreas());
   const st = area.stats;
-  console.log(`cma stats: ${st.allocsSucceeded} allocations ok, ${st.allocsFailed} failed, ${st.pagesMigrated} pages migrated, ${st.busyRetries} busy retries`);
+  console.log(
+    `cma stats: ${st.allocsSucceeded} allocations ok, ${st.allocsFailed} failed, ${st.pagesMigrated} pages migrated, ${st.busyRetries} busy retries`,
+  );
   process.stdout.write(sys.readFile("/proc/vmstat"));
 
   for (const pfn of frames) area.release(pfn, count);

@@ -11,8 +11,12 @@ export function formatTable(rows: (string | number)[][], options: { header?: boo
   const numeric = rows.map((row) => row.map((c) => typeof c === "number" || /^(-?[\d,.]+%?|-)$/.test(String(c))));
   const widths: number[] = [];
   for (const row of cells) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  const lines = cells.map((row, r) => row.map((c, i) => (numeric[r]![i] && (r > 0 || !header) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-    .join("  ").trimEnd());
+  const lines = cells.map((row, r) =>
+    row
+      .map((c, i) => (numeric[r]![i] && (r > 0 || !header) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd(),
+  );
   if (header && lines.length > 0) lines.splice(1, 0, widths.map((w) => "-".repeat(w)).join("  "));
   return lines.join("\n") + "\n";
 }
@@ -43,8 +47,10 @@ export function headline(result: LabResult): string {
   const areas = m.cma.map((a) => `CMA "${a.name}" ${formatBytes(a.count * m.pageSize)}`).join(", ");
   const what = result.kind === "run" ? `scenario ${result.name}, seed ${result.seed}` : `trace ${result.name}`;
   const ops = result.summary.ops !== undefined ? `${formatNumber(result.summary.ops)} operations ` : "";
-  return `${what}, ${result.backend} backend: ${formatBytes(m.ramBytes)} RAM${areas ? `, ${areas}` : ""}; ` +
-    `${ops}in ${(result.timing.wallMs / 1000).toFixed(2)} s`;
+  return (
+    `${what}, ${result.backend} backend: ${formatBytes(m.ramBytes)} RAM${areas ? `, ${areas}` : ""}; ` +
+    `${ops}in ${(result.timing.wallMs / 1000).toFixed(2)} s`
+  );
 }
 
 /** The short summary table printed at the end of `dmasim run`. */
@@ -53,7 +59,9 @@ export function runSummaryRows(result: LabResult): [string, string][] {
   const get = (k: string) => s[k] ?? 0;
   const rows: [string, string][] = [];
   rows.push(["allocations failed", ratio(get("alloc.failed"), get("alloc.requests"))]);
-  const failedOrders = Object.keys(s).map((k) => /^alloc\.order(\d+)\.failed$/.exec(k)).filter((m) => m && get(m[0]) > 0);
+  const failedOrders = Object.keys(s)
+    .map((k) => /^alloc\.order(\d+)\.failed$/.exec(k))
+    .filter((m) => m && get(m[0]) > 0);
   for (const m of failedOrders) rows.push([`  order ${m![1]}`, ratio(get(m![0]), get(`alloc.order${m![1]}.requests`))]);
   for (const k of Object.keys(s)) {
     const m = /^alloc\.([a-z][\w-]*)\.requests$/i.exec(k);
@@ -63,47 +71,76 @@ export function runSummaryRows(result: LabResult): [string, string][] {
     const p = `cma.${a.name}`;
     if (s[`${p}.allocs`] === undefined) continue;
     rows.push([`CMA "${a.name}" allocations ok`, ratio(get(`${p}.allocs`) - get(`${p}.failed`), get(`${p}.allocs`))]);
-    rows.push([`  pages migrated`, `${formatNumber(get(`${p}.pagesMigrated`))} (${formatNumber(get(`${p}.migratedPerAlloc`))} per allocation)`]);
+    rows.push([
+      `  pages migrated`,
+      `${formatNumber(get(`${p}.pagesMigrated`))} (${formatNumber(get(`${p}.migratedPerAlloc`))} per allocation)`,
+    ]);
     rows.push([`  busy retries`, formatNumber(get(`${p}.busyRetries`))]);
   }
   for (const k of Object.keys(s)) {
     const m = /^device\.([^.]+)\.sessions$/.exec(k);
     if (m) {
       const d = `device.${m[1]}`;
-      rows.push([`device "${m[1]}"`, `${formatNumber(get(k))} sessions, frames failed: ${ratio(get(`${d}.frames.failed`), get(`${d}.frames`))}`]);
+      rows.push([
+        `device "${m[1]}"`,
+        `${formatNumber(get(k))} sessions, frames failed: ${ratio(get(`${d}.frames.failed`), get(`${d}.frames`))}`,
+      ]);
     }
   }
   if (s["heap.requests"] !== undefined) {
-    rows.push(["dma-buf heap allocations failed", `${ratio(get("heap.failed"), get("heap.requests"))}; no memory ${get("heap.failed.nomem")}, over a limit ${get("heap.failed.limit")}`]);
+    rows.push([
+      "dma-buf heap allocations failed",
+      `${ratio(get("heap.failed"), get("heap.requests"))}; no memory ${get("heap.failed.nomem")}, over a limit ${get("heap.failed.limit")}`,
+    ]);
     for (const k of Object.keys(s)) {
       const m = /^heap\.([^.]+)\.requests$/.exec(k);
       if (!m) continue;
       const h = `heap.${m[1]}`;
-      const orders = s[`${h}.order8`] !== undefined
-        ? `; blocks of order 8/4/0: ${formatNumber(get(`${h}.order8`))}/${formatNumber(get(`${h}.order4`))}/${formatNumber(get(`${h}.order0`))}, order-8 hit ${get(`${h}.order8HitPct`)}%`
-        : "";
+      const orders =
+        s[`${h}.order8`] !== undefined
+          ? `; blocks of order 8/4/0: ${formatNumber(get(`${h}.order8`))}/${formatNumber(get(`${h}.order4`))}/${formatNumber(get(`${h}.order0`))}, order-8 hit ${get(`${h}.order8HitPct`)}%`
+          : "";
       rows.push([`  heap "${m[1]}" ok`, `${ratio(get(k) - get(`${h}.failed`), get(k))}${orders}`]);
     }
     for (const k of Object.keys(s)) {
       const m = /^process\.([^.]+)\.peakBytes$/.exec(k);
-      if (m) rows.push([`  process "${m[1]}" peak`, `${formatNumber(Math.round(get(k) / 1048576))} MiB, over limit ${get(`process.${m[1]}.overLimit`)}`]);
+      if (m)
+        rows.push([
+          `  process "${m[1]}" peak`,
+          `${formatNumber(Math.round(get(k) / 1048576))} MiB, over limit ${get(`process.${m[1]}.overLimit`)}`,
+        ]);
     }
   }
   if (s["contig.requests"] !== undefined) {
-    rows.push(["alloc_contig_range ok", `${ratio(get("contig.ok"), get("contig.requests"))}; -EBUSY ${get("contig.ebusy")}, -ENOMEM ${get("contig.enomem")}`]);
+    rows.push([
+      "alloc_contig_range ok",
+      `${ratio(get("contig.ok"), get("contig.requests"))}; -EBUSY ${get("contig.ebusy")}, -ENOMEM ${get("contig.enomem")}`,
+    ]);
   }
-  if (s.pin !== undefined) rows.push(["pins (failed)", `${formatNumber(get("pin"))} (${formatNumber(get("pin.failed"))})`]);
-  rows.push(["pages migrated (failed)", `${formatNumber(get("pgmigrateSuccess"))} (${formatNumber(get("pgmigrateFail"))})`]);
-  rows.push(["fallbacks (claimed a pageblock)", `${formatNumber(get("extfragEvents"))} (${formatNumber(get("extfragClaimed"))})`]);
+  if (s.pin !== undefined)
+    rows.push(["pins (failed)", `${formatNumber(get("pin"))} (${formatNumber(get("pin.failed"))})`]);
+  rows.push([
+    "pages migrated (failed)",
+    `${formatNumber(get("pgmigrateSuccess"))} (${formatNumber(get("pgmigrateFail"))})`,
+  ]);
+  rows.push([
+    "fallbacks (claimed a pageblock)",
+    `${formatNumber(get("extfragEvents"))} (${formatNumber(get("extfragClaimed"))})`,
+  ]);
   const pbo = result.machine.pageblockOrder;
   if (s["end.freePct"] !== undefined) rows.push(["free at the end", `${get("end.freePct")}%`]);
   const ext = s["end.extfragIndex.pageblock"];
   const unu = s["end.unusableIndex.pageblock"];
   if (ext !== undefined && unu !== undefined) {
-    rows.push([`order-${pbo} extfrag / unusable index`, `${(ext / 1000).toFixed(3)} / ${(unu / 1000).toFixed(3)}` +
-      (s["end.freePageblocks"] !== undefined ? `; ${formatNumber(s["end.freePageblocks"])} free pageblocks` : "")]);
+    rows.push([
+      `order-${pbo} extfrag / unusable index`,
+      `${(ext / 1000).toFixed(3)} / ${(unu / 1000).toFixed(3)}` +
+        (s["end.freePageblocks"] !== undefined ? `; ${formatNumber(s["end.freePageblocks"])} free pageblocks` : ""),
+    ]);
   }
-  const blocks = Object.keys(s).filter((k) => k.startsWith("end.pageblocks.")).map((k) => `${k.slice(15)} ${s[k]}`);
+  const blocks = Object.keys(s)
+    .filter((k) => k.startsWith("end.pageblocks."))
+    .map((k) => `${k.slice(15)} ${s[k]}`);
   if (blocks.length > 0) rows.push(["pageblocks at the end", blocks.join(", ")]);
   return rows;
 }

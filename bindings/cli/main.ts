@@ -22,16 +22,19 @@ import { replayTrace } from "../lab/replay.ts";
 import type { LabResult } from "../lab/result.ts";
 import { runScenario } from "../lab/runner.ts";
 import {
-  builtinScenarioNames, builtinScenarioSpec, loadScenario, parseBytes, scaleScenario, type Scenario,
+  builtinScenarioNames,
+  builtinScenarioSpec,
+  loadScenario,
+  parseBytes,
+  scaleScenario,
+  type Scenario,
 } from "../lab/scenario.ts";
 import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "../lab/scenarios/index.ts";
 import { loadGrid, mergeSweep, parseShard, runSweep, shardJobs, type SweepMerged } from "../lab/sweep.ts";
 import { compareRows, DEFAULT_CONFIGS, loadConfigs, runCompare } from "./compare.ts";
 import { allSummaryRows, formatTable, headline, runSummaryRows } from "./format.ts";
 import { createProgress } from "./progress.ts";
-import {
-  type Backend, type CmaAreaOptions, type SystemOptions,
-} from "../index.ts";
+import { type Backend, type CmaAreaOptions, type SystemOptions } from "../index.ts";
 
 const DEFAULT_REPORT_DIR = "report";
 const DEFAULT_SWEEP_DIR = "report/sweep";
@@ -41,7 +44,8 @@ const DEFAULT_SWEEP_DIR = "report/sweep";
 function intArg(min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`must be an integer in ${min}..${max}`);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max)
+      throw new InvalidArgumentError(`must be an integer in ${min}..${max}`);
     return n;
   };
 }
@@ -77,7 +81,9 @@ function backendOption(): Option {
 }
 
 function scenarioList(): string {
-  const lines = builtinScenarioNames().map((name) => `  ${name.padEnd(8)} ${BUILTIN_SCENARIOS[name]!.description ?? ""}`);
+  const lines = builtinScenarioNames().map(
+    (name) => `  ${name.padEnd(8)} ${BUILTIN_SCENARIOS[name]!.description ?? ""}`,
+  );
   for (const [name, why] of Object.entries(PLANNED_SCENARIOS)) lines.push(`  ${name.padEnd(8)} ${why}`);
   return `Built-in scenarios:\n${lines.join("\n")}\nOr a scenario file (JSON; see the README's "Fragmentation Lab" section).`;
 }
@@ -110,14 +116,27 @@ function reportDir(opts: { out?: string; report?: boolean; json?: boolean }): st
 
 // ---- commands -----------------------------------------------------------------------------------
 
-interface RunOpts { scenario: string; seed?: number; backend: Backend; scale: number; out?: string; report?: boolean; json?: boolean }
+interface RunOpts {
+  scenario: string;
+  seed?: number;
+  backend: Backend;
+  scale: number;
+  out?: string;
+  report?: boolean;
+  json?: boolean;
+}
 
 async function runCommand(opts: RunOpts): Promise<void> {
   const scenario = loadScenario(opts.scenario);
   const progress = createProgress(scenario.name, "ops", !opts.json);
   let result: LabResult;
   try {
-    result = await runScenario(scenario, { seed: opts.seed, backend: opts.backend, scale: opts.scale, onProgress: progress.update });
+    result = await runScenario(scenario, {
+      seed: opts.seed,
+      backend: opts.backend,
+      scale: opts.scale,
+      onProgress: progress.update,
+    });
   } finally {
     progress.stop();
   }
@@ -129,8 +148,18 @@ async function runCommand(opts: RunOpts): Promise<void> {
 }
 
 interface ReplayOpts {
-  ram?: number; pageSize?: number; maxOrder?: number; pageblockOrder?: number; cma?: (CmaAreaOptions | null)[];
-  zones?: "x86_64"; sampleEvery?: number; maxMaps?: number; backend: Backend; out?: string; report?: boolean; json?: boolean;
+  ram?: number;
+  pageSize?: number;
+  maxOrder?: number;
+  pageblockOrder?: number;
+  cma?: (CmaAreaOptions | null)[];
+  zones?: "x86_64";
+  sampleEvery?: number;
+  maxMaps?: number;
+  backend: Backend;
+  out?: string;
+  report?: boolean;
+  json?: boolean;
 }
 
 async function replayCommand(trace: string, opts: ReplayOpts): Promise<void> {
@@ -146,7 +175,10 @@ async function replayCommand(trace: string, opts: ReplayOpts): Promise<void> {
   let result: LabResult;
   try {
     result = await replayTrace(trace, {
-      system, backend: opts.backend, sampleEvery: opts.sampleEvery, maxMaps: opts.maxMaps,
+      system,
+      backend: opts.backend,
+      sampleEvery: opts.sampleEvery,
+      maxMaps: opts.maxMaps,
       onProgress: (read, total) => progress.update(read, total),
     });
   } finally {
@@ -156,32 +188,56 @@ async function replayCommand(trace: string, opts: ReplayOpts): Promise<void> {
   if (opts.json) return printJson(result);
   console.log(headline(result));
   printRows(allSummaryRows(result));
-  console.log(index ? `report: ${index} (every replay counter: ${join(dirname(index), "result.json")})` : "every replay counter: --json");
+  console.log(
+    index
+      ? `report: ${index} (every replay counter: ${join(dirname(index), "result.json")})`
+      : "every replay counter: --json",
+  );
 }
 
-interface CompareOpts { scenario: string; seed?: number; scale: number; configs?: string; out?: string; json?: boolean }
+interface CompareOpts {
+  scenario: string;
+  seed?: number;
+  scale: number;
+  configs?: string;
+  out?: string;
+  json?: boolean;
+}
 
 async function compareCommand(opts: CompareOpts): Promise<void> {
   const scenario = loadScenario(opts.scenario);
   const configs = opts.configs ? loadConfigs(opts.configs) : DEFAULT_CONFIGS;
   const progress = createProgress(`compare ${scenario.name}`, "ops", !opts.json);
-  const dirs = configs.map((c, i) => (opts.out ? join(opts.out, `${i}-${c.label.replace(/[^A-Za-z0-9_.-]+/g, "-")}`) : null));
+  const dirs = configs.map((c, i) =>
+    opts.out ? join(opts.out, `${i}-${c.label.replace(/[^A-Za-z0-9_.-]+/g, "-")}`) : null,
+  );
   let result;
   try {
     result = await runCompare(scenario, configs, {
-      seed: opts.seed, scale: opts.scale, onProgress: progress.update,
+      seed: opts.seed,
+      scale: opts.scale,
+      onProgress: progress.update,
       onRun: async (i, r) => void (await report(r, dirs[i]!, scaleScenario(scenario, opts.scale))),
     });
   } finally {
     progress.stop();
   }
   if (opts.json) return printJson(result);
-  console.log(`compare: scenario ${result.scenario}, seed ${result.seed}${result.scale !== 1 ? `, scale ${result.scale}` : ""}`);
+  console.log(
+    `compare: scenario ${result.scenario}, seed ${result.seed}${result.scale !== 1 ? `, scale ${result.scale}` : ""}`,
+  );
   process.stdout.write(formatTable(compareRows(result)));
   if (opts.out) console.log(`reports: ${opts.out}/<n>-<label>/index.html`);
 }
 
-interface SweepOpts { grid: string; shard: string; out: string; workers: number; full?: boolean; list?: boolean }
+interface SweepOpts {
+  grid: string;
+  shard: string;
+  out: string;
+  workers: number;
+  full?: boolean;
+  list?: boolean;
+}
 
 async function sweepCommand(opts: SweepOpts): Promise<void> {
   const grid = loadGrid(opts.grid);
@@ -194,19 +250,31 @@ async function sweepCommand(opts: SweepOpts): Promise<void> {
   const progress = createProgress(`sweep ${shard.index}/${shard.count}`, "jobs", true);
   const started = performance.now();
   try {
-    await runSweep(grid, opts.out, { shard, workers: opts.workers, full: opts.full, onJobDone: (done, total) => progress.update(done, total) });
+    await runSweep(grid, opts.out, {
+      shard,
+      workers: opts.workers,
+      full: opts.full,
+      onJobDone: (done, total) => progress.update(done, total),
+    });
   } finally {
     progress.stop();
   }
-  console.log(`sweep: ${jobs.length} of ${grid.jobCount} jobs (shard ${shard.index}/${shard.count}, ${Math.min(opts.workers, jobs.length)} workers) ` +
-    `in ${((performance.now() - started) / 1000).toFixed(1)} s → ${opts.out}/job-NNNNNN.json; then: dmasim merge ${opts.out}`);
+  console.log(
+    `sweep: ${jobs.length} of ${grid.jobCount} jobs (shard ${shard.index}/${shard.count}, ${Math.min(opts.workers, jobs.length)} workers) ` +
+      `in ${((performance.now() - started) / 1000).toFixed(1)} s → ${opts.out}/job-NNNNNN.json; then: dmasim merge ${opts.out}`,
+  );
 }
 
 /** Columns of the merged table: `--columns`, or the headline figures the jobs have. */
 function mergeColumns(merged: SweepMerged, wanted?: string): string[] {
   const keys = Object.keys(merged.jobs[0]?.summary ?? {});
-  if (wanted) return wanted.split(",").map((k) => k.trim()).filter(Boolean);
-  const headline = /^(alloc\.failed|alloc\.(?!order\d)[^.]+\.failed|cma\.[^.]+\.(successPct|pagesMigrated|busyRetries)|contig\.ok|extfragClaimed|end\.(extfragIndex|unusableIndex)\.pageblock|end\.freePageblocks|end\.pageblocks\.unmovable)$/;
+  if (wanted)
+    return wanted
+      .split(",")
+      .map((k) => k.trim())
+      .filter(Boolean);
+  const headline =
+    /^(alloc\.failed|alloc\.(?!order\d)[^.]+\.failed|cma\.[^.]+\.(successPct|pagesMigrated|busyRetries)|contig\.ok|extfragClaimed|end\.(extfragIndex|unusableIndex)\.pageblock|end\.freePageblocks|end\.pageblocks\.unmovable)$/;
   return keys.filter((k) => headline.test(k));
 }
 
@@ -214,7 +282,11 @@ function mergeRows(merged: SweepMerged, columns: string[]): (string | number)[][
   const axes = Object.keys(merged.jobs[0]?.params ?? {});
   const rows: (string | number)[][] = [["job", ...axes, ...columns]];
   for (const j of merged.jobs) {
-    rows.push([j.index, ...axes.map((a) => String((j.params as Record<string, unknown>)[a])), ...columns.map((c) => j.summary[c] ?? "-")]);
+    rows.push([
+      j.index,
+      ...axes.map((a) => String((j.params as Record<string, unknown>)[a])),
+      ...columns.map((c) => j.summary[c] ?? "-"),
+    ]);
   }
   return rows;
 }
@@ -231,13 +303,19 @@ function meanRows(merged: SweepMerged, columns: string[]): (string | number)[][]
   if ([...groups.values()].every((g) => g.length < 2)) return null;
   const rows: (string | number)[][] = [[...axes, "seeds", ...columns]];
   for (const [key, jobs] of groups) {
-    const means = columns.map((c) => Math.round((jobs.reduce((s, j) => s + (j.summary[c] ?? 0), 0) / jobs.length) * 10) / 10);
+    const means = columns.map(
+      (c) => Math.round((jobs.reduce((s, j) => s + (j.summary[c] ?? 0), 0) / jobs.length) * 10) / 10,
+    );
     rows.push([...(JSON.parse(key) as unknown[]).map(String), jobs.length, ...means]);
   }
   return rows;
 }
 
-interface MergeOpts { out?: string; json?: boolean; columns?: string }
+interface MergeOpts {
+  out?: string;
+  json?: boolean;
+  columns?: string;
+}
 
 function mergeCommand(dirs: string[], opts: MergeOpts): void {
   const merged = mergeSweep(dirs);
@@ -264,15 +342,18 @@ function scenariosCommand(name: string | undefined): void {
   // A file: loadScenario() checks it (or throws the error for an unknown or planned name).
   const scenario = loadScenario(name);
   const ops = scenario.phases.reduce((sum, p) => sum + p.ops, 0);
-  console.log(`${name}: a valid scenario "${scenario.name}": ${scenario.phases.length} phases, ${ops.toLocaleString("en-US")} operations, ` +
-    `${scenario.areas.length} CMA areas, ${scenario.devices.length} devices`);
+  console.log(
+    `${name}: a valid scenario "${scenario.name}": ${scenario.phases.length} phases, ${ops.toLocaleString("en-US")} operations, ` +
+      `${scenario.areas.length} CMA areas, ${scenario.devices.length} devices`,
+  );
 }
 
 // ---- the program --------------------------------------------------------------------------------
 
 function version(): string {
   try {
-    return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string })
+      .version;
   } catch {
     return "unknown";
   }
@@ -280,11 +361,14 @@ function version(): string {
 
 export function buildProgram(): Command {
   const program = new Command("dmasim")
-    .description("The Fragmentation Lab: seeded workloads, trace replays, comparisons and sweeps on a simulated Linux page allocator")
+    .description(
+      "The Fragmentation Lab: seeded workloads, trace replays, comparisons and sweeps on a simulated Linux page allocator",
+    )
     .version(version())
     .enablePositionalOptions();
 
-  program.command("run")
+  program
+    .command("run")
     .description("run a seeded workload and write a report")
     .option("-s, --scenario <name|file>", "built-in scenario or scenario JSON file", "camera")
     .option("--seed <n>", "workload seed (default: the scenario's, 1)", intArg(0, 0xffffffff))
@@ -296,14 +380,15 @@ export function buildProgram(): Command {
     .addHelpText("after", `\n${scenarioList()}`)
     .action((opts: RunOpts) => runCommand(opts));
 
-  program.command("replay")
+  program
+    .command("replay")
     .description("replay a kernel ftrace capture (mm_page_alloc/free, cma_alloc/release) on a simulated machine")
     .argument("<trace>", "text trace file (trace-cmd report or /sys/kernel/tracing/trace output)")
     .option("--ram <bytes>", "RAM size, e.g. 4G (default 1 GiB)", bytesArg)
     .option("--page-size <bytes>", "page size (default 4096)", bytesArg)
     .option("--max-order <n>", "MAX_PAGE_ORDER (default 10)", intArg(1, 20))
     .option("--pageblock-order <n>", "pageblock order (default 9)", intArg(1, 20))
-    .option("--cma <name=bytes>", "a CMA area, repeatable; \"none\" for no area (default: reserved=64M)", collect(cmaArg))
+    .option("--cma <name=bytes>", 'a CMA area, repeatable; "none" for no area (default: reserved=64M)', collect(cmaArg))
     .addOption(new Option("--zones <layout>", "zone layout (default: one Normal zone)").choices(["x86_64"]))
     .option("--sample-every <events>", "events between metric samples (default 10000)", intArg(1, 2 ** 31))
     .option("--max-maps <n>", "memory-map snapshots kept (default 10)", intArg(2, 1000))
@@ -313,30 +398,45 @@ export function buildProgram(): Command {
     .option("--json", "print the result (LabResult) as JSON on stdout, and nothing else")
     .action((trace: string, opts: ReplayOpts) => replayCommand(trace, opts));
 
-  program.command("compare")
+  program
+    .command("compare")
     .description("run one workload under several configurations, side by side")
     .option("-s, --scenario <name|file>", "built-in scenario or scenario JSON file", "camera")
     .option("--seed <n>", "workload seed (default: the scenario's, 1)", intArg(0, 0xffffffff))
     .option("--scale <factor>", "multiply every duration in operations", scaleArg, 1)
-    .option("--configs <file>", "JSON list of configurations (default: baseline, no CMA-first, pageblock order 10, ts backend)")
+    .option(
+      "--configs <file>",
+      "JSON list of configurations (default: baseline, no CMA-first, pageblock order 10, ts backend)",
+    )
     .option("-o, --out <dir>", "also write one report per configuration under this directory")
     .option("--json", "print the comparison as JSON on stdout, and nothing else")
-    .addHelpText("after", `\nA configuration: { "label": "...", "backend": "wasm"|"ts", "cmaFirstBalance": bool, "pageblockOrder": n, "maxOrder": n }\n\n${scenarioList()}`)
+    .addHelpText(
+      "after",
+      `\nA configuration: { "label": "...", "backend": "wasm"|"ts", "cmaFirstBalance": bool, "pageblockOrder": n, "maxOrder": n }\n\n${scenarioList()}`,
+    )
     .action((opts: CompareOpts) => compareCommand(opts));
 
-  program.command("sweep")
+  program
+    .command("sweep")
     .description("run (a shard of) a parameter grid, one JSON file per job")
-    .requiredOption("--grid <file>", "grid file: { scenario, scale?, axes: { seed, backend, cmaFirstBalance, pageblockOrder, maxOrder } }")
+    .requiredOption(
+      "--grid <file>",
+      "grid file: { scenario, scale?, axes: { seed, backend, cmaFirstBalance, pageblockOrder, maxOrder } }",
+    )
     .option("--shard <i/n>", "run the jobs whose index % n == i", "0/1")
     .option("-o, --out <dir>", "directory for the job files", DEFAULT_SWEEP_DIR)
     .option("--workers <k>", "jobs run in parallel (worker threads)", intArg(1, 1024), availableParallelism())
     .option("--full", "keep samples and memory maps in the job files (default: summary only)")
     .option("--list", "print the shard's jobs and exit")
-    .addHelpText("after", "\nJob i of a grid is the same everywhere, so shards can run on different machines (GNU parallel,\n" +
-      "Slurm arrays: --shard $SLURM_ARRAY_TASK_ID/$N, Kubernetes indexed Jobs: --shard $JOB_COMPLETION_INDEX/$N).")
+    .addHelpText(
+      "after",
+      "\nJob i of a grid is the same everywhere, so shards can run on different machines (GNU parallel,\n" +
+        "Slurm arrays: --shard $SLURM_ARRAY_TASK_ID/$N, Kubernetes indexed Jobs: --shard $JOB_COMPLETION_INDEX/$N).",
+    )
     .action((opts: SweepOpts) => sweepCommand(opts));
 
-  program.command("merge")
+  program
+    .command("merge")
     .description("collect sweep job files into one table, checking for missing and duplicate jobs")
     .argument("<dir...>", "directories holding job-NNNNNN.json files")
     .option("-o, --out <file>", "write the merged JSON to this file")
@@ -344,8 +444,11 @@ export function buildProgram(): Command {
     .option("--columns <keys>", "summary keys to show, comma-separated (default: headline figures)")
     .action((dirs: string[], opts: MergeOpts) => mergeCommand(dirs, opts));
 
-  program.command("scenarios")
-    .description("list the built-in scenarios, print one as JSON (a starting point for a scenario file), or check a scenario file")
+  program
+    .command("scenarios")
+    .description(
+      "list the built-in scenarios, print one as JSON (a starting point for a scenario file), or check a scenario file",
+    )
     .argument("[name|file]", "built-in scenario to print, or scenario file to check")
     .action((name: string | undefined) => scenariosCommand(name));
 

@@ -25,13 +25,17 @@ export function createProgress(label: string, unit: string, enabled: boolean): P
       if (!active) return;
       if (bar === null) {
         if (Date.now() - startedAt < SHOW_AFTER_MS) return;
-        bar = new cliProgress.SingleBar({
-          stream: process.stderr,
-          format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`,
-          hideCursor: true,
-          clearOnComplete: true,
-          formatValue: (v: number, _o: unknown, type: string) => (type === "value" || type === "total" ? v.toLocaleString("en-US") : String(v)),
-        }, cliProgress.Presets.shades_classic);
+        bar = new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`,
+            hideCursor: true,
+            clearOnComplete: true,
+            formatValue: (v: number, _o: unknown, type: string) =>
+              type === "value" || type === "total" ? v.toLocaleString("en-US") : String(v),
+          },
+          cliProgress.Presets.shades_classic,
+        );
         bar.start(total, done);
         return;
       }

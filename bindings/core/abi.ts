@@ -5,8 +5,18 @@
  * by its enums. Nothing here knows a number the engine defines.
  */
 import {
-  KIND_ALLOC, KIND_BUDDY, KIND_NONE, PAGE_PINS_LONG_SHIFT, PAGE_PINS_SHORT_MASK, PAGE_STATE_CMA, PAGE_STATE_KIND_MASK,
-  PAGE_STATE_MT_MASK, PAGE_STATE_MT_SHIFT, PAGE_STATE_ORDER_MASK, PAGE_STATE_ORDER_SHIFT, PAGE_STATE_RESERVED,
+  KIND_ALLOC,
+  KIND_BUDDY,
+  KIND_NONE,
+  PAGE_PINS_LONG_SHIFT,
+  PAGE_PINS_SHORT_MASK,
+  PAGE_STATE_CMA,
+  PAGE_STATE_KIND_MASK,
+  PAGE_STATE_MT_MASK,
+  PAGE_STATE_MT_SHIFT,
+  PAGE_STATE_ORDER_MASK,
+  PAGE_STATE_ORDER_SHIFT,
+  PAGE_STATE_RESERVED,
 } from "./abi.generated.ts";
 
 export * from "./abi.generated.ts";
@@ -47,8 +57,13 @@ export function decodePageState(state: number): PageState {
 
 /** Packs a PageState as the engine does: encodePageState(decodePageState(s)) === s for every engine value. */
 export function encodePageState(s: PageState): number {
-  return s.kind | (s.migratetype << PAGE_STATE_MT_SHIFT) | (s.order << PAGE_STATE_ORDER_SHIFT) |
-    (s.cma ? PAGE_STATE_CMA : 0) | (s.reserved ? PAGE_STATE_RESERVED : 0);
+  return (
+    s.kind |
+    (s.migratetype << PAGE_STATE_MT_SHIFT) |
+    (s.order << PAGE_STATE_ORDER_SHIFT) |
+    (s.cma ? PAGE_STATE_CMA : 0) |
+    (s.reserved ? PAGE_STATE_RESERVED : 0)
+  );
 }
 
 /** What engine.pagePins(pfn) packs (see PAGE_PINS_* in assembly/abi.ts). */
@@ -82,6 +97,7 @@ export function byIndex<T>(what: string, count: number, entries: Readonly<Record
     if (out.includes(value)) throw new Error(`${what}: ${String(value)} is listed for two indexes`);
     out.push(value);
   }
-  if (keys.length !== count) throw new Error(`${what}: entries beyond the engine's ${count} indexes (${keys.join(", ")})`);
+  if (keys.length !== count)
+    throw new Error(`${what}: entries beyond the engine's ${count} indexes (${keys.join(", ")})`);
   return Object.freeze(out);
 }

@@ -40,7 +40,12 @@ export interface EngineInstance {
    * A live view of an engine buffer: on WASM built from `pointer()` into linear
    * memory, on the portable build the array itself. Valid until the next engine call.
    */
-  bufferView<T extends Int32Array | Uint32Array>(ctor: TypedArrayCtor<T>, pointer: () => number, array: () => T, length: number): T;
+  bufferView<T extends Int32Array | Uint32Array>(
+    ctor: TypedArrayCtor<T>,
+    pointer: () => number,
+    array: () => T,
+    length: number,
+  ): T;
 }
 
 let wasmModule: Promise<WebAssembly.Module> | undefined;

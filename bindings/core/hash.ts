@@ -38,14 +38,16 @@ export class StateHasher {
   /** A string: its length, then its UTF-16 code units two per word. */
   str(s: string): this {
     this.word(s.length);
-    for (let i = 0; i < s.length; i += 2) this.word(s.charCodeAt(i) | (i + 1 < s.length ? s.charCodeAt(i + 1) << 16 : 0));
+    for (let i = 0; i < s.length; i += 2)
+      this.word(s.charCodeAt(i) | (i + 1 < s.length ? s.charCodeAt(i + 1) << 16 : 0));
     return this;
   }
 
   /** Bytes: their length, then four to a word. */
   bytes(b: Uint8Array): this {
     this.word(b.length);
-    for (let i = 0; i < b.length; i += 4) this.word(b[i]! | (b[i + 1] ?? 0) << 8 | (b[i + 2] ?? 0) << 16 | (b[i + 3] ?? 0) << 24);
+    for (let i = 0; i < b.length; i += 4)
+      this.word(b[i]! | ((b[i + 1] ?? 0) << 8) | ((b[i + 2] ?? 0) << 16) | ((b[i + 3] ?? 0) << 24));
     return this;
   }
 

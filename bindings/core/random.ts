@@ -23,7 +23,10 @@ function splitmix32(state: number): () => number {
 
 export function createRandom(seed: number): Random {
   const init = splitmix32(seed >>> 0);
-  let a = init(), b = init(), c = init(), d = init();
+  let a = init(),
+    b = init(),
+    c = init(),
+    d = init();
   const next = (): number => {
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;

@@ -61,7 +61,9 @@ export class Registry {
       const part = new StateHasher();
       s.hash(part);
       if (part.words === 0) continue;
-      h.str(s.name).word(part.words).word(part.digest() | 0);
+      h.str(s.name)
+        .word(part.words)
+        .word(part.digest() | 0);
       fed++;
     }
     return fed === 0 ? engineHash >>> 0 : h.digest();

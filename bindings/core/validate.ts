@@ -16,7 +16,10 @@ export function show(value: unknown): string {
 }
 
 function invalid(where: string, name: string, what: string, value?: unknown): DmaSimError {
-  return new DmaSimError("EINVAL", `${where}: ${name} must be ${what}${arguments.length > 3 ? `, got ${show(value)}` : ""}`);
+  return new DmaSimError(
+    "EINVAL",
+    `${where}: ${name} must be ${what}${arguments.length > 3 ? `, got ${show(value)}` : ""}`,
+  );
 }
 
 /** Throws EINVAL unless `value` is an integer in [min, max]. */
@@ -74,7 +77,8 @@ export function requireOneOf<T extends string>(where: string, name: string, valu
 
 /** Throws EINVAL naming the first key of `object` that is not in `known`. */
 export function rejectUnknownKeys(where: string, object: object, known: ReadonlySet<string>, what = "field"): void {
-  for (const key of Object.keys(object)) if (!known.has(key)) throw new DmaSimError("EINVAL", `${where}: unknown ${what} "${key}"`);
+  for (const key of Object.keys(object))
+    if (!known.has(key)) throw new DmaSimError("EINVAL", `${where}: unknown ${what} "${key}"`);
 }
 
 /** A positive integer power of two. */
@@ -84,6 +88,7 @@ export function isPow2(n: unknown): n is number {
 
 /** Throws EINVAL unless `value` is a non-negative safe integer (a counter printed with %lu). */
 export function requireCount(where: string, name: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw invalid(where, name, "a non-negative safe integer", value);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)
+    throw invalid(where, name, "a non-negative safe integer", value);
   return value;
 }

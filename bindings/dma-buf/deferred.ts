@@ -24,9 +24,7 @@
  */
 import type { CmaArea } from "../mm/cma.ts";
 import type { Device, DmaDirection } from "../dma/device.ts";
-import {
-  DmaBuf, DmaBufMap, copyRuns, dmaBufExport, pfnAt, zeroRuns, type DmaBufOps, type PageRun,
-} from "./dma-buf.ts";
+import { DmaBuf, DmaBufMap, copyRuns, dmaBufExport, pfnAt, zeroRuns, type DmaBufOps, type PageRun } from "./dma-buf.ts";
 import { allocLargestBlocks } from "./dma-heap.ts";
 import { pageAlign } from "../core/units.ts";
 import { DmaSimError } from "../core/errors.ts";
@@ -133,22 +131,30 @@ function allocBacking(sys: Mm, size: number, c: PlacementConstraints, preferred:
   if (area && pages <= area.count) {
     const pfn = area.alloc(pages, Math.min(Math.max(0, Math.ceil(Math.log2(pages))), 8));
     if (pfn !== null) {
-      if (reaches(pfn, pages)) return { placement: "cma", runs: [{ pfn, pages }], blocks: [], cma: { area, pfn, count: pages } };
+      if (reaches(pfn, pages))
+        return { placement: "cma", runs: [{ pfn, pages }], blocks: [], cma: { area, pfn, count: pages } };
       area.release(pfn, pages);
     }
   }
   // No CMA that fits: one high-order block from the highest zone the mask reaches.
   const order = Math.max(0, Math.ceil(Math.log2(pages)));
   if (order <= sys.maxOrder) {
-    const zones = sys.zones().map((z) => z.name).reverse() as ZoneName[];
+    const zones = sys
+      .zones()
+      .map((z) => z.name)
+      .reverse() as ZoneName[];
     for (const zone of zones) {
       const pfn = sys.allocPages(order, "unmovable", { zone });
       if (pfn === null) continue;
-      if (reaches(pfn, pages)) return { placement: "contiguous-pages", runs: [{ pfn, pages }], blocks: [{ pfn, order }], cma: null };
+      if (reaches(pfn, pages))
+        return { placement: "contiguous-pages", runs: [{ pfn, pages }], blocks: [{ pfn, order }], cma: null };
       sys.freePages(pfn, order);
     }
   }
-  throw new DmaSimError("ENOMEM", `deferred dma-buf: no contiguous ${pages} pages below 0x${(c.limit + 1).toString(16)}`);
+  throw new DmaSimError(
+    "ENOMEM",
+    `deferred dma-buf: no contiguous ${pages} pages below 0x${(c.limit + 1).toString(16)}`,
+  );
 }
 
 function buf(dmabuf: DmaBuf): DeferredBuffer {
@@ -213,7 +219,10 @@ const OPS: DmaBufOps = {
     const pinned = pinnedBy(dmabuf);
     if (pinned) {
       b.stats.refusedAttaches++;
-      throw new DmaSimError("EBUSY", `dma_buf_attach: ${att.dev.name} cannot reach the backing (${b.backing.placement}), and ${pinned} keep it from moving`);
+      throw new DmaSimError(
+        "EBUSY",
+        `dma_buf_attach: ${att.dev.name} cannot reach the backing (${b.backing.placement}), and ${pinned} keep it from moving`,
+      );
     }
     migrate(dmabuf, c);
   },
@@ -265,7 +274,13 @@ const OPS: DmaBufOps = {
     h.list(b.backing?.runs ?? [], (r) => h.num(r.pfn).num(r.pages));
     h.list(b.mapped, ([sgt, dev]) => {
       h.str(dev.name).num(sgt.nents);
-      h.list(sgt.entries, (e) => h.num(e.pfn).num(e.length).num(e.dmaAddress ?? -1).num(e.dmaLength ?? -1));
+      h.list(sgt.entries, (e) =>
+        h
+          .num(e.pfn)
+          .num(e.length)
+          .num(e.dmaAddress ?? -1)
+          .num(e.dmaLength ?? -1),
+      );
     });
   },
   check(dmabuf) {
@@ -273,7 +288,8 @@ const OPS: DmaBufOps = {
     if (!b.backing) return "";
     for (const blk of b.backing.blocks) {
       const info = b.sys.pageInfo(blk.pfn);
-      if (info.state !== "allocated" || info.order !== blk.order) return `deferred backing block at pfn ${blk.pfn} is not allocated`;
+      if (info.state !== "allocated" || info.order !== blk.order)
+        return `deferred backing block at pfn ${blk.pfn} is not allocated`;
     }
     if (b.backing.cma && b.sys.pageInfo(b.backing.cma.pfn).state === "free") return "deferred CMA backing is free";
     return "";
@@ -291,15 +307,33 @@ export function dmaBufExportDeferred(sys: Mm, options: DeferredDmaBufOptions): D
   const size = pageAlign(options.size, sys.pageSize);
   const cmaArea = options.cmaArea === undefined ? null : sys.cma(options.cmaArea);
   const priv: DeferredBuffer = {
-    sys, size, cmaArea, backing: null, pins: 0, mapped: new Map(),
+    sys,
+    size,
+    cmaArea,
+    backing: null,
+    pins: 0,
+    mapped: new Map(),
     stats: { allocations: 0, migrations: 0, bytesCopied: 0, refusedAttaches: 0 },
   };
-  return dmaBufExport(sys, { expName: options.expName ?? "deferred", size, ops: OPS, flags: options.flags ?? O_RDWR, priv });
+  return dmaBufExport(sys, {
+    expName: options.expName ?? "deferred",
+    size,
+    ops: OPS,
+    flags: options.flags ?? O_RDWR,
+    priv,
+  });
 }
 
 /** Where a deferred buffer's backing is, and what it did; null for other buffers. */
-export function deferredInfo(dmabuf: DmaBuf): { placement: DeferredPlacement; runs: PageRun[]; pins: number; stats: DeferredStats } | null {
+export function deferredInfo(
+  dmabuf: DmaBuf,
+): { placement: DeferredPlacement; runs: PageRun[]; pins: number; stats: DeferredStats } | null {
   if (dmabuf.ops !== OPS) return null;
   const b = buf(dmabuf);
-  return { placement: b.backing?.placement ?? "none", runs: b.backing ? b.backing.runs.map((r) => ({ ...r })) : [], pins: b.pins, stats: { ...b.stats } };
+  return {
+    placement: b.backing?.placement ?? "none",
+    runs: b.backing ? b.backing.runs.map((r) => ({ ...r })) : [],
+    pins: b.pins,
+    stats: { ...b.stats },
+  };
 }

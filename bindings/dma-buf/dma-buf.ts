@@ -98,7 +98,10 @@ const DIRS: readonly DmaDirection[] = ["bidirectional", "to_device", "from_devic
 
 function dirArg(where: string, dir: unknown): DmaDirection {
   if (!DIRS.includes(dir as DmaDirection)) {
-    throw new DmaSimError("EINVAL", `${where}: direction must be "bidirectional", "to_device" or "from_device", got ${String(dir)}`);
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: direction must be "bidirectional", "to_device" or "from_device", got ${String(dir)}`,
+    );
   }
   return dir as DmaDirection;
 }
@@ -112,7 +115,12 @@ export interface PageRun {
 }
 
 /** The physical ranges covering [offset, offset + length) of a buffer laid out as `runs`. */
-export function physRanges(pageSize: number, runs: readonly PageRun[], offset: number, length: number): { phys: number; len: number }[] {
+export function physRanges(
+  pageSize: number,
+  runs: readonly PageRun[],
+  offset: number,
+  length: number,
+): { phys: number; len: number }[] {
   const out: { phys: number; len: number }[] = [];
   let skip = offset;
   let left = length;
@@ -159,7 +167,8 @@ export class DmaBufMap {
 
   private ranges(where: string, offset: number, length: number): { phys: number; len: number }[] {
     if (!this.valid) throw new DmaSimError("EFAULT", `DmaBufMap.${where}: the mapping was dropped`);
-    if (!this.sys.storeContents) throw new DmaSimError("EINVAL", `DmaBufMap.${where}: this machine keeps no page contents`);
+    if (!this.sys.storeContents)
+      throw new DmaSimError("EINVAL", `DmaBufMap.${where}: this machine keeps no page contents`);
     requireInt(`DmaBufMap.${where}`, "offset", offset, 0, this.size);
     requireInt(`DmaBufMap.${where}`, "length", length, 0, this.size - offset);
     return physRanges(this.sys.pageSize, this.runs, offset, length);
@@ -260,7 +269,11 @@ export class VmArea {
 
   /** @internal Its state for sys.stateHash(): the page table and the private copies, by page index. */
   hashState(h: StateHasher): void {
-    h.num(this.pgoff).num(this.pages).bool(this.shared).bool(this.writable).bool(this.fault !== null);
+    h.num(this.pgoff)
+      .num(this.pages)
+      .bool(this.shared)
+      .bool(this.writable)
+      .bool(this.fault !== null);
     h.list(sortedEntries(this.ptes), ([index, pfn]) => h.num(index).num(pfn));
     h.list(sortedEntries(this.cow), ([index, page]) => h.num(index).num(page.id));
   }
@@ -357,7 +370,11 @@ export class DmaBufAttachment {
 
   /** @internal Its state for sys.stateHash(). */
   hashState(h: StateHasher): void {
-    h.str(this.dev.name).bool(this.isDynamic).bool(this.peer2peer).num(this.pins).str(this.dir ?? "");
+    h.str(this.dev.name)
+      .bool(this.isDynamic)
+      .bool(this.peer2peer)
+      .num(this.pins)
+      .str(this.dir ?? "");
     hashSgTable(h, this.sgt);
     h.list(this.mappings, ([sgt, dir]) => {
       hashSgTable(h, sgt);
@@ -400,7 +417,14 @@ function hashSgTable(h: StateHasher, sgt: SgTable | null): void {
     return;
   }
   h.num(sgt.nents).num(sgt.origNents).bool(sgt.ended);
-  h.list(sgt.entries, (e) => h.num(e.pfn).num(e.offset).num(e.length).num(e.dmaAddress ?? -1).num(e.dmaLength ?? -1));
+  h.list(sgt.entries, (e) =>
+    h
+      .num(e.pfn)
+      .num(e.offset)
+      .num(e.length)
+      .num(e.dmaAddress ?? -1)
+      .num(e.dmaLength ?? -1),
+  );
 }
 
 /** @internal Boot: the dma-buf layer of a machine, with its debugfs file and invariants. */
@@ -489,7 +513,10 @@ export class DmaBuf {
     // strndup_user(buf, DMA_BUF_NAME_LEN): the string ends at its NUL, and with it must fit in 32 bytes.
     const str = name.split("\0")[0]!;
     if (new TextEncoder().encode(str).length + 1 > DMA_BUF_NAME_LEN) {
-      throw new DmaSimError("EINVAL", `dma_buf_set_name: "${str.slice(0, 40)}" is longer than ${DMA_BUF_NAME_LEN - 1} bytes`);
+      throw new DmaSimError(
+        "EINVAL",
+        `dma_buf_set_name: "${str.slice(0, 40)}" is longer than ${DMA_BUF_NAME_LEN - 1} bytes`,
+      );
     }
     this.live("setName");
     this.nameValue = str;
@@ -507,10 +534,18 @@ export class DmaBuf {
 
   /** @internal Its state for sys.stateHash(): references, name, attachments, kernel and user mappings, the exporter's own. */
   hashState(h: StateHasher): void {
-    h.num(this.ino).num(this.size).str(this.expName).num(this.fFlags).str(this.nameValue ?? "").bool(this.nameValue !== null);
+    h.num(this.ino)
+      .num(this.size)
+      .str(this.expName)
+      .num(this.fFlags)
+      .str(this.nameValue ?? "")
+      .bool(this.nameValue !== null);
     h.num(this.refs.fd).num(this.refs.vma).num(this.refs.kernel);
     h.num(this.vmappingCounter).bool(this.vmapPtr !== null);
-    h.list([...this.kmaps.keys()].sort((a, b) => a - b), (page) => h.num(page));
+    h.list(
+      [...this.kmaps.keys()].sort((a, b) => a - b),
+      (page) => h.num(page),
+    );
     h.list(this.attachmentList, (a) => a.hashState(h));
     h.list(this.vmas, (vma) => vma.hashState(h));
     this.ops.hash?.(this, h);
@@ -567,9 +602,16 @@ export class DmaBuf {
    */
   checkPut(where: string): void {
     if (this.fileCount > 1) return;
-    if (this.vmappingCounter > 0) throw new DmaSimError("EBUSY", `${where}: the last reference would release a dma-buf still vmapped (BUG_ON(dmabuf->vmapping_counter))`);
+    if (this.vmappingCounter > 0)
+      throw new DmaSimError(
+        "EBUSY",
+        `${where}: the last reference would release a dma-buf still vmapped (BUG_ON(dmabuf->vmapping_counter))`,
+      );
     if (this.attachmentList.length > 0) {
-      throw new DmaSimError("EBUSY", `${where}: the last reference would release a dma-buf still attached to ${this.attachmentList.map((a) => a.dev.name).join(", ")} (an importer must hold a reference while attached)`);
+      throw new DmaSimError(
+        "EBUSY",
+        `${where}: the last reference would release a dma-buf still attached to ${this.attachmentList.map((a) => a.dev.name).join(", ")} (an importer must hold a reference while attached)`,
+      );
     }
   }
 
@@ -600,10 +642,15 @@ export class DmaBuf {
    * a dynamic exporter pinning it first, as the kernel does. EBUSY from the
    * exporter: the backing cannot serve the device and cannot move.
    */
-  dynamicAttach(dev: Device, importerOps: DmaBufAttachOps | null = null, importerPriv: unknown = null): DmaBufAttachment {
+  dynamicAttach(
+    dev: Device,
+    importerOps: DmaBufAttachOps | null = null,
+    importerPriv: unknown = null,
+  ): DmaBufAttachment {
     const where = "dma_buf_dynamic_attach";
     this.live(where);
-    if (!dev || typeof dev !== "object" || !dmaBufState(this.sys).devices.includes(dev)) throw new DmaSimError("EINVAL", `${where}: dev must be a Device of this machine`);
+    if (!dev || typeof dev !== "object" || !dmaBufState(this.sys).devices.includes(dev))
+      throw new DmaSimError("EINVAL", `${where}: dev must be a Device of this machine`);
     if (importerOps !== null && (typeof importerOps !== "object" || typeof importerOps.moveNotify !== "function")) {
       throw new DmaSimError("EINVAL", `${where}: importer ops need move_notify`);
     }
@@ -642,7 +689,11 @@ export class DmaBuf {
   detach(att: DmaBufAttachment): void {
     const where = "dma_buf_detach";
     this.attArg(where, att);
-    if (att.mappings.size > 0) throw new DmaSimError("EBUSY", `${where}: ${att.dev.name} still holds ${att.mappings.size} mapping(s); unmap them first`);
+    if (att.mappings.size > 0)
+      throw new DmaSimError(
+        "EBUSY",
+        `${where}: ${att.dev.name} still holds ${att.mappings.size} mapping(s); unmap them first`,
+      );
     if (att.sgt) {
       this.ops.unmapDmaBuf(att, att.sgt, att.dir!);
       if (this.isDynamic) this.ops.unpin!(att);
@@ -703,7 +754,8 @@ export class DmaBuf {
     this.attArg(where, att);
     dirArg(where, dir);
     if (att.sgt === sgt) return;
-    if (!att.mappings.has(sgt)) throw new DmaSimError("EINVAL", `${where}: the table is not mapped for ${att.dev.name}`);
+    if (!att.mappings.has(sgt))
+      throw new DmaSimError("EINVAL", `${where}: the table is not mapped for ${att.dev.name}`);
     this.ops.unmapDmaBuf(att, sgt, dir);
     att.mappings.delete(sgt);
   }
@@ -758,7 +810,8 @@ export class DmaBuf {
   /** dma_buf_vunmap(): the last one calls the exporter's vunmap(). */
   vunmap(map: DmaBufMap): void {
     const where = "dma_buf_vunmap";
-    if (this.vmappingCounter === 0 || map !== this.vmapPtr) throw new DmaSimError("EINVAL", `${where}: not this dma-buf's vmap (BUG_ON)`);
+    if (this.vmappingCounter === 0 || map !== this.vmapPtr)
+      throw new DmaSimError("EINVAL", `${where}: not this dma-buf's vmap (BUG_ON)`);
     if (--this.vmappingCounter === 0) {
       this.ops.vunmap?.(this, map);
       map.valid = false;
@@ -773,7 +826,11 @@ export class DmaBuf {
     requireInt(where, "pageNum", pageNum, 0, pfnUp(this.size, this.sys.pageSize) - 1);
     if (!this.ops.kmap) return null;
     const pfn = this.ops.kmap(this, pageNum);
-    const map = new DmaBufMap(this.sys, [{ pfn, pages: 1 }], Math.min(this.sys.pageSize, this.size - pageNum * this.sys.pageSize));
+    const map = new DmaBufMap(
+      this.sys,
+      [{ pfn, pages: 1 }],
+      Math.min(this.sys.pageSize, this.size - pageNum * this.sys.pageSize),
+    );
     this.kmaps.set(pageNum, map);
     return map;
   }
@@ -781,7 +838,8 @@ export class DmaBuf {
   /** dma_buf_kunmap() */
   kunmap(pageNum: number, map: DmaBufMap): void {
     const where = "dma_buf_kunmap";
-    if (this.kmaps.get(pageNum) !== map) throw new DmaSimError("EINVAL", `${where}: page ${pageNum} is not kmapped as given`);
+    if (this.kmaps.get(pageNum) !== map)
+      throw new DmaSimError("EINVAL", `${where}: page ${pageNum} is not kmapped as given`);
     this.ops.kunmap?.(this, pageNum);
     this.kmaps.delete(pageNum);
     map.valid = false;
@@ -803,7 +861,10 @@ export class DmaBuf {
     this.live(where);
     if (!this.ops.mmap) throw new DmaSimError("EINVAL", `${where}: the exporter does not support mmap`);
     if (vma.pgoff + vma.pages > Math.floor(this.size / this.sys.pageSize)) {
-      throw new DmaSimError("EINVAL", `${where}: pages ${vma.pgoff}..${vma.pgoff + vma.pages - 1} run past the buffer's ${Math.floor(this.size / this.sys.pageSize)} pages`);
+      throw new DmaSimError(
+        "EINVAL",
+        `${where}: pages ${vma.pgoff}..${vma.pgoff + vma.pages - 1} run past the buffer's ${Math.floor(this.size / this.sys.pageSize)} pages`,
+      );
     }
     this.ops.mmap(this, vma);
   }
@@ -834,7 +895,8 @@ export function dmaBufExport(sys: Mm, info: DmaBufExportInfo): DmaBuf {
   for (const op of ["mapDmaBuf", "unmapDmaBuf", "release"] as const) {
     if (typeof ops[op] !== "function") throw new DmaSimError("EINVAL", `${where}: ops.${op} is required`);
   }
-  if (ops.cacheSgtMapping && (ops.pin || ops.unpin)) throw new DmaSimError("EINVAL", `${where}: cache_sgt_mapping cannot go with pin/unpin`);
+  if (ops.cacheSgtMapping && (ops.pin || ops.unpin))
+    throw new DmaSimError("EINVAL", `${where}: cache_sgt_mapping cannot go with pin/unpin`);
   if (!ops.pin !== !ops.unpin) throw new DmaSimError("EINVAL", `${where}: pin and unpin come together`);
   requireInt(where, "size", info.size, 1, Number.MAX_SAFE_INTEGER);
   const flags = info.flags ?? 0;

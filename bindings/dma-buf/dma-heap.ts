@@ -10,7 +10,15 @@
 import type { CmaArea } from "../mm/cma.ts";
 import type { DmaDirection } from "../dma/device.ts";
 import {
-  DmaBuf, DmaBufAttachment, DmaBufMap, dmaBufExport, pfnAt, zeroRuns, type DmaBufOps, type PageRun, type VmArea,
+  DmaBuf,
+  DmaBufAttachment,
+  DmaBufMap,
+  dmaBufExport,
+  pfnAt,
+  zeroRuns,
+  type DmaBufOps,
+  type PageRun,
+  type VmArea,
 } from "./dma-buf.ts";
 import { DmaSimError, ERRNO } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
@@ -71,8 +79,10 @@ export class DmaHeap {
     requireInt(where, "len", len, 0, Number.MAX_SAFE_INTEGER);
     requireInt(where, "fdFlags", fdFlags, 0, 0xffffffff);
     requireInt(where, "heapFlags", heapFlags, 0, Number.MAX_SAFE_INTEGER);
-    if (fdFlags & ~DMA_HEAP_VALID_FD_FLAGS) throw new DmaSimError("EINVAL", `${where}: fd flags 0x${fdFlags.toString(16)} beyond O_CLOEXEC | O_ACCMODE`);
-    if (heapFlags !== DMA_HEAP_VALID_HEAP_FLAGS) throw new DmaSimError("EINVAL", `${where}: no heap flags are defined, got 0x${heapFlags.toString(16)}`);
+    if (fdFlags & ~DMA_HEAP_VALID_FD_FLAGS)
+      throw new DmaSimError("EINVAL", `${where}: fd flags 0x${fdFlags.toString(16)} beyond O_CLOEXEC | O_ACCMODE`);
+    if (heapFlags !== DMA_HEAP_VALID_HEAP_FLAGS)
+      throw new DmaSimError("EINVAL", `${where}: no heap flags are defined, got 0x${heapFlags.toString(16)}`);
     const page = this.sys.pageSize;
     const size = Math.ceil(len / page) * page;
     if (size === 0) throw new DmaSimError("EINVAL", `${where}: len is 0`);
@@ -133,7 +143,10 @@ function heapOps(kind: "system" | "cma"): DmaBufOps {
       const sys = dmabuf.sys;
       let table: SgTable;
       if (kind === "system") {
-        table = new SgTable(b.blocks.map((blk) => ({ pfn: blk.pfn, offset: 0, length: sys.pageSize * 2 ** blk.order })), sys.pageSize);
+        table = new SgTable(
+          b.blocks.map((blk) => ({ pfn: blk.pfn, offset: 0, length: sys.pageSize * 2 ** blk.order })),
+          sys.pageSize,
+        );
       } else {
         const pfns = Array.from({ length: b.cma!.count }, (_, i) => b.cma!.pfn + i);
         table = sgAllocTableFromPages(pfns, 0, b.cma!.count * sys.pageSize, undefined, { system: sys });
@@ -144,7 +157,10 @@ function heapOps(kind: "system" | "cma"): DmaBufOps {
     },
     detach(dmabuf, att) {
       const b = buffer(dmabuf);
-      b.attachments.splice(b.attachments.findIndex((x) => x.a === heapAtt(att)), 1);
+      b.attachments.splice(
+        b.attachments.findIndex((x) => x.a === heapAtt(att)),
+        1,
+      );
     },
     /** dma_map_sgtable() of the attachment's table on its device. */
     mapDmaBuf(att, dir) {
@@ -152,7 +168,10 @@ function heapOps(kind: "system" | "cma"): DmaBufOps {
       const ret = att.dev.dmaMapSgtable(a.table, dir);
       if (ret < 0) {
         // The system heap passes the DMA API's error on; the CMA heap says ENOMEM.
-        throw DmaSimError.fromErrno(kind === "cma" ? -ERRNO.ENOMEM : ret, `${kind}_heap_map_dma_buf: dma_map_sgtable() on ${att.dev.name} failed`);
+        throw DmaSimError.fromErrno(
+          kind === "cma" ? -ERRNO.ENOMEM : ret,
+          `${kind}_heap_map_dma_buf: dma_map_sgtable() on ${att.dev.name} failed`,
+        );
       }
       a.mapped = true;
       return a.table;
@@ -181,7 +200,11 @@ function heapOps(kind: "system" | "cma"): DmaBufOps {
       // system_heap_mmap(): remap_pfn_range() page by page, at once. On a
       // private (copy-on-write) mapping remap_pfn_range() must cover the whole
       // vma in one call, so anything beyond one page is EINVAL.
-      if (!vma.shared && vma.pages > 1) throw new DmaSimError("EINVAL", "system_heap_mmap: remap_pfn_range() of a private mapping must map the whole vma at once");
+      if (!vma.shared && vma.pages > 1)
+        throw new DmaSimError(
+          "EINVAL",
+          "system_heap_mmap: remap_pfn_range() of a private mapping must map the whole vma at once",
+        );
       for (let i = 0; i < vma.pages; i++) vma.insertPfn(i, pfnAt(b.runs, vma.pgoff + i));
     },
     vmap(dmabuf) {
@@ -209,7 +232,13 @@ function heapOps(kind: "system" | "cma"): DmaBufOps {
       h.list(b.runs, (r) => h.num(r.pfn).num(r.pages)).num(b.vmapCnt);
       h.list(b.attachments, ({ dev, a }) => {
         h.str(dev.name).bool(a.mapped).num(a.table.nents);
-        h.list(a.table.entries, (e) => h.num(e.pfn).num(e.length).num(e.dmaAddress ?? -1).num(e.dmaLength ?? -1));
+        h.list(a.table.entries, (e) =>
+          h
+            .num(e.pfn)
+            .num(e.length)
+            .num(e.dmaAddress ?? -1)
+            .num(e.dmaLength ?? -1),
+        );
       });
     },
     check(dmabuf) {
@@ -217,7 +246,8 @@ function heapOps(kind: "system" | "cma"): DmaBufOps {
       const sys = dmabuf.sys;
       for (const blk of b.blocks) {
         const info = sys.pageInfo(blk.pfn);
-        if (info.state !== "allocated" || info.order !== blk.order) return `system heap block at pfn ${blk.pfn} is not an order-${blk.order} allocation`;
+        if (info.state !== "allocated" || info.order !== blk.order)
+          return `system heap block at pfn ${blk.pfn} is not an order-${blk.order} allocation`;
       }
       if (b.cma) {
         for (const pfn of [b.cma.pfn, b.cma.pfn + b.cma.count - 1]) {
@@ -285,7 +315,8 @@ function cmaHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf {
   const count = len / sys.pageSize;
   const align = Math.min(Math.max(0, Math.ceil(Math.log2(count))), 8);
   const pfn = area.alloc(count, align);
-  if (pfn === null) throw new DmaSimError("ENOMEM", `cma_heap_allocate: cma_alloc() of ${count} pages from "${area.name}" failed`);
+  if (pfn === null)
+    throw new DmaSimError("ENOMEM", `cma_heap_allocate: cma_alloc() of ${count} pages from "${area.name}" failed`);
   const runs = [{ pfn, pages: count }];
   zeroRuns(sys, runs);
   const buffer: HeapBuffer = { heap, len, runs, blocks: [], cma: { area, pfn, count }, attachments: [], vmapCnt: 0 };
@@ -304,7 +335,9 @@ export function dmaHeaps(sys: Mm): readonly DmaHeap[] {
     heaps = [new DmaHeap(sys, "system", { allocate: systemHeapAllocate }, null, null)];
     for (const area of sys.cmaAreas) {
       if (area.name === "system") continue; // dma_heap_add() refuses a second heap of that name
-      heaps.push(new DmaHeap(sys, area.name, { allocate: cmaHeapAllocate }, area, sys.cmaHeapUsers.get(area.name) ?? null));
+      heaps.push(
+        new DmaHeap(sys, area.name, { allocate: cmaHeapAllocate }, area, sys.cmaHeapUsers.get(area.name) ?? null),
+      );
     }
     HEAPS.set(sys, heaps);
   }

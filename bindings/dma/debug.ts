@@ -422,7 +422,8 @@ function argAttrs(where: string, v: unknown): boolean {
 }
 
 function argMapKind(where: string, v: unknown): void {
-  if (v !== undefined && v !== "single" && v !== "page") fail(where, `type must be "single" or "page", got ${String(v)}`);
+  if (v !== undefined && v !== "single" && v !== "page")
+    fail(where, `type must be "single" or "page", got ${String(v)}`);
 }
 
 interface SgSeg {
@@ -498,7 +499,8 @@ export class DmaDebug {
     const where = "DmaDebug";
     if (typeof options !== "object" || options === null) fail(where, "options must be an object");
     const o = options;
-    if (o.showAllErrors !== undefined && typeof o.showAllErrors !== "boolean") fail(where, "showAllErrors must be a boolean");
+    if (o.showAllErrors !== undefined && typeof o.showAllErrors !== "boolean")
+      fail(where, "showAllErrors must be a boolean");
     this.showAllErrors = o.showAllErrors ?? false;
     this.showNumErrors = o.showNumErrors === undefined ? 1 : argInt(where, "showNumErrors", o.showNumErrors, U32_MAX);
     const cl = o.cachelineBytes === undefined ? 64 : argInt(where, "cachelineBytes", o.cachelineBytes, 4096);
@@ -511,7 +513,11 @@ export class DmaDebug {
     this.assertIdle = o.assertIdle ?? false;
     if (o.virtToPhys !== undefined && typeof o.virtToPhys !== "function") fail(where, "virtToPhys must be a function");
     this.virtToPhys = o.virtToPhys;
-    this.initialSettings = { showAllErrors: this.showAllErrors, showNumErrors: this.showNumErrors, driverFilter: this.driverFilter };
+    this.initialSettings = {
+      showAllErrors: this.showAllErrors,
+      showNumErrors: this.showNumErrors,
+      driverFilter: this.driverFilter,
+    };
   }
 
   // -- configuration ----------------------------------------------------------
@@ -625,7 +631,13 @@ export class DmaDebug {
   /** debug_dma_unmap_page() (also reached by dma_unmap_single()). */
   unmapPage(dev: string, devAddr: DmaAddr, size: DmaAddr, dir: DmaDirection, type?: "single" | "page"): void {
     const where = "unmapPage";
-    const ref = this.ref(argDev(where, dev), argDmaHandle(where, "devAddr", devAddr), argU64(where, "size", size), T_SINGLE, argDir(where, dir));
+    const ref = this.ref(
+      argDev(where, dev),
+      argDmaHandle(where, "devAddr", devAddr),
+      argU64(where, "size", size),
+      T_SINGLE,
+      argDir(where, dir),
+    );
     argMapKind(where, type);
     this.checkUnmap(ref);
   }
@@ -647,7 +659,15 @@ export class DmaDebug {
   /** debug_dma_unmap_resource(). */
   unmapResource(dev: string, devAddr: DmaAddr, size: DmaAddr, dir: DmaDirection): void {
     const where = "unmapResource";
-    this.checkUnmap(this.ref(argDev(where, dev), argU64(where, "devAddr", devAddr), argU64(where, "size", size), T_RESOURCE, argDir(where, dir)));
+    this.checkUnmap(
+      this.ref(
+        argDev(where, dev),
+        argU64(where, "devAddr", devAddr),
+        argU64(where, "size", size),
+        T_RESOURCE,
+        argDir(where, dir),
+      ),
+    );
   }
 
   // -- hooks: scatter-gather ---------------------------------------------------
@@ -712,7 +732,14 @@ export class DmaDebug {
   // -- hooks: coherent ---------------------------------------------------------
 
   /** debug_dma_alloc_coherent(). `cpuAddr` is the returned virtual address and `paddr` the memory behind it. */
-  allocCoherent(dev: string, size: DmaAddr, devAddr: DmaAddr, cpuAddr: DmaAddr, paddr: DmaAddr, attrs?: DmaAttrs): void {
+  allocCoherent(
+    dev: string,
+    size: DmaAddr,
+    devAddr: DmaAddr,
+    cpuAddr: DmaAddr,
+    paddr: DmaAddr,
+    attrs?: DmaAttrs,
+  ): void {
     const where = "allocCoherent";
     const d = argDev(where, dev);
     const sz = argU64(where, "size", size);
@@ -841,9 +868,16 @@ export class DmaDebug {
   get pristine(): boolean {
     const s = this.initialSettings;
     return (
-      this.live.size === 0 && this.buckets.size === 0 && this.cachelines.size === 0 && this.reports.length === 0 &&
-      this.errorCountValue === 0 && !this.overlapWarned && this.devices.size === 0 &&
-      this.showAllErrors === s.showAllErrors && this.showNumErrors === s.showNumErrors && this.driverFilter === s.driverFilter
+      this.live.size === 0 &&
+      this.buckets.size === 0 &&
+      this.cachelines.size === 0 &&
+      this.reports.length === 0 &&
+      this.errorCountValue === 0 &&
+      !this.overlapWarned &&
+      this.devices.size === 0 &&
+      this.showAllErrors === s.showAllErrors &&
+      this.showNumErrors === s.showNumErrors &&
+      this.driverFilter === s.driverFilter
     );
   }
 
@@ -853,9 +887,18 @@ export class DmaDebug {
    * buckets hold them in that order), and the active-cacheline tree by cacheline.
    */
   hashState(h: StateHasher): void {
-    h.bool(this.showAllErrors).num(this.showNumErrors).str(this.driverFilter).bool(this.overlapWarned).num(this.errorCountValue);
+    h.bool(this.showAllErrors)
+      .num(this.showNumErrors)
+      .str(this.driverFilter)
+      .bool(this.overlapWarned)
+      .num(this.errorCountValue);
     const devices = [...this.devices].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    h.list(devices, ([dev, info]) => h.str(dev).str(info.driver ?? "\0").str(info.bus ?? "\0"));
+    h.list(devices, ([dev, info]) =>
+      h
+        .str(dev)
+        .str(info.driver ?? "\0")
+        .str(info.bus ?? "\0"),
+    );
     h.list(this.reports, (r) => h.str(r.device).str(r.message).bool(r.suppressed).str(r.kind).str(r.origin));
     h.list(this.live, (e) => {
       hashEntryKey(h, e);
@@ -893,13 +936,16 @@ export class DmaDebug {
       if (bucket.length === 0) return `dma-debug: hash bucket ${idx} is listed empty`;
       for (const e of bucket) {
         if (!this.live.has(e)) return `dma-debug: hash bucket ${idx} holds an entry that is not live`;
-        if (hashIndex(e.devAddr) !== idx) return `dma-debug: the entry for device address 0x${hex16(e.devAddr)} is in bucket ${idx}`;
+        if (hashIndex(e.devAddr) !== idx)
+          return `dma-debug: the entry for device address 0x${hex16(e.devAddr)} is in bucket ${idx}`;
       }
       bucketed += bucket.length;
     }
-    if (bucketed !== this.live.size) return `dma-debug: ${this.live.size} live entries, ${bucketed} in the hash buckets`;
+    if (bucketed !== this.live.size)
+      return `dma-debug: ${this.live.size} live entries, ${bucketed} in the hash buckets`;
     for (const [cln, slot] of this.cachelines) {
-      if (slot.overlap < 0 || slot.overlap > ACTIVE_CACHELINE_MAX_OVERLAP) return `dma-debug: cacheline ${pa(cln)} has overlap count ${slot.overlap}`;
+      if (slot.overlap < 0 || slot.overlap > ACTIVE_CACHELINE_MAX_OVERLAP)
+        return `dma-debug: cacheline ${pa(cln)} has overlap count ${slot.overlap}`;
     }
     // Once a cacheline overflowed, its count no longer follows the entries (as in the kernel).
     if (this.overlapWarned) return "";
@@ -912,9 +958,11 @@ export class DmaDebug {
     for (const [cln, n] of entries) {
       const slot = this.cachelines.get(cln);
       if (!slot) return `dma-debug: cacheline ${pa(cln)} of ${n} live entries is not in the active-cacheline tree`;
-      if (slot.overlap !== n - 1) return `dma-debug: cacheline ${pa(cln)} has overlap count ${slot.overlap} for ${n} live entries`;
+      if (slot.overlap !== n - 1)
+        return `dma-debug: cacheline ${pa(cln)} has overlap count ${slot.overlap} for ${n} live entries`;
     }
-    if (this.cachelines.size !== entries.size) return "dma-debug: the active-cacheline tree holds a cacheline no live entry maps";
+    if (this.cachelines.size !== entries.size)
+      return "dma-debug: the active-cacheline tree holds a cacheline no live entry maps";
     return "";
   }
 
@@ -966,7 +1014,13 @@ export class DmaDebug {
     const show = this.driverFilterPass(dev) && (this.showAllErrors || this.showNumErrors > 0);
     const [drv, name] = dev === null ? ["NULL", "NULL"] : this.devStrings(dev);
     const prefix = origin === "kernel" ? "DMA-API: " : "DMA-API (dmasim): ";
-    this.reports.push({ device: dev ?? "NULL", message: `${prefix}${drv} ${name}: ${text}`, suppressed: !show, kind, origin });
+    this.reports.push({
+      device: dev ?? "NULL",
+      message: `${prefix}${drv} ${name}: ${text}`,
+      suppressed: !show,
+      kind,
+      origin,
+    });
     if (!this.showAllErrors && this.showNumErrors > 0) this.showNumErrors -= 1;
   }
 
@@ -1047,7 +1101,11 @@ export class DmaDebug {
 
     const exists = this.cachelineInsert(entry);
     if (exists && !skipCpuSync) {
-      this.errPrintk(entry.dev, "cacheline-overlap", "cacheline tracking EEXIST, overlapping mappings aren't supported");
+      this.errPrintk(
+        entry.dev,
+        "cacheline-overlap",
+        "cacheline tracking EEXIST, overlapping mappings aren't supported",
+      );
     }
   }
 
@@ -1206,7 +1264,11 @@ export class DmaDebug {
     }
 
     if (!toCpu && entry.dir !== D_TO_DEVICE && ref.dir !== D_FROM_DEVICE) {
-      this.errPrintk(dev, "sync-write-only-to-device", `device driver syncs device write-only DMA memory to device ${tail}`);
+      this.errPrintk(
+        dev,
+        "sync-write-only-to-device",
+        `device driver syncs device write-only DMA memory to device ${tail}`,
+      );
     }
 
     if (ref.sgCallEnts && ref.type === T_SG && ref.sgCallEnts !== entry.sgCallEnts) {
@@ -1230,15 +1292,35 @@ export class DmaDebug {
     entry.owned = toCpu ? rangeRemove(entry.owned, a, b) : rangeAdd(entry.owned, a, b);
   }
 
-  private syncSingle(where: string, dev: string, devAddr: DmaAddr, size: DmaAddr, dir: DmaDirection, toCpu: boolean): void {
+  private syncSingle(
+    where: string,
+    dev: string,
+    devAddr: DmaAddr,
+    size: DmaAddr,
+    dir: DmaDirection,
+    toCpu: boolean,
+  ): void {
     const d = argDev(where, dev);
-    const ref = this.ref(d, argU64(where, "devAddr", devAddr), argU64(where, "size", size), T_SINGLE, argDir(where, dir));
+    const ref = this.ref(
+      d,
+      argU64(where, "devAddr", devAddr),
+      argU64(where, "size", size),
+      T_SINGLE,
+      argDir(where, dir),
+    );
     const entry = this.checkSync(d, ref, toCpu);
     if (entry) this.moveOwnership(entry, ref, toCpu);
   }
 
   /** debug_dma_sync_sg_for_{cpu,device}(): stops after the mapped entry count of the first segment's mapping. */
-  private syncSg(where: string, dev: string, segments: DmaSgSegment[], nelems: number, dir: DmaDirection, toCpu: boolean): void {
+  private syncSg(
+    where: string,
+    dev: string,
+    segments: DmaSgSegment[],
+    nelems: number,
+    dir: DmaDirection,
+    toCpu: boolean,
+  ): void {
     const d = argDev(where, dev);
     const n = argInt(where, "nelems", nelems, INT_MAX);
     const list = argSegArray(where, segments, n);
@@ -1256,7 +1338,14 @@ export class DmaDebug {
    * get_nr_mapped_entries(), how many segments the kernel's loop reads
    * (`count`). Only those are validated.
    */
-  private sgRefs(where: string, dev: string, list: unknown[], n: number, dir: number, count: (mapped: number) => number): Ref[] {
+  private sgRefs(
+    where: string,
+    dev: string,
+    list: unknown[],
+    n: number,
+    dir: number,
+    count: (mapped: number) => number,
+  ): Ref[] {
     const mk = (s: SgSeg): Ref => this.ref(dev, s.devAddr, BigInt(s.dmaLength), T_SG, dir, n, s.paddr);
     const first = mk(argSeg(where, list, 0));
     const total = count(this.nrMappedEntries(first));
@@ -1300,7 +1389,8 @@ export class DmaDebug {
     }
     for (const e of this.live) {
       if (e.type !== T_COHERENT) continue;
-      if (cpuAddr >= e.cpuAddr && cpuAddr < e.cpuAddr + (e.size > 0n ? e.size : 1n)) return e.paddr + (cpuAddr - e.cpuAddr);
+      if (cpuAddr >= e.cpuAddr && cpuAddr < e.cpuAddr + (e.size > 0n ? e.size : 1n))
+        return e.paddr + (cpuAddr - e.cpuAddr);
     }
     return cpuAddr;
   }
@@ -1329,7 +1419,12 @@ export class DmaDebug {
       for (const [c, slot] of this.cachelines) if (c >= first && c <= last) consider(c, slot);
     }
     if (hit === undefined || hitSlot === undefined) return;
-    this.errPrintk(hitSlot.entry.dev, "cpu-touching-active-cacheline", `cpu touching an active dma mapped cacheline [cln=${pa(hit)}]`, "dmasim");
+    this.errPrintk(
+      hitSlot.entry.dev,
+      "cpu-touching-active-cacheline",
+      `cpu touching an active dma mapped cacheline [cln=${pa(hit)}]`,
+      "dmasim",
+    );
   }
 }
 

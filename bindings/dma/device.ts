@@ -90,7 +90,14 @@ export class Device {
   /** IOMMU page-table entries (4K, 64K, 1M, 16M) the device's last IOMMU mapping used. */
   lastIommuEntries: number[] = [0, 0, 0, 0];
   /** Counters: bounced mappings, coherent allocations by source. */
-  readonly counters: DmaCounters = { bounced: 0, mapErrors: 0, coherentCma: 0, coherentBuddy: 0, coherentPool: 0, coherentIommu: 0 };
+  readonly counters: DmaCounters = {
+    bounced: 0,
+    mapErrors: 0,
+    coherentCma: 0,
+    coherentBuddy: 0,
+    coherentPool: 0,
+    coherentIommu: 0,
+  };
   /** The device's dma_map_ops, with the streaming mappings they hold. */
   private readonly ops: DmaMapOps;
   private readonly coherentBuffers = new Set<CoherentBuffer>();
@@ -148,7 +155,10 @@ export class Device {
 
   private dirArg(where: string, dir: unknown): DmaDirection {
     if (!validDmaDirection(dir)) {
-      throw new DmaSimError("EINVAL", `${where}: direction must be "bidirectional", "to_device" or "from_device", got ${String(dir)}`);
+      throw new DmaSimError(
+        "EINVAL",
+        `${where}: direction must be "bidirectional", "to_device" or "from_device", got ${String(dir)}`,
+      );
     }
     return dir;
   }
@@ -256,7 +266,8 @@ export class Device {
     const where = "dmaMapSg";
     this.dirArg(where, dir);
     this.sgArg(where, sgt);
-    if (this.ops.sgMapping(sgt)) throw new DmaSimError("EINVAL", `${where}: the table is already mapped by ${this.name}`);
+    if (this.ops.sgMapping(sgt))
+      throw new DmaSimError("EINVAL", `${where}: the table is already mapped by ${this.name}`);
     for (const e of sgt.entries) this.syncForDevice(e.pfn * this.sys.pageSize + e.offset, e.length);
     const n = this.ops.mapSg(sgt, dir);
     if (n === 0) this.counters.mapErrors++;
@@ -332,8 +343,10 @@ export class Device {
   }
 
   private sgArg(where: string, sgt: SgTable): void {
-    if (!sgt || !Array.isArray(sgt.entries) || sgt.entries.length === 0) throw new DmaSimError("EINVAL", `${where}: sgt must be a non-empty SgTable`);
-    if (sgt.pageSize !== this.sys.pageSize) throw new DmaSimError("EINVAL", `${where}: the table was built for another page size`);
+    if (!sgt || !Array.isArray(sgt.entries) || sgt.entries.length === 0)
+      throw new DmaSimError("EINVAL", `${where}: sgt must be a non-empty SgTable`);
+    if (sgt.pageSize !== this.sys.pageSize)
+      throw new DmaSimError("EINVAL", `${where}: the table was built for another page size`);
   }
 
   // ---- coherent allocations ----------------------------------------------------------------------
@@ -347,7 +360,8 @@ export class Device {
    */
   dmaAllocAttrs(size: number, options: { atomic?: boolean } = {}): CoherentBuffer | null {
     requireInt("dmaAllocAttrs", "size", size, 1, this.sys.ramBytes);
-    if (options.atomic !== undefined && typeof options.atomic !== "boolean") throw new DmaSimError("EINVAL", "dmaAllocAttrs: atomic must be a boolean");
+    if (options.atomic !== undefined && typeof options.atomic !== "boolean")
+      throw new DmaSimError("EINVAL", "dmaAllocAttrs: atomic must be a boolean");
     const buf = this.ops.alloc(size, options.atomic === true);
     if (buf) {
       this.zeroCoherent(buf);
@@ -372,7 +386,8 @@ export class Device {
    * -ENXIO when the range runs past the buffer, as dma_direct_mmap() answers.
    */
   dmaMmapAttrs(buf: CoherentBuffer, pgoff: number, pages: number): number[] | number {
-    if (!this.coherentBuffers.has(buf)) throw new DmaSimError("EINVAL", `dmaMmapAttrs: not a coherent buffer of ${this.name}`);
+    if (!this.coherentBuffers.has(buf))
+      throw new DmaSimError("EINVAL", `dmaMmapAttrs: not a coherent buffer of ${this.name}`);
     requireInt("dmaMmapAttrs", "pgoff", pgoff, 0, Number.MAX_SAFE_INTEGER);
     requireInt("dmaMmapAttrs", "pages", pages, 1, Number.MAX_SAFE_INTEGER);
     const count = Math.ceil(buf.size / this.sys.pageSize);
@@ -404,12 +419,16 @@ export class Device {
   }
 
   private coherentArgs(where: string, buf: CoherentBuffer, offset: number, length: number): [number, number] {
-    if (!this.coherentBuffers.has(buf)) throw new DmaSimError("EINVAL", `${where}: not a coherent buffer of ${this.name}`);
+    if (!this.coherentBuffers.has(buf))
+      throw new DmaSimError("EINVAL", `${where}: not a coherent buffer of ${this.name}`);
     if (!this.sys.storeContents) throw new DmaSimError("EINVAL", `${where}: this machine keeps no page contents`);
     requireInt(where, "offset", offset, 0, buf.size);
     requireInt(where, "length", length, 0, buf.size - offset);
     if (buf.blocks.length > 1 && offset + length > buf.blocks[0]!.pages * this.sys.pageSize) {
-      throw new DmaSimError("EINVAL", `${where}: the range spans separate blocks of an IOMMU buffer; access it through the device`);
+      throw new DmaSimError(
+        "EINVAL",
+        `${where}: the range spans separate blocks of an IOMMU buffer; access it through the device`,
+      );
     }
     return [buf.phys + offset, length];
   }
@@ -440,17 +459,25 @@ export class Device {
     requireInt(where, "length", length, 1, 1 << 30);
     const page = this.sys.pageSize;
     const runs: { phys: number; len: number }[] = [];
-    for (let addr = dmaAddr; addr < dmaAddr + length; ) {
+    for (let addr = dmaAddr; addr < dmaAddr + length;) {
       const len = Math.min(page - (addr % page), dmaAddr + length - addr);
       let phys: number;
       if (this.iommu) {
         const prot = this.iommu.protAt(addr);
         const need = write ? IOMMU_WRITE : IOMMU_READ;
         if ((prot & need) === 0) {
-          const fault: IommuFault = { iova: addr, write, reason: prot === 0 ? "unmapped" : "permission", device: this.name };
+          const fault: IommuFault = {
+            iova: addr,
+            write,
+            reason: prot === 0 ? "unmapped" : "permission",
+            device: this.name,
+          };
           this.faults.push(fault);
           this.iommu.faults.push(fault);
-          throw new DmaSimError("EFAULT", `${where}: IOMMU fault at 0x${addr.toString(16)} (${fault.reason}, ${write ? "write" : "read"})`);
+          throw new DmaSimError(
+            "EFAULT",
+            `${where}: IOMMU fault at 0x${addr.toString(16)} (${fault.reason}, ${write ? "write" : "read"})`,
+          );
         }
         phys = this.iommu.iovaToPhys(addr);
       } else {
@@ -528,8 +555,12 @@ export class Device {
   /** @internal As created: no mapping, buffer or fault, zero counters, no IOMMU entries reported. */
   get statePristine(): boolean {
     return (
-      this.ops.pristine && this.coherentBuffers.size === 0 && this.faults.length === 0 && (this.iommu?.pristine ?? true) &&
-      this.lastIommuEntries.length === 4 && this.lastIommuEntries.every((n) => n === 0) &&
+      this.ops.pristine &&
+      this.coherentBuffers.size === 0 &&
+      this.faults.length === 0 &&
+      (this.iommu?.pristine ?? true) &&
+      this.lastIommuEntries.length === 4 &&
+      this.lastIommuEntries.every((n) => n === 0) &&
       COUNTER_KEYS.every((k) => this.counters[k] === 0)
     );
   }
@@ -547,7 +578,11 @@ export class Device {
     if (this.iommu) this.iommu.hashState(h);
     this.ops.hash(h);
     const buffers = [...this.coherentBuffers].map((b) => [
-      b.dmaAddress, b.phys, b.size, COHERENT_SOURCES.indexOf(b.source), ...b.blocks.flatMap((k) => [k.pfn, k.order, k.pages]),
+      b.dmaAddress,
+      b.phys,
+      b.size,
+      COHERENT_SOURCES.indexOf(b.source),
+      ...b.blocks.flatMap((k) => [k.pfn, k.order, k.pages]),
     ]);
     hashWordLists(h, buffers.sort(compareWords));
   }
@@ -555,11 +590,13 @@ export class Device {
   /** @internal The device's invariants: its mappings and buffers (see DmaMapOps.check()), its domain's faults among its own. */
   checkState(): string {
     const at = `device ${this.name}`;
-    for (const buf of this.coherentBuffers) if (buf.device !== this.name) return `${at}: holds a coherent buffer of ${buf.device}`;
+    for (const buf of this.coherentBuffers)
+      if (buf.device !== this.name) return `${at}: holds a coherent buffer of ${buf.device}`;
     const msg = this.ops.check([...this.coherentBuffers]);
     if (msg) return `${at}: ${msg}`;
     for (const f of this.iommu?.faults ?? []) {
-      if (!this.faults.includes(f)) return `${at}: its IOMMU domain records a fault at 0x${f.iova.toString(16)} the device does not`;
+      if (!this.faults.includes(f))
+        return `${at}: its IOMMU domain records a fault at 0x${f.iova.toString(16)} the device does not`;
     }
     return "";
   }

@@ -8,7 +8,12 @@
 export type DmaDirection = "bidirectional" | "to_device" | "from_device" | "none";
 
 /** The directions in enum order: a direction's index is its value in the kernel's enum. */
-export const DMA_DIRECTIONS: readonly DmaDirection[] = Object.freeze(["bidirectional", "to_device", "from_device", "none"]);
+export const DMA_DIRECTIONS: readonly DmaDirection[] = Object.freeze([
+  "bidirectional",
+  "to_device",
+  "from_device",
+  "none",
+]);
 
 /** valid_dma_direction(): a mapping moves data one way or both; DMA_NONE is for debugging only. */
 export function validDmaDirection(dir: unknown): dir is Exclude<DmaDirection, "none"> {

@@ -47,7 +47,10 @@ export class DmaSubsystem {
         const flat = d.iommu.style === "arm" ? 0 : 1;
         const id = mm.engine.domainCreate(d.iommu.base / mm.pageSize, d.iommu.size / mm.pageSize, flat);
         if (id < 0) {
-          throw DmaSimError.fromErrno(id, `createSystem: device "${d.name}": IOVA space [0x${d.iommu.base.toString(16)}, +0x${d.iommu.size.toString(16)}) is beyond 4 GiB (arm_iommu_create_mapping())`);
+          throw DmaSimError.fromErrno(
+            id,
+            `createSystem: device "${d.name}": IOVA space [0x${d.iommu.base.toString(16)}, +0x${d.iommu.size.toString(16)}) is beyond 4 GiB (arm_iommu_create_mapping())`,
+          );
         }
         domain = new IommuDomain(mm, id, d.iommu.base, d.iommu.size);
       }
@@ -64,8 +67,10 @@ export class DmaSubsystem {
   /** Nothing mapped, allocated, faulted, counted or reported: the state boot left. */
   private get pristine(): boolean {
     return (
-      this.devices.every((d) => d.statePristine) && (this.swiotlb?.pristine ?? true) &&
-      this.atomicPools.every((p) => p.pristine) && (this.dmaDebug?.pristine ?? true)
+      this.devices.every((d) => d.statePristine) &&
+      (this.swiotlb?.pristine ?? true) &&
+      this.atomicPools.every((p) => p.pristine) &&
+      (this.dmaDebug?.pristine ?? true)
     );
   }
 
@@ -100,16 +105,22 @@ export class DmaSubsystem {
       const msg = this.swiotlb.checkState();
       if (msg) return msg;
       const slots = bounces.reduce((n, b) => n + Math.ceil(b.size / IO_TLB_SIZE), 0);
-      if (new Set(bounces.map((b) => b.tlbAddr)).size !== bounces.length) return "swiotlb: a bounce buffer is mapped twice";
-      if (bounces.length !== this.swiotlb.mappings) return `swiotlb: ${this.swiotlb.mappings} bounce buffers, ${bounces.length} bounce mappings`;
-      if (slots !== this.swiotlb.used) return `swiotlb: ${this.swiotlb.used} slots in use, the bounce mappings hold ${slots}`;
+      if (new Set(bounces.map((b) => b.tlbAddr)).size !== bounces.length)
+        return "swiotlb: a bounce buffer is mapped twice";
+      if (bounces.length !== this.swiotlb.mappings)
+        return `swiotlb: ${this.swiotlb.mappings} bounce buffers, ${bounces.length} bounce mappings`;
+      if (slots !== this.swiotlb.used)
+        return `swiotlb: ${this.swiotlb.used} slots in use, the bounce mappings hold ${slots}`;
     } else if (bounces.length > 0) {
       return "swiotlb: bounce mappings without a swiotlb pool";
     }
     const buffers = this.devices.flatMap((d) => d.coherentBufferList()).filter((b) => b.source === "atomic-pool");
     for (const pool of this.atomicPools) {
-      const held = buffers.filter((b) => pool.contains(b.phys)).reduce((n, b) => n + Math.ceil(b.size / this.pageSize) * this.pageSize, 0);
-      if (pool.usedBytes !== held) return `atomic pool (${pool.zone}): ${pool.usedBytes} bytes in use, the live allocations hold ${held}`;
+      const held = buffers
+        .filter((b) => pool.contains(b.phys))
+        .reduce((n, b) => n + Math.ceil(b.size / this.pageSize) * this.pageSize, 0);
+      if (pool.usedBytes !== held)
+        return `atomic pool (${pool.zone}): ${pool.usedBytes} bytes in use, the live allocations hold ${held}`;
     }
     return this.dmaDebug?.checkState() ?? "";
   }

@@ -74,7 +74,8 @@ export class IommuDomain {
       throw new DmaSimError("EINVAL", `IommuDomain.freeIova: 0x${dmaAddr.toString(16)} is not a page of this domain`);
     }
     const ret = this.sys.engine.iovaFree(this.id, page, Math.ceil(bytes / this.pageSize));
-    if (ret < 0) throw new DmaSimError("EINVAL", "IommuDomain.freeIova: the range crosses a bitmap extension or the domain end");
+    if (ret < 0)
+      throw new DmaSimError("EINVAL", "IommuDomain.freeIova: the range crosses a bitmap extension or the domain end");
   }
 
   /**

@@ -70,15 +70,17 @@ export class SwiotlbPool {
     const stride = alignSlots;
     const maxSlots = Number.isFinite(boundaryMask) ? Math.floor(boundaryMask / IO_TLB_SIZE) + 1 : Infinity;
     let index = this.index;
-    for (let checked = 0; checked < this.nslabs; ) {
+    for (let checked = 0; checked < this.nslabs;) {
       const slotAddr = this.start + index * IO_TLB_SIZE;
-      const misaligned = alignSlots > 1 && (slotAddr % this.pageSize) !== (origPhys % this.pageSize) - (origPhys % IO_TLB_SIZE);
+      const misaligned =
+        alignSlots > 1 && slotAddr % this.pageSize !== (origPhys % this.pageSize) - (origPhys % IO_TLB_SIZE);
       if (misaligned) {
         index = (index + 1) % this.nslabs;
         checked++;
         continue;
       }
-      const crossesBoundary = maxSlots !== Infinity && Math.floor(index / maxSlots) !== Math.floor((index + nslots - 1) / maxSlots);
+      const crossesBoundary =
+        maxSlots !== Infinity && Math.floor(index / maxSlots) !== Math.floor((index + nslots - 1) / maxSlots);
       if (!crossesBoundary && this.list[index]! >= nslots) return this.take(index, nslots, origPhys, size);
       index = (index + stride) % this.nslabs;
       checked += stride;
@@ -90,7 +92,8 @@ export class SwiotlbPool {
   private take(slot: number, nslots: number, origPhys: number, size: number): number {
     for (let i = slot; i < slot + nslots; i++) this.list[i] = 0;
     let count = 0;
-    for (let i = slot - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && this.list[i]! > 0; i--) this.list[i] = ++count;
+    for (let i = slot - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && this.list[i]! > 0; i--)
+      this.list[i] = ++count;
     this.index = (slot + nslots) % this.nslabs;
     this.used += nslots;
     const tlbAddr = this.start + slot * IO_TLB_SIZE;
@@ -111,7 +114,8 @@ export class SwiotlbPool {
     const segEnd = (Math.floor(index / IO_TLB_SEGSIZE) + 1) * IO_TLB_SEGSIZE;
     let count = index + b.nslots < segEnd ? this.list[index + b.nslots]! : 0;
     for (let i = index + b.nslots - 1; i >= index; i--) this.list[i] = ++count;
-    for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && this.list[i]! > 0; i--) this.list[i] = ++count;
+    for (let i = index - 1; i >= 0 && i % IO_TLB_SEGSIZE !== IO_TLB_SEGSIZE - 1 && this.list[i]! > 0; i--)
+      this.list[i] = ++count;
     this.used -= b.nslots;
     this.bounces.delete(tlbAddr);
   }
@@ -147,9 +151,11 @@ export class SwiotlbPool {
     for (const [tlbAddr, b] of this.bounces) {
       const at = `swiotlb: bounce buffer 0x${tlbAddr.toString(16)}`;
       const index = (tlbAddr - this.start) / IO_TLB_SIZE;
-      if (!Number.isInteger(index) || index < 0 || index + b.nslots > this.nslabs) return `${at}: not on slots of the pool`;
+      if (!Number.isInteger(index) || index < 0 || index + b.nslots > this.nslabs)
+        return `${at}: not on slots of the pool`;
       if (b.nslots !== Math.ceil(b.size / IO_TLB_SIZE)) return `${at}: ${b.nslots} slots for ${b.size} bytes`;
-      if (Math.floor(index / IO_TLB_SEGSIZE) !== Math.floor((index + b.nslots - 1) / IO_TLB_SEGSIZE)) return `${at}: crosses a segment`;
+      if (Math.floor(index / IO_TLB_SEGSIZE) !== Math.floor((index + b.nslots - 1) / IO_TLB_SEGSIZE))
+        return `${at}: crosses a segment`;
       for (let i = index; i < index + b.nslots; i++) {
         if (inUse[i]) return `${at}: overlaps another bounce buffer`;
         inUse[i] = 1;
@@ -157,11 +163,13 @@ export class SwiotlbPool {
       slots += b.nslots;
     }
     if (slots !== this.used) return `swiotlb: ${this.used} slots counted in use, the bounce buffers hold ${slots}`;
-    if (!Number.isInteger(this.index) || this.index < 0 || this.index >= this.nslabs) return `swiotlb: the search position ${this.index} is outside the pool`;
+    if (!Number.isInteger(this.index) || this.index < 0 || this.index >= this.nslabs)
+      return `swiotlb: the search position ${this.index} is outside the pool`;
     for (let i = this.nslabs - 1; i >= 0; i--) {
       const next = i % IO_TLB_SEGSIZE === IO_TLB_SEGSIZE - 1 ? 0 : this.list[i + 1]!;
       const want = inUse[i] ? 0 : 1 + next;
-      if (this.list[i] !== want) return `swiotlb: slot ${i} counts ${this.list[i]} free slots from it, the slots in use make it ${want}`;
+      if (this.list[i] !== want)
+        return `swiotlb: slot ${i} counts ${this.list[i]} free slots from it, the slots in use make it ${want}`;
     }
     return "";
   }

@@ -14,9 +14,25 @@
  */
 import { pathToFileURL } from "node:url";
 import {
-  DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_START, DMA_HEAP_IOCTL_ALLOC,
-  MAP_SHARED, O_CLOEXEC, O_RDWR, PROT_READ, SEEK_END, createSystem, deferredInfo, dmaBufExportDeferred,
-  type Backend, type Device, type DmaBuf, type SgTable, type System,
+  DMA_BUF_IOCTL_SYNC,
+  DMA_BUF_SET_NAME,
+  DMA_BUF_SYNC_END,
+  DMA_BUF_SYNC_READ,
+  DMA_BUF_SYNC_START,
+  DMA_HEAP_IOCTL_ALLOC,
+  MAP_SHARED,
+  O_CLOEXEC,
+  O_RDWR,
+  PROT_READ,
+  SEEK_END,
+  createSystem,
+  deferredInfo,
+  dmaBufExportDeferred,
+  type Backend,
+  type Device,
+  type DmaBuf,
+  type SgTable,
+  type System,
 } from "../index.ts";
 
 export interface PipelineOptions {
@@ -116,7 +132,7 @@ function dmaWriteTable(dev: Device, sgt: SgTable, bytes: Uint8Array): void {
 }
 
 function below(sys: System, dev: Device, sgt: SgTable): boolean {
-  return sgt.entries.every((e) => (e.pfn * sys.pageSize + e.length - 1) <= dev.dmaLimit);
+  return sgt.entries.every((e) => e.pfn * sys.pageSize + e.length - 1 <= dev.dmaLimit);
 }
 
 /** Runs the pipeline on a fresh machine and reports what happened. */
@@ -164,7 +180,12 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
 
   for (let n = 0; n < frames; n++) {
     // 1. The HAL allocates a frame from the camera's CMA heap and names it.
-    const { fd } = hal.ioctl(heapFd, DMA_HEAP_IOCTL_ALLOC, { len: frameBytes, fd: 0, fdFlags: O_RDWR | O_CLOEXEC, heapFlags: 0 });
+    const { fd } = hal.ioctl(heapFd, DMA_HEAP_IOCTL_ALLOC, {
+      len: frameBytes,
+      fd: 0,
+      fdFlags: O_RDWR | O_CLOEXEC,
+      heapFlags: 0,
+    });
     hal.ioctl(fd, DMA_BUF_SET_NAME, `frame-${n}`);
     const size = hal.lseek(fd, 0, SEEK_END);
 
@@ -222,7 +243,11 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     // 6. The display maps the output and scans it out.
     const dispSgt = scanout.mapAttachment(dispAtt, "to_device");
     const info = deferredInfo(scanout)!;
-    placement.display = { placement: info.placement, segments: dispSgt.nents, belowMask: placement.display.belowMask && below(sys, display, dispSgt) };
+    placement.display = {
+      placement: info.placement,
+      segments: dispSgt.nents,
+      belowMask: placement.display.belowMask && below(sys, display, dispSgt),
+    };
     const shown = dmaReadTable(display, dispSgt, frameBytes);
     if (equal(shown, transform(picture))) {
       checked.transformed++;
@@ -243,7 +268,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     const expected = new Uint8Array(tw * th * 4);
     for (let y = 0; y < th; y++) {
       for (let x = 0; x < tw; x++) {
-        const src = ((y * THUMB) * width + x * THUMB) * 4;
+        const src = (y * THUMB * width + x * THUMB) * 4;
         thumb.set(map.read(src, 4), (y * tw + x) * 4);
         expected.set(picture.subarray(src, src + 4), (y * tw + x) * 4);
         thumbnailReadBytes += 4;
@@ -264,11 +289,21 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   const copies = { cpu: 0, bounces, migrations, total: bounces + migrations };
   sys.check();
   return {
-    backend, frames, frameBytes, placement, checked, copies, moveNotifies, thumbnailReadBytes,
+    backend,
+    frames,
+    frameBytes,
+    placement,
+    checked,
+    copies,
+    moveNotifies,
+    thumbnailReadBytes,
     dmaDebugErrors: sys.dmaDebug?.errorCount() ?? 0,
     dmaDebugMessages: sys.dmaDebug?.printed().slice(0, 5) ?? [],
     bufinfo,
-    leftover: { dmabufs: sys.dmabufs.length, cmaPagesInUse: sys.cmaAreas.reduce((s, a) => s + a.count - a.available, 0) },
+    leftover: {
+      dmabufs: sys.dmabufs.length,
+      cmaPagesInUse: sys.cmaAreas.reduce((s, a) => s + a.count - a.available, 0),
+    },
     stateHash: sys.stateHash(),
   };
 }

@@ -13,14 +13,21 @@ import { WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO, ZONE_DMA, ZONE_DMA32, ZO
 import type { Mm } from "../mm/mm.ts";
 import { ZONEINFO_ZONE_NAMES, defaultPageset, formatZoneinfo, type ZoneinfoZone } from "./zoneinfo.ts";
 import {
-  formatBuddyinfo, formatExtfragIndex, formatPagetypeinfo, formatUnusableIndex, formatVmstat,
+  formatBuddyinfo,
+  formatExtfragIndex,
+  formatPagetypeinfo,
+  formatUnusableIndex,
+  formatVmstat,
   type ZoneFreeInfo,
 } from "./vmstat.ts";
 
 /** Every populated zone, lowest first, as the vmstat walkers visit them. */
 function zones(sys: Mm): ZoneFreeInfo[] {
   return sys.zones().map((z) => ({
-    node: 0, zone: z.name, freeBlocks: sys.freeArea(z.name), pageblocksByType: sys.pageblockCounts(z.name),
+    node: 0,
+    zone: z.name,
+    freeBlocks: sys.freeArea(z.name),
+    pageblocksByType: sys.pageblockCounts(z.name),
   }));
 }
 
@@ -30,7 +37,13 @@ function vmstat(sys: Mm): string {
     nr_free_pages: s.nrFreePages,
     nr_free_cma: s.nrFreeCmaPages,
     ...Object.fromEntries(
-      ([[ZONE_DMA, "dma"], [ZONE_DMA32, "dma32"], [ZONE_NORMAL, "normal"]] as const).map(([z, name]) => [`pgalloc_${name}`, sys.engine.zonePgallocPages(z)]),
+      (
+        [
+          [ZONE_DMA, "dma"],
+          [ZONE_DMA32, "dma32"],
+          [ZONE_NORMAL, "normal"],
+        ] as const
+      ).map(([z, name]) => [`pgalloc_${name}`, sys.engine.zonePgallocPages(z)]),
     ),
     pgalloc_movable: 0,
     pgalloc_device: 0,
@@ -67,7 +80,10 @@ function zoneinfo(sys: Mm): string {
       managed: present,
       cma: populated ? e.zoneCma(z) : 0,
       protection: ZONEINFO_ZONE_NAMES.map((_, j) => (populated ? e.zoneProtection(z, j) : 0)),
-      zoneStats: (populated ? { nr_free_pages: e.zoneFree(z), nr_free_cma: e.zoneFreeCma(z) } : {}) as Record<string, number>,
+      zoneStats: (populated ? { nr_free_pages: e.zoneFree(z), nr_free_cma: e.zoneFreeCma(z) } : {}) as Record<
+        string,
+        number
+      >,
       startPfn: populated ? e.zoneStartPfn(z) : 0,
       pagesets: [{ count: 0, high: pcp.high, batch: pcp.batch }],
       statThreshold: pcp.statThreshold,

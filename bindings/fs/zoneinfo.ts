@@ -32,9 +32,7 @@
  * "nr_kernel_stack" in KiB; slab items in pages).
  */
 
-import {
-  MAX_NR_ZONES, ZONE_DEVICE, ZONE_DMA, ZONE_DMA32, ZONE_MOVABLE, ZONE_NORMAL, byIndex,
-} from "../core/abi.ts";
+import { MAX_NR_ZONES, ZONE_DEVICE, ZONE_DMA, ZONE_DMA32, ZONE_MOVABLE, ZONE_NORMAL, byIndex } from "../core/abi.ts";
 import { DmaSimError } from "../core/errors.ts";
 import { requireCount, requireInt } from "../core/validate.ts";
 
@@ -211,7 +209,19 @@ function checkZone(zone: unknown, index: number, where: string): ZoneinfoZone {
     fail(`${where}: zones[${index}] must be named ${String(expected)}, got ${String(z.name)}`);
   }
   const at = `${where} zone ${z.name}`;
-  for (const key of ["freePages", "boost", "min", "low", "high", "promo", "spanned", "present", "managed", "cma", "startPfn"] as const) {
+  for (const key of [
+    "freePages",
+    "boost",
+    "min",
+    "low",
+    "high",
+    "promo",
+    "spanned",
+    "present",
+    "managed",
+    "cma",
+    "startPfn",
+  ] as const) {
     checkCount(z[key], `${at} ${key}`);
   }
   if (!Array.isArray(z.protection) || z.protection.length !== MAX_NR_ZONES) {
@@ -250,10 +260,13 @@ function checkNodes(nodes: unknown): readonly ZoneinfoNode[] {
       const zone = checkZone(z, i, where);
       if (zone.present === 0) return;
       // Every populated zone has a pageset on every online cpu.
-      if (zone.pagesets.length === 0) fail(`${where} zone ${zone.name}: a populated zone needs one pageset per online cpu`);
+      if (zone.pagesets.length === 0)
+        fail(`${where} zone ${zone.name}: a populated zone needs one pageset per online cpu`);
       if (cpus === undefined) cpus = zone.pagesets.length;
       else if (zone.pagesets.length !== cpus) {
-        fail(`${where} zone ${zone.name}: ${zone.pagesets.length} pagesets, but other populated zones have ${cpus} (online cpus)`);
+        fail(
+          `${where} zone ${zone.name}: ${zone.pagesets.length} pagesets, but other populated zones have ${cpus} (online cpus)`,
+        );
       }
     });
   }

@@ -47,8 +47,15 @@ import { DmaSimError } from "../core/errors.ts";
 
 /** The events the Lab reads; every other event is skipped as "other event". */
 export const TRACE_EVENTS: readonly string[] = Object.freeze([
-  "mm_page_alloc", "mm_page_free", "mm_page_free_direct", "mm_page_free_batched", "mm_page_alloc_extfrag",
-  "cma_alloc_start", "cma_alloc_finish", "cma_alloc", "cma_release",
+  "mm_page_alloc",
+  "mm_page_free",
+  "mm_page_free_direct",
+  "mm_page_free_batched",
+  "mm_page_alloc_extfrag",
+  "cma_alloc_start",
+  "cma_alloc_finish",
+  "cma_alloc",
+  "cma_release",
 ]);
 
 const KNOWN_EVENTS = new Set(TRACE_EVENTS);
@@ -140,7 +147,13 @@ function field(raw: Record<string, string>, key: string): string {
   return v;
 }
 
-function uint(raw: Record<string, string>, key: string, radix: 10 | 16, max = Number.MAX_SAFE_INTEGER, as = key): number {
+function uint(
+  raw: Record<string, string>,
+  key: string,
+  radix: 10 | 16,
+  max = Number.MAX_SAFE_INTEGER,
+  as = key,
+): number {
   const n = parseUnsigned(field(raw, key), radix);
   if (!(n <= max)) throw new Malformed(`malformed: bad ${as}`);
   return n;
@@ -219,7 +232,10 @@ function buildEvent(name: string, raw: Record<string, string>): TraceEvent {
       const count = uint(raw, "count", 10);
       const align = optUint(raw, "align", MAX_ORDER_TEXT);
       const pfnText = field(raw, "pfn");
-      const failed = (errno !== undefined && errno !== 0) || (raw.page !== undefined && isNullPointer(raw.page)) || isMinusOne(pfnText);
+      const failed =
+        (errno !== undefined && errno !== 0) ||
+        (raw.page !== undefined && isNullPointer(raw.page)) ||
+        isMinusOne(pfnText);
       const ev: TraceEvent = { name, pfn: failed ? null : uint(raw, "pfn", 16), count, raw };
       if (align !== undefined) ev.align = align;
       if (raw.name !== undefined) ev.area = raw.name;
@@ -347,7 +363,8 @@ export function formatTraceLine(event: TraceEvent, opts: FormatOptions = {}): st
       const fbOrder = raw.fallback_order ?? String(order);
       const pbOrder = raw.pageblock_order ?? "9";
       const fbMt = raw.fallback_migratetype ?? String(mt);
-      body = `page=${pagePointer(pfn, style)} pfn=${pfnText(pfn ?? 0, style, 10)} alloc_order=${order} fallback_order=${fbOrder}` +
+      body =
+        `page=${pagePointer(pfn, style)} pfn=${pfnText(pfn ?? 0, style, 10)} alloc_order=${order} fallback_order=${fbOrder}` +
         ` pageblock_order=${pbOrder} alloc_migratetype=${mt} fallback_migratetype=${fbMt}` +
         ` fragmenting=${raw.fragmenting ?? (Number(fbOrder) < Number(pbOrder) ? 1 : 0)} change_ownership=${raw.change_ownership ?? 0}`;
       break;
@@ -360,7 +377,10 @@ export function formatTraceLine(event: TraceEvent, opts: FormatOptions = {}): st
       const name = event.name === "cma_alloc" ? "" : areaField(event);
       const shownPfn = pfn === null ? "ffffffffffffffff" : pfn.toString(16);
       const hex = style === "new" && event.name === "cma_alloc_finish" ? `0x${shownPfn}` : shownPfn;
-      const errno = style === "new" && event.name === "cma_alloc_finish" ? ` errorno=${event.errno ?? (pfn === null ? -12 : 0)}` : "";
+      const errno =
+        style === "new" && event.name === "cma_alloc_finish"
+          ? ` errorno=${event.errno ?? (pfn === null ? -12 : 0)}`
+          : "";
       body = `${name}pfn=${hex} page=${pagePointer(pfn, style)} count=${event.count ?? 0} align=${event.align ?? 0}${errno}`;
       break;
     }
@@ -370,7 +390,10 @@ export function formatTraceLine(event: TraceEvent, opts: FormatOptions = {}): st
       break;
     }
     default:
-      throw new DmaSimError("EINVAL", `formatTraceLine: unknown event ${JSON.stringify(event.name)} (know: ${TRACE_EVENTS.join(", ")})`);
+      throw new DmaSimError(
+        "EINVAL",
+        `formatTraceLine: unknown event ${JSON.stringify(event.name)} (know: ${TRACE_EVENTS.join(", ")})`,
+      );
   }
   return `${prefix(opts, style)}${event.name}: ${body}`;
 }
@@ -422,7 +445,8 @@ function fileError(path: string, e: unknown): DmaSimError {
  * DmaSimErrors whose one-line message names the path.
  */
 export async function openTraceLines(path: string): Promise<TraceLineSource> {
-  if (typeof path !== "string" || path.length === 0) throw new DmaSimError("EINVAL", "replay: the trace path must be a non-empty string");
+  if (typeof path !== "string" || path.length === 0)
+    throw new DmaSimError("EINVAL", "replay: the trace path must be a non-empty string");
   let fh: FileHandle;
   let totalBytes: number;
   try {

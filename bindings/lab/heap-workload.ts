@@ -12,7 +12,25 @@ import { DmaSimError } from "../core/errors.ts";
 import type { HeapSample } from "./metrics.ts";
 import type { ImportDir, Op, Scenario } from "./scenario.ts";
 import {
-  DMA_BUF_IOCTL_SYNC, DMA_BUF_SYNC_END, DMA_BUF_SYNC_START, DMA_BUF_SYNC_WRITE, DMA_HEAP_IOCTL_ALLOC, type DmaBuf, type DmaBufAttachment, type DmaHeap, dmaHeapFind, MAP_SHARED, type Mapping, O_CLOEXEC, O_RDWR, type Process, PROT_READ, PROT_WRITE, type SgTable, type System, SYSTEM_HEAP_ORDERS,
+  DMA_BUF_IOCTL_SYNC,
+  DMA_BUF_SYNC_END,
+  DMA_BUF_SYNC_START,
+  DMA_BUF_SYNC_WRITE,
+  DMA_HEAP_IOCTL_ALLOC,
+  type DmaBuf,
+  type DmaBufAttachment,
+  type DmaHeap,
+  dmaHeapFind,
+  MAP_SHARED,
+  type Mapping,
+  O_CLOEXEC,
+  O_RDWR,
+  type Process,
+  PROT_READ,
+  PROT_WRITE,
+  type SgTable,
+  type System,
+  SYSTEM_HEAP_ORDERS,
 } from "../index.ts";
 
 type HeapOp = Extract<Op, { kind: "heap" }>;
@@ -102,10 +120,22 @@ export class HeapWorkload {
     return ops.length === 0 ? null : new HeapWorkload(sys, scenario, ops);
   }
 
-  private constructor(private readonly sys: System, scenario: Scenario, ops: HeapOp[]) {
+  private constructor(
+    private readonly sys: System,
+    scenario: Scenario,
+    ops: HeapOp[],
+  ) {
     for (const p of scenario.processes) {
       const proc = sys.process(p.name, p.dmabufLimitBytes === null ? {} : { dmabufLimitBytes: p.dmabufLimitBytes });
-      this.procs.set(p.name, { proc, heapFds: new Map(), requests: 0, failed: 0, overLimit: 0, liveBytes: 0, peakBytes: 0 });
+      this.procs.set(p.name, {
+        proc,
+        heapFds: new Map(),
+        requests: 0,
+        failed: 0,
+        overLimit: 0,
+        liveBytes: 0,
+        peakBytes: 0,
+      });
     }
     // The heaps in use: the system heap first, then the CMA heaps in area order.
     const used = new Set(ops.map((o) => o.heap));
@@ -113,10 +143,19 @@ export class HeapWorkload {
       if (!used.has(name) || this.heaps.has(name)) continue;
       const heap = dmaHeapFind(sys, name);
       if (!heap) throw new DmaSimError("EINVAL", `heap "${name}": no /dev/dma_heap/${name} on this machine`);
-      this.heaps.set(name, { heap, requests: 0, failed: 0, bytes: 0, peakBytes: 0, chunks: SYSTEM_HEAP_ORDERS.map(() => 0), top: new Map() });
+      this.heaps.set(name, {
+        heap,
+        requests: 0,
+        failed: 0,
+        bytes: 0,
+        peakBytes: 0,
+        chunks: SYSTEM_HEAP_ORDERS.map(() => 0),
+        top: new Map(),
+      });
     }
     for (const d of scenario.devices) {
-      if (d.kind === "importer") this.importers.set(d.name, { contiguous: d.contiguous, imports: 0, failed: 0, segments: 0 });
+      if (d.kind === "importer")
+        this.importers.set(d.name, { contiguous: d.contiguous, imports: 0, failed: 0, segments: 0 });
     }
     this.usesMmap = ops.some((o) => o.mmap);
     this.usesTouch = ops.some((o) => o.touch);
@@ -206,7 +245,11 @@ export class HeapWorkload {
     if (topOrder <= this.sys.maxOrder) top.wanted += Math.floor(size / this.sys.pageSize / 2 ** topOrder);
     for (const run of map.runs) {
       const i = orderIndex(run.pages);
-      if (i < 0) throw new DmaSimError("EUCLEAN", `system heap: a block of ${run.pages} pages is not of orders ${SYSTEM_HEAP_ORDERS.join(", ")}`);
+      if (i < 0)
+        throw new DmaSimError(
+          "EUCLEAN",
+          `system heap: a block of ${run.pages} pages is not of orders ${SYSTEM_HEAP_ORDERS.join(", ")}`,
+        );
       hs.chunks[i]!++;
       if (i === 0) top.got++;
     }
@@ -243,7 +286,10 @@ export class HeapWorkload {
   /** Per-heap figures for a metrics sample. */
   sample(): HeapSample[] {
     return [...this.heaps].map(([name, hs]) => ({
-      name, liveBytes: hs.heap.stats.liveBytes, allocs: hs.requests - hs.failed, failed: hs.failed,
+      name,
+      liveBytes: hs.heap.stats.liveBytes,
+      allocs: hs.requests - hs.failed,
+      failed: hs.failed,
       chunks: name === "system" ? [...hs.chunks] : [],
     }));
   }

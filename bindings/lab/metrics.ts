@@ -1,6 +1,4 @@
-import {
-  fragmentationIndex, type System, unusableFreeIndex,
-} from "../index.ts";
+import { fragmentationIndex, type System, unusableFreeIndex } from "../index.ts";
 /**
  * Fragmentation metrics of a machine at one moment, as the Lab samples them over
  * a run: the kernel's extfrag and unusable indexes per order, free pages per
@@ -77,8 +75,12 @@ export function sampleMetrics(sys: System, t: number): MetricsSample {
     cma: sys.cmaAreas.map((a) => {
       const s = a.stats;
       return {
-        name: a.name, allocsSucceeded: s.allocsSucceeded, allocsFailed: s.allocsFailed,
-        pagesMigrated: s.pagesMigrated, busyRetries: s.busyRetries, available: a.available,
+        name: a.name,
+        allocsSucceeded: s.allocsSucceeded,
+        allocsFailed: s.allocsFailed,
+        pagesMigrated: s.pagesMigrated,
+        busyRetries: s.busyRetries,
+        available: a.available,
       };
     }),
   };

@@ -61,7 +61,17 @@ import { openTraceLines, parseTraceLine, type TraceEvent } from "./ftrace.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
 import {
-  type AllocFlags, type Backend, type CmaArea, createSystem, GIB, MIB, type Migratetype, type MovablePage, type System, type SystemOptions, type ZoneName,
+  type AllocFlags,
+  type Backend,
+  type CmaArea,
+  createSystem,
+  GIB,
+  MIB,
+  type Migratetype,
+  type MovablePage,
+  type System,
+  type SystemOptions,
+  type ZoneName,
 } from "../index.ts";
 
 /**
@@ -165,13 +175,43 @@ export interface Replayer {
  * - liveBlocks, liveCmaAllocs: what the trace still holds at the end.
  */
 export const REPLAY_COUNTERS = [
-  "allocs", "traceSucceeded", "traceFailed", "simSucceeded", "simFailed", "agreed", "simOnlyFailed", "simOnlySucceeded",
-  "remapped", "zoneFallbacks",
-  "frees", "partialFrees", "companionFrees", "freesWithoutSim", "cmaPageFrees", "unmatchedFrees", "orderMismatches",
-  "cmaStarts", "cmaAllocs", "cmaTraceSucceeded", "cmaTraceFailed", "cmaSimSucceeded", "cmaSimFailed", "cmaAgreed",
-  "cmaSimOnlyFailed", "cmaSimOnlySucceeded", "cmaRemapped", "cmaUnknownArea",
-  "cmaReleases", "cmaReleasesWithoutSim", "unmatchedCmaReleases", "cmaCountMismatches",
-  "traceExtfrag", "simExtfrag", "lostEvents", "liveBlocks", "liveCmaAllocs",
+  "allocs",
+  "traceSucceeded",
+  "traceFailed",
+  "simSucceeded",
+  "simFailed",
+  "agreed",
+  "simOnlyFailed",
+  "simOnlySucceeded",
+  "remapped",
+  "zoneFallbacks",
+  "frees",
+  "partialFrees",
+  "companionFrees",
+  "freesWithoutSim",
+  "cmaPageFrees",
+  "unmatchedFrees",
+  "orderMismatches",
+  "cmaStarts",
+  "cmaAllocs",
+  "cmaTraceSucceeded",
+  "cmaTraceFailed",
+  "cmaSimSucceeded",
+  "cmaSimFailed",
+  "cmaAgreed",
+  "cmaSimOnlyFailed",
+  "cmaSimOnlySucceeded",
+  "cmaRemapped",
+  "cmaUnknownArea",
+  "cmaReleases",
+  "cmaReleasesWithoutSim",
+  "unmatchedCmaReleases",
+  "cmaCountMismatches",
+  "traceExtfrag",
+  "simExtfrag",
+  "lostEvents",
+  "liveBlocks",
+  "liveCmaAllocs",
 ] as const;
 type Counter = (typeof REPLAY_COUNTERS)[number];
 
@@ -242,7 +282,10 @@ class TraceReplayer implements Replayer {
   private nextMap: number;
   private readonly maxMaps: number;
 
-  constructor(private readonly sys: System, options: ReplayerOptions) {
+  constructor(
+    private readonly sys: System,
+    options: ReplayerOptions,
+  ) {
     this.sampleEvery = options.sampleEvery ?? 10_000;
     this.maxSamples = options.maxSamples ?? 400;
     this.mapEvery = options.mapEvery ?? 100_000;
@@ -679,7 +722,11 @@ class TraceReplayer implements Replayer {
   private snapshot(t: number, label: string): MemoryMapSnapshot {
     const m = this.sys.memoryMap();
     return {
-      t, label, migratetypes: Array.from(m.migratetypes), freePages: Array.from(m.freePages), pageblockNrPages: m.pageblockNrPages,
+      t,
+      label,
+      migratetypes: Array.from(m.migratetypes),
+      freePages: Array.from(m.freePages),
+      pageblockNrPages: m.pageblockNrPages,
     };
   }
 
@@ -722,13 +769,21 @@ class TraceReplayer implements Replayer {
     };
     return {
       machine: {
-        ramBytes: sys.ramBytes, pageSize: sys.pageSize, maxOrder: sys.maxOrder, pageblockOrder: sys.pageblockOrder,
+        ramBytes: sys.ramBytes,
+        pageSize: sys.pageSize,
+        maxOrder: sys.maxOrder,
+        pageblockOrder: sys.pageblockOrder,
         cma: sys.cmaAreas.map((a) => ({ name: a.name, basePfn: a.basePfn, count: a.count })),
       },
       samples: this.samples,
       maps: this.maps,
       summary,
-      events: { parsed: this.parsed, skipped: this.skipped, byType: { ...this.byType }, skippedReasons: { ...this.skippedReasons } },
+      events: {
+        parsed: this.parsed,
+        skipped: this.skipped,
+        byType: { ...this.byType },
+        skippedReasons: { ...this.skippedReasons },
+      },
       replay,
       stateHash: sys.stateHash(),
     };
@@ -746,8 +801,14 @@ function parseGfp(text: string): GfpInfo | null {
   // gfp_migratetype(): __GFP_MOVABLE or __GFP_RECLAIMABLE; composites name them.
   const migratetype: Migratetype = tokens.some((t) => t.includes("MOVABLE") || t.startsWith("GFP_TRANSHUGE"))
     ? "movable"
-    : tokens.some((t) => t.includes("RECLAIMABLE")) ? "reclaimable" : "unmovable";
-  const zone: ZoneName | undefined = has("GFP_DMA32", "__GFP_DMA32") ? "DMA32" : has("GFP_DMA", "__GFP_DMA") ? "DMA" : undefined;
+    : tokens.some((t) => t.includes("RECLAIMABLE"))
+      ? "reclaimable"
+      : "unmovable";
+  const zone: ZoneName | undefined = has("GFP_DMA32", "__GFP_DMA32")
+    ? "DMA32"
+    : has("GFP_DMA", "__GFP_DMA")
+      ? "DMA"
+      : undefined;
   const atomic = has("GFP_ATOMIC", "__GFP_ATOMIC");
   return { migratetype, zone, atomic, high: atomic || has("__GFP_HIGH") };
 }
@@ -785,7 +846,9 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
   let sys: System;
   try {
     sys = await createSystem({
-      ...DEFAULT_REPLAY_SYSTEM, ...options.system, ...(options.backend !== undefined ? { backend: options.backend } : {}),
+      ...DEFAULT_REPLAY_SYSTEM,
+      ...options.system,
+      ...(options.backend !== undefined ? { backend: options.backend } : {}),
     });
   } catch (e) {
     await source.close();
@@ -813,7 +876,11 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
     summary: pieces.summary,
     events: pieces.events,
     replay: pieces.replay,
-    timing: { wallMs, eventsPerSec: perSec(pieces.events.parsed), linesPerSec: perSec(pieces.events.parsed + pieces.events.skipped) },
+    timing: {
+      wallMs,
+      eventsPerSec: perSec(pieces.events.parsed),
+      linesPerSec: perSec(pieces.events.parsed + pieces.events.skipped),
+    },
     stateHash: pieces.stateHash,
   };
 }

@@ -6,9 +6,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import { MIGRATETYPE_COLORS } from "./report-map.ts";
 import type { LabResult } from "./result.ts";
-import {
-  MIGRATETYPES, SYSTEM_HEAP_ORDERS,
-} from "../index.ts";
+import { MIGRATETYPES, SYSTEM_HEAP_ORDERS } from "../index.ts";
 
 /** One plot of the report. */
 export interface Chart {
@@ -59,11 +57,20 @@ function migratetypeScale(seen: number[]): { domain: string[]; range: string[] }
   return { domain: seen.map((mt) => MIGRATETYPES[mt]!), range: seen.map((mt) => MIGRATETYPE_COLORS[mt]!) };
 }
 
-function orderIndexChart(result: LabResult, key: "extfragIndex" | "unusableIndex", file: string, title: string, caption: string, domain: [number, number]): Chart {
+function orderIndexChart(
+  result: LabResult,
+  key: "extfragIndex" | "unusableIndex",
+  file: string,
+  title: string,
+  caption: string,
+  domain: [number, number],
+): Chart {
   const t = timeTitle(result);
   const values = result.samples.flatMap((s) => s[key].map((v, order) => ({ t: s.t, order, index: v / 1000 })));
   return {
-    file, title, caption,
+    file,
+    title,
+    caption,
     spec: {
       ...base(title),
       data: { values },
@@ -77,11 +84,23 @@ function orderIndexChart(result: LabResult, key: "extfragIndex" | "unusableIndex
   };
 }
 
-function byMigratetypeChart(result: LabResult, key: "freePagesByMigratetype" | "pageblocksByMigratetype", file: string, title: string, caption: string, unit: string, scale: number): Chart {
+function byMigratetypeChart(
+  result: LabResult,
+  key: "freePagesByMigratetype" | "pageblocksByMigratetype",
+  file: string,
+  title: string,
+  caption: string,
+  unit: string,
+  scale: number,
+): Chart {
   const seen = MIGRATETYPES.map((_, mt) => mt).filter((mt) => result.samples.some((s) => s[key][mt]! > 0));
-  const values = result.samples.flatMap((s) => seen.map((mt) => ({ t: s.t, migratetype: MIGRATETYPES[mt], value: s[key][mt]! * scale, rank: mt })));
+  const values = result.samples.flatMap((s) =>
+    seen.map((mt) => ({ t: s.t, migratetype: MIGRATETYPES[mt], value: s[key][mt]! * scale, rank: mt })),
+  );
   return {
-    file, title, caption,
+    file,
+    title,
+    caption,
     spec: {
       ...base(title),
       data: { values },
@@ -89,7 +108,13 @@ function byMigratetypeChart(result: LabResult, key: "freePagesByMigratetype" | "
       encoding: {
         x: { field: "t", type: "quantitative", title: timeTitle(result) },
         y: { field: "value", type: "quantitative", title: unit, stack: "zero" },
-        color: { field: "migratetype", type: "nominal", title: "migratetype", scale: migratetypeScale(seen), sort: seen.map((mt) => MIGRATETYPES[mt]) },
+        color: {
+          field: "migratetype",
+          type: "nominal",
+          title: "migratetype",
+          scale: migratetypeScale(seen),
+          sort: seen.map((mt) => MIGRATETYPES[mt]),
+        },
         order: { field: "rank", type: "quantitative" },
       },
     } as TopLevelSpec,
@@ -102,7 +127,13 @@ function byMigratetypeChart(result: LabResult, key: "freePagesByMigratetype" | "
  * `{ t, metric, value, [series]: name }`; `metrics` orders the panels.
  */
 function panelsSpec(
-  result: LabResult, title: string, values: object[], metrics: readonly string[], series: string, panelHeight: number, yAxis?: object,
+  result: LabResult,
+  title: string,
+  values: object[],
+  metrics: readonly string[],
+  series: string,
+  panelHeight: number,
+  yAxis?: object,
 ): TopLevelSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -112,8 +143,17 @@ function panelsSpec(
     data: { values },
     facet: {
       row: {
-        field: "metric", type: "nominal", title: null, sort: [...metrics],
-        header: { labelAngle: 0, labelOrient: "top", labelAlign: "left", labelAnchor: "start", labelFontWeight: "bold" },
+        field: "metric",
+        type: "nominal",
+        title: null,
+        sort: [...metrics],
+        header: {
+          labelAngle: 0,
+          labelOrient: "top",
+          labelAlign: "left",
+          labelAnchor: "start",
+          labelFontWeight: "bold",
+        },
       },
     },
     spec: {
@@ -139,13 +179,24 @@ const CMA_METRICS = [
 
 function cmaChart(result: LabResult): Chart | null {
   if (result.machine.cma.length === 0 || !result.samples.some((s) => s.cma.length > 0)) return null;
-  const values = result.samples.flatMap((s) => s.cma.flatMap((a) => CMA_METRICS.map(([key, metric]) => ({ t: s.t, area: a.name, metric, value: a[key] }))));
+  const values = result.samples.flatMap((s) =>
+    s.cma.flatMap((a) => CMA_METRICS.map(([key, metric]) => ({ t: s.t, area: a.name, metric, value: a[key] }))),
+  );
   return {
     file: "cma.svg",
     title: "CMA: success and cost",
-    caption: "Cumulative cma_alloc() calls that succeeded and failed, pages migrated out of the areas to satisfy them, and " +
+    caption:
+      "Cumulative cma_alloc() calls that succeeded and failed, pages migrated out of the areas to satisfy them, and " +
       "ranges found busy (a pinned or unmovable page) and retried further on. Each panel has its own scale.",
-    spec: panelsSpec(result, "CMA: success and cost", values, CMA_METRICS.map(([, m]) => m), "area", 70, { format: ",d", tickMinStep: 1 }),
+    spec: panelsSpec(
+      result,
+      "CMA: success and cost",
+      values,
+      CMA_METRICS.map(([, m]) => m),
+      "area",
+      70,
+      { format: ",d", tickMinStep: 1 },
+    ),
   };
 }
 
@@ -154,11 +205,14 @@ function failuresChart(result: LabResult): Chart | null {
   if (!last) return null;
   const orders = last.allocFailByOrder.map((n, order) => (n > 0 ? order : -1)).filter((o) => o >= 0);
   if (orders.length === 0) return null;
-  const values = result.samples.flatMap((s) => orders.map((order) => ({ t: s.t, order, failures: s.allocFailByOrder[order]! })));
+  const values = result.samples.flatMap((s) =>
+    orders.map((order) => ({ t: s.t, order, failures: s.allocFailByOrder[order]! })),
+  );
   return {
     file: "failures.svg",
     title: "Allocation failures per order",
-    caption: "Cumulative buddy allocations that returned NULL, per order (the engine's count, which includes migration targets). " +
+    caption:
+      "Cumulative buddy allocations that returned NULL, per order (the engine's count, which includes migration targets). " +
       "High orders failing while free memory remains is external fragmentation at work.",
     spec: {
       ...base("Allocation failures per order"),
@@ -166,7 +220,12 @@ function failuresChart(result: LabResult): Chart | null {
       mark: { type: "line", interpolate: "step-after", strokeWidth: 1.5 },
       encoding: {
         x: { field: "t", type: "quantitative", title: timeTitle(result) },
-        y: { field: "failures", type: "quantitative", title: "failures so far", axis: { format: ",d", tickMinStep: 1 } },
+        y: {
+          field: "failures",
+          type: "quantitative",
+          title: "failures so far",
+          axis: { format: ",d", tickMinStep: 1 },
+        },
         color: { field: "order", type: "ordinal", title: "order", scale: { scheme: "viridis" } },
       },
     } as TopLevelSpec,
@@ -180,16 +239,26 @@ const HEAP_METRICS = [
 
 function heapChart(result: LabResult): Chart | null {
   if (!result.samples.some((s) => s.heaps && s.heaps.length > 0)) return null;
-  const values = result.samples.flatMap((s) => (s.heaps ?? []).flatMap((h) => [
-    { t: s.t, heap: h.name, metric: HEAP_METRICS[0][1], value: Math.round((h.liveBytes / 2 ** 20) * 10) / 10 },
-    { t: s.t, heap: h.name, metric: HEAP_METRICS[1][1], value: h.failed },
-  ]));
+  const values = result.samples.flatMap((s) =>
+    (s.heaps ?? []).flatMap((h) => [
+      { t: s.t, heap: h.name, metric: HEAP_METRICS[0][1], value: Math.round((h.liveBytes / 2 ** 20) * 10) / 10 },
+      { t: s.t, heap: h.name, metric: HEAP_METRICS[1][1], value: h.failed },
+    ]),
+  );
   return {
     file: "heaps.svg",
     title: "dma-buf heaps: memory and failures",
-    caption: "Bytes of live buffers per heap (/dev/dma_heap/system and each CMA heap), and cumulative DMA_HEAP_IOCTL_ALLOC " +
+    caption:
+      "Bytes of live buffers per heap (/dev/dma_heap/system and each CMA heap), and cumulative DMA_HEAP_IOCTL_ALLOC " +
       "calls that failed (no memory, or over the process's dma-buf limit). Each panel has its own scale.",
-    spec: panelsSpec(result, "dma-buf heaps: memory and failures", values, HEAP_METRICS.map(([, m]) => m), "heap", 90),
+    spec: panelsSpec(
+      result,
+      "dma-buf heaps: memory and failures",
+      values,
+      HEAP_METRICS.map(([, m]) => m),
+      "heap",
+      90,
+    ),
   };
 }
 
@@ -199,12 +268,20 @@ function heapOrdersChart(result: LabResult): Chart | null {
   const mib = result.machine.pageSize / 2 ** 20;
   const values = result.samples.flatMap((s) => {
     const h = system(s);
-    return h ? SYSTEM_HEAP_ORDERS.map((order, i) => ({ t: s.t, order: `order ${order}`, mib: Math.round(h.chunks[i]! * 2 ** order * mib * 10) / 10, rank: i })) : [];
+    return h
+      ? SYSTEM_HEAP_ORDERS.map((order, i) => ({
+          t: s.t,
+          order: `order ${order}`,
+          mib: Math.round(h.chunks[i]! * 2 ** order * mib * 10) / 10,
+          rank: i,
+        }))
+      : [];
   });
   return {
     file: "heap-orders.svg",
     title: "System heap: memory handed out, by block order",
-    caption: "Cumulative MiB the system heap gathered in blocks of order 8 (1 MiB with 4 KiB pages), 4 and 0 (stacked). " +
+    caption:
+      "Cumulative MiB the system heap gathered in blocks of order 8 (1 MiB with 4 KiB pages), 4 and 0 (stacked). " +
       "It takes the largest block that fits; when order-8 blocks run short (fragmentation, or memory running out), " +
       "the order-4 and order-0 bands grow faster for the same buffers.",
     spec: {
@@ -214,7 +291,13 @@ function heapOrdersChart(result: LabResult): Chart | null {
       encoding: {
         x: { field: "t", type: "quantitative", title: timeTitle(result) },
         y: { field: "mib", type: "quantitative", title: "MiB so far", stack: "zero" },
-        color: { field: "order", type: "ordinal", title: "block", sort: SYSTEM_HEAP_ORDERS.map((o) => `order ${o}`), scale: { scheme: "viridis" } },
+        color: {
+          field: "order",
+          type: "ordinal",
+          title: "block",
+          sort: SYSTEM_HEAP_ORDERS.map((o) => `order ${o}`),
+          scale: { scheme: "viridis" },
+        },
         order: { field: "rank", type: "quantitative" },
       },
     } as TopLevelSpec,
@@ -225,16 +308,41 @@ function heapOrdersChart(result: LabResult): Chart | null {
 export function chartsFor(result: LabResult): Chart[] {
   const mib = result.machine.pageSize / 2 ** 20;
   const charts: (Chart | null)[] = [
-    orderIndexChart(result, "extfragIndex", "extfrag.svg", "External fragmentation index per order",
+    orderIndexChart(
+      result,
+      "extfragIndex",
+      "extfrag.svg",
+      "External fragmentation index per order",
       "debugfs extfrag_index: -1 means a free block of that order exists; between 0 and 1, how much an allocation of that " +
-      "order would fail for fragmentation (toward 1) rather than for lack of memory (toward 0).", [-1, 1]),
-    orderIndexChart(result, "unusableIndex", "unusable.svg", "Unusable free space index per order",
-      "debugfs unusable_index: the share of free memory in blocks too small for an allocation of that order.", [0, 1]),
-    byMigratetypeChart(result, "freePagesByMigratetype", "free-pages.svg", "Free memory per migratetype",
-      "Free memory on each migratetype's free lists (stacked), in MiB.", "MiB", mib),
-    byMigratetypeChart(result, "pageblocksByMigratetype", "pageblocks.svg", "Pageblocks per migratetype",
+        "order would fail for fragmentation (toward 1) rather than for lack of memory (toward 0).",
+      [-1, 1],
+    ),
+    orderIndexChart(
+      result,
+      "unusableIndex",
+      "unusable.svg",
+      "Unusable free space index per order",
+      "debugfs unusable_index: the share of free memory in blocks too small for an allocation of that order.",
+      [0, 1],
+    ),
+    byMigratetypeChart(
+      result,
+      "freePagesByMigratetype",
+      "free-pages.svg",
+      "Free memory per migratetype",
+      "Free memory on each migratetype's free lists (stacked), in MiB.",
+      "MiB",
+      mib,
+    ),
+    byMigratetypeChart(
+      result,
+      "pageblocksByMigratetype",
+      "pageblocks.svg",
+      "Pageblocks per migratetype",
       "Pageblocks of each type (stacked): unmovable and reclaimable blocks grow when their allocations fall back and claim movable blocks.",
-      "pageblocks", 1),
+      "pageblocks",
+      1,
+    ),
     cmaChart(result),
     heapChart(result),
     heapOrdersChart(result),

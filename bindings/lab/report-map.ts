@@ -6,9 +6,7 @@
  * renderer and stays small.
  */
 import type { MemoryMapSnapshot } from "./result.ts";
-import {
-  MIGRATETYPES,
-} from "../index.ts";
+import { MIGRATETYPES } from "../index.ts";
 
 /** Colours per migratetype (index = MIGRATETYPES), shared with the charts. */
 export const MIGRATETYPE_COLORS: readonly string[] = [
@@ -53,7 +51,9 @@ export function tintColor(color: string, tint: number): string {
   const t = MIN_TINT + (1 - MIN_TINT) * Math.min(1, Math.max(0, tint));
   const channel = (i: number): string => {
     const c = parseInt(color.slice(1 + 2 * i, 3 + 2 * i), 16);
-    return Math.round(255 - (255 - c) * t).toString(16).padStart(2, "0");
+    return Math.round(255 - (255 - c) * t)
+      .toString(16)
+      .padStart(2, "0");
   };
   return `#${channel(0)}${channel(1)}${channel(2)}`;
 }
@@ -112,16 +112,22 @@ export function memoryMapSvg(map: MemoryMapSnapshot, options: MapPictureOptions 
   const blockBytes = map.pageblockNrPages * pageSize;
   const title = options.title ?? `${map.label} (operation ${map.t})`;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   const groupNote = group > 1 ? `, one cell per ${group} pageblocks` : "";
-  out.push(`<text x="${LABEL_PX}" y="15"><tspan font-size="13" font-weight="bold">${escapeXml(title)}</tspan>` +
-    `<tspan fill="#555" dx="8">— ${n} pageblocks of ${formatBytes(blockBytes)}${groupNote}</tspan></text>`);
+  out.push(
+    `<text x="${LABEL_PX}" y="15"><tspan font-size="13" font-weight="bold">${escapeXml(title)}</tspan>` +
+      `<tspan fill="#555" dx="8">— ${n} pageblocks of ${formatBytes(blockBytes)}${groupNote}</tspan></text>`,
+  );
   // Row labels: the physical address where each row starts.
   const labelEvery = rows <= 24 ? 1 : Math.ceil(rows / 24);
   for (let r = 0; r < rows; r += labelEvery) {
     const y = TITLE_PX + r * step + cellPx - 3;
-    out.push(`<text x="${LABEL_PX - 6}" y="${y}" text-anchor="end" fill="#555">${formatBytes(r * cols * group * blockBytes).replace(/^0 KiB$/, "0")}</text>`);
+    out.push(
+      `<text x="${LABEL_PX - 6}" y="${y}" text-anchor="end" fill="#555">${formatBytes(r * cols * group * blockBytes).replace(/^0 KiB$/, "0")}</text>`,
+    );
   }
   const withTitles = cells.length <= 1024;
   out.push(`<g stroke="none">`);
@@ -132,7 +138,9 @@ export function memoryMapSvg(map: MemoryMapSnapshot, options: MapPictureOptions 
     const rect = `<rect x="${x}" y="${y}" width="${cellPx}" height="${cellPx}" fill="${fill}"`;
     if (withTitles) {
       const pfn = i * group * map.pageblockNrPages;
-      out.push(`${rect}><title>pfn ${pfn}: ${MIGRATETYPES[cell.migratetype]}, ${Math.round(cell.occupancy * 100)}% in use</title></rect>`);
+      out.push(
+        `${rect}><title>pfn ${pfn}: ${MIGRATETYPES[cell.migratetype]}, ${Math.round(cell.occupancy * 100)}% in use</title></rect>`,
+      );
     } else out.push(`${rect}/>`);
   });
   out.push(`</g>`);
@@ -154,7 +162,9 @@ function legendSvg(x0: number, y0: number, cellPx: number): string {
   out.push(`<text x="${x0}" y="${y1 + cellPx - 3}">occupancy</text>`);
   let sx = x0 + 64;
   for (const occ of [0, 0.25, 0.5, 0.75, 1]) {
-    out.push(`<rect x="${sx}" y="${y1}" width="${cellPx}" height="${cellPx}" fill="${tintColor(MIGRATETYPE_COLORS[1]!, occ)}"/>`);
+    out.push(
+      `<rect x="${sx}" y="${y1}" width="${cellPx}" height="${cellPx}" fill="${tintColor(MIGRATETYPE_COLORS[1]!, occ)}"/>`,
+    );
     out.push(`<text x="${sx + cellPx + 3}" y="${y1 + cellPx - 3}">${occ * 100}%</text>`);
     sx += cellPx + 40;
   }

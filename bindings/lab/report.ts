@@ -74,27 +74,45 @@ function summaryTables(summary: Record<string, number>): string {
     if (!groups.has(group)) groups.set(group, []);
     groups.get(group)!.push([key, value]);
   }
-  const tables = [...groups].map(([group, rows]) =>
-    `<table><tr><th colspan="2">${escapeHtml(group)}</th></tr>` +
-    rows.map(([k, v]) => `<tr><td><code>${escapeHtml(k)}</code></td><td class="n">${formatNumber(v)}</td></tr>`).join("") + `</table>`);
+  const tables = [...groups].map(
+    ([group, rows]) =>
+      `<table><tr><th colspan="2">${escapeHtml(group)}</th></tr>` +
+      rows
+        .map(([k, v]) => `<tr><td><code>${escapeHtml(k)}</code></td><td class="n">${formatNumber(v)}</td></tr>`)
+        .join("") +
+      `</table>`,
+  );
   return `<div class="summary">${tables.join("\n")}</div>`;
 }
 
 function describeOp(op: Op): string {
-  const hold = (h: { min: number; max: number } | null): string => (h === null ? "" : `, held ${h.min === h.max ? h.min : `${h.min}–${h.max}`} ops`);
+  const hold = (h: { min: number; max: number } | null): string =>
+    h === null ? "" : `, held ${h.min === h.max ? h.min : `${h.min}–${h.max}`} ops`;
   switch (op.kind) {
     case "alloc": {
-      const orders = op.orders.map((w, o) => (w > 0 ? `${o}:${w}` : "")).filter(Boolean).join(" ");
+      const orders = op.orders
+        .map((w, o) => (w > 0 ? `${o}:${w}` : ""))
+        .filter(Boolean)
+        .join(" ");
       return `alloc ${op.migratetype} orders {${orders}}${op.label ? ` “${op.label}”` : ""}${hold(op.hold)}`;
     }
-    case "free": return `free ${op.policy}${op.migratetype ? ` ${op.migratetype}` : ""}`;
-    case "cma": return `cma_alloc ${op.count} pages from ${op.area}, align order ${op.alignOrder}${hold(op.hold)}`;
-    case "pin": return `${op.longterm ? "long-term " : ""}pin${hold(op.hold)}`;
-    case "unpin": return "unpin";
-    case "contig": return `alloc_contig_range ${op.count} pages${hold(op.hold)}`;
+    case "free":
+      return `free ${op.policy}${op.migratetype ? ` ${op.migratetype}` : ""}`;
+    case "cma":
+      return `cma_alloc ${op.count} pages from ${op.area}, align order ${op.alignOrder}${hold(op.hold)}`;
+    case "pin":
+      return `${op.longterm ? "long-term " : ""}pin${hold(op.hold)}`;
+    case "unpin":
+      return "unpin";
+    case "contig":
+      return `alloc_contig_range ${op.count} pages${hold(op.hold)}`;
     case "heap": {
       const total = op.sizeWeights.reduce((a, b) => a + b, 0);
-      const sizes = op.sizes.map((b, i) => (op.sizes.length === 1 ? formatBytes(b) : `${formatBytes(b)}:${share(op.sizeWeights[i]!, total)}`)).join(" ");
+      const sizes = op.sizes
+        .map((b, i) =>
+          op.sizes.length === 1 ? formatBytes(b) : `${formatBytes(b)}:${share(op.sizeWeights[i]!, total)}`,
+        )
+        .join(" ");
       const cpu = op.touch ? ", mmap + touch" : op.mmap ? ", mmap" : "";
       const imports = op.imports.length === 0 ? "" : `, imported by ${op.imports.map((i) => i.device).join(" + ")}`;
       return `${op.process}: /dev/dma_heap/${op.heap} {${sizes}}${cpu}${imports}${hold(op.hold)}`;
@@ -117,25 +135,32 @@ function scenarioSection(scenario: Scenario): string {
   let html = `<h2>Scenario</h2><table><tr><th>phase</th><th>operations</th><th>mix</th></tr>${phases.join("")}</table>`;
   const consumers = scenario.devices.filter((d) => d.kind === "cma-consumer");
   if (consumers.length > 0) {
-    const rows = consumers.map((d) =>
-      `<tr><td>${escapeHtml(d.name)}</td><td>${escapeHtml(d.kind)}</td><td>${escapeHtml(d.area)}</td>` +
-      `<td>${d.buffers} × ${formatBytes(d.framePages * scenario.machine.pageSize)} (${d.framePages} pages), align order ${d.alignOrder}</td>` +
-      `<td>every ${formatNumber(d.periodOps)} ops from op ${formatNumber(d.startOps)}, held ${d.holdOps.min}–${d.holdOps.max} ops</td></tr>`);
+    const rows = consumers.map(
+      (d) =>
+        `<tr><td>${escapeHtml(d.name)}</td><td>${escapeHtml(d.kind)}</td><td>${escapeHtml(d.area)}</td>` +
+        `<td>${d.buffers} × ${formatBytes(d.framePages * scenario.machine.pageSize)} (${d.framePages} pages), align order ${d.alignOrder}</td>` +
+        `<td>every ${formatNumber(d.periodOps)} ops from op ${formatNumber(d.startOps)}, held ${d.holdOps.min}–${d.holdOps.max} ops</td></tr>`,
+    );
     html += `<h3>Devices</h3><table><tr><th>device</th><th>kind</th><th>area</th><th>buffers</th><th>schedule</th></tr>${rows.join("")}</table>`;
   }
   const importers = scenario.devices.filter((d) => d.kind === "importer");
   if (importers.length > 0) {
-    const rows = importers.map((d) =>
-      `<tr><td>${escapeHtml(d.name)}</td><td>${d.dmaMask} bits</td>` +
-      `<td>${d.iommu ? `IOMMU, ${formatBytes(d.iommu.bytes)} of IOVA from 0x${d.iommu.base.toString(16)}` : "direct"}</td>` +
-      `<td>${formatBytes(d.maxSegmentBytes)}</td><td>${d.contiguous ? "yes" : "no"}</td></tr>`);
+    const rows = importers.map(
+      (d) =>
+        `<tr><td>${escapeHtml(d.name)}</td><td>${d.dmaMask} bits</td>` +
+        `<td>${d.iommu ? `IOMMU, ${formatBytes(d.iommu.bytes)} of IOVA from 0x${d.iommu.base.toString(16)}` : "direct"}</td>` +
+        `<td>${formatBytes(d.maxSegmentBytes)}</td><td>${d.contiguous ? "yes" : "no"}</td></tr>`,
+    );
     html += `<h3>Importers</h3><table><tr><th>device</th><th>DMA mask</th><th>mapping</th><th>max segment</th><th>needs contiguous</th></tr>${rows.join("")}</table>`;
   }
   if (scenario.processes.length > 0) {
-    const users = (p: string) => scenario.areas.filter((a) => !a.heapUsers || a.heapUsers.includes(p)).map((a) => a.name);
-    const rows = scenario.processes.map((p) =>
-      `<tr><td>${escapeHtml(p.name)}</td><td>${p.dmabufLimitBytes === null ? "none" : formatBytes(p.dmabufLimitBytes)}</td>` +
-      `<td>${escapeHtml(["system", ...users(p.name)].join(", "))}</td></tr>`);
+    const users = (p: string) =>
+      scenario.areas.filter((a) => !a.heapUsers || a.heapUsers.includes(p)).map((a) => a.name);
+    const rows = scenario.processes.map(
+      (p) =>
+        `<tr><td>${escapeHtml(p.name)}</td><td>${p.dmabufLimitBytes === null ? "none" : formatBytes(p.dmabufLimitBytes)}</td>` +
+        `<td>${escapeHtml(["system", ...users(p.name)].join(", "))}</td></tr>`,
+    );
     html += `<h3>Processes</h3><table><tr><th>process</th><th>dma-buf limit</th><th>heaps it may open</th></tr>${rows.join("")}</table>`;
   }
   return html;
@@ -166,22 +191,37 @@ export async function writeReport(result: LabResult, dir: string, options: Repor
 
   const m = result.machine;
   const scenario = options.scenario;
-  const areas = m.cma.map((a) => `${escapeHtml(a.name)}: ${formatBytes(a.count * m.pageSize)} at pfn ${a.basePfn}`).join("<br>") || "none";
+  const areas =
+    m.cma.map((a) => `${escapeHtml(a.name)}: ${formatBytes(a.count * m.pageSize)} at pfn ${a.basePfn}`).join("<br>") ||
+    "none";
   const meta = kvTable([
     [result.kind === "replay" ? "trace" : "scenario", escapeHtml(result.name)],
     ["seed", result.seed === null ? "—" : String(result.seed)],
     ["backend", escapeHtml(result.backend)],
-    ["RAM", `${formatBytes(m.ramBytes)} (${formatNumber(m.ramBytes / m.pageSize)} pages of ${formatBytes(m.pageSize)})`],
-    ["orders", `MAX_PAGE_ORDER ${m.maxOrder}, pageblock order ${m.pageblockOrder} (${formatBytes(m.pageSize * 2 ** m.pageblockOrder)})`],
+    [
+      "RAM",
+      `${formatBytes(m.ramBytes)} (${formatNumber(m.ramBytes / m.pageSize)} pages of ${formatBytes(m.pageSize)})`,
+    ],
+    [
+      "orders",
+      `MAX_PAGE_ORDER ${m.maxOrder}, pageblock order ${m.pageblockOrder} (${formatBytes(m.pageSize * 2 ** m.pageblockOrder)})`,
+    ],
     ["CMA areas", areas],
     ["wall time", `${formatNumber(result.timing.wallMs)} ms`],
     ["state hash", `<code>${escapeHtml(result.stateHash)}</code>`],
   ]);
-  const chartHtml = charts.map((c) =>
-    `<figure><img src="${c.file}" alt="${escapeHtml(c.title)}"><figcaption>${escapeHtml(c.caption)}</figcaption></figure>`).join("\n");
-  const noFailures = charts.some((c) => c.file === "failures.svg") ? "" : "<p>No buddy allocation failed during the run.</p>";
-  const mapHtml = result.maps.map((map, i) =>
-    `<figure><img src="${mapFiles[i]}" alt="memory map: ${escapeHtml(map.label)}"></figure>`).join("\n");
+  const chartHtml = charts
+    .map(
+      (c) =>
+        `<figure><img src="${c.file}" alt="${escapeHtml(c.title)}"><figcaption>${escapeHtml(c.caption)}</figcaption></figure>`,
+    )
+    .join("\n");
+  const noFailures = charts.some((c) => c.file === "failures.svg")
+    ? ""
+    : "<p>No buddy allocation failed during the run.</p>";
+  const mapHtml = result.maps
+    .map((map, i) => `<figure><img src="${mapFiles[i]}" alt="memory map: ${escapeHtml(map.label)}"></figure>`)
+    .join("\n");
   const html = `<!DOCTYPE html>
 <html lang="en">
 <head>

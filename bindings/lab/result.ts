@@ -4,9 +4,7 @@
  * seed (or trace) on either backend.
  */
 import type { MetricsSample } from "./metrics.ts";
-import {
-  type Backend,
-} from "../index.ts";
+import { type Backend } from "../index.ts";
 
 /** The memory map at one moment: one cell per pageblock. */
 export interface MemoryMapSnapshot {

@@ -13,7 +13,15 @@ import { sampleMetrics, type MetricsSample } from "./metrics.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
 import { scaleScenario, type CmaConsumer, type Op, type Range, type Scenario } from "./scenario.ts";
 import {
-  type Backend, createRandom, createSystem, fragmentationIndex, MIGRATETYPES, type MovablePage, type Random, type System, unusableFreeIndex,
+  type Backend,
+  createRandom,
+  createSystem,
+  fragmentationIndex,
+  MIGRATETYPES,
+  type MovablePage,
+  type Random,
+  type System,
+  unusableFreeIndex,
 } from "../index.ts";
 
 /** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
@@ -148,7 +156,8 @@ class Timeline {
         h[0] = last;
         let i = 0;
         for (;;) {
-          const l = 2 * i + 1, r = l + 1;
+          const l = 2 * i + 1,
+            r = l + 1;
           let m = i;
           if (l < h.length && Timeline.before(h[l]!, h[m]!)) m = l;
           if (r < h.length && Timeline.before(h[r]!, h[m]!)) m = r;
@@ -223,11 +232,18 @@ export function configureScenario(scenario: Scenario, config: LabConfig): Scenar
   if (config.cmaFirstBalance !== undefined) machine.cmaFirstBalance = config.cmaFirstBalance;
   const pageblockBytes = machine.pageSize * 2 ** machine.pageblockOrder;
   if (machine.ramBytes % pageblockBytes !== 0) {
-    throw new DmaSimError("EINVAL", `pageblockOrder ${machine.pageblockOrder}: RAM (${machine.ramBytes} bytes) is not a whole number of pageblocks`);
+    throw new DmaSimError(
+      "EINVAL",
+      `pageblockOrder ${machine.pageblockOrder}: RAM (${machine.ramBytes} bytes) is not a whole number of pageblocks`,
+    );
   }
   for (const phase of scenario.phases) {
     for (const op of phase.mix) {
-      if (op.kind === "alloc" && op.orders.length > machine.maxOrder + 1 && op.orders.slice(machine.maxOrder + 1).some((w) => w > 0)) {
+      if (
+        op.kind === "alloc" &&
+        op.orders.length > machine.maxOrder + 1 &&
+        op.orders.slice(machine.maxOrder + 1).some((w) => w > 0)
+      ) {
         throw new DmaSimError("EINVAL", `maxOrder ${machine.maxOrder}: phase "${phase.name}" allocates above it`);
       }
     }
@@ -240,18 +256,35 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
   const wallStart = performance.now();
   const scenario = configureScenario(scaleScenario(input, options.scale ?? 1), options);
   const seed = options.seed ?? scenario.seed;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new DmaSimError("EINVAL", `seed must be an integer in 0..4294967295, got ${String(seed)}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new DmaSimError("EINVAL", `seed must be an integer in 0..4294967295, got ${String(seed)}`);
   if (options.samples !== undefined && (!Number.isInteger(options.samples) || options.samples < 1)) {
     throw new DmaSimError("EINVAL", `samples must be a positive integer, got ${String(options.samples)}`);
   }
   const m = scenario.machine;
   const sys = await createSystem({
-    backend: options.backend ?? "wasm", seed, ramBytes: m.ramBytes, pageSize: m.pageSize, maxOrder: m.maxOrder,
-    pageblockOrder: m.pageblockOrder, storeContents: m.storeContents, cma: scenario.areas,
-    devices: scenario.devices.flatMap((d) => (d.kind !== "importer" ? [] : [{
-      name: d.name, dmaMask: d.dmaMask, maxSegmentSize: d.maxSegmentBytes,
-      ...(d.iommu ? { iommu: { base: d.iommu.base, size: d.iommu.bytes, style: options.iommuStyle ?? "dma-iommu" } } : {}),
-    }])),
+    backend: options.backend ?? "wasm",
+    seed,
+    ramBytes: m.ramBytes,
+    pageSize: m.pageSize,
+    maxOrder: m.maxOrder,
+    pageblockOrder: m.pageblockOrder,
+    storeContents: m.storeContents,
+    cma: scenario.areas,
+    devices: scenario.devices.flatMap((d) =>
+      d.kind !== "importer"
+        ? []
+        : [
+            {
+              name: d.name,
+              dmaMask: d.dmaMask,
+              maxSegmentSize: d.maxSegmentBytes,
+              ...(d.iommu
+                ? { iommu: { base: d.iommu.base, size: d.iommu.bytes, style: options.iommuStyle ?? "dma-iommu" } }
+                : {}),
+            },
+          ],
+    ),
     ...(m.zones !== null ? { zones: m.zones } : {}),
     ...(m.minFreeKbytes !== null ? { minFreeKbytes: m.minFreeKbytes } : {}),
   });
@@ -267,7 +300,10 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
   const runMs = performance.now() - runStart;
   if (options.check ?? true) sys.check();
   const machine: MachineInfo = {
-    ramBytes: sys.ramBytes, pageSize: sys.pageSize, maxOrder: sys.maxOrder, pageblockOrder: sys.pageblockOrder,
+    ramBytes: sys.ramBytes,
+    pageSize: sys.pageSize,
+    maxOrder: sys.maxOrder,
+    pageblockOrder: sys.pageblockOrder,
     cma: sys.cmaAreas.map((a) => ({ name: a.name, basePfn: a.basePfn, count: a.count })),
   };
   return {
@@ -280,8 +316,10 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     maps: run.maps,
     summary: run.summary(),
     timing: {
-      wallMs: round1(performance.now() - wallStart), setupMs: round1(setupMs), runMs: round1(runMs),
-      opsPerSecond: Math.round(run.totalOps / Math.max(runMs, 1e-3) * 1000),
+      wallMs: round1(performance.now() - wallStart),
+      setupMs: round1(setupMs),
+      runMs: round1(runMs),
+      opsPerSecond: Math.round((run.totalOps / Math.max(runMs, 1e-3)) * 1000),
     },
     stateHash: sys.stateHash(),
   };
@@ -297,7 +335,11 @@ class Run {
   readonly maps: MemoryMapSnapshot[] = [];
   readonly totalOps: number;
   private readonly rnd: Random;
-  private readonly pools: Record<BuddyType, Pool> = { movable: new Pool(), unmovable: new Pool(), reclaimable: new Pool() };
+  private readonly pools: Record<BuddyType, Pool> = {
+    movable: new Pool(),
+    unmovable: new Pool(),
+    reclaimable: new Pool(),
+  };
   private readonly pinned: Pin[] = [];
   private readonly timeline = new Timeline();
   private readonly counters = new Counters();
@@ -354,10 +396,13 @@ class Run {
     c.touch("free");
     if (this.scenario.phases.some((p) => p.mix.some((o) => o.kind === "alloc" && o.hold))) c.touch("free.expired");
     if (kinds.has("pin")) ["pin", "pin.failed", "unpin"].forEach((k) => c.touch(k));
-    if (kinds.has("contig")) ["contig.requests", "contig.ok", "contig.ebusy", "contig.enomem"].forEach((k) => c.touch(k));
+    if (kinds.has("contig"))
+      ["contig.requests", "contig.ok", "contig.ebusy", "contig.enomem"].forEach((k) => c.touch(k));
     for (const d of this.scenario.devices) {
       if (d.kind !== "cma-consumer") continue;
-      ["sessions", "frames", "frames.failed", "pagesMigrated", "busyRetries"].forEach((k) => c.touch(`device.${d.name}.${k}`));
+      ["sessions", "frames", "frames.failed", "pagesMigrated", "busyRetries"].forEach((k) =>
+        c.touch(`device.${d.name}.${k}`),
+      );
     }
   }
 
@@ -372,7 +417,9 @@ class Run {
     for (const phase of scenario.phases) {
       const weights = phase.mix.map((o) => o.weight);
       const total = weights.reduce((a, b) => a + b, 0);
-      const devices = scenario.devices.filter((d): d is CmaConsumer => d.kind === "cma-consumer" && (d.phases === null || d.phases.includes(phase.name)));
+      const devices = scenario.devices.filter(
+        (d): d is CmaConsumer => d.kind === "cma-consumer" && (d.phases === null || d.phases.includes(phase.name)),
+      );
       this.phase = phase.name;
       const phaseStart = phaseEnd;
       phaseEnd += phase.ops;
@@ -402,20 +449,30 @@ class Run {
   private snapshot(label: string): void {
     const map = this.sys.memoryMap();
     this.maps.push({
-      t: this.t, label, migratetypes: Array.from(map.migratetypes), freePages: Array.from(map.freePages),
+      t: this.t,
+      label,
+      migratetypes: Array.from(map.migratetypes),
+      freePages: Array.from(map.freePages),
       pageblockNrPages: map.pageblockNrPages,
     });
   }
 
   private execute(op: Op): void {
     switch (op.kind) {
-      case "alloc": return this.alloc(op);
-      case "free": return this.free(op);
-      case "cma": return this.cma(op);
-      case "pin": return this.pin(op);
-      case "unpin": return this.unpin();
-      case "contig": return this.contig(op);
-      case "heap": return this.heap(op);
+      case "alloc":
+        return this.alloc(op);
+      case "free":
+        return this.free(op);
+      case "cma":
+        return this.cma(op);
+      case "pin":
+        return this.pin(op);
+      case "unpin":
+        return this.unpin();
+      case "contig":
+        return this.contig(op);
+      case "heap":
+        return this.heap(op);
     }
   }
 
@@ -427,7 +484,11 @@ class Run {
 
   private alloc(op: Extract<Op, { kind: "alloc" }>): void {
     const c = this.counters;
-    const order = pickWeighted(this.rnd, op.orders, op.orders.reduce((a, b) => a + b, 0));
+    const order = pickWeighted(
+      this.rnd,
+      op.orders,
+      op.orders.reduce((a, b) => a + b, 0),
+    );
     c.add("alloc.requests");
     c.add(`alloc.order${order}.requests`);
     if (op.label) c.add(`alloc.${op.label}.requests`);
@@ -445,11 +506,21 @@ class Run {
       if (op.label) c.add(`alloc.${op.label}.failed`);
       return;
     }
-    const block: Block = { seq: this.seq++, type: op.migratetype, order, page, pfn, pins: [], liveIndex: -1, freed: false };
-    if (op.hold) this.timeline.at(this.t + drawRange(this.rnd, op.hold), () => {
-      this.freeBlock(block);
-      this.counters.add("free.expired");
-    });
+    const block: Block = {
+      seq: this.seq++,
+      type: op.migratetype,
+      order,
+      page,
+      pfn,
+      pins: [],
+      liveIndex: -1,
+      freed: false,
+    };
+    if (op.hold)
+      this.timeline.at(this.t + drawRange(this.rnd, op.hold), () => {
+        this.freeBlock(block);
+        this.counters.add("free.expired");
+      });
     else this.pools[op.migratetype].add(block);
   }
 
@@ -593,7 +664,8 @@ class Run {
     const ret = this.sys.allocContigRange(start, start + op.count, "movable");
     if (ret === 0) {
       c.add("contig.ok");
-      if (op.hold) this.timeline.at(this.t + drawRange(this.rnd, op.hold), () => this.sys.freeContigRange(start, op.count));
+      if (op.hold)
+        this.timeline.at(this.t + drawRange(this.rnd, op.hold), () => this.sys.freeContigRange(start, op.count));
     } else if (ret === -16) c.add("contig.ebusy");
     else c.add("contig.enomem");
   }
@@ -601,7 +673,14 @@ class Run {
   // ---- dma-buf heaps ----
 
   private heap(op: Extract<Op, { kind: "heap" }>): void {
-    const len = op.sizes[pickWeighted(this.rnd, op.sizeWeights, op.sizeWeights.reduce((a, b) => a + b, 0))]!;
+    const len =
+      op.sizes[
+        pickWeighted(
+          this.rnd,
+          op.sizeWeights,
+          op.sizeWeights.reduce((a, b) => a + b, 0),
+        )
+      ]!;
     const release = this.heaps!.alloc(op, len, this.phase);
     if (release && op.hold) this.timeline.at(this.t + drawRange(this.rnd, op.hold), release);
   }
@@ -640,7 +719,10 @@ class Run {
     // change with it, so configurations with other pageblock orders line up.
     out["end.extfragIndex.pageblock"] = fragmentationIndex(nrFree, pbo);
     out["end.unusableIndex.pageblock"] = unusableFreeIndex(nrFree, pbo);
-    out["end.freePageblocks"] = nrFree.reduce((sum, n, order) => (order >= pbo ? sum + n * 2 ** (order - pbo) : sum), 0);
+    out["end.freePageblocks"] = nrFree.reduce(
+      (sum, n, order) => (order >= pbo ? sum + n * 2 ** (order - pbo) : sum),
+      0,
+    );
     this.sys.pageblockCounts().forEach((n, mt) => {
       if (n > 0) out[`end.pageblocks.${MIGRATETYPES[mt]}`] = n;
     });

@@ -13,17 +13,32 @@ import { basename } from "node:path";
 import { DmaSimError } from "../core/errors.ts";
 import { readJsonFile, validateIn } from "./json-file.ts";
 import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "./scenarios/index.ts";
-import {
-  type CmaAreaOptions,
-} from "../index.ts";
+import { type CmaAreaOptions } from "../index.ts";
 
 // The schema, as a file spells it, is in scenario-spec.ts.
 export type {
-  Bytes, OpsRange, ScenarioSpec, MachineSpec, AreaSpec, ProcessSpec, DeviceSpec, CmaConsumerSpec, ImporterSpec, PhaseSpec, MixSpec, WeightedSpec, AllocSpec, FreeSpec, CmaSpec, PinSpec, UnpinSpec, ContigSpec, ImportSpec, HeapSpec,
-} from "./scenario-spec.ts";
-import type {
+  Bytes,
+  OpsRange,
   ScenarioSpec,
+  MachineSpec,
+  AreaSpec,
+  ProcessSpec,
+  DeviceSpec,
+  CmaConsumerSpec,
+  ImporterSpec,
+  PhaseSpec,
+  MixSpec,
+  WeightedSpec,
+  AllocSpec,
+  FreeSpec,
+  CmaSpec,
+  PinSpec,
+  UnpinSpec,
+  ContigSpec,
+  ImportSpec,
+  HeapSpec,
 } from "./scenario-spec.ts";
+import type { ScenarioSpec } from "./scenario-spec.ts";
 
 // ---- the resolved form, defaults filled in ---------------------------------------------------
 
@@ -88,18 +103,37 @@ export type ImportDir = "to_device" | "from_device" | "bidirectional";
  * run; contig `alignOrder` null: the machine's pageblock order.
  */
 export type Op =
-  | { kind: "alloc"; weight: number; migratetype: "movable" | "unmovable" | "reclaimable"; orders: number[]; label: string | null; hold: Range | null }
-  | { kind: "free"; weight: number; policy: "random" | "fifo"; migratetype: "movable" | "unmovable" | "reclaimable" | null }
+  | {
+      kind: "alloc";
+      weight: number;
+      migratetype: "movable" | "unmovable" | "reclaimable";
+      orders: number[];
+      label: string | null;
+      hold: Range | null;
+    }
+  | {
+      kind: "free";
+      weight: number;
+      policy: "random" | "fifo";
+      migratetype: "movable" | "unmovable" | "reclaimable" | null;
+    }
   | { kind: "cma"; weight: number; area: string; count: number; alignOrder: number; hold: Range | null }
   | { kind: "pin"; weight: number; longterm: boolean; hold: Range | null }
   | { kind: "unpin"; weight: number }
   | { kind: "contig"; weight: number; count: number; alignOrder: number | null; hold: Range | null }
   | {
-    kind: "heap"; weight: number; process: string; heap: string;
-    /** Buffer sizes in bytes (the ioctl's len) and their weights, in declaration order. */
-    sizes: number[]; sizeWeights: number[];
-    hold: Range | null; mmap: boolean; touch: boolean; imports: { device: string; dir: ImportDir }[];
-  };
+      kind: "heap";
+      weight: number;
+      process: string;
+      heap: string;
+      /** Buffer sizes in bytes (the ioctl's len) and their weights, in declaration order. */
+      sizes: number[];
+      sizeWeights: number[];
+      hold: Range | null;
+      mmap: boolean;
+      touch: boolean;
+      imports: { device: string; dir: ImportDir }[];
+    };
 
 export interface Phase {
   name: string;
@@ -126,7 +160,16 @@ export interface Scenario {
 export const MIX_KINDS = ["alloc", "free", "cma", "pin", "unpin", "contig", "heap"] as const;
 const IMPORT_DIRS = ["to_device", "from_device", "bidirectional"] as const;
 const BUDDY_TYPES = ["movable", "unmovable", "reclaimable"] as const;
-const UNITS: Record<string, number> = { "": 1, B: 1, K: 2 ** 10, KIB: 2 ** 10, M: 2 ** 20, MIB: 2 ** 20, G: 2 ** 30, GIB: 2 ** 30 };
+const UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  K: 2 ** 10,
+  KIB: 2 ** 10,
+  M: 2 ** 20,
+  MIB: 2 ** 20,
+  G: 2 ** 30,
+  GIB: 2 ** 30,
+};
 
 function fail(path: string, message: string): never {
   throw new DmaSimError("EINVAL", `${path}: ${message}`);
@@ -139,8 +182,14 @@ function show(value: unknown): string {
 }
 
 /** Checks `value` is a plain object with only `known` keys (and the `required` ones). */
-function record(path: string, value: unknown, known: readonly string[], required: readonly string[] = []): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(path, `must be an object, got ${show(value)}`);
+function record(
+  path: string,
+  value: unknown,
+  known: readonly string[],
+  required: readonly string[] = [],
+): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    fail(path, `must be an object, got ${show(value)}`);
   const obj = value as Record<string, unknown>;
   for (const key of Object.keys(obj)) {
     if (!known.includes(key)) fail(`${path}.${key}`, `unknown field (known: ${known.join(", ")})`);
@@ -159,7 +208,8 @@ function int(path: string, value: unknown, min: number, max: number): number {
 }
 
 function weight(path: string, value: unknown): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) fail(path, `must be a number ≥ 0, got ${show(value)}`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0)
+    fail(path, `must be a number ≥ 0, got ${show(value)}`);
   return value;
 }
 
@@ -176,7 +226,8 @@ function name(path: string, value: unknown): string {
 }
 
 function oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) fail(path, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${show(value)}`);
+  if (!allowed.includes(value as T))
+    fail(path, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${show(value)}`);
   return value as T;
 }
 
@@ -190,7 +241,10 @@ export function parseBytes(path: string, value: unknown): number {
     if (m && unit !== undefined) bytes = Number(m[1]) * unit;
   }
   if (!Number.isSafeInteger(bytes) || bytes <= 0) {
-    fail(path, `must be a positive whole number of bytes, or a string such as "8 MiB", "512M", "1 GiB", got ${show(value)}`);
+    fail(
+      path,
+      `must be a positive whole number of bytes, or a string such as "8 MiB", "512M", "1 GiB", got ${show(value)}`,
+    );
   }
   return bytes;
 }
@@ -215,7 +269,11 @@ function specList(path: string, value: unknown): [string, unknown][] {
 
 function orderWeights(path: string, value: unknown, maxOrder: number): number[] {
   const weights = new Array<number>(maxOrder + 1).fill(0);
-  const bad = (): never => fail(path, `must be an object mapping orders 0..${maxOrder} to weights, e.g. {"0": 90, "3": 10}, got ${show(value)}`);
+  const bad = (): never =>
+    fail(
+      path,
+      `must be an object mapping orders 0..${maxOrder} to weights, e.g. {"0": 90, "3": 10}, got ${show(value)}`,
+    );
   if (typeof value !== "object" || value === null || Array.isArray(value)) bad();
   for (const [key, w] of Object.entries(value as Record<string, unknown>)) {
     if (!/^\d+$/.test(key) || Number(key) > maxOrder) fail(`${path}.${key}`, `is not an order in 0..${maxOrder}`);
@@ -236,9 +294,12 @@ interface Context {
 function areaRef(path: string, value: unknown, ctx: Context): Area {
   const area = ctx.areas.find((a) => a.name === value);
   if (!area) {
-    fail(path, ctx.areas.length === 0
-      ? `names a CMA area, but the scenario declares none (add one under "areas")`
-      : `must name a CMA area (${ctx.areas.map((a) => `"${a.name}"`).join(", ")}), got ${show(value)}`);
+    fail(
+      path,
+      ctx.areas.length === 0
+        ? `names a CMA area, but the scenario declares none (add one under "areas")`
+        : `must name a CMA area (${ctx.areas.map((a) => `"${a.name}"`).join(", ")}), got ${show(value)}`,
+    );
   }
   return area;
 }
@@ -253,7 +314,8 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
     case "alloc": {
       const r = record(path, value, ["weight", "migratetype", "orders", "label", "holdOps"], ["weight"]);
       return {
-        kind, weight: weight(`${path}.weight`, r.weight),
+        kind,
+        weight: weight(`${path}.weight`, r.weight),
         migratetype: r.migratetype === undefined ? "movable" : oneOf(`${path}.migratetype`, r.migratetype, BUDDY_TYPES),
         orders: r.orders === undefined ? [1] : orderWeights(`${path}.orders`, r.orders, machine.maxOrder),
         label: r.label === undefined ? null : name(`${path}.label`, r.label),
@@ -263,16 +325,22 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
     case "free": {
       const r = record(path, value, ["weight", "policy", "migratetype"], ["weight"]);
       return {
-        kind, weight: weight(`${path}.weight`, r.weight),
+        kind,
+        weight: weight(`${path}.weight`, r.weight),
         policy: r.policy === undefined ? "random" : oneOf(`${path}.policy`, r.policy, ["random", "fifo"] as const),
         migratetype: r.migratetype === undefined ? null : oneOf(`${path}.migratetype`, r.migratetype, BUDDY_TYPES),
       };
     }
     case "cma": {
       const r = record(path, value, ["weight", "area", "count", "alignOrder", "holdOps"], ["weight", "count"]);
-      const area = r.area === undefined ? (ctx.areas[0] ?? areaRef(`${path}.area`, undefined, ctx)) : areaRef(`${path}.area`, r.area, ctx);
+      const area =
+        r.area === undefined
+          ? (ctx.areas[0] ?? areaRef(`${path}.area`, undefined, ctx))
+          : areaRef(`${path}.area`, r.area, ctx);
       return {
-        kind, weight: weight(`${path}.weight`, r.weight), area: area.name,
+        kind,
+        weight: weight(`${path}.weight`, r.weight),
+        area: area.name,
         count: int(`${path}.count`, r.count, 1, areaPages(area, machine)),
         alignOrder: r.alignOrder === undefined ? 0 : int(`${path}.alignOrder`, r.alignOrder, 0, 30),
         hold: r.holdOps === undefined ? null : opsRange(`${path}.holdOps`, r.holdOps),
@@ -281,7 +349,8 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
     case "pin": {
       const r = record(path, value, ["weight", "longterm", "holdOps"], ["weight"]);
       return {
-        kind, weight: weight(`${path}.weight`, r.weight),
+        kind,
+        weight: weight(`${path}.weight`, r.weight),
         longterm: r.longterm === undefined ? false : bool(`${path}.longterm`, r.longterm),
         hold: r.holdOps === undefined ? null : opsRange(`${path}.holdOps`, r.holdOps),
       };
@@ -293,7 +362,8 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
     case "contig": {
       const r = record(path, value, ["weight", "count", "alignOrder", "holdOps"], ["weight", "count"]);
       return {
-        kind, weight: weight(`${path}.weight`, r.weight),
+        kind,
+        weight: weight(`${path}.weight`, r.weight),
         count: int(`${path}.count`, r.count, 1, ctx.nrPages),
         alignOrder: r.alignOrder === undefined ? null : int(`${path}.alignOrder`, r.alignOrder, 0, 30),
         hold: r.holdOps === undefined ? null : opsRange(`${path}.holdOps`, r.holdOps),
@@ -306,28 +376,42 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
 
 function heapOp(path: string, value: unknown, ctx: Context): Op {
   const { machine } = ctx;
-  const r = record(path, value, ["weight", "process", "heap", "bytes", "pages", "holdOps", "mmap", "touch", "import"], ["weight"]);
+  const r = record(
+    path,
+    value,
+    ["weight", "process", "heap", "bytes", "pages", "holdOps", "mmap", "touch", "import"],
+    ["weight"],
+  );
   const w = weight(`${path}.weight`, r.weight);
   // The process.
   const names = ctx.processes.map((p) => p.name);
-  if (ctx.processes.length === 0) fail(`${path}.process`, `names a process, but the scenario declares none (add one under "processes")`);
+  if (ctx.processes.length === 0)
+    fail(`${path}.process`, `names a process, but the scenario declares none (add one under "processes")`);
   const proc = r.process === undefined ? names[0]! : r.process;
-  if (!names.includes(proc as string)) fail(`${path}.process`, `must name a process (${names.map((n) => `"${n}"`).join(", ")}), got ${show(proc)}`);
+  if (!names.includes(proc as string))
+    fail(`${path}.process`, `must name a process (${names.map((n) => `"${n}"`).join(", ")}), got ${show(proc)}`);
   // The heap, and whether the process may open it.
   const heap = r.heap === undefined ? "system" : r.heap;
   let maxBytes = machine.ramBytes;
   if (heap !== "system") {
     const area = ctx.areas.find((a) => a.name === heap);
     if (!area) {
-      fail(`${path}.heap`, `must be "system" or the name of a CMA area${ctx.areas.length > 0 ? ` (${ctx.areas.map((a) => `"${a.name}"`).join(", ")})` : " (the scenario declares none)"}, got ${show(heap)}`);
+      fail(
+        `${path}.heap`,
+        `must be "system" or the name of a CMA area${ctx.areas.length > 0 ? ` (${ctx.areas.map((a) => `"${a.name}"`).join(", ")})` : " (the scenario declares none)"}, got ${show(heap)}`,
+      );
     }
     if (area.heapUsers && !area.heapUsers.includes(proc as string)) {
-      fail(`${path}.process`, `process "${proc as string}" may not open /dev/dma_heap/${area.name} (the area's heapUsers: ${area.heapUsers.map((u) => `"${u}"`).join(", ") || "none"})`);
+      fail(
+        `${path}.process`,
+        `process "${proc as string}" may not open /dev/dma_heap/${area.name} (the area's heapUsers: ${area.heapUsers.map((u) => `"${u}"`).join(", ") || "none"})`,
+      );
     }
     maxBytes = areaPages(area, machine) * machine.pageSize;
   }
   // The sizes.
-  if (r.bytes !== undefined && r.pages !== undefined) fail(path, `give the buffer size as "bytes" or as "pages", not both`);
+  if (r.bytes !== undefined && r.pages !== undefined)
+    fail(path, `give the buffer size as "bytes" or as "pages", not both`);
   if (r.bytes === undefined && r.pages === undefined) fail(`${path}.bytes`, `is required (or give "pages")`);
   const inPages = r.bytes === undefined;
   const field = inPages ? "pages" : "bytes";
@@ -340,7 +424,13 @@ function heapOp(path: string, value: unknown, ctx: Context): Op {
   const sizes: number[] = [];
   const sizeWeights: number[] = [];
   const add = (at: string, bytes: number, wt: number) => {
-    if (bytes > maxBytes) fail(at, heap === "system" ? `is larger than RAM (${maxBytes} bytes)` : `is larger than area "${heap as string}" (${maxBytes} bytes)`);
+    if (bytes > maxBytes)
+      fail(
+        at,
+        heap === "system"
+          ? `is larger than RAM (${maxBytes} bytes)`
+          : `is larger than area "${heap as string}" (${maxBytes} bytes)`,
+      );
     sizes.push(bytes);
     sizeWeights.push(wt);
   };
@@ -350,7 +440,10 @@ function heapOp(path: string, value: unknown, ctx: Context): Op {
       add(at, parse(at, key), weight(at, wt));
     }
     if (!sizeWeights.some((x) => x > 0)) {
-      fail(`${path}.${field}`, `must be a size or an object mapping sizes to weights, e.g. ${inPages ? `{"256": 1, "16": 4}` : `{"8 MiB": 1, "262144": 4}`}, with a positive weight`);
+      fail(
+        `${path}.${field}`,
+        `must be a size or an object mapping sizes to weights, e.g. ${inPages ? `{"256": 1, "16": 4}` : `{"8 MiB": 1, "262144": 4}`}, with a positive weight`,
+      );
     }
   } else {
     add(`${path}.${field}`, parse(`${path}.${field}`, spec), 1);
@@ -359,7 +452,11 @@ function heapOp(path: string, value: unknown, ctx: Context): Op {
   const touch = r.touch === undefined ? false : bool(`${path}.touch`, r.touch);
   const mmap = r.mmap === undefined ? touch : bool(`${path}.mmap`, r.mmap);
   if (touch && !mmap) fail(`${path}.touch`, `needs the buffer mapped: drop "mmap": false`);
-  if (touch && !machine.storeContents) fail(`${path}.touch`, `needs "machine.storeContents": true (a machine without page contents has no bytes for the CPU to touch)`);
+  if (touch && !machine.storeContents)
+    fail(
+      `${path}.touch`,
+      `needs "machine.storeContents": true (a machine without page contents has no bytes for the CPU to touch)`,
+    );
   // The importers.
   const imports: { device: string; dir: ImportDir }[] = [];
   if (r.import !== undefined) {
@@ -368,35 +465,67 @@ function heapOp(path: string, value: unknown, ctx: Context): Op {
       const im = record(at, v, ["device", "dir"], ["device"]);
       const dev = ctx.devices.find((d) => d.name === im.device);
       if (!dev || dev.kind !== "importer") {
-        fail(`${at}.device`, importers.length === 0
-          ? `names an importer device, but the scenario declares none (add one under "devices" with "kind": "importer")`
-          : `must name a device of kind "importer" (${importers.map((n) => `"${n}"`).join(", ")}), got ${show(im.device)}`);
+        fail(
+          `${at}.device`,
+          importers.length === 0
+            ? `names an importer device, but the scenario declares none (add one under "devices" with "kind": "importer")`
+            : `must name a device of kind "importer" (${importers.map((n) => `"${n}"`).join(", ")}), got ${show(im.device)}`,
+        );
       }
-      if (imports.some((x) => x.device === dev.name)) fail(`${at}.device`, `device "${dev.name}" imports the buffer twice`);
-      imports.push({ device: dev.name, dir: im.dir === undefined ? "bidirectional" : oneOf(`${at}.dir`, im.dir, IMPORT_DIRS) });
+      if (imports.some((x) => x.device === dev.name))
+        fail(`${at}.device`, `device "${dev.name}" imports the buffer twice`);
+      imports.push({
+        device: dev.name,
+        dir: im.dir === undefined ? "bidirectional" : oneOf(`${at}.dir`, im.dir, IMPORT_DIRS),
+      });
     }
   }
   return {
-    kind: "heap", weight: w, process: proc as string, heap: heap as string, sizes, sizeWeights,
+    kind: "heap",
+    weight: w,
+    process: proc as string,
+    heap: heap as string,
+    sizes,
+    sizeWeights,
     hold: r.holdOps === undefined ? null : opsRange(`${path}.holdOps`, r.holdOps),
-    mmap, touch, imports,
+    mmap,
+    touch,
+    imports,
   };
 }
 
 function machineOf(path: string, value: unknown): Machine {
-  const r = value === undefined ? {} : record(path, value,
-    ["ramBytes", "pageSize", "maxOrder", "pageblockOrder", "storeContents", "cmaFirstBalance", "zones", "minFreeKbytes"]);
+  const r =
+    value === undefined
+      ? {}
+      : record(path, value, [
+          "ramBytes",
+          "pageSize",
+          "maxOrder",
+          "pageblockOrder",
+          "storeContents",
+          "cmaFirstBalance",
+          "zones",
+          "minFreeKbytes",
+        ]);
   const pageSize = r.pageSize === undefined ? 4096 : parseBytes(`${path}.pageSize`, r.pageSize);
   if (pageSize < 4096 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
     fail(`${path}.pageSize`, `must be a power of two from 4096 to 65536, got ${show(r.pageSize)}`);
   }
   const maxOrder = r.maxOrder === undefined ? 10 : int(`${path}.maxOrder`, r.maxOrder, 1, 20);
-  const pageblockOrder = r.pageblockOrder === undefined ? Math.min(9, maxOrder) : int(`${path}.pageblockOrder`, r.pageblockOrder, 1, maxOrder);
+  const pageblockOrder =
+    r.pageblockOrder === undefined
+      ? Math.min(9, maxOrder)
+      : int(`${path}.pageblockOrder`, r.pageblockOrder, 1, maxOrder);
   const ramBytes = r.ramBytes === undefined ? 256 * 2 ** 20 : parseBytes(`${path}.ramBytes`, r.ramBytes);
   const pageblockBytes = pageSize * 2 ** pageblockOrder;
-  if (ramBytes % pageblockBytes !== 0) fail(`${path}.ramBytes`, `must be a multiple of the pageblock size (${pageblockBytes} bytes), got ${ramBytes}`);
+  if (ramBytes % pageblockBytes !== 0)
+    fail(`${path}.ramBytes`, `must be a multiple of the pageblock size (${pageblockBytes} bytes), got ${ramBytes}`);
   return {
-    ramBytes, pageSize, maxOrder, pageblockOrder,
+    ramBytes,
+    pageSize,
+    maxOrder,
+    pageblockOrder,
     storeContents: r.storeContents === undefined ? false : bool(`${path}.storeContents`, r.storeContents),
     cmaFirstBalance: r.cmaFirstBalance === undefined ? true : bool(`${path}.cmaFirstBalance`, r.cmaFirstBalance),
     zones: zonesOf(`${path}.zones`, r.zones),
@@ -408,11 +537,15 @@ function machineOf(path: string, value: unknown): Machine {
 function zonesOf(path: string, value: unknown): Machine["zones"] {
   if (value === undefined) return null;
   if (value === "x86_64") return value;
-  if (!Array.isArray(value) || value.length === 0) fail(path, `must be "x86_64" or a list of { name, endBytes }, got ${show(value)}`);
+  if (!Array.isArray(value) || value.length === 0)
+    fail(path, `must be "x86_64" or a list of { name, endBytes }, got ${show(value)}`);
   return value.map((v, i) => {
     const at = `${path}[${i}]`;
     const z = record(at, v, ["name", "endBytes"], ["name", "endBytes"]);
-    return { name: oneOf(`${at}.name`, z.name, ["DMA", "DMA32", "Normal"] as const), endBytes: parseBytes(`${at}.endBytes`, z.endBytes) };
+    return {
+      name: oneOf(`${at}.name`, z.name, ["DMA", "DMA32", "Normal"] as const),
+      endBytes: parseBytes(`${at}.endBytes`, z.endBytes),
+    };
   });
 }
 
@@ -422,7 +555,12 @@ function areasOf(path: string, value: unknown, machine: Machine): Area[] {
   const seen = new Set<string>();
   return value.map((v, i) => {
     const at = `${path}[${i}]`;
-    const r = record(at, v, ["name", "bytes", "base", "limit", "alignment", "orderPerBit", "heapUsers"], ["name", "bytes"]);
+    const r = record(
+      at,
+      v,
+      ["name", "bytes", "base", "limit", "alignment", "orderPerBit", "heapUsers"],
+      ["name", "bytes"],
+    );
     const areaName = name(`${at}.name`, r.name);
     if (seen.has(areaName)) fail(`${at}.name`, `duplicate area name "${areaName}"`);
     seen.add(areaName);
@@ -433,7 +571,8 @@ function areasOf(path: string, value: unknown, machine: Machine): Area[] {
     if (r.alignment !== undefined) area.alignment = parseBytes(`${at}.alignment`, r.alignment);
     if (r.orderPerBit !== undefined) area.orderPerBit = int(`${at}.orderPerBit`, r.orderPerBit, 0, 30);
     if (r.heapUsers !== undefined) {
-      if (!Array.isArray(r.heapUsers)) fail(`${at}.heapUsers`, `must be a list of process names, got ${show(r.heapUsers)}`);
+      if (!Array.isArray(r.heapUsers))
+        fail(`${at}.heapUsers`, `must be a list of process names, got ${show(r.heapUsers)}`);
       area.heapUsers = r.heapUsers.map((u, j) => name(`${at}.heapUsers[${j}]`, u));
     }
     return area;
@@ -447,9 +586,10 @@ function devicesOf(path: string, value: unknown, ctx: Context): Device[] {
   const seen = new Set<string>();
   return value.map((v, i): Device => {
     const at = `${path}[${i}]`;
-    const kind = typeof v === "object" && v !== null && !Array.isArray(v) && (v as Record<string, unknown>).kind !== undefined
-      ? oneOf(`${at}.kind`, (v as Record<string, unknown>).kind, ["cma-consumer", "importer"] as const)
-      : "cma-consumer";
+    const kind =
+      typeof v === "object" && v !== null && !Array.isArray(v) && (v as Record<string, unknown>).kind !== undefined
+        ? oneOf(`${at}.kind`, (v as Record<string, unknown>).kind, ["cma-consumer", "importer"] as const)
+        : "cma-consumer";
     const device = kind === "importer" ? importerOf(at, v, ctx) : cmaConsumerOf(at, v, ctx);
     if (seen.has(device.name)) fail(`${at}.name`, `duplicate device name "${device.name}"`);
     seen.add(device.name);
@@ -458,12 +598,17 @@ function devicesOf(path: string, value: unknown, ctx: Context): Device[] {
 }
 
 function cmaConsumerOf(at: string, v: unknown, ctx: Context): CmaConsumer {
-  const r = record(at, v, ["name", "kind", "area", "frameBytes", "alignOrder", "buffers", "periodOps", "holdOps", "startOps", "phases"],
-    ["name", "area", "frameBytes", "periodOps", "holdOps"]);
+  const r = record(
+    at,
+    v,
+    ["name", "kind", "area", "frameBytes", "alignOrder", "buffers", "periodOps", "holdOps", "startOps", "phases"],
+    ["name", "area", "frameBytes", "periodOps", "holdOps"],
+  );
   const devName = name(`${at}.name`, r.name);
   const area = areaRef(`${at}.area`, r.area, ctx);
   const framePages = Math.ceil(parseBytes(`${at}.frameBytes`, r.frameBytes) / ctx.machine.pageSize);
-  if (framePages > areaPages(area, ctx.machine)) fail(`${at}.frameBytes`, `is larger than area "${area.name}" (${area.bytes} bytes)`);
+  if (framePages > areaPages(area, ctx.machine))
+    fail(`${at}.frameBytes`, `is larger than area "${area.name}" (${area.bytes} bytes)`);
   const periodOps = int(`${at}.periodOps`, r.periodOps, 1, 2 ** 31);
   let phases: string[] | null = null;
   if (r.phases !== undefined) {
@@ -471,8 +616,14 @@ function cmaConsumerOf(at: string, v: unknown, ctx: Context): CmaConsumer {
     phases = r.phases.map((p, j) => name(`${at}.phases[${j}]`, p));
   }
   return {
-    name: devName, kind: "cma-consumer", area: area.name, framePages,
-    alignOrder: r.alignOrder === undefined ? Math.min(8, Math.ceil(Math.log2(framePages))) : int(`${at}.alignOrder`, r.alignOrder, 0, 30),
+    name: devName,
+    kind: "cma-consumer",
+    area: area.name,
+    framePages,
+    alignOrder:
+      r.alignOrder === undefined
+        ? Math.min(8, Math.ceil(Math.log2(framePages)))
+        : int(`${at}.alignOrder`, r.alignOrder, 0, 30),
     buffers: r.buffers === undefined ? 1 : int(`${at}.buffers`, r.buffers, 1, 1024),
     periodOps,
     holdOps: opsRange(`${at}.holdOps`, r.holdOps),
@@ -492,16 +643,23 @@ function importerOf(at: string, v: unknown, ctx: Context): Importer {
     const base = io.base === undefined ? 2 ** 30 : io.base === 0 ? 0 : parseBytes(`${at}.iommu.base`, io.base);
     const bytes = parseBytes(`${at}.iommu.bytes`, io.bytes);
     if (base % pageSize !== 0) fail(`${at}.iommu.base`, `must be page-aligned (${pageSize} bytes), got ${base}`);
-    if (bytes % pageSize !== 0) fail(`${at}.iommu.bytes`, `must be a whole number of pages (${pageSize} bytes), got ${bytes}`);
-    if (dmaMask < 53 && base + bytes > 2 ** dmaMask) fail(`${at}.iommu`, `the IOVA space [${base}, ${base + bytes}) ends beyond the ${dmaMask}-bit DMA mask`);
+    if (bytes % pageSize !== 0)
+      fail(`${at}.iommu.bytes`, `must be a whole number of pages (${pageSize} bytes), got ${bytes}`);
+    if (dmaMask < 53 && base + bytes > 2 ** dmaMask)
+      fail(`${at}.iommu`, `the IOVA space [${base}, ${base + bytes}) ends beyond the ${dmaMask}-bit DMA mask`);
     iommu = { base, bytes };
   }
-  const maxSegmentBytes = r.maxSegmentBytes === undefined ? 65536 : parseBytes(`${at}.maxSegmentBytes`, r.maxSegmentBytes);
+  const maxSegmentBytes =
+    r.maxSegmentBytes === undefined ? 65536 : parseBytes(`${at}.maxSegmentBytes`, r.maxSegmentBytes);
   if (maxSegmentBytes < pageSize || maxSegmentBytes > 0xffffffff) {
     fail(`${at}.maxSegmentBytes`, `must be from a page (${pageSize}) to 4294967295 bytes, got ${maxSegmentBytes}`);
   }
   return {
-    name: devName, kind: "importer", dmaMask, iommu, maxSegmentBytes,
+    name: devName,
+    kind: "importer",
+    dmaMask,
+    iommu,
+    maxSegmentBytes,
     contiguous: r.contiguous === undefined ? false : bool(`${at}.contiguous`, r.contiguous),
   };
 }
@@ -509,7 +667,8 @@ function importerOf(at: string, v: unknown, ctx: Context): Importer {
 /** Each cma-consumer's `phases` names phases of the scenario. */
 function checkDevicePhases(path: string, devices: Device[], phaseNames: string[]): void {
   devices.forEach((d, i) => {
-    if (d.kind === "cma-consumer" && d.phases) d.phases.forEach((p, j) => oneOf(`${path}[${i}].phases[${j}]`, p, phaseNames));
+    if (d.kind === "cma-consumer" && d.phases)
+      d.phases.forEach((p, j) => oneOf(`${path}[${i}].phases[${j}]`, p, phaseNames));
   });
 }
 
@@ -524,7 +683,10 @@ function processesOf(path: string, value: unknown): ScenarioProcess[] {
     if (seen.has(procName)) fail(`${at}.name`, `duplicate process name "${procName}"`);
     seen.add(procName);
     const limit = r.dmabufLimitBytes;
-    return { name: procName, dmabufLimitBytes: limit === undefined ? null : limit === 0 ? 0 : parseBytes(`${at}.dmabufLimitBytes`, limit) };
+    return {
+      name: procName,
+      dmabufLimitBytes: limit === undefined ? null : limit === 0 ? 0 : parseBytes(`${at}.dmabufLimitBytes`, limit),
+    };
   });
 }
 
@@ -555,20 +717,31 @@ function phasesOf(path: string, value: unknown, ctx: Context): Phase[] {
  * `scenario.phases[1].mix.alloc.orders: must be an object mapping orders …`.
  */
 export function validateScenario(input: unknown, path = "scenario"): Scenario {
-  const r = record(path, input, ["name", "description", "seed", "machine", "areas", "devices", "processes", "phases", "samples"], ["name", "phases"]);
-  if (r.description !== undefined && typeof r.description !== "string") fail(`${path}.description`, `must be a string, got ${show(r.description)}`);
+  const r = record(
+    path,
+    input,
+    ["name", "description", "seed", "machine", "areas", "devices", "processes", "phases", "samples"],
+    ["name", "phases"],
+  );
+  if (r.description !== undefined && typeof r.description !== "string")
+    fail(`${path}.description`, `must be a string, got ${show(r.description)}`);
   const machine = machineOf(`${path}.machine`, r.machine);
   const areas = areasOf(`${path}.areas`, r.areas, machine);
   const ctx: Context = { machine, areas, nrPages: machine.ramBytes / machine.pageSize, devices: [], processes: [] };
   ctx.devices = devicesOf(`${path}.devices`, r.devices, ctx);
   ctx.processes = processesOf(`${path}.processes`, r.processes);
   const phases = phasesOf(`${path}.phases`, r.phases, ctx);
-  checkDevicePhases(`${path}.devices`, ctx.devices, phases.map((p) => p.name));
+  checkDevicePhases(
+    `${path}.devices`,
+    ctx.devices,
+    phases.map((p) => p.name),
+  );
   return {
     name: name(`${path}.name`, r.name),
     description: (r.description as string | undefined) ?? "",
     seed: r.seed === undefined ? 1 : int(`${path}.seed`, r.seed, 0, 0xffffffff),
-    machine, areas,
+    machine,
+    areas,
     devices: ctx.devices,
     processes: ctx.processes,
     phases,
@@ -599,10 +772,16 @@ export function scaleScenario(scenario: Scenario, factor: number): Scenario {
   const hold = (r: Range | null): Range | null => (r === null ? null : scaleRange(r, factor));
   return {
     ...scenario,
-    devices: scenario.devices.map((d) => (d.kind !== "cma-consumer" ? d : {
-      ...d, periodOps: scaleOps(d.periodOps, factor), holdOps: scaleRange(d.holdOps, factor),
-      startOps: d.startOps === 0 ? 0 : scaleOps(d.startOps, factor),
-    })),
+    devices: scenario.devices.map((d) =>
+      d.kind !== "cma-consumer"
+        ? d
+        : {
+            ...d,
+            periodOps: scaleOps(d.periodOps, factor),
+            holdOps: scaleRange(d.holdOps, factor),
+            startOps: d.startOps === 0 ? 0 : scaleOps(d.startOps, factor),
+          },
+    ),
     phases: scenario.phases.map((p) => ({
       ...p,
       ops: scaleOps(p.ops, factor),
@@ -638,6 +817,8 @@ export function loadScenario(nameOrFile: string): Scenario {
   if (nameOrFile.includes("/") || nameOrFile.endsWith(".json")) return loadScenarioFile(nameOrFile);
   const planned = PLANNED_SCENARIOS[nameOrFile];
   if (planned) throw new DmaSimError("ENOENT", `scenario "${nameOrFile}" is not available yet: ${planned}`);
-  throw new DmaSimError("ENOENT",
-    `unknown scenario "${nameOrFile}" (built-in: ${builtinScenarioNames().join(", ")}; or a path to a .json file)`);
+  throw new DmaSimError(
+    "ENOENT",
+    `unknown scenario "${nameOrFile}" (built-in: ${builtinScenarioNames().join(", ")}; or a path to a .json file)`,
+  );
 }

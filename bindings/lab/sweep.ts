@@ -33,7 +33,14 @@ import { loadScenario, type Scenario } from "./scenario.ts";
 
 /** The axes a grid may vary, in enumeration order: the last varies fastest. */
 export const SWEEP_AXES = [
-  "backend", "maxOrder", "pageblockOrder", "cmaFirstBalance", "allocNoFragment", "claimThresholdPages", "iommuStyle", "seed",
+  "backend",
+  "maxOrder",
+  "pageblockOrder",
+  "cmaFirstBalance",
+  "allocNoFragment",
+  "claimThresholdPages",
+  "iommuStyle",
+  "seed",
 ] as const;
 export type SweepAxis = (typeof SWEEP_AXES)[number];
 
@@ -73,7 +80,14 @@ export interface SweepJobFile {
 export interface SweepMerged {
   format: "dmasim-sweep/1";
   grid: { digest: string; jobCount: number; scenario: string; scale: number };
-  jobs: { index: number; params: JobParams; backend: string; summary: Record<string, number>; stateHash: string; wallMs: number }[];
+  jobs: {
+    index: number;
+    params: JobParams;
+    backend: string;
+    summary: Record<string, number>;
+    stateHash: string;
+    wallMs: number;
+  }[];
 }
 
 const JOB_FILE = /^job-(\d+)\.json$/;
@@ -98,16 +112,31 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
   values.forEach((v, i) => {
     const at = `${path}[${i}]`;
     const flag = axis === "cmaFirstBalance" || axis === "allocNoFragment";
-    const ok = axis === "backend" ? v === "wasm" || v === "ts"
-      : axis === "iommuStyle" ? v === "arm" || v === "dma-iommu"
-      : flag ? typeof v === "boolean"
-      : axis === "seed" ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
-      : axis === "claimThresholdPages" ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 20
-      : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
+    const ok =
+      axis === "backend"
+        ? v === "wasm" || v === "ts"
+        : axis === "iommuStyle"
+          ? v === "arm" || v === "dma-iommu"
+          : flag
+            ? typeof v === "boolean"
+            : axis === "seed"
+              ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
+              : axis === "claimThresholdPages"
+                ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 20
+                : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
     if (!ok) {
-      const want = axis === "backend" ? `"wasm" or "ts"` : axis === "iommuStyle" ? `"arm" or "dma-iommu"` : flag ? "true or false"
-        : axis === "seed" ? "an integer in 0..4294967295"
-        : axis === "claimThresholdPages" ? "a number of pages" : "an integer in 1..20";
+      const want =
+        axis === "backend"
+          ? `"wasm" or "ts"`
+          : axis === "iommuStyle"
+            ? `"arm" or "dma-iommu"`
+            : flag
+              ? "true or false"
+              : axis === "seed"
+                ? "an integer in 0..4294967295"
+                : axis === "claimThresholdPages"
+                  ? "a number of pages"
+                  : "an integer in 1..20";
       fail(at, `must be ${want}, got ${JSON.stringify(v)}`);
     }
   });
@@ -120,18 +149,23 @@ export function validateGrid(input: unknown, baseDir = ".", path = "grid"): Swee
   if (typeof input !== "object" || input === null || Array.isArray(input)) fail(path, "must be an object");
   const g = input as Record<string, unknown>;
   for (const key of Object.keys(g)) {
-    if (!["scenario", "scale", "axes"].includes(key)) fail(`${path}.${key}`, "unknown field (known: scenario, scale, axes)");
+    if (!["scenario", "scale", "axes"].includes(key))
+      fail(`${path}.${key}`, "unknown field (known: scenario, scale, axes)");
   }
-  if (typeof g.scenario !== "string" || g.scenario.length === 0) fail(`${path}.scenario`, "must name a built-in scenario or a scenario file");
+  if (typeof g.scenario !== "string" || g.scenario.length === 0)
+    fail(`${path}.scenario`, "must name a built-in scenario or a scenario file");
   const scenarioRef = g.scenario;
   const isFile = scenarioRef.includes("/") || scenarioRef.endsWith(".json");
   const scenario = loadScenario(isFile ? resolve(baseDir, scenarioRef) : scenarioRef);
   const scale = g.scale === undefined ? 1 : g.scale;
-  if (typeof scale !== "number" || !Number.isFinite(scale) || scale <= 0) fail(`${path}.scale`, `must be a number above 0, got ${JSON.stringify(g.scale)}`);
-  if (typeof g.axes !== "object" || g.axes === null || Array.isArray(g.axes)) fail(`${path}.axes`, "must be an object of axis → values");
+  if (typeof scale !== "number" || !Number.isFinite(scale) || scale <= 0)
+    fail(`${path}.scale`, `must be a number above 0, got ${JSON.stringify(g.scale)}`);
+  if (typeof g.axes !== "object" || g.axes === null || Array.isArray(g.axes))
+    fail(`${path}.axes`, "must be an object of axis → values");
   const rawAxes = g.axes as Record<string, unknown>;
   for (const key of Object.keys(rawAxes)) {
-    if (!(SWEEP_AXES as readonly string[]).includes(key)) fail(`${path}.axes.${key}`, `unknown axis (known: ${SWEEP_AXES.join(", ")})`);
+    if (!(SWEEP_AXES as readonly string[]).includes(key))
+      fail(`${path}.axes.${key}`, `unknown axis (known: ${SWEEP_AXES.join(", ")})`);
   }
   const axes: SweepGrid["axes"] = {};
   let jobCount = 1;
@@ -179,7 +213,8 @@ export function parseShard(text: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
-  if (!m || count < 1 || index >= count) throw new DmaSimError("EINVAL", `shard must be I/N with 0 ≤ I < N, got "${text}"`);
+  if (!m || count < 1 || index >= count)
+    throw new DmaSimError("EINVAL", `shard must be I/N with 0 ≤ I < N, got "${text}"`);
   return { index, count };
 }
 
@@ -194,12 +229,19 @@ export function jobFileName(index: number): string {
   return `job-${String(index).padStart(6, "0")}.json`;
 }
 
-function gridHeader(grid: Pick<SweepGrid, "digest" | "jobCount" | "scale"> & { scenario: { name: string } }): SweepJobFile["grid"] {
+function gridHeader(
+  grid: Pick<SweepGrid, "digest" | "jobCount" | "scale"> & { scenario: { name: string } },
+): SweepJobFile["grid"] {
   return { digest: grid.digest, jobCount: grid.jobCount, scenario: grid.scenario.name, scale: grid.scale };
 }
 
 /** Runs one job and writes its file (atomically: a half-written file never looks like a finished job). */
-export async function runJob(grid: Pick<SweepGrid, "scenario" | "scale" | "digest" | "jobCount">, job: SweepJob, outDir: string, full = false): Promise<string> {
+export async function runJob(
+  grid: Pick<SweepGrid, "scenario" | "scale" | "digest" | "jobCount">,
+  job: SweepJob,
+  outDir: string,
+  full = false,
+): Promise<string> {
   const result = await runScenario(grid.scenario, { ...job.params, scale: grid.scale });
   if (!full) {
     result.samples = [];
@@ -240,31 +282,42 @@ export async function runSweep(grid: SweepGrid, outDir: string, options: SweepOp
   }
   const queue = [...jobs];
   const shared: WorkerInput = {
-    dmasimSweepWorker: true, scenario: grid.scenario, scale: grid.scale, digest: grid.digest, jobCount: grid.jobCount,
-    outDir, full: options.full ?? false,
+    dmasimSweepWorker: true,
+    scenario: grid.scenario,
+    scale: grid.scale,
+    digest: grid.digest,
+    jobCount: grid.jobCount,
+    outDir,
+    full: options.full ?? false,
   };
   const pool: Worker[] = [];
   try {
-    await Promise.all(Array.from({ length: workers }, () => new Promise<void>((resolveOne, rejectOne) => {
-      const worker = new Worker(new URL(import.meta.url), { workerData: shared });
-      pool.push(worker);
-      let current: SweepJob | undefined;
-      const next = () => {
-        current = queue.shift();
-        if (current) worker.postMessage(current);
-        else void worker.terminate().then(() => resolveOne());
-      };
-      worker.on("message", (msg: WorkerReply) => {
-        if (msg.error !== undefined) {
-          rejectOne(new DmaSimError(msg.code ?? "EINVAL", `job ${current?.index}: ${msg.error}`));
-          return;
-        }
-        finished(current!, msg.file!);
-        next();
-      });
-      worker.on("error", rejectOne);
-      worker.on("online", next);
-    })));
+    await Promise.all(
+      Array.from(
+        { length: workers },
+        () =>
+          new Promise<void>((resolveOne, rejectOne) => {
+            const worker = new Worker(new URL(import.meta.url), { workerData: shared });
+            pool.push(worker);
+            let current: SweepJob | undefined;
+            const next = () => {
+              current = queue.shift();
+              if (current) worker.postMessage(current);
+              else void worker.terminate().then(() => resolveOne());
+            };
+            worker.on("message", (msg: WorkerReply) => {
+              if (msg.error !== undefined) {
+                rejectOne(new DmaSimError(msg.code ?? "EINVAL", `job ${current?.index}: ${msg.error}`));
+                return;
+              }
+              finished(current!, msg.file!);
+              next();
+            });
+            worker.on("error", rejectOne);
+            worker.on("online", next);
+          }),
+      ),
+    );
   } finally {
     // On a failure the other workers stop too (terminating a finished one is a no-op).
     await Promise.all(pool.map((w) => w.terminate()));
@@ -294,10 +347,11 @@ if (!isMainThread && (workerData as WorkerInput | null)?.dmasimSweepWorker === t
   parentPort!.on("message", (job: SweepJob) => {
     runJob(input, job, input.outDir, input.full).then(
       (file) => parentPort!.postMessage({ file } satisfies WorkerReply),
-      (e: unknown) => parentPort!.postMessage({
-        error: e instanceof DmaSimError ? e.detail : e instanceof Error ? e.message : String(e),
-        ...(e instanceof DmaSimError ? { code: e.code } : {}),
-      } satisfies WorkerReply),
+      (e: unknown) =>
+        parentPort!.postMessage({
+          error: e instanceof DmaSimError ? e.detail : e instanceof Error ? e.message : String(e),
+          ...(e instanceof DmaSimError ? { code: e.code } : {}),
+        } satisfies WorkerReply),
     );
   });
 }
@@ -348,10 +402,16 @@ export function mergeSweep(dirs: string[]): SweepMerged {
         header = data.grid;
         headerFile = file;
       } else if (data.grid.digest !== header.digest) {
-        throw new DmaSimError("EINVAL", `merge: ${file} comes from another grid (${data.grid.digest}) than ${headerFile} (${header.digest})`);
+        throw new DmaSimError(
+          "EINVAL",
+          `merge: ${file} comes from another grid (${data.grid.digest}) than ${headerFile} (${header.digest})`,
+        );
       }
       if (!Number.isInteger(data.job.index) || data.job.index < 0 || data.job.index >= data.grid.jobCount) {
-        throw new DmaSimError("EINVAL", `merge: ${file}: job ${data.job.index} is outside the grid's ${data.grid.jobCount} jobs`);
+        throw new DmaSimError(
+          "EINVAL",
+          `merge: ${file}: job ${data.job.index} is outside the grid's ${data.grid.jobCount} jobs`,
+        );
       }
       const seen = byIndex.get(data.job.index);
       if (seen) throw new DmaSimError("EEXIST", `merge: job ${data.job.index} appears twice: ${seen.file} and ${file}`);
@@ -362,11 +422,20 @@ export function mergeSweep(dirs: string[]): SweepMerged {
   const missing: number[] = [];
   for (let i = 0; i < header.jobCount; i++) if (!byIndex.has(i)) missing.push(i);
   if (missing.length > 0) {
-    throw new DmaSimError("ENOENT", `merge: ${missing.length} of ${header.jobCount} jobs missing: ${formatIndices(missing)} (a shard not run or not copied?)`);
+    throw new DmaSimError(
+      "ENOENT",
+      `merge: ${missing.length} of ${header.jobCount} jobs missing: ${formatIndices(missing)} (a shard not run or not copied?)`,
+    );
   }
-  const jobs = [...byIndex.values()].sort((a, b) => a.data.job.index - b.data.job.index).map(({ data }) => ({
-    index: data.job.index, params: data.job.params, backend: data.result.backend, summary: data.result.summary,
-    stateHash: data.result.stateHash, wallMs: data.result.timing.wallMs,
-  }));
+  const jobs = [...byIndex.values()]
+    .sort((a, b) => a.data.job.index - b.data.job.index)
+    .map(({ data }) => ({
+      index: data.job.index,
+      params: data.job.params,
+      backend: data.result.backend,
+      summary: data.result.summary,
+      stateHash: data.result.stateHash,
+      wallMs: data.result.timing.wallMs,
+    }));
   return { format: "dmasim-sweep/1", grid: header, jobs };
 }

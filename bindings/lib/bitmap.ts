@@ -51,7 +51,8 @@ export class Bitmap {
     requireInt(where, "nr", nr, 1, 2 ** 30);
     requireInt(where, "alignMask", alignMask, 0, 2 ** 30 - 1);
     requireInt(where, "alignOffset", alignOffset, 0, 2 ** 30);
-    if ((alignMask & (alignMask + 1)) !== 0) throw new DmaSimError("EINVAL", `${where}: alignMask must be 2^k - 1, got ${alignMask}`);
+    if ((alignMask & (alignMask + 1)) !== 0)
+      throw new DmaSimError("EINVAL", `${where}: alignMask must be 2^k - 1, got ${alignMask}`);
     return this.engine.bitmapZeroArea(this.id, start, nr, alignMask, alignOffset);
   }
 

@@ -77,13 +77,20 @@ function standaloneInstance(): EngineInstance {
 }
 
 function context(options: SgOptions | undefined): { inst: EngineInstance; pageSize: number; nrPages: number } {
-  if (options?.system) return { inst: options.system.inst, pageSize: options.system.pageSize, nrPages: options.system.nrPages };
+  if (options?.system)
+    return { inst: options.system.inst, pageSize: options.system.pageSize, nrPages: options.system.nrPages };
   return { inst: standaloneInstance(), pageSize: 4096, nrPages: 2 ** 31 - 1 };
 }
 
 function build(
-  where: string, prev: SgTable | null, pfns: ArrayLike<number>, offset: number, size: number, maxSegment: number,
-  leftPages: number, options: SgOptions | undefined,
+  where: string,
+  prev: SgTable | null,
+  pfns: ArrayLike<number>,
+  offset: number,
+  size: number,
+  maxSegment: number,
+  leftPages: number,
+  options: SgOptions | undefined,
 ): SgTable {
   const { inst, pageSize, nrPages } = context(options);
   const e = inst.engine;
@@ -97,8 +104,10 @@ function build(
   if (n === 0) throw new DmaSimError("EINVAL", `${where}: no pages`);
   // Every page must hold some of the data: size ends inside the last page.
   requireInt(where, "size", size, (n - 1) * pageSize - offset + 1, n * pageSize - offset);
-  if (prev !== null && !(prev instanceof SgTable)) throw new DmaSimError("EINVAL", `${where}: prev must be an SgTable or null`);
-  if (prev && prev.pageSize !== pageSize) throw new DmaSimError("EINVAL", `${where}: prev was built for another page size`);
+  if (prev !== null && !(prev instanceof SgTable))
+    throw new DmaSimError("EINVAL", `${where}: prev must be an SgTable or null`);
+  if (prev && prev.pageSize !== pageSize)
+    throw new DmaSimError("EINVAL", `${where}: prev was built for another page size`);
   if (prev && prev.ended) throw new DmaSimError("EINVAL", `${where}: prev was completed (built with leftPages 0)`);
   for (let i = 0; i < n; i++) {
     const pfn = pfns[i];
@@ -106,16 +115,47 @@ function build(
     if (!Number.isInteger(pfn) || pfn! < 0 || pfn! >= nrPages) requireInt(where, `pfns[${i}]`, pfn, 0, nrPages - 1);
   }
   e.sgReservePages(n);
-  inst.bufferView(Int32Array, () => e.sgPagesPtr(), () => e.sgPagesArray(), n).set(pfns);
+  inst
+    .bufferView(
+      Int32Array,
+      () => e.sgPagesPtr(),
+      () => e.sgPagesArray(),
+      n,
+    )
+    .set(pfns);
   const last = prev?.entries[prev.entries.length - 1];
-  const ret = e.sgFromPages(n, offset, size, maxSegment, last !== undefined, last?.pfn ?? 0, last?.offset ?? 0, last?.length ?? 0);
+  const ret = e.sgFromPages(
+    n,
+    offset,
+    size,
+    maxSegment,
+    last !== undefined,
+    last?.pfn ?? 0,
+    last?.offset ?? 0,
+    last?.length ?? 0,
+  );
   if (ret < 0) {
     const why = prev && offset !== 0 ? "appending with an offset" : `maxSegment below one page (${maxSegment})`;
     throw DmaSimError.fromErrno(ret, `${where}: ${why}`);
   }
-  const pfnView = inst.bufferView(Int32Array, () => e.sgPfnPtr(), () => e.sgPfnArray(), ret);
-  const offView = inst.bufferView(Uint32Array, () => e.sgOffsetPtr(), () => e.sgOffsetArray(), ret);
-  const lenView = inst.bufferView(Uint32Array, () => e.sgLengthPtr(), () => e.sgLengthArray(), ret);
+  const pfnView = inst.bufferView(
+    Int32Array,
+    () => e.sgPfnPtr(),
+    () => e.sgPfnArray(),
+    ret,
+  );
+  const offView = inst.bufferView(
+    Uint32Array,
+    () => e.sgOffsetPtr(),
+    () => e.sgOffsetArray(),
+    ret,
+  );
+  const lenView = inst.bufferView(
+    Uint32Array,
+    () => e.sgLengthPtr(),
+    () => e.sgLengthArray(),
+    ret,
+  );
   const added: SgEntry[] = [];
   for (let i = 0; i < ret; i++) added.push({ pfn: pfnView[i]!, offset: offView[i]!, length: lenView[i]! });
   let table: SgTable;
@@ -138,7 +178,11 @@ function build(
  * EINVAL). Default maxSegment: UINT_MAX, as sg_alloc_table_from_pages().
  */
 export function sgAllocTableFromPages(
-  pfns: ArrayLike<number>, offset: number, size: number, maxSegment: number = SG_MAX_SEGMENT_DEFAULT, options?: SgOptions,
+  pfns: ArrayLike<number>,
+  offset: number,
+  size: number,
+  maxSegment: number = SG_MAX_SEGMENT_DEFAULT,
+  options?: SgOptions,
 ): SgTable {
   return build("sgAllocTableFromPages", null, pfns, offset, size, maxSegment, 0, options);
 }
@@ -150,7 +194,12 @@ export function sgAllocTableFromPages(
  * more appends (the end is marked only when it is 0).
  */
 export function sgAppendTableFromPages(
-  prev: SgTable | null, pfns: ArrayLike<number>, offset: number, size: number, maxSegment: number, leftPages: number,
+  prev: SgTable | null,
+  pfns: ArrayLike<number>,
+  offset: number,
+  size: number,
+  maxSegment: number,
+  leftPages: number,
   options?: SgOptions,
 ): SgTable {
   return build("sgAppendTableFromPages", prev, pfns, offset, size, maxSegment, leftPages, options);

@@ -37,7 +37,9 @@ export class CpuCache {
   /** A CPU load: through the cache (allocating lines). */
   read(phys: number, length: number): Uint8Array {
     const out = new Uint8Array(length);
-    this.forLines(phys, length, (index, lineOff, at, n) => out.set(this.line(index).data.subarray(lineOff, lineOff + n), at));
+    this.forLines(phys, length, (index, lineOff, at, n) =>
+      out.set(this.line(index).data.subarray(lineOff, lineOff + n), at),
+    );
     return out;
   }
 
@@ -88,13 +90,17 @@ export class CpuCache {
   /** @internal Its state for sys.stateHash(): every cached line, by address, with its bytes and dirty bit (nothing while empty). */
   hashState(h: StateHasher): void {
     if (this.lines.size === 0) return;
-    h.list([...this.lines].sort((a, b) => a[0] - b[0]), ([index, l]) => h.num(index).bool(l.dirty).bytes(l.data));
+    h.list(
+      [...this.lines].sort((a, b) => a[0] - b[0]),
+      ([index, l]) => h.num(index).bool(l.dirty).bytes(l.data),
+    );
   }
 
   /** @internal Its invariants: "" when they hold. */
   checkState(): string {
     for (const [index, l] of this.lines) {
-      if (l.data.length !== this.lineBytes) return `cpu cache: line ${index} holds ${l.data.length} bytes, not ${this.lineBytes}`;
+      if (l.data.length !== this.lineBytes)
+        return `cpu cache: line ${index} holds ${l.data.length} bytes, not ${this.lineBytes}`;
     }
     return "";
   }
@@ -104,7 +110,11 @@ export class CpuCache {
     return this.lines.size;
   }
 
-  private forLines(phys: number, length: number, fn: (index: number, lineOff: number, at: number, n: number) => void): void {
+  private forLines(
+    phys: number,
+    length: number,
+    fn: (index: number, lineOff: number, at: number, n: number) => void,
+  ): void {
     let at = 0;
     while (at < length) {
       const addr = phys + at;

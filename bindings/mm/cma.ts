@@ -3,8 +3,15 @@
  * the engine's bitmap allocator (assembly/cma.ts).
  */
 import {
-  CMA_STAT_ALLOCS_FAILED, CMA_STAT_ALLOCS_SUCCEEDED, CMA_STAT_BUSY_RETRIES, CMA_STAT_COUNT, CMA_STAT_PAGES_FAILED,
-  CMA_STAT_PAGES_MIGRATED, CMA_STAT_PAGES_RELEASED, CMA_STAT_PAGES_SUCCEEDED, byIndex,
+  CMA_STAT_ALLOCS_FAILED,
+  CMA_STAT_ALLOCS_SUCCEEDED,
+  CMA_STAT_BUSY_RETRIES,
+  CMA_STAT_COUNT,
+  CMA_STAT_PAGES_FAILED,
+  CMA_STAT_PAGES_MIGRATED,
+  CMA_STAT_PAGES_RELEASED,
+  CMA_STAT_PAGES_SUCCEEDED,
+  byIndex,
 } from "../core/abi.ts";
 import { DmaSimError } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
@@ -107,7 +114,10 @@ export class CmaArea {
     requireInt("CmaArea.release", "count", count, 0, 2 ** 31 - 1);
     const ret = this.engine.cmaReleasePages(this.id, pfn, count);
     if (ret < 0) {
-      throw DmaSimError.fromErrno(ret, `CmaArea.release: pages ${pfn}..${pfn + count - 1} were not allocated from area "${this.name}" as a whole`);
+      throw DmaSimError.fromErrno(
+        ret,
+        `CmaArea.release: pages ${pfn}..${pfn + count - 1} were not allocated from area "${this.name}" as a whole`,
+      );
     }
     return ret === 1;
   }

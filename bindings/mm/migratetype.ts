@@ -1,7 +1,13 @@
 /** Migratetypes by name, indexed by enum migratetype (include/linux/mmzone.h; the engine's MIGRATE_* of assembly/abi.ts). */
 import {
-  MIGRATE_CMA, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_TYPES,
-  MIGRATE_UNMOVABLE, byIndex,
+  MIGRATE_CMA,
+  MIGRATE_HIGHATOMIC,
+  MIGRATE_ISOLATE,
+  MIGRATE_MOVABLE,
+  MIGRATE_RECLAIMABLE,
+  MIGRATE_TYPES,
+  MIGRATE_UNMOVABLE,
+  byIndex,
 } from "../core/abi.ts";
 import { DmaSimError } from "../core/errors.ts";
 
@@ -23,8 +29,19 @@ export const MIGRATETYPES: readonly MigratetypeName[] = byIndex<MigratetypeName>
 export { MIGRATE_CMA, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE };
 
 export function allocMigratetype(where: string, name: unknown): number {
-  const i = name === "unmovable" ? MIGRATE_UNMOVABLE : name === "movable" ? MIGRATE_MOVABLE : name === "reclaimable" ? MIGRATE_RECLAIMABLE : -1;
-  if (i < 0) throw new DmaSimError("EINVAL", `${where}: migratetype must be "unmovable", "movable" or "reclaimable", got ${String(name)}`);
+  const i =
+    name === "unmovable"
+      ? MIGRATE_UNMOVABLE
+      : name === "movable"
+        ? MIGRATE_MOVABLE
+        : name === "reclaimable"
+          ? MIGRATE_RECLAIMABLE
+          : -1;
+  if (i < 0)
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: migratetype must be "unmovable", "movable" or "reclaimable", got ${String(name)}`,
+    );
   return i;
 }
 

@@ -5,11 +5,39 @@
  * with devices, dma-buf and processes; every layer above mm is built on it.
  */
 import {
-  EV_ALLOC_FAIL, EV_CMA_ALLOC_FAIL, EV_CMA_ALLOC_SUCCESS, EV_CONTIG_FAIL, EV_CONTIG_MIGRATE_PASSES, EV_CONTIG_SUCCESS,
-  EV_COUNT, EV_EXTFRAG, EV_EXTFRAG_CLAIMED, EV_LONGTERM_MIGRATED, EV_PGALLOC, EV_PGFREE, EV_PGMIGRATE_FAIL,
-  EV_PGMIGRATE_SUCCESS, GFP_HIGH, GFP_NOBLOCK, KIND_ALLOC, KIND_BUDDY, KIND_NONE, MAX_NR_ZONES, WMARK_HIGH, WMARK_LOW,
-  WMARK_MIN, WMARK_PROMO, ZONE_DEVICE, ZONE_DMA, ZONE_DMA32, ZONE_MOVABLE, ZONE_NORMAL, byIndex, decodePagePins,
-  decodePageState, pageStateOrder,
+  EV_ALLOC_FAIL,
+  EV_CMA_ALLOC_FAIL,
+  EV_CMA_ALLOC_SUCCESS,
+  EV_CONTIG_FAIL,
+  EV_CONTIG_MIGRATE_PASSES,
+  EV_CONTIG_SUCCESS,
+  EV_COUNT,
+  EV_EXTFRAG,
+  EV_EXTFRAG_CLAIMED,
+  EV_LONGTERM_MIGRATED,
+  EV_PGALLOC,
+  EV_PGFREE,
+  EV_PGMIGRATE_FAIL,
+  EV_PGMIGRATE_SUCCESS,
+  GFP_HIGH,
+  GFP_NOBLOCK,
+  KIND_ALLOC,
+  KIND_BUDDY,
+  KIND_NONE,
+  MAX_NR_ZONES,
+  WMARK_HIGH,
+  WMARK_LOW,
+  WMARK_MIN,
+  WMARK_PROMO,
+  ZONE_DEVICE,
+  ZONE_DMA,
+  ZONE_DMA32,
+  ZONE_MOVABLE,
+  ZONE_NORMAL,
+  byIndex,
+  decodePagePins,
+  decodePageState,
+  pageStateOrder,
 } from "../core/abi.ts";
 import type { Backend, Engine, EngineInstance } from "../core/backend.ts";
 import { DmaSimError, ERRNO } from "../core/errors.ts";
@@ -20,7 +48,11 @@ import { Bitmap } from "../lib/bitmap.ts";
 import { CmaArea } from "./cma.ts";
 import { CpuCache } from "./cache.ts";
 import {
-  MIGRATETYPES, allocMigratetype, contigMigratetype, type ContigMigratetype, type Migratetype,
+  MIGRATETYPES,
+  allocMigratetype,
+  contigMigratetype,
+  type ContigMigratetype,
+  type Migratetype,
   type MigratetypeName,
 } from "./migratetype.ts";
 import { MovablePage } from "./page.ts";
@@ -58,7 +90,9 @@ export interface SystemStats {
 
 /** @internal The SystemStats counter of each engine event, vmEvent(index) (EV_* of assembly/abi.ts). */
 export const EVENT_KEYS = byIndex<Exclude<keyof SystemStats, "nrFreePages" | "nrFreeCmaPages" | "allocFailByOrder">>(
-  "EVENT_KEYS", EV_COUNT, {
+  "EVENT_KEYS",
+  EV_COUNT,
+  {
     [EV_PGALLOC]: "pgalloc",
     [EV_PGFREE]: "pgfree",
     [EV_PGMIGRATE_SUCCESS]: "pgmigrateSuccess",
@@ -207,9 +241,11 @@ export class Mm {
     this.seed = g.seed;
     this.random = createRandom(g.seed);
     this.areas = areaNames.map((name, id) => new CmaArea(inst.engine, g.pageSize, id, name));
-    const cache = g.cacheLineBytes > 0 ? new CpuCache((phys, length) => inst.ramView(phys, length), g.cacheLineBytes) : null;
+    const cache =
+      g.cacheLineBytes > 0 ? new CpuCache((phys, length) => inst.ramView(phys, length), g.cacheLineBytes) : null;
     this.cpuCache = cache;
-    if (cache) this.registry.add({ name: "cpu-cache", check: () => cache.checkState(), hash: (h) => cache.hashState(h) });
+    if (cache)
+      this.registry.add({ name: "cpu-cache", check: () => cache.checkState(), hash: (h) => cache.hashState(h) });
   }
 
   /** A zeroed bitmap of `nbits` bits in the engine (lib/bitmap.c primitives). */
@@ -223,7 +259,8 @@ export class Mm {
   readPhys(phys: number, length: number): Uint8Array {
     requireInt("readPhys", "phys", phys, 0, this.ramBytes - 1);
     requireInt("readPhys", "length", length, 0, this.ramBytes - phys);
-    if (!this.storeContents) throw new DmaSimError("EINVAL", "readPhys: this machine keeps no page contents (storeContents: false)");
+    if (!this.storeContents)
+      throw new DmaSimError("EINVAL", "readPhys: this machine keeps no page contents (storeContents: false)");
     return this.cpuRead(phys, length);
   }
 
@@ -232,7 +269,8 @@ export class Mm {
     requireInt("writePhys", "phys", phys, 0, this.ramBytes - 1);
     if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", "writePhys: bytes must be a Uint8Array");
     requireInt("writePhys", "length", bytes.length, 0, this.ramBytes - phys);
-    if (!this.storeContents) throw new DmaSimError("EINVAL", "writePhys: this machine keeps no page contents (storeContents: false)");
+    if (!this.storeContents)
+      throw new DmaSimError("EINVAL", "writePhys: this machine keeps no page contents (storeContents: false)");
     this.cpuWrite(phys, bytes);
   }
 
@@ -250,7 +288,10 @@ export class Mm {
     requireInt(where, "startPfn", startPfn, 0, this.nrPages - 1);
     requireInt(where, "endPfn", endPfn, 1, this.nrPages);
     if ((endPfn as number) <= (startPfn as number)) {
-      throw new DmaSimError("EINVAL", `${where}: endPfn (${String(endPfn)}) must be above startPfn (${String(startPfn)})`);
+      throw new DmaSimError(
+        "EINVAL",
+        `${where}: endPfn (${String(endPfn)}) must be above startPfn (${String(startPfn)})`,
+      );
     }
   }
 
@@ -273,7 +314,12 @@ export class Mm {
    * `count` alloc_pages() calls in one engine call (no boundary crossing per
    * page). Returns the pfns, -12 (-ENOMEM) where an allocation returned NULL.
    */
-  allocPagesBatch(count: number, order: number, migratetype: Migratetype = "unmovable", flags: AllocFlags = {}): Int32Array {
+  allocPagesBatch(
+    count: number,
+    order: number,
+    migratetype: Migratetype = "unmovable",
+    flags: AllocFlags = {},
+  ): Int32Array {
     requireInt("allocPagesBatch", "count", count, 0, 2 ** 26);
     this.orderArg("allocPagesBatch", order);
     const mt = allocMigratetype("allocPagesBatch", migratetype);
@@ -281,21 +327,40 @@ export class Mm {
     const e = this.engine;
     e.batchReserve(count);
     e.allocPagesBatch(count, order, mt, highestZone, gfp);
-    return this.inst.bufferView(Int32Array, () => e.batchPtr(), () => e.batchArray(), count).slice();
+    return this.inst
+      .bufferView(
+        Int32Array,
+        () => e.batchPtr(),
+        () => e.batchArray(),
+        count,
+      )
+      .slice();
   }
 
   /** `count` __free_pages() calls in one engine call; all are checked first, so a bad pfn frees none. */
   freePagesBatch(pfns: ArrayLike<number>, order = 0): void {
     this.orderArg("freePagesBatch", order);
-    if (!pfns || typeof pfns.length !== "number") throw new DmaSimError("EINVAL", "freePagesBatch: pfns must be an array");
+    if (!pfns || typeof pfns.length !== "number")
+      throw new DmaSimError("EINVAL", "freePagesBatch: pfns must be an array");
     for (let i = 0; i < pfns.length; i++) this.pfnArg("freePagesBatch", pfns[i]);
     const e = this.engine;
     e.batchReserve(pfns.length);
     // Owners whose handles must die with their pages (a crossing per page only when handles exist).
     const ids = this.handles.size > 0 ? Array.from(pfns, (pfn) => e.ownerOf(pfn)) : [];
-    this.inst.bufferView(Int32Array, () => e.batchPtr(), () => e.batchArray(), pfns.length).set(pfns);
+    this.inst
+      .bufferView(
+        Int32Array,
+        () => e.batchPtr(),
+        () => e.batchArray(),
+        pfns.length,
+      )
+      .set(pfns);
     const ret = e.freePagesBatch(pfns.length, order);
-    if (ret < 0) throw DmaSimError.fromErrno(ret, `freePagesBatch: a pfn is not an allocation of order ${order}, is pinned, or is listed twice; nothing was freed`);
+    if (ret < 0)
+      throw DmaSimError.fromErrno(
+        ret,
+        `freePagesBatch: a pfn is not an allocation of order ${order}, is pinned, or is listed twice; nothing was freed`,
+      );
     for (const id of ids) {
       if (id < 0) continue;
       const handle = this.handles.get(id);
@@ -305,12 +370,15 @@ export class Mm {
   }
 
   private gfpArgs(where: string, flags: AllocFlags): [number, number] {
-    if (typeof flags !== "object" || flags === null) throw new DmaSimError("EINVAL", `${where}: flags must be an object`);
+    if (typeof flags !== "object" || flags === null)
+      throw new DmaSimError("EINVAL", `${where}: flags must be an object`);
     const zone = flags.zone ?? "Normal";
     const highestZone = ZONE_NAMES.indexOf(zone);
-    if (highestZone < 0 || highestZone > ZONE_NORMAL) throw new DmaSimError("EINVAL", `${where}: flags.zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
+    if (highestZone < 0 || highestZone > ZONE_NORMAL)
+      throw new DmaSimError("EINVAL", `${where}: flags.zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
     for (const key of ["high", "atomic"] as const) {
-      if (flags[key] !== undefined && typeof flags[key] !== "boolean") throw new DmaSimError("EINVAL", `${where}: flags.${key} must be a boolean`);
+      if (flags[key] !== undefined && typeof flags[key] !== "boolean")
+        throw new DmaSimError("EINVAL", `${where}: flags.${key} must be a boolean`);
     }
     return [highestZone, flags.atomic ? GFP_HIGH | GFP_NOBLOCK : flags.high ? GFP_HIGH : 0];
   }
@@ -336,11 +404,19 @@ export class Mm {
       const endPfn = e.zoneEndPfn(z);
       if (endPfn <= startPfn) continue;
       out.push({
-        index: z, name: ZONE_NAMES[z] as ZoneName, startPfn, endPfn, managedPages: endPfn - startPfn,
-        freePages: e.zoneFree(z), freeCmaPages: e.zoneFreeCma(z), cmaPages: e.zoneCma(z),
+        index: z,
+        name: ZONE_NAMES[z] as ZoneName,
+        startPfn,
+        endPfn,
+        managedPages: endPfn - startPfn,
+        freePages: e.zoneFree(z),
+        freeCmaPages: e.zoneFreeCma(z),
+        cmaPages: e.zoneCma(z),
         watermarks: {
-          min: e.zoneWmarkPages(z, WMARK_MIN), low: e.zoneWmarkPages(z, WMARK_LOW),
-          high: e.zoneWmarkPages(z, WMARK_HIGH), promo: e.zoneWmarkPages(z, WMARK_PROMO),
+          min: e.zoneWmarkPages(z, WMARK_MIN),
+          low: e.zoneWmarkPages(z, WMARK_LOW),
+          high: e.zoneWmarkPages(z, WMARK_HIGH),
+          promo: e.zoneWmarkPages(z, WMARK_PROMO),
         },
         protection: ZONE_NAMES.map((_, j) => e.zoneProtection(z, j)),
         pgalloc: e.zonePgallocPages(z),
@@ -362,7 +438,10 @@ export class Mm {
     const id = this.handles.size > 0 ? this.engine.ownerOf(pfn) : -1;
     const ret = this.engine.freePages(pfn, order);
     if (ret < 0) {
-      const why = ret === -ERRNO.EBUSY ? "the page is pinned" : `no allocation of order ${order} starts there (double free, wrong order, or a CMA page: use CmaArea.release)`;
+      const why =
+        ret === -ERRNO.EBUSY
+          ? "the page is pinned"
+          : `no allocation of order ${order} starts there (double free, wrong order, or a CMA page: use CmaArea.release)`;
       throw DmaSimError.fromErrno(ret, `freePages(${pfn}, ${order}): ${why}`);
     }
     if (id >= 0) {
@@ -467,7 +546,8 @@ export class Mm {
   }
 
   private contentsArgs(where: string, offset: number, length: number, size: number): void {
-    if (!this.storeContents) throw new DmaSimError("EINVAL", `${where}: this machine keeps no page contents (storeContents: false)`);
+    if (!this.storeContents)
+      throw new DmaSimError("EINVAL", `${where}: this machine keeps no page contents (storeContents: false)`);
     requireInt(where, "offset", offset, 0, size);
     requireInt(where, "length", length, 0, size - offset);
   }
@@ -519,7 +599,8 @@ export class Mm {
   private zoneRange(where: string, zone: ZoneName | undefined): [number, number] {
     if (zone === undefined) return [0, this.nrPages];
     const z = ZONE_NAMES.indexOf(zone);
-    if (z < 0 || z > ZONE_NORMAL) throw new DmaSimError("EINVAL", `${where}: zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
+    if (z < 0 || z > ZONE_NORMAL)
+      throw new DmaSimError("EINVAL", `${where}: zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
     return [this.engine.zoneStartPfn(z), this.engine.zoneEndPfn(z)];
   }
 
@@ -561,7 +642,11 @@ export class Mm {
     this.pfnArg("freeContigRange", pfn);
     requireInt("freeContigRange", "count", count, 0, this.nrPages - pfn);
     const ret = this.engine.freeContig(pfn, count);
-    if (ret < 0) throw DmaSimError.fromErrno(ret, `freeContigRange(${pfn}, ${count}): not all pages are unowned order-0 allocations outside CMA areas`);
+    if (ret < 0)
+      throw DmaSimError.fromErrno(
+        ret,
+        `freeContigRange(${pfn}, ${count}): not all pages are unowned order-0 allocations outside CMA areas`,
+      );
   }
 
   // ---- CMA ------------------------------------------------------------------------------------
@@ -569,7 +654,11 @@ export class Mm {
   /** The CMA area named `name`. */
   cma(name: string): CmaArea {
     const area = this.areas.find((a) => a.name === name);
-    if (!area) throw new DmaSimError("ENOENT", `cma: no CMA area named ${JSON.stringify(name)} (have: ${this.areas.map((a) => a.name).join(", ") || "none"})`);
+    if (!area)
+      throw new DmaSimError(
+        "ENOENT",
+        `cma: no CMA area named ${JSON.stringify(name)} (have: ${this.areas.map((a) => a.name).join(", ") || "none"})`,
+      );
     return area;
   }
 
@@ -610,10 +699,12 @@ export class Mm {
   /** Sets policy knobs (see Policy). */
   setPolicy(policy: Policy): void {
     for (const key of ["cmaFirstBalance", "allocNoFragment"] as const) {
-      if (policy[key] !== undefined && typeof policy[key] !== "boolean") throw new DmaSimError("EINVAL", `setPolicy: ${key} must be a boolean`);
+      if (policy[key] !== undefined && typeof policy[key] !== "boolean")
+        throw new DmaSimError("EINVAL", `setPolicy: ${key} must be a boolean`);
     }
     if (policy.cmaFirstBalance !== undefined) this.engine.setCmaBalance(policy.cmaFirstBalance);
-    if (policy.claimThresholdPages !== undefined) requireInt("setPolicy", "claimThresholdPages", policy.claimThresholdPages, 0, this.pageblockNrPages + 1);
+    if (policy.claimThresholdPages !== undefined)
+      requireInt("setPolicy", "claimThresholdPages", policy.claimThresholdPages, 0, this.pageblockNrPages + 1);
     if (policy.allocNoFragment !== undefined) this.engine.setNoFragment(policy.allocNoFragment);
     if (policy.claimThresholdPages !== undefined) this.engine.setClaimThreshold(policy.claimThresholdPages);
   }

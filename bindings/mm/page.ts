@@ -99,6 +99,10 @@ export class MovablePage {
   private unpinAs(where: string, longterm: boolean): void {
     this.live(where);
     const ret = this.sys.engine.unpin(this.id, longterm ? 1 : 0);
-    if (ret < 0) throw DmaSimError.fromErrno(ret, `MovablePage.${where}: the page holds no ${longterm ? "long-term" : "short-term"} pin`);
+    if (ret < 0)
+      throw DmaSimError.fromErrno(
+        ret,
+        `MovablePage.${where}: the page holds no ${longterm ? "long-term" : "short-term"} pin`,
+      );
   }
 }

@@ -21,15 +21,34 @@ import { DmaSimError } from "../core/errors.ts";
 import { rejectUnknownKeys, requireBytes, requireInt, requireName, requireObject } from "../core/validate.ts";
 import type { Mm } from "../mm/mm.ts";
 import {
-  DMA_BUF_IOCTL_SYNC, DMA_BUF_SET_NAME_A, DMA_BUF_SET_NAME_B, DMA_BUF_SYNC_END, DMA_BUF_SYNC_READ, DMA_BUF_SYNC_RW,
-  DMA_BUF_SYNC_VALID_FLAGS_MASK, DMA_BUF_SYNC_WRITE, type DmaBufSync,
+  DMA_BUF_IOCTL_SYNC,
+  DMA_BUF_SET_NAME_A,
+  DMA_BUF_SET_NAME_B,
+  DMA_BUF_SYNC_END,
+  DMA_BUF_SYNC_READ,
+  DMA_BUF_SYNC_RW,
+  DMA_BUF_SYNC_VALID_FLAGS_MASK,
+  DMA_BUF_SYNC_WRITE,
+  type DmaBufSync,
 } from "./linux/dma-buf.ts";
 import {
-  DMA_HEAP_ALLOCATION_DATA_SIZE, DMA_HEAP_IOCTL_ALLOC, DMA_HEAP_VALID_FD_FLAGS, DMA_HEAP_VALID_HEAP_FLAGS,
-  type DmaHeapAllocationArg, type DmaHeapAllocationData,
+  DMA_HEAP_ALLOCATION_DATA_SIZE,
+  DMA_HEAP_IOCTL_ALLOC,
+  DMA_HEAP_VALID_FD_FLAGS,
+  DMA_HEAP_VALID_HEAP_FLAGS,
+  type DmaHeapAllocationArg,
+  type DmaHeapAllocationData,
 } from "./linux/dma-heap.ts";
 import {
-  FMODE_LSEEK, FMODE_READ, FMODE_WRITE, O_CLOEXEC, O_RDWR, SEEK_END, SEEK_MAX, SEEK_SET, openFmode,
+  FMODE_LSEEK,
+  FMODE_READ,
+  FMODE_WRITE,
+  O_CLOEXEC,
+  O_RDWR,
+  SEEK_END,
+  SEEK_MAX,
+  SEEK_SET,
+  openFmode,
 } from "./linux/fcntl.ts";
 import { IOC_IN, IOC_OUT, _IOC_NR, _IOC_SIZE } from "./linux/ioctl.ts";
 import { MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, PROT_EXEC, PROT_READ, PROT_WRITE } from "./linux/mman.ts";
@@ -115,7 +134,8 @@ function checkProcesses(sys: Mm, t: ProcessTable): string {
     }
   }
   for (const b of dmaBufList(sys)) {
-    if ((fdRefs.get(b) ?? 0) !== b.refs.fd) return `dma-buf ino ${b.ino}: ${b.refs.fd} fd references counted, ${fdRefs.get(b) ?? 0} in fd tables`;
+    if ((fdRefs.get(b) ?? 0) !== b.refs.fd)
+      return `dma-buf ino ${b.ino}: ${b.refs.fd} fd references counted, ${fdRefs.get(b) ?? 0} in fd tables`;
     fdRefs.delete(b);
   }
   if (fdRefs.size > 0) return "an fd table holds a released dma-buf";
@@ -124,7 +144,8 @@ function checkProcesses(sys: Mm, t: ProcessTable): string {
   for (const p of t.processes) {
     let bytes = 0;
     for (const [b, owner] of t.charges) if (owner === p) bytes += b.size;
-    if (bytes !== p.accounting().chargedBytes) return `process ${p.name}: charged ${p.accounting().chargedBytes} bytes, buffers add up to ${bytes}`;
+    if (bytes !== p.accounting().chargedBytes)
+      return `process ${p.name}: charged ${p.accounting().chargedBytes} bytes, buffers add up to ${bytes}`;
   }
   return "";
 }
@@ -136,7 +157,10 @@ export function createProcess(sys: Mm, name: string, options: ProcessOptions = {
   requireName("process", "name", name);
   requireObject("process", "options", options);
   rejectUnknownKeys("process", options, PROCESS_OPTIONS, "option");
-  const limit = options.dmabufLimitBytes === undefined ? null : requireInt("process", "dmabufLimitBytes", options.dmabufLimitBytes, 0, Number.MAX_SAFE_INTEGER);
+  const limit =
+    options.dmabufLimitBytes === undefined
+      ? null
+      : requireInt("process", "dmabufLimitBytes", options.dmabufLimitBytes, 0, Number.MAX_SAFE_INTEGER);
   const nofile = requireInt("process", "nofile", options.nofile ?? 1024, 3, 1 << 20);
   const t = table(sys);
   const p = new Process(sys, ++t.lastPid, name, limit, nofile, t);
@@ -166,7 +190,15 @@ function cInt(where: string, name: string, v: unknown, bits: number): bigint {
  * zeroed `kdata`: only its bytes below `inSize` when a shorter struct ends inside
  * it. Non-negative numbers below 2^32, the usual case, skip the BigInt path.
  */
-function copyFieldFromUser(kdata: DataView, off: number, bytes: number, inSize: number, where: string, name: string, value: unknown): void {
+function copyFieldFromUser(
+  kdata: DataView,
+  off: number,
+  bytes: number,
+  inSize: number,
+  where: string,
+  name: string,
+  value: unknown,
+): void {
   if (value === undefined) return;
   const whole = off + bytes <= inSize;
   if (whole && typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xffffffff) {
@@ -244,15 +276,30 @@ export class Mapping {
     return this.vma.residentPages;
   }
 
-  private access(where: string, offset: number, length: number, write: boolean, fn: (phys: number, at: number, n: number) => void): void {
+  private access(
+    where: string,
+    offset: number,
+    length: number,
+    write: boolean,
+    fn: (phys: number, at: number, n: number) => void,
+  ): void {
     if (!this.vma.live) throw new DmaSimError("EFAULT", `Mapping.${where}: SIGSEGV: the range is not mapped`);
     const size = this.vma.pages * this.sys.pageSize;
     requireInt(`Mapping.${where}`, "offset", offset, 0, Number.MAX_SAFE_INTEGER);
     requireInt(`Mapping.${where}`, "length", length, 0, Number.MAX_SAFE_INTEGER);
-    if (offset + length > size) throw new DmaSimError("EFAULT", `Mapping.${where}: SIGSEGV: [${offset}, ${offset + length}) runs past the ${size}-byte mapping`);
+    if (offset + length > size)
+      throw new DmaSimError(
+        "EFAULT",
+        `Mapping.${where}: SIGSEGV: [${offset}, ${offset + length}) runs past the ${size}-byte mapping`,
+      );
     const need = write ? PROT_WRITE : PROT_READ;
-    if ((this.prot & need) === 0) throw new DmaSimError("EFAULT", `Mapping.${where}: SIGSEGV: the mapping is not ${write ? "writable" : "readable"}`);
-    if (!this.sys.storeContents) throw new DmaSimError("EINVAL", `Mapping.${where}: this machine keeps no page contents`);
+    if ((this.prot & need) === 0)
+      throw new DmaSimError(
+        "EFAULT",
+        `Mapping.${where}: SIGSEGV: the mapping is not ${write ? "writable" : "readable"}`,
+      );
+    if (!this.sys.storeContents)
+      throw new DmaSimError("EINVAL", `Mapping.${where}: this machine keeps no page contents`);
     const page = this.sys.pageSize;
     let at = 0;
     while (at < length) {
@@ -274,7 +321,9 @@ export class Mapping {
   /** CPU stores of `bytes` at `offset`. */
   write(offset: number, bytes: Uint8Array): void {
     requireBytes("Mapping.write", "bytes", bytes);
-    this.access("write", offset, bytes.length, true, (phys, at, n) => this.sys.cpuWrite(phys, bytes.subarray(at, at + n)));
+    this.access("write", offset, bytes.length, true, (phys, at, n) =>
+      this.sys.cpuWrite(phys, bytes.subarray(at, at + n)),
+    );
   }
 
   /** memset(): `byte` over `length` bytes from `offset` (default: the whole mapping). */
@@ -313,12 +362,17 @@ export class Process {
     readonly nofile: number,
     private readonly procs: ProcessTable,
   ) {
-    for (let fd = 0; fd < 3; fd++) this.fds[fd] = { file: { kind: "tty", fMode: FMODE_READ | FMODE_WRITE }, cloexec: false };
+    for (let fd = 0; fd < 3; fd++)
+      this.fds[fd] = { file: { kind: "tty", fMode: FMODE_READ | FMODE_WRITE }, cloexec: false };
   }
 
   /** @internal Its state for sys.stateHash(): the fd table, the mappings, the charges. */
   hashState(h: StateHasher): void {
-    h.num(this.pid).str(this.name).num(this.dmabufLimitBytes ?? -1).num(this.nofile).bool(this.alive);
+    h.num(this.pid)
+      .str(this.name)
+      .num(this.dmabufLimitBytes ?? -1)
+      .num(this.nofile)
+      .bool(this.alive);
     h.num(this.chargedBytes).num(this.chargedBuffers);
     h.list(this.openFds, (fd) => {
       const { file, cloexec } = this.fds[fd]!;
@@ -386,7 +440,10 @@ export class Process {
     const heap = m ? dmaHeaps(this.sys).find((h) => h.name === m[1]) : undefined;
     if (!heap) throw new DmaSimError("ENOENT", `${where}: ${path}: no such file or directory`);
     if (heap.users && !heap.users.includes(this.name)) {
-      throw new DmaSimError("EACCES", `${where}: ${path}: permission denied for process "${this.name}" (heap users: ${heap.users.join(", ") || "none"})`);
+      throw new DmaSimError(
+        "EACCES",
+        `${where}: ${path}: permission denied for process "${this.name}" (heap users: ${heap.users.join(", ") || "none"})`,
+      );
     }
     // dma_heap_open() makes the file nonseekable: no FMODE_LSEEK.
     return this.install(where, { kind: "heap", heap, fMode: openFmode(flags) }, (flags & O_CLOEXEC) !== 0);
@@ -413,7 +470,8 @@ export class Process {
   sendFd(target: Process, fd: number): number {
     const where = "sendFd";
     const e = this.entry(where, fd);
-    if (!(target instanceof Process) || target.sys !== this.sys) throw new DmaSimError("EINVAL", `${where}: target must be a process of this machine`);
+    if (!(target instanceof Process) || target.sys !== this.sys)
+      throw new DmaSimError("EINVAL", `${where}: target must be a process of this machine`);
     target.living(where);
     return target.install(where, e.file, false);
   }
@@ -448,7 +506,10 @@ export class Process {
       case "dmabuf":
         return dmaBufIoctl(e.file.dmabuf, request, arg);
       default:
-        throw new DmaSimError("ENOTTY", `ioctl: fd ${fd} is a terminal; request 0x${request.toString(16)} is not a tty ioctl`);
+        throw new DmaSimError(
+          "ENOTTY",
+          `ioctl: fd ${fd} is a terminal; request 0x${request.toString(16)} is not a tty ioctl`,
+        );
     }
   }
 
@@ -460,7 +521,11 @@ export class Process {
    */
   private heapIoctl(heap: DmaHeap, request: number, arg: unknown): DmaHeapAllocationData {
     const where = "DMA_HEAP_IOCTL_ALLOC";
-    if (_IOC_NR(request) >= 1) throw new DmaSimError("EINVAL", `dma_heap_ioctl: request 0x${request.toString(16)}: number ${_IOC_NR(request)} is not a heap ioctl`);
+    if (_IOC_NR(request) >= 1)
+      throw new DmaSimError(
+        "EINVAL",
+        `dma_heap_ioctl: request 0x${request.toString(16)}: number ${_IOC_NR(request)} is not a heap ioctl`,
+      );
     const kcmd = DMA_HEAP_IOCTL_ALLOC;
     let outSize = _IOC_SIZE(request);
     let inSize = outSize;
@@ -481,22 +546,33 @@ export class Process {
     const fdFlags = kdata.getUint32(12, true);
     // dma_heap_ioctl_allocate()
     if (fdIn !== 0) throw new DmaSimError("EINVAL", `${where}: fd must be 0 on input, got ${fdIn}`);
-    if ((fdFlags & ~DMA_HEAP_VALID_FD_FLAGS) !== 0) throw new DmaSimError("EINVAL", `${where}: fd flags 0${fdFlags.toString(8)} beyond O_CLOEXEC | O_ACCMODE`);
+    if ((fdFlags & ~DMA_HEAP_VALID_FD_FLAGS) !== 0)
+      throw new DmaSimError("EINVAL", `${where}: fd flags 0${fdFlags.toString(8)} beyond O_CLOEXEC | O_ACCMODE`);
     // heap_flags & ~DMA_HEAP_VALID_HEAP_FLAGS, a word at a time (the valid flags fit in the low one).
     if ((kdata.getUint32(16, true) & ~DMA_HEAP_VALID_HEAP_FLAGS) !== 0 || kdata.getUint32(20, true) !== 0) {
-      throw new DmaSimError("EINVAL", `${where}: no heap flags are defined, got 0x${kdata.getBigUint64(16, true).toString(16)}`);
+      throw new DmaSimError(
+        "EINVAL",
+        `${where}: no heap flags are defined, got 0x${kdata.getBigUint64(16, true).toString(16)}`,
+      );
     }
     // dma_heap_buffer_alloc(): PAGE_ALIGN() in 64 bits (a length near 2^64 wraps to 0).
     const aligned = pageAlignedField(kdata, 0, this.sys.pageSize);
-    if (aligned === 0) throw new DmaSimError("EINVAL", `${where}: len ${kdata.getBigUint64(0, true)} is 0 after PAGE_ALIGN()`);
+    if (aligned === 0)
+      throw new DmaSimError("EINVAL", `${where}: len ${kdata.getBigUint64(0, true)} is 0 after PAGE_ALIGN()`);
     // No heap can hold more than RAM: fail at once instead of allocating it all and giving it back.
     if (aligned > this.sys.ramBytes) {
-      throw new DmaSimError("ENOMEM", `${where}: len ${kdata.getBigUint64(0, true)} is more than RAM (${this.sys.ramBytes} bytes)`);
+      throw new DmaSimError(
+        "ENOMEM",
+        `${where}: len ${kdata.getBigUint64(0, true)} is more than RAM (${this.sys.ramBytes} bytes)`,
+      );
     }
     const size = aligned;
     const charged = this.chargedBytes;
     if (this.dmabufLimitBytes !== null && charged + size > this.dmabufLimitBytes) {
-      throw new DmaSimError("ENOMEM", `${where}: ${size} bytes would take process "${this.name}" past its dma-buf limit (${charged} of ${this.dmabufLimitBytes} bytes in use)`);
+      throw new DmaSimError(
+        "ENOMEM",
+        `${where}: ${size} bytes would take process "${this.name}" past its dma-buf limit (${charged} of ${this.dmabufLimitBytes} bytes in use)`,
+      );
     }
     this.freeFd(where); // fail before allocating: the buffer would only be freed again
     const dmabuf = heap.bufferAlloc(size, fdFlags, 0);
@@ -528,14 +604,19 @@ export class Process {
     const where = "lseek";
     const e = this.entry(where, fd);
     const off = cInt(where, "offset", offset, 64);
-    if (!Number.isInteger(whence) || whence < 0 || whence > SEEK_MAX) throw new DmaSimError("EINVAL", `${where}: whence ${String(whence)} is not valid`);
+    if (!Number.isInteger(whence) || whence < 0 || whence > SEEK_MAX)
+      throw new DmaSimError("EINVAL", `${where}: whence ${String(whence)} is not valid`);
     if (e.file.kind !== "dmabuf" || (e.file.dmabuf.fMode & FMODE_LSEEK) === 0) {
       throw new DmaSimError("ESPIPE", `${where}: fd ${fd} is not seekable`);
     }
     let base: number;
     if (whence === SEEK_END) base = e.file.dmabuf.size;
     else if (whence === SEEK_SET) base = 0;
-    else throw new DmaSimError("EINVAL", `${where}: a dma-buf seeks only with SEEK_END (its size) or SEEK_SET, got whence ${whence}`);
+    else
+      throw new DmaSimError(
+        "EINVAL",
+        `${where}: a dma-buf seeks only with SEEK_END (its size) or SEEK_SET, got whence ${whence}`,
+      );
     if (off !== 0n) throw new DmaSimError("EINVAL", `${where}: a dma-buf seeks only with offset 0`);
     return base;
   }
@@ -554,7 +635,8 @@ export class Process {
     const page = this.sys.pageSize;
     const mask = PAGE_MASK_OF(page);
     const off = cInt(where, "offset", offset, 64);
-    if ((off & mask) !== 0n) throw new DmaSimError("EINVAL", `${where}: offset 0x${off.toString(16)} is not page-aligned`);
+    if ((off & mask) !== 0n)
+      throw new DmaSimError("EINVAL", `${where}: offset 0x${off.toString(16)} is not page-aligned`);
     const e = this.entry(where, fd);
     const len = cInt(where, "length", length, 64);
     requireInt(where, "prot", prot, 0, 0xffffffff);
@@ -566,14 +648,23 @@ export class Process {
     const shift = BigInt(Math.log2(page));
     const pgoff = off >> shift;
     const pages = alignedLen >> shift;
-    if ((pgoff + pages) % U64 < pgoff) throw new DmaSimError("EOVERFLOW", `${where}: page offset ${pgoff} + ${pages} pages overflows`);
+    if ((pgoff + pages) % U64 < pgoff)
+      throw new DmaSimError("EOVERFLOW", `${where}: page offset ${pgoff} + ${pages} pages overflows`);
     // file_mmap_ok(): the range must fit below MAX_LFS_FILESIZE.
     if (alignedLen > MAX_LFS_FILESIZE || pgoff > (MAX_LFS_FILESIZE - alignedLen) >> shift) {
-      throw new DmaSimError("EOVERFLOW", `${where}: offset 0x${off.toString(16)} + length ${alignedLen} is beyond the largest file offset`);
+      throw new DmaSimError(
+        "EOVERFLOW",
+        `${where}: offset 0x${off.toString(16)} + length ${alignedLen} is beyond the largest file offset`,
+      );
     }
-    if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) throw new DmaSimError("EINVAL", `${where}: unknown prot bits 0x${prot.toString(16)}`);
+    if ((prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0)
+      throw new DmaSimError("EINVAL", `${where}: unknown prot bits 0x${prot.toString(16)}`);
     const type = flags & 0x0f;
-    if (flags & ~0x0f) throw new DmaSimError("EINVAL", `${where}: dmasim maps files with MAP_SHARED, MAP_SHARED_VALIDATE or MAP_PRIVATE and no other flags, got 0x${flags.toString(16)}`);
+    if (flags & ~0x0f)
+      throw new DmaSimError(
+        "EINVAL",
+        `${where}: dmasim maps files with MAP_SHARED, MAP_SHARED_VALIDATE or MAP_PRIVATE and no other flags, got 0x${flags.toString(16)}`,
+      );
     if (type !== MAP_SHARED && type !== MAP_SHARED_VALIDATE && type !== MAP_PRIVATE) {
       throw new DmaSimError("EINVAL", `${where}: flags must be MAP_SHARED or MAP_PRIVATE, got 0x${flags.toString(16)}`);
     }
@@ -583,7 +674,11 @@ export class Process {
       throw new DmaSimError("EACCES", `${where}: a shared writable mapping needs an fd opened for writing`);
     }
     if ((fMode & FMODE_READ) === 0) throw new DmaSimError("EACCES", `${where}: mapping needs an fd opened for reading`);
-    if (e.file.kind !== "dmabuf") throw new DmaSimError("ENODEV", `${where}: fd ${fd} (${e.file.kind === "heap" ? e.file.heap.path : "a terminal"}) cannot be mapped`);
+    if (e.file.kind !== "dmabuf")
+      throw new DmaSimError(
+        "ENODEV",
+        `${where}: fd ${fd} (${e.file.kind === "heap" ? e.file.heap.path : "a terminal"}) cannot be mapped`,
+      );
     const dmabuf = e.file.dmabuf;
     const vma = new VmArea(this.sys, dmabuf, Number(pgoff), Number(pages), shared, (prot & PROT_WRITE) !== 0);
     dmabuf.mmapInternal(vma);
@@ -630,7 +725,14 @@ export class Process {
     }
     let heldBytes = 0;
     for (const b of held) heldBytes += b.size;
-    return { chargedBytes, chargedBuffers, limitBytes: this.dmabufLimitBytes, heldBuffers: held.size, heldBytes, mappedBytes };
+    return {
+      chargedBytes,
+      chargedBuffers,
+      limitBytes: this.dmabufLimitBytes,
+      heldBuffers: held.size,
+      heldBytes,
+      mappedBytes,
+    };
   }
 
   // ---- the kernel side of fds ----
@@ -655,7 +757,8 @@ export class Process {
   dmaBufFd(dmabuf: DmaBuf, flags = O_CLOEXEC | O_RDWR): number {
     const where = "dma_buf_fd";
     this.living(where);
-    if (!(dmabuf instanceof DmaBuf) || dmabuf.sys !== this.sys || dmabuf.released) throw new DmaSimError("EINVAL", `${where}: not a live dma-buf of this machine`);
+    if (!(dmabuf instanceof DmaBuf) || dmabuf.sys !== this.sys || dmabuf.released)
+      throw new DmaSimError("EINVAL", `${where}: not a live dma-buf of this machine`);
     requireInt(where, "flags", flags, 0, 0xffffffff);
     if (dmabuf.refs.kernel < 1) throw new DmaSimError("EINVAL", `${where}: the caller holds no reference to hand over`);
     const fd = this.install(where, { kind: "dmabuf", dmabuf }, (flags & O_CLOEXEC) !== 0);
@@ -678,12 +781,22 @@ function dmaBufIoctl(dmabuf: DmaBuf, request: number, arg: unknown): number {
   switch (request) {
     case DMA_BUF_IOCTL_SYNC: {
       const where = "DMA_BUF_IOCTL_SYNC";
-      if (typeof arg !== "object" || arg === null) throw new DmaSimError("EFAULT", `${where}: the argument must be a struct dma_buf_sync object`);
+      if (typeof arg !== "object" || arg === null)
+        throw new DmaSimError("EFAULT", `${where}: the argument must be a struct dma_buf_sync object`);
       const flags = cInt(where, "flags", (arg as DmaBufSync).flags ?? 0, 64);
-      if ((flags & ~BigInt(DMA_BUF_SYNC_VALID_FLAGS_MASK)) !== 0n) throw new DmaSimError("EINVAL", `${where}: unknown flags 0x${flags.toString(16)}`);
+      if ((flags & ~BigInt(DMA_BUF_SYNC_VALID_FLAGS_MASK)) !== 0n)
+        throw new DmaSimError("EINVAL", `${where}: unknown flags 0x${flags.toString(16)}`);
       const rw = Number(flags & BigInt(DMA_BUF_SYNC_RW));
-      const dir = rw === DMA_BUF_SYNC_READ ? "from_device" : rw === DMA_BUF_SYNC_WRITE ? "to_device" : rw === DMA_BUF_SYNC_RW ? "bidirectional" : null;
-      if (dir === null) throw new DmaSimError("EINVAL", `${where}: flags need DMA_BUF_SYNC_READ and/or DMA_BUF_SYNC_WRITE`);
+      const dir =
+        rw === DMA_BUF_SYNC_READ
+          ? "from_device"
+          : rw === DMA_BUF_SYNC_WRITE
+            ? "to_device"
+            : rw === DMA_BUF_SYNC_RW
+              ? "bidirectional"
+              : null;
+      if (dir === null)
+        throw new DmaSimError("EINVAL", `${where}: flags need DMA_BUF_SYNC_READ and/or DMA_BUF_SYNC_WRITE`);
       if ((flags & BigInt(DMA_BUF_SYNC_END)) !== 0n) dmabuf.endCpuAccess(dir);
       else dmabuf.beginCpuAccess(dir);
       return 0;

@@ -76,7 +76,8 @@ export class ArmIommuOps extends IommuOps<ArmSgMapping> {
 
   /** One chunk per device segment, each mapped with the direction's permissions. */
   protected checkTable(_sgt: SgTable, s: ArmSgMapping): string {
-    if (s.chunks.length !== s.count) return `a mapped table holds ${s.chunks.length} IOVA chunks for ${s.count} segments`;
+    if (s.chunks.length !== s.count)
+      return `a mapped table holds ${s.chunks.length} IOVA chunks for ${s.count} segments`;
     for (const c of s.chunks) {
       const msg = this.checkMapped(c.iova, c.bytes, -1, dmaInfoToProt(s.dir));
       if (msg) return msg;

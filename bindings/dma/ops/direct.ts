@@ -79,7 +79,14 @@ export class DirectOps extends MappingOps<DirectStreamingMapping, DirectSgMappin
    * device accesses; a bounce buffer's data is copied back for the CPU
    * (DMA_FROM_DEVICE / BIDIRECTIONAL) or refilled for the device (DMA_TO_DEVICE / BIDIRECTIONAL).
    */
-  protected syncMapping(m: DirectStreamingMapping, dmaAddr: number, off: number, size: number, dir: DmaDirection, forCpu: boolean): void {
+  protected syncMapping(
+    m: DirectStreamingMapping,
+    dmaAddr: number,
+    off: number,
+    size: number,
+    dir: DmaDirection,
+    forCpu: boolean,
+  ): void {
     if (m.kind === "direct") {
       if (forCpu) this.dev.syncForCpu(m.phys + off, size, dir);
       else this.dev.syncForDevice(m.phys + off, size);
@@ -126,7 +133,14 @@ export class DirectOps extends MappingOps<DirectStreamingMapping, DirectSgMappin
   }
 
   /** dma_direct_sync_sg_for_{cpu,device}(): each mapped entry, as a single sync of it. */
-  protected syncTable(where: string, sgt: SgTable, s: DirectSgMapping, nents: number, dir: DmaDirection, forCpu: boolean): void {
+  protected syncTable(
+    where: string,
+    sgt: SgTable,
+    s: DirectSgMapping,
+    nents: number,
+    dir: DmaDirection,
+    forCpu: boolean,
+  ): void {
     for (let i = 0; i < Math.min(nents, s.count); i++) {
       const length = sgt.entries[i]!.length;
       requireInt(where, "size", length, 1, Number.MAX_SAFE_INTEGER);
@@ -142,7 +156,8 @@ export class DirectOps extends MappingOps<DirectStreamingMapping, DirectSgMappin
 
   swiotlbMappings(): { tlbAddr: number; phys: number; size: number }[] {
     const out: { tlbAddr: number; phys: number; size: number }[] = [];
-    for (const { addr, m } of this.mappings()) if (m.kind === "bounce") out.push({ tlbAddr: addr, phys: m.phys, size: m.size });
+    for (const { addr, m } of this.mappings())
+      if (m.kind === "bounce") out.push({ tlbAddr: addr, phys: m.phys, size: m.size });
     return out;
   }
 
@@ -167,7 +182,8 @@ export class DirectOps extends MappingOps<DirectStreamingMapping, DirectSgMappin
   }
 
   protected checkTable(_sgt: SgTable, s: DirectSgMapping): string {
-    if (s.entries.length !== s.count) return `a mapped table holds ${s.entries.length} entry mappings for ${s.count} segments`;
+    if (s.entries.length !== s.count)
+      return `a mapped table holds ${s.entries.length} entry mappings for ${s.count} segments`;
     for (const d of s.entries) {
       if (!this.holds(d.addr, d.m)) return `a mapped table's entry at 0x${d.addr.toString(16)} is no longer mapped`;
     }
@@ -178,8 +194,10 @@ export class DirectOps extends MappingOps<DirectStreamingMapping, DirectSgMappin
     for (const buf of coherent) {
       const at = `coherent buffer at 0x${buf.dmaAddress.toString(16)}`;
       if (buf.source === "iommu") return `${at}: IOMMU memory on a device without an IOMMU`;
-      if (buf.dmaAddress !== buf.phys || !this.dev.capable(buf.dmaAddress, buf.size)) return `${at}: not where the device can reach it directly`;
-      if (buf.source === "atomic-pool" && !this.dev.pools.some((p) => p.contains(buf.phys))) return `${at}: in no atomic pool`;
+      if (buf.dmaAddress !== buf.phys || !this.dev.capable(buf.dmaAddress, buf.size))
+        return `${at}: not where the device can reach it directly`;
+      if (buf.source === "atomic-pool" && !this.dev.pools.some((p) => p.contains(buf.phys)))
+        return `${at}: in no atomic pool`;
     }
     return "";
   }
@@ -223,13 +241,20 @@ export class DirectOps extends MappingOps<DirectStreamingMapping, DirectSgMappin
     const page = mm.pageSize;
     const pages = Math.ceil(size / page);
     // dma_alloc_contiguous(): the device's area, or the global area for more than a page.
-    const area = this.dev.cmaArea ?? (pages > 1 ? mm.cmaAreas[0] ?? null : null);
+    const area = this.dev.cmaArea ?? (pages > 1 ? (mm.cmaAreas[0] ?? null) : null);
     if (area) {
       const pfn = area.alloc(pages, Math.min(getOrder(size, page), 8));
       if (pfn !== null) {
         if (this.dev.capable(pfn * page, size)) {
           this.dev.counters.coherentCma++;
-          return { device: this.dev.name, size, dmaAddress: pfn * page, phys: pfn * page, source: "cma", blocks: [{ pfn, order: -1, pages }] };
+          return {
+            device: this.dev.name,
+            size,
+            dmaAddress: pfn * page,
+            phys: pfn * page,
+            source: "cma",
+            blocks: [{ pfn, order: -1, pages }],
+          };
         }
         area.release(pfn, pages);
       }
@@ -244,7 +269,14 @@ export class DirectOps extends MappingOps<DirectStreamingMapping, DirectSgMappin
       if (pfn === null) continue;
       if (this.dev.capable(pfn * page, size)) {
         this.dev.counters.coherentBuddy++;
-        return { device: this.dev.name, size, dmaAddress: pfn * page, phys: pfn * page, source: "buddy", blocks: [{ pfn, order, pages: 2 ** order }] };
+        return {
+          device: this.dev.name,
+          size,
+          dmaAddress: pfn * page,
+          phys: pfn * page,
+          source: "buddy",
+          blocks: [{ pfn, order, pages: 2 ** order }],
+        };
       }
       mm.freePages(pfn, order);
     }

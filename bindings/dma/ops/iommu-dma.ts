@@ -73,7 +73,14 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
   }
 
   /** iommu_dma_sync_single_for_{cpu,device}(): cache maintenance on the physical pages. */
-  protected syncMapping(m: IommuMapping, _dmaAddr: number, off: number, size: number, dir: DmaDirection, forCpu: boolean): void {
+  protected syncMapping(
+    m: IommuMapping,
+    _dmaAddr: number,
+    off: number,
+    size: number,
+    dir: DmaDirection,
+    forCpu: boolean,
+  ): void {
     if (forCpu) this.dev.syncForCpu(m.phys + off, size, dir);
     else this.dev.syncForDevice(m.phys + off, size);
   }
@@ -106,7 +113,8 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
 
   protected checkMapping(addr: number, m: IommuMapping): string {
     const page = this.dev.mm.pageSize;
-    if (addr !== m.iovaStart + (m.phys % page)) return `IOMMU mapping at 0x${addr.toString(16)}: its IOVA range starts at 0x${m.iovaStart.toString(16)}`;
+    if (addr !== m.iovaStart + (m.phys % page))
+      return `IOMMU mapping at 0x${addr.toString(16)}: its IOVA range starts at 0x${m.iovaStart.toString(16)}`;
     return this.checkMapped(m.iovaStart, m.iovaBytes, m.phys - (m.phys % page), dmaInfoToProt(m.dir));
   }
 
@@ -119,7 +127,8 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
     const page = this.dev.mm.pageSize;
     for (const buf of coherent) {
       const bytes = Math.ceil(buf.size / page) * page;
-      if (buf.source !== "iommu" && buf.source !== "atomic-pool") return `coherent buffer at 0x${buf.dmaAddress.toString(16)}: ${buf.source} memory behind an IOMMU`;
+      if (buf.source !== "iommu" && buf.source !== "atomic-pool")
+        return `coherent buffer at 0x${buf.dmaAddress.toString(16)}: ${buf.source} memory behind an IOMMU`;
       if (buf.source === "atomic-pool" || buf.blocks.length === 0) {
         const msg = this.checkMapped(buf.dmaAddress, bytes, buf.phys, IOMMU_READ | IOMMU_WRITE);
         if (msg) return msg;
@@ -141,9 +150,11 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
     const page = this.dev.mm.pageSize;
     for (let off = 0; off < bytes; off += page) {
       const got = this.domain.protAt(iova + off);
-      if (got !== prot) return `IOVA 0x${(iova + off).toString(16)}: ${got === 0 ? "unmapped" : `permissions ${got}`}, expected mapped with permissions ${prot}`;
+      if (got !== prot)
+        return `IOVA 0x${(iova + off).toString(16)}: ${got === 0 ? "unmapped" : `permissions ${got}`}, expected mapped with permissions ${prot}`;
       const to = this.domain.iovaToPhys(iova + off);
-      if (phys >= 0 && to !== phys + off) return `IOVA 0x${(iova + off).toString(16)} maps 0x${to.toString(16)}, expected 0x${(phys + off).toString(16)}`;
+      if (phys >= 0 && to !== phys + off)
+        return `IOVA 0x${(iova + off).toString(16)} maps 0x${to.toString(16)}, expected 0x${(phys + off).toString(16)}`;
     }
     return "";
   }
@@ -307,7 +318,8 @@ export class IommuDmaOps extends IommuOps<IommuDmaSgMapping> {
   /** The mapped pieces lie in the table's IOVA range and are mapped with the direction's permissions. */
   protected checkTable(_sgt: SgTable, s: IommuDmaSgMapping): string {
     for (const r of s.ranges) {
-      if (r.iova < s.iovaStart || r.iova + r.bytes > s.iovaStart + s.iovaBytes) return `a mapped table's piece at 0x${r.iova.toString(16)} lies outside its IOVA range`;
+      if (r.iova < s.iovaStart || r.iova + r.bytes > s.iovaStart + s.iovaBytes)
+        return `a mapped table's piece at 0x${r.iova.toString(16)} lies outside its IOVA range`;
       const msg = this.checkMapped(r.iova, r.bytes, -1, dmaInfoToProt(s.dir));
       if (msg) return msg;
     }

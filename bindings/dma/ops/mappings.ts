@@ -62,12 +62,26 @@ export abstract class MappingOps<M extends StreamingMapping, S extends DmaSgMapp
   /** Undoes map() for the mapping at bus address `addr` (the bookkeeping is done by the caller). */
   protected abstract release(addr: number, m: M): void;
   /** Syncs `size` bytes at bus address `dmaAddr`, `off` bytes into mapping `m`. */
-  protected abstract syncMapping(m: M, dmaAddr: number, off: number, size: number, dir: DmaDirection, forCpu: boolean): void;
+  protected abstract syncMapping(
+    m: M,
+    dmaAddr: number,
+    off: number,
+    size: number,
+    dir: DmaDirection,
+    forCpu: boolean,
+  ): void;
   /** Maps a table, writing its device segments; null on failure, the table untouched. */
   protected abstract mapTable(sgt: SgTable, dir: DmaDirection): S | null;
   /** Undoes mapTable(). */
   protected abstract releaseTable(sgt: SgTable, s: S): void;
-  protected abstract syncTable(where: string, sgt: SgTable, s: S, nents: number, dir: DmaDirection, forCpu: boolean): void;
+  protected abstract syncTable(
+    where: string,
+    sgt: SgTable,
+    s: S,
+    nents: number,
+    dir: DmaDirection,
+    forCpu: boolean,
+  ): void;
   abstract alloc(size: number, atomic: boolean): CoherentBuffer | null;
   abstract free(buf: CoherentBuffer): void;
   /** The numbers that describe a streaming record beyond its bus address, phys, size and direction, for the state hash. */
@@ -169,7 +183,10 @@ export abstract class MappingOps<M extends StreamingMapping, S extends DmaSgMapp
     h.list(addrs, (addr) => {
       h.num(addr);
       const list = this.streaming.get(addr) ?? [];
-      hashWordLists(h, list.map((m) => [m.phys, m.size, dirIndex(m.dir), ...this.mappingWords(m)]));
+      hashWordLists(
+        h,
+        list.map((m) => [m.phys, m.size, dirIndex(m.dir), ...this.mappingWords(m)]),
+      );
     });
     const tables = [...this.sgMaps].map(([sgt, s]) => [...tableStateWords(sgt, s), ...this.tableWords(s)]);
     hashWordLists(h, tables.sort(compareWords));
@@ -187,7 +204,8 @@ export abstract class MappingOps<M extends StreamingMapping, S extends DmaSgMapp
     }
     if (n !== this.streamingCount) return `${this.streamingCount} streaming mappings counted, ${n} held`;
     for (const [sgt, s] of this.sgMaps) {
-      if (s.count < 1 || s.count > sgt.origNents) return `a mapped table has ${s.count} device segments for ${sgt.origNents} entries`;
+      if (s.count < 1 || s.count > sgt.origNents)
+        return `a mapped table has ${s.count} device segments for ${sgt.origNents} entries`;
       const msg = this.checkTable(sgt, s);
       if (msg) return msg;
     }

@@ -10,7 +10,6 @@
 import type { ScenarioSpec } from "../scenario-spec.ts";
 import { BOOT_MIX, KERNEL_ORDERS, MOVABLE_ORDERS, SLAB_ORDERS } from "./phone.ts";
 
-
 export const camera: ScenarioSpec = {
   name: "camera",
   description: "a phone: app churn, kernel allocations, I/O pins, and a camera taking 8 MiB CMA frame buffers",
@@ -19,8 +18,16 @@ export const camera: ScenarioSpec = {
   areas: [{ name: "camera", bytes: "64 MiB" }],
   devices: [
     {
-      name: "camera", kind: "cma-consumer", area: "camera", frameBytes: "8 MiB", alignOrder: 8, buffers: 6,
-      periodOps: 25_000, startOps: 120_000, holdOps: { min: 4_000, max: 10_000 }, phases: ["camera"],
+      name: "camera",
+      kind: "cma-consumer",
+      area: "camera",
+      frameBytes: "8 MiB",
+      alignOrder: 8,
+      buffers: 6,
+      periodOps: 25_000,
+      startOps: 120_000,
+      holdOps: { min: 4_000, max: 10_000 },
+      phases: ["camera"],
     },
   ],
   phases: [
@@ -40,7 +47,10 @@ export const camera: ScenarioSpec = {
           { weight: 5, migratetype: "unmovable", orders: KERNEL_ORDERS },
           { weight: 4, migratetype: "reclaimable", orders: SLAB_ORDERS },
         ],
-        free: [{ weight: 17, policy: "random" }, { weight: 4, policy: "fifo", migratetype: "reclaimable" }],
+        free: [
+          { weight: 17, policy: "random" },
+          { weight: 4, policy: "fifo", migratetype: "reclaimable" },
+        ],
         pin: { weight: 2, holdOps: { min: 50, max: 2_000 } },
       },
     },
@@ -54,7 +64,10 @@ export const camera: ScenarioSpec = {
           { weight: 6, migratetype: "unmovable", orders: KERNEL_ORDERS },
           { weight: 4, migratetype: "reclaimable", orders: SLAB_ORDERS },
         ],
-        free: [{ weight: 46, policy: "random" }, { weight: 4, policy: "fifo", migratetype: "reclaimable" }],
+        free: [
+          { weight: 46, policy: "random" },
+          { weight: 4, policy: "fifo", migratetype: "reclaimable" },
+        ],
         pin: [
           { weight: 3, holdOps: { min: 50, max: 3_000 } },
           { weight: 0.05, longterm: true, holdOps: { min: 5_000, max: 40_000 } },

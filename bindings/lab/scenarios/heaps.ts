@@ -15,7 +15,6 @@
 import type { MixSpec, ScenarioSpec } from "../scenario-spec.ts";
 import { BOOT_MIX, KERNEL_ORDERS, MOVABLE_ORDERS, SLAB_ORDERS } from "./phone.ts";
 
-
 /** RGBA frame buffers: 1080×2400 (the phone's panel), 1080p, 720p. */
 const WINDOW_SIZES = { "10368000": 2, "8294400": 3, "3686400": 2 };
 /** A game's textures and render targets: 4 MiB, 1 MiB, 256 KiB, 64 KiB. */
@@ -33,14 +32,18 @@ function churn(allocWeight: number, freeWeight: number): Pick<MixSpec, "alloc" |
       { weight: 4, migratetype: "unmovable", orders: KERNEL_ORDERS },
       { weight: 4, migratetype: "reclaimable", orders: SLAB_ORDERS },
     ],
-    free: [{ weight: freeWeight, policy: "random" }, { weight: 4, policy: "fifo", migratetype: "reclaimable" }],
+    free: [
+      { weight: freeWeight, policy: "random" },
+      { weight: 4, policy: "fifo", migratetype: "reclaimable" },
+    ],
     pin: { weight: 2, holdOps: { min: 50, max: 2_000 } },
   };
 }
 
 export const heaps: ScenarioSpec = {
   name: "heaps",
-  description: "a phone's graphics and camera stack: the compositor, a game and a browser on the system heap, the camera HAL on a CMA heap, apps churning beside them",
+  description:
+    "a phone's graphics and camera stack: the compositor, a game and a browser on the system heap, the camera HAL on a CMA heap, apps churning beside them",
   seed: 1,
   machine: { ramBytes: "512 MiB" },
   areas: [{ name: "camera", bytes: "64 MiB", heapUsers: ["camera-hal"] }],
@@ -61,7 +64,13 @@ export const heaps: ScenarioSpec = {
       mix: {
         ...BOOT_MIX,
         // The compositor's first windows.
-        heap: { weight: 0.02, process: "compositor", bytes: WINDOW_SIZES, mmap: true, import: { device: "gpu", dir: "to_device" } },
+        heap: {
+          weight: 0.02,
+          process: "compositor",
+          bytes: WINDOW_SIZES,
+          mmap: true,
+          import: { device: "gpu", dir: "to_device" },
+        },
       },
     },
     {
@@ -71,10 +80,30 @@ export const heaps: ScenarioSpec = {
       mix: {
         ...churn(84, 10),
         heap: [
-          { weight: 0.05, process: "compositor", bytes: WINDOW_SIZES, holdOps: { min: 5_000, max: 30_000 }, mmap: true, import: { device: "gpu", dir: "to_device" } },
-          { weight: 1.5, process: "browser", bytes: TILE_SIZES, holdOps: { min: 200, max: 4_000 }, mmap: true, import: { device: "gpu" } },
+          {
+            weight: 0.05,
+            process: "compositor",
+            bytes: WINDOW_SIZES,
+            holdOps: { min: 5_000, max: 30_000 },
+            mmap: true,
+            import: { device: "gpu", dir: "to_device" },
+          },
+          {
+            weight: 1.5,
+            process: "browser",
+            bytes: TILE_SIZES,
+            holdOps: { min: 200, max: 4_000 },
+            mmap: true,
+            import: { device: "gpu" },
+          },
           // Now and then a video overlay straight from the system heap: the display takes it only if it happens to be contiguous.
-          { weight: 0.02, process: "compositor", bytes: { "8294400": 1 }, holdOps: { min: 500, max: 2_000 }, import: { device: "display", dir: "to_device" } },
+          {
+            weight: 0.02,
+            process: "compositor",
+            bytes: { "8294400": 1 },
+            holdOps: { min: 500, max: 2_000 },
+            import: { device: "display", dir: "to_device" },
+          },
         ],
       },
     },
@@ -85,9 +114,33 @@ export const heaps: ScenarioSpec = {
       mix: {
         ...churn(44, 45),
         heap: [
-          { weight: 0.5, process: "camera-hal", heap: "camera", bytes: PREVIEW, holdOps: { min: 300, max: 3_000 }, import: [{ device: "display", dir: "to_device" }, { device: "gpu", dir: "to_device" }] },
-          { weight: 0.05, process: "compositor", bytes: WINDOW_SIZES, holdOps: { min: 5_000, max: 30_000 }, mmap: true, import: { device: "gpu", dir: "to_device" } },
-          { weight: 1, process: "browser", bytes: TILE_SIZES, holdOps: { min: 200, max: 4_000 }, mmap: true, import: { device: "gpu" } },
+          {
+            weight: 0.5,
+            process: "camera-hal",
+            heap: "camera",
+            bytes: PREVIEW,
+            holdOps: { min: 300, max: 3_000 },
+            import: [
+              { device: "display", dir: "to_device" },
+              { device: "gpu", dir: "to_device" },
+            ],
+          },
+          {
+            weight: 0.05,
+            process: "compositor",
+            bytes: WINDOW_SIZES,
+            holdOps: { min: 5_000, max: 30_000 },
+            mmap: true,
+            import: { device: "gpu", dir: "to_device" },
+          },
+          {
+            weight: 1,
+            process: "browser",
+            bytes: TILE_SIZES,
+            holdOps: { min: 200, max: 4_000 },
+            mmap: true,
+            import: { device: "gpu" },
+          },
         ],
       },
     },
@@ -98,9 +151,30 @@ export const heaps: ScenarioSpec = {
       mix: {
         ...churn(40, 41),
         heap: [
-          { weight: 1, process: "game", bytes: TEXTURE_SIZES, holdOps: { min: 2_000, max: 30_000 }, mmap: true, import: { device: "gpu" } },
-          { weight: 0.05, process: "compositor", bytes: WINDOW_SIZES, holdOps: { min: 5_000, max: 30_000 }, mmap: true, import: { device: "gpu", dir: "to_device" } },
-          { weight: 0.5, process: "browser", bytes: TILE_SIZES, holdOps: { min: 200, max: 4_000 }, mmap: true, import: { device: "gpu" } },
+          {
+            weight: 1,
+            process: "game",
+            bytes: TEXTURE_SIZES,
+            holdOps: { min: 2_000, max: 30_000 },
+            mmap: true,
+            import: { device: "gpu" },
+          },
+          {
+            weight: 0.05,
+            process: "compositor",
+            bytes: WINDOW_SIZES,
+            holdOps: { min: 5_000, max: 30_000 },
+            mmap: true,
+            import: { device: "gpu", dir: "to_device" },
+          },
+          {
+            weight: 0.5,
+            process: "browser",
+            bytes: TILE_SIZES,
+            holdOps: { min: 200, max: 4_000 },
+            mmap: true,
+            import: { device: "gpu" },
+          },
         ],
       },
     },

@@ -38,7 +38,8 @@ function serving(randomFreeWeight: number): MixSpec {
 
 export const server: ScenarioSpec = {
   name: "server",
-  description: "a server: unmovable and reclaimable churn beside anonymous memory, and 2 MiB huge-page requests that fail as fragmentation bites",
+  description:
+    "a server: unmovable and reclaimable churn beside anonymous memory, and 2 MiB huge-page requests that fail as fragmentation bites",
   seed: 1,
   machine: { ramBytes: "512 MiB" },
   phases: [

@@ -31,6 +31,10 @@ export const DMA_BUF_SET_NAME_A = 0x40046201;
 export const DMA_BUF_SET_NAME_B = 0x40086201;
 
 // The literals above keep their types narrow for Process.ioctl()'s overloads; these must agree.
-if (DMA_BUF_IOCTL_SYNC !== _IOW(DMA_BUF_BASE, 0, 8) || DMA_BUF_SET_NAME_A !== _IOW(DMA_BUF_BASE, 1, 4) || DMA_BUF_SET_NAME_B !== _IOW(DMA_BUF_BASE, 1, 8)) {
+if (
+  DMA_BUF_IOCTL_SYNC !== _IOW(DMA_BUF_BASE, 0, 8) ||
+  DMA_BUF_SET_NAME_A !== _IOW(DMA_BUF_BASE, 1, 4) ||
+  DMA_BUF_SET_NAME_B !== _IOW(DMA_BUF_BASE, 1, 8)
+) {
   throw new Error("uapi/dma-buf.ts: ioctl numbers disagree with _IOW()");
 }

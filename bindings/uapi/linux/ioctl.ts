@@ -27,7 +27,9 @@ function char(type: string | number): number {
 
 /** _IOC(dir, type, nr, size): an unsigned 32-bit request number. */
 export function _IOC(dir: number, type: string | number, nr: number, size: number): number {
-  return ((dir << _IOC_DIRSHIFT) | (size << _IOC_SIZESHIFT) | (char(type) << _IOC_TYPESHIFT) | (nr << _IOC_NRSHIFT)) >>> 0;
+  return (
+    ((dir << _IOC_DIRSHIFT) | (size << _IOC_SIZESHIFT) | (char(type) << _IOC_TYPESHIFT) | (nr << _IOC_NRSHIFT)) >>> 0
+  );
 }
 
 /** _IO(type, nr) */
@@ -37,7 +39,8 @@ export const _IOR = (type: string | number, nr: number, size: number): number =>
 /** _IOW(type, nr, sizeof(T)): the kernel reads the argument. */
 export const _IOW = (type: string | number, nr: number, size: number): number => _IOC(_IOC_WRITE, type, nr, size);
 /** _IOWR(type, nr, sizeof(T)) */
-export const _IOWR = (type: string | number, nr: number, size: number): number => _IOC(_IOC_READ | _IOC_WRITE, type, nr, size);
+export const _IOWR = (type: string | number, nr: number, size: number): number =>
+  _IOC(_IOC_READ | _IOC_WRITE, type, nr, size);
 
 /** _IOC_DIR(nr) */
 export const _IOC_DIR = (nr: number): number => (nr >>> _IOC_DIRSHIFT) & ((1 << _IOC_DIRBITS) - 1);
