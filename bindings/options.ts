@@ -14,6 +14,7 @@ import {
   requireName,
   requireObject,
   requireOneOf,
+  show,
 } from "./core/validate.ts";
 import { GIB, MIB, pageAligned } from "./core/units.ts";
 
@@ -158,11 +159,11 @@ function resolveDevices(where: string, devices: unknown, areaNames: Set<string>,
     if (d.segmentBoundaryMask !== undefined) {
       const m = d.segmentBoundaryMask;
       if (!Number.isSafeInteger(m) || m < pageSize - 1 || !isPow2(m + 1)) {
-        throw new DmaSimError("EINVAL", `${at}.segmentBoundaryMask must be 2^k - 1, at least a page, got ${String(m)}`);
+        throw new DmaSimError("EINVAL", `${at}.segmentBoundaryMask must be 2^k - 1, at least a page, got ${show(m)}`);
       }
     }
     if (d.cma !== undefined && !areaNames.has(d.cma))
-      throw new DmaSimError("EINVAL", `${at}.cma: no CMA area named "${String(d.cma)}"`);
+      throw new DmaSimError("EINVAL", `${at}.cma: no CMA area named ${show(d.cma)}`);
     if (d.iommu !== undefined) {
       const io = d.iommu;
       requireObject(where, `devices[${i}].iommu`, io);
@@ -203,7 +204,7 @@ function resolveZones(
     requireObject(where, `zones[${i}]`, zone);
     const index = ZONE_ORDER.indexOf(zone.name);
     if (index < 0)
-      throw new DmaSimError("EINVAL", `${at}.name must be "DMA", "DMA32" or "Normal", got ${String(zone.name)}`);
+      throw new DmaSimError("EINVAL", `${at}.name must be "DMA", "DMA32" or "Normal", got ${show(zone.name)}`);
     if (index <= lastIndex)
       throw new DmaSimError("EINVAL", `${at}.name: zones must be listed once each, in the order DMA, DMA32, Normal`);
     requireInt(at, "endBytes", zone.endBytes, 1, Number.MAX_SAFE_INTEGER);
@@ -232,7 +233,7 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
   if (!isPow2(pageSize) || pageSize < 4096 || pageSize > 65536) {
     throw new DmaSimError(
       "EINVAL",
-      `${where}: pageSize must be a power of two from 4096 to 65536, got ${String(pageSize)}`,
+      `${where}: pageSize must be a power of two from 4096 to 65536, got ${show(pageSize)}`,
     );
   }
   const maxOrder = requireInt(where, "maxOrder", options.maxOrder ?? 10, 1, 20);
@@ -249,7 +250,7 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
   ) {
     throw new DmaSimError(
       "EINVAL",
-      `${where}: ramBytes must be a positive multiple of the pageblock size (${pageblockBytes}), got ${String(ramBytes)}`,
+      `${where}: ramBytes must be a positive multiple of the pageblock size (${pageblockBytes}), got ${show(ramBytes)}`,
     );
   }
   if (storeContents && ramBytes > MAX_CONTENTS_BYTES) {
@@ -280,7 +281,7 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
       if (!pageAligned(v, pageSize)) throw new DmaSimError("EINVAL", `${at}.${key} must be page-aligned, got ${v}`);
     }
     if (area.alignment !== undefined && !isPow2(area.alignment)) {
-      throw new DmaSimError("EINVAL", `${at}.alignment must be a power of two, got ${String(area.alignment)}`);
+      throw new DmaSimError("EINVAL", `${at}.alignment must be a power of two, got ${show(area.alignment)}`);
     }
     if (area.orderPerBit !== undefined) requireInt(at, "orderPerBit", area.orderPerBit, 0, 30);
     if (area.heapUsers !== undefined) {

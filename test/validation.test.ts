@@ -67,6 +67,74 @@ describe("bad input gives a DmaSimError and leaves the machine untouched", () =>
     });
   });
 
+  /** Values a hostile caller passes where a number, boolean or object belongs. */
+  const HOSTILE: unknown[] = [
+    Number.NaN,
+    Symbol("x"),
+    10n,
+    Object.create(null),
+    { valueOf: () => 4096 },
+    "4096",
+    null,
+    undefined,
+  ];
+
+  it("IOMMU domains refuse non-integer addresses instead of reaching the engine", async () => {
+    const gpu = { name: "gpu", iommu: { base: 0x10000000, size: 64 * MIB } };
+    await onBoth({ ramBytes: 16 * MIB, devices: [gpu] }, (sys) => {
+      const io = sys.device("gpu").iommu!;
+      const iova = io.allocIova(2 * 4096)!;
+      io.map(iova, 0x2000, 2 * 4096, 3);
+      for (const bad of HOSTILE) {
+        expectUntouched(sys, "EINVAL", () => io.unmap(bad as never, 4096));
+        expectUntouched(sys, "EINVAL", () => io.iovaToPhys(bad as never));
+        expectUntouched(sys, "EINVAL", () => io.protAt(bad as never));
+        expectUntouched(sys, "EINVAL", () => io.freeIova(bad as never, 4096));
+        expectUntouched(sys, "EINVAL", () => io.map(bad as never, 0x4000, 4096, 3));
+        expectUntouched(sys, "EINVAL", () => io.map(iova + 0x4000, bad as never, 4096, 3));
+      }
+      // The mapping the bad calls aimed at is intact.
+      expect(io.iovaToPhys(iova + 4100)).toBe(0x2000 + 4100);
+      expect(io.protAt(iova)).toBe(3);
+    });
+  });
+
+  it("setPolicy() validates every knob before applying any", async () => {
+    await onBoth(OPTIONS, (sys) => {
+      // A good knob beside a bad one: neither applies.
+      expectUntouched(sys, "EINVAL", () => sys.setPolicy({ cmaFirstBalance: false, claimThresholdPages: -1 }));
+      expectUntouched(sys, "EINVAL", () => sys.setPolicy({ allocNoFragment: true, cmaFirstBalance: 1 as never }));
+      for (const bad of HOSTILE) {
+        if (bad !== null && bad !== undefined && typeof bad === "object") continue; // objects are policies
+        expectUntouched(sys, "EINVAL", () => sys.setPolicy(bad as never));
+      }
+      // A getter is read once: it cannot pass the check and then hand the engine something else.
+      let reads = 0;
+      const policy = {
+        get claimThresholdPages() {
+          reads++;
+          return reads === 1 ? 8 : Number.NaN;
+        },
+      };
+      sys.setPolicy(policy);
+      expect(reads).toBe(1);
+      sys.check();
+    });
+  });
+
+  it("allocation flags: hostile objects and values get EINVAL", async () => {
+    await onBoth(OPTIONS, (sys) => {
+      const nullProto = Object.assign(Object.create(null), { zone: Symbol("Normal") });
+      for (const flags of [nullProto, { zone: 10n }, { atomic: "yes" }, { high: 1 }, { zone: "Movable" }, 7])
+        expectUntouched(sys, "EINVAL", () => sys.allocPages(0, "unmovable", flags as never));
+      // A null-prototype object with good fields is a fine flags object.
+      const ok = Object.assign(Object.create(null), { zone: "Normal", atomic: true });
+      const pfn = sys.allocPages(0, "unmovable", ok);
+      expect(pfn).not.toBeNull();
+      sys.freePages(pfn!, 0);
+    });
+  });
+
   it("metadata-only machines have no contents to read", async () => {
     await onBoth({ ramBytes: 16 * MIB, storeContents: false }, (sys) => {
       const page = sys.allocMovable(0)!;

@@ -79,7 +79,7 @@ export async function loadEngine(backend: Backend): Promise<EngineInstance> {
 
 /** @internal A fresh portable engine instance, created synchronously (the build is plain JS). */
 export function portableInstance(): EngineInstance {
-  const engine = createPortableEngine() as Engine;
+  const engine: Engine = createPortableEngine();
   return {
     backend: "ts",
     engine,

@@ -27,7 +27,12 @@ export function offsetInPage(addr: number, pageSize: number): number {
   return addr % pageSize;
 }
 
+/** The order of the smallest block of at least `nrPages` pages (0 for one page or less). */
+export function orderOfPages(nrPages: number): number {
+  return Math.max(0, Math.ceil(Math.log2(nrPages)));
+}
+
 /** get_order(): the order of the smallest block of pages that holds `bytes` (0 for a page or less). */
 export function getOrder(bytes: number, pageSize: number): number {
-  return Math.max(0, Math.ceil(Math.log2(pfnUp(bytes, pageSize))));
+  return orderOfPages(pfnUp(bytes, pageSize));
 }

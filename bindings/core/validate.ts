@@ -25,7 +25,7 @@ function invalid(where: string, name: string, what: string, value?: unknown): Dm
 /** Throws EINVAL unless `value` is an integer in [min, max]. */
 export function requireInt(where: string, name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new DmaSimError("EINVAL", `${where}: ${name} must be an integer in ${min}..${max}, got ${String(value)}`);
+    throw new DmaSimError("EINVAL", `${where}: ${name} must be an integer in ${min}..${max}, got ${show(value)}`);
   }
   return value;
 }

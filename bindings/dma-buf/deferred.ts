@@ -22,11 +22,11 @@
  * (CONFIG_DMABUF_MOVE_NOTIFY). Detaching the strict device does not move the
  * buffer back.
  */
-import type { CmaArea } from "../mm/cma.ts";
+import { cmaAlignOrder, type CmaArea } from "../mm/cma.ts";
 import type { Device, DmaDirection } from "../dma/device.ts";
 import { DmaBuf, DmaBufMap, copyRuns, dmaBufExport, pfnAt, zeroRuns, type DmaBufOps, type PageRun } from "./dma-buf.ts";
 import { allocLargestBlocks } from "./dma-heap.ts";
-import { pageAlign } from "../core/units.ts";
+import { orderOfPages, pageAlign, pfnUp } from "../core/units.ts";
 import { DmaSimError } from "../core/errors.ts";
 import { requireInt, requireObject } from "../core/validate.ts";
 import { SgTable } from "../lib/scatterlist.ts";
@@ -119,7 +119,7 @@ function freeBacking(sys: Mm, b: Backing): void {
 /** Allocates storage for `size` bytes that meets `c`, or throws ENOMEM having kept nothing. */
 function allocBacking(sys: Mm, size: number, c: PlacementConstraints, preferred: CmaArea | null): Backing {
   const page = sys.pageSize;
-  const pages = Math.ceil(size / page);
+  const pages = pfnUp(size, page);
   if (!c.contiguous) {
     // As the system heap does: the largest blocks that fit, unmovable.
     const blocks = allocLargestBlocks(sys, pages);
@@ -129,7 +129,7 @@ function allocBacking(sys: Mm, size: number, c: PlacementConstraints, preferred:
   const reaches = (pfn: number, count: number) => (pfn + count) * page - 1 <= c.limit;
   const area = c.area ?? preferred ?? sys.cmaAreas[0] ?? null;
   if (area && pages <= area.count) {
-    const pfn = area.alloc(pages, Math.min(Math.max(0, Math.ceil(Math.log2(pages))), 8));
+    const pfn = area.alloc(pages, cmaAlignOrder(pages));
     if (pfn !== null) {
       if (reaches(pfn, pages))
         return { placement: "cma", runs: [{ pfn, pages }], blocks: [], cma: { area, pfn, count: pages } };
@@ -137,7 +137,7 @@ function allocBacking(sys: Mm, size: number, c: PlacementConstraints, preferred:
     }
   }
   // No CMA that fits: one high-order block from the highest zone the mask reaches.
-  const order = Math.max(0, Math.ceil(Math.log2(pages)));
+  const order = orderOfPages(pages);
   if (order <= sys.maxOrder) {
     const zones = sys
       .zones()

@@ -16,7 +16,7 @@
 import type { Device, DmaDirection } from "../dma/device.ts";
 import { pfnUp } from "../core/units.ts";
 import { DmaSimError } from "../core/errors.ts";
-import { requireBytes, requireInt, requireName, requireObject } from "../core/validate.ts";
+import { requireBytes, requireInt, requireName, requireObject, show } from "../core/validate.ts";
 import type { MovablePage } from "../mm/page.ts";
 import type { SgTable } from "../lib/scatterlist.ts";
 import type { StateHasher } from "../core/hash.ts";
@@ -100,7 +100,7 @@ function dirArg(where: string, dir: unknown): DmaDirection {
   if (!DIRS.includes(dir as DmaDirection)) {
     throw new DmaSimError(
       "EINVAL",
-      `${where}: direction must be "bidirectional", "to_device" or "from_device", got ${String(dir)}`,
+      `${where}: direction must be "bidirectional", "to_device" or "from_device", got ${show(dir)}`,
     );
   }
   return dir as DmaDirection;

@@ -7,7 +7,7 @@
  * Userspace reaches them as /dev/dma_heap/<name> (uapi/process.ts); drivers
  * call DmaHeap.bufferAlloc() directly.
  */
-import type { CmaArea } from "../mm/cma.ts";
+import { cmaAlignOrder, type CmaArea } from "../mm/cma.ts";
 import type { DmaDirection } from "../dma/device.ts";
 import {
   DmaBuf,
@@ -25,6 +25,7 @@ import { requireInt } from "../core/validate.ts";
 import { SgTable, sgAllocTableFromPages } from "../lib/scatterlist.ts";
 import type { Mm } from "../mm/mm.ts";
 import { DMA_HEAP_VALID_FD_FLAGS, DMA_HEAP_VALID_HEAP_FLAGS } from "../uapi/linux/dma-heap.ts";
+import { pageAlign } from "../core/units.ts";
 
 /** struct dma_heap_ops */
 export interface DmaHeapOps {
@@ -84,7 +85,7 @@ export class DmaHeap {
     if (heapFlags !== DMA_HEAP_VALID_HEAP_FLAGS)
       throw new DmaSimError("EINVAL", `${where}: no heap flags are defined, got 0x${heapFlags.toString(16)}`);
     const page = this.sys.pageSize;
-    const size = Math.ceil(len / page) * page;
+    const size = pageAlign(len, page);
     if (size === 0) throw new DmaSimError("EINVAL", `${where}: len is 0`);
     try {
       const buf = this.ops.allocate(this, size, fdFlags, heapFlags);
@@ -313,8 +314,7 @@ function cmaHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf {
   const sys = heap.sys;
   const area = heap.priv!;
   const count = len / sys.pageSize;
-  const align = Math.min(Math.max(0, Math.ceil(Math.log2(count))), 8);
-  const pfn = area.alloc(count, align);
+  const pfn = area.alloc(count, cmaAlignOrder(count));
   if (pfn === null)
     throw new DmaSimError("ENOMEM", `cma_heap_allocate: cma_alloc() of ${count} pages from "${area.name}" failed`);
   const runs = [{ pfn, pages: count }];

@@ -107,6 +107,7 @@
 
 import { DmaSimError } from "../core/errors.ts";
 import type { StateHasher } from "../core/hash.ts";
+import { show } from "../core/validate.ts";
 import { DMA_DIRECTIONS, type DmaDirection } from "./direction.ts";
 import { DMA_MAPPING_ERROR } from "./ops/ops.ts";
 
@@ -385,7 +386,7 @@ function argU64(where: string, name: string, v: unknown): bigint {
   } else if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) {
     return BigInt(v);
   }
-  fail(where, `${name} must be a non-negative safe integer or a bigint below 2^64, got ${String(v)}`);
+  fail(where, `${name} must be a non-negative safe integer or a bigint below 2^64, got ${show(v)}`);
 }
 
 /** A device address a dma_map_*() call returned: a u64, or DMA_MAPPING_ERROR (read as (dma_addr_t)~0). */
@@ -395,35 +396,34 @@ function argDmaHandle(where: string, name: string, v: unknown): bigint {
 
 function argInt(where: string, name: string, v: unknown, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) {
-    fail(where, `${name} must be an integer in 0..${max}, got ${String(v)}`);
+    fail(where, `${name} must be an integer in 0..${max}, got ${show(v)}`);
   }
   return v;
 }
 
 function argDev(where: string, v: unknown): string {
-  if (typeof v !== "string" || v.length === 0) fail(where, `device must be a non-empty string, got ${String(v)}`);
+  if (typeof v !== "string" || v.length === 0) fail(where, `device must be a non-empty string, got ${show(v)}`);
   return v;
 }
 
 function argDir(where: string, v: unknown): number {
   const d = typeof v === "string" ? DIRECTIONS.get(v) : undefined;
   if (d === undefined) {
-    fail(where, `direction must be one of bidirectional, to_device, from_device, none; got ${String(v)}`);
+    fail(where, `direction must be one of bidirectional, to_device, from_device, none; got ${show(v)}`);
   }
   return d;
 }
 
 function argAttrs(where: string, v: unknown): boolean {
   if (v === undefined) return false;
-  if (typeof v !== "object" || v === null) fail(where, `attrs must be an object, got ${String(v)}`);
+  if (typeof v !== "object" || v === null) fail(where, `attrs must be an object, got ${show(v)}`);
   const skip = (v as DmaAttrs).skipCpuSync;
   if (skip !== undefined && typeof skip !== "boolean") fail(where, `attrs.skipCpuSync must be a boolean`);
   return skip === true;
 }
 
 function argMapKind(where: string, v: unknown): void {
-  if (v !== undefined && v !== "single" && v !== "page")
-    fail(where, `type must be "single" or "page", got ${String(v)}`);
+  if (v !== undefined && v !== "single" && v !== "page") fail(where, `type must be "single" or "page", got ${show(v)}`);
 }
 
 interface SgSeg {
@@ -461,7 +461,7 @@ function argSeg(where: string, list: unknown[], i: number, needDmaLength = false
 /** First whitespace-delimited token, at most NAME_MAX_LEN - 1 characters, like filter_write(). */
 function normalizeFilter(where: string, v: unknown): string {
   if (v === undefined || v === null) return "";
-  if (typeof v !== "string") fail(where, `driver filter must be a string or null, got ${String(v)}`);
+  if (typeof v !== "string") fail(where, `driver filter must be a string or null, got ${show(v)}`);
   const token = v.split(/\s/, 1)[0] ?? "";
   return token.slice(0, NAME_MAX_LEN - 1);
 }
@@ -833,7 +833,7 @@ export class DmaDebug {
     const d = dev === null ? null : argDev(where, dev);
     const p = argU64(where, "paddr", paddr);
     const sz = argU64(where, "size", size);
-    if (typeof write !== "boolean") fail(where, `write must be a boolean, got ${String(write)}`);
+    if (typeof write !== "boolean") fail(where, `write must be a boolean, got ${show(write)}`);
     if (sz === 0n) return;
     const end = p + sz;
 

@@ -10,7 +10,7 @@
  */
 import type { CmaArea } from "../mm/cma.ts";
 import { DmaSimError, ERRNO } from "../core/errors.ts";
-import { requireInt } from "../core/validate.ts";
+import { optionalBoolean, requireBytes, requireInt, requireObject, show } from "../core/validate.ts";
 import type { StateHasher } from "../core/hash.ts";
 import { hashIommuFault, IOMMU_READ, IOMMU_WRITE, type IommuDomain, type IommuFault } from "./iommu.ts";
 import type { SgTable } from "../lib/scatterlist.ts";
@@ -24,6 +24,7 @@ import { DirectOps } from "./ops/direct.ts";
 import { IommuDmaOps } from "./ops/iommu-dma.ts";
 import { ArmIommuOps } from "./ops/arm-iommu.ts";
 import { compareWords, hashWordLists } from "./ops/mappings.ts";
+import { pfnUp } from "../core/units.ts";
 
 export type { DmaDirection } from "./direction.ts";
 export { DMA_MAPPING_ERROR } from "./ops/ops.ts";
@@ -157,7 +158,7 @@ export class Device {
     if (!validDmaDirection(dir)) {
       throw new DmaSimError(
         "EINVAL",
-        `${where}: direction must be "bidirectional", "to_device" or "from_device", got ${String(dir)}`,
+        `${where}: direction must be "bidirectional", "to_device" or "from_device", got ${show(dir)}`,
       );
     }
     return dir;
@@ -360,9 +361,13 @@ export class Device {
    */
   dmaAllocAttrs(size: number, options: { atomic?: boolean } = {}): CoherentBuffer | null {
     requireInt("dmaAllocAttrs", "size", size, 1, this.sys.ramBytes);
-    if (options.atomic !== undefined && typeof options.atomic !== "boolean")
-      throw new DmaSimError("EINVAL", "dmaAllocAttrs: atomic must be a boolean");
-    const buf = this.ops.alloc(size, options.atomic === true);
+    const atomic = optionalBoolean(
+      "dmaAllocAttrs",
+      "atomic",
+      requireObject("dmaAllocAttrs", "options", options).atomic,
+      false,
+    );
+    const buf = this.ops.alloc(size, atomic);
     if (buf) {
       this.zeroCoherent(buf);
       this.coherentBuffers.add(buf);
@@ -390,7 +395,7 @@ export class Device {
       throw new DmaSimError("EINVAL", `dmaMmapAttrs: not a coherent buffer of ${this.name}`);
     requireInt("dmaMmapAttrs", "pgoff", pgoff, 0, Number.MAX_SAFE_INTEGER);
     requireInt("dmaMmapAttrs", "pages", pages, 1, Number.MAX_SAFE_INTEGER);
-    const count = Math.ceil(buf.size / this.sys.pageSize);
+    const count = pfnUp(buf.size, this.sys.pageSize);
     if (pgoff >= count || pages > count - pgoff) return -ERRNO.ENXIO;
     const pfns: number[] = [];
     if (buf.blocks.length === 0) {
@@ -412,7 +417,7 @@ export class Device {
 
   /** CPU store into a coherent buffer (see coherentRead()). */
   coherentWrite(buf: CoherentBuffer, bytes: Uint8Array, offset = 0): void {
-    if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", "coherentWrite: bytes must be a Uint8Array");
+    requireBytes("coherentWrite", "bytes", bytes);
     const [phys] = this.coherentArgs("coherentWrite", buf, offset, bytes.length);
     if (this.coherent) this.sys.cpuWrite(phys, bytes);
     else this.sys.ramWrite(phys, bytes);
@@ -513,7 +518,7 @@ export class Device {
 
   /** The device writes `bytes` at bus address `dmaAddr`. */
   dmaWrite(dmaAddr: number, bytes: Uint8Array): void {
-    if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", "dmaWrite: bytes must be a Uint8Array");
+    requireBytes("dmaWrite", "bytes", bytes);
     const runs = this.translate("dmaWrite", dmaAddr, bytes.length, true);
     if (!this.sys.storeContents) throw new DmaSimError("EINVAL", "dmaWrite: this machine keeps no page contents");
     const cache = this.sys.cpuCache;

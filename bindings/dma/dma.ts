@@ -13,6 +13,7 @@ import { Device, type DeviceOptions } from "./device.ts";
 import { IommuDomain } from "./iommu.ts";
 import { AtomicPool, atomicPoolBytes } from "./pool.ts";
 import { IO_TLB_SIZE, type SwiotlbPool } from "./swiotlb.ts";
+import { getOrder, pageAlign } from "../core/units.ts";
 
 export class DmaSubsystem {
   readonly devices: readonly Device[];
@@ -34,7 +35,7 @@ export class DmaSubsystem {
     if (deviceOptions.length > 0) {
       // dma_atomic_pool_init(): the kernel pool, then DMA and DMA32 when those zones exist.
       const bytes = atomicPoolBytes(mm.ramBytes, mm.pageSize, mm.maxOrder);
-      const order = Math.ceil(Math.log2(bytes / mm.pageSize));
+      const order = getOrder(bytes, mm.pageSize);
       for (const zone of ["Normal", "DMA", "DMA32"] as const) {
         if (zone !== "Normal" && !mm.zones().some((z) => z.name === zone)) continue;
         const pfn = mm.allocPages(order, "unmovable", { zone });
@@ -118,7 +119,7 @@ export class DmaSubsystem {
     for (const pool of this.atomicPools) {
       const held = buffers
         .filter((b) => pool.contains(b.phys))
-        .reduce((n, b) => n + Math.ceil(b.size / this.pageSize) * this.pageSize, 0);
+        .reduce((n, b) => n + pageAlign(b.size, this.pageSize), 0);
       if (pool.usedBytes !== held)
         return `atomic pool (${pool.zone}): ${pool.usedBytes} bytes in use, the live allocations hold ${held}`;
     }

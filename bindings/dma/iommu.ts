@@ -2,17 +2,36 @@
  * IommuDomain: an IOMMU domain with its IOVA allocator and IO page table, a thin
  * handle over the engine (assembly/iommu.ts). Addresses are bytes.
  */
+import {
+  IOMMU_NR_PGSIZES,
+  IOMMU_PGSIZE_16M,
+  IOMMU_PGSIZE_1M,
+  IOMMU_PGSIZE_4K,
+  IOMMU_PGSIZE_64K,
+  IOMMU_READ,
+  IOMMU_WRITE,
+} from "../core/abi.generated.ts";
 import { DmaSimError } from "../core/errors.ts";
 import type { StateHasher } from "../core/hash.ts";
+import { offsetInPage, pageAligned, pfnUp } from "../core/units.ts";
 import { requireInt } from "../core/validate.ts";
 import type { Mm } from "../mm/mm.ts";
 
-/** IOMMU_READ / IOMMU_WRITE: the device may read / write through the mapping. */
-export const IOMMU_READ = 1;
-export const IOMMU_WRITE = 2;
+/** IOMMU_READ / IOMMU_WRITE: the device may read / write through the mapping (the engine's prot bits). */
+export { IOMMU_READ, IOMMU_WRITE };
 
-/** The IOMMU page sizes of the ARM short-descriptor format, in bytes. */
-export const IOMMU_PAGE_SIZES = [4096, 65536, 1 << 20, 1 << 24] as const;
+/** The IOMMU page sizes of the ARM short-descriptor format, in bytes, indexed by the engine's page-size code. */
+export const IOMMU_PAGE_SIZES: readonly number[] = (() => {
+  const sizes = new Array<number>(IOMMU_NR_PGSIZES);
+  sizes[IOMMU_PGSIZE_4K] = 4096;
+  sizes[IOMMU_PGSIZE_64K] = 65536;
+  sizes[IOMMU_PGSIZE_1M] = 1 << 20;
+  sizes[IOMMU_PGSIZE_16M] = 1 << 24;
+  return Object.freeze(sizes);
+})();
+
+/** The largest device address a caller may name (any safe integer; outside the domain means "not mapped"). */
+const DMA_ADDR_MAX = Number.MAX_SAFE_INTEGER;
 
 /** A device access the IOMMU refused. */
 export interface IommuFault {
@@ -61,19 +80,19 @@ export class IommuDomain {
    */
   allocIova(bytes: number): number | null {
     requireInt("IommuDomain.allocIova", "bytes", bytes, 1, this.size);
-    const pages = Math.ceil(bytes / this.pageSize);
-    const ret = this.sys.engine.iovaAlloc(this.id, pages);
+    const ret = this.sys.engine.iovaAlloc(this.id, pfnUp(bytes, this.pageSize));
     return ret < 0 ? null : this.base + ret * this.pageSize;
   }
 
   /** __free_iova(): gives back IOVA space allocated with allocIova(). */
   freeIova(dmaAddr: number, bytes: number): void {
+    requireInt("IommuDomain.freeIova", "dmaAddr", dmaAddr, 0, DMA_ADDR_MAX);
     requireInt("IommuDomain.freeIova", "bytes", bytes, 1, this.size);
     const page = this.iovaPage(dmaAddr);
-    if (page < 0 || (dmaAddr - this.base) % this.pageSize !== 0) {
+    if (page < 0 || !pageAligned(dmaAddr - this.base, this.pageSize)) {
       throw new DmaSimError("EINVAL", `IommuDomain.freeIova: 0x${dmaAddr.toString(16)} is not a page of this domain`);
     }
-    const ret = this.sys.engine.iovaFree(this.id, page, Math.ceil(bytes / this.pageSize));
+    const ret = this.sys.engine.iovaFree(this.id, page, pfnUp(bytes, this.pageSize));
     if (ret < 0)
       throw new DmaSimError("EINVAL", "IommuDomain.freeIova: the range crosses a bitmap extension or the domain end");
   }
@@ -86,16 +105,19 @@ export class IommuDomain {
    */
   map(iova: number, phys: number, bytes: number, prot: number): { entries: number[] } {
     this.mapPages(iova, phys, bytes, prot);
-    return { entries: IOMMU_PAGE_SIZES.map((_, c) => this.sys.engine.lastMapPtes(c)) };
+    return { entries: IOMMU_PAGE_SIZES.map((_, code) => this.sys.engine.lastMapPtes(code)) };
   }
 
   /** @internal iommu_map() without the entry report (the DMA layer's hot path). */
   mapPages(iova: number, phys: number, bytes: number, prot: number): void {
     const where = "IommuDomain.map";
+    requireInt(where, "iova", iova, 0, DMA_ADDR_MAX);
+    requireInt(where, "phys", phys, 0, DMA_ADDR_MAX);
     requireInt(where, "bytes", bytes, 1, this.size);
-    requireInt(where, "prot", prot, 1, 3);
+    requireInt(where, "prot", prot, 1, IOMMU_READ | IOMMU_WRITE);
     const page = this.iovaPage(iova);
-    if (page < 0 || iova % this.pageSize !== 0 || phys % this.pageSize !== 0 || bytes % this.pageSize !== 0) {
+    const ps = this.pageSize;
+    if (page < 0 || !pageAligned(iova, ps) || !pageAligned(phys, ps) || !pageAligned(bytes, ps)) {
       throw new DmaSimError("EINVAL", `${where}: iova, phys and bytes must be page-aligned and inside the domain`);
     }
     requireInt(where, "phys", phys, 0, this.sys.ramBytes - bytes);
@@ -105,29 +127,32 @@ export class IommuDomain {
 
   /** iommu_unmap(): unmaps whole IOMMU pages from `iova`; returns the bytes unmapped. */
   unmap(iova: number, bytes: number): number {
+    requireInt("IommuDomain.unmap", "iova", iova, 0, DMA_ADDR_MAX);
     requireInt("IommuDomain.unmap", "bytes", bytes, 1, this.size);
     const page = this.iovaPage(iova);
     if (page < 0) return 0;
-    return this.sys.engine.iommuUnmap(this.id, page, Math.ceil(bytes / this.pageSize)) * this.pageSize;
+    return this.sys.engine.iommuUnmap(this.id, page, pfnUp(bytes, this.pageSize)) * this.pageSize;
   }
 
   /** iommu_iova_to_phys(): the physical address, or 0 when unmapped (as the kernel returns). */
   iovaToPhys(iova: number): number {
+    requireInt("IommuDomain.iovaToPhys", "iova", iova, 0, DMA_ADDR_MAX);
     const page = this.iovaPage(iova);
     if (page < 0) return 0;
     const pfn = this.sys.engine.iovaToPfn(this.id, page);
-    return pfn < 0 ? 0 : pfn * this.pageSize + ((iova - this.base) % this.pageSize);
+    return pfn < 0 ? 0 : pfn * this.pageSize + offsetInPage(iova - this.base, this.pageSize);
   }
 
   /** Permissions at `iova`: IOMMU_READ | IOMMU_WRITE, 0 when unmapped. */
   protAt(iova: number): number {
+    requireInt("IommuDomain.protAt", "iova", iova, 0, DMA_ADDR_MAX);
     const page = this.iovaPage(iova);
     return page < 0 ? 0 : this.sys.engine.iovaProt(this.id, page);
   }
 
   /** Page-table entries in use, per IOMMU page size (4K, 64K, 1M, 16M). */
   get entries(): number[] {
-    return IOMMU_PAGE_SIZES.map((_, c) => this.sys.engine.domainPtes(this.id, c));
+    return IOMMU_PAGE_SIZES.map((_, code) => this.sys.engine.domainPtes(this.id, code));
   }
 
   /** IOVA bytes allocated. */

@@ -4,6 +4,7 @@
  * distinguish, handed out first fit in pages (gen_pool with PAGE_SHIFT granules).
  */
 import type { StateHasher } from "../core/hash.ts";
+import { pfnUp } from "../core/units.ts";
 
 /**
  * coherent_pool's default size: 128 KiB per GiB of RAM, at least 128 KiB, at
@@ -35,7 +36,7 @@ export class AtomicPool {
 
   /** gen_pool_alloc(): first fit; the physical address or null. */
   alloc(size: number): number | null {
-    const n = Math.ceil(size / this.pageSize);
+    const n = pfnUp(size, this.pageSize);
     for (let i = 0; i + n <= this.used.length; i++) {
       let j = 0;
       while (j < n && this.used[i + j] === 0) j++;
@@ -51,7 +52,7 @@ export class AtomicPool {
   /** gen_pool_free() */
   free(phys: number, size: number): void {
     const i = (phys - this.start) / this.pageSize;
-    this.used.fill(0, i, i + Math.ceil(size / this.pageSize));
+    this.used.fill(0, i, i + pfnUp(size, this.pageSize));
   }
 
   /** Bytes in use. */

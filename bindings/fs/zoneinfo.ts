@@ -34,7 +34,7 @@
 
 import { MAX_NR_ZONES, ZONE_DEVICE, ZONE_DMA, ZONE_DMA32, ZONE_MOVABLE, ZONE_NORMAL, byIndex } from "../core/abi.ts";
 import { DmaSimError } from "../core/errors.ts";
-import { requireCount, requireInt } from "../core/validate.ts";
+import { requireCount, requireInt, show } from "../core/validate.ts";
 
 /** One zone of a node, populated or not (zoneinfo prints unpopulated zones too, shortened). */
 export interface ZoneinfoZone {
@@ -206,7 +206,7 @@ function checkZone(zone: unknown, index: number, where: string): ZoneinfoZone {
   const z = zone as ZoneinfoZone;
   const expected = ZONEINFO_ZONE_NAMES[index];
   if (z.name !== expected) {
-    fail(`${where}: zones[${index}] must be named ${String(expected)}, got ${String(z.name)}`);
+    fail(`${where}: zones[${index}] must be named ${show(expected)}, got ${show(z.name)}`);
   }
   const at = `${where} zone ${z.name}`;
   for (const key of [
@@ -425,10 +425,10 @@ export function defaultPageset(
     pageSize > 262144 ||
     (pageSize & (pageSize - 1)) !== 0
   ) {
-    fail(`pageSize must be a power of two from 4096 to 262144, got ${String(pageSize)}`);
+    fail(`pageSize must be a power of two from 4096 to 262144, got ${show(pageSize)}`);
   }
   if (typeof cpus !== "number" || !Number.isSafeInteger(cpus) || cpus < 1) {
-    fail(`cpus must be a positive integer, got ${String(cpus)}`);
+    fail(`cpus must be a positive integer, got ${show(cpus)}`);
   }
   const pageShift = fls(pageSize) - 1;
 

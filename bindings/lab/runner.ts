@@ -23,6 +23,7 @@ import {
   type System,
   unusableFreeIndex,
 } from "../index.ts";
+import { show } from "../core/validate.ts";
 
 /** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
 export interface LabConfig {
@@ -257,9 +258,9 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
   const scenario = configureScenario(scaleScenario(input, options.scale ?? 1), options);
   const seed = options.seed ?? scenario.seed;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
-    throw new DmaSimError("EINVAL", `seed must be an integer in 0..4294967295, got ${String(seed)}`);
+    throw new DmaSimError("EINVAL", `seed must be an integer in 0..4294967295, got ${show(seed)}`);
   if (options.samples !== undefined && (!Number.isInteger(options.samples) || options.samples < 1)) {
-    throw new DmaSimError("EINVAL", `samples must be a positive integer, got ${String(options.samples)}`);
+    throw new DmaSimError("EINVAL", `samples must be a positive integer, got ${show(options.samples)}`);
   }
   const m = scenario.machine;
   const sys = await createSystem({

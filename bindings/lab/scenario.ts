@@ -39,6 +39,7 @@ export type {
   HeapSpec,
 } from "./scenario-spec.ts";
 import type { ScenarioSpec } from "./scenario-spec.ts";
+import { show as showAnyValue } from "../core/validate.ts";
 
 // ---- the resolved form, defaults filled in ---------------------------------------------------
 
@@ -175,9 +176,15 @@ function fail(path: string, message: string): never {
   throw new DmaSimError("EINVAL", `${path}: ${message}`);
 }
 
+/** A value as JSON (shortened), or as core's show() when JSON cannot say it (BigInt, Symbol, undefined). */
 function show(value: unknown): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) return String(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) return showAnyValue(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -766,7 +773,7 @@ function scaleRange(r: Range, factor: number): Range {
  */
 export function scaleScenario(scenario: Scenario, factor: number): Scenario {
   if (typeof factor !== "number" || !Number.isFinite(factor) || factor <= 0) {
-    throw new DmaSimError("EINVAL", `scale must be a number above 0, got ${String(factor)}`);
+    throw new DmaSimError("EINVAL", `scale must be a number above 0, got ${show(factor)}`);
   }
   if (factor === 1) return scenario;
   const hold = (r: Range | null): Range | null => (r === null ? null : scaleRange(r, factor));

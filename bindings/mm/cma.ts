@@ -14,6 +14,7 @@ import {
   byIndex,
 } from "../core/abi.ts";
 import { DmaSimError } from "../core/errors.ts";
+import { orderOfPages } from "../core/units.ts";
 import { requireInt } from "../core/validate.ts";
 import type { Engine } from "../core/backend.ts";
 
@@ -40,6 +41,14 @@ export interface CmaFreeRun {
 }
 
 /** @internal The CmaStats field of each engine counter, cmaStat(id, index) (CMA_STAT_* of assembly/abi.ts). */
+/** CONFIG_CMA_ALIGNMENT: the largest alignment order dma_alloc_contiguous() and the CMA heap ask for. */
+export const CMA_ALIGNMENT = 8;
+
+/** The alignment order the kernel's CMA users pass for `count` pages: their order, capped at CMA_ALIGNMENT. */
+export function cmaAlignOrder(count: number): number {
+  return Math.min(orderOfPages(count), CMA_ALIGNMENT);
+}
+
 export const STAT_KEYS = byIndex<keyof CmaStats>("STAT_KEYS", CMA_STAT_COUNT, {
   [CMA_STAT_PAGES_SUCCEEDED]: "pagesSucceeded",
   [CMA_STAT_PAGES_FAILED]: "pagesFailed",

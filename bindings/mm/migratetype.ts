@@ -10,6 +10,7 @@ import {
   byIndex,
 } from "../core/abi.ts";
 import { DmaSimError } from "../core/errors.ts";
+import { show } from "../core/validate.ts";
 
 export type MigratetypeName = "unmovable" | "movable" | "reclaimable" | "highatomic" | "cma" | "isolate";
 /** What a caller may ask the page allocator for (gfp_migratetype()). */
@@ -40,7 +41,7 @@ export function allocMigratetype(where: string, name: unknown): number {
   if (i < 0)
     throw new DmaSimError(
       "EINVAL",
-      `${where}: migratetype must be "unmovable", "movable" or "reclaimable", got ${String(name)}`,
+      `${where}: migratetype must be "unmovable", "movable" or "reclaimable", got ${show(name)}`,
     );
   return i;
 }
@@ -48,5 +49,5 @@ export function allocMigratetype(where: string, name: unknown): number {
 export function contigMigratetype(where: string, name: unknown): number {
   if (name === "movable") return MIGRATE_MOVABLE;
   if (name === "cma") return MIGRATE_CMA;
-  throw new DmaSimError("EINVAL", `${where}: migratetype must be "movable" or "cma", got ${String(name)}`);
+  throw new DmaSimError("EINVAL", `${where}: migratetype must be "movable" or "cma", got ${show(name)}`);
 }

@@ -41,7 +41,15 @@ import {
 } from "../core/abi.ts";
 import type { Backend, Engine, EngineInstance } from "../core/backend.ts";
 import { DmaSimError, ERRNO } from "../core/errors.ts";
-import { requireInt } from "../core/validate.ts";
+import {
+  optionalBoolean,
+  requireBoolean,
+  requireBytes,
+  requireInt,
+  requireObject,
+  requireOneOf,
+  show,
+} from "../core/validate.ts";
 import { createRandom, type Random } from "../core/random.ts";
 import { Registry } from "../core/registry.ts";
 import { Bitmap } from "../lib/bitmap.ts";
@@ -267,7 +275,7 @@ export class Mm {
   /** Writes physical memory at `phys`, across pages. */
   writePhys(phys: number, bytes: Uint8Array): void {
     requireInt("writePhys", "phys", phys, 0, this.ramBytes - 1);
-    if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", "writePhys: bytes must be a Uint8Array");
+    requireBytes("writePhys", "bytes", bytes);
     requireInt("writePhys", "length", bytes.length, 0, this.ramBytes - phys);
     if (!this.storeContents)
       throw new DmaSimError("EINVAL", "writePhys: this machine keeps no page contents (storeContents: false)");
@@ -288,10 +296,7 @@ export class Mm {
     requireInt(where, "startPfn", startPfn, 0, this.nrPages - 1);
     requireInt(where, "endPfn", endPfn, 1, this.nrPages);
     if ((endPfn as number) <= (startPfn as number)) {
-      throw new DmaSimError(
-        "EINVAL",
-        `${where}: endPfn (${String(endPfn)}) must be above startPfn (${String(startPfn)})`,
-      );
+      throw new DmaSimError("EINVAL", `${where}: endPfn (${show(endPfn)}) must be above startPfn (${show(startPfn)})`);
     }
   }
 
@@ -340,7 +345,7 @@ export class Mm {
   /** `count` __free_pages() calls in one engine call; all are checked first, so a bad pfn frees none. */
   freePagesBatch(pfns: ArrayLike<number>, order = 0): void {
     this.orderArg("freePagesBatch", order);
-    if (!pfns || typeof pfns.length !== "number")
+    if (typeof pfns !== "object" || pfns === null || typeof pfns.length !== "number")
       throw new DmaSimError("EINVAL", "freePagesBatch: pfns must be an array");
     for (let i = 0; i < pfns.length; i++) this.pfnArg("freePagesBatch", pfns[i]);
     const e = this.engine;
@@ -370,17 +375,15 @@ export class Mm {
   }
 
   private gfpArgs(where: string, flags: AllocFlags): [number, number] {
-    if (typeof flags !== "object" || flags === null)
-      throw new DmaSimError("EINVAL", `${where}: flags must be an object`);
-    const zone = flags.zone ?? "Normal";
-    const highestZone = ZONE_NAMES.indexOf(zone);
-    if (highestZone < 0 || highestZone > ZONE_NORMAL)
-      throw new DmaSimError("EINVAL", `${where}: flags.zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
-    for (const key of ["high", "atomic"] as const) {
-      if (flags[key] !== undefined && typeof flags[key] !== "boolean")
-        throw new DmaSimError("EINVAL", `${where}: flags.${key} must be a boolean`);
-    }
-    return [highestZone, flags.atomic ? GFP_HIGH | GFP_NOBLOCK : flags.high ? GFP_HIGH : 0];
+    const f = requireObject(where, "flags", flags) as AllocFlags;
+    // Each field read once: a getter cannot answer differently to the check and to the use.
+    const zone = f.zone ?? "Normal";
+    const high = optionalBoolean(where, "flags.high", f.high, false);
+    const atomic = optionalBoolean(where, "flags.atomic", f.atomic, false);
+    const highestZone = ZONE_NAMES.indexOf(
+      requireOneOf(where, "flags.zone", zone, ZONE_NAMES.slice(0, ZONE_NORMAL + 1)),
+    );
+    return [highestZone, atomic ? GFP_HIGH | GFP_NOBLOCK : high ? GFP_HIGH : 0];
   }
 
   /** The zone that served the last successful allocation (page allocator or migration target). */
@@ -500,7 +503,7 @@ export class Mm {
 
   /** @internal */
   writeBlock(pfn: number, order: number, bytes: Uint8Array, offset: number, where: string): void {
-    if (!(bytes instanceof Uint8Array)) throw new DmaSimError("EINVAL", `${where}: bytes must be a Uint8Array`);
+    requireBytes(where, "bytes", bytes);
     this.contentsArgs(where, offset, bytes.length, this.pageSize * 2 ** order);
     this.cpuWrite(pfn * this.pageSize + offset, bytes);
   }
@@ -600,7 +603,7 @@ export class Mm {
     if (zone === undefined) return [0, this.nrPages];
     const z = ZONE_NAMES.indexOf(zone);
     if (z < 0 || z > ZONE_NORMAL)
-      throw new DmaSimError("EINVAL", `${where}: zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
+      throw new DmaSimError("EINVAL", `${where}: zone must be "DMA", "DMA32" or "Normal", got ${show(zone)}`);
     return [this.engine.zoneStartPfn(z), this.engine.zoneEndPfn(z)];
   }
 
@@ -698,14 +701,15 @@ export class Mm {
 
   /** Sets policy knobs (see Policy). */
   setPolicy(policy: Policy): void {
-    for (const key of ["cmaFirstBalance", "allocNoFragment"] as const) {
-      if (policy[key] !== undefined && typeof policy[key] !== "boolean")
-        throw new DmaSimError("EINVAL", `setPolicy: ${key} must be a boolean`);
-    }
-    if (policy.cmaFirstBalance !== undefined) this.engine.setCmaBalance(policy.cmaFirstBalance);
-    if (policy.claimThresholdPages !== undefined)
-      requireInt("setPolicy", "claimThresholdPages", policy.claimThresholdPages, 0, this.pageblockNrPages + 1);
-    if (policy.allocNoFragment !== undefined) this.engine.setNoFragment(policy.allocNoFragment);
-    if (policy.claimThresholdPages !== undefined) this.engine.setClaimThreshold(policy.claimThresholdPages);
+    // Every knob is read once and validated before any is applied, so a bad one changes nothing.
+    const p = requireObject("setPolicy", "policy", policy) as Policy;
+    const { cmaFirstBalance, allocNoFragment, claimThresholdPages } = p;
+    if (cmaFirstBalance !== undefined) requireBoolean("setPolicy", "cmaFirstBalance", cmaFirstBalance);
+    if (allocNoFragment !== undefined) requireBoolean("setPolicy", "allocNoFragment", allocNoFragment);
+    if (claimThresholdPages !== undefined)
+      requireInt("setPolicy", "claimThresholdPages", claimThresholdPages, 0, this.pageblockNrPages + 1);
+    if (cmaFirstBalance !== undefined) this.engine.setCmaBalance(cmaFirstBalance);
+    if (allocNoFragment !== undefined) this.engine.setNoFragment(allocNoFragment);
+    if (claimThresholdPages !== undefined) this.engine.setClaimThreshold(claimThresholdPages);
   }
 }

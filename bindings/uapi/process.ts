@@ -18,7 +18,7 @@ import type { StateHasher } from "../core/hash.ts";
 import { DmaBuf, VmArea, dmaBufList, dmaBufState } from "../dma-buf/dma-buf.ts";
 import { dmaHeaps, type DmaHeap } from "../dma-buf/dma-heap.ts";
 import { DmaSimError } from "../core/errors.ts";
-import { rejectUnknownKeys, requireBytes, requireInt, requireName, requireObject } from "../core/validate.ts";
+import { rejectUnknownKeys, requireBytes, requireInt, requireName, requireObject, show } from "../core/validate.ts";
 import type { Mm } from "../mm/mm.ts";
 import {
   DMA_BUF_IOCTL_SYNC,
@@ -52,6 +52,7 @@ import {
 } from "./linux/fcntl.ts";
 import { IOC_IN, IOC_OUT, _IOC_NR, _IOC_SIZE } from "./linux/ioctl.ts";
 import { MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, PROT_EXEC, PROT_READ, PROT_WRITE } from "./linux/mman.ts";
+import { pageAlign } from "../core/units.ts";
 
 /** An open file. */
 type OpenFile =
@@ -182,7 +183,7 @@ const MAX_LFS_FILESIZE = 2n ** 63n - 1n;
 function cInt(where: string, name: string, v: unknown, bits: number): bigint {
   if (typeof v === "bigint") return BigInt.asUintN(bits, v);
   if (typeof v === "number" && Number.isInteger(v)) return BigInt.asUintN(bits, BigInt(v));
-  throw new DmaSimError("EINVAL", `${where}: ${name} must be an integer (number or bigint), got ${String(v)}`);
+  throw new DmaSimError("EINVAL", `${where}: ${name} must be an integer (number or bigint), got ${show(v)}`);
 }
 
 /**
@@ -220,7 +221,7 @@ function pageAlignedField(kdata: DataView, off: number, page: number): number {
   const hi = kdata.getUint32(off + 4, true);
   if (hi < 0x100000) {
     // Below 2^52: exact in a double, and so is the rounding up.
-    return Math.ceil((hi * 2 ** 32 + kdata.getUint32(off, true)) / page) * page;
+    return pageAlign(hi * 2 ** 32 + kdata.getUint32(off, true), page);
   }
   return Number(pageAlignU64(kdata.getBigUint64(off, true), page));
 }
@@ -407,7 +408,7 @@ export class Process {
   private entry(where: string, fd: unknown): FdEntry {
     this.living(where);
     const e = typeof fd === "number" && Number.isInteger(fd) && fd >= 0 ? this.fds[fd] : undefined;
-    if (!e) throw new DmaSimError("EBADF", `${where}: fd ${String(fd)} is not open`);
+    if (!e) throw new DmaSimError("EBADF", `${where}: fd ${show(fd)} is not open`);
     return e;
   }
 
@@ -605,7 +606,7 @@ export class Process {
     const e = this.entry(where, fd);
     const off = cInt(where, "offset", offset, 64);
     if (!Number.isInteger(whence) || whence < 0 || whence > SEEK_MAX)
-      throw new DmaSimError("EINVAL", `${where}: whence ${String(whence)} is not valid`);
+      throw new DmaSimError("EINVAL", `${where}: whence ${show(whence)} is not valid`);
     if (e.file.kind !== "dmabuf" || (e.file.dmabuf.fMode & FMODE_LSEEK) === 0) {
       throw new DmaSimError("ESPIPE", `${where}: fd ${fd} is not seekable`);
     }

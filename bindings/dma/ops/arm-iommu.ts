@@ -8,6 +8,7 @@ import type { SgTable } from "../../lib/scatterlist.ts";
 import type { DmaDirection } from "../direction.ts";
 import { dmaInfoToProt, IommuOps, type IovaRange } from "./iommu-dma.ts";
 import type { DmaSgMapping } from "./ops.ts";
+import { pageAlign } from "../../core/units.ts";
 
 /** arm_iommu_map_sg(): one IOVA chunk per device segment. */
 export interface ArmSgMapping extends DmaSgMapping {
@@ -32,13 +33,13 @@ export class ArmIommuOps extends IommuOps<ArmSgMapping> {
     const segments: { addr: number; len: number }[] = [];
     const mapped: IovaRange[] = [];
     const mapChunk = (from: number, to: number, size: number): number | null => {
-      const bytes = Math.ceil(size / page) * page;
+      const bytes = pageAlign(size, page);
       const iova = domain.allocIova(bytes);
       if (iova === null) return null;
       let cursor = iova;
       for (let i = from; i < to; i++) {
         const e = sgt.entries[i]!;
-        const len = Math.ceil((e.offset + e.length) / page) * page;
+        const len = pageAlign(e.offset + e.length, page);
         domain.mapPages(cursor, e.pfn * page, len, prot);
         cursor += len;
       }

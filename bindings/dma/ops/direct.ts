@@ -11,7 +11,9 @@ import type { DmaDirection } from "../direction.ts";
 import { dmaFreeFromPool } from "../pool.ts";
 import type { SwiotlbPool } from "../swiotlb.ts";
 import { MappingOps, type Mapped, type StreamingMapping } from "./mappings.ts";
-import { getOrder, type CoherentBuffer, type DmaDev, type DmaSgMapping } from "./ops.ts";
+import { type CoherentBuffer, type DmaDev, type DmaSgMapping } from "./ops.ts";
+import { getOrder, pfnUp } from "../../core/units.ts";
+import { cmaAlignOrder } from "../../mm/cma.ts";
 
 /** A buffer the device reaches where it is: its bus address is its physical address. */
 export interface DirectMapping extends StreamingMapping {
@@ -239,11 +241,11 @@ export class DirectOps extends MappingOps<DirectStreamingMapping, DirectSgMappin
   private allocPages(size: number): CoherentBuffer | null {
     const mm = this.dev.mm;
     const page = mm.pageSize;
-    const pages = Math.ceil(size / page);
+    const pages = pfnUp(size, page);
     // dma_alloc_contiguous(): the device's area, or the global area for more than a page.
     const area = this.dev.cmaArea ?? (pages > 1 ? (mm.cmaAreas[0] ?? null) : null);
     if (area) {
-      const pfn = area.alloc(pages, Math.min(getOrder(size, page), 8));
+      const pfn = area.alloc(pages, cmaAlignOrder(pages));
       if (pfn !== null) {
         if (this.dev.capable(pfn * page, size)) {
           this.dev.counters.coherentCma++;

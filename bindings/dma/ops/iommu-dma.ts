@@ -14,7 +14,8 @@ import type { DmaDirection } from "../direction.ts";
 import { IOMMU_READ, IOMMU_WRITE, type IommuDomain } from "../iommu.ts";
 import { dmaFreeFromPool } from "../pool.ts";
 import { MappingOps, type Mapped, type StreamingMapping } from "./mappings.ts";
-import { getOrder, type CoherentBlock, type CoherentBuffer, type DmaDev, type DmaSgMapping } from "./ops.ts";
+import { type CoherentBlock, type CoherentBuffer, type DmaDev, type DmaSgMapping } from "./ops.ts";
+import { getOrder, offsetInPage, pageAlign, pfnUp } from "../../core/units.ts";
 
 /** A streaming mapping through the IOMMU: the IOVA range taken for the buffer's pages. */
 export interface IommuMapping extends StreamingMapping {
@@ -57,8 +58,8 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
   /** iommu_dma_map_phys() / arm_iommu_map_page(): IOVA space for the pages, mapped with the direction's permissions. */
   protected map(phys: number, size: number, dir: DmaDirection): Mapped<IommuMapping> | null {
     const page = this.dev.mm.pageSize;
-    const offset = phys % page;
-    const bytes = Math.ceil((offset + size) / page) * page;
+    const offset = offsetInPage(phys, page);
+    const bytes = pageAlign(offset + size, page);
     const iova = this.domain.allocIova(bytes);
     if (iova === null) return null;
     this.dev.setLastIommuEntries(this.domain.map(iova, phys - offset, bytes, dmaInfoToProt(dir)).entries);
@@ -126,7 +127,7 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
   protected checkAll(coherent: readonly CoherentBuffer[]): string {
     const page = this.dev.mm.pageSize;
     for (const buf of coherent) {
-      const bytes = Math.ceil(buf.size / page) * page;
+      const bytes = pageAlign(buf.size, page);
       if (buf.source !== "iommu" && buf.source !== "atomic-pool")
         return `coherent buffer at 0x${buf.dmaAddress.toString(16)}: ${buf.source} memory behind an IOMMU`;
       if (buf.source === "atomic-pool" || buf.blocks.length === 0) {
@@ -168,7 +169,7 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
 
   /** iommu_dma_free(): __iommu_dma_unmap() of the IOVA range, then the memory back to its pool or the page allocator. */
   free(buf: CoherentBuffer): void {
-    const bytes = Math.ceil(buf.size / this.dev.mm.pageSize) * this.dev.mm.pageSize;
+    const bytes = pageAlign(buf.size, this.dev.mm.pageSize);
     this.domain.unmap(buf.dmaAddress, bytes);
     this.domain.freeIova(buf.dmaAddress, bytes);
     if (buf.source === "atomic-pool") {
@@ -182,7 +183,7 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
   private allocPages(size: number): CoherentBuffer | null {
     const mm = this.dev.mm;
     const page = mm.pageSize;
-    const pages = Math.ceil(size / page);
+    const pages = pfnUp(size, page);
     const domain = this.domain;
     const iova = domain.allocIova(pages * page);
     if (iova === null) return null;
@@ -220,7 +221,7 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
       const phys = pool.alloc(size);
       if (phys === null) continue;
       const page = this.dev.mm.pageSize;
-      const bytes = Math.ceil(size / page) * page;
+      const bytes = pageAlign(size, page);
       const iova = this.domain.allocIova(bytes);
       if (iova === null) {
         pool.free(phys, size);
@@ -258,8 +259,8 @@ export class IommuDmaOps extends IommuOps<IommuDmaSgMapping> {
     let total = 0;
     for (let i = 0; i < n; i++) {
       const e = sgt.entries[i]!;
-      const sIovaOff = e.offset % page;
-      const sLength = Math.ceil((e.length + sIovaOff) / page) * page;
+      const sIovaOff = offsetInPage(e.offset, page);
+      const sLength = pageAlign(e.length + sIovaOff, page);
       const pad = span === Infinity ? 0 : (span - (total % span)) % span;
       if (pad && pad < sLength - 1) {
         iovaLen[i - 1]! += pad;
@@ -276,8 +277,9 @@ export class IommuDmaOps extends IommuOps<IommuDmaSgMapping> {
     const ranges: { iova: number; bytes: number }[] = [];
     for (let i = 0; i < n; i++) {
       const e = sgt.entries[i]!;
-      const bytes = Math.ceil((e.length + (e.offset % page)) / page) * page;
-      domain.mapPages(iova + iovaOff[i]!, e.pfn * page + (e.offset - (e.offset % page)), bytes, prot);
+      const inPage = offsetInPage(e.offset, page);
+      const bytes = pageAlign(e.length + inPage, page);
+      domain.mapPages(iova + iovaOff[i]!, e.pfn * page + (e.offset - inPage), bytes, prot);
       // What unmapping walks: IOVA-contiguous pieces as one range (only boundary pads, left unmapped, split them).
       const last = ranges[ranges.length - 1];
       if (last && last.iova + last.bytes === iova + iovaOff[i]!) last.bytes += bytes;

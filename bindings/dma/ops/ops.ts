@@ -147,8 +147,3 @@ export interface DmaMapOps {
    */
   check(coherent: readonly CoherentBuffer[]): string;
 }
-
-/** get_order(): the buddy order of the smallest block holding `size` bytes. */
-export function getOrder(size: number, pageSize: number): number {
-  return Math.max(0, Math.ceil(Math.log2(Math.ceil(size / pageSize))));
-}
