@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TRACE_EVENTS, formatTraceLine, parseTraceLine, readTraceLines, type TraceEvent } from "dmasim/lab";
 
-const FIXTURE = join(import.meta.dirname, "fixtures", "small.trace");
+const FIXTURE = join(import.meta.dirname, "..", "fixtures", "small.trace");
 
 function event(line: string): TraceEvent {
   const p = parseTraceLine(line);

@@ -6,8 +6,8 @@ import {
   TYPE2NAME,
   DIR2NAME,
   type DmaSgSegment,
-} from "../bindings/dma/debug.ts";
-import { dmaSimErrorOf } from "./helpers.ts";
+} from "../../bindings/dma/debug.ts";
+import { dmaSimErrorOf } from "../helpers.ts";
 
 // The expected lines were written by hand from the err_printk() format strings
 // in kernel/dma/debug.c (v6.10 to v6.12): "DMA-API: %s %s: " followed by the

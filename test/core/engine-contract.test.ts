@@ -4,14 +4,14 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createSystem, ERRNO, MIB, MIGRATETYPES, type System } from "dmasim";
 // The compiled backend: it finds the WASM build relative to dist/bindings/core/.
-import { loadEngine } from "../dist/bindings/core/backend.js";
-import * as abi from "../bindings/core/abi.generated.ts";
-import { byIndex, decodePagePins, decodePageState, encodePagePins, encodePageState } from "../bindings/core/abi.ts";
-import { EVENT_KEYS, ZONE_NAMES } from "../bindings/mm/mm.ts";
-import { STAT_KEYS } from "../bindings/mm/cma.ts";
-import { internals } from "./helpers.ts";
+import { loadEngine } from "../../dist/bindings/core/backend.js";
+import * as abi from "../../bindings/core/abi.generated.ts";
+import { byIndex, decodePagePins, decodePageState, encodePagePins, encodePageState } from "../../bindings/core/abi.ts";
+import { EVENT_KEYS, ZONE_NAMES } from "../../bindings/mm/mm.ts";
+import { STAT_KEYS } from "../../bindings/mm/cma.ts";
+import { internals } from "../helpers.ts";
 
-const root = new URL("../", import.meta.url);
+const root = new URL("../../", import.meta.url);
 
 /** Every function an engine object exposes (own or inherited), with its arity. */
 function functionsOf(engine: object): Map<string, number> {
@@ -42,13 +42,13 @@ describe("engine exports", () => {
 
 describe("ABI constants", () => {
   it("bindings/core/abi.generated.ts is what scripts/gen-abi.mjs makes of assembly/abi.ts", async () => {
-    const { generateAbi } = (await import("../scripts/gen-abi.mjs")) as { generateAbi(source: string): string };
+    const { generateAbi } = (await import("../../scripts/gen-abi.mjs")) as { generateAbi(source: string): string };
     const source = readFileSync(new URL("assembly/abi.ts", root), "utf8");
     expect(readFileSync(new URL("bindings/core/abi.generated.ts", root), "utf8")).toBe(generateAbi(source));
   });
 
   it("holds the values the engine was compiled with (the portable build's own abi.js)", async () => {
-    const compiled = (await import("../build/portable/abi.js")) as Record<string, unknown>;
+    const compiled = (await import("../../build/portable/abi.js")) as Record<string, unknown>;
     const { ERRNO: _group, ...constants } = abi;
     expect(Object.keys(compiled).length).toBeGreaterThan(50);
     expect(constants).toEqual({ ...compiled });
@@ -56,7 +56,7 @@ describe("ABI constants", () => {
   });
 
   it("rejects anything but integer constants", async () => {
-    const { generateAbi } = (await import("../scripts/gen-abi.mjs")) as { generateAbi(source: string): string };
+    const { generateAbi } = (await import("../../scripts/gen-abi.mjs")) as { generateAbi(source: string): string };
     expect(
       generateAbi(
         "// ---- x\n// @ts-ignore: decorator\n@inline export const A: i32 = 1 << 4;\nexport const B: i32 = A | 1;\n",

@@ -9,7 +9,7 @@ import {
   formatUnusableIndex,
   formatVmstat,
   type ZoneFreeInfo,
-} from "../bindings/fs/vmstat.ts";
+} from "../../bindings/fs/vmstat.ts";
 
 // Expected text below was worked out from the kernel's format strings in
 // mm/vmstat.c (e.g. "Node %d, zone %8s " then "%6lu "), not by calling

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createSystem } from "dmasim";
-import { MIB, expectUntouched, fillMovable, onBoth } from "./helpers.ts";
+import { MIB, expectUntouched, fillMovable, onBoth } from "../helpers.ts";
 
 // 64 MiB of RAM (16384 pages) with a 16 MiB area placed top-down: pfns 12288..16383.
 const LENDING = { ramBytes: 64 * MIB, minFreeKbytes: 0, cma: [{ name: "reserved", bytes: 16 * MIB }] };

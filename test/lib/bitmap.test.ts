@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MIB, expectUntouched, onBoth } from "./helpers.ts";
+import { MIB, expectUntouched, onBoth } from "../helpers.ts";
 
 describe("Bitmap (lib/bitmap.c)", () => {
   it("sets, clears and finds runs as the kernel's primitives do", async () => {

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createRandom, createSystem, type MovablePage, type System } from "dmasim";
-import { BACKENDS, MIB, onBoth } from "./helpers.ts";
+import { BACKENDS, MIB, onBoth } from "../helpers.ts";
 // The Lab modules are not in the package's exports (yet): import the built files.
 import { createReplayer, formatTraceLine, replayTrace, type FormatOptions, type TraceEvent } from "dmasim/lab";
 
-const FIXTURE = join(import.meta.dirname, "fixtures", "small.trace");
+const FIXTURE = join(import.meta.dirname, "..", "fixtures", "small.trace");
 /** 16384 pages, a 4096-page CMA area. */
 const SMALL = { ramBytes: 64 * MIB, storeContents: false, cma: [{ name: "reserved", bytes: 16 * MIB }] };
 

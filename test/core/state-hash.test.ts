@@ -11,7 +11,7 @@ import {
   type Process,
   type System,
 } from "dmasim";
-import { BACKENDS, MIB, PAGE, dmaSimErrorOf, onBoth } from "./helpers.ts";
+import { BACKENDS, MIB, PAGE, dmaSimErrorOf, onBoth } from "../helpers.ts";
 
 // stateHash() digests the whole machine: the engine's state, then each
 // subsystem's TS-side state. Each kind of state below must move the hash when

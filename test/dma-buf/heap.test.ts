@@ -18,7 +18,7 @@ import {
   type Process,
   type System,
 } from "dmasim";
-import { MIB, expectUntouched, onBoth } from "./helpers.ts";
+import { MIB, expectUntouched, onBoth } from "../helpers.ts";
 
 const PAGE = 4096;
 const CAM = { name: "cam", dmaMask: 32, maxSegmentSize: 0xffffffff };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MIB, onBoth } from "./helpers.ts";
+import { MIB, onBoth } from "../helpers.ts";
 
 // 16 MiB with a 4 MiB CMA area at pfns 3072..4095. State A: one unmovable page
 // allocated (it claimed pfns 0..1023, leaving one unmovable block of each order 0..9).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createSystem, DMA_MAPPING_ERROR, SgTable, sgAllocTableFromPages, type System } from "dmasim";
-import { MIB, expectUntouched, onBoth } from "./helpers.ts";
+import { MIB, expectUntouched, onBoth } from "../helpers.ts";
 
 const PAGE = 4096;
 const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);

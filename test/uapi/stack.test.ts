@@ -15,7 +15,7 @@ import {
   type SgTable,
   type System,
 } from "dmasim";
-import { MIB, onBoth } from "./helpers.ts";
+import { MIB, onBoth } from "../helpers.ts";
 
 const PAGE = 4096;
 /** STRESS_OPS and STRESS_SEEDS (comma-separated) let a longer hunt run the same test. */

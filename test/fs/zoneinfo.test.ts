@@ -6,7 +6,7 @@ import {
   defaultPageset,
   type ZoneinfoNode,
   type ZoneinfoZone,
-} from "../bindings/fs/zoneinfo.ts";
+} from "../../bindings/fs/zoneinfo.ts";
 
 // The expected /proc/zoneinfo text below was produced outside this code base:
 // a small Python script applied the C format strings of v6.12

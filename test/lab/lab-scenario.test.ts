@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DmaSimError } from "dmasim";
-import { dmaSimErrorOf } from "./helpers.ts";
+import { dmaSimErrorOf } from "../helpers.ts";
 import {
   builtinScenarioNames,
   builtinScenarioSpec,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createSystem, sgAllocTableFromPages, sgAppendTableFromPages } from "dmasim";
-import { BACKENDS, MIB, expectUntouched } from "./helpers.ts";
+import { BACKENDS, MIB, expectUntouched } from "../helpers.ts";
 
 const PAGE = 4096;
 const pages = (...pfns: number[]) => pfns;

@@ -11,7 +11,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { dmaSimErrorOf } from "./helpers.ts";
+import { dmaSimErrorOf } from "../helpers.ts";
 import {
   enumerateJobs,
   jobAt,

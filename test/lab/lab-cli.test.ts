@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-const CLI = resolve(import.meta.dirname, "../dist/bindings/cli/main.js");
+const CLI = resolve(import.meta.dirname, "../../dist/bindings/cli/main.js");
 const tmp = mkdtempSync(join(tmpdir(), "dmasim-lab-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createSystem, DmaSimError, fragmentationIndex, unusableFreeIndex } from "dmasim";
-import { MIB, expectUntouched, onBoth } from "./helpers.ts";
+import { MIB, expectUntouched, onBoth } from "../helpers.ts";
 
 const BAD_INTS = [Number.NaN, -1, 1.5, Infinity, "3", null, undefined, 2 ** 40];
 const OPTIONS = { ramBytes: 16 * MIB, cma: [{ name: "reserved", bytes: 4 * MIB }] };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MIB, expectUntouched, fillMovable, onBoth } from "./helpers.ts";
+import { MIB, expectUntouched, fillMovable, onBoth } from "../helpers.ts";
 
 const RAM = 16 * MIB; // 4096 pages, pageblocks of 512
 const ISOLATE = 5; // index of "isolate" in MIGRATETYPES

@@ -9,8 +9,8 @@
 // the hash (dmaPart()) is what comes back.
 import { describe, expect, it } from "vitest";
 import { sgAllocTableFromPages, type Device, type System, type SystemOptions } from "dmasim";
-import { StateHasher } from "../bindings/core/hash.ts";
-import { MIB, PAGE, dmaSimErrorOf, onBoth, internals } from "./helpers.ts";
+import { StateHasher } from "../../bindings/core/hash.ts";
+import { MIB, PAGE, dmaSimErrorOf, onBoth, internals } from "../helpers.ts";
 
 const IOVA = 0x10000000;
 

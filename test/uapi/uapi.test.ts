@@ -25,7 +25,7 @@ import {
   _IOWR,
   type Process,
 } from "dmasim";
-import { MIB, expectUntouched, onBoth } from "./helpers.ts";
+import { MIB, expectUntouched, onBoth } from "../helpers.ts";
 
 const PAGE = 4096;
 const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MIGRATETYPES } from "dmasim";
-import { MIB, expectUntouched, onBoth } from "./helpers.ts";
+import { MIB, expectUntouched, onBoth } from "../helpers.ts";
 
 // A 16 MiB machine: 4096 pages, four order-10 blocks, eight pageblocks of 512 pages.
 const RAM = 16 * MIB;

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { runPipeline } from "../dist/bindings/examples/pipeline.js";
+import { runPipeline } from "../../dist/bindings/examples/pipeline.js";
 
 describe("the reference pipeline", () => {
   it("camera → GPU → display with a CPU thumbnail: bytes intact end to end, no copies on the device path, both backends alike", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createSystem, type System } from "dmasim";
-import { MIB, onBoth } from "./helpers.ts";
+import { MIB, onBoth } from "../helpers.ts";
 
 const GIB = 1024 * MIB;
 const PAGES_PER_MIB = 256;

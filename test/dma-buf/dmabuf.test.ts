@@ -17,8 +17,8 @@ import {
   type System,
 } from "dmasim";
 // An internal helper, tested from source (not part of the public API).
-import { pfnAt } from "../bindings/dma-buf/dma-buf.ts";
-import { MIB, expectUntouched, onBoth } from "./helpers.ts";
+import { pfnAt } from "../../bindings/dma-buf/dma-buf.ts";
+import { MIB, expectUntouched, onBoth } from "../helpers.ts";
 
 const PAGE = 4096;
 const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MovablePage, System } from "dmasim";
-import { MIB, onBoth } from "./helpers.ts";
+import { MIB, onBoth } from "../helpers.ts";
 
 const OPS = 100_000;
 const CHECK_EVERY = 10_000;
