@@ -283,25 +283,33 @@ export function formatPagetypeinfo(zones: readonly ZoneFreeInfo[], pageblockOrde
 // debugfs extfrag/
 // ---------------------------------------------------------------------------
 
-/** extfrag_show() / extfrag_show_print() for debugfs extfrag/extfrag_index ("%2d.%03d "). */
-export function formatExtfragIndex(zones: readonly ZoneFreeInfo[]): string {
+/** One line per zone, one cell per order: the walk extfrag_show() and unusable_show() share. */
+function formatPerOrderIndex(
+  zones: readonly ZoneFreeInfo[],
+  cell: (nrFree: number[], order: number) => string,
+): string {
   const nrOrders = orderCount(zones);
   let out = "";
   for (const nodeZones of groupByNode(zones)) {
     for (const z of nodeZones) {
       const nrFree = nrFreeByOrder(z, nrOrders);
       out += `Node ${z.node}, zone ${padLeft(z.zone, 8)} `;
-      for (let order = 0; order < nrOrders; order++) {
-        const index = fragmentationFromInfo(order, nrOrders - 1, fillContigPageInfo(nrFree, order));
-        // No special case for negatives: -1000 prints "-1.000" and -500
-        // prints " 0.-500", just as the kernel's int arithmetic does.
-        const [whole, frac] = splitThousandths(index);
-        out += `${padLeft(String(whole), 2)}.${zeroPadSigned(frac, 3)} `;
-      }
+      for (let order = 0; order < nrOrders; order++) out += `${cell(nrFree, order)} `;
       out += "\n";
     }
   }
   return out;
+}
+
+/** extfrag_show() / extfrag_show_print() for debugfs extfrag/extfrag_index ("%2d.%03d "). */
+export function formatExtfragIndex(zones: readonly ZoneFreeInfo[]): string {
+  const maxOrder = orderCount(zones) - 1;
+  return formatPerOrderIndex(zones, (nrFree, order) => {
+    // No special case for negatives: -1000 prints "-1.000" and -500
+    // prints " 0.-500", just as the kernel's int arithmetic does.
+    const [whole, frac] = splitThousandths(fragmentationFromInfo(order, maxOrder, fillContigPageInfo(nrFree, order)));
+    return `${padLeft(String(whole), 2)}.${zeroPadSigned(frac, 3)}`;
+  });
 }
 
 /**
@@ -311,20 +319,10 @@ export function formatExtfragIndex(zones: readonly ZoneFreeInfo[]): string {
  * every order. Every zone passed in is taken to be populated.
  */
 export function formatUnusableIndex(zones: readonly ZoneFreeInfo[]): string {
-  const nrOrders = orderCount(zones);
-  let out = "";
-  for (const nodeZones of groupByNode(zones)) {
-    for (const z of nodeZones) {
-      const nrFree = nrFreeByOrder(z, nrOrders);
-      out += `Node ${z.node}, zone ${padLeft(z.zone, 8)} `;
-      for (let order = 0; order < nrOrders; order++) {
-        const [whole, frac] = splitThousandths(unusableFromInfo(order, fillContigPageInfo(nrFree, order)));
-        out += `${whole}.${zeroPadSigned(frac, 3)} `;
-      }
-      out += "\n";
-    }
-  }
-  return out;
+  return formatPerOrderIndex(zones, (nrFree, order) => {
+    const [whole, frac] = splitThousandths(unusableFromInfo(order, fillContigPageInfo(nrFree, order)));
+    return `${whole}.${zeroPadSigned(frac, 3)}`;
+  });
 }
 
 // ---------------------------------------------------------------------------
