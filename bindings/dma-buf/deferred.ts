@@ -112,12 +112,19 @@ function satisfies(sys: Mm, b: Backing, c: PlacementConstraints): boolean {
 }
 
 function freeBacking(sys: Mm, b: Backing): void {
+  sys.pageHolds.unholdRuns(b.runs);
   if (b.cma) b.cma.area.release(b.cma.pfn, b.cma.count);
   for (const blk of b.blocks) sys.freePages(blk.pfn, blk.order);
 }
 
-/** Allocates storage for `size` bytes that meets `c`, or throws ENOMEM having kept nothing. */
+/** Allocates storage for `size` bytes that meets `c` and holds its pages, or throws ENOMEM having kept nothing. */
 function allocBacking(sys: Mm, size: number, c: PlacementConstraints, preferred: CmaArea | null): Backing {
+  const backing = allocBackingPages(sys, size, c, preferred);
+  sys.pageHolds.holdRuns(backing.runs, "dma-buf");
+  return backing;
+}
+
+function allocBackingPages(sys: Mm, size: number, c: PlacementConstraints, preferred: CmaArea | null): Backing {
   const page = sys.pageSize;
   const pages = pfnUp(size, page);
   if (!c.contiguous) {
@@ -190,12 +197,16 @@ function migrate(dmabuf: DmaBuf, c: PlacementConstraints): void {
   dmabuf.zapUserMappings();
   copyRuns(b.sys, old.runs, next.runs, b.size);
   b.backing = next;
-  // Importers drop their mappings of the old pages; a remap finds the new ones.
-  dmabuf.moveNotify();
-  freeBacking(b.sys, old);
   b.stats.allocations++;
   b.stats.migrations++;
   b.stats.bytesCopied += b.size;
+  // Importers drop their mappings of the old pages; a remap finds the new ones.
+  // The old pages go back even when an importer's callback throws.
+  try {
+    dmabuf.moveNotify();
+  } finally {
+    freeBacking(b.sys, old);
+  }
 }
 
 function table(sys: Mm, runs: readonly PageRun[]): SgTable {

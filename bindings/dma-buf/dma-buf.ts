@@ -598,15 +598,22 @@ export class DmaBuf {
 
   /**
    * @internal Refuses (EBUSY, nothing changed) a put that would release a
-   * buffer still attached or vmapped: the kernel WARNs / BUGs there.
+   * buffer still attached, vmapped or kmapped: the kernel WARNs / BUGs there.
    */
   checkPut(where: string): void {
-    if (this.fileCount > 1) return;
-    if (this.vmappingCounter > 0)
-      throw new DmaSimError(
-        "EBUSY",
-        `${where}: the last reference would release a dma-buf still vmapped (BUG_ON(dmabuf->vmapping_counter))`,
-      );
+    this.checkPuts(where, 1);
+  }
+
+  /** @internal checkPut() for `count` references dropped together (a process exiting). */
+  checkPuts(where: string, count: number): void {
+    if (this.fileCount > count) return;
+    if (this.vmappingCounter > 0 || this.kmaps.size > 0) {
+      const what =
+        this.vmappingCounter > 0
+          ? "vmapped (BUG_ON(dmabuf->vmapping_counter))"
+          : `kmapped (${this.kmaps.size} pages never kunmapped)`;
+      throw new DmaSimError("EBUSY", `${where}: the last reference would release a dma-buf still ${what}`);
+    }
     if (this.attachmentList.length > 0) {
       throw new DmaSimError(
         "EBUSY",
@@ -615,7 +622,12 @@ export class DmaBuf {
     }
   }
 
-  /** @internal fput(): drops a reference of `kind`; the last one releases the buffer. */
+  /**
+   * @internal fput(): drops a reference of `kind`; the last one releases the
+   * buffer. Release cannot fail in the kernel: when the exporter's release()
+   * throws, the buffer is released all the same (off the list, uncharged) and
+   * the error is passed on, so no caller is left holding half a release.
+   */
   fput(kind: FileRef): void {
     this.checkPut("fput");
     this.refs[kind]--;
@@ -623,9 +635,12 @@ export class DmaBuf {
     // dma_buf_file_release(): off db_list; dma_buf_release(): the exporter frees.
     const st = dmaBufState(this.sys);
     st.list.splice(st.list.indexOf(this), 1);
-    this.ops.release(this);
-    this.releasedFlag = true;
-    for (const fn of st.onRelease) fn(this);
+    try {
+      this.ops.release(this);
+    } finally {
+      this.releasedFlag = true;
+      for (const fn of st.onRelease) fn(this);
+    }
   }
 
   // ---- attachments ----
@@ -767,15 +782,25 @@ export class DmaBuf {
    */
   moveNotify(): void {
     this.live("dma_buf_move_notify");
+    // move_notify() returns void in the kernel: an importer whose callback
+    // throws still loses its mappings, every importer is told, and the first
+    // error is passed on once the move is safe.
+    let failed = false;
+    let firstError: unknown;
     for (const att of [...this.attachmentList]) {
       if (!att.importerOps) continue;
-      att.importerOps.moveNotify(att);
+      try {
+        att.importerOps.moveNotify(att);
+      } catch (err) {
+        if (!failed) [failed, firstError] = [true, err];
+      }
       for (const [sgt, dir] of [...att.mappings]) {
         if (att.detached) break;
         this.ops.unmapDmaBuf(att, sgt, dir);
         att.mappings.delete(sgt);
       }
     }
+    if (failed) throw firstError;
   }
 
   // ---- CPU access ----

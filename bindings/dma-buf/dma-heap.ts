@@ -223,6 +223,7 @@ function heapOps(kind: "system" | "cma"): DmaBufOps {
     release(dmabuf) {
       const b = buffer(dmabuf);
       const sys = dmabuf.sys;
+      sys.pageHolds.unholdRuns(b.runs);
       if (b.cma) b.cma.area.release(b.cma.pfn, b.cma.count);
       else for (const blk of b.blocks) sys.freePages(blk.pfn, blk.order);
       b.heap.stats.liveBuffers--;
@@ -306,6 +307,7 @@ function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf
   for (const b of blocks) heap.stats.blocksByOrder[b.order] = (heap.stats.blocksByOrder[b.order] ?? 0) + 1;
   zeroRuns(sys, runs);
   const buffer: HeapBuffer = { heap, len, runs, blocks, cma: null, attachments: [], vmapCnt: 0 };
+  sys.pageHolds.holdRuns(runs, "dma-buf");
   return dmaBufExport(sys, { expName: heap.name, size: len, ops: SYSTEM_OPS, flags: fdFlags, priv: buffer });
 }
 
@@ -320,6 +322,7 @@ function cmaHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf {
   const runs = [{ pfn, pages: count }];
   zeroRuns(sys, runs);
   const buffer: HeapBuffer = { heap, len, runs, blocks: [], cma: { area, pfn, count }, attachments: [], vmapCnt: 0 };
+  sys.pageHolds.holdRuns(runs, "dma-buf");
   return dmaBufExport(sys, { expName: heap.name, size: len, ops: CMA_OPS, flags: fdFlags, priv: buffer });
 }
 

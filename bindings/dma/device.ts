@@ -369,6 +369,8 @@ export class Device {
     );
     const buf = this.ops.alloc(size, atomic);
     if (buf) {
+      // Its pages are the buffer's until dma_free_attrs(); pool memory is held by the pool.
+      this.sys.pageHolds.holdRuns(buf.blocks, "coherent DMA buffer");
       this.zeroCoherent(buf);
       this.coherentBuffers.add(buf);
       this.dmaDebug?.allocCoherent(this.name, size, buf.dmaAddress, buf.phys, buf.phys);
@@ -382,6 +384,7 @@ export class Device {
     this.dmaDebug?.freeCoherent(this.name, buf.size, buf.phys, buf.dmaAddress);
     if (!this.coherentBuffers.has(buf)) return this.misuse("dmaFreeAttrs", `not a coherent buffer of ${this.name}`);
     this.coherentBuffers.delete(buf);
+    this.sys.pageHolds.unholdRuns(buf.blocks);
     this.ops.free(buf);
   }
 

@@ -39,7 +39,9 @@ export class DmaSubsystem {
       for (const zone of ["Normal", "DMA", "DMA32"] as const) {
         if (zone !== "Normal" && !mm.zones().some((z) => z.name === zone)) continue;
         const pfn = mm.allocPages(order, "unmovable", { zone });
-        if (pfn !== null) pools.push(new AtomicPool(mm.lastAllocZone!, pfn * mm.pageSize, bytes, mm.pageSize));
+        if (pfn === null) continue;
+        mm.pageHolds.hold(pfn, 2 ** order, "atomic DMA pool");
+        pools.push(new AtomicPool(mm.lastAllocZone!, pfn * mm.pageSize, bytes, mm.pageSize));
       }
     }
     for (const d of deviceOptions) {

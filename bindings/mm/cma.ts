@@ -15,6 +15,7 @@ import {
 } from "../core/abi.ts";
 import { DmaSimError } from "../core/errors.ts";
 import { orderOfPages } from "../core/units.ts";
+import type { PageHolds } from "./page-holds.ts";
 import { requireInt } from "../core/validate.ts";
 import type { Engine } from "../core/backend.ts";
 
@@ -75,6 +76,7 @@ export class CmaArea {
     readonly id: number,
     /** Area name (cma_get_name()). */
     readonly name: string,
+    private readonly holds: PageHolds,
   ) {
     const e = engine;
     this.basePfn = e.cmaBasePfn(id);
@@ -121,6 +123,7 @@ export class CmaArea {
   release(pfn: number, count: number): boolean {
     requireInt("CmaArea.release", "pfn", pfn, 0, 2 ** 31 - 1);
     requireInt("CmaArea.release", "count", count, 0, 2 ** 31 - 1);
+    this.holds.refuseHeld("CmaArea.release", pfn, count);
     const ret = this.engine.cmaReleasePages(this.id, pfn, count);
     if (ret < 0) {
       throw DmaSimError.fromErrno(

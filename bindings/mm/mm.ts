@@ -64,6 +64,7 @@ import {
   type MigratetypeName,
 } from "./migratetype.ts";
 import { MovablePage } from "./page.ts";
+import { PageHolds } from "./page-holds.ts";
 
 /** Counters and free-memory figures (the /proc/vmstat items dmasim models, and more). */
 export interface SystemStats {
@@ -224,6 +225,8 @@ export class Mm {
   /** @internal */
   readonly inst: EngineInstance;
   private readonly areas: CmaArea[];
+  /** @internal Pages kernel-side owners hold (dma-bufs, coherent buffers, pools): not freeable by other paths. */
+  readonly pageHolds: PageHolds;
   private readonly handles = new Map<number, MovablePage>();
   /** The CPU cache of the non-coherent DMA model, when enabled with `cacheModel`. */
   readonly cpuCache: CpuCache | null;
@@ -248,12 +251,28 @@ export class Mm {
     this.storeContents = g.storeContents;
     this.seed = g.seed;
     this.random = createRandom(g.seed);
-    this.areas = areaNames.map((name, id) => new CmaArea(inst.engine, g.pageSize, id, name));
+    this.pageHolds = new PageHolds(g.ramBytes / g.pageSize);
+    this.areas = areaNames.map((name, id) => new CmaArea(inst.engine, g.pageSize, id, name, this.pageHolds));
     const cache =
       g.cacheLineBytes > 0 ? new CpuCache((phys, length) => inst.ramView(phys, length), g.cacheLineBytes) : null;
     this.cpuCache = cache;
     if (cache)
       this.registry.add({ name: "cpu-cache", check: () => cache.checkState(), hash: (h) => cache.hashState(h) });
+    this.registry.add({ name: "page-holds", check: () => this.checkPageHolds() });
+  }
+
+  /** Held pages: the running count matches the map, and no held page is a free buddy block. */
+  private checkPageHolds(): string {
+    const holds = this.pageHolds;
+    if (holds.countHeld() !== holds.count)
+      return `page holds: ${holds.countHeld()} pages held, count says ${holds.count}`;
+    if (holds.count === 0) return "";
+    for (let pfn = 0; pfn < this.nrPages; pfn++) {
+      const holder = holds.holderAt(pfn);
+      if (holder !== null && decodePageState(this.engine.pageState(pfn)).kind === KIND_BUDDY)
+        return `page holds: pfn ${pfn} is free but held by a ${holder}`;
+    }
+    return "";
   }
 
   /** A zeroed bitmap of `nbits` bits in the engine (lib/bitmap.c primitives). */
@@ -348,6 +367,7 @@ export class Mm {
     if (typeof pfns !== "object" || pfns === null || typeof pfns.length !== "number")
       throw new DmaSimError("EINVAL", "freePagesBatch: pfns must be an array");
     for (let i = 0; i < pfns.length; i++) this.pfnArg("freePagesBatch", pfns[i]);
+    for (let i = 0; i < pfns.length; i++) this.pageHolds.refuseHeld("freePagesBatch", pfns[i]!, 2 ** order);
     const e = this.engine;
     e.batchReserve(pfns.length);
     // Owners whose handles must die with their pages (a crossing per page only when handles exist).
@@ -437,6 +457,7 @@ export class Mm {
   freePages(pfn: number, order = 0): void {
     this.pfnArg("freePages", pfn);
     this.orderArg("freePages", order);
+    this.pageHolds.refuseHeld(`freePages(${pfn}, ${order})`, pfn, 2 ** order);
     // Only a page with a live MovablePage handle needs its owner id (one more crossing).
     const id = this.handles.size > 0 ? this.engine.ownerOf(pfn) : -1;
     const ret = this.engine.freePages(pfn, order);

@@ -226,6 +226,11 @@ function pageAlignedField(kdata: DataView, off: number, page: number): number {
   return Number(pageAlignU64(kdata.getBigUint64(off, true), page));
 }
 
+/** A thrown value as text, without calling anything the thrower supplied. */
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}` : show(err);
+}
+
 /** The fields of struct dma_heap_allocation_data: name, byte offset, bytes. */
 const HEAP_FIELDS = [
   ["len", 0, 8],
@@ -477,12 +482,32 @@ export class Process {
     return target.install(where, e.file, false);
   }
 
-  /** exit(): every mapping unmapped, every fd closed. */
+  /**
+   * exit(): every mapping unmapped, every fd closed. Checked first: when the
+   * references this process drops would release a dma-buf still attached,
+   * vmapped or kmapped, exit fails with EBUSY and nothing changes. Once
+   * started it always completes; an exporter's release() that throws is
+   * reported after the rest is torn down.
+   */
   exit(): void {
     this.living("exit");
-    for (const m of [...this.maps]) m.munmap();
-    for (const fd of this.openFds) this.close(fd);
+    const dropped = new Map<DmaBuf, number>();
+    const drop = (b: DmaBuf) => dropped.set(b, (dropped.get(b) ?? 0) + 1);
+    for (const m of this.maps) drop(m.vma.dmabuf);
+    for (const e of this.fds) if (e?.file.kind === "dmabuf") drop(e.file.dmabuf);
+    for (const [dmabuf, count] of dropped) dmabuf.checkPuts("exit", count);
+    let firstError: unknown = null;
+    const attempt = (step: () => void) => {
+      try {
+        step();
+      } catch (err) {
+        firstError ??= err;
+      }
+    };
+    for (const m of [...this.maps]) attempt(() => m.munmap());
+    for (const fd of this.openFds) attempt(() => this.close(fd));
     this.alive = false;
+    if (firstError !== null) throw firstError;
   }
 
   // ---- ioctl ----
@@ -537,11 +562,20 @@ export class Process {
       throw new DmaSimError("EFAULT", `${where}: the argument must be a struct dma_heap_allocation_data object`);
     }
     const user = (arg ?? {}) as Record<string, unknown>;
-    // copy_from_user() of in_size bytes, the rest zeroed.
+    // copy_from_user() of in_size bytes, the rest zeroed; and the struct copied
+    // back later, read now: after allocating, nothing the caller wrote may throw.
     const kdata = new DataView(new ArrayBuffer(ksize));
+    let userCopy: Record<string, unknown>;
+    const values: unknown[] = [];
+    try {
+      for (const field of HEAP_FIELDS) values.push(field[1] < inSize ? user[field[0]] : undefined);
+      userCopy = { ...user };
+    } catch (err) {
+      throw new DmaSimError("EFAULT", `${where}: reading the argument failed (${errorText(err)})`);
+    }
     for (let i = 0; i < HEAP_FIELDS.length; i++) {
       const field = HEAP_FIELDS[i]!; // [name, off, bytes]
-      if (field[1] < inSize) copyFieldFromUser(kdata, field[1], field[2], inSize, where, field[0], user[field[0]]);
+      if (field[1] < inSize) copyFieldFromUser(kdata, field[1], field[2], inSize, where, field[0], values[i]);
     }
     const fdIn = kdata.getUint32(8, true);
     const fdFlags = kdata.getUint32(12, true);
@@ -582,7 +616,7 @@ export class Process {
     this.chargedBytes += dmabuf.size;
     this.chargedBuffers++;
     // copy_to_user() of out_size bytes: the fd reaches userspace only if the struct has room for it.
-    const out = { ...user } as unknown as DmaHeapAllocationData;
+    const out = userCopy as unknown as DmaHeapAllocationData;
     if (outSize >= 12) {
       out.fd = newFd;
       try {
