@@ -59,12 +59,16 @@ function checkMemmap(): string {
       for (let p = pfn; p < pfn + n; p += pbStep) {
         if (getPageblockMt(p) != mt) return at("buddy: free block on a list other than its pageblock's type", pfn);
       }
-      // Two free buddies that may merge must have merged.
+      // Two free buddies that may merge must have merged. Not across isolated
+      // pageblocks: isolation moves free blocks between lists without merging
+      // them (move_freepages_block_isolate()), so two free isolated pageblocks
+      // may sit side by side until undo_isolate_page_range() frees them again.
       if (order < maxOrder) {
         const buddy = findBuddyPfn(pfn, order);
         if (buddy != NONE) {
           const bmt = pageMt(buddy);
-          if (order < pageblockOrder || mt == bmt || (migratetypeIsMergeable(mt) && migratetypeIsMergeable(bmt))) {
+          const sameType = mt == bmt && mt != MIGRATE_ISOLATE;
+          if (order < pageblockOrder || sameType || (migratetypeIsMergeable(mt) && migratetypeIsMergeable(bmt))) {
             return at("buddy: free buddies left unmerged", pfn);
           }
         }

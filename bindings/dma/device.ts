@@ -348,6 +348,16 @@ export class Device {
       throw new DmaSimError("EINVAL", `${where}: sgt must be a non-empty SgTable`);
     if (sgt.pageSize !== this.sys.pageSize)
       throw new DmaSimError("EINVAL", `${where}: the table was built for another page size`);
+    // Entries are plain data an exporter may have built: each must describe RAM.
+    const ram = this.sys.ramBytes;
+    const page = this.sys.pageSize;
+    sgt.entries.forEach((e, i) => {
+      if (typeof e !== "object" || e === null)
+        throw new DmaSimError("EINVAL", `${where}: entries[${i}] is not an entry`);
+      const pfn = requireInt(where, `entries[${i}].pfn`, e.pfn, 0, ram / page - 1);
+      const offset = requireInt(where, `entries[${i}].offset`, e.offset, 0, ram - 1);
+      requireInt(where, `entries[${i}].length`, e.length, 1, ram - pfn * page - offset);
+    });
   }
 
   // ---- coherent allocations ----------------------------------------------------------------------

@@ -102,17 +102,21 @@ function build(
   requireInt(where, "maxSegment", maxSegment, 0, 0xffffffff);
   requireInt(where, "leftPages", leftPages, 0, 2 ** 31 - 1);
   if (n === 0) throw new DmaSimError("EINVAL", `${where}: no pages`);
-  // Every page must hold some of the data: size ends inside the last page.
-  requireInt(where, "size", size, (n - 1) * pageSize - offset + 1, n * pageSize - offset);
+  // Every page must hold some of the data: size ends inside the last page (and is never 0).
+  requireInt(where, "size", size, Math.max(1, (n - 1) * pageSize - offset + 1), n * pageSize - offset);
   if (prev !== null && !(prev instanceof SgTable))
     throw new DmaSimError("EINVAL", `${where}: prev must be an SgTable or null`);
   if (prev && prev.pageSize !== pageSize)
     throw new DmaSimError("EINVAL", `${where}: prev was built for another page size`);
   if (prev && prev.ended) throw new DmaSimError("EINVAL", `${where}: prev was completed (built with leftPages 0)`);
+  // Each pfn is read once, into the copy the engine gets: an array-like whose
+  // elements are getters cannot pass the check with one value and use another.
+  const pfnList = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const pfn = pfns[i];
     // The message is built only on failure: this loop runs once per page.
     if (!Number.isInteger(pfn) || pfn! < 0 || pfn! >= nrPages) requireInt(where, `pfns[${i}]`, pfn, 0, nrPages - 1);
+    pfnList[i] = pfn!;
   }
   e.sgReservePages(n);
   inst
@@ -122,7 +126,7 @@ function build(
       () => e.sgPagesArray(),
       n,
     )
-    .set(pfns);
+    .set(pfnList);
   const last = prev?.entries[prev.entries.length - 1];
   const ret = e.sgFromPages(
     n,

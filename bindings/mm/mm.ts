@@ -24,6 +24,7 @@ import {
   KIND_ALLOC,
   KIND_BUDDY,
   KIND_NONE,
+  MIGRATE_CMA,
   MAX_NR_ZONES,
   WMARK_HIGH,
   WMARK_LOW,
@@ -317,6 +318,26 @@ export class Mm {
     if ((endPfn as number) <= (startPfn as number)) {
       throw new DmaSimError("EINVAL", `${where}: endPfn (${show(endPfn)}) must be above startPfn (${show(startPfn)})`);
     }
+  }
+
+  /**
+   * The migratetype of a contiguous-range operation. MIGRATE_CMA is what
+   * cma_alloc() passes for its own area: a range outside every CMA area would
+   * leave CMA pageblocks on memory no area manages, so it is EINVAL.
+   */
+  private contigType(where: string, migratetype: unknown, startPfn: number, endPfn: number): number {
+    const mt = contigMigratetype(where, migratetype);
+    if (mt === MIGRATE_CMA) {
+      // Isolation works on whole pageblocks: the rounded range must lie in one area.
+      const first = startPfn - (startPfn % this.pageblockNrPages);
+      const end = Math.ceil(endPfn / this.pageblockNrPages) * this.pageblockNrPages;
+      if (!this.areas.some((a) => first >= a.basePfn && end <= a.basePfn + a.count))
+        throw new DmaSimError(
+          "EINVAL",
+          `${where}: migratetype "cma" needs pageblocks ${first}..${end - 1} inside one CMA area`,
+        );
+    }
+    return mt;
   }
 
   // ---- the page allocator --------------------------------------------------------------
@@ -635,13 +656,21 @@ export class Mm {
    */
   isolatePageRange(startPfn: number, endPfn: number, migratetype: ContigMigratetype = "movable"): number {
     this.rangeArgs("isolatePageRange", startPfn, endPfn);
-    return this.engine.isolateRange(startPfn, endPfn, contigMigratetype("isolatePageRange", migratetype));
+    return this.engine.isolateRange(
+      startPfn,
+      endPfn,
+      this.contigType("isolatePageRange", migratetype, startPfn, endPfn),
+    );
   }
 
   /** undo_isolate_page_range(): gives isolated pageblocks back as `migratetype`. */
   undoIsolatePageRange(startPfn: number, endPfn: number, migratetype: ContigMigratetype = "movable"): void {
     this.rangeArgs("undoIsolatePageRange", startPfn, endPfn);
-    this.engine.undoIsolateRange(startPfn, endPfn, contigMigratetype("undoIsolatePageRange", migratetype));
+    this.engine.undoIsolateRange(
+      startPfn,
+      endPfn,
+      this.contigType("undoIsolatePageRange", migratetype, startPfn, endPfn),
+    );
   }
 
   /** test_pages_isolated(): 0 when the range is isolated and entirely free, else -EBUSY. */
@@ -658,7 +687,11 @@ export class Mm {
    */
   allocContigRange(startPfn: number, endPfn: number, migratetype: ContigMigratetype = "movable"): number {
     this.rangeArgs("allocContigRange", startPfn, endPfn);
-    return this.engine.allocContigRange(startPfn, endPfn, contigMigratetype("allocContigRange", migratetype));
+    return this.engine.allocContigRange(
+      startPfn,
+      endPfn,
+      this.contigType("allocContigRange", migratetype, startPfn, endPfn),
+    );
   }
 
   /** free_contig_range(): frees `count` pages from `pfn` that alloc_contig_range() handed out. */

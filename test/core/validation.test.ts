@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { createSystem, DmaSimError, fragmentationIndex, unusableFreeIndex } from "dmasim";
+import {
+  createSystem,
+  DmaSimError,
+  fragmentationIndex,
+  sgAllocTableFromPages,
+  SgTable,
+  unusableFreeIndex,
+} from "dmasim";
 import { MIB, expectUntouched, onBoth } from "../helpers.ts";
 
 const BAD_INTS = [Number.NaN, -1, 1.5, Infinity, "3", null, undefined, 2 ** 40];
@@ -132,6 +139,42 @@ describe("bad input gives a DmaSimError and leaves the machine untouched", () =>
       const pfn = sys.allocPages(0, "unmovable", ok);
       expect(pfn).not.toBeNull();
       sys.freePages(pfn!, 0);
+    });
+  });
+
+  it("scatterlists: a size that leaves a page empty, and tables whose entries leave RAM", async () => {
+    const direct = { name: "eth0" };
+    const swiotlb = { name: "isa", dmaMask: 20 };
+    const iommu = { name: "gpu", iommu: { base: 0x10000000, size: 64 * MIB } };
+    await onBoth({ ramBytes: 16 * MIB, devices: [direct, swiotlb, iommu], swiotlbBytes: 256 * 1024 }, (sys) => {
+      // One page from offset 100: size must be 1..3996 (0 and negatives once slipped through).
+      for (const size of [0, -1, -100, 3997])
+        expectUntouched(sys, "EINVAL", () => sgAllocTableFromPages([5], 100, size, undefined, { system: sys }));
+      expect(sgAllocTableFromPages([5], 100, 1, undefined, { system: sys }).entries).toEqual([
+        { pfn: 5, offset: 100, length: 1 },
+      ]);
+      // An exporter-built table naming a pfn past RAM, or a length running past it.
+      const beyond = new SgTable([{ pfn: 4096, offset: 0, length: 4096 }], 4096);
+      const overrun = new SgTable([{ pfn: 4095, offset: 0, length: 8192 }], 4096);
+      const nan = new SgTable([{ pfn: Number.NaN, offset: 0, length: 4096 }], 4096);
+      for (const dev of ["eth0", "isa", "gpu"])
+        for (const sgt of [beyond, overrun, nan])
+          expectUntouched(sys, "EINVAL", () => sys.device(dev).dmaMapSg(sgt, "to_device"));
+    });
+  });
+
+  it('contiguous ranges: "cma" only inside a CMA area', async () => {
+    await onBoth(OPTIONS, (sys) => {
+      const area = sys.cma("reserved");
+      const outside = area.basePfn - 512;
+      expectUntouched(sys, "EINVAL", () => sys.allocContigRange(outside, outside + 16, "cma"));
+      expectUntouched(sys, "EINVAL", () => sys.isolatePageRange(outside, outside + 16, "cma"));
+      expectUntouched(sys, "EINVAL", () => sys.undoIsolatePageRange(outside, outside + 16, "cma"));
+      // Straddling the area's first pageblock boundary is outside too.
+      expectUntouched(sys, "EINVAL", () => sys.allocContigRange(area.basePfn - 1, area.basePfn + 1, "cma"));
+      // Inside the area it is what cma_alloc() does.
+      expect(sys.allocContigRange(area.basePfn, area.basePfn + 16, "cma")).toBe(0);
+      sys.freeContigRange(area.basePfn, 16);
     });
   });
 
