@@ -244,6 +244,12 @@ export class VmArea {
   readonly cow = new Map<number, MovablePage>();
   /** @internal */
   live = true;
+  /**
+   * @internal Charges (bytes > 0) or uncharges (bytes < 0) the private copies
+   * to the mapping's process, as anonymous memory is charged to its memcg; a
+   * charge over the limit throws and the fault fails (VM_FAULT_OOM).
+   */
+  chargeAnon: ((bytes: number) => void) | null = null;
 
   /** @internal */
   constructor(
@@ -300,9 +306,14 @@ export class VmArea {
       pfn = got;
     }
     if (write && !this.shared) {
-      // do_wp_page() on a private mapping: an anonymous copy takes the write.
+      // do_wp_page() on a private mapping: an anonymous copy takes the write,
+      // charged first (mem_cgroup_charge() comes before the copy is mapped).
+      this.chargeAnon?.(this.sys.pageSize);
       const page = this.sys.allocMovable(0);
-      if (!page) throw new DmaSimError("ENOMEM", "VM_FAULT_OOM: no page for the private copy");
+      if (!page) {
+        this.chargeAnon?.(-this.sys.pageSize);
+        throw new DmaSimError("ENOMEM", "VM_FAULT_OOM: no page for the private copy");
+      }
       if (this.sys.storeContents) page.write(this.sys.cpuRead(pfn * this.sys.pageSize, this.sys.pageSize));
       this.cow.set(index, page);
       return page.pfn * this.sys.pageSize;
@@ -320,6 +331,7 @@ export class VmArea {
   close(): void {
     this.ptes.clear();
     for (const page of this.cow.values()) page.free();
+    this.chargeAnon?.(-this.cow.size * this.sys.pageSize);
     this.cow.clear();
     this.live = false;
   }

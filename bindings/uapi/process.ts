@@ -88,6 +88,8 @@ export interface DmaBufAccounting {
   heldBytes: number;
   /** Bytes of dma-bufs mapped into the process (each mapping counted). */
   mappedBytes: number;
+  /** Bytes of private (MAP_PRIVATE copy-on-write) copies the process has written: counted against the limit too. */
+  privateCopyBytes: number;
 }
 
 interface ProcessTable {
@@ -145,8 +147,13 @@ function checkProcesses(sys: Mm, t: ProcessTable): string {
   for (const p of t.processes) {
     let bytes = 0;
     for (const [b, owner] of t.charges) if (owner === p) bytes += b.size;
-    if (bytes !== p.accounting().chargedBytes)
-      return `process ${p.name}: charged ${p.accounting().chargedBytes} bytes, buffers add up to ${bytes}`;
+    const account = p.accounting();
+    if (bytes !== account.chargedBytes)
+      return `process ${p.name}: charged ${account.chargedBytes} bytes, buffers add up to ${bytes}`;
+    let copies = 0;
+    for (const m of p.mappings) copies += m.vma.cow.size * sys.pageSize;
+    if (copies !== account.privateCopyBytes)
+      return `process ${p.name}: ${account.privateCopyBytes} private-copy bytes charged, its mappings hold ${copies}`;
   }
   return "";
 }
@@ -354,6 +361,8 @@ export class Process {
   /** Running totals of the buffers charged to this process (kept so the limit check is O(1)). */
   private chargedBytes = 0;
   private chargedBuffers = 0;
+  /** Private copies of MAP_PRIVATE mappings, charged against the same limit. */
+  private privateCopyBytes = 0;
 
   /** @internal Use sys.process(). */
   constructor(
@@ -602,7 +611,7 @@ export class Process {
       );
     }
     const size = aligned;
-    const charged = this.chargedBytes;
+    const charged = this.chargedBytes + this.privateCopyBytes;
     if (this.dmabufLimitBytes !== null && charged + size > this.dmabufLimitBytes) {
       throw new DmaSimError(
         "ENOMEM",
@@ -716,6 +725,7 @@ export class Process {
       );
     const dmabuf = e.file.dmabuf;
     const vma = new VmArea(this.sys, dmabuf, Number(pgoff), Number(pages), shared, (prot & PROT_WRITE) !== 0);
+    if (!shared) vma.chargeAnon = (bytes) => this.chargePrivateCopy(bytes);
     dmabuf.mmapInternal(vma);
     dmabuf.vmas.add(vma);
     dmabuf.fget("vma");
@@ -748,6 +758,19 @@ export class Process {
     this.chargedBuffers--;
   }
 
+  /** Charges (or, negative, uncharges) private-copy bytes; ENOMEM past the limit. */
+  private chargePrivateCopy(bytes: number): void {
+    const limit = this.dmabufLimitBytes;
+    const inUse = this.chargedBytes + this.privateCopyBytes;
+    if (bytes > 0 && limit !== null && inUse + bytes > limit) {
+      throw new DmaSimError(
+        "ENOMEM",
+        `VM_FAULT_OOM: a private copy would take process "${this.name}" past its dma-buf limit (${inUse} of ${limit} bytes in use)`,
+      );
+    }
+    this.privateCopyBytes += bytes;
+  }
+
   accounting(): DmaBufAccounting {
     const chargedBytes = this.chargedBytes;
     const chargedBuffers = this.chargedBuffers;
@@ -767,6 +790,7 @@ export class Process {
       heldBuffers: held.size,
       heldBytes,
       mappedBytes,
+      privateCopyBytes: this.privateCopyBytes,
     };
   }
 

@@ -300,6 +300,7 @@ describe("accounting and limits", () => {
         heldBuffers: 2,
         heldBytes: MIB,
         mappedBytes: 0,
+        privateCopyBytes: 0,
       });
       // Passing an fd moves what the receiver holds, not the charge.
       const inQ = p.sendFd(q, a);
@@ -312,6 +313,7 @@ describe("accounting and limits", () => {
         heldBuffers: 1,
         heldBytes: 512 * 1024,
         mappedBytes: 512 * 1024,
+        privateCopyBytes: 0,
       });
       expect(p.accounting()).toMatchObject({ chargedBytes: MIB, heldBytes: 512 * 1024 });
       expectUntouched(sys, "ENOMEM", () => alloc(p, heap, PAGE));

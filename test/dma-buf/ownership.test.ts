@@ -7,7 +7,10 @@ import { describe, expect, it } from "vitest";
 import {
   DMA_HEAP_IOCTL_ALLOC,
   DmaBufMap,
+  MAP_PRIVATE,
   O_RDWR,
+  PROT_READ,
+  PROT_WRITE,
   dmaBufExport,
   dmaBufExportDeferred,
   deferredInfo,
@@ -190,6 +193,36 @@ describe("operations with user callbacks complete or change nothing", () => {
       sys.check();
       buf.detach(att);
       buf.put();
+      sys.check();
+    });
+  });
+});
+
+describe("every byte charged", () => {
+  it("copy-on-write pages of private mappings count against the process's limit", async () => {
+    await onBoth({ ramBytes: 16 * MIB }, (sys) => {
+      const p = sys.process("p", { dmabufLimitBytes: 3 * PAGE });
+      const heapFd = p.open("/dev/dma_heap/system");
+      const fd = p.ioctl(heapFd, DMA_HEAP_IOCTL_ALLOC, { len: PAGE, fd: 0, fdFlags: O_RDWR, heapFlags: 0 }).fd;
+      const free = sys.stats().nrFreePages;
+      // Two private copies fit beside the buffer (1 + 2 pages = the limit) ...
+      const maps = [1, 2, 3].map(() => p.mmap(fd, PAGE, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE));
+      maps[0]!.write(0, new Uint8Array([1]));
+      maps[1]!.write(0, new Uint8Array([2]));
+      expect(p.accounting()).toMatchObject({ chargedBytes: PAGE, privateCopyBytes: 2 * PAGE });
+      expect(sys.stats().nrFreePages).toBe(free - 2);
+      // ... a third is refused, with no page taken from the buddy allocator.
+      expectUntouched(sys, "ENOMEM", () => maps[2]!.write(0, new Uint8Array([3])));
+      // A new buffer counts the copies too.
+      expectUntouched(sys, "ENOMEM", () =>
+        p.ioctl(heapFd, DMA_HEAP_IOCTL_ALLOC, { len: PAGE, fd: 0, fdFlags: O_RDWR, heapFlags: 0 }),
+      );
+      // munmap() gives the copies back, and their charge.
+      maps[0]!.munmap();
+      expect(p.accounting().privateCopyBytes).toBe(PAGE);
+      maps[2]!.write(0, new Uint8Array([3]));
+      p.exit();
+      expect([p.accounting().privateCopyBytes, sys.stats().nrFreePages]).toEqual([0, free + 1]);
       sys.check();
     });
   });
