@@ -108,6 +108,7 @@
 import { DmaSimError } from "../core/errors.ts";
 import type { StateHasher } from "../core/hash.ts";
 import { show } from "../core/validate.ts";
+import { appendBounded } from "../core/bounded-log.ts";
 import { DMA_DIRECTIONS, type DmaDirection } from "./direction.ts";
 import { DMA_MAPPING_ERROR } from "./ops/ops.ts";
 
@@ -161,6 +162,11 @@ export interface DmaDebugOptions {
    * (cpuAddr, paddr) pairs, otherwise the address itself.
    */
   virtToPhys?: (cpuAddr: bigint) => DmaAddr | undefined;
+  /**
+   * dmasim: how many reports `reports` keeps (the newest), as dmesg keeps a
+   * ring; older ones are only counted (`reportCount`). Default 1000.
+   */
+  maxReports?: number;
 }
 
 /** DMA attributes that debug.c looks at. */
@@ -471,8 +477,11 @@ function normalizeFilter(where: string, v: unknown): string {
 // ---------------------------------------------------------------------------
 
 export class DmaDebug {
-  /** Every report, in the order it was raised (printed or not). */
+  /** The newest reports (at most `maxReports`), in the order they were raised (printed or not). */
   readonly reports: DmaDebugReport[] = [];
+  /** Reports raised since creation, including those `reports` has dropped. */
+  reportCount = 0;
+  private readonly maxReports: number;
 
   private errorCountValue = 0;
   private showAllErrors: boolean;
@@ -513,6 +522,7 @@ export class DmaDebug {
     this.assertIdle = o.assertIdle ?? false;
     if (o.virtToPhys !== undefined && typeof o.virtToPhys !== "function") fail(where, "virtToPhys must be a function");
     this.virtToPhys = o.virtToPhys;
+    this.maxReports = o.maxReports === undefined ? 1000 : argInt(where, "maxReports", o.maxReports, U32_MAX);
     this.initialSettings = {
       showAllErrors: this.showAllErrors,
       showNumErrors: this.showNumErrors,
@@ -871,7 +881,7 @@ export class DmaDebug {
       this.live.size === 0 &&
       this.buckets.size === 0 &&
       this.cachelines.size === 0 &&
-      this.reports.length === 0 &&
+      this.reportCount === 0 &&
       this.errorCountValue === 0 &&
       !this.overlapWarned &&
       this.devices.size === 0 &&
@@ -900,6 +910,7 @@ export class DmaDebug {
         .str(info.bus ?? "\0"),
     );
     h.list(this.reports, (r) => h.str(r.device).str(r.message).bool(r.suppressed).str(r.kind).str(r.origin));
+    if (this.reportCount !== this.reports.length) h.num(this.reportCount);
     h.list(this.live, (e) => {
       hashEntryKey(h, e);
       h.num(e.sgCallEnts).num(e.sgMappedEnts).num(e.mapErr);
@@ -1008,13 +1019,18 @@ export class DmaDebug {
     return driver.slice(0, NAME_MAX_LEN - 1) === this.driverFilter;
   }
 
+  private report(r: DmaDebugReport): void {
+    appendBounded(this.reports, r, this.maxReports);
+    this.reportCount++;
+  }
+
   /** err_printk(). */
   private errPrintk(dev: string | null, kind: string, text: string, origin: DmaDebugOrigin = "kernel"): void {
     this.errorCountValue = (this.errorCountValue + 1) >>> 0;
     const show = this.driverFilterPass(dev) && (this.showAllErrors || this.showNumErrors > 0);
     const [drv, name] = dev === null ? ["NULL", "NULL"] : this.devStrings(dev);
     const prefix = origin === "kernel" ? "DMA-API: " : "DMA-API (dmasim): ";
-    this.reports.push({
+    this.report({
       device: dev ?? "NULL",
       message: `${prefix}${drv} ${name}: ${text}`,
       suppressed: !show,
@@ -1134,7 +1150,7 @@ export class DmaDebug {
     // active_cacheline_inc_overlap(): the tags hold at most 7; past that the count is not stored.
     const overlap = slot.overlap + 1;
     if (overlap > ACTIVE_CACHELINE_MAX_OVERLAP) {
-      this.reports.push({
+      this.report({
         device: entry.dev,
         message: `DMA-API: exceeded ${ACTIVE_CACHELINE_MAX_OVERLAP} overlapping mappings of cacheline ${pa(c)}`,
         suppressed: this.overlapWarned,

@@ -12,7 +12,14 @@ import type { CmaArea } from "../mm/cma.ts";
 import { DmaSimError, ERRNO } from "../core/errors.ts";
 import { optionalBoolean, requireBytes, requireInt, requireObject, show } from "../core/validate.ts";
 import type { StateHasher } from "../core/hash.ts";
-import { hashIommuFault, IOMMU_READ, IOMMU_WRITE, type IommuDomain, type IommuFault } from "./iommu.ts";
+import {
+  FAULT_LOG_ENTRIES,
+  hashIommuFault,
+  IOMMU_READ,
+  IOMMU_WRITE,
+  type IommuDomain,
+  type IommuFault,
+} from "./iommu.ts";
 import type { SgTable } from "../lib/scatterlist.ts";
 import type { SwiotlbPool } from "./swiotlb.ts";
 import type { Mm } from "../mm/mm.ts";
@@ -25,6 +32,7 @@ import { IommuDmaOps } from "./ops/iommu-dma.ts";
 import { ArmIommuOps } from "./ops/arm-iommu.ts";
 import { compareWords, hashWordLists } from "./ops/mappings.ts";
 import { pfnUp } from "../core/units.ts";
+import { appendBounded } from "../core/bounded-log.ts";
 
 export type { DmaDirection } from "./direction.ts";
 export { DMA_MAPPING_ERROR } from "./ops/ops.ts";
@@ -86,8 +94,10 @@ export class Device {
   readonly sgStyle: IommuSgStyle;
   /** The CMA area serving the device's large coherent allocations, or null. */
   readonly cmaArea: CmaArea | null;
-  /** Faults of the device's DMA engine (IOMMU refusals and accesses beyond its mask). */
+  /** The newest faults of the device's DMA engine (IOMMU refusals and accesses beyond its mask), at most FAULT_LOG_ENTRIES. */
   readonly faults: IommuFault[] = [];
+  /** Faults since boot, including those the bounded log has dropped. */
+  faultCount = 0;
   /** IOMMU page-table entries (4K, 64K, 1M, 16M) the device's last IOMMU mapping used. */
   lastIommuEntries: number[] = [0, 0, 0, 0];
   /** Counters: bounced mappings, coherent allocations by source. */
@@ -490,8 +500,8 @@ export class Device {
             reason: prot === 0 ? "unmapped" : "permission",
             device: this.name,
           };
-          this.faults.push(fault);
-          this.iommu.faults.push(fault);
+          this.recordFault(fault);
+          this.iommu.recordFault(fault);
           throw new DmaSimError(
             "EFAULT",
             `${where}: IOMMU fault at 0x${addr.toString(16)} (${fault.reason}, ${write ? "write" : "read"})`,
@@ -500,7 +510,7 @@ export class Device {
         phys = this.iommu.iovaToPhys(addr);
       } else {
         if (!this.capable(addr, len) || addr + len > this.sys.ramBytes) {
-          this.faults.push({ iova: addr, write, reason: "unmapped", device: this.name });
+          this.recordFault({ iova: addr, write, reason: "unmapped", device: this.name });
           throw new DmaSimError("EFAULT", `${where}: 0x${addr.toString(16)} is beyond the device's reach`);
         }
         phys = addr;
@@ -568,6 +578,11 @@ export class Device {
     if (this.sys.storeContents) this.sys.kernelWrite(to, this.sys.kernelRead(from, size));
   }
 
+  private recordFault(fault: IommuFault): void {
+    appendBounded(this.faults, fault, FAULT_LOG_ENTRIES);
+    this.faultCount++;
+  }
+
   // ---- state: the DMA subsystem's part of check() and stateHash() ----------------------------
 
   /** @internal As created: no mapping, buffer or fault, zero counters, no IOMMU entries reported. */
@@ -593,6 +608,8 @@ export class Device {
     for (const k of COUNTER_KEYS) h.num(this.counters[k]);
     h.list(this.lastIommuEntries, (n) => h.num(n));
     h.list(this.faults, (f) => hashIommuFault(h, f));
+    // Faults the log dropped (fed only when there are some, so short runs hash as before).
+    if (this.faultCount !== this.faults.length) h.num(this.faultCount);
     if (this.iommu) this.iommu.hashState(h);
     this.ops.hash(h);
     const buffers = [...this.coherentBuffers].map((b) => [

@@ -11,6 +11,7 @@ import {
   IOMMU_READ,
   IOMMU_WRITE,
 } from "../core/abi.generated.ts";
+import { appendBounded } from "../core/bounded-log.ts";
 import { DmaSimError } from "../core/errors.ts";
 import type { StateHasher } from "../core/hash.ts";
 import { offsetInPage, pageAligned, pfnUp } from "../core/units.ts";
@@ -33,6 +34,9 @@ export const IOMMU_PAGE_SIZES: readonly number[] = (() => {
 /** The largest device address a caller may name (any safe integer; outside the domain means "not mapped"). */
 const DMA_ADDR_MAX = Number.MAX_SAFE_INTEGER;
 
+/** How many faults a device and a domain keep (the newest); older ones are only counted. */
+export const FAULT_LOG_ENTRIES = 256;
+
 /** A device access the IOMMU refused. */
 export interface IommuFault {
   /** Device address of the access. */
@@ -48,8 +52,10 @@ export function hashIommuFault(h: StateHasher, f: IommuFault): void {
 }
 
 export class IommuDomain {
-  /** Faults recorded by device accesses through this domain, oldest first. */
+  /** The newest faults recorded by device accesses through this domain (at most FAULT_LOG_ENTRIES), oldest first. */
   readonly faults: IommuFault[] = [];
+  /** Faults since the domain was created, including those the log dropped. */
+  faultCount = 0;
 
   /** @internal */
   constructor(
@@ -160,6 +166,12 @@ export class IommuDomain {
     return this.sys.engine.iovaPagesInUse(this.id) * this.pageSize;
   }
 
+  /** @internal Records a refused access. */
+  recordFault(fault: IommuFault): void {
+    appendBounded(this.faults, fault, FAULT_LOG_ENTRIES);
+    this.faultCount++;
+  }
+
   /** @internal No fault recorded: the TS-side state of a new domain (its IOVA bitmap and page table are the engine's). */
   get pristine(): boolean {
     return this.faults.length === 0;
@@ -168,6 +180,7 @@ export class IommuDomain {
   /** @internal Feeds the TS-side state: the faults, oldest first. */
   hashState(h: StateHasher): void {
     h.list(this.faults, (f) => hashIommuFault(h, f));
+    if (this.faultCount !== this.faults.length) h.num(this.faultCount);
   }
 
   /** Bitmap extensions allocated so far. */

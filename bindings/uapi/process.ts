@@ -356,6 +356,8 @@ export class Mapping {
 /** A userspace process: an fd table (fds 0–2 taken by its standard streams) and its mappings. */
 export class Process {
   private readonly fds: (FdEntry | undefined)[] = [];
+  /** files->next_fd: every fd below it is in use. */
+  private nextFd = 0;
   private readonly maps = new Set<Mapping>();
   private alive = true;
   /** Running totals of the buffers charged to this process (kept so the limit check is O(1)). */
@@ -426,9 +428,9 @@ export class Process {
     return e;
   }
 
-  /** get_unused_fd_flags(): the lowest free fd, or EMFILE. */
+  /** get_unused_fd_flags(): the lowest free fd, or EMFILE. Starts at the next_fd hint: no fd below it is free. */
   private freeFd(where: string): number {
-    for (let fd = 0; fd < this.nofile; fd++) if (!this.fds[fd]) return fd;
+    for (let fd = this.nextFd; fd < this.nofile; fd++) if (!this.fds[fd]) return fd;
     throw new DmaSimError("EMFILE", `${where}: all ${this.nofile} fds are in use (RLIMIT_NOFILE)`);
   }
 
@@ -436,6 +438,7 @@ export class Process {
     const fd = this.freeFd(where);
     if (file.kind === "dmabuf") file.dmabuf.fget("fd");
     this.fds[fd] = { file, cloexec };
+    this.nextFd = fd + 1;
     return fd;
   }
 
@@ -469,6 +472,9 @@ export class Process {
     const e = this.entry("close", fd);
     if (e.file.kind === "dmabuf") e.file.dmabuf.checkPut("close");
     this.fds[fd] = undefined;
+    if (fd < this.nextFd) this.nextFd = fd; // __put_unused_fd()
+    // The table shrinks with its top fds (expand_files() in reverse), so it never holds more than it needs.
+    while (this.fds.length > 0 && this.fds[this.fds.length - 1] === undefined) this.fds.pop();
     if (e.file.kind === "dmabuf") e.file.dmabuf.fput("fd");
   }
 
@@ -516,6 +522,9 @@ export class Process {
     for (const m of [...this.maps]) attempt(() => m.munmap());
     for (const fd of this.openFds) attempt(() => this.close(fd));
     this.alive = false;
+    // Reaped: the table keeps running processes only (the Process object stays usable as a record).
+    const t = this.procs;
+    t.processes.splice(t.processes.indexOf(this), 1);
     if (firstError !== null) throw firstError;
   }
 

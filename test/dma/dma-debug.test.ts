@@ -20,6 +20,17 @@ function loud(): DmaDebug {
   return new DmaDebug({ showAllErrors: true });
 }
 
+describe("DmaDebug: bounded reports", () => {
+  it("keeps the newest maxReports reports, counts every one, and error_count is unchanged", () => {
+    const dd = new DmaDebug({ showAllErrors: true, maxReports: 3 });
+    // Five unmaps of nothing: "device driver tries to free DMA memory it has not allocated".
+    for (let i = 0; i < 5; i++) dd.unmapPage("eth0", 0x1000 * (i + 1), 4096, "to_device");
+    expect([dd.reports.length, dd.reportCount, dd.errorCount()]).toEqual([3, 5, 5]);
+    expect(dd.printed()[0]).toContain("[device address=0x0000000000003000]");
+    expect(() => new DmaDebug({ maxReports: -1 })).toThrow(expect.objectContaining({ code: "EINVAL" }));
+  });
+});
+
 describe("DmaDebug: a correct driver", () => {
   it("map, dma_mapping_error, syncs, unmap, coherent and sg raise nothing", () => {
     const dd = loud();

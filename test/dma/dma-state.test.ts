@@ -343,6 +343,20 @@ describe("the dma subsystem's state", () => {
     });
   });
 
+  it("fault logs keep the newest 256 faults and count the rest", async () => {
+    await onBoth(MACHINE, (sys) => {
+      const gpu = sys.device("gpu");
+      for (let i = 0; i < 300; i++) dmaSimErrorOf(() => gpu.dmaRead(IOVA + 5 * PAGE + i * 4, 4));
+      expect([gpu.faults.length, gpu.faultCount, gpu.iommu!.faults.length, gpu.iommu!.faultCount]).toEqual([
+        256, 300, 256, 300,
+      ]);
+      // The oldest 44 went: the log starts at the 45th fault.
+      expect(gpu.faults[0]!.iova).toBe(IOVA + 5 * PAGE + 44 * 4);
+      sys.check();
+      return sys.stateHash();
+    });
+  });
+
   it("an IOMMU fault and a fault beyond a direct device's mask; the domain's faults checked among the device's", async () => {
     await onBoth(MACHINE, (sys) => {
       const gpu = sys.device("gpu");
