@@ -163,7 +163,7 @@ interface ReplayOpts {
 }
 
 async function replayCommand(trace: string, opts: ReplayOpts): Promise<void> {
-  if (!existsSync(trace)) throw new DmaSimError("ENOENT", `replay: no such trace file: ${trace}`);
+  if (trace !== "-" && !existsSync(trace)) throw new DmaSimError("ENOENT", `replay: no such trace file: ${trace}`);
   const system: SystemOptions = {};
   if (opts.ram !== undefined) system.ramBytes = opts.ram;
   if (opts.pageSize !== undefined) system.pageSize = opts.pageSize;
@@ -179,7 +179,8 @@ async function replayCommand(trace: string, opts: ReplayOpts): Promise<void> {
       backend: opts.backend,
       sampleEvery: opts.sampleEvery,
       maxMaps: opts.maxMaps,
-      onProgress: (read, total) => progress.update(read, total),
+      onProgress: (read, total) => total > 0 && progress.update(read, total),
+      onWarning: (message) => process.stderr.write(`dmasim: warning: ${message}\n`),
     });
   } finally {
     progress.stop();
@@ -383,7 +384,10 @@ export function buildProgram(): Command {
   program
     .command("replay")
     .description("replay a kernel ftrace capture (mm_page_alloc/free, cma_alloc/release) on a simulated machine")
-    .argument("<trace>", "text trace file (trace-cmd report or /sys/kernel/tracing/trace output)")
+    .argument(
+      "<trace>",
+      'text trace file (trace-cmd report or /sys/kernel/tracing/trace output), gzip-compressed or not; "-" reads stdin',
+    )
     .option("--ram <bytes>", "RAM size, e.g. 4G (default 1 GiB)", bytesArg)
     .option("--page-size <bytes>", "page size (default 4096)", bytesArg)
     .option("--max-order <n>", "MAX_PAGE_ORDER (default 10)", intArg(1, 20))

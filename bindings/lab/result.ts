@@ -47,4 +47,6 @@ export interface LabResult {
   timing: { wallMs: number; [key: string]: number };
   /** sys.stateHash() at the end. */
   stateHash: string;
+  /** Replay only, when there are any: one-line warnings (lines of known events that did not parse). */
+  warnings?: string[];
 }
