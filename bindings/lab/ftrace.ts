@@ -548,7 +548,7 @@ export async function openTraceLines(path: string): Promise<TraceLineSource> {
     }
   };
   let text: AsyncIterable<Buffer>;
-  let gzip = false;
+  let gzip: boolean;
   try {
     const counted = (async function* (): AsyncGenerator<Buffer> {
       for await (const chunk of input as AsyncIterable<Buffer>) {
