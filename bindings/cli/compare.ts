@@ -14,7 +14,8 @@ import { DmaSimError } from "../core/errors.ts";
 import { readJsonFile, validateIn } from "../lab/json-file.ts";
 import type { LabResult } from "../lab/result.ts";
 import { runScenario, type LabConfig } from "../lab/runner.ts";
-import type { Scenario } from "../lab/scenario.ts";
+import { scenarioSpecOf, type Scenario, type ScenarioSpec } from "../lab/scenario.ts";
+import { dmasimVersion, RESULT_FORMAT } from "../lab/version.ts";
 
 /** A configuration to compare, with its column label. */
 export interface CompareConfig extends LabConfig {
@@ -25,9 +26,15 @@ export interface CompareConfig extends LabConfig {
 /** `dmasim compare --json`: the workload, then one entry per configuration. */
 export interface CompareResult {
   format: "dmasim-compare/1";
+  /** dmasim's version that produced it. */
+  dmasim: string;
+  /** RESULT_FORMAT of that version. */
+  resultFormat: number;
   scenario: string;
   seed: number;
   scale: number;
+  /** The scenario compared, in scenario-file form with every default written out, before scaling and configuration. */
+  scenarioSpec: ScenarioSpec;
   entries: {
     label: string;
     config: LabConfig;
@@ -140,7 +147,16 @@ export async function runCompare(
       timing: result.timing,
     });
   }
-  return { format: "dmasim-compare/1", scenario: scenario.name, seed, scale, entries };
+  return {
+    format: "dmasim-compare/1",
+    dmasim: dmasimVersion(),
+    resultFormat: RESULT_FORMAT,
+    scenario: scenario.name,
+    seed,
+    scale,
+    scenarioSpec: scenarioSpecOf(scenario),
+    entries,
+  };
 }
 
 /** Rows for the side-by-side table: one per summary key (in first-seen order), one column per configuration. */

@@ -26,12 +26,22 @@ import {
   builtinScenarioSpec,
   loadScenario,
   parseBytes,
+  resultInFile,
   scaleScenario,
   type Scenario,
 } from "../lab/scenario.ts";
 import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "../lab/scenarios/index.ts";
 import { loadGrid, mergeSweep, parseShard, runSweep, shardJobs, type SweepMerged } from "../lab/sweep.ts";
-import { compareRows, DEFAULT_CONFIGS, loadConfigs, runCompare } from "./compare.ts";
+import {
+  compareRows,
+  DEFAULT_CONFIGS,
+  loadConfigs,
+  runCompare,
+  validateConfigs,
+  type CompareConfig,
+} from "./compare.ts";
+import { readJsonFile, validateIn } from "../lab/json-file.ts";
+import type { LabConfig } from "../lab/config.ts";
 import { allSummaryRows, formatTable, headline, runSummaryRows } from "./format.ts";
 import { createProgress } from "./progress.ts";
 import { type Backend, type CmaAreaOptions, type SystemOptions } from "../index.ts";
@@ -126,21 +136,26 @@ interface RunOpts {
   json?: boolean;
 }
 
-async function runCommand(opts: RunOpts): Promise<void> {
+async function runCommand(opts: RunOpts, cmd: Command): Promise<void> {
   const scenario = loadScenario(opts.scenario);
+  // A result file reruns as it ran: its seed, scale, configuration and backend, unless given here.
+  const rerun = rerunDefaults(opts.scenario);
+  const given = (key: string) => cmd.getOptionValueSource(key) === "cli";
+  const scale = given("scale") ? opts.scale : (rerun?.scale ?? opts.scale);
   const progress = createProgress(scenario.name, "ops", !opts.json);
   let result: LabResult;
   try {
     result = await runScenario(scenario, {
-      seed: opts.seed,
-      backend: opts.backend,
-      scale: opts.scale,
+      ...rerun?.config,
+      seed: opts.seed ?? rerun?.seed,
+      backend: given("backend") ? opts.backend : (rerun?.backend ?? opts.backend),
+      scale,
       onProgress: progress.update,
     });
   } finally {
     progress.stop();
   }
-  const index = await report(result, reportDir(opts), scaleScenario(scenario, opts.scale));
+  const index = await report(result, reportDir(opts), scaleScenario(scenario, scale));
   if (opts.json) return printJson(result);
   console.log(headline(result));
   printRows(runSummaryRows(result));
@@ -336,6 +351,33 @@ function mergeCommand(dirs: string[], opts: MergeOpts): void {
   if (opts.out) console.log(`wrote ${opts.out}`);
 }
 
+/** Seed, scale, configuration and backend of a run's result file, or null for anything else. */
+function rerunDefaults(
+  nameOrFile: string,
+): { seed?: number; scale?: number; backend?: Backend; config?: LabConfig } | null {
+  if (!nameOrFile.endsWith(".json") && !nameOrFile.includes("/")) return null;
+  const result = resultInFile(readJsonFile(nameOrFile, "scenario file"));
+  if (result === null) return null;
+  const out: { seed?: number; scale?: number; backend?: Backend; config?: LabConfig } = {};
+  if (typeof result.seed === "number") out.seed = result.seed;
+  if (typeof result.scale === "number") out.scale = result.scale;
+  if (result.backend === "wasm" || result.backend === "ts") out.backend = result.backend;
+  if (result.config !== undefined) {
+    const [{ label: _label, ...config }] = validateIn(nameOrFile, () =>
+      validateConfigs([{ ...(result.config as object), label: "result" }], "result.config"),
+    ) as [CompareConfig];
+    out.config = config;
+  }
+  return out;
+}
+
+async function reportCommand(file: string, opts: { out: string }): Promise<void> {
+  const { loadResult } = await import("../lab/report.ts");
+  const { result, scenario } = loadResult(file);
+  const index = await report(result, opts.out, scenario);
+  console.log(`report: ${index}`);
+}
+
 function scenariosCommand(name: string | undefined): void {
   if (name === undefined) return console.log(scenarioList());
   const spec = builtinScenarioSpec(name);
@@ -371,7 +413,11 @@ export function buildProgram(): Command {
   program
     .command("run")
     .description("run a seeded workload and write a report")
-    .option("-s, --scenario <name|file>", "built-in scenario or scenario JSON file", "camera")
+    .option(
+      "-s, --scenario <name|file>",
+      "built-in scenario, scenario JSON file, or a run's result.json (rerun with its seed, scale, configuration and backend unless given)",
+      "camera",
+    )
     .option("--seed <n>", "workload seed (default: the scenario's, 1)", intArg(0, 0xffffffff))
     .addOption(backendOption())
     .option("--scale <factor>", "multiply every duration in operations (a shorter or longer run)", scaleArg, 1)
@@ -379,7 +425,7 @@ export function buildProgram(): Command {
     .option("--no-report", "write no report")
     .option("--json", "print the result (LabResult) as JSON on stdout, and nothing else")
     .addHelpText("after", `\n${scenarioList()}`)
-    .action((opts: RunOpts) => runCommand(opts));
+    .action((opts: RunOpts, cmd: Command) => runCommand(opts, cmd));
 
   program
     .command("replay")
@@ -447,6 +493,13 @@ export function buildProgram(): Command {
     .option("--json", "print the merged JSON on stdout, and nothing else")
     .option("--columns <keys>", "summary keys to show, comma-separated (default: headline figures)")
     .action((dirs: string[], opts: MergeOpts) => mergeCommand(dirs, opts));
+
+  program
+    .command("report")
+    .description("render the report of a result file (result.json, run --json or replay --json output) again")
+    .argument("<result>", "a result file of dmasim run or replay")
+    .option("-o, --out <dir>", `report directory`, DEFAULT_REPORT_DIR)
+    .action((file: string, opts: { out: string }) => reportCommand(file, opts));
 
   program
     .command("scenarios")

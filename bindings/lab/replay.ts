@@ -59,6 +59,7 @@ import { DmaSimError } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
 import { openTraceLines, parseTraceLine, STDIN_PATH, TRACE_EVENTS, type TraceEvent } from "./ftrace.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
+import { dmasimVersion, RESULT_FORMAT } from "./version.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
 import {
   type AllocFlags,
@@ -85,6 +86,11 @@ export const DEFAULT_REPLAY_SYSTEM: Readonly<SystemOptions> = Object.freeze({
   storeContents: false,
   cma: [{ name: "reserved", bytes: 64 * MIB }],
 });
+
+const DEFAULT_SAMPLE_EVERY = 10_000;
+const DEFAULT_MAX_SAMPLES = 400;
+const DEFAULT_MAP_EVERY = 100_000;
+const DEFAULT_MAX_MAPS = 10;
 
 /** Options of the synchronous replayer. */
 export interface ReplayerOptions {
@@ -296,10 +302,10 @@ class TraceReplayer implements Replayer {
     private readonly sys: System,
     options: ReplayerOptions,
   ) {
-    this.sampleEvery = options.sampleEvery ?? 10_000;
-    this.maxSamples = options.maxSamples ?? 400;
-    this.mapEvery = options.mapEvery ?? 100_000;
-    this.maxMaps = options.maxMaps ?? 10;
+    this.sampleEvery = options.sampleEvery ?? DEFAULT_SAMPLE_EVERY;
+    this.maxSamples = options.maxSamples ?? DEFAULT_MAX_SAMPLES;
+    this.mapEvery = options.mapEvery ?? DEFAULT_MAP_EVERY;
+    this.maxMaps = options.maxMaps ?? DEFAULT_MAX_MAPS;
     this.nextSample = this.sampleEvery;
     this.nextMap = this.mapEvery;
     this.zonesPresent = new Set(sys.zones().map((z) => z.name));
@@ -870,6 +876,7 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
       throw new DmaSimError("EINVAL", `replayTrace: ${key} must be a function`);
   }
   const source = await openTraceLines(path);
+  const { backend: _backend, ...system } = { ...DEFAULT_REPLAY_SYSTEM, ...options.system };
   let sys: System;
   try {
     sys = await createSystem({
@@ -896,9 +903,12 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
   const wallMs = performance.now() - start;
   const perSec = (n: number) => (wallMs > 0 ? Math.round((n * 1000) / wallMs) : 0);
   return {
+    dmasim: dmasimVersion(),
+    resultFormat: RESULT_FORMAT,
     kind: "replay",
     name,
     seed: null,
+    scale: null,
     backend: sys.backend,
     machine: pieces.machine,
     samples: pieces.samples,
@@ -913,6 +923,13 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
     },
     stateHash: pieces.stateHash,
     ...(pieces.warnings.length > 0 ? { warnings: pieces.warnings.map((w) => `${name}: ${w}`) } : {}),
+    replayConfig: {
+      system: structuredClone(system),
+      sampleEvery: options.sampleEvery ?? DEFAULT_SAMPLE_EVERY,
+      maxSamples: options.maxSamples ?? DEFAULT_MAX_SAMPLES,
+      mapEvery: options.mapEvery ?? DEFAULT_MAP_EVERY,
+      maxMaps: options.maxMaps ?? DEFAULT_MAX_MAPS,
+    },
   };
 }
 

@@ -12,8 +12,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chartsFor, renderSvg } from "./report-charts.ts";
 import { memoryMapSvg } from "./report-map.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { readJsonFile, validateIn } from "./json-file.ts";
 import type { LabResult } from "./result.ts";
-import type { Op, Scenario } from "./scenario.ts";
+import { resultInFile, scaleScenario, validateScenario, type Op, type Scenario } from "./scenario.ts";
 
 export interface ReportOptions {
   /** The scenario that was run, shown as a table of phases and devices. Default: not shown. */
@@ -169,6 +171,28 @@ function scenarioSection(scenario: Scenario): string {
 function recordTable(title: string, rec: Record<string, number> | undefined): string {
   if (!rec || Object.keys(rec).length === 0) return "";
   return `<h3>${escapeHtml(title)}</h3>` + kvTable(Object.entries(rec).map(([k, v]) => [k, formatNumber(v)]));
+}
+
+/**
+ * Reads a result file (a report's result.json, `run --json` or `replay --json`
+ * output, or a sweep job file kept with `--full`) for writeReport(): the result,
+ * and for a run the scenario as it ran (scaled), which the report describes.
+ */
+export function loadResult(file: string): { result: LabResult; scenario?: Scenario } {
+  const json = readJsonFile(file, "result file");
+  const found = resultInFile(json);
+  if (found === null) throw new DmaSimError("EINVAL", `${file}: not a dmasim result (result.json of a run or replay)`);
+  const result = found as unknown as LabResult;
+  if (typeof result.resultFormat !== "number")
+    throw new DmaSimError(
+      "EINVAL",
+      `${file}: a result of an older dmasim, without its scenario and format version; run it again to render it`,
+    );
+  if (!Array.isArray(result.samples) || !Array.isArray(result.maps) || typeof result.machine !== "object")
+    throw new DmaSimError("EINVAL", `${file}: a result without samples, maps or machine`);
+  if (result.kind !== "run" || result.scenario === undefined) return { result };
+  const scenario = validateIn(file, () => validateScenario(result.scenario, "result.scenario"));
+  return { result, scenario: scaleScenario(scenario, result.scale ?? 1) };
 }
 
 /** Writes the report for `result` into `dir` (created if needed). */
