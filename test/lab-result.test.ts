@@ -104,6 +104,18 @@ describe("self-describing results", () => {
     expect(rerunConfigured.config).toEqual(configured.config);
   });
 
+  it("a sweep job's file reruns its job too", () => {
+    writeFileSync(
+      join(tmp, "grid.json"),
+      JSON.stringify({ scenario: "server", scale: 0.01, axes: { claimThresholdPages: [64], seed: [3] } }),
+    );
+    expect(dmasim("sweep", "--grid", "grid.json", "--out", "runs", "--workers", "1").status).toBe(0);
+    const job = JSON.parse(readFileSync(join(tmp, "runs", "job-000000.json"), "utf8")) as { result: LabResult };
+    const r = JSON.parse(dmasim("run", "-s", "runs/job-000000.json", "--json").stdout) as LabResult;
+    expect(r).toMatchObject({ seed: 3, scale: 0.01, config: { claimThresholdPages: 64 } });
+    expect(r.stateHash).toBe(job.result.stateHash);
+  });
+
   it("dmasim report RESULT.json --out DIR renders the same report from the result alone", () => {
     for (const [args, dir] of [
       [["run", "-s", "heaps", "--scale", "0.02", "--out", "heaps"], "heaps"],

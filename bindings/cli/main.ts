@@ -2,11 +2,12 @@
 /**
  * `dmasim`: the Fragmentation Lab's command line.
  *
- *   dmasim run [--scenario NAME|FILE.json] [--seed N] [--backend wasm|ts] [--scale F] [--out DIR] [--json]
- *   dmasim replay TRACE [--ram BYTES] [--cma NAME=BYTES]... [--json] [--out DIR]
- *   dmasim compare [--scenario ...] [--seed N] [--configs FILE.json] [--json]
+ *   dmasim run [--scenario NAME|FILE.json|RESULT.json] [--seed N] [--backend wasm|ts] [--scale F] [--out DIR] [--force] [--json]
+ *   dmasim replay TRACE|TRACE.gz|- [--ram BYTES] [--cma NAME=BYTES]... [--json] [--out DIR] [--force]
+ *   dmasim compare [--scenario ...] [--seed N] [--configs FILE.json] [--columns KEYS] [--out DIR] [--force] [--json]
  *   dmasim sweep --grid FILE [--shard I/N] [--out DIR] [--workers K]
- *   dmasim merge DIR... [--out FILE] [--json]
+ *   dmasim merge DIR... [--out FILE] [--columns KEYS] [--json]
+ *   dmasim report RESULT.json [--out DIR] [--force]
  *   dmasim scenarios [NAME|FILE]
  *
  * With --json, stdout carries one JSON document and nothing else. Errors are
