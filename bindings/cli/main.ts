@@ -19,6 +19,8 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DmaSimError } from "../core/errors.ts";
+import type { LabConfig } from "../lab/config.ts";
+import { readJsonFile, validateIn } from "../lab/json-file.ts";
 import { replayTrace } from "../lab/replay.ts";
 import type { LabResult } from "../lab/result.ts";
 import { runScenario } from "../lab/runner.ts";
@@ -44,8 +46,6 @@ import {
   validateConfigs,
   type CompareConfig,
 } from "./compare.ts";
-import { readJsonFile, validateIn } from "../lab/json-file.ts";
-import type { LabConfig } from "../lab/config.ts";
 import {
   allSummaryRows,
   formatIndex,
@@ -60,13 +60,13 @@ import { createProgress } from "./progress.ts";
 import { type Backend, type CmaAreaOptions, type SystemOptions } from "../index.ts";
 
 const DEFAULT_REPORT_DIR = "report";
+const DEFAULT_SWEEP_DIR = "report/sweep";
 
 const FORCE_HELP = "write into an --out directory that holds other files but no dmasim report";
 const FRESH_HELP =
   "\nThe report directory is written fresh: an earlier report there is replaced (the files it wrote are\n" +
   "removed first; other files stay). A directory that holds files but no dmasim report is refused\n" +
   "unless --force (which then overwrites only the files of the same names).";
-const DEFAULT_SWEEP_DIR = "report/sweep";
 
 // ---- argument parsers (commander prints their errors as one line and exits 1) ----------------------
 
