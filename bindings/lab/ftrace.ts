@@ -475,27 +475,39 @@ export function binaryTraceKind(head: Uint8Array, path = "trace.dat"): string | 
   return null;
 }
 
-/** Reads `iter` until `n` bytes (or its end) are in hand; returns them and the iterator to go on with. */
-async function peek(iter: AsyncIterator<Buffer>, n: number): Promise<{ head: Buffer; rest: AsyncIterable<Buffer> }> {
-  const got: Buffer[] = [];
-  let size = 0;
-  let done = false;
-  while (size < n) {
-    const r = await iter.next();
-    if (r.done) {
-      done = true;
-      break;
+/** Chunks of a stream, with a look at the first bytes that leaves them in place. */
+class ChunkReader {
+  private readonly ahead: Buffer[] = [];
+  /** Bytes taken from the stream so far. */
+  taken = 0;
+  constructor(private readonly iter: AsyncIterator<Buffer>) {}
+
+  /** The next chunk, or null at the end. */
+  async next(): Promise<Buffer | null> {
+    const kept = this.ahead.shift();
+    if (kept !== undefined) return kept;
+    const r = await this.iter.next();
+    if (r.done) return null;
+    this.taken += r.value.length;
+    return r.value;
+  }
+
+  /** The first `n` bytes (fewer at the end), which next() still returns. */
+  async peek(n: number): Promise<Buffer> {
+    let size = this.ahead.reduce((sum, b) => sum + b.length, 0);
+    while (size < n) {
+      const r = await this.iter.next();
+      if (r.done) break;
+      this.taken += r.value.length;
+      this.ahead.push(r.value);
+      size += r.value.length;
     }
-    got.push(r.value);
-    size += r.value.length;
+    return Buffer.concat(this.ahead).subarray(0, n);
   }
-  const head = Buffer.concat(got);
-  async function* rest(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head;
-    if (done) return;
-    for (let r = await iter.next(); !r.done; r = await iter.next()) yield r.value;
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    for (let c = await this.next(); c !== null; c = await this.next()) yield c;
   }
-  return { head, rest: rest() };
 }
 
 /**
@@ -533,7 +545,6 @@ export async function openTraceLines(path: string): Promise<TraceLineSource> {
     }
     input = fh.createReadStream({ highWaterMark: CHUNK_BYTES, autoClose: false });
   }
-  let raw = 0;
   let gunzip: Readable | null = null;
   let closed = false;
   const close = async (): Promise<void> => {
@@ -547,34 +558,27 @@ export async function openTraceLines(path: string): Promise<TraceLineSource> {
       input.pause();
     }
   };
-  let text: AsyncIterable<Buffer>;
+  const raw = new ChunkReader((input as AsyncIterable<Buffer>)[Symbol.asyncIterator]());
+  let text: ChunkReader;
   let gzip: boolean;
   try {
-    const counted = (async function* (): AsyncGenerator<Buffer> {
-      for await (const chunk of input as AsyncIterable<Buffer>) {
-        raw += chunk.length;
-        yield chunk;
-      }
-    })();
-    const first = await peek(counted, 2);
-    gzip = first.head.length >= 2 && first.head[0] === 0x1f && first.head[1] === 0x8b;
-    let body: AsyncIterable<Buffer> = first.rest;
+    const magic = await raw.peek(2);
+    gzip = magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+    text = raw;
     if (gzip) {
-      const source = Readable.from(first.rest);
+      const source = Readable.from(raw);
       const z = createGunzip({ chunkSize: CHUNK_BYTES });
       source.on("error", (e) => z.destroy(e));
       source.pipe(z);
       gunzip = z;
-      body = z as AsyncIterable<Buffer>;
+      text = new ChunkReader((z as AsyncIterable<Buffer>)[Symbol.asyncIterator]());
     }
-    const sniffed = await peek(body[Symbol.asyncIterator](), SNIFF_BYTES);
-    const binary = binaryTraceKind(sniffed.head, gzip ? "FILE" : path);
+    const binary = binaryTraceKind(await text.peek(SNIFF_BYTES), gzip ? "FILE" : path);
     if (binary !== null)
       throw new DmaSimError(
         "EINVAL",
         `${path === STDIN_PATH ? "standard input" : JSON.stringify(path)}${gzip ? " (gzip)" : ""} is ${binary}`,
       );
-    text = sniffed.rest;
   } catch (e) {
     await close();
     throw e instanceof DmaSimError ? e : fileError(path, e);
@@ -583,7 +587,7 @@ export async function openTraceLines(path: string): Promise<TraceLineSource> {
     // The decoder keeps UTF-8 sequences split between chunks whole.
     const decoder = new StringDecoder("utf8");
     let rest = "";
-    const split = function* (chunk: string): Generator<string[]> {
+    const split = (chunk: string): string[] => {
       const all = rest.length > 0 ? rest + chunk : chunk;
       const out: string[] = [];
       let start = 0;
@@ -596,11 +600,15 @@ export async function openTraceLines(path: string): Promise<TraceLineSource> {
         out.push(rest);
         rest = "";
       }
-      if (out.length > 0) yield out;
+      return out;
     };
     try {
-      for await (const chunk of text) yield* split(decoder.write(chunk));
-      yield* split(decoder.end());
+      for (let chunk = await text.next(); chunk !== null; chunk = await text.next()) {
+        const out = split(decoder.write(chunk));
+        if (out.length > 0) yield out;
+      }
+      const out = split(decoder.end());
+      if (out.length > 0) yield out;
       if (rest.length > 0) yield [rest.endsWith("\r") ? rest.slice(0, -1) : rest];
     } catch (e) {
       throw e instanceof DmaSimError ? e : fileError(path, e);
@@ -611,7 +619,7 @@ export async function openTraceLines(path: string): Promise<TraceLineSource> {
   async function* lines(): AsyncGenerator<string> {
     for await (const batch of batches()) yield* batch;
   }
-  return { lines: lines(), batches: batches(), totalBytes, bytesRead: () => raw, gzip, close };
+  return { lines: lines(), batches: batches(), totalBytes, bytesRead: () => raw.taken, gzip, close };
 }
 
 /**
