@@ -10,11 +10,16 @@
  *
  * which is also the default set.
  */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { DmaSimError } from "../core/errors.ts";
+import { prepareOutputDir, isReportDir } from "../lab/report.ts";
+import { summaryCell } from "./format.ts";
 import { readJsonFile, validateIn } from "../lab/json-file.ts";
 import type { LabResult } from "../lab/result.ts";
 import { runScenario, type LabConfig } from "../lab/runner.ts";
-import type { Scenario } from "../lab/scenario.ts";
+import { scenarioSpecOf, type Scenario, type ScenarioSpec } from "../lab/scenario.ts";
+import { dmasimVersion, RESULT_FORMAT } from "../lab/version.ts";
 
 /** A configuration to compare, with its column label. */
 export interface CompareConfig extends LabConfig {
@@ -25,9 +30,15 @@ export interface CompareConfig extends LabConfig {
 /** `dmasim compare --json`: the workload, then one entry per configuration. */
 export interface CompareResult {
   format: "dmasim-compare/1";
+  /** dmasim's version that produced it. */
+  dmasim: string;
+  /** RESULT_FORMAT of that version. */
+  resultFormat: number;
   scenario: string;
   seed: number;
   scale: number;
+  /** The scenario compared, in scenario-file form with every default written out, before scaling and configuration. */
+  scenarioSpec: ScenarioSpec;
   entries: {
     label: string;
     config: LabConfig;
@@ -140,11 +151,20 @@ export async function runCompare(
       timing: result.timing,
     });
   }
-  return { format: "dmasim-compare/1", scenario: scenario.name, seed, scale, entries };
+  return {
+    format: "dmasim-compare/1",
+    dmasim: dmasimVersion(),
+    resultFormat: RESULT_FORMAT,
+    scenario: scenario.name,
+    seed,
+    scale,
+    scenarioSpec: scenarioSpecOf(scenario),
+    entries,
+  };
 }
 
-/** Rows for the side-by-side table: one per summary key (in first-seen order), one column per configuration. */
-export function compareRows(result: CompareResult): (string | number)[][] {
+/** Every summary key of the entries, in first-seen order. */
+export function compareKeys(result: Pick<CompareResult, "entries">): string[] {
   const keys: string[] = [];
   const seen = new Set<string>();
   for (const e of result.entries) {
@@ -155,9 +175,129 @@ export function compareRows(result: CompareResult): (string | number)[][] {
       }
     }
   }
+  return keys;
+}
+
+/**
+ * Rows for the side-by-side table: one per summary key (in first-seen order, or
+ * `columns`), one column per configuration. Fragmentation indexes read as the
+ * kernel prints them (-1.000 … 1.000).
+ */
+export function compareRows(result: CompareResult, columns?: readonly string[]): (string | number)[][] {
+  const keys = columns ?? compareKeys(result);
   const rows: (string | number)[][] = [["", ...result.entries.map((e) => e.label)]];
-  for (const k of keys) rows.push([k, ...result.entries.map((e) => e.summary[k] ?? "-")]);
+  for (const k of keys) rows.push([k, ...result.entries.map((e) => summaryCell(k, e.summary[k]))]);
   rows.push(["stateHash", ...result.entries.map((e) => e.stateHash)]);
   rows.push(["wall ms", ...result.entries.map((e) => Math.round(e.timing.wallMs))]);
   return rows;
+}
+
+// ---- the comparison's report directory ----------------------------------------------------------
+
+/** The report directory of configuration `i`, under the comparison's. */
+export function compareReportDir(out: string, i: number, label: string): string {
+  return join(out, `${i}-${label.replace(/[^A-Za-z0-9_.-]+/g, "-")}`);
+}
+
+function isCompareDir(dir: string): boolean {
+  try {
+    return (
+      (JSON.parse(readFileSync(join(dir, "compare.json"), "utf8")) as { format?: unknown }).format ===
+      "dmasim-compare/1"
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes `out` ready for a comparison's reports: an earlier comparison's
+ * index.html, compare.json and per-configuration report directories are
+ * removed; a directory holding other files but no comparison is refused unless
+ * `force`.
+ */
+export function prepareCompareDir(out: string, force = false): void {
+  prepareOutputDir(
+    out,
+    {
+      what: "dmasim comparison (compare.json)",
+      isOurs: isCompareDir,
+      owned: (name, path) =>
+        name === "index.html" || name === "compare.json" || (/^\d+-[A-Za-z0-9_.-]+$/.test(name) && isReportDir(path)),
+    },
+    force,
+  );
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+/**
+ * Writes `out/compare.json` (the CompareResult) and `out/index.html`: the
+ * side-by-side table, each configuration's column linking its report
+ * (`dirs[i]/index.html`, relative to `out`), and each one's fragmentation heatmap.
+ */
+export function writeCompareIndex(result: CompareResult, out: string, dirs: readonly string[]): void {
+  writeFileSync(join(out, "compare.json"), JSON.stringify(result, null, 2) + "\n");
+  const rows = compareRows(result);
+  const cell = (c: string | number) =>
+    typeof c === "number" ? c.toLocaleString("en-US", { maximumFractionDigits: 3 }) : escapeHtml(c);
+  const header = result.entries
+    .map((e, i) => `<th><a href="${escapeHtml(dirs[i]!)}/index.html">${escapeHtml(e.label)}</a></th>`)
+    .join("");
+  const body = rows
+    .slice(1)
+    .map(
+      ([k, ...vs]) =>
+        `<tr><td><code>${escapeHtml(String(k))}</code></td>${vs.map((v) => `<td class="n">${cell(v)}</td>`).join("")}</tr>`,
+    )
+    .join("\n");
+  const configs = result.entries
+    .map(
+      (e, i) =>
+        `<tr><td><a href="${escapeHtml(dirs[i]!)}/index.html">${escapeHtml(e.label)}</a></td>` +
+        `<td><code>${escapeHtml(JSON.stringify(e.config))}</code></td><td>${escapeHtml(e.backend)}</td></tr>`,
+    )
+    .join("\n");
+  const figures = result.entries
+    .map(
+      (e, i) =>
+        `<figure><a href="${escapeHtml(dirs[i]!)}/index.html"><img src="${escapeHtml(dirs[i]!)}/extfrag.svg" alt="extfrag index of ${escapeHtml(e.label)}"></a>` +
+        `<figcaption>${escapeHtml(e.label)}</figcaption></figure>`,
+    )
+    .join("\n");
+  const html = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>dmasim comparison: ${escapeHtml(result.scenario)}</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
+h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+td, th { padding: 2px 10px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
+td.n { text-align: right; }
+figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+code { background: #f4f4f4; padding: 0 3px; }
+</style>
+</head>
+<body>
+<h1>Comparison: ${escapeHtml(result.scenario)}</h1>
+<p>Seed ${result.seed}, scale ${result.scale}; dmasim ${escapeHtml(result.dmasim)}. Each configuration's full report is linked from its name; the data is in <a href="compare.json">compare.json</a>.</p>
+<h2>Configurations</h2>
+<table><tr><th>configuration</th><th>overrides</th><th>backend</th></tr>
+${configs}
+</table>
+<h2>Side by side</h2>
+<table><tr><th></th>${header}</tr>
+${body}
+</table>
+<h2>External fragmentation index per order</h2>
+${figures}
+</body>
+</html>
+`;
+  writeFileSync(join(out, "index.html"), html);
 }

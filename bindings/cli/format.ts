@@ -2,7 +2,75 @@
  * Terminal output of the Lab CLI: plain-text tables and the short summary of a
  * run. Only ASCII alignment, no colours, so the output pastes anywhere.
  */
+import { DmaSimError } from "../core/errors.ts";
 import type { LabResult } from "../lab/result.ts";
+
+/** Summary keys that hold a fragmentation index (extfrag_index, unusable_index) in thousandths. */
+export const INDEX_KEY = /(^|\.)(extfragIndex|unusableIndex)(\.|$)/;
+
+/** A fragmentation index in thousandths as the kernel prints it: three decimals, -1.000 … 1.000. */
+export function formatIndex(thousandths: number): string {
+  return (thousandths / 1000).toFixed(3);
+}
+
+/** A summary value for a table: fragmentation indexes in the kernel's form, other numbers as they are. */
+export function summaryCell(key: string, value: number | undefined): string | number {
+  if (value === undefined) return "-";
+  return INDEX_KEY.test(key) ? formatIndex(value) : value;
+}
+
+/** Edit distance, for suggesting the columns a typo meant. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Up to `max` of `known` closest to `name`: those containing it or contained in it, then by edit distance. */
+export function closeNames(name: string, known: readonly string[], max = 5): string[] {
+  const lower = name.toLowerCase();
+  return known
+    .map((k) => {
+      const kl = k.toLowerCase();
+      const d = kl.includes(lower) || lower.includes(kl) ? 0 : distance(lower, kl);
+      return { k, d };
+    })
+    .filter(({ k, d }) => d <= Math.max(3, Math.floor(Math.max(k.length, name.length) / 3)))
+    .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
+    .slice(0, max)
+    .map(({ k }) => k);
+}
+
+/**
+ * `--columns a,b,c`: the keys, each checked against the summary keys the results
+ * have. An unknown one is EINVAL naming it and the close valid ones.
+ */
+export function parseColumns(where: string, wanted: string, known: readonly string[]): string[] {
+  const columns = wanted
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean);
+  if (columns.length === 0) throw new DmaSimError("EINVAL", `${where}: --columns names no column`);
+  const have = new Set(known);
+  for (const c of columns) {
+    if (have.has(c)) continue;
+    const close = closeNames(c, known);
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: unknown column "${c}" (${close.length > 0 ? `close: ${close.join(", ")}` : "no close match"}; ` +
+        `the ${known.length} columns are the summary keys, as --json prints them)`,
+    );
+  }
+  return columns;
+}
 
 /** Right-aligns numbers, left-aligns text; the first row is the header, underlined. */
 export function formatTable(rows: (string | number)[][], options: { header?: boolean } = {}): string {

@@ -2,11 +2,12 @@
 /**
  * `dmasim`: the Fragmentation Lab's command line.
  *
- *   dmasim run [--scenario NAME|FILE.json] [--seed N] [--backend wasm|ts] [--scale F] [--out DIR] [--json]
- *   dmasim replay TRACE [--ram BYTES] [--cma NAME=BYTES]... [--json] [--out DIR]
- *   dmasim compare [--scenario ...] [--seed N] [--configs FILE.json] [--json]
+ *   dmasim run [--scenario NAME|FILE.json|RESULT.json] [--seed N] [--backend wasm|ts] [--scale F] [--out DIR] [--force] [--json]
+ *   dmasim replay TRACE|TRACE.gz|- [--ram BYTES] [--cma NAME=BYTES]... [--json] [--out DIR] [--force]
+ *   dmasim compare [--scenario ...] [--seed N] [--configs FILE.json] [--columns KEYS] [--out DIR] [--force] [--json]
  *   dmasim sweep --grid FILE [--shard I/N] [--out DIR] [--workers K]
- *   dmasim merge DIR... [--out FILE] [--json]
+ *   dmasim merge DIR... [--out FILE] [--columns KEYS] [--json]
+ *   dmasim report RESULT.json [--out DIR] [--force]
  *   dmasim scenarios [NAME|FILE]
  *
  * With --json, stdout carries one JSON document and nothing else. Errors are
@@ -14,10 +15,12 @@
  */
 import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { DmaSimError } from "../core/errors.ts";
+import type { LabConfig } from "../lab/config.ts";
+import { readJsonFile, validateIn } from "../lab/json-file.ts";
 import { replayTrace } from "../lab/replay.ts";
 import type { LabResult } from "../lab/result.ts";
 import { runScenario } from "../lab/runner.ts";
@@ -26,18 +29,44 @@ import {
   builtinScenarioSpec,
   loadScenario,
   parseBytes,
+  resultInFile,
   scaleScenario,
   type Scenario,
 } from "../lab/scenario.ts";
 import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "../lab/scenarios/index.ts";
 import { loadGrid, mergeSweep, parseShard, runSweep, shardJobs, type SweepMerged } from "../lab/sweep.ts";
-import { compareRows, DEFAULT_CONFIGS, loadConfigs, runCompare } from "./compare.ts";
-import { allSummaryRows, formatTable, headline, runSummaryRows } from "./format.ts";
+import {
+  compareReportDir,
+  compareRows,
+  DEFAULT_CONFIGS,
+  prepareCompareDir,
+  writeCompareIndex,
+  loadConfigs,
+  runCompare,
+  validateConfigs,
+  type CompareConfig,
+} from "./compare.ts";
+import {
+  allSummaryRows,
+  formatIndex,
+  formatTable,
+  headline,
+  INDEX_KEY,
+  parseColumns,
+  runSummaryRows,
+  summaryCell,
+} from "./format.ts";
 import { createProgress } from "./progress.ts";
 import { type Backend, type CmaAreaOptions, type SystemOptions } from "../index.ts";
 
 const DEFAULT_REPORT_DIR = "report";
 const DEFAULT_SWEEP_DIR = "report/sweep";
+
+const FORCE_HELP = "write into an --out directory that holds other files but no dmasim report";
+const FRESH_HELP =
+  "\nThe report directory is written fresh: an earlier report there is replaced (the files it wrote are\n" +
+  "removed first; other files stay). A directory that holds files but no dmasim report is refused\n" +
+  "unless --force (which then overwrites only the files of the same names).";
 
 // ---- argument parsers (commander prints their errors as one line and exits 1) ----------------------
 
@@ -100,12 +129,24 @@ function printRows(rows: [string, string][]): void {
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n") + "\n");
 }
 
-async function report(result: LabResult, dir: string | null, scenario?: Scenario): Promise<string | null> {
+async function report(
+  result: LabResult,
+  dir: string | null,
+  scenario?: Scenario,
+  force = false,
+): Promise<string | null> {
   if (dir === null) return null;
   // Loaded on demand: vega and vega-lite take a third of a second to import.
   const { writeReport } = await import("../lab/report.ts");
-  await writeReport(result, dir, { scenario });
+  await writeReport(result, dir, { scenario, force });
   return join(dir, "index.html");
+}
+
+/** Refuses a report directory before the work rather than after it (see writeReport()). */
+async function checkReportDir(dir: string | null, force = false): Promise<void> {
+  if (dir === null) return;
+  const { prepareReportDir } = await import("../lab/report.ts");
+  prepareReportDir(dir, force, true);
 }
 
 /** --out, else the default unless --json (a machine reader asked for stdout only), never with --no-report. */
@@ -117,6 +158,7 @@ function reportDir(opts: { out?: string; report?: boolean; json?: boolean }): st
 // ---- commands -----------------------------------------------------------------------------------
 
 interface RunOpts {
+  force?: boolean;
   scenario: string;
   seed?: number;
   backend: Backend;
@@ -126,21 +168,27 @@ interface RunOpts {
   json?: boolean;
 }
 
-async function runCommand(opts: RunOpts): Promise<void> {
+async function runCommand(opts: RunOpts, cmd: Command): Promise<void> {
   const scenario = loadScenario(opts.scenario);
+  await checkReportDir(reportDir(opts), opts.force);
+  // A result file reruns as it ran: its seed, scale, configuration and backend, unless given here.
+  const rerun = rerunDefaults(opts.scenario);
+  const given = (key: string) => cmd.getOptionValueSource(key) === "cli";
+  const scale = given("scale") ? opts.scale : (rerun?.scale ?? opts.scale);
   const progress = createProgress(scenario.name, "ops", !opts.json);
   let result: LabResult;
   try {
     result = await runScenario(scenario, {
-      seed: opts.seed,
-      backend: opts.backend,
-      scale: opts.scale,
+      ...rerun?.config,
+      seed: opts.seed ?? rerun?.seed,
+      backend: given("backend") ? opts.backend : (rerun?.backend ?? opts.backend),
+      scale,
       onProgress: progress.update,
     });
   } finally {
     progress.stop();
   }
-  const index = await report(result, reportDir(opts), scaleScenario(scenario, opts.scale));
+  const index = await report(result, reportDir(opts), scaleScenario(scenario, scale), opts.force);
   if (opts.json) return printJson(result);
   console.log(headline(result));
   printRows(runSummaryRows(result));
@@ -148,6 +196,7 @@ async function runCommand(opts: RunOpts): Promise<void> {
 }
 
 interface ReplayOpts {
+  force?: boolean;
   ram?: number;
   pageSize?: number;
   maxOrder?: number;
@@ -163,7 +212,7 @@ interface ReplayOpts {
 }
 
 async function replayCommand(trace: string, opts: ReplayOpts): Promise<void> {
-  if (!existsSync(trace)) throw new DmaSimError("ENOENT", `replay: no such trace file: ${trace}`);
+  if (trace !== "-" && !existsSync(trace)) throw new DmaSimError("ENOENT", `replay: no such trace file: ${trace}`);
   const system: SystemOptions = {};
   if (opts.ram !== undefined) system.ramBytes = opts.ram;
   if (opts.pageSize !== undefined) system.pageSize = opts.pageSize;
@@ -171,6 +220,7 @@ async function replayCommand(trace: string, opts: ReplayOpts): Promise<void> {
   if (opts.pageblockOrder !== undefined) system.pageblockOrder = opts.pageblockOrder;
   if (opts.cma !== undefined) system.cma = opts.cma.filter((a): a is CmaAreaOptions => a !== null);
   if (opts.zones !== undefined) system.zones = opts.zones;
+  await checkReportDir(reportDir(opts), opts.force);
   const progress = createProgress("replay", "bytes", !opts.json);
   let result: LabResult;
   try {
@@ -179,12 +229,13 @@ async function replayCommand(trace: string, opts: ReplayOpts): Promise<void> {
       backend: opts.backend,
       sampleEvery: opts.sampleEvery,
       maxMaps: opts.maxMaps,
-      onProgress: (read, total) => progress.update(read, total),
+      onProgress: (read, total) => total > 0 && progress.update(read, total),
+      onWarning: (message) => process.stderr.write(`dmasim: warning: ${message}\n`),
     });
   } finally {
     progress.stop();
   }
-  const index = await report(result, reportDir(opts));
+  const index = await report(result, reportDir(opts), undefined, opts.force);
   if (opts.json) return printJson(result);
   console.log(headline(result));
   printRows(allSummaryRows(result));
@@ -196,6 +247,8 @@ async function replayCommand(trace: string, opts: ReplayOpts): Promise<void> {
 }
 
 interface CompareOpts {
+  force?: boolean;
+  columns?: string;
   scenario: string;
   seed?: number;
   scale: number;
@@ -207,27 +260,37 @@ interface CompareOpts {
 async function compareCommand(opts: CompareOpts): Promise<void> {
   const scenario = loadScenario(opts.scenario);
   const configs = opts.configs ? loadConfigs(opts.configs) : DEFAULT_CONFIGS;
+  if (opts.out) prepareCompareDir(opts.out, opts.force);
   const progress = createProgress(`compare ${scenario.name}`, "ops", !opts.json);
-  const dirs = configs.map((c, i) =>
-    opts.out ? join(opts.out, `${i}-${c.label.replace(/[^A-Za-z0-9_.-]+/g, "-")}`) : null,
-  );
+  const dirs = configs.map((c, i) => compareReportDir(opts.out ?? "", i, c.label));
   let result;
+  let columns: string[] | undefined;
   try {
     result = await runCompare(scenario, configs, {
       seed: opts.seed,
       scale: opts.scale,
       onProgress: progress.update,
-      onRun: async (i, r) => void (await report(r, dirs[i]!, scaleScenario(scenario, opts.scale))),
+      onRun: async (i, r) => {
+        // Checked against the first run's summary: a typo fails before the other runs.
+        if (i === 0 && opts.columns) columns = parseColumns("compare", opts.columns, Object.keys(r.summary));
+        if (opts.out) await report(r, dirs[i]!, scaleScenario(scenario, opts.scale));
+      },
     });
   } finally {
     progress.stop();
   }
+  if (opts.out)
+    writeCompareIndex(
+      result,
+      opts.out,
+      dirs.map((d) => relative(opts.out!, d)),
+    );
   if (opts.json) return printJson(result);
   console.log(
     `compare: scenario ${result.scenario}, seed ${result.seed}${result.scale !== 1 ? `, scale ${result.scale}` : ""}`,
   );
-  process.stdout.write(formatTable(compareRows(result)));
-  if (opts.out) console.log(`reports: ${opts.out}/<n>-<label>/index.html`);
+  process.stdout.write(formatTable(compareRows(result, columns)));
+  if (opts.out) console.log(`reports: ${join(opts.out, "index.html")}, and ${opts.out}/<n>-<label>/index.html`);
 }
 
 interface SweepOpts {
@@ -268,11 +331,7 @@ async function sweepCommand(opts: SweepOpts): Promise<void> {
 /** Columns of the merged table: `--columns`, or the headline figures the jobs have. */
 function mergeColumns(merged: SweepMerged, wanted?: string): string[] {
   const keys = Object.keys(merged.jobs[0]?.summary ?? {});
-  if (wanted)
-    return wanted
-      .split(",")
-      .map((k) => k.trim())
-      .filter(Boolean);
+  if (wanted) return parseColumns("merge", wanted, [...new Set(merged.jobs.flatMap((j) => Object.keys(j.summary)))]);
   const headline =
     /^(alloc\.failed|alloc\.(?!order\d)[^.]+\.failed|cma\.[^.]+\.(successPct|pagesMigrated|busyRetries)|contig\.ok|extfragClaimed|end\.(extfragIndex|unusableIndex)\.pageblock|end\.freePageblocks|end\.pageblocks\.unmovable)$/;
   return keys.filter((k) => headline.test(k));
@@ -285,7 +344,7 @@ function mergeRows(merged: SweepMerged, columns: string[]): (string | number)[][
     rows.push([
       j.index,
       ...axes.map((a) => String((j.params as Record<string, unknown>)[a])),
-      ...columns.map((c) => j.summary[c] ?? "-"),
+      ...columns.map((c) => summaryCell(c, j.summary[c])),
     ]);
   }
   return rows;
@@ -303,9 +362,13 @@ function meanRows(merged: SweepMerged, columns: string[]): (string | number)[][]
   if ([...groups.values()].every((g) => g.length < 2)) return null;
   const rows: (string | number)[][] = [[...axes, "seeds", ...columns]];
   for (const [key, jobs] of groups) {
-    const means = columns.map(
-      (c) => Math.round((jobs.reduce((s, j) => s + (j.summary[c] ?? 0), 0) / jobs.length) * 10) / 10,
-    );
+    // Over the jobs that have the column: a job without it adds nothing, not a 0.
+    const means = columns.map((c) => {
+      const values = jobs.map((j) => j.summary[c]).filter((v): v is number => v !== undefined);
+      if (values.length === 0) return "-";
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      return INDEX_KEY.test(c) ? formatIndex(mean) : Math.round(mean * 10) / 10;
+    });
     rows.push([...(JSON.parse(key) as unknown[]).map(String), jobs.length, ...means]);
   }
   return rows;
@@ -333,6 +396,33 @@ function mergeCommand(dirs: string[], opts: MergeOpts): void {
     process.stdout.write(formatTable(means));
   }
   if (opts.out) console.log(`wrote ${opts.out}`);
+}
+
+/** Seed, scale, configuration and backend of a run's result file, or null for anything else. */
+function rerunDefaults(
+  nameOrFile: string,
+): { seed?: number; scale?: number; backend?: Backend; config?: LabConfig } | null {
+  if (!nameOrFile.endsWith(".json") && !nameOrFile.includes("/")) return null;
+  const result = resultInFile(readJsonFile(nameOrFile, "scenario file"));
+  if (result === null) return null;
+  const out: { seed?: number; scale?: number; backend?: Backend; config?: LabConfig } = {};
+  if (typeof result.seed === "number") out.seed = result.seed;
+  if (typeof result.scale === "number") out.scale = result.scale;
+  if (result.backend === "wasm" || result.backend === "ts") out.backend = result.backend;
+  if (result.config !== undefined) {
+    const [{ label: _label, ...config }] = validateIn(nameOrFile, () =>
+      validateConfigs([{ ...(result.config as object), label: "result" }], "result.config"),
+    ) as [CompareConfig];
+    out.config = config;
+  }
+  return out;
+}
+
+async function reportCommand(file: string, opts: { out: string; force?: boolean }): Promise<void> {
+  const { loadResult } = await import("../lab/report.ts");
+  const { result, scenario } = loadResult(file);
+  const index = await report(result, opts.out, scenario, opts.force);
+  console.log(`report: ${index}`);
 }
 
 function scenariosCommand(name: string | undefined): void {
@@ -370,20 +460,28 @@ export function buildProgram(): Command {
   program
     .command("run")
     .description("run a seeded workload and write a report")
-    .option("-s, --scenario <name|file>", "built-in scenario or scenario JSON file", "camera")
+    .option(
+      "-s, --scenario <name|file>",
+      "built-in scenario, scenario JSON file, or a run's result.json (rerun with its seed, scale, configuration and backend unless given)",
+      "camera",
+    )
     .option("--seed <n>", "workload seed (default: the scenario's, 1)", intArg(0, 0xffffffff))
     .addOption(backendOption())
     .option("--scale <factor>", "multiply every duration in operations (a shorter or longer run)", scaleArg, 1)
     .option("-o, --out <dir>", `report directory (default: ${DEFAULT_REPORT_DIR}; with --json only when given)`)
+    .option("--force", FORCE_HELP)
     .option("--no-report", "write no report")
     .option("--json", "print the result (LabResult) as JSON on stdout, and nothing else")
-    .addHelpText("after", `\n${scenarioList()}`)
-    .action((opts: RunOpts) => runCommand(opts));
+    .addHelpText("after", `${FRESH_HELP}\n\n${scenarioList()}`)
+    .action((opts: RunOpts, cmd: Command) => runCommand(opts, cmd));
 
   program
     .command("replay")
     .description("replay a kernel ftrace capture (mm_page_alloc/free, cma_alloc/release) on a simulated machine")
-    .argument("<trace>", "text trace file (trace-cmd report or /sys/kernel/tracing/trace output)")
+    .argument(
+      "<trace>",
+      'text trace file (trace-cmd report or /sys/kernel/tracing/trace output), gzip-compressed or not; "-" reads stdin',
+    )
     .option("--ram <bytes>", "RAM size, e.g. 4G (default 1 GiB)", bytesArg)
     .option("--page-size <bytes>", "page size (default 4096)", bytesArg)
     .option("--max-order <n>", "MAX_PAGE_ORDER (default 10)", intArg(1, 20))
@@ -394,8 +492,10 @@ export function buildProgram(): Command {
     .option("--max-maps <n>", "memory-map snapshots kept (default 10)", intArg(2, 1000))
     .addOption(backendOption())
     .option("-o, --out <dir>", `report directory (default: ${DEFAULT_REPORT_DIR}; with --json only when given)`)
+    .option("--force", FORCE_HELP)
     .option("--no-report", "write no report")
     .option("--json", "print the result (LabResult) as JSON on stdout, and nothing else")
+    .addHelpText("after", FRESH_HELP)
     .action((trace: string, opts: ReplayOpts) => replayCommand(trace, opts));
 
   program
@@ -408,11 +508,16 @@ export function buildProgram(): Command {
       "--configs <file>",
       "JSON list of configurations (default: baseline, no CMA-first, pageblock order 10, ts backend)",
     )
-    .option("-o, --out <dir>", "also write one report per configuration under this directory")
+    .option(
+      "-o, --out <dir>",
+      "also write one report per configuration under this directory, and an index.html linking them",
+    )
+    .option("--force", FORCE_HELP)
+    .option("--columns <keys>", "summary keys to show, comma-separated (default: all)")
     .option("--json", "print the comparison as JSON on stdout, and nothing else")
     .addHelpText(
       "after",
-      `\nA configuration: { "label": "...", "backend": "wasm"|"ts", "cmaFirstBalance": bool, "pageblockOrder": n, "maxOrder": n }\n\n${scenarioList()}`,
+      `${FRESH_HELP}\n\nA configuration: { "label": "...", "backend": "wasm"|"ts", "cmaFirstBalance": bool, "pageblockOrder": n, "maxOrder": n }\n\n${scenarioList()}`,
     )
     .action((opts: CompareOpts) => compareCommand(opts));
 
@@ -443,6 +548,15 @@ export function buildProgram(): Command {
     .option("--json", "print the merged JSON on stdout, and nothing else")
     .option("--columns <keys>", "summary keys to show, comma-separated (default: headline figures)")
     .action((dirs: string[], opts: MergeOpts) => mergeCommand(dirs, opts));
+
+  program
+    .command("report")
+    .description("render the report of a result file (result.json, run --json or replay --json output) again")
+    .argument("<result>", "a result file of dmasim run or replay")
+    .option("-o, --out <dir>", `report directory`, DEFAULT_REPORT_DIR)
+    .option("--force", FORCE_HELP)
+    .addHelpText("after", FRESH_HELP)
+    .action((file: string, opts: { out: string; force?: boolean }) => reportCommand(file, opts));
 
   program
     .command("scenarios")

@@ -43,6 +43,9 @@
  * print in some version, and fields vendors add, are tolerated.
  */
 import { open, type FileHandle } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
+import { createGunzip } from "node:zlib";
 import { DmaSimError } from "../core/errors.ts";
 
 /** The events the Lab reads; every other event is skipped as "other event". */
@@ -406,10 +409,12 @@ export interface TraceLineSource {
   lines: AsyncGenerator<string>;
   /** The same lines in arrays, one per chunk read: no promise per line, for fast consumers. */
   batches: AsyncGenerator<string[]>;
-  /** File size in bytes when opened. */
+  /** File size in bytes when opened (compressed size for a gzip file); 0 for stdin, whose size is unknown. */
   totalBytes: number;
-  /** Bytes read from the file so far. */
+  /** Bytes read from the file so far (compressed bytes for a gzip file). */
   bytesRead(): number;
+  /** Whether the file is gzip-compressed (read through node:zlib). */
+  gzip: boolean;
   /** Closes the file without reading on (needed only when the lines are not read to their end). */
   close(): Promise<void>;
 }
@@ -418,6 +423,15 @@ export interface TraceLineSource {
 const CHUNK_BYTES = 1 << 16;
 /** A "line" longer than this (a binary file, say) is cut, so memory stays bounded. */
 const MAX_LINE_CHARS = 1 << 20;
+/** Bytes looked at for the magic numbers of binary formats and for NUL bytes (after decompression). */
+const SNIFF_BYTES = 4096;
+/** trace-cmd's trace.dat: "\x17\x08\x44tracing" (trace-cmd.dat(5)). */
+const TRACE_CMD_MAGIC = Buffer.from([0x17, 0x08, 0x44, ...Buffer.from("tracing")]);
+/** perf.data: "PERFILE2" (tools/perf/util/header.c); "PERFFILE" in its first version. */
+const PERF_MAGICS = [Buffer.from("PERFILE2"), Buffer.from("PERFFILE")];
+
+/** The trace path that means standard input. */
+export const STDIN_PATH = "-";
 
 /** The DmaSimError for a file system error on `path`: one line, naming the path. */
 function fileError(path: string, e: unknown): DmaSimError {
@@ -432,63 +446,169 @@ function fileError(path: string, e: unknown): DmaSimError {
       return new DmaSimError("EPERM", `${at}: permission denied`);
     case "EISDIR":
       return new DmaSimError("EINVAL", `${at}: it is a directory`);
+    case "Z_DATA_ERROR":
+    case "Z_BUF_ERROR":
+      return new DmaSimError("EINVAL", `${at}: corrupt or truncated gzip data`);
     default:
       return new DmaSimError("EINVAL", `${at}: ${code ?? (e instanceof Error ? e.message : String(e))}`);
   }
 }
 
 /**
- * Opens `path` and streams its lines in constant memory: chunks of a read
- * stream, split at LF with a CR before it dropped (as node:readline does with
- * crlfDelay: Infinity, at a third of its cost: it makes a promise per line).
- * Open errors throw here; read errors throw from the iteration. Both are
- * DmaSimErrors whose one-line message names the path.
+ * Why the first bytes of a (decompressed) trace are not a text trace, or null
+ * when they may be one: trace-cmd's binary trace.dat, perf.data, or anything
+ * with a NUL byte.
+ */
+export function binaryTraceKind(head: Uint8Array, path = "trace.dat"): string | null {
+  const bytes = Buffer.from(head.buffer, head.byteOffset, Math.min(head.byteLength, SNIFF_BYTES));
+  const file = path === STDIN_PATH ? "FILE" : path;
+  if (bytes.subarray(0, TRACE_CMD_MAGIC.length).equals(TRACE_CMD_MAGIC))
+    return `a trace-cmd binary trace (trace.dat), not text; convert it with: trace-cmd report -i ${file} > trace.txt`;
+  if (PERF_MAGICS.some((m) => bytes.subarray(0, m.length).equals(m)))
+    return `a perf.data binary file, not text; convert it with: perf script -i ${file} > trace.txt`;
+  const nul = bytes.indexOf(0);
+  if (nul >= 0)
+    return (
+      `binary data (a NUL byte at offset ${nul}), not a text trace; a text trace is what /sys/kernel/tracing/trace ` +
+      `holds, or what trace-cmd report -i trace.dat > trace.txt writes`
+    );
+  return null;
+}
+
+/** Chunks of a stream, with a look at the first bytes that leaves them in place. */
+class ChunkReader {
+  private readonly ahead: Buffer[] = [];
+  /** Bytes taken from the stream so far. */
+  taken = 0;
+  constructor(private readonly iter: AsyncIterator<Buffer>) {}
+
+  /** The next chunk, or null at the end. */
+  async next(): Promise<Buffer | null> {
+    const kept = this.ahead.shift();
+    if (kept !== undefined) return kept;
+    const r = await this.iter.next();
+    if (r.done) return null;
+    this.taken += r.value.length;
+    return r.value;
+  }
+
+  /** The first `n` bytes (fewer at the end), which next() still returns. */
+  async peek(n: number): Promise<Buffer> {
+    let size = this.ahead.reduce((sum, b) => sum + b.length, 0);
+    while (size < n) {
+      const r = await this.iter.next();
+      if (r.done) break;
+      this.taken += r.value.length;
+      this.ahead.push(r.value);
+      size += r.value.length;
+    }
+    return Buffer.concat(this.ahead).subarray(0, n);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    for (let c = await this.next(); c !== null; c = await this.next()) yield c;
+  }
+}
+
+/**
+ * Opens `path` (or standard input for "-") and streams its lines in constant
+ * memory: chunks of a read stream, split at LF with a CR before it dropped (as
+ * node:readline does with crlfDelay: Infinity, at a third of its cost: it makes
+ * a promise per line). gzip input (recognised by its magic bytes 1f 8b, whatever
+ * the file is called) is decompressed on the fly with node:zlib. Binary input is
+ * refused before any line is read: trace-cmd's trace.dat, perf.data, or anything
+ * with a NUL byte in its first 4 KiB (after decompression), with a message saying
+ * how to get a text trace. Open errors throw here; read errors throw from the
+ * iteration. All are DmaSimErrors whose one-line message names the path.
  */
 export async function openTraceLines(path: string): Promise<TraceLineSource> {
   if (typeof path !== "string" || path.length === 0)
     throw new DmaSimError("EINVAL", "replay: the trace path must be a non-empty string");
-  let fh: FileHandle;
-  let totalBytes: number;
-  try {
-    fh = await open(path, "r");
-  } catch (e) {
-    throw fileError(path, e);
+  let fh: FileHandle | null = null;
+  let totalBytes = 0;
+  let input: Readable;
+  if (path === STDIN_PATH) {
+    input = process.stdin;
+  } else {
+    try {
+      fh = await open(path, "r");
+    } catch (e) {
+      throw fileError(path, e);
+    }
+    try {
+      const st = await fh.stat();
+      if (st.isDirectory()) throw Object.assign(new Error("EISDIR"), { code: "EISDIR" });
+      totalBytes = st.size;
+    } catch (e) {
+      await fh.close();
+      throw fileError(path, e);
+    }
+    input = fh.createReadStream({ highWaterMark: CHUNK_BYTES, autoClose: false });
   }
-  try {
-    const st = await fh.stat();
-    if (st.isDirectory()) throw Object.assign(new Error("EISDIR"), { code: "EISDIR" });
-    totalBytes = st.size;
-  } catch (e) {
-    await fh.close();
-    throw fileError(path, e);
-  }
-  // The decoder keeps UTF-8 sequences split between chunks whole.
-  const stream = fh.createReadStream({ encoding: "utf8", highWaterMark: CHUNK_BYTES, autoClose: false });
+  let gunzip: Readable | null = null;
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
-    stream.destroy();
-    await fh.close().catch(() => undefined);
+    gunzip?.destroy();
+    if (fh !== null) {
+      input.destroy();
+      await fh.close().catch(() => undefined);
+    } else {
+      input.pause();
+    }
   };
+  const raw = new ChunkReader((input as AsyncIterable<Buffer>)[Symbol.asyncIterator]());
+  let text: ChunkReader;
+  let gzip: boolean;
+  try {
+    const magic = await raw.peek(2);
+    gzip = magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+    text = raw;
+    if (gzip) {
+      const source = Readable.from(raw);
+      const z = createGunzip({ chunkSize: CHUNK_BYTES });
+      source.on("error", (e) => z.destroy(e));
+      source.pipe(z);
+      gunzip = z;
+      text = new ChunkReader((z as AsyncIterable<Buffer>)[Symbol.asyncIterator]());
+    }
+    const binary = binaryTraceKind(await text.peek(SNIFF_BYTES), gzip ? "FILE" : path);
+    if (binary !== null)
+      throw new DmaSimError(
+        "EINVAL",
+        `${path === STDIN_PATH ? "standard input" : JSON.stringify(path)}${gzip ? " (gzip)" : ""} is ${binary}`,
+      );
+  } catch (e) {
+    await close();
+    throw e instanceof DmaSimError ? e : fileError(path, e);
+  }
   async function* batches(): AsyncGenerator<string[]> {
+    // The decoder keeps UTF-8 sequences split between chunks whole.
+    const decoder = new StringDecoder("utf8");
     let rest = "";
+    const split = (chunk: string): string[] => {
+      const all = rest.length > 0 ? rest + chunk : chunk;
+      const out: string[] = [];
+      let start = 0;
+      for (let nl = all.indexOf("\n"); nl >= 0; nl = all.indexOf("\n", start)) {
+        out.push(all.slice(start, nl > start && all.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
+        start = nl + 1;
+      }
+      rest = all.slice(start);
+      if (rest.length > MAX_LINE_CHARS) {
+        out.push(rest);
+        rest = "";
+      }
+      return out;
+    };
     try {
-      for await (const chunk of stream as AsyncIterable<string>) {
-        const text = rest.length > 0 ? rest + chunk : chunk;
-        const out: string[] = [];
-        let start = 0;
-        for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
-          out.push(text.slice(start, nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl));
-          start = nl + 1;
-        }
-        rest = text.slice(start);
-        if (rest.length > MAX_LINE_CHARS) {
-          out.push(rest);
-          rest = "";
-        }
+      for (let chunk = await text.next(); chunk !== null; chunk = await text.next()) {
+        const out = split(decoder.write(chunk));
         if (out.length > 0) yield out;
       }
+      const out = split(decoder.end());
+      if (out.length > 0) yield out;
       if (rest.length > 0) yield [rest.endsWith("\r") ? rest.slice(0, -1) : rest];
     } catch (e) {
       throw e instanceof DmaSimError ? e : fileError(path, e);
@@ -499,7 +619,7 @@ export async function openTraceLines(path: string): Promise<TraceLineSource> {
   async function* lines(): AsyncGenerator<string> {
     for await (const batch of batches()) yield* batch;
   }
-  return { lines: lines(), batches: batches(), totalBytes, bytesRead: () => stream.bytesRead, close };
+  return { lines: lines(), batches: batches(), totalBytes, bytesRead: () => raw.taken, gzip, close };
 }
 
 /**

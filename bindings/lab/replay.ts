@@ -57,8 +57,9 @@ import { basename } from "node:path";
 import { performance } from "node:perf_hooks";
 import { DmaSimError } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
-import { openTraceLines, parseTraceLine, type TraceEvent } from "./ftrace.ts";
+import { openTraceLines, parseTraceLine, STDIN_PATH, TRACE_EVENTS, type TraceEvent } from "./ftrace.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
+import { dmasimVersion, RESULT_FORMAT } from "./version.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
 import {
   type AllocFlags,
@@ -86,6 +87,11 @@ export const DEFAULT_REPLAY_SYSTEM: Readonly<SystemOptions> = Object.freeze({
   cma: [{ name: "reserved", bytes: 64 * MIB }],
 });
 
+const DEFAULT_SAMPLE_EVERY = 10_000;
+const DEFAULT_MAX_SAMPLES = 400;
+const DEFAULT_MAP_EVERY = 100_000;
+const DEFAULT_MAX_MAPS = 10;
+
 /** Options of the synchronous replayer. */
 export interface ReplayerOptions {
   /** Events (parsed lines) between metric samples. Default 10,000; also sampled at the start and the end. */
@@ -104,8 +110,13 @@ export interface ReplayOptions extends ReplayerOptions {
   system?: SystemOptions;
   /** Engine build; overrides system.backend. */
   backend?: Backend;
-  /** Called after each 64 KiB read, and at the end. */
+  /** Called after each 64 KiB read, and at the end (totalBytes is 0 when unknown: stdin). */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /**
+   * Called with each warning, one line each (also kept in `LabResult.warnings`):
+   * lines of known events that did not parse. Default none.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** What the parser saw: every line is counted once, as parsed or skipped. */
@@ -127,6 +138,8 @@ export interface ReplayPieces {
   events: ReplayEvents;
   replay: Record<string, number>;
   stateHash: string;
+  /** One-line warnings: lines of known events (TRACE_EVENTS) that did not parse, with the first one's line number. */
+  warnings: string[];
 }
 
 /** Where a trace block lives in the simulation. */
@@ -257,6 +270,9 @@ class TraceReplayer implements Replayer {
   private readonly byType: Record<string, number> = {};
   private readonly skippedReasons: Record<string, number> = {};
   private finished = false;
+  /** Lines of known events that did not parse ("malformed: …"), and the first one's line number and reason. */
+  private malformed = 0;
+  private firstMalformed: { line: number; reason: string } | null = null;
 
   private readonly blocks = new Map<number, Block>();
   private maxBlockOrder = 0;
@@ -286,10 +302,10 @@ class TraceReplayer implements Replayer {
     private readonly sys: System,
     options: ReplayerOptions,
   ) {
-    this.sampleEvery = options.sampleEvery ?? 10_000;
-    this.maxSamples = options.maxSamples ?? 400;
-    this.mapEvery = options.mapEvery ?? 100_000;
-    this.maxMaps = options.maxMaps ?? 10;
+    this.sampleEvery = options.sampleEvery ?? DEFAULT_SAMPLE_EVERY;
+    this.maxSamples = options.maxSamples ?? DEFAULT_MAX_SAMPLES;
+    this.mapEvery = options.mapEvery ?? DEFAULT_MAP_EVERY;
+    this.maxMaps = options.maxMaps ?? DEFAULT_MAX_MAPS;
     this.nextSample = this.sampleEvery;
     this.nextMap = this.mapEvery;
     this.zonesPresent = new Set(sys.zones().map((z) => z.name));
@@ -308,6 +324,10 @@ class TraceReplayer implements Replayer {
     } else {
       this.skip(p.skip);
       if (p.lost !== undefined) this.c.lostEvents += p.lost;
+      if (p.skip.startsWith("malformed")) {
+        this.malformed++;
+        this.firstMalformed ??= { line: this.parsed + this.skipped, reason: p.skip };
+      }
     }
   }
 
@@ -786,6 +806,13 @@ class TraceReplayer implements Replayer {
       },
       replay,
       stateHash: sys.stateHash(),
+      warnings:
+        this.firstMalformed === null
+          ? []
+          : [
+              `${this.malformed} ${this.malformed === 1 ? "line" : "lines"} of known events did not parse ` +
+                `(first: line ${this.firstMalformed.line}, ${this.firstMalformed.reason})`,
+            ],
     };
   }
 }
@@ -834,15 +861,22 @@ export function createReplayer(sys: System, options: ReplayerOptions = {}): Repl
 /**
  * `dmasim replay TRACE`: streams a text ftrace capture from `path` (in constant
  * memory) through a replayer on a fresh machine (DEFAULT_REPLAY_SYSTEM merged
- * with `options.system`). A missing or unreadable file is a DmaSimError with a
- * one-line message naming it, thrown before any machine is made.
+ * with `options.system`). `path` "-" reads standard input; gzip input is
+ * decompressed on the fly (see openTraceLines()). A missing or unreadable file,
+ * or a binary one (trace.dat, perf.data), is a DmaSimError with a one-line
+ * message naming it, thrown before any machine is made; a trace none of whose
+ * lines is a replayable event is an EINVAL DmaSimError after reading it. Lines of
+ * known events that do not parse are counted (events.skippedReasons) and
+ * reported in one warning (`onWarning`, `LabResult.warnings`).
  */
 export async function replayTrace(path: string, options: ReplayOptions = {}): Promise<LabResult> {
   checkOptions("replayTrace", options);
-  if (options.onProgress !== undefined && typeof options.onProgress !== "function") {
-    throw new DmaSimError("EINVAL", "replayTrace: onProgress must be a function");
+  for (const key of ["onProgress", "onWarning"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "function")
+      throw new DmaSimError("EINVAL", `replayTrace: ${key} must be a function`);
   }
   const source = await openTraceLines(path);
+  const { backend: _backend, ...system } = { ...DEFAULT_REPLAY_SYSTEM, ...options.system };
   let sys: System;
   try {
     sys = await createSystem({
@@ -863,12 +897,18 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
   }
   progress?.(source.bytesRead(), source.totalBytes);
   const pieces = replayer.finish();
+  const name = path === STDIN_PATH ? "stdin" : basename(path);
+  if (pieces.events.parsed === 0) throw noEventsError(name, pieces.events);
+  for (const w of pieces.warnings) options.onWarning?.(`${name}: ${w}`);
   const wallMs = performance.now() - start;
   const perSec = (n: number) => (wallMs > 0 ? Math.round((n * 1000) / wallMs) : 0);
   return {
+    dmasim: dmasimVersion(),
+    resultFormat: RESULT_FORMAT,
     kind: "replay",
-    name: basename(path),
+    name,
     seed: null,
+    scale: null,
     backend: sys.backend,
     machine: pieces.machine,
     samples: pieces.samples,
@@ -882,5 +922,30 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
       linesPerSec: perSec(pieces.events.parsed + pieces.events.skipped),
     },
     stateHash: pieces.stateHash,
+    ...(pieces.warnings.length > 0 ? { warnings: pieces.warnings.map((w) => `${name}: ${w}`) } : {}),
+    replayConfig: {
+      system: structuredClone(system),
+      sampleEvery: options.sampleEvery ?? DEFAULT_SAMPLE_EVERY,
+      maxSamples: options.maxSamples ?? DEFAULT_MAX_SAMPLES,
+      mapEvery: options.mapEvery ?? DEFAULT_MAP_EVERY,
+      maxMaps: options.maxMaps ?? DEFAULT_MAX_MAPS,
+    },
   };
+}
+
+/** The error for a trace of which no line was replayed: what the lines were instead. */
+function noEventsError(name: string, events: ReplayEvents): DmaSimError {
+  const lines = events.parsed + events.skipped;
+  const reasons = Object.entries(events.skippedReasons)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(", ");
+  return new DmaSimError(
+    "EINVAL",
+    lines === 0
+      ? `replay: ${name}: the trace is empty`
+      : `replay: ${name}: ${lines === 1 ? "its one line is not" : `none of its ${lines} lines is`} a replayable event (${reasons}); ` +
+          `a trace needs kmem/cma events: ${TRACE_EVENTS.join(", ")}`,
+  );
 }

@@ -57,6 +57,10 @@ function migratetypeScale(seen: number[]): { domain: string[]; range: string[] }
   return { domain: seen.map((mt) => MIGRATETYPES[mt]!), range: seen.map((mt) => MIGRATETYPE_COLORS[mt]!) };
 }
 
+/**
+ * A fragmentation index per order over time as a heatmap: one row per order, one
+ * cell per sample interval, coloured by the index (the kernel's -1.000 … 1.000).
+ */
 function orderIndexChart(
   result: LabResult,
   key: "extfragIndex" | "unusableIndex",
@@ -65,20 +69,39 @@ function orderIndexChart(
   caption: string,
   domain: [number, number],
 ): Chart {
-  const t = timeTitle(result);
-  const values = result.samples.flatMap((s) => s[key].map((v, order) => ({ t: s.t, order, index: v / 1000 })));
+  const samples = result.samples;
+  // Each sample's value holds from its t to the next sample's (the last one: a sliver after it).
+  const last = samples[samples.length - 1]?.t ?? 0;
+  const tail = Math.max(1, Math.round(last / Math.max(1, samples.length - 1)));
+  const values = samples.flatMap((s, i) =>
+    s[key].map((v, order) => ({ t: s.t, t2: samples[i + 1]?.t ?? s.t + tail, order, index: v / 1000 })),
+  );
+  const orders = (samples[0]?.[key].length ?? 0) - 1;
   return {
     file,
     title,
     caption,
     spec: {
       ...base(title),
+      height: Math.max(HEIGHT / 2, 16 * (orders + 1)),
       data: { values },
-      mark: { type: "line", strokeWidth: 1.5, interpolate: "step-after" },
+      mark: { type: "rect" },
       encoding: {
-        x: { field: "t", type: "quantitative", title: t },
-        y: { field: "index", type: "quantitative", title: "index", scale: { domain } },
-        color: { field: "order", type: "ordinal", title: "order", scale: { scheme: "viridis" } },
+        x: { field: "t", type: "quantitative", title: timeTitle(result), scale: { nice: false } },
+        x2: { field: "t2" },
+        y: {
+          field: "order",
+          type: "ordinal",
+          title: "order",
+          sort: "descending",
+        },
+        color: {
+          field: "index",
+          type: "quantitative",
+          title: "index",
+          scale: { domain, scheme: domain[0] < 0 ? "redblue" : "viridis", reverse: domain[0] < 0 },
+          legend: { format: ".3f" },
+        },
       },
     } as TopLevelSpec,
   };
@@ -313,8 +336,9 @@ export function chartsFor(result: LabResult): Chart[] {
       "extfragIndex",
       "extfrag.svg",
       "External fragmentation index per order",
-      "debugfs extfrag_index: -1 means a free block of that order exists; between 0 and 1, how much an allocation of that " +
-        "order would fail for fragmentation (toward 1) rather than for lack of memory (toward 0).",
+      "debugfs extfrag_index, one row per order over time: -1.000 (blue) means a free block of that order exists; " +
+        "between 0 and 1, how much an allocation of that order would fail for fragmentation (toward 1, red) rather " +
+        "than for lack of memory (toward 0).",
       [-1, 1],
     ),
     orderIndexChart(
@@ -322,7 +346,8 @@ export function chartsFor(result: LabResult): Chart[] {
       "unusableIndex",
       "unusable.svg",
       "Unusable free space index per order",
-      "debugfs unusable_index: the share of free memory in blocks too small for an allocation of that order.",
+      "debugfs unusable_index, one row per order over time: the share of free memory in blocks too small for an " +
+        "allocation of that order (0.000 to 1.000).",
       [0, 1],
     ),
     byMigratetypeChart(

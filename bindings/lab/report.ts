@@ -8,16 +8,24 @@
  *
  * The page opens offline from the file system.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chartsFor, renderSvg } from "./report-charts.ts";
 import { memoryMapSvg } from "./report-map.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { readJsonFile, validateIn } from "./json-file.ts";
 import type { LabResult } from "./result.ts";
-import type { Op, Scenario } from "./scenario.ts";
+import { resultInFile, scaleScenario, validateScenario, type Op, type Scenario } from "./scenario.ts";
 
 export interface ReportOptions {
   /** The scenario that was run, shown as a table of phases and devices. Default: not shown. */
   scenario?: Scenario;
+  /**
+   * Write into a directory that holds files but no dmasim report (see
+   * prepareOutputDir()), overwriting the files of the same names. Default false:
+   * such a directory is refused with EEXIST.
+   */
+  force?: boolean;
 }
 
 /** What writeReport() wrote. */
@@ -36,6 +44,9 @@ function formatBytes(bytes: number): string {
   if (bytes >= 2 ** 20) return `${Math.round((bytes / 2 ** 20) * 10) / 10} MiB`;
   return `${Math.round(bytes / 1024)} KiB`;
 }
+
+/** Summary keys of fragmentation indexes, kept in thousandths and shown as the kernel prints them (-1.000, 0.467). */
+const INDEX_KEY = /(^|\.)(extfragIndex|unusableIndex)(\.|$)/;
 
 function formatNumber(n: number): string {
   return Number.isInteger(n) ? n.toLocaleString("en-US") : String(n);
@@ -78,7 +89,10 @@ function summaryTables(summary: Record<string, number>): string {
     ([group, rows]) =>
       `<table><tr><th colspan="2">${escapeHtml(group)}</th></tr>` +
       rows
-        .map(([k, v]) => `<tr><td><code>${escapeHtml(k)}</code></td><td class="n">${formatNumber(v)}</td></tr>`)
+        .map(
+          ([k, v]) =>
+            `<tr><td><code>${escapeHtml(k)}</code></td><td class="n">${INDEX_KEY.test(k) ? (v / 1000).toFixed(3) : formatNumber(v)}</td></tr>`,
+        )
         .join("") +
       `</table>`,
   );
@@ -171,9 +185,97 @@ function recordTable(title: string, rec: Record<string, number> | undefined): st
   return `<h3>${escapeHtml(title)}</h3>` + kvTable(Object.entries(rec).map(([k, v]) => [k, formatNumber(v)]));
 }
 
-/** Writes the report for `result` into `dir` (created if needed). */
+/**
+ * Reads a result file (a report's result.json, `run --json` or `replay --json`
+ * output, or a sweep job file kept with `--full`) for writeReport(): the result,
+ * and for a run the scenario as it ran (scaled), which the report describes.
+ */
+export function loadResult(file: string): { result: LabResult; scenario?: Scenario } {
+  const json = readJsonFile(file, "result file");
+  const found = resultInFile(json);
+  if (found === null) throw new DmaSimError("EINVAL", `${file}: not a dmasim result (result.json of a run or replay)`);
+  const result = found as unknown as LabResult;
+  if (typeof result.resultFormat !== "number")
+    throw new DmaSimError(
+      "EINVAL",
+      `${file}: a result of an older dmasim, without its scenario and format version; run it again to render it`,
+    );
+  if (!Array.isArray(result.samples) || !Array.isArray(result.maps) || typeof result.machine !== "object")
+    throw new DmaSimError("EINVAL", `${file}: a result without samples, maps or machine`);
+  if (result.kind !== "run" || result.scenario === undefined) return { result };
+  const scenario = validateIn(file, () => validateScenario(result.scenario, "result.scenario"));
+  return { result, scenario: scaleScenario(scenario, result.scale ?? 1) };
+}
+
+/** The files a report directory owns: a later report into the same directory removes them first. */
+const REPORT_FILE = /^(index\.html|result\.json|[A-Za-z0-9_-]+\.svg)$/;
+
+/** Whether `dir` holds a dmasim report: a result.json of a run or replay. */
+export function isReportDir(dir: string): boolean {
+  try {
+    return resultInFile(JSON.parse(readFileSync(join(dir, "result.json"), "utf8"))) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes `dir` ready for a fresh report of some kind: created when missing; when
+ * it holds an earlier report of that kind (`isOurs`), the files such a report
+ * owns (`owned`) are removed, so none of the earlier run's files stays behind
+ * (other files are left alone); when it holds files but no such report, it is
+ * refused with EEXIST unless `force`, and then nothing is removed. With `check`,
+ * only the refusal happens (nothing is created or removed): to fail before the work.
+ */
+export function prepareOutputDir(
+  dir: string,
+  kind: { what: string; isOurs: (dir: string) => boolean; owned: (name: string, path: string) => boolean },
+  force = false,
+  check = false,
+): void {
+  if (!existsSync(dir)) {
+    if (!check) mkdirSync(dir, { recursive: true });
+    return;
+  }
+  if (!statSync(dir).isDirectory()) throw new DmaSimError("EEXIST", `${dir} exists and is not a directory`);
+  const names = readdirSync(dir).sort();
+  if (names.length === 0) return;
+  if (!kind.isOurs(dir)) {
+    if (force) return;
+    const shown = names.slice(0, 3).join(", ") + (names.length > 3 ? ", …" : "");
+    throw new DmaSimError(
+      "EEXIST",
+      `${dir} holds files (${shown}) but no ${kind.what}: choose another --out, or add --force to write into it`,
+    );
+  }
+  if (check) return;
+  for (const name of names) {
+    const path = join(dir, name);
+    if (kind.owned(name, path)) rmSync(path, { recursive: true, force: true });
+  }
+}
+
+/** prepareOutputDir() for a run's or a replay's report (`check`: only whether it would be refused). */
+export function prepareReportDir(dir: string, force = false, check = false): void {
+  prepareOutputDir(
+    dir,
+    {
+      what: "dmasim report",
+      isOurs: isReportDir,
+      owned: (name, path) => REPORT_FILE.test(name) && statSync(path).isFile(),
+    },
+    force,
+    check,
+  );
+}
+
+/**
+ * Writes the report for `result` into `dir`: created if needed; an earlier
+ * report there is replaced (its files removed first); a directory holding other
+ * files but no report is refused unless `options.force` (prepareReportDir()).
+ */
 export async function writeReport(result: LabResult, dir: string, options: ReportOptions = {}): Promise<ReportFiles> {
-  mkdirSync(dir, { recursive: true });
+  prepareReportDir(dir, options.force);
   const files: string[] = ["index.html", "result.json"];
   writeFileSync(join(dir, "result.json"), JSON.stringify(result, null, 2) + "\n");
 

@@ -4,7 +4,9 @@
  * seed (or trace) on either backend.
  */
 import type { MetricsSample } from "./metrics.ts";
-import { type Backend } from "../index.ts";
+import type { LabConfig } from "./config.ts";
+import type { ScenarioSpec } from "./scenario-spec.ts";
+import { type Backend, type SystemOptions } from "../index.ts";
 
 /** The memory map at one moment: one cell per pageblock. */
 export interface MemoryMapSnapshot {
@@ -26,11 +28,34 @@ export interface MachineInfo {
   cma: { name: string; basePfn: number; count: number }[];
 }
 
+/** What a replay ran on and how it sampled: enough to replay the same trace the same way. */
+export interface ReplayConfig {
+  /** The machine: SystemOptions with every default of DEFAULT_REPLAY_SYSTEM filled in (backend aside). */
+  system: SystemOptions;
+  sampleEvery: number;
+  maxSamples: number;
+  mapEvery: number;
+  maxMaps: number;
+}
+
+/**
+ * A run's or a replay's result. It describes itself: the dmasim version and
+ * result format that wrote it, and for a run the scenario as run, its scale,
+ * seed, configuration and backend, so that the file alone reruns it
+ * (`dmasim run --scenario result.json`) or renders its report again
+ * (`dmasim report result.json`).
+ */
 export interface LabResult {
+  /** dmasim's version (package.json) that produced it. */
+  dmasim: string;
+  /** RESULT_FORMAT of that version. */
+  resultFormat: number;
   kind: "run" | "replay";
-  /** Scenario name, or the trace file's base name. */
+  /** Scenario name, or the trace file's base name ("stdin" for standard input). */
   name: string;
   seed: number | null;
+  /** Run: the factor of every duration (see scaleScenario()); replay: null. */
+  scale: number | null;
   backend: Backend;
   machine: MachineInfo;
   /** Metrics over time. */
@@ -47,4 +72,16 @@ export interface LabResult {
   timing: { wallMs: number; [key: string]: number };
   /** sys.stateHash() at the end. */
   stateHash: string;
+  /** Replay only, when there are any: one-line warnings (lines of known events that did not parse). */
+  warnings?: string[];
+  /**
+   * Run only: the scenario as run, in scenario-file form with every default
+   * written out and the configuration's machine overrides applied, before
+   * scaling (scenarioSpecOf()).
+   */
+  scenario?: ScenarioSpec;
+  /** Run only: the configuration it ran under (LabConfig without the backend, which is above). */
+  config?: LabConfig;
+  /** Replay only: the machine and sampling it replayed with. */
+  replayConfig?: ReplayConfig;
 }

@@ -8,12 +8,13 @@
  * byte-identical JSON.
  */
 import { DmaSimError } from "../core/errors.ts";
+import { dmasimVersion, RESULT_FORMAT } from "./version.ts";
 import { HeapWorkload } from "./heap-workload.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
+import { LAB_CONFIG_KEYS, type LabConfig } from "./config.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
-import { scaleScenario, type CmaConsumer, type Op, type Range, type Scenario } from "./scenario.ts";
+import { scaleScenario, scenarioSpecOf, type CmaConsumer, type Op, type Range, type Scenario } from "./scenario.ts";
 import {
-  type Backend,
   createRandom,
   createSystem,
   fragmentationIndex,
@@ -25,27 +26,8 @@ import {
 } from "../index.ts";
 import { show } from "../core/validate.ts";
 
-/** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
-export interface LabConfig {
-  /** Engine build. Default "wasm". */
-  backend?: Backend;
-  /** Policy.cmaFirstBalance. Default: the scenario's `machine.cmaFirstBalance` (true). */
-  cmaFirstBalance?: boolean;
-  /** pageblock_order. Default: the scenario's `machine.pageblockOrder` (9). */
-  pageblockOrder?: number;
-  /** MAX_PAGE_ORDER. Default: the scenario's `machine.maxOrder` (10). */
-  maxOrder?: number;
-  /** Policy.allocNoFragment. Default true. */
-  allocNoFragment?: boolean;
-  /** Policy.claimThresholdPages (the stealing threshold). Default half a pageblock. */
-  claimThresholdPages?: number;
-  /**
-   * IOVA policy of the scenario's IOMMU importers: "dma-iommu" (one IOVA range per
-   * table, one bitmap) or "arm" (the seed's per-chunk mapping, bitmap extensions).
-   * Default "dma-iommu".
-   */
-  iommuStyle?: "arm" | "dma-iommu";
-}
+export type { LabConfig } from "./config.ts";
+export { LAB_CONFIG_KEYS } from "./config.ts";
 
 export interface RunOptions extends LabConfig {
   /** Seed of the workload and of the machine, a uint32. Default: the scenario's `seed` (1). */
@@ -308,9 +290,12 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     cma: sys.cmaAreas.map((a) => ({ name: a.name, basePfn: a.basePfn, count: a.count })),
   };
   return {
+    dmasim: dmasimVersion(),
+    resultFormat: RESULT_FORMAT,
     kind: "run",
     name: scenario.name,
     seed,
+    scale: options.scale ?? 1,
     backend: sys.backend,
     machine,
     samples: run.samples,
@@ -323,7 +308,16 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
       opsPerSecond: Math.round((run.totalOps / Math.max(runMs, 1e-3)) * 1000),
     },
     stateHash: sys.stateHash(),
+    scenario: scenarioSpecOf(configureScenario(input, options)),
+    config: configOf(options),
   };
+}
+
+/** The LabConfig fields of `options` that are set, backend aside (a result carries it on its own). */
+export function configOf(options: LabConfig): LabConfig {
+  const config: Record<string, unknown> = {};
+  for (const key of LAB_CONFIG_KEYS) if (key !== "backend" && options[key] !== undefined) config[key] = options[key];
+  return config as LabConfig;
 }
 
 function round1(ms: number): number {

@@ -38,7 +38,7 @@ export type {
   ImportSpec,
   HeapSpec,
 } from "./scenario-spec.ts";
-import type { ScenarioSpec } from "./scenario-spec.ts";
+import type { DeviceSpec, MachineSpec, OpsRange, PhaseSpec, ScenarioSpec } from "./scenario-spec.ts";
 import { show as showAnyValue } from "../core/validate.ts";
 
 // ---- the resolved form, defaults filled in ---------------------------------------------------
@@ -159,6 +159,54 @@ export interface Scenario {
 // ---- validation ----------------------------------------------------------------------------
 
 export const MIX_KINDS = ["alloc", "free", "cma", "pin", "unpin", "contig", "heap"] as const;
+
+/**
+ * The fields the validator accepts, per object of a scenario file. The published
+ * JSON Schema (schema/scenario.schema.json) names the same fields, per definition
+ * of the same name: a test keeps the two in step.
+ */
+export const SCENARIO_FIELDS = {
+  scenario: ["$schema", "name", "description", "seed", "machine", "areas", "devices", "processes", "phases", "samples"],
+  machine: [
+    "ramBytes",
+    "pageSize",
+    "maxOrder",
+    "pageblockOrder",
+    "storeContents",
+    "cmaFirstBalance",
+    "zones",
+    "minFreeKbytes",
+  ],
+  zone: ["name", "endBytes"],
+  area: ["name", "bytes", "base", "limit", "alignment", "orderPerBit", "heapUsers"],
+  cmaConsumer: [
+    "name",
+    "kind",
+    "area",
+    "frameBytes",
+    "alignOrder",
+    "buffers",
+    "periodOps",
+    "holdOps",
+    "startOps",
+    "phases",
+  ],
+  importer: ["name", "kind", "dmaMask", "iommu", "maxSegmentBytes", "contiguous"],
+  iommu: ["base", "bytes"],
+  process: ["name", "dmabufLimitBytes"],
+  phase: ["name", "ops", "mix"],
+  mix: MIX_KINDS,
+  opsRange: ["min", "max"],
+  alloc: ["weight", "migratetype", "orders", "label", "holdOps"],
+  free: ["weight", "policy", "migratetype"],
+  cma: ["weight", "area", "count", "alignOrder", "holdOps"],
+  pin: ["weight", "longterm", "holdOps"],
+  unpin: ["weight"],
+  contig: ["weight", "count", "alignOrder", "holdOps"],
+  heap: ["weight", "process", "heap", "bytes", "pages", "holdOps", "mmap", "touch", "import"],
+  import: ["device", "dir"],
+} as const satisfies Record<string, readonly string[]>;
+const F = SCENARIO_FIELDS;
 const IMPORT_DIRS = ["to_device", "from_device", "bidirectional"] as const;
 const BUDDY_TYPES = ["movable", "unmovable", "reclaimable"] as const;
 const UNITS: Record<string, number> = {
@@ -261,7 +309,7 @@ function opsRange(path: string, value: unknown): Range {
     const n = int(path, value, 1, 2 ** 31);
     return { min: n, max: n };
   }
-  const r = record(path, value, ["min", "max"], ["min", "max"]);
+  const r = record(path, value, F.opsRange, ["min", "max"]);
   const min = int(`${path}.min`, r.min, 1, 2 ** 31);
   const max = int(`${path}.max`, r.max, min, 2 ** 31);
   return { min, max };
@@ -319,7 +367,7 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
   const { machine } = ctx;
   switch (kind) {
     case "alloc": {
-      const r = record(path, value, ["weight", "migratetype", "orders", "label", "holdOps"], ["weight"]);
+      const r = record(path, value, F.alloc, ["weight"]);
       return {
         kind,
         weight: weight(`${path}.weight`, r.weight),
@@ -330,7 +378,7 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
       };
     }
     case "free": {
-      const r = record(path, value, ["weight", "policy", "migratetype"], ["weight"]);
+      const r = record(path, value, F.free, ["weight"]);
       return {
         kind,
         weight: weight(`${path}.weight`, r.weight),
@@ -339,7 +387,7 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
       };
     }
     case "cma": {
-      const r = record(path, value, ["weight", "area", "count", "alignOrder", "holdOps"], ["weight", "count"]);
+      const r = record(path, value, F.cma, ["weight", "count"]);
       const area =
         r.area === undefined
           ? (ctx.areas[0] ?? areaRef(`${path}.area`, undefined, ctx))
@@ -354,7 +402,7 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
       };
     }
     case "pin": {
-      const r = record(path, value, ["weight", "longterm", "holdOps"], ["weight"]);
+      const r = record(path, value, F.pin, ["weight"]);
       return {
         kind,
         weight: weight(`${path}.weight`, r.weight),
@@ -363,11 +411,11 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
       };
     }
     case "unpin": {
-      const r = record(path, value, ["weight"], ["weight"]);
+      const r = record(path, value, F.unpin, ["weight"]);
       return { kind, weight: weight(`${path}.weight`, r.weight) };
     }
     case "contig": {
-      const r = record(path, value, ["weight", "count", "alignOrder", "holdOps"], ["weight", "count"]);
+      const r = record(path, value, F.contig, ["weight", "count"]);
       return {
         kind,
         weight: weight(`${path}.weight`, r.weight),
@@ -383,12 +431,7 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
 
 function heapOp(path: string, value: unknown, ctx: Context): Op {
   const { machine } = ctx;
-  const r = record(
-    path,
-    value,
-    ["weight", "process", "heap", "bytes", "pages", "holdOps", "mmap", "touch", "import"],
-    ["weight"],
-  );
+  const r = record(path, value, F.heap, ["weight"]);
   const w = weight(`${path}.weight`, r.weight);
   // The process.
   const names = ctx.processes.map((p) => p.name);
@@ -469,7 +512,7 @@ function heapOp(path: string, value: unknown, ctx: Context): Op {
   if (r.import !== undefined) {
     const importers = ctx.devices.filter((d) => d.kind === "importer").map((d) => d.name);
     for (const [at, v] of specList(`${path}.import`, r.import)) {
-      const im = record(at, v, ["device", "dir"], ["device"]);
+      const im = record(at, v, F.import, ["device"]);
       const dev = ctx.devices.find((d) => d.name === im.device);
       if (!dev || dev.kind !== "importer") {
         fail(
@@ -502,19 +545,7 @@ function heapOp(path: string, value: unknown, ctx: Context): Op {
 }
 
 function machineOf(path: string, value: unknown): Machine {
-  const r =
-    value === undefined
-      ? {}
-      : record(path, value, [
-          "ramBytes",
-          "pageSize",
-          "maxOrder",
-          "pageblockOrder",
-          "storeContents",
-          "cmaFirstBalance",
-          "zones",
-          "minFreeKbytes",
-        ]);
+  const r = value === undefined ? {} : record(path, value, F.machine);
   const pageSize = r.pageSize === undefined ? 4096 : parseBytes(`${path}.pageSize`, r.pageSize);
   if (pageSize < 4096 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
     fail(`${path}.pageSize`, `must be a power of two from 4096 to 65536, got ${show(r.pageSize)}`);
@@ -548,7 +579,7 @@ function zonesOf(path: string, value: unknown): Machine["zones"] {
     fail(path, `must be "x86_64" or a list of { name, endBytes }, got ${show(value)}`);
   return value.map((v, i) => {
     const at = `${path}[${i}]`;
-    const z = record(at, v, ["name", "endBytes"], ["name", "endBytes"]);
+    const z = record(at, v, F.zone, ["name", "endBytes"]);
     return {
       name: oneOf(`${at}.name`, z.name, ["DMA", "DMA32", "Normal"] as const),
       endBytes: parseBytes(`${at}.endBytes`, z.endBytes),
@@ -562,12 +593,7 @@ function areasOf(path: string, value: unknown, machine: Machine): Area[] {
   const seen = new Set<string>();
   return value.map((v, i) => {
     const at = `${path}[${i}]`;
-    const r = record(
-      at,
-      v,
-      ["name", "bytes", "base", "limit", "alignment", "orderPerBit", "heapUsers"],
-      ["name", "bytes"],
-    );
+    const r = record(at, v, F.area, ["name", "bytes"]);
     const areaName = name(`${at}.name`, r.name);
     if (seen.has(areaName)) fail(`${at}.name`, `duplicate area name "${areaName}"`);
     seen.add(areaName);
@@ -605,12 +631,7 @@ function devicesOf(path: string, value: unknown, ctx: Context): Device[] {
 }
 
 function cmaConsumerOf(at: string, v: unknown, ctx: Context): CmaConsumer {
-  const r = record(
-    at,
-    v,
-    ["name", "kind", "area", "frameBytes", "alignOrder", "buffers", "periodOps", "holdOps", "startOps", "phases"],
-    ["name", "area", "frameBytes", "periodOps", "holdOps"],
-  );
+  const r = record(at, v, F.cmaConsumer, ["name", "area", "frameBytes", "periodOps", "holdOps"]);
   const devName = name(`${at}.name`, r.name);
   const area = areaRef(`${at}.area`, r.area, ctx);
   const framePages = Math.ceil(parseBytes(`${at}.frameBytes`, r.frameBytes) / ctx.machine.pageSize);
@@ -640,13 +661,13 @@ function cmaConsumerOf(at: string, v: unknown, ctx: Context): CmaConsumer {
 }
 
 function importerOf(at: string, v: unknown, ctx: Context): Importer {
-  const r = record(at, v, ["name", "kind", "dmaMask", "iommu", "maxSegmentBytes", "contiguous"], ["name", "kind"]);
+  const r = record(at, v, F.importer, ["name", "kind"]);
   const { pageSize } = ctx.machine;
   const devName = name(`${at}.name`, r.name);
   const dmaMask = r.dmaMask === undefined ? 32 : int(`${at}.dmaMask`, r.dmaMask, 12, 64);
   let iommu: Importer["iommu"] = null;
   if (r.iommu !== undefined) {
-    const io = record(`${at}.iommu`, r.iommu, ["base", "bytes"], ["bytes"]);
+    const io = record(`${at}.iommu`, r.iommu, F.iommu, ["bytes"]);
     const base = io.base === undefined ? 2 ** 30 : io.base === 0 ? 0 : parseBytes(`${at}.iommu.base`, io.base);
     const bytes = parseBytes(`${at}.iommu.bytes`, io.bytes);
     if (base % pageSize !== 0) fail(`${at}.iommu.base`, `must be page-aligned (${pageSize} bytes), got ${base}`);
@@ -685,7 +706,7 @@ function processesOf(path: string, value: unknown): ScenarioProcess[] {
   const seen = new Set<string>();
   return value.map((v, i) => {
     const at = `${path}[${i}]`;
-    const r = record(at, v, ["name", "dmabufLimitBytes"], ["name"]);
+    const r = record(at, v, F.process, ["name"]);
     const procName = name(`${at}.name`, r.name);
     if (seen.has(procName)) fail(`${at}.name`, `duplicate process name "${procName}"`);
     seen.add(procName);
@@ -702,12 +723,12 @@ function phasesOf(path: string, value: unknown, ctx: Context): Phase[] {
   const seen = new Set<string>();
   return value.map((v, i) => {
     const at = `${path}[${i}]`;
-    const r = record(at, v, ["name", "ops", "mix"], ["name", "ops", "mix"]);
+    const r = record(at, v, F.phase, ["name", "ops", "mix"]);
     const phaseName = name(`${at}.name`, r.name);
     if (seen.has(phaseName)) fail(`${at}.name`, `duplicate phase name "${phaseName}"`);
     seen.add(phaseName);
     const ops = int(`${at}.ops`, r.ops, 1, 2 ** 31);
-    const mixSpec = record(`${at}.mix`, r.mix, MIX_KINDS);
+    const mixSpec = record(`${at}.mix`, r.mix, F.mix);
     const mix: Op[] = [];
     for (const kind of MIX_KINDS) {
       if (mixSpec[kind] === undefined) continue;
@@ -724,12 +745,8 @@ function phasesOf(path: string, value: unknown, ctx: Context): Phase[] {
  * `scenario.phases[1].mix.alloc.orders: must be an object mapping orders …`.
  */
 export function validateScenario(input: unknown, path = "scenario"): Scenario {
-  const r = record(
-    path,
-    input,
-    ["name", "description", "seed", "machine", "areas", "devices", "processes", "phases", "samples"],
-    ["name", "phases"],
-  );
+  // "$schema" lets an editor find the JSON Schema; it means nothing here.
+  const r = record(path, input, F.scenario, ["name", "phases"]);
   if (r.description !== undefined && typeof r.description !== "string")
     fail(`${path}.description`, `must be a string, got ${show(r.description)}`);
   const machine = machineOf(`${path}.machine`, r.machine);
@@ -797,6 +814,126 @@ export function scaleScenario(scenario: Scenario, factor: number): Scenario {
   };
 }
 
+/** {min, max} as a file writes it: a number when fixed. */
+function rangeSpec(r: Range): OpsRange {
+  return r.min === r.max ? r.min : { min: r.min, max: r.max };
+}
+
+function opSpec(op: Op): object {
+  const hold = "hold" in op && op.hold !== null ? { holdOps: rangeSpec(op.hold) } : {};
+  switch (op.kind) {
+    case "alloc": {
+      // A mix that gives no orders resolves to [1] (order 0): leave it out, so it resolves the same.
+      const orders =
+        op.orders.length === 1
+          ? {}
+          : { orders: Object.fromEntries(op.orders.flatMap((w, o) => (w > 0 ? [[String(o), w]] : []))) };
+      return {
+        weight: op.weight,
+        migratetype: op.migratetype,
+        ...orders,
+        ...(op.label !== null ? { label: op.label } : {}),
+        ...hold,
+      };
+    }
+    case "free":
+      return {
+        weight: op.weight,
+        policy: op.policy,
+        ...(op.migratetype !== null ? { migratetype: op.migratetype } : {}),
+      };
+    case "cma":
+      return { weight: op.weight, area: op.area, count: op.count, alignOrder: op.alignOrder, ...hold };
+    case "pin":
+      return { weight: op.weight, longterm: op.longterm, ...hold };
+    case "unpin":
+      return { weight: op.weight };
+    case "contig":
+      return {
+        weight: op.weight,
+        count: op.count,
+        ...(op.alignOrder !== null ? { alignOrder: op.alignOrder } : {}),
+        ...hold,
+      };
+    case "heap":
+      return {
+        weight: op.weight,
+        process: op.process,
+        heap: op.heap,
+        // "<n> B" keys: integer-like keys would be reordered by JavaScript, and the order is the draw's.
+        bytes:
+          op.sizes.length === 1 && op.sizeWeights[0] === 1
+            ? op.sizes[0]!
+            : Object.fromEntries(op.sizes.map((b, i) => [`${b} B`, op.sizeWeights[i]!])),
+        ...hold,
+        mmap: op.mmap,
+        touch: op.touch,
+        ...(op.imports.length > 0 ? { import: op.imports.map((i) => ({ device: i.device, dir: i.dir })) } : {}),
+      };
+  }
+}
+
+/**
+ * A resolved scenario in scenario-file form, with every default written out:
+ * validateScenario() of it gives the same scenario back (results carry it, so
+ * that `dmasim run --scenario result.json` runs the same workload).
+ */
+export function scenarioSpecOf(scenario: Scenario): ScenarioSpec {
+  const m = scenario.machine;
+  const machine: MachineSpec = {
+    ramBytes: m.ramBytes,
+    pageSize: m.pageSize,
+    maxOrder: m.maxOrder,
+    pageblockOrder: m.pageblockOrder,
+    storeContents: m.storeContents,
+    cmaFirstBalance: m.cmaFirstBalance,
+    ...(m.zones !== null ? { zones: m.zones === "x86_64" ? m.zones : m.zones.map((z) => ({ ...z })) } : {}),
+    ...(m.minFreeKbytes !== null ? { minFreeKbytes: m.minFreeKbytes } : {}),
+  };
+  const devices = scenario.devices.map((d): DeviceSpec =>
+    d.kind === "cma-consumer"
+      ? {
+          name: d.name,
+          kind: d.kind,
+          area: d.area,
+          frameBytes: d.framePages * m.pageSize,
+          alignOrder: d.alignOrder,
+          buffers: d.buffers,
+          periodOps: d.periodOps,
+          holdOps: rangeSpec(d.holdOps),
+          startOps: d.startOps,
+          ...(d.phases !== null ? { phases: [...d.phases] } : {}),
+        }
+      : {
+          name: d.name,
+          kind: d.kind,
+          dmaMask: d.dmaMask,
+          ...(d.iommu !== null ? { iommu: { base: d.iommu.base, bytes: d.iommu.bytes } } : {}),
+          maxSegmentBytes: d.maxSegmentBytes,
+          contiguous: d.contiguous,
+        },
+  );
+  const phases = scenario.phases.map((p): PhaseSpec => {
+    const mix: Record<string, object[]> = {};
+    for (const op of p.mix) (mix[op.kind] ??= []).push(opSpec(op));
+    return { name: p.name, ops: p.ops, mix: mix as PhaseSpec["mix"] };
+  });
+  return {
+    name: scenario.name,
+    description: scenario.description,
+    seed: scenario.seed,
+    machine,
+    areas: scenario.areas.map((a) => structuredClone(a)),
+    devices,
+    processes: scenario.processes.map((p) => ({
+      name: p.name,
+      ...(p.dmabufLimitBytes !== null ? { dmabufLimitBytes: p.dmabufLimitBytes } : {}),
+    })),
+    phases,
+    samples: scenario.samples,
+  };
+}
+
 /** Names of the built-in scenarios. */
 export function builtinScenarioNames(): string[] {
   return Object.keys(BUILTIN_SCENARIOS);
@@ -808,10 +945,36 @@ export function builtinScenarioSpec(scenarioName: string): ScenarioSpec | null {
   return spec ? (structuredClone(spec) as ScenarioSpec) : null;
 }
 
-/** Reads and validates a scenario file; errors name the file and the field. */
+/**
+ * Reads and validates a scenario file; errors name the file and the field. A
+ * run's result file (result.json, a sweep job's file) is a scenario file too:
+ * its scenario, as run (see scenarioSpecOf()), is read.
+ */
 export function loadScenarioFile(file: string): Scenario {
   const json = readJsonFile(file, "scenario file");
+  const result = resultInFile(json);
+  if (result !== null) {
+    if (result.kind !== "run" || result.scenario === undefined)
+      throw new DmaSimError(
+        "EINVAL",
+        `${basename(file)}: a ${result.kind === "replay" ? "replay's" : "result"} file, without a scenario (only a run's result can be run again)`,
+      );
+    return validateIn(basename(file), () => validateScenario(result.scenario, "result.scenario"));
+  }
   return validateIn(basename(file), () => validateScenario(json));
+}
+
+/** The LabResult in a parsed result file (result.json, or a sweep job file's `result`), or null. */
+export function resultInFile(
+  json: unknown,
+): { kind: string; scenario?: unknown; seed?: unknown; scale?: unknown; config?: unknown; backend?: unknown } | null {
+  if (typeof json !== "object" || json === null) return null;
+  const obj = json as Record<string, unknown>;
+  const inner = obj.format === "dmasim-sweep-job/1" ? obj.result : obj;
+  if (typeof inner !== "object" || inner === null) return null;
+  const r = inner as Record<string, unknown>;
+  if (typeof r.kind !== "string" || typeof r.stateHash !== "string" || !("summary" in r)) return null;
+  return r as { kind: string };
 }
 
 /**

@@ -30,6 +30,7 @@ import { readJsonFile } from "./json-file.ts";
 import type { LabResult } from "./result.ts";
 import { runScenario, type LabConfig } from "./runner.ts";
 import { loadScenario, type Scenario } from "./scenario.ts";
+import { dmasimVersion, RESULT_FORMAT } from "./version.ts";
 
 /** The axes a grid may vary, in enumeration order: the last varies fastest. */
 export const SWEEP_AXES = [
@@ -79,6 +80,10 @@ export interface SweepJobFile {
 /** The merged sweep: one row per job, by index. */
 export interface SweepMerged {
   format: "dmasim-sweep/1";
+  /** dmasim's version that merged it. */
+  dmasim: string;
+  /** RESULT_FORMAT of that version. */
+  resultFormat: number;
   grid: { digest: string; jobCount: number; scenario: string; scale: number };
   jobs: {
     index: number;
@@ -437,5 +442,5 @@ export function mergeSweep(dirs: string[]): SweepMerged {
       stateHash: data.result.stateHash,
       wallMs: data.result.timing.wallMs,
     }));
-  return { format: "dmasim-sweep/1", grid: header, jobs };
+  return { format: "dmasim-sweep/1", dmasim: dmasimVersion(), resultFormat: RESULT_FORMAT, grid: header, jobs };
 }

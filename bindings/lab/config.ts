@@ -1,0 +1,35 @@
+// A Lab run's configuration: the knobs compare and sweep vary.
+import { type Backend } from "../index.ts";
+
+/** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
+export interface LabConfig {
+  /** Engine build. Default "wasm". */
+  backend?: Backend;
+  /** Policy.cmaFirstBalance. Default: the scenario's `machine.cmaFirstBalance` (true). */
+  cmaFirstBalance?: boolean;
+  /** pageblock_order. Default: the scenario's `machine.pageblockOrder` (9). */
+  pageblockOrder?: number;
+  /** MAX_PAGE_ORDER. Default: the scenario's `machine.maxOrder` (10). */
+  maxOrder?: number;
+  /** Policy.allocNoFragment. Default true. */
+  allocNoFragment?: boolean;
+  /** Policy.claimThresholdPages (the stealing threshold). Default half a pageblock. */
+  claimThresholdPages?: number;
+  /**
+   * IOVA policy of the scenario's IOMMU importers: "dma-iommu" (one IOVA range per
+   * table, one bitmap) or "arm" (the seed's per-chunk mapping, bitmap extensions).
+   * Default "dma-iommu".
+   */
+  iommuStyle?: "arm" | "dma-iommu";
+}
+
+/** The fields of LabConfig. */
+export const LAB_CONFIG_KEYS = [
+  "backend",
+  "cmaFirstBalance",
+  "pageblockOrder",
+  "maxOrder",
+  "allocNoFragment",
+  "claimThresholdPages",
+  "iommuStyle",
+] as const satisfies readonly (keyof LabConfig)[];
