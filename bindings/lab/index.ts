@@ -11,3 +11,4 @@ export * from "./result.ts";
 export * from "./runner.ts";
 export * from "./scenario.ts";
 export * from "./sweep.ts";
+export * from "./twin/index.ts";
