@@ -8,6 +8,7 @@
  *   dmasim sweep --grid FILE [--shard I/N] [--out DIR] [--workers K]
  *   dmasim merge DIR... [--out FILE] [--json]
  *   dmasim scenarios [NAME|FILE]
+ *   dmasim twin CAPTURE_DIR [--mode follow|free-run|both] [--backend wasm|ts] [--out DIR] [--json]
  *
  * With --json, stdout carries one JSON document and nothing else. Errors are
  * one line on stderr and exit code 1 (DMASIM_DEBUG=1 adds the stack).
@@ -34,6 +35,7 @@ import { loadGrid, mergeSweep, parseShard, runSweep, shardJobs, type SweepMerged
 import { compareRows, DEFAULT_CONFIGS, loadConfigs, runCompare } from "./compare.ts";
 import { allSummaryRows, formatTable, headline, runSummaryRows } from "./format.ts";
 import { createProgress } from "./progress.ts";
+import { addTwinCommand } from "./twin.ts";
 import { type Backend, type CmaAreaOptions, type SystemOptions } from "../index.ts";
 
 const DEFAULT_REPORT_DIR = "report";
@@ -452,6 +454,7 @@ export function buildProgram(): Command {
     .argument("[name|file]", "built-in scenario to print, or scenario file to check")
     .action((name: string | undefined) => scenariosCommand(name));
 
+  addTwinCommand(program);
   return program;
 }
 
