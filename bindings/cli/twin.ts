@@ -44,7 +44,7 @@ export function formatTwinSummary(r: TwinResult): string {
     out.push(`           by order: ${agreementCells(f.byOrder)}`);
     out.push(`           by migratetype: ${agreementCells(f.byMigratetype)}`);
     out.push(
-      `           fallbacks: ${f.fallbacks.kernel} traced, ${f.fallbacks.sameBlock} same block (${pct(f.fallbacks.agreement)}); unapplied: ${f.unapplied.allocs} allocs, ${f.unapplied.frees} frees`,
+      `           fallbacks: ${f.fallbacks.kernel} traced, ${f.fallbacks.sameBlock} same block (${pct(f.fallbacks.agreement)}); unapplied: ${f.unapplied.allocs} allocs, ${f.unapplied.frees} frees; traced type differs from the pageblock's: ${f.typeDiffers.allocs} allocs, ${f.typeDiffers.drains} drains`,
     );
     for (const p of f.phases)
       out.push(

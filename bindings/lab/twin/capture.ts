@@ -9,6 +9,7 @@
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { DmaSimError } from "../../core/errors.ts";
 
 /** One zone as /proc/zoneinfo describes it (pages). */
@@ -240,14 +241,17 @@ async function readSnapshot(dir: string, phase: string): Promise<CaptureSnapshot
 
 /**
  * The free pfns of a snapshot: every page with KPF_BUDDY (bit 10) in its
- * kpageflags word (8 bytes per pfn, little-endian). 6.1 marks a free block's
+ * kpageflags word (8 bytes per pfn, little-endian; `kpageflags` or `kpageflags.gz`). 6.1 marks a free block's
  * head and tails; pages on per-cpu lists are not marked.
  */
 export async function readFreePfns(snapshot: CaptureSnapshot): Promise<Uint8Array> {
-  const path = join(snapshot.dir, "kpageflags");
+  const plain = join(snapshot.dir, "kpageflags");
+  // kpageflags.gz: a capture shrunk for storage (the file is mostly runs of equal words).
+  const path = existsSync(plain) || !existsSync(plain + ".gz") ? plain : plain + ".gz";
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
+    if (path.endsWith(".gz")) bytes = gunzipSync(bytes);
   } catch {
     throw new DmaSimError("ENOENT", `twin: the capture has no ${snapshot.phase}/kpageflags (${path})`);
   }

@@ -97,6 +97,14 @@ export interface FollowResult extends Agreement {
   applied: { allocs: number; frees: number; retypes: number };
   /** Events that could not be applied: the twin's state disagreed with the kernel's (diagnostics). */
   unapplied: { allocs: number; frees: number; examples: string[] };
+  /**
+   * Events whose traced migratetype differs from the twin's pageblock type at
+   * that pfn. 6.1 puts a drained page on the list of its per-cpu migratetype
+   * and takes blocks from any list they sit on; dmasim keeps every free block on
+   * its pageblock's list (the v6.10+ rule), so these blocks sit on another list
+   * than the kernel's.
+   */
+  typeDiffers: { allocs: number; drains: number };
   phases: PhaseCheck[];
 }
 
@@ -159,6 +167,7 @@ class Follower {
     unscored: 0,
     applied: { allocs: 0, frees: 0, retypes: 0 },
     unapplied: { allocs: 0, frees: 0, examples: [] },
+    typeDiffers: { allocs: 0, drains: 0 },
     phases: [],
   };
   /** The prediction made at a traced fallback, for the allocation that follows it. */
@@ -191,6 +200,7 @@ class Follower {
       r.unscored++;
     }
     this.pending = null;
+    if (this.sys.pageblockMigratetype(pfn) !== mt) r.typeDiffers.allocs++;
     if (claimFreeBlock(this.sys, pfn, order, ALLOC_TYPES.includes(mt) ? mt : "unmovable")) r.applied.allocs++;
     else {
       r.unapplied.allocs++;
@@ -198,7 +208,9 @@ class Follower {
     }
   }
 
-  free(pfn: number, order: number, why: string): void {
+  free(pfn: number, order: number, why: string, kernelMt?: number): void {
+    if (kernelMt !== undefined && this.sys.pageblockMigratetype(pfn) !== this.names[kernelMt])
+      this.result.typeDiffers.drains++;
     if (releaseHeldBlock(this.sys, pfn, order)) this.result.applied.frees++;
     else {
       this.result.unapplied.frees++;
@@ -323,19 +335,56 @@ async function phaseCheck(
   };
 }
 
-/** Learns pageblock types from one event before the boot snapshot. */
-function gatherEvidence(ev: TwinEvent, evidence: PageblockEvidence, pageblockOrder: number): void {
-  if (ev.kind === "buddy-alloc" && ev.migratetype < 3) {
-    const pb = Math.floor(ev.pfn / 2 ** pageblockOrder);
-    if (pb < evidence.claimed.length) evidence.votes[pb * 3 + ev.migratetype]!++;
-  } else if (ev.kind === "extfrag" && ev.changeOwnership) {
-    const span = ev.fallbackOrder >= pageblockOrder ? 2 ** (ev.fallbackOrder - pageblockOrder) : 1;
-    const pb = Math.floor(ev.pfn / 2 ** pageblockOrder);
-    for (let i = 0; i < span && pb + i < evidence.claimed.length; i++) {
-      evidence.claimed[pb + i] = ev.allocMigratetype;
-      evidence.votes.fill(0, (pb + i) * 3, (pb + i) * 3 + 3);
+/**
+ * First pass: what the trace says about each pageblock's type at the boot
+ * snapshot (see machine.ts). Before the snapshot every event counts, a traced
+ * claim resetting what came before it; after the snapshot, events count for a
+ * pageblock until a traced claim retypes it. Votes are the free-list type of
+ * buddy-level allocations (mm_page_alloc_zone_locked) and of per-cpu drains
+ * (mm_page_pcpu_drain: the type free_unref_page_prepare() read from the
+ * pageblock when the page was freed). Returns false when the trace has no boot marker.
+ */
+async function gatherEvidence(
+  tracePath: string,
+  bootMarker: string,
+  evidence: PageblockEvidence,
+  pageblockOrder: number,
+): Promise<boolean> {
+  const nrBlocks = evidence.claimed.length;
+  const retypedAfterBoot = new Uint8Array(nrBlocks);
+  let afterBoot = false;
+  const vote = (pfn: number, mt: number): void => {
+    const pb = Math.floor(pfn / 2 ** pageblockOrder);
+    if (mt < 3 && pb < nrBlocks && !retypedAfterBoot[pb]) evidence.votes[pb * 3 + mt]!++;
+  };
+  for await (const batch of readTwinLines(tracePath)) {
+    for (const line of batch) {
+      // Cheap filter: only these events carry evidence.
+      if (
+        !line.includes("zone_locked") &&
+        !line.includes("pcpu_drain") &&
+        !line.includes("extfrag") &&
+        !line.includes("HARNESS_MMSNAP")
+      )
+        continue;
+      const ev = parseTwinLine(line);
+      if (ev === null) continue;
+      if (ev.kind === "buddy-alloc" || ev.kind === "pcp-drain") vote(ev.pfn, ev.migratetype);
+      else if (ev.kind === "marker" && ev.text === bootMarker) afterBoot = true;
+      else if (ev.kind === "extfrag" && ev.changeOwnership) {
+        const span = ev.fallbackOrder >= pageblockOrder ? 2 ** (ev.fallbackOrder - pageblockOrder) : 1;
+        const pb = Math.floor(ev.pfn / 2 ** pageblockOrder);
+        for (let i = 0; i < span && pb + i < nrBlocks; i++) {
+          if (afterBoot) retypedAfterBoot[pb + i] = 1;
+          else {
+            evidence.claimed[pb + i] = ev.allocMigratetype;
+            evidence.votes.fill(0, (pb + i) * 3, (pb + i) * 3 + 3);
+          }
+        }
+      }
     }
   }
+  return afterBoot;
 }
 
 /**
@@ -356,6 +405,12 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   const names = migratetypeNames(capture);
   const snapshots = new Map(capture.phases.map((s) => [s.phase, s]));
   const evidence = emptyEvidence(layout.nrPages / layout.pageblockNrPages);
+  const bootMarker = `HARNESS_MMSNAP ${boot.phase} begin`;
+  if (!(await gatherEvidence(capture.tracePath, bootMarker, evidence, capture.pageblockOrder)))
+    throw new DmaSimError(
+      "EINVAL",
+      `twin: the trace ${JSON.stringify(capture.tracePath)} has no "${bootMarker}" marker`,
+    );
 
   let follower: Follower | null = null;
   let runner: FreeRunner | null = null;
@@ -393,8 +448,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
       const key = ev.kind === "other" ? `other:${ev.name}` : ev.kind;
       events[key] = (events[key] ?? 0) + 1;
       if (tReplay === 0) {
-        if (ev.kind === "marker" && ev.text === `HARNESS_MMSNAP ${boot.phase} begin`) await startReplay();
-        else gatherEvidence(ev, evidence, capture.pageblockOrder);
+        if (ev.kind === "marker" && ev.text === bootMarker) await startReplay();
         continue;
       }
       afterBoot++;
@@ -406,7 +460,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
           r?.alloc(ev.pfn, ev.order, ev.migratetype, (f ?? r)!.sys.zoneOf(ev.pfn));
           break;
         case "pcp-drain":
-          f?.free(ev.pfn, ev.order, "pcp drain");
+          f?.free(ev.pfn, ev.order, "pcp drain", ev.migratetype);
           r?.free(ev.pfn, ev.order);
           break;
         case "free":
