@@ -1,6 +1,7 @@
-import { cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { describe, expect, it } from "vitest";
@@ -140,6 +141,37 @@ describe("twin: follow mode on the hand-written capture", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("twin: the dmasim twin command", () => {
+  const CLI = resolve(import.meta.dirname, "../dist/bindings/cli/main.js");
+  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, "twin", ...args], { encoding: "utf8" });
+
+  it("prints a short summary, or the result as JSON (and writes it with --out)", () => {
+    const text = run(SMALL, "--backend", "ts");
+    expect(text.status).toBe(0);
+    expect(text.stdout).toContain("dmasim twin (ts):");
+    expect(text.stdout).toContain("follow   agreement 75.00% (6 of 8 buddy-level allocations)");
+    expect(text.stdout).toContain("buddyinfo matches");
+    const out = mkdtempSync(join(tmpdir(), "twin-cli-"));
+    try {
+      const json = run(SMALL, "--json", "--mode", "follow", "--out", out);
+      expect(json.status).toBe(0);
+      const result = JSON.parse(json.stdout) as TwinResult;
+      expect(result.fidelity.follow!.agreement).toBe(0.75);
+      expect(result.fidelity.freeRun).toBeUndefined();
+      expect(JSON.parse(readFileSync(join(out, "twin.json"), "utf8"))).toEqual(result);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("reports a missing capture in one line", () => {
+    const r = run(join(SMALL, "missing"));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim()).toMatch(/^dmasim: ENOENT: twin: no capture directory ".*missing"$/);
   });
 });
 
