@@ -103,6 +103,8 @@ describe("twin: follow mode on the hand-written capture", () => {
     // The traced steal: dmasim falls back to the same block and claims its pageblock too.
     expect(f.fallbacks).toEqual({ kernel: 1, dmasimAlsoFellBack: 1, sameBlock: 1, agreement: 1 });
     expect(f.applied).toEqual({ allocs: 8, frees: 3, retypes: 1 });
+    // Both misses: dmasim's pick is on the kernel's list, but smaller than the block the kernel split.
+    expect(f.missCauses).toEqual({ otherListIn61: 0, smallerBlockSkipped: 2, listOrder: 0 });
     expect(f.unapplied).toMatchObject({ allocs: 0, frees: 1 });
     expect(f.unapplied.examples).toEqual(["pcp drain pfn 513 order 0: not held in the twin"]);
     // At the next snapshot the twin's free pages are the kernel's, on the same lists.
@@ -204,5 +206,8 @@ describe.skipIf(!existsSync(join(DEBIAN, "trace.txt.gz")))("twin: the Debian 6.1
     // Compaction's free scanner takes pages without an event: after it, some pages differ.
     expect(f.phases[1]!.phase).toBe("after_compact");
     expect(fr.maxDistance).toBeLessThan(0.1);
+    const misses = f.decisions - f.agreed;
+    const { otherListIn61, smallerBlockSkipped, listOrder } = f.missCauses;
+    expect(otherListIn61 + smallerBlockSkipped + listOrder).toBe(misses);
   }, 60_000);
 });

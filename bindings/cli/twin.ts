@@ -46,6 +46,10 @@ export function formatTwinSummary(r: TwinResult): string {
     out.push(
       `           fallbacks: ${f.fallbacks.kernel} traced, ${f.fallbacks.sameBlock} same block (${pct(f.fallbacks.agreement)}); unapplied: ${f.unapplied.allocs} allocs, ${f.unapplied.frees} frees; traced type differs from the pageblock's: ${f.typeDiffers.allocs} allocs, ${f.typeDiffers.drains} drains`,
     );
+    const m = f.missCauses;
+    out.push(
+      `           misses by 6.1's list rules: ${m.otherListIn61} picks on another type's list in 6.1, ${m.smallerBlockSkipped} smaller blocks the kernel skipped, ${m.listOrder} list order`,
+    );
     for (const p of f.phases)
       out.push(
         `           at ${p.phase}: ${p.freePfnsDiffering ?? "?"} pfns free in one and not the other; free-list distance ${p.freeListDistance.toFixed(4)}`,

@@ -44,6 +44,7 @@ import {
 import { DmaSimError } from "../../core/errors.ts";
 import { readCapture, readFreePfns, type Capture, type CaptureSnapshot } from "./capture.ts";
 import { parseTwinLine, readTwinLines, type TwinEvent } from "./events.ts";
+import { ListShadow, type MissCauses } from "./shadow.ts";
 import {
   assignPageblockTypes,
   createTwinSystem,
@@ -105,6 +106,8 @@ export interface FollowResult extends Agreement {
    * than the kernel's.
    */
   typeDiffers: { allocs: number; drains: number };
+  /** Where the misses come from, by a shadow of 6.1's free-list types (see shadow.ts). */
+  missCauses: MissCauses;
   phases: PhaseCheck[];
 }
 
@@ -168,15 +171,21 @@ class Follower {
     applied: { allocs: 0, frees: 0, retypes: 0 },
     unapplied: { allocs: 0, frees: 0, examples: [] },
     typeDiffers: { allocs: 0, drains: 0 },
+    missCauses: { otherListIn61: 0, smallerBlockSkipped: 0, listOrder: 0 },
     phases: [],
   };
   /** The prediction made at a traced fallback, for the allocation that follows it. */
   private pending: { order: number; mt: MigratetypeName; peek: RmqueuePeek | null } | null = null;
 
+  private readonly shadow: ListShadow;
+
   constructor(
     readonly sys: System,
     private readonly names: MigratetypeName[],
-  ) {}
+  ) {
+    this.shadow = new ListShadow(sys, (name) => names.indexOf(name as MigratetypeName));
+    this.result.missCauses = this.shadow.misses;
+  }
 
   private note(text: string): void {
     if (this.result.unapplied.examples.length < 10) this.result.unapplied.examples.push(text);
@@ -192,6 +201,7 @@ class Follower {
           ? pending.peek
           : peekRmqueue(this.sys, this.sys.zoneOf(pfn), order, mt);
       const agreed = peek?.pfn === pfn;
+      if (!agreed && peek) this.shadow.classify(pfn, kernelMt, peek.pfn);
       r.decisions++;
       if (agreed) r.agreed++;
       tally(r.byOrder, String(order), agreed);
@@ -201,8 +211,11 @@ class Follower {
     }
     this.pending = null;
     if (this.sys.pageblockMigratetype(pfn) !== mt) r.typeDiffers.allocs++;
-    if (claimFreeBlock(this.sys, pfn, order, ALLOC_TYPES.includes(mt) ? mt : "unmovable")) r.applied.allocs++;
-    else {
+    const covering = this.shadow.beforeClaim(pfn);
+    if (claimFreeBlock(this.sys, pfn, order, ALLOC_TYPES.includes(mt) ? mt : "unmovable")) {
+      r.applied.allocs++;
+      this.shadow.afterClaim(covering);
+    } else {
       r.unapplied.allocs++;
       this.note(`alloc pfn ${pfn} order ${order}: not free in the twin`);
     }
@@ -211,8 +224,10 @@ class Follower {
   free(pfn: number, order: number, why: string, kernelMt?: number): void {
     if (kernelMt !== undefined && this.sys.pageblockMigratetype(pfn) !== this.names[kernelMt])
       this.result.typeDiffers.drains++;
-    if (releaseHeldBlock(this.sys, pfn, order)) this.result.applied.frees++;
-    else {
+    if (releaseHeldBlock(this.sys, pfn, order)) {
+      this.result.applied.frees++;
+      this.shadow.afterFree(pfn, kernelMt ?? null);
+    } else {
       this.result.unapplied.frees++;
       this.note(`${why} pfn ${pfn} order ${order}: not held in the twin`);
     }
@@ -229,7 +244,12 @@ class Follower {
         f.dmasimAlsoFellBack++;
         if (peek.fallback.pfn === ev.pfn) f.sameBlock++;
       }
-      if (ev.changeOwnership) this.result.applied.retypes += retype(this.sys, ev, mt);
+      if (ev.changeOwnership) {
+        this.result.applied.retypes += retype(this.sys, ev, mt);
+        const span = Math.max(1, 2 ** (ev.fallbackOrder - this.sys.pageblockOrder)) * this.sys.pageblockNrPages;
+        const start = Math.floor(ev.pfn / span) * span;
+        this.shadow.afterRetype(start, Math.min(start + span, this.sys.nrPages), ev.allocMigratetype);
+      }
     }
   }
 }
