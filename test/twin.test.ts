@@ -209,5 +209,9 @@ describe.skipIf(!existsSync(join(DEBIAN, "trace.txt.gz")))("twin: the Debian 6.1
     const misses = f.decisions - f.agreed;
     const { otherListIn61, smallerBlockSkipped, listOrder } = f.missCauses;
     expect(otherListIn61 + smallerBlockSkipped + listOrder).toBe(misses);
+    // The portable build follows to the same score and state.
+    const ts = await runTwin(DEBIAN, { mode: "follow", backend: "ts" });
+    expect(ts.fidelity.follow).toEqual(f);
+    expect(ts.stateHash.follow).toBe(r.stateHash.follow);
   }, 60_000);
 });
