@@ -48,7 +48,7 @@ export function formatTwinSummary(r: TwinResult): string {
     );
     const m = f.missCauses;
     out.push(
-      `           misses by 6.1's list rules: ${m.otherListIn61} picks on another type's list in 6.1, ${m.smallerBlockSkipped} smaller blocks the kernel skipped, ${m.listOrder} list order`,
+      `           a model of 6.1's free lists: ${pct(f.linux61Lists.agreement)}; dmasim's misses: ${m.otherListIn61} picks on another type's list in 6.1, ${m.kernelBlockOnOtherList} kernel blocks on another list in dmasim, ${m.otherOrder} other order, ${m.listOrder} list order`,
     );
     for (const p of f.phases)
       out.push(

@@ -44,7 +44,7 @@ import {
 import { DmaSimError } from "../../core/errors.ts";
 import { readCapture, readFreePfns, type Capture, type CaptureSnapshot } from "./capture.ts";
 import { parseTwinLine, readTwinLines, type TwinEvent } from "./events.ts";
-import { ListShadow, type MissCauses } from "./shadow.ts";
+import { Linux61Lists } from "./lists61.ts";
 import {
   assignPageblockTypes,
   createTwinSystem,
@@ -106,8 +106,18 @@ export interface FollowResult extends Agreement {
    * than the kernel's.
    */
   typeDiffers: { allocs: number; drains: number };
-  /** Where the misses come from, by a shadow of 6.1's free-list types (see shadow.ts). */
-  missCauses: MissCauses;
+  /**
+   * The same decisions predicted by a model of 6.1's free lists (lists61.ts):
+   * what dmasim would score with 6.1's list rules instead of its own.
+   */
+  linux61Lists: Agreement;
+  /**
+   * Where dmasim's misses come from: its pick is on another type's list in 6.1
+   * (by the model); the kernel's block is on another type's list in dmasim;
+   * both on the request's lists but of different orders; same list and order,
+   * another position on the list.
+   */
+  missCauses: { otherListIn61: number; kernelBlockOnOtherList: number; otherOrder: number; listOrder: number };
   phases: PhaseCheck[];
 }
 
@@ -171,20 +181,35 @@ class Follower {
     applied: { allocs: 0, frees: 0, retypes: 0 },
     unapplied: { allocs: 0, frees: 0, examples: [] },
     typeDiffers: { allocs: 0, drains: 0 },
-    missCauses: { otherListIn61: 0, smallerBlockSkipped: 0, listOrder: 0 },
+    linux61Lists: { decisions: 0, agreed: 0, agreement: null },
+    missCauses: { otherListIn61: 0, kernelBlockOnOtherList: 0, otherOrder: 0, listOrder: 0 },
     phases: [],
   };
   /** The prediction made at a traced fallback, for the allocation that follows it. */
   private pending: { order: number; mt: MigratetypeName; peek: RmqueuePeek | null } | null = null;
 
-  private readonly shadow: ListShadow;
+  private readonly lists61: Linux61Lists;
 
   constructor(
     readonly sys: System,
     private readonly names: MigratetypeName[],
+    layout: TwinLayout,
   ) {
-    this.shadow = new ListShadow(sys, (name) => names.indexOf(name as MigratetypeName));
-    this.result.missCauses = this.shadow.misses;
+    this.lists61 = new Linux61Lists(sys, (name) => names.indexOf(name), layout.zones);
+  }
+
+  /** Scores the 6.1 model's prediction and sorts dmasim's miss (before the claim is applied). */
+  private compare61(pfn: number, order: number, kernelMt: number, pick: number | null): void {
+    const l = this.lists61;
+    const m = this.result.linux61Lists;
+    m.decisions++;
+    if (l.peek(pfn, order, kernelMt) === pfn) m.agreed++;
+    if (pick === null || pick === pfn) return;
+    const causes = this.result.missCauses;
+    if (l.listTypeAt(pick) !== kernelMt) causes.otherListIn61++;
+    else if (this.sys.pageblockMigratetype(pfn) !== this.names[kernelMt]) causes.kernelBlockOnOtherList++;
+    else if (l.orderAt(pick) !== l.orderAt(pfn)) causes.otherOrder++;
+    else causes.listOrder++;
   }
 
   private note(text: string): void {
@@ -201,7 +226,7 @@ class Follower {
           ? pending.peek
           : peekRmqueue(this.sys, this.sys.zoneOf(pfn), order, mt);
       const agreed = peek?.pfn === pfn;
-      if (!agreed && peek) this.shadow.classify(pfn, kernelMt, peek.pfn);
+      this.compare61(pfn, order, kernelMt, peek?.pfn ?? null);
       r.decisions++;
       if (agreed) r.agreed++;
       tally(r.byOrder, String(order), agreed);
@@ -211,10 +236,9 @@ class Follower {
     }
     this.pending = null;
     if (this.sys.pageblockMigratetype(pfn) !== mt) r.typeDiffers.allocs++;
-    const covering = this.shadow.beforeClaim(pfn);
+    this.lists61.claim(pfn, order);
     if (claimFreeBlock(this.sys, pfn, order, ALLOC_TYPES.includes(mt) ? mt : "unmovable")) {
       r.applied.allocs++;
-      this.shadow.afterClaim(covering);
     } else {
       r.unapplied.allocs++;
       this.note(`alloc pfn ${pfn} order ${order}: not free in the twin`);
@@ -226,7 +250,7 @@ class Follower {
       this.result.typeDiffers.drains++;
     if (releaseHeldBlock(this.sys, pfn, order)) {
       this.result.applied.frees++;
-      this.shadow.afterFree(pfn, kernelMt ?? null);
+      this.lists61.free(pfn, order, kernelMt ?? null);
     } else {
       this.result.unapplied.frees++;
       this.note(`${why} pfn ${pfn} order ${order}: not held in the twin`);
@@ -248,7 +272,7 @@ class Follower {
         this.result.applied.retypes += retype(this.sys, ev, mt);
         const span = Math.max(1, 2 ** (ev.fallbackOrder - this.sys.pageblockOrder)) * this.sys.pageblockNrPages;
         const start = Math.floor(ev.pfn / span) * span;
-        this.shadow.afterRetype(start, Math.min(start + span, this.sys.nrPages), ev.allocMigratetype);
+        this.lists61.retype(start, Math.min(start + span, this.sys.nrPages), ev.allocMigratetype);
       }
     }
   }
@@ -447,7 +471,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     if (mode !== "free-run") {
       const sys = await createTwinSystem(capture, layout, backend);
       loadFreeSet(sys, bootFree, [...types]);
-      follower = new Follower(sys, names);
+      follower = new Follower(sys, names, layout);
       load = loadReport(sys, boot, layout, types);
     }
     if (mode !== "follow") {
@@ -520,6 +544,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     const res = f.result;
     res.agreement = agreementOf(res);
     for (const a of [...Object.values(res.byOrder), ...Object.values(res.byMigratetype)]) a.agreement = agreementOf(a);
+    res.linux61Lists.agreement = agreementOf(res.linux61Lists);
     res.fallbacks.agreement = res.fallbacks.kernel === 0 ? null : res.fallbacks.sameBlock / res.fallbacks.kernel;
     fidelity.follow = res;
     f.sys.check();
