@@ -11,17 +11,18 @@
  *
  * Pageblock types. The capture gives only how many pageblocks of each type a
  * zone has (pagetypeinfo's "Number of blocks type"), not which. The loader
- * takes, per pageblock: the type a traced steal claimed it for
- * (mm_page_alloc_extfrag with change_ownership=1, the last one before the
- * snapshot), else the type most buddy-level allocations from it asked for
- * before the snapshot (mm_page_alloc_zone_locked: the free list they came
- * from), else Movable (memmap_init()'s default). It then moves pageblocks
- * between types until each zone's counts equal the capture's, choosing among
- * those without a traced claim: for Unmovable/Reclaimable the ones with the
- * fewest free pages (kernel allocations fill their blocks), for Movable the
- * ones with the most. A free block spanning several pageblocks gives them all
- * the type of its first. Held pages are allocations of their pageblock's
- * type; movable ones get an owner, so stealing counts them alike.
+ * takes, per pageblock: the type a traced steal claimed it for before the
+ * snapshot (mm_page_alloc_extfrag with change_ownership=1, the last one), else
+ * the type most evidence names (the free-list type of buddy-level allocations
+ * and per-cpu drains touching it, before the snapshot and after it until a
+ * traced claim retypes it; see gatherEvidence() in twin.ts), else Movable
+ * (memmap_init()'s default). It then moves pageblocks between types until each
+ * zone's counts equal the capture's, choosing among those without a traced
+ * claim: for Unmovable/Reclaimable the ones with the fewest free pages (kernel
+ * allocations fill their blocks), for Movable the ones with the most. A free
+ * block spanning several pageblocks gives them all the type of its first. Held
+ * pages are allocations of their pageblock's type; movable ones get an owner,
+ * so stealing counts them alike.
  */
 import {
   claimFreeBlock,
@@ -36,11 +37,11 @@ import {
 import { DmaSimError } from "../../core/errors.ts";
 import type { Capture, CaptureSnapshot } from "./capture.ts";
 
-/** What the trace before the snapshot says about pageblock types (indexed by pageblock number). */
+/** What the trace says about pageblock types at the snapshot (indexed by pageblock number). */
 export interface PageblockEvidence {
   /** The type a traced steal claimed the pageblock for (kernel enum value), or -1. */
   claimed: Int8Array;
-  /** Buddy-level allocations from the pageblock per kernel migratetype 0..2: votes[pb * 3 + mt]. */
+  /** Buddy-level allocations and drains naming the pageblock's list, per kernel migratetype 0..2: votes[pb * 3 + mt]. */
   votes: Uint32Array;
 }
 
@@ -276,18 +277,15 @@ export function twinFreePfns(sys: System): Uint8Array {
   return out;
 }
 
-export function loadReport(
-  sys: System,
-  snapshot: CaptureSnapshot,
-  layout: TwinLayout,
-  types: MigratetypeName[],
-): LoadReport {
+export function loadReport(sys: System, snapshot: CaptureSnapshot, layout: TwinLayout): LoadReport {
   const freePages = sys.stats().nrFreePages;
   const pageblocks: LoadReport["pageblocks"] = {};
   for (const z of layout.zones) {
     const loaded: Record<string, number> = {};
-    for (let pb = z.startPfn / layout.pageblockNrPages; pb < z.endPfn / layout.pageblockNrPages; pb++)
-      loaded[types[pb]!] = (loaded[types[pb]!] ?? 0) + 1;
+    for (let pfn = z.startPfn; pfn < z.endPfn; pfn += layout.pageblockNrPages) {
+      const mt = sys.pageblockMigratetype(pfn);
+      loaded[mt] = (loaded[mt] ?? 0) + 1;
+    }
     pageblocks[z.name] = { loaded, capture: snapshot.pagetypeinfo.blocks[z.name] ?? {} };
   }
   return {

@@ -472,13 +472,13 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
       const sys = await createTwinSystem(capture, layout, backend);
       loadFreeSet(sys, bootFree, [...types]);
       follower = new Follower(sys, names, layout);
-      load = loadReport(sys, boot, layout, types);
+      load = loadReport(sys, boot, layout);
     }
     if (mode !== "follow") {
       const sys = await createTwinSystem(capture, layout, backend);
       loadFreeSet(sys, bootFree, [...types]);
       runner = new FreeRunner(sys, names, bootFree);
-      load ??= loadReport(sys, boot, layout, types);
+      load ??= loadReport(sys, boot, layout);
     }
     loadMs = performance.now() - tLoad;
     tReplay = performance.now();
