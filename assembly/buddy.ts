@@ -587,3 +587,14 @@ export function freePageRange(pfn: i32, count: i32): void {
   const end = pfn + count;
   for (let p = pfn; p < end; p++) freeBlock(p, 0, false);
 }
+
+/**
+ * Puts a free block on the head (or tail) of list `mt` with its pages accounted,
+ * without merging: the step expand() and break_down_buddy_pages() take for each
+ * split-off half (claim.ts).
+ */
+export function addFreeBlockNoMerge(pfn: i32, order: i32, mt: i32, toTail: bool): void {
+  const zone = zoneOf(pfn);
+  addToFreeList(zone, pfn, order, mt, toTail);
+  accountFreepages(zone, 1 << order, mt);
+}

@@ -437,3 +437,14 @@ export function lastMapPtes(c: i32): i32 { return lastMapEntries[c]; }
 // ---- bitmaps (lib/bitmap.c) for the bindings ----------------------------------------------
 
 export { bitmapCreate, bitmapNextSet, bitmapNextZero, bitmapTestBit, bitmapUpdate, bitmapZeroArea };
+
+// ---- replaying a real kernel's choices (claim.ts) ------------------------------------------
+
+import {
+  claimBlock, releaseBlock, peekRmqueue, peekFallbackPfn, peekFallbackOrder, peekFallbackMt, peekFallbackClaims,
+  rmqueueInZone, retypePageblock,
+} from "./claim.ts";
+export {
+  claimBlock, releaseBlock, peekRmqueue, peekFallbackPfn, peekFallbackOrder, peekFallbackMt, peekFallbackClaims,
+  rmqueueInZone, retypePageblock,
+};

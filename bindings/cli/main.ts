@@ -9,6 +9,7 @@
  *   dmasim merge DIR... [--out FILE] [--columns KEYS] [--json]
  *   dmasim report RESULT.json [--out DIR] [--force]
  *   dmasim scenarios [NAME|FILE]
+ *   dmasim twin CAPTURE_DIR [--mode follow|free-run|both] [--backend wasm|ts] [--out DIR] [--json]
  *
  * With --json, stdout carries one JSON document and nothing else. Errors are
  * one line on stderr and exit code 1 (DMASIM_DEBUG=1 adds the stack).
@@ -57,6 +58,7 @@ import {
   summaryCell,
 } from "./format.ts";
 import { createProgress } from "./progress.ts";
+import { addTwinCommand } from "./twin.ts";
 import { type Backend, type CmaAreaOptions, type SystemOptions } from "../index.ts";
 
 const DEFAULT_REPORT_DIR = "report";
@@ -566,6 +568,7 @@ export function buildProgram(): Command {
     .argument("[name|file]", "built-in scenario to print, or scenario file to check")
     .action((name: string | undefined) => scenariosCommand(name));
 
+  addTwinCommand(program);
   return program;
 }
 

@@ -12,3 +12,4 @@ export * from "./runner.ts";
 export * from "./scenario.ts";
 export * from "./sweep.ts";
 export * from "./version.ts";
+export * from "./twin/index.ts";

@@ -1,0 +1,100 @@
+/**
+ * `dmasim twin CAPTURE_DIR`: replays a real kernel's capture (the realkernel
+ * harness's output directory) on a machine laid out like it and scores how
+ * often dmasim makes the kernel's choices (see bindings/lab/twin/twin.ts).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Option, type Command } from "commander";
+import { runTwin, type Agreement, type TwinMode, type TwinResult } from "../lab/twin/index.ts";
+import type { Backend } from "../index.ts";
+
+interface TwinOpts {
+  mode: TwinMode;
+  backend: Backend;
+  json?: boolean;
+  out?: string;
+}
+
+function pct(x: number | null | undefined): string {
+  return x === null || x === undefined ? "n/a" : `${(100 * x).toFixed(2)}%`;
+}
+
+function agreementCells(map: Record<string, Agreement>): string {
+  return Object.entries(map)
+    .map(([k, a]) => `${k}: ${pct(a.agreement)} of ${a.decisions}`)
+    .join(", ");
+}
+
+/** The text summary: a dozen lines. */
+export function formatTwinSummary(r: TwinResult): string {
+  const out: string[] = [];
+  const c = r.capture;
+  out.push(`dmasim twin (${r.machine.backend}): ${c.dir}`);
+  out.push(
+    `  kernel   ${c.kernelVersion} (${c.release}); zones ${c.zones.map((z) => `${z.name} ${z.startPfn}+${z.spannedPages}`).join(", ")}; pageblock order ${c.pageblockOrder}, max order ${c.maxOrder}` +
+      (c.cmaAreas.length > 0 ? `; cma= on the command line${c.cmaConfigured ? "" : " (no CONFIG_CMA: ignored)"}` : ""),
+  );
+  out.push(
+    `  boot     ${r.load.freePages} free, ${r.load.heldPages} held pages; buddyinfo ${r.load.buddyinfoMatches ? "matches" : "DIFFERS"}; per-type free-list distance ${r.load.freeListDistance.toFixed(4)}`,
+  );
+  const f = r.fidelity.follow;
+  if (f) {
+    out.push(`  follow   agreement ${pct(f.agreement)} (${f.agreed} of ${f.decisions} buddy-level allocations)`);
+    out.push(`           by order: ${agreementCells(f.byOrder)}`);
+    out.push(`           by migratetype: ${agreementCells(f.byMigratetype)}`);
+    out.push(
+      `           fallbacks: ${f.fallbacks.kernel} traced, ${f.fallbacks.sameBlock} same block (${pct(f.fallbacks.agreement)}); unapplied: ${f.unapplied.allocs} allocs, ${f.unapplied.frees} frees; traced type differs from the pageblock's: ${f.typeDiffers.allocs} allocs, ${f.typeDiffers.drains} drains`,
+    );
+    const m = f.missCauses;
+    out.push(
+      `           a model of 6.1's free lists: ${pct(f.linux61Lists.agreement)}; dmasim's misses: ${m.otherListIn61} picks on another type's list in 6.1, ${m.kernelBlockOnOtherList} kernel blocks on another list in dmasim, ${m.otherOrder} other order, ${m.listOrder} list order`,
+    );
+    for (const p of f.phases)
+      out.push(
+        `           at ${p.phase}: ${p.freePfnsDiffering ?? "?"} pfns free in one and not the other; free-list distance ${p.freeListDistance.toFixed(4)}`,
+      );
+  }
+  const fr = r.fidelity.freeRun;
+  if (fr) {
+    out.push(
+      `  free-run ${fr.allocs} allocations (${fr.failed} failed), ${fr.frees} frees; max distance ${fr.maxDistance === null ? "n/a" : fr.maxDistance.toFixed(4)}`,
+    );
+    for (const p of fr.phases)
+      out.push(`           at ${p.phase}: free-list distance ${p.freeListDistance.toFixed(4)}`);
+  }
+  out.push(
+    `  time     load ${r.timing.loadMs.toFixed(0)} ms, replay ${r.timing.replayMs.toFixed(0)} ms of ${r.trace.lines} lines`,
+  );
+  return out.join("\n");
+}
+
+async function twinCommand(dir: string, opts: TwinOpts): Promise<void> {
+  const result = await runTwin(dir, { mode: opts.mode, backend: opts.backend });
+  if (opts.out) {
+    mkdirSync(opts.out, { recursive: true });
+    writeFileSync(join(opts.out, "twin.json"), JSON.stringify(result, null, 2) + "\n");
+  }
+  if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+  else
+    process.stdout.write(
+      formatTwinSummary(result) + (opts.out ? `\n  wrote    ${join(opts.out, "twin.json")}` : "") + "\n",
+    );
+}
+
+/** Adds `twin` to the program. */
+export function addTwinCommand(program: Command): void {
+  program
+    .command("twin")
+    .description("replay a real kernel's capture directory on a machine laid out like it and score fidelity")
+    .argument("<capture-dir>", "a realkernel capture: boot/ (and later phase) snapshots, trace.txt[.gz], static/")
+    .addOption(
+      new Option("--mode <mode>", "follow the kernel, run free, or both")
+        .choices(["follow", "free-run", "both"])
+        .default("both"),
+    )
+    .addOption(new Option("--backend <backend>", "engine build").choices(["wasm", "ts"]).default("wasm"))
+    .option("-o, --out <dir>", "also write the result as twin.json in this directory")
+    .option("--json", "print the result as JSON on stdout, and nothing else")
+    .action((dir: string, opts: TwinOpts) => twinCommand(dir, opts));
+}

@@ -1,0 +1,298 @@
+/**
+ * A dmasim machine laid out like a captured one, loaded with a snapshot's
+ * state: exactly the snapshot's free pfns free, every other page held.
+ *
+ * Layout. dmasim zones start and end on pageblock boundaries and the machine
+ * is a whole number of max-order blocks, so each zone boundary of the capture
+ * is rounded up to a pageblock and the last zone reaches the machine's end.
+ * Pages outside the kernel's zones or RAM (pfn 0, firmware holes, the tail
+ * after the last RAM page) are never free in kpageflags: they load held and
+ * stay so.
+ *
+ * Pageblock types. The capture gives only how many pageblocks of each type a
+ * zone has (pagetypeinfo's "Number of blocks type"), not which. The loader
+ * takes, per pageblock: the type a traced steal claimed it for before the
+ * snapshot (mm_page_alloc_extfrag with change_ownership=1, the last one), else
+ * the type most evidence names (the free-list type of buddy-level allocations
+ * and per-cpu drains touching it, before the snapshot and after it until a
+ * traced claim retypes it; see gatherEvidence() in twin.ts), else Movable
+ * (memmap_init()'s default). It then moves pageblocks between types until each
+ * zone's counts equal the capture's, choosing among those without a traced
+ * claim: for Unmovable/Reclaimable the ones with the fewest free pages (kernel
+ * allocations fill their blocks), for Movable the ones with the most. A free
+ * block spanning several pageblocks gives them all the type of its first. Held
+ * pages are allocations of their pageblock's type; movable ones get an owner,
+ * so stealing counts them alike.
+ */
+import {
+  claimFreeBlock,
+  createSystem,
+  setPageblockMigratetype,
+  type Backend,
+  type MigratetypeName,
+  type System,
+  type ZoneName,
+  type ZoneOption,
+} from "../../index.ts";
+import { DmaSimError } from "../../core/errors.ts";
+import type { Capture, CaptureSnapshot } from "./capture.ts";
+
+/** What the trace says about pageblock types at the snapshot (indexed by pageblock number). */
+export interface PageblockEvidence {
+  /** The type a traced steal claimed the pageblock for (kernel enum value), or -1. */
+  claimed: Int8Array;
+  /** Buddy-level allocations and drains naming the pageblock's list, per kernel migratetype 0..2: votes[pb * 3 + mt]. */
+  votes: Uint32Array;
+}
+
+export function emptyEvidence(nrPageblocks: number): PageblockEvidence {
+  return { claimed: new Int8Array(nrPageblocks).fill(-1), votes: new Uint32Array(nrPageblocks * 3) };
+}
+
+/** The twin's machine geometry, from the capture. */
+export interface TwinLayout {
+  nrPages: number;
+  pageblockNrPages: number;
+  /** Capture zones that dmasim models, with their dmasim [start, end) pfns. */
+  zones: { name: ZoneName; startPfn: number; endPfn: number }[];
+}
+
+const SUPPORTED_ZONES = ["DMA", "DMA32", "Normal"];
+
+export function twinLayout(capture: Capture, kpageflagsPages: number): TwinLayout {
+  const pageblockNrPages = 2 ** capture.pageblockOrder;
+  const maxBlock = 2 ** capture.maxOrder;
+  for (const z of capture.zones) {
+    if (!SUPPORTED_ZONES.includes(z.name))
+      throw new DmaSimError("EINVAL", `twin: zone ${z.name} of the capture is not modelled (DMA, DMA32, Normal only)`);
+  }
+  const lastPfn = Math.max(
+    kpageflagsPages,
+    ...capture.zones.map((z) => z.startPfn + z.spannedPages),
+    ...capture.ramRanges.map(([, end]) => end),
+  );
+  const nrPages = Math.ceil(lastPfn / maxBlock) * maxBlock;
+  const roundUp = (pfn: number): number => Math.ceil(pfn / pageblockNrPages) * pageblockNrPages;
+  let start = 0;
+  const zones = capture.zones.map((z, i) => {
+    const endPfn = i === capture.zones.length - 1 ? nrPages : roundUp(z.startPfn + z.spannedPages);
+    const zone = { name: z.name as ZoneName, startPfn: start, endPfn };
+    start = endPfn;
+    return zone;
+  });
+  return { nrPages, pageblockNrPages, zones };
+}
+
+/** Kernel migratetype enum value → dmasim name, from the capture's pagetypeinfo header. */
+export function migratetypeNames(capture: Capture): MigratetypeName[] {
+  return capture.phases[0]!.pagetypeinfo.migratetypes.map((name) => name.toLowerCase() as MigratetypeName);
+}
+
+const ALLOC_TYPES: MigratetypeName[] = ["unmovable", "movable", "reclaimable"];
+
+/** Assigns every pageblock a type (see the file comment). Returns dmasim names per pageblock. */
+export function assignPageblockTypes(
+  capture: Capture,
+  snapshot: CaptureSnapshot,
+  layout: TwinLayout,
+  free: Uint8Array,
+  evidence: PageblockEvidence,
+): MigratetypeName[] {
+  const names = migratetypeNames(capture);
+  const nrBlocks = layout.nrPages / layout.pageblockNrPages;
+  const types: MigratetypeName[] = [];
+  const freeIn = new Uint32Array(nrBlocks);
+  for (let pfn = 0; pfn < free.length; pfn++) if (free[pfn]) freeIn[Math.floor(pfn / layout.pageblockNrPages)]!++;
+  for (let pb = 0; pb < nrBlocks; pb++) {
+    const claimed = evidence.claimed[pb]!;
+    if (claimed >= 0) {
+      types.push(names[claimed] ?? "movable");
+      continue;
+    }
+    let best = -1;
+    let bestVotes = 0;
+    for (let mt = 0; mt < 3; mt++) {
+      const v = evidence.votes[pb * 3 + mt]!;
+      if (v > bestVotes) [best, bestVotes] = [mt, v];
+    }
+    types.push(best >= 0 ? (names[best] ?? "movable") : "movable");
+  }
+  for (const zone of layout.zones) {
+    const target = snapshot.pagetypeinfo.blocks[zone.name];
+    if (!target) continue;
+    const want = (mt: MigratetypeName): number =>
+      Object.entries(target).find(([k]) => k.toLowerCase() === mt)?.[1] ?? 0;
+    const first = zone.startPfn / layout.pageblockNrPages;
+    const last = zone.endPfn / layout.pageblockNrPages;
+    const inZone = (mt: MigratetypeName): number[] => {
+      const out: number[] = [];
+      for (let pb = first; pb < last; pb++) if (types[pb] === mt && evidence.claimed[pb]! < 0) out.push(pb);
+      return out;
+    };
+    const count = (mt: MigratetypeName): number => {
+      let n = 0;
+      for (let pb = first; pb < last; pb++) if (types[pb] === mt) n++;
+      return n;
+    };
+    for (const to of ALLOC_TYPES) {
+      for (const from of ALLOC_TYPES) {
+        if (from === to) continue;
+        let need = Math.min(want(to) - count(to), count(from) - want(from));
+        if (need <= 0) continue;
+        // Fewest free pages first for unmovable/reclaimable targets, most for movable.
+        const candidates = inZone(from).sort((a, b) =>
+          to === "movable" ? freeIn[b]! - freeIn[a]! || a - b : freeIn[a]! - freeIn[b]! || a - b,
+        );
+        for (const pb of candidates) {
+          if (need-- <= 0) break;
+          types[pb] = to;
+        }
+      }
+    }
+  }
+  return types;
+}
+
+/** The state loaded: how it matches the snapshot. */
+export interface LoadReport {
+  /** Pages free after loading (the snapshot's KPF_BUDDY pages). */
+  freePages: number;
+  heldPages: number;
+  /** Per zone: dmasim's free blocks per order after loading equal the snapshot's buddyinfo. */
+  buddyinfoMatches: boolean;
+  /** Pageblocks per type per zone after loading, and the capture's counts. */
+  pageblocks: Record<string, { loaded: Record<string, number>; capture: Record<string, number> }>;
+  /** freeListDistance() to the snapshot's pagetypeinfo right after loading (0: per-type free lists as captured). */
+  freeListDistance: number;
+}
+
+/** A machine laid out like the capture, booted with every page free. */
+export async function createTwinSystem(capture: Capture, layout: TwinLayout, backend: Backend): Promise<System> {
+  const zones: ZoneOption[] = layout.zones.map((z) => ({ name: z.name, endBytes: z.endPfn * capture.pageSize }));
+  const minPages = capture.zones.reduce((sum, z) => sum + z.watermarks.min, 0);
+  return createSystem({
+    backend,
+    ramBytes: layout.nrPages * capture.pageSize,
+    pageSize: capture.pageSize,
+    maxOrder: capture.maxOrder,
+    pageblockOrder: capture.pageblockOrder,
+    storeContents: false,
+    zones,
+    minFreeKbytes: (minPages * capture.pageSize) / 1024,
+  });
+}
+
+/**
+ * Loads `free` (one byte per pfn, 1 = free) into a freshly booted twin: every
+ * other page is claimed in aligned blocks no larger than a pageblock, then the
+ * pageblocks are retyped.
+ */
+export function loadFreeSet(sys: System, free: Uint8Array, types: MigratetypeName[]): void {
+  const nrPages = sys.nrPages;
+  const pbPages = sys.pageblockNrPages;
+  const isFree = (pfn: number): boolean => pfn < free.length && free[pfn] === 1;
+  let pfn = 0;
+  while (pfn < nrPages) {
+    if (isFree(pfn)) {
+      pfn++;
+      continue;
+    }
+    let end = pfn;
+    while (end < nrPages && !isFree(end)) end++;
+    while (pfn < end) {
+      let order = Math.min(sys.pageblockOrder, pfn === 0 ? sys.pageblockOrder : ctz(pfn));
+      while (pfn + 2 ** order > end) order--;
+      const mt = types[Math.floor(pfn / pbPages)]!;
+      if (!claimFreeBlock(sys, pfn, order, ALLOC_TYPES.includes(mt) ? mt : "unmovable"))
+        throw new DmaSimError("EINVAL", `twin: could not hold pfn ${pfn} order ${order} while loading`);
+      pfn += 2 ** order;
+    }
+  }
+  // A free block spanning several pageblocks gives them all its first one's type.
+  for (let pb = 0; pb < types.length; pb++) {
+    const info = sys.pageInfo(pb * pbPages);
+    if (info.state === "free" && info.order > sys.pageblockOrder) {
+      const span = 2 ** (info.order - sys.pageblockOrder);
+      for (let i = 1; i < span; i++) types[pb + i] = types[pb]!;
+    }
+  }
+  for (let pb = 0; pb < types.length; pb++) {
+    if (types[pb] !== sys.pageblockMigratetype(pb * pbPages)) setPageblockMigratetype(sys, pb * pbPages, types[pb]!);
+  }
+}
+
+function ctz(n: number): number {
+  return 31 - Math.clz32(n & -n);
+}
+
+/**
+ * L1 distance between dmasim's free pages per (zone, order, migratetype) and a
+ * snapshot's pagetypeinfo, over the snapshot's free pages:
+ *
+ *   Σ_zone Σ_order Σ_mt |2^order · (dmasim_blocks − kernel_blocks)|  /  Σ kernel free pages
+ *
+ * 0 when every free list has as many pages as the kernel's; 2 when no free page
+ * is on a list where the kernel has one. Migratetypes are matched by name.
+ */
+export function freeListDistance(sys: System, snapshot: CaptureSnapshot, layout: TwinLayout): number {
+  let diff = 0;
+  let total = 0;
+  for (const zone of layout.zones) {
+    const kernel = snapshot.pagetypeinfo.free[zone.name] ?? {};
+    const ours = sys.freeArea(zone.name);
+    const mts = new Set([...Object.keys(kernel).map((k) => k.toLowerCase()), "unmovable", "movable", "reclaimable"]);
+    for (const mt of mts) {
+      const kRow = Object.entries(kernel).find(([k]) => k.toLowerCase() === mt)?.[1] ?? [];
+      const mtIndex = ["unmovable", "movable", "reclaimable", "highatomic", "cma", "isolate"].indexOf(mt);
+      const oRow = mtIndex >= 0 ? (ours[mtIndex] ?? []) : [];
+      for (let order = 0; order <= sys.maxOrder; order++) {
+        const k = (kRow[order] ?? 0) * 2 ** order;
+        const o = (oRow[order] ?? 0) * 2 ** order;
+        diff += Math.abs(k - o);
+        total += k;
+      }
+    }
+  }
+  return total === 0 ? 0 : diff / total;
+}
+
+/** Per zone, whether dmasim's free blocks per order equal the snapshot's buddyinfo. */
+export function buddyinfoMatches(sys: System, snapshot: CaptureSnapshot, layout: TwinLayout): boolean {
+  return layout.zones.every((z) => {
+    const kernel = snapshot.buddyinfo[z.name];
+    return kernel !== undefined && sys.nrFreeByOrder(z.name).every((n, order) => n === (kernel[order] ?? 0));
+  });
+}
+
+/** One byte per pfn, 1 = free in dmasim. */
+export function twinFreePfns(sys: System): Uint8Array {
+  const out = new Uint8Array(sys.nrPages);
+  let pfn = 0;
+  while (pfn < sys.nrPages) {
+    const info = sys.pageInfo(pfn);
+    const n = info.state === "tail" ? 1 : 2 ** info.order;
+    if (info.state === "free") out.fill(1, pfn, pfn + n);
+    pfn += n;
+  }
+  return out;
+}
+
+export function loadReport(sys: System, snapshot: CaptureSnapshot, layout: TwinLayout): LoadReport {
+  const freePages = sys.stats().nrFreePages;
+  const pageblocks: LoadReport["pageblocks"] = {};
+  for (const z of layout.zones) {
+    const loaded: Record<string, number> = {};
+    for (let pfn = z.startPfn; pfn < z.endPfn; pfn += layout.pageblockNrPages) {
+      const mt = sys.pageblockMigratetype(pfn);
+      loaded[mt] = (loaded[mt] ?? 0) + 1;
+    }
+    pageblocks[z.name] = { loaded, capture: snapshot.pagetypeinfo.blocks[z.name] ?? {} };
+  }
+  return {
+    freePages,
+    heldPages: sys.nrPages - freePages,
+    buddyinfoMatches: buddyinfoMatches(sys, snapshot, layout),
+    pageblocks,
+    freeListDistance: freeListDistance(sys, snapshot, layout),
+  };
+}

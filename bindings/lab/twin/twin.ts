@@ -1,0 +1,589 @@
+/**
+ * The twin: replays a real kernel's capture on a dmasim machine laid out like
+ * it, from the boot snapshot on, and scores how often dmasim would have made the
+ * kernel's choice.
+ *
+ * What is replayed. Only buddy-level events change the free lists (Linux 6.1,
+ * mm/page_alloc.c):
+ * - mm_page_alloc_zone_locked: __rmqueue_smallest() took a block (every
+ *   buddy-level allocation: per-cpu refills by rmqueue_bulk(), rmqueue_buddy()
+ *   for orders the per-cpu lists do not serve, fallbacks after their steal);
+ * - mm_page_pcpu_drain: free_pcppages_bulk() gave a per-cpu page back;
+ * - mm_page_free of an order pcp_allowed_order() refuses (above
+ *   PAGE_ALLOC_COSTLY_ORDER, except pageblock_order with THP): __free_pages_ok()
+ *   frees straight to the buddy lists;
+ * - mm_page_alloc_extfrag with change_ownership=1: the stolen pageblock(s)
+ *   changed type (applied before the allocation that follows it).
+ * mm_page_alloc, mm_page_free of pcp orders and mm_page_free_batched move pages
+ * between callers and the per-cpu lists and do not touch the buddy lists.
+ *
+ * Per-cpu pages. A page on a per-cpu list is neither free (no KPF_BUDDY) nor
+ * in use. The twin does not model the lists: such a page is simply held (an
+ * allocation in dmasim) from the buddy-level allocation that took it until the
+ * drain that returns it, which is exactly what the buddy lists see.
+ *
+ * Follow mode: at each buddy-level allocation dmasim names the block it would
+ * take for that order and migratetype in that zone (peekRmqueue(), nothing
+ * changed), then the kernel's block is claimed. Free-run mode: a second machine
+ * takes its own blocks (rmqueueInZone(), in the zone the kernel used) and frees
+ * the blocks it gave for the kernel's; at each later snapshot marker its free
+ * lists are compared with the snapshot's (freeListDistance()).
+ */
+import {
+  claimFreeBlock,
+  peekRmqueue,
+  releaseHeldBlock,
+  rmqueueInZone,
+  setPageblockMigratetype,
+  type Backend,
+  type MigratetypeName,
+  type RmqueuePeek,
+  type System,
+  type ZoneName,
+} from "../../index.ts";
+import { DmaSimError } from "../../core/errors.ts";
+import { readCapture, readFreePfns, type Capture, type CaptureSnapshot } from "./capture.ts";
+import { parseTwinLine, readTwinLines, type TwinEvent } from "./events.ts";
+import { Linux61Lists } from "./lists61.ts";
+import {
+  assignPageblockTypes,
+  createTwinSystem,
+  emptyEvidence,
+  freeListDistance,
+  loadFreeSet,
+  loadReport,
+  migratetypeNames,
+  twinFreePfns,
+  twinLayout,
+  type LoadReport,
+  type PageblockEvidence,
+  type TwinLayout,
+} from "./machine.ts";
+
+export type TwinMode = "follow" | "free-run" | "both";
+
+export interface TwinOptions {
+  /** "follow", "free-run" or "both". Default "both". */
+  mode?: TwinMode;
+  /** Engine build. Default "wasm". */
+  backend?: Backend;
+}
+
+/** Decisions and how many dmasim got right. */
+export interface Agreement {
+  decisions: number;
+  agreed: number;
+  /** agreed / decisions, or null without decisions. */
+  agreement: number | null;
+}
+
+/** How the twin's state compared with a later snapshot. */
+export interface PhaseCheck {
+  phase: string;
+  /** freeListDistance() to the snapshot's pagetypeinfo. */
+  freeListDistance: number;
+  /** buddyinfo per order (all zones) of dmasim and of the kernel. */
+  buddyinfo: { twin: number[]; kernel: number[] };
+  /** Pfns free in one and not the other (follow mode: against kpageflags; null in free-run, whose pfns are its own). */
+  freePfnsDiffering: number | null;
+}
+
+export interface FollowResult extends Agreement {
+  byOrder: Record<string, Agreement>;
+  byMigratetype: Record<string, Agreement>;
+  /** Traced fallbacks: dmasim fell back too, and took the same block. */
+  fallbacks: { kernel: number; dmasimAlsoFellBack: number; sameBlock: number; agreement: number | null };
+  /** Buddy-level allocations not scored (a highatomic or other non-allocation type). */
+  unscored: number;
+  applied: { allocs: number; frees: number; retypes: number };
+  /** Events that could not be applied: the twin's state disagreed with the kernel's (diagnostics). */
+  unapplied: { allocs: number; frees: number; examples: string[] };
+  /**
+   * Events whose traced migratetype differs from the twin's pageblock type at
+   * that pfn. 6.1 puts a drained page on the list of its per-cpu migratetype
+   * and takes blocks from any list they sit on; dmasim keeps every free block on
+   * its pageblock's list (the v6.10+ rule), so these blocks sit on another list
+   * than the kernel's.
+   */
+  typeDiffers: { allocs: number; drains: number };
+  /**
+   * The same decisions predicted by a model of 6.1's free lists (lists61.ts):
+   * what dmasim would score with 6.1's list rules instead of its own.
+   */
+  linux61Lists: Agreement;
+  /**
+   * Where dmasim's misses come from: its pick is on another type's list in 6.1
+   * (by the model); the kernel's block is on another type's list in dmasim;
+   * both on the request's lists but of different orders; same list and order,
+   * another position on the list.
+   */
+  missCauses: { otherListIn61: number; kernelBlockOnOtherList: number; otherOrder: number; listOrder: number };
+  phases: PhaseCheck[];
+}
+
+export interface FreeRunResult {
+  allocs: number;
+  /** Allocations dmasim could not serve in the kernel's zone. */
+  failed: number;
+  frees: number;
+  /** Frees of blocks the twin had not handed out (after a failed allocation, or a block never seen). */
+  unmatchedFrees: number;
+  phases: PhaseCheck[];
+  /** The largest freeListDistance() over the later phases, or null without one. */
+  maxDistance: number | null;
+}
+
+export interface TwinResult {
+  capture: {
+    dir: string;
+    release: string;
+    kernelVersion: string;
+    zones: { name: string; startPfn: number; spannedPages: number; presentPages: number; managedPages: number }[];
+    pageblockOrder: number;
+    maxOrder: number;
+    cmaAreas: { bytes: number; baseBytes?: number }[];
+    cmaConfigured: boolean;
+    phases: string[];
+  };
+  machine: { backend: Backend; nrPages: number; zones: TwinLayout["zones"] };
+  load: LoadReport;
+  fidelity: { follow?: FollowResult; freeRun?: FreeRunResult };
+  trace: { lines: number; events: Record<string, number>; afterBoot: number };
+  timing: { loadMs: number; replayMs: number; totalMs: number };
+  /** state hashes at the end (follow, free-run machines), for differential tests. */
+  stateHash: { follow?: string; freeRun?: string };
+}
+
+const PAGE_ALLOC_COSTLY_ORDER = 3;
+
+function agreementOf(a: { decisions: number; agreed: number }): number | null {
+  return a.decisions === 0 ? null : a.agreed / a.decisions;
+}
+
+function tally(map: Record<string, Agreement>, key: string, agreed: boolean): void {
+  const a = (map[key] ??= { decisions: 0, agreed: 0, agreement: null });
+  a.decisions++;
+  if (agreed) a.agreed++;
+}
+
+const ALLOC_TYPES: readonly string[] = ["unmovable", "movable", "reclaimable"];
+
+/** Follow mode's machine and tallies. */
+class Follower {
+  readonly result: FollowResult = {
+    decisions: 0,
+    agreed: 0,
+    agreement: null,
+    byOrder: {},
+    byMigratetype: {},
+    fallbacks: { kernel: 0, dmasimAlsoFellBack: 0, sameBlock: 0, agreement: null },
+    unscored: 0,
+    applied: { allocs: 0, frees: 0, retypes: 0 },
+    unapplied: { allocs: 0, frees: 0, examples: [] },
+    typeDiffers: { allocs: 0, drains: 0 },
+    linux61Lists: { decisions: 0, agreed: 0, agreement: null },
+    missCauses: { otherListIn61: 0, kernelBlockOnOtherList: 0, otherOrder: 0, listOrder: 0 },
+    phases: [],
+  };
+  /** The prediction made at a traced fallback, for the allocation that follows it. */
+  private pending: { order: number; mt: MigratetypeName; peek: RmqueuePeek | null } | null = null;
+
+  private readonly lists61: Linux61Lists;
+
+  constructor(
+    readonly sys: System,
+    private readonly names: MigratetypeName[],
+    layout: TwinLayout,
+  ) {
+    this.lists61 = new Linux61Lists(sys, (name) => names.indexOf(name), layout.zones);
+  }
+
+  /** Scores the 6.1 model's prediction and sorts dmasim's miss (before the claim is applied). */
+  private compare61(pfn: number, order: number, kernelMt: number, pick: number | null): void {
+    const l = this.lists61;
+    const m = this.result.linux61Lists;
+    m.decisions++;
+    if (l.peek(pfn, order, kernelMt) === pfn) m.agreed++;
+    if (pick === null || pick === pfn) return;
+    const causes = this.result.missCauses;
+    if (l.listTypeAt(pick) !== kernelMt) causes.otherListIn61++;
+    else if (this.sys.pageblockMigratetype(pfn) !== this.names[kernelMt]) causes.kernelBlockOnOtherList++;
+    else if (l.orderAt(pick) !== l.orderAt(pfn)) causes.otherOrder++;
+    else causes.listOrder++;
+  }
+
+  private note(text: string): void {
+    if (this.result.unapplied.examples.length < 10) this.result.unapplied.examples.push(text);
+  }
+
+  alloc(pfn: number, order: number, kernelMt: number): void {
+    const mt = this.names[kernelMt] ?? "unmovable";
+    const r = this.result;
+    if (ALLOC_TYPES.includes(mt)) {
+      const pending = this.pending;
+      const peek =
+        pending && pending.order === order && pending.mt === mt
+          ? pending.peek
+          : peekRmqueue(this.sys, this.sys.zoneOf(pfn), order, mt);
+      const agreed = peek?.pfn === pfn;
+      this.compare61(pfn, order, kernelMt, peek?.pfn ?? null);
+      r.decisions++;
+      if (agreed) r.agreed++;
+      tally(r.byOrder, String(order), agreed);
+      tally(r.byMigratetype, mt, agreed);
+    } else {
+      r.unscored++;
+    }
+    this.pending = null;
+    if (this.sys.pageblockMigratetype(pfn) !== mt) r.typeDiffers.allocs++;
+    this.lists61.claim(pfn, order);
+    if (claimFreeBlock(this.sys, pfn, order, ALLOC_TYPES.includes(mt) ? mt : "unmovable")) {
+      r.applied.allocs++;
+    } else {
+      r.unapplied.allocs++;
+      this.note(`alloc pfn ${pfn} order ${order}: not free in the twin`);
+    }
+  }
+
+  free(pfn: number, order: number, why: string, kernelMt?: number): void {
+    if (kernelMt !== undefined && this.sys.pageblockMigratetype(pfn) !== this.names[kernelMt])
+      this.result.typeDiffers.drains++;
+    if (releaseHeldBlock(this.sys, pfn, order)) {
+      this.result.applied.frees++;
+      this.lists61.free(pfn, order, kernelMt ?? null);
+    } else {
+      this.result.unapplied.frees++;
+      this.note(`${why} pfn ${pfn} order ${order}: not held in the twin`);
+    }
+  }
+
+  extfrag(ev: Extract<TwinEvent, { kind: "extfrag" }>): void {
+    const mt = this.names[ev.allocMigratetype] ?? "unmovable";
+    const f = this.result.fallbacks;
+    f.kernel++;
+    if (ALLOC_TYPES.includes(mt)) {
+      const peek = peekRmqueue(this.sys, this.sys.zoneOf(ev.pfn), ev.allocOrder, mt);
+      this.pending = { order: ev.allocOrder, mt, peek };
+      if (peek?.fallback) {
+        f.dmasimAlsoFellBack++;
+        if (peek.fallback.pfn === ev.pfn) f.sameBlock++;
+      }
+      if (ev.changeOwnership) {
+        this.result.applied.retypes += retype(this.sys, ev, mt);
+        const span = Math.max(1, 2 ** (ev.fallbackOrder - this.sys.pageblockOrder)) * this.sys.pageblockNrPages;
+        const start = Math.floor(ev.pfn / span) * span;
+        this.lists61.retype(start, Math.min(start + span, this.sys.nrPages), ev.allocMigratetype);
+      }
+    }
+  }
+}
+
+/** Applies a traced claim of a pageblock (or of every pageblock of a stolen block larger than one). */
+function retype(sys: System, ev: Extract<TwinEvent, { kind: "extfrag" }>, mt: MigratetypeName): number {
+  const span = ev.fallbackOrder >= sys.pageblockOrder ? 2 ** (ev.fallbackOrder - sys.pageblockOrder) : 1;
+  const start = Math.floor(ev.pfn / sys.pageblockNrPages) * sys.pageblockNrPages;
+  for (let i = 0; i < span; i++) {
+    const pfn = start + i * sys.pageblockNrPages;
+    if (pfn < sys.nrPages && sys.pageblockMigratetype(pfn) !== mt) setPageblockMigratetype(sys, pfn, mt);
+  }
+  return 1;
+}
+
+/** Free-run mode's machine: its own choices, kernel pfns mapped to its pfns. */
+class FreeRunner {
+  readonly result: FreeRunResult = {
+    allocs: 0,
+    failed: 0,
+    frees: 0,
+    unmatchedFrees: 0,
+    phases: [],
+    maxDistance: null,
+  };
+  /** Kernel pfn → the twin's pfn for the same page, -1 when the kernel's page is free or unmapped. */
+  private readonly map: Int32Array;
+
+  constructor(
+    readonly sys: System,
+    private readonly names: MigratetypeName[],
+    free: Uint8Array,
+  ) {
+    this.map = new Int32Array(sys.nrPages).fill(-1);
+    for (let pfn = 0; pfn < sys.nrPages; pfn++) if (!(pfn < free.length && free[pfn])) this.map[pfn] = pfn;
+  }
+
+  alloc(pfn: number, order: number, kernelMt: number, zone: ZoneName): void {
+    const name = this.names[kernelMt] ?? "unmovable";
+    const mt = ALLOC_TYPES.includes(name) ? name : "unmovable";
+    this.result.allocs++;
+    const got = rmqueueInZone(this.sys, zone, order, mt);
+    const n = 2 ** order;
+    if (got === null) {
+      this.result.failed++;
+      this.map.fill(-1, pfn, pfn + n);
+      return;
+    }
+    for (let i = 0; i < n; i++) this.map[pfn + i] = got + i;
+  }
+
+  free(pfn: number, order: number): void {
+    const n = 2 ** order;
+    const base = this.map[pfn]!;
+    let contiguous = base >= 0 && base % n === 0;
+    for (let i = 1; contiguous && i < n; i++) contiguous = this.map[pfn + i] === base + i;
+    if (contiguous && releaseHeldBlock(this.sys, base, order)) {
+      this.result.frees++;
+    } else {
+      // Pages mapped apart (or some unmapped): give back what maps, page by page.
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        const t = this.map[pfn + i]!;
+        if (t >= 0 && releaseHeldBlock(this.sys, t, 0)) any = true;
+      }
+      if (any) this.result.frees++;
+      else this.result.unmatchedFrees++;
+    }
+    this.map.fill(-1, pfn, pfn + n);
+  }
+}
+
+function allOrders(sys: System): number[] {
+  return sys.nrFreeByOrder();
+}
+
+function kernelOrders(snapshot: CaptureSnapshot, maxOrder: number): number[] {
+  const out = new Array<number>(maxOrder + 1).fill(0);
+  for (const row of Object.values(snapshot.buddyinfo)) row.forEach((n, o) => (out[o] = (out[o] ?? 0) + n));
+  return out;
+}
+
+async function phaseCheck(
+  sys: System,
+  snapshot: CaptureSnapshot,
+  layout: TwinLayout,
+  comparePfns: boolean,
+): Promise<PhaseCheck> {
+  let differing: number | null = null;
+  if (comparePfns) {
+    const kernel = await readFreePfns(snapshot).catch(() => null);
+    if (kernel) {
+      const ours = twinFreePfns(sys);
+      differing = 0;
+      for (let pfn = 0; pfn < ours.length; pfn++) if (ours[pfn] !== (kernel[pfn] ?? 0)) differing++;
+    }
+  }
+  return {
+    phase: snapshot.phase,
+    freeListDistance: freeListDistance(sys, snapshot, layout),
+    buddyinfo: { twin: allOrders(sys), kernel: kernelOrders(snapshot, sys.maxOrder) },
+    freePfnsDiffering: differing,
+  };
+}
+
+/**
+ * First pass: what the trace says about each pageblock's type at the boot
+ * snapshot (see machine.ts). Before the snapshot every event counts, a traced
+ * claim resetting what came before it; after the snapshot, events count for a
+ * pageblock until a traced claim retypes it. Votes are the free-list type of
+ * buddy-level allocations (mm_page_alloc_zone_locked) and of per-cpu drains
+ * (mm_page_pcpu_drain: the type free_unref_page_prepare() read from the
+ * pageblock when the page was freed). Returns false when the trace has no boot marker.
+ */
+async function gatherEvidence(
+  tracePath: string,
+  bootMarker: string,
+  evidence: PageblockEvidence,
+  pageblockOrder: number,
+): Promise<boolean> {
+  const nrBlocks = evidence.claimed.length;
+  const retypedAfterBoot = new Uint8Array(nrBlocks);
+  let afterBoot = false;
+  const vote = (pfn: number, mt: number): void => {
+    const pb = Math.floor(pfn / 2 ** pageblockOrder);
+    if (mt < 3 && pb < nrBlocks && !retypedAfterBoot[pb]) evidence.votes[pb * 3 + mt]!++;
+  };
+  for await (const batch of readTwinLines(tracePath)) {
+    for (const line of batch) {
+      // Cheap filter: only these events carry evidence.
+      if (
+        !line.includes("zone_locked") &&
+        !line.includes("pcpu_drain") &&
+        !line.includes("extfrag") &&
+        !line.includes("HARNESS_MMSNAP")
+      )
+        continue;
+      const ev = parseTwinLine(line);
+      if (ev === null) continue;
+      if (ev.kind === "buddy-alloc" || ev.kind === "pcp-drain") vote(ev.pfn, ev.migratetype);
+      else if (ev.kind === "marker" && ev.text === bootMarker) afterBoot = true;
+      else if (ev.kind === "extfrag" && ev.changeOwnership) {
+        const span = ev.fallbackOrder >= pageblockOrder ? 2 ** (ev.fallbackOrder - pageblockOrder) : 1;
+        const pb = Math.floor(ev.pfn / 2 ** pageblockOrder);
+        for (let i = 0; i < span && pb + i < nrBlocks; i++) {
+          if (afterBoot) retypedAfterBoot[pb + i] = 1;
+          else {
+            evidence.claimed[pb + i] = ev.allocMigratetype;
+            evidence.votes.fill(0, (pb + i) * 3, (pb + i) * 3 + 3);
+          }
+        }
+      }
+    }
+  }
+  return afterBoot;
+}
+
+/**
+ * Replays the capture in `dir` (see the file comment). Bad input (no
+ * directory, no trace, no boot snapshot, no boot marker in the trace) is a
+ * DmaSimError.
+ */
+export async function runTwin(dir: string, options: TwinOptions = {}): Promise<TwinResult> {
+  const t0 = performance.now();
+  const mode = options.mode ?? "both";
+  if (!["follow", "free-run", "both"].includes(mode))
+    throw new DmaSimError("EINVAL", `twin: mode must be "follow", "free-run" or "both", got ${String(mode)}`);
+  const backend = options.backend ?? "wasm";
+  const capture = await readCapture(dir);
+  const boot = capture.phases[0]!;
+  const bootFree = await readFreePfns(boot);
+  const layout = twinLayout(capture, bootFree.length);
+  const names = migratetypeNames(capture);
+  const snapshots = new Map(capture.phases.map((s) => [s.phase, s]));
+  const evidence = emptyEvidence(layout.nrPages / layout.pageblockNrPages);
+  const bootMarker = `HARNESS_MMSNAP ${boot.phase} begin`;
+  if (!(await gatherEvidence(capture.tracePath, bootMarker, evidence, capture.pageblockOrder)))
+    throw new DmaSimError(
+      "EINVAL",
+      `twin: the trace ${JSON.stringify(capture.tracePath)} has no "${bootMarker}" marker`,
+    );
+
+  let follower: Follower | null = null;
+  let runner: FreeRunner | null = null;
+  let load: LoadReport | null = null;
+  let loadMs = 0;
+  let tReplay = 0;
+  let lines = 0;
+  let afterBoot = 0;
+  const events: Record<string, number> = {};
+
+  const startReplay = async (): Promise<void> => {
+    const tLoad = performance.now();
+    const types = assignPageblockTypes(capture, boot, layout, bootFree, evidence);
+    if (mode !== "free-run") {
+      const sys = await createTwinSystem(capture, layout, backend);
+      loadFreeSet(sys, bootFree, [...types]);
+      follower = new Follower(sys, names, layout);
+      load = loadReport(sys, boot, layout);
+    }
+    if (mode !== "follow") {
+      const sys = await createTwinSystem(capture, layout, backend);
+      loadFreeSet(sys, bootFree, [...types]);
+      runner = new FreeRunner(sys, names, bootFree);
+      load ??= loadReport(sys, boot, layout);
+    }
+    loadMs = performance.now() - tLoad;
+    tReplay = performance.now();
+  };
+
+  for await (const batch of readTwinLines(capture.tracePath)) {
+    for (const line of batch) {
+      lines++;
+      const ev = parseTwinLine(line);
+      if (ev === null) continue;
+      const key = ev.kind === "other" ? `other:${ev.name}` : ev.kind;
+      events[key] = (events[key] ?? 0) + 1;
+      if (tReplay === 0) {
+        if (ev.kind === "marker" && ev.text === bootMarker) await startReplay();
+        continue;
+      }
+      afterBoot++;
+      const f = follower as Follower | null;
+      const r = runner as FreeRunner | null;
+      switch (ev.kind) {
+        case "buddy-alloc":
+          f?.alloc(ev.pfn, ev.order, ev.migratetype);
+          r?.alloc(ev.pfn, ev.order, ev.migratetype, (f ?? r)!.sys.zoneOf(ev.pfn));
+          break;
+        case "pcp-drain":
+          f?.free(ev.pfn, ev.order, "pcp drain", ev.migratetype);
+          r?.free(ev.pfn, ev.order);
+          break;
+        case "free":
+          // pcp_allowed_order(): these orders go to the per-cpu lists (drained later, traced then).
+          if (ev.order <= PAGE_ALLOC_COSTLY_ORDER || ev.order === capture.pageblockOrder) break;
+          f?.free(ev.pfn, ev.order, "free");
+          r?.free(ev.pfn, ev.order);
+          break;
+        case "extfrag":
+          f?.extfrag(ev);
+          break;
+        case "marker": {
+          const m = /^HARNESS_MMSNAP (\S+) begin$/.exec(ev.text);
+          const snap = m ? snapshots.get(m[1]!) : undefined;
+          if (snap && snap !== boot) {
+            if (f) f.result.phases.push(await phaseCheck(f.sys, snap, layout, true));
+            if (r) r.result.phases.push(await phaseCheck(r.sys, snap, layout, false));
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+  if (tReplay === 0)
+    throw new DmaSimError(
+      "EINVAL",
+      `twin: the trace ${JSON.stringify(capture.tracePath)} has no "HARNESS_MMSNAP ${boot.phase} begin" marker`,
+    );
+  const replayMs = performance.now() - tReplay;
+  const fidelity: TwinResult["fidelity"] = {};
+  const stateHash: TwinResult["stateHash"] = {};
+  const f = follower as Follower | null;
+  const r = runner as FreeRunner | null;
+  if (f) {
+    const res = f.result;
+    res.agreement = agreementOf(res);
+    for (const a of [...Object.values(res.byOrder), ...Object.values(res.byMigratetype)]) a.agreement = agreementOf(a);
+    res.linux61Lists.agreement = agreementOf(res.linux61Lists);
+    res.fallbacks.agreement = res.fallbacks.kernel === 0 ? null : res.fallbacks.sameBlock / res.fallbacks.kernel;
+    fidelity.follow = res;
+    f.sys.check();
+    stateHash.follow = f.sys.stateHash();
+  }
+  if (r) {
+    const res = r.result;
+    res.maxDistance = res.phases.length === 0 ? null : Math.max(...res.phases.map((p) => p.freeListDistance));
+    fidelity.freeRun = res;
+    r.sys.check();
+    stateHash.freeRun = r.sys.stateHash();
+  }
+  return {
+    capture: summaryOf(capture),
+    machine: { backend, nrPages: layout.nrPages, zones: layout.zones },
+    load: load!,
+    fidelity,
+    trace: { lines, events, afterBoot },
+    timing: { loadMs, replayMs, totalMs: performance.now() - t0 },
+    stateHash,
+  };
+}
+
+function summaryOf(capture: Capture): TwinResult["capture"] {
+  return {
+    dir: capture.dir,
+    release: capture.release,
+    kernelVersion: capture.kernelVersion,
+    zones: capture.zones.map(({ name, startPfn, spannedPages, presentPages, managedPages }) => ({
+      name,
+      startPfn,
+      spannedPages,
+      presentPages,
+      managedPages,
+    })),
+    pageblockOrder: capture.pageblockOrder,
+    maxOrder: capture.maxOrder,
+    cmaAreas: capture.cmaAreas,
+    cmaConfigured: capture.cmaConfigured,
+    phases: capture.phases.map((p) => p.phase),
+  };
+}
