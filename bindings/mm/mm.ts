@@ -7,6 +7,15 @@
 import {
   EV_ALLOC_FAIL,
   EV_CMA_ALLOC_FAIL,
+  EV_COMPACT_DAEMON_FREE_SCANNED,
+  EV_COMPACT_DAEMON_MIGRATE_SCANNED,
+  EV_COMPACT_DAEMON_WAKE,
+  EV_COMPACT_FAIL,
+  EV_COMPACT_FREE_SCANNED,
+  EV_COMPACT_ISOLATED,
+  EV_COMPACT_MIGRATE_SCANNED,
+  EV_COMPACT_STALL,
+  EV_COMPACT_SUCCESS,
   EV_CMA_ALLOC_SUCCESS,
   EV_CONTIG_FAIL,
   EV_CONTIG_MIGRATE_PASSES,
@@ -21,6 +30,8 @@ import {
   EV_PGMIGRATE_SUCCESS,
   GFP_HIGH,
   GFP_NOBLOCK,
+  GFP_NOIO,
+  GFP_NORETRY,
   KIND_ALLOC,
   KIND_BUDDY,
   KIND_NONE,
@@ -56,6 +67,13 @@ import {
   type MigratetypeName,
 } from "./migratetype.ts";
 import { MovablePage } from "./page.ts";
+import {
+  COMPACT_RESULTS,
+  EXTFRAG_THRESHOLD_MAX,
+  compactionZoneState,
+  type CompactResult,
+  type CompactionZoneState,
+} from "./compaction.ts";
 
 /** Counters and free-memory figures (the /proc/vmstat items dmasim models, and more). */
 export interface SystemStats {
@@ -86,6 +104,22 @@ export interface SystemStats {
   contigMigratePasses: number;
   /** Pages moved out of CMA by long-term pins. */
   longtermMigrated: number;
+  /** compact_migrate_scanned: pages the migration scanner looked at. */
+  compactMigrateScanned: number;
+  /** compact_free_scanned: pages the free scanner looked at. */
+  compactFreeScanned: number;
+  /** compact_isolated: pages isolated by either scanner (sources and targets). */
+  compactIsolated: number;
+  /** compact_stall: direct compactions that ran (or were deferred) in the allocation slow path. */
+  compactStall: number;
+  /** compact_fail: ... after which the allocation still failed. */
+  compactFail: number;
+  /** compact_success: ... after which it succeeded. */
+  compactSuccess: number;
+  /** compact_daemon_wake, compact_daemon_migrate_scanned, compact_daemon_free_scanned: kcompactd (not modelled, 0). */
+  compactDaemonWake: number;
+  compactDaemonMigrateScanned: number;
+  compactDaemonFreeScanned: number;
 }
 
 /** @internal The SystemStats counter of each engine event, vmEvent(index) (EV_* of assembly/abi.ts). */
@@ -106,6 +140,15 @@ export const EVENT_KEYS = byIndex<Exclude<keyof SystemStats, "nrFreePages" | "nr
     [EV_CONTIG_FAIL]: "contigFail",
     [EV_CONTIG_MIGRATE_PASSES]: "contigMigratePasses",
     [EV_LONGTERM_MIGRATED]: "longtermMigrated",
+    [EV_COMPACT_MIGRATE_SCANNED]: "compactMigrateScanned",
+    [EV_COMPACT_FREE_SCANNED]: "compactFreeScanned",
+    [EV_COMPACT_ISOLATED]: "compactIsolated",
+    [EV_COMPACT_STALL]: "compactStall",
+    [EV_COMPACT_FAIL]: "compactFail",
+    [EV_COMPACT_SUCCESS]: "compactSuccess",
+    [EV_COMPACT_DAEMON_WAKE]: "compactDaemonWake",
+    [EV_COMPACT_DAEMON_MIGRATE_SCANNED]: "compactDaemonMigrateScanned",
+    [EV_COMPACT_DAEMON_FREE_SCANNED]: "compactDaemonFreeScanned",
   },
 );
 
@@ -124,6 +167,17 @@ export interface Policy {
    * (1 << (pageblock_order - 1)), as steal_suitable_fallback() decides.
    */
   claimThresholdPages?: number;
+  /**
+   * Direct compaction in the allocation slow path (CONFIG_COMPACTION). Off, an
+   * allocation the free lists cannot serve fails at once; compactMemory() still
+   * works. Default true.
+   */
+  compaction?: boolean;
+  /**
+   * vm.extfrag_threshold, 0..1000: a costly order (above 3) is compacted only
+   * when its fragmentation index exceeds it. Default 500.
+   */
+  extfragThreshold?: number;
 }
 
 export type ZoneName = "DMA" | "DMA32" | "Normal";
@@ -146,8 +200,18 @@ export interface AllocFlags {
   zone?: ZoneName;
   /** __GFP_HIGH: may use half of the min watermark's reserve. Default false. */
   high?: boolean;
-  /** GFP_ATOMIC (__GFP_HIGH, cannot sleep): may use a further quarter. Default false. */
+  /** GFP_ATOMIC (__GFP_HIGH, cannot sleep): may use a further quarter, and never compacts. Default false. */
   atomic?: boolean;
+  /**
+   * __GFP_NORETRY: one round of direct compaction at most (for a costly order,
+   * none when that round was deferred or skipped), no escalation. Default false.
+   */
+  noretry?: boolean;
+  /**
+   * Direct compaction allowed when the free lists cannot serve the request
+   * (false: as GFP_NOIO, which gfp_compaction_allowed() refuses). Default true.
+   */
+  compact?: boolean;
 }
 
 /** One populated zone. */
@@ -376,11 +440,12 @@ export class Mm {
     const highestZone = ZONE_NAMES.indexOf(zone);
     if (highestZone < 0 || highestZone > ZONE_NORMAL)
       throw new DmaSimError("EINVAL", `${where}: flags.zone must be "DMA", "DMA32" or "Normal", got ${String(zone)}`);
-    for (const key of ["high", "atomic"] as const) {
+    for (const key of ["high", "atomic", "noretry", "compact"] as const) {
       if (flags[key] !== undefined && typeof flags[key] !== "boolean")
         throw new DmaSimError("EINVAL", `${where}: flags.${key} must be a boolean`);
     }
-    return [highestZone, flags.atomic ? GFP_HIGH | GFP_NOBLOCK : flags.high ? GFP_HIGH : 0];
+    const reserves = flags.atomic ? GFP_HIGH | GFP_NOBLOCK : flags.high ? GFP_HIGH : 0;
+    return [highestZone, reserves | (flags.noretry ? GFP_NORETRY : 0) | (flags.compact === false ? GFP_NOIO : 0)];
   }
 
   /** The zone that served the last successful allocation (page allocator or migration target). */
@@ -696,15 +761,80 @@ export class Mm {
     return out;
   }
 
-  /** Sets policy knobs (see Policy). */
+  // ---- compaction ------------------------------------------------------------------------------
+
+  /**
+   * compact_nodes(): compacts every populated zone whole, as writing 1 to
+   * /proc/sys/vm/compact_memory does (order -1, MIGRATE_SYNC, skip hints
+   * ignored). The compact_* counters of /proc/vmstat record the work.
+   */
+  compactMemory(): void {
+    this.engine.compactMemory();
+  }
+
+  /** The compaction fields of a zone's struct zone (deferral, cached scanner positions). */
+  compactionState(zone: ZoneName = "Normal"): CompactionZoneState {
+    const [z] = this.populatedZone("compactionState", zone);
+    return compactionZoneState(this.engine, z);
+  }
+
+  /**
+   * compaction_suitable() for `order` in `zone`: "continue" (worth compacting),
+   * "skipped" (too few free pages to migrate into: the order-0 watermark plus
+   * 2 << order) or "not_suitable_zone" (a costly order whose fragmentation index
+   * is within vm.extfrag_threshold: a lack of memory rather than fragmentation).
+   */
+  compactionSuitable(order: number, zone: ZoneName = "Normal"): CompactResult {
+    this.orderArg("compactionSuitable", order);
+    const [z] = this.populatedZone("compactionSuitable", zone);
+    return COMPACT_RESULTS[this.engine.compactionSuitable(z, order, z)]!;
+  }
+
+  /** fragmentation_index() of `zone` at `order`, in thousandths (-1000: a block of the order is free). */
+  fragmentationIndex(order: number, zone: ZoneName = "Normal"): number {
+    this.orderArg("fragmentationIndex", order);
+    const [z] = this.populatedZone("fragmentationIndex", zone);
+    return this.engine.zoneFragmentationIndex(z, order);
+  }
+
+  /** The result of the last direct compaction of the allocation slow path. */
+  get lastCompactResult(): CompactResult {
+    return COMPACT_RESULTS[this.engine.lastCompaction()]!;
+  }
+
+  /** PB_migrate_skip of the pageblock holding `pfn`: compaction passes the block over. */
+  pageblockSkip(pfn: number): boolean {
+    this.pfnArg("pageblockSkip", pfn);
+    return this.engine.pageblockSkipOf(pfn) !== 0;
+  }
+
+  /** vm.extfrag_threshold in force. */
+  get extfragThreshold(): number {
+    return this.engine.compactionExtfragThreshold();
+  }
+
+  private populatedZone(where: string, zone: ZoneName): [number] {
+    const z = ZONE_NAMES.indexOf(zone);
+    if (z < 0 || z > ZONE_NORMAL || this.engine.zoneEndPfn(z) <= this.engine.zoneStartPfn(z))
+      throw new DmaSimError("EINVAL", `${where}: zone must be a populated zone of "DMA", "DMA32", "Normal", got ${String(zone)}`);
+    return [z];
+  }
+
+  /** Sets policy knobs (see Policy). All are checked before any is set. */
   setPolicy(policy: Policy): void {
-    for (const key of ["cmaFirstBalance", "allocNoFragment"] as const) {
+    if (typeof policy !== "object" || policy === null)
+      throw new DmaSimError("EINVAL", "setPolicy: policy must be an object");
+    for (const key of ["cmaFirstBalance", "allocNoFragment", "compaction"] as const) {
       if (policy[key] !== undefined && typeof policy[key] !== "boolean")
         throw new DmaSimError("EINVAL", `setPolicy: ${key} must be a boolean`);
     }
-    if (policy.cmaFirstBalance !== undefined) this.engine.setCmaBalance(policy.cmaFirstBalance);
     if (policy.claimThresholdPages !== undefined)
       requireInt("setPolicy", "claimThresholdPages", policy.claimThresholdPages, 0, this.pageblockNrPages + 1);
+    if (policy.extfragThreshold !== undefined)
+      requireInt("setPolicy", "extfragThreshold", policy.extfragThreshold, 0, EXTFRAG_THRESHOLD_MAX);
+    if (policy.cmaFirstBalance !== undefined) this.engine.setCmaBalance(policy.cmaFirstBalance);
+    if (policy.compaction !== undefined) this.engine.setCompaction(policy.compaction);
+    if (policy.extfragThreshold !== undefined) this.engine.setExtfragThreshold(policy.extfragThreshold);
     if (policy.allocNoFragment !== undefined) this.engine.setNoFragment(policy.allocNoFragment);
     if (policy.claimThresholdPages !== undefined) this.engine.setClaimThreshold(policy.claimThresholdPages);
   }
