@@ -120,12 +120,15 @@
 /** __GFP_NORETRY: the slow path gives up after its first round of direct compaction. */
 // @ts-ignore: decorator
 @inline export const GFP_NORETRY: i32 = 4;
-/** No __GFP_IO (GFP_NOIO): gfp_compaction_allowed() is false, so no direct compaction. */
+/**
+ * The gfp cannot direct-compact: it lacks __GFP_DIRECT_RECLAIM (GFP_NOWAIT, the
+ * system heap's high-order gfp) or __GFP_IO (GFP_NOIO: gfp_compaction_allowed()).
+ */
 // @ts-ignore: decorator
-@inline export const GFP_NOIO: i32 = 8;
+@inline export const GFP_NOCOMPACT: i32 = 8;
 /** Every gfp bit the engine knows. */
 // @ts-ignore: decorator
-@inline export const GFP_VALID_MASK: i32 = GFP_HIGH | GFP_NOBLOCK | GFP_NORETRY | GFP_NOIO;
+@inline export const GFP_VALID_MASK: i32 = GFP_HIGH | GFP_NOBLOCK | GFP_NORETRY | GFP_NOCOMPACT;
 
 // ---- pageState(pfn): kind | mt << 2 | order << 8 | CMA bit 16 | reserved bit 17
 // Page kinds (the same values as in the memory map's flag byte, memmap.ts).

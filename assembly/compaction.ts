@@ -44,7 +44,7 @@ import {
   COMPACT_STATE_CACHED_MIGRATE_SYNC, COMPACT_STATE_CONSIDERED, COMPACT_STATE_COUNT, COMPACT_STATE_DEFER_SHIFT, COMPACT_STATE_ORDER_FAILED,
   COMPACT_SUCCESS, ENOMEM, EV_COMPACT_FAIL, EV_COMPACT_FREE_SCANNED, EV_COMPACT_ISOLATED,
   EV_COMPACT_MIGRATE_SCANNED, EV_COMPACT_STALL, EV_COMPACT_SUCCESS, EV_PGMIGRATE_FAIL, EV_PGMIGRATE_SUCCESS,
-  GFP_NOBLOCK, GFP_NOIO, GFP_NORETRY, KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE,
+  GFP_NOBLOCK, GFP_NOCOMPACT, GFP_NORETRY, KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE,
   MIGRATE_MOVABLE, MIGRATE_TYPES, WMARK_LOW, WMARK_MIN,
 } from "./abi.ts";
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
@@ -150,6 +150,18 @@ export function compactionInit(): void {
   extfragThreshold = EXTFRAG_THRESHOLD_DEFAULT;
   compactionEnabled = true;
   lastCompactResult = COMPACT_SKIPPED;
+}
+
+/**
+ * Boot, once the zones are known: the scanners' cached positions start where
+ * reset_cached_positions() puts them. (The kernel leaves them zero-filled; on a
+ * zone that starts at pfn 0, as every zone here may, its first compaction would
+ * then find the scanners met at once and do nothing but this reset.)
+ */
+export function compactionBoot(): void {
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    if (zonePopulated(z)) resetCachedPositions(z);
+  }
 }
 
 /** A field of the zone's compaction state (COMPACT_STATE_* of abi.ts). */
@@ -1044,7 +1056,7 @@ export function allocPagesSlowpath(order: i32, mt: i32, highestZone: i32, allocF
     return pfn;
   }
   // can_direct_reclaim && gfp_compaction_allowed()
-  const canCompact = compactionEnabled && order > 0 && (gfp & (GFP_NOBLOCK | GFP_NOIO)) == 0;
+  const canCompact = compactionEnabled && order > 0 && (gfp & (GFP_NOBLOCK | GFP_NOCOMPACT)) == 0;
   if (canCompact) pfn = directCompactRounds(order, mt, highestZone, allocFlags, (gfp & GFP_NORETRY) != 0);
   if (pfn == NONE) countAllocFail(order);
   return pfn;

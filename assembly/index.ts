@@ -25,7 +25,7 @@ import {
 } from "./bitmap.ts";
 import { allocContigRange, checkContigRange, freeContigRange } from "./contig.ts";
 import {
-  allocPagesSlowpath, compactionInit, compactionSuitableResult, compactionZoneState, compactMemory,
+  allocPagesSlowpath, compactionBoot, compactionInit, compactionSuitableResult, compactionZoneState, compactMemory,
   extfragThreshold, fragmentationIndex, lastCompactResult, pageblockSkipOf, setCompaction, setExtfragThreshold,
 } from "./compaction.ts";
 import { stateHash } from "./hash.ts";
@@ -103,6 +103,7 @@ export function boot(minKbytes: i32, scaleFactor: i32, r0: i32, r1: i32, r2: i32
   ratios[2] = r2;
   ratios[3] = r3;
   setupWatermarks(minKbytes, scaleFactor, ratios);
+  compactionBoot();
   for (let z = 0; z < MAX_NR_ZONES; z++) {
     let pfn = zoneStart[z];
     const zoneEndPfn = zoneEnd[z];
@@ -152,7 +153,7 @@ export { setCmaBalance };
 /**
  * alloc_pages(): `mt` MIGRATE_UNMOVABLE..MIGRATE_RECLAIMABLE, `highestZone` the
  * gfp zone modifier's zone (ZONE_DMA, ZONE_DMA32 or ZONE_NORMAL), `gfp`
- * GFP_HIGH | GFP_NOBLOCK | GFP_NORETRY | GFP_NOIO bits (abi.ts): a request that may
+ * GFP_HIGH | GFP_NOBLOCK | GFP_NORETRY | GFP_NOCOMPACT bits (abi.ts): a request that may
  * block and do I/O runs direct compaction when it finds nothing. A movable block gets an
  * owner. Returns the pfn, -ENOMEM (NULL) or -EINVAL; lastZone() tells the zone.
  */

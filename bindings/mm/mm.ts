@@ -30,7 +30,7 @@ import {
   EV_PGMIGRATE_SUCCESS,
   GFP_HIGH,
   GFP_NOBLOCK,
-  GFP_NOIO,
+  GFP_NOCOMPACT,
   GFP_NORETRY,
   KIND_ALLOC,
   KIND_BUDDY,
@@ -209,7 +209,7 @@ export interface AllocFlags {
   noretry?: boolean;
   /**
    * Direct compaction allowed when the free lists cannot serve the request
-   * (false: as GFP_NOIO, which gfp_compaction_allowed() refuses). Default true.
+   * (false: as GFP_NOCOMPACT, which gfp_compaction_allowed() refuses). Default true.
    */
   compact?: boolean;
 }
@@ -445,7 +445,7 @@ export class Mm {
         throw new DmaSimError("EINVAL", `${where}: flags.${key} must be a boolean`);
     }
     const reserves = flags.atomic ? GFP_HIGH | GFP_NOBLOCK : flags.high ? GFP_HIGH : 0;
-    return [highestZone, reserves | (flags.noretry ? GFP_NORETRY : 0) | (flags.compact === false ? GFP_NOIO : 0)];
+    return [highestZone, reserves | (flags.noretry ? GFP_NORETRY : 0) | (flags.compact === false ? GFP_NOCOMPACT : 0)];
   }
 
   /** The zone that served the last successful allocation (page allocator or migration target). */
