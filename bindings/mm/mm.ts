@@ -816,7 +816,10 @@ export class Mm {
   private populatedZone(where: string, zone: ZoneName): [number] {
     const z = ZONE_NAMES.indexOf(zone);
     if (z < 0 || z > ZONE_NORMAL || this.engine.zoneEndPfn(z) <= this.engine.zoneStartPfn(z))
-      throw new DmaSimError("EINVAL", `${where}: zone must be a populated zone of "DMA", "DMA32", "Normal", got ${String(zone)}`);
+      throw new DmaSimError(
+        "EINVAL",
+        `${where}: zone must be a populated zone of "DMA", "DMA32", "Normal", got ${String(zone)}`,
+      );
     return [z];
   }
 
