@@ -38,6 +38,8 @@ export interface LabConfig {
   allocNoFragment?: boolean;
   /** Policy.claimThresholdPages (the stealing threshold). Default half a pageblock. */
   claimThresholdPages?: number;
+  /** Policy.compaction: direct compaction in the allocation slow path. Default true. */
+  compaction?: boolean;
   /**
    * IOVA policy of the scenario's IOMMU importers: "dma-iommu" (one IOVA range per
    * table, one bitmap) or "arm" (the seed's per-chunk mapping, bitmap extensions).
@@ -292,6 +294,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     cmaFirstBalance: m.cmaFirstBalance,
     ...(options.allocNoFragment !== undefined ? { allocNoFragment: options.allocNoFragment } : {}),
     ...(options.claimThresholdPages !== undefined ? { claimThresholdPages: options.claimThresholdPages } : {}),
+    ...(options.compaction !== undefined ? { compaction: options.compaction } : {}),
   });
   const setupMs = performance.now() - wallStart;
   const run = new Run(sys, scenario, seed, options);
@@ -711,6 +714,10 @@ class Run {
     out.longtermMigrated = stats.longtermMigrated;
     out.extfragEvents = stats.extfragEvents;
     out.extfragClaimed = stats.extfragClaimed;
+    out.compactStall = stats.compactStall;
+    out.compactSuccess = stats.compactSuccess;
+    out.compactFail = stats.compactFail;
+    out.compactMigrateScanned = stats.compactMigrateScanned;
     const nrFree = this.sys.nrFreeByOrder();
     const pbo = this.sys.pageblockOrder;
     out["end.nrFreePages"] = stats.nrFreePages;
