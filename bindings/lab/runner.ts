@@ -718,6 +718,8 @@ class Run {
     out.compactSuccess = stats.compactSuccess;
     out.compactFail = stats.compactFail;
     out.compactMigrateScanned = stats.compactMigrateScanned;
+    out.compactFreeScanned = stats.compactFreeScanned;
+    out.compactIsolated = stats.compactIsolated;
     const nrFree = this.sys.nrFreeByOrder();
     const pbo = this.sys.pageblockOrder;
     out["end.nrFreePages"] = stats.nrFreePages;
