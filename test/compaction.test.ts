@@ -228,6 +228,35 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
     });
   });
 
+  it("an unmovable order-1 request: async skips movable pageblocks, then a sync round frees a block to steal", async () => {
+    // Not movable, so the slow path compacts at COMPACT_PRIO_ASYNC first. Async
+    // direct compaction takes sources only from pageblocks of the request's type
+    // (suitable_migration_source()): every block is movable, none is scanned, the
+    // scanners meet: COMPACT_COMPLETE, one stall, one failure, no deferral (async).
+    // SYNC_LIGHT then scans every type: block [0,8) is finished as in the tests
+    // above (6→57, 4→59, 2→61, 0→63). Its order-1 and order-2 blocks are not
+    // captured: compaction_capture() keeps an unmovable request out of a movable
+    // pageblock below pageblock order. When 0 merges, [0,8) is one free order-3
+    // block; at the next pageblock boundary __compact_finished() sees that an
+    // unmovable request could steal it (find_suitable_fallback(), can_steal for
+    // unmovable) and reports COMPACT_SUCCESS. The retried freelist takes it through
+    // __rmqueue_fallback(): the whole pageblock becomes unmovable, pfn 0 is returned.
+    await onBoth(TINY, (sys) => {
+      const pages = evenPagesHeld(sys);
+      expect(sys.allocPages(1, "unmovable")).toBe(0);
+      expect(placement(pages)).toMatchObject({ 0: 63, 2: 61, 4: 59, 6: 57 });
+      expect(sys.pageblockMigratetype(0)).toBe("unmovable");
+      expect([sys.pageInfo(2).state, sys.pageInfo(2).order, sys.pageInfo(4).order]).toEqual(["free", 1, 2]);
+      const s = sys.stats();
+      expect([s.compactStall, s.compactSuccess, s.compactFail]).toEqual([2, 1, 1]);
+      expect([s.compactMigrateScanned, s.compactFreeScanned, s.compactIsolated, s.pgmigrateSuccess]).toEqual([
+        8, 8, 8, 4,
+      ]);
+      expect([s.extfragEvents, s.extfragClaimed]).toEqual([1, 1]);
+      expect(sys.compactionState()).toMatchObject({ deferShift: 0, considered: 0, orderFailed: 2 });
+    });
+  });
+
   it("does nothing with compaction off (createSystem, setPolicy, or the request's compact: false)", async () => {
     for (const how of ["option", "policy", "flag"] as const) {
       await onBoth({ ...TINY, compaction: how !== "option" }, (sys) => {
