@@ -178,6 +178,7 @@ describe("compact_memory (compact_nodes(): order -1, MIGRATE_SYNC, whole zone, s
       for (const text of ["1001", "-1", "", "abc"])
         expectUntouched(sys, "EINVAL", () => sys.writeFile("/proc/sys/vm/extfrag_threshold", text));
       expectUntouched(sys, "EACCES", () => sys.writeFile("/proc/vmstat", "1"));
+      expectUntouched(sys, "EACCES", () => sys.readFile("/proc/sys/vm/compact_memory")); // mode 0200
       expectUntouched(sys, "ENOENT", () => sys.writeFile("/proc/sys/vm/compact_unevictable_allowed", "1"));
       expectUntouched(sys, "EINVAL", () => sys.writeFile("/proc/sys/vm/compact_memory", 1 as unknown as string));
       // Base 0 as the kernel reads it, and what follows a blank is ignored.

@@ -163,6 +163,9 @@ export function registerProcFiles(sys: Mm): void {
   sys.registry.add({
     name: "mm-files",
     readFile(path) {
+      // Mode 0200: sysctl's permission check (test_perm()) refuses reads even to root.
+      if (path === "/proc/sys/vm/compact_memory")
+        throw new DmaSimError("EACCES", `readFile: ${path}: permission denied (write-only)`);
       const file = Object.hasOwn(FILES, path) ? FILES[path] : undefined;
       if (file) return file(sys);
       const m = /^\/sys\/kernel\/(mm|debug)\/cma\/([^/]+)\/([a-z_]+)$/.exec(path);
