@@ -253,7 +253,8 @@ function compactionCapture(zone: i32, pfn: i32, order: i32, mt: i32): bool {
   if (mt == MIGRATE_CMA || mt == MIGRATE_ISOLATE) return false;
   // A small unmovable or reclaimable request may not take a piece of a movable pageblock.
   if (order < pageblockOrder && mt == MIGRATE_MOVABLE && captureMt != MIGRATE_MOVABLE) return false;
-  if (mt != captureMt) countEvent(EV_EXTFRAG, 1); // trace_mm_page_alloc_extfrag
+  // (A capture of another type's block fires no mm_page_alloc_extfrag in 6.12;
+  // the tracepoint came later.)
   setAllocated(pfn, order, captureMt);
   capturedPfn = pfn;
   captureArmed = false; // task_capc(): one page per capture
