@@ -31,7 +31,9 @@
 // Not modelled: the free-list shortcuts fast_find_migrateblock() and
 // fast_isolate_freepages() (they run for direct compaction of orders above
 // PAGE_ALLOC_COSTLY_ORDER resp. above 0; here both scanners always walk
-// linearly), kcompactd and proactive compaction, reclaim (should_compact_retry()
+// linearly), kcompactd and proactive compaction, kswapd (which clears the skip
+// hints when it sleeps after a direct compaction's scanners met: here only a
+// restart after the longest deferral clears them), reclaim (should_compact_retry()
 // is taken as if reclaim had made progress; a COMPACT_SKIPPED result ends the
 // retries since no reclaim can free order-0 pages here), splitting of a large
 // folio that finds no target, lock contention (COMPACT_CONTENDED only for
@@ -41,7 +43,8 @@ import {
   COMPACT_COMPLETE, COMPACT_CONTENDED, COMPACT_CONTINUE, COMPACT_DEFERRED, COMPACT_NOT_SUITABLE_ZONE,
   COMPACT_PARTIAL_SKIPPED, COMPACT_PRIO_ASYNC, COMPACT_PRIO_SYNC_FULL, COMPACT_PRIO_SYNC_LIGHT, COMPACT_SKIPPED,
   COMPACT_STATE_BLOCKSKIP_FLUSH, COMPACT_STATE_CACHED_FREE, COMPACT_STATE_CACHED_MIGRATE_ASYNC,
-  COMPACT_STATE_CACHED_MIGRATE_SYNC, COMPACT_STATE_CONSIDERED, COMPACT_STATE_COUNT, COMPACT_STATE_DEFER_SHIFT, COMPACT_STATE_ORDER_FAILED,
+  COMPACT_STATE_CACHED_MIGRATE_SYNC, COMPACT_STATE_CONSIDERED, COMPACT_STATE_COUNT, COMPACT_STATE_DEFER_SHIFT,
+  COMPACT_STATE_ORDER_FAILED,
   COMPACT_SUCCESS, ENOMEM, EV_COMPACT_FAIL, EV_COMPACT_FREE_SCANNED, EV_COMPACT_ISOLATED,
   EV_COMPACT_MIGRATE_SCANNED, EV_COMPACT_STALL, EV_COMPACT_SUCCESS, EV_PGMIGRATE_FAIL, EV_PGMIGRATE_SUCCESS,
   GFP_NOBLOCK, GFP_NOCOMPACT, GFP_NORETRY, KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE,
