@@ -117,9 +117,18 @@
 /** No __GFP_DIRECT_RECLAIM (GFP_ATOMIC with GFP_HIGH): may use a further part. */
 // @ts-ignore: decorator
 @inline export const GFP_NOBLOCK: i32 = 2;
+/** __GFP_NORETRY: the slow path gives up after its first round of direct compaction. */
+// @ts-ignore: decorator
+@inline export const GFP_NORETRY: i32 = 4;
+/**
+ * The gfp cannot direct-compact: it lacks __GFP_DIRECT_RECLAIM (GFP_NOWAIT, the
+ * system heap's high-order gfp) or __GFP_IO (GFP_NOIO: gfp_compaction_allowed()).
+ */
+// @ts-ignore: decorator
+@inline export const GFP_NOCOMPACT: i32 = 8;
 /** Every gfp bit the engine knows. */
 // @ts-ignore: decorator
-@inline export const GFP_VALID_MASK: i32 = GFP_HIGH | GFP_NOBLOCK;
+@inline export const GFP_VALID_MASK: i32 = GFP_HIGH | GFP_NOBLOCK | GFP_NORETRY | GFP_NOCOMPACT;
 
 // ---- pageState(pfn): kind | mt << 2 | order << 8 | CMA bit 16 | reserved bit 17
 // Page kinds (the same values as in the memory map's flag byte, memmap.ts).
@@ -186,8 +195,72 @@
 @inline export const EV_CONTIG_MIGRATE_PASSES: i32 = 11; // migrate_pages() passes in contig ranges
 // @ts-ignore: decorator
 @inline export const EV_LONGTERM_MIGRATED: i32 = 12; // pages moved out of CMA by long-term pins
+// The compact_* items of vm_event_item, in /proc/vmstat order.
 // @ts-ignore: decorator
-@inline export const EV_COUNT: i32 = 13;
+@inline export const EV_COMPACT_MIGRATE_SCANNED: i32 = 13; // pages the migration scanner looked at
+// @ts-ignore: decorator
+@inline export const EV_COMPACT_FREE_SCANNED: i32 = 14;    // pages the free scanner looked at
+// @ts-ignore: decorator
+@inline export const EV_COMPACT_ISOLATED: i32 = 15;        // pages isolated by either scanner
+// @ts-ignore: decorator
+@inline export const EV_COMPACT_STALL: i32 = 16;           // direct compactions that ran (not skipped)
+// @ts-ignore: decorator
+@inline export const EV_COMPACT_FAIL: i32 = 17;            // ... after which the allocation still failed
+// @ts-ignore: decorator
+@inline export const EV_COMPACT_SUCCESS: i32 = 18;         // ... after which it succeeded
+// @ts-ignore: decorator
+@inline export const EV_COMPACT_DAEMON_WAKE: i32 = 19;     // kcompactd (not modelled: stays 0)
+// @ts-ignore: decorator
+@inline export const EV_COMPACT_DAEMON_MIGRATE_SCANNED: i32 = 20;
+// @ts-ignore: decorator
+@inline export const EV_COMPACT_DAEMON_FREE_SCANNED: i32 = 21;
+// @ts-ignore: decorator
+@inline export const EV_COUNT: i32 = 22;
+
+// ---- compaction: enum compact_result, enum compact_priority -----------------------
+// Returned by compactionSuitable() and lastCompactResult(); COMPACT_PRIO_* name
+// the priorities of direct compaction (lower is more thorough).
+// @ts-ignore: decorator
+@inline export const COMPACT_NOT_SUITABLE_ZONE: i32 = 0;
+// @ts-ignore: decorator
+@inline export const COMPACT_SKIPPED: i32 = 1;
+// @ts-ignore: decorator
+@inline export const COMPACT_DEFERRED: i32 = 2;
+// @ts-ignore: decorator
+@inline export const COMPACT_NO_SUITABLE_PAGE: i32 = 3;
+// @ts-ignore: decorator
+@inline export const COMPACT_CONTINUE: i32 = 4;
+// @ts-ignore: decorator
+@inline export const COMPACT_COMPLETE: i32 = 5;
+// @ts-ignore: decorator
+@inline export const COMPACT_PARTIAL_SKIPPED: i32 = 6;
+// @ts-ignore: decorator
+@inline export const COMPACT_CONTENDED: i32 = 7;
+// @ts-ignore: decorator
+@inline export const COMPACT_SUCCESS: i32 = 8;
+// @ts-ignore: decorator
+@inline export const COMPACT_PRIO_SYNC_FULL: i32 = 0;
+// @ts-ignore: decorator
+@inline export const COMPACT_PRIO_SYNC_LIGHT: i32 = 1;
+// @ts-ignore: decorator
+@inline export const COMPACT_PRIO_ASYNC: i32 = 2;
+/** compactionZoneState(zone, field): the zone's deferral and scanner state. */
+// @ts-ignore: decorator
+@inline export const COMPACT_STATE_CONSIDERED: i32 = 0;
+// @ts-ignore: decorator
+@inline export const COMPACT_STATE_DEFER_SHIFT: i32 = 1;
+// @ts-ignore: decorator
+@inline export const COMPACT_STATE_ORDER_FAILED: i32 = 2;
+// @ts-ignore: decorator
+@inline export const COMPACT_STATE_CACHED_MIGRATE_ASYNC: i32 = 3;
+// @ts-ignore: decorator
+@inline export const COMPACT_STATE_CACHED_MIGRATE_SYNC: i32 = 4;
+// @ts-ignore: decorator
+@inline export const COMPACT_STATE_CACHED_FREE: i32 = 5;
+// @ts-ignore: decorator
+@inline export const COMPACT_STATE_BLOCKSKIP_FLUSH: i32 = 6;
+// @ts-ignore: decorator
+@inline export const COMPACT_STATE_COUNT: i32 = 7;
 
 // ---- CMA area counters: cmaStat(id, index) --------------------------------------
 // The sysfs alloc_pages_success/fail and release_pages_success, plus the cost of

@@ -5,7 +5,9 @@
 // the free list of its pageblock's migratetype (pageblock retypes move their free
 // pages with them), with zones, watermarks and lowmem reserves (zone.ts). Not
 // modelled: per-cpu page lists (as if always drained), reclaim and kswapd,
-// highatomic reserves, guard pages, page shuffling.
+// highatomic reserves, guard pages, page shuffling. Direct compaction in the
+// slow path is compaction.ts; the capture of its block happens here, in
+// __free_one_page().
 //
 // Free lists are doubly linked through the head pages' link words, one set per
 // zone:
@@ -216,6 +218,61 @@ export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
   accountFreepages(zone, 1 << order, newMt);
 }
 
+// ---- capture (struct capture_control) ---------------------------------------------
+// While direct compaction runs for a request of `order`, a block of exactly that
+// order freed in its zone (a migrated page's old frame merging with its
+// buddies, or unused isolated free pages going back) is handed straight to the
+// request instead of to the free lists, so no one else can take it first.
+
+/** Set by compaction.ts for the length of one compact_zone() of a direct compaction. */
+export let captureArmed: bool = false;
+let captureZone: i32 = -1;
+let captureOrder: i32 = -1;
+let captureMt: i32 = 0;
+/** The captured block's head (allocated, no owner), or NONE. */
+export let capturedPfn: i32 = NONE;
+
+export function armCapture(zone: i32, order: i32, mt: i32): void {
+  captureArmed = true;
+  captureZone = zone;
+  captureOrder = order;
+  captureMt = mt;
+  capturedPfn = NONE;
+}
+
+/** Ends the capture window; returns the captured head or NONE. */
+export function disarmCapture(): i32 {
+  captureArmed = false;
+  return capturedPfn;
+}
+
+/** compaction_capture(): true when the block of `order` at `pfn` (type `mt`) was taken. */
+function compactionCapture(zone: i32, pfn: i32, order: i32, mt: i32): bool {
+  if (zone != captureZone || order != captureOrder) return false;
+  // Do not pollute CMA or isolated pageblocks.
+  if (mt == MIGRATE_CMA || mt == MIGRATE_ISOLATE) return false;
+  // A small unmovable or reclaimable request may not take a piece of a movable pageblock.
+  if (order < pageblockOrder && mt == MIGRATE_MOVABLE && captureMt != MIGRATE_MOVABLE) return false;
+  // (A capture of another type's block fires no mm_page_alloc_extfrag in 6.12;
+  // the tracepoint came later.)
+  setAllocated(pfn, order, captureMt);
+  capturedPfn = pfn;
+  captureArmed = false; // task_capc(): one page per capture
+  return true;
+}
+
+/**
+ * find_suitable_fallback(area, order, mt, only_stealable = true) >= 0: some
+ * fallback list of `order` holds a block and the request could claim from it.
+ */
+export function stealableFallbackExists(zone: i32, order: i32, mt: i32): bool {
+  if (mt >= MIGRATE_PCPTYPES) return false;
+  for (let i = 0; i < 2; i++) {
+    if (listHead(listIndex(zone, order, fallbackOf(mt, i))) != NONE && canStealFallback(order, mt)) return true;
+  }
+  return false;
+}
+
 // ---- freeing ------------------------------------------------------------------------
 
 /** find_buddy_page_pfn(): the free buddy of `pfn` at `order`, or NONE. */
@@ -246,6 +303,11 @@ export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
   const zone = zoneOf(pfn);
   accountFreepages(zone, 1 << order, mt);
   while (order < maxOrder) {
+    // compaction_capture(): direct compaction takes the block it was waiting for.
+    if (captureArmed && compactionCapture(zone, pfn, order, mt)) {
+      accountFreepages(zone, -(1 << order), mt);
+      return;
+    }
     const buddy = findBuddyPfn(pfn, order);
     if (buddy == NONE) break;
     if (order >= pageblockOrder) {
@@ -490,7 +552,7 @@ function rmqueueFallback(zone: i32, order: i32, startMt: i32, allocFlags: i32): 
  * the first zone that passes watermark `which`. With ALLOC_NOFRAGMENT, a pass
  * that finds nothing is retried without it, as on a UMA machine.
  */
-function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, allocFlags: i32, which: i32): i32 {
+export function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, allocFlags: i32, which: i32): i32 {
   for (;;) {
     for (let z = highestZone; z >= 0; z--) {
       if (!zonePopulated(z)) continue;
@@ -508,29 +570,54 @@ function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, allocFlags: 
 }
 
 /**
- * __alloc_pages(): the fast path at the low watermark (with ALLOC_NOFRAGMENT when
- * the preferred zone is Normal), then the slow path at the min watermark with
- * the request's reserve rights. No reclaim or compaction: what the slow path
- * cannot find fails. Marks the head allocated; NONE when nothing fits.
+ * The fast path at the low watermark (with ALLOC_NOFRAGMENT when the preferred
+ * zone is Normal), then the slow path's first attempt at the min watermark with
+ * the request's reserve rights. NONE when neither finds a block; the head is
+ * not marked yet (prepNewPage()).
  */
-export function allocBlock(order: i32, mt: i32, highestZone: i32, allocFlags: i32): i32 {
+// @ts-ignore: decorator
+@inline export function getPageFastOrMin(order: i32, mt: i32, highestZone: i32, allocFlags: i32): i32 {
   let preferred = highestZone;
   while (preferred >= 0 && !zonePopulated(preferred)) preferred--;
-  let pfn = NONE;
-  if (preferred >= 0) {
-    const baseFlags = allocFlags & ALLOC_CMA;
-    const fastFlags = baseFlags | (preferred == ZONE_NORMAL && noFragmentEnabled ? ALLOC_NOFRAGMENT : 0);
-    pfn = getPageFromFreelist(order, mt, highestZone, fastFlags, WMARK_LOW);
-    if (pfn == NONE) pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
-  }
-  if (pfn == NONE) {
-    countEvent(EV_ALLOC_FAIL, 1);
-    unchecked(allocFailByOrder[order] += 1.0);
-    return NONE;
-  }
+  if (preferred < 0) return NONE;
+  const baseFlags = allocFlags & ALLOC_CMA;
+  const fastFlags = baseFlags | (preferred == ZONE_NORMAL && noFragmentEnabled ? ALLOC_NOFRAGMENT : 0);
+  const pfn = getPageFromFreelist(order, mt, highestZone, fastFlags, WMARK_LOW);
+  if (pfn != NONE) return pfn;
+  return getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
+}
+
+/** prep_new_page() for a block rmqueue() handed out: marks the head allocated, counts pgalloc. */
+// @ts-ignore: decorator
+@inline export function prepNewPage(pfn: i32, order: i32, mt: i32): void {
   setAllocated(pfn, order, mt);
   countEvent(EV_PGALLOC, 1 << order);
   unchecked(zonePgalloc[lastAllocZone] += f64(1 << order));
+}
+
+/** An allocation that returns NULL. */
+export function countAllocFail(order: i32): void {
+  countEvent(EV_ALLOC_FAIL, 1);
+  unchecked(allocFailByOrder[order] += 1.0);
+}
+
+/** Records the zone of a block handed out outside rmqueue() (a captured block). */
+export function setLastAllocZone(zone: i32): void {
+  lastAllocZone = zone;
+}
+
+/**
+ * __alloc_pages() without direct compaction (migration targets; the page
+ * allocator's entry with compaction is compaction.ts, allocPagesSlowpath()).
+ * Marks the head allocated; NONE when nothing fits.
+ */
+export function allocBlock(order: i32, mt: i32, highestZone: i32, allocFlags: i32): i32 {
+  const pfn = getPageFastOrMin(order, mt, highestZone, allocFlags);
+  if (pfn == NONE) {
+    countAllocFail(order);
+    return NONE;
+  }
+  prepNewPage(pfn, order, mt);
   return pfn;
 }
 

@@ -6,6 +6,7 @@ import {
   EAGAIN, EBUSY, EINVAL, ENOMEM, EV_CONTIG_FAIL, EV_CONTIG_MIGRATE_PASSES, EV_CONTIG_SUCCESS, EV_PGALLOC,
   EV_PGMIGRATE_FAIL, KIND_ALLOC, MIGRATE_CMA, MIGRATE_MOVABLE,
 } from "./abi.ts";
+import { COMPACT_CLUSTER_MAX } from "./compaction.ts";
 import { CONTIG_MIGRATE_TRIES, NONE } from "./constants.ts";
 import { findBlockHead, freePageRange, takeFreeBlock } from "./buddy.ts";
 import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
@@ -16,9 +17,6 @@ import { migrateBlock } from "./migrate.ts";
 import { zoneOf } from "./zone.ts";
 import { countEvent } from "./vmevents.ts";
 
-/** COMPACT_CLUSTER_MAX: pages isolated per migration batch. */
-// @ts-ignore: decorator
-@inline const COMPACT_CLUSTER_MAX: i32 = 32;
 
 /** The migration batch (cc->migratepages): heads of owned blocks. */
 const batch: Int32Array = new Int32Array(COMPACT_CLUSTER_MAX * 2);

@@ -13,6 +13,7 @@ import { ownerSlot, ownerSlots } from "./owner.ts";
 import { pageblockMts } from "./pageblock.ts";
 import { ramBytes, ramWord } from "./ram.ts";
 import { allocFailByOrder, vmEvents, zonePgalloc } from "./vmevents.ts";
+import { compactionEnabled, extfragThreshold, pageblockSkip, zoneCompactState } from "./compaction.ts";
 
 // @ts-ignore: decorator
 @inline function mix(h: i32, w: i32): i32 {
@@ -69,6 +70,11 @@ export function stateHash(): u32 {
   for (let i = 0; i < vmEvents.length; i++) h = mixF64(h, unchecked(vmEvents[i]));
   for (let i = 0; i < allocFailByOrder.length; i++) h = mixF64(h, unchecked(allocFailByOrder[i]));
   for (let i = 0; i < zonePgalloc.length; i++) h = mixF64(h, unchecked(zonePgalloc[i]));
+  // Compaction: the switches, each zone's deferral and scanner state, the skip hints.
+  h = mix(h, compactionEnabled ? 1 : 0);
+  h = mix(h, extfragThreshold);
+  for (let i = 0; i < zoneCompactState.length; i++) h = mix(h, unchecked(zoneCompactState[i]));
+  for (let i = 0; i < pageblockSkip.length; i++) h = mix(h, i32(unchecked(pageblockSkip[i])));
   h = iommuHash(h);
   for (let b = 0; b < bitmapCount(); b++) {
     const words = bitmapWords(b);

@@ -8,7 +8,7 @@ import {
 } from "./abi.ts";
 import { NONE } from "./constants.ts";
 import {
-  ALLOC_CMA, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, allocBlock, buddyInit, findBlockHead, findBuddyHead, freeBlock,
+  ALLOC_CMA, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, buddyInit, findBlockHead, findBuddyHead, freeBlock,
   freeBlocks, lastAllocZone, listIndex, nrFreeCmaPagesTotal, nrFreePagesTotal, setClaimThreshold, setCmaBalance, setNoFragment,
 } from "./buddy.ts";
 import {
@@ -24,6 +24,10 @@ import {
   bitmapCreate, bitmapNextSet, bitmapNextZero, bitmapTestBit, bitmapUpdate, bitmapZeroArea, bitmapsReset,
 } from "./bitmap.ts";
 import { allocContigRange, checkContigRange, freeContigRange } from "./contig.ts";
+import {
+  allocPagesSlowpath, compactionBoot, compactionInit, compactionSuitableResult, compactionZoneState, compactMemory,
+  extfragThreshold, fragmentationIndex, lastCompactResult, pageblockSkipOf, setCompaction, setExtfragThreshold,
+} from "./compaction.ts";
 import { stateHash } from "./hash.ts";
 import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
 import {
@@ -58,6 +62,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   memmapInit(pages, pageShift, maxOrd, pbOrder);
   pageblockInit(MIGRATE_MOVABLE); // memmap_init(): every pageblock starts movable
   buddyInit();
+  compactionInit();
   ownerInit();
   vmeventsInit(maxOrd);
   cmaReset();
@@ -98,6 +103,7 @@ export function boot(minKbytes: i32, scaleFactor: i32, r0: i32, r1: i32, r2: i32
   ratios[2] = r2;
   ratios[3] = r3;
   setupWatermarks(minKbytes, scaleFactor, ratios);
+  compactionBoot();
   for (let z = 0; z < MAX_NR_ZONES; z++) {
     let pfn = zoneStart[z];
     const zoneEndPfn = zoneEnd[z];
@@ -147,7 +153,8 @@ export { setCmaBalance };
 /**
  * alloc_pages(): `mt` MIGRATE_UNMOVABLE..MIGRATE_RECLAIMABLE, `highestZone` the
  * gfp zone modifier's zone (ZONE_DMA, ZONE_DMA32 or ZONE_NORMAL), `gfp`
- * GFP_HIGH | GFP_NOBLOCK bits (abi.ts). A movable block gets an
+ * GFP_HIGH | GFP_NOBLOCK | GFP_NORETRY | GFP_NOCOMPACT bits (abi.ts): a request that may
+ * block and do I/O runs direct compaction when it finds nothing. A movable block gets an
  * owner. Returns the pfn, -ENOMEM (NULL) or -EINVAL; lastZone() tells the zone.
  */
 export function allocPages(order: i32, mt: i32, highestZone: i32, gfp: i32): i32 {
@@ -158,7 +165,7 @@ export function allocPages(order: i32, mt: i32, highestZone: i32, gfp: i32): i32
     flags |= ALLOC_MIN_RESERVE;
     if ((gfp & GFP_NOBLOCK) != 0) flags |= ALLOC_NON_BLOCK;
   }
-  const pfn = allocBlock(order, mt, highestZone, flags);
+  const pfn = allocPagesSlowpath(order, mt, highestZone, flags, gfp);
   if (pfn == NONE) return -ENOMEM;
   if (mt == MIGRATE_MOVABLE) setPageOwnerId(pfn, ownerCreate(pfn));
   return pfn;
@@ -290,6 +297,33 @@ export function migrateOwner(id: i32): i32 {
   if (pfn == NONE) return -EINVAL;
   const ret = migrateBlock(pfn, MIGRATE_MOVABLE, true);
   return ret == -EAGAIN ? -EBUSY : ret;
+}
+
+// ---- compaction -----------------------------------------------------------------------------
+
+export { compactMemory, compactionZoneState, pageblockSkipOf, setCompaction, setExtfragThreshold };
+
+/** compaction_suitable() of `zone` at `order` as a COMPACT_* result, or -EINVAL. */
+export function compactionSuitable(zone: i32, order: i32, highestZone: i32): i32 {
+  if (zone < 0 || zone > ZONE_NORMAL || order < 0 || order > maxOrder) return -EINVAL;
+  if (highestZone < zone || highestZone > ZONE_NORMAL) return -EINVAL;
+  return compactionSuitableResult(zone, order, highestZone);
+}
+
+/** fragmentation_index() of `zone` at `order` (thousandths); -100000 for bad arguments. */
+export function zoneFragmentationIndex(zone: i32, order: i32): i32 {
+  if (zone < 0 || zone > ZONE_NORMAL || order < 0 || order > maxOrder) return -100000;
+  return fragmentationIndex(zone, order);
+}
+
+/** vm.extfrag_threshold in force. */
+export function compactionExtfragThreshold(): i32 {
+  return extfragThreshold;
+}
+
+/** The result of the last direct compaction (COMPACT_*). */
+export function lastCompaction(): i32 {
+  return lastCompactResult;
 }
 
 // ---- isolation and contiguous ranges -----------------------------------------------------

@@ -14,6 +14,7 @@ export { DmaSimError, ERRNO } from "./core/errors.ts";
 export type { ErrnoCode } from "./core/errors.ts";
 export { MIGRATETYPES } from "./mm/migratetype.ts";
 export type { Migratetype, MigratetypeName, ContigMigratetype } from "./mm/migratetype.ts";
+export type { CompactResult, CompactionZoneState } from "./mm/compaction.ts";
 export {
   fragmentationIndex,
   unusableFreeIndex,

@@ -91,6 +91,11 @@ export interface SystemOptions {
    * sync yields stale bytes. Default false (needs storeContents).
    */
   cacheModel?: boolean | { lineBytes: number };
+  /**
+   * Direct compaction in the allocation slow path (CONFIG_COMPACTION; see
+   * Policy.compaction to switch it later). Default true.
+   */
+  compaction?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -116,6 +121,7 @@ export interface ResolvedOptions {
   swiotlbBytes: number;
   dmaDebug: boolean | DmaDebugOptions;
   cacheModel: boolean | { lineBytes: number };
+  compaction: boolean;
 }
 
 /** Contents live in wasm32 linear memory beside the metadata. */
@@ -140,6 +146,7 @@ const KNOWN = new Set([
   "swiotlbBytes",
   "dmaDebug",
   "cacheModel",
+  "compaction",
 ]);
 const KNOWN_DEVICE = new Set(["name", "dmaMask", "coherent", "iommu", "maxSegmentSize", "segmentBoundaryMask", "cma"]);
 
@@ -333,6 +340,7 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
     swiotlbBytes,
     dmaDebug: resolveFlag(where, "dmaDebug", options.dmaDebug),
     cacheModel: resolveCacheModel(where, options.cacheModel),
+    compaction: optionalBoolean(where, "compaction", options.compaction, true),
   };
 }
 

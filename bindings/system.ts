@@ -94,6 +94,7 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
     (mm) => new DmaSubsystem(mm, o.devices, swiotlb, DmaSubsystem.debugFor(o.dmaDebug)),
   );
   for (const area of o.cma) if (area.heapUsers) sys.cmaHeapUsers.set(area.name, Object.freeze([...area.heapUsers]));
+  if (!o.compaction) sys.setPolicy({ compaction: false });
   return sys;
 }
 
@@ -163,6 +164,21 @@ export class System extends Mm {
     const text = this.registry.readFile(path);
     if (text === undefined) throw new DmaSimError("ENOENT", `readFile: ${path}: no such file`);
     return text;
+  }
+
+  /**
+   * Writes a virtual /proc/sys file, as `echo text > path` would (fs/procfs.ts
+   * lists the writable ones: /proc/sys/vm/compact_memory,
+   * /proc/sys/vm/extfrag_threshold). A value the kernel refuses is EINVAL, a
+   * read-only file EACCES, an unknown one ENOENT; none changes the machine.
+   */
+  writeFile(path: string, text: string): void {
+    if (typeof path !== "string") throw new DmaSimError("EINVAL", "writeFile: path must be a string");
+    if (typeof text !== "string") throw new DmaSimError("EINVAL", "writeFile: text must be a string");
+    if (this.registry.writeFile(path, text)) return;
+    if (this.registry.readFile(path) !== undefined)
+      throw new DmaSimError("EACCES", `writeFile: ${path}: permission denied (read-only)`);
+    throw new DmaSimError("ENOENT", `writeFile: ${path}: no such file`);
   }
 
   /** Verifies every invariant, the engine's first, then each subsystem's; throws a DmaSimError naming the first broken one. */

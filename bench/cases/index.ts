@@ -5,6 +5,7 @@ import { buddyMixed } from "./buddy-mixed.ts";
 import { buddyOrder0Batch } from "./buddy-order0-batch.ts";
 import { buddyOrder0 } from "./buddy-order0.ts";
 import { cmaAllocRelease } from "./cma-alloc-release.ts";
+import { compactMemory1gib } from "./compact-memory-1gib.ts";
 import { dmabufRoundtrip } from "./dmabuf-roundtrip.ts";
 import { iovaAllocFree } from "./iova-alloc-free.ts";
 import { migrate64mib } from "./migrate-64mib.ts";
@@ -17,6 +18,7 @@ export const CASES: readonly Case[] = [
   buddyOrder0Batch,
   buddyMixed,
   migrate64mib,
+  compactMemory1gib,
   iovaAllocFree,
   sgBuildMap,
   dmabufRoundtrip,

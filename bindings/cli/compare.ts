@@ -54,6 +54,7 @@ export const DEFAULT_CONFIGS: readonly CompareConfig[] = Object.freeze([
   { label: "no CMA-first", cmaFirstBalance: false },
   { label: "pageblock order 10", pageblockOrder: 10 },
   { label: "claim at 1/4 pageblock", claimThresholdPages: 128 },
+  { label: "no compaction", compaction: false },
   { label: "ts backend", backend: "ts" },
 ]);
 
@@ -65,6 +66,7 @@ const KNOWN = [
   "maxOrder",
   "allocNoFragment",
   "claimThresholdPages",
+  "compaction",
   "iommuStyle",
 ];
 
@@ -98,6 +100,7 @@ export function validateConfigs(input: unknown, path = "configs"): CompareConfig
       bad("cmaFirstBalance", "true or false");
     if (cfg.allocNoFragment !== undefined && typeof cfg.allocNoFragment !== "boolean")
       bad("allocNoFragment", "true or false");
+    if (cfg.compaction !== undefined && typeof cfg.compaction !== "boolean") bad("compaction", "true or false");
     if (cfg.iommuStyle !== undefined && cfg.iommuStyle !== "arm" && cfg.iommuStyle !== "dma-iommu")
       bad("iommuStyle", `"arm" or "dma-iommu"`);
     if (

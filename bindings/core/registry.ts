@@ -13,6 +13,12 @@ export interface Subsystem {
   readonly name: string;
   /** The text of a virtual file it serves, or undefined when `path` is none of its files. */
   readFile?(path: string): string | undefined;
+  /**
+   * Writes `text` to one of its writable files (a /proc/sys knob): true when
+   * `path` is one, undefined otherwise. Bad input throws a DmaSimError and
+   * changes nothing.
+   */
+  writeFile?(path: string, text: string): boolean | undefined;
   /** Its invariants: "" when they hold, else the first broken one. */
   check?(): string;
   /** Feeds its state in a canonical order; feeds nothing while it holds none. */
@@ -37,6 +43,14 @@ export class Registry {
       if (text !== undefined) return text;
     }
     return undefined;
+  }
+
+  /** True when some subsystem took the write of `path`. */
+  writeFile(path: string, text: string): boolean {
+    for (const s of this.subsystems) {
+      if (s.writeFile?.(path, text)) return true;
+    }
+    return false;
   }
 
   /** "" when every subsystem's invariants hold, else the first broken one. */

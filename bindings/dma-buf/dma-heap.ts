@@ -271,9 +271,13 @@ export const SYSTEM_HEAP_ORDERS = [8, 4, 0] as const;
 /**
  * The block loop of system_heap_allocate(): `pages` pages as the largest blocks that
  * fit what is left (orders 8, 4, 0; never above the last order that succeeded; each
- * try is alloc_largest_available()), GFP_HIGHUSER (unmovable). null, with everything
- * given back, when even a page is refused.
+ * try is alloc_largest_available()), GFP_HIGHUSER (unmovable). The high orders use
+ * HIGH_ORDER_GFP, which drops __GFP_RECLAIM: they never compact, they fall back to
+ * smaller blocks. null, with everything given back, when even a page is refused.
  */
+/** HIGH_ORDER_GFP: __GFP_NORETRY and no __GFP_RECLAIM, so no direct compaction. */
+const NO_RECLAIM = { noretry: true, compact: false } as const;
+
 export function allocLargestBlocks(sys: Mm, pages: number): { pfn: number; order: number }[] | null {
   const blocks: { pfn: number; order: number }[] = [];
   let left = pages;
@@ -282,7 +286,7 @@ export function allocLargestBlocks(sys: Mm, pages: number): { pfn: number; order
     let got: { pfn: number; order: number } | null = null;
     for (const order of SYSTEM_HEAP_ORDERS) {
       if (left < 2 ** order || maxOrder < order || order > sys.maxOrder) continue;
-      const pfn = sys.allocPages(order, "unmovable");
+      const pfn = order > 0 ? sys.allocPages(order, "unmovable", NO_RECLAIM) : sys.allocPages(order, "unmovable");
       if (pfn === null) continue;
       got = { pfn, order };
       break;

@@ -6,10 +6,13 @@
  *   /sys/kernel/mm/cma/<name>/{alloc_pages_success,alloc_pages_fail,release_pages_success,
  *                               total_pages,available_pages}            (mm/cma_sysfs.c)
  *   /sys/kernel/debug/cma/<name>/{base_pfn,count,order_per_bit,used,maxchunk}  (mm/cma_debug.c)
+ *   /proc/sys/vm/compact_memory (write-only: "1" compacts every zone), /proc/sys/vm/extfrag_threshold
  *
  * One line or block per populated zone of node 0.
  */
 import { WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL } from "../core/abi.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { EXTFRAG_THRESHOLD_MAX, parseSysctlInt } from "../mm/compaction.ts";
 import type { Mm } from "../mm/mm.ts";
 import { ZONEINFO_ZONE_NAMES, defaultPageset, formatZoneinfo, type ZoneinfoZone } from "./zoneinfo.ts";
 import {
@@ -50,6 +53,15 @@ function vmstat(sys: Mm): string {
     pgfree: s.pgfree,
     pgmigrate_success: s.pgmigrateSuccess,
     pgmigrate_fail: s.pgmigrateFail,
+    compact_migrate_scanned: s.compactMigrateScanned,
+    compact_free_scanned: s.compactFreeScanned,
+    compact_isolated: s.compactIsolated,
+    compact_stall: s.compactStall,
+    compact_fail: s.compactFail,
+    compact_success: s.compactSuccess,
+    compact_daemon_wake: s.compactDaemonWake,
+    compact_daemon_migrate_scanned: s.compactDaemonMigrateScanned,
+    compact_daemon_free_scanned: s.compactDaemonFreeScanned,
     cma_alloc_success: s.cmaAllocSuccess,
     cma_alloc_fail: s.cmaAllocFail,
   });
@@ -116,7 +128,28 @@ function cmaFile(sys: Mm, dir: "mm" | "debug", name: string, file: string): stri
   return v === undefined ? undefined : `${v}\n`;
 }
 
+/**
+ * The writable /proc/sys/vm files (kernel/sysctl.c, mm/compaction.c): each
+ * parses as proc_dointvec() does and checks its range before anything changes.
+ */
+const SYSCTL_WRITES: Record<string, (sys: Mm, path: string, text: string) => void> = {
+  // sysctl_compaction_handler(): mode 0200; only 1 is accepted, and compacts every node.
+  "/proc/sys/vm/compact_memory": (sys, path, text) => {
+    const value = parseSysctlInt(path, text);
+    if (value !== 1) throw new DmaSimError("EINVAL", `write ${path}: only 1 is accepted, got ${value}`);
+    sys.compactMemory();
+  },
+  // proc_dointvec_minmax() with extra1 = 0, extra2 = 1000.
+  "/proc/sys/vm/extfrag_threshold": (sys, path, text) => {
+    const value = parseSysctlInt(path, text);
+    if (value < 0 || value > EXTFRAG_THRESHOLD_MAX)
+      throw new DmaSimError("EINVAL", `write ${path}: ${value} is outside 0..${EXTFRAG_THRESHOLD_MAX}`);
+    sys.setPolicy({ extfragThreshold: value });
+  },
+};
+
 const FILES: Record<string, (sys: Mm) => string> = {
+  "/proc/sys/vm/extfrag_threshold": (sys) => `${sys.extfragThreshold}\n`,
   "/proc/buddyinfo": (sys) => formatBuddyinfo(zones(sys)),
   "/proc/pagetypeinfo": (sys) => formatPagetypeinfo(zones(sys), sys.pageblockOrder),
   "/proc/vmstat": vmstat,
@@ -130,10 +163,19 @@ export function registerProcFiles(sys: Mm): void {
   sys.registry.add({
     name: "mm-files",
     readFile(path) {
+      // Mode 0200: sysctl's permission check (test_perm()) refuses reads even to root.
+      if (path === "/proc/sys/vm/compact_memory")
+        throw new DmaSimError("EACCES", `readFile: ${path}: permission denied (write-only)`);
       const file = Object.hasOwn(FILES, path) ? FILES[path] : undefined;
       if (file) return file(sys);
       const m = /^\/sys\/kernel\/(mm|debug)\/cma\/([^/]+)\/([a-z_]+)$/.exec(path);
       return m ? cmaFile(sys, m[1] as "mm" | "debug", m[2]!, m[3]!) : undefined;
+    },
+    writeFile(path, text) {
+      const write = Object.hasOwn(SYSCTL_WRITES, path) ? SYSCTL_WRITES[path] : undefined;
+      if (!write) return undefined;
+      write(sys, path, text);
+      return true;
     },
   });
 }

@@ -15,6 +15,8 @@ export interface LabConfig {
   allocNoFragment?: boolean;
   /** Policy.claimThresholdPages (the stealing threshold). Default half a pageblock. */
   claimThresholdPages?: number;
+  /** Policy.compaction: direct compaction in the allocation slow path. Default true. */
+  compaction?: boolean;
   /**
    * IOVA policy of the scenario's IOMMU importers: "dma-iommu" (one IOVA range per
    * table, one bitmap) or "arm" (the seed's per-chunk mapping, bitmap extensions).
@@ -31,5 +33,6 @@ export const LAB_CONFIG_KEYS = [
   "maxOrder",
   "allocNoFragment",
   "claimThresholdPages",
+  "compaction",
   "iommuStyle",
 ] as const satisfies readonly (keyof LabConfig)[];

@@ -275,6 +275,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     cmaFirstBalance: m.cmaFirstBalance,
     ...(options.allocNoFragment !== undefined ? { allocNoFragment: options.allocNoFragment } : {}),
     ...(options.claimThresholdPages !== undefined ? { claimThresholdPages: options.claimThresholdPages } : {}),
+    ...(options.compaction !== undefined ? { compaction: options.compaction } : {}),
   });
   const setupMs = performance.now() - wallStart;
   const run = new Run(sys, scenario, seed, options);
@@ -706,6 +707,12 @@ class Run {
     out.longtermMigrated = stats.longtermMigrated;
     out.extfragEvents = stats.extfragEvents;
     out.extfragClaimed = stats.extfragClaimed;
+    out.compactStall = stats.compactStall;
+    out.compactSuccess = stats.compactSuccess;
+    out.compactFail = stats.compactFail;
+    out.compactMigrateScanned = stats.compactMigrateScanned;
+    out.compactFreeScanned = stats.compactFreeScanned;
+    out.compactIsolated = stats.compactIsolated;
     const nrFree = this.sys.nrFreeByOrder();
     const pbo = this.sys.pageblockOrder;
     out["end.nrFreePages"] = stats.nrFreePages;

@@ -40,6 +40,7 @@ export const SWEEP_AXES = [
   "cmaFirstBalance",
   "allocNoFragment",
   "claimThresholdPages",
+  "compaction",
   "iommuStyle",
   "seed",
 ] as const;
@@ -116,7 +117,7 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
   if (values.length === 0) fail(path, "must list at least one value");
   values.forEach((v, i) => {
     const at = `${path}[${i}]`;
-    const flag = axis === "cmaFirstBalance" || axis === "allocNoFragment";
+    const flag = axis === "cmaFirstBalance" || axis === "allocNoFragment" || axis === "compaction";
     const ok =
       axis === "backend"
         ? v === "wasm" || v === "ts"

@@ -7,6 +7,15 @@
 import {
   EV_ALLOC_FAIL,
   EV_CMA_ALLOC_FAIL,
+  EV_COMPACT_DAEMON_FREE_SCANNED,
+  EV_COMPACT_DAEMON_MIGRATE_SCANNED,
+  EV_COMPACT_DAEMON_WAKE,
+  EV_COMPACT_FAIL,
+  EV_COMPACT_FREE_SCANNED,
+  EV_COMPACT_ISOLATED,
+  EV_COMPACT_MIGRATE_SCANNED,
+  EV_COMPACT_STALL,
+  EV_COMPACT_SUCCESS,
   EV_CMA_ALLOC_SUCCESS,
   EV_CONTIG_FAIL,
   EV_CONTIG_MIGRATE_PASSES,
@@ -21,6 +30,8 @@ import {
   EV_PGMIGRATE_SUCCESS,
   GFP_HIGH,
   GFP_NOBLOCK,
+  GFP_NOCOMPACT,
+  GFP_NORETRY,
   KIND_ALLOC,
   KIND_BUDDY,
   KIND_NONE,
@@ -66,6 +77,13 @@ import {
 } from "./migratetype.ts";
 import { MovablePage } from "./page.ts";
 import { PageHolds } from "./page-holds.ts";
+import {
+  COMPACT_RESULTS,
+  EXTFRAG_THRESHOLD_MAX,
+  compactionZoneState,
+  type CompactResult,
+  type CompactionZoneState,
+} from "./compaction.ts";
 
 /** Counters and free-memory figures (the /proc/vmstat items dmasim models, and more). */
 export interface SystemStats {
@@ -96,6 +114,22 @@ export interface SystemStats {
   contigMigratePasses: number;
   /** Pages moved out of CMA by long-term pins. */
   longtermMigrated: number;
+  /** compact_migrate_scanned: pages the migration scanner looked at. */
+  compactMigrateScanned: number;
+  /** compact_free_scanned: pages the free scanner looked at. */
+  compactFreeScanned: number;
+  /** compact_isolated: pages isolated by either scanner (sources and targets). */
+  compactIsolated: number;
+  /** compact_stall: direct compactions that ran (or were deferred) in the allocation slow path. */
+  compactStall: number;
+  /** compact_fail: ... after which the allocation still failed. */
+  compactFail: number;
+  /** compact_success: ... after which it succeeded. */
+  compactSuccess: number;
+  /** compact_daemon_wake, compact_daemon_migrate_scanned, compact_daemon_free_scanned: kcompactd (not modelled, 0). */
+  compactDaemonWake: number;
+  compactDaemonMigrateScanned: number;
+  compactDaemonFreeScanned: number;
 }
 
 /** @internal The SystemStats counter of each engine event, vmEvent(index) (EV_* of assembly/abi.ts). */
@@ -116,6 +150,15 @@ export const EVENT_KEYS = byIndex<Exclude<keyof SystemStats, "nrFreePages" | "nr
     [EV_CONTIG_FAIL]: "contigFail",
     [EV_CONTIG_MIGRATE_PASSES]: "contigMigratePasses",
     [EV_LONGTERM_MIGRATED]: "longtermMigrated",
+    [EV_COMPACT_MIGRATE_SCANNED]: "compactMigrateScanned",
+    [EV_COMPACT_FREE_SCANNED]: "compactFreeScanned",
+    [EV_COMPACT_ISOLATED]: "compactIsolated",
+    [EV_COMPACT_STALL]: "compactStall",
+    [EV_COMPACT_FAIL]: "compactFail",
+    [EV_COMPACT_SUCCESS]: "compactSuccess",
+    [EV_COMPACT_DAEMON_WAKE]: "compactDaemonWake",
+    [EV_COMPACT_DAEMON_MIGRATE_SCANNED]: "compactDaemonMigrateScanned",
+    [EV_COMPACT_DAEMON_FREE_SCANNED]: "compactDaemonFreeScanned",
   },
 );
 
@@ -134,6 +177,17 @@ export interface Policy {
    * (1 << (pageblock_order - 1)), as steal_suitable_fallback() decides.
    */
   claimThresholdPages?: number;
+  /**
+   * Direct compaction in the allocation slow path (CONFIG_COMPACTION). Off, an
+   * allocation the free lists cannot serve fails at once; compactMemory() still
+   * works. Default true.
+   */
+  compaction?: boolean;
+  /**
+   * vm.extfrag_threshold, 0..1000: a costly order (above 3) is compacted only
+   * when its fragmentation index exceeds it. Default 500.
+   */
+  extfragThreshold?: number;
 }
 
 export type ZoneName = "DMA" | "DMA32" | "Normal";
@@ -156,8 +210,18 @@ export interface AllocFlags {
   zone?: ZoneName;
   /** __GFP_HIGH: may use half of the min watermark's reserve. Default false. */
   high?: boolean;
-  /** GFP_ATOMIC (__GFP_HIGH, cannot sleep): may use a further quarter. Default false. */
+  /** GFP_ATOMIC (__GFP_HIGH, cannot sleep): may use a further quarter, and never compacts. Default false. */
   atomic?: boolean;
+  /**
+   * __GFP_NORETRY: one round of direct compaction at most (for a costly order,
+   * none when that round was deferred or skipped), no escalation. Default false.
+   */
+  noretry?: boolean;
+  /**
+   * Direct compaction allowed when the free lists cannot serve the request
+   * (false: as GFP_NOCOMPACT, which gfp_compaction_allowed() refuses). Default true.
+   */
+  compact?: boolean;
 }
 
 /** One populated zone. */
@@ -421,10 +485,13 @@ export class Mm {
     const zone = f.zone ?? "Normal";
     const high = optionalBoolean(where, "flags.high", f.high, false);
     const atomic = optionalBoolean(where, "flags.atomic", f.atomic, false);
+    const noretry = optionalBoolean(where, "flags.noretry", f.noretry, false);
+    const compact = optionalBoolean(where, "flags.compact", f.compact, true);
     const highestZone = ZONE_NAMES.indexOf(
       requireOneOf(where, "flags.zone", zone, ZONE_NAMES.slice(0, ZONE_NORMAL + 1)),
     );
-    return [highestZone, atomic ? GFP_HIGH | GFP_NOBLOCK : high ? GFP_HIGH : 0];
+    const reserves = atomic ? GFP_HIGH | GFP_NOBLOCK : high ? GFP_HIGH : 0;
+    return [highestZone, reserves | (noretry ? GFP_NORETRY : 0) | (compact ? 0 : GFP_NOCOMPACT)];
   }
 
   /** The zone that served the last successful allocation (page allocator or migration target). */
@@ -753,16 +820,83 @@ export class Mm {
     return out;
   }
 
-  /** Sets policy knobs (see Policy). */
+  // ---- compaction ------------------------------------------------------------------------------
+
+  /**
+   * compact_nodes(): compacts every populated zone whole, as writing 1 to
+   * /proc/sys/vm/compact_memory does (order -1, MIGRATE_SYNC, skip hints
+   * ignored). The compact_* counters of /proc/vmstat record the work.
+   */
+  compactMemory(): void {
+    this.engine.compactMemory();
+  }
+
+  /** The compaction fields of a zone's struct zone (deferral, cached scanner positions). */
+  compactionState(zone: ZoneName = "Normal"): CompactionZoneState {
+    const [z] = this.populatedZone("compactionState", zone);
+    return compactionZoneState(this.engine, z);
+  }
+
+  /**
+   * compaction_suitable() for `order` in `zone`: "continue" (worth compacting),
+   * "skipped" (too few free pages to migrate into: the order-0 watermark plus
+   * 2 << order) or "not_suitable_zone" (a costly order whose fragmentation index
+   * is within vm.extfrag_threshold: a lack of memory rather than fragmentation).
+   */
+  compactionSuitable(order: number, zone: ZoneName = "Normal"): CompactResult {
+    this.orderArg("compactionSuitable", order);
+    const [z] = this.populatedZone("compactionSuitable", zone);
+    return COMPACT_RESULTS[this.engine.compactionSuitable(z, order, z)]!;
+  }
+
+  /** fragmentation_index() of `zone` at `order`, in thousandths (-1000: a block of the order is free). */
+  fragmentationIndex(order: number, zone: ZoneName = "Normal"): number {
+    this.orderArg("fragmentationIndex", order);
+    const [z] = this.populatedZone("fragmentationIndex", zone);
+    return this.engine.zoneFragmentationIndex(z, order);
+  }
+
+  /** The result of the last direct compaction of the allocation slow path. */
+  get lastCompactResult(): CompactResult {
+    return COMPACT_RESULTS[this.engine.lastCompaction()]!;
+  }
+
+  /** PB_migrate_skip of the pageblock holding `pfn`: compaction passes the block over. */
+  pageblockSkip(pfn: number): boolean {
+    this.pfnArg("pageblockSkip", pfn);
+    return this.engine.pageblockSkipOf(pfn) !== 0;
+  }
+
+  /** vm.extfrag_threshold in force. */
+  get extfragThreshold(): number {
+    return this.engine.compactionExtfragThreshold();
+  }
+
+  private populatedZone(where: string, zone: ZoneName): [number] {
+    const z = ZONE_NAMES.indexOf(zone);
+    if (z < 0 || z > ZONE_NORMAL || this.engine.zoneEndPfn(z) <= this.engine.zoneStartPfn(z))
+      throw new DmaSimError(
+        "EINVAL",
+        `${where}: zone must be a populated zone of "DMA", "DMA32", "Normal", got ${show(zone)}`,
+      );
+    return [z];
+  }
+
+  /** Sets policy knobs (see Policy). All are checked before any is set. */
   setPolicy(policy: Policy): void {
     // Every knob is read once and validated before any is applied, so a bad one changes nothing.
     const p = requireObject("setPolicy", "policy", policy) as Policy;
-    const { cmaFirstBalance, allocNoFragment, claimThresholdPages } = p;
+    const { cmaFirstBalance, allocNoFragment, claimThresholdPages, compaction, extfragThreshold } = p;
     if (cmaFirstBalance !== undefined) requireBoolean("setPolicy", "cmaFirstBalance", cmaFirstBalance);
     if (allocNoFragment !== undefined) requireBoolean("setPolicy", "allocNoFragment", allocNoFragment);
+    if (compaction !== undefined) requireBoolean("setPolicy", "compaction", compaction);
     if (claimThresholdPages !== undefined)
       requireInt("setPolicy", "claimThresholdPages", claimThresholdPages, 0, this.pageblockNrPages + 1);
+    if (extfragThreshold !== undefined)
+      requireInt("setPolicy", "extfragThreshold", extfragThreshold, 0, EXTFRAG_THRESHOLD_MAX);
     if (cmaFirstBalance !== undefined) this.engine.setCmaBalance(cmaFirstBalance);
+    if (compaction !== undefined) this.engine.setCompaction(compaction);
+    if (extfragThreshold !== undefined) this.engine.setExtfragThreshold(extfragThreshold);
     if (allocNoFragment !== undefined) this.engine.setNoFragment(allocNoFragment);
     if (claimThresholdPages !== undefined) this.engine.setClaimThreshold(claimThresholdPages);
   }

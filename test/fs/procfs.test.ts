@@ -55,6 +55,16 @@ describe("/proc and debugfs files", () => {
           "pgfree 4096\n" + // boot frees count too
           "pgmigrate_success 0\n" +
           "pgmigrate_fail 0\n" +
+          // mm/vmstat.c's compact_* items, between the migration and CMA counters
+          "compact_migrate_scanned 0\n" +
+          "compact_free_scanned 0\n" +
+          "compact_isolated 0\n" +
+          "compact_stall 0\n" +
+          "compact_fail 0\n" +
+          "compact_success 0\n" +
+          "compact_daemon_wake 0\n" +
+          "compact_daemon_migrate_scanned 0\n" +
+          "compact_daemon_free_scanned 0\n" +
           "cma_alloc_success 0\n" +
           "cma_alloc_fail 0\n",
       );

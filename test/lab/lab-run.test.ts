@@ -286,4 +286,14 @@ describe("policy knobs", () => {
     expect(ts.stateHash).toBe(wasm.stateHash);
     expect(wasm.stateHash).not.toBe((await runScenario(camera, { seed: 2, scale: 0.2 })).stateHash);
   });
+
+  it("compaction: false keeps the slow path from compacting; the summary counts what compaction did", async () => {
+    // The server's transparent huge pages fail only late in a full-length run.
+    const server = loadScenario("server");
+    const on = await runScenario(server, { seed: 1 });
+    const off = await runScenario(server, { seed: 1, compaction: false });
+    expect(on.summary.compactStall).toBeGreaterThan(0);
+    expect([off.summary.compactStall, off.summary.compactMigrateScanned]).toEqual([0, 0]);
+    expect(off.stateHash).not.toBe(on.stateHash);
+  });
 });

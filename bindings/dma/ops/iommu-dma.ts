@@ -192,7 +192,8 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
     let order = Math.min(getOrder(size, page), mm.maxOrder);
     while (left > 0) {
       while (order > 0 && 2 ** order > left) order--;
-      const pfn = mm.allocPages(order, "unmovable");
+      // Higher orders are a convenience, not a necessity: __GFP_NORETRY until the minimum order.
+      const pfn = order > 0 ? mm.allocPages(order, "unmovable", { noretry: true }) : mm.allocPages(order, "unmovable");
       if (pfn === null) {
         if (order > 0) {
           order--;

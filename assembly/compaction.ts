@@ -1,0 +1,1099 @@
+// Memory compaction (mm/compaction.c and the slow path of mm/page_alloc.c, as of
+// Linux 6.12): move movable pages from the bottom of a zone to free pages at its
+// top until a free block of the requested order forms.
+//
+//   zone start                                                          zone end
+//   │ migrate scanner ──▶ (pageblock by pageblock, up)  (down) ◀── free scanner │
+//   │ isolates owned, unpinned blocks                   isolates free blocks   │
+//   │ (COMPACT_CLUSTER_MAX pages a batch)               as migration targets   │
+//
+// Each batch of sources is migrated (contents copied, owners retargeted, old
+// frames freed) to targets taken from the isolated free pages (compaction_alloc()),
+// until the scanners meet or, for an allocation, a suitable free block exists
+// (__compact_finished()). Unused targets go back to the free lists at the end.
+//
+// Entry points: compactMemory() (/proc/sys/vm/compact_memory: order -1, every
+// zone whole, MIGRATE_SYNC, skip hints ignored) and allocPagesSlowpath() (the
+// page allocator: direct compaction at COMPACT_PRIO_ASYNC, SYNC_LIGHT, then
+// SYNC_FULL as should_compact_retry() decides, with capture of the freed block,
+// see buddy.ts).
+//
+// Modelled as in 6.12: per-zone cached scanner positions, pageblock skip hints
+// and their reset when compaction restarts after deferral, deferral
+// (compact_considered, compact_defer_shift, compact_order_failed), the order-0
+// watermark and fragmentation-index checks (compaction_suitable()), async
+// direct compaction's restriction to pageblocks of the request's type and its
+// skip of an order-aligned block on the first failure, the free scanner's stride
+// in async mode, the rescan that finishes a pageblock, high-order targets split
+// in compaction_alloc(). Allocated blocks of order > 0 count as compound pages
+// (folios), as __GFP_COMP allocations are.
+//
+// Not modelled: the free-list shortcuts fast_find_migrateblock() and
+// fast_isolate_freepages() (they run for direct compaction of orders above
+// PAGE_ALLOC_COSTLY_ORDER resp. above 0; here both scanners always walk
+// linearly), kcompactd and proactive compaction, kswapd (which clears the skip
+// hints when it sleeps after a direct compaction's scanners met: here only a
+// restart after the longest deferral clears them), reclaim (should_compact_retry()
+// is taken as if reclaim had made progress; a COMPACT_SKIPPED result ends the
+// retries since no reclaim can free order-0 pages here), splitting of a large
+// folio that finds no target, lock contention (COMPACT_CONTENDED only for
+// -ENOMEM before the scanners meet), watermark boosting, highatomic.
+
+import {
+  COMPACT_COMPLETE, COMPACT_CONTENDED, COMPACT_CONTINUE, COMPACT_DEFERRED, COMPACT_NOT_SUITABLE_ZONE,
+  COMPACT_PARTIAL_SKIPPED, COMPACT_PRIO_ASYNC, COMPACT_PRIO_SYNC_FULL, COMPACT_PRIO_SYNC_LIGHT, COMPACT_SKIPPED,
+  COMPACT_STATE_BLOCKSKIP_FLUSH, COMPACT_STATE_CACHED_FREE, COMPACT_STATE_CACHED_MIGRATE_ASYNC,
+  COMPACT_STATE_CACHED_MIGRATE_SYNC, COMPACT_STATE_CONSIDERED, COMPACT_STATE_COUNT, COMPACT_STATE_DEFER_SHIFT,
+  COMPACT_STATE_ORDER_FAILED,
+  COMPACT_SUCCESS, ENOMEM, EV_COMPACT_FAIL, EV_COMPACT_FREE_SCANNED, EV_COMPACT_ISOLATED,
+  EV_COMPACT_MIGRATE_SCANNED, EV_COMPACT_STALL, EV_COMPACT_SUCCESS, EV_PGMIGRATE_FAIL, EV_PGMIGRATE_SUCCESS,
+  GFP_NOBLOCK, GFP_NOCOMPACT, GFP_NORETRY, KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE,
+  MIGRATE_MOVABLE, MIGRATE_TYPES, WMARK_LOW, WMARK_MIN,
+} from "./abi.ts";
+import { NONE, migratetypeIsMergeable } from "./constants.ts";
+import {
+  ALLOC_CMA, armCapture, capturedPfn, countAllocFail, disarmCapture, findBlockHead, freeBlock, freeBlocks, freeListHead,
+  getPageFastOrMin, getPageFromFreelist, listIndex, moveFreepagesBlock, prepNewPage, setLastAllocZone,
+  stealableFallbackExists, takeFreeBlock, zoneWatermarkOk,
+} from "./buddy.ts";
+import {
+  getOrder, longPins, maxOrder, nrPageblocks, pageKind, pageMt, pageOwnerId, pageblockIndex, pageblockNrPages,
+  pageblockOrder, pageblockStartPfn, setAllocated, setPageOwnerId, shortPins,
+} from "./memmap.ts";
+import { ownerSetPfn } from "./owner.ts";
+import { getPageblockMt } from "./pageblock.ts";
+import { ramCopyPages } from "./ram.ts";
+import { countEvent } from "./vmevents.ts";
+import { zoneEnd, zoneOf, zonePopulated, zoneStart, zoneWatermark } from "./zone.ts";
+
+// ---- the rules (one place, so a kernel-version profile can vary them) -----------------
+
+/** COMPACT_CLUSTER_MAX (= SWAP_CLUSTER_MAX): pages isolated per migration batch. */
+// @ts-ignore: decorator
+@inline export const COMPACT_CLUSTER_MAX: i32 = 32;
+/** Compaction is skipped at most 1 << COMPACT_MAX_DEFER_SHIFT times in a row. */
+// @ts-ignore: decorator
+@inline const COMPACT_MAX_DEFER_SHIFT: i32 = 6;
+/** PAGE_ALLOC_COSTLY_ORDER: orders above it are "costly". */
+// @ts-ignore: decorator
+@inline export const PAGE_ALLOC_COSTLY_ORDER: i32 = 3;
+/** MAX_COMPACT_RETRIES: retries of a compaction that reported success but whose allocation failed. */
+// @ts-ignore: decorator
+@inline const MAX_COMPACT_RETRIES: i32 = 16;
+/** INIT_COMPACT_PRIORITY / DEF_COMPACT_PRIORITY / MIN_COMPACT_(COSTLY_)PRIORITY. */
+// @ts-ignore: decorator
+@inline const INIT_COMPACT_PRIORITY: i32 = COMPACT_PRIO_ASYNC;
+// @ts-ignore: decorator
+@inline const DEF_COMPACT_PRIORITY: i32 = COMPACT_PRIO_SYNC_LIGHT;
+// @ts-ignore: decorator
+@inline const MIN_COMPACT_PRIORITY: i32 = COMPACT_PRIO_SYNC_FULL;
+// @ts-ignore: decorator
+@inline const MIN_COMPACT_COSTLY_PRIORITY: i32 = COMPACT_PRIO_SYNC_LIGHT;
+/** The sysctl_extfrag_threshold default: compact a costly order only when its fragmentation index exceeds it. */
+// @ts-ignore: decorator
+@inline export const EXTFRAG_THRESHOLD_DEFAULT: i32 = 500;
+/** compact_gap(): free pages beyond the watermark that migration needs as targets. */
+// @ts-ignore: decorator
+@inline function compactGap(order: i32): i32 {
+  return 2 << order;
+}
+
+// enum migrate_mode
+// @ts-ignore: decorator
+@inline const MIGRATE_ASYNC: i32 = 0;
+// @ts-ignore: decorator
+@inline const MIGRATE_SYNC_LIGHT: i32 = 1;
+// @ts-ignore: decorator
+@inline const MIGRATE_SYNC: i32 = 2;
+
+// ---- knobs -------------------------------------------------------------------------------
+/** vm.extfrag_threshold (0..1000). */
+export let extfragThreshold: i32 = EXTFRAG_THRESHOLD_DEFAULT;
+/** CONFIG_COMPACTION as a switch: off, the slow path never compacts (compact_memory still works). */
+export let compactionEnabled: bool = true;
+/** The result of the last direct compaction (enum compact_result), for inspection. */
+export let lastCompactResult: i32 = COMPACT_SKIPPED;
+
+export function setExtfragThreshold(v: i32): void {
+  extfragThreshold = v;
+}
+export function setCompaction(on: bool): void {
+  compactionEnabled = on;
+}
+
+// ---- per-zone state (struct zone's compaction fields) --------------------------------------
+/** zone * COMPACT_STATE_COUNT + COMPACT_STATE_*. */
+export const zoneCompactState: Int32Array = new Int32Array(MAX_NR_ZONES * COMPACT_STATE_COUNT);
+/** compact_init_migrate_pfn / compact_init_free_pfn: where __reset_isolation_suitable() left the scanners. */
+const initMigratePfn: Int32Array = new Int32Array(MAX_NR_ZONES);
+const initFreePfn: Int32Array = new Int32Array(MAX_NR_ZONES);
+/** PB_migrate_skip per pageblock. */
+export let pageblockSkip: Uint8Array = new Uint8Array(0);
+
+// @ts-ignore: decorator
+@inline function zs(zone: i32, field: i32): i32 {
+  return unchecked(zoneCompactState[zone * COMPACT_STATE_COUNT + field]);
+}
+// @ts-ignore: decorator
+@inline function setZs(zone: i32, field: i32, v: i32): void {
+  unchecked(zoneCompactState[zone * COMPACT_STATE_COUNT + field] = v);
+}
+
+export function compactionInit(): void {
+  zoneCompactState.fill(0);
+  initMigratePfn.fill(0);
+  initFreePfn.fill(0);
+  pageblockSkip = new Uint8Array(nrPageblocks);
+  migrateList = new Int32Array(pageblockNrPages);
+  migrateLen = 0;
+  freeLists = new Array<Int32Array>(maxOrder + 1);
+  for (let o = 0; o <= maxOrder; o++) freeLists[o] = new Int32Array(16);
+  freeListStart = new Int32Array(maxOrder + 1);
+  freeListLen = new Int32Array(maxOrder + 1);
+  extfragThreshold = EXTFRAG_THRESHOLD_DEFAULT;
+  compactionEnabled = true;
+  lastCompactResult = COMPACT_SKIPPED;
+}
+
+/**
+ * Boot, once the zones are known: the scanners' cached positions start where
+ * reset_cached_positions() puts them. (The kernel leaves them zero-filled; on a
+ * zone that starts at pfn 0, as every zone here may, its first compaction would
+ * then find the scanners met at once and do nothing but this reset.)
+ */
+export function compactionBoot(): void {
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    if (zonePopulated(z)) resetCachedPositions(z);
+  }
+}
+
+/** A field of the zone's compaction state (COMPACT_STATE_* of abi.ts). */
+export function compactionZoneState(zone: i32, field: i32): i32 {
+  return zs(zone, field);
+}
+
+// ---- deferral -------------------------------------------------------------------------------
+
+/** defer_compaction(): compaction failed at `order`; skip the next 1 << shift attempts. */
+function deferCompaction(zone: i32, order: i32): void {
+  setZs(zone, COMPACT_STATE_CONSIDERED, 0);
+  let shift = zs(zone, COMPACT_STATE_DEFER_SHIFT) + 1;
+  if (order < zs(zone, COMPACT_STATE_ORDER_FAILED)) setZs(zone, COMPACT_STATE_ORDER_FAILED, order);
+  if (shift > COMPACT_MAX_DEFER_SHIFT) shift = COMPACT_MAX_DEFER_SHIFT;
+  setZs(zone, COMPACT_STATE_DEFER_SHIFT, shift);
+}
+
+/** compaction_deferred(): true when this attempt should be skipped (and counts it). */
+function compactionDeferred(zone: i32, order: i32): bool {
+  const limit = 1 << zs(zone, COMPACT_STATE_DEFER_SHIFT);
+  if (order < zs(zone, COMPACT_STATE_ORDER_FAILED)) return false;
+  const considered = zs(zone, COMPACT_STATE_CONSIDERED) + 1;
+  if (considered >= limit) {
+    setZs(zone, COMPACT_STATE_CONSIDERED, limit);
+    return false;
+  }
+  setZs(zone, COMPACT_STATE_CONSIDERED, considered);
+  return true;
+}
+
+/** compaction_defer_reset(): compaction at `order` succeeded (or is expected to). */
+function compactionDeferReset(zone: i32, order: i32, allocSuccess: bool): void {
+  if (allocSuccess) {
+    setZs(zone, COMPACT_STATE_CONSIDERED, 0);
+    setZs(zone, COMPACT_STATE_DEFER_SHIFT, 0);
+  }
+  if (order >= zs(zone, COMPACT_STATE_ORDER_FAILED)) setZs(zone, COMPACT_STATE_ORDER_FAILED, order + 1);
+}
+
+/** compaction_restarting(): the deferral ran its longest course; skip hints are stale. */
+function compactionRestarting(zone: i32, order: i32): bool {
+  if (order < zs(zone, COMPACT_STATE_ORDER_FAILED)) return false;
+  return zs(zone, COMPACT_STATE_DEFER_SHIFT) == COMPACT_MAX_DEFER_SHIFT &&
+    zs(zone, COMPACT_STATE_CONSIDERED) >= 1 << COMPACT_MAX_DEFER_SHIFT;
+}
+
+// ---- skip hints and cached scanner positions ---------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function getSkip(pfn: i32): bool {
+  return unchecked(pageblockSkip[pageblockIndex(pfn)]) != 0;
+}
+// @ts-ignore: decorator
+@inline function setSkip(pfn: i32, on: bool): void {
+  unchecked(pageblockSkip[pageblockIndex(pfn)] = on ? 1 : 0);
+}
+/** pageblock_end_pfn() */
+// @ts-ignore: decorator
+@inline function pageblockEndPfn(pfn: i32): i32 {
+  return pageblockStartPfn(pfn) + pageblockNrPages;
+}
+// @ts-ignore: decorator
+@inline function pageblockAligned(pfn: i32): bool {
+  return (pfn & (pageblockNrPages - 1)) == 0;
+}
+
+/** reset_cached_positions(): the next compaction starts anew. */
+function resetCachedPositions(zone: i32): void {
+  setZs(zone, COMPACT_STATE_CACHED_MIGRATE_ASYNC, unchecked(zoneStart[zone]));
+  setZs(zone, COMPACT_STATE_CACHED_MIGRATE_SYNC, unchecked(zoneStart[zone]));
+  setZs(zone, COMPACT_STATE_CACHED_FREE, pageblockStartPfn(unchecked(zoneEnd[zone]) - 1));
+}
+
+/**
+ * __reset_isolation_pfn(): clears the block's skip hint when a sample of its
+ * pages (every 1 << PAGE_ALLOC_COSTLY_ORDER-th) finds a movable page (source)
+ * or a free one (target).
+ */
+function resetIsolationPfn(zone: i32, pfn: i32, checkSource: bool, checkTarget: bool): bool {
+  if (checkSource && checkTarget && !getSkip(pfn)) return true;
+  if (!checkSource && checkTarget && getPageblockMt(pfn) != MIGRATE_MOVABLE) return false;
+  let p = pageblockStartPfn(pfn);
+  if (p < unchecked(zoneStart[zone])) p = unchecked(zoneStart[zone]);
+  let last = pageblockEndPfn(pfn) - 1;
+  if (last > unchecked(zoneEnd[zone]) - 1) last = unchecked(zoneEnd[zone]) - 1;
+  while (p <= last) {
+    if (checkSource) {
+      // PageLRU(): the page belongs to an owned (movable, on-LRU) block.
+      const head = findBlockHead(p);
+      if (head != NONE && pageKind(head) == KIND_ALLOC && pageOwnerId(head) != NONE) {
+        setSkip(p, false);
+        return true;
+      }
+    }
+    if (checkTarget && pageKind(p) == KIND_BUDDY) {
+      setSkip(p, false);
+      return true;
+    }
+    p += 1 << PAGE_ALLOC_COSTLY_ORDER;
+  }
+  return false;
+}
+
+/** __reset_isolation_suitable(): clears skip hints from both ends and sets restart points. */
+function resetIsolationSuitable(zone: i32): void {
+  if (zs(zone, COMPACT_STATE_BLOCKSKIP_FLUSH) == 0) return;
+  setZs(zone, COMPACT_STATE_BLOCKSKIP_FLUSH, 0);
+  let migratePfn = unchecked(zoneStart[zone]);
+  let freePfn = unchecked(zoneEnd[zone]) - 1;
+  let resetMigrate = freePfn;
+  let resetFree = migratePfn;
+  let sourceSet = false;
+  let freeSet = false;
+  for (; migratePfn < freePfn; migratePfn += pageblockNrPages, freePfn -= pageblockNrPages) {
+    if (resetIsolationPfn(zone, migratePfn, true, sourceSet) && migratePfn < resetMigrate) {
+      sourceSet = true;
+      resetMigrate = migratePfn;
+      unchecked(initMigratePfn[zone] = resetMigrate);
+      setZs(zone, COMPACT_STATE_CACHED_MIGRATE_ASYNC, resetMigrate);
+      setZs(zone, COMPACT_STATE_CACHED_MIGRATE_SYNC, resetMigrate);
+    }
+    if (resetIsolationPfn(zone, freePfn, freeSet, true) && freePfn > resetFree) {
+      freeSet = true;
+      resetFree = freePfn;
+      unchecked(initFreePfn[zone] = resetFree);
+      setZs(zone, COMPACT_STATE_CACHED_FREE, resetFree);
+    }
+  }
+  // Leave no distance if no suitable block was reset.
+  if (resetMigrate >= resetFree) {
+    setZs(zone, COMPACT_STATE_CACHED_MIGRATE_ASYNC, migratePfn);
+    setZs(zone, COMPACT_STATE_CACHED_MIGRATE_SYNC, migratePfn);
+    setZs(zone, COMPACT_STATE_CACHED_FREE, freePfn);
+  }
+}
+
+// ---- struct compact_control (one compaction at a time) ---------------------------------------------
+let ccZone: i32 = 0;
+/** -1: the whole zone (compact_memory), else the requested order. */
+let ccOrder: i32 = -1;
+let ccMode: i32 = MIGRATE_SYNC;
+/** gfp_migratetype() of the request. */
+let ccMigratetype: i32 = MIGRATE_MOVABLE;
+let ccAllocFlags: i32 = 0;
+let ccHighestZone: i32 = 0;
+let ccDirect: bool = false;
+let ccWholeZone: bool = false;
+let ccIgnoreSkipHint: bool = false;
+let ccIgnoreBlockSuitable: bool = false;
+let ccFinishPageblock: bool = false;
+let ccMigratePfn: i32 = 0;
+let ccFreePfn: i32 = 0;
+let ccNrMigratepages: i32 = 0;
+let ccNrFreepages: i32 = 0;
+let ccTotalMigrateScanned: i32 = 0;
+let ccTotalFreeScanned: i32 = 0;
+
+/** cc->migratepages, in isolation order (the kernel's list_add() makes the last one first). */
+let migrateList: Int32Array = new Int32Array(0);
+let migrateLen: i32 = 0;
+
+// cc->freepages[order]: isolated free blocks (heads marked allocated, no owner),
+// one deque per order: isolation appends, compaction_alloc() takes from the
+// front and pushes split-off halves back at the front.
+let freeLists: Array<Int32Array> = new Array<Int32Array>(0);
+let freeListStart: Int32Array = new Int32Array(0);
+let freeListLen: Int32Array = new Int32Array(0);
+
+function freeListGrow(order: i32): void {
+  const old = unchecked(freeLists[order]);
+  const cap = old.length;
+  const grown = new Int32Array(cap << 1);
+  const start = unchecked(freeListStart[order]);
+  for (let i = 0; i < cap; i++) unchecked(grown[i] = old[(start + i) & (cap - 1)]);
+  unchecked(freeLists[order] = grown);
+  unchecked(freeListStart[order] = 0);
+}
+function freeListPushTail(order: i32, pfn: i32): void {
+  if (unchecked(freeListLen[order]) == unchecked(freeLists[order]).length) freeListGrow(order);
+  const list = unchecked(freeLists[order]);
+  const at = (unchecked(freeListStart[order]) + unchecked(freeListLen[order])) & (list.length - 1);
+  unchecked(list[at] = pfn);
+  unchecked(freeListLen[order]++);
+}
+function freeListPushHead(order: i32, pfn: i32): void {
+  if (unchecked(freeListLen[order]) == unchecked(freeLists[order]).length) freeListGrow(order);
+  const list = unchecked(freeLists[order]);
+  const at = (unchecked(freeListStart[order]) - 1) & (list.length - 1);
+  unchecked(list[at] = pfn);
+  unchecked(freeListStart[order] = at);
+  unchecked(freeListLen[order]++);
+}
+function freeListPopHead(order: i32): i32 {
+  const list = unchecked(freeLists[order]);
+  const at = unchecked(freeListStart[order]);
+  unchecked(freeListStart[order] = (at + 1) & (list.length - 1));
+  unchecked(freeListLen[order]--);
+  return unchecked(list[at]);
+}
+
+/** compact_scanners_met(): the scanners are in the same pageblock, or have crossed. */
+// @ts-ignore: decorator
+@inline function scannersMet(): bool {
+  return ccFreePfn >> pageblockOrder <= ccMigratePfn >> pageblockOrder;
+}
+
+// @ts-ignore: decorator
+@inline function isolationSuitable(pfn: i32): bool {
+  return ccIgnoreSkipHint || !getSkip(pfn);
+}
+
+/** test_and_set_skip(): returns the old hint, setting it. */
+function testAndSetSkip(pfn: i32): bool {
+  if (ccIgnoreSkipHint) return false;
+  const skip = getSkip(pfn);
+  if (!skip) setSkip(pfn, true);
+  return skip;
+}
+
+/** update_cached_migrate(): where async and sync compaction restart. */
+function updateCachedMigrate(pfn: i32): void {
+  pfn = pageblockEndPfn(pfn);
+  if (pfn > zs(ccZone, COMPACT_STATE_CACHED_MIGRATE_ASYNC)) setZs(ccZone, COMPACT_STATE_CACHED_MIGRATE_ASYNC, pfn);
+  if (ccMode != MIGRATE_ASYNC && pfn > zs(ccZone, COMPACT_STATE_CACHED_MIGRATE_SYNC)) {
+    setZs(ccZone, COMPACT_STATE_CACHED_MIGRATE_SYNC, pfn);
+  }
+}
+
+/** update_pageblock_skip(): nothing isolated from the block at `blockPfn`. */
+function updatePageblockSkip(blockPfn: i32, pfn: i32): void {
+  setSkip(blockPfn, true);
+  if (pfn < zs(ccZone, COMPACT_STATE_CACHED_FREE)) setZs(ccZone, COMPACT_STATE_CACHED_FREE, pfn);
+}
+
+// ---- the free scanner ----------------------------------------------------------------------------
+
+/**
+ * __isolate_free_page(): takes the free block at `pfn` off its list if the zone
+ * stays above its min watermark; a block of half a pageblock or more makes its
+ * mergeable pageblocks movable. Returns the pages taken (0: refused).
+ */
+function isolateFreePage(pfn: i32, order: i32): i32 {
+  const zone = ccZone;
+  if (pageMt(pfn) != MIGRATE_ISOLATE) {
+    const mark = zoneWatermark(zone, WMARK_MIN) + (1 << order);
+    if (!zoneWatermarkOk(zone, 0, mark, 0, ALLOC_CMA)) return 0;
+  }
+  takeFreeBlock(pfn);
+  setAllocated(pfn, order, MIGRATE_MOVABLE);
+  if (order >= pageblockOrder - 1) {
+    const endPfn = pfn + (1 << order) - 1;
+    for (let p = pfn; p < endPfn; p += pageblockNrPages) {
+      if (migratetypeIsMergeable(getPageblockMt(p))) moveFreepagesBlock(p, MIGRATE_MOVABLE);
+    }
+  }
+  return 1 << order;
+}
+
+/** Where isolateFreepagesBlock() stopped (its *start_pfn out-parameter). */
+let freeBlockStopPfn: i32 = 0;
+
+/**
+ * isolate_freepages_block() (not strict): isolates free blocks from `startPfn`,
+ * every `stride`-th page, until the batch has targets enough. Returns pages isolated.
+ */
+function isolateFreepagesBlock(startPfn: i32, endPfn: i32, stride: i32): i32 {
+  let nrScanned = 0;
+  let total = 0;
+  let pfn = startPfn;
+  for (; pfn < endPfn; pfn += stride) {
+    nrScanned++;
+    const kind = pageKind(pfn);
+    if (kind == KIND_ALLOC) {
+      // A compound page: skip it whole when it ends inside the block.
+      const order = getOrder(pfn);
+      if (order > 0 && pfn + (1 << order) <= endPfn) {
+        pfn += (1 << order) - 1;
+        nrScanned += (1 << order) - 1;
+      }
+      continue;
+    }
+    if (kind != KIND_BUDDY) continue;
+    const order = getOrder(pfn);
+    const isolated = isolateFreePage(pfn, order);
+    if (isolated == 0) break;
+    nrScanned += isolated - 1;
+    total += isolated;
+    ccNrFreepages += isolated;
+    freeListPushTail(order, pfn);
+    if (ccNrMigratepages <= ccNrFreepages) {
+      pfn += isolated;
+      break;
+    }
+    pfn += isolated - 1;
+  }
+  if (pfn > endPfn) pfn = endPfn;
+  freeBlockStopPfn = pfn;
+  ccTotalFreeScanned += nrScanned;
+  if (total != 0) countEvent(EV_COMPACT_ISOLATED, total);
+  return total;
+}
+
+/** suitable_migration_target(): may the free scanner take pages from the pageblock at `pfn`? */
+function suitableMigrationTarget(pfn: i32): bool {
+  // A large free block is what compaction is trying to create: leave it.
+  if (pageKind(pfn) == KIND_BUDDY) {
+    const order = ccOrder > 0 ? ccOrder : pageblockOrder;
+    if (getOrder(pfn) >= order) return false;
+  }
+  if (ccIgnoreBlockSuitable) return true;
+  // is_migrate_movable(): movable and CMA pageblocks.
+  const mt = getPageblockMt(pfn);
+  return mt == MIGRATE_MOVABLE || mt == MIGRATE_CMA;
+}
+
+/**
+ * isolate_freepages(): walks pageblocks down from cc->free_pfn to the block
+ * above the migration scanner, isolating free pages until there are as many
+ * as pages to migrate.
+ */
+function isolateFreepages(): void {
+  const zone = ccZone;
+  let isolateStartPfn = ccFreePfn;
+  let blockStartPfn = pageblockStartPfn(isolateStartPfn);
+  let blockEndPfn = blockStartPfn + pageblockNrPages;
+  if (blockEndPfn > unchecked(zoneEnd[zone])) blockEndPfn = unchecked(zoneEnd[zone]);
+  const lowPfn = pageblockEndPfn(ccMigratePfn);
+  let stride = ccMode == MIGRATE_ASYNC ? COMPACT_CLUSTER_MAX : 1;
+  while (blockStartPfn >= lowPfn) {
+    if (suitableMigrationTarget(blockStartPfn) && isolationSuitable(blockStartPfn)) {
+      const nrIsolated = isolateFreepagesBlock(isolateStartPfn, blockEndPfn, stride);
+      isolateStartPfn = freeBlockStopPfn;
+      // The whole block was scanned: skip it next time.
+      if (isolateStartPfn == blockEndPfn) updatePageblockSkip(blockStartPfn, blockStartPfn - pageblockNrPages);
+      if (ccNrFreepages >= ccNrMigratepages) {
+        // Restart at the block below when this one is done.
+        if (isolateStartPfn >= blockEndPfn) isolateStartPfn = blockStartPfn - pageblockNrPages;
+        break;
+      } else if (isolateStartPfn < blockEndPfn) {
+        break; // isolation failed early (watermark)
+      }
+      if (nrIsolated != 0) {
+        stride = 1;
+      } else {
+        stride = stride << 1;
+        if (stride > COMPACT_CLUSTER_MAX) stride = COMPACT_CLUSTER_MAX;
+      }
+    }
+    blockEndPfn = blockStartPfn;
+    blockStartPfn -= pageblockNrPages;
+    isolateStartPfn = blockStartPfn;
+  }
+  ccFreePfn = isolateStartPfn;
+}
+
+/**
+ * compaction_alloc(): the migration target for a block of `order`: the first
+ * isolated free block of that order or above (isolating more when there is
+ * none), split down with the upper halves kept for later. NONE: no target.
+ */
+function compactionAlloc(order: i32): i32 {
+  let hasIsolated = false;
+  for (;;) {
+    let startOrder = order;
+    while (startOrder <= maxOrder && unchecked(freeListLen[startOrder]) == 0) startOrder++;
+    if (startOrder > maxOrder) {
+      if (hasIsolated) return NONE;
+      isolateFreepages();
+      hasIsolated = true;
+      continue;
+    }
+    const pfn = freeListPopHead(startOrder);
+    let size = 1 << startOrder;
+    while (startOrder > order) {
+      startOrder--;
+      size >>= 1;
+      setAllocated(pfn + size, startOrder, MIGRATE_MOVABLE);
+      freeListPushHead(startOrder, pfn + size);
+    }
+    ccNrFreepages -= 1 << order;
+    return pfn;
+  }
+}
+
+/** release_free_list(): unused targets back to the buddy allocator; returns the highest pfn. */
+function releaseFreeList(): i32 {
+  let highPfn = 0;
+  for (let order = 0; order <= maxOrder; order++) {
+    while (unchecked(freeListLen[order]) != 0) {
+      const pfn = freeListPopHead(order);
+      freeBlock(pfn, order, false);
+      if (pfn > highPfn) highPfn = pfn;
+    }
+  }
+  return highPfn;
+}
+
+// ---- the migration scanner -----------------------------------------------------------------------
+
+/** skip_isolation_on_order(): folios at or above the target order, or a pageblock, stay. */
+// @ts-ignore: decorator
+@inline function skipIsolationOnOrder(order: i32): bool {
+  if (ccOrder >= 0 && order >= ccOrder) return true;
+  return order >= pageblockOrder;
+}
+
+/** block_end_pfn(pfn, order) */
+// @ts-ignore: decorator
+@inline function blockEndPfn(pfn: i32, order: i32): i32 {
+  return (pfn + 1 + (1 << order) - 1) & ~((1 << order) - 1);
+}
+
+/**
+ * isolate_migratepages_block(): isolates owned, unpinned blocks in [lowPfn,
+ * endPfn) until a batch of COMPACT_CLUSTER_MAX pages (the whole block when
+ * finishing it). Pinned pages are left: migration would fail on their extra
+ * references (the kernel's check for pinned anonymous folios).
+ */
+function isolateMigratepagesBlock(lowPfn: i32, endPfn: i32): void {
+  const zoneStartPfn = unchecked(zoneStart[ccZone]);
+  let nrScanned = 0;
+  let nrIsolated = 0;
+  let validPage = NONE;
+  let skipUpdated = false;
+  let aborted = false;
+  // Async direct compaction gives up on an order-aligned block at its first
+  // failure: the block could not become free anyway.
+  const skipOnFailure = ccDirect && ccMode == MIGRATE_ASYNC;
+  let nextSkipPfn = skipOnFailure ? blockEndPfn(lowPfn, ccOrder) : 0;
+  for (; lowPfn < endPfn; lowPfn++) {
+    if (skipOnFailure && lowPfn >= nextSkipPfn) {
+      // The previous order-aligned block is isolated whole: migrate it now.
+      if (nrIsolated != 0) break;
+      nextSkipPfn = blockEndPfn(lowPfn, ccOrder);
+    }
+    nrScanned++;
+    if (validPage == NONE && (pageblockAligned(lowPfn) || lowPfn == zoneStartPfn)) {
+      if (!isolationSuitable(lowPfn)) {
+        lowPfn = endPfn;
+        aborted = true;
+        break;
+      }
+      validPage = lowPfn;
+    }
+    const kind = pageKind(lowPfn);
+    if (kind == KIND_BUDDY) {
+      const order = getOrder(lowPfn);
+      if (order > 0) {
+        lowPfn += (1 << order) - 1;
+        nrScanned += (1 << order) - 1;
+      }
+      continue;
+    }
+    if (kind == KIND_ALLOC) {
+      const order = getOrder(lowPfn);
+      if (order > 0 && skipIsolationOnOrder(order)) {
+        lowPfn += (1 << order) - 1;
+        nrScanned += (1 << order) - 1;
+      } else if (pageOwnerId(lowPfn) != NONE && shortPins(lowPfn) == 0 && longPins(lowPfn) == 0) {
+        // The first isolation in a pageblock marks it skipped for other compactors.
+        if (validPage != NONE && !skipUpdated) {
+          skipUpdated = true;
+          if (testAndSetSkip(validPage) && !ccFinishPageblock) {
+            lowPfn = endPfn;
+            aborted = true;
+            break;
+          }
+        }
+        unchecked(migrateList[migrateLen++] = lowPfn);
+        const n = 1 << order;
+        ccNrMigratepages += n;
+        nrIsolated += n;
+        nrScanned += n - 1;
+        lowPfn += n - 1;
+        if (ccNrMigratepages >= COMPACT_CLUSTER_MAX && !ccFinishPageblock) {
+          ++lowPfn;
+          break;
+        }
+        continue;
+      }
+    }
+    // isolate_fail: an unmovable, pinned or too large block, or a tail page.
+    if (!skipOnFailure) continue;
+    if (nrIsolated != 0) {
+      // putback_movable_pages(): the isolated blocks stay where they are.
+      migrateLen = 0;
+      ccNrMigratepages = 0;
+      nrIsolated = 0;
+    }
+    if (lowPfn < nextSkipPfn) {
+      lowPfn = nextSkipPfn - 1;
+      nextSkipPfn += 1 << ccOrder;
+    }
+  }
+  if (!aborted && lowPfn > endPfn) lowPfn = endPfn;
+  // A block scanned to its end with nothing isolated (or finished) is skipped next time.
+  if (lowPfn == endPfn && (nrIsolated == 0 || ccFinishPageblock)) {
+    if (validPage != NONE && !skipUpdated) setSkip(validPage, true);
+    updateCachedMigrate(lowPfn);
+  }
+  ccTotalMigrateScanned += nrScanned;
+  if (nrIsolated != 0) countEvent(EV_COMPACT_ISOLATED, nrIsolated);
+  ccMigratePfn = lowPfn;
+}
+
+/** pageblock_skip_persistent(): the block is covered by an allocation of pageblock order or more. */
+function pageblockSkipPersistent(pfn: i32): bool {
+  const head = findBlockHead(pfn);
+  return head != NONE && pageKind(head) == KIND_ALLOC && getOrder(head) >= pageblockOrder;
+}
+
+/** suitable_migration_source() */
+function suitableMigrationSource(pfn: i32): bool {
+  if (pageblockSkipPersistent(pfn)) return false;
+  if (ccMode != MIGRATE_ASYNC || !ccDirect) return true;
+  // Async direct compaction only empties pageblocks of the request's own type.
+  const mt = getPageblockMt(pfn);
+  if (ccMigratetype == MIGRATE_MOVABLE) return mt == MIGRATE_MOVABLE || mt == MIGRATE_CMA;
+  return mt == ccMigratetype;
+}
+
+/** isolate_migratepages(): the next pageblock with something to migrate. True: a batch is isolated. */
+function isolateMigratepages(): bool {
+  const zoneStartPfn = unchecked(zoneStart[ccZone]);
+  let lowPfn = ccMigratePfn;
+  let blockStartPfn = pageblockStartPfn(lowPfn);
+  if (blockStartPfn < zoneStartPfn) blockStartPfn = zoneStartPfn;
+  let blockEndPfn = pageblockEndPfn(lowPfn);
+  while (blockEndPfn <= ccFreePfn) {
+    const recentlyFailed = (pageblockAligned(lowPfn) || lowPfn == zoneStartPfn) && !isolationSuitable(blockStartPfn);
+    if (!recentlyFailed) {
+      if (suitableMigrationSource(blockStartPfn)) {
+        isolateMigratepagesBlock(lowPfn, blockEndPfn);
+        break;
+      }
+      updateCachedMigrate(blockEndPfn);
+    }
+    ccMigratePfn = lowPfn = blockEndPfn;
+    blockStartPfn = blockEndPfn;
+    blockEndPfn += pageblockNrPages;
+  }
+  return ccNrMigratepages != 0;
+}
+
+// ---- migration ----------------------------------------------------------------------------------
+
+/** Moves the owned block at `src` to the isolated target `dst` (move_to_new_folio() and the rmap walk). */
+function migrateToTarget(src: i32, dst: i32): void {
+  const order = getOrder(src);
+  const id = pageOwnerId(src);
+  setAllocated(dst, order, pageMt(src));
+  ramCopyPages(dst, src, 1 << order);
+  setPageOwnerId(dst, id);
+  ownerSetPfn(id, dst);
+  freeBlock(src, order, false);
+  countEvent(EV_PGMIGRATE_SUCCESS, 1 << order);
+}
+
+/**
+ * migrate_pages(cc->migratepages, compaction_alloc): newest isolation first.
+ * Returns 0 or -ENOMEM (a block found no target; it and the rest stay).
+ */
+function migratePages(): i32 {
+  for (let i = migrateLen - 1; i >= 0; i--) {
+    const src = unchecked(migrateList[i]);
+    const order = getOrder(src);
+    const dst = compactionAlloc(order);
+    if (dst == NONE) {
+      countEvent(EV_PGMIGRATE_FAIL, 1 << order);
+      migrateLen = 0;
+      return -ENOMEM;
+    }
+    migrateToTarget(src, dst);
+  }
+  migrateLen = 0;
+  return 0;
+}
+
+// ---- compaction_suitable() --------------------------------------------------------------------
+
+/**
+ * fragmentation_index() of `zone` at `order`, in thousandths: 0 towards "lack of
+ * memory", 1000 towards "external fragmentation", -1000 when a block of the
+ * order is free. u64 arithmetic of the kernel, in f64 (exact below 2^53).
+ */
+export function fragmentationIndex(zone: i32, order: i32): i32 {
+  let freePages: f64 = 0;
+  let blocksTotal: f64 = 0;
+  let blocksSuitable: f64 = 0;
+  for (let o = 0; o <= maxOrder; o++) {
+    let blocks: f64 = 0;
+    for (let mt = 0; mt < MIGRATE_TYPES; mt++) blocks += f64(unchecked(freeBlocks[listIndex(zone, o, mt)]));
+    blocksTotal += blocks;
+    freePages += blocks * f64(1 << o);
+    if (o >= order) blocksSuitable += blocks * f64(1 << (o - order));
+  }
+  if (order > maxOrder || blocksTotal == 0) return 0;
+  if (blocksSuitable != 0) return -1000;
+  const requested = f64(1 << order);
+  return 1000 - i32(Math.floor((1000 + Math.floor((freePages * 1000) / requested)) / blocksTotal));
+}
+
+/**
+ * __compaction_suitable(): order-0 pages above the watermark (min, or low for
+ * costly orders) plus compact_gap(), free CMA pages counted (ALLOC_CMA).
+ */
+function compactionSuitableWatermark(zone: i32, order: i32, highestZone: i32): bool {
+  let mark = order > PAGE_ALLOC_COSTLY_ORDER ? zoneWatermark(zone, WMARK_LOW) : zoneWatermark(zone, WMARK_MIN);
+  mark += compactGap(order);
+  return zoneWatermarkOk(zone, 0, mark, highestZone, ALLOC_CMA);
+}
+
+/**
+ * compaction_suitable() as a result: COMPACT_CONTINUE, COMPACT_SKIPPED (too few
+ * free pages) or COMPACT_NOT_SUITABLE_ZONE (a costly order whose failure is
+ * rather a lack of memory than fragmentation: index in 0..extfrag_threshold).
+ */
+export function compactionSuitableResult(zone: i32, order: i32, highestZone: i32): i32 {
+  if (!compactionSuitableWatermark(zone, order, highestZone)) return COMPACT_SKIPPED;
+  if (order > PAGE_ALLOC_COSTLY_ORDER) {
+    const fragindex = fragmentationIndex(zone, order);
+    if (fragindex >= 0 && fragindex <= extfragThreshold) return COMPACT_NOT_SUITABLE_ZONE;
+  }
+  return COMPACT_CONTINUE;
+}
+
+/** compaction_suit_allocation_order() */
+function compactionSuitAllocationOrder(zone: i32, order: i32, highestZone: i32, allocFlags: i32): i32 {
+  if (zoneWatermarkOk(zone, order, zoneWatermark(zone, WMARK_MIN), highestZone, allocFlags)) return COMPACT_SUCCESS;
+  if (compactionSuitableResult(zone, order, highestZone) != COMPACT_CONTINUE) return COMPACT_SKIPPED;
+  return COMPACT_CONTINUE;
+}
+
+// ---- compact_zone() ------------------------------------------------------------------------------
+
+/** __compact_finished() (with COMPACT_NO_SUITABLE_PAGE read as COMPACT_CONTINUE). */
+function compactFinished(): i32 {
+  const zone = ccZone;
+  if (scannersMet()) {
+    resetCachedPositions(zone);
+    // kswapd would clear the skip hints when it next sleeps (not modelled; a
+    // restart after deferral clears them).
+    if (ccDirect) setZs(zone, COMPACT_STATE_BLOCKSKIP_FLUSH, 1);
+    return ccWholeZone ? COMPACT_COMPLETE : COMPACT_PARTIAL_SKIPPED;
+  }
+  if (ccOrder < 0) return COMPACT_CONTINUE;
+  // Finish the pageblock first: fewer fallbacks later.
+  if (!pageblockAligned(ccMigratePfn)) return COMPACT_CONTINUE;
+  for (let order = ccOrder; order <= maxOrder; order++) {
+    if (freeListHead(zone, order, ccMigratetype) != NONE) return COMPACT_SUCCESS;
+    if (ccMigratetype == MIGRATE_MOVABLE && freeListHead(zone, order, MIGRATE_CMA) != NONE) return COMPACT_SUCCESS;
+    if (stealableFallbackExists(zone, order, ccMigratetype)) return COMPACT_SUCCESS;
+  }
+  return COMPACT_CONTINUE;
+}
+
+/** compact_zone() for the compact_control set up in the cc* variables. */
+function compactZone(): i32 {
+  const zone = ccZone;
+  const startPfn = unchecked(zoneStart[zone]);
+  const endPfn = unchecked(zoneEnd[zone]);
+  const sync = ccMode != MIGRATE_ASYNC;
+  ccTotalMigrateScanned = 0;
+  ccTotalFreeScanned = 0;
+  ccNrMigratepages = 0;
+  ccNrFreepages = 0;
+  migrateLen = 0;
+  if (ccOrder >= 0) {
+    const ret = compactionSuitAllocationOrder(zone, ccOrder, ccHighestZone, ccAllocFlags);
+    if (ret != COMPACT_CONTINUE) return ret;
+  }
+  if (compactionRestarting(zone, ccOrder)) resetIsolationSuitable(zone);
+  if (ccWholeZone) {
+    ccMigratePfn = startPfn;
+    ccFreePfn = pageblockStartPfn(endPfn - 1);
+  } else {
+    ccMigratePfn = zs(zone, sync ? COMPACT_STATE_CACHED_MIGRATE_SYNC : COMPACT_STATE_CACHED_MIGRATE_ASYNC);
+    ccFreePfn = zs(zone, COMPACT_STATE_CACHED_FREE);
+    if (ccFreePfn < startPfn || ccFreePfn >= endPfn) {
+      ccFreePfn = pageblockStartPfn(endPfn - 1);
+      setZs(zone, COMPACT_STATE_CACHED_FREE, ccFreePfn);
+    }
+    if (ccMigratePfn < startPfn || ccMigratePfn >= endPfn) {
+      ccMigratePfn = startPfn;
+      setZs(zone, COMPACT_STATE_CACHED_MIGRATE_ASYNC, ccMigratePfn);
+      setZs(zone, COMPACT_STATE_CACHED_MIGRATE_SYNC, ccMigratePfn);
+    }
+    if (ccMigratePfn <= unchecked(initMigratePfn[zone])) ccWholeZone = true;
+  }
+  let updateCached = ccOrder >= 0 && !sync &&
+    zs(zone, COMPACT_STATE_CACHED_MIGRATE_ASYNC) == zs(zone, COMPACT_STATE_CACHED_MIGRATE_SYNC);
+  let lastMigratedPfn = 0;
+  let ret = COMPACT_CONTINUE;
+  for (;;) {
+    ret = compactFinished();
+    if (ret != COMPACT_CONTINUE) break;
+    // A block migrated from in the last round is finished in one go this time.
+    ccFinishPageblock = pageblockStartPfn(lastMigratedPfn) == pageblockStartPfn(ccMigratePfn);
+    let stop = false;
+    for (;;) { // rescan:
+      if (!isolateMigratepages()) {
+        if (updateCached) setZs(zone, COMPACT_STATE_CACHED_MIGRATE_SYNC, zs(zone, COMPACT_STATE_CACHED_MIGRATE_ASYNC));
+        break;
+      }
+      updateCached = false;
+      lastMigratedPfn = pageblockStartPfn(ccMigratePfn - 1);
+      if (lastMigratedPfn < startPfn) lastMigratedPfn = startPfn;
+      const err = migratePages();
+      ccNrMigratepages = 0;
+      if (err != 0) {
+        if (err == -ENOMEM && !scannersMet()) {
+          ret = COMPACT_CONTENDED;
+          stop = true;
+          break;
+        }
+        // A failed batch inside a pageblock: scan the rest of it and mark it skipped.
+        if (!pageblockAligned(ccMigratePfn) && !ccIgnoreSkipHint && !ccFinishPageblock && ccMode < MIGRATE_SYNC) {
+          ccFinishPageblock = true;
+          if (ccOrder == pageblockOrder) lastMigratedPfn = 0;
+          continue;
+        }
+      }
+      if (ccDirect && capturedPfn != NONE) {
+        ret = COMPACT_SUCCESS;
+        stop = true;
+      }
+      break;
+    }
+    if (stop) break;
+  }
+  if (ccNrFreepages > 0) {
+    let freePfn = releaseFreeList();
+    ccNrFreepages = 0;
+    // The cached free pfn only goes back up, to the block of the highest unused target.
+    freePfn = pageblockStartPfn(freePfn);
+    if (freePfn > zs(zone, COMPACT_STATE_CACHED_FREE)) setZs(zone, COMPACT_STATE_CACHED_FREE, freePfn);
+  }
+  countEvent(EV_COMPACT_MIGRATE_SCANNED, ccTotalMigrateScanned);
+  countEvent(EV_COMPACT_FREE_SCANNED, ccTotalFreeScanned);
+  return ret;
+}
+
+/** The block captured by the last compact_zone_order(), or NONE. */
+let capturedSoFar: i32 = NONE;
+
+/**
+ * compact_node() for every populated zone, as writing 1 to
+ * /proc/sys/vm/compact_memory does: order -1, MIGRATE_SYNC, whole zones, skip
+ * hints ignored, GFP_KERNEL.
+ */
+export function compactMemory(): i32 {
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    if (!zonePopulated(z)) continue;
+    ccZone = z;
+    ccOrder = -1;
+    ccMode = MIGRATE_SYNC;
+    ccMigratetype = 0; // gfp_migratetype(GFP_KERNEL): unmovable
+    ccAllocFlags = 0;
+    ccHighestZone = 0;
+    ccDirect = false;
+    ccWholeZone = true;
+    ccIgnoreSkipHint = true;
+    ccIgnoreBlockSuitable = false;
+    compactZone();
+  }
+  return 0;
+}
+
+// ---- direct compaction (mm/page_alloc.c) ----------------------------------------------------------
+
+/** compact_zone_order(): one zone at priority `prio`, capturing a freed block of `order`. */
+function compactZoneOrder(zone: i32, order: i32, mt: i32, prio: i32, allocFlags: i32, highestZone: i32): i32 {
+  ccZone = zone;
+  ccOrder = order;
+  ccMode = prio == COMPACT_PRIO_ASYNC ? MIGRATE_ASYNC : MIGRATE_SYNC_LIGHT;
+  ccMigratetype = mt;
+  ccAllocFlags = allocFlags;
+  ccHighestZone = highestZone;
+  ccDirect = true;
+  ccWholeZone = prio == MIN_COMPACT_PRIORITY;
+  ccIgnoreSkipHint = prio == MIN_COMPACT_PRIORITY;
+  ccIgnoreBlockSuitable = prio == MIN_COMPACT_PRIORITY;
+  armCapture(zone, order, mt);
+  capturedSoFar = NONE;
+  let ret = compactZone();
+  capturedSoFar = disarmCapture();
+  if (capturedSoFar != NONE) ret = COMPACT_SUCCESS;
+  return ret;
+}
+
+/**
+ * try_to_compact_pages(): the zonelist from `highestZone` down; a deferred zone
+ * is passed over below COMPACT_PRIO_SYNC_FULL. The highest result is returned.
+ */
+function tryToCompactPages(order: i32, mt: i32, highestZone: i32, allocFlags: i32, prio: i32): i32 {
+  let rc = COMPACT_SKIPPED;
+  for (let z = highestZone; z >= 0; z--) {
+    if (!zonePopulated(z)) continue;
+    if (prio > MIN_COMPACT_PRIORITY && compactionDeferred(z, order)) {
+      if (rc < COMPACT_DEFERRED) rc = COMPACT_DEFERRED;
+      continue;
+    }
+    const status = compactZoneOrder(z, order, mt, prio, allocFlags, highestZone);
+    if (status > rc) rc = status;
+    if (status == COMPACT_SUCCESS) {
+      // Expected to succeed; the caller confirms with compactionDeferReset(..., true).
+      compactionDeferReset(z, order, false);
+      break;
+    }
+    if (prio != COMPACT_PRIO_ASYNC && (status == COMPACT_COMPLETE || status == COMPACT_PARTIAL_SKIPPED)) {
+      deferCompaction(z, order);
+    }
+  }
+  return rc;
+}
+
+/**
+ * __alloc_pages_direct_compact(): compacts, then takes the captured block or
+ * tries the free lists again. Returns the pfn (not yet prepared) or NONE;
+ * lastCompactResult holds the compaction's result.
+ */
+function allocPagesDirectCompact(order: i32, mt: i32, highestZone: i32, allocFlags: i32, prio: i32): i32 {
+  if (order == 0) return NONE;
+  capturedSoFar = NONE;
+  const result = tryToCompactPages(order, mt, highestZone, allocFlags, prio);
+  lastCompactResult = result;
+  if (result == COMPACT_SKIPPED) return NONE;
+  // Compaction ran (or was deferred) in at least one zone: a stall.
+  countEvent(EV_COMPACT_STALL, 1);
+  let pfn = capturedSoFar;
+  capturedSoFar = NONE;
+  if (pfn != NONE) {
+    // prep_new_page() of the captured block: it never went through rmqueue(),
+    // so no pgalloc is counted for it.
+    setLastAllocZone(zoneOf(pfn));
+    setAllocated(pfn, order, mt);
+  } else {
+    pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
+    if (pfn != NONE) prepNewPage(pfn, order, mt);
+  }
+  if (pfn != NONE) {
+    const zone = zoneOf(pfn);
+    setZs(zone, COMPACT_STATE_BLOCKSKIP_FLUSH, 0);
+    compactionDeferReset(zone, order, true);
+    countEvent(EV_COMPACT_SUCCESS, 1);
+    return pfn;
+  }
+  countEvent(EV_COMPACT_FAIL, 1);
+  return NONE;
+}
+
+/**
+ * should_compact_retry(): after a failed round, whether to compact again and
+ * at which priority (`retryPriority`). Reclaim is not modelled: taken as if it
+ * had made progress, and a skipped compaction (too few free pages for targets)
+ * is final.
+ */
+let retryPriority: i32 = DEF_COMPACT_PRIORITY;
+let compactionRetries: i32 = 0;
+function shouldCompactRetry(order: i32, result: i32): bool {
+  if (order == 0) return false;
+  if (result == COMPACT_SKIPPED) return false;
+  if (result == COMPACT_SUCCESS) {
+    // Compaction made a block but someone else took it: retry a few times.
+    let maxRetries = MAX_COMPACT_RETRIES;
+    if (order > PAGE_ALLOC_COSTLY_ORDER) maxRetries = i32(maxRetries / 4);
+    if (++compactionRetries <= maxRetries) return true;
+  }
+  const minPriority = order > PAGE_ALLOC_COSTLY_ORDER ? MIN_COMPACT_COSTLY_PRIORITY : MIN_COMPACT_PRIORITY;
+  if (retryPriority > minPriority) {
+    retryPriority--;
+    compactionRetries = 0;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * __alloc_pages() with the slow path's direct compaction: the fast path and the
+ * min-watermark attempt; then, for a request that may block and do I/O,
+ * compaction at COMPACT_PRIO_ASYNC first when the order is costly or the
+ * request not movable, then rounds at DEF_COMPACT_PRIORITY and, as
+ * should_compact_retry() decides, COMPACT_PRIO_SYNC_FULL. Costly orders stop
+ * after one round (no __GFP_RETRY_MAYFAIL), __GFP_NORETRY ones too. Marks the
+ * head allocated; NONE when nothing fits.
+ */
+export function allocPagesSlowpath(order: i32, mt: i32, highestZone: i32, allocFlags: i32, gfp: i32): i32 {
+  let pfn = getPageFastOrMin(order, mt, highestZone, allocFlags);
+  if (pfn != NONE) {
+    prepNewPage(pfn, order, mt);
+    return pfn;
+  }
+  // can_direct_reclaim && gfp_compaction_allowed()
+  const canCompact = compactionEnabled && order > 0 && (gfp & (GFP_NOBLOCK | GFP_NOCOMPACT)) == 0;
+  if (canCompact) pfn = directCompactRounds(order, mt, highestZone, allocFlags, (gfp & GFP_NORETRY) != 0);
+  if (pfn == NONE) countAllocFail(order);
+  return pfn;
+}
+
+function directCompactRounds(order: i32, mt: i32, highestZone: i32, allocFlags: i32, noretry: bool): i32 {
+  const costly = order > PAGE_ALLOC_COSTLY_ORDER;
+  retryPriority = DEF_COMPACT_PRIORITY;
+  compactionRetries = 0;
+  let pfn = NONE;
+  if (costly || mt != MIGRATE_MOVABLE) {
+    pfn = allocPagesDirectCompact(order, mt, highestZone, allocFlags, INIT_COMPACT_PRIORITY);
+    if (pfn != NONE) return pfn;
+    if (costly && noretry) {
+      // Deferred or skipped: reclaim would not make whole pageblocks free.
+      if (lastCompactResult == COMPACT_SKIPPED || lastCompactResult == COMPACT_DEFERRED) return NONE;
+      retryPriority = INIT_COMPACT_PRIORITY; // keep it cheap
+    }
+  }
+  for (;;) {
+    pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
+    if (pfn != NONE) {
+      prepNewPage(pfn, order, mt);
+      return pfn;
+    }
+    pfn = allocPagesDirectCompact(order, mt, highestZone, allocFlags, retryPriority);
+    if (pfn != NONE) return pfn;
+    if (noretry || costly) return NONE;
+    if (!shouldCompactRetry(order, lastCompactResult)) return NONE;
+  }
+  return NONE;
+}
+
+/** Pageblock skip hint of the block of `pfn` (for inspection). */
+export function pageblockSkipOf(pfn: i32): i32 {
+  return getSkip(pfn) ? 1 : 0;
+}
