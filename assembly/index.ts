@@ -35,7 +35,7 @@ import {
   pageIsReserved, pageMarked, pageOwnerId, pageblockNrPages, pageblockStartPfn, pfnValid, setPageMark, setPageOwnerId, setReserved, shortPins,
 } from "./memmap.ts";
 import { migrateBlock, pinOwner, unpinOwner } from "./migrate.ts";
-import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit } from "./owner.ts";
+import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit, ownerReserve } from "./owner.ts";
 import { getPageblockMt, pageblockInit } from "./pageblock.ts";
 import { ramInit, ramPointer, ramPortableArray } from "./ram.ts";
 import { dataPointer } from "./target.ts";
@@ -165,6 +165,8 @@ export function allocPages(order: i32, mt: i32, highestZone: i32, gfp: i32): i32
     flags |= ALLOC_MIN_RESERVE;
     if ((gfp & GFP_NOBLOCK) != 0) flags |= ALLOC_NON_BLOCK;
   }
+  // The owner's slot first: nothing below may grow memory once a page is taken.
+  if (mt == MIGRATE_MOVABLE) ownerReserve();
   const pfn = allocPagesSlowpath(order, mt, highestZone, flags, gfp);
   if (pfn == NONE) return -ENOMEM;
   if (mt == MIGRATE_MOVABLE) setPageOwnerId(pfn, ownerCreate(pfn));

@@ -26,16 +26,25 @@ export function ownerSlots(): i32 {
   return ownerUsed;
 }
 
+/**
+ * Makes room for one more owner. Callers run it before they change anything,
+ * so that running out of linear memory (a trap in the grow) leaves the machine
+ * as it was; ownerCreate() then never allocates.
+ */
+export function ownerReserve(): void {
+  if (ownerFreeHead == NONE && ownerUsed == ownerPfn.length) {
+    const grown = new Int32Array(ownerPfn.length << 1);
+    grown.set(ownerPfn);
+    ownerPfn = grown;
+  }
+}
+
 export function ownerCreate(pfn: i32): i32 {
+  ownerReserve();
   let id = ownerFreeHead;
   if (id != NONE) {
     ownerFreeHead = -2 - unchecked(ownerPfn[id]);
   } else {
-    if (ownerUsed == ownerPfn.length) {
-      const grown = new Int32Array(ownerPfn.length << 1);
-      grown.set(ownerPfn);
-      ownerPfn = grown;
-    }
     id = ownerUsed++;
   }
   unchecked(ownerPfn[id] = pfn);

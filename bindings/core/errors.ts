@@ -42,3 +42,14 @@ export class DmaSimError extends Error {
 export function errnoName(ret: number): string {
   return CODE_OF_ERRNO.get(-ret) ?? String(ret);
 }
+
+/**
+ * The engine ran out of memory (a WASM trap in a grow, or a JS allocation
+ * failure on the portable build): ENOMEM. Engine entry points that grow memory
+ * do so before they change anything, so the machine is as it was.
+ */
+export function engineOutOfMemory(where: string, err: unknown): unknown {
+  const trap = typeof WebAssembly !== "undefined" && err instanceof WebAssembly.RuntimeError;
+  if (!trap && !(err instanceof RangeError)) return err;
+  return new DmaSimError("ENOMEM", `${where}: the engine ran out of memory (${(err as Error).message})`);
+}

@@ -985,7 +985,8 @@ export function loadScenario(nameOrFile: string): Scenario {
   const spec = builtinScenarioSpec(nameOrFile);
   if (spec) return validateScenario(spec);
   if (nameOrFile.includes("/") || nameOrFile.endsWith(".json")) return loadScenarioFile(nameOrFile);
-  const planned = PLANNED_SCENARIOS[nameOrFile];
+  // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
+  const planned = Object.hasOwn(PLANNED_SCENARIOS, nameOrFile) ? PLANNED_SCENARIOS[nameOrFile] : undefined;
   if (planned) throw new DmaSimError("ENOENT", `scenario "${nameOrFile}" is not available yet: ${planned}`);
   throw new DmaSimError(
     "ENOENT",

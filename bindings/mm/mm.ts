@@ -52,7 +52,7 @@ import {
   pageStateOrder,
 } from "../core/abi.ts";
 import type { Backend, Engine, EngineInstance } from "../core/backend.ts";
-import { DmaSimError, ERRNO } from "../core/errors.ts";
+import { DmaSimError, ERRNO, engineOutOfMemory } from "../core/errors.ts";
 import {
   optionalBoolean,
   requireBoolean,
@@ -415,7 +415,12 @@ export class Mm {
     const mt = allocMigratetype("allocPages", migratetype);
     // The common call (no flags) skips building and checking a flags object.
     const [highestZone, gfp] = flags === undefined ? NORMAL_NO_RESERVES : this.gfpArgs("allocPages", flags);
-    const ret = this.engine.allocPages(order, mt, highestZone, gfp);
+    let ret: number;
+    try {
+      ret = this.engine.allocPages(order, mt, highestZone, gfp);
+    } catch (err) {
+      throw engineOutOfMemory("allocPages", err);
+    }
     return ret < 0 ? null : ret;
   }
 

@@ -387,3 +387,31 @@ describe("scenario validation", () => {
     expect(dmaSimErrorOf(() => scaleScenario(s, 0)).code).toBe("EINVAL");
   });
 });
+
+describe("hostile scenario names and files", () => {
+  it("names of Object.prototype's members are unknown scenarios, not its functions", () => {
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      const err = dmaSimErrorOf(() => loadScenario(name));
+      expect(err.code).toBe("ENOENT");
+      expect(err.message).toBe(
+        `ENOENT: unknown scenario "${name}" (built-in: camera, server, heaps; or a path to a .json file)`,
+      );
+    }
+  });
+
+  it("a deeply nested value is reported by its field, without exhausting the stack", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dmasim-deep-"));
+    try {
+      const file = join(dir, "deep.json");
+      const depth = 50_000;
+      writeFileSync(file, `{"name":"x","machine":{"ramBytes":${"[".repeat(depth)}${"]".repeat(depth)}},"phases":[]}`);
+      const err = dmaSimErrorOf(() => loadScenario(file));
+      expect(err.code).toBe("EINVAL");
+      expect(err.message).toMatch(
+        /scenario\.machine\.ramBytes: must be a positive whole number of bytes.*got an array$/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
