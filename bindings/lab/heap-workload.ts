@@ -32,6 +32,7 @@ import {
   type System,
   SYSTEM_HEAP_ORDERS,
 } from "../index.ts";
+import { pageAlign } from "../core/units.ts";
 
 type HeapOp = Extract<Op, { kind: "heap" }>;
 
@@ -196,7 +197,7 @@ export class HeapWorkload {
       }
       return null;
     }
-    const size = Math.ceil(len / this.sys.pageSize) * this.sys.pageSize;
+    const size = pageAlign(len, this.sys.pageSize);
     ps.liveBytes += size;
     ps.peakBytes = Math.max(ps.peakBytes, ps.liveBytes);
     hs.bytes += size;

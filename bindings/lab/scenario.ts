@@ -40,6 +40,7 @@ export type {
 } from "./scenario-spec.ts";
 import type { DeviceSpec, MachineSpec, OpsRange, PhaseSpec, ScenarioSpec } from "./scenario-spec.ts";
 import { show as showAnyValue } from "../core/validate.ts";
+import { pfnUp } from "../core/units.ts";
 
 // ---- the resolved form, defaults filled in ---------------------------------------------------
 
@@ -360,7 +361,7 @@ function areaRef(path: string, value: unknown, ctx: Context): Area {
 }
 
 function areaPages(area: Area, machine: Machine): number {
-  return Math.ceil(area.bytes / machine.pageSize);
+  return pfnUp(area.bytes, machine.pageSize);
 }
 
 function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx: Context): Op {
@@ -634,7 +635,7 @@ function cmaConsumerOf(at: string, v: unknown, ctx: Context): CmaConsumer {
   const r = record(at, v, F.cmaConsumer, ["name", "area", "frameBytes", "periodOps", "holdOps"]);
   const devName = name(`${at}.name`, r.name);
   const area = areaRef(`${at}.area`, r.area, ctx);
-  const framePages = Math.ceil(parseBytes(`${at}.frameBytes`, r.frameBytes) / ctx.machine.pageSize);
+  const framePages = pfnUp(parseBytes(`${at}.frameBytes`, r.frameBytes), ctx.machine.pageSize);
   if (framePages > areaPages(area, ctx.machine))
     fail(`${at}.frameBytes`, `is larger than area "${area.name}" (${area.bytes} bytes)`);
   const periodOps = int(`${at}.periodOps`, r.periodOps, 1, 2 ** 31);

@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DmaSimError } from "../../core/errors.ts";
+import { pfnUp } from "../../core/units.ts";
 
 /** One zone as /proc/zoneinfo describes it (pages). */
 export interface CaptureZone {
@@ -182,7 +183,7 @@ export function parseIomemRam(body: string, pageSize: number): [number, number][
     if (!m) continue;
     const start = Number.parseInt(m[1]!, 16);
     const end = Number.parseInt(m[2]!, 16) + 1;
-    out.push([Math.ceil(start / pageSize), Math.floor(end / pageSize)]);
+    out.push([pfnUp(start, pageSize), Math.floor(end / pageSize)]);
   }
   return out;
 }
