@@ -36,6 +36,7 @@ import {
 } from "./memmap.ts";
 import { migrateBlock, pinOwner, unpinOwner } from "./migrate.ts";
 import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit, ownerReserve } from "./owner.ts";
+import { iovaCachedRanges, iovaNodes } from "./iova.ts";
 import { getPageblockMt, pageblockInit } from "./pageblock.ts";
 import { ramInit, ramPointer, ramPortableArray } from "./ram.ts";
 import { dataPointer } from "./target.ts";
@@ -466,6 +467,7 @@ export {
   domainCreate, iovaAlloc, iovaFree, iommuMap, iommuUnmap, iovaToPfn, iovaProt, domainPtes, domainPages,
   domainBasePage, domainExtensions, iovaPagesInUse,
 };
+export { iovaNodes, iovaCachedRanges };
 
 export function domains(): i32 { return domainCount(); }
 export function lastMapPtes(c: i32): i32 { return lastMapEntries[c]; }

@@ -15,9 +15,10 @@ import {
   IOMMU_WRITE,
 } from "./abi.ts";
 import { NONE } from "./constants.ts";
-import { bitmapAssign, bitmapFindNextZeroAreaOff, bitsToWords } from "./bitmap.ts";
+import { bitmapAssign, bitmapFindNextZeroAreaOff, bitsToWords, findNextZeroBit } from "./bitmap.ts";
 import { fnvMix } from "./fnv.ts";
 import { nrPages, pageShift } from "./memmap.ts";
+import { iovaAllocFast, iovaCheck, iovaDomainInit, iovaDomainOf, iovaFreeFast, iovaHash, iovaHolds, iovaReset } from "./iova.ts";
 
 /** CONFIG_ARM_DMA_IOMMU_ALIGNMENT default: allocations align to at most 2^8 pages. */
 // @ts-ignore: decorator
@@ -46,6 +47,7 @@ export function iommuReset(): void {
   ioPfn.length = 0;
   ioFlags.length = 0;
   ptes = new Int32Array(0);
+  iovaReset();
 }
 
 export function domainCount(): i32 {
@@ -91,6 +93,8 @@ export function domainCreate(basePage: f64, sizePages: f64, flat: i32): i32 {
   const grown = new Int32Array((id + 1) * IOMMU_NR_PGSIZES);
   grown.set(ptes);
   ptes = grown;
+  // iommu_dma_init_domain(): the IOVA space starts at the aperture, never at pfn 0.
+  if (flat != 0) iovaDomainInit(id, basePage < 1 ? 1 : i32(basePage));
   return id;
 }
 
@@ -102,10 +106,26 @@ function orderOfPages(count: i32): i32 {
 }
 
 /**
- * __alloc_iova(): `count` pages; returns the IOVA page offset from the domain
- * base, or -ENOMEM (DMA_MAPPING_ERROR).
+ * IOVA space for `count` pages; returns the IOVA page offset from the domain
+ * base, or -ENOMEM (DMA_MAPPING_ERROR). dma-iommu (flat) domains allocate as
+ * iommu_dma_alloc_iova() does, top-down at or below `limitPage` (an absolute
+ * IOVA page, the device's DMA limit within the aperture); the seed's ARM
+ * domains as __alloc_iova() does, first fit from the bottom.
  */
-export function iovaAlloc(d: i32, count: i32): i32 {
+export function iovaAlloc(d: i32, count: i32, limitPage: i32): i32 {
+  if (iovaDomainOf(d)) {
+    const base = i32(baseIovaPage[d]);
+    const last = base + pagesTotal[d] - 1;
+    const pfn = iovaAllocFast(d, count, limitPage < last ? limitPage : last);
+    if (pfn == 0) return -ENOMEM;
+    bitmapAssign(bitmaps[d][0], pfn - base, count, true);
+    return pfn - base;
+  }
+  return armIovaAlloc(d, count);
+}
+
+/** __alloc_iova() of the ARM mapping code. */
+function armIovaAlloc(d: i32, count: i32): i32 {
   let order = orderOfPages(count);
   if (order > IOMMU_ALIGNMENT_ORDER) order = IOMMU_ALIGNMENT_ORDER;
   const align = (1 << order) - 1;
@@ -131,6 +151,17 @@ export function iovaAlloc(d: i32, count: i32): i32 {
 
 /** __free_iova(): a range must lie within one extension. 0 or -EINVAL. */
 export function iovaFree(d: i32, iovaPage: i32, count: i32): i32 {
+  if (iovaDomainOf(d)) {
+    // free_iova_fast() of a range iommu_dma_alloc_iova() handed out, whole.
+    const base = i32(baseIovaPage[d]);
+    if (iovaPage < 0 || count <= 0 || iovaPage + count > pagesTotal[d] || !iovaHolds(d, base + iovaPage, count)) return -EINVAL;
+    // Held by a caller, not sitting in a range cache (a second free).
+    const map = bitmaps[d][0];
+    if (findNextZeroBit(map, iovaPage + count, iovaPage) < iovaPage + count) return -EINVAL;
+    bitmapAssign(bitmaps[d][0], iovaPage, count, false);
+    iovaFreeFast(d, base + iovaPage, count);
+    return 0;
+  }
   const bits = bitsPerExt[d];
   const i = i32(iovaPage / bits);
   const start = iovaPage - i * bits;
@@ -217,6 +248,8 @@ export function iovaProt(d: i32, iovaPage: i32): i32 {
 
 /** Invariant walk: "" or what is broken. */
 export function iommuCheck(): string {
+  const msg = iovaCheck();
+  if (msg.length > 0) return msg;
   for (let d = 0; d < pagesTotal.length; d++) {
     const table = ioPfn[d];
     const flags = ioFlags[d];
@@ -262,7 +295,7 @@ export function iommuHash(h: i32): i32 {
     for (let i = 0; i < table.length; i++) h = fnvMix(fnvMix(h, unchecked(table[i])), i32(unchecked(flags[i])));
   }
   for (let i = 0; i < ptes.length; i++) h = fnvMix(h, unchecked(ptes[i]));
-  return h;
+  return iovaHash(h);
 }
 
 export function domainPtes(d: i32, c: i32): i32 {

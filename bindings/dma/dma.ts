@@ -55,7 +55,7 @@ export class DmaSubsystem {
             `createSystem: device "${d.name}": IOVA space [0x${d.iommu.base.toString(16)}, +0x${d.iommu.size.toString(16)}) is beyond 4 GiB (arm_iommu_create_mapping())`,
           );
         }
-        domain = new IommuDomain(mm, id, d.iommu.base, d.iommu.size);
+        domain = new IommuDomain(mm, id, d.iommu.base, d.iommu.size, flat ? "dma-iommu" : "arm");
       }
       const area = d.cma ? mm.cma(d.cma) : null;
       devices.push(new Device(mm, d, domain, area, swiotlb, pools, dmaDebug));

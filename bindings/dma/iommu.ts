@@ -66,6 +66,8 @@ export class IommuDomain {
     readonly base: number,
     /** Size of the IOVA space, bytes. */
     readonly size: number,
+    /** Whose IOVA allocator the domain runs: drivers/iommu/iova.c ("dma-iommu") or the ARM mapping code's bitmap. */
+    readonly style: "dma-iommu" | "arm" = "dma-iommu",
   ) {}
 
   private get pageSize(): number {
@@ -79,15 +81,29 @@ export class IommuDomain {
   }
 
   /**
-   * __alloc_iova(): IOVA space for `bytes` (page-aligned up), first fit from the
-   * bottom, aligned to the size's order capped at CONFIG_ARM_DMA_IOMMU_ALIGNMENT
-   * (8), growing by one bitmap extension when full. Returns the device address,
-   * or null (DMA_MAPPING_ERROR).
+   * IOVA space for `bytes` (page-aligned up). Returns the device address, or
+   * null (DMA_MAPPING_ERROR).
+   *
+   * dma-iommu domains allocate as iommu_dma_alloc_iova() / alloc_iova_fast()
+   * do (drivers/iommu/iova.c): top-down at or below `limit` (the device's DMA
+   * limit, a byte address; default the domain's end), aligned to the size
+   * rounded up to a power of two, from the range caches first. ARM-style
+   * domains as __alloc_iova() does: first fit from the bottom, aligned to the
+   * size's order capped at CONFIG_ARM_DMA_IOMMU_ALIGNMENT (8), growing by one
+   * bitmap extension when full (`limit` is not used).
    */
-  allocIova(bytes: number): number | null {
+  allocIova(bytes: number, limit: number = this.base + this.size - 1): number | null {
     requireInt("IommuDomain.allocIova", "bytes", bytes, 1, this.size);
-    const ret = this.sys.engine.iovaAlloc(this.id, pfnUp(bytes, this.pageSize));
+    requireInt("IommuDomain.allocIova", "limit", limit, 0, DMA_ADDR_MAX);
+    const limitPage = Math.min(Math.floor(limit / this.pageSize), 2 ** 31 - 1);
+    const ret = this.sys.engine.iovaAlloc(this.id, pfnUp(bytes, this.pageSize), limitPage);
     return ret < 0 ? null : this.base + ret * this.pageSize;
+  }
+
+  /** Ranges in the IOVA tree (live and cached) and ranges in the range caches; zeros for ARM-style domains. */
+  get iovaTree(): { nodes: number; cached: number } {
+    if (this.style !== "dma-iommu") return { nodes: 0, cached: 0 };
+    return { nodes: this.sys.engine.iovaNodes(this.id), cached: this.sys.engine.iovaCachedRanges(this.id) };
   }
 
   /** __free_iova(): gives back IOVA space allocated with allocIova(). */

@@ -84,13 +84,14 @@ describe("IOMMU", () => {
       const data = pattern(100, 3);
       const pfn = kernelBuffer(sys, 0, pattern(PAGE, 3));
       const addr = dev.dmaMapPage(pfn, 40, 100, "to_device");
-      expect(addr).toBe(IOVA_BASE + 40);
+      // iommu_dma_alloc_iova(): top-down, so the last page of the 256 MiB domain.
+      expect(addr).toBe(IOVA_BASE + 256 * MIB - PAGE + 40);
       expect(dev.iommu!.iovaToPhys(addr)).toBe(pfn * PAGE + 40);
       expect(dev.dmaRead(addr, 100)).toEqual(pattern(PAGE, 3).subarray(40, 140));
       expect(() => dev.dmaWrite(addr, data)).toThrow(expect.objectContaining({ code: "EFAULT" }));
       expect(() => dev.dmaRead(IOVA_BASE + 64 * PAGE, 4)).toThrow(expect.objectContaining({ code: "EFAULT" }));
       expect(dev.faults.map((f) => [f.iova - IOVA_BASE, f.write, f.reason])).toEqual([
-        [40, true, "permission"],
+        [256 * MIB - PAGE + 40, true, "permission"],
         [64 * PAGE, false, "unmapped"],
       ]);
       dev.dmaUnmapPage(addr, 100, "to_device");
@@ -131,9 +132,12 @@ describe("IOMMU", () => {
         expect(io.allocIova(129 * MIB)).toBeNull(); // no range spans two extensions
       },
     );
-    // dma-iommu domains keep one bitmap: a range may span the domain.
+    // dma-iommu domains have no extensions, but alloc_iova() aligns to the size rounded up to a
+    // power of two: 600 MiB needs a 1 GiB-aligned start, and pfn 0 is never handed out
+    // (iommu_dma_init_domain() starts the IOVA space at pfn 1), so it fails; 512 MiB fits at the top.
     await onBoth({ ramBytes: 64 * MIB, devices: [{ name: "gpu", iommu: { base: 0, size: 1024 * MIB } }] }, (sys) => {
-      expect(sys.device("gpu").iommu!.allocIova(600 * MIB)).toBe(0);
+      expect(sys.device("gpu").iommu!.allocIova(600 * MIB)).toBeNull();
+      expect(sys.device("gpu").iommu!.allocIova(512 * MIB)).toBe(512 * MIB);
     });
   });
 
@@ -177,12 +181,14 @@ describe("dma_map_sg", () => {
         expect(sgt.origNents).toBe(24);
         expect(dev.dmaMapSgtable(sgt, "bidirectional")).toBe(0);
         expect(sgt.nents).toBe(2);
-        expect(sgt.entries.slice(0, 2).map((e) => [e.dmaAddress! - 0x80000000, e.dmaLength])).toEqual(
-          [
-            [0, 65536],
-            [65536, 32768],
-          ], // the second chunk is 8 pages: 8-page aligned, right after the first
-        );
+        // arm: first fit from the bottom; the second chunk is 8 pages, 8-page aligned, right after the first.
+        // dma-iommu: one IOVA range for the whole list, 24 pages rounded up to 32 (alloc_iova_fast()),
+        // 32-page aligned, top-down from the end of the 64 MiB domain: 64 MiB - 32 pages.
+        const first = style === "arm" ? 0 : 64 * MIB - 32 * PAGE;
+        expect(sgt.entries.slice(0, 2).map((e) => [e.dmaAddress! - 0x80000000, e.dmaLength])).toEqual([
+          [first, 65536],
+          [first + 65536, 32768],
+        ]);
         // Bytes written through the device land in the scattered pages.
         dev.dmaWrite(sgt.entries[0]!.dmaAddress! + PAGE, pattern(PAGE, 4));
         expect(sys.readPhys(102 * PAGE, PAGE)).toEqual(pattern(PAGE, 4));
@@ -482,5 +488,86 @@ describe("atomic coherent buffers behind an IOMMU", () => {
         expect(() => dev.dmaRead(buf.dmaAddress, 4)).toThrow(expect.objectContaining({ code: "EFAULT" }));
       },
     );
+  });
+});
+
+describe("the dma-iommu IOVA allocator (drivers/iommu/iova.c)", () => {
+  const dev = (extra = {}) => ({
+    ramBytes: 64 * MIB,
+    devices: [{ name: "dev", iommu: { base: 0, size: 256 * MIB }, ...extra }],
+  });
+
+  it("keeps __finalise_sg()'s promise: no DMA segment crosses the segment boundary, even after a 1 MiB allocation", async () => {
+    const options = dev({ segmentBoundaryMask: 4 * MIB - 1, maxSegmentSize: 0xffffffff });
+    await onBoth(options, (sys) => {
+      const d = sys.device("dev");
+      // 1 MiB = 256 pages, aligned to 256 pages, top-down below the 256 MiB domain end: pfn 65280 (255 MiB).
+      expect(d.iommu!.allocIova(MIB)).toBe(255 * MIB);
+      // Six scattered 1 MiB entries: one IOVA range of 1536 pages, aligned to 2048 (8 MiB), walked down
+      // from the cached node at 255 MiB: (65280 - 1536) & ~2047 = pfn 63488, 248 MiB. __finalise_sg() starts
+      // a new segment where an entry begins on a 4 MiB boundary (252 MiB): 4 MiB + 2 MiB.
+      const table = new SgTable(
+        Array.from({ length: 6 }, (_, i) => ({ pfn: 1024 + i * 512, offset: 0, length: MIB })),
+        PAGE,
+      );
+      expect(d.dmaMapSgtable(table, "to_device")).toBe(0);
+      expect(table.entries.slice(0, table.nents).map((e) => [e.dmaAddress, e.dmaLength])).toEqual([
+        [248 * MIB, 4 * MIB],
+        [252 * MIB, 2 * MIB],
+      ]);
+      for (const e of table.entries.slice(0, table.nents)) {
+        const first = Math.floor(e.dmaAddress! / (4 * MIB));
+        expect(Math.floor((e.dmaAddress! + e.dmaLength! - 1) / (4 * MIB))).toBe(first);
+      }
+      d.dmaUnmapSgtable(table, "to_device");
+      sys.check();
+    });
+  });
+
+  it("rounds small sizes up to a power of two, walks down from the last allocation, and reuses cached ranges", async () => {
+    await onBoth(dev(), (sys) => {
+      const io = sys.device("dev").iommu!;
+      const top = 256 * MIB;
+      // 3 pages round up to 4 (alloc_iova_fast()), aligned to 4: the last 4 pages of the domain.
+      const a = io.allocIova(3 * PAGE)!;
+      expect(a).toBe(top - 4 * PAGE);
+      // 1 page, walked down from the cached node (a): the page just below it.
+      const b = io.allocIova(PAGE)!;
+      expect(b).toBe(top - 5 * PAGE);
+      // 40 pages (not rounded: 40 >= 32) aligned to 64: (65531 - 40) & ~63 = pfn 65472.
+      const c = io.allocIova(40 * PAGE)!;
+      expect(c).toBe(65472 * PAGE);
+      expect(io.iovaTree).toEqual({ nodes: 3, cached: 0 });
+      // Freed ranges of up to 32 pages go to the range cache and stay in the tree ...
+      io.freeIova(a, 3 * PAGE);
+      expect([io.iovaTree, io.iovaBytesInUse]).toEqual([{ nodes: 3, cached: 1 }, 41 * PAGE]);
+      // ... and come back for the next allocation of their size class.
+      expect(io.allocIova(4 * PAGE)).toBe(a);
+      // A 40-page range is not cached: it leaves the tree.
+      io.freeIova(c, 40 * PAGE);
+      expect(io.iovaTree).toEqual({ nodes: 2, cached: 0 });
+      // A range freed with the wrong size or address is EINVAL, nothing changed.
+      expectUntouched(sys, "EINVAL", () => io.freeIova(b + PAGE, PAGE));
+      expectUntouched(sys, "EINVAL", () => io.freeIova(b, 2 * PAGE));
+      sys.check();
+    });
+  });
+
+  it("respects the device's DMA limit, and flushes the caches before failing", async () => {
+    await onBoth(dev({ dmaMask: 24 }), (sys) => {
+      const io = sys.device("dev").iommu!;
+      const d = sys.device("dev");
+      // A 24-bit mask: top-down from 16 MiB, not from the domain's end.
+      const addr = d.dmaMapPage(sys.allocPages(0, "unmovable")!, 0, PAGE, "to_device");
+      expect(addr).toBe(16 * MIB - PAGE);
+      d.dmaUnmapPage(addr, PAGE, "to_device");
+      expect(io.iovaTree).toEqual({ nodes: 1, cached: 1 });
+      // 4095 pages below 16 MiB, aligned to 4096: (4096 - 4095) & ~4095 = pfn 0, below the IOVA space's
+      // first pfn (1), on the walk from the cached page and on the retry from the top. alloc_iova_fast()
+      // then flushes the range caches (the cached page leaves the tree) and fails again.
+      expect(io.allocIova(16 * MIB - PAGE, 16 * MIB - 1)).toBeNull();
+      expect(io.iovaTree).toEqual({ nodes: 0, cached: 0 });
+      sys.check();
+    });
   });
 });

@@ -60,7 +60,7 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
     const page = this.dev.mm.pageSize;
     const offset = offsetInPage(phys, page);
     const bytes = pageAlign(offset + size, page);
-    const iova = this.domain.allocIova(bytes);
+    const iova = this.domain.allocIova(bytes, this.dev.dmaLimit);
     if (iova === null) return null;
     this.dev.setLastIommuEntries(this.domain.map(iova, phys - offset, bytes, dmaInfoToProt(dir)).entries);
     return { addr: iova + offset, m: { phys, size, dir, iovaStart: iova, iovaBytes: bytes } };
@@ -185,7 +185,7 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
     const page = mm.pageSize;
     const pages = pfnUp(size, page);
     const domain = this.domain;
-    const iova = domain.allocIova(pages * page);
+    const iova = domain.allocIova(pages * page, this.dev.dmaLimit);
     if (iova === null) return null;
     const blocks: CoherentBlock[] = [];
     let left = pages;
@@ -223,7 +223,7 @@ export abstract class IommuOps<S extends DmaSgMapping> extends MappingOps<IommuM
       if (phys === null) continue;
       const page = this.dev.mm.pageSize;
       const bytes = pageAlign(size, page);
-      const iova = this.domain.allocIova(bytes);
+      const iova = this.domain.allocIova(bytes, this.dev.dmaLimit);
       if (iova === null) {
         pool.free(phys, size);
         return null;
@@ -271,7 +271,7 @@ export class IommuDmaOps extends IommuOps<IommuDmaSgMapping> {
       iovaLen.push(sLength);
       total += sLength;
     }
-    const iova = domain.allocIova(total);
+    const iova = domain.allocIova(total, this.dev.dmaLimit);
     if (iova === null) return null;
     const prot = dmaInfoToProt(dir);
     const before = domain.entries;
