@@ -35,7 +35,7 @@ import {
   type Scenario,
 } from "../lab/scenario.ts";
 import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "../lab/scenarios/index.ts";
-import { loadGrid, mergeSweep, parseShard, runSweep, shardJobs, type SweepMerged } from "../lab/sweep.ts";
+import { loadGrid, mergeSweep, resolveShard, runSweep, shardJobs, type SweepMerged } from "../lab/sweep.ts";
 import {
   compareReportDir,
   compareRows,
@@ -297,7 +297,7 @@ async function compareCommand(opts: CompareOpts): Promise<void> {
 
 interface SweepOpts {
   grid: string;
-  shard: string;
+  shard?: string;
   out: string;
   workers: number;
   full?: boolean;
@@ -306,7 +306,7 @@ interface SweepOpts {
 
 async function sweepCommand(opts: SweepOpts): Promise<void> {
   const grid = loadGrid(opts.grid);
-  const shard = parseShard(opts.shard);
+  const { source, ...shard } = resolveShard(opts.shard, process.env);
   const jobs = shardJobs(grid, shard);
   if (opts.list) {
     process.stdout.write(formatTable([["job", "params"], ...jobs.map((j) => [j.index, JSON.stringify(j.params)])]));
@@ -325,7 +325,7 @@ async function sweepCommand(opts: SweepOpts): Promise<void> {
     progress.stop();
   }
   console.log(
-    `sweep: ${jobs.length} of ${grid.jobCount} jobs (shard ${shard.index}/${shard.count}, ${Math.min(opts.workers, jobs.length)} workers) ` +
+    `sweep: ${jobs.length} of ${grid.jobCount} jobs (shard ${shard.index}/${shard.count}${source === "slurm" || source === "kubernetes" ? ` from ${source}` : ""}, ${Math.min(opts.workers, jobs.length)} workers) ` +
       `in ${((performance.now() - started) / 1000).toFixed(1)} s → ${opts.out}/job-NNNNNN.json; then: dmasim merge ${opts.out}`,
   );
 }
@@ -530,7 +530,10 @@ export function buildProgram(): Command {
       "--grid <file>",
       "grid file: { scenario, scale?, axes: { seed, backend, cmaFirstBalance, pageblockOrder, maxOrder } }",
     )
-    .option("--shard <i/n>", "run the jobs whose index % n == i", "0/1")
+    .option(
+      "--shard <i/n>",
+      "run the jobs whose index % n == i; 'auto': from the scheduler (default: the scheduler's if set, else 0/1)",
+    )
     .option("-o, --out <dir>", "directory for the job files", DEFAULT_SWEEP_DIR)
     .option("--workers <k>", "jobs run in parallel (worker threads)", intArg(1, 1024), availableParallelism())
     .option("--full", "keep samples and memory maps in the job files (default: summary only)")
@@ -538,7 +541,8 @@ export function buildProgram(): Command {
     .addHelpText(
       "after",
       "\nJob i of a grid is the same everywhere, so shards can run on different machines (GNU parallel,\n" +
-        "Slurm arrays: --shard $SLURM_ARRAY_TASK_ID/$N, Kubernetes indexed Jobs: --shard $JOB_COMPLETION_INDEX/$N).",
+        "Slurm job arrays: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT are read by themselves; Kubernetes\n" +
+        "Indexed Jobs: JOB_COMPLETION_INDEX with DMASIM_SHARD_COUNT set to the Job's completions).",
     )
     .action((opts: SweepOpts) => sweepCommand(opts));
 

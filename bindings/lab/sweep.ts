@@ -224,6 +224,50 @@ export function parseShard(text: string): { index: number; count: number } {
   return { index, count };
 }
 
+/** Where a shard came from: the command line, a scheduler's environment, or the default (the whole grid). */
+export type ShardSource = "argument" | "slurm" | "kubernetes" | "default";
+
+/**
+ * The shard a process runs: `text` ("I/N") when given; otherwise the
+ * scheduler's environment, so that an array job needs no per-task arguments:
+ * Slurm job arrays (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of
+ * SLURM_ARRAY_TASK_COUNT), Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX of
+ * DMASIM_SHARD_COUNT, which the Job sets to its `completions`); otherwise 0/1.
+ * "auto" insists on a scheduler's variables (EINVAL without them).
+ */
+export function resolveShard(
+  text: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): { index: number; count: number; source: ShardSource } {
+  if (text !== undefined && text !== "auto") return { ...parseShard(text), source: "argument" };
+  const int = (name: string): number => {
+    const v = env[name];
+    if (v === undefined || !/^\d+$/.test(v.trim()))
+      throw new DmaSimError("EINVAL", `shard: ${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+  if (env.SLURM_ARRAY_TASK_ID !== undefined) {
+    const min = env.SLURM_ARRAY_TASK_MIN === undefined ? 0 : int("SLURM_ARRAY_TASK_MIN");
+    const shard = parseShard(`${int("SLURM_ARRAY_TASK_ID") - min}/${int("SLURM_ARRAY_TASK_COUNT")}`);
+    return { ...shard, source: "slurm" };
+  }
+  if (env.JOB_COMPLETION_INDEX !== undefined) {
+    if (env.DMASIM_SHARD_COUNT === undefined)
+      throw new DmaSimError(
+        "EINVAL",
+        "shard: JOB_COMPLETION_INDEX is set but DMASIM_SHARD_COUNT is not (set it to the Job's completions)",
+      );
+    const shard = parseShard(`${int("JOB_COMPLETION_INDEX")}/${int("DMASIM_SHARD_COUNT")}`);
+    return { ...shard, source: "kubernetes" };
+  }
+  if (text === "auto")
+    throw new DmaSimError(
+      "EINVAL",
+      "shard: auto needs SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/DMASIM_SHARD_COUNT",
+    );
+  return { index: 0, count: 1, source: "default" };
+}
+
 /** The jobs of shard `index` of `count`: every job whose index % count == index. */
 export function shardJobs(grid: SweepGrid, shard: { index: number; count: number }): SweepJob[] {
   const jobs: SweepJob[] = [];

@@ -9,7 +9,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { dmaSimErrorOf } from "../helpers.ts";
 import {
@@ -19,6 +20,7 @@ import {
   loadGrid,
   mergeSweep,
   parseShard,
+  resolveShard,
   runSweep,
   shardJobs,
   validateGrid,
@@ -151,5 +153,58 @@ describe("sweep grids", () => {
     unlinkSync(join(dirs[2]!, jobFileName(5)));
     expect(dmaSimErrorOf(() => mergeSweep(dirs)).message).toContain("1 of 8 jobs missing: 5");
     expect(dmaSimErrorOf(() => mergeSweep([join(tmp, "nowhere")])).code).toBe("ENOENT");
+  });
+
+  it("takes the shard from a Slurm array or a Kubernetes Indexed Job's environment", () => {
+    expect(resolveShard(undefined, {})).toEqual({ index: 0, count: 1, source: "default" });
+    expect(resolveShard("2/5", { SLURM_ARRAY_TASK_ID: "1", SLURM_ARRAY_TASK_COUNT: "4" })).toEqual({
+      index: 2,
+      count: 5,
+      source: "argument",
+    });
+    // Slurm counts from the array's first id (--array=1-4: ids 1..4, MIN 1).
+    const slurm = { SLURM_ARRAY_TASK_ID: "3", SLURM_ARRAY_TASK_MIN: "1", SLURM_ARRAY_TASK_COUNT: "4" };
+    expect(resolveShard(undefined, slurm)).toEqual({ index: 2, count: 4, source: "slurm" });
+    const k8s = { JOB_COMPLETION_INDEX: "0", DMASIM_SHARD_COUNT: "3" };
+    expect(resolveShard("auto", k8s)).toEqual({ index: 0, count: 3, source: "kubernetes" });
+    for (const env of [
+      { JOB_COMPLETION_INDEX: "0" },
+      { JOB_COMPLETION_INDEX: "3", DMASIM_SHARD_COUNT: "3" },
+      { SLURM_ARRAY_TASK_ID: "x", SLURM_ARRAY_TASK_COUNT: "2" },
+      { SLURM_ARRAY_TASK_ID: "0" },
+    ])
+      expect(dmaSimErrorOf(() => resolveShard(undefined, env)).code).toBe("EINVAL");
+    expect(dmaSimErrorOf(() => resolveShard("auto", {})).code).toBe("EINVAL");
+  });
+
+  it("a grid run as separate processes given only the scheduler's variables merges to the local sweep", async () => {
+    const cli = resolve(import.meta.dirname, "../../dist/bindings/cli/main.js");
+    const gridFile = join(tmp, "cluster-grid.json");
+    writeFileSync(gridFile, JSON.stringify({ scenario: "camera", scale: 0.01, axes: { seed: [1, 2, 3] } }));
+    const grid = loadGrid(gridFile);
+    const local = join(tmp, "cluster-local");
+    await runSweep(grid, local, { workers: 1 });
+    const summaries = (dirs: string[]) => mergeSweep(dirs).jobs.map((j) => [j.index, j.stateHash, j.summary]);
+    const schedulers: [string, (i: number) => Record<string, string>][] = [
+      [
+        "slurm",
+        (i) => ({ SLURM_ARRAY_TASK_ID: String(i + 1), SLURM_ARRAY_TASK_MIN: "1", SLURM_ARRAY_TASK_COUNT: "2" }),
+      ],
+      ["kubernetes", (i) => ({ JOB_COMPLETION_INDEX: String(i), DMASIM_SHARD_COUNT: "2" })],
+    ];
+    for (const [name, envOf] of schedulers) {
+      const dirs = [0, 1].map((i) => {
+        const out = join(tmp, `cluster-${name}-${i}`);
+        const r = spawnSync(process.execPath, [cli, "sweep", "--grid", gridFile, "--out", out, "--workers", "1"], {
+          env: { PATH: process.env.PATH ?? "", ...envOf(i) },
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toContain(`(shard ${i}/2 from ${name}`);
+        return out;
+      });
+      expect(summaries(dirs)).toEqual(summaries([local]));
+    }
   });
 });
