@@ -392,8 +392,8 @@ function findSuitableFallback(zone: i32, order: i32, startMt: i32): i32 {
 }
 
 /** Free and movable pages in the pageblock of `pfn` (prep_move_freepages_block()). Movable is returned through `lastMovable`. */
-let lastMovable: i32 = 0;
-function countBlockPages(pfn: i32): i32 {
+export let lastMovable: i32 = 0;
+export function countBlockPages(pfn: i32): i32 {
   const start = pageblockStartPfn(pfn);
   const end = start + pageblockNrPages;
   let free = 0;

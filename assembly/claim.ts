@@ -12,7 +12,8 @@ import {
 } from "./abi.ts";
 import { NONE } from "./constants.ts";
 import {
-  addFreeBlockNoMerge, claimThresholdPages, cmaBalanceEnabled, findBlockHead, findBuddyHead, freeBlock, freeListHead,
+  addFreeBlockNoMerge, claimThresholdPages, cmaBalanceEnabled, countBlockPages, findBlockHead, findBuddyHead, freeBlock,
+  freeListHead, lastMovable,
   moveFreepagesBlock, rmqueue, takeFreeBlock, ALLOC_CMA,
 } from "./buddy.ts";
 import {
@@ -218,25 +219,8 @@ function smallestInBlock(pfn: i32, order: i32): i32 {
 /** Whether steal_suitable_fallback() would claim the pageblock of `pfn` for `startMt`. */
 function wouldClaimBlock(pfn: i32, startMt: i32): bool {
   const blockMt = getPageblockMt(pfn);
-  const start = pageblockStartPfn(pfn);
-  const end = start + pageblockNrPages;
-  let free = 0;
-  let movable = 0;
-  let p = start;
-  while (p < end) {
-    const kind = pageKind(p);
-    if (kind == KIND_BUDDY) {
-      const n = 1 << getOrder(p);
-      free += n;
-      p += n;
-    } else if (kind == KIND_ALLOC) {
-      const n = 1 << getOrder(p);
-      if (pageOwnerId(p) != NONE) movable += n;
-      p += n;
-    } else {
-      p++;
-    }
-  }
+  const free = countBlockPages(pfn);
+  const movable = lastMovable;
   let alike = 0;
   if (startMt == MIGRATE_MOVABLE) alike = movable;
   else if (blockMt == MIGRATE_MOVABLE) alike = pageblockNrPages - (free + movable);

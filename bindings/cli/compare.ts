@@ -17,7 +17,7 @@ import { prepareOutputDir, isReportDir } from "../lab/report.ts";
 import { summaryCell } from "./format.ts";
 import { readJsonFile, validateIn } from "../lab/json-file.ts";
 import type { LabResult } from "../lab/result.ts";
-import { runScenario, type LabConfig } from "../lab/runner.ts";
+import { LAB_CONFIG_KEYS, runScenario, type LabConfig } from "../lab/runner.ts";
 import { scenarioSpecOf, type Scenario, type ScenarioSpec } from "../lab/scenario.ts";
 import { dmasimVersion, RESULT_FORMAT } from "../lab/version.ts";
 
@@ -58,17 +58,7 @@ export const DEFAULT_CONFIGS: readonly CompareConfig[] = Object.freeze([
   { label: "ts backend", backend: "ts" },
 ]);
 
-const KNOWN = [
-  "label",
-  "backend",
-  "cmaFirstBalance",
-  "pageblockOrder",
-  "maxOrder",
-  "allocNoFragment",
-  "claimThresholdPages",
-  "compaction",
-  "iommuStyle",
-];
+const KNOWN = ["label", ...LAB_CONFIG_KEYS];
 
 /** Validates a configurations list (parsed JSON). */
 export function validateConfigs(input: unknown, path = "configs"): CompareConfig[] {
