@@ -209,7 +209,7 @@
 // @ts-ignore: decorator
 @inline export const EV_COMPACT_SUCCESS: i32 = 18;         // ... after which it succeeded
 // @ts-ignore: decorator
-@inline export const EV_COMPACT_DAEMON_WAKE: i32 = 19;     // kcompactd (not modelled: stays 0)
+@inline export const EV_COMPACT_DAEMON_WAKE: i32 = 19;     // kcompactd_do_work() runs
 // @ts-ignore: decorator
 @inline export const EV_COMPACT_DAEMON_MIGRATE_SCANNED: i32 = 20;
 // @ts-ignore: decorator
