@@ -67,7 +67,10 @@ import { getPageblockMt } from "./pageblock.ts";
 import { ramCopyPages } from "./ram.ts";
 import { countEvent } from "./vmevents.ts";
 import { wakeupKcompactd } from "./kcompactd.ts";
-import { EV_COMPACT_DAEMON_FREE_SCANNED, EV_COMPACT_DAEMON_MIGRATE_SCANNED, MIGRATE_UNMOVABLE } from "./abi.ts";
+import {
+  EV_COMPACT_DAEMON_FREE_SCANNED, EV_COMPACT_DAEMON_MIGRATE_SCANNED, EV_COMPACT_DAEMON_MIGRATED, EV_COMPACT_MIGRATED,
+  MIGRATE_UNMOVABLE,
+} from "./abi.ts";
 import { zoneEnd, zoneOf, zonePopulated, zoneStart, zoneWatermark } from "./zone.ts";
 
 // ---- the rules (one place, so a kernel-version profile can vary them) -----------------
@@ -327,6 +330,8 @@ let ccHighestZone: i32 = 0;
 let ccDirect: bool = false;
 /** cc->proactive_compaction: stop once the zone's fragmentation score is at most the low watermark. */
 let ccProactive: bool = false;
+/** kcompactd's work (kcompactd_do_work() or proactive): its moves count in EV_COMPACT_DAEMON_MIGRATED. */
+let ccDaemon: bool = false;
 let ccWholeZone: bool = false;
 let ccIgnoreSkipHint: bool = false;
 let ccIgnoreBlockSuitable: bool = false;
@@ -737,6 +742,8 @@ function migrateToTarget(src: i32, dst: i32): void {
   ownerSetPfn(id, dst);
   freeBlock(src, order, false);
   countEvent(EV_PGMIGRATE_SUCCESS, 1 << order);
+  countEvent(EV_COMPACT_MIGRATED, 1 << order);
+  if (ccDaemon) countEvent(EV_COMPACT_DAEMON_MIGRATED, 1 << order);
 }
 
 /**
@@ -946,6 +953,7 @@ export function compactMemory(): i32 {
     ccHighestZone = 0;
     ccDirect = false;
     ccProactive = false;
+    ccDaemon = false;
     ccWholeZone = true;
     ccIgnoreSkipHint = true;
     ccIgnoreBlockSuitable = false;
@@ -966,6 +974,7 @@ function compactZoneOrder(zone: i32, order: i32, mt: i32, prio: i32, allocFlags:
   ccHighestZone = highestZone;
   ccDirect = true;
   ccProactive = false;
+  ccDaemon = false;
   ccWholeZone = prio == MIN_COMPACT_PRIORITY;
   ccIgnoreSkipHint = prio == MIN_COMPACT_PRIORITY;
   ccIgnoreBlockSuitable = prio == MIN_COMPACT_PRIORITY;
@@ -1150,6 +1159,7 @@ export function kcompactdCompactZone(zone: i32, order: i32, highestZone: i32): i
   ccHighestZone = highestZone;
   ccDirect = false;
   ccProactive = false;
+  ccDaemon = true;
   ccWholeZone = false;
   ccIgnoreSkipHint = false;
   ccIgnoreBlockSuitable = false;
@@ -1173,6 +1183,7 @@ export function compactNodeProactive(): void {
     ccHighestZone = 0;
     ccDirect = false;
     ccProactive = true;
+    ccDaemon = true;
     ccWholeZone = true;
     ccIgnoreSkipHint = true;
     ccIgnoreBlockSuitable = false;

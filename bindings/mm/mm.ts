@@ -8,6 +8,8 @@ import {
   EV_ALLOC_FAIL,
   EV_CMA_ALLOC_FAIL,
   EV_COMPACT_DAEMON_FREE_SCANNED,
+  EV_COMPACT_DAEMON_MIGRATED,
+  EV_COMPACT_MIGRATED,
   EV_COMPACT_DAEMON_MIGRATE_SCANNED,
   EV_COMPACT_DAEMON_WAKE,
   EV_COMPACT_FAIL,
@@ -135,6 +137,13 @@ export interface SystemStats {
   compactDaemonWake: number;
   compactDaemonMigrateScanned: number;
   compactDaemonFreeScanned: number;
+  /**
+   * Pages compaction moved (the nr_migrated of mm_compaction_migratepages,
+   * summed; not a /proc/vmstat line): all of them (direct, kcompactd,
+   * compact_memory), and kcompactd's (woken or proactive).
+   */
+  compactMigrated: number;
+  compactDaemonMigrated: number;
 }
 
 /** @internal The SystemStats counter of each engine event, vmEvent(index) (EV_* of assembly/abi.ts). */
@@ -164,6 +173,8 @@ export const EVENT_KEYS = byIndex<Exclude<keyof SystemStats, "nrFreePages" | "nr
     [EV_COMPACT_DAEMON_WAKE]: "compactDaemonWake",
     [EV_COMPACT_DAEMON_MIGRATE_SCANNED]: "compactDaemonMigrateScanned",
     [EV_COMPACT_DAEMON_FREE_SCANNED]: "compactDaemonFreeScanned",
+    [EV_COMPACT_MIGRATED]: "compactMigrated",
+    [EV_COMPACT_DAEMON_MIGRATED]: "compactDaemonMigrated",
   },
 );
 
