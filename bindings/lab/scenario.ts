@@ -6,8 +6,9 @@
  * ./scenarios/); `validateScenario()` checks every field and fills in the
  * defaults, naming the bad field in its DmaSimError (`scenario.phases[1].mix.alloc.orders: …`).
  *
- * Durations are counted in operations, never in time: the same scenario and
- * seed give the same run on any machine and either backend.
+ * Durations are counted in operations, never in wall-clock time: the same
+ * scenario and seed give the same run on any machine and either backend. The
+ * simulated clock (kcompactd's) moves with the operations, `msPerOp` each.
  */
 import { basename } from "node:path";
 import { DmaSimError } from "../core/errors.ts";
