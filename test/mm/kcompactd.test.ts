@@ -242,3 +242,53 @@ describe("/proc/sys/vm/compaction_proactiveness", () => {
     }
   });
 });
+
+describe("kcompactd under a random workload", () => {
+  it("keeps every invariant and every page accounted for with the clock running, on both backends alike", async () => {
+    // Seeded allocations (high orders among them, some not allowed to compact
+    // directly so that kcompactd has work), frees, pins, and clock advances of
+    // 0..999 ms, with proactiveness changed now and then. After every step the
+    // free pages plus the held ones make up the machine.
+    const OPTIONS: SystemOptions = { ramBytes: 1024 * PAGE, pageblockOrder: 4, maxOrder: 6, minFreeKbytes: 16 };
+    await onBoth(OPTIONS, (sys) => {
+      const rnd = sys.random;
+      const movable: Page[] = [];
+      const unmovable: [number, number][] = [];
+      const held = () =>
+        movable.reduce((n, p) => n + 2 ** p.order, 0) + unmovable.reduce((n, [, order]) => n + 2 ** order, 0);
+      const ran = { kcompactd: 0, proactive: 0 };
+      for (let step = 0; step < 3000; step++) {
+        const r = rnd.int(100);
+        if (r < 35) {
+          const page = sys.allocMovable(rnd.int(2) ? rnd.int(3) : 3 + rnd.int(3));
+          if (page) movable.push(page);
+        } else if (r < 50) {
+          const order = rnd.int(4);
+          const pfn = sys.allocPages(order, rnd.int(2) ? "unmovable" : "reclaimable", { compact: rnd.int(2) === 0 });
+          if (pfn !== null) unmovable.push([pfn, order]);
+        } else if (r < 80) {
+          if (movable.length > 0) movable.splice(rnd.int(movable.length), 1)[0]!.free();
+        } else if (r < 88) {
+          if (unmovable.length > 0) {
+            const [pfn, order] = unmovable.splice(rnd.int(unmovable.length), 1)[0]!;
+            sys.freePages(pfn, order);
+          }
+        } else if (r < 98) {
+          const done = sys.advanceTime(rnd.int(1000));
+          ran.kcompactd += done.kcompactd;
+          ran.proactive += done.proactive;
+        } else {
+          sys.writeFile("/proc/sys/vm/compaction_proactiveness", String(rnd.int(101)));
+        }
+        expect(sys.stats().nrFreePages + held()).toBe(sys.nrPages);
+        if (step % 100 === 0) sys.check();
+      }
+      const s = sys.stats();
+      expect(ran.kcompactd).toBe(s.compactDaemonWake);
+      expect(ran.kcompactd).toBeGreaterThan(0);
+      expect(ran.proactive).toBeGreaterThan(0);
+      expect(s.compactDaemonMigrateScanned).toBeLessThanOrEqual(s.compactMigrateScanned);
+      return { ran, time: sys.timeMs, stats: s, buddyinfo: sys.readFile("/proc/buddyinfo") };
+    });
+  });
+});
