@@ -92,8 +92,8 @@ export interface SystemOptions {
    */
   cacheModel?: boolean | { lineBytes: number };
   /**
-   * Direct compaction in the allocation slow path (CONFIG_COMPACTION; see
-   * Policy.compaction to switch it later). Default true.
+   * Direct compaction in the allocation slow path and kcompactd
+   * (CONFIG_COMPACTION; see Policy.compaction to switch it later). Default true.
    */
   compaction?: boolean;
   /**

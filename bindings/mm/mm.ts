@@ -194,9 +194,9 @@ export interface Policy {
    */
   claimThresholdPages?: number;
   /**
-   * Direct compaction in the allocation slow path (CONFIG_COMPACTION). Off, an
-   * allocation the free lists cannot serve fails at once; compactMemory() still
-   * works. Default true.
+   * Direct compaction in the allocation slow path and kcompactd
+   * (CONFIG_COMPACTION). Off, an allocation the free lists cannot serve fails at
+   * once and kcompactd does nothing; compactMemory() still works. Default true.
    */
   compaction?: boolean;
   /**
