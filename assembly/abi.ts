@@ -209,13 +209,19 @@
 // @ts-ignore: decorator
 @inline export const EV_COMPACT_SUCCESS: i32 = 18;         // ... after which it succeeded
 // @ts-ignore: decorator
-@inline export const EV_COMPACT_DAEMON_WAKE: i32 = 19;     // kcompactd (not modelled: stays 0)
+@inline export const EV_COMPACT_DAEMON_WAKE: i32 = 19;     // kcompactd_do_work() runs
 // @ts-ignore: decorator
 @inline export const EV_COMPACT_DAEMON_MIGRATE_SCANNED: i32 = 20;
 // @ts-ignore: decorator
 @inline export const EV_COMPACT_DAEMON_FREE_SCANNED: i32 = 21;
+// Not in /proc/vmstat (mm_compaction_migratepages' nr_migrated, summed): pages
+// compaction moved, all of them and kcompactd's (its own and proactive).
 // @ts-ignore: decorator
-@inline export const EV_COUNT: i32 = 22;
+@inline export const EV_COMPACT_MIGRATED: i32 = 22;
+// @ts-ignore: decorator
+@inline export const EV_COMPACT_DAEMON_MIGRATED: i32 = 23;
+// @ts-ignore: decorator
+@inline export const EV_COUNT: i32 = 24;
 
 // ---- compaction: enum compact_result, enum compact_priority -----------------------
 // Returned by compactionSuitable() and lastCompactResult(); COMPACT_PRIO_* name

@@ -577,14 +577,19 @@ export function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, alloc
  */
 // @ts-ignore: decorator
 @inline export function getPageFastOrMin(order: i32, mt: i32, highestZone: i32, allocFlags: i32): i32 {
+  const pfn = getPageFast(order, mt, highestZone, allocFlags);
+  if (pfn != NONE) return pfn;
+  return getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
+}
+
+/** The fast path alone: get_page_from_freelist() at the low watermark (the slow path wakes kswapd after it). */
+export function getPageFast(order: i32, mt: i32, highestZone: i32, allocFlags: i32): i32 {
   let preferred = highestZone;
   while (preferred >= 0 && !zonePopulated(preferred)) preferred--;
   if (preferred < 0) return NONE;
   const baseFlags = allocFlags & ALLOC_CMA;
   const fastFlags = baseFlags | (preferred == ZONE_NORMAL && noFragmentEnabled ? ALLOC_NOFRAGMENT : 0);
-  const pfn = getPageFromFreelist(order, mt, highestZone, fastFlags, WMARK_LOW);
-  if (pfn != NONE) return pfn;
-  return getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
+  return getPageFromFreelist(order, mt, highestZone, fastFlags, WMARK_LOW);
 }
 
 /** prep_new_page() for a block rmqueue() handed out: marks the head allocated, counts pgalloc. */

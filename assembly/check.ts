@@ -1,6 +1,7 @@
 // sys.check(): every invariant of the engine, walked from scratch. Returns "" or
 // a message naming the first broken one.
 
+import { kcompactdCheck } from "./kcompactd.ts";
 import { KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES } from "./abi.ts";
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import { findBuddyPfn, freeBlocks, freeListHead, listIndex } from "./buddy.ts";
@@ -191,6 +192,7 @@ export function checkAll(): string {
   if (msg.length == 0) msg = checkOwners();
   if (msg.length == 0) msg = checkCma();
   if (msg.length == 0) msg = iommuCheck();
+  if (msg.length == 0) msg = kcompactdCheck();
   return msg;
 }
 

@@ -13,7 +13,9 @@
 // (__compact_finished()). Unused targets go back to the free lists at the end.
 //
 // Entry points: compactMemory() (/proc/sys/vm/compact_memory: order -1, every
-// zone whole, MIGRATE_SYNC, skip hints ignored) and allocPagesSlowpath() (the
+// zone whole, MIGRATE_SYNC, skip hints ignored), kcompactdCompactZone() and
+// compactNodeProactive() (kcompactd, driven by the simulated clock of
+// kcompactd.ts) and allocPagesSlowpath() (the
 // page allocator: direct compaction at COMPACT_PRIO_ASYNC, SYNC_LIGHT, then
 // SYNC_FULL as should_compact_retry() decides, with capture of the freed block,
 // see buddy.ts).
@@ -31,7 +33,7 @@
 // Not modelled: the free-list shortcuts fast_find_migrateblock() and
 // fast_isolate_freepages() (they run for direct compaction of orders above
 // PAGE_ALLOC_COSTLY_ORDER resp. above 0; here both scanners always walk
-// linearly), kcompactd and proactive compaction, kswapd (which clears the skip
+// linearly), kswapd (which clears the skip
 // hints when it sleeps after a direct compaction's scanners met: here only a
 // restart after the longest deferral clears them), reclaim (should_compact_retry()
 // is taken as if reclaim had made progress; a COMPACT_SKIPPED result ends the
@@ -53,7 +55,7 @@ import {
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import {
   ALLOC_CMA, armCapture, capturedPfn, countAllocFail, disarmCapture, findBlockHead, freeBlock, freeBlocks, freeListHead,
-  getPageFastOrMin, getPageFromFreelist, listIndex, moveFreepagesBlock, prepNewPage, setLastAllocZone,
+  getPageFast, getPageFromFreelist, listIndex, moveFreepagesBlock, prepNewPage, setLastAllocZone,
   stealableFallbackExists, takeFreeBlock, zoneWatermarkOk,
 } from "./buddy.ts";
 import {
@@ -64,6 +66,11 @@ import { ownerSetPfn } from "./owner.ts";
 import { getPageblockMt } from "./pageblock.ts";
 import { ramCopyPages } from "./ram.ts";
 import { countEvent } from "./vmevents.ts";
+import { wakeupKcompactd } from "./kcompactd.ts";
+import {
+  EV_COMPACT_DAEMON_FREE_SCANNED, EV_COMPACT_DAEMON_MIGRATE_SCANNED, EV_COMPACT_DAEMON_MIGRATED, EV_COMPACT_MIGRATED,
+  MIGRATE_UNMOVABLE,
+} from "./abi.ts";
 import { zoneEnd, zoneOf, zonePopulated, zoneStart, zoneWatermark } from "./zone.ts";
 
 // ---- the rules (one place, so a kernel-version profile can vary them) -----------------
@@ -113,12 +120,20 @@ export let extfragThreshold: i32 = EXTFRAG_THRESHOLD_DEFAULT;
 export let compactionEnabled: bool = true;
 /** The result of the last direct compaction (enum compact_result), for inspection. */
 export let lastCompactResult: i32 = COMPACT_SKIPPED;
+/** vm.compaction_proactiveness (0..100, default 20): 0 turns proactive compaction off. */
+export let compactionProactiveness: i32 = 20;
+/** The sysctl_compaction_proactiveness default. */
+// @ts-ignore: decorator
+@inline export const COMPACTION_PROACTIVENESS_DEFAULT: i32 = 20;
 
 export function setExtfragThreshold(v: i32): void {
   extfragThreshold = v;
 }
 export function setCompaction(on: bool): void {
   compactionEnabled = on;
+}
+export function setProactivenessValue(v: i32): void {
+  compactionProactiveness = v;
 }
 
 // ---- per-zone state (struct zone's compaction fields) --------------------------------------
@@ -153,6 +168,7 @@ export function compactionInit(): void {
   extfragThreshold = EXTFRAG_THRESHOLD_DEFAULT;
   compactionEnabled = true;
   lastCompactResult = COMPACT_SKIPPED;
+  compactionProactiveness = COMPACTION_PROACTIVENESS_DEFAULT;
 }
 
 /**
@@ -175,7 +191,7 @@ export function compactionZoneState(zone: i32, field: i32): i32 {
 // ---- deferral -------------------------------------------------------------------------------
 
 /** defer_compaction(): compaction failed at `order`; skip the next 1 << shift attempts. */
-function deferCompaction(zone: i32, order: i32): void {
+export function deferCompaction(zone: i32, order: i32): void {
   setZs(zone, COMPACT_STATE_CONSIDERED, 0);
   let shift = zs(zone, COMPACT_STATE_DEFER_SHIFT) + 1;
   if (order < zs(zone, COMPACT_STATE_ORDER_FAILED)) setZs(zone, COMPACT_STATE_ORDER_FAILED, order);
@@ -184,7 +200,7 @@ function deferCompaction(zone: i32, order: i32): void {
 }
 
 /** compaction_deferred(): true when this attempt should be skipped (and counts it). */
-function compactionDeferred(zone: i32, order: i32): bool {
+export function compactionDeferred(zone: i32, order: i32): bool {
   const limit = 1 << zs(zone, COMPACT_STATE_DEFER_SHIFT);
   if (order < zs(zone, COMPACT_STATE_ORDER_FAILED)) return false;
   const considered = zs(zone, COMPACT_STATE_CONSIDERED) + 1;
@@ -197,7 +213,7 @@ function compactionDeferred(zone: i32, order: i32): bool {
 }
 
 /** compaction_defer_reset(): compaction at `order` succeeded (or is expected to). */
-function compactionDeferReset(zone: i32, order: i32, allocSuccess: bool): void {
+export function compactionDeferReset(zone: i32, order: i32, allocSuccess: bool): void {
   if (allocSuccess) {
     setZs(zone, COMPACT_STATE_CONSIDERED, 0);
     setZs(zone, COMPACT_STATE_DEFER_SHIFT, 0);
@@ -312,6 +328,10 @@ let ccMigratetype: i32 = MIGRATE_MOVABLE;
 let ccAllocFlags: i32 = 0;
 let ccHighestZone: i32 = 0;
 let ccDirect: bool = false;
+/** cc->proactive_compaction: stop once the zone's fragmentation score is at most the low watermark. */
+let ccProactive: bool = false;
+/** kcompactd's work (kcompactd_do_work() or proactive): its moves count in EV_COMPACT_DAEMON_MIGRATED. */
+let ccDaemon: bool = false;
 let ccWholeZone: bool = false;
 let ccIgnoreSkipHint: bool = false;
 let ccIgnoreBlockSuitable: bool = false;
@@ -722,6 +742,8 @@ function migrateToTarget(src: i32, dst: i32): void {
   ownerSetPfn(id, dst);
   freeBlock(src, order, false);
   countEvent(EV_PGMIGRATE_SUCCESS, 1 << order);
+  countEvent(EV_COMPACT_MIGRATED, 1 << order);
+  if (ccDaemon) countEvent(EV_COMPACT_DAEMON_MIGRATED, 1 << order);
 }
 
 /**
@@ -793,7 +815,7 @@ export function compactionSuitableResult(zone: i32, order: i32, highestZone: i32
 }
 
 /** compaction_suit_allocation_order() */
-function compactionSuitAllocationOrder(zone: i32, order: i32, highestZone: i32, allocFlags: i32): i32 {
+export function compactionSuitAllocationOrder(zone: i32, order: i32, highestZone: i32, allocFlags: i32): i32 {
   if (zoneWatermarkOk(zone, order, zoneWatermark(zone, WMARK_MIN), highestZone, allocFlags)) return COMPACT_SUCCESS;
   if (compactionSuitableResult(zone, order, highestZone) != COMPACT_CONTINUE) return COMPACT_SKIPPED;
   return COMPACT_CONTINUE;
@@ -810,6 +832,10 @@ function compactFinished(): i32 {
     // restart after deferral clears them).
     if (ccDirect) setZs(zone, COMPACT_STATE_BLOCKSKIP_FLUSH, 1);
     return ccWholeZone ? COMPACT_COMPLETE : COMPACT_PARTIAL_SKIPPED;
+  }
+  if (ccProactive) {
+    // kswapd_is_running() is false: kswapd is not modelled.
+    return fragmentationScoreZone(zone) > fragmentationScoreWmark(true) ? COMPACT_CONTINUE : COMPACT_SUCCESS;
   }
   if (ccOrder < 0) return COMPACT_CONTINUE;
   // Finish the pageblock first: fewer fallbacks later.
@@ -926,6 +952,8 @@ export function compactMemory(): i32 {
     ccAllocFlags = 0;
     ccHighestZone = 0;
     ccDirect = false;
+    ccProactive = false;
+    ccDaemon = false;
     ccWholeZone = true;
     ccIgnoreSkipHint = true;
     ccIgnoreBlockSuitable = false;
@@ -945,6 +973,8 @@ function compactZoneOrder(zone: i32, order: i32, mt: i32, prio: i32, allocFlags:
   ccAllocFlags = allocFlags;
   ccHighestZone = highestZone;
   ccDirect = true;
+  ccProactive = false;
+  ccDaemon = false;
   ccWholeZone = prio == MIN_COMPACT_PRIORITY;
   ccIgnoreSkipHint = prio == MIN_COMPACT_PRIORITY;
   ccIgnoreBlockSuitable = prio == MIN_COMPACT_PRIORITY;
@@ -1053,7 +1083,14 @@ function shouldCompactRetry(order: i32, result: i32): bool {
  * head allocated; NONE when nothing fits.
  */
 export function allocPagesSlowpath(order: i32, mt: i32, highestZone: i32, allocFlags: i32, gfp: i32): i32 {
-  let pfn = getPageFastOrMin(order, mt, highestZone, allocFlags);
+  let pfn = getPageFast(order, mt, highestZone, allocFlags);
+  if (pfn == NONE) {
+    // __alloc_pages_slowpath(): wake_all_kswapds(). kswapd is not modelled; it
+    // would find nothing to reclaim and, going to sleep, wake kcompactd for the
+    // order (kswapd_try_to_sleep()): here kcompactd is woken directly.
+    wakeupKcompactd(order, highestZone);
+    pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
+  }
   if (pfn != NONE) {
     prepNewPage(pfn, order, mt);
     return pfn;
@@ -1096,4 +1133,124 @@ function directCompactRounds(order: i32, mt: i32, highestZone: i32, allocFlags: 
 /** Pageblock skip hint of the block of `pfn` (for inspection). */
 export function pageblockSkipOf(pfn: i32): i32 {
   return getSkip(pfn) ? 1 : 0;
+}
+
+// ---- kcompactd and proactive compaction (the loop and the clock: kcompactd.ts) -----------------
+
+/** The scanners' totals of the last compact_zone() (cc->total_migrate_scanned / total_free_scanned). */
+export function lastTotalMigrateScanned(): i32 {
+  return ccTotalMigrateScanned;
+}
+export function lastTotalFreeScanned(): i32 {
+  return ccTotalFreeScanned;
+}
+
+/**
+ * kcompactd_do_work()'s compact_zone(): order `order`, MIGRATE_SYNC_LIGHT, skip
+ * hints honoured, GFP_KERNEL (an unmovable request for __compact_finished()),
+ * not direct (no capture, no compact_blockskip_flush). Returns the status.
+ */
+export function kcompactdCompactZone(zone: i32, order: i32, highestZone: i32): i32 {
+  ccZone = zone;
+  ccOrder = order;
+  ccMode = MIGRATE_SYNC_LIGHT;
+  ccMigratetype = MIGRATE_UNMOVABLE; // gfp_migratetype(GFP_KERNEL)
+  ccAllocFlags = 0; // ALLOC_WMARK_MIN
+  ccHighestZone = highestZone;
+  ccDirect = false;
+  ccProactive = false;
+  ccDaemon = true;
+  ccWholeZone = false;
+  ccIgnoreSkipHint = false;
+  ccIgnoreBlockSuitable = false;
+  return compactZone();
+}
+
+/**
+ * compact_node(pgdat, true), as kcompactd's proactive step runs it: every
+ * populated zone whole, order -1, MIGRATE_SYNC_LIGHT, skip hints ignored,
+ * each zone until its fragmentation score is at most the low watermark;
+ * kcompactd's counters take the scanners' work.
+ */
+export function compactNodeProactive(): void {
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    if (!zonePopulated(z)) continue;
+    ccZone = z;
+    ccOrder = -1;
+    ccMode = MIGRATE_SYNC_LIGHT;
+    ccMigratetype = MIGRATE_UNMOVABLE;
+    ccAllocFlags = 0;
+    ccHighestZone = 0;
+    ccDirect = false;
+    ccProactive = true;
+    ccDaemon = true;
+    ccWholeZone = true;
+    ccIgnoreSkipHint = true;
+    ccIgnoreBlockSuitable = false;
+    compactZone();
+    ccProactive = false;
+    countEvent(EV_COMPACT_DAEMON_MIGRATE_SCANNED, ccTotalMigrateScanned);
+    countEvent(EV_COMPACT_DAEMON_FREE_SCANNED, ccTotalFreeScanned);
+  }
+}
+
+/**
+ * COMPACTION_HPAGE_ORDER: HPAGE_PMD_ORDER on a THP kernel, which is also
+ * pageblock_order there; here the machine's pageblock order (9 by default).
+ */
+export function compactionHpageOrder(): i32 {
+  return pageblockOrder < maxOrder ? pageblockOrder : maxOrder;
+}
+
+/**
+ * extfrag_for_order() (mm/vmstat.c): the percentage of free pages in blocks
+ * smaller than 1 << order, 0..100 (0 with no free page).
+ */
+export function extfragForOrder(zone: i32, order: i32): i32 {
+  let freePages: f64 = 0;
+  let suitable: f64 = 0;
+  for (let o = 0; o <= maxOrder; o++) {
+    let blocks: f64 = 0;
+    for (let mt = 0; mt < MIGRATE_TYPES; mt++) blocks += f64(unchecked(freeBlocks[listIndex(zone, o, mt)]));
+    freePages += blocks * f64(1 << o);
+    if (o >= order) suitable += blocks * f64(1 << (o - order));
+  }
+  if (freePages == 0) return 0;
+  return i32(Math.floor(((freePages - suitable * f64(1 << order)) * 100) / freePages));
+}
+
+/** fragmentation_score_zone(): extfrag_for_order() at COMPACTION_HPAGE_ORDER. */
+export function fragmentationScoreZone(zone: i32): i32 {
+  return extfragForOrder(zone, compactionHpageOrder());
+}
+
+/** node_present_pages: every zone's pages (no holes here). */
+function nodePresentPages(): f64 {
+  let n: f64 = 0;
+  for (let z = 0; z < MAX_NR_ZONES; z++) if (zonePopulated(z)) n += f64(unchecked(zoneEnd[z]) - unchecked(zoneStart[z]));
+  return n;
+}
+
+/** fragmentation_score_zone_weighted(): the zone's score scaled by its share of the node. */
+export function fragmentationScoreZoneWeighted(zone: i32): i32 {
+  const present = f64(unchecked(zoneEnd[zone]) - unchecked(zoneStart[zone]));
+  return i32(Math.floor((present * f64(fragmentationScoreZone(zone))) / (nodePresentPages() + 1)));
+}
+
+/** fragmentation_score_node(): the weighted scores of the populated zones, summed. */
+export function fragmentationScoreNode(): i32 {
+  let score = 0;
+  for (let z = 0; z < MAX_NR_ZONES; z++) if (zonePopulated(z)) score += fragmentationScoreZoneWeighted(z);
+  return score;
+}
+
+/**
+ * fragmentation_score_wmark(): low = max(100 - proactiveness, 5), high =
+ * min(low + 10, 100).
+ */
+export function fragmentationScoreWmark(low: bool): i32 {
+  let wmarkLow = 100 - compactionProactiveness;
+  if (wmarkLow < 5) wmarkLow = 5;
+  if (low) return wmarkLow;
+  return wmarkLow + 10 < 100 ? wmarkLow + 10 : 100;
 }

@@ -13,7 +13,10 @@ import { ownerSlot, ownerSlots } from "./owner.ts";
 import { pageblockMts } from "./pageblock.ts";
 import { ramBytes, ramWord } from "./ram.ts";
 import { allocFailByOrder, vmEvents, zonePgalloc } from "./vmevents.ts";
-import { compactionEnabled, extfragThreshold, pageblockSkip, zoneCompactState } from "./compaction.ts";
+import {
+  compactionEnabled, compactionProactiveness, extfragThreshold, pageblockSkip, zoneCompactState,
+} from "./compaction.ts";
+import { clockMs, kcDeadline, kcHighestZone, kcMaxOrder, kcProactiveTrigger, kcRunnable } from "./kcompactd.ts";
 
 // @ts-ignore: decorator
 @inline function mix(h: i32, w: i32): i32 {
@@ -75,6 +78,13 @@ export function stateHash(): u32 {
   h = mix(h, extfragThreshold);
   for (let i = 0; i < zoneCompactState.length; i++) h = mix(h, unchecked(zoneCompactState[i]));
   for (let i = 0; i < pageblockSkip.length; i++) h = mix(h, i32(unchecked(pageblockSkip[i])));
+  // The clock and kcompactd: proactiveness, its wait and what it was asked for.
+  h = mixF64(h, clockMs);
+  h = mixF64(h, kcDeadline + 1);
+  h = mix(h, compactionProactiveness);
+  h = mix(h, kcMaxOrder);
+  h = mix(h, kcHighestZone);
+  h = mix(h, (kcRunnable ? 1 : 0) | (kcProactiveTrigger ? 2 : 0));
   h = iommuHash(h);
   for (let b = 0; b < bitmapCount(); b++) {
     const words = bitmapWords(b);

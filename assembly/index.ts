@@ -29,6 +29,13 @@ import {
   extfragThreshold, fragmentationIndex, lastCompactResult, pageblockSkipOf, setCompaction, setExtfragThreshold,
 } from "./compaction.ts";
 import { stateHash } from "./hash.ts";
+import {
+  advanceTime as kcompactdAdvance, clockMs, kcDeadline, kcompactdBoot, kcompactdField, kcompactdInit, lastKcompactdRuns,
+  lastProactiveRuns, setCompactionProactiveness as kcompactdSetProactiveness,
+} from "./kcompactd.ts";
+import {
+  compactionProactiveness, fragmentationScoreNode, fragmentationScoreWmark, fragmentationScoreZone,
+} from "./compaction.ts";
 import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
 import {
   getOrder, isAllocHead, longPins, maxOrder, memmapInit, nrPages, pageIsCmaAlloc, pageKind, pageMt,
@@ -64,6 +71,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   pageblockInit(MIGRATE_MOVABLE); // memmap_init(): every pageblock starts movable
   buddyInit();
   compactionInit();
+  kcompactdInit();
   ownerInit();
   vmeventsInit(maxOrd);
   cmaReset();
@@ -105,6 +113,7 @@ export function boot(minKbytes: i32, scaleFactor: i32, r0: i32, r1: i32, r2: i32
   ratios[3] = r3;
   setupWatermarks(minKbytes, scaleFactor, ratios);
   compactionBoot();
+  kcompactdBoot();
   for (let z = 0; z < MAX_NR_ZONES; z++) {
     let pfn = zoneStart[z];
     const zoneEndPfn = zoneEnd[z];
@@ -322,6 +331,47 @@ export function zoneFragmentationIndex(zone: i32, order: i32): i32 {
 /** vm.extfrag_threshold in force. */
 export function compactionExtfragThreshold(): i32 {
   return extfragThreshold;
+}
+
+// ---- the simulated clock, kcompactd and proactive compaction ---------------------------------
+
+/** Advances the simulated clock by `ms` (a whole number >= 0), running kcompactd when due; -EINVAL for a bad `ms`. */
+export function advanceTime(ms: f64): i32 {
+  if (!(ms >= 0) || ms != Math.floor(ms) || ms > 1e15) return -EINVAL;
+  return kcompactdAdvance(ms);
+}
+/** The simulated clock, ms since boot. */
+export function clockNow(): f64 {
+  return clockMs;
+}
+/** kcompactd's timeout (ms since boot), or -1 when it sleeps until woken. */
+export function kcompactdDeadline(): f64 {
+  return kcDeadline;
+}
+/** kcompactd's state: 0 max order, 1 highest zone, 2 runnable, 3 proactive trigger; 4 and 5 what the last advanceTime() ran (kcompactd_do_work(), proactive compactions). */
+export function kcompactdState(field: i32): i32 {
+  if (field == 4) return lastKcompactdRuns;
+  if (field == 5) return lastProactiveRuns;
+  return kcompactdField(field);
+}
+/** vm.compaction_proactiveness = v (0..100, else -EINVAL); `write`: as the sysctl handler (wakes kcompactd). */
+export function setCompactionProactiveness(v: i32, write: bool): i32 {
+  if (v < 0 || v > 100) return -EINVAL;
+  kcompactdSetProactiveness(v, write);
+  return 0;
+}
+export function compactionProactivenessValue(): i32 {
+  return compactionProactiveness;
+}
+/** fragmentation_score_zone() of `zone`, or fragmentation_score_node() for zone -1; -EINVAL for a bad zone. */
+export function fragmentationScore(zone: i32): i32 {
+  if (zone == -1) return fragmentationScoreNode();
+  if (zone < 0 || zone > ZONE_NORMAL) return -EINVAL;
+  return fragmentationScoreZone(zone);
+}
+/** fragmentation_score_wmark(low) */
+export function fragmentationScoreWatermark(low: bool): i32 {
+  return fragmentationScoreWmark(low);
 }
 
 /** The result of the last direct compaction (COMPACT_*). */

@@ -4,7 +4,7 @@
  * `dmasim/lab`.
  */
 export { createSystem, System } from "./system.ts";
-export type { SystemStats, Policy, PageInfo } from "./system.ts";
+export type { SystemStats, Policy, PageInfo, AdvanceResult, KcompactdState } from "./system.ts";
 export type { SystemOptions, CmaAreaOptions } from "./options.ts";
 export type { Backend } from "./core/backend.ts";
 export { CmaArea } from "./mm/cma.ts";

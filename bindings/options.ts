@@ -92,10 +92,16 @@ export interface SystemOptions {
    */
   cacheModel?: boolean | { lineBytes: number };
   /**
-   * Direct compaction in the allocation slow path (CONFIG_COMPACTION; see
-   * Policy.compaction to switch it later). Default true.
+   * Direct compaction in the allocation slow path and kcompactd
+   * (CONFIG_COMPACTION; see Policy.compaction to switch it later). Default true.
    */
   compaction?: boolean;
+  /**
+   * vm.compaction_proactiveness at boot, 0..100 (default 20): kcompactd
+   * compacts proactively when the node's fragmentation score exceeds
+   * min(max(100 - value, 5) + 10, 100); 0 turns that off. See sys.advanceTime().
+   */
+  compactionProactiveness?: number;
 }
 
 export interface ResolvedOptions {
@@ -122,6 +128,7 @@ export interface ResolvedOptions {
   dmaDebug: boolean | DmaDebugOptions;
   cacheModel: boolean | { lineBytes: number };
   compaction: boolean;
+  compactionProactiveness: number;
 }
 
 /** Contents live in wasm32 linear memory beside the metadata. */
@@ -147,6 +154,7 @@ const KNOWN = new Set([
   "dmaDebug",
   "cacheModel",
   "compaction",
+  "compactionProactiveness",
 ]);
 const KNOWN_DEVICE = new Set(["name", "dmaMask", "coherent", "iommu", "maxSegmentSize", "segmentBoundaryMask", "cma"]);
 
@@ -341,6 +349,10 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
     dmaDebug: resolveFlag(where, "dmaDebug", options.dmaDebug),
     cacheModel: resolveCacheModel(where, options.cacheModel),
     compaction: optionalBoolean(where, "compaction", options.compaction, true),
+    compactionProactiveness:
+      options.compactionProactiveness === undefined
+        ? 20
+        : requireInt(where, "compactionProactiveness", options.compactionProactiveness, 0, 100),
   };
 }
 

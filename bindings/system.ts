@@ -20,7 +20,16 @@ import { Mm, type Geometry } from "./mm/mm.ts";
 import { resolveOptions, type SystemOptions } from "./options.ts";
 import { createProcess, registerProcesses, type Process, type ProcessOptions } from "./uapi/process.ts";
 
-export type { AllocFlags, PageInfo, Policy, SystemStats, ZoneInfo, ZoneName } from "./mm/mm.ts";
+export type {
+  AdvanceResult,
+  AllocFlags,
+  KcompactdState,
+  PageInfo,
+  Policy,
+  SystemStats,
+  ZoneInfo,
+  ZoneName,
+} from "./mm/mm.ts";
 
 /** Creates a machine: validates options, loads an engine, declares CMA areas and boots. */
 export async function createSystem(options: SystemOptions = {}): Promise<System> {
@@ -95,6 +104,8 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
   );
   for (const area of o.cma) if (area.heapUsers) sys.cmaHeapUsers.set(area.name, Object.freeze([...area.heapUsers]));
   if (!o.compaction) sys.setPolicy({ compaction: false });
+  // The boot value: kcompactd's first wait uses it, no sysctl write wakes it.
+  e.setCompactionProactiveness(o.compactionProactiveness, false);
   return sys;
 }
 
@@ -169,7 +180,7 @@ export class System extends Mm {
   /**
    * Writes a virtual /proc/sys file, as `echo text > path` would (fs/procfs.ts
    * lists the writable ones: /proc/sys/vm/compact_memory,
-   * /proc/sys/vm/extfrag_threshold). A value the kernel refuses is EINVAL, a
+   * /proc/sys/vm/extfrag_threshold, /proc/sys/vm/compaction_proactiveness). A value the kernel refuses is EINVAL, a
    * read-only file EACCES, an unknown one ENOENT; none changes the machine.
    */
   writeFile(path: string, text: string): void {

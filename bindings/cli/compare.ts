@@ -8,7 +8,9 @@
  *     { "label": "pageblock order 10", "pageblockOrder": 10 },
  *     { "label": "ts backend", "backend": "ts" } ]
  *
- * which is also the default set.
+ * which is also the default set. Built-in sets (`--preset NAME`, PRESETS):
+ * "compaction" compares compaction on and off, kcompactd's proactive
+ * compaction off and eager, and a low vm.extfrag_threshold.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -58,6 +60,26 @@ export const DEFAULT_CONFIGS: readonly CompareConfig[] = Object.freeze([
   { label: "ts backend", backend: "ts" },
 ]);
 
+/** Built-in configuration sets, `dmasim compare --preset NAME`. */
+export const PRESETS: Readonly<Record<string, readonly CompareConfig[]>> = Object.freeze({
+  default: DEFAULT_CONFIGS,
+  compaction: Object.freeze([
+    { label: "compaction (6.12 defaults)" },
+    { label: "no compaction", compaction: false },
+    { label: "no proactive compaction", compactionProactiveness: 0 },
+    { label: "proactiveness 90", compactionProactiveness: 90 },
+    { label: "extfrag_threshold 0", extfragThreshold: 0 },
+  ]),
+});
+
+/** The configurations of a built-in preset; EINVAL naming the presets for an unknown name. */
+export function presetConfigs(name: string): readonly CompareConfig[] {
+  const configs = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined;
+  if (!configs)
+    throw new DmaSimError("EINVAL", `compare: no preset "${name}" (presets: ${Object.keys(PRESETS).join(", ")})`);
+  return configs;
+}
+
 const KNOWN = ["label", ...LAB_CONFIG_KEYS];
 
 /** Validates a configurations list (parsed JSON). */
@@ -91,6 +113,12 @@ export function validateConfigs(input: unknown, path = "configs"): CompareConfig
     if (cfg.allocNoFragment !== undefined && typeof cfg.allocNoFragment !== "boolean")
       bad("allocNoFragment", "true or false");
     if (cfg.compaction !== undefined && typeof cfg.compaction !== "boolean") bad("compaction", "true or false");
+    const p = cfg.compactionProactiveness;
+    if (p !== undefined && (!Number.isInteger(p) || p < 0 || p > 100))
+      bad("compactionProactiveness", "an integer in 0..100");
+    const x = cfg.extfragThreshold;
+    if (x !== undefined && (!Number.isInteger(x) || x < 0 || x > 1000))
+      bad("extfragThreshold", "an integer in 0..1000");
     if (cfg.iommuStyle !== undefined && cfg.iommuStyle !== "arm" && cfg.iommuStyle !== "dma-iommu")
       bad("iommuStyle", `"arm" or "dma-iommu"`);
     if (

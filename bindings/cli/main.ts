@@ -43,6 +43,7 @@ import {
   prepareCompareDir,
   writeCompareIndex,
   loadConfigs,
+  presetConfigs,
   runCompare,
   validateConfigs,
   type CompareConfig,
@@ -255,13 +256,16 @@ interface CompareOpts {
   seed?: number;
   scale: number;
   configs?: string;
+  preset?: string;
   out?: string;
   json?: boolean;
 }
 
 async function compareCommand(opts: CompareOpts): Promise<void> {
   const scenario = loadScenario(opts.scenario);
-  const configs = opts.configs ? loadConfigs(opts.configs) : DEFAULT_CONFIGS;
+  if (opts.configs && opts.preset)
+    throw new DmaSimError("EINVAL", "compare: --configs and --preset exclude each other");
+  const configs = opts.configs ? loadConfigs(opts.configs) : opts.preset ? presetConfigs(opts.preset) : DEFAULT_CONFIGS;
   if (opts.out) prepareCompareDir(opts.out, opts.force);
   const progress = createProgress(`compare ${scenario.name}`, "ops", !opts.json);
   const dirs = configs.map((c, i) => compareReportDir(opts.out ?? "", i, c.label));
@@ -511,6 +515,10 @@ export function buildProgram(): Command {
       "JSON list of configurations (default: baseline, no CMA-first, pageblock order 10, ts backend)",
     )
     .option(
+      "--preset <name>",
+      'a built-in set of configurations: "compaction" (compaction on and off, proactiveness 0 and 90, extfrag_threshold 0) or "default"',
+    )
+    .option(
       "-o, --out <dir>",
       "also write one report per configuration under this directory, and an index.html linking them",
     )
@@ -519,7 +527,7 @@ export function buildProgram(): Command {
     .option("--json", "print the comparison as JSON on stdout, and nothing else")
     .addHelpText(
       "after",
-      `${FRESH_HELP}\n\nA configuration: { "label": "...", "backend": "wasm"|"ts", "cmaFirstBalance": bool, "pageblockOrder": n, "maxOrder": n }\n\n${scenarioList()}`,
+      `${FRESH_HELP}\n\nA configuration: { "label": "...", "backend": "wasm"|"ts", "cmaFirstBalance": bool, "pageblockOrder": n, "maxOrder": n, "compaction": bool, "compactionProactiveness": 0..100, "extfragThreshold": 0..1000 }\n\n${scenarioList()}`,
     )
     .action((opts: CompareOpts) => compareCommand(opts));
 

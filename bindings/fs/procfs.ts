@@ -6,7 +6,8 @@
  *   /sys/kernel/mm/cma/<name>/{alloc_pages_success,alloc_pages_fail,release_pages_success,
  *                               total_pages,available_pages}            (mm/cma_sysfs.c)
  *   /sys/kernel/debug/cma/<name>/{base_pfn,count,order_per_bit,used,maxchunk}  (mm/cma_debug.c)
- *   /proc/sys/vm/compact_memory (write-only: "1" compacts every zone), /proc/sys/vm/extfrag_threshold
+ *   /proc/sys/vm/compact_memory (write-only: "1" compacts every zone), /proc/sys/vm/extfrag_threshold,
+ *   /proc/sys/vm/compaction_proactiveness
  *
  * One line or block per populated zone of node 0.
  */
@@ -146,10 +147,18 @@ const SYSCTL_WRITES: Record<string, (sys: Mm, path: string, text: string) => voi
       throw new DmaSimError("EINVAL", `write ${path}: ${value} is outside 0..${EXTFRAG_THRESHOLD_MAX}`);
     sys.setPolicy({ extfragThreshold: value });
   },
+  // compaction_proactiveness_sysctl_handler(): proc_dointvec_minmax() with 0 and 100
+  // (SYSCTL_ONE_HUNDRED); a non-zero value wakes kcompactd for a proactive check.
+  "/proc/sys/vm/compaction_proactiveness": (sys, path, text) => {
+    const value = parseSysctlInt(path, text);
+    if (value < 0 || value > 100) throw new DmaSimError("EINVAL", `write ${path}: ${value} is outside 0..100`);
+    sys.setPolicy({ compactionProactiveness: value });
+  },
 };
 
 const FILES: Record<string, (sys: Mm) => string> = {
   "/proc/sys/vm/extfrag_threshold": (sys) => `${sys.extfragThreshold}\n`,
+  "/proc/sys/vm/compaction_proactiveness": (sys) => `${sys.compactionProactiveness}\n`,
   "/proc/buddyinfo": (sys) => formatBuddyinfo(zones(sys)),
   "/proc/pagetypeinfo": (sys) => formatPagetypeinfo(zones(sys), sys.pageblockOrder),
   "/proc/vmstat": vmstat,

@@ -15,8 +15,12 @@ export interface LabConfig {
   allocNoFragment?: boolean;
   /** Policy.claimThresholdPages (the stealing threshold). Default half a pageblock. */
   claimThresholdPages?: number;
-  /** Policy.compaction: direct compaction in the allocation slow path. Default true. */
+  /** Policy.compaction: compaction in the allocation slow path and kcompactd. Default true. */
   compaction?: boolean;
+  /** vm.compaction_proactiveness at boot, 0..100 (0: no proactive compaction). Default 20. */
+  compactionProactiveness?: number;
+  /** vm.extfrag_threshold, 0..1000. Default 500. */
+  extfragThreshold?: number;
   /**
    * IOVA policy of the scenario's IOMMU importers: "dma-iommu" (one IOVA range per
    * table, one bitmap) or "arm" (the seed's per-chunk mapping, bitmap extensions).
@@ -34,5 +38,7 @@ export const LAB_CONFIG_KEYS = [
   "allocNoFragment",
   "claimThresholdPages",
   "compaction",
+  "compactionProactiveness",
+  "extfragThreshold",
   "iommuStyle",
 ] as const satisfies readonly (keyof LabConfig)[];

@@ -38,6 +38,22 @@
  * NULL and error pointers"). Before v4.15 a page pointer is a raw vmemmap address
  * (`ffffea0004a93000`), after it a hashed id (`000000003c1b1f2e`).
  *
+ * The compaction events of include/trace/events/compaction.h are read too, as
+ * observations of the traced kernel (COMPACTION_TRACE_EVENTS; the replay counts
+ * them beside its own compaction, it does not replay them):
+ *
+ * | event | format |
+ * |---|---|
+ * | mm_compaction_begin | `zone_start=0x%lx migrate_pfn=0x%lx free_pfn=0x%lx zone_end=0x%lx, mode=%s` |
+ * | mm_compaction_end | the same, then ` status=%s` (compaction_status_string) |
+ * | mm_compaction_isolate_migratepages, _isolate_freepages | `range=(0x%lx ~ 0x%lx) nr_scanned=%lu nr_taken=%lu` |
+ * | mm_compaction_migratepages | `nr_migrated=%lu nr_failed=%lu` |
+ * | mm_compaction_try_to_compact_pages | `order=%d gfp_mask=%s priority=%d` |
+ * | mm_compaction_suitable, _finished | `node=%d zone=%-8s order=%d ret=%s` |
+ * | mm_compaction_deferred, _defer_compaction, _defer_reset | `node=%d zone=%-8s order=%d order_failed=%d consider=%u limit=%lu` |
+ * | mm_compaction_kcompactd_wake, _wakeup_kcompactd | `nid=%d order=%d classzone_idx=%-8s` (`highest_zoneidx=` in some trees) |
+ * | mm_compaction_kcompactd_sleep | `nid=%d` |
+ *
  * The line prefix (`comm-pid [cpu] flags timestamp: `, or perf's
  * `comm pid [cpu] timestamp: kmem:`) is optional; fields the kernel did not
  * print in some version, and fields vendors add, are tolerated.
@@ -61,7 +77,54 @@ export const TRACE_EVENTS: readonly string[] = Object.freeze([
   "cma_release",
 ]);
 
-const KNOWN_EVENTS = new Set(TRACE_EVENTS);
+/** The compaction events read as observations of the traced kernel (not replayed). */
+export const COMPACTION_TRACE_EVENTS: readonly string[] = Object.freeze([
+  "mm_compaction_begin",
+  "mm_compaction_end",
+  "mm_compaction_isolate_migratepages",
+  "mm_compaction_isolate_freepages",
+  "mm_compaction_migratepages",
+  "mm_compaction_try_to_compact_pages",
+  "mm_compaction_suitable",
+  "mm_compaction_finished",
+  "mm_compaction_deferred",
+  "mm_compaction_defer_compaction",
+  "mm_compaction_defer_reset",
+  "mm_compaction_kcompactd_wake",
+  "mm_compaction_wakeup_kcompactd",
+  "mm_compaction_kcompactd_sleep",
+]);
+
+const KNOWN_EVENTS = new Set([...TRACE_EVENTS, ...COMPACTION_TRACE_EVENTS]);
+
+/** The fields of a compaction event (COMPACTION_TRACE_EVENTS), as numbers and names. */
+export interface CompactionTraceFields {
+  /** `zone=` (suitable, finished, defer events) or kcompactd's `classzone_idx=`: "DMA", "DMA32", "Normal", "Movable". */
+  zone?: string;
+  /** enum compact_result as printed: `ret=` (suitable, finished) or `status=` (end). */
+  result?: string;
+  /** `mode=` of begin and end. */
+  mode?: "sync" | "async";
+  /** begin/end: the zone and the scanners' positions. */
+  zoneStart?: number;
+  zoneEnd?: number;
+  migratePfn?: number;
+  freePfn?: number;
+  /** isolate_*: the pfn range scanned, `[startPfn, endPfn)`, pages looked at and isolated. */
+  startPfn?: number;
+  endPfn?: number;
+  nrScanned?: number;
+  nrTaken?: number;
+  /** migratepages: pages moved and pages that failed. */
+  nrMigrated?: number;
+  nrFailed?: number;
+  /** try_to_compact_pages: enum compact_priority (0 SYNC_FULL, 1 SYNC_LIGHT, 2 ASYNC). */
+  priority?: number;
+  /** defer events: compact_order_failed, compact_considered, 1 << compact_defer_shift. */
+  orderFailed?: number;
+  considered?: number;
+  limit?: number;
+}
 
 /**
  * One parsed trace event. Numbers are as the traced kernel printed them: `pfn`
@@ -89,6 +152,10 @@ export interface TraceEvent {
   area?: string;
   /** cma_alloc_finish `errorno` (v6.3+): 0, or the negative errno of a failure. */
   errno?: number;
+  /** The compaction events' fields (COMPACTION_TRACE_EVENTS only). */
+  compaction?: CompactionTraceFields;
+  /** The prefix's timestamp in seconds (`… 4.918914: name:`), when the line has one. */
+  timestamp?: number;
   /** Every `key=value` field of the line, as text. */
   raw: Record<string, string>;
 }
@@ -251,9 +318,94 @@ function buildEvent(name: string, raw: Record<string, string>): TraceEvent {
       return ev;
     }
     default:
+      if (name.startsWith("mm_compaction_")) return compactionEvent(name, raw);
       throw new Malformed("other event");
   }
 }
+
+const ZONE_NAMES_TRACED = new Set(["DMA", "DMA32", "Normal", "Movable", "Device"]);
+
+function zoneField(raw: Record<string, string>, key: string): string {
+  const zone = field(raw, key);
+  if (!ZONE_NAMES_TRACED.has(zone)) throw new Malformed(`malformed: bad ${key}`);
+  return zone;
+}
+
+/** `0x%lx` (a trailing comma, as zone_end prints before `, mode=`, dropped). */
+function hexPfn(raw: Record<string, string>, key: string): number {
+  const text = field(raw, key).replace(/,$/, "");
+  const n = parseUnsigned(text, 16);
+  if (Number.isNaN(n)) throw new Malformed(`malformed: bad ${key}`);
+  return n;
+}
+
+/** `(0x%lx ~ 0x%lx)` of the isolate events, rejoined from its tokens. */
+const RANGE_RE = /range=\((0x[0-9a-fA-F]+)\s*~\s*(0x[0-9a-fA-F]+)\)/;
+
+function compactionEvent(name: string, raw: Record<string, string>, body = ""): TraceEvent {
+  const c: CompactionTraceFields = {};
+  const ev: TraceEvent = { name, pfn: null, raw, compaction: c };
+  switch (name) {
+    case "mm_compaction_begin":
+    case "mm_compaction_end": {
+      c.zoneStart = hexPfn(raw, "zone_start");
+      c.migratePfn = hexPfn(raw, "migrate_pfn");
+      c.freePfn = hexPfn(raw, "free_pfn");
+      c.zoneEnd = hexPfn(raw, "zone_end");
+      const mode = field(raw, "mode");
+      if (mode !== "sync" && mode !== "async") throw new Malformed("malformed: bad mode");
+      c.mode = mode;
+      if (name === "mm_compaction_end") c.result = field(raw, "status");
+      return ev;
+    }
+    case "mm_compaction_isolate_migratepages":
+    case "mm_compaction_isolate_freepages": {
+      const m = RANGE_RE.exec(body);
+      if (!m) throw new Malformed("malformed: missing range");
+      c.startPfn = parseUnsigned(m[1]!, 16);
+      c.endPfn = parseUnsigned(m[2]!, 16);
+      c.nrScanned = uint(raw, "nr_scanned", 10);
+      c.nrTaken = uint(raw, "nr_taken", 10);
+      return ev;
+    }
+    case "mm_compaction_migratepages":
+      c.nrMigrated = uint(raw, "nr_migrated", 10);
+      c.nrFailed = uint(raw, "nr_failed", 10);
+      return ev;
+    case "mm_compaction_try_to_compact_pages":
+      ev.order = uint(raw, "order", 10, MAX_ORDER_TEXT);
+      c.priority = uint(raw, "priority", 10, 2);
+      return ev;
+    case "mm_compaction_suitable":
+    case "mm_compaction_finished":
+      c.zone = zoneField(raw, "zone");
+      ev.order = int(raw, "order"); // -1: compact_memory / proactive
+      c.result = field(raw, "ret");
+      return ev;
+    case "mm_compaction_deferred":
+    case "mm_compaction_defer_compaction":
+    case "mm_compaction_defer_reset":
+      c.zone = zoneField(raw, "zone");
+      ev.order = int(raw, "order");
+      c.orderFailed = int(raw, "order_failed");
+      c.considered = uint(raw, "consider", 10);
+      c.limit = uint(raw, "limit", 10);
+      return ev;
+    case "mm_compaction_kcompactd_wake":
+    case "mm_compaction_wakeup_kcompactd":
+      ev.order = int(raw, "order");
+      c.zone = zoneField(raw, raw.classzone_idx !== undefined ? "classzone_idx" : "highest_zoneidx");
+      return ev;
+    case "mm_compaction_kcompactd_sleep":
+      uint(raw, "nid", 10);
+      return ev;
+    default:
+      throw new Malformed("other event");
+  }
+}
+
+// `… 4.918914: name:`: the timestamp ending the prefix.
+const TIMESTAMP_RE = /(?:^|\s)(\d+\.\d+):\s*$/;
 
 /**
  * Parses one line of a text trace. Never throws: anything that is not one of
@@ -274,7 +426,12 @@ export function parseTraceLine(line: string): ParsedLine {
   const name = m[1]!;
   if (!KNOWN_EVENTS.has(name)) return { skip: "other event" };
   try {
-    return { event: buildEvent(name, parseFields(text.slice(m.index + m[0].length))) };
+    const body = text.slice(m.index + m[0].length);
+    const raw = parseFields(body);
+    const event = name.startsWith("mm_compaction_") ? compactionEvent(name, raw, body) : buildEvent(name, raw);
+    const ts = TIMESTAMP_RE.exec(text.slice(0, m.index + 1));
+    if (ts) event.timestamp = Number(ts[1]);
+    return { event };
   } catch (e) {
     if (e instanceof Malformed) return { skip: e.reason };
     throw e;

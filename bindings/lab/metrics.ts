@@ -51,6 +51,55 @@ export interface MetricsSample {
   cma: CmaSample[];
   /** The dma-buf heaps the scenario's `heap` operations use; absent when it has none. */
   heaps?: HeapSample[];
+  /** Compaction so far (cumulative) and the clock; see CompactionSample. */
+  compaction: CompactionSample;
+}
+
+/**
+ * Compaction at one moment: the simulated clock, the node's fragmentation
+ * score, and cumulative counters of direct compaction (the allocation slow
+ * path) and of background compaction (kcompactd woken for an order, and
+ * proactive compaction). "Direct" work is everything compaction did but
+ * kcompactd's (compact_memory included, which the Lab does not use).
+ */
+export interface CompactionSample {
+  /** The simulated clock, ms since boot. */
+  timeMs: number;
+  /** fragmentation_score_node(), 0..100. */
+  fragmentationScore: number;
+  /** compact_stall, compact_success, compact_fail. */
+  stalls: number;
+  successes: number;
+  failures: number;
+  /** compact_daemon_wake: kcompactd_do_work() runs. */
+  kcompactdWakes: number;
+  /** Pages the migration scanner looked at: direct (compact_migrate_scanned − daemon) and kcompactd's. */
+  directMigrateScanned: number;
+  daemonMigrateScanned: number;
+  /** Pages the free scanner looked at, likewise. */
+  directFreeScanned: number;
+  daemonFreeScanned: number;
+  /** Pages compaction moved, likewise. */
+  directMigrated: number;
+  daemonMigrated: number;
+}
+
+export function sampleCompaction(sys: System): CompactionSample {
+  const s = sys.stats();
+  return {
+    timeMs: sys.timeMs,
+    fragmentationScore: sys.fragmentationScore(),
+    stalls: s.compactStall,
+    successes: s.compactSuccess,
+    failures: s.compactFail,
+    kcompactdWakes: s.compactDaemonWake,
+    directMigrateScanned: s.compactMigrateScanned - s.compactDaemonMigrateScanned,
+    daemonMigrateScanned: s.compactDaemonMigrateScanned,
+    directFreeScanned: s.compactFreeScanned - s.compactDaemonFreeScanned,
+    daemonFreeScanned: s.compactDaemonFreeScanned,
+    directMigrated: s.compactMigrated - s.compactDaemonMigrated,
+    daemonMigrated: s.compactDaemonMigrated,
+  };
 }
 
 export function sampleMetrics(sys: System, t: number): MetricsSample {
@@ -83,5 +132,6 @@ export function sampleMetrics(sys: System, t: number): MetricsSample {
         available: a.available,
       };
     }),
+    compaction: sampleCompaction(sys),
   };
 }

@@ -71,6 +71,7 @@ import {
   type Migratetype,
   type MovablePage,
   type System,
+  type SystemStats,
   type SystemOptions,
   type ZoneName,
 } from "../index.ts";
@@ -225,6 +226,25 @@ export const REPLAY_COUNTERS = [
   "lostEvents",
   "liveBlocks",
   "liveCmaAllocs",
+  "traceCompactEvents",
+  "traceCompactions",
+  "traceCompactSuccess",
+  "traceCompactTries",
+  "traceCompactMigrateScanned",
+  "traceCompactFreeScanned",
+  "traceCompactIsolated",
+  "traceCompactMigrated",
+  "traceCompactMigrateFailed",
+  "traceCompactDeferred",
+  "traceKcompactdWakes",
+  "simCompactStall",
+  "simCompactMigrateScanned",
+  "simCompactFreeScanned",
+  "simCompactIsolated",
+  "simCompactMigrated",
+  "simKcompactdWakes",
+  "simCompactDaemonMigrated",
+  "simulatedMs",
 ] as const;
 type Counter = (typeof REPLAY_COUNTERS)[number];
 
@@ -288,6 +308,10 @@ class TraceReplayer implements Replayer {
   private readonly gfpCache = new Map<string, GfpInfo | null>();
   private readonly zonesPresent: Set<string>;
   private readonly extfragAtStart: number;
+  /** The compaction counters at the start (the simulation's are counted over the replay). */
+  private readonly compactAtStart: SystemStats;
+  /** The first event's timestamp (s): the replay's clock is the trace's, from there. */
+  private t0: number | null = null;
 
   private readonly samples: MetricsSample[] = [];
   private sampleEvery: number;
@@ -310,6 +334,7 @@ class TraceReplayer implements Replayer {
     this.nextMap = this.mapEvery;
     this.zonesPresent = new Set(sys.zones().map((z) => z.name));
     this.extfragAtStart = sys.stats().extfragEvents;
+    this.compactAtStart = sys.stats();
     this.samples.push(sampleMetrics(sys, 0));
     if (this.maxMaps >= 2) this.maps.push(this.snapshot(0, "start"));
   }
@@ -346,6 +371,7 @@ class TraceReplayer implements Replayer {
   }
 
   private apply(ev: TraceEvent): void {
+    if (ev.timestamp !== undefined) this.clock(ev.timestamp);
     const why = this.replay(ev);
     if (why !== null) {
       this.skip(why);
@@ -380,8 +406,58 @@ class TraceReplayer implements Replayer {
       case "cma_release":
         return this.cmaRelease(ev);
       default:
+        if (ev.compaction !== undefined) return this.observeCompaction(ev);
         return "other event";
     }
+  }
+
+  /**
+   * The simulated clock follows the trace's timestamps (ms since the first
+   * event, rounded down), so kcompactd and proactive compaction run when the
+   * traced kernel's would have; lines without a timestamp leave it where it is.
+   */
+  private clock(timestamp: number): void {
+    this.t0 ??= timestamp;
+    const target = Math.floor((timestamp - this.t0) * 1000);
+    const now = this.sys.timeMs;
+    if (target > now) this.sys.advanceTime(target - now);
+  }
+
+  /** A compaction event: an observation of the traced kernel, counted, not replayed. */
+  private observeCompaction(ev: TraceEvent): null {
+    const c = this.c;
+    const f = ev.compaction!;
+    c.traceCompactEvents++;
+    switch (ev.name) {
+      case "mm_compaction_begin":
+        c.traceCompactions++;
+        break;
+      case "mm_compaction_end":
+        if (f.result === "success") c.traceCompactSuccess++;
+        break;
+      case "mm_compaction_try_to_compact_pages":
+        c.traceCompactTries++;
+        break;
+      case "mm_compaction_isolate_migratepages":
+        c.traceCompactMigrateScanned += f.nrScanned!;
+        c.traceCompactIsolated += f.nrTaken!;
+        break;
+      case "mm_compaction_isolate_freepages":
+        c.traceCompactFreeScanned += f.nrScanned!;
+        c.traceCompactIsolated += f.nrTaken!;
+        break;
+      case "mm_compaction_migratepages":
+        c.traceCompactMigrated += f.nrMigrated!;
+        c.traceCompactMigrateFailed += f.nrFailed!;
+        break;
+      case "mm_compaction_deferred":
+        c.traceCompactDeferred++;
+        break;
+      case "mm_compaction_kcompactd_wake":
+        c.traceKcompactdWakes++;
+        break;
+    }
+    return null;
   }
 
   // ---- the page allocator ---------------------------------------------------------------------
@@ -761,6 +837,15 @@ class TraceReplayer implements Replayer {
     c.simExtfrag = stats.extfragEvents - this.extfragAtStart;
     c.liveBlocks = this.blocks.size;
     c.liveCmaAllocs = this.ranges.length;
+    const s0 = this.compactAtStart;
+    c.simCompactStall = stats.compactStall - s0.compactStall;
+    c.simCompactMigrateScanned = stats.compactMigrateScanned - s0.compactMigrateScanned;
+    c.simCompactFreeScanned = stats.compactFreeScanned - s0.compactFreeScanned;
+    c.simCompactIsolated = stats.compactIsolated - s0.compactIsolated;
+    c.simCompactMigrated = stats.compactMigrated - s0.compactMigrated;
+    c.simKcompactdWakes = stats.compactDaemonWake - s0.compactDaemonWake;
+    c.simCompactDaemonMigrated = stats.compactDaemonMigrated - s0.compactDaemonMigrated;
+    c.simulatedMs = sys.timeMs;
     if (this.samples[this.samples.length - 1]!.t !== this.parsed) this.samples.push(sampleMetrics(sys, this.parsed));
     if (this.maxMaps >= 1) {
       const last = this.maps[this.maps.length - 1];
@@ -784,6 +869,13 @@ class TraceReplayer implements Replayer {
       traceExtfrag: c.traceExtfrag,
       simExtfrag: c.simExtfrag,
       pgmigrateSuccess: stats.pgmigrateSuccess,
+      traceCompactMigrated: c.traceCompactMigrated,
+      simCompactMigrated: c.simCompactMigrated,
+      traceCompactMigrateScanned: c.traceCompactMigrateScanned,
+      simCompactMigrateScanned: c.simCompactMigrateScanned,
+      traceKcompactdWakes: c.traceKcompactdWakes,
+      simKcompactdWakes: c.simKcompactdWakes,
+      simulatedMs: c.simulatedMs,
       liveBlocks: c.liveBlocks,
       nrFreePages: stats.nrFreePages,
     };

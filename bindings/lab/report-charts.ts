@@ -327,6 +327,79 @@ function heapOrdersChart(result: LabResult): Chart | null {
   };
 }
 
+const COMPACTION_EVENTS = [
+  ["stalls", "direct compaction stalls"],
+  ["successes", "direct compaction successes"],
+  ["failures", "direct compaction failures"],
+  ["kcompactdWakes", "kcompactd wakes"],
+] as const;
+
+/** Samples of results written before compaction was sampled have none: no chart then. */
+function compactionSamples(result: LabResult) {
+  return result.samples.filter((s) => s.compaction !== undefined);
+}
+
+function compactionEventsChart(result: LabResult): Chart | null {
+  const samples = compactionSamples(result);
+  const last = samples[samples.length - 1]?.compaction;
+  if (!last || COMPACTION_EVENTS.every(([key]) => last[key] === 0)) return null;
+  const values = samples.flatMap((s) =>
+    COMPACTION_EVENTS.map(([key, metric]) => ({ t: s.t, metric, value: s.compaction[key], series: "count" })),
+  );
+  return {
+    file: "compaction.svg",
+    title: "Compaction: stalls, outcomes and kcompactd",
+    caption:
+      "Cumulative direct compactions in the allocation slow path (compact_stall: allocations that stalled to compact; " +
+      "compact_success / compact_fail: whether the allocation then succeeded) and kcompactd's wake-ups for a failed " +
+      "high-order request (compact_daemon_wake). The simulated clock advances with the run (msPerOp), so kcompactd " +
+      "and proactive compaction (every 500 ms) run between operations. Each panel has its own scale.",
+    spec: panelsSpec(
+      result,
+      "Compaction: stalls, outcomes and kcompactd",
+      values,
+      COMPACTION_EVENTS.map(([, m]) => m),
+      "series",
+      60,
+      { format: ",d", tickMinStep: 1 },
+    ),
+  };
+}
+
+function compactionWorkChart(result: LabResult): Chart | null {
+  const samples = compactionSamples(result);
+  const last = samples[samples.length - 1]?.compaction;
+  if (!last || last.directMigrateScanned + last.daemonMigrateScanned === 0) return null;
+  const values = samples.flatMap((s) => {
+    const c = s.compaction;
+    return [
+      { t: s.t, metric: "pages scanned (migration scanner)", value: c.directMigrateScanned, by: "direct" },
+      { t: s.t, metric: "pages scanned (migration scanner)", value: c.daemonMigrateScanned, by: "kcompactd" },
+      { t: s.t, metric: "pages scanned (free scanner)", value: c.directFreeScanned, by: "direct" },
+      { t: s.t, metric: "pages scanned (free scanner)", value: c.daemonFreeScanned, by: "kcompactd" },
+      { t: s.t, metric: "pages migrated", value: c.directMigrated, by: "direct" },
+      { t: s.t, metric: "pages migrated", value: c.daemonMigrated, by: "kcompactd" },
+    ];
+  });
+  return {
+    file: "compaction-work.svg",
+    title: "Compaction work: direct and background",
+    caption:
+      "Cumulative pages compaction's scanners looked at and pages it moved, by who did the work: direct compaction in " +
+      "the allocation slow path, or kcompactd (woken for an order, or proactive compaction when the node's " +
+      "fragmentation score exceeds the compaction_proactiveness watermark). Each panel has its own scale.",
+    spec: panelsSpec(
+      result,
+      "Compaction work: direct and background",
+      values,
+      ["pages scanned (migration scanner)", "pages scanned (free scanner)", "pages migrated"],
+      "by",
+      70,
+      { format: "~s" },
+    ),
+  };
+}
+
 /** The report's plots for a result, in display order; plots with nothing to show are left out. */
 export function chartsFor(result: LabResult): Chart[] {
   const mib = result.machine.pageSize / 2 ** 20;
@@ -372,6 +445,8 @@ export function chartsFor(result: LabResult): Chart[] {
     heapChart(result),
     heapOrdersChart(result),
     failuresChart(result),
+    compactionEventsChart(result),
+    compactionWorkChart(result),
   ];
   return charts.filter((c): c is Chart => c !== null);
 }

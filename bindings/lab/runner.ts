@@ -270,12 +270,16 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     ),
     ...(m.zones !== null ? { zones: m.zones } : {}),
     ...(m.minFreeKbytes !== null ? { minFreeKbytes: m.minFreeKbytes } : {}),
+    ...(options.compactionProactiveness !== undefined
+      ? { compactionProactiveness: options.compactionProactiveness }
+      : {}),
   });
   sys.setPolicy({
     cmaFirstBalance: m.cmaFirstBalance,
     ...(options.allocNoFragment !== undefined ? { allocNoFragment: options.allocNoFragment } : {}),
     ...(options.claimThresholdPages !== undefined ? { claimThresholdPages: options.claimThresholdPages } : {}),
     ...(options.compaction !== undefined ? { compaction: options.compaction } : {}),
+    ...(options.extfragThreshold !== undefined ? { extfragThreshold: options.extfragThreshold } : {}),
   });
   const setupMs = performance.now() - wallStart;
   const run = new Run(sys, scenario, seed, options);
@@ -428,12 +432,23 @@ class Run {
         }
         this.counters.add("ops");
         this.execute(phase.mix[pickWeighted(this.rnd, weights, total)]!);
+        this.tick(t);
         if (t % sampleEvery === 0 || t === this.totalOps) this.sample(t);
         if (t === middle && phase.ops >= 4) this.snapshot(`${phase.name}: middle`);
         if (onProgress && t % progressEvery === 0) onProgress(t, this.totalOps);
       }
       this.snapshot(`${phase.name}: end`);
     }
+  }
+
+  /**
+   * The simulated clock after operation `t`: floor(t × msPerOp) ms (one
+   * operation every msPerOp ms, whatever the phase); kcompactd runs when due.
+   */
+  private tick(t: number): void {
+    const target = Math.floor(t * this.scenario.msPerOp);
+    const now = this.sys.timeMs;
+    if (target > now) this.sys.advanceTime(target - now);
   }
 
   private sample(t: number): void {
@@ -713,6 +728,12 @@ class Run {
     out.compactMigrateScanned = stats.compactMigrateScanned;
     out.compactFreeScanned = stats.compactFreeScanned;
     out.compactIsolated = stats.compactIsolated;
+    out.compactMigrated = stats.compactMigrated;
+    out.compactDaemonWake = stats.compactDaemonWake;
+    out.compactDaemonMigrateScanned = stats.compactDaemonMigrateScanned;
+    out.compactDaemonFreeScanned = stats.compactDaemonFreeScanned;
+    out.compactDaemonMigrated = stats.compactDaemonMigrated;
+    out.simulatedMs = this.sys.timeMs;
     const nrFree = this.sys.nrFreeByOrder();
     const pbo = this.sys.pageblockOrder;
     out["end.nrFreePages"] = stats.nrFreePages;

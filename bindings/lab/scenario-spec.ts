@@ -35,6 +35,13 @@ export interface ScenarioSpec {
   phases: PhaseSpec[];
   /** Metrics samples taken over the run (evenly spaced, plus one at the start). Default 200. */
   samples?: number;
+  /**
+   * Simulated time per operation, in ms (fractions allowed): after operation t
+   * the clock reads floor(t × msPerOp) ms, and the background daemons
+   * (kcompactd, proactive compaction every 500 ms) run as they come due.
+   * Default 1.
+   */
+  msPerOp?: number;
 }
 
 /** Geometry and policy of the simulated machine (see SystemOptions and Policy). */

@@ -6,8 +6,9 @@
  * ./scenarios/); `validateScenario()` checks every field and fills in the
  * defaults, naming the bad field in its DmaSimError (`scenario.phases[1].mix.alloc.orders: …`).
  *
- * Durations are counted in operations, never in time: the same scenario and
- * seed give the same run on any machine and either backend.
+ * Durations are counted in operations, never in wall-clock time: the same
+ * scenario and seed give the same run on any machine and either backend. The
+ * simulated clock (kcompactd's) moves with the operations, `msPerOp` each.
  */
 import { basename } from "node:path";
 import { DmaSimError } from "../core/errors.ts";
@@ -155,6 +156,8 @@ export interface Scenario {
   processes: ScenarioProcess[];
   phases: Phase[];
   samples: number;
+  /** Simulated milliseconds per operation (the clock after operation t is floor(t × msPerOp)). */
+  msPerOp: number;
 }
 
 // ---- validation ----------------------------------------------------------------------------
@@ -167,7 +170,19 @@ export const MIX_KINDS = ["alloc", "free", "cma", "pin", "unpin", "contig", "hea
  * of the same name: a test keeps the two in step.
  */
 export const SCENARIO_FIELDS = {
-  scenario: ["$schema", "name", "description", "seed", "machine", "areas", "devices", "processes", "phases", "samples"],
+  scenario: [
+    "$schema",
+    "name",
+    "description",
+    "seed",
+    "machine",
+    "areas",
+    "devices",
+    "processes",
+    "phases",
+    "samples",
+    "msPerOp",
+  ],
   machine: [
     "ramBytes",
     "pageSize",
@@ -261,6 +276,13 @@ function int(path: string, value: unknown, min: number, max: number): number {
     fail(path, `must be an integer in ${min}..${max}, got ${show(value)}`);
   }
   return value;
+}
+
+/** msPerOp: a finite number of ms in 0..3600000 (0: the clock stands still, kcompactd runs only when woken). */
+function msPerOf(path: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 3_600_000)
+    fail(path, `must be a number of milliseconds in 0..3600000, got ${show(value)}`);
+  return value as number;
 }
 
 function weight(path: string, value: unknown): number {
@@ -771,6 +793,7 @@ export function validateScenario(input: unknown, path = "scenario"): Scenario {
     processes: ctx.processes,
     phases,
     samples: r.samples === undefined ? 200 : int(`${path}.samples`, r.samples, 1, 100_000),
+    msPerOp: r.msPerOp === undefined ? 1 : msPerOf(`${path}.msPerOp`, r.msPerOp),
   };
 }
 
@@ -932,6 +955,7 @@ export function scenarioSpecOf(scenario: Scenario): ScenarioSpec {
     })),
     phases,
     samples: scenario.samples,
+    msPerOp: scenario.msPerOp,
   };
 }
 

@@ -41,6 +41,8 @@ export const SWEEP_AXES = [
   "allocNoFragment",
   "claimThresholdPages",
   "compaction",
+  "compactionProactiveness",
+  "extfragThreshold",
   "iommuStyle",
   "seed",
 ] as const;
@@ -129,7 +131,11 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
               ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
               : axis === "claimThresholdPages"
                 ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 20
-                : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
+                : axis === "compactionProactiveness" || axis === "extfragThreshold"
+                  ? Number.isInteger(v) &&
+                    (v as number) >= 0 &&
+                    (v as number) <= (axis === "extfragThreshold" ? 1000 : 100)
+                  : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
     if (!ok) {
       const want =
         axis === "backend"
@@ -142,7 +148,11 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
                 ? "an integer in 0..4294967295"
                 : axis === "claimThresholdPages"
                   ? "a number of pages"
-                  : "an integer in 1..20";
+                  : axis === "compactionProactiveness"
+                    ? "an integer in 0..100"
+                    : axis === "extfragThreshold"
+                      ? "an integer in 0..1000"
+                      : "an integer in 1..20";
       fail(at, `must be ${want}, got ${JSON.stringify(v)}`);
     }
   });

@@ -8,6 +8,8 @@ import {
   EV_ALLOC_FAIL,
   EV_CMA_ALLOC_FAIL,
   EV_COMPACT_DAEMON_FREE_SCANNED,
+  EV_COMPACT_DAEMON_MIGRATED,
+  EV_COMPACT_MIGRATED,
   EV_COMPACT_DAEMON_MIGRATE_SCANNED,
   EV_COMPACT_DAEMON_WAKE,
   EV_COMPACT_FAIL,
@@ -126,10 +128,22 @@ export interface SystemStats {
   compactFail: number;
   /** compact_success: ... after which it succeeded. */
   compactSuccess: number;
-  /** compact_daemon_wake, compact_daemon_migrate_scanned, compact_daemon_free_scanned: kcompactd (not modelled, 0). */
+  /**
+   * compact_daemon_wake: kcompactd_do_work() runs (kcompactd woken for an order);
+   * compact_daemon_migrate_scanned, compact_daemon_free_scanned: the scanners'
+   * pages in kcompactd's and proactive compaction (also counted in
+   * compactMigrateScanned / compactFreeScanned).
+   */
   compactDaemonWake: number;
   compactDaemonMigrateScanned: number;
   compactDaemonFreeScanned: number;
+  /**
+   * Pages compaction moved (the nr_migrated of mm_compaction_migratepages,
+   * summed; not a /proc/vmstat line): all of them (direct, kcompactd,
+   * compact_memory), and kcompactd's (woken or proactive).
+   */
+  compactMigrated: number;
+  compactDaemonMigrated: number;
 }
 
 /** @internal The SystemStats counter of each engine event, vmEvent(index) (EV_* of assembly/abi.ts). */
@@ -159,6 +173,8 @@ export const EVENT_KEYS = byIndex<Exclude<keyof SystemStats, "nrFreePages" | "nr
     [EV_COMPACT_DAEMON_WAKE]: "compactDaemonWake",
     [EV_COMPACT_DAEMON_MIGRATE_SCANNED]: "compactDaemonMigrateScanned",
     [EV_COMPACT_DAEMON_FREE_SCANNED]: "compactDaemonFreeScanned",
+    [EV_COMPACT_MIGRATED]: "compactMigrated",
+    [EV_COMPACT_DAEMON_MIGRATED]: "compactDaemonMigrated",
   },
 );
 
@@ -178,9 +194,9 @@ export interface Policy {
    */
   claimThresholdPages?: number;
   /**
-   * Direct compaction in the allocation slow path (CONFIG_COMPACTION). Off, an
-   * allocation the free lists cannot serve fails at once; compactMemory() still
-   * works. Default true.
+   * Direct compaction in the allocation slow path and kcompactd
+   * (CONFIG_COMPACTION). Off, an allocation the free lists cannot serve fails at
+   * once and kcompactd does nothing; compactMemory() still works. Default true.
    */
   compaction?: boolean;
   /**
@@ -188,6 +204,34 @@ export interface Policy {
    * when its fragmentation index exceeds it. Default 500.
    */
   extfragThreshold?: number;
+  /**
+   * vm.compaction_proactiveness, 0..100: set as writing the sysctl does (a
+   * non-zero value wakes kcompactd for a proactive check at the next
+   * advanceTime()). Default 20; 0 turns proactive compaction off.
+   */
+  compactionProactiveness?: number;
+}
+
+/** What one advanceTime() ran. */
+export interface AdvanceResult {
+  /** kcompactd_do_work() passes (kcompactd woken for an order: compact_daemon_wake). */
+  kcompactd: number;
+  /** Proactive compactions (compact_node(pgdat, true)): the node's score was above the high watermark. */
+  proactive: number;
+}
+
+/** kcompactd's per-node state (pg_data_t) and its sleep. */
+export interface KcompactdState {
+  /** kcompactd_max_order: the order it was last asked for (0: none pending). */
+  maxOrder: number;
+  /** kcompactd_highest_zoneidx */
+  highestZone: ZoneName;
+  /** Simulated time (ms) at which its wait times out; null: it sleeps until woken (proactiveness 0). */
+  nextTimeoutMs: number | null;
+  /** Woken and due to run at the next advanceTime(), whatever its length (0 included). */
+  woken: boolean;
+  /** proactive_compact_trigger: a write to vm.compaction_proactiveness asked for a proactive check. */
+  proactiveTrigger: boolean;
 }
 
 export type ZoneName = "DMA" | "DMA32" | "Normal";
@@ -877,6 +921,66 @@ export class Mm {
     return this.engine.compactionExtfragThreshold();
   }
 
+  // ---- the simulated clock and kcompactd -------------------------------------------------------
+
+  /**
+   * Advances the simulated clock by `ms` (a whole number, 0 or more) and runs
+   * the background daemons that come due on the way: kcompactd, woken by a
+   * high-order allocation whose fast path failed (wakeup_kcompactd()) or by a
+   * write to vm.compaction_proactiveness, and every 500 ms
+   * (HPAGE_FRAG_CHECK_INTERVAL_MSEC; 32 s after a proactive compaction that
+   * made no progress) its proactive check. Nothing runs between calls: a
+   * wake-up takes effect at the next advanceTime(), advanceTime(0) included.
+   */
+  advanceTime(ms: number): AdvanceResult {
+    requireInt("advanceTime", "ms", ms, 0, 1e15);
+    this.engine.advanceTime(ms);
+    return { kcompactd: this.engine.kcompactdState(4), proactive: this.engine.kcompactdState(5) };
+  }
+
+  /** The simulated clock: ms since boot. */
+  get timeMs(): number {
+    return this.engine.clockNow();
+  }
+
+  /** kcompactd's state (pg_data_t's kcompactd fields and its wait). */
+  kcompactdState(): KcompactdState {
+    const e = this.engine;
+    const deadline = e.kcompactdDeadline();
+    return {
+      maxOrder: e.kcompactdState(0),
+      highestZone: ZONE_NAMES[e.kcompactdState(1)] as ZoneName,
+      nextTimeoutMs: deadline < 0 ? null : deadline,
+      woken: e.kcompactdState(2) !== 0,
+      proactiveTrigger: e.kcompactdState(3) !== 0,
+    };
+  }
+
+  /** vm.compaction_proactiveness in force. */
+  get compactionProactiveness(): number {
+    return this.engine.compactionProactivenessValue();
+  }
+
+  /**
+   * fragmentation_score_node() (no zone), 0..100: each zone's
+   * extfrag_for_order() at COMPACTION_HPAGE_ORDER (the pageblock order here)
+   * weighted by its share of the node's pages; or fragmentation_score_zone()
+   * of `zone`, unweighted.
+   */
+  fragmentationScore(zone?: ZoneName): number {
+    if (zone === undefined) return this.engine.fragmentationScore(-1);
+    const [z] = this.populatedZone("fragmentationScore", zone);
+    return this.engine.fragmentationScore(z);
+  }
+
+  /** fragmentation_score_wmark(): the proactive thresholds for the proactiveness in force. */
+  fragmentationScoreWatermarks(): { low: number; high: number } {
+    return {
+      low: this.engine.fragmentationScoreWatermark(true),
+      high: this.engine.fragmentationScoreWatermark(false),
+    };
+  }
+
   private populatedZone(where: string, zone: ZoneName): [number] {
     const z = ZONE_NAMES.indexOf(zone);
     if (z < 0 || z > ZONE_NORMAL || this.engine.zoneEndPfn(z) <= this.engine.zoneStartPfn(z))
@@ -891,7 +995,14 @@ export class Mm {
   setPolicy(policy: Policy): void {
     // Every knob is read once and validated before any is applied, so a bad one changes nothing.
     const p = requireObject("setPolicy", "policy", policy) as Policy;
-    const { cmaFirstBalance, allocNoFragment, claimThresholdPages, compaction, extfragThreshold } = p;
+    const {
+      cmaFirstBalance,
+      allocNoFragment,
+      claimThresholdPages,
+      compaction,
+      extfragThreshold,
+      compactionProactiveness,
+    } = p;
     if (cmaFirstBalance !== undefined) requireBoolean("setPolicy", "cmaFirstBalance", cmaFirstBalance);
     if (allocNoFragment !== undefined) requireBoolean("setPolicy", "allocNoFragment", allocNoFragment);
     if (compaction !== undefined) requireBoolean("setPolicy", "compaction", compaction);
@@ -899,9 +1010,12 @@ export class Mm {
       requireInt("setPolicy", "claimThresholdPages", claimThresholdPages, 0, this.pageblockNrPages + 1);
     if (extfragThreshold !== undefined)
       requireInt("setPolicy", "extfragThreshold", extfragThreshold, 0, EXTFRAG_THRESHOLD_MAX);
+    if (compactionProactiveness !== undefined)
+      requireInt("setPolicy", "compactionProactiveness", compactionProactiveness, 0, 100);
     if (cmaFirstBalance !== undefined) this.engine.setCmaBalance(cmaFirstBalance);
     if (compaction !== undefined) this.engine.setCompaction(compaction);
     if (extfragThreshold !== undefined) this.engine.setExtfragThreshold(extfragThreshold);
+    if (compactionProactiveness !== undefined) this.engine.setCompactionProactiveness(compactionProactiveness, true);
     if (allocNoFragment !== undefined) this.engine.setNoFragment(allocNoFragment);
     if (claimThresholdPages !== undefined) this.engine.setClaimThreshold(claimThresholdPages);
   }

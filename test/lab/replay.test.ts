@@ -278,11 +278,25 @@ describe("round trip: a workload written as a trace replays to the same machine"
       const style = rnd.int(2) ? "new" : "old";
       return rnd.int(3) === 0 ? { style } : { style, task: "bash-1201", cpu: rnd.int(4), timestamp: 100 + i / 1000 };
     };
+    // The replay's clock follows the timestamps (ms since the first, rounded
+    // down) and moves before each event: the original's moves alike, before
+    // the operation a timestamped line reports, so kcompactd runs at the same points.
+    let t0: number | null = null;
+    const at = (o: FormatOptions): FormatOptions => {
+      if (o.timestamp !== undefined) {
+        const ts = Number(o.timestamp.toFixed(6));
+        t0 ??= ts;
+        const target = Math.floor((ts - t0) * 1000);
+        if (target > sys.timeMs) sys.advanceTime(target - sys.timeMs);
+      }
+      return o;
+    };
     for (let i = 0; i < ops; i++) {
       const r = rnd.int(100);
       if (r < 55) {
         const order = rnd.int(4);
         const mt = rnd.int(3);
+        const o = at(opts(i));
         const pfn = sys.allocPages(order, MIGRATETYPES[mt]!);
         outcomes.push(pfn !== null);
         let id: number | null = null;
@@ -299,16 +313,16 @@ describe("round trip: a workload written as a trace replays to the same machine"
           }
           live.push({ id, pfn, order, handle: mt === 1 ? sys.ownerOf(pfn) : null });
         }
-        lines.push(formatTraceLine({ name: "mm_page_alloc", pfn: id, order, migratetype: mt, raw: {} }, opts(i)));
+        lines.push(formatTraceLine({ name: "mm_page_alloc", pfn: id, order, migratetype: mt, raw: {} }, o));
       } else if (r < 88 && live.length > 0) {
         const [b] = live.splice(rnd.int(live.length), 1) as [Live];
+        const kind = b.order === 0 ? rnd.int(3) : 0;
+        const o = at(opts(i));
         if (b.handle) b.handle.free();
         else sys.freePages(b.pfn, b.order);
         if (b.id < FRESH_IDS) for (let q = b.id; q < b.id + 2 ** b.order; q++) idOfPage.delete(q);
         // Order-0 pages may also be reported by mm_page_free_batched, after
         // (v4.15+) or before (v3.3–v4.14) mm_page_free.
-        const kind = b.order === 0 ? rnd.int(3) : 0;
-        const o = opts(i);
         if (kind === 2) lines.push(formatTraceLine({ name: "mm_page_free_batched", pfn: b.id, order: 0, raw: {} }, o));
         lines.push(formatTraceLine({ name: "mm_page_free", pfn: b.id, order: b.order, raw: {} }, o));
         if (kind === 1) lines.push(formatTraceLine({ name: "mm_page_free_batched", pfn: b.id, order: 0, raw: {} }, o));
@@ -316,21 +330,21 @@ describe("round trip: a workload written as a trace replays to the same machine"
       } else if (r < 96) {
         const count = 1 + rnd.int(300);
         const align = rnd.int(4);
+        const o = at(opts(i));
         const pfn = area.alloc(count, align);
         cmaOutcomes.push(pfn !== null);
         if (pfn !== null) cmaLive.push({ pfn, count });
         lines.push(
           formatTraceLine(
             { name: "cma_alloc_finish", pfn, area: "reserved", count, align, errno: pfn === null ? -12 : 0, raw: {} },
-            opts(i),
+            o,
           ),
         );
       } else if (cmaLive.length > 0) {
         const [c] = cmaLive.splice(rnd.int(cmaLive.length), 1) as [{ pfn: number; count: number }];
+        const o = at(opts(i));
         area.release(c.pfn, c.count);
-        lines.push(
-          formatTraceLine({ name: "cma_release", pfn: c.pfn, area: "reserved", count: c.count, raw: {} }, opts(i)),
-        );
+        lines.push(formatTraceLine({ name: "cma_release", pfn: c.pfn, area: "reserved", count: c.count, raw: {} }, o));
       }
     }
     return { lines, outcomes, cmaOutcomes, companions };
