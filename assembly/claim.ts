@@ -22,6 +22,11 @@ import {
 import { ownerCreate, ownerDestroy } from "./owner.ts";
 import { changePageblockRange, getPageblockMt } from "./pageblock.ts";
 import { zoneFreeCmaPages, zoneFreePages, zonePopulated } from "./zone.ts";
+import { KERNEL_6_1, KERNEL_6_18 } from "./abi.ts";
+import { kernelProfile, shouldTryClaimBlock } from "./profile.ts";
+import { countEvent } from "./vmevents.ts";
+import { EV_PGFREE } from "./abi.ts";
+import { freeOneBlock } from "./buddy.ts";
 
 // @ts-ignore: decorator
 @inline function blockArgsValid(pfn: i32, order: i32): bool {
@@ -88,9 +93,14 @@ export function claimBlock(pfn: i32, order: i32, mt: i32, owned: bool): i32 {
  * the same type. The pages go back through __free_one_page() (merging, tail
  * placement when a merge is likely). Returns 0, -EBUSY (a page is free,
  * reserved, CMA-allocated or pinned; nothing changed) or -EINVAL.
+ *
+ * `listMt` >= 0: the migratetype the free carries (6.1 free_pcppages_bulk()'s
+ * get_pcppage_migratetype()); under the 6.1 profile the block goes to that
+ * list (an isolated pageblock's to the isolate list), under later profiles it
+ * is ignored (they free to the pageblock's type). -1: the pageblock's type.
  */
-export function releaseBlock(pfn: i32, order: i32): i32 {
-  if (!blockArgsValid(pfn, order)) return -EINVAL;
+export function releaseBlock(pfn: i32, order: i32, listMt: i32): i32 {
+  if (!blockArgsValid(pfn, order) || listMt < -1 || listMt > MIGRATE_RECLAIMABLE) return -EINVAL;
   const end = pfn + (1 << order);
   let p = pfn;
   while (p < end) {
@@ -105,18 +115,27 @@ export function releaseBlock(pfn: i32, order: i32): i32 {
     const headOrder = getOrder(head);
     if (head < pfn || headOrder > order) {
       splitHeld(head, headOrder, pfn, order);
-      freeHeld(pfn, order);
+      freeHeld(pfn, order, listMt);
       return 0;
     }
-    freeHeld(head, headOrder);
+    freeHeld(head, headOrder, listMt);
     p = head + (1 << headOrder);
   }
   return 0;
 }
 
-function freeHeld(pfn: i32, order: i32): void {
+function freeHeld(pfn: i32, order: i32, listMt: i32): void {
   const id = pageOwnerId(pfn);
   if (id != NONE) ownerDestroy(id);
+  if (listMt >= 0 && kernelProfile == KERNEL_6_1) {
+    // free_pcppages_bulk(): mt = get_pcppage_migratetype(page), or the
+    // pageblock's when it is isolated; __free_one_page(page, pfn, zone, order, mt).
+    clearHead(pfn);
+    countEvent(EV_PGFREE, 1 << order);
+    const blockMt = getPageblockMt(pfn);
+    freeOneBlock(pfn, order, blockMt == MIGRATE_ISOLATE ? blockMt : listMt, false);
+    return;
+  }
   freeBlock(pfn, order, false);
 }
 
@@ -272,6 +291,12 @@ function peekFallback(zone: i32, order: i32, startMt: i32): i32 {
     peekClaimed = true;
     return pfn;
   }
+  if (kernelProfile == KERNEL_6_1 && steal) {
+    // 6.1 steal_suitable_fallback(): move_freepages_block() moves the
+    // pageblock's free pages to startMt's tails whether it claims or not.
+    if (wouldClaimBlock(pfn, startMt)) peekClaimed = true;
+    return smallestInBlock(pfn, order);
+  }
   if (steal && wouldClaimBlock(pfn, startMt)) {
     // The block's free pages move to the tails of startMt's lists, which were
     // empty at every order >= `order`: __rmqueue_smallest() takes the first of
@@ -280,6 +305,37 @@ function peekFallback(zone: i32, order: i32, startMt: i32): i32 {
     return smallestInBlock(pfn, order);
   }
   return pfn;
+}
+
+/** 6.18 __rmqueue_claim() then __rmqueue_steal() (profile.ts), without ALLOC_NOFRAGMENT, changing nothing. */
+function peekFallback18(zone: i32, order: i32, startMt: i32): i32 {
+  for (let cur = maxOrder; cur >= order; cur--) {
+    if (!shouldTryClaimBlock(cur, startMt)) break;
+    const fallbackMt = suitableFallback(zone, cur, startMt);
+    if (fallbackMt == NONE) continue;
+    const pfn = freeListHead(zone, cur, fallbackMt);
+    if (getPageblockMt(pfn) == MIGRATE_HIGHATOMIC) continue;
+    let got = NONE;
+    if (cur >= pageblockOrder) got = pfn;
+    else if (wouldClaimBlock(pfn, startMt)) got = smallestInBlock(pfn, order);
+    if (got != NONE) {
+      peekStealPfn = pfn;
+      peekStealOrder = cur;
+      peekStealMt = fallbackMt;
+      peekClaimed = true;
+      return got;
+    }
+  }
+  for (let cur = order; cur <= maxOrder; cur++) {
+    const fallbackMt = suitableFallback(zone, cur, startMt);
+    if (fallbackMt == NONE) continue;
+    const pfn = freeListHead(zone, cur, fallbackMt);
+    peekStealPfn = pfn;
+    peekStealOrder = cur;
+    peekStealMt = fallbackMt;
+    return pfn;
+  }
+  return NONE;
 }
 
 /**
@@ -307,7 +363,7 @@ export function peekRmqueue(zone: i32, order: i32, mt: i32): i32 {
     pfn = peekSmallest(zone, order, MIGRATE_CMA);
     if (pfn != NONE) return pfn;
   }
-  pfn = peekFallback(zone, order, mt);
+  pfn = kernelProfile == KERNEL_6_18 ? peekFallback18(zone, order, mt) : peekFallback(zone, order, mt);
   return pfn == NONE ? -ENOMEM : pfn;
 }
 

@@ -41,6 +41,7 @@ import {
   domainBasePage, domainCount, domainCreate, domainExtensions, domainPages, domainPtes, iommuMap, iommuReset,
   iommuUnmap, iovaAlloc, iovaFree, iovaPagesInUse, iovaProt, iovaToPfn, lastMapEntries,
 } from "./iommu.ts";
+import { getKernelProfile, profileReset, setKernelProfile } from "./profile.ts";
 import { allocFailByOrder, vmEvents, vmeventsInit, zonePgalloc } from "./vmevents.ts";
 
 export {
@@ -58,6 +59,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   memmapInit(pages, pageShift, maxOrd, pbOrder);
   pageblockInit(MIGRATE_MOVABLE); // memmap_init(): every pageblock starts movable
   buddyInit();
+  profileReset();
   ownerInit();
   vmeventsInit(maxOrd);
   cmaReset();
@@ -140,7 +142,7 @@ export function cmaActivateArea(id: i32): i32 {
   return cmaActivate(id);
 }
 
-export { setCmaBalance };
+export { setCmaBalance, setKernelProfile, getKernelProfile };
 
 // ---- the page allocator -----------------------------------------------------------------
 

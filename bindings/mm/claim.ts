@@ -64,10 +64,17 @@ export function claimFreeBlock(mm: Mm, pfn: number, order: number, migratetype: 
  * larger allocation around it is split first, as split_page() would, its other
  * parts staying held). Returns false, changing nothing, when some page of the
  * range is free, reserved, CMA-allocated or pinned.
+ *
+ * `listMigratetype`: the free list the kernel put it on (6.1
+ * free_pcppages_bulk()'s per-cpu migratetype). Used under the 6.1 profile
+ * only; later kernels free to the pageblock's type, as does the default.
  */
-export function releaseHeldBlock(mm: Mm, pfn: number, order: number): boolean {
+export function releaseHeldBlock(mm: Mm, pfn: number, order: number, listMigratetype?: MigratetypeName): boolean {
   blockArgs(mm, "releaseHeldBlock", pfn, order);
-  const ret = mm.engine.releaseBlock(pfn, order);
+  const listMt = listMigratetype === undefined ? -1 : migratetypeIndex("releaseHeldBlock", listMigratetype);
+  if (listMt > MIGRATETYPES.indexOf("reclaimable"))
+    throw new DmaSimError("EINVAL", `releaseHeldBlock: listMigratetype must be unmovable, movable or reclaimable`);
+  const ret = mm.engine.releaseBlock(pfn, order, listMt);
   if (ret < 0 && ret !== -16) throw DmaSimError.fromErrno(ret, `releaseHeldBlock(${pfn}, ${order}): refused`);
   return ret === 0;
 }

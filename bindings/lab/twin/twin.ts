@@ -36,12 +36,14 @@ import {
   rmqueueInZone,
   setPageblockMigratetype,
   type Backend,
+  type KernelVersion,
   type MigratetypeName,
   type RmqueuePeek,
   type System,
   type ZoneName,
 } from "../../index.ts";
 import { DmaSimError } from "../../core/errors.ts";
+import { KERNEL_VERSIONS } from "../../index.ts";
 import { readCapture, readFreePfns, type Capture, type CaptureSnapshot } from "./capture.ts";
 import { parseTwinLine, readTwinLines, type TwinEvent } from "./events.ts";
 import { Linux61Lists } from "./lists61.ts";
@@ -50,6 +52,7 @@ import {
   createTwinSystem,
   emptyEvidence,
   freeListDistance,
+  kernelProfileOf,
   loadFreeSet,
   loadReport,
   migratetypeNames,
@@ -67,6 +70,8 @@ export interface TwinOptions {
   mode?: TwinMode;
   /** Engine build. Default "wasm". */
   backend?: Backend;
+  /** The profile whose rules dmasim follows. Default: from the capture's uname (kernelProfileOf()). */
+  kernel?: KernelVersion;
 }
 
 /** Decisions and how many dmasim got right. */
@@ -145,7 +150,14 @@ export interface TwinResult {
     cmaConfigured: boolean;
     phases: string[];
   };
-  machine: { backend: Backend; nrPages: number; zones: TwinLayout["zones"] };
+  machine: {
+    backend: Backend;
+    /** The profile the twin ran with, and whether it came from the capture's uname or the caller. */
+    kernel: KernelVersion;
+    kernelFrom: "uname" | "option";
+    nrPages: number;
+    zones: TwinLayout["zones"];
+  };
   load: LoadReport;
   fidelity: { follow?: FollowResult; freeRun?: FreeRunResult };
   trace: { lines: number; events: Record<string, number>; afterBoot: number };
@@ -248,7 +260,10 @@ class Follower {
   free(pfn: number, order: number, why: string, kernelMt?: number): void {
     if (kernelMt !== undefined && this.sys.pageblockMigratetype(pfn) !== this.names[kernelMt])
       this.result.typeDiffers.drains++;
-    if (releaseHeldBlock(this.sys, pfn, order)) {
+    // A drain carries the list 6.1 puts the page on (used by the 6.1 profile only).
+    const listMt = kernelMt === undefined ? undefined : this.names[kernelMt];
+    const carried = listMt !== undefined && ALLOC_TYPES.includes(listMt) ? listMt : undefined;
+    if (releaseHeldBlock(this.sys, pfn, order, carried)) {
       this.result.applied.frees++;
       this.lists61.free(pfn, order, kernelMt ?? null);
     } else {
@@ -442,7 +457,13 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   if (!["follow", "free-run", "both"].includes(mode))
     throw new DmaSimError("EINVAL", `twin: mode must be "follow", "free-run" or "both", got ${String(mode)}`);
   const backend = options.backend ?? "wasm";
+  if (options.kernel !== undefined && !KERNEL_VERSIONS.includes(options.kernel))
+    throw new DmaSimError(
+      "EINVAL",
+      `twin: kernel must be one of ${KERNEL_VERSIONS.join(", ")}, got ${JSON.stringify(options.kernel)}`,
+    );
   const capture = await readCapture(dir);
+  const kernel = options.kernel ?? kernelProfileOf(capture.kernelVersion);
   const boot = capture.phases[0]!;
   const bootFree = await readFreePfns(boot);
   const layout = twinLayout(capture, bootFree.length);
@@ -469,13 +490,13 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     const tLoad = performance.now();
     const types = assignPageblockTypes(capture, boot, layout, bootFree, evidence);
     if (mode !== "free-run") {
-      const sys = await createTwinSystem(capture, layout, backend);
+      const sys = await createTwinSystem(capture, layout, backend, kernel);
       loadFreeSet(sys, bootFree, [...types]);
       follower = new Follower(sys, names, layout);
       load = loadReport(sys, boot, layout);
     }
     if (mode !== "follow") {
-      const sys = await createTwinSystem(capture, layout, backend);
+      const sys = await createTwinSystem(capture, layout, backend, kernel);
       loadFreeSet(sys, bootFree, [...types]);
       runner = new FreeRunner(sys, names, bootFree);
       load ??= loadReport(sys, boot, layout);
@@ -559,7 +580,13 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   }
   return {
     capture: summaryOf(capture),
-    machine: { backend, nrPages: layout.nrPages, zones: layout.zones },
+    machine: {
+      backend,
+      kernel,
+      kernelFrom: options.kernel === undefined ? "uname" : "option",
+      nrPages: layout.nrPages,
+      zones: layout.zones,
+    },
     load: load!,
     fidelity,
     trace: { lines, events, afterBoot },
