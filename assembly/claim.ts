@@ -314,7 +314,6 @@ function peekFallback18(zone: i32, order: i32, startMt: i32): i32 {
     const fallbackMt = suitableFallback(zone, cur, startMt);
     if (fallbackMt == NONE) continue;
     const pfn = freeListHead(zone, cur, fallbackMt);
-    if (getPageblockMt(pfn) == MIGRATE_HIGHATOMIC) continue;
     let got = NONE;
     if (cur >= pageblockOrder) got = pfn;
     else if (wouldClaimBlock(pfn, startMt)) got = smallestInBlock(pfn, order);

@@ -132,7 +132,6 @@ export function stealSuitableFallback61(zone: i32, pfn: i32, curOrder: i32, orde
 
 /** try_to_claim_block(): the block handed out, or NONE when the pageblock is not claimed. */
 function tryToClaimBlock(zone: i32, pfn: i32, curOrder: i32, order: i32, startMt: i32, blockMt: i32): i32 {
-  if (blockMt == MIGRATE_HIGHATOMIC) return NONE;
   if (curOrder >= pageblockOrder) {
     delFromFreeList(zone, pfn);
     accountFreepages(zone, -(1 << curOrder), blockMt);
