@@ -83,6 +83,11 @@ describe("kernel profiles: selection", () => {
       });
       expect(seen[0]!.kernel).toBe("6.12");
       expect(seen[1]).toEqual(seen[0]);
+      // Other profiles hash differently even where their states agree (a fresh machine).
+      const fresh = await Promise.all(
+        (["6.12", "6.1", "6.18"] as const).map(async (k) => (await small(k, backend)).stateHash()),
+      );
+      expect(new Set(fresh).size).toBe(3);
     }
   });
 
