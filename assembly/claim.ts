@@ -23,10 +23,11 @@ import { ownerCreate, ownerDestroy } from "./owner.ts";
 import { changePageblockRange, getPageblockMt } from "./pageblock.ts";
 import { zoneFreeCmaPages, zoneFreePages, zonePopulated } from "./zone.ts";
 import { KERNEL_6_1, KERNEL_6_18 } from "./abi.ts";
-import { kernelProfile, shouldTryClaimBlock } from "./profile.ts";
+import { kernelProfile, moveFreepagesOnly, shouldTryClaimBlock } from "./profile.ts";
 import { countEvent } from "./vmevents.ts";
 import { EV_PGFREE } from "./abi.ts";
-import { freeOneBlock } from "./buddy.ts";
+import { freeOneBlock, moveToFreeList } from "./buddy.ts";
+import { zoneOf } from "./zone.ts";
 
 // @ts-ignore: decorator
 @inline function blockArgsValid(pfn: i32, order: i32): bool {
@@ -379,6 +380,29 @@ export function rmqueueInZone(zone: i32, order: i32, mt: i32): i32 {
   if (pfn == NONE) return -ENOMEM;
   markHeld(pfn, order, mt, mt == MIGRATE_MOVABLE);
   return pfn;
+}
+
+/**
+ * 6.1 steal_suitable_fallback() without a claim, as a traced steal did it
+ * (mm_page_alloc_extfrag with change_ownership=0): with `wholeBlock`
+ * (can_steal_fallback()) every free page of the pageblock of `pfn` moves to
+ * the tails of `mt`'s lists (move_freepages_block()), else only the free block
+ * headed at `pfn` (move_to_free_list()); no pageblock changes type. Only the
+ * 6.1 profile keeps free blocks on another type's list: 0, -EBUSY (no free
+ * block at `pfn`) or -EINVAL (other profiles, bad arguments), nothing changed.
+ */
+export function stealWithoutClaim(pfn: i32, mt: i32, wholeBlock: bool): i32 {
+  if (kernelProfile != KERNEL_6_1) return -EINVAL;
+  if (pfn < 0 || pfn >= nrPages || mt < 0 || mt > MIGRATE_RECLAIMABLE) return -EINVAL;
+  const blockMt = getPageblockMt(pfn);
+  if (blockMt == MIGRATE_CMA || blockMt == MIGRATE_ISOLATE) return -EINVAL;
+  if (wholeBlock) {
+    moveFreepagesOnly(pfn, mt);
+    return 0;
+  }
+  if (pageKind(pfn) != KIND_BUDDY) return -EBUSY;
+  moveToFreeList(zoneOf(pfn), pfn, getOrder(pfn), mt);
+  return 0;
 }
 
 /**

@@ -444,9 +444,9 @@ export { bitmapCreate, bitmapNextSet, bitmapNextZero, bitmapTestBit, bitmapUpdat
 
 import {
   claimBlock, releaseBlock, peekRmqueue, peekFallbackPfn, peekFallbackOrder, peekFallbackMt, peekFallbackClaims,
-  rmqueueInZone, retypePageblock,
+  rmqueueInZone, retypePageblock, stealWithoutClaim,
 } from "./claim.ts";
 export {
   claimBlock, releaseBlock, peekRmqueue, peekFallbackPfn, peekFallbackOrder, peekFallbackMt, peekFallbackClaims,
-  rmqueueInZone, retypePageblock,
+  rmqueueInZone, retypePageblock, stealWithoutClaim,
 };

@@ -82,7 +82,7 @@ export function savedIsolateMt(pfn: i32): i32 {
 // ---- 6.1: steal_suitable_fallback() ---------------------------------------------------------------
 
 /** 6.1 move_freepages_block(): the pageblock's free pages to the tails of `newMt`'s lists; its type unchanged. */
-function moveFreepagesOnly(pfn: i32, newMt: i32): void {
+export function moveFreepagesOnly(pfn: i32, newMt: i32): void {
   const start = pageblockStartPfn(pfn);
   const saved = getPageblockMt(start);
   moveFreepagesBlock(start, newMt);

@@ -107,5 +107,12 @@ export {
 } from "./uapi/linux/mman.ts";
 export { _IOC, _IO, _IOR, _IOW, _IOWR, _IOC_NR, _IOC_TYPE, _IOC_SIZE, _IOC_DIR } from "./uapi/linux/ioctl.ts";
 export { Bitmap } from "./lib/bitmap.ts";
-export { claimFreeBlock, releaseHeldBlock, peekRmqueue, rmqueueInZone, setPageblockMigratetype } from "./mm/claim.ts";
+export {
+  claimFreeBlock,
+  releaseHeldBlock,
+  peekRmqueue,
+  rmqueueInZone,
+  setPageblockMigratetype,
+  stealWithoutClaim,
+} from "./mm/claim.ts";
 export type { RmqueuePeek } from "./mm/claim.ts";

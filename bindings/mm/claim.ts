@@ -7,7 +7,7 @@
  */
 import { DmaSimError } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
-import { MIGRATETYPES, type MigratetypeName } from "./migratetype.ts";
+import { MIGRATETYPES, type Migratetype, type MigratetypeName } from "./migratetype.ts";
 import { ZONE_NAMES, type Mm, type ZoneName } from "./mm.ts";
 
 /** What peekRmqueue() found: the block dmasim would hand out, and the fallback it would take for it. */
@@ -76,6 +76,26 @@ export function releaseHeldBlock(mm: Mm, pfn: number, order: number, listMigrate
     throw new DmaSimError("EINVAL", `releaseHeldBlock: listMigratetype must be unmovable, movable or reclaimable`);
   const ret = mm.engine.releaseBlock(pfn, order, listMt);
   if (ret < 0 && ret !== -16) throw DmaSimError.fromErrno(ret, `releaseHeldBlock(${pfn}, ${order}): refused`);
+  return ret === 0;
+}
+
+/**
+ * 6.1 steal_suitable_fallback() without a claim, as a traced steal did it:
+ * with `wholeBlock` every free page of the pageblock of `pfn` moves to
+ * `migratetype`'s lists (move_freepages_block()), else only the free block
+ * headed at `pfn` (move_to_free_list()); no pageblock changes type. Returns
+ * false, changing nothing, when `pfn` heads no free block. EINVAL under other
+ * profiles, which keep every free block on its pageblock's list.
+ */
+export function stealWithoutClaim(mm: Mm, pfn: number, migratetype: Migratetype, wholeBlock: boolean): boolean {
+  requireInt("stealWithoutClaim", "pfn", pfn, 0, mm.nrPages - 1);
+  const mt = migratetypeIndex("stealWithoutClaim", migratetype);
+  const ret = mm.engine.stealWithoutClaim(pfn, mt, wholeBlock);
+  if (ret < 0 && ret !== -16)
+    throw DmaSimError.fromErrno(
+      ret,
+      `stealWithoutClaim(${pfn}, ${migratetype}): ${mm.kernel === "6.1" ? "refused" : `only under the 6.1 profile (this machine follows ${mm.kernel})`}`,
+    );
   return ret === 0;
 }
 

@@ -117,7 +117,7 @@ describe("twin: follow mode on the hand-written capture", () => {
     });
     // The traced steal: dmasim falls back to the same block and claims its pageblock too.
     expect(f.fallbacks).toEqual({ kernel: 1, dmasimAlsoFellBack: 1, sameBlock: 1, agreement: 1 });
-    expect(f.applied).toEqual({ allocs: 9, frees: 4, retypes: 1 });
+    expect(f.applied).toEqual({ allocs: 9, frees: 4, retypes: 1, moves: 0 });
     // Two misses pick a smaller block of the right list than the one the kernel split; in the third the
     // kernel takes a page 6.1 drained to the movable list of an unmovable pageblock, which dmasim keeps on
     // the unmovable list. The 6.1 list model gets that one right.

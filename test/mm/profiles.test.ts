@@ -18,6 +18,7 @@ import {
   peekRmqueue,
   releaseHeldBlock,
   rmqueueInZone,
+  stealWithoutClaim,
   setPageblockMigratetype,
   type KernelVersion,
   type System,
@@ -275,6 +276,37 @@ describe("kernel profiles: stealing without claiming", () => {
     const r = await onBothAs("6.18", run);
     expect(r).toMatchObject({ peek: 5, pfn: 5, pb0: "movable", stats: 1 });
     expect(r.rows).toMatchObject({ Unmovable: [0, 0, 0, 0, 0], Movable: [0, 1, 0, 0, 0] });
+  });
+});
+
+describe("kernel profiles: replaying 6.1's non-claiming steals (the twin's stealWithoutClaim())", () => {
+  it("moves the pageblock's free pages (or only the fallback block) to the requester's lists, 6.1 only", async () => {
+    // stealSetup(): free 5 (o0) and 6 (o1) on the movable list of movable pageblock 0.
+    // whole_block: move_freepages_block() moves both to the unmovable lists; otherwise
+    // move_to_free_list() moves only the fallback block 6. No pageblock changes type.
+    const whole = await onBothAs("6.1", (sys) => {
+      stealSetup(sys);
+      expect(stealWithoutClaim(sys, 6, "unmovable", true)).toBe(true);
+      return { rows: freeRows(sys), pb0: sys.pageblockMigratetype(0) };
+    });
+    expect(whole).toEqual({
+      rows: expect.objectContaining({ Unmovable: [1, 1, 0, 0, 0], Movable: [0, 0, 0, 0, 0] }),
+      pb0: "movable",
+    });
+    const single = await onBothAs("6.1", (sys) => {
+      stealSetup(sys);
+      expect(stealWithoutClaim(sys, 6, "unmovable", false)).toBe(true);
+      expect(stealWithoutClaim(sys, 0, "unmovable", false)).toBe(false); // pfn 0 is in use
+      return freeRows(sys);
+    });
+    expect(single).toMatchObject({ Unmovable: [0, 1, 0, 0, 0], Movable: [1, 0, 0, 0, 0] });
+    // Later kernels never leave a free block on another type's list: EINVAL, nothing changed.
+    await onBothAs("6.12", (sys) => {
+      stealSetup(sys);
+      const before = sys.stateHash();
+      expect(() => stealWithoutClaim(sys, 6, "unmovable", true)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+      expect(sys.stateHash()).toBe(before);
+    });
   });
 });
 

@@ -35,8 +35,10 @@ import {
   releaseHeldBlock,
   rmqueueInZone,
   setPageblockMigratetype,
+  stealWithoutClaim,
   type Backend,
   type KernelVersion,
+  type Migratetype,
   type MigratetypeName,
   type RmqueuePeek,
   type System,
@@ -100,7 +102,8 @@ export interface FollowResult extends Agreement {
   fallbacks: { kernel: number; dmasimAlsoFellBack: number; sameBlock: number; agreement: number | null };
   /** Buddy-level allocations not scored (a highatomic or other non-allocation type). */
   unscored: number;
-  applied: { allocs: number; frees: number; retypes: number };
+  /** moves: traced non-claiming steals applied as 6.1 does (the 6.1 profile only). */
+  applied: { allocs: number; frees: number; retypes: number; moves: number };
   /** Events that could not be applied: the twin's state disagreed with the kernel's (diagnostics). */
   unapplied: { allocs: number; frees: number; examples: string[] };
   /**
@@ -190,7 +193,7 @@ class Follower {
     byMigratetype: {},
     fallbacks: { kernel: 0, dmasimAlsoFellBack: 0, sameBlock: 0, agreement: null },
     unscored: 0,
-    applied: { allocs: 0, frees: 0, retypes: 0 },
+    applied: { allocs: 0, frees: 0, retypes: 0, moves: 0 },
     unapplied: { allocs: 0, frees: 0, examples: [] },
     typeDiffers: { allocs: 0, drains: 0 },
     linux61Lists: { decisions: 0, agreed: 0, agreement: null },
@@ -288,9 +291,27 @@ class Follower {
         const span = Math.max(1, 2 ** (ev.fallbackOrder - this.sys.pageblockOrder)) * this.sys.pageblockNrPages;
         const start = Math.floor(ev.pfn / span) * span;
         this.lists61.retype(start, Math.min(start + span, this.sys.nrPages), ev.allocMigratetype);
+      } else if (this.sys.kernel === "6.1" && ev.fallbackOrder < this.sys.pageblockOrder) {
+        // 6.1 steal_suitable_fallback() without a claim: move_freepages_block() when
+        // can_steal_fallback() allowed a whole-block steal, else move_to_free_list() of
+        // the fallback block; the pages stay on the requester's lists.
+        const whole = canStealFallback61(ev.fallbackOrder, mt, this.sys.pageblockOrder);
+        const pb = this.sys.pageblockNrPages;
+        const start = whole ? Math.floor(ev.pfn / pb) * pb : ev.pfn;
+        const end = whole ? start + pb : ev.pfn + 2 ** ev.fallbackOrder;
+        if (stealWithoutClaim(this.sys, ev.pfn, mt as Migratetype, whole)) {
+          this.result.applied.moves++;
+          this.lists61.retype(start, end, ev.allocMigratetype);
+        }
       }
     }
   }
+}
+
+/** 6.1 can_steal_fallback(): whether a steal of a block of `order` may take its whole pageblock. */
+function canStealFallback61(order: number, startMt: MigratetypeName, pageblockOrder: number): boolean {
+  if (order >= pageblockOrder) return true;
+  return order >= Math.floor(pageblockOrder / 2) || startMt === "reclaimable" || startMt === "unmovable";
 }
 
 /** Applies a traced claim of a pageblock (or of every pageblock of a stolen block larger than one). */
