@@ -80,6 +80,16 @@
 // @ts-ignore: decorator
 @inline export const MIGRATE_TYPES: i32 = 6;
 
+// ---- kernel-version profiles: setKernelProfile(profile) -------------------------
+// The rules where Linux versions differ (assembly/profile.ts). 6.12 is the
+// default and the engine's rules before profiles existed.
+// @ts-ignore: decorator
+@inline export const KERNEL_6_12: i32 = 0;
+// @ts-ignore: decorator
+@inline export const KERNEL_6_1: i32 = 1;
+// @ts-ignore: decorator
+@inline export const KERNEL_6_18: i32 = 2;
+
 // ---- zones (enum zone_type) --------------------------------------------------
 // Movable and Device are never populated; they exist so that lowmem_reserve[]
 // and /proc/zoneinfo have the kernel's MAX_NR_ZONES. Zone arguments

@@ -3,7 +3,7 @@
 //
 // Follows the kernel's rules as of v6.10+, where a free block always sits on
 // the free list of its pageblock's migratetype (pageblock retypes move their free
-// pages with them), with zones, watermarks and lowmem reserves (zone.ts). Not
+// pages with them); the 6.1 and 6.18 profiles change a few rules (profile.ts), with zones, watermarks and lowmem reserves (zone.ts). Not
 // modelled: per-cpu page lists (as if always drained), reclaim and kswapd,
 // highatomic reserves, guard pages, page shuffling. Direct compaction in the
 // slow path is compaction.ts; the capture of its block happens here, in
@@ -28,6 +28,8 @@ import {
 import { dataPointer } from "./target.ts";
 import { changePageblockRange, getPageblockMt, setPageblockMt } from "./pageblock.ts";
 import { allocFailByOrder, countEvent, zonePgalloc } from "./vmevents.ts";
+import { KERNEL_6_1, KERNEL_6_18 } from "./abi.ts";
+import { kernelProfile, rmqueueFallback18, stealSuitableFallback61 } from "./profile.ts";
 import {
   zoneFreeCmaPages, zoneFreePages, zoneLowmemReserve, zoneOf, zonePopulated, zoneWatermark,
   zonesMaxOrderAligned,
@@ -194,14 +196,14 @@ export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
 
 /** __del_page_from_free_list(): unlinks a free head (no accounting); the head becomes "none". */
 // @ts-ignore: decorator
-@inline function delFromFreeList(zone: i32, pfn: i32): void {
+@inline export function delFromFreeList(zone: i32, pfn: i32): void {
   unlinkFromFreeList(listIndex(zone, getOrder(pfn), pageMt(pfn)), pfn);
   clearHead(pfn);
 }
 
 /** account_freepages(): isolated pages are not free memory. */
 // @ts-ignore: decorator
-@inline function accountFreepages(zone: i32, nrPagesDelta: i32, mt: i32): void {
+@inline export function accountFreepages(zone: i32, nrPagesDelta: i32, mt: i32): void {
   if (mt == MIGRATE_ISOLATE) return;
   unchecked(zoneFreePages[zone] += nrPagesDelta);
   if (mt == MIGRATE_CMA) unchecked(zoneFreeCmaPages[zone] += nrPagesDelta);
@@ -209,7 +211,7 @@ export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
 
 /** move_to_free_list(): list_move_tail onto another migratetype's list. */
 // @ts-ignore: decorator
-@inline function moveToFreeList(zone: i32, pfn: i32, order: i32, newMt: i32): void {
+@inline export function moveToFreeList(zone: i32, pfn: i32, order: i32, newMt: i32): void {
   const oldMt = pageMt(pfn);
   // list_move_tail(): the head is relinked, never cleared in between.
   unlinkFromFreeList(listIndex(zone, order, oldMt), pfn);
@@ -319,8 +321,11 @@ export function stealableFallbackExists(zone: i32, order: i32, mt: i32): bool {
       // (The kernel retypes only the buddy's first pageblock; retyping all it
       // spans keeps every free block on its pageblocks' list when maxOrder is
       // two or more above pageblockOrder. Identical at the default 10/9.)
-      if (buddyMt != mt) changePageblockRange(buddy, order, mt);
+      // (6.1 does not retype: a free block may sit on another type's list.)
+      if (buddyMt != mt && kernelProfile != KERNEL_6_1) changePageblockRange(buddy, order, mt);
     }
+    // 6.1: the buddy may sit on another type's list; its pages change lists.
+    if (kernelProfile == KERNEL_6_1) reaccountMerged(zone, buddy, order, mt);
     delFromFreeList(zone, buddy);
     pfn &= buddy;
     order++;
@@ -337,14 +342,24 @@ export function stealableFallbackExists(zone: i32, order: i32, mt: i32): bool {
 @inline export function freeBlock(pfn: i32, order: i32, toTail: bool): void {
   clearHead(pfn);
   countEvent(EV_PGFREE, 1 << order);
-  splitLargeBuddy(pfn, order, toTail);
+  // 6.1 free_one_page(): the whole block to its first pageblock's type.
+  if (kernelProfile == KERNEL_6_1) freeOneBlock(pfn, order, getPageblockMt(pfn), toTail);
+  else splitLargeBuddy(pfn, order, toTail);
+}
+
+/** A buddy merged away from list `buddyMt` into a block of `mt`: its pages are accounted to `mt` now. */
+function reaccountMerged(zone: i32, buddy: i32, order: i32, mt: i32): void {
+  const buddyMt = pageMt(buddy);
+  if (buddyMt == mt) return;
+  accountFreepages(zone, -(1 << order), buddyMt);
+  accountFreepages(zone, 1 << order, mt);
 }
 
 // ---- allocation -------------------------------------------------------------------------
 
 /** expand(): returns the upper halves of a split block to the free lists; pages re-added. */
 // @ts-ignore: decorator
-@inline function expand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): i32 {
+@inline export function expand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): i32 {
   let size = 1 << high;
   let added = 0;
   while (high > low) {
@@ -358,7 +373,7 @@ export function stealableFallbackExists(zone: i32, order: i32, mt: i32): bool {
 
 /** page_del_and_expand() */
 // @ts-ignore: decorator
-@inline function pageDelAndExpand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): void {
+@inline export function pageDelAndExpand(zone: i32, pfn: i32, low: i32, high: i32, mt: i32): void {
   delFromFreeList(zone, pfn);
   const added = expand(zone, pfn, low, high, mt);
   accountFreepages(zone, added - (1 << high), mt);
@@ -383,7 +398,7 @@ export function rmqueueSmallest(zone: i32, order: i32, mt: i32): i32 {
 }
 
 /** find_suitable_fallback() without only_stealable: the first fallback type with a free block at `order`, or NONE. */
-function findSuitableFallback(zone: i32, order: i32, startMt: i32): i32 {
+export function findSuitableFallback(zone: i32, order: i32, startMt: i32): i32 {
   for (let i = 0; i < 2; i++) {
     const mt = fallbackOf(startMt, i);
     if (listHead(listIndex(zone, order, mt)) != NONE) return mt;
@@ -441,6 +456,7 @@ export function moveFreepagesBlock(pfn: i32, newMt: i32): i32 {
  * enough of it is free or alike.
  */
 function stealSuitableFallback(zone: i32, pfn: i32, curOrder: i32, order: i32, startMt: i32, wholeBlock: bool): i32 {
+  if (kernelProfile == KERNEL_6_1) return stealSuitableFallback61(zone, pfn, curOrder, order, startMt, wholeBlock);
   const blockMt = getPageblockMt(pfn);
   if (blockMt != MIGRATE_HIGHATOMIC) {
     if (curOrder >= pageblockOrder) {
@@ -516,7 +532,9 @@ function rmqueueFallback(zone: i32, order: i32, startMt: i32, allocFlags: i32): 
   pfn = rmqueueSmallest(zone, order, mt);
   if (pfn == NONE) {
     if (allocCma) pfn = rmqueueSmallest(zone, order, MIGRATE_CMA);
-    if (pfn == NONE) pfn = rmqueueFallback(zone, order, mt, allocFlags);
+    if (pfn == NONE) {
+      pfn = kernelProfile == KERNEL_6_18 ? rmqueueFallback18(zone, order, mt, allocFlags) : rmqueueFallback(zone, order, mt, allocFlags);
+    }
   }
   return pfn;
 }

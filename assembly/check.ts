@@ -16,6 +16,8 @@ import {
 } from "./memmap.ts";
 import { ownerGetPfn, ownerLive, ownerSetPfn, ownerSlots } from "./owner.ts";
 import { getPageblockMt, setPageblockMt } from "./pageblock.ts";
+import { KERNEL_6_1 } from "./abi.ts";
+import { kernelProfile } from "./profile.ts";
 import { iommuCheck } from "./iommu.ts";
 
 function at(what: string, pfn: i32): string {
@@ -55,9 +57,12 @@ function checkMemmap(): string {
       unchecked(counted[listIndex(zone, order, mt)]++);
       if (mt != MIGRATE_ISOLATE) unchecked(freeByZone[zone] += n);
       if (mt == MIGRATE_CMA) unchecked(freeCmaByZone[zone] += n);
-      // A free block sits on the list of every pageblock it spans.
+      // A free block sits on the list of every pageblock it spans (v6.10+;
+      // in 6.1 it sits on the list it was freed to, its head's recorded type,
+      // which checkFreeLists() verifies).
       const pbStep = pageblockNrPages < n ? pageblockNrPages : n;
-      for (let p = pfn; p < pfn + n; p += pbStep) {
+      const sixOne = kernelProfile == KERNEL_6_1;
+      for (let p = pfn; p < pfn + n && !sixOne; p += pbStep) {
         if (getPageblockMt(p) != mt) return at("buddy: free block on a list other than its pageblock's type", pfn);
       }
       // Two free buddies that may merge must have merged. Not across isolated
@@ -69,7 +74,11 @@ function checkMemmap(): string {
         if (buddy != NONE) {
           const bmt = pageMt(buddy);
           const sameType = mt == bmt && mt != MIGRATE_ISOLATE;
-          if (order < pageblockOrder || sameType || (migratetypeIsMergeable(mt) && migratetypeIsMergeable(bmt))) {
+          // 6.1 decides merges at >= pageblock order by the freed type and the
+          // buddy's pageblock type, which lists need not match: checked only
+          // where lists and pageblocks agree.
+          const listsMatch = !sixOne || (getPageblockMt(pfn) == mt && getPageblockMt(buddy) == bmt);
+          if (order < pageblockOrder || (listsMatch && (sameType || (migratetypeIsMergeable(mt) && migratetypeIsMergeable(bmt))))) {
             return at("buddy: free buddies left unmerged", pfn);
           }
         }

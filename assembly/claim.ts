@@ -23,6 +23,12 @@ import {
 import { ownerCreate, ownerDestroy } from "./owner.ts";
 import { changePageblockRange, getPageblockMt } from "./pageblock.ts";
 import { zoneFreeCmaPages, zoneFreePages, zonePopulated } from "./zone.ts";
+import { KERNEL_6_1, KERNEL_6_18 } from "./abi.ts";
+import { kernelProfile, moveFreepagesOnly, shouldTryClaimBlock } from "./profile.ts";
+import { countEvent } from "./vmevents.ts";
+import { EV_PGFREE } from "./abi.ts";
+import { freeOneBlock, moveToFreeList } from "./buddy.ts";
+import { zoneOf } from "./zone.ts";
 
 // @ts-ignore: decorator
 @inline function blockArgsValid(pfn: i32, order: i32): bool {
@@ -89,9 +95,14 @@ export function claimBlock(pfn: i32, order: i32, mt: i32, owned: bool): i32 {
  * the same type. The pages go back through __free_one_page() (merging, tail
  * placement when a merge is likely). Returns 0, -EBUSY (a page is free,
  * reserved, CMA-allocated or pinned; nothing changed) or -EINVAL.
+ *
+ * `listMt` >= 0: the migratetype the free carries (6.1 free_pcppages_bulk()'s
+ * get_pcppage_migratetype()); under the 6.1 profile the block goes to that
+ * list (an isolated pageblock's to the isolate list), under later profiles it
+ * is ignored (they free to the pageblock's type). -1: the pageblock's type.
  */
-export function releaseBlock(pfn: i32, order: i32): i32 {
-  if (!blockArgsValid(pfn, order)) return -EINVAL;
+export function releaseBlock(pfn: i32, order: i32, listMt: i32): i32 {
+  if (!blockArgsValid(pfn, order) || listMt < -1 || listMt > MIGRATE_RECLAIMABLE) return -EINVAL;
   const end = pfn + (1 << order);
   let p = pfn;
   while (p < end) {
@@ -106,18 +117,27 @@ export function releaseBlock(pfn: i32, order: i32): i32 {
     const headOrder = getOrder(head);
     if (head < pfn || headOrder > order) {
       splitHeld(head, headOrder, pfn, order);
-      freeHeld(pfn, order);
+      freeHeld(pfn, order, listMt);
       return 0;
     }
-    freeHeld(head, headOrder);
+    freeHeld(head, headOrder, listMt);
     p = head + (1 << headOrder);
   }
   return 0;
 }
 
-function freeHeld(pfn: i32, order: i32): void {
+function freeHeld(pfn: i32, order: i32, listMt: i32): void {
   const id = pageOwnerId(pfn);
   if (id != NONE) ownerDestroy(id);
+  if (listMt >= 0 && kernelProfile == KERNEL_6_1) {
+    // free_pcppages_bulk(): mt = get_pcppage_migratetype(page), or the
+    // pageblock's when it is isolated; __free_one_page(page, pfn, zone, order, mt).
+    clearHead(pfn);
+    countEvent(EV_PGFREE, 1 << order);
+    const blockMt = getPageblockMt(pfn);
+    freeOneBlock(pfn, order, blockMt == MIGRATE_ISOLATE ? blockMt : listMt, false);
+    return;
+  }
   freeBlock(pfn, order, false);
 }
 
@@ -256,6 +276,12 @@ function peekFallback(zone: i32, order: i32, startMt: i32): i32 {
     peekClaimed = true;
     return pfn;
   }
+  if (kernelProfile == KERNEL_6_1 && steal) {
+    // 6.1 steal_suitable_fallback(): move_freepages_block() moves the
+    // pageblock's free pages to startMt's tails whether it claims or not.
+    if (wouldClaimBlock(pfn, startMt)) peekClaimed = true;
+    return smallestInBlock(pfn, order);
+  }
   if (steal && wouldClaimBlock(pfn, startMt)) {
     // The block's free pages move to the tails of startMt's lists, which were
     // empty at every order >= `order`: __rmqueue_smallest() takes the first of
@@ -264,6 +290,36 @@ function peekFallback(zone: i32, order: i32, startMt: i32): i32 {
     return smallestInBlock(pfn, order);
   }
   return pfn;
+}
+
+/** 6.18 __rmqueue_claim() then __rmqueue_steal() (profile.ts), without ALLOC_NOFRAGMENT, changing nothing. */
+function peekFallback18(zone: i32, order: i32, startMt: i32): i32 {
+  for (let cur = maxOrder; cur >= order; cur--) {
+    if (!shouldTryClaimBlock(cur, startMt)) break;
+    const fallbackMt = suitableFallback(zone, cur, startMt);
+    if (fallbackMt == NONE) continue;
+    const pfn = freeListHead(zone, cur, fallbackMt);
+    let got = NONE;
+    if (cur >= pageblockOrder) got = pfn;
+    else if (wouldClaimBlock(pfn, startMt)) got = smallestInBlock(pfn, order);
+    if (got != NONE) {
+      peekStealPfn = pfn;
+      peekStealOrder = cur;
+      peekStealMt = fallbackMt;
+      peekClaimed = true;
+      return got;
+    }
+  }
+  for (let cur = order; cur <= maxOrder; cur++) {
+    const fallbackMt = suitableFallback(zone, cur, startMt);
+    if (fallbackMt == NONE) continue;
+    const pfn = freeListHead(zone, cur, fallbackMt);
+    peekStealPfn = pfn;
+    peekStealOrder = cur;
+    peekStealMt = fallbackMt;
+    return pfn;
+  }
+  return NONE;
 }
 
 /**
@@ -291,7 +347,7 @@ export function peekRmqueue(zone: i32, order: i32, mt: i32): i32 {
     pfn = peekSmallest(zone, order, MIGRATE_CMA);
     if (pfn != NONE) return pfn;
   }
-  pfn = peekFallback(zone, order, mt);
+  pfn = kernelProfile == KERNEL_6_18 ? peekFallback18(zone, order, mt) : peekFallback(zone, order, mt);
   return pfn == NONE ? -ENOMEM : pfn;
 }
 
@@ -308,6 +364,29 @@ export function rmqueueInZone(zone: i32, order: i32, mt: i32): i32 {
   if (pfn == NONE) return -ENOMEM;
   markHeld(pfn, order, mt, mt == MIGRATE_MOVABLE);
   return pfn;
+}
+
+/**
+ * 6.1 steal_suitable_fallback() without a claim, as a traced steal did it
+ * (mm_page_alloc_extfrag with change_ownership=0): with `wholeBlock`
+ * (can_steal_fallback()) every free page of the pageblock of `pfn` moves to
+ * the tails of `mt`'s lists (move_freepages_block()), else only the free block
+ * headed at `pfn` (move_to_free_list()); no pageblock changes type. Only the
+ * 6.1 profile keeps free blocks on another type's list: 0, -EBUSY (no free
+ * block at `pfn`) or -EINVAL (other profiles, bad arguments), nothing changed.
+ */
+export function stealWithoutClaim(pfn: i32, mt: i32, wholeBlock: bool): i32 {
+  if (kernelProfile != KERNEL_6_1) return -EINVAL;
+  if (pfn < 0 || pfn >= nrPages || mt < 0 || mt > MIGRATE_RECLAIMABLE) return -EINVAL;
+  const blockMt = getPageblockMt(pfn);
+  if (blockMt == MIGRATE_CMA || blockMt == MIGRATE_ISOLATE) return -EINVAL;
+  if (wholeBlock) {
+    moveFreepagesOnly(pfn, mt);
+    return 0;
+  }
+  if (pageKind(pfn) != KIND_BUDDY) return -EBUSY;
+  moveToFreeList(zoneOf(pfn), pfn, getOrder(pfn), mt);
+  return 0;
 }
 
 /**

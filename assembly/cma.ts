@@ -20,6 +20,8 @@ import {
   getOrder, nrPages, pageIsCmaAlloc, pageKind, pageShift, pageblockNrPages, pageblockOrder, setCmaAlloc,
 } from "./memmap.ts";
 import { setPageblockMt } from "./pageblock.ts";
+import { KERNEL_6_18 } from "./abi.ts";
+import { kernelProfile } from "./profile.ts";
 import { memblockFindBottomUp, memblockFindTopDown, memblockOverlap, memblockReserve } from "./memblock.ts";
 import { zoneCmaPages, zoneOf } from "./zone.ts";
 import { countEvent, vmEvents } from "./vmevents.ts";
@@ -158,6 +160,8 @@ export function cmaActivate(id: i32): i32 {
 export function cmaAlloc(id: i32, count: i32, alignOrder: i32): i32 {
   cmaLastError = -ENOMEM;
   if (count == 0) return NONE;
+  // 6.18 cma_range_alloc(): "int ret = -EBUSY;" — a full area fails with -EBUSY.
+  if (kernelProfile == KERNEL_6_18) cmaLastError = -EBUSY;
   const map = bitmaps[id];
   const mask = alignedMask(id, alignOrder);
   const offset = alignedOffset(id, alignOrder);

@@ -17,6 +17,8 @@ import {
   compactionEnabled, compactionProactiveness, extfragThreshold, pageblockSkip, zoneCompactState,
 } from "./compaction.ts";
 import { clockMs, kcDeadline, kcHighestZone, kcMaxOrder, kcProactiveTrigger, kcRunnable } from "./kcompactd.ts";
+import { KERNEL_6_12 } from "./abi.ts";
+import { kernelProfile } from "./profile.ts";
 
 // @ts-ignore: decorator
 @inline function mix(h: i32, w: i32): i32 {
@@ -58,6 +60,8 @@ export function stateHash(): u32 {
   h = mix(h, cmaBalanceEnabled ? 1 : 0);
   h = mix(h, noFragmentEnabled ? 1 : 0);
   h = mix(h, claimThresholdPages);
+  // The profile, when not the default (so that 6.12 hashes stay as they were).
+  if (kernelProfile != KERNEL_6_12) h = mix(h, kernelProfile);
   const slots = ownerSlots();
   h = mix(h, slots);
   for (let id = 0; id < slots; id++) h = mix(h, ownerSlot(id));

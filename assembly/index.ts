@@ -53,6 +53,7 @@ import {
   domainBasePage, domainCount, domainCreate, domainExtensions, domainPages, domainPtes, iommuMap, iommuReset,
   iommuUnmap, iovaAlloc, iovaFree, iovaPagesInUse, iovaProt, iovaToPfn, lastMapEntries,
 } from "./iommu.ts";
+import { getKernelProfile, profileReset, setKernelProfile } from "./profile.ts";
 import { allocFailByOrder, vmEvents, vmeventsInit, zonePgalloc } from "./vmevents.ts";
 
 export {
@@ -72,6 +73,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   buddyInit();
   compactionInit();
   kcompactdInit();
+  profileReset();
   ownerInit();
   vmeventsInit(maxOrd);
   cmaReset();
@@ -156,7 +158,7 @@ export function cmaActivateArea(id: i32): i32 {
   return cmaActivate(id);
 }
 
-export { setCmaBalance };
+export { setCmaBalance, setKernelProfile, getKernelProfile };
 
 // ---- the page allocator -----------------------------------------------------------------
 
@@ -530,9 +532,9 @@ export { bitmapCreate, bitmapNextSet, bitmapNextZero, bitmapTestBit, bitmapUpdat
 
 import {
   claimBlock, releaseBlock, peekRmqueue, peekFallbackPfn, peekFallbackOrder, peekFallbackMt, peekFallbackClaims,
-  rmqueueInZone, retypePageblock,
+  rmqueueInZone, retypePageblock, stealWithoutClaim,
 } from "./claim.ts";
 export {
   claimBlock, releaseBlock, peekRmqueue, peekFallbackPfn, peekFallbackOrder, peekFallbackMt, peekFallbackClaims,
-  rmqueueInZone, retypePageblock,
+  rmqueueInZone, retypePageblock, stealWithoutClaim,
 };

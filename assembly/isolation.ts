@@ -12,6 +12,8 @@ import {
   pageblockOrder, pageblockStartPfn,
 } from "./memmap.ts";
 import { getPageblockMt, setPageblockMt } from "./pageblock.ts";
+import { KERNEL_6_18 } from "./abi.ts";
+import { kernelProfile, saveIsolatedMt, savedIsolateMt } from "./profile.ts";
 
 /**
  * has_unmovable_pages(): the first pfn in [startPfn, endPfn) (one pageblock) that
@@ -60,6 +62,8 @@ function moveFreepagesBlockIsolate(pbPfn: i32, mt: i32): void {
 function setMigratetypeIsolate(pbPfn: i32, mt: i32): i32 {
   if (getPageblockMt(pbPfn) == MIGRATE_ISOLATE) return -EBUSY;
   if (hasUnmovablePages(pbPfn, pbPfn + pageblockNrPages, mt) != NONE) return -EBUSY;
+  // 6.18 set_pageblock_isolate(): the isolate bit sits beside the type bits.
+  if (kernelProfile == KERNEL_6_18) saveIsolatedMt(pbPfn, getPageblockMt(pbPfn));
   moveFreepagesBlockIsolate(pbPfn, MIGRATE_ISOLATE);
   return 0;
 }
@@ -78,6 +82,8 @@ function straddlesBoundary(boundaryPfn: i32): bool {
 /** unset_migratetype_isolate(): gives the pageblock back as `mt`. */
 function unsetMigratetypeIsolate(pbPfn: i32, mt: i32): void {
   if (getPageblockMt(pbPfn) != MIGRATE_ISOLATE) return;
+  // 6.18 unset_migratetype_isolate(): clearing the bit leaves the type it hid.
+  if (kernelProfile == KERNEL_6_18) mt = savedIsolateMt(pbPfn);
   // A free pageblock-sized block whose buddy is free outside isolation could not
   // merge while isolated: take it and free it again so it merges now. (The
   // kernel also does this for larger blocks; those are split below instead,

@@ -45,6 +45,7 @@ export type { IommuFault } from "./dma/iommu.ts";
 export { SwiotlbPool, IO_TLB_SIZE, IO_TLB_SEGSIZE } from "./dma/swiotlb.ts";
 export { AtomicPool } from "./dma/pool.ts";
 export type { ZoneName, ZoneInfo, AllocFlags } from "./system.ts";
+export { KERNEL_VERSIONS, type KernelVersion } from "./mm/mm.ts";
 export type { ZoneOption } from "./options.ts";
 export { DmaDebug } from "./dma/debug.ts";
 export type { DmaDebugReport, DmaDebugOptions } from "./dma/debug.ts";
@@ -107,5 +108,12 @@ export {
 } from "./uapi/linux/mman.ts";
 export { _IOC, _IO, _IOR, _IOW, _IOWR, _IOC_NR, _IOC_TYPE, _IOC_SIZE, _IOC_DIR } from "./uapi/linux/ioctl.ts";
 export { Bitmap } from "./lib/bitmap.ts";
-export { claimFreeBlock, releaseHeldBlock, peekRmqueue, rmqueueInZone, setPageblockMigratetype } from "./mm/claim.ts";
+export {
+  claimFreeBlock,
+  releaseHeldBlock,
+  peekRmqueue,
+  rmqueueInZone,
+  setPageblockMigratetype,
+  stealWithoutClaim,
+} from "./mm/claim.ts";
 export type { RmqueuePeek } from "./mm/claim.ts";

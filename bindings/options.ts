@@ -3,6 +3,7 @@
  */
 import type { Backend } from "./core/backend.ts";
 import type { DeviceOptions } from "./dma/device.ts";
+import { KERNEL_VERSIONS, type KernelVersion } from "./mm/mm.ts";
 import type { DmaDebugOptions } from "./dma/debug.ts";
 import { DmaSimError } from "./core/errors.ts";
 import {
@@ -49,6 +50,14 @@ export interface ZoneOption {
 export interface SystemOptions {
   /** Engine build: "wasm" (asc) or "ts" (the same source compiled to JS). Default "wasm". */
   backend?: Backend;
+  /**
+   * Whose page-allocator rules to follow where Linux versions differ (see the
+   * README's profile table): "6.1" (free lists of another type than their
+   * pageblock, 6.1's stealing), "6.12" or "6.18" (the claim/steal fallback
+   * rewrite, isolation as its own pageblock bit, -EBUSY from a full CMA
+   * area). Default "6.12".
+   */
+  kernel?: KernelVersion;
   /** Physical RAM in bytes, a multiple of the pageblock size. Default 256 MiB. */
   ramBytes?: number;
   /** Page size in bytes: a power of two from 4096 to 65536. Default 4096. */
@@ -106,6 +115,7 @@ export interface SystemOptions {
 
 export interface ResolvedOptions {
   backend: Backend;
+  kernel: KernelVersion;
   ramBytes: number;
   pageSize: number;
   pageShift: number;
@@ -138,6 +148,7 @@ export const MAX_PAGES = 2 ** 27;
 
 const KNOWN = new Set([
   "backend",
+  "kernel",
   "ramBytes",
   "pageSize",
   "maxOrder",
@@ -244,6 +255,7 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
   requireObject(where, "options", options);
   rejectUnknownKeys(where, options, KNOWN, "option");
   const backend = requireOneOf(where, "backend", options.backend ?? "wasm", ["wasm", "ts"] as const);
+  const kernel = requireOneOf(where, "kernel", options.kernel ?? "6.12", KERNEL_VERSIONS);
   const pageSize = options.pageSize ?? 4096;
   if (!isPow2(pageSize) || pageSize < 4096 || pageSize > 65536) {
     throw new DmaSimError(
@@ -330,6 +342,7 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
     throw new DmaSimError("EINVAL", `${where}: swiotlbBytes must be a multiple of 256 KiB (one segment of 128 slots)`);
   return {
     backend,
+    kernel,
     ramBytes,
     pageSize,
     pageShift: Math.log2(pageSize),

@@ -18,6 +18,15 @@ import { dmaBufList, registerDmaBuf, type DmaBuf } from "./dma-buf/dma-buf.ts";
 import { registerProcFiles } from "./fs/procfs.ts";
 import { Mm, type Geometry } from "./mm/mm.ts";
 import { resolveOptions, type SystemOptions } from "./options.ts";
+import type { KernelVersion } from "./mm/mm.ts";
+import { KERNEL_6_1, KERNEL_6_12, KERNEL_6_18 } from "./core/abi.generated.ts";
+
+/** createSystem's `kernel` → the engine's profile (KERNEL_* of assembly/abi.ts). */
+const KERNEL_PROFILE_OF: Record<KernelVersion, number> = {
+  "6.1": KERNEL_6_1,
+  "6.12": KERNEL_6_12,
+  "6.18": KERNEL_6_18,
+};
 import { createProcess, registerProcesses, type Process, type ProcessOptions } from "./uapi/process.ts";
 
 export type {
@@ -38,6 +47,9 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
   const e = inst.engine;
   if (e.init(o.nrPages, o.pageShift, o.maxOrder, o.pageblockOrder, o.storeContents ? o.ramBytes : 0) < 0) {
     throw new DmaSimError("ENOMEM", `createSystem: cannot reserve ${o.ramBytes} bytes of RAM contents`);
+  }
+  if (e.setKernelProfile(KERNEL_PROFILE_OF[o.kernel]) < 0) {
+    throw new DmaSimError("EINVAL", `createSystem: the engine has no profile for kernel ${o.kernel}`);
   }
   if (e.setZones(o.dmaEndPfn, o.dma32EndPfn) < 0) {
     throw new DmaSimError("EINVAL", "createSystem: zone boundaries must be pageblock-aligned and ascending");
@@ -98,6 +110,7 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
       pageblockOrder: o.pageblockOrder,
       storeContents: o.storeContents,
       seed: o.seed,
+      kernel: o.kernel,
       cacheLineBytes: !o.cacheModel || !o.storeContents ? 0 : o.cacheModel === true ? 64 : o.cacheModel.lineBytes,
     },
     (mm) => new DmaSubsystem(mm, o.devices, swiotlb, DmaSubsystem.debugFor(o.dmaDebug)),

@@ -15,6 +15,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DmaSimError } from "../core/errors.ts";
+import { KERNEL_VERSIONS } from "../index.ts";
 import { prepareOutputDir, isReportDir } from "../lab/report.ts";
 import { summaryCell } from "./format.ts";
 import { readJsonFile, validateIn } from "../lab/json-file.ts";
@@ -108,6 +109,8 @@ export function validateConfigs(input: unknown, path = "configs"): CompareConfig
     if (labels.has(cfg.label)) throw new DmaSimError("EINVAL", `${at}.label: duplicate label "${cfg.label}"`);
     labels.add(cfg.label);
     if (cfg.backend !== undefined && cfg.backend !== "wasm" && cfg.backend !== "ts") bad("backend", `"wasm" or "ts"`);
+    if (cfg.kernel !== undefined && !(KERNEL_VERSIONS as readonly unknown[]).includes(cfg.kernel))
+      bad("kernel", KERNEL_VERSIONS.map((v) => `"${v}"`).join(", "));
     if (cfg.cmaFirstBalance !== undefined && typeof cfg.cmaFirstBalance !== "boolean")
       bad("cmaFirstBalance", "true or false");
     if (cfg.allocNoFragment !== undefined && typeof cfg.allocNoFragment !== "boolean")

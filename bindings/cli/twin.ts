@@ -7,11 +7,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
 import { runTwin, type Agreement, type TwinMode, type TwinResult } from "../lab/twin/index.ts";
-import type { Backend } from "../index.ts";
+import { KERNEL_VERSIONS, type Backend, type KernelVersion } from "../index.ts";
 
 interface TwinOpts {
   mode: TwinMode;
   backend: Backend;
+  kernel?: KernelVersion;
   json?: boolean;
   out?: string;
 }
@@ -30,7 +31,9 @@ function agreementCells(map: Record<string, Agreement>): string {
 export function formatTwinSummary(r: TwinResult): string {
   const out: string[] = [];
   const c = r.capture;
-  out.push(`dmasim twin (${r.machine.backend}): ${c.dir}`);
+  out.push(
+    `dmasim twin (${r.machine.backend}, ${r.machine.kernel} rules${r.machine.kernelFrom === "uname" ? " from uname" : ""}): ${c.dir}`,
+  );
   out.push(
     `  kernel   ${c.kernelVersion} (${c.release}); zones ${c.zones.map((z) => `${z.name} ${z.startPfn}+${z.spannedPages}`).join(", ")}; pageblock order ${c.pageblockOrder}, max order ${c.maxOrder}` +
       (c.cmaAreas.length > 0 ? `; cma= on the command line${c.cmaConfigured ? "" : " (no CONFIG_CMA: ignored)"}` : ""),
@@ -70,7 +73,7 @@ export function formatTwinSummary(r: TwinResult): string {
 }
 
 async function twinCommand(dir: string, opts: TwinOpts): Promise<void> {
-  const result = await runTwin(dir, { mode: opts.mode, backend: opts.backend });
+  const result = await runTwin(dir, { mode: opts.mode, backend: opts.backend, kernel: opts.kernel });
   if (opts.out) {
     mkdirSync(opts.out, { recursive: true });
     writeFileSync(join(opts.out, "twin.json"), JSON.stringify(result, null, 2) + "\n");
@@ -94,6 +97,11 @@ export function addTwinCommand(program: Command): void {
         .default("both"),
     )
     .addOption(new Option("--backend <backend>", "engine build").choices(["wasm", "ts"]).default("wasm"))
+    .addOption(
+      new Option("--kernel <version>", "the rules dmasim follows (default: from the capture's uname)").choices([
+        ...KERNEL_VERSIONS,
+      ]),
+    )
     .option("-o, --out <dir>", "also write the result as twin.json in this directory")
     .option("--json", "print the result as JSON on stdout, and nothing else")
     .action((dir: string, opts: TwinOpts) => twinCommand(dir, opts));

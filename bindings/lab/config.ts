@@ -1,10 +1,12 @@
 // A Lab run's configuration: the knobs compare and sweep vary.
-import { type Backend } from "../index.ts";
+import { type Backend, type KernelVersion } from "../index.ts";
 
 /** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
 export interface LabConfig {
   /** Engine build. Default "wasm". */
   backend?: Backend;
+  /** Kernel profile (SystemOptions.kernel). Default: the scenario's `machine.kernel` ("6.12"). */
+  kernel?: KernelVersion;
   /** Policy.cmaFirstBalance. Default: the scenario's `machine.cmaFirstBalance` (true). */
   cmaFirstBalance?: boolean;
   /** pageblock_order. Default: the scenario's `machine.pageblockOrder` (9). */
@@ -32,6 +34,7 @@ export interface LabConfig {
 /** The fields of LabConfig. */
 export const LAB_CONFIG_KEYS = [
   "backend",
+  "kernel",
   "cmaFirstBalance",
   "pageblockOrder",
   "maxOrder",

@@ -213,6 +213,7 @@ export function configureScenario(scenario: Scenario, config: LabConfig): Scenar
   if (config.pageblockOrder !== undefined) machine.pageblockOrder = config.pageblockOrder;
   else machine.pageblockOrder = Math.min(machine.pageblockOrder, machine.maxOrder);
   if (config.cmaFirstBalance !== undefined) machine.cmaFirstBalance = config.cmaFirstBalance;
+  if (config.kernel !== undefined) machine.kernel = config.kernel;
   const pageblockBytes = machine.pageSize * 2 ** machine.pageblockOrder;
   if (machine.ramBytes % pageblockBytes !== 0) {
     throw new DmaSimError(
@@ -247,6 +248,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
   const m = scenario.machine;
   const sys = await createSystem({
     backend: options.backend ?? "wasm",
+    kernel: m.kernel,
     seed,
     ramBytes: m.ramBytes,
     pageSize: m.pageSize,

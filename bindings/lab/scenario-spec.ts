@@ -68,6 +68,8 @@ export interface MachineSpec {
   zones?: "x86_64" | { name: "DMA" | "DMA32" | "Normal"; endBytes: Bytes }[];
   /** vm.min_free_kbytes. Default: the kernel's formula, int_sqrt(lowmem_kbytes * 16) clamped to 128..262144. */
   minFreeKbytes?: number;
+  /** Whose page-allocator rules to follow (SystemOptions.kernel): "6.1", "6.12" or "6.18". Default "6.12". */
+  kernel?: "6.1" | "6.12" | "6.18";
 }
 
 /** A CMA area (CmaAreaOptions with sizes that may carry units). */

@@ -42,6 +42,7 @@ export type {
 import type { DeviceSpec, MachineSpec, OpsRange, PhaseSpec, ScenarioSpec } from "./scenario-spec.ts";
 import { show as showAnyValue } from "../core/validate.ts";
 import { pfnUp } from "../core/units.ts";
+import { KERNEL_VERSIONS, type KernelVersion } from "../index.ts";
 
 // ---- the resolved form, defaults filled in ---------------------------------------------------
 
@@ -56,6 +57,8 @@ export interface Machine {
   zones: "x86_64" | { name: "DMA" | "DMA32" | "Normal"; endBytes: number }[] | null;
   /** null: the kernel's default. */
   minFreeKbytes: number | null;
+  /** Whose page-allocator rules the machine follows (SystemOptions.kernel). */
+  kernel: KernelVersion;
 }
 
 /** A CMA area of the scenario's machine: the system option itself. */
@@ -192,6 +195,7 @@ export const SCENARIO_FIELDS = {
     "cmaFirstBalance",
     "zones",
     "minFreeKbytes",
+    "kernel",
   ],
   zone: ["name", "endBytes"],
   area: ["name", "bytes", "base", "limit", "alignment", "orderPerBit", "heapUsers"],
@@ -591,6 +595,7 @@ function machineOf(path: string, value: unknown): Machine {
     cmaFirstBalance: r.cmaFirstBalance === undefined ? true : bool(`${path}.cmaFirstBalance`, r.cmaFirstBalance),
     zones: zonesOf(`${path}.zones`, r.zones),
     minFreeKbytes: r.minFreeKbytes === undefined ? null : int(`${path}.minFreeKbytes`, r.minFreeKbytes, 0, 2 ** 31 - 1),
+    kernel: r.kernel === undefined ? "6.12" : oneOf(`${path}.kernel`, r.kernel, KERNEL_VERSIONS),
   };
 }
 
@@ -913,6 +918,8 @@ export function scenarioSpecOf(scenario: Scenario): ScenarioSpec {
     cmaFirstBalance: m.cmaFirstBalance,
     ...(m.zones !== null ? { zones: m.zones === "x86_64" ? m.zones : m.zones.map((z) => ({ ...z })) } : {}),
     ...(m.minFreeKbytes !== null ? { minFreeKbytes: m.minFreeKbytes } : {}),
+    // Written only when it is not the default, so that results of 6.12 runs stay as they were.
+    ...(m.kernel !== "6.12" ? { kernel: m.kernel } : {}),
   };
   const devices = scenario.devices.map((d): DeviceSpec =>
     d.kind === "cma-consumer"

@@ -35,6 +35,7 @@ import { dmasimVersion, RESULT_FORMAT } from "./version.ts";
 /** The axes a grid may vary, in enumeration order: the last varies fastest. */
 export const SWEEP_AXES = [
   "backend",
+  "kernel",
   "maxOrder",
   "pageblockOrder",
   "cmaFirstBalance",
@@ -123,36 +124,40 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
     const ok =
       axis === "backend"
         ? v === "wasm" || v === "ts"
-        : axis === "iommuStyle"
-          ? v === "arm" || v === "dma-iommu"
-          : flag
-            ? typeof v === "boolean"
-            : axis === "seed"
-              ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
-              : axis === "claimThresholdPages"
-                ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 20
-                : axis === "compactionProactiveness" || axis === "extfragThreshold"
-                  ? Number.isInteger(v) &&
-                    (v as number) >= 0 &&
-                    (v as number) <= (axis === "extfragThreshold" ? 1000 : 100)
-                  : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
+        : axis === "kernel"
+          ? v === "6.1" || v === "6.12" || v === "6.18"
+          : axis === "iommuStyle"
+            ? v === "arm" || v === "dma-iommu"
+            : flag
+              ? typeof v === "boolean"
+              : axis === "seed"
+                ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
+                : axis === "claimThresholdPages"
+                  ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 20
+                  : axis === "compactionProactiveness" || axis === "extfragThreshold"
+                    ? Number.isInteger(v) &&
+                      (v as number) >= 0 &&
+                      (v as number) <= (axis === "extfragThreshold" ? 1000 : 100)
+                    : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
     if (!ok) {
       const want =
         axis === "backend"
           ? `"wasm" or "ts"`
-          : axis === "iommuStyle"
-            ? `"arm" or "dma-iommu"`
-            : flag
-              ? "true or false"
-              : axis === "seed"
-                ? "an integer in 0..4294967295"
-                : axis === "claimThresholdPages"
-                  ? "a number of pages"
-                  : axis === "compactionProactiveness"
-                    ? "an integer in 0..100"
-                    : axis === "extfragThreshold"
-                      ? "an integer in 0..1000"
-                      : "an integer in 1..20";
+          : axis === "kernel"
+            ? `"6.1", "6.12" or "6.18"`
+            : axis === "iommuStyle"
+              ? `"arm" or "dma-iommu"`
+              : flag
+                ? "true or false"
+                : axis === "seed"
+                  ? "an integer in 0..4294967295"
+                  : axis === "claimThresholdPages"
+                    ? "a number of pages"
+                    : axis === "compactionProactiveness"
+                      ? "an integer in 0..100"
+                      : axis === "extfragThreshold"
+                        ? "an integer in 0..1000"
+                        : "an integer in 1..20";
       fail(at, `must be ${want}, got ${JSON.stringify(v)}`);
     }
   });

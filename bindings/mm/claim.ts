@@ -7,7 +7,7 @@
  */
 import { DmaSimError } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
-import { MIGRATETYPES, type MigratetypeName } from "./migratetype.ts";
+import { MIGRATETYPES, type Migratetype, type MigratetypeName } from "./migratetype.ts";
 import { ZONE_NAMES, type Mm, type ZoneName } from "./mm.ts";
 
 /** What peekRmqueue() found: the block dmasim would hand out, and the fallback it would take for it. */
@@ -64,11 +64,38 @@ export function claimFreeBlock(mm: Mm, pfn: number, order: number, migratetype: 
  * larger allocation around it is split first, as split_page() would, its other
  * parts staying held). Returns false, changing nothing, when some page of the
  * range is free, reserved, CMA-allocated or pinned.
+ *
+ * `listMigratetype`: the free list the kernel put it on (6.1
+ * free_pcppages_bulk()'s per-cpu migratetype). Used under the 6.1 profile
+ * only; later kernels free to the pageblock's type, as does the default.
  */
-export function releaseHeldBlock(mm: Mm, pfn: number, order: number): boolean {
+export function releaseHeldBlock(mm: Mm, pfn: number, order: number, listMigratetype?: MigratetypeName): boolean {
   blockArgs(mm, "releaseHeldBlock", pfn, order);
-  const ret = mm.engine.releaseBlock(pfn, order);
+  const listMt = listMigratetype === undefined ? -1 : migratetypeIndex("releaseHeldBlock", listMigratetype);
+  if (listMt > MIGRATETYPES.indexOf("reclaimable"))
+    throw new DmaSimError("EINVAL", `releaseHeldBlock: listMigratetype must be unmovable, movable or reclaimable`);
+  const ret = mm.engine.releaseBlock(pfn, order, listMt);
   if (ret < 0 && ret !== -16) throw DmaSimError.fromErrno(ret, `releaseHeldBlock(${pfn}, ${order}): refused`);
+  return ret === 0;
+}
+
+/**
+ * 6.1 steal_suitable_fallback() without a claim, as a traced steal did it:
+ * with `wholeBlock` every free page of the pageblock of `pfn` moves to
+ * `migratetype`'s lists (move_freepages_block()), else only the free block
+ * headed at `pfn` (move_to_free_list()); no pageblock changes type. Returns
+ * false, changing nothing, when `pfn` heads no free block. EINVAL under other
+ * profiles, which keep every free block on its pageblock's list.
+ */
+export function stealWithoutClaim(mm: Mm, pfn: number, migratetype: Migratetype, wholeBlock: boolean): boolean {
+  requireInt("stealWithoutClaim", "pfn", pfn, 0, mm.nrPages - 1);
+  const mt = migratetypeIndex("stealWithoutClaim", migratetype);
+  const ret = mm.engine.stealWithoutClaim(pfn, mt, wholeBlock);
+  if (ret < 0 && ret !== -16)
+    throw DmaSimError.fromErrno(
+      ret,
+      `stealWithoutClaim(${pfn}, ${migratetype}): ${mm.kernel === "6.1" ? "refused" : `only under the 6.1 profile (this machine follows ${mm.kernel})`}`,
+    );
   return ret === 0;
 }
 

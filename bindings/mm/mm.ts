@@ -235,6 +235,10 @@ export interface KcompactdState {
 }
 
 export type ZoneName = "DMA" | "DMA32" | "Normal";
+
+/** The kernel versions whose page-allocator rules dmasim can follow (createSystem's `kernel`). */
+export const KERNEL_VERSIONS = ["6.1", "6.12", "6.18"] as const;
+export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
 /** gfpArgs() of a call without flags: ZONE_NORMAL, no reserves. */
 const NORMAL_NO_RESERVES: readonly [number, number] = [ZONE_NORMAL, 0];
 /** @internal Zone names by engine zone index (ZONE_* of assembly/abi.ts). */
@@ -312,12 +316,16 @@ export interface Geometry {
   pageblockOrder: number;
   storeContents: boolean;
   seed: number;
+  /** Whose rules the engine follows (createSystem's `kernel`). */
+  kernel: KernelVersion;
   /** Line size of the CPU cache model; 0: no cache model. */
   cacheLineBytes: number;
 }
 
 export class Mm {
   readonly backend: Backend;
+  /** The kernel version whose page-allocator rules this machine follows (createSystem's `kernel`). */
+  readonly kernel: KernelVersion;
   readonly ramBytes: number;
   readonly pageSize: number;
   readonly nrPages: number;
@@ -351,6 +359,7 @@ export class Mm {
     this.inst = inst;
     this.engine = inst.engine;
     this.backend = inst.backend;
+    this.kernel = g.kernel;
     this.ramBytes = g.ramBytes;
     this.pageSize = g.pageSize;
     this.nrPages = g.ramBytes / g.pageSize;

@@ -29,6 +29,7 @@ import {
   createSystem,
   setPageblockMigratetype,
   type Backend,
+  type KernelVersion,
   type MigratetypeName,
   type System,
   type ZoneName,
@@ -167,11 +168,17 @@ export interface LoadReport {
 }
 
 /** A machine laid out like the capture, booted with every page free. */
-export async function createTwinSystem(capture: Capture, layout: TwinLayout, backend: Backend): Promise<System> {
+export async function createTwinSystem(
+  capture: Capture,
+  layout: TwinLayout,
+  backend: Backend,
+  kernel: KernelVersion = kernelProfileOf(capture.kernelVersion),
+): Promise<System> {
   const zones: ZoneOption[] = layout.zones.map((z) => ({ name: z.name, endBytes: z.endPfn * capture.pageSize }));
   const minPages = capture.zones.reduce((sum, z) => sum + z.watermarks.min, 0);
   return createSystem({
     backend,
+    kernel,
     ramBytes: layout.nrPages * capture.pageSize,
     pageSize: capture.pageSize,
     maxOrder: capture.maxOrder,
@@ -180,6 +187,21 @@ export async function createTwinSystem(capture: Capture, layout: TwinLayout, bac
     zones,
     minFreeKbytes: (minPages * capture.pageSize) / 1024,
   });
+}
+
+/**
+ * The profile whose rules a kernel version follows: before v6.10 ("freelist
+ * migratetype hygiene") 6.1's, up to v6.14 6.12's, from v6.15 (the
+ * __rmqueue_claim()/__rmqueue_steal() rewrite) 6.18's. An unreadable version
+ * gets the default, "6.12".
+ */
+export function kernelProfileOf(kernelVersion: string): KernelVersion {
+  const m = /^(\d+)\.(\d+)/.exec(kernelVersion);
+  if (!m) return "6.12";
+  const v = Number(m[1]) * 1000 + Number(m[2]);
+  if (v < 6010) return "6.1";
+  if (v < 6015) return "6.12";
+  return "6.18";
 }
 
 /**
@@ -216,8 +238,13 @@ export function loadFreeSet(sys: System, free: Uint8Array, types: MigratetypeNam
       for (let i = 1; i < span; i++) types[pb + i] = types[pb]!;
     }
   }
+  // Every pageblock is (re)typed in ascending order, which moves its free
+  // blocks to their lists' tails (move_freepages_block()): each list then
+  // holds its blocks in ascending pfn order, the order the boot snapshot
+  // cannot tell and lists61.ts assumes.
   for (let pb = 0; pb < types.length; pb++) {
-    if (types[pb] !== sys.pageblockMigratetype(pb * pbPages)) setPageblockMigratetype(sys, pb * pbPages, types[pb]!);
+    const mt = types[pb]!;
+    if (mt !== "cma" && mt !== "isolate") setPageblockMigratetype(sys, pb * pbPages, mt);
   }
 }
 

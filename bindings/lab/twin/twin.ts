@@ -35,13 +35,17 @@ import {
   releaseHeldBlock,
   rmqueueInZone,
   setPageblockMigratetype,
+  stealWithoutClaim,
   type Backend,
+  type KernelVersion,
+  type Migratetype,
   type MigratetypeName,
   type RmqueuePeek,
   type System,
   type ZoneName,
 } from "../../index.ts";
 import { DmaSimError } from "../../core/errors.ts";
+import { KERNEL_VERSIONS } from "../../index.ts";
 import { readCapture, readFreePfns, type Capture, type CaptureSnapshot } from "./capture.ts";
 import { parseTwinLine, readTwinLines, type TwinEvent } from "./events.ts";
 import { Linux61Lists } from "./lists61.ts";
@@ -50,6 +54,7 @@ import {
   createTwinSystem,
   emptyEvidence,
   freeListDistance,
+  kernelProfileOf,
   loadFreeSet,
   loadReport,
   migratetypeNames,
@@ -67,6 +72,8 @@ export interface TwinOptions {
   mode?: TwinMode;
   /** Engine build. Default "wasm". */
   backend?: Backend;
+  /** The profile whose rules dmasim follows. Default: from the capture's uname (kernelProfileOf()). */
+  kernel?: KernelVersion;
 }
 
 /** Decisions and how many dmasim got right. */
@@ -95,7 +102,8 @@ export interface FollowResult extends Agreement {
   fallbacks: { kernel: number; dmasimAlsoFellBack: number; sameBlock: number; agreement: number | null };
   /** Buddy-level allocations not scored (a highatomic or other non-allocation type). */
   unscored: number;
-  applied: { allocs: number; frees: number; retypes: number };
+  /** moves: traced non-claiming steals applied as 6.1 does (the 6.1 profile only). */
+  applied: { allocs: number; frees: number; retypes: number; moves: number };
   /** Events that could not be applied: the twin's state disagreed with the kernel's (diagnostics). */
   unapplied: { allocs: number; frees: number; examples: string[] };
   /**
@@ -145,7 +153,14 @@ export interface TwinResult {
     cmaConfigured: boolean;
     phases: string[];
   };
-  machine: { backend: Backend; nrPages: number; zones: TwinLayout["zones"] };
+  machine: {
+    backend: Backend;
+    /** The profile the twin ran with, and whether it came from the capture's uname or the caller. */
+    kernel: KernelVersion;
+    kernelFrom: "uname" | "option";
+    nrPages: number;
+    zones: TwinLayout["zones"];
+  };
   load: LoadReport;
   fidelity: { follow?: FollowResult; freeRun?: FreeRunResult };
   trace: { lines: number; events: Record<string, number>; afterBoot: number };
@@ -178,7 +193,7 @@ class Follower {
     byMigratetype: {},
     fallbacks: { kernel: 0, dmasimAlsoFellBack: 0, sameBlock: 0, agreement: null },
     unscored: 0,
-    applied: { allocs: 0, frees: 0, retypes: 0 },
+    applied: { allocs: 0, frees: 0, retypes: 0, moves: 0 },
     unapplied: { allocs: 0, frees: 0, examples: [] },
     typeDiffers: { allocs: 0, drains: 0 },
     linux61Lists: { decisions: 0, agreed: 0, agreement: null },
@@ -248,7 +263,10 @@ class Follower {
   free(pfn: number, order: number, why: string, kernelMt?: number): void {
     if (kernelMt !== undefined && this.sys.pageblockMigratetype(pfn) !== this.names[kernelMt])
       this.result.typeDiffers.drains++;
-    if (releaseHeldBlock(this.sys, pfn, order)) {
+    // A drain carries the list 6.1 puts the page on (used by the 6.1 profile only).
+    const listMt = kernelMt === undefined ? undefined : this.names[kernelMt];
+    const carried = listMt !== undefined && ALLOC_TYPES.includes(listMt) ? listMt : undefined;
+    if (releaseHeldBlock(this.sys, pfn, order, carried)) {
       this.result.applied.frees++;
       this.lists61.free(pfn, order, kernelMt ?? null);
     } else {
@@ -273,9 +291,27 @@ class Follower {
         const span = Math.max(1, 2 ** (ev.fallbackOrder - this.sys.pageblockOrder)) * this.sys.pageblockNrPages;
         const start = Math.floor(ev.pfn / span) * span;
         this.lists61.retype(start, Math.min(start + span, this.sys.nrPages), ev.allocMigratetype);
+      } else if (this.sys.kernel === "6.1" && ev.fallbackOrder < this.sys.pageblockOrder) {
+        // 6.1 steal_suitable_fallback() without a claim: move_freepages_block() when
+        // can_steal_fallback() allowed a whole-block steal, else move_to_free_list() of
+        // the fallback block; the pages stay on the requester's lists.
+        const whole = canStealFallback61(ev.fallbackOrder, mt, this.sys.pageblockOrder);
+        const pb = this.sys.pageblockNrPages;
+        const start = whole ? Math.floor(ev.pfn / pb) * pb : ev.pfn;
+        const end = whole ? start + pb : ev.pfn + 2 ** ev.fallbackOrder;
+        if (stealWithoutClaim(this.sys, ev.pfn, mt as Migratetype, whole)) {
+          this.result.applied.moves++;
+          this.lists61.retype(start, end, ev.allocMigratetype);
+        }
       }
     }
   }
+}
+
+/** 6.1 can_steal_fallback(): whether a steal of a block of `order` may take its whole pageblock. */
+function canStealFallback61(order: number, startMt: MigratetypeName, pageblockOrder: number): boolean {
+  if (order >= pageblockOrder) return true;
+  return order >= Math.floor(pageblockOrder / 2) || startMt === "reclaimable" || startMt === "unmovable";
 }
 
 /** Applies a traced claim of a pageblock (or of every pageblock of a stolen block larger than one). */
@@ -442,7 +478,13 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   if (!["follow", "free-run", "both"].includes(mode))
     throw new DmaSimError("EINVAL", `twin: mode must be "follow", "free-run" or "both", got ${String(mode)}`);
   const backend = options.backend ?? "wasm";
+  if (options.kernel !== undefined && !KERNEL_VERSIONS.includes(options.kernel))
+    throw new DmaSimError(
+      "EINVAL",
+      `twin: kernel must be one of ${KERNEL_VERSIONS.join(", ")}, got ${JSON.stringify(options.kernel)}`,
+    );
   const capture = await readCapture(dir);
+  const kernel = options.kernel ?? kernelProfileOf(capture.kernelVersion);
   const boot = capture.phases[0]!;
   const bootFree = await readFreePfns(boot);
   const layout = twinLayout(capture, bootFree.length);
@@ -469,13 +511,13 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     const tLoad = performance.now();
     const types = assignPageblockTypes(capture, boot, layout, bootFree, evidence);
     if (mode !== "free-run") {
-      const sys = await createTwinSystem(capture, layout, backend);
+      const sys = await createTwinSystem(capture, layout, backend, kernel);
       loadFreeSet(sys, bootFree, [...types]);
       follower = new Follower(sys, names, layout);
       load = loadReport(sys, boot, layout);
     }
     if (mode !== "follow") {
-      const sys = await createTwinSystem(capture, layout, backend);
+      const sys = await createTwinSystem(capture, layout, backend, kernel);
       loadFreeSet(sys, bootFree, [...types]);
       runner = new FreeRunner(sys, names, bootFree);
       load ??= loadReport(sys, boot, layout);
@@ -559,7 +601,13 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   }
   return {
     capture: summaryOf(capture),
-    machine: { backend, nrPages: layout.nrPages, zones: layout.zones },
+    machine: {
+      backend,
+      kernel,
+      kernelFrom: options.kernel === undefined ? "uname" : "option",
+      nrPages: layout.nrPages,
+      zones: layout.zones,
+    },
     load: load!,
     fidelity,
     trace: { lines, events, afterBoot },
