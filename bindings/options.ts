@@ -17,6 +17,7 @@ import {
   show,
 } from "./core/validate.ts";
 import { GIB, MIB, pageAligned } from "./core/units.ts";
+import { resolveFaultInjection, type FaultInjectionOptions } from "./core/fault-inject.ts";
 
 /** A CMA area, declared as `cma=` or a reserved-memory node would declare it. */
 export interface CmaAreaOptions {
@@ -91,6 +92,16 @@ export interface SystemOptions {
    * sync yields stale bytes. Default false (needs storeContents).
    */
   cacheModel?: boolean | { lineBytes: number };
+  /**
+   * Failure points armed at boot, as the debugfs attributes of
+   * /sys/kernel/debug/fail_* would arm them (also writable later with
+   * `sys.writeFile()`): `failPageAlloc`, `failslab`, `failIommu`,
+   * `failSwiotlb`, `failCma`, each `{ probability, interval, times, space,
+   * verbose }` (defaults 0, 1, 1, 0, 2) plus `ignoreGfpWait` (true) for the
+   * first two and `ignoreGfpHighmem` (true), `minOrder` (1) for
+   * fail_page_alloc. Default: every point off. Unknown points or attributes: EINVAL.
+   */
+  faultInjection?: FaultInjectionOptions;
 }
 
 export interface ResolvedOptions {
@@ -116,6 +127,7 @@ export interface ResolvedOptions {
   swiotlbBytes: number;
   dmaDebug: boolean | DmaDebugOptions;
   cacheModel: boolean | { lineBytes: number };
+  faultInjection: FaultInjectionOptions;
 }
 
 /** Contents live in wasm32 linear memory beside the metadata. */
@@ -140,6 +152,7 @@ const KNOWN = new Set([
   "swiotlbBytes",
   "dmaDebug",
   "cacheModel",
+  "faultInjection",
 ]);
 const KNOWN_DEVICE = new Set(["name", "dmaMask", "coherent", "iommu", "maxSegmentSize", "segmentBoundaryMask", "cma"]);
 
@@ -333,6 +346,7 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
     swiotlbBytes,
     dmaDebug: resolveFlag(where, "dmaDebug", options.dmaDebug),
     cacheModel: resolveCacheModel(where, options.cacheModel),
+    faultInjection: resolveFaultInjection(where, options.faultInjection),
   };
 }
 

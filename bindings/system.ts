@@ -89,10 +89,12 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
       pageblockOrder: o.pageblockOrder,
       storeContents: o.storeContents,
       seed: o.seed,
+      faultInjection: o.faultInjection,
       cacheLineBytes: !o.cacheModel || !o.storeContents ? 0 : o.cacheModel === true ? 64 : o.cacheModel.lineBytes,
     },
     (mm) => new DmaSubsystem(mm, o.devices, swiotlb, DmaSubsystem.debugFor(o.dmaDebug)),
   );
+  if (swiotlb) swiotlb.faults = sys.faultInjection;
   for (const area of o.cma) if (area.heapUsers) sys.cmaHeapUsers.set(area.name, Object.freeze([...area.heapUsers]));
   return sys;
 }
@@ -163,6 +165,20 @@ export class System extends Mm {
     const text = this.registry.readFile(path);
     if (text === undefined) throw new DmaSimError("ENOENT", `readFile: ${path}: no such file`);
     return text;
+  }
+
+  /**
+   * Writes a virtual file: the fault-injection attributes under
+   * /sys/kernel/debug/fail_* (core/fault-inject.ts) are the writable ones.
+   * ENOENT for a file that does not exist, EACCES for one that is read-only,
+   * EINVAL for a value the attribute cannot take (nothing is changed then).
+   */
+  writeFile(path: string, data: string): void {
+    if (typeof path !== "string") throw new DmaSimError("EINVAL", "writeFile: path must be a string");
+    if (typeof data !== "string") throw new DmaSimError("EINVAL", "writeFile: data must be a string");
+    if (this.registry.writeFile(path, data)) return;
+    if (this.registry.readFile(path) !== undefined) throw new DmaSimError("EACCES", `writeFile: ${path}: read-only`);
+    throw new DmaSimError("ENOENT", `writeFile: ${path}: no such file`);
   }
 
   /** Verifies every invariant, the engine's first, then each subsystem's; throws a DmaSimError naming the first broken one. */

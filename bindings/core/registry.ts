@@ -13,6 +13,8 @@ export interface Subsystem {
   readonly name: string;
   /** The text of a virtual file it serves, or undefined when `path` is none of its files. */
   readFile?(path: string): string | undefined;
+  /** Writes a virtual file it serves: true when written, undefined when `path` is none of its writable files. */
+  writeFile?(path: string, text: string): true | undefined;
   /** Its invariants: "" when they hold, else the first broken one. */
   check?(): string;
   /** Feeds its state in a canonical order; feeds nothing while it holds none. */
@@ -35,6 +37,14 @@ export class Registry {
     for (const s of this.subsystems) {
       const text = s.readFile?.(path);
       if (text !== undefined) return text;
+    }
+    return undefined;
+  }
+
+  /** Writes `text` to the first subsystem that serves `path` writably; undefined when none does. */
+  writeFile(path: string, text: string): true | undefined {
+    for (const s of this.subsystems) {
+      if (s.writeFile?.(path, text)) return true;
     }
     return undefined;
   }

@@ -681,6 +681,9 @@ export class DmaBuf {
     if (importerOps !== null && (typeof importerOps !== "object" || typeof importerOps.moveNotify !== "function")) {
       throw new DmaSimError("EINVAL", `${where}: importer ops need move_notify`);
     }
+    const faults = this.sys.faultInjection;
+    if (faults.enabled && faults.shouldFail("failslab", { size: 1, mayWait: true }))
+      throw new DmaSimError("ENOMEM", `${where}: kzalloc() of the attachment failed (failslab)`);
     const att = new DmaBufAttachment(this, dev, importerOps, importerPriv);
     this.ops.attach?.(this, att);
     this.attachmentList.unshift(att);

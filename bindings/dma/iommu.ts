@@ -86,6 +86,8 @@ export class IommuDomain {
    */
   allocIova(bytes: number): number | null {
     requireInt("IommuDomain.allocIova", "bytes", bytes, 1, this.size);
+    const faults = this.sys.faultInjection;
+    if (faults.enabled && faults.shouldFail("failIommu", { size: 1 })) return null;
     const ret = this.sys.engine.iovaAlloc(this.id, pfnUp(bytes, this.pageSize));
     return ret < 0 ? null : this.base + ret * this.pageSize;
   }
