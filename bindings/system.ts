@@ -8,6 +8,7 @@
  */
 import { loadEngine, type EngineInstance } from "./core/backend.ts";
 import { DmaSimError, errnoName } from "./core/errors.ts";
+import { show } from "./core/validate.ts";
 import { pfnUp } from "./core/units.ts";
 import type { DmaDebug } from "./dma/debug.ts";
 import { DmaSubsystem } from "./dma/dma.ts";
@@ -117,7 +118,7 @@ export class System extends Mm {
   /** The device named `name`. */
   device(name: string): Device {
     const dev = this.dma.devices.find((d) => d.name === name);
-    if (!dev) throw new DmaSimError("ENODEV", `device: no device named ${JSON.stringify(name)}`);
+    if (!dev) throw new DmaSimError("ENODEV", `device: no device named ${show(name)}`);
     return dev;
   }
 

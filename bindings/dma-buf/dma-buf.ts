@@ -878,8 +878,9 @@ export class DmaBuf {
   /** dma_buf_kunmap() */
   kunmap(pageNum: number, map: DmaBufMap): void {
     const where = "dma_buf_kunmap";
-    if (this.kmaps.get(pageNum) !== map)
-      throw new DmaSimError("EINVAL", `${where}: page ${pageNum} is not kmapped as given`);
+    // A page not kmapped has no entry: undefined must not match a missing map.
+    if (!(map instanceof DmaBufMap) || this.kmaps.get(pageNum) !== map)
+      throw new DmaSimError("EINVAL", `${where}: page ${show(pageNum)} is not kmapped as given`);
     this.ops.kunmap?.(this, pageNum);
     this.kmaps.delete(pageNum);
     map.valid = false;

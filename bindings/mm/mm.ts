@@ -745,7 +745,7 @@ export class Mm {
     if (!area)
       throw new DmaSimError(
         "ENOENT",
-        `cma: no CMA area named ${JSON.stringify(name)} (have: ${this.areas.map((a) => a.name).join(", ") || "none"})`,
+        `cma: no CMA area named ${show(name)} (have: ${this.areas.map((a) => a.name).join(", ") || "none"})`,
       );
     return area;
   }

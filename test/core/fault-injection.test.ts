@@ -65,7 +65,7 @@ function footprint(sys: System) {
     freeCma: s.nrFreeCmaPages,
     iova: sys.devices.map((d) => d.iommu?.iovaBytesInUse ?? 0),
     swiotlb: sys.swiotlb?.used ?? 0,
-    coherent: sys.devices.map((d) => d.coherentBufferList().length),
+    coherent: sys.devices.map((d) => (d as unknown as { coherentBufferList(): unknown[] }).coherentBufferList().length),
     dmabufs: sys.dmabufs.length,
     holds: (sys as unknown as { pageHolds: { count: number } }).pageHolds.count,
   };
@@ -88,7 +88,7 @@ interface Ctx {
   pfns?: number[];
   sgt?: SgTable;
   mapped?: boolean;
-  coherent?: ReturnType<System["device"]>["dmaAllocAttrs"];
+  coherent?: ReturnType<ReturnType<System["device"]>["dmaAllocAttrs"]>;
   pfn?: number | null;
   range?: [number, number];
   pages?: NonNullable<ReturnType<System["allocMovable"]>>[];
