@@ -32,7 +32,7 @@ export interface FaultAttrOptions {
   interval?: number;
   /** `times`: how many failures at most; -1 = no limit. Default 1. */
   times?: number;
-  /** `space`: a budget of size (pages for page allocations, 1 per call elsewhere) let through before failing. Default 0. */
+  /** `space`: a budget of size (pages for page and CMA allocations, 1 per call elsewhere) let through while it exceeds the request. Default 0. */
   space?: number;
   /** `verbose`: 0 silent, 1 a line per failure in `FaultInjection.log`, 2 the same (no stack to dump). Default 2. */
   verbose?: number;
@@ -146,7 +146,7 @@ export function resolveFaultInjection(where: string, value: unknown): Partial<Re
 
 /** Request properties a point's filters look at. */
 export interface FaultRequest {
-  /** Size consumed from `space`: pages for page allocations (1 << order), 1 elsewhere. */
+  /** Size consumed from `space`: pages for page allocations (1 << order) and cma_alloc(), 1 elsewhere. */
   size: number;
   /** fail_page_alloc: the order (min-order). */
   order?: number;

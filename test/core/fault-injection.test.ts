@@ -311,8 +311,8 @@ interface Outcome {
   hash: string;
 }
 
-/** Steps tried at each point: every one up to 24, then a sample (loops of identical steps). */
-const STEPS = [...Array.from({ length: 24 }, (_, k) => k), 31, 39, 47, 63];
+/** Steps tried at each point: every one up to 20, then a sample (loops of identical steps). */
+const STEPS = [...Array.from({ length: 20 }, (_, k) => k), 31, 47];
 
 function runOnce(sys: System, c: Case, point: FaultPoint, k: number): Outcome {
   const where = `${c.name}: ${point} k=${k} (${sys.backend})`;

@@ -361,7 +361,7 @@ describe("differential fuzzing: wasm and ts in lockstep", () => {
     "random operation sequences agree step by step (results, errors, state hash)",
     async () => {
       await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 60 }), runSequence), {
-        numRuns: RUNS || 25,
+        numRuns: RUNS || 40,
         seed: RUNS ? undefined : 0x15,
       });
     },
@@ -571,7 +571,7 @@ describe("hostile arguments: a DmaSimError and an untouched machine, never a Typ
             expect(outs[1], `${method}: backends differ`).toBe(outs[0]);
           },
         ),
-        { numRuns: RUNS ? RUNS * 5 : 100, seed: RUNS ? undefined : 0x15 },
+        { numRuns: RUNS ? RUNS * 5 : 60, seed: RUNS ? undefined : 0x15 },
       );
     }, 120_000);
   }
