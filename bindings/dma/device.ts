@@ -437,7 +437,12 @@ export class Device {
   coherentRead(buf: CoherentBuffer, offset = 0, length?: number): Uint8Array {
     // The default length needs a buffer of this device: coherentArgs() refuses anything else.
     const size = this.coherentBuffers.has(buf) ? buf.size : 0;
-    const [phys, len] = this.coherentArgs("coherentRead", buf, offset, length ?? size - offset);
+    const [phys, len] = this.coherentArgs(
+      "coherentRead",
+      buf,
+      offset,
+      length ?? (typeof offset === "number" ? size - offset : 0),
+    );
     return this.coherent ? this.sys.cpuRead(phys, len) : this.sys.ramRead(phys, len);
   }
 

@@ -416,8 +416,9 @@ export class Mm {
   /** `count` __free_pages() calls in one engine call; all are checked first, so a bad pfn frees none. */
   freePagesBatch(pfns: ArrayLike<number>, order = 0): void {
     this.orderArg("freePagesBatch", order);
-    if (typeof pfns !== "object" || pfns === null || typeof pfns.length !== "number")
+    if (typeof pfns !== "object" || pfns === null)
       throw new DmaSimError("EINVAL", "freePagesBatch: pfns must be an array");
+    requireInt("freePagesBatch", "pfns.length", pfns.length, 0, 2 ** 26);
     for (let i = 0; i < pfns.length; i++) this.pfnArg("freePagesBatch", pfns[i]);
     for (let i = 0; i < pfns.length; i++) this.pageHolds.refuseHeld("freePagesBatch", pfns[i]!, 2 ** order);
     const e = this.engine;

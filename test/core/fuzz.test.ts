@@ -632,6 +632,13 @@ describe("regressions found by the hostile-argument fuzzer", () => {
         // The default length read buf.size of whatever was passed.
         ["EINVAL", () => gpu.coherentRead(null as never)],
         ["EINVAL", () => gpu.coherentRead(undefined as never, 0)],
+        // Found by a longer run (DMASIM_FUZZ_RUNS=150): the default length computed from a non-number offset.
+        ["EINVAL", () => gpu.coherentRead(undefined as never, Object.create(null) as never)],
+        ["EINVAL", () => map.read(10n as never)],
+        ["EINVAL", () => map.read(Symbol("s") as never)],
+        // An array-like with a negative length sized a typed array.
+        ["EINVAL", () => sys.freePagesBatch({ length: -1 } as never)],
+        ["EINVAL", () => sys.freePagesBatch({ length: 2 ** 53 } as never)],
       ];
       for (const [code, fn] of cases) {
         const before = sys.stateHash();
