@@ -6,6 +6,8 @@
 export { createSystem, System } from "./system.ts";
 export type { SystemStats, Policy, PageInfo, AdvanceResult, KcompactdState } from "./system.ts";
 export type { SystemOptions, CmaAreaOptions } from "./options.ts";
+export { FaultInjection, FAULT_DIRS } from "./core/fault-inject.ts";
+export type { FaultAttrOptions, FaultInjectionOptions, FaultPoint } from "./core/fault-inject.ts";
 export type { Backend } from "./core/backend.ts";
 export { CmaArea } from "./mm/cma.ts";
 export type { CmaStats, CmaFreeRun } from "./mm/cma.ts";

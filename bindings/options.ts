@@ -18,6 +18,7 @@ import {
   show,
 } from "./core/validate.ts";
 import { GIB, MIB, pageAligned } from "./core/units.ts";
+import { resolveFaultInjection, type FaultInjectionOptions } from "./core/fault-inject.ts";
 
 /** A CMA area, declared as `cma=` or a reserved-memory node would declare it. */
 export interface CmaAreaOptions {
@@ -111,6 +112,16 @@ export interface SystemOptions {
    * min(max(100 - value, 5) + 10, 100); 0 turns that off. See sys.advanceTime().
    */
   compactionProactiveness?: number;
+  /**
+   * Failure points armed at boot, as the debugfs attributes of
+   * /sys/kernel/debug/fail_* would arm them (also writable later with
+   * `sys.writeFile()`): `failPageAlloc`, `failslab`, `failIommu`,
+   * `failSwiotlb`, `failCma`, each `{ probability, interval, times, space,
+   * verbose }` (defaults 0, 1, 1, 0, 2) plus `ignoreGfpWait` (true) for the
+   * first two and `ignoreGfpHighmem` (true), `minOrder` (1) for
+   * fail_page_alloc. Default: every point off. Unknown points or attributes: EINVAL.
+   */
+  faultInjection?: FaultInjectionOptions;
 }
 
 export interface ResolvedOptions {
@@ -139,6 +150,7 @@ export interface ResolvedOptions {
   cacheModel: boolean | { lineBytes: number };
   compaction: boolean;
   compactionProactiveness: number;
+  faultInjection: FaultInjectionOptions;
 }
 
 /** Contents live in wasm32 linear memory beside the metadata. */
@@ -166,6 +178,7 @@ const KNOWN = new Set([
   "cacheModel",
   "compaction",
   "compactionProactiveness",
+  "faultInjection",
 ]);
 const KNOWN_DEVICE = new Set(["name", "dmaMask", "coherent", "iommu", "maxSegmentSize", "segmentBoundaryMask", "cma"]);
 
@@ -366,6 +379,7 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
       options.compactionProactiveness === undefined
         ? 20
         : requireInt(where, "compactionProactiveness", options.compactionProactiveness, 0, 100),
+    faultInjection: resolveFaultInjection(where, options.faultInjection),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import { loadEngine, type EngineInstance } from "./core/backend.ts";
 import { DmaSimError, errnoName } from "./core/errors.ts";
+import { show } from "./core/validate.ts";
 import { pfnUp } from "./core/units.ts";
 import type { DmaDebug } from "./dma/debug.ts";
 import { DmaSubsystem } from "./dma/dma.ts";
@@ -111,10 +112,12 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
       storeContents: o.storeContents,
       seed: o.seed,
       kernel: o.kernel,
+      faultInjection: o.faultInjection,
       cacheLineBytes: !o.cacheModel || !o.storeContents ? 0 : o.cacheModel === true ? 64 : o.cacheModel.lineBytes,
     },
     (mm) => new DmaSubsystem(mm, o.devices, swiotlb, DmaSubsystem.debugFor(o.dmaDebug)),
   );
+  if (swiotlb) swiotlb.faults = sys.faultInjection;
   for (const area of o.cma) if (area.heapUsers) sys.cmaHeapUsers.set(area.name, Object.freeze([...area.heapUsers]));
   if (!o.compaction) sys.setPolicy({ compaction: false });
   // The boot value: kcompactd's first wait uses it, no sysctl write wakes it.
@@ -140,7 +143,7 @@ export class System extends Mm {
   /** The device named `name`. */
   device(name: string): Device {
     const dev = this.dma.devices.find((d) => d.name === name);
-    if (!dev) throw new DmaSimError("ENODEV", `device: no device named ${JSON.stringify(name)}`);
+    if (!dev) throw new DmaSimError("ENODEV", `device: no device named ${show(name)}`);
     return dev;
   }
 
@@ -193,7 +196,8 @@ export class System extends Mm {
   /**
    * Writes a virtual /proc/sys file, as `echo text > path` would (fs/procfs.ts
    * lists the writable ones: /proc/sys/vm/compact_memory,
-   * /proc/sys/vm/extfrag_threshold, /proc/sys/vm/compaction_proactiveness). A value the kernel refuses is EINVAL, a
+   * /proc/sys/vm/extfrag_threshold, /proc/sys/vm/compaction_proactiveness), and the
+   * fault-injection attributes under /sys/kernel/debug/fail_* (core/fault-inject.ts). A value the kernel refuses is EINVAL, a
    * read-only file EACCES, an unknown one ENOENT; none changes the machine.
    */
   writeFile(path: string, text: string): void {

@@ -681,6 +681,9 @@ export class DmaBuf {
     if (importerOps !== null && (typeof importerOps !== "object" || typeof importerOps.moveNotify !== "function")) {
       throw new DmaSimError("EINVAL", `${where}: importer ops need move_notify`);
     }
+    const faults = this.sys.faultInjection;
+    if (faults.enabled && faults.shouldFail("failslab", { size: 1, mayWait: true }))
+      throw new DmaSimError("ENOMEM", `${where}: kzalloc() of the attachment failed (failslab)`);
     const att = new DmaBufAttachment(this, dev, importerOps, importerPriv);
     this.ops.attach?.(this, att);
     this.attachmentList.unshift(att);
@@ -875,8 +878,9 @@ export class DmaBuf {
   /** dma_buf_kunmap() */
   kunmap(pageNum: number, map: DmaBufMap): void {
     const where = "dma_buf_kunmap";
-    if (this.kmaps.get(pageNum) !== map)
-      throw new DmaSimError("EINVAL", `${where}: page ${pageNum} is not kmapped as given`);
+    // A page not kmapped has no entry: undefined must not match a missing map.
+    if (!(map instanceof DmaBufMap) || this.kmaps.get(pageNum) !== map)
+      throw new DmaSimError("EINVAL", `${where}: page ${show(pageNum)} is not kmapped as given`);
     this.ops.kunmap?.(this, pageNum);
     this.kmaps.delete(pageNum);
     map.valid = false;

@@ -302,9 +302,17 @@ export function allocLargestBlocks(sys: Mm, pages: number): { pfn: number; order
   return blocks;
 }
 
+/** The kzalloc(GFP_KERNEL) of a heap buffer: ENOMEM when failslab injects a failure. */
+function failslab(sys: Mm, where: string): void {
+  const f = sys.faultInjection;
+  if (f.enabled && f.shouldFail("failslab", { size: 1, mayWait: true }))
+    throw new DmaSimError("ENOMEM", `${where}: kzalloc() of the buffer failed (failslab)`);
+}
+
 /** system_heap_allocate(): allocLargestBlocks() of the (page-aligned) length, zeroed. ENOMEM when that fails. */
 function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf {
   const sys = heap.sys;
+  failslab(sys, "system_heap_allocate");
   const blocks = allocLargestBlocks(sys, len / sys.pageSize);
   if (!blocks) throw new DmaSimError("ENOMEM", `system_heap_allocate: no memory for ${len} bytes`);
   const runs = blocks.map((b) => ({ pfn: b.pfn, pages: 2 ** b.order }));
@@ -318,6 +326,7 @@ function systemHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf
 /** cma_heap_allocate(): cma_alloc() of the pages, aligned to their order (at most CONFIG_CMA_ALIGNMENT, 8), zeroed. */
 function cmaHeapAllocate(heap: DmaHeap, len: number, fdFlags: number): DmaBuf {
   const sys = heap.sys;
+  failslab(sys, "cma_heap_allocate");
   const area = heap.priv!;
   const count = len / sys.pageSize;
   const pfn = area.alloc(count, cmaAlignOrder(count));

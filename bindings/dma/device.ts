@@ -327,6 +327,7 @@ export class Device {
 
   /** dma_unmap_sgtable() */
   dmaUnmapSgtable(sgt: SgTable, dir: DmaDirection): void {
+    this.sgArg("dmaUnmapSgtable", sgt);
     this.dmaUnmapSg(sgt, sgt.origNents, dir);
   }
 
@@ -434,7 +435,14 @@ export class Device {
    * non-coherent device (dma_alloc_attrs() remaps it so), cached otherwise.
    */
   coherentRead(buf: CoherentBuffer, offset = 0, length?: number): Uint8Array {
-    const [phys, len] = this.coherentArgs("coherentRead", buf, offset, length ?? buf.size - offset);
+    // The default length needs a buffer of this device: coherentArgs() refuses anything else.
+    const size = this.coherentBuffers.has(buf) ? buf.size : 0;
+    const [phys, len] = this.coherentArgs(
+      "coherentRead",
+      buf,
+      offset,
+      length ?? (typeof offset === "number" ? size - offset : 0),
+    );
     return this.coherent ? this.sys.cpuRead(phys, len) : this.sys.ramRead(phys, len);
   }
 

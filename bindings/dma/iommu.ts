@@ -95,6 +95,8 @@ export class IommuDomain {
   allocIova(bytes: number, limit: number = this.base + this.size - 1): number | null {
     requireInt("IommuDomain.allocIova", "bytes", bytes, 1, this.size);
     requireInt("IommuDomain.allocIova", "limit", limit, 0, DMA_ADDR_MAX);
+    const faults = this.sys.faultInjection;
+    if (faults.enabled && faults.shouldFail("failIommu", { size: 1 })) return null;
     const limitPage = Math.min(Math.floor(limit / this.pageSize), 2 ** 31 - 1);
     const ret = this.sys.engine.iovaAlloc(this.id, pfnUp(bytes, this.pageSize), limitPage);
     return ret < 0 ? null : this.base + ret * this.pageSize;

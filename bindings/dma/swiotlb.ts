@@ -8,6 +8,7 @@
  */
 import { DmaSimError } from "../core/errors.ts";
 import type { StateHasher } from "../core/hash.ts";
+import type { FaultInjection } from "../core/fault-inject.ts";
 
 export const IO_TLB_SHIFT = 11;
 export const IO_TLB_SIZE = 1 << IO_TLB_SHIFT;
@@ -31,6 +32,8 @@ export class SwiotlbPool {
   used = 0;
   /** Mappings refused because no run of slots was free ("swiotlb buffer is full"). */
   fullEvents = 0;
+  /** @internal The machine's failure points (fail_swiotlb), set by createSystem(). */
+  faults: FaultInjection | null = null;
 
   constructor(
     /** Physical address of the pool. */
@@ -60,6 +63,7 @@ export class SwiotlbPool {
   map(origPhys: number, size: number, boundaryMask: number): number | null {
     const offset = 0;
     const nslots = Math.ceil((size + offset) / IO_TLB_SIZE);
+    if (this.faults?.enabled && this.faults.shouldFail("failSwiotlb", { size: 1 })) return null;
     if (nslots > IO_TLB_SEGSIZE || nslots > this.nslabs - this.used) {
       this.fullEvents++;
       return null;

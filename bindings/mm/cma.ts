@@ -16,6 +16,7 @@ import {
 import { DmaSimError } from "../core/errors.ts";
 import { orderOfPages } from "../core/units.ts";
 import type { PageHolds } from "./page-holds.ts";
+import type { FaultInjection } from "../core/fault-inject.ts";
 import { requireInt } from "../core/validate.ts";
 import type { Engine } from "../core/backend.ts";
 
@@ -77,6 +78,7 @@ export class CmaArea {
     /** Area name (cma_get_name()). */
     readonly name: string,
     private readonly holds: PageHolds,
+    private readonly faults: FaultInjection,
   ) {
     const e = engine;
     this.basePfn = e.cmaBasePfn(id);
@@ -112,6 +114,7 @@ export class CmaArea {
   alloc(count: number, alignOrder = 0): number | null {
     requireInt("CmaArea.alloc", "count", count, 0, 2 ** 31 - 1);
     requireInt("CmaArea.alloc", "alignOrder", alignOrder, 0, 30);
+    if (count > 0 && this.faults.enabled && this.faults.shouldFail("failCma", { size: count })) return null;
     const ret = this.engine.cmaAllocPages(this.id, count, alignOrder);
     return ret < 0 ? null : ret;
   }

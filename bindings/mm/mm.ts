@@ -38,6 +38,7 @@ import {
   KIND_BUDDY,
   KIND_NONE,
   MIGRATE_CMA,
+  MIGRATE_MOVABLE,
   MAX_NR_ZONES,
   WMARK_HIGH,
   WMARK_LOW,
@@ -66,6 +67,7 @@ import {
 } from "../core/validate.ts";
 import { createRandom, type Random } from "../core/random.ts";
 import { Registry } from "../core/registry.ts";
+import { FaultInjection, type FaultInjectionOptions } from "../core/fault-inject.ts";
 import { Bitmap } from "../lib/bitmap.ts";
 import { CmaArea } from "./cma.ts";
 import { CpuCache } from "./cache.ts";
@@ -320,6 +322,8 @@ export interface Geometry {
   kernel: KernelVersion;
   /** Line size of the CPU cache model; 0: no cache model. */
   cacheLineBytes: number;
+  /** Failure points armed at boot (validated). */
+  faultInjection?: FaultInjectionOptions;
 }
 
 export class Mm {
@@ -351,6 +355,8 @@ export class Mm {
   readonly cmaHeapUsers = new Map<string, readonly string[]>();
   /** @internal What each subsystem adds: files, invariants, hashed state. */
   readonly registry = new Registry();
+  /** Fault injection (fail_page_alloc, failslab, fail_iommu, ...; core/fault-inject.ts). */
+  readonly faultInjection: FaultInjection;
   /** @internal Sees every CPU load and store (dma-debug's ownership checks), when set. */
   cpuAccessObserver: ((phys: number, length: number, write: boolean) => void) | null = null;
 
@@ -370,13 +376,20 @@ export class Mm {
     this.seed = g.seed;
     this.random = createRandom(g.seed);
     this.pageHolds = new PageHolds(g.ramBytes / g.pageSize);
-    this.areas = areaNames.map((name, id) => new CmaArea(inst.engine, g.pageSize, id, name, this.pageHolds));
+    const faults = new FaultInjection(g.seed, g.faultInjection);
+    this.faultInjection = faults;
+    this.areas = areaNames.map((name, id) => new CmaArea(inst.engine, g.pageSize, id, name, this.pageHolds, faults));
     const cache =
       g.cacheLineBytes > 0 ? new CpuCache((phys, length) => inst.ramView(phys, length), g.cacheLineBytes) : null;
     this.cpuCache = cache;
     if (cache)
       this.registry.add({ name: "cpu-cache", check: () => cache.checkState(), hash: (h) => cache.hashState(h) });
     this.registry.add({ name: "page-holds", check: () => this.checkPageHolds() });
+    this.registry.add({
+      name: "fault-injection",
+      readFile: (path) => faults.readFile(path),
+      writeFile: (path, text) => faults.writeFile(path, text),
+    });
   }
 
   /** Held pages: the running count matches the map, and no held page is a free buddy block. */
@@ -468,6 +481,18 @@ export class Mm {
     const mt = allocMigratetype("allocPages", migratetype);
     // The common call (no flags) skips building and checking a flags object.
     const [highestZone, gfp] = flags === undefined ? NORMAL_NO_RESERVES : this.gfpArgs("allocPages", flags);
+    // should_fail_alloc_page(), at the top of __alloc_pages(): NULL with nothing changed.
+    // Movable requests are GFP_HIGHUSER_MOVABLE (__GFP_HIGHMEM); non-atomic ones may sleep.
+    if (
+      this.faultInjection.enabled &&
+      this.faultInjection.shouldFail("failPageAlloc", {
+        size: 2 ** order,
+        order,
+        mayWait: (gfp & GFP_NOBLOCK) === 0,
+        highmem: mt === MIGRATE_MOVABLE,
+      })
+    )
+      return null;
     let ret: number;
     try {
       ret = this.engine.allocPages(order, mt, highestZone, gfp);
@@ -491,6 +516,12 @@ export class Mm {
     this.orderArg("allocPagesBatch", order);
     const mt = allocMigratetype("allocPagesBatch", migratetype);
     const [highestZone, gfp] = this.gfpArgs("allocPagesBatch", flags);
+    if (this.faultInjection.enabled) {
+      // One allocPages() per page, so each meets its failure point in order.
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = this.allocPages(order, migratetype, flags) ?? -ERRNO.ENOMEM;
+      return out;
+    }
     const e = this.engine;
     e.batchReserve(count);
     e.allocPagesBatch(count, order, mt, highestZone, gfp);
@@ -507,8 +538,9 @@ export class Mm {
   /** `count` __free_pages() calls in one engine call; all are checked first, so a bad pfn frees none. */
   freePagesBatch(pfns: ArrayLike<number>, order = 0): void {
     this.orderArg("freePagesBatch", order);
-    if (typeof pfns !== "object" || pfns === null || typeof pfns.length !== "number")
+    if (typeof pfns !== "object" || pfns === null)
       throw new DmaSimError("EINVAL", "freePagesBatch: pfns must be an array");
+    requireInt("freePagesBatch", "pfns.length", pfns.length, 0, 2 ** 26);
     for (let i = 0; i < pfns.length; i++) this.pfnArg("freePagesBatch", pfns[i]);
     for (let i = 0; i < pfns.length; i++) this.pageHolds.refuseHeld("freePagesBatch", pfns[i]!, 2 ** order);
     const e = this.engine;
@@ -839,7 +871,7 @@ export class Mm {
     if (!area)
       throw new DmaSimError(
         "ENOENT",
-        `cma: no CMA area named ${JSON.stringify(name)} (have: ${this.areas.map((a) => a.name).join(", ") || "none"})`,
+        `cma: no CMA area named ${show(name)} (have: ${this.areas.map((a) => a.name).join(", ") || "none"})`,
       );
     return area;
   }

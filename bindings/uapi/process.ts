@@ -325,8 +325,10 @@ export class Mapping {
 
   /** CPU loads of `length` bytes at `offset` (default: to the end of the mapping). */
   read(offset = 0, length?: number): Uint8Array {
-    const len = length ?? this.vma.pages * this.sys.pageSize - offset;
-    const out = new Uint8Array(Math.max(0, len));
+    const size = this.vma.pages * this.sys.pageSize;
+    const len = length ?? (typeof offset === "number" ? size - offset : 0);
+    // Sized only once known sane: access() rejects any other length before reading.
+    const out = new Uint8Array(Number.isSafeInteger(len) && len > 0 && len <= size ? len : 0);
     this.access("read", offset, len, false, (phys, at, n) => out.set(this.sys.cpuRead(phys, n), at));
     return out;
   }
