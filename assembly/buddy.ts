@@ -406,6 +406,19 @@ export function findSuitableFallback(zone: i32, order: i32, startMt: i32): i32 {
   return NONE;
 }
 
+/**
+ * steal_suitable_fallback()'s claim test for a pageblock of `blockMt` with
+ * `free` free and `movable` movable pages: free pages plus those alike to
+ * `startMt` (movable ones for a movable request; for another request the
+ * non-free, non-movable ones of a movable block) reach claimThresholdPages.
+ */
+export function claimThresholdReached(free: i32, movable: i32, startMt: i32, blockMt: i32): bool {
+  let alike = 0;
+  if (startMt == MIGRATE_MOVABLE) alike = movable;
+  else if (blockMt == MIGRATE_MOVABLE) alike = pageblockNrPages - (free + movable);
+  return free + alike >= claimThresholdPages;
+}
+
 /** Free and movable pages in the pageblock of `pfn` (prep_move_freepages_block()). Movable is returned through `lastMovable`. */
 export let lastMovable: i32 = 0;
 export function countBlockPages(pfn: i32): i32 {
@@ -472,10 +485,7 @@ function stealSuitableFallback(zone: i32, pfn: i32, curOrder: i32, order: i32, s
     if (wholeBlock) {
       const free = countBlockPages(pfn);
       const movable = lastMovable;
-      let alike = 0;
-      if (startMt == MIGRATE_MOVABLE) alike = movable;
-      else if (blockMt == MIGRATE_MOVABLE) alike = pageblockNrPages - (free + movable);
-      if (free + alike >= claimThresholdPages) {
+      if (claimThresholdReached(free, movable, startMt, blockMt)) {
         moveFreepagesBlock(pfn, startMt);
         countEvent(EV_EXTFRAG_CLAIMED, 1);
         return rmqueueSmallest(zone, order, startMt);

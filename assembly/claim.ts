@@ -12,7 +12,7 @@ import {
 } from "./abi.ts";
 import { NONE } from "./constants.ts";
 import {
-  addFreeBlockNoMerge, claimThresholdPages, cmaBalanceEnabled, countBlockPages, findBlockHead, findBuddyHead, freeBlock,
+  addFreeBlockNoMerge, cmaBalanceEnabled, claimThresholdReached, countBlockPages, findBlockHead, findBuddyHead, freeBlock,
   freeListHead, lastMovable,
   moveFreepagesBlock, rmqueue, takeFreeBlock, ALLOC_CMA,
 } from "./buddy.ts";
@@ -241,10 +241,7 @@ function wouldClaimBlock(pfn: i32, startMt: i32): bool {
   const blockMt = getPageblockMt(pfn);
   const free = countBlockPages(pfn);
   const movable = lastMovable;
-  let alike = 0;
-  if (startMt == MIGRATE_MOVABLE) alike = movable;
-  else if (blockMt == MIGRATE_MOVABLE) alike = pageblockNrPages - (free + movable);
-  return free + alike >= claimThresholdPages;
+  return claimThresholdReached(free, movable, startMt, blockMt);
 }
 
 function peekFallback(zone: i32, order: i32, startMt: i32): i32 {

@@ -34,10 +34,10 @@ import {
 } from "./abi.ts";
 import { NONE } from "./constants.ts";
 import {
-  ALLOC_NOFRAGMENT, claimThresholdPages, countBlockPages, delFromFreeList, expand, findSuitableFallback, freeListHead,
+  ALLOC_NOFRAGMENT, claimThresholdReached, countBlockPages, delFromFreeList, expand, findSuitableFallback, freeListHead,
   lastMovable, moveFreepagesBlock, moveToFreeList, pageDelAndExpand, accountFreepages, rmqueueSmallest,
 } from "./buddy.ts";
-import { maxOrder, nrPageblocks, pageblockIndex, pageblockNrPages, pageblockOrder, pageblockStartPfn } from "./memmap.ts";
+import { maxOrder, nrPageblocks, pageblockIndex, pageblockOrder, pageblockStartPfn } from "./memmap.ts";
 import { changePageblockRange, getPageblockMt, setPageblockMt } from "./pageblock.ts";
 import { countEvent } from "./vmevents.ts";
 
@@ -105,10 +105,7 @@ export function stealSuitableFallback61(zone: i32, pfn: i32, curOrder: i32, orde
       const free = countBlockPages(pfn);
       const movable = lastMovable;
       moveFreepagesOnly(pfn, startMt);
-      let alike = 0;
-      if (startMt == MIGRATE_MOVABLE) alike = movable;
-      else if (oldMt == MIGRATE_MOVABLE) alike = pageblockNrPages - (free + movable);
-      if (free + alike >= claimThresholdPages) {
+      if (claimThresholdReached(free, movable, startMt, oldMt)) {
         setPageblockMt(pfn, startMt);
         countEvent(EV_EXTFRAG_CLAIMED, 1);
       }
@@ -142,10 +139,7 @@ function tryToClaimBlock(zone: i32, pfn: i32, curOrder: i32, order: i32, startMt
   }
   const free = countBlockPages(pfn);
   const movable = lastMovable;
-  let alike = 0;
-  if (startMt == MIGRATE_MOVABLE) alike = movable;
-  else if (blockMt == MIGRATE_MOVABLE) alike = pageblockNrPages - (free + movable);
-  if (free + alike >= claimThresholdPages) {
+  if (claimThresholdReached(free, movable, startMt, blockMt)) {
     moveFreepagesBlock(pfn, startMt);
     return rmqueueSmallest(zone, order, startMt);
   }
