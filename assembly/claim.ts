@@ -70,18 +70,7 @@ export function claimBlock(pfn: i32, order: i32, mt: i32, owned: bool): i32 {
       continue;
     }
     // The block covers the range: give back the halves that miss it, high to low.
-    let blk = head;
-    let high = headOrder;
-    while (high > order) {
-      high--;
-      const size = 1 << high;
-      if (pfn >= blk + size) {
-        addFreeBlockNoMerge(blk, high, listMt, false);
-        blk += size;
-      } else {
-        addFreeBlockNoMerge(blk + size, high, listMt, false);
-      }
-    }
+    splitAround(head, headOrder, pfn, order, listMt, false, false);
     p = end;
   }
   markHeld(pfn, order, mt, owned);
@@ -148,19 +137,30 @@ function splitHeld(head: i32, headOrder: i32, pfn: i32, order: i32): void {
   const owned = id != NONE;
   if (owned) ownerDestroy(id);
   clearHead(head);
+  splitAround(head, headOrder, pfn, order, mt, true, owned);
+  markHeld(pfn, order, mt, false);
+}
+
+/**
+ * Halves the block [head, head + 2^headOrder) down to `order` around `pfn`,
+ * high to low, as expand() and split_page() do; each half that misses `pfn`
+ * goes back to the free lists of `mt` (`held` false) or stays an allocation
+ * of `mt` (`held` true, with an owner when `owned`).
+ */
+function splitAround(head: i32, headOrder: i32, pfn: i32, order: i32, mt: i32, held: bool, owned: bool): void {
   let blk = head;
   let high = headOrder;
   while (high > order) {
     high--;
     const size = 1 << high;
-    if (pfn >= blk + size) {
-      markHeld(blk, high, mt, owned);
+    let half = blk + size;
+    if (pfn >= half) {
+      half = blk;
       blk += size;
-    } else {
-      markHeld(blk + size, high, mt, owned);
     }
+    if (held) markHeld(half, high, mt, owned);
+    else addFreeBlockNoMerge(half, high, mt, false);
   }
-  markHeld(pfn, order, mt, false);
 }
 
 // ---- what __rmqueue() would do, without doing it -----------------------------------------------
