@@ -37,6 +37,8 @@ export interface CaseRun<Op extends void | Promise<void> = void> {
   check?(): void;
   /** Extra report lines, given the tinybench result. */
   info(res: BenchResult): string[];
+  /** Runs after the benchmark in the same process (a baseline measured side by side); returns report lines. */
+  afterBench?(): Promise<string[]>;
 }
 
 interface CaseBase<Op extends void | Promise<void>> {

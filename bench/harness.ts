@@ -128,6 +128,7 @@ export async function runChild(spec: Case, backend: Backend): Promise<BackendRes
       `${out.samples} samples, checksum ${out.checksum}`,
   );
   for (const line of c.info(res)) console.log(`${tag}   ${line}`);
+  if (c.afterBench) for (const line of await c.afterBench()) console.log(`${tag}   ${line}`);
   if (spec.limit) {
     // The hardware limit, measured in this process right after the case (same
     // machine state, same moment): the case's MB/s as a fraction of it.

@@ -10,6 +10,7 @@ import { dmabufRoundtrip } from "./dmabuf-roundtrip.ts";
 import { iovaAllocFree } from "./iova-alloc-free.ts";
 import { migrate64mib } from "./migrate-64mib.ts";
 import { sgBuildMap } from "./sg-build-map.ts";
+import { traceReplayReal } from "./trace-replay-real.ts";
 import { traceReplay } from "./trace-replay.ts";
 
 export const CASES: readonly Case[] = [
@@ -23,5 +24,6 @@ export const CASES: readonly Case[] = [
   sgBuildMap,
   dmabufRoundtrip,
   traceReplay,
+  traceReplayReal,
   bitmapScan,
 ];

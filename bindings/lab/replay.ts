@@ -57,7 +57,22 @@ import { basename } from "node:path";
 import { performance } from "node:perf_hooks";
 import { DmaSimError } from "../core/errors.ts";
 import { requireInt } from "../core/validate.ts";
-import { openTraceLines, parseTraceLine, STDIN_PATH, TRACE_EVENTS, type TraceEvent } from "./ftrace.ts";
+import { PfnTable } from "./pfn-table.ts";
+import {
+  FAST_ALLOC,
+  FAST_FREE,
+  FAST_SKIP,
+  kmemGfpFlags,
+  KmemScan,
+  LineBytes,
+  MAX_ORDER_TEXT,
+  openTraceLines,
+  parseTraceLineGeneral,
+  scanKmemLine,
+  STDIN_PATH,
+  TRACE_EVENTS,
+  type TraceEvent,
+} from "./ftrace.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
 import { dmasimVersion, RESULT_FORMAT } from "./version.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
@@ -248,14 +263,15 @@ export const REPLAY_COUNTERS = [
 ] as const;
 type Counter = (typeof REPLAY_COUNTERS)[number];
 
+/** 2^k for every order a trace may print. */
+const POW2 = Float64Array.from({ length: MAX_ORDER_TEXT + 1 }, (_, k) => 2 ** k);
+
 // Free event kinds, to tell a page's second report (the companion) from a double free.
 const KIND_FREE = 1;
 const KIND_BATCHED = 2;
 
-interface Block {
-  order: number;
-  /** First simulated pfn (not migrated: non-movable), or -1 without a simulated block. */
-  simPfn: number;
+/** What a held trace block has beyond its order and simulated pfn (the tables): a movable owner, freed parts. */
+interface BlockExtra {
   handle: MovablePage | null;
   /** Parts freed so far (split blocks): first trace pfn → order and the kinds that reported it. */
   pieces: Map<number, { order: number; kinds: number }> | null;
@@ -294,12 +310,23 @@ class TraceReplayer implements Replayer {
   private malformed = 0;
   private firstMalformed: { line: number; reason: string } | null = null;
 
-  private readonly blocks = new Map<number, Block>();
-  private maxBlockOrder = 0;
-  // Two generations instead of one FIFO map: evicting a Map's oldest key one at a
-  // time leaves holes that V8 scans on every lookup.
-  private recent = new Map<number, number>();
-  private recentOld = new Map<number, number>();
+  private readonly scan = new KmemScan();
+  private readonly lineBytes = new LineBytes();
+  // The trace blocks held, by first trace pfn: order + 1 (0: none), the
+  // simulated block's first pfn + 1 (0: none), and the rarer extras.
+  private readonly heads = new PfnTable();
+  private readonly sims = new PfnTable();
+  private readonly extras = new Map<number, BlockExtra>();
+  private liveBlocks = 0;
+  /** Live blocks per order, and the highest order with one: how far up the containment searches look. */
+  private readonly liveByOrder = new Int32Array(MAX_ORDER_TEXT + 1);
+  private topLiveOrder = 0;
+  // Recent frees in two generations of up to RECENT_FREES pfns each (a FIFO of
+  // single evictions would cost more): per pfn, generation << 2 | kind of its
+  // latest free; entries older than the previous generation have expired.
+  private readonly recent = new PfnTable();
+  private recentGeneration = 2;
+  private recentSize = 0;
   private readonly ranges: CmaRange[] = [];
   private readonly pendPfn = new Float64Array(PENDING_FREES).fill(-1);
   private pendTotal = 0;
@@ -343,7 +370,32 @@ class TraceReplayer implements Replayer {
 
   feed(line: string): void {
     this.live();
-    const p = parseTraceLine(line);
+    const length = this.lineBytes.load(line);
+    if (length < 0 || !this.feedKmem(this.lineBytes.bytes, 0, length)) this.feedGeneral(line);
+  }
+
+  /**
+   * feed() of the line bytes[from, to) (without its line end; UTF-8), as
+   * replayTrace() reads files: the hot events go from the bytes to the replay
+   * without a string or a TraceEvent.
+   * @internal
+   */
+  feedBytes(bytes: Uint8Array, from: number, to: number): void {
+    this.live();
+    if (!this.feedKmem(bytes, from, to)) this.feedGeneral(Buffer.prototype.utf8Slice.call(bytes, from, to) as string);
+  }
+
+  /** Replays a line the fast scanner reads; false when it needs the general parser. */
+  private feedKmem(bytes: Uint8Array, from: number, to: number): boolean {
+    const kind = scanKmemLine(bytes, from, to, this.scan);
+    if (kind === 0) return false;
+    if (kind === FAST_SKIP) this.skip("other event");
+    else this.applyKmem(bytes, kind);
+    return true;
+  }
+
+  private feedGeneral(line: string): void {
+    const p = parseTraceLineGeneral(line);
     if ("event" in p) {
       this.apply(p.event);
     } else {
@@ -372,22 +424,50 @@ class TraceReplayer implements Replayer {
 
   private apply(ev: TraceEvent): void {
     if (ev.timestamp !== undefined) this.clock(ev.timestamp);
-    const why = this.replay(ev);
+    this.count(ev.name, this.replay(ev));
+  }
+
+  /** apply() for a line scanKmemLine() read (its numbers are in this.scan). */
+  private applyKmem(bytes: Uint8Array, kind: number): void {
+    const scan = this.scan;
+    if (scan.timestamp >= 0) this.clock(scan.timestamp);
+    if (kind === FAST_ALLOC) {
+      const gfp = kmemGfpFlags(bytes, scan);
+      this.count("mm_page_alloc", this.alloc(scan.pfn, scan.order, scan.migratetype, gfp));
+    } else if (kind === FAST_FREE) {
+      this.count("mm_page_free", this.free(scan.pfn, scan.order, KIND_FREE));
+    } else {
+      this.count("mm_page_free_batched", this.free(scan.pfn, undefined, KIND_BATCHED));
+    }
+  }
+
+  /** Counts a replayed event, or its line as skipped for `why`; takes samples and maps when due. */
+  private count(name: string, why: string | null): void {
     if (why !== null) {
       this.skip(why);
       return;
     }
     this.parsed++;
-    this.byType[ev.name] = (this.byType[ev.name] ?? 0) + 1;
+    this.byType[name] = (this.byType[name] ?? 0) + 1;
     if (this.parsed >= this.nextSample) this.takeSample();
     if (this.parsed >= this.nextMap) this.takeMap();
   }
 
   /** Replays one event; returns why it was not replayable, or null. */
   private replay(ev: TraceEvent): string | null {
+    // Events fed directly may carry any number: block orders as the parser bounds them
+    // (compaction events print -1 for a whole-zone compaction).
+    const order = ev.order;
+    if (
+      order !== undefined &&
+      ev.compaction === undefined &&
+      !(Number.isInteger(order) && order >= 0 && order <= MAX_ORDER_TEXT)
+    )
+      return "malformed: bad order";
     switch (ev.name) {
       case "mm_page_alloc":
-        return this.alloc(ev);
+        if (ev.order === undefined || ev.migratetype === undefined) return "malformed: missing order";
+        return this.alloc(ev.pfn, ev.order, ev.migratetype, ev.raw.gfp_flags);
       case "mm_page_free":
       case "mm_page_free_direct":
         return this.free(ev.pfn, ev.order, KIND_FREE);
@@ -462,13 +542,15 @@ class TraceReplayer implements Replayer {
 
   // ---- the page allocator ---------------------------------------------------------------------
 
-  private alloc(ev: TraceEvent): string | null {
-    const order = ev.order;
-    if (order === undefined || ev.migratetype === undefined) return "malformed: missing order";
-    const tracePfn = ev.pfn;
+  private alloc(
+    tracePfn: number | null,
+    order: number,
+    migratetype: number,
+    gfpFlags: string | undefined,
+  ): string | null {
     if (tracePfn !== null) this.forgetStale(tracePfn, order);
-    const gfp = this.gfp(ev.raw.gfp_flags);
-    const mt = gfp?.migratetype ?? NUMBERED_MIGRATETYPES[ev.migratetype] ?? null;
+    const gfp = this.gfp(gfpFlags);
+    const mt = gfp?.migratetype ?? NUMBERED_MIGRATETYPES[migratetype] ?? null;
     let why: string | null = null;
     if (order > this.sys.maxOrder) why = "mm_page_alloc: order above the machine's MAX_PAGE_ORDER";
     else if (mt === null) why = "mm_page_alloc: migratetype not requestable";
@@ -497,78 +579,103 @@ class TraceReplayer implements Replayer {
   }
 
   private addBlock(tracePfn: number, order: number, simPfn: number, handle: MovablePage | null): void {
-    this.blocks.set(tracePfn, { order, simPfn, handle, pieces: null, piecePages: 0 });
-    if (order > this.maxBlockOrder) this.maxBlockOrder = order;
+    this.heads.set(tracePfn, order + 1);
+    this.sims.set(tracePfn, simPfn + 1);
+    if (handle !== null) this.extras.set(tracePfn, { handle, pieces: null, piecePages: 0 });
+    this.liveBlocks++;
+    this.liveByOrder[order]!++;
+    if (order > this.topLiveOrder) this.topLiveOrder = order;
     this.forgetRecent(tracePfn);
+  }
+
+  /** The order of the block held at `tracePfn`, or -1. */
+  private blockOrder(tracePfn: number): number {
+    return this.heads.get(tracePfn) - 1;
+  }
+
+  private extra(tracePfn: number): BlockExtra | undefined {
+    return this.extras.size > 0 ? this.extras.get(tracePfn) : undefined;
+  }
+
+  /** Whether the simulation holds the trace block at `tracePfn`. */
+  private simulated(tracePfn: number): boolean {
+    return this.sims.get(tracePfn) !== 0 || (this.extra(tracePfn)?.handle ?? null) !== null;
   }
 
   /** Frees blocks the trace evidently freed without our seeing it: any held block overlapping [pfn, pfn + 2^order). */
   private forgetStale(pfn: number, order: number): void {
-    const same = this.blocks.get(pfn);
-    if (same) this.dropBlock(pfn, same, "remapped");
-    for (let k = 1; k <= this.maxBlockOrder; k++) {
-      const head = pfn - (pfn % 2 ** k);
+    const heads = this.heads;
+    if (heads.get(pfn) !== 0) this.dropBlock(pfn, "remapped");
+    for (let k = 1; k <= this.topLiveOrder; k++) {
+      const head = pfn - (pfn % POW2[k]!);
       if (head === pfn) continue;
-      const b = this.blocks.get(head);
+      const headOrder = heads.get(head) - 1;
+      if (headOrder < 0 || head + POW2[headOrder]! <= pfn) continue;
       // A freed part of a split block may be allocated again while the rest is held.
-      if (b && head + 2 ** b.order > pfn && !this.pieceCovering(b, pfn)) this.dropBlock(head, b, "remapped");
+      if (!this.pieceCovering(head, pfn)) this.dropBlock(head, "remapped");
     }
-    const end = pfn + 2 ** order;
+    const end = pfn + POW2[order]!;
     for (let q = pfn + 1; q < end; q++) {
-      const b = this.blocks.get(q);
-      if (b) this.dropBlock(q, b, "remapped");
+      if (heads.get(q) !== 0) this.dropBlock(q, "remapped");
     }
   }
 
   /** Removes a trace block and frees its simulated block, counting it as `counter`. */
-  private dropBlock(tracePfn: number, b: Block, counter: Counter): void {
-    this.blocks.delete(tracePfn);
-    if (b.handle) b.handle.free();
-    else if (b.simPfn >= 0) this.sys.freePages(b.simPfn, b.order);
+  private dropBlock(tracePfn: number, counter: Counter): void {
+    const order = this.blockOrder(tracePfn);
+    const simPfn = this.sims.get(tracePfn) - 1;
+    const extra = this.extra(tracePfn);
+    this.heads.set(tracePfn, 0);
+    this.sims.set(tracePfn, 0);
+    if (extra !== undefined) this.extras.delete(tracePfn);
+    this.liveBlocks--;
+    this.liveByOrder[order]!--;
+    while (this.topLiveOrder > 0 && this.liveByOrder[this.topLiveOrder] === 0) this.topLiveOrder--;
+    if (extra?.handle) extra.handle.free();
+    else if (simPfn >= 0) this.sys.freePages(simPfn, order);
     this.c[counter]++;
   }
 
-  private pieceCovering(b: Block, pfn: number): boolean {
-    if (!b.pieces) return false;
-    for (const [head, piece] of b.pieces) if (pfn >= head && pfn < head + 2 ** piece.order) return true;
+  private pieceCovering(head: number, pfn: number): boolean {
+    const pieces = this.extra(head)?.pieces;
+    if (!pieces) return false;
+    for (const [first, piece] of pieces) if (pfn >= first && pfn < first + POW2[piece.order]!) return true;
     return false;
   }
 
   /** The held block containing `pfn` (not as its first page), or null. */
   private containing(pfn: number): number | null {
-    for (let k = 1; k <= this.maxBlockOrder; k++) {
-      const head = pfn - (pfn % 2 ** k);
+    for (let k = 1; k <= this.topLiveOrder; k++) {
+      const head = pfn - (pfn % POW2[k]!);
       if (head === pfn) continue;
-      const b = this.blocks.get(head);
-      if (b && head + 2 ** b.order > pfn) return head;
+      const headOrder = this.heads.get(head) - 1;
+      if (headOrder >= 0 && head + POW2[headOrder]! > pfn) return head;
     }
     return null;
   }
 
   private free(pfn: number | null, order: number | undefined, kind: number): string | null {
     if (pfn === null) return "malformed: missing pfn";
-    const b = this.blocks.get(pfn);
-    if (b && !b.pieces?.has(pfn)) {
-      if (order === undefined || order >= b.order) {
-        if (order !== undefined && order > b.order) this.c.orderMismatches++;
-        this.dropBlock(pfn, b, b.simPfn >= 0 || b.handle ? "frees" : "freesWithoutSim");
+    const blockOrder = this.blockOrder(pfn);
+    if (blockOrder >= 0) {
+      if (this.extra(pfn)?.pieces?.has(pfn)) {
+        this.freePiece(pfn, pfn, order ?? 0, kind);
+      } else if (order === undefined || order >= blockOrder) {
+        if (order !== undefined && order > blockOrder) this.c.orderMismatches++;
+        this.dropBlock(pfn, this.simulated(pfn) ? "frees" : "freesWithoutSim");
         this.noteRecent(pfn, kind);
       } else {
-        this.freePiece(pfn, b, pfn, order, kind);
+        this.freePiece(pfn, pfn, order, kind);
       }
-      return null;
-    }
-    if (b) {
-      this.freePiece(pfn, b, pfn, order ?? 0, kind);
       return null;
     }
     const head = this.containing(pfn);
     if (head !== null) {
-      this.freePiece(head, this.blocks.get(head)!, pfn, order ?? 0, kind);
+      this.freePiece(head, pfn, order ?? 0, kind);
       return null;
     }
-    const seen = this.recent.get(pfn) ?? this.recentOld.get(pfn);
-    if (seen !== undefined && (seen & kind) === 0) {
+    const seen = this.recentKind(pfn);
+    if (seen !== 0 && (seen & kind) === 0) {
       this.c.companionFrees++;
       this.forgetRecent(pfn);
       return null;
@@ -583,10 +690,15 @@ class TraceReplayer implements Replayer {
     return null;
   }
 
-  /** A free of part of a held block: the simulated block goes when all of it has. */
-  private freePiece(head: number, b: Block, pfn: number, order: number, kind: number): void {
-    b.pieces ??= new Map();
-    const piece = b.pieces.get(pfn);
+  /** A free of part of the block held at `head`: the simulated block goes when all of it has. */
+  private freePiece(head: number, pfn: number, order: number, kind: number): void {
+    let extra = this.extra(head);
+    if (extra === undefined) {
+      extra = { handle: null, pieces: null, piecePages: 0 };
+      this.extras.set(head, extra);
+    }
+    extra.pieces ??= new Map();
+    const piece = extra.pieces.get(pfn);
     if (piece) {
       if ((piece.kinds & kind) === 0) {
         piece.kinds |= kind;
@@ -596,24 +708,34 @@ class TraceReplayer implements Replayer {
       }
       return;
     }
-    b.pieces.set(pfn, { order, kinds: kind });
-    b.piecePages += 2 ** order;
+    extra.pieces.set(pfn, { order, kinds: kind });
+    extra.piecePages += POW2[order]!;
     this.c.partialFrees++;
     this.noteRecent(pfn, kind);
-    if (b.piecePages >= 2 ** b.order) this.dropBlock(head, b, b.simPfn >= 0 || b.handle ? "frees" : "freesWithoutSim");
+    if (extra.piecePages >= POW2[this.blockOrder(head)]!)
+      this.dropBlock(head, this.simulated(head) ? "frees" : "freesWithoutSim");
   }
 
   private noteRecent(pfn: number, kind: number): void {
-    if (this.recent.size >= RECENT_FREES) {
-      this.recentOld = this.recent;
-      this.recent = new Map();
+    if (this.recentSize >= RECENT_FREES) {
+      this.recentGeneration++;
+      this.recentSize = 0;
     }
-    this.recent.set(pfn, kind);
+    if (this.recent.get(pfn) >> 2 !== this.recentGeneration) this.recentSize++;
+    this.recent.set(pfn, (this.recentGeneration << 2) | kind);
+  }
+
+  /** The kind of `pfn`'s latest free in the current or previous generation, or 0. */
+  private recentKind(pfn: number): number {
+    const entry = this.recent.get(pfn);
+    return entry >> 2 >= this.recentGeneration - 1 ? entry & 3 : 0;
   }
 
   private forgetRecent(pfn: number): void {
-    if (this.recent.size > 0) this.recent.delete(pfn);
-    if (this.recentOld.size > 0) this.recentOld.delete(pfn);
+    const entry = this.recent.get(pfn);
+    if (entry === 0) return;
+    if (entry >> 2 === this.recentGeneration) this.recentSize--;
+    this.recent.set(pfn, 0);
   }
 
   private gfp(flags: string | undefined): GfpInfo | null {
@@ -774,10 +896,12 @@ class TraceReplayer implements Replayer {
   // ---- lookups ----------------------------------------------------------------------------------
 
   lookup(tracePfn: number): ReplayMapping | null {
-    const b = this.blocks.get(tracePfn);
-    if (!b) return null;
-    const simPfn = b.handle ? b.handle.pfn : b.simPfn >= 0 ? b.simPfn : null;
-    return { simPfn, order: b.order, movable: b.handle !== null };
+    const order = this.blockOrder(tracePfn);
+    if (order < 0) return null;
+    const handle = this.extra(tracePfn)?.handle ?? null;
+    const sim = this.sims.get(tracePfn) - 1;
+    const simPfn = handle ? handle.pfn : sim >= 0 ? sim : null;
+    return { simPfn, order, movable: handle !== null };
   }
 
   lookupCma(tracePfn: number): { simPfn: number | null; count: number; area: string | null } | null {
@@ -835,7 +959,7 @@ class TraceReplayer implements Replayer {
     const stats = sys.stats();
     const c = this.c;
     c.simExtfrag = stats.extfragEvents - this.extfragAtStart;
-    c.liveBlocks = this.blocks.size;
+    c.liveBlocks = this.liveBlocks;
     c.liveCmaAllocs = this.ranges.length;
     const s0 = this.compactAtStart;
     c.simCompactStall = stats.compactStall - s0.compactStall;
@@ -983,8 +1107,15 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
   const start = performance.now();
   const replayer = new TraceReplayer(sys, options);
   const progress = options.onProgress;
-  for await (const batch of source.batches) {
-    for (const line of batch) replayer.feed(line);
+  for await (const chunk of source.chunks) {
+    // Lines end at LF, with a CR before it dropped (as openTraceLines() splits them).
+    for (let from = 0; from < chunk.length;) {
+      let lf = chunk.indexOf(10, from);
+      if (lf < 0) lf = chunk.length;
+      const to = lf > from && chunk[lf - 1] === 13 ? lf - 1 : lf;
+      replayer.feedBytes(chunk, from, to);
+      from = lf + 1;
+    }
     progress?.(source.bytesRead(), source.totalBytes);
   }
   progress?.(source.bytesRead(), source.totalBytes);
