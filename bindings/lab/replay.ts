@@ -55,9 +55,10 @@
  */
 import { basename } from "node:path";
 import { performance } from "node:perf_hooks";
-import { DmaSimError } from "../core/errors.ts";
-import { requireInt } from "../core/validate.ts";
+import { DmaSimError, type ErrnoCode } from "../core/errors.ts";
+import { requireInt, show } from "../core/validate.ts";
 import { PfnTable } from "./pfn-table.ts";
+import type { ScanBatch, ScanMessage, ScanRequest } from "./trace-scan.ts";
 import {
   FAST_ALLOC,
   FAST_FREE,
@@ -133,6 +134,12 @@ export interface ReplayOptions extends ReplayerOptions {
    * lines of known events that did not parse. Default none.
    */
   onWarning?: (message: string) => void;
+  /**
+   * Read, gunzip and scan a file on a worker thread while this thread replays
+   * (the two overlap on a machine with a second core; results are the same).
+   * Standard input is always read on this thread. Default true.
+   */
+  readerThread?: boolean;
 }
 
 /** What the parser saw: every line is counted once, as parsed or skipped. */
@@ -385,12 +392,42 @@ class TraceReplayer implements Replayer {
     if (!this.feedKmem(bytes, from, to)) this.feedGeneral(Buffer.prototype.utf8Slice.call(bytes, from, to) as string);
   }
 
+  /**
+   * feed() of a line the worker's scanner read (trace-scan.ts): its kind
+   * (FAST_*; 0 for a line left to the general parser, then `line` is its
+   * text), numbers and gfp flags.
+   * @internal
+   */
+  feedScanned(
+    kind: number,
+    pfn: number,
+    order: number,
+    migratetype: number,
+    timestamp: number,
+    gfpFlags: string | undefined,
+    line: string | undefined,
+  ): void {
+    this.live();
+    if (kind === 0) this.feedGeneral(line!);
+    else if (kind === FAST_SKIP) this.skip("other event");
+    else this.applyKmem(kind, pfn, order, migratetype, timestamp, gfpFlags);
+  }
+
   /** Replays a line the fast scanner reads; false when it needs the general parser. */
   private feedKmem(bytes: Uint8Array, from: number, to: number): boolean {
-    const kind = scanKmemLine(bytes, from, to, this.scan);
+    const scan = this.scan;
+    const kind = scanKmemLine(bytes, from, to, scan);
     if (kind === 0) return false;
     if (kind === FAST_SKIP) this.skip("other event");
-    else this.applyKmem(bytes, kind);
+    else
+      this.applyKmem(
+        kind,
+        scan.pfn,
+        scan.order,
+        scan.migratetype,
+        scan.timestamp,
+        kind === FAST_ALLOC ? kmemGfpFlags(bytes, scan) : undefined,
+      );
     return true;
   }
 
@@ -427,18 +464,19 @@ class TraceReplayer implements Replayer {
     this.count(ev.name, this.replay(ev));
   }
 
-  /** apply() for a line scanKmemLine() read (its numbers are in this.scan). */
-  private applyKmem(bytes: Uint8Array, kind: number): void {
-    const scan = this.scan;
-    if (scan.timestamp >= 0) this.clock(scan.timestamp);
-    if (kind === FAST_ALLOC) {
-      const gfp = kmemGfpFlags(bytes, scan);
-      this.count("mm_page_alloc", this.alloc(scan.pfn, scan.order, scan.migratetype, gfp));
-    } else if (kind === FAST_FREE) {
-      this.count("mm_page_free", this.free(scan.pfn, scan.order, KIND_FREE));
-    } else {
-      this.count("mm_page_free_batched", this.free(scan.pfn, undefined, KIND_BATCHED));
-    }
+  /** apply() for a line scanKmemLine() read (timestamp -1: none). */
+  private applyKmem(
+    kind: number,
+    pfn: number,
+    order: number,
+    migratetype: number,
+    timestamp: number,
+    gfpFlags: string | undefined,
+  ): void {
+    if (timestamp >= 0) this.clock(timestamp);
+    if (kind === FAST_ALLOC) this.count("mm_page_alloc", this.alloc(pfn, order, migratetype, gfpFlags));
+    else if (kind === FAST_FREE) this.count("mm_page_free", this.free(pfn, order, KIND_FREE));
+    else this.count("mm_page_free_batched", this.free(pfn, undefined, KIND_BATCHED));
   }
 
   /** Counts a replayed event, or its line as skipped for `why`; takes samples and maps when due. */
@@ -1091,7 +1129,17 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
     if (options[key] !== undefined && typeof options[key] !== "function")
       throw new DmaSimError("EINVAL", `replayTrace: ${key} must be a function`);
   }
-  const source = await openTraceLines(path);
+  const readerThread = options.readerThread === undefined ? true : options.readerThread;
+  if (typeof readerThread !== "boolean")
+    throw new DmaSimError("EINVAL", `replayTrace: readerThread must be a boolean, got ${show(readerThread)}`);
+  // A file is read and scanned on a worker thread while this one replays; standard
+  // input (or a runtime without workers) is read here.
+  const scanned = path === STDIN_PATH || !readerThread ? null : await openScanWorker(path);
+  const source = scanned === null ? await openTraceLines(path) : null;
+  const close = async (): Promise<void> => {
+    await scanned?.close();
+    await source?.close();
+  };
   const { backend: _backend, ...system } = { ...DEFAULT_REPLAY_SYSTEM, ...options.system };
   let sys: System;
   try {
@@ -1101,24 +1149,53 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
       ...(options.backend !== undefined ? { backend: options.backend } : {}),
     });
   } catch (e) {
-    await source.close();
+    await close();
     throw e;
   }
   const start = performance.now();
   const replayer = new TraceReplayer(sys, options);
   const progress = options.onProgress;
-  for await (const chunk of source.chunks) {
-    // Lines end at LF, with a CR before it dropped (as openTraceLines() splits them).
-    for (let from = 0; from < chunk.length;) {
-      let lf = chunk.indexOf(10, from);
-      if (lf < 0) lf = chunk.length;
-      const to = lf > from && chunk[lf - 1] === 13 ? lf - 1 : lf;
-      replayer.feedBytes(chunk, from, to);
-      from = lf + 1;
+  const totalBytes = scanned?.totalBytes ?? source!.totalBytes;
+  try {
+    if (scanned !== null) {
+      const gfp: string[] = [];
+      for await (const b of scanned.batches) {
+        for (const text of b.newGfp) gfp.push(text);
+        const { kinds, numbers, gfpIds, texts } = b;
+        let k = 0;
+        for (let i = 0; i < kinds.length; i++) {
+          const kind = kinds[i]!;
+          const j = 4 * i;
+          replayer.feedScanned(
+            kind,
+            numbers[j]!,
+            numbers[j + 1]!,
+            numbers[j + 2]!,
+            numbers[j + 3]!,
+            kind === FAST_ALLOC ? gfp[gfpIds[i]!] : undefined,
+            kind === 0 ? texts[k++] : undefined,
+          );
+        }
+        progress?.(b.bytesRead, totalBytes);
+      }
+      progress?.(scanned.bytesRead(), totalBytes);
+    } else {
+      for await (const chunk of source!.chunks) {
+        // Lines end at LF, with a CR before it dropped (as openTraceLines() splits them).
+        for (let from = 0; from < chunk.length;) {
+          let lf = chunk.indexOf(10, from);
+          if (lf < 0) lf = chunk.length;
+          const to = lf > from && chunk[lf - 1] === 13 ? lf - 1 : lf;
+          replayer.feedBytes(chunk, from, to);
+          from = lf + 1;
+        }
+        progress?.(source!.bytesRead(), totalBytes);
+      }
+      progress?.(source!.bytesRead(), totalBytes);
     }
-    progress?.(source.bytesRead(), source.totalBytes);
+  } finally {
+    await close();
   }
-  progress?.(source.bytesRead(), source.totalBytes);
   const pieces = replayer.finish();
   const name = path === STDIN_PATH ? "stdin" : basename(path);
   if (pieces.events.parsed === 0) throw noEventsError(name, pieces.events);
@@ -1152,6 +1229,104 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
       maxSamples: options.maxSamples ?? DEFAULT_MAX_SAMPLES,
       mapEvery: options.mapEvery ?? DEFAULT_MAP_EVERY,
       maxMaps: options.maxMaps ?? DEFAULT_MAX_MAPS,
+    },
+  };
+}
+
+/** A file being read and scanned on a worker thread (trace-scan.ts). */
+interface ScanReader {
+  totalBytes: number;
+  batches: AsyncGenerator<ScanBatch>;
+  bytesRead(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the worker that reads and scans `path`; waits for it to open the
+ * file (an open error, or a binary file, is its DmaSimError, thrown here).
+ * null when no worker thread can start here: the caller reads the file itself.
+ */
+async function openScanWorker(path: string): Promise<ScanReader | null> {
+  let worker: import("node:worker_threads").Worker;
+  const inFlight = new SharedArrayBuffer(4);
+  const counter = new Int32Array(inFlight);
+  try {
+    const { Worker } = await import("node:worker_threads");
+    const request: ScanRequest = { path, inFlight };
+    worker = new Worker(new URL("./trace-scan-worker.js", import.meta.url), { workerData: request });
+  } catch {
+    return null;
+  }
+  const queue: ScanMessage[] = [];
+  let failure: Error | null = null;
+  let exited = false;
+  let wake: (() => void) | null = null;
+  const signal = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  worker.on("message", (m: ScanMessage) => {
+    queue.push(m);
+    signal();
+  });
+  worker.on("error", (e: Error) => {
+    failure = e;
+    signal();
+  });
+  worker.on("exit", () => {
+    exited = true;
+    signal();
+  });
+  const next = async (): Promise<ScanMessage | null> => {
+    for (;;) {
+      const m = queue.shift();
+      if (m !== undefined) return m;
+      if (failure !== null) throw failure;
+      if (exited) return null;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  };
+  const thrown = (m: ScanMessage & { kind: "error" }): Error =>
+    m.code === null ? new Error(m.message) : new DmaSimError(m.code as ErrnoCode, m.message);
+  let first: ScanMessage | null;
+  try {
+    first = await next();
+  } catch {
+    // The worker did not start (its module could not load): read in this thread.
+    await worker.terminate();
+    return null;
+  }
+  if (first === null) return null;
+  if (first.kind === "error") {
+    await worker.terminate();
+    throw thrown(first);
+  }
+  if (first.kind !== "open") throw new Error(`replay: the trace reader began with ${first.kind}`);
+  let bytesRead = 0;
+  async function* batches(): AsyncGenerator<ScanBatch> {
+    for (;;) {
+      const m = await next();
+      if (m === null) throw new Error("replay: the trace reader stopped before the end of the file");
+      if (m.kind === "end") {
+        bytesRead = m.bytesRead;
+        return;
+      }
+      if (m.kind === "error") throw thrown(m);
+      if (m.kind !== "batch") continue;
+      // Taken: the worker may read on.
+      Atomics.sub(counter, 0, 1);
+      Atomics.notify(counter, 0);
+      bytesRead = m.batch.bytesRead;
+      yield m.batch;
+    }
+  }
+  return {
+    totalBytes: first.totalBytes,
+    batches: batches(),
+    bytesRead: () => bytesRead,
+    close: async () => {
+      if (!exited) await worker.terminate();
     },
   };
 }

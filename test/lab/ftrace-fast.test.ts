@@ -128,11 +128,12 @@ describe("parseTraceLine's fast path", () => {
 });
 
 describe("replayTrace's byte path", () => {
-  it.each(BACKENDS)(
-    "ends where feeding the lines one by one ends (%s)",
-    async (backend) => {
+  const CASES = BACKENDS.flatMap((backend) => [true, false].map((readerThread) => [backend, readerThread] as const));
+  it.each(CASES)(
+    "ends where feeding the lines one by one ends (%s, reader thread %s)",
+    async (backend, readerThread) => {
       for (const path of [SMALL, DEBIAN61]) {
-        const fromFile = await replayTrace(path, { backend });
+        const fromFile = await replayTrace(path, { backend, readerThread });
         const sys = await createSystem({ ...DEFAULT_REPLAY_SYSTEM, backend });
         const replayer = createReplayer(sys);
         const text = path.endsWith(".gz")
@@ -150,6 +151,22 @@ describe("replayTrace's byte path", () => {
     },
     120_000,
   );
+
+  it("refuses a readerThread that is not a boolean, before reading anything", async () => {
+    for (const bad of [1, "yes", null])
+      await expect(replayTrace(SMALL, { readerThread: bad as unknown as boolean })).rejects.toMatchObject({
+        code: "EINVAL",
+      });
+  });
+
+  it("reports a missing file from the reader thread as the in-thread reader does", async () => {
+    const missing = join(FIXTURES, "no-such-trace.txt");
+    const errors = await Promise.all(
+      [true, false].map((readerThread) => replayTrace(missing, { readerThread }).catch((e: unknown) => e)),
+    );
+    expect(errors[0]).toMatchObject({ code: "ENOENT" });
+    expect((errors[0] as Error).message).toBe((errors[1] as Error).message);
+  });
 
   it("holds blocks at trace pfns beyond 2^32 (the lookup tables are sparse)", async () => {
     const sys = await createSystem({ ...DEFAULT_REPLAY_SYSTEM, backend: "wasm" });
