@@ -14,10 +14,12 @@ import { MAX_CMA_AREAS, NONE } from "./constants.ts";
 import {
   bitmapAssign, bitmapFindNextZeroAreaOff, bitsToWords, findNextBit, findNextZeroBit,
 } from "./bitmap.ts";
-import { freeBlock, freePageRange } from "./buddy.ts";
+import { findBlockHead, findBuddyHead, freeBlock, freePageRange } from "./buddy.ts";
+import { claimBlock, releaseBlock } from "./claim.ts";
 import { allocContigRange } from "./contig.ts";
 import {
-  getOrder, nrPages, pageIsCmaAlloc, pageKind, pageShift, pageblockNrPages, pageblockOrder, setCmaAlloc,
+  getOrder, longPins, nrPages, pageIsCmaAlloc, pageIsReserved, pageKind, pageShift, pageblockNrPages, pageblockOrder,
+  setCmaAlloc, shortPins,
 } from "./memmap.ts";
 import { setPageblockMt } from "./pageblock.ts";
 import { KERNEL_6_18 } from "./abi.ts";
@@ -236,6 +238,87 @@ export function cmaRelease(id: i32, pfn: i32, count: i32): i32 {
   unchecked(availablePages[id] += count);
   addStat(id, CMA_STAT_PAGES_RELEASED, count);
   return 1;
+}
+
+// ---- replaying a traced kernel's CMA choices (the twin) ------------------------------------
+// The twin follows a real kernel's cma_alloc() and cma_release() events on the
+// named ranges the kernel chose; these take and give back exactly those ranges.
+
+/** cma_alloc()'s first candidate for `count` pages aligned to `alignOrder` (nothing changed), or NONE. */
+export function cmaPeekAlloc(id: i32, count: i32, alignOrder: i32): i32 {
+  if (id < 0 || id >= cmaAreaCount || count <= 0 || count > unchecked(availablePages[id])) return NONE;
+  const maxno = bitmapMaxno(id);
+  const bitCount = pagesToBits(id, count);
+  if (bitCount > maxno) return NONE;
+  const bitNo = bitmapFindNextZeroAreaOff(
+    bitmaps[id], maxno, 0, bitCount, alignedMask(id, alignOrder), alignedOffset(id, alignOrder),
+  );
+  if (bitNo >= maxno) return NONE;
+  return unchecked(basePfn[id]) + (bitNo << unchecked(orderPerBit[id]));
+}
+
+/** The checks both twin range operations share: 0, or -EINVAL. */
+function twinRangeArgs(id: i32, pfn: i32, count: i32): i32 {
+  if (id < 0 || id >= cmaAreaCount || count <= 0) return -EINVAL;
+  const base = unchecked(basePfn[id]);
+  if (pfn < base || count > base + unchecked(countPages[id]) - pfn) return -EINVAL;
+  if (((pfn - base) & ((1 << unchecked(orderPerBit[id])) - 1)) != 0) return -EINVAL;
+  return 0;
+}
+
+/**
+ * cma_alloc() as the traced kernel finished it: [pfn, pfn + count) becomes the
+ * area's, its bits set and every page an order-0 CMA allocation. Pages of the
+ * range the twin still holds are its stale view of pages the kernel migrated
+ * away and freed into isolated pageblocks (no buddy-level event shows those
+ * frees): they are let go first. Returns 0; -EBUSY when a bit is already set or
+ * a page is reserved, pinned or CMA-allocated (nothing changed); -EINVAL.
+ */
+export function cmaClaimRange(id: i32, pfn: i32, count: i32): i32 {
+  const bad = twinRangeArgs(id, pfn, count);
+  if (bad != 0) return bad;
+  const bitNo = (pfn - unchecked(basePfn[id])) >>> unchecked(orderPerBit[id]);
+  const bitCount = pagesToBits(id, count);
+  if (findNextBit(bitmaps[id], bitNo + bitCount, bitNo) < bitNo + bitCount) return -EBUSY;
+  const end = pfn + count;
+  let p = pfn;
+  while (p < end) {
+    const free = findBuddyHead(p);
+    if (free != NONE) {
+      p = free + (1 << getOrder(free));
+      continue;
+    }
+    const head = findBlockHead(p);
+    if (head == NONE || pageKind(head) != KIND_ALLOC) return -EBUSY;
+    if (pageIsReserved(head) || pageIsCmaAlloc(head) || shortPins(head) != 0 || longPins(head) != 0) return -EBUSY;
+    p = head + (1 << getOrder(head));
+  }
+  for (p = pfn; p < end; p++) if (findBuddyHead(p) == NONE) releaseBlock(p, 0, -1);
+  for (p = pfn; p < end; p++) {
+    claimBlock(p, 0, MIGRATE_CMA, false);
+    setCmaAlloc(p, true);
+  }
+  bitmapAssign(bitmaps[id], bitNo, bitCount, true);
+  unchecked(availablePages[id] -= count);
+  return 0;
+}
+
+/**
+ * cma_release() as the traced kernel did it, up to free_contig_range(): the
+ * bits clear and the pages stop being the area's, but stay held, one order-0
+ * page each, as pages the kernel put on its per-cpu lists (their drains free
+ * them). Returns 0; -EINVAL when a page of the range is not a CMA allocation.
+ */
+export function cmaUnclaimRange(id: i32, pfn: i32, count: i32): i32 {
+  const bad = twinRangeArgs(id, pfn, count);
+  if (bad != 0) return bad;
+  for (let p = pfn; p < pfn + count; p++) {
+    if (pageKind(p) != KIND_ALLOC || getOrder(p) != 0 || !pageIsCmaAlloc(p)) return -EINVAL;
+  }
+  for (let p = pfn; p < pfn + count; p++) setCmaAlloc(p, false);
+  bitmapAssign(bitmaps[id], (pfn - unchecked(basePfn[id])) >>> unchecked(orderPerBit[id]), pagesToBits(id, count), false);
+  unchecked(availablePages[id] += count);
+  return 0;
 }
 
 // ---- accessors ------------------------------------------------------------------------------

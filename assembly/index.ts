@@ -538,3 +538,5 @@ export {
   claimBlock, releaseBlock, peekRmqueue, peekFallbackPfn, peekFallbackOrder, peekFallbackMt, peekFallbackClaims,
   rmqueueInZone, retypePageblock, stealWithoutClaim,
 };
+import { cmaPeekAlloc, cmaClaimRange, cmaUnclaimRange } from "./cma.ts";
+export { cmaPeekAlloc, cmaClaimRange, cmaUnclaimRange };

@@ -111,8 +111,11 @@ export {
 export { _IOC, _IO, _IOR, _IOW, _IOWR, _IOC_NR, _IOC_TYPE, _IOC_SIZE, _IOC_DIR } from "./uapi/linux/ioctl.ts";
 export { Bitmap } from "./lib/bitmap.ts";
 export {
+  claimCmaRange,
   claimFreeBlock,
+  peekCmaAlloc,
   releaseHeldBlock,
+  unclaimCmaRange,
   peekRmqueue,
   rmqueueInZone,
   setPageblockMigratetype,

@@ -152,3 +152,51 @@ export function setPageblockMigratetype(mm: Mm, pfn: number, migratetype: Migrat
   if (ret < 0)
     throw DmaSimError.fromErrno(ret, `setPageblockMigratetype: ${migratetype} pageblocks are not set this way`);
 }
+
+/**
+ * cma_alloc()'s first candidate in the area `area` for `count` pages aligned
+ * to `alignOrder` (the bitmap's first fitting clear run; the kernel tries the
+ * next one when alloc_contig_range() is busy there), nothing changed; null
+ * when no run fits.
+ */
+export function peekCmaAlloc(mm: Mm, area: string, count: number, alignOrder: number): number | null {
+  const a = mm.cma(area);
+  requireInt("peekCmaAlloc", "count", count, 1, a.count);
+  requireInt("peekCmaAlloc", "alignOrder", alignOrder, 0, 30);
+  const pfn = mm.engine.cmaPeekAlloc(a.id, count, alignOrder);
+  return pfn < 0 ? null : pfn;
+}
+
+function cmaRangeArgs(mm: Mm, where: string, area: string, pfn: number, count: number): number {
+  const a = mm.cma(area);
+  requireInt(where, "count", count, 1, a.count);
+  requireInt(where, "pfn", pfn, a.basePfn, a.basePfn + a.count - count);
+  if ((pfn - a.basePfn) % 2 ** a.orderPerBit !== 0)
+    throw new DmaSimError("EINVAL", `${where}: pfn ${pfn} does not start a bit of ${area}'s bitmap`);
+  return a.id;
+}
+
+/**
+ * cma_alloc() as a traced kernel finished it: [pfn, pfn + count) becomes the
+ * area's (bitmap bits set, each page an order-0 CMA allocation). Pages of the
+ * range still held are let go first: the kernel had migrated them away. False,
+ * changing nothing, when a bit is set already or a page is reserved, pinned or
+ * CMA-allocated.
+ */
+export function claimCmaRange(mm: Mm, area: string, pfn: number, count: number): boolean {
+  const id = cmaRangeArgs(mm, "claimCmaRange", area, pfn, count);
+  const ret = mm.engine.cmaClaimRange(id, pfn, count);
+  if (ret < 0 && ret !== -16) throw DmaSimError.fromErrno(ret, `claimCmaRange(${pfn}, ${count}): refused`);
+  return ret === 0;
+}
+
+/**
+ * cma_release() as a traced kernel did it, up to free_contig_range(): the
+ * bits clear and the pages stay held, one order-0 page each, as pages on the
+ * kernel's per-cpu lists until their drains (releaseHeldBlock()). False,
+ * changing nothing, when a page of the range is not a CMA allocation.
+ */
+export function unclaimCmaRange(mm: Mm, area: string, pfn: number, count: number): boolean {
+  const id = cmaRangeArgs(mm, "unclaimCmaRange", area, pfn, count);
+  return mm.engine.cmaUnclaimRange(id, pfn, count) === 0;
+}

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
+  claimCmaRange,
   claimFreeBlock,
+  peekCmaAlloc,
+  unclaimCmaRange,
   createRandom,
   peekRmqueue,
   releaseHeldBlock,
@@ -92,6 +95,54 @@ describe("claim.ts: named-block primitives for the twin", () => {
       expect(sys.freeArea()[0]![0]).toBe(1);
       expect(dmaSimErrorOf(() => setPageblockMigratetype(sys, 0, "isolate")).code).toBe("EINVAL");
       return sys.freeArea();
+    });
+  });
+});
+
+describe("claim.ts: a traced kernel's CMA ranges", () => {
+  // 16 MiB with a 4 MiB area at 8 MiB: pfns 2048..3071, one bit per page.
+  const CMA_BASE = 2048;
+  const options = { ramBytes: RAM, minFreeKbytes: 0, cma: [{ name: "cam", bytes: 4 * MIB, base: 8 * MIB }] };
+
+  it("peeks cma_alloc()'s first candidate, takes and gives back exactly the traced ranges", async () => {
+    await onBoth(options, (sys) => {
+      const area = sys.cma("cam");
+      expect(peekCmaAlloc(sys, "cam", 256, 8)).toBe(CMA_BASE);
+      expect(claimCmaRange(sys, "cam", CMA_BASE + 512, 256)).toBe(true);
+      expect(area.available).toBe(1024 - 256);
+      expect(sys.pageInfo(CMA_BASE + 512)).toMatchObject({ state: "allocated", order: 0, cma: true });
+      expect(sys.stats().nrFreePages).toBe(4096 - 256);
+      // The first clear run of 512 pages aligned to 512 is [2048, 2560); none holds 768.
+      expect(peekCmaAlloc(sys, "cam", 512, 9)).toBe(CMA_BASE);
+      expect(peekCmaAlloc(sys, "cam", 768, 0)).toBeNull();
+      expect(claimCmaRange(sys, "cam", CMA_BASE + 512, 16)).toBe(false); // its bits are set
+      // A page the twin still holds inside a traced range is let go, then taken with the rest.
+      expect(claimFreeBlock(sys, CMA_BASE, 0, "movable")).toBe(true);
+      expect(claimCmaRange(sys, "cam", CMA_BASE, 16)).toBe(true);
+      expect(sys.stats().nrFreePages).toBe(4096 - 256 - 16);
+      expect(sys.pageInfo(CMA_BASE)).toMatchObject({ state: "allocated", cma: true, owner: null });
+      // cma_release(): the bits clear, the pages stay held until their per-cpu drains.
+      expect(unclaimCmaRange(sys, "cam", CMA_BASE + 512, 256)).toBe(true);
+      expect(area.available).toBe(1024 - 16);
+      expect(sys.stats().nrFreePages).toBe(4096 - 256 - 16);
+      expect(sys.pageInfo(CMA_BASE + 512)).toMatchObject({ state: "allocated", order: 0, cma: false });
+      expect(unclaimCmaRange(sys, "cam", CMA_BASE + 512, 1)).toBe(false); // not the area's any more
+      expect(releaseHeldBlock(sys, CMA_BASE + 512, 0)).toBe(true);
+      expect(sys.stats().nrFreePages).toBe(4096 - 256 - 16 + 1);
+      return { free: sys.freeArea(), available: area.available };
+    });
+  });
+
+  it("refuses ranges outside the area, misaligned or empty, and unknown areas, changing nothing", async () => {
+    await onBoth(options, (sys) => {
+      const before = sys.stateHash();
+      expect(dmaSimErrorOf(() => claimCmaRange(sys, "cam", CMA_BASE - 1, 4)).code).toBe("EINVAL");
+      expect(dmaSimErrorOf(() => claimCmaRange(sys, "cam", CMA_BASE + 1020, 8)).code).toBe("EINVAL");
+      expect(dmaSimErrorOf(() => claimCmaRange(sys, "cam", CMA_BASE, 0)).code).toBe("EINVAL");
+      expect(dmaSimErrorOf(() => unclaimCmaRange(sys, "cam", 0.5, 1)).code).toBe("EINVAL");
+      expect(dmaSimErrorOf(() => peekCmaAlloc(sys, "nope", 1, 0)).code).toBe("ENOENT");
+      expect(sys.stateHash()).toBe(before);
+      return before;
     });
   });
 });

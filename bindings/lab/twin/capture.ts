@@ -7,7 +7,7 @@
  * columns, RAM from iomem, CMA areas from the command line, the kernel from uname.
  */
 import { existsSync, statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DmaSimError } from "../../core/errors.ts";
@@ -48,6 +48,19 @@ export interface CaptureSnapshot {
   zones: CaptureZone[];
   /** The directory, for the lazily read kpageflags. */
   dir: string;
+  /** CMA areas as debugfs showed them (`cma/<name>/`; CONFIG_CMA_DEBUGFS), by name; {} without. */
+  cma: Record<string, CaptureCmaDebugfs>;
+}
+
+/** One CMA area's debugfs files (mm/cma_debug.c), in pages. */
+export interface CaptureCmaDebugfs {
+  basePfn: number;
+  count: number;
+  orderPerBit: number;
+  /** Pages allocated (bits set × pages per bit). */
+  used: number;
+  /** The longest run of free pages. */
+  maxchunk: number;
 }
 
 /** A CMA area named on the kernel command line (`cma=SIZE[@BASE]`). */
@@ -69,6 +82,12 @@ export interface Capture {
   ramRanges: [number, number][];
   /** CMA areas asked for on the command line (the kernel may lack CONFIG_CMA: see `cmaConfigured`). */
   cmaAreas: CaptureCmaArea[];
+  /**
+   * The CMA areas the kernel made, where they are (the boot snapshot's debugfs
+   * `cma/<name>/`), in base order; [] when the capture has none (no
+   * CONFIG_CMA, or no CONFIG_CMA_DEBUGFS).
+   */
+  cmaLayout: (CaptureCmaDebugfs & { name: string })[];
   /** Whether the kernel has CONFIG_CMA (pagetypeinfo lists a CMA type). */
   cmaConfigured: boolean;
   /** Bytes per page. The harness captures x86-64: 4096. */
@@ -131,6 +150,8 @@ export function parsePagetypeinfo(body: string): Pagetypeinfo {
       migratetypes = h[1]!.trim().split(/\s+/);
       continue;
     }
+    // CONFIG_PAGE_OWNER adds "Number of mixed blocks", in the same shape: not block counts.
+    if (line.startsWith("Number of mixed blocks")) break;
     const b = /^Node\s+\d+,\s+zone\s+(\S+)\s+([\d\s]+)$/.exec(line);
     if (b && migratetypes.length > 0) {
       const counts = b[2]!.trim().split(/\s+/).map(Number);
@@ -237,7 +258,30 @@ async function readSnapshot(dir: string, phase: string): Promise<CaptureSnapshot
     vmstat: parseVmstat(vmstat),
     zones: parseZoneinfo(zoneinfo),
     dir: at,
+    cma: await readCmaDebugfs(join(at, "cma"), `${phase}/cma`),
   };
+}
+
+/** `<phase>/cma/<name>/{base_pfn,count,order_per_bit,used,maxchunk}`: one decimal number each. */
+async function readCmaDebugfs(dir: string, what: string): Promise<Record<string, CaptureCmaDebugfs>> {
+  const out: Record<string, CaptureCmaDebugfs> = {};
+  if (!existsSync(dir)) return out;
+  for (const name of (await readdir(dir)).sort()) {
+    const num = async (file: string): Promise<number> => {
+      const body = (await text(join(dir, name, file), `${what}/${name}/${file}`)).trim();
+      if (!/^\d+$/.test(body))
+        throw new DmaSimError("EINVAL", `twin: ${what}/${name}/${file} is not a number: ${body}`);
+      return Number(body);
+    };
+    out[name] = {
+      basePfn: await num("base_pfn"),
+      count: await num("count"),
+      orderPerBit: await num("order_per_bit"),
+      used: await num("used"),
+      maxchunk: await num("maxchunk"),
+    };
+  }
+  return out;
 }
 
 /**
@@ -299,6 +343,9 @@ export async function readCapture(dir: string): Promise<Capture> {
     cmdline,
     ramRanges: parseIomemRam(iomem, PAGE_SIZE),
     cmaAreas: parseCmdlineCma(cmdline),
+    cmaLayout: Object.entries(boot.cma)
+      .map(([name, a]) => ({ name, ...a }))
+      .sort((a, b) => a.basePfn - b.basePfn),
     cmaConfigured: migratetypes.includes("CMA"),
     pageSize: PAGE_SIZE,
     pageblockOrder: boot.pagetypeinfo.pageblockOrder,

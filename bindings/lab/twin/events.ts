@@ -33,6 +33,13 @@ export type TwinEvent =
       fallbackMigratetype: number;
       changeOwnership: boolean;
     }
+  /**
+   * cma_alloc_finish (cma_alloc before v5.13): cma_alloc() ended, with the
+   * range it took (pfn null when it failed); area null before v5.13 (one area).
+   */
+  | { kind: "cma-alloc"; pfn: number | null; count: number; align: number; area: string | null }
+  /** cma_release: cma_release() gave back the range (free_contig_range(): its pages go to the per-cpu lists). */
+  | { kind: "cma-release"; pfn: number; count: number; area: string | null }
   /** Any other event (compaction, migration, …), or a line that is not an event. */
   | { kind: "other"; name: string };
 
@@ -94,6 +101,16 @@ export function parseTwinLine(line: string): TwinEvent | null {
         fallbackMigratetype: num(ev.raw, "fallback_migratetype"),
         changeOwnership: ev.raw.change_ownership === "1",
       };
+    }
+    case "cma_alloc":
+    case "cma_alloc_finish":
+    case "cma_release": {
+      const parsed = parseTraceLine(line);
+      if (!("event" in parsed)) throw new DmaSimError("EINVAL", `twin: ${name}: ${parsed.skip}`);
+      const ev = parsed.event;
+      const area = ev.area ?? null;
+      if (name === "cma_release") return { kind: "cma-release", pfn: ev.pfn!, count: ev.count!, area };
+      return { kind: "cma-alloc", pfn: ev.pfn, count: ev.count!, align: ev.align ?? 0, area };
     }
     default:
       return { kind: "other", name };

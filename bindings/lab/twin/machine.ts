@@ -91,6 +91,15 @@ export function migratetypeNames(capture: Capture): MigratetypeName[] {
 
 const ALLOC_TYPES: MigratetypeName[] = ["unmovable", "movable", "reclaimable"];
 
+/** One byte per pageblock: 1 inside one of the capture's CMA areas. */
+function cmaPageblocks(capture: Capture, layout: TwinLayout): Uint8Array {
+  const out = new Uint8Array(layout.nrPages / layout.pageblockNrPages);
+  for (const a of capture.cmaLayout)
+    for (let pfn = a.basePfn; pfn < a.basePfn + a.count && pfn < layout.nrPages; pfn += layout.pageblockNrPages)
+      out[Math.floor(pfn / layout.pageblockNrPages)] = 1;
+  return out;
+}
+
 /** Assigns every pageblock a type (see the file comment). Returns dmasim names per pageblock. */
 export function assignPageblockTypes(
   capture: Capture,
@@ -104,7 +113,13 @@ export function assignPageblockTypes(
   const types: MigratetypeName[] = [];
   const freeIn = new Uint32Array(nrBlocks);
   for (let pfn = 0; pfn < free.length; pfn++) if (free[pfn]) freeIn[Math.floor(pfn / layout.pageblockNrPages)]!++;
+  const inCma = cmaPageblocks(capture, layout);
   for (let pb = 0; pb < nrBlocks; pb++) {
+    // A CMA area's pageblocks are MIGRATE_CMA from boot on (cma_activate_area()).
+    if (inCma[pb]) {
+      types.push("cma");
+      continue;
+    }
     const claimed = evidence.claimed[pb]!;
     if (claimed >= 0) {
       types.push(names[claimed] ?? "movable");
@@ -186,6 +201,13 @@ export async function createTwinSystem(
     storeContents: false,
     zones,
     minFreeKbytes: (minPages * capture.pageSize) / 1024,
+    // Where the kernel put its CMA areas (debugfs), not where dmasim would place them.
+    cma: capture.cmaLayout.map((a) => ({
+      name: a.name,
+      bytes: a.count * capture.pageSize,
+      base: a.basePfn * capture.pageSize,
+      orderPerBit: a.orderPerBit,
+    })),
   });
 }
 
@@ -225,7 +247,9 @@ export function loadFreeSet(sys: System, free: Uint8Array, types: MigratetypeNam
       let order = Math.min(sys.pageblockOrder, pfn === 0 ? sys.pageblockOrder : ctz(pfn));
       while (pfn + 2 ** order > end) order--;
       const mt = types[Math.floor(pfn / pbPages)]!;
-      if (!claimFreeBlock(sys, pfn, order, ALLOC_TYPES.includes(mt) ? mt : "unmovable"))
+      // Pages in use in a CMA pageblock are movable allocations (only those may use CMA).
+      const held = mt === "cma" ? "movable" : ALLOC_TYPES.includes(mt) ? mt : "unmovable";
+      if (!claimFreeBlock(sys, pfn, order, held))
         throw new DmaSimError("EINVAL", `twin: could not hold pfn ${pfn} order ${order} while loading`);
       pfn += 2 ** order;
     }

@@ -30,12 +30,15 @@
  * lists are compared with the snapshot's (freeListDistance()).
  */
 import {
+  claimCmaRange,
   claimFreeBlock,
+  peekCmaAlloc,
   peekRmqueue,
   releaseHeldBlock,
   rmqueueInZone,
   setPageblockMigratetype,
   stealWithoutClaim,
+  unclaimCmaRange,
   type Backend,
   type KernelVersion,
   type Migratetype,
@@ -107,6 +110,20 @@ export interface FollowResult extends Agreement {
   /** Events that could not be applied: the twin's state disagreed with the kernel's (diagnostics). */
   unapplied: { allocs: number; frees: number; examples: string[] };
   /**
+   * cma_alloc(): decisions = the kernel's successful allocations; agreed = those
+   * whose range is dmasim's first candidate (the area's first fitting clear run:
+   * where dmasim's cma_alloc() tries first). applied / unapplied: ranges taken
+   * (at cma_alloc_finish) and given back (at cma_release) in the twin, or not.
+   */
+  cma: {
+    decisions: number;
+    agreed: number;
+    agreement: number | null;
+    kernelFailed: number;
+    applied: { allocs: number; releases: number };
+    unapplied: { allocs: number; releases: number };
+  };
+  /**
    * Events whose traced migratetype differs from the twin's pageblock type at
    * that pfn. 6.1 puts a drained page on the list of its per-cpu migratetype
    * and takes blocks from any list they sit on; dmasim keeps every free block on
@@ -139,6 +156,11 @@ export interface FreeRunResult {
   phases: PhaseCheck[];
   /** The largest freeListDistance() over the later phases, or null without one. */
   maxDistance: number | null;
+  /**
+   * CMA events free-run mode does not replay (successful cma_alloc and every
+   * cma_release): its machine keeps the area's pages for movable allocations.
+   */
+  cmaNotReplayed: number;
 }
 
 export interface TwinResult {
@@ -151,6 +173,8 @@ export interface TwinResult {
     maxOrder: number;
     cmaAreas: { bytes: number; baseBytes?: number }[];
     cmaConfigured: boolean;
+    /** The CMA areas the twin made, where the kernel's debugfs put them. */
+    cmaLayout: { name: string; basePfn: number; count: number; orderPerBit: number }[];
     phases: string[];
   };
   machine: {
@@ -195,6 +219,14 @@ class Follower {
     unscored: 0,
     applied: { allocs: 0, frees: 0, retypes: 0, moves: 0 },
     unapplied: { allocs: 0, frees: 0, examples: [] },
+    cma: {
+      decisions: 0,
+      agreed: 0,
+      agreement: null,
+      kernelFailed: 0,
+      applied: { allocs: 0, releases: 0 },
+      unapplied: { allocs: 0, releases: 0 },
+    },
     typeDiffers: { allocs: 0, drains: 0 },
     linux61Lists: { decisions: 0, agreed: 0, agreement: null },
     missCauses: { otherListIn61: 0, kernelBlockOnOtherList: 0, otherOrder: 0, listOrder: 0 },
@@ -275,6 +307,44 @@ class Follower {
     }
   }
 
+  /** The twin's area for a traced area name (before v5.13 the trace names none: the first area). */
+  private cmaArea(name: string | null): string | null {
+    const areas = this.sys.cmaAreas;
+    if (name === null) return areas[0]?.name ?? null;
+    return areas.some((a) => a.name === name) ? name : null;
+  }
+
+  cmaAlloc(ev: Extract<TwinEvent, { kind: "cma-alloc" }>): void {
+    const c = this.result.cma;
+    if (ev.pfn === null) {
+      c.kernelFailed++;
+      return;
+    }
+    const area = this.cmaArea(ev.area);
+    if (area === null) {
+      c.unapplied.allocs++;
+      this.note(`cma_alloc pfn ${ev.pfn} count ${ev.count}: no such CMA area in the twin`);
+      return;
+    }
+    c.decisions++;
+    if (peekCmaAlloc(this.sys, area, ev.count, ev.align) === ev.pfn) c.agreed++;
+    if (claimCmaRange(this.sys, area, ev.pfn, ev.count)) c.applied.allocs++;
+    else {
+      c.unapplied.allocs++;
+      this.note(`cma_alloc pfn ${ev.pfn} count ${ev.count}: the range is not free in the twin`);
+    }
+  }
+
+  cmaRelease(ev: Extract<TwinEvent, { kind: "cma-release" }>): void {
+    const c = this.result.cma;
+    const area = this.cmaArea(ev.area);
+    if (area !== null && unclaimCmaRange(this.sys, area, ev.pfn, ev.count)) c.applied.releases++;
+    else {
+      c.unapplied.releases++;
+      this.note(`cma_release pfn ${ev.pfn} count ${ev.count}: not a CMA range of the twin`);
+    }
+  }
+
   extfrag(ev: Extract<TwinEvent, { kind: "extfrag" }>): void {
     const mt = this.names[ev.allocMigratetype] ?? "unmovable";
     const f = this.result.fallbacks;
@@ -334,6 +404,7 @@ class FreeRunner {
     unmatchedFrees: 0,
     phases: [],
     maxDistance: null,
+    cmaNotReplayed: 0,
   };
   /** Kernel pfn → the twin's pfn for the same page, -1 when the kernel's page is free or unmapped. */
   private readonly map: Int32Array;
@@ -558,6 +629,14 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
         case "extfrag":
           f?.extfrag(ev);
           break;
+        case "cma-alloc":
+          f?.cmaAlloc(ev);
+          if (r && ev.pfn !== null) r.result.cmaNotReplayed++;
+          break;
+        case "cma-release":
+          f?.cmaRelease(ev);
+          if (r) r.result.cmaNotReplayed++;
+          break;
         case "marker": {
           const m = /^HARNESS_MMSNAP (\S+) begin$/.exec(ev.text);
           const snap = m ? snapshots.get(m[1]!) : undefined;
@@ -588,6 +667,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     for (const a of [...Object.values(res.byOrder), ...Object.values(res.byMigratetype)]) a.agreement = agreementOf(a);
     res.linux61Lists.agreement = agreementOf(res.linux61Lists);
     res.fallbacks.agreement = res.fallbacks.kernel === 0 ? null : res.fallbacks.sameBlock / res.fallbacks.kernel;
+    res.cma.agreement = res.cma.decisions === 0 ? null : res.cma.agreed / res.cma.decisions;
     fidelity.follow = res;
     f.sys.check();
     stateHash.follow = f.sys.stateHash();
@@ -632,6 +712,12 @@ function summaryOf(capture: Capture): TwinResult["capture"] {
     maxOrder: capture.maxOrder,
     cmaAreas: capture.cmaAreas,
     cmaConfigured: capture.cmaConfigured,
+    cmaLayout: capture.cmaLayout.map(({ name, basePfn, count, orderPerBit }) => ({
+      name,
+      basePfn,
+      count,
+      orderPerBit,
+    })),
     phases: capture.phases.map((p) => p.phase),
   };
 }
