@@ -155,7 +155,7 @@ export async function runCompare(
   } = {},
 ): Promise<CompareResult> {
   const seed = options.seed ?? scenario.seed;
-  const scale = options.scale ?? 1;
+  const scale = options.scale ?? scenario.scale;
   const entries: CompareResult["entries"] = [];
   for (const [i, { label, ...config }] of configs.entries()) {
     const result = await runScenario(scenario, {

@@ -31,9 +31,10 @@ import {
   loadScenario,
   parseBytes,
   resultInFile,
-  scaleScenario,
+  validateScenario,
   type Scenario,
 } from "../lab/scenario.ts";
+import { scaleScenario } from "../lab/scale.ts";
 import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "../lab/scenarios/index.ts";
 import { loadGrid, mergeSweep, resolveShard, runSweep, shardJobs, type SweepMerged } from "../lab/sweep.ts";
 import {
@@ -165,7 +166,7 @@ interface RunOpts {
   scenario: string;
   seed?: number;
   backend: Backend;
-  scale: number;
+  scale?: number;
   out?: string;
   report?: boolean;
   json?: boolean;
@@ -177,7 +178,7 @@ async function runCommand(opts: RunOpts, cmd: Command): Promise<void> {
   // A result file reruns as it ran: its seed, scale, configuration and backend, unless given here.
   const rerun = rerunDefaults(opts.scenario);
   const given = (key: string) => cmd.getOptionValueSource(key) === "cli";
-  const scale = given("scale") ? opts.scale : (rerun?.scale ?? opts.scale);
+  const scale = given("scale") ? opts.scale! : (rerun?.scale ?? scenario.scale);
   const progress = createProgress(scenario.name, "ops", !opts.json);
   let result: LabResult;
   try {
@@ -191,7 +192,9 @@ async function runCommand(opts: RunOpts, cmd: Command): Promise<void> {
   } finally {
     progress.stop();
   }
-  const index = await report(result, reportDir(opts), scaleScenario(scenario, scale), opts.force);
+  // What the scale could not keep in proportion: one line, also in the result's `warnings`.
+  for (const warning of result.warnings ?? []) process.stderr.write(`dmasim: warning: ${warning}\n`);
+  const index = await report(result, reportDir(opts), ranScenario(result, scenario), opts.force);
   if (opts.json) return printJson(result);
   console.log(headline(result));
   printRows(runSummaryRows(result));
@@ -254,7 +257,7 @@ interface CompareOpts {
   columns?: string;
   scenario: string;
   seed?: number;
-  scale: number;
+  scale?: number;
   configs?: string;
   preset?: string;
   out?: string;
@@ -274,12 +277,13 @@ async function compareCommand(opts: CompareOpts): Promise<void> {
   try {
     result = await runCompare(scenario, configs, {
       seed: opts.seed,
-      scale: opts.scale,
+      scale: opts.scale ?? scenario.scale,
       onProgress: progress.update,
       onRun: async (i, r) => {
         // Checked against the first run's summary: a typo fails before the other runs.
         if (i === 0 && opts.columns) columns = parseColumns("compare", opts.columns, Object.keys(r.summary));
-        if (opts.out) await report(r, dirs[i]!, scaleScenario(scenario, opts.scale));
+        if (i === 0) for (const warning of r.warnings ?? []) process.stderr.write(`dmasim: warning: ${warning}\n`);
+        if (opts.out) await report(r, dirs[i]!, ranScenario(r, scenario));
       },
     });
   } finally {
@@ -404,6 +408,12 @@ function mergeCommand(dirs: string[], opts: MergeOpts): void {
   if (opts.out) console.log(`wrote ${opts.out}`);
 }
 
+/** The scenario as a run ran it: configured (pageblock order, …) and scaled, for its report. */
+function ranScenario(result: LabResult, scenario: Scenario): Scenario {
+  const configured = result.scenario ? validateScenario(result.scenario, "result.scenario") : scenario;
+  return scaleScenario(configured, result.scale ?? 1);
+}
+
 /** Seed, scale, configuration and backend of a run's result file, or null for anything else. */
 function rerunDefaults(
   nameOrFile: string,
@@ -473,7 +483,11 @@ export function buildProgram(): Command {
     )
     .option("--seed <n>", "workload seed (default: the scenario's, 1)", intArg(0, 0xffffffff))
     .addOption(backendOption())
-    .option("--scale <factor>", "multiply every duration in operations (a shorter or longer run)", scaleArg, 1)
+    .option(
+      "--scale <factor>",
+      "machine and work size: RAM, CMA areas, frames, limits and durations × factor, same pressure (default: the scenario's, 1)",
+      scaleArg,
+    )
     .option("-o, --out <dir>", `report directory (default: ${DEFAULT_REPORT_DIR}; with --json only when given)`)
     .option("--force", FORCE_HELP)
     .option("--no-report", "write no report")
@@ -509,7 +523,7 @@ export function buildProgram(): Command {
     .description("run one workload under several configurations, side by side")
     .option("-s, --scenario <name|file>", "built-in scenario or scenario JSON file", "camera")
     .option("--seed <n>", "workload seed (default: the scenario's, 1)", intArg(0, 0xffffffff))
-    .option("--scale <factor>", "multiply every duration in operations", scaleArg, 1)
+    .option("--scale <factor>", "machine and work size × factor, same pressure (default: the scenario's, 1)", scaleArg)
     .option(
       "--configs <file>",
       "JSON list of configurations (default: baseline, no CMA-first, pageblock order 10, ts backend)",

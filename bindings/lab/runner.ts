@@ -13,7 +13,7 @@ import { HeapWorkload } from "./heap-workload.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
 import { LAB_CONFIG_KEYS, type LabConfig } from "./config.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
-import { scaleScenario, scenarioSpecOf, type CmaConsumer, type Op, type Range, type Scenario } from "./scenario.ts";
+import { scenarioSpecOf, type CmaConsumer, type Op, type Range, type Scenario } from "./scenario.ts";
 import {
   createRandom,
   createSystem,
@@ -25,6 +25,7 @@ import {
   unusableFreeIndex,
 } from "../index.ts";
 import { show } from "../core/validate.ts";
+import { scaleScenarioChecked, scaleWarningLine } from "./scale.ts";
 
 export type { LabConfig } from "./config.ts";
 export { LAB_CONFIG_KEYS } from "./config.ts";
@@ -32,7 +33,11 @@ export { LAB_CONFIG_KEYS } from "./config.ts";
 export interface RunOptions extends LabConfig {
   /** Seed of the workload and of the machine, a uint32. Default: the scenario's `seed` (1). */
   seed?: number;
-  /** Multiplies every duration in operations (see scaleScenario). Default 1. */
+  /**
+   * The machine's and the work's size, as a factor (see scaleScenarioChecked():
+   * RAM, CMA areas, frames and durations scaled together). Default: the
+   * scenario's `scale` (1).
+   */
   scale?: number;
   /** Metrics samples over the run. Default: the scenario's `samples` (200). */
   samples?: number;
@@ -238,7 +243,11 @@ export function configureScenario(scenario: Scenario, config: LabConfig): Scenar
 /** Runs a scenario and returns its result. */
 export async function runScenario(input: Scenario, options: RunOptions = {}): Promise<LabResult> {
   const wallStart = performance.now();
-  const scenario = configureScenario(scaleScenario(input, options.scale ?? 1), options);
+  const scale = options.scale ?? input.scale;
+  // Configured first: the scaled sizes round to the configured pageblocks.
+  const scaled = scaleScenarioChecked(configureScenario(input, options), scale);
+  const scenario = scaled.scenario;
+  const scaleWarning = scaleWarningLine(scale, scaled.warnings);
   const seed = options.seed ?? scenario.seed;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
     throw new DmaSimError("EINVAL", `seed must be an integer in 0..4294967295, got ${show(seed)}`);
@@ -302,7 +311,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     kind: "run",
     name: scenario.name,
     seed,
-    scale: options.scale ?? 1,
+    scale,
     backend: sys.backend,
     machine,
     samples: run.samples,
@@ -317,6 +326,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     stateHash: sys.stateHash(),
     scenario: scenarioSpecOf(configureScenario(input, options)),
     config: configOf(options),
+    ...(scaleWarning !== null ? { warnings: [scaleWarning] } : {}),
   };
 }
 

@@ -11,7 +11,7 @@
  *
  *   {
  *     "scenario": "camera",              built-in name, or a path relative to the grid file
- *     "scale": 0.25,                     optional, default 1 (see scaleScenario)
+ *     "scale": 0.25,                     optional, default 1 (see scaleScenarioChecked)
  *     "axes": {
  *       "seed": { "from": 1, "to": 8 },  or a list: [1, 2, 3]
  *       "cmaFirstBalance": [true, false],
@@ -178,7 +178,7 @@ export function validateGrid(input: unknown, baseDir = ".", path = "grid"): Swee
   const scenarioRef = g.scenario;
   const isFile = scenarioRef.includes("/") || scenarioRef.endsWith(".json");
   const scenario = loadScenario(isFile ? resolve(baseDir, scenarioRef) : scenarioRef);
-  const scale = g.scale === undefined ? 1 : g.scale;
+  const scale = g.scale === undefined ? scenario.scale : g.scale;
   if (typeof scale !== "number" || !Number.isFinite(scale) || scale <= 0)
     fail(`${path}.scale`, `must be a number above 0, got ${JSON.stringify(g.scale)}`);
   if (typeof g.axes !== "object" || g.axes === null || Array.isArray(g.axes))
