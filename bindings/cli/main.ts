@@ -35,14 +35,27 @@ import {
   type Scenario,
 } from "../lab/scenario.ts";
 import { scaleScenario } from "../lab/scale.ts";
+import type { SpreadRun } from "../lab/spread.ts";
+import { spreadPage } from "../lab/report-spread.ts";
+import { prepareOutputDir } from "../lab/report.ts";
 import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "../lab/scenarios/index.ts";
-import { loadGrid, mergeSweep, resolveShard, runSweep, shardJobs, type SweepMerged } from "../lab/sweep.ts";
+import {
+  jobSpreadRun,
+  loadGrid,
+  mergeSweep,
+  resolveShard,
+  runSweep,
+  shardJobs,
+  type SweepMerged,
+} from "../lab/sweep.ts";
 import {
   compareReportDir,
   compareRows,
   DEFAULT_CONFIGS,
   prepareCompareDir,
   writeCompareIndex,
+  compareSpreadRuns,
+  spreadSampleKey,
   loadConfigs,
   presetConfigs,
   runCompare,
@@ -87,6 +100,23 @@ function scaleArg(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a number above 0");
   return n;
+}
+
+/** "1-3" or "1,4,9": seeds, each a uint32, at most 1000, none twice. */
+function seedsArg(value: string): number[] {
+  const seeds: number[] = [];
+  for (const part of value.split(",")) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`must be seeds such as "1-3" or "1,4,9"`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from || to > 0xffffffff || to - from >= 1000)
+      throw new InvalidArgumentError(`"${part.trim()}": a range from low to high, of seeds in 0..4294967295`);
+    for (let s = from; s <= to; s++) seeds.push(s);
+  }
+  if (seeds.length > 1000) throw new InvalidArgumentError("at most 1000 seeds");
+  if (new Set(seeds).size !== seeds.length) throw new InvalidArgumentError("lists a seed twice");
+  return seeds;
 }
 
 function bytesArg(value: string): number {
@@ -257,6 +287,7 @@ interface CompareOpts {
   columns?: string;
   scenario: string;
   seed?: number;
+  seeds?: number[];
   scale?: number;
   configs?: string;
   preset?: string;
@@ -271,33 +302,45 @@ async function compareCommand(opts: CompareOpts): Promise<void> {
   const configs = opts.configs ? loadConfigs(opts.configs) : opts.preset ? presetConfigs(opts.preset) : DEFAULT_CONFIGS;
   if (opts.out) prepareCompareDir(opts.out, opts.force);
   const progress = createProgress(`compare ${scenario.name}`, "ops", !opts.json);
+  if (opts.seeds && opts.seed !== undefined)
+    throw new DmaSimError("EINVAL", "compare: --seed and --seeds exclude each other");
   const dirs = configs.map((c, i) => compareReportDir(opts.out ?? "", i, c.label));
+  const samples = new Map<string, Pick<SpreadRun, "samples" | "nrPages" | "pageblockOrder">>();
   let result;
   let columns: string[] | undefined;
   try {
     result = await runCompare(scenario, configs, {
       seed: opts.seed,
+      seeds: opts.seeds,
       scale: opts.scale ?? scenario.scale,
       onProgress: progress.update,
-      onRun: async (i, r) => {
+      onRun: async (i, r, k) => {
         // Checked against the first run's summary: a typo fails before the other runs.
-        if (i === 0 && opts.columns) columns = parseColumns("compare", opts.columns, Object.keys(r.summary));
-        if (i === 0) for (const warning of r.warnings ?? []) process.stderr.write(`dmasim: warning: ${warning}\n`);
-        if (opts.out) await report(r, dirs[i]!, ranScenario(r, scenario));
+        if (i === 0 && k === 0 && opts.columns) columns = parseColumns("compare", opts.columns, Object.keys(r.summary));
+        if (i === 0 && k === 0)
+          for (const warning of r.warnings ?? []) process.stderr.write(`dmasim: warning: ${warning}\n`);
+        if (opts.out && k === 0) await report(r, dirs[i]!, ranScenario(r, scenario));
+        if (opts.out)
+          samples.set(spreadSampleKey(configs[i]!.label, r.seed!), {
+            samples: r.samples,
+            nrPages: r.machine.ramBytes / r.machine.pageSize,
+            pageblockOrder: r.machine.pageblockOrder,
+          });
       },
     });
   } finally {
     progress.stop();
   }
   if (opts.out)
-    writeCompareIndex(
+    await writeCompareIndex(
       result,
       opts.out,
       dirs.map((d) => relative(opts.out!, d)),
+      compareSpreadRuns(result, samples),
     );
   if (opts.json) return printJson(result);
   console.log(
-    `compare: scenario ${result.scenario}, seed ${result.seed}${result.scale !== 1 ? `, scale ${result.scale}` : ""}`,
+    `compare: scenario ${result.scenario}, ${result.seeds.length > 1 ? `seeds ${result.seeds.join(", ")} (mean (min..max); ≠: beyond the seed spread)` : `seed ${result.seed}`}${result.scale !== 1 ? `, scale ${result.scale}` : ""}`,
   );
   process.stdout.write(formatTable(compareRows(result, columns)));
   if (opts.out) console.log(`reports: ${join(opts.out, "index.html")}, and ${opts.out}/<n>-<label>/index.html`);
@@ -386,12 +429,43 @@ function meanRows(merged: SweepMerged, columns: string[]): (string | number)[][]
 
 interface MergeOpts {
   out?: string;
+  report?: string;
+  force?: boolean;
   json?: boolean;
   columns?: string;
 }
 
-function mergeCommand(dirs: string[], opts: MergeOpts): void {
-  const merged = mergeSweep(dirs);
+/** A merge report directory: its index.html beside sweep.json, the merged table. */
+function isMergeReportDir(dir: string): boolean {
+  try {
+    return (
+      (JSON.parse(readFileSync(join(dir, "sweep.json"), "utf8")) as { format?: unknown }).format === "dmasim-sweep/1"
+    );
+  } catch {
+    return false;
+  }
+}
+
+const MERGE_REPORT = {
+  what: "merge report (sweep.json)",
+  isOurs: isMergeReportDir,
+  owned: (name: string) => name === "index.html" || name === "sweep.json",
+};
+
+async function mergeCommand(dirs: string[], opts: MergeOpts): Promise<void> {
+  // Refused before the work when the directory is someone else's.
+  if (opts.report) prepareOutputDir(opts.report, MERGE_REPORT, opts.force, true);
+  const runs: SpreadRun[] = [];
+  const merged = mergeSweep(dirs, opts.report ? (data) => runs.push(jobSpreadRun(data)) : undefined);
+  if (opts.report) {
+    prepareOutputDir(opts.report, MERGE_REPORT, opts.force);
+    writeFileSync(join(opts.report, "sweep.json"), JSON.stringify(merged, null, 2) + "\n");
+    const g = merged.grid;
+    const intro =
+      `<p>${merged.jobs.length} jobs of scenario <strong>${g.scenario}</strong>${g.scale !== 1 ? ` at scale ${g.scale}` : ""} ` +
+      `(grid ${g.digest}), grouped by every axis but the seed; dmasim ${merged.dmasim}. The table is in <a href="sweep.json">sweep.json</a>.</p>`;
+    writeFileSync(join(opts.report, "index.html"), await spreadPage(`Sweep: ${g.scenario}`, intro, runs));
+  }
   if (opts.out) {
     mkdirSync(dirname(opts.out), { recursive: true });
     writeFileSync(opts.out, JSON.stringify(merged, null, 2) + "\n");
@@ -406,6 +480,7 @@ function mergeCommand(dirs: string[], opts: MergeOpts): void {
     process.stdout.write(formatTable(means));
   }
   if (opts.out) console.log(`wrote ${opts.out}`);
+  if (opts.report) console.log(`report: ${join(opts.report, "index.html")}`);
 }
 
 /** The scenario as a run ran it: configured (pageblock order, …) and scaled, for its report. */
@@ -523,6 +598,11 @@ export function buildProgram(): Command {
     .description("run one workload under several configurations, side by side")
     .option("-s, --scenario <name|file>", "built-in scenario or scenario JSON file", "camera")
     .option("--seed <n>", "workload seed (default: the scenario's, 1)", intArg(0, 0xffffffff))
+    .option(
+      "--seeds <list>",
+      'run every configuration with each seed, e.g. "1-3" or "1,4,9": the index shows the seed spread and what differs beyond it',
+      seedsArg,
+    )
     .option("--scale <factor>", "machine and work size × factor, same pressure (default: the scenario's, 1)", scaleArg)
     .option(
       "--configs <file>",
@@ -575,6 +655,11 @@ export function buildProgram(): Command {
     .option("-o, --out <file>", "write the merged JSON to this file")
     .option("--json", "print the merged JSON on stdout, and nothing else")
     .option("--columns <keys>", "summary keys to show, comma-separated (default: headline figures)")
+    .option(
+      "--report <dir>",
+      "also write DIR/index.html: configurations (every axis but the seed) side by side, their seed spread, and what differs beyond it",
+    )
+    .option("--force", FORCE_HELP)
     .action((dirs: string[], opts: MergeOpts) => mergeCommand(dirs, opts));
 
   program
