@@ -4,11 +4,12 @@
  *
  *   dmasim run [--scenario NAME|FILE.json|RESULT.json] [--seed N] [--backend wasm|ts] [--scale F] [--out DIR] [--force] [--json]
  *   dmasim replay TRACE|TRACE.gz|- [--ram BYTES] [--cma NAME=BYTES]... [--json] [--out DIR] [--force]
- *   dmasim compare [--scenario ...] [--seed N] [--configs FILE.json] [--columns KEYS] [--out DIR] [--force] [--json]
+ *   dmasim compare [--scenario ...] [--seed N | --seeds 1-5] [--configs FILE.json] [--columns KEYS] [--out DIR] [--force] [--json]
  *   dmasim sweep --grid FILE [--shard I/N] [--out DIR] [--workers K]
- *   dmasim merge DIR... [--out FILE] [--columns KEYS] [--json]
+ *   dmasim merge DIR... [--out FILE] [--report DIR] [--columns KEYS] [--json]
  *   dmasim report RESULT.json [--out DIR] [--force]
  *   dmasim scenarios [NAME|FILE]
+ *   dmasim web [--port N] [--host ADDRESS]
  *   dmasim twin CAPTURE_DIR [--mode follow|free-run|both] [--backend wasm|ts] [--out DIR] [--json]
  *
  * With --json, stdout carries one JSON document and nothing else. Errors are
@@ -678,6 +679,19 @@ export function buildProgram(): Command {
     )
     .argument("[name|file]", "built-in scenario to print, or scenario file to check")
     .action((name: string | undefined) => scenariosCommand(name));
+
+  program
+    .command("web")
+    .description("serve the browser Lab: run built-in scenarios in the browser, open result files")
+    .option("--port <n>", "port (0: any free one)", intArg(0, 65535), 8080)
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .action(async (opts: { port: number; host: string }) => {
+      const { serveWeb } = await import("./web.ts");
+      const server = await serveWeb(opts.port, opts.host);
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : opts.port;
+      console.log(`dmasim web: the Lab at http://${opts.host}:${port}/ (Ctrl-C stops it)`);
+    });
 
   addTwinCommand(program);
   return program;
