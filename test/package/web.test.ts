@@ -19,6 +19,20 @@ const CLI = resolve(import.meta.dirname, "../../dist/bindings/cli/main.js");
 const SEED = 3;
 const SCALE = 0.1;
 
+describe("dmasim web's file server", () => {
+  it("serves only files under its root", async () => {
+    const { webFile } = await import("../../dist/bindings/cli/web.js");
+    const root = "/srv/lab/";
+    expect(webFile(root, "/")).toBe("/srv/lab/index.html");
+    expect(webFile(root, "/engine/engine.wasm?v=1")).toBe("/srv/lab/engine/engine.wasm");
+    // ".." stops at the root, as in a URL: nothing above it is reachable.
+    expect(webFile(root, "/../package.json")).toBe("/srv/lab/package.json");
+    expect(webFile(root, "/%2e%2e/%2e%2e/etc/passwd")).toBe("/srv/lab/etc/passwd");
+    expect(webFile(root, "/engine/../../x")).toBe("/srv/lab/x");
+    expect(webFile(root, "/%E0%A4%A")).toBeNull(); // not decodable
+  });
+});
+
 if (!HAVE_BROWSER && !REQUIRED)
   console.warn(
     `web.test.ts: skipped, no browser at ${CHROMIUM} (apt-get install chromium; CI sets DMASIM_REQUIRE_BROWSER=1 and installs it)`,
