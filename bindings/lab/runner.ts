@@ -45,6 +45,12 @@ export interface RunOptions extends LabConfig {
   onProgress?: (opsDone: number, opsTotal: number) => void;
   /** Run sys.check() (every engine invariant) at the end. Default true. */
   check?: boolean;
+  /**
+   * Called about 40 times a run with the memory map at that moment (label
+   * "live"), for a live picture; reading the map changes nothing, and these
+   * maps are not kept in the result. Default none.
+   */
+  onLiveMap?: (map: MemoryMapSnapshot) => void;
 }
 
 const BUDDY_TYPES = ["movable", "unmovable", "reclaimable"] as const;
@@ -423,6 +429,8 @@ class Run {
     const sampleEvery = Math.max(1, Math.ceil(this.totalOps / (this.options.samples ?? scenario.samples)));
     const progressEvery = Math.max(1, Math.floor(this.totalOps / 1000));
     const onProgress = this.options.onProgress;
+    const onLiveMap = this.options.onLiveMap;
+    const liveEvery = Math.max(1, Math.floor(this.totalOps / 40));
     this.sample(0);
     this.snapshot("boot");
     let phaseEnd = 0;
@@ -448,6 +456,7 @@ class Run {
         if (t % sampleEvery === 0 || t === this.totalOps) this.sample(t);
         if (t === middle && phase.ops >= 4) this.snapshot(`${phase.name}: middle`);
         if (onProgress && t % progressEvery === 0) onProgress(t, this.totalOps);
+        if (onLiveMap && t % liveEvery === 0) onLiveMap(this.mapNow("live"));
       }
       this.snapshot(`${phase.name}: end`);
     }
@@ -470,14 +479,19 @@ class Run {
   }
 
   private snapshot(label: string): void {
+    this.maps.push(this.mapNow(label));
+  }
+
+  /** The memory map now (sys.memoryMap() only reads). */
+  private mapNow(label: string): MemoryMapSnapshot {
     const map = this.sys.memoryMap();
-    this.maps.push({
+    return {
       t: this.t,
       label,
       migratetypes: Array.from(map.migratetypes),
       freePages: Array.from(map.freePages),
       pageblockNrPages: map.pageblockNrPages,
-    });
+    };
   }
 
   private execute(op: Op): void {

@@ -92,6 +92,7 @@ function renderMap(result: LabResult): void {
     picture.innerHTML = memoryMapSvg(maps[i]!, { pageSize: result.machine.pageSize });
     $("map-label").textContent = `snapshot ${i + 1} of ${maps.length}`;
   };
+  slider.hidden = false;
   slider.min = "0";
   slider.max = String(maps.length - 1);
   slider.value = String(maps.length - 1);
@@ -146,6 +147,17 @@ function run(req: RunRequest): void {
     const reply = e.data;
     if (reply.kind === "progress") {
       progress.value = reply.done / Math.max(1, reply.total);
+      return;
+    }
+    if (reply.kind === "map") {
+      // The live picture while the run goes; the result's snapshots replace it at the end.
+      $("map").hidden = false;
+      $("map-picture").innerHTML = memoryMapSvg(reply.map, {
+        pageSize: reply.pageSize,
+        title: `live: operation ${reply.map.t.toLocaleString("en-US")}`,
+      });
+      $("map-label").textContent = "running…";
+      $("map-index").hidden = true;
       return;
     }
     progress.hidden = true;

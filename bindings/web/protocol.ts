@@ -3,7 +3,7 @@
  * (worker.ts), which runs the scenario off the page's thread.
  */
 import type { Backend, KernelVersion } from "../index.ts";
-import type { LabResult } from "../lab/result.ts";
+import type { LabResult, MemoryMapSnapshot } from "../lab/result.ts";
 
 /** Page → worker: run a built-in scenario. */
 export interface RunRequest {
@@ -18,5 +18,7 @@ export interface RunRequest {
 /** Worker → page. */
 export type WorkerReply =
   | { kind: "progress"; done: number; total: number }
+  /** The memory map as the run goes (about 40 a run). */
+  | { kind: "map"; map: MemoryMapSnapshot; pageSize: number }
   | { kind: "result"; result: LabResult }
   | { kind: "error"; message: string };

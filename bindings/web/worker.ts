@@ -17,6 +17,7 @@ async function run(req: RunRequest): Promise<void> {
   const spec = builtinScenarioSpec(req.scenario);
   if (!spec) throw new Error(`unknown scenario "${req.scenario}"`);
   let lastPost = 0;
+  const pageSize = validateScenario(spec).machine.pageSize;
   const result = await runScenario(validateScenario(spec), {
     seed: req.seed,
     scale: req.scale,
@@ -29,6 +30,7 @@ async function run(req: RunRequest): Promise<void> {
         scope.postMessage({ kind: "progress", done, total });
       }
     },
+    onLiveMap: (map) => scope.postMessage({ kind: "map", map, pageSize }),
   });
   scope.postMessage({ kind: "result", result });
 }
