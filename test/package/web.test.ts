@@ -38,7 +38,11 @@ if (!HAVE_BROWSER && !REQUIRED)
     `web.test.ts: skipped, no browser at ${CHROMIUM} (apt-get install chromium; CI sets DMASIM_REQUIRE_BROWSER=1 and installs it)`,
   );
 
-describe.skipIf(!HAVE_BROWSER && !REQUIRED)("the browser Lab in headless Chromium", () => {
+const TITLE = HAVE_BROWSER
+  ? "the browser Lab in headless Chromium"
+  : `the browser Lab in headless Chromium (skipped: no ${CHROMIUM}; apt-get install chromium)`;
+
+describe.skipIf(!HAVE_BROWSER && !REQUIRED)(TITLE, () => {
   const tmp = mkdtempSync(join(tmpdir(), "dmasim-web-"));
   let server: ChildProcess | null = null;
   let url = "";
