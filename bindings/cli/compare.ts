@@ -23,6 +23,8 @@ import type { LabResult } from "../lab/result.ts";
 import { LAB_CONFIG_KEYS, runScenario, type LabConfig } from "../lab/runner.ts";
 import { scenarioSpecOf, type Scenario, type ScenarioSpec } from "../lab/scenario.ts";
 import { dmasimVersion, RESULT_FORMAT } from "../lab/version.ts";
+import { summarySpreads, type SpreadRun } from "../lab/spread.ts";
+import { escapeHtml, formatFigure, spreadPage } from "../lab/report-spread.ts";
 
 /** A configuration to compare, with its column label. */
 export interface CompareConfig extends LabConfig {
@@ -38,7 +40,10 @@ export interface CompareResult {
   /** RESULT_FORMAT of that version. */
   resultFormat: number;
   scenario: string;
+  /** The first seed (of `seeds`): the one `entries[].summary` holds. */
   seed: number;
+  /** Every seed each configuration ran with (`--seeds`); [seed] without. */
+  seeds: number[];
   scale: number;
   /** The scenario compared, in scenario-file form with every default written out, before scaling and configuration. */
   scenarioSpec: ScenarioSpec;
@@ -46,9 +51,12 @@ export interface CompareResult {
     label: string;
     config: LabConfig;
     backend: string;
+    /** The first seed's summary. */
     summary: Record<string, number>;
     stateHash: string;
     timing: LabResult["timing"];
+    /** Every seed's run, in `seeds` order. */
+    runs: { seed: number; summary: Record<string, number>; stateHash: string }[];
   }[];
 }
 
@@ -143,36 +151,46 @@ export function loadConfigs(file: string): CompareConfig[] {
   return validateIn(file, () => validateConfigs(json));
 }
 
-/** Runs the workload once per configuration, in order. */
+/** Runs the workload once per configuration and seed, configuration by configuration. */
 export async function runCompare(
   scenario: Scenario,
   configs: readonly CompareConfig[],
   options: {
     seed?: number;
+    /** Seeds to run each configuration with; default [seed]. */
+    seeds?: readonly number[];
     scale?: number;
-    onRun?: (i: number, result: LabResult) => void | Promise<void>;
+    onRun?: (i: number, result: LabResult, seedIndex: number) => void | Promise<void>;
     onProgress?: (done: number, total: number) => void;
   } = {},
 ): Promise<CompareResult> {
-  const seed = options.seed ?? scenario.seed;
-  const scale = options.scale ?? 1;
+  const seeds = options.seeds && options.seeds.length > 0 ? [...options.seeds] : [options.seed ?? scenario.seed];
+  const scale = options.scale ?? scenario.scale;
+  const runsTotal = configs.length * seeds.length;
   const entries: CompareResult["entries"] = [];
   for (const [i, { label, ...config }] of configs.entries()) {
-    const result = await runScenario(scenario, {
-      ...config,
-      seed,
-      scale,
-      onProgress:
-        options.onProgress && ((done, total) => options.onProgress!(i * total + done, configs.length * total)),
-    });
-    await options.onRun?.(i, result);
+    const runs: CompareResult["entries"][number]["runs"] = [];
+    let first: LabResult | null = null;
+    for (const [k, seed] of seeds.entries()) {
+      const done = i * seeds.length + k;
+      const result = await runScenario(scenario, {
+        ...config,
+        seed,
+        scale,
+        onProgress: options.onProgress && ((d, total) => options.onProgress!(done * total + d, runsTotal * total)),
+      });
+      await options.onRun?.(i, result, k);
+      first ??= result;
+      runs.push({ seed, summary: result.summary, stateHash: result.stateHash });
+    }
     entries.push({
       label,
       config,
-      backend: result.backend,
-      summary: result.summary,
-      stateHash: result.stateHash,
-      timing: result.timing,
+      backend: first!.backend,
+      summary: first!.summary,
+      stateHash: first!.stateHash,
+      timing: first!.timing,
+      runs,
     });
   }
   return {
@@ -180,11 +198,32 @@ export async function runCompare(
     dmasim: dmasimVersion(),
     resultFormat: RESULT_FORMAT,
     scenario: scenario.name,
-    seed,
+    seed: seeds[0]!,
+    seeds,
     scale,
     scenarioSpec: scenarioSpecOf(scenario),
     entries,
   };
+}
+
+/** The comparison's runs for summarySpreads(): every configuration × seed (`samples`: their curves, when kept). */
+export function compareSpreadRuns(
+  result: CompareResult,
+  samples?: ReadonlyMap<string, Pick<SpreadRun, "samples" | "nrPages" | "pageblockOrder">>,
+): SpreadRun[] {
+  return result.entries.flatMap((e) =>
+    e.runs.map((r) => ({
+      config: e.label,
+      seed: r.seed,
+      summary: r.summary,
+      ...samples?.get(spreadSampleKey(e.label, r.seed)),
+    })),
+  );
+}
+
+/** The key compareSpreadRuns() finds a run's samples under. */
+export function spreadSampleKey(label: string, seed: number): string {
+  return `${label}\u0000${seed}`;
 }
 
 /** Every summary key of the entries, in first-seen order. */
@@ -205,13 +244,30 @@ export function compareKeys(result: Pick<CompareResult, "entries">): string[] {
 /**
  * Rows for the side-by-side table: one per summary key (in first-seen order, or
  * `columns`), one column per configuration. Fragmentation indexes read as the
- * kernel prints them (-1.000 … 1.000).
+ * kernel prints them (-1.000 … 1.000). Over several seeds a cell is the mean and
+ * the range, "mean (min..max)", and a key whose figure differs beyond the seed
+ * spread (summarySpreads()) is marked "≠ ".
  */
 export function compareRows(result: CompareResult, columns?: readonly string[]): (string | number)[][] {
   const keys = columns ?? compareKeys(result);
   const rows: (string | number)[][] = [["", ...result.entries.map((e) => e.label)]];
-  for (const k of keys) rows.push([k, ...result.entries.map((e) => summaryCell(k, e.summary[k]))]);
-  rows.push(["stateHash", ...result.entries.map((e) => e.stateHash)]);
+  const runs = result.entries.map((e) => e.runs ?? [{ seed: result.seed, summary: e.summary }]);
+  if (Math.min(...runs.map((r) => r.length)) < 2) {
+    for (const k of keys) rows.push([k, ...result.entries.map((e) => summaryCell(k, e.summary[k]))]);
+    rows.push(["stateHash", ...result.entries.map((e) => e.stateHash)]);
+  } else {
+    const spreads = new Map(summarySpreads(compareSpreadRuns(result)).map((s) => [s.key, s]));
+    for (const k of keys) {
+      const s = spreads.get(k);
+      const cells = result.entries.map((e) => {
+        const c = s?.byConfig.find((x) => x.config === e.label);
+        if (!c) return "-";
+        const mark = c.beyond === "above" ? " ▲" : c.beyond === "below" ? " ▼" : "";
+        return `${formatFigure(k, c.mean)} (${formatFigure(k, c.min)}..${formatFigure(k, c.max)})${mark}`;
+      });
+      rows.push([s?.differs ? `≠ ${k}` : k, ...cells]);
+    }
+  }
   rows.push(["wall ms", ...result.entries.map((e) => Math.round(e.timing.wallMs))]);
   return rows;
 }
@@ -253,30 +309,20 @@ export function prepareCompareDir(out: string, force = false): void {
   );
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-
 /**
  * Writes `out/compare.json` (the CompareResult) and `out/index.html`: the
- * side-by-side table, each configuration's column linking its report
- * (`dirs[i]/index.html`, relative to `out`), and each one's fragmentation heatmap.
+ * configurations (each linking its report, `dirs[i]/index.html` relative to
+ * `out`, of its first seed), the curves of every configuration overlaid with
+ * their seed bands, the figures that differ beyond the seed spread, every
+ * figure's mean and range, and each configuration's fragmentation heatmap.
  */
-export function writeCompareIndex(result: CompareResult, out: string, dirs: readonly string[]): void {
+export async function writeCompareIndex(
+  result: CompareResult,
+  out: string,
+  dirs: readonly string[],
+  runs: readonly SpreadRun[] = compareSpreadRuns(result),
+): Promise<void> {
   writeFileSync(join(out, "compare.json"), JSON.stringify(result, null, 2) + "\n");
-  const rows = compareRows(result);
-  const cell = (c: string | number) =>
-    typeof c === "number" ? c.toLocaleString("en-US", { maximumFractionDigits: 3 }) : escapeHtml(c);
-  const header = result.entries
-    .map((e, i) => `<th><a href="${escapeHtml(dirs[i]!)}/index.html">${escapeHtml(e.label)}</a></th>`)
-    .join("");
-  const body = rows
-    .slice(1)
-    .map(
-      ([k, ...vs]) =>
-        `<tr><td><code>${escapeHtml(String(k))}</code></td>${vs.map((v) => `<td class="n">${cell(v)}</td>`).join("")}</tr>`,
-    )
-    .join("\n");
   const configs = result.entries
     .map(
       (e, i) =>
@@ -291,37 +337,12 @@ export function writeCompareIndex(result: CompareResult, out: string, dirs: read
         `<figcaption>${escapeHtml(e.label)}</figcaption></figure>`,
     )
     .join("\n");
-  const html = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dmasim comparison: ${escapeHtml(result.scenario)}</title>
-<style>
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
-h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-td, th { padding: 2px 10px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
-td.n { text-align: right; }
-figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
-code { background: #f4f4f4; padding: 0 3px; }
-</style>
-</head>
-<body>
-<h1>Comparison: ${escapeHtml(result.scenario)}</h1>
-<p>Seed ${result.seed}, scale ${result.scale}; dmasim ${escapeHtml(result.dmasim)}. Each configuration's full report is linked from its name; the data is in <a href="compare.json">compare.json</a>.</p>
+  const seeds = result.seeds ?? [result.seed];
+  const intro = `<p>Seed${seeds.length > 1 ? "s" : ""} ${seeds.join(", ")}, scale ${result.scale}; dmasim ${escapeHtml(result.dmasim)}. Each configuration's full report (of seed ${seeds[0]}) is linked from its name; the data is in <a href="compare.json">compare.json</a>.</p>
 <h2>Configurations</h2>
 <table><tr><th>configuration</th><th>overrides</th><th>backend</th></tr>
 ${configs}
-</table>
-<h2>Side by side</h2>
-<table><tr><th></th>${header}</tr>
-${body}
-</table>
-<h2>External fragmentation index per order</h2>
-${figures}
-</body>
-</html>
-`;
-  writeFileSync(join(out, "index.html"), html);
+</table>`;
+  const outro = `<h2>External fragmentation index per order (seed ${seeds[0]})</h2>\n${figures}`;
+  writeFileSync(join(out, "index.html"), await spreadPage(`Comparison: ${result.scenario}`, intro, runs, outro));
 }

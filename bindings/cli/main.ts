@@ -4,11 +4,12 @@
  *
  *   dmasim run [--scenario NAME|FILE.json|RESULT.json] [--seed N] [--backend wasm|ts] [--scale F] [--out DIR] [--force] [--json]
  *   dmasim replay TRACE|TRACE.gz|- [--ram BYTES] [--cma NAME=BYTES]... [--json] [--out DIR] [--force]
- *   dmasim compare [--scenario ...] [--seed N] [--configs FILE.json] [--columns KEYS] [--out DIR] [--force] [--json]
+ *   dmasim compare [--scenario ...] [--seed N | --seeds 1-5] [--configs FILE.json] [--columns KEYS] [--out DIR] [--force] [--json]
  *   dmasim sweep --grid FILE [--shard I/N] [--out DIR] [--workers K]
- *   dmasim merge DIR... [--out FILE] [--columns KEYS] [--json]
+ *   dmasim merge DIR... [--out FILE] [--report DIR] [--columns KEYS] [--json]
  *   dmasim report RESULT.json [--out DIR] [--force]
  *   dmasim scenarios [NAME|FILE]
+ *   dmasim web [--port N] [--host ADDRESS]
  *   dmasim twin CAPTURE_DIR [--mode follow|free-run|both] [--backend wasm|ts] [--out DIR] [--json]
  *
  * With --json, stdout carries one JSON document and nothing else. Errors are
@@ -31,17 +32,31 @@ import {
   loadScenario,
   parseBytes,
   resultInFile,
-  scaleScenario,
+  validateScenario,
   type Scenario,
 } from "../lab/scenario.ts";
+import { scaleScenario } from "../lab/scale.ts";
+import type { SpreadRun } from "../lab/spread.ts";
+import { spreadPage } from "../lab/report-spread.ts";
+import { prepareOutputDir } from "../lab/report.ts";
 import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "../lab/scenarios/index.ts";
-import { loadGrid, mergeSweep, resolveShard, runSweep, shardJobs, type SweepMerged } from "../lab/sweep.ts";
+import {
+  jobSpreadRun,
+  loadGrid,
+  mergeSweep,
+  resolveShard,
+  runSweep,
+  shardJobs,
+  type SweepMerged,
+} from "../lab/sweep.ts";
 import {
   compareReportDir,
   compareRows,
   DEFAULT_CONFIGS,
   prepareCompareDir,
   writeCompareIndex,
+  compareSpreadRuns,
+  spreadSampleKey,
   loadConfigs,
   presetConfigs,
   runCompare,
@@ -86,6 +101,23 @@ function scaleArg(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a number above 0");
   return n;
+}
+
+/** "1-3" or "1,4,9": seeds, each a uint32, at most 1000, none twice. */
+function seedsArg(value: string): number[] {
+  const seeds: number[] = [];
+  for (const part of value.split(",")) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new InvalidArgumentError(`must be seeds such as "1-3" or "1,4,9"`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from || to > 0xffffffff || to - from >= 1000)
+      throw new InvalidArgumentError(`"${part.trim()}": a range from low to high, of seeds in 0..4294967295`);
+    for (let s = from; s <= to; s++) seeds.push(s);
+  }
+  if (seeds.length > 1000) throw new InvalidArgumentError("at most 1000 seeds");
+  if (new Set(seeds).size !== seeds.length) throw new InvalidArgumentError("lists a seed twice");
+  return seeds;
 }
 
 function bytesArg(value: string): number {
@@ -165,7 +197,7 @@ interface RunOpts {
   scenario: string;
   seed?: number;
   backend: Backend;
-  scale: number;
+  scale?: number;
   out?: string;
   report?: boolean;
   json?: boolean;
@@ -177,7 +209,7 @@ async function runCommand(opts: RunOpts, cmd: Command): Promise<void> {
   // A result file reruns as it ran: its seed, scale, configuration and backend, unless given here.
   const rerun = rerunDefaults(opts.scenario);
   const given = (key: string) => cmd.getOptionValueSource(key) === "cli";
-  const scale = given("scale") ? opts.scale : (rerun?.scale ?? opts.scale);
+  const scale = given("scale") ? opts.scale! : (rerun?.scale ?? scenario.scale);
   const progress = createProgress(scenario.name, "ops", !opts.json);
   let result: LabResult;
   try {
@@ -191,7 +223,9 @@ async function runCommand(opts: RunOpts, cmd: Command): Promise<void> {
   } finally {
     progress.stop();
   }
-  const index = await report(result, reportDir(opts), scaleScenario(scenario, scale), opts.force);
+  // What the scale could not keep in proportion: one line, also in the result's `warnings`.
+  for (const warning of result.warnings ?? []) process.stderr.write(`dmasim: warning: ${warning}\n`);
+  const index = await report(result, reportDir(opts), ranScenario(result, scenario), opts.force);
   if (opts.json) return printJson(result);
   console.log(headline(result));
   printRows(runSummaryRows(result));
@@ -254,7 +288,8 @@ interface CompareOpts {
   columns?: string;
   scenario: string;
   seed?: number;
-  scale: number;
+  seeds?: number[];
+  scale?: number;
   configs?: string;
   preset?: string;
   out?: string;
@@ -268,32 +303,45 @@ async function compareCommand(opts: CompareOpts): Promise<void> {
   const configs = opts.configs ? loadConfigs(opts.configs) : opts.preset ? presetConfigs(opts.preset) : DEFAULT_CONFIGS;
   if (opts.out) prepareCompareDir(opts.out, opts.force);
   const progress = createProgress(`compare ${scenario.name}`, "ops", !opts.json);
+  if (opts.seeds && opts.seed !== undefined)
+    throw new DmaSimError("EINVAL", "compare: --seed and --seeds exclude each other");
   const dirs = configs.map((c, i) => compareReportDir(opts.out ?? "", i, c.label));
+  const samples = new Map<string, Pick<SpreadRun, "samples" | "nrPages" | "pageblockOrder">>();
   let result;
   let columns: string[] | undefined;
   try {
     result = await runCompare(scenario, configs, {
       seed: opts.seed,
-      scale: opts.scale,
+      seeds: opts.seeds,
+      scale: opts.scale ?? scenario.scale,
       onProgress: progress.update,
-      onRun: async (i, r) => {
+      onRun: async (i, r, k) => {
         // Checked against the first run's summary: a typo fails before the other runs.
-        if (i === 0 && opts.columns) columns = parseColumns("compare", opts.columns, Object.keys(r.summary));
-        if (opts.out) await report(r, dirs[i]!, scaleScenario(scenario, opts.scale));
+        if (i === 0 && k === 0 && opts.columns) columns = parseColumns("compare", opts.columns, Object.keys(r.summary));
+        if (i === 0 && k === 0)
+          for (const warning of r.warnings ?? []) process.stderr.write(`dmasim: warning: ${warning}\n`);
+        if (opts.out && k === 0) await report(r, dirs[i]!, ranScenario(r, scenario));
+        if (opts.out)
+          samples.set(spreadSampleKey(configs[i]!.label, r.seed!), {
+            samples: r.samples,
+            nrPages: r.machine.ramBytes / r.machine.pageSize,
+            pageblockOrder: r.machine.pageblockOrder,
+          });
       },
     });
   } finally {
     progress.stop();
   }
   if (opts.out)
-    writeCompareIndex(
+    await writeCompareIndex(
       result,
       opts.out,
       dirs.map((d) => relative(opts.out!, d)),
+      compareSpreadRuns(result, samples),
     );
   if (opts.json) return printJson(result);
   console.log(
-    `compare: scenario ${result.scenario}, seed ${result.seed}${result.scale !== 1 ? `, scale ${result.scale}` : ""}`,
+    `compare: scenario ${result.scenario}, ${result.seeds.length > 1 ? `seeds ${result.seeds.join(", ")} (mean (min..max); ≠: beyond the seed spread)` : `seed ${result.seed}`}${result.scale !== 1 ? `, scale ${result.scale}` : ""}`,
   );
   process.stdout.write(formatTable(compareRows(result, columns)));
   if (opts.out) console.log(`reports: ${join(opts.out, "index.html")}, and ${opts.out}/<n>-<label>/index.html`);
@@ -382,12 +430,43 @@ function meanRows(merged: SweepMerged, columns: string[]): (string | number)[][]
 
 interface MergeOpts {
   out?: string;
+  report?: string;
+  force?: boolean;
   json?: boolean;
   columns?: string;
 }
 
-function mergeCommand(dirs: string[], opts: MergeOpts): void {
-  const merged = mergeSweep(dirs);
+/** A merge report directory: its index.html beside sweep.json, the merged table. */
+function isMergeReportDir(dir: string): boolean {
+  try {
+    return (
+      (JSON.parse(readFileSync(join(dir, "sweep.json"), "utf8")) as { format?: unknown }).format === "dmasim-sweep/1"
+    );
+  } catch {
+    return false;
+  }
+}
+
+const MERGE_REPORT = {
+  what: "merge report (sweep.json)",
+  isOurs: isMergeReportDir,
+  owned: (name: string) => name === "index.html" || name === "sweep.json",
+};
+
+async function mergeCommand(dirs: string[], opts: MergeOpts): Promise<void> {
+  // Refused before the work when the directory is someone else's.
+  if (opts.report) prepareOutputDir(opts.report, MERGE_REPORT, opts.force, true);
+  const runs: SpreadRun[] = [];
+  const merged = mergeSweep(dirs, opts.report ? (data) => runs.push(jobSpreadRun(data)) : undefined);
+  if (opts.report) {
+    prepareOutputDir(opts.report, MERGE_REPORT, opts.force);
+    writeFileSync(join(opts.report, "sweep.json"), JSON.stringify(merged, null, 2) + "\n");
+    const g = merged.grid;
+    const intro =
+      `<p>${merged.jobs.length} jobs of scenario <strong>${g.scenario}</strong>${g.scale !== 1 ? ` at scale ${g.scale}` : ""} ` +
+      `(grid ${g.digest}), grouped by every axis but the seed; dmasim ${merged.dmasim}. The table is in <a href="sweep.json">sweep.json</a>.</p>`;
+    writeFileSync(join(opts.report, "index.html"), await spreadPage(`Sweep: ${g.scenario}`, intro, runs));
+  }
   if (opts.out) {
     mkdirSync(dirname(opts.out), { recursive: true });
     writeFileSync(opts.out, JSON.stringify(merged, null, 2) + "\n");
@@ -402,6 +481,13 @@ function mergeCommand(dirs: string[], opts: MergeOpts): void {
     process.stdout.write(formatTable(means));
   }
   if (opts.out) console.log(`wrote ${opts.out}`);
+  if (opts.report) console.log(`report: ${join(opts.report, "index.html")}`);
+}
+
+/** The scenario as a run ran it: configured (pageblock order, …) and scaled, for its report. */
+function ranScenario(result: LabResult, scenario: Scenario): Scenario {
+  const configured = result.scenario ? validateScenario(result.scenario, "result.scenario") : scenario;
+  return scaleScenario(configured, result.scale ?? 1);
 }
 
 /** Seed, scale, configuration and backend of a run's result file, or null for anything else. */
@@ -473,7 +559,11 @@ export function buildProgram(): Command {
     )
     .option("--seed <n>", "workload seed (default: the scenario's, 1)", intArg(0, 0xffffffff))
     .addOption(backendOption())
-    .option("--scale <factor>", "multiply every duration in operations (a shorter or longer run)", scaleArg, 1)
+    .option(
+      "--scale <factor>",
+      "machine and work size: RAM, CMA areas, frames, limits and durations × factor, same pressure (default: the scenario's, 1)",
+      scaleArg,
+    )
     .option("-o, --out <dir>", `report directory (default: ${DEFAULT_REPORT_DIR}; with --json only when given)`)
     .option("--force", FORCE_HELP)
     .option("--no-report", "write no report")
@@ -509,7 +599,12 @@ export function buildProgram(): Command {
     .description("run one workload under several configurations, side by side")
     .option("-s, --scenario <name|file>", "built-in scenario or scenario JSON file", "camera")
     .option("--seed <n>", "workload seed (default: the scenario's, 1)", intArg(0, 0xffffffff))
-    .option("--scale <factor>", "multiply every duration in operations", scaleArg, 1)
+    .option(
+      "--seeds <list>",
+      'run every configuration with each seed, e.g. "1-3" or "1,4,9": the index shows the seed spread and what differs beyond it',
+      seedsArg,
+    )
+    .option("--scale <factor>", "machine and work size × factor, same pressure (default: the scenario's, 1)", scaleArg)
     .option(
       "--configs <file>",
       "JSON list of configurations (default: baseline, no CMA-first, pageblock order 10, ts backend)",
@@ -561,6 +656,11 @@ export function buildProgram(): Command {
     .option("-o, --out <file>", "write the merged JSON to this file")
     .option("--json", "print the merged JSON on stdout, and nothing else")
     .option("--columns <keys>", "summary keys to show, comma-separated (default: headline figures)")
+    .option(
+      "--report <dir>",
+      "also write DIR/index.html: configurations (every axis but the seed) side by side, their seed spread, and what differs beyond it",
+    )
+    .option("--force", FORCE_HELP)
     .action((dirs: string[], opts: MergeOpts) => mergeCommand(dirs, opts));
 
   program
@@ -579,6 +679,19 @@ export function buildProgram(): Command {
     )
     .argument("[name|file]", "built-in scenario to print, or scenario file to check")
     .action((name: string | undefined) => scenariosCommand(name));
+
+  program
+    .command("web")
+    .description("serve the browser Lab: run built-in scenarios in the browser, open result files")
+    .option("--port <n>", "port (0: any free one)", intArg(0, 65535), 8080)
+    .option("--host <address>", "address to listen on", "127.0.0.1")
+    .action(async (opts: { port: number; host: string }) => {
+      const { serveWeb } = await import("./web.ts");
+      const server = await serveWeb(opts.port, opts.host);
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : opts.port;
+      console.log(`dmasim web: the Lab at http://${opts.host}:${port}/ (Ctrl-C stops it)`);
+    });
 
   addTwinCommand(program);
   return program;

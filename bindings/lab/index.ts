@@ -9,6 +9,8 @@ export * from "./replay.ts";
 export * from "./report.ts";
 export * from "./result.ts";
 export * from "./runner.ts";
+export * from "./scale.ts";
+export * from "./spread.ts";
 export * from "./scenario.ts";
 export * from "./sweep.ts";
 export * from "./version.ts";

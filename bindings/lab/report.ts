@@ -15,7 +15,8 @@ import { memoryMapSvg } from "./report-map.ts";
 import { DmaSimError } from "../core/errors.ts";
 import { readJsonFile, validateIn } from "./json-file.ts";
 import type { LabResult } from "./result.ts";
-import { resultInFile, scaleScenario, validateScenario, type Op, type Scenario } from "./scenario.ts";
+import { resultInFile, validateScenario, type Op, type Scenario } from "./scenario.ts";
+import { scaleScenario } from "./scale.ts";
 
 export interface ReportOptions {
   /** The scenario that was run, shown as a table of phases and devices. Default: not shown. */

@@ -54,7 +54,7 @@ export interface LabResult {
   /** Scenario name, or the trace file's base name ("stdin" for standard input). */
   name: string;
   seed: number | null;
-  /** Run: the factor of every duration (see scaleScenario()); replay: null. */
+  /** Run: the size factor of machine and work (see scaleScenarioChecked()); replay: null. */
   scale: number | null;
   backend: Backend;
   machine: MachineInfo;
@@ -72,7 +72,10 @@ export interface LabResult {
   timing: { wallMs: number; [key: string]: number };
   /** sys.stateHash() at the end. */
   stateHash: string;
-  /** Replay only, when there are any: one-line warnings (lines of known events that did not parse). */
+  /**
+   * One-line warnings, when there are any. Replay: lines of known events that did
+   * not parse; run: what its scale could not keep in proportion (scaleWarningLine()).
+   */
   warnings?: string[];
   /**
    * Run only: the scenario as run, in scenario-file form with every default

@@ -13,7 +13,7 @@ import { HeapWorkload } from "./heap-workload.ts";
 import { sampleMetrics, type MetricsSample } from "./metrics.ts";
 import { LAB_CONFIG_KEYS, type LabConfig } from "./config.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
-import { scaleScenario, scenarioSpecOf, type CmaConsumer, type Op, type Range, type Scenario } from "./scenario.ts";
+import { scenarioSpecOf, type CmaConsumer, type Op, type Range, type Scenario } from "./scenario.ts";
 import {
   createRandom,
   createSystem,
@@ -25,6 +25,7 @@ import {
   unusableFreeIndex,
 } from "../index.ts";
 import { show } from "../core/validate.ts";
+import { scaleScenarioChecked, scaleWarningLine } from "./scale.ts";
 
 export type { LabConfig } from "./config.ts";
 export { LAB_CONFIG_KEYS } from "./config.ts";
@@ -32,7 +33,11 @@ export { LAB_CONFIG_KEYS } from "./config.ts";
 export interface RunOptions extends LabConfig {
   /** Seed of the workload and of the machine, a uint32. Default: the scenario's `seed` (1). */
   seed?: number;
-  /** Multiplies every duration in operations (see scaleScenario). Default 1. */
+  /**
+   * The machine's and the work's size, as a factor (see scaleScenarioChecked():
+   * RAM, CMA areas, frames and durations scaled together). Default: the
+   * scenario's `scale` (1).
+   */
   scale?: number;
   /** Metrics samples over the run. Default: the scenario's `samples` (200). */
   samples?: number;
@@ -40,6 +45,12 @@ export interface RunOptions extends LabConfig {
   onProgress?: (opsDone: number, opsTotal: number) => void;
   /** Run sys.check() (every engine invariant) at the end. Default true. */
   check?: boolean;
+  /**
+   * Called about 40 times a run with the memory map at that moment (label
+   * "live"), for a live picture; reading the map changes nothing, and these
+   * maps are not kept in the result. Default none.
+   */
+  onLiveMap?: (map: MemoryMapSnapshot) => void;
 }
 
 const BUDDY_TYPES = ["movable", "unmovable", "reclaimable"] as const;
@@ -238,7 +249,11 @@ export function configureScenario(scenario: Scenario, config: LabConfig): Scenar
 /** Runs a scenario and returns its result. */
 export async function runScenario(input: Scenario, options: RunOptions = {}): Promise<LabResult> {
   const wallStart = performance.now();
-  const scenario = configureScenario(scaleScenario(input, options.scale ?? 1), options);
+  const scale = options.scale ?? input.scale;
+  // Configured first: the scaled sizes round to the configured pageblocks.
+  const scaled = scaleScenarioChecked(configureScenario(input, options), scale);
+  const scenario = scaled.scenario;
+  const scaleWarning = scaleWarningLine(scale, scaled.warnings);
   const seed = options.seed ?? scenario.seed;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
     throw new DmaSimError("EINVAL", `seed must be an integer in 0..4294967295, got ${show(seed)}`);
@@ -302,7 +317,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     kind: "run",
     name: scenario.name,
     seed,
-    scale: options.scale ?? 1,
+    scale,
     backend: sys.backend,
     machine,
     samples: run.samples,
@@ -317,6 +332,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     stateHash: sys.stateHash(),
     scenario: scenarioSpecOf(configureScenario(input, options)),
     config: configOf(options),
+    ...(scaleWarning !== null ? { warnings: [scaleWarning] } : {}),
   };
 }
 
@@ -413,6 +429,8 @@ class Run {
     const sampleEvery = Math.max(1, Math.ceil(this.totalOps / (this.options.samples ?? scenario.samples)));
     const progressEvery = Math.max(1, Math.floor(this.totalOps / 1000));
     const onProgress = this.options.onProgress;
+    const onLiveMap = this.options.onLiveMap;
+    const liveEvery = Math.max(1, Math.floor(this.totalOps / 40));
     this.sample(0);
     this.snapshot("boot");
     let phaseEnd = 0;
@@ -438,6 +456,7 @@ class Run {
         if (t % sampleEvery === 0 || t === this.totalOps) this.sample(t);
         if (t === middle && phase.ops >= 4) this.snapshot(`${phase.name}: middle`);
         if (onProgress && t % progressEvery === 0) onProgress(t, this.totalOps);
+        if (onLiveMap && t % liveEvery === 0) onLiveMap(this.mapNow("live"));
       }
       this.snapshot(`${phase.name}: end`);
     }
@@ -460,14 +479,19 @@ class Run {
   }
 
   private snapshot(label: string): void {
+    this.maps.push(this.mapNow(label));
+  }
+
+  /** The memory map now (sys.memoryMap() only reads). */
+  private mapNow(label: string): MemoryMapSnapshot {
     const map = this.sys.memoryMap();
-    this.maps.push({
+    return {
       t: this.t,
       label,
       migratetypes: Array.from(map.migratetypes),
       freePages: Array.from(map.freePages),
       pageblockNrPages: map.pageblockNrPages,
-    });
+    };
   }
 
   private execute(op: Op): void {

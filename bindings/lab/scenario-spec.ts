@@ -42,6 +42,12 @@ export interface ScenarioSpec {
    * Default 1.
    */
   msPerOp?: number;
+  /**
+   * The size to run at unless the command line gives `--scale`: RAM, CMA areas,
+   * frame sizes, dma-buf limits and every duration × scale, so that a smaller
+   * machine sees the same pressure (see scaleScenarioChecked()). Default 1.
+   */
+  scale?: number;
 }
 
 /** Geometry and policy of the simulated machine (see SystemOptions and Policy). */

@@ -161,6 +161,8 @@ export interface Scenario {
   samples: number;
   /** Simulated milliseconds per operation (the clock after operation t is floor(t × msPerOp)). */
   msPerOp: number;
+  /** The size the scenario runs at by default (scaleScenarioChecked()); 1: as written. */
+  scale: number;
 }
 
 // ---- validation ----------------------------------------------------------------------------
@@ -185,6 +187,7 @@ export const SCENARIO_FIELDS = {
     "phases",
     "samples",
     "msPerOp",
+    "scale",
   ],
   machine: [
     "ramBytes",
@@ -286,6 +289,13 @@ function int(path: string, value: unknown, min: number, max: number): number {
 function msPerOf(path: string, value: unknown): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 3_600_000)
     fail(path, `must be a number of milliseconds in 0..3600000, got ${show(value)}`);
+  return value as number;
+}
+
+/** scale: a factor in (0, 64] (see scaleScenarioChecked()). */
+export function scaleOf(path: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > 64)
+    fail(path, `must be a number above 0 and at most 64, got ${show(value)}`);
   return value as number;
 }
 
@@ -799,49 +809,11 @@ export function validateScenario(input: unknown, path = "scenario"): Scenario {
     phases,
     samples: r.samples === undefined ? 200 : int(`${path}.samples`, r.samples, 1, 100_000),
     msPerOp: r.msPerOp === undefined ? 1 : msPerOf(`${path}.msPerOp`, r.msPerOp),
+    scale: r.scale === undefined ? 1 : scaleOf(`${path}.scale`, r.scale),
   };
 }
 
-// ---- scaling and loading ------------------------------------------------------------------
-
-function scaleOps(n: number, factor: number): number {
-  return Math.max(1, Math.round(n * factor));
-}
-
-function scaleRange(r: Range, factor: number): Range {
-  return { min: scaleOps(r.min, factor), max: Math.max(scaleOps(r.min, factor), scaleOps(r.max, factor)) };
-}
-
-/**
- * The same scenario with every duration in operations (phase lengths, device
- * periods, start times and hold times) multiplied by `factor`: a shorter or
- * longer run of the same shape on the same machine.
- */
-export function scaleScenario(scenario: Scenario, factor: number): Scenario {
-  if (typeof factor !== "number" || !Number.isFinite(factor) || factor <= 0) {
-    throw new DmaSimError("EINVAL", `scale must be a number above 0, got ${show(factor)}`);
-  }
-  if (factor === 1) return scenario;
-  const hold = (r: Range | null): Range | null => (r === null ? null : scaleRange(r, factor));
-  return {
-    ...scenario,
-    devices: scenario.devices.map((d) =>
-      d.kind !== "cma-consumer"
-        ? d
-        : {
-            ...d,
-            periodOps: scaleOps(d.periodOps, factor),
-            holdOps: scaleRange(d.holdOps, factor),
-            startOps: d.startOps === 0 ? 0 : scaleOps(d.startOps, factor),
-          },
-    ),
-    phases: scenario.phases.map((p) => ({
-      ...p,
-      ops: scaleOps(p.ops, factor),
-      mix: p.mix.map((o) => ("hold" in o ? { ...o, hold: hold(o.hold) } : o)),
-    })),
-  };
-}
+// ---- loading ------------------------------------------------------------------
 
 /** {min, max} as a file writes it: a number when fixed. */
 function rangeSpec(r: Range): OpsRange {
@@ -963,6 +935,8 @@ export function scenarioSpecOf(scenario: Scenario): ScenarioSpec {
     phases,
     samples: scenario.samples,
     msPerOp: scenario.msPerOp,
+    // Written only when it is not the default, so that results of unscaled scenarios stay as they were.
+    ...(scenario.scale !== 1 ? { scale: scenario.scale } : {}),
   };
 }
 

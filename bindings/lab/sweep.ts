@@ -11,7 +11,7 @@
  *
  *   {
  *     "scenario": "camera",              built-in name, or a path relative to the grid file
- *     "scale": 0.25,                     optional, default 1 (see scaleScenario)
+ *     "scale": 0.25,                     optional, default 1 (see scaleScenarioChecked)
  *     "axes": {
  *       "seed": { "from": 1, "to": 8 },  or a list: [1, 2, 3]
  *       "cmaFirstBalance": [true, false],
@@ -26,6 +26,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { DmaSimError } from "../core/errors.ts";
+import type { SpreadRun } from "./spread.ts";
 import { readJsonFile } from "./json-file.ts";
 import type { LabResult } from "./result.ts";
 import { runScenario, type LabConfig } from "./runner.ts";
@@ -178,7 +179,7 @@ export function validateGrid(input: unknown, baseDir = ".", path = "grid"): Swee
   const scenarioRef = g.scenario;
   const isFile = scenarioRef.includes("/") || scenarioRef.endsWith(".json");
   const scenario = loadScenario(isFile ? resolve(baseDir, scenarioRef) : scenarioRef);
-  const scale = g.scale === undefined ? 1 : g.scale;
+  const scale = g.scale === undefined ? scenario.scale : g.scale;
   if (typeof scale !== "number" || !Number.isFinite(scale) || scale <= 0)
     fail(`${path}.scale`, `must be a number above 0, got ${JSON.stringify(g.scale)}`);
   if (typeof g.axes !== "object" || g.axes === null || Array.isArray(g.axes))
@@ -438,9 +439,9 @@ function formatIndices(indices: number[], max = 20): string {
 /**
  * Collects the job files in `dirs` into one table. Throws a DmaSimError when
  * files come from different grids, a job appears twice, or jobs are missing
- * (naming them).
+ * (naming them). `onJob` sees each job's file (its full result), by index.
  */
-export function mergeSweep(dirs: string[]): SweepMerged {
+export function mergeSweep(dirs: string[], onJob?: (data: SweepJobFile) => void): SweepMerged {
   if (dirs.length === 0) throw new DmaSimError("EINVAL", "merge: name at least one directory of job files");
   const byIndex = new Map<number, { file: string; data: SweepJobFile }>();
   let header: SweepJobFile["grid"] | null = null;
@@ -492,15 +493,36 @@ export function mergeSweep(dirs: string[]): SweepMerged {
       `merge: ${missing.length} of ${header.jobCount} jobs missing: ${formatIndices(missing)} (a shard not run or not copied?)`,
     );
   }
-  const jobs = [...byIndex.values()]
-    .sort((a, b) => a.data.job.index - b.data.job.index)
-    .map(({ data }) => ({
-      index: data.job.index,
-      params: data.job.params,
-      backend: data.result.backend,
-      summary: data.result.summary,
-      stateHash: data.result.stateHash,
-      wallMs: data.result.timing.wallMs,
-    }));
+  const sorted = [...byIndex.values()].sort((a, b) => a.data.job.index - b.data.job.index);
+  if (onJob) for (const { data } of sorted) onJob(data);
+  const jobs = sorted.map(({ data }) => ({
+    index: data.job.index,
+    params: data.job.params,
+    backend: data.result.backend,
+    summary: data.result.summary,
+    stateHash: data.result.stateHash,
+    wallMs: data.result.timing.wallMs,
+  }));
   return { format: "dmasim-sweep/1", dmasim: dmasimVersion(), resultFormat: RESULT_FORMAT, grid: header, jobs };
+}
+
+/** A job's configuration: its parameters but the seed, as "axis=value, …" ("all jobs" when only seeds vary). */
+export function jobConfigLabel(params: JobParams): string {
+  const parts = Object.entries(params)
+    .filter(([axis]) => axis !== "seed")
+    .map(([axis, v]) => `${axis}=${String(v)}`);
+  return parts.length > 0 ? parts.join(", ") : "all jobs";
+}
+
+/** A job file as a run of summarySpreads(): its configuration (jobConfigLabel()), seed, summary and samples. */
+export function jobSpreadRun(data: SweepJobFile): SpreadRun {
+  const r = data.result;
+  return {
+    config: jobConfigLabel(data.job.params),
+    seed: typeof data.job.params.seed === "number" ? data.job.params.seed : (r.seed ?? 0),
+    summary: r.summary,
+    samples: r.samples,
+    nrPages: r.machine.ramBytes / r.machine.pageSize,
+    pageblockOrder: r.machine.pageblockOrder,
+  };
 }

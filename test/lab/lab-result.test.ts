@@ -74,19 +74,19 @@ describe("self-describing results", () => {
   });
 
   it("dmasim run --scenario result.json reruns it: same seed, scale, configuration, backend and state hash", async () => {
-    const first = dmasim("run", "-s", "camera", "--scale", "0.02", "--seed", "5", "--backend", "ts", "--out", "camera");
+    const first = dmasim("run", "-s", "camera", "--scale", "0.25", "--seed", "5", "--backend", "ts", "--out", "camera");
     expect(first.status).toBe(0);
     const original = read("camera/result.json");
     const again = dmasim("run", "-s", "camera/result.json", "--json");
     expect(again.stderr).toBe("");
     const rerun = JSON.parse(again.stdout) as LabResult;
-    expect(rerun).toMatchObject({ name: "camera", seed: 5, scale: 0.02, backend: "ts" });
+    expect(rerun).toMatchObject({ name: "camera", seed: 5, scale: 0.25, backend: "ts" });
     expect(rerun.stateHash).toBe(original.stateHash);
     expect(rerun.summary).toEqual(original.summary);
     // Options given on the command line win over the file's.
     const other = JSON.parse(dmasim("run", "-s", "camera/result.json", "--seed", "6", "--json").stdout) as LabResult;
     expect(other.seed).toBe(6);
-    expect(other.scale).toBe(0.02);
+    expect(other.scale).toBe(0.25);
     expect(other.stateHash).not.toBe(original.stateHash);
 
     // A configured run (as compare and sweep make them) reruns with its configuration.

@@ -8,7 +8,7 @@ import type { LabResult } from "dmasim/lab";
 import { runScenario } from "dmasim/lab";
 import { loadScenario, validateScenario } from "dmasim/lab";
 
-/** Scale of the built-in scenarios in these tests: a tenth of the operations, same machine. */
+/** Scale of the built-in scenarios in these tests: a tenth-size machine doing a tenth of the work (quick). */
 const SCALE = 0.1;
 
 /** The result as JSON without the parts allowed to differ: wall-clock timing, and optionally the backend. */
@@ -295,5 +295,22 @@ describe("policy knobs", () => {
     expect(on.summary.compactStall).toBeGreaterThan(0);
     expect([off.summary.compactStall, off.summary.compactMigrateScanned]).toEqual([0, 0]);
     expect(off.stateHash).not.toBe(on.stateHash);
+  });
+
+  it("onLiveMap sees the map about 40 times a run and changes nothing, on both backends", async () => {
+    for (const backend of ["wasm", "ts"] as const) {
+      const live: { t: number; label: string; cells: number }[] = [];
+      const watched = await runScenario(loadScenario("camera"), {
+        scale: SCALE,
+        backend,
+        onLiveMap: (m) => live.push({ t: m.t, label: m.label, cells: m.migratetypes.length }),
+      });
+      const plain = await runScenario(loadScenario("camera"), { scale: SCALE, backend });
+      expect(stable(watched)).toBe(stable(plain));
+      // 26,000 operations: one map every floor(26000 / 40) = 650, 40 in all; 26 pageblocks each.
+      expect(live).toHaveLength(40);
+      expect(live[0]).toEqual({ t: 650, label: "live", cells: 26 });
+      expect(live.at(-1)!.t).toBe(26000);
+    }
   });
 });

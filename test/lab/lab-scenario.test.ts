@@ -376,13 +376,15 @@ describe("scenario validation", () => {
     }
   });
 
-  it("scales every duration in operations", () => {
+  it("scales every duration in operations, and the machine with them", () => {
     const s = validateScenario(spec());
     const half = scaleScenario(s, 0.5);
     expect(half.phases.map((p) => p.ops)).toEqual([250, 250]);
     expect(half.devices[0]).toMatchObject({ periodOps: 50, holdOps: { min: 25, max: 25 }, startOps: 50 });
     expect(half.phases[1]!.mix[1]).toMatchObject({ hold: { min: 5, max: 10 } });
-    expect(half.machine).toEqual(s.machine);
+    // 64 MiB → 32 MiB; min_free_kbytes: int_sqrt(65536 * 16) = 1024 at full size, × 0.5 (lab-scale.test.ts has more).
+    expect(half.machine).toEqual({ ...s.machine, ramBytes: 32 * 2 ** 20, minFreeKbytes: 512 });
+    expect(half.areas[0]!.bytes).toBe(8 * 2 ** 20);
     expect(scaleScenario(s, 1)).toBe(s);
     expect(dmaSimErrorOf(() => scaleScenario(s, 0)).code).toBe("EINVAL");
   });

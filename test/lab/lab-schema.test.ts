@@ -22,7 +22,7 @@ const schema = JSON.parse(readFileSync(require.resolve("dmasim/schema/scenario.j
 
 /**
  * The draft-07 keywords the schema uses, checked: type, enum, const, pattern,
- * minimum, maximum, minItems, items, properties, required, additionalProperties,
+ * minimum, exclusiveMinimum, maximum, minItems, items, properties, required, additionalProperties,
  * patternProperties, oneOf, $ref. Returns the errors, as "path: what".
  */
 function check(s: Schema, value: unknown, path = "$"): string[] {
@@ -55,6 +55,7 @@ function check(s: Schema, value: unknown, path = "$"): string[] {
   }
   if (typeof value === "number") {
     if (typeof s.minimum === "number" && value < s.minimum) fail(`below ${s.minimum}`);
+    if (typeof s.exclusiveMinimum === "number" && value <= s.exclusiveMinimum) fail(`not above ${s.exclusiveMinimum}`);
     if (typeof s.maximum === "number" && value > s.maximum) fail(`above ${s.maximum}`);
   }
   if (typeof value === "string" && typeof s.pattern === "string" && !new RegExp(s.pattern).test(value))
@@ -104,6 +105,11 @@ describe("the scenario JSON Schema", () => {
         validates({ $schema: "./node_modules/dmasim/schema/scenario.schema.json", ...builtinScenarioSpec(name) }),
       ).toEqual([]);
     }
+    // A scenario that runs at a quarter of its size by default, resolved and written out again.
+    const quarter = { ...builtinScenarioSpec("camera")!, scale: 0.25 };
+    expect(validates(quarter)).toEqual([]);
+    expect(validates(scenarioSpecOf(validateScenario(quarter)))).toEqual([]);
+    expect(scenarioSpecOf(validateScenario(quarter)).scale).toBe(0.25);
   });
 
   it("names exactly the fields the validator accepts, object by object", () => {
@@ -135,6 +141,8 @@ describe("the scenario JSON Schema", () => {
       ["$.phases[0].mix.alloc", (s) => (s.phases[0].mix.alloc = { weight: 1, order: { 0: 1 } })],
       ["$.phases[0]", (s) => delete s.phases[0].ops],
       ["$.devices[0]", (s) => (s.devices[0].kind = "gpu")],
+      ["$.scale: not above 0", (s) => (s.scale = 0)],
+      ["$.scale: above 64", (s) => (s.scale = 65)],
     ];
     for (const [where, spoil] of bad) {
       const s = structuredClone(base) as Record<string, any>;

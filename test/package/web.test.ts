@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadScenario, runScenario, type LabResult } from "dmasim/lab";
+// The report's chart list (not part of the package's API).
+import { chartsFor } from "../../dist/bindings/lab/report-charts.js";
+
+// The browser Lab end to end: `dmasim web` serves dist/web/ (npm run build:web),
+// Debian's Chromium (headless, through playwright-core) runs a scenario in the
+// page's Web Worker, and the page must show what the Node Lab computes for the
+// same seed, scale and backend: the same figures and the same state hash.
+
+const CHROMIUM = "/usr/bin/chromium";
+const REQUIRED = process.env.DMASIM_REQUIRE_BROWSER === "1";
+const HAVE_BROWSER = existsSync(CHROMIUM);
+const CLI = resolve(import.meta.dirname, "../../dist/bindings/cli/main.js");
+const SEED = 3;
+const SCALE = 0.1;
+
+describe("dmasim web's file server", () => {
+  it("serves only files under its root", async () => {
+    const { webFile } = await import("../../dist/bindings/cli/web.js");
+    const root = "/srv/lab/";
+    expect(webFile(root, "/")).toBe("/srv/lab/index.html");
+    expect(webFile(root, "/engine/engine.wasm?v=1")).toBe("/srv/lab/engine/engine.wasm");
+    // ".." stops at the root, as in a URL: nothing above it is reachable.
+    expect(webFile(root, "/../package.json")).toBe("/srv/lab/package.json");
+    expect(webFile(root, "/%2e%2e/%2e%2e/etc/passwd")).toBe("/srv/lab/etc/passwd");
+    expect(webFile(root, "/engine/../../x")).toBe("/srv/lab/x");
+    expect(webFile(root, "/%E0%A4%A")).toBeNull(); // not decodable
+  });
+});
+
+if (!HAVE_BROWSER && !REQUIRED)
+  console.warn(
+    `web.test.ts: skipped, no browser at ${CHROMIUM} (apt-get install chromium; CI sets DMASIM_REQUIRE_BROWSER=1 and installs it)`,
+  );
+
+const TITLE = HAVE_BROWSER
+  ? "the browser Lab in headless Chromium"
+  : `the browser Lab in headless Chromium (skipped: no ${CHROMIUM}; apt-get install chromium)`;
+
+describe.skipIf(!HAVE_BROWSER && !REQUIRED)(TITLE, () => {
+  const tmp = mkdtempSync(join(tmpdir(), "dmasim-web-"));
+  let server: ChildProcess | null = null;
+  let url = "";
+  // playwright-core's types, loaded only when a browser is there.
+  let context: import("playwright-core").BrowserContext | null = null;
+
+  beforeAll(async () => {
+    expect(existsSync(CHROMIUM), `DMASIM_REQUIRE_BROWSER=1 but there is no ${CHROMIUM}`).toBe(true);
+    server = spawn(process.execPath, [CLI, "web", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    url = await new Promise<string>((resolveUrl, reject) => {
+      let out = "";
+      server!.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /http:\/\/[\d.]+:\d+\//.exec(out);
+        if (m) resolveUrl(m[0]);
+      });
+      server!.stderr!.on("data", (d: Buffer) => reject(new Error(`dmasim web: ${d.toString()}`)));
+      server!.on("exit", (code) => reject(new Error(`dmasim web exited with ${code}`)));
+    });
+    const { chromium } = await import("playwright-core");
+    context = await chromium.launchPersistentContext(join(tmp, "profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+      viewport: { width: 1280, height: 900 },
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    server?.kill();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("runs a scenario in the page to the Node Lab's figures and state hash, on both engines, and renders it", async () => {
+    const page = await context!.newPage();
+    const problems: string[] = [];
+    page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    // Nothing but the page's own files is requested.
+    const foreign: string[] = [];
+    page.on("request", (r) => !r.url().startsWith(url) && !r.url().startsWith("data:") && foreign.push(r.url()));
+    await page.goto(url);
+    await page.waitForSelector("body[data-state=ready]");
+    expect(await page.locator("#scenario option").allTextContents()).toEqual(["camera", "server", "heaps"]);
+
+    const results: Record<string, LabResult> = {};
+    for (const backend of ["wasm", "ts"] as const) {
+      await page.selectOption("#scenario", "camera");
+      await page.fill("#seed", String(SEED));
+      await page.fill("#scale", String(SCALE));
+      await page.selectOption("#backend", backend);
+      await page.click("#run");
+      await page.waitForSelector("body[data-state=done]", { timeout: 60_000 });
+      const node = await runScenario(loadScenario("camera"), { seed: SEED, scale: SCALE, backend });
+      results[backend] = node;
+      // Every figure the page shows is the Node Lab's, and so is the state hash.
+      const shown = await page
+        .locator("#all-figures tr")
+        .evaluateAll((rows) => rows.map((r) => [r.getAttribute("data-key"), Number(r.getAttribute("data-value"))]));
+      expect(Object.fromEntries(shown)).toEqual(node.summary);
+      expect(await page.textContent("#state-hash")).toBe(node.stateHash);
+      expect(await page.textContent("#headline")).toContain(
+        `scenario camera, seed ${SEED}, ${backend} backend: 52 MiB RAM`,
+      );
+      expect(await page.textContent("#speed")).toMatch(new RegExp(`^${backend} engine: [\\d,]+ operations/s`));
+      // The scale's one warning line (26 pageblocks at 0.1), as the CLI prints it.
+      expect(await page.textContent("#warnings")).toBe(`warning: ${node.warnings![0]}`);
+      // The report's charts, as many as the report draws, and the memory map.
+      expect(await page.locator("#charts figure.chart svg").count()).toBe(chartsFor(node).length);
+      expect(await page.locator("#map-picture svg rect").count()).toBeGreaterThan(26);
+      await page.evaluate(() => (document.body.dataset.state = "ready"));
+    }
+    expect(results.ts!.stateHash).toBe(results.wasm!.stateHash);
+    await page.screenshot({ path: join(tmp, "web-lab.png"), fullPage: true });
+    expect(statSync(join(tmp, "web-lab.png")).size).toBeGreaterThan(20_000);
+
+    // A result JSON opened in the page renders the same figures.
+    const server = await runScenario(loadScenario("server"), { seed: 2, scale: 0.25, backend: "wasm" });
+    writeFileSync(join(tmp, "server.json"), JSON.stringify(server));
+    await page.evaluate(() => (document.body.dataset.state = "ready"));
+    await page.setInputFiles("#open", join(tmp, "server.json"));
+    await page.waitForSelector("body[data-state=done]");
+    expect(await page.textContent("#status")).toBe("opened server.json");
+    expect(await page.textContent("#state-hash")).toBe(server.stateHash);
+    expect(await page.textContent("#headline")).toContain("scenario server, seed 2, wasm backend: 128 MiB RAM");
+    // Anything else is refused in one line.
+    writeFileSync(join(tmp, "other.json"), JSON.stringify({ hello: 1 }));
+    await page.setInputFiles("#open", join(tmp, "other.json"));
+    await page.waitForSelector("#status.error");
+    expect(await page.textContent("#status")).toContain("other.json: not a dmasim result");
+
+    expect(problems).toEqual([]);
+    expect(foreign).toEqual([]);
+  });
+});
