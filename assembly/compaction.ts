@@ -1103,8 +1103,8 @@ function compactFinished(): i32 {
   const zone = ccZone;
   if (scannersMet()) {
     resetCachedPositions(zone);
-    // kswapd would clear the skip hints when it next sleeps (not modelled; a
-    // restart after deferral clears them).
+    // kswapd clears the skip hints when it next goes to sleep (kswapd.ts), as
+    // does a restart after the longest deferral.
     if (ccDirect) setZs(zone, COMPACT_STATE_BLOCKSKIP_FLUSH, 1);
     return ccWholeZone ? COMPACT_COMPLETE : COMPACT_PARTIAL_SKIPPED;
   }

@@ -339,6 +339,21 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
       expect([s.compactStall, s.compactFail, s.compactSuccess]).toEqual([16, 16, 0]);
       expect([s.compactMigrateScanned, s.compactFreeScanned, s.compactIsolated]).toEqual([15, 0, 0]);
       expect(sys.compactionState().blockskipFlush).toBe(true);
+      // The slow path woke kswapd (the node is not balanced: no free order-4 block).
+      // Its pass at the next advanceTime() ends in kswapd_try_to_sleep():
+      // reset_isolation_suitable() finds compact_blockskip_flush set and walks the
+      // zone from both ends, a pageblock a side, until they meet (blocks 0..56 as
+      // sources, 120..64 as targets). __reset_isolation_pfn() samples every
+      // 1 << PAGE_ALLOC_COSTLY_ORDER = 8th page, here each block's first, an even,
+      // held pfn: PageLRU clears the source side's hints; the target side (free_set
+      // never set) looks for PageBuddy only and clears none. kcompactd, woken for
+      // order 4, finds the zone deferred (considered 1 < 1 << 4).
+      expect(sys.kswapdState()).toMatchObject({ woken: true, order: 4 });
+      expect(sys.pageblockSkip(0)).toBe(true);
+      sys.advanceTime(0);
+      expect(sys.kswapdState().ranLastAdvance).toBe(true);
+      expect(sys.compactionState()).toMatchObject({ blockskipFlush: false, deferShift: 4, considered: 1 });
+      expect([0, 56, 64, 112].map((pfn) => sys.pageblockSkip(pfn))).toEqual([false, false, true, true]);
       for (const p of pages) p.unpin();
       return states;
     });
