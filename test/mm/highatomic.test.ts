@@ -96,6 +96,21 @@ describe("highatomic reserves (reserve_highatomic_pageblock())", () => {
     });
   });
 
+  it("sizes the limit per kernel: none under a pageblock (6.12), 1% plus a pageblock (6.1)", async () => {
+    // Pageblocks of 512 pages: 4096 / 100 = 40 < 512, so 6.12 reserves nothing.
+    await onBoth({ ramBytes: 16 * MIB }, (sys) => {
+      expect(sys.zoneReserves().highatomicLimitPages).toBe(0);
+      fillMovable(sys); // down to min 128 free, the tail of the last block
+      expect(sys.allocPages(2, "unmovable", { atomic: true })).not.toBeNull();
+      expect(sys.zoneReserves().reservedHighatomicPages).toBe(0);
+      expect(sys.pageblockCounts()[HIGHATOMIC]).toBe(0);
+    });
+    // 6.1: max_managed = 4096 / 100 + 32 = 72 pages, so a third pageblock still fits.
+    await onBoth({ ...OPTIONS, kernel: "6.1" }, (sys) => {
+      expect(sys.zoneReserves().highatomicLimitPages).toBe(72);
+    });
+  });
+
   it("lets a GFP_HIGH request count the reserve as free, and an atomic one take it last", async () => {
     await onBoth(OPTIONS, (sys) => {
       fillToMin(sys);
