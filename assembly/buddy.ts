@@ -3,11 +3,13 @@
 //
 // Follows the kernel's rules as of v6.10+, where a free block always sits on
 // the free list of its pageblock's migratetype (pageblock retypes move their free
-// pages with them); the 6.1 and 6.18 profiles change a few rules (profile.ts), with zones, watermarks and lowmem reserves (zone.ts). Not
-// modelled: per-cpu page lists (as if always drained), reclaim and kswapd,
-// highatomic reserves, guard pages, page shuffling. Direct compaction in the
-// slow path is compaction.ts; the capture of its block happens here, in
-// __free_one_page().
+// pages with them); the 6.1 and 6.18 profiles change a few rules (profile.ts), with zones, watermarks and lowmem reserves (zone.ts). Watermark
+// boosting on fragmenting fallbacks is watermark-boost.ts (the hook is in
+// steal_suitable_fallback() below), highatomic reserves and rmqueue_buddy()
+// are highatomic.ts, kswapd's balance step is kswapd.ts. Not modelled: per-cpu
+// page lists (as if always drained), reclaim, guard pages, page shuffling.
+// Direct compaction in the slow path is compaction.ts; the capture of its
+// block happens here, in __free_one_page().
 //
 // Free lists are doubly linked through the head pages' link words, one set per
 // zone:
@@ -31,9 +33,11 @@ import { allocFailByOrder, countEvent, zonePgalloc } from "./vmevents.ts";
 import { KERNEL_6_1, KERNEL_6_18 } from "./abi.ts";
 import { kernelProfile, rmqueueFallback18, stealSuitableFallback61 } from "./profile.ts";
 import {
-  zoneFreeCmaPages, zoneFreePages, zoneLowmemReserve, zoneOf, zonePopulated, zoneWatermark,
-  zonesMaxOrderAligned,
+  zoneBoost, zoneFreeCmaPages, zoneFreeHighatomicPages, zoneFreePages, zoneLowmemReserve, zoneOf, zonePopulated,
+  zoneWatermark, zoneWatermarkRaw, zonesMaxOrderAligned,
 } from "./zone.ts";
+import { boostOnFragmentingFallback } from "./watermark-boost.ts";
+import { reserveHighatomicPageblock, rmqueueBuddy, unusableHighatomicPages } from "./highatomic.ts";
 
 // alloc_flags (mm/internal.h) that the simulator uses.
 // @ts-ignore: decorator
@@ -43,9 +47,15 @@ import {
 /** __GFP_HIGH: half of the min reserve. */
 // @ts-ignore: decorator
 @inline export const ALLOC_MIN_RESERVE: i32 = 0x8;
-/** Non-blocking (GFP_ATOMIC): a further quarter. */
+/** Non-blocking (no __GFP_DIRECT_RECLAIM): with ALLOC_MIN_RESERVE a further quarter. */
 // @ts-ignore: decorator
 @inline export const ALLOC_NON_BLOCK: i32 = 0x40;
+/** A high-order request that cannot block: may use and create MIGRATE_HIGHATOMIC reserves. */
+// @ts-ignore: decorator
+@inline export const ALLOC_HIGHATOMIC: i32 = 0x200;
+/** ALLOC_RESERVES: rights to reserves below the min watermark (ALLOC_OOM is not modelled). */
+// @ts-ignore: decorator
+@inline export const ALLOC_RESERVES: i32 = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC;
 
 let freeHead: Int32Array = new Int32Array(0);
 let freeTail: Int32Array = new Int32Array(0);
@@ -160,6 +170,29 @@ export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
   return listHead(listIndex(zone, order, mt));
 }
 
+export function freeListTail(zone: i32, order: i32, mt: i32): i32 {
+  return listTail(listIndex(zone, order, mt));
+}
+
+/**
+ * Rotates free list (zone, order, mt) so that `newHead` comes first: the
+ * blocks before it move behind the old tail in their order (list_cut_before()
+ * + list_splice_tail(), as compaction's move_freelist_head()/_tail() do).
+ */
+export function rotateFreeList(zone: i32, order: i32, mt: i32, newHead: i32): void {
+  const li = listIndex(zone, order, mt);
+  const oldHead = listHead(li);
+  if (newHead == NONE || newHead == oldHead) return;
+  const oldTail = listTail(li);
+  const newTail = link1(newHead);
+  setLink0(oldTail, oldHead);
+  setLink1(oldHead, oldTail);
+  setLink1(newHead, NONE);
+  setLink0(newTail, NONE);
+  setListHead(li, newHead);
+  setListTail(li, newTail);
+}
+
 // @ts-ignore: decorator
 @inline function addToFreeList(zone: i32, pfn: i32, order: i32, mt: i32, toTail: bool): void {
   const li = listIndex(zone, order, mt);
@@ -207,6 +240,7 @@ export function freeListHead(zone: i32, order: i32, mt: i32): i32 {
   if (mt == MIGRATE_ISOLATE) return;
   unchecked(zoneFreePages[zone] += nrPagesDelta);
   if (mt == MIGRATE_CMA) unchecked(zoneFreeCmaPages[zone] += nrPagesDelta);
+  else if (mt == MIGRATE_HIGHATOMIC) unchecked(zoneFreeHighatomicPages[zone] += nrPagesDelta);
 }
 
 /** move_to_free_list(): list_move_tail onto another migratetype's list. */
@@ -482,6 +516,8 @@ function stealSuitableFallback(zone: i32, pfn: i32, curOrder: i32, order: i32, s
       countEvent(EV_EXTFRAG_CLAIMED, 1);
       return pfn;
     }
+    // boost_watermark(): reclaim harder so that fewer fallbacks follow.
+    boostOnFragmentingFallback(zone);
     if (wholeBlock) {
       const free = countBlockPages(pfn);
       const movable = lastMovable;
@@ -557,6 +593,8 @@ function rmqueueFallback(zone: i32, order: i32, startMt: i32, allocFlags: i32): 
 // @ts-ignore: decorator
 @inline export function zoneWatermarkOk(zone: i32, order: i32, mark: i32, highestZone: i32, allocFlags: i32): bool {
   let free = unchecked(zoneFreePages[zone]) - ((1 << order) - 1);
+  // The highatomic reserve is not free memory for a request without reserve rights.
+  if ((allocFlags & ALLOC_RESERVES) == 0) free -= unusableHighatomicPages(zone);
   // Free CMA pages are no use to a request that may not take them.
   if ((allocFlags & ALLOC_CMA) == 0) free -= unchecked(zoneFreeCmaPages[zone]);
   let min = mark;
@@ -571,6 +609,22 @@ function rmqueueFallback(zone: i32, order: i32, startMt: i32, allocFlags: i32): 
       if (listHead(listIndex(zone, o, mt)) != NONE) return true;
     }
     if ((allocFlags & ALLOC_CMA) != 0 && listHead(listIndex(zone, o, MIGRATE_CMA)) != NONE) return true;
+    if ((allocFlags & ALLOC_HIGHATOMIC) != 0 && listHead(listIndex(zone, o, MIGRATE_HIGHATOMIC)) != NONE) return true;
+  }
+  return false;
+}
+
+/**
+ * zone_watermark_fast(): __zone_watermark_ok() at watermark `which` (boost
+ * included), and for an order-0 __GFP_HIGH request at the min watermark a
+ * second try without the boost: the min watermark is where boosting stops
+ * counting, so that kswapd is woken below low instead.
+ */
+// @ts-ignore: decorator
+@inline export function zoneWatermarkFast(zone: i32, order: i32, which: i32, highestZone: i32, allocFlags: i32): bool {
+  if (zoneWatermarkOk(zone, order, zoneWatermark(zone, which), highestZone, allocFlags)) return true;
+  if (order == 0 && (allocFlags & ALLOC_MIN_RESERVE) != 0 && unchecked(zoneBoost[zone]) != 0 && which == WMARK_MIN) {
+    return zoneWatermarkOk(zone, 0, zoneWatermarkRaw(zone, WMARK_MIN), highestZone, allocFlags);
   }
   return false;
 }
@@ -584,10 +638,12 @@ export function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, alloc
   for (;;) {
     for (let z = highestZone; z >= 0; z--) {
       if (!zonePopulated(z)) continue;
-      if (!zoneWatermarkOk(z, order, zoneWatermark(z, which), highestZone, allocFlags)) continue;
-      const pfn = rmqueue(z, order, mt, allocFlags);
+      if (!zoneWatermarkFast(z, order, which, highestZone, allocFlags)) continue;
+      const pfn = rmqueueBuddy(z, order, mt, allocFlags);
       if (pfn != NONE) {
         lastAllocZone = z;
+        // A high-order atomic request: keep its pageblock for the next ones.
+        if ((allocFlags & ALLOC_HIGHATOMIC) != 0) reserveHighatomicPageblock(pfn, order, z);
         return pfn;
       }
     }

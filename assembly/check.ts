@@ -2,10 +2,13 @@
 // a message naming the first broken one.
 
 import { kcompactdCheck } from "./kcompactd.ts";
+import { watermarkBoostCheck } from "./watermark-boost.ts";
+import { highatomicCheck } from "./highatomic.ts";
+import { kswapdCheck } from "./kswapd.ts";
 import { KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES } from "./abi.ts";
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import { findBuddyPfn, freeBlocks, freeListHead, listIndex } from "./buddy.ts";
-import { zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneOf, zoneStart } from "./zone.ts";
+import { zoneEnd, zoneFreeCmaPages, zoneFreeHighatomicPages, zoneFreePages, zoneOf, zoneStart } from "./zone.ts";
 import { bitmapAssign, testBit } from "./bitmap.ts";
 import {
   cmaAreaCount, cmaAreaOf, cmaBasePfn, cmaBitmap, cmaBitmapBits, cmaCount, cmaOrderPerBit, cmaAvailable,
@@ -202,13 +205,16 @@ export function checkAll(): string {
   if (msg.length == 0) msg = checkCma();
   if (msg.length == 0) msg = iommuCheck();
   if (msg.length == 0) msg = kcompactdCheck();
+  if (msg.length == 0) msg = watermarkBoostCheck();
+  if (msg.length == 0) msg = highatomicCheck();
+  if (msg.length == 0) msg = kswapdCheck();
   return msg;
 }
 
 /**
  * Breaks one invariant on purpose so that tests can show check() catching it:
  * 0 a free-list count, 1 a free block's pageblock type, 2 an owner's pfn,
- * 3 a CMA bitmap bit, 4 NR_FREE_PAGES. Never called by the simulator itself.
+ * 3 a CMA bitmap bit, 4 NR_FREE_PAGES, 5 a call-local mark, 6 nr_free_highatomic. Never called by the simulator itself.
  */
 export function corruptForTest(kind: i32): void {
   if (kind == 0) {
@@ -234,5 +240,7 @@ export function corruptForTest(kind: i32): void {
     unchecked(zoneFreePages[zoneOf(0)] += 1);
   } else if (kind == 5) {
     setPageMark(0, true); // pfn 0 always heads a block
+  } else if (kind == 6) {
+    unchecked(zoneFreeHighatomicPages[zoneOf(0)] += 1);
   }
 }

@@ -21,25 +21,26 @@
 // see buddy.ts).
 //
 // Modelled as in 6.12: per-zone cached scanner positions, pageblock skip hints
-// and their reset when compaction restarts after deferral, deferral
+// and their reset (when compaction restarts after deferral, and when kswapd goes
+// to sleep: reset_isolation_suitable(), kswapd.ts), deferral
 // (compact_considered, compact_defer_shift, compact_order_failed), the order-0
 // watermark and fragmentation-index checks (compaction_suitable()), async
 // direct compaction's restriction to pageblocks of the request's type and its
 // skip of an order-aligned block on the first failure, the free scanner's stride
 // in async mode, the rescan that finishes a pageblock, high-order targets split
-// in compaction_alloc(). Allocated blocks of order > 0 count as compound pages
-// (folios), as __GFP_COMP allocations are.
+// in compaction_alloc(), and the free-list shortcuts: fast_isolate_freepages()
+// (orders above 0: a movable free block high in the zone, found from the free
+// lists, and the rest of its pageblock) and fast_find_migrateblock() (costly
+// orders, kcompactd and movable direct compaction: the migration scanner jumps
+// to a pageblock that already has free blocks), with their list rotations,
+// search order and failure counts. Allocated blocks of order > 0 count as
+// compound pages (folios), as __GFP_COMP allocations are. Watermarks include
+// the zone's boost (watermark-boost.ts) except in __isolate_free_page().
 //
-// Not modelled: the free-list shortcuts fast_find_migrateblock() and
-// fast_isolate_freepages() (they run for direct compaction of orders above
-// PAGE_ALLOC_COSTLY_ORDER resp. above 0; here both scanners always walk
-// linearly), kswapd (which clears the skip
-// hints when it sleeps after a direct compaction's scanners met: here only a
-// restart after the longest deferral clears them), reclaim (should_compact_retry()
-// is taken as if reclaim had made progress; a COMPACT_SKIPPED result ends the
-// retries since no reclaim can free order-0 pages here), splitting of a large
-// folio that finds no target, lock contention (COMPACT_CONTENDED only for
-// -ENOMEM before the scanners meet), watermark boosting, highatomic.
+// Not modelled: reclaim (should_compact_retry() is taken as if reclaim had made
+// progress; a COMPACT_SKIPPED result ends the retries since no reclaim can free
+// order-0 pages here), splitting of a large folio that finds no target, lock
+// contention (COMPACT_CONTENDED only for -ENOMEM before the scanners meet).
 
 import {
   COMPACT_COMPLETE, COMPACT_CONTENDED, COMPACT_CONTINUE, COMPACT_DEFERRED, COMPACT_NOT_SUITABLE_ZONE,
@@ -55,11 +56,11 @@ import {
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import {
   ALLOC_CMA, armCapture, capturedPfn, countAllocFail, disarmCapture, findBlockHead, freeBlock, freeBlocks, freeListHead,
-  getPageFast, getPageFromFreelist, listIndex, moveFreepagesBlock, prepNewPage, setLastAllocZone,
-  stealableFallbackExists, takeFreeBlock, zoneWatermarkOk,
+  freeListTail, getPageFast, getPageFromFreelist, listIndex, moveFreepagesBlock, prepNewPage, rotateFreeList,
+  setLastAllocZone, stealableFallbackExists, takeFreeBlock, zoneWatermarkOk,
 } from "./buddy.ts";
 import {
-  getOrder, longPins, maxOrder, nrPageblocks, pageKind, pageMt, pageOwnerId, pageblockIndex, pageblockNrPages,
+  getOrder, link0, link1, longPins, maxOrder, nrPageblocks, pageKind, pageMt, pageOwnerId, pageblockIndex, pageblockNrPages,
   pageblockOrder, pageblockStartPfn, setAllocated, setPageOwnerId, shortPins,
 } from "./memmap.ts";
 import { ownerSetPfn } from "./owner.ts";
@@ -67,11 +68,13 @@ import { getPageblockMt } from "./pageblock.ts";
 import { ramCopyPages } from "./ram.ts";
 import { countEvent } from "./vmevents.ts";
 import { wakeupKcompactd } from "./kcompactd.ts";
+import { wakeupKswapd } from "./kswapd.ts";
+import { unreserveHighatomicPageblock } from "./highatomic.ts";
 import {
   EV_COMPACT_DAEMON_FREE_SCANNED, EV_COMPACT_DAEMON_MIGRATE_SCANNED, EV_COMPACT_DAEMON_MIGRATED, EV_COMPACT_MIGRATED,
   MIGRATE_UNMOVABLE,
 } from "./abi.ts";
-import { zoneEnd, zoneOf, zonePopulated, zoneStart, zoneWatermark } from "./zone.ts";
+import { zoneEnd, zoneOf, zonePopulated, zoneStart, zoneWatermark, zoneWatermarkRaw } from "./zone.ts";
 
 // ---- the rules (one place, so a kernel-version profile can vary them) -----------------
 
@@ -285,6 +288,13 @@ function resetIsolationPfn(zone: i32, pfn: i32, checkSource: bool, checkTarget: 
   return false;
 }
 
+/** reset_isolation_suitable() (kswapd going to sleep): every populated zone whose direct compaction asked for it. */
+export function resetIsolationSuitableNode(): void {
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    if (zonePopulated(z)) resetIsolationSuitable(z);
+  }
+}
+
 /** __reset_isolation_suitable(): clears skip hints from both ends and sets restart points. */
 function resetIsolationSuitable(zone: i32): void {
   if (zs(zone, COMPACT_STATE_BLOCKSKIP_FLUSH) == 0) return;
@@ -342,6 +352,22 @@ let ccNrMigratepages: i32 = 0;
 let ccNrFreepages: i32 = 0;
 let ccTotalMigrateScanned: i32 = 0;
 let ccTotalFreeScanned: i32 = 0;
+/** cc->search_order: where fast_isolate_freepages() starts its round of the orders. */
+let ccSearchOrder: i32 = 0;
+/** cc->fast_search_fail: failed free-list searches in a row (they shrink freelist_scan_limit()). */
+let ccFastSearchFail: i32 = 0;
+/** cc->fast_start_pfn: the lowest block fast_find_migrateblock() chose (0: none; FAST_START_USED: used). */
+let ccFastStartPfn: i32 = 0;
+/** ULONG_MAX of cc->fast_start_pfn: the linear scan already restarted from it. */
+// @ts-ignore: decorator
+@inline const FAST_START_USED: i32 = 0x7fffffff;
+
+/** A fresh struct compact_control's search state (zero-filled, search_order = order). */
+export function compactControlInit(order: i32): void {
+  ccSearchOrder = order;
+  ccFastSearchFail = 0;
+  ccFastStartPfn = 0;
+}
 
 /** cc->migratepages, in isolation order (the kernel's list_add() makes the last one first). */
 let migrateList: Int32Array = new Int32Array(0);
@@ -430,7 +456,8 @@ function updatePageblockSkip(blockPfn: i32, pfn: i32): void {
 function isolateFreePage(pfn: i32, order: i32): i32 {
   const zone = ccZone;
   if (pageMt(pfn) != MIGRATE_ISOLATE) {
-    const mark = zoneWatermark(zone, WMARK_MIN) + (1 << order);
+    // zone->_watermark[WMARK_MIN]: the boost does not count here.
+    const mark = zoneWatermarkRaw(zone, WMARK_MIN) + (1 << order);
     if (!zoneWatermarkOk(zone, 0, mark, 0, ALLOC_CMA)) return 0;
   }
   takeFreeBlock(pfn);
@@ -508,6 +535,9 @@ function suitableMigrationTarget(pfn: i32): bool {
  */
 function isolateFreepages(): void {
   const zone = ccZone;
+  // Try a small search of the free lists for a candidate first.
+  fastIsolateFreepages();
+  if (ccNrFreepages != 0) return;
   let isolateStartPfn = ccFreePfn;
   let blockStartPfn = pageblockStartPfn(isolateStartPfn);
   let blockEndPfn = blockStartPfn + pageblockNrPages;
@@ -539,6 +569,247 @@ function isolateFreepages(): void {
     isolateStartPfn = blockStartPfn;
   }
   ccFreePfn = isolateStartPfn;
+}
+
+// ---- the free-list shortcuts (fast_isolate_freepages(), fast_find_migrateblock()) ------------------
+
+/** freelist_scan_limit(): fewer list entries after each failed fast search. */
+function freelistScanLimit(): i32 {
+  const shift = ccFastSearchFail < 31 ? ccFastSearchFail : 31;
+  return (COMPACT_CLUSTER_MAX >> shift) + 1;
+}
+
+/** Free blocks of `order` in the zone, all types (free_area[order].nr_free). */
+function areaNrFree(zone: i32, order: i32): i32 {
+  let n = 0;
+  for (let mt = 0; mt < MIGRATE_TYPES; mt++) n += unchecked(freeBlocks[listIndex(zone, order, mt)]);
+  return n;
+}
+
+/** move_freelist_head(): `pfn` first, the blocks before it (not scanned yet, scanning backwards) to the tail. */
+function moveFreelistHead(order: i32, pfn: i32): void {
+  rotateFreeList(ccZone, order, MIGRATE_MOVABLE, pfn);
+}
+
+/** move_freelist_tail(): `pfn` and the blocks before it (scanned, scanning forwards) to the tail. */
+function moveFreelistTail(order: i32, pfn: i32): void {
+  const next = link0(pfn);
+  if (next != NONE) rotateFreeList(ccZone, order, MIGRATE_MOVABLE, next);
+}
+
+/** next_search_order(): the orders below cc->order round-robin; -1 once the round is complete. */
+function nextSearchOrder(order: i32): i32 {
+  order--;
+  if (order < 0) order = ccOrder - 1;
+  if (order == ccSearchOrder) {
+    ccSearchOrder--;
+    if (ccSearchOrder < 0) ccSearchOrder = ccOrder - 1;
+    return -1;
+  }
+  return order;
+}
+
+/**
+ * fast_isolate_around(): after a free-list hit, isolate the rest of its
+ * pageblock (not for async direct compaction, nor when there are targets
+ * enough); a block scanned to its end gets the skip hint.
+ */
+function fastIsolateAround(pfn: i32): void {
+  if (ccNrFreepages >= ccNrMigratepages) return;
+  if (ccDirect && ccMode == MIGRATE_ASYNC) return;
+  let startPfn = pageblockStartPfn(pfn);
+  if (startPfn < unchecked(zoneStart[ccZone])) startPfn = unchecked(zoneStart[ccZone]);
+  let endPfn = pageblockEndPfn(pfn);
+  if (endPfn > unchecked(zoneEnd[ccZone])) endPfn = unchecked(zoneEnd[ccZone]);
+  isolateFreepagesBlock(startPfn, endPfn, 1);
+  if (freeBlockStopPfn == endPfn) setSkip(startPfn, true);
+}
+
+/**
+ * fast_isolate_freepages(): for an order > 0, walks the movable free lists
+ * below the order (from cc->search_order, round-robin, each list from its
+ * tail) for a block in the top quarter of the space between the scanners
+ * (else the highest one in the top half), isolates it and the rest of its
+ * pageblock. Lists are rotated so that the next search starts with blocks
+ * not looked at yet. At the start of a zone's scan, a miss moves the free
+ * scanner to the highest pageblock seen (or, for direct compaction, to the
+ * middle of the space).
+ */
+function fastIsolateFreepages(): void {
+  if (ccOrder <= 0) return;
+  const zone = ccZone;
+  let limit = freelistScanLimit() >> 1;
+  if (limit < 1) limit = 1;
+  let nrScanned = 0;
+  let highest = 0;
+  let page = NONE;
+  let scanStart = false;
+  // Starting the scan: search deeper, and keep the highest pfn seen.
+  if (ccFreePfn >= unchecked(initFreePfn[zone])) {
+    limit = pageblockNrPages >> 1;
+    scanStart = true;
+  }
+  // Preferred: the top quarter of the scan space; acceptable: the top half.
+  const distance = ccFreePfn - ccMigratePfn;
+  let lowPfn = pageblockStartPfn(ccFreePfn - (distance >> 2));
+  const minPfn = pageblockStartPfn(ccFreePfn - (distance >> 1));
+  if (minPfn > lowPfn) lowPfn = minPfn;
+  // From the last successful order, or the one after a previous failure.
+  if (ccOrder - 1 < ccSearchOrder) ccSearchOrder = ccOrder - 1;
+  let order = ccSearchOrder;
+  while (page == NONE && order >= 0) {
+    if (areaNrFree(zone, order) != 0) {
+      let orderScanned = 0;
+      let highPfn = 0;
+      let freepage = freeListTail(zone, order, MIGRATE_MOVABLE);
+      while (freepage != NONE) {
+        orderScanned++;
+        nrScanned++;
+        const pfn = freepage;
+        if (pfn >= highest) {
+          highest = pageblockStartPfn(pfn);
+          if (highest < unchecked(zoneStart[zone])) highest = unchecked(zoneStart[zone]);
+        }
+        if (pfn >= lowPfn) {
+          ccFastSearchFail = 0;
+          ccSearchOrder = order;
+          page = freepage;
+          break;
+        }
+        if (pfn >= minPfn && pfn > highPfn) {
+          highPfn = pfn;
+          limit >>= 1; // a candidate: shorten the scan
+        }
+        if (orderScanned >= limit) break;
+        freepage = link1(freepage);
+      }
+      // The maximum candidate when no preferred block was found.
+      if (page == NONE && highPfn != 0) {
+        page = highPfn;
+        freepage = page;
+      }
+      // A walk that ran off the list's start leaves it as it was.
+      if (freepage != NONE) moveFreelistHead(order, freepage);
+      if (page != NONE) {
+        const isolated = isolateFreePage(page, order);
+        if (isolated != 0) {
+          nrScanned += isolated - 1;
+          ccNrFreepages += isolated;
+          freeListPushTail(order, page);
+          countEvent(EV_COMPACT_ISOLATED, isolated);
+        } else {
+          // Isolation failed (watermark): abort the search.
+          order = ccSearchOrder + 1;
+          page = NONE;
+        }
+      }
+      if (ccNrFreepages >= ccNrMigratepages) break;
+      // A smaller scan on the next order, so the total stays near the limit.
+      if (orderScanned >= limit) {
+        limit >>= 1;
+        if (limit < 1) limit = 1;
+      }
+    }
+    if (page != NONE) break;
+    order = nextSearchOrder(order);
+  }
+  if (page == NONE) {
+    ccFastSearchFail++;
+    if (scanStart) {
+      if (highest >= minPfn) {
+        // The highest pageblock seen above the minimum: the linear scan starts there.
+        page = highest;
+        ccFreePfn = highest;
+      } else if (ccDirect) {
+        // Be pessimistic for direct compaction: the minimum mark.
+        page = suitableMigrationTarget(minPfn) ? minPfn : NONE;
+        ccFreePfn = minPfn;
+      }
+    }
+  }
+  if (highest != 0 && highest >= zs(zone, COMPACT_STATE_CACHED_FREE)) {
+    setZs(zone, COMPACT_STATE_CACHED_FREE, highest - pageblockNrPages);
+  }
+  ccTotalFreeScanned += nrScanned;
+  if (page == NONE) return;
+  fastIsolateAround(page);
+}
+
+/** update_fast_start_pfn(): the lowest block the fast search chose. */
+function updateFastStartPfn(pfn: i32): void {
+  if (ccFastStartPfn == FAST_START_USED) return;
+  if (ccFastStartPfn == 0 || pfn < ccFastStartPfn) ccFastStartPfn = pfn;
+}
+
+/** reinit_migrate_pfn(): after a failed fast search, the linear scan restarts at the lowest block chosen so far, once. */
+function reinitMigratePfn(): i32 {
+  if (ccFastStartPfn == 0 || ccFastStartPfn == FAST_START_USED) return ccMigratePfn;
+  ccMigratePfn = ccFastStartPfn;
+  ccFastStartPfn = FAST_START_USED;
+  return ccMigratePfn;
+}
+
+/**
+ * fast_find_migrateblock(): for costly orders (kcompactd, and direct
+ * compaction of movable requests) at the start of a pageblock, a movable free
+ * block of order cc->order - 1 down to PAGE_ALLOC_COSTLY_ORDER in the first
+ * half of the scan space (the first eighth once the scanner has moved) names
+ * a pageblock that is already partly free: the migration scanner jumps there.
+ * Returns where the migration scanner starts.
+ */
+function fastFindMigrateblock(): i32 {
+  const limit = freelistScanLimit();
+  let nrScanned = 0;
+  let pfn = ccMigratePfn;
+  const zone = ccZone;
+  const zoneStartPfn = unchecked(zoneStart[zone]);
+  // Skip hints keep the fast search from repeating itself: none without them.
+  if (ccIgnoreSkipHint) return pfn;
+  // A pageblock to finish keeps the scanner where it is.
+  if (ccFinishPageblock) return pfn;
+  // Inside a pageblock: a scan restarted after COMPACT_CLUSTER_MAX pages.
+  if (pfn != zoneStartPfn && pfn != pageblockStartPfn(pfn)) return pfn;
+  // Small orders: a linear scan moves few pages anyway.
+  if (ccOrder <= PAGE_ALLOC_COSTLY_ORDER) return pfn;
+  // Do not free a movable pageblock for a small unmovable or reclaimable request.
+  if (ccDirect && ccMigratetype != MIGRATE_MOVABLE) return pfn;
+  let distance = (ccFreePfn - ccMigratePfn) >> 1;
+  if (ccMigratePfn != zoneStartPfn) distance >>= 2;
+  const highPfn = pageblockStartPfn(ccMigratePfn + distance);
+  let found = false;
+  for (let order = ccOrder - 1; order >= PAGE_ALLOC_COSTLY_ORDER && !found && nrScanned < limit; order--) {
+    if (areaNrFree(zone, order) == 0) continue;
+    let freepage = freeListHead(zone, order, MIGRATE_MOVABLE);
+    while (freepage != NONE) {
+      if (nrScanned++ >= limit) {
+        moveFreelistTail(order, freepage);
+        break;
+      }
+      const freePfn = freepage;
+      if (freePfn < highPfn) {
+        // Skipped recently: leave it where it is.
+        if (getSkip(freePfn)) {
+          freepage = link0(freepage);
+          continue;
+        }
+        // The next search skips the blocks seen now.
+        moveFreelistTail(order, freepage);
+        updateFastStartPfn(freePfn);
+        pfn = pageblockStartPfn(freePfn);
+        if (pfn < zoneStartPfn) pfn = zoneStartPfn;
+        ccFastSearchFail = 0;
+        found = true;
+        break;
+      }
+      freepage = link0(freepage);
+    }
+  }
+  ccTotalMigrateScanned += nrScanned;
+  if (!found) {
+    ccFastSearchFail++;
+    pfn = reinitMigratePfn();
+  }
+  return pfn;
 }
 
 /**
@@ -710,12 +981,15 @@ function suitableMigrationSource(pfn: i32): bool {
 /** isolate_migratepages(): the next pageblock with something to migrate. True: a batch is isolated. */
 function isolateMigratepages(): bool {
   const zoneStartPfn = unchecked(zoneStart[ccZone]);
-  let lowPfn = ccMigratePfn;
+  let lowPfn = fastFindMigrateblock();
   let blockStartPfn = pageblockStartPfn(lowPfn);
   if (blockStartPfn < zoneStartPfn) blockStartPfn = zoneStartPfn;
+  // A block the fast search chose was checked for its skip hint already.
+  let fastFindBlock = lowPfn != ccMigratePfn && ccFastSearchFail == 0;
   let blockEndPfn = pageblockEndPfn(lowPfn);
   while (blockEndPfn <= ccFreePfn) {
-    const recentlyFailed = (pageblockAligned(lowPfn) || lowPfn == zoneStartPfn) && !isolationSuitable(blockStartPfn);
+    const recentlyFailed = (pageblockAligned(lowPfn) || lowPfn == zoneStartPfn) && !fastFindBlock &&
+      !isolationSuitable(blockStartPfn);
     if (!recentlyFailed) {
       if (suitableMigrationSource(blockStartPfn)) {
         isolateMigratepagesBlock(lowPfn, blockEndPfn);
@@ -723,6 +997,7 @@ function isolateMigratepages(): bool {
       }
       updateCachedMigrate(blockEndPfn);
     }
+    fastFindBlock = false;
     ccMigratePfn = lowPfn = blockEndPfn;
     blockStartPfn = blockEndPfn;
     blockEndPfn += pageblockNrPages;
@@ -828,8 +1103,8 @@ function compactFinished(): i32 {
   const zone = ccZone;
   if (scannersMet()) {
     resetCachedPositions(zone);
-    // kswapd would clear the skip hints when it next sleeps (not modelled; a
-    // restart after deferral clears them).
+    // kswapd clears the skip hints when it next goes to sleep (kswapd.ts), as
+    // does a restart after the longest deferral.
     if (ccDirect) setZs(zone, COMPACT_STATE_BLOCKSKIP_FLUSH, 1);
     return ccWholeZone ? COMPACT_COMPLETE : COMPACT_PARTIAL_SKIPPED;
   }
@@ -864,6 +1139,7 @@ function compactZone(): i32 {
     if (ret != COMPACT_CONTINUE) return ret;
   }
   if (compactionRestarting(zone, ccOrder)) resetIsolationSuitable(zone);
+  ccFastStartPfn = 0;
   if (ccWholeZone) {
     ccMigratePfn = startPfn;
     ccFreePfn = pageblockStartPfn(endPfn - 1);
@@ -943,6 +1219,7 @@ let capturedSoFar: i32 = NONE;
  * hints ignored, GFP_KERNEL.
  */
 export function compactMemory(): i32 {
+  compactControlInit(-1); // one struct compact_control for the node's zones
   for (let z = 0; z < MAX_NR_ZONES; z++) {
     if (!zonePopulated(z)) continue;
     ccZone = z;
@@ -978,6 +1255,7 @@ function compactZoneOrder(zone: i32, order: i32, mt: i32, prio: i32, allocFlags:
   ccWholeZone = prio == MIN_COMPACT_PRIORITY;
   ccIgnoreSkipHint = prio == MIN_COMPACT_PRIORITY;
   ccIgnoreBlockSuitable = prio == MIN_COMPACT_PRIORITY;
+  compactControlInit(order);
   armCapture(zone, order, mt);
   capturedSoFar = NONE;
   let ret = compactZone();
@@ -1085,9 +1363,11 @@ function shouldCompactRetry(order: i32, result: i32): bool {
 export function allocPagesSlowpath(order: i32, mt: i32, highestZone: i32, allocFlags: i32, gfp: i32): i32 {
   let pfn = getPageFast(order, mt, highestZone, allocFlags);
   if (pfn == NONE) {
-    // __alloc_pages_slowpath(): wake_all_kswapds(). kswapd is not modelled; it
-    // would find nothing to reclaim and, going to sleep, wake kcompactd for the
-    // order (kswapd_try_to_sleep()): here kcompactd is woken directly.
+    // __alloc_pages_slowpath(): wake_all_kswapds() (one node: one wakeup_kswapd()).
+    wakeupKswapd((gfp & GFP_NOBLOCK) == 0, order, highestZone);
+    // kswapd has nothing to reclaim; once it gives up and sleeps it wakes kcompactd
+    // for the order (kswapd_try_to_sleep()). That wake-up is made here at once, so
+    // that kcompactd runs on the next advanceTime() whether kswapd was woken or not.
     wakeupKcompactd(order, highestZone);
     pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
   }
@@ -1098,8 +1378,40 @@ export function allocPagesSlowpath(order: i32, mt: i32, highestZone: i32, allocF
   // can_direct_reclaim && gfp_compaction_allowed()
   const canCompact = compactionEnabled && order > 0 && (gfp & (GFP_NOBLOCK | GFP_NOCOMPACT)) == 0;
   if (canCompact) pfn = directCompactRounds(order, mt, highestZone, allocFlags, (gfp & GFP_NORETRY) != 0);
+  if (pfn == NONE && mayExhaustHighatomic(order, gfp)) pfn = exhaustHighatomicReserve(order, mt, highestZone, allocFlags);
   if (pfn == NONE) countAllocFail(order);
   return pfn;
+}
+
+/**
+ * Whether the request reaches should_reclaim_retry(): it can direct reclaim
+ * (GFP_NOCOMPACT may stand for GFP_NOWAIT, so it does not count), does not
+ * stop after one round (__GFP_NORETRY) and is not a costly order (those stop
+ * before it without __GFP_RETRY_MAYFAIL, which is not modelled).
+ */
+function mayExhaustHighatomic(order: i32, gfp: i32): bool {
+  if ((gfp & (GFP_NOBLOCK | GFP_NOCOMPACT | GFP_NORETRY)) != 0) return false;
+  return order <= PAGE_ALLOC_COSTLY_ORDER;
+}
+
+/**
+ * should_reclaim_retry()'s last resort before OOM: "exhaust highatomic_reserve"
+ * (unreserve_highatomic_pageblock(ac, true)) and retry, a pageblock at a time,
+ * until the request is served or no reserve is left. Reclaim never makes
+ * progress here, so its other caller (__alloc_pages_direct_reclaim(), which
+ * unreserves without force after a reclaim that freed pages) is never reached,
+ * and the retry is the freelist attempt alone (a fresh round of direct
+ * compaction would find what the last one found).
+ */
+function exhaustHighatomicReserve(order: i32, mt: i32, highestZone: i32, allocFlags: i32): i32 {
+  while (unreserveHighatomicPageblock(highestZone, mt, true)) {
+    const pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
+    if (pfn != NONE) {
+      prepNewPage(pfn, order, mt);
+      return pfn;
+    }
+  }
+  return NONE;
 }
 
 function directCompactRounds(order: i32, mt: i32, highestZone: i32, allocFlags: i32, noretry: bool): i32 {
@@ -1173,6 +1485,7 @@ export function kcompactdCompactZone(zone: i32, order: i32, highestZone: i32): i
  * kcompactd's counters take the scanners' work.
  */
 export function compactNodeProactive(): void {
+  compactControlInit(-1); // one struct compact_control for the node's zones
   for (let z = 0; z < MAX_NR_ZONES; z++) {
     if (!zonePopulated(z)) continue;
     ccZone = z;

@@ -18,6 +18,10 @@ import {
 } from "./compaction.ts";
 import { clockMs, kcDeadline, kcHighestZone, kcMaxOrder, kcProactiveTrigger, kcRunnable } from "./kcompactd.ts";
 import { KERNEL_6_12 } from "./abi.ts";
+import { boostEvents, watermarkBoostFactor, zoneBoostedFlag } from "./watermark-boost.ts";
+import { highatomicReserved, highatomicUnreserved } from "./highatomic.ts";
+import { kswapdBoostResets, kswapdHashWords, kswapdPageoutruns } from "./kswapd.ts";
+import { zoneBoost, zoneFreeHighatomicPages, zoneReservedHighatomic } from "./zone.ts";
 import { kernelProfile } from "./profile.ts";
 
 // @ts-ignore: decorator
@@ -89,6 +93,20 @@ export function stateHash(): u32 {
   h = mix(h, kcMaxOrder);
   h = mix(h, kcHighestZone);
   h = mix(h, (kcRunnable ? 1 : 0) | (kcProactiveTrigger ? 2 : 0));
+  // Watermark boosting, highatomic reserves and kswapd.
+  h = mix(h, watermarkBoostFactor);
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    h = mix(h, unchecked(zoneBoost[z]));
+    h = mix(h, i32(unchecked(zoneBoostedFlag[z])));
+    h = mix(h, unchecked(zoneReservedHighatomic[z]));
+    h = mix(h, unchecked(zoneFreeHighatomicPages[z]));
+  }
+  h = mixF64(h, boostEvents);
+  h = mixF64(h, highatomicReserved);
+  h = mixF64(h, highatomicUnreserved);
+  h = mixF64(h, kswapdBoostResets);
+  h = mixF64(h, kswapdPageoutruns);
+  for (let w = 0; w < 4; w++) h = mix(h, kswapdHashWords(w));
   h = iommuHash(h);
   for (let b = 0; b < bitmapCount(); b++) {
     const words = bitmapWords(b);

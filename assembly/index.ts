@@ -8,13 +8,20 @@ import {
 } from "./abi.ts";
 import { NONE } from "./constants.ts";
 import {
-  ALLOC_CMA, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, buddyInit, findBlockHead, findBuddyHead, freeBlock,
+  ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, buddyInit, findBlockHead, findBuddyHead, freeBlock,
   freeBlocks, lastAllocZone, listIndex, nrFreeCmaPagesTotal, nrFreePagesTotal, setClaimThreshold, setCmaBalance, setNoFragment,
 } from "./buddy.ts";
 import {
   minFreeKbytes, setupWatermarks, zoneCmaPages, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneLowmemReserve,
-  zoneOf, zoneSetRange, zoneStart, zoneWatermark, zonesFinish, zonesReset,
+  zoneOf, zoneSetRange, zoneStart, zoneWatermarkRaw, zonesFinish, zonesReset, zoneBoost, zoneFreeHighatomicPages,
+  zoneReservedHighatomic,
 } from "./zone.ts";
+import {
+  boostEvents, maxBoostPages, setWatermarkBoostFactor as boostSetFactor, watermarkBoostFactor, watermarkBoostInit,
+  zoneBoostedFlag,
+} from "./watermark-boost.ts";
+import { highatomicInit, highatomicLimitPages, highatomicReserved, highatomicUnreserved } from "./highatomic.ts";
+import { kswapdBoostResets, kswapdField, kswapdInit, kswapdPageoutruns, kswapdRun } from "./kswapd.ts";
 import {
   cmaActivate, cmaAlloc, cmaAreaCount, cmaAvailable, cmaBasePfn, cmaBitmapBits, cmaCount, cmaDeclare,
   cmaLastError, cmaNextSetBit, cmaNextZeroBit, cmaOrderPerBit, cmaRelease, cmaReset, cmaStat,
@@ -73,6 +80,9 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   buddyInit();
   compactionInit();
   kcompactdInit();
+  watermarkBoostInit();
+  highatomicInit();
+  kswapdInit();
   profileReset();
   ownerInit();
   vmeventsInit(maxOrd);
@@ -173,9 +183,13 @@ export function allocPages(order: i32, mt: i32, highestZone: i32, gfp: i32): i32
   if (order < 0 || order > maxOrder || mt < 0 || mt > MIGRATE_RECLAIMABLE) return -EINVAL;
   if (highestZone < 0 || highestZone > ZONE_NORMAL || (gfp & ~GFP_VALID_MASK) != 0) return -EINVAL;
   let flags = mt == MIGRATE_MOVABLE ? ALLOC_CMA : 0;
-  if ((gfp & GFP_HIGH) != 0) {
-    flags |= ALLOC_MIN_RESERVE;
-    if ((gfp & GFP_NOBLOCK) != 0) flags |= ALLOC_NON_BLOCK;
+  // gfp_to_alloc_flags() (6.12): __GFP_HIGH → ALLOC_MIN_RESERVE; no __GFP_DIRECT_RECLAIM →
+  // ALLOC_NON_BLOCK, and for order > 0 ALLOC_HIGHATOMIC. (The slow path's flags:
+  // the fast path keeps only ALLOC_CMA, see getPageFast().)
+  if ((gfp & GFP_HIGH) != 0) flags |= ALLOC_MIN_RESERVE;
+  if ((gfp & GFP_NOBLOCK) != 0) {
+    flags |= ALLOC_NON_BLOCK;
+    if (order > 0) flags |= ALLOC_HIGHATOMIC;
   }
   // The owner's slot first: nothing below may grow memory once a page is taken.
   if (mt == MIGRATE_MOVABLE) ownerReserve();
@@ -253,7 +267,8 @@ export function zoneEndPfn(z: i32): i32 { return zoneEnd[z]; }
 export function zoneFree(z: i32): i32 { return zoneFreePages[z]; }
 export function zoneFreeCma(z: i32): i32 { return zoneFreeCmaPages[z]; }
 export function zoneCma(z: i32): i32 { return zoneCmaPages[z]; }
-export function zoneWmarkPages(z: i32, which: i32): i32 { return zoneWatermark(z, which); }
+/** zone->_watermark[which] (without the boost; zoneBoostPages() tells it). */
+export function zoneWmarkPages(z: i32, which: i32): i32 { return zoneWatermarkRaw(z, which); }
 export function zoneProtection(z: i32, highest: i32): i32 { return zoneLowmemReserve(z, highest); }
 export function zonePgallocPages(z: i32): f64 { return zonePgalloc[z]; }
 export function minFreeKbytesInForce(): i32 { return minFreeKbytes; }
@@ -340,7 +355,44 @@ export function compactionExtfragThreshold(): i32 {
 /** Advances the simulated clock by `ms` (a whole number >= 0), running kcompactd when due; -EINVAL for a bad `ms`. */
 export function advanceTime(ms: f64): i32 {
   if (!(ms >= 0) || ms != Math.floor(ms) || ms > 1e15) return -EINVAL;
+  // A woken kswapd runs first, at the current time; it may wake kcompactd.
+  kswapdRun();
   return kcompactdAdvance(ms);
+}
+/** kswapd's state: 0 kswapd_order, 1 kswapd_highest_zoneidx, 2 runnable, 3 runs in the last advanceTime(). */
+export function kswapdState(field: i32): i32 {
+  return kswapdField(field);
+}
+
+// ---- watermark boosting and highatomic reserves -------------------------------------------------
+
+/** zone->watermark_boost, in pages. */
+export function zoneBoostPages(z: i32): i32 { return zoneBoost[z]; }
+/** ZONE_BOOSTED_WATERMARK of zone `z` (1 set). */
+export function zoneBoostedWatermark(z: i32): i32 { return zoneBoostedFlag[z]; }
+/** The largest boost of zone `z` under the current factor (0: boosting is off for it). */
+export function zoneMaxBoostPages(z: i32): i32 { return maxBoostPages(z); }
+/** vm.watermark_boost_factor = v (0..INT_MAX, else -EINVAL). */
+export function setWatermarkBoostFactor(v: i32): i32 {
+  if (v < 0) return -EINVAL;
+  boostSetFactor(v);
+  return 0;
+}
+export function watermarkBoostFactorValue(): i32 { return watermarkBoostFactor; }
+/** zone->nr_reserved_highatomic, in pages. */
+export function zoneReservedHighatomicPages(z: i32): i32 { return zoneReservedHighatomic[z]; }
+/** zone->nr_free_highatomic, in pages. */
+export function zoneFreeHighatomic(z: i32): i32 { return zoneFreeHighatomicPages[z]; }
+/** The highatomic reserve limit of zone `z`, in pages. */
+export function zoneHighatomicLimitPages(z: i32): i32 { return highatomicLimitPages(z); }
+/** Counters: 0 boost_watermark() raises, 1 kswapd boost resets, 2 pageblocks reserved, 3 unreserved, 4 pageoutrun. */
+export function boostHighatomicEvents(which: i32): f64 {
+  if (which == 0) return boostEvents;
+  if (which == 1) return kswapdBoostResets;
+  if (which == 2) return highatomicReserved;
+  if (which == 3) return highatomicUnreserved;
+  if (which == 4) return kswapdPageoutruns;
+  return -1;
 }
 /** The simulated clock, ms since boot. */
 export function clockNow(): f64 {

@@ -17,16 +17,19 @@
 // kcompactd_do_work(); otherwise the proactive step (compact the node while its
 // fragmentation score exceeds the high watermark) and the trigger is cleared.
 //
-// One node (pgdat) holds every zone. kswapd is not modelled: where the slow
-// path wakes it, kcompactd is woken directly (compaction.ts), and
-// kswapd_is_running() is false. With compaction switched off (CONFIG_COMPACTION
+// One node (pgdat) holds every zone. kswapd (kswapd.ts) has no reclaim to do:
+// where the slow path wakes it, kcompactd is also woken directly (as kswapd
+// would on going to sleep, compaction.ts); kswapd's own pass runs at the start
+// of sys.advanceTime() and may wake kcompactd too (for pageblock_order after a
+// watermark boost). kswapd_is_running() is false: kswapd never runs while
+// kcompactd does. With compaction switched off (CONFIG_COMPACTION
 // as a switch) wake-ups are ignored and the daemon does no work; the clock
 // still runs.
 
 import { COMPACT_COMPLETE, COMPACT_CONTINUE, COMPACT_PARTIAL_SKIPPED, COMPACT_SUCCESS, EV_COMPACT_DAEMON_FREE_SCANNED,
   EV_COMPACT_DAEMON_MIGRATE_SCANNED, EV_COMPACT_DAEMON_WAKE, MAX_NR_ZONES } from "./abi.ts";
 import {
-  compactNodeProactive, compactionDeferReset, compactionDeferred, compactionEnabled, compactionProactiveness,
+  compactControlInit, compactNodeProactive, compactionDeferReset, compactionDeferred, compactionEnabled, compactionProactiveness,
   compactionSuitAllocationOrder, deferCompaction, fragmentationScoreNode, fragmentationScoreWmark,
   kcompactdCompactZone, lastTotalFreeScanned, lastTotalMigrateScanned, setProactivenessValue,
 } from "./compaction.ts";
@@ -132,6 +135,7 @@ function kcompactdDoWork(): void {
   const order = kcMaxOrder;
   const highest = kcHighestZone;
   countEvent(EV_COMPACT_DAEMON_WAKE, 1);
+  compactControlInit(order); // one struct compact_control for every zone (search_order = the order)
   for (let z = 0; z <= highest; z++) {
     if (!zonePopulated(z)) continue;
     if (compactionDeferred(z, order)) continue;

@@ -28,6 +28,7 @@
 // - cma_range_alloc() starts from ret = -EBUSY: a full area fails with -EBUSY
 //   (cma.ts).
 
+import { boostOnFragmentingFallback } from "./watermark-boost.ts";
 import {
   EINVAL, EV_EXTFRAG, EV_EXTFRAG_CLAIMED, KERNEL_6_1, KERNEL_6_12, KERNEL_6_18, MIGRATE_HIGHATOMIC, MIGRATE_MOVABLE,
   MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE,
@@ -101,15 +102,19 @@ export function stealSuitableFallback61(zone: i32, pfn: i32, curOrder: i32, orde
       // Take ownership for orders >= pageblock_order, then single_page.
       changePageblockRange(pfn, curOrder, startMt);
       countEvent(EV_EXTFRAG_CLAIMED, 1);
-    } else if (wholeBlock) {
-      const free = countBlockPages(pfn);
-      const movable = lastMovable;
-      moveFreepagesOnly(pfn, startMt);
-      if (claimThresholdReached(free, movable, startMt, oldMt)) {
-        setPageblockMt(pfn, startMt);
-        countEvent(EV_EXTFRAG_CLAIMED, 1);
+    } else {
+      // boost_watermark(), as in 6.12.
+      boostOnFragmentingFallback(zone);
+      if (wholeBlock) {
+        const free = countBlockPages(pfn);
+        const movable = lastMovable;
+        moveFreepagesOnly(pfn, startMt);
+        if (claimThresholdReached(free, movable, startMt, oldMt)) {
+          setPageblockMt(pfn, startMt);
+          countEvent(EV_EXTFRAG_CLAIMED, 1);
+        }
+        single = false;
       }
-      single = false;
     }
   }
   if (single) moveToFreeList(zone, pfn, curOrder, startMt);
@@ -137,6 +142,8 @@ function tryToClaimBlock(zone: i32, pfn: i32, curOrder: i32, order: i32, startMt
     accountFreepages(zone, added, startMt);
     return pfn;
   }
+  // boost_watermark(): every claim attempt below pageblock_order (__rmqueue_steal() does not boost).
+  boostOnFragmentingFallback(zone);
   const free = countBlockPages(pfn);
   const movable = lastMovable;
   if (claimThresholdReached(free, movable, startMt, blockMt)) {

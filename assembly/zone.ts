@@ -21,6 +21,12 @@ export const zoneFreePages: Int32Array = new Int32Array(MAX_NR_ZONES);
 export const zoneFreeCmaPages: Int32Array = new Int32Array(MAX_NR_ZONES);
 /** zone->cma_pages: pages of CMA areas in the zone. */
 export const zoneCmaPages: Int32Array = new Int32Array(MAX_NR_ZONES);
+/** zone->watermark_boost, in pages (watermark-boost.ts): added to every watermark by wmark_pages(). */
+export const zoneBoost: Int32Array = new Int32Array(MAX_NR_ZONES);
+/** zone->nr_reserved_highatomic: pages of pageblocks reserved for high-order atomic requests (highatomic.ts). */
+export const zoneReservedHighatomic: Int32Array = new Int32Array(MAX_NR_ZONES);
+/** zone->nr_free_highatomic: free pages on the MIGRATE_HIGHATOMIC lists (account_freepages()). */
+export const zoneFreeHighatomicPages: Int32Array = new Int32Array(MAX_NR_ZONES);
 /** min_free_kbytes in force (the sysctl). */
 export let minFreeKbytes: i32 = 0;
 
@@ -43,6 +49,9 @@ export function zonesReset(): void {
   zoneFreePages.fill(0);
   zoneFreeCmaPages.fill(0);
   zoneCmaPages.fill(0);
+  zoneBoost.fill(0);
+  zoneReservedHighatomic.fill(0);
+  zoneFreeHighatomicPages.fill(0);
   onlyZone = -1;
   zonesMaxOrderAligned = true;
 }
@@ -116,6 +125,8 @@ export function setupWatermarks(minKbytes: i32, scaleFactor: i32, ratios: Int32A
     // Distance between watermarks: a quarter of min, or the scale factor's share.
     const byScale = Math.floor((managed * f64(scaleFactor)) / 10000.0);
     const step = Math.floor(min / 4.0) > byScale ? Math.floor(min / 4.0) : byScale;
+    // __setup_per_zone_wmarks() drops any boost along with the old watermarks.
+    unchecked(zoneBoost[z] = 0);
     unchecked(zoneWmark[z * NR_WMARK + WMARK_MIN] = i32(min));
     unchecked(zoneWmark[z * NR_WMARK + WMARK_LOW] = i32(min + step));
     unchecked(zoneWmark[z * NR_WMARK + WMARK_HIGH] = i32(min + 2 * step));
@@ -132,8 +143,15 @@ export function setupWatermarks(minKbytes: i32, scaleFactor: i32, ratios: Int32A
   }
 }
 
+/** wmark_pages(): the watermark with the zone's boost on top (what allocations and kswapd test against). */
 // @ts-ignore: decorator
 @inline export function zoneWatermark(z: i32, which: i32): i32 {
+  return unchecked(zoneWmark[z * NR_WMARK + which]) + unchecked(zoneBoost[z]);
+}
+
+/** zone->_watermark[which]: without the boost (__isolate_free_page(), boost_watermark(), zone_watermark_fast()'s retry). */
+// @ts-ignore: decorator
+@inline export function zoneWatermarkRaw(z: i32, which: i32): i32 {
   return unchecked(zoneWmark[z * NR_WMARK + which]);
 }
 

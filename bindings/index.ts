@@ -4,7 +4,15 @@
  * `dmasim/lab`.
  */
 export { createSystem, System } from "./system.ts";
-export type { SystemStats, Policy, PageInfo, AdvanceResult, KcompactdState } from "./system.ts";
+export type {
+  SystemStats,
+  Policy,
+  PageInfo,
+  AdvanceResult,
+  KcompactdState,
+  KswapdState,
+  ZoneReserves,
+} from "./system.ts";
 export type { SystemOptions, CmaAreaOptions } from "./options.ts";
 export { FaultInjection, FAULT_DIRS } from "./core/fault-inject.ts";
 export type { FaultAttrOptions, FaultInjectionOptions, FaultPoint } from "./core/fault-inject.ts";

@@ -34,11 +34,13 @@ export type {
   AdvanceResult,
   AllocFlags,
   KcompactdState,
+  KswapdState,
   PageInfo,
   Policy,
   SystemStats,
   ZoneInfo,
   ZoneName,
+  ZoneReserves,
 } from "./mm/mm.ts";
 
 /** Creates a machine: validates options, loads an engine, declares CMA areas and boots. */

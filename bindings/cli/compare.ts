@@ -78,6 +78,7 @@ export const PRESETS: Readonly<Record<string, readonly CompareConfig[]>> = Objec
     { label: "no proactive compaction", compactionProactiveness: 0 },
     { label: "proactiveness 90", compactionProactiveness: 90 },
     { label: "extfrag_threshold 0", extfragThreshold: 0 },
+    { label: "no watermark boost", watermarkBoostFactor: 0 },
   ]),
 });
 
@@ -130,6 +131,9 @@ export function validateConfigs(input: unknown, path = "configs"): CompareConfig
     const x = cfg.extfragThreshold;
     if (x !== undefined && (!Number.isInteger(x) || x < 0 || x > 1000))
       bad("extfragThreshold", "an integer in 0..1000");
+    const b = cfg.watermarkBoostFactor;
+    if (b !== undefined && (!Number.isInteger(b) || b < 0 || b > 2147483647))
+      bad("watermarkBoostFactor", "an integer in 0..2147483647");
     if (cfg.iommuStyle !== undefined && cfg.iommuStyle !== "arm" && cfg.iommuStyle !== "dma-iommu")
       bad("iommuStyle", `"arm" or "dma-iommu"`);
     if (

@@ -7,7 +7,7 @@
  *                               total_pages,available_pages}            (mm/cma_sysfs.c)
  *   /sys/kernel/debug/cma/<name>/{base_pfn,count,order_per_bit,used,maxchunk}  (mm/cma_debug.c)
  *   /proc/sys/vm/compact_memory (write-only: "1" compacts every zone), /proc/sys/vm/extfrag_threshold,
- *   /proc/sys/vm/compaction_proactiveness
+ *   /proc/sys/vm/compaction_proactiveness, /proc/sys/vm/watermark_boost_factor
  *
  * One line or block per populated zone of node 0.
  */
@@ -63,6 +63,8 @@ function vmstat(sys: Mm): string {
     compact_daemon_wake: s.compactDaemonWake,
     compact_daemon_migrate_scanned: s.compactDaemonMigrateScanned,
     compact_daemon_free_scanned: s.compactDaemonFreeScanned,
+    // balance_pgdat() runs (kswapd's pass without reclaim, see kswapd.ts).
+    pageoutrun: sys.engine.boostHighatomicEvents(4),
     cma_alloc_success: s.cmaAllocSuccess,
     cma_alloc_fail: s.cmaAllocFail,
   });
@@ -79,15 +81,18 @@ function zoneinfo(sys: Mm): string {
     const populated = z <= ZONE_NORMAL;
     const present = populated ? e.zoneEndPfn(z) - e.zoneStartPfn(z) : 0;
     const low = populated ? e.zoneWmarkPages(z, WMARK_LOW) : 0;
+    // The per-cpu set-up saw the watermarks at boot, before any boost.
     const pcp = defaultPageset(present, low, sys.pageSize, 1);
+    // zone->watermark_boost, and min/low/high/promo as wmark_pages(): boost included.
+    const boost = populated ? e.zoneBoostPages(z) : 0;
     return {
       name,
       freePages: populated ? e.zoneFree(z) : 0,
-      boost: 0,
-      min: populated ? e.zoneWmarkPages(z, WMARK_MIN) : 0,
-      low,
-      high: populated ? e.zoneWmarkPages(z, WMARK_HIGH) : 0,
-      promo: populated ? e.zoneWmarkPages(z, WMARK_PROMO) : 0,
+      boost,
+      min: populated ? e.zoneWmarkPages(z, WMARK_MIN) + boost : 0,
+      low: low + boost,
+      high: populated ? e.zoneWmarkPages(z, WMARK_HIGH) + boost : 0,
+      promo: populated ? e.zoneWmarkPages(z, WMARK_PROMO) + boost : 0,
       spanned: present,
       present,
       managed: present,
@@ -154,11 +159,18 @@ const SYSCTL_WRITES: Record<string, (sys: Mm, path: string, text: string) => voi
     if (value < 0 || value > 100) throw new DmaSimError("EINVAL", `write ${path}: ${value} is outside 0..100`);
     sys.setPolicy({ compactionProactiveness: value });
   },
+  // mm/page_alloc.c: proc_dointvec_minmax() with extra1 = SYSCTL_ZERO and no extra2 (up to INT_MAX).
+  "/proc/sys/vm/watermark_boost_factor": (sys, path, text) => {
+    const value = parseSysctlInt(path, text);
+    if (value < 0) throw new DmaSimError("EINVAL", `write ${path}: ${value} is below 0`);
+    sys.setPolicy({ watermarkBoostFactor: value });
+  },
 };
 
 const FILES: Record<string, (sys: Mm) => string> = {
   "/proc/sys/vm/extfrag_threshold": (sys) => `${sys.extfragThreshold}\n`,
   "/proc/sys/vm/compaction_proactiveness": (sys) => `${sys.compactionProactiveness}\n`,
+  "/proc/sys/vm/watermark_boost_factor": (sys) => `${sys.watermarkBoostFactor}\n`,
   "/proc/buddyinfo": (sys) => formatBuddyinfo(zones(sys)),
   "/proc/pagetypeinfo": (sys) => formatPagetypeinfo(zones(sys), sys.pageblockOrder),
   "/proc/vmstat": vmstat,

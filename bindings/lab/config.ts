@@ -23,6 +23,8 @@ export interface LabConfig {
   compactionProactiveness?: number;
   /** vm.extfrag_threshold, 0..1000. Default 500. */
   extfragThreshold?: number;
+  /** vm.watermark_boost_factor, 0..2147483647 (0: no watermark boosting). Default 15000. */
+  watermarkBoostFactor?: number;
   /**
    * IOVA policy of the scenario's IOMMU importers: "dma-iommu" (one IOVA range per
    * table, one bitmap) or "arm" (the seed's per-chunk mapping, bitmap extensions).
@@ -43,5 +45,6 @@ export const LAB_CONFIG_KEYS = [
   "compaction",
   "compactionProactiveness",
   "extfragThreshold",
+  "watermarkBoostFactor",
   "iommuStyle",
 ] as const satisfies readonly (keyof LabConfig)[];

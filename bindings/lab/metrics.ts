@@ -82,6 +82,15 @@ export interface CompactionSample {
   /** Pages compaction moved, likewise. */
   directMigrated: number;
   daemonMigrated: number;
+  /** watermark_boost summed over the zones now, in pages (kswapd's pass on the clock clears it). */
+  boostPages: number;
+  /** boost_watermark() raises (fragmenting fallbacks) and kswapd passes that cleared a boost. */
+  boosts: number;
+  boostResets: number;
+  /** nr_reserved_highatomic summed over the zones now, in pages; pageblocks reserved and given back so far. */
+  highatomicReservedPages: number;
+  highatomicReserved: number;
+  highatomicUnreserved: number;
 }
 
 export function sampleCompaction(sys: System): CompactionSample {
@@ -99,6 +108,20 @@ export function sampleCompaction(sys: System): CompactionSample {
     daemonFreeScanned: s.compactDaemonFreeScanned,
     directMigrated: s.compactMigrated - s.compactDaemonMigrated,
     daemonMigrated: s.compactDaemonMigrated,
+    ...boostAndHighatomic(sys),
+  };
+}
+
+function boostAndHighatomic(sys: System) {
+  const zones = sys.zones().map((z) => sys.zoneReserves(z.name));
+  const counts = sys.boostHighatomicCounts();
+  return {
+    boostPages: zones.reduce((n, r) => n + r.boostPages, 0),
+    boosts: counts.boosts,
+    boostResets: counts.boostResets,
+    highatomicReservedPages: zones.reduce((n, r) => n + r.reservedHighatomicPages, 0),
+    highatomicReserved: counts.highatomicReserved,
+    highatomicUnreserved: counts.highatomicUnreserved,
   };
 }
 

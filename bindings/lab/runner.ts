@@ -297,6 +297,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     ...(options.claimThresholdPages !== undefined ? { claimThresholdPages: options.claimThresholdPages } : {}),
     ...(options.compaction !== undefined ? { compaction: options.compaction } : {}),
     ...(options.extfragThreshold !== undefined ? { extfragThreshold: options.extfragThreshold } : {}),
+    ...(options.watermarkBoostFactor !== undefined ? { watermarkBoostFactor: options.watermarkBoostFactor } : {}),
   });
   const setupMs = performance.now() - wallStart;
   const run = new Run(sys, scenario, seed, options);

@@ -45,6 +45,7 @@ export const SWEEP_AXES = [
   "compaction",
   "compactionProactiveness",
   "extfragThreshold",
+  "watermarkBoostFactor",
   "iommuStyle",
   "seed",
 ] as const;
@@ -139,7 +140,9 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
                     ? Number.isInteger(v) &&
                       (v as number) >= 0 &&
                       (v as number) <= (axis === "extfragThreshold" ? 1000 : 100)
-                    : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
+                    : axis === "watermarkBoostFactor"
+                      ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2147483647
+                      : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
     if (!ok) {
       const want =
         axis === "backend"
@@ -158,7 +161,9 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
                       ? "an integer in 0..100"
                       : axis === "extfragThreshold"
                         ? "an integer in 0..1000"
-                        : "an integer in 1..20";
+                        : axis === "watermarkBoostFactor"
+                          ? "an integer in 0..2147483647"
+                          : "an integer in 1..20";
       fail(at, `must be ${want}, got ${JSON.stringify(v)}`);
     }
   });

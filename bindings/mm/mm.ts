@@ -212,6 +212,40 @@ export interface Policy {
    * advanceTime()). Default 20; 0 turns proactive compaction off.
    */
   compactionProactiveness?: number;
+  /**
+   * vm.watermark_boost_factor, 0..2147483647 (ten-thousandths of the high
+   * watermark): how far a fragmenting fallback may raise a zone's watermarks
+   * (boost_watermark()). Default 15000; 0 turns boosting off.
+   */
+  watermarkBoostFactor?: number;
+}
+
+/** A zone's watermark boost and highatomic reserve (struct zone's fields, mm/page_alloc.c). */
+export interface ZoneReserves {
+  /** zone->watermark_boost, in pages: added to min, low, high and promo (wmark_pages()). */
+  boostPages: number;
+  /** The largest boost under the current factor: mult_frac(high, factor, 10000), at least a pageblock; 0: no boosting in this zone. */
+  maxBoostPages: number;
+  /** ZONE_BOOSTED_WATERMARK: set by a boosting fallback, cleared (waking kswapd) by the next allocation from the zone. */
+  boostedFlag: boolean;
+  /** zone->nr_reserved_highatomic, in pages. */
+  reservedHighatomicPages: number;
+  /** zone->nr_free_highatomic: free pages on the MIGRATE_HIGHATOMIC lists. */
+  freeHighatomicPages: number;
+  /** The reserve's limit (6.12: 1% of the zone rounded up to pageblocks, 0 below a pageblock). */
+  highatomicLimitPages: number;
+}
+
+/** kswapd's per-node state (pg_data_t), without reclaim (see kswapd.ts). */
+export interface KswapdState {
+  /** kswapd_order: the highest order a waker asked for. */
+  order: number;
+  /** kswapd_highest_zoneidx, null when no waker set it (MAX_NR_ZONES). */
+  highestZone: ZoneName | null;
+  /** Woken and due to run at the next advanceTime(). */
+  woken: boolean;
+  /** Whether the last advanceTime() ran it. */
+  ranLastAdvance: boolean;
 }
 
 /** What one advanceTime() ran. */
@@ -1043,6 +1077,7 @@ export class Mm {
       compaction,
       extfragThreshold,
       compactionProactiveness,
+      watermarkBoostFactor,
     } = p;
     if (cmaFirstBalance !== undefined) requireBoolean("setPolicy", "cmaFirstBalance", cmaFirstBalance);
     if (allocNoFragment !== undefined) requireBoolean("setPolicy", "allocNoFragment", allocNoFragment);
@@ -1053,11 +1088,69 @@ export class Mm {
       requireInt("setPolicy", "extfragThreshold", extfragThreshold, 0, EXTFRAG_THRESHOLD_MAX);
     if (compactionProactiveness !== undefined)
       requireInt("setPolicy", "compactionProactiveness", compactionProactiveness, 0, 100);
+    if (watermarkBoostFactor !== undefined)
+      requireInt("setPolicy", "watermarkBoostFactor", watermarkBoostFactor, 0, WATERMARK_BOOST_FACTOR_MAX);
     if (cmaFirstBalance !== undefined) this.engine.setCmaBalance(cmaFirstBalance);
     if (compaction !== undefined) this.engine.setCompaction(compaction);
     if (extfragThreshold !== undefined) this.engine.setExtfragThreshold(extfragThreshold);
     if (compactionProactiveness !== undefined) this.engine.setCompactionProactiveness(compactionProactiveness, true);
     if (allocNoFragment !== undefined) this.engine.setNoFragment(allocNoFragment);
     if (claimThresholdPages !== undefined) this.engine.setClaimThreshold(claimThresholdPages);
+    if (watermarkBoostFactor !== undefined) this.engine.setWatermarkBoostFactor(watermarkBoostFactor);
+  }
+
+  // ---- watermark boosting, highatomic reserves, kswapd --------------------------------------------
+
+  /** vm.watermark_boost_factor in force. */
+  get watermarkBoostFactor(): number {
+    return this.engine.watermarkBoostFactorValue();
+  }
+
+  /** The watermark boost and highatomic reserve of `zone` (default: the highest populated zone). */
+  zoneReserves(zone?: ZoneName): ZoneReserves {
+    const [z] = this.populatedZone("zoneReserves", zone ?? this.zones().at(-1)!.name);
+    const e = this.engine;
+    return {
+      boostPages: e.zoneBoostPages(z),
+      maxBoostPages: e.zoneMaxBoostPages(z),
+      boostedFlag: e.zoneBoostedWatermark(z) !== 0,
+      reservedHighatomicPages: e.zoneReservedHighatomicPages(z),
+      freeHighatomicPages: e.zoneFreeHighatomic(z),
+      highatomicLimitPages: e.zoneHighatomicLimitPages(z),
+    };
+  }
+
+  /** kswapd's state: what it was asked for and whether it is due to run. */
+  kswapdState(): KswapdState {
+    const e = this.engine;
+    const zone = e.kswapdState(1);
+    return {
+      order: e.kswapdState(0),
+      highestZone: zone <= ZONE_NORMAL ? (ZONE_NAMES[zone] as ZoneName) : null,
+      woken: e.kswapdState(2) !== 0,
+      ranLastAdvance: e.kswapdState(3) !== 0,
+    };
+  }
+
+  /**
+   * Totals since boot: boost_watermark() raises, kswapd passes that cleared a
+   * boost, pageblocks reserved for and given back from highatomic reserves.
+   */
+  boostHighatomicCounts(): {
+    boosts: number;
+    boostResets: number;
+    highatomicReserved: number;
+    highatomicUnreserved: number;
+  } {
+    const e = this.engine;
+    return {
+      boosts: e.boostHighatomicEvents(0),
+      boostResets: e.boostHighatomicEvents(1),
+      highatomicReserved: e.boostHighatomicEvents(2),
+      highatomicUnreserved: e.boostHighatomicEvents(3),
+    };
   }
 }
+
+/** vm.watermark_boost_factor's upper bound: proc_dointvec_minmax() has none but INT_MAX. */
+export const WATERMARK_BOOST_FACTOR_MAX = 2147483647;

@@ -53,6 +53,8 @@ describe("/proc and debugfs files", () => {
           "pgalloc_movable 0\n" +
           "pgalloc_device 0\n" +
           "pgfree 4096\n" + // boot frees count too
+          // balance_pgdat() runs: kswapd was never woken (no fallback, no slow path)
+          "pageoutrun 0\n" +
           "pgmigrate_success 0\n" +
           "pgmigrate_fail 0\n" +
           // mm/vmstat.c's compact_* items, between the migration and CMA counters

@@ -98,17 +98,22 @@ describe("the Lab's clock and compaction metrics", () => {
 });
 
 describe("compare --preset compaction", () => {
-  it("compares compaction on and off, proactiveness 0 and 90, extfrag_threshold 0", () => {
+  it("compares compaction on and off, proactiveness 0 and 90, extfrag_threshold 0, boosting off", () => {
     expect(presetConfigs("compaction")).toEqual([
       { label: "compaction (6.12 defaults)" },
       { label: "no compaction", compaction: false },
       { label: "no proactive compaction", compactionProactiveness: 0 },
       { label: "proactiveness 90", compactionProactiveness: 90 },
       { label: "extfrag_threshold 0", extfragThreshold: 0 },
+      { label: "no watermark boost", watermarkBoostFactor: 0 },
     ]);
     expect(() => presetConfigs("nope")).toThrow(/presets: default, compaction/);
     expect(() => validateConfigs([{ label: "x", compactionProactiveness: 101 }])).toThrow(/compactionProactiveness/);
     expect(() => validateConfigs([{ label: "x", extfragThreshold: -1 }])).toThrow(/extfragThreshold/);
+    expect(() => validateConfigs([{ label: "x", watermarkBoostFactor: -1 }])).toThrow(/watermarkBoostFactor/);
+    expect(validateConfigs([{ label: "x", watermarkBoostFactor: 0 }])).toEqual([
+      { label: "x", watermarkBoostFactor: 0 },
+    ]);
   });
 });
 

@@ -80,6 +80,13 @@ describe("buddy allocator: fallback and stealing", () => {
       expect(sys.pageblockMigratetype(0)).toBe("unmovable");
       expect(sys.freeArea()[MT.unmovable]!.slice(0, 9)).toEqual([1, 1, 0, 1, 0, 1, 0, 0, 1]);
       expect(sys.stats()).toMatchObject({ extfragEvents: 1, extfragClaimed: 1 });
+      // The fallback took an order-8 block (< pageblock_order): boost_watermark()
+      // raised the watermarks by a pageblock (max_boost = max(512, mult_frac(high 8,
+      // 15000, 10000) = 12) = 512), more than the 299 free pages: every further
+      // request would fail. kswapd's pass (advanceTime) clears the boost.
+      expect(sys.zoneReserves().boostPages).toBe(512);
+      sys.advanceTime(0);
+      expect(sys.zoneReserves().boostPages).toBe(0);
       // A movable request now falls back too; order 3 < pageblock_order / 2 cannot
       // steal, so it splits the smallest unmovable block instead of the largest.
       sys.allocPages(8, "unmovable");

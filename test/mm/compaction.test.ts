@@ -196,35 +196,49 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
     // so no initial async round: the first compaction runs at DEF_COMPACT_PRIORITY
     // (SYNC_LIGHT). compaction_suitable(): 32 free > min 0 + compact_gap(2) = 8.
     // Round 1 finishes block [0,8) (finish_pageblock, as for compact_memory):
-    // sources 0, 2, 4, 6; targets 57, 59, 61, 63 from [56,64). 6→57 frees 6, which
-    // merges with 7 (order 1). 4→59 frees 4: with 5 and then [6,8) it becomes an
-    // order-2 block, exactly the order asked for, in a movable pageblock for a
-    // movable request: compaction_capture() takes it (pfn 4). The batch goes on:
-    // 2→61, 0→63 leave [0,4) free as one order-2 block. compact_zone() stops at
-    // once with COMPACT_SUCCESS; the allocation gets pfn 4.
+    // sources 0, 2, 4, 6 (migrate_pfn is then 8). The targets come from
+    // fast_isolate_freepages() (order 2 > 0): free_pfn 56 >= compact_init_free_pfn
+    // (0, never reset) is the start of the scan, so limit = pageblock_nr_pages / 2
+    // = 4; distance = 56 - 8 = 48, low_pfn = pageblock_start_pfn(56 - 12) = 40,
+    // min_pfn = pageblock_start_pfn(56 - 24) = 32; search_order = min(2 - 1, 2) = 1.
+    // Order 1 has no free block; order 0's movable list (odd pfns freed in order,
+    // each to the head: 63 ... 3, 1) is walked from its tail: 1, 3, 5, 7, none at or
+    // above min_pfn; the limit stops the walk at 7, which move_freelist_head()
+    // rotates to the front. No page: fast_search_fail 1, and since the scan was
+    // starting and the highest pageblock seen (0) is below min_pfn, direct
+    // compaction takes min_pfn: free_pfn = 32 (a movable block), and
+    // fast_isolate_around() isolates the rest of [32,40): 33, 35, 37, 39, scanned to
+    // its end (skip hint on 32). Targets in isolation order: 6→33, 4→35, 2→37, 0→39.
+    // 6→33 frees 6, which merges with 7 (order 1). 4→35 frees 4: with 5 and then
+    // [6,8) it becomes an order-2 block, exactly the order asked for, in a movable
+    // pageblock for a movable request: compaction_capture() takes it (pfn 4). The
+    // batch goes on: 2→37, 0→39 leave [0,4) free as one order-2 block.
+    // compact_zone() stops at once with COMPACT_SUCCESS; the allocation gets pfn 4.
     await onBoth(TINY, (sys) => {
       const pages = evenPagesHeld(sys);
       const got = sys.allocMovable(2)!;
       expect(got.pfn).toBe(4);
-      expect(placement(pages)).toMatchObject({ 0: 63, 2: 61, 4: 59, 6: 57, 8: 8 });
+      expect(placement(pages)).toMatchObject({ 0: 39, 2: 37, 4: 35, 6: 33, 8: 8 });
       expect(sys.readFile("/proc/buddyinfo")).toBe("Node 0, zone   Normal     24      0      1      0 \n");
       expect(sys.lastCompactResult).toBe("success");
       const s = sys.stats();
       expect([s.compactStall, s.compactSuccess, s.compactFail]).toEqual([1, 1, 0]);
-      expect([s.compactMigrateScanned, s.compactFreeScanned, s.compactIsolated]).toEqual([8, 8, 8]);
+      // Free scanned: 4 list entries (1, 3, 5, 7) + the 8 pages of [32,40).
+      expect([s.compactMigrateScanned, s.compactFreeScanned, s.compactIsolated]).toEqual([8, 12, 8]);
       expect([s.pgmigrateSuccess, s.allocFail]).toEqual([4, 1]); // 1: the order-0 request that found the machine full
       // compaction_defer_reset(order 2, success): considered and shift 0, order_failed 3.
       // Both cached migrate pfns were moved on to pageblock_end_pfn(8) = 16 by the
-      // finished block; the free scanner's skip hint put the cached free pfn at 48.
+      // finished block; the fast search saw no pageblock above 0 (highest 0) and
+      // fast_isolate_around() sets the skip hint without moving the cached free pfn: 56.
       expect(sys.compactionState()).toEqual({
         considered: 0,
         deferShift: 0,
         orderFailed: 3,
         cachedMigratePfn: [16, 16],
-        cachedFreePfn: 48,
+        cachedFreePfn: 56,
         blockskipFlush: false,
       });
-      expect([sys.pageblockSkip(0), sys.pageblockSkip(8), sys.pageblockSkip(56)]).toEqual([true, false, true]);
+      expect([0, 8, 32, 56].map((pfn) => sys.pageblockSkip(pfn))).toEqual([true, false, true, false]);
       return got.pfn;
     });
   });
@@ -235,7 +249,9 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
     // (suitable_migration_source()): every block is movable, none is scanned, the
     // scanners meet: COMPACT_COMPLETE, one stall, one failure, no deferral (async).
     // SYNC_LIGHT then scans every type: block [0,8) is finished as in the tests
-    // above (6→57, 4→59, 2→61, 0→63). Its order-1 and order-2 blocks are not
+    // above, its targets found as in the order-2 test (fast_isolate_freepages()
+    // with search_order min(1 - 1, 1) = 0 walks 1, 3, 5, 7, then takes min_pfn 32:
+    // 6→33, 4→35, 2→37, 0→39). Its order-1 and order-2 blocks are not
     // captured: compaction_capture() keeps an unmovable request out of a movable
     // pageblock below pageblock order. When 0 merges, [0,8) is one free order-3
     // block; at the next pageblock boundary __compact_finished() sees that an
@@ -245,13 +261,13 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
     await onBoth(TINY, (sys) => {
       const pages = evenPagesHeld(sys);
       expect(sys.allocPages(1, "unmovable")).toBe(0);
-      expect(placement(pages)).toMatchObject({ 0: 63, 2: 61, 4: 59, 6: 57 });
+      expect(placement(pages)).toMatchObject({ 0: 39, 2: 37, 4: 35, 6: 33 });
       expect(sys.pageblockMigratetype(0)).toBe("unmovable");
       expect([sys.pageInfo(2).state, sys.pageInfo(2).order, sys.pageInfo(4).order]).toEqual(["free", 1, 2]);
       const s = sys.stats();
       expect([s.compactStall, s.compactSuccess, s.compactFail]).toEqual([2, 1, 1]);
       expect([s.compactMigrateScanned, s.compactFreeScanned, s.compactIsolated, s.pgmigrateSuccess]).toEqual([
-        8, 8, 8, 4,
+        8, 12, 8, 4,
       ]);
       expect([s.extfragEvents, s.extfragClaimed]).toEqual([1, 1]);
       expect(sys.compactionState()).toMatchObject({ deferShift: 0, considered: 0, orderFailed: 2 });
@@ -323,6 +339,21 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
       expect([s.compactStall, s.compactFail, s.compactSuccess]).toEqual([16, 16, 0]);
       expect([s.compactMigrateScanned, s.compactFreeScanned, s.compactIsolated]).toEqual([15, 0, 0]);
       expect(sys.compactionState().blockskipFlush).toBe(true);
+      // The slow path woke kswapd (the node is not balanced: no free order-4 block).
+      // Its pass at the next advanceTime() ends in kswapd_try_to_sleep():
+      // reset_isolation_suitable() finds compact_blockskip_flush set and walks the
+      // zone from both ends, a pageblock a side, until they meet (blocks 0..56 as
+      // sources, 120..64 as targets). __reset_isolation_pfn() samples every
+      // 1 << PAGE_ALLOC_COSTLY_ORDER = 8th page, here each block's first, an even,
+      // held pfn: PageLRU clears the source side's hints; the target side (free_set
+      // never set) looks for PageBuddy only and clears none. kcompactd, woken for
+      // order 4, finds the zone deferred (considered 1 < 1 << 4).
+      expect(sys.kswapdState()).toMatchObject({ woken: true, order: 4 });
+      expect(sys.pageblockSkip(0)).toBe(true);
+      sys.advanceTime(0);
+      expect(sys.kswapdState().ranLastAdvance).toBe(true);
+      expect(sys.compactionState()).toMatchObject({ blockskipFlush: false, deferShift: 4, considered: 1 });
+      expect([0, 56, 64, 112].map((pfn) => sys.pageblockSkip(pfn))).toEqual([false, false, true, true]);
       for (const p of pages) p.unpin();
       return states;
     });

@@ -63,14 +63,18 @@ describe("kcompactd woken by a high-order allocation (wakeup_kcompactd(), kcompa
     // limit 1), still suitable; compact_zone(order 2, MIGRATE_SYNC_LIGHT, skip
     // hints honoured, GFP_KERNEL = unmovable for __compact_finished()). The
     // cached migrate pfn 0 <= compact_init_migrate_pfn 0: whole_zone. Round 1
-    // finishes block [0,8): sources 0, 2, 4, 6 (8 pages scanned); targets 57,
-    // 59, 61, 63 from [56,64) (8 pages scanned, stride 1); 6→57, 4→59, 2→61,
+    // finishes block [0,8): sources 0, 2, 4, 6 (8 pages scanned). Targets:
+    // fast_isolate_freepages() first (order 2 > 0): limit 4 at the scan's start,
+    // low_pfn 40 and min_pfn 32 (distance 56 - 8); the order-0 list walked from
+    // its tail finds 1, 3, 5, 7, nothing at or above 32 (4 entries scanned); not
+    // direct compaction, so free_pfn stays 56 and the linear scan takes 57, 59,
+    // 61, 63 from [56,64) (8 pages scanned, stride 1); 6→57, 4→59, 2→61,
     // 0→63 and [0,8) becomes one free order-3 block. __compact_finished() at
     // migrate_pfn 8 (pageblock-aligned): no unmovable block of order 2 or 3 is
     // free, but find_suitable_fallback() finds the movable order-3 block (an
     // unmovable request may steal it): COMPACT_SUCCESS, so
     // compaction_defer_reset(zone, 2, false): compact_order_failed = 3.
-    // compact_daemon_migrate_scanned 8, compact_daemon_free_scanned 8 (also in
+    // compact_daemon_migrate_scanned 8, compact_daemon_free_scanned 4 + 8 = 12 (also in
     // compact_migrate_scanned / compact_free_scanned); compact_isolated 4 + 4;
     // no stall (not direct). kcompactd_max_order back to 0; its next wait ends
     // at 0 + 500 ms.
@@ -80,9 +84,9 @@ describe("kcompactd woken by a high-order allocation (wakeup_kcompactd(), kcompa
       expect(sys.kcompactdState()).toMatchObject({ maxOrder: 2, woken: true });
       expect(daemonCounters(sys)).toEqual([0, 0, 0]); // nothing runs until the clock moves
       expect(sys.advanceTime(0)).toEqual({ kcompactd: 1, proactive: 0 });
-      expect(daemonCounters(sys)).toEqual([1, 8, 8]);
+      expect(daemonCounters(sys)).toEqual([1, 8, 12]);
       const s = sys.stats();
-      expect([s.compactMigrateScanned, s.compactFreeScanned, s.compactIsolated]).toEqual([8, 8, 8]);
+      expect([s.compactMigrateScanned, s.compactFreeScanned, s.compactIsolated]).toEqual([8, 12, 8]);
       expect([s.compactStall, s.compactSuccess, s.compactFail, s.pgmigrateSuccess]).toEqual([0, 0, 0, 4]);
       expect([s.compactMigrated, s.compactDaemonMigrated]).toEqual([4, 4]);
       expect(placement(pages)).toMatchObject({ 0: 63, 2: 61, 4: 59, 6: 57, 8: 8 });
@@ -96,7 +100,7 @@ describe("kcompactd woken by a high-order allocation (wakeup_kcompactd(), kcompa
         proactiveTrigger: false,
       });
       expect(sys.readFile("/proc/vmstat")).toContain(
-        "compact_daemon_wake 1\ncompact_daemon_migrate_scanned 8\ncompact_daemon_free_scanned 8\n",
+        "compact_daemon_wake 1\ncompact_daemon_migrate_scanned 8\ncompact_daemon_free_scanned 12\n",
       );
       // Now the request succeeds from the fast path (the free order-3 block is split).
       expect(sys.allocPages(2, "unmovable", { compact: false })).not.toBeNull();

@@ -152,7 +152,19 @@ describe("alloc_contig_range", () => {
       sys.allocPages(0, "unmovable");
       expect(sys.allocContigRange(0, 10)).toBe(-16);
       expect(sys.stats().contigMigratePasses).toBe(0);
+      // Movable pages fill pageblocks 2..7 (3072), then claim pageblock 1 whole (an
+      // order-9 unmovable block, no boost: 512 more), then fall back to an order-8
+      // unmovable block of pageblock 0 (claimed: 511 free >= 256) and boost the
+      // watermarks by a pageblock (max(512, mult_frac(high 8, 15000, 10000))):
+      // 3072 + 512 + 1 = 3585 pages, and the 510 left are below min 0 + boost 512.
       const pages = fillMovable(sys);
+      expect(pages.length).toBe(3585);
+      expect(sys.zoneReserves().boostPages).toBe(512);
+      // kswapd clears the boost (nothing to reclaim); kcompactd, woken for
+      // pageblock_order, finds 510 free pages too few (low 4 + compact_gap 1024).
+      sys.advanceTime(0);
+      expect(sys.zoneReserves().boostPages).toBe(0);
+      pages.push(...fillMovable(sys));
       expect(pages.length).toBe(4095);
       expect(sys.allocContigRange(2048, 2560)).toBe(-12);
       expect(sys.pageblockCounts()[ISOLATE]).toBe(0);
