@@ -3,8 +3,10 @@
 //
 // Follows the kernel's rules as of v6.10+, where a free block always sits on
 // the free list of its pageblock's migratetype (pageblock retypes move their free
-// pages with them); the 6.1 and 6.18 profiles change a few rules (profile.ts), with zones, watermarks and lowmem reserves (zone.ts). Not
-// modelled: per-cpu page lists (as if always drained), reclaim and kswapd,
+// pages with them); the 6.1 and 6.18 profiles change a few rules (profile.ts), with zones, watermarks and lowmem reserves (zone.ts).
+// Per-cpu page lists sit in front of these lists (pcp.ts: rmqueueZone() and
+// freeUnrefPage() are the page allocator's entry and exit). Not
+// modelled: reclaim and kswapd,
 // highatomic reserves, guard pages, page shuffling. Direct compaction in the
 // slow path is compaction.ts; the capture of its block happens here, in
 // __free_one_page().
@@ -26,6 +28,7 @@ import {
   pageblockNrPages, pageblockOrder, pageblockStartPfn, setAllocated, setBuddy, setLink0, setLink1,
 } from "./memmap.ts";
 import { dataPointer } from "./target.ts";
+import { pcpNoteBelowHigh, rmqueueZone } from "./pcp.ts";
 import { changePageblockRange, getPageblockMt, setPageblockMt } from "./pageblock.ts";
 import { allocFailByOrder, countEvent, zonePgalloc } from "./vmevents.ts";
 import { KERNEL_6_1, KERNEL_6_18 } from "./abi.ts";
@@ -584,8 +587,9 @@ export function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, alloc
   for (;;) {
     for (let z = highestZone; z >= 0; z--) {
       if (!zonePopulated(z)) continue;
+      pcpNoteBelowHigh(z, order, highestZone, allocFlags); // ZONE_BELOW_HIGH (pcp.ts)
       if (!zoneWatermarkOk(z, order, zoneWatermark(z, which), highestZone, allocFlags)) continue;
-      const pfn = rmqueue(z, order, mt, allocFlags);
+      const pfn = rmqueueZone(z, order, mt, allocFlags); // rmqueue(): pcp list, else the buddy lists
       if (pfn != NONE) {
         lastAllocZone = z;
         return pfn;

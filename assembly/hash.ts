@@ -19,6 +19,7 @@ import {
 import { clockMs, kcDeadline, kcHighestZone, kcMaxOrder, kcProactiveTrigger, kcRunnable } from "./kcompactd.ts";
 import { KERNEL_6_12 } from "./abi.ts";
 import { kernelProfile } from "./profile.ts";
+import { nrCpus, pcpEnabled, pcpHead, pcpState, pcpTail, percpuPagelistHighFraction, zoneBelowHigh } from "./pcp.ts";
 
 // @ts-ignore: decorator
 @inline function mix(h: i32, w: i32): i32 {
@@ -89,6 +90,18 @@ export function stateHash(): u32 {
   h = mix(h, kcMaxOrder);
   h = mix(h, kcHighestZone);
   h = mix(h, (kcRunnable ? 1 : 0) | (kcProactiveTrigger ? 2 : 0));
+  // Per-cpu page lists, when on (so that `pcp: false` machines hash as before
+  // they existed). The lists' blocks are in the memory map above.
+  if (pcpEnabled) {
+    h = mix(h, nrCpus);
+    h = mix(h, percpuPagelistHighFraction);
+    for (let i = 0; i < zoneBelowHigh.length; i++) h = mix(h, unchecked(zoneBelowHigh[i]));
+    for (let i = 0; i < pcpState.length; i++) h = mix(h, unchecked(pcpState[i]));
+    for (let i = 0; i < pcpHead.length; i++) h = mix(h, unchecked(pcpHead[i]));
+    for (let i = 0; i < pcpTail.length; i++) h = mix(h, unchecked(pcpTail[i]));
+  } else if (nrCpus != 1) {
+    h = mix(h, nrCpus);
+  }
   h = iommuHash(h);
   for (let b = 0; b < bitmapCount(); b++) {
     const words = bitmapWords(b);
