@@ -403,7 +403,6 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
   };
 }
 
-
 function resolveHighFraction(where: string, v: number | undefined): number {
   if (v === undefined) return 0;
   requireInt(where, "percpuPagelistHighFraction", v, 0, 2 ** 31 - 1);

@@ -122,6 +122,12 @@ export function validateConfigs(input: unknown, path = "configs"): CompareConfig
     const x = cfg.extfragThreshold;
     if (x !== undefined && (!Number.isInteger(x) || x < 0 || x > 1000))
       bad("extfragThreshold", "an integer in 0..1000");
+    if (cfg.pcp !== undefined && typeof cfg.pcp !== "boolean") bad("pcp", "true or false");
+    if (cfg.cpus !== undefined && (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > 256))
+      bad("cpus", "an integer in 1..256");
+    const f = cfg.percpuPagelistHighFraction;
+    if (f !== undefined && (!Number.isInteger(f) || f < 0 || (f > 0 && f < 8) || f > 2 ** 31 - 1))
+      bad("percpuPagelistHighFraction", "0 or an integer of at least 8");
     if (cfg.iommuStyle !== undefined && cfg.iommuStyle !== "arm" && cfg.iommuStyle !== "dma-iommu")
       bad("iommuStyle", `"arm" or "dma-iommu"`);
     if (

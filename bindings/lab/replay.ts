@@ -878,6 +878,8 @@ class TraceReplayer implements Replayer {
       simulatedMs: c.simulatedMs,
       liveBlocks: c.liveBlocks,
       nrFreePages: stats.nrFreePages,
+      // Free, but on per-cpu lists: not in NR_FREE_PAGES.
+      pcpPages: sys.pcpPages,
     };
     return {
       machine: {

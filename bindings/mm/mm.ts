@@ -817,7 +817,8 @@ export class Mm {
     const { shortPins, longPins } = decodePagePins(this.engine.pagePins(pfn));
     const owner = s.kind === KIND_ALLOC ? this.engine.ownerOf(pfn) : -1;
     return {
-      state: s.kind === KIND_BUDDY ? "free" : s.kind === KIND_ALLOC ? "allocated" : s.kind === KIND_PCP ? "pcp" : "tail",
+      state:
+        s.kind === KIND_BUDDY ? "free" : s.kind === KIND_ALLOC ? "allocated" : s.kind === KIND_PCP ? "pcp" : "tail",
       order: s.kind === KIND_NONE ? 0 : s.order,
       migratetype: s.kind === KIND_NONE ? null : MIGRATETYPES[s.migratetype]!,
       zone: ZONE_NAMES[this.engine.zoneOfPfn(pfn)] as ZoneName,
