@@ -19,7 +19,9 @@ import {
 import { clockMs, kcDeadline, kcHighestZone, kcMaxOrder, kcProactiveTrigger, kcRunnable } from "./kcompactd.ts";
 import { KERNEL_6_12 } from "./abi.ts";
 import { kernelProfile } from "./profile.ts";
-import { nrCpus, pcpEnabled, pcpHead, pcpState, pcpTail, percpuPagelistHighFraction, zoneBelowHigh } from "./pcp.ts";
+import {
+  nrCpus, pcpDrainPages, pcpEnabled, pcpHead, pcpRefillPages, pcpState, pcpTail, percpuPagelistHighFraction, zoneBelowHigh,
+} from "./pcp.ts";
 
 // @ts-ignore: decorator
 @inline function mix(h: i32, w: i32): i32 {
@@ -99,6 +101,8 @@ export function stateHash(): u32 {
     for (let i = 0; i < pcpState.length; i++) h = mix(h, unchecked(pcpState[i]));
     for (let i = 0; i < pcpHead.length; i++) h = mix(h, unchecked(pcpHead[i]));
     for (let i = 0; i < pcpTail.length; i++) h = mix(h, unchecked(pcpTail[i]));
+    h = mixF64(h, pcpRefillPages);
+    h = mixF64(h, pcpDrainPages);
   } else if (nrCpus != 1) {
     h = mix(h, nrCpus);
   }

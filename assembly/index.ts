@@ -55,7 +55,8 @@ import {
 } from "./iommu.ts";
 import { getKernelProfile, profileReset, setKernelProfile } from "./profile.ts";
 import {
-  PCP_MAX_CPUS, drainAllPages, drainLocalPages, freeUnrefPage, nrCpus, pcpBoot, pcpConfigure, pcpEnabled, pcpField,
+  PCP_MAX_CPUS, drainAllPages, drainLocalPages, freeUnrefPage, nrCpus, pcpBoot, pcpConfigure, pcpDrainPages,
+  pcpEnabled, pcpField, pcpRefillPages,
   pcpReset, pcpZonePages, percpuPagelistHighFraction, setPercpuPagelistHighFraction, setThisCpu, zoneBelowHigh,
 } from "./pcp.ts";
 import { allocFailByOrder, vmEvents, vmeventsInit, zonePgalloc } from "./vmevents.ts";
@@ -152,6 +153,11 @@ export function setPercpuPagelistHighFractionValue(v: i32): i32 {
   return setPercpuPagelistHighFraction(v) ? 0 : -EINVAL;
 }
 export function percpuPagelistHighFractionValue(): i32 { return percpuPagelistHighFraction; }
+
+/** Pages moved onto pcp lists by refills (0) or returned from them by drains (1), since boot. */
+export function pcpTraffic(which: i32): f64 {
+  return which == 0 ? pcpRefillPages : pcpDrainPages;
+}
 
 /** drain_all_pages(zone) (zone -1: every zone), or drain_local_pages() on this CPU when `local`. */
 export function drainPages(zone: i32, local: bool): i32 {

@@ -113,6 +113,9 @@ export let pcpState: Int32Array = new Int32Array(0);
 export let pcpHead: Int32Array = new Int32Array(0);
 export let pcpTail: Int32Array = new Int32Array(0);
 let pcpStateBase: usize = 0;
+/** Pages rmqueue_bulk() moved onto pcp lists (mm_page_alloc_zone_locked percpu_refill=1), and pages free_pcppages_bulk() returned (mm_page_pcpu_drain). */
+export let pcpRefillPages: f64 = 0;
+export let pcpDrainPages: f64 = 0;
 
 /** Resets to one CPU with pcp lists on (engine init). */
 export function pcpReset(): void {
@@ -126,6 +129,8 @@ export function pcpConfigure(cpus: i32, enabled: bool): void {
   thisCpu = 0;
   percpuPagelistHighFraction = 0;
   zoneBelowHigh.fill(0);
+  pcpRefillPages = 0;
+  pcpDrainPages = 0;
   const sets = cpus * MAX_NR_ZONES;
   pcpState = new Int32Array(sets * PCP_FIELDS);
   pcpHead = new Int32Array(sets * NR_PCP_LISTS);
@@ -335,7 +340,8 @@ function freePcppagesBulk(zone: i32, cpu: i32, count: i32, pindex: i32): void {
       listDel(li, pfn);
       count -= nr;
       pcpCount -= nr;
-      freeOneBlock(pfn, order, mt, false); // __free_one_page(FPI_NONE); trace_mm_page_pcpu_drain
+      freeOneBlock(pfn, order, mt, false); // __free_one_page(FPI_NONE)
+      pcpDrainPages += f64(nr); // trace_mm_page_pcpu_drain
     } while (count > 0 && unchecked(pcpHead[li]) != NONE);
   }
   setField(p, PCP_COUNT, pcpCount);
@@ -508,6 +514,7 @@ function rmqueueBulk(zone: i32, order: i32, count: i32, li: i32, mt: i32, allocF
     if (pfn == NONE) break;
     listAdd(li, pfn, order, mt, true);
   }
+  pcpRefillPages += f64(i << order); // one mm_page_alloc_zone_locked(percpu_refill=1) a block
   return i;
 }
 

@@ -659,6 +659,16 @@ export class Mm {
     }));
   }
 
+  /**
+   * Per-cpu list traffic since boot, in pages: moved onto the lists by
+   * rmqueue_bulk() refills (the kernel traces each block as
+   * mm_page_alloc_zone_locked with percpu_refill=1) and returned by
+   * free_pcppages_bulk() (mm_page_pcpu_drain).
+   */
+  get pcpTraffic(): { refillPages: number; drainPages: number } {
+    return { refillPages: this.engine.pcpTraffic(0), drainPages: this.engine.pcpTraffic(1) };
+  }
+
   /** Pages on all CPUs' per-cpu page lists (free, but not in nrFreePages). */
   get pcpPages(): number {
     return this.engine.pcpPages(-1);

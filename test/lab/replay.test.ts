@@ -477,3 +477,38 @@ describe("errors", () => {
     expect(() => r.feed("mm_page_free: page=0 pfn=0x1 order=0")).toThrow(expect.objectContaining({ code: "EINVAL" }));
   });
 });
+
+describe("per-cpu list events (observations)", () => {
+  it("counts mm_page_alloc_zone_locked and mm_page_pcpu_drain beside the simulation's own pcp traffic", async () => {
+    // 64 MiB: 16384 pages; zone_batchsize(): min(16384 >> 10, 256) / 4 = 4;
+    // rounddown_pow_of_two(4 + 2) - 1 = 3. The one movable allocation refills
+    // CPU 0's empty list with 3 pages (nr_pcp_alloc(): batch 3 << 0, below
+    // max_nr_alloc), takes one, and nothing drains.
+    const out = await onBoth({ ramBytes: 64 * MIB, storeContents: false }, (sys) => {
+      const r = createReplayer(sys);
+      const head = "  kworker/0:1-42  [000] .....  4.918914: ";
+      r.feed(
+        `${head}mm_page_alloc_zone_locked: page=000000003c1b1f2e pfn=0x1000 order=0 migratetype=1 percpu_refill=1`,
+      );
+      r.feed(
+        `${head}mm_page_alloc_zone_locked: page=000000003c1b1f2f pfn=0x1001 order=0 migratetype=1 percpu_refill=1`,
+      );
+      r.feed(alloc(0x1000, 0, 1, "GFP_HIGHUSER_MOVABLE"));
+      r.feed(
+        `${head}mm_page_alloc_zone_locked: page=000000003c1b1f30 pfn=0x1200 order=9 migratetype=1 percpu_refill=0`,
+      );
+      r.feed(`${head}mm_page_pcpu_drain: page=000000003c1b1f31 pfn=0x1002 order=1 migratetype=1`);
+      const res = r.finish();
+      return { replay: res.replay, byType: res.events.byType, skipped: res.events.skipped };
+    });
+    expect(out.replay).toMatchObject({
+      traceZoneLockedAllocs: 3,
+      tracePcpRefillPages: 2,
+      tracePcpDrainPages: 2,
+      simPcpRefillPages: 3,
+      simPcpDrainPages: 0,
+    });
+    expect(out.byType).toMatchObject({ mm_page_alloc_zone_locked: 3, mm_page_pcpu_drain: 1, mm_page_alloc: 1 });
+    expect(out.skipped).toBe(0);
+  });
+});
