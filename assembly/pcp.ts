@@ -25,9 +25,10 @@
 //                                                       the heads are KIND_PCP in memmap.ts)
 //
 // The CPU an operation runs on is `thisCpu` (set by the engine's entry points;
-// CPU 0 unless a caller names another). Not modelled: decay_pcp_high() from
-// the vmstat worker (the simulated clock does not run it), ZONE_RECLAIM_ACTIVE
-// (no kswapd reclaim), zone_pcp_disable() (no memory offline).
+// CPU 0 unless a caller names another). The vmstat worker's decay_pcp_high()
+// runs every simulated second (vmstatTick(), from kcompactd.ts's clock). Not
+// modelled: ZONE_RECLAIM_ACTIVE (no kswapd reclaim), zone_pcp_disable() (no
+// memory offline).
 
 import {
   MAX_NR_ZONES, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, WMARK_HIGH, ZONE_MOVABLE, EV_PGFREE,
@@ -612,4 +613,56 @@ export function pcpZonePages(zone: i32): i32 {
 export function freeUnrefPageRange(pfn: i32, count: i32): void {
   const end = pfn + count;
   for (let p = pfn; p < end; p++) freeUnrefPage(p, 0);
+}
+
+// ---- the vmstat worker ----------------------------------------------------------------------
+
+/** sysctl_stat_interval: vmstat_update() runs on every CPU once a second (HZ). */
+// @ts-ignore: decorator
+@inline export const VMSTAT_INTERVAL_MS: f64 = 1000;
+
+/**
+ * decay_pcp_high() of (cpu, zone): lowers pcp->high by an eighth towards
+ * high_min (not below count - (batch << 5), so a tick frees at most that
+ * many), then returns whatever count exceeds the new high.
+ */
+function decayPcpHigh(cpu: i32, zone: i32): i32 {
+  const p = pcpIndex(cpu, zone);
+  const highMin = field(p, PCP_HIGH_MIN);
+  const batch = field(p, PCP_BATCH);
+  let high = field(p, PCP_HIGH);
+  const count = field(p, PCP_COUNT);
+  let todo = 0;
+  if (high > highMin) {
+    let h = count - (batch << PCP_BATCH_SCALE_MAX);
+    const eighth = high - (high >> 3);
+    if (eighth > h) h = eighth;
+    if (highMin > h) h = highMin;
+    high = h;
+    setField(p, PCP_HIGH, high);
+    if (high > highMin) todo++;
+  }
+  const toDrain = count - high;
+  if (toDrain > 0) {
+    freePcppagesBulk(zone, cpu, toDrain, 0);
+    todo++;
+  }
+  return todo;
+}
+
+/**
+ * One round of vmstat_update() on every CPU (refresh_cpu_vm_stats(true)):
+ * decay_pcp_high() for each populated zone. (UMA: no remote pagesets to
+ * expire.) Returns how much is left to do: 0 means the next rounds change
+ * nothing until pages move again.
+ */
+export function vmstatTick(): i32 {
+  if (!pcpEnabled) return 0;
+  let todo = 0;
+  for (let cpu = 0; cpu < nrCpus; cpu++) {
+    for (let z = 0; z < MAX_NR_ZONES; z++) {
+      if (zonePopulated(z)) todo += decayPcpHigh(cpu, z);
+    }
+  }
+  return todo;
 }

@@ -247,6 +247,53 @@ describe("per-CPU separation (cpus: 2)", () => {
   });
 });
 
+describe("decay_pcp_high() from the vmstat worker (every simulated second)", () => {
+  it("lowers a stale high by an eighth a second, then returns what count exceeds", async () => {
+    // percpu_pagelist_high_fraction 8: high_min = high_max = 8192 (no auto-tuning).
+    // 1000 allocations: refills of 15, 30, 60, 120, 240 (alloc_factor 1..5), then
+    // 480 and 480 (15 << 5): 1425 pages taken, 425 left on the list. 1000 frees
+    // bring count to 1425, below high: nothing drains.
+    // Writing 1000: high_min = high_max = max(65536 / 1000, 60) = 65, but
+    // pageset_update() leaves pcp->high at 8192. Each second decay_pcp_high():
+    //   high = max3(count - (batch << 5) = 945, high - high / 8, 65)
+    //   8192 → 7168 → 6272 → 5488 → 4802 → 4202 → 3677 → 3218 → 2816 → 2464
+    //        → 2156 → 1887 → 1652 → 1446 (13 s: still above count, nothing drained)
+    //   14 s: 1446 - 180 = 1266 → 159 pages drained (count 1266)
+    //   15 s: max(786, 1266 - 158 = 1108) → 158 drained; 16 s: 970 → 138 drained.
+    const r = await onBoth({ percpuPagelistHighFraction: 8 }, (sys) => {
+      const pfns: number[] = [];
+      for (let i = 0; i < 1000; i++) pfns.push(sys.allocPages(0, "movable")!);
+      for (const pfn of pfns) sys.freePages(pfn);
+      const before = pcp0(sys);
+      sys.writeFile("/proc/sys/vm/percpu_pagelist_high_fraction", "1000");
+      const highs: [number, number][] = [];
+      for (let s = 1; s <= 16; s++) {
+        sys.advanceTime(1000);
+        highs.push([pcp0(sys).high, pcp0(sys).count]);
+      }
+      return { before, highs, free: sys.stats().nrFreePages };
+    });
+    expect(r.before).toMatchObject({ count: 1425, high: 8192 });
+    expect(r.highs.map(([h]) => h)).toEqual([
+      7168, 6272, 5488, 4802, 4202, 3677, 3218, 2816, 2464, 2156, 1887, 1652, 1446, 1266, 1108, 970,
+    ]);
+    expect(r.highs.slice(12).map(([, c]) => c)).toEqual([1425, 1266, 1108, 970]);
+    expect(r.free).toBe(TOTAL - 970);
+  });
+
+  it("does nothing without pcp lists, and leaves a settled pageset alone", async () => {
+    const r = await onBoth({}, (sys) => {
+      sys.freePages(sys.allocPages(0, "movable")!); // count 15, high 655
+      sys.advanceTime(1000); // 655 → max3(15 - 480, 655 - 81, 640) = 640
+      const first = pcp0(sys);
+      sys.advanceTime(60_000); // high == high_min, count below it: nothing left to do
+      return { first, later: pcp0(sys) };
+    });
+    expect(r.first).toMatchObject({ count: 15, high: 640 });
+    expect(r.later).toEqual(r.first);
+  });
+});
+
 /** The pagesets block of the Normal zone in /proc/zoneinfo. */
 function pagesets(sys: System): string {
   const text = sys.readFile("/proc/zoneinfo");
