@@ -151,6 +151,9 @@
 /** Head of an allocation. */
 // @ts-ignore: decorator
 @inline export const KIND_ALLOC: i32 = 2;
+/** Head of a block on a per-cpu page list (free, but not PageBuddy and not in NR_FREE_PAGES; pcp.ts). */
+// @ts-ignore: decorator
+@inline export const KIND_PCP: i32 = 3;
 // @ts-ignore: decorator
 @inline export const PAGE_STATE_KIND_MASK: i32 = 0x3;
 /** Free list (buddy) or requested migratetype (allocated): (state >>> shift) & mask. */

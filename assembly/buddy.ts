@@ -3,13 +3,14 @@
 //
 // Follows the kernel's rules as of v6.10+, where a free block always sits on
 // the free list of its pageblock's migratetype (pageblock retypes move their free
-// pages with them); the 6.1 and 6.18 profiles change a few rules (profile.ts), with zones, watermarks and lowmem reserves (zone.ts). Watermark
-// boosting on fragmenting fallbacks is watermark-boost.ts (the hook is in
+// pages with them); the 6.1 and 6.18 profiles change a few rules (profile.ts), with zones, watermarks and lowmem reserves (zone.ts).
+// Per-cpu page lists sit in front of these lists (pcp.ts: rmqueueZone() and
+// freeUnrefPage() are the page allocator's entry and exit). Watermark boosting
+// on fragmenting fallbacks is watermark-boost.ts (the hook is in
 // steal_suitable_fallback() below), highatomic reserves and rmqueue_buddy()
-// are highatomic.ts, kswapd's balance step is kswapd.ts. Not modelled: per-cpu
-// page lists (as if always drained), reclaim, guard pages, page shuffling.
-// Direct compaction in the slow path is compaction.ts; the capture of its
-// block happens here, in __free_one_page().
+// are highatomic.ts, kswapd's balance step is kswapd.ts. Not modelled:
+// reclaim, guard pages, page shuffling. Direct compaction in the slow path is
+// compaction.ts; the capture of its block happens here, in __free_one_page().
 //
 // Free lists are doubly linked through the head pages' link words, one set per
 // zone:
@@ -28,6 +29,7 @@ import {
   pageblockNrPages, pageblockOrder, pageblockStartPfn, setAllocated, setBuddy, setLink0, setLink1,
 } from "./memmap.ts";
 import { dataPointer } from "./target.ts";
+import { pcpNoteBelowHigh, rmqueueZone } from "./pcp.ts";
 import { changePageblockRange, getPageblockMt, setPageblockMt } from "./pageblock.ts";
 import { allocFailByOrder, countEvent, zonePgalloc } from "./vmevents.ts";
 import { KERNEL_6_1, KERNEL_6_18 } from "./abi.ts";
@@ -37,7 +39,7 @@ import {
   zoneWatermark, zoneWatermarkRaw, zonesMaxOrderAligned,
 } from "./zone.ts";
 import { boostOnFragmentingFallback } from "./watermark-boost.ts";
-import { reserveHighatomicPageblock, rmqueueBuddy, unusableHighatomicPages } from "./highatomic.ts";
+import { reserveHighatomicPageblock, unusableHighatomicPages } from "./highatomic.ts";
 
 // alloc_flags (mm/internal.h) that the simulator uses.
 // @ts-ignore: decorator
@@ -638,8 +640,9 @@ export function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, alloc
   for (;;) {
     for (let z = highestZone; z >= 0; z--) {
       if (!zonePopulated(z)) continue;
+      pcpNoteBelowHigh(z, order, highestZone, allocFlags); // ZONE_BELOW_HIGH (pcp.ts)
       if (!zoneWatermarkFast(z, order, which, highestZone, allocFlags)) continue;
-      const pfn = rmqueueBuddy(z, order, mt, allocFlags);
+      const pfn = rmqueueZone(z, order, mt, allocFlags); // rmqueue(): pcp list, else rmqueue_buddy()
       if (pfn != NONE) {
         lastAllocZone = z;
         // A high-order atomic request: keep its pageblock for the next ones.

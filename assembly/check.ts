@@ -5,7 +5,7 @@ import { kcompactdCheck } from "./kcompactd.ts";
 import { watermarkBoostCheck } from "./watermark-boost.ts";
 import { highatomicCheck } from "./highatomic.ts";
 import { kswapdCheck } from "./kswapd.ts";
-import { KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES } from "./abi.ts";
+import { KIND_ALLOC, KIND_BUDDY, KIND_PCP, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES } from "./abi.ts";
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import { findBuddyPfn, freeBlocks, freeListHead, listIndex } from "./buddy.ts";
 import { zoneEnd, zoneFreeCmaPages, zoneFreeHighatomicPages, zoneFreePages, zoneOf, zoneStart } from "./zone.ts";
@@ -22,6 +22,9 @@ import { getPageblockMt, setPageblockMt } from "./pageblock.ts";
 import { KERNEL_6_1 } from "./abi.ts";
 import { kernelProfile } from "./profile.ts";
 import { iommuCheck } from "./iommu.ts";
+import {
+  NR_PCP_LISTS, PCP_COUNT, PCP_FIELDS, nrCpus, pcpState, orderToPindex, pcpEnabled, pcpField, pcpListHead, pcpTail, pindexToOrder,
+} from "./pcp.ts";
 
 function at(what: string, pfn: i32): string {
   return what + " (pfn " + pfn.toString() + ")";
@@ -40,6 +43,7 @@ function checkMemmap(): string {
   freeByZone.fill(0);
   freeCmaByZone.fill(0);
   let owned = 0;
+  pcpHeadsInMemmap = 0;
   let pfn = 0;
   while (pfn < nrPages) {
     const kind = pageKind(pfn);
@@ -87,6 +91,9 @@ function checkMemmap(): string {
         }
       }
       if (pageIsCmaAlloc(pfn)) return at("cma: free page marked as CMA-allocated", pfn);
+    } else if (kind == KIND_PCP) {
+      pcpHeadsInMemmap++;
+      if (pageIsCmaAlloc(pfn)) return at("cma: pcp page marked as CMA-allocated", pfn);
     } else if (kind == KIND_ALLOC) {
       const id = pageOwnerId(pfn);
       if (id != NONE) {
@@ -158,6 +165,48 @@ function checkFreeLists(): string {
   return "";
 }
 
+/**
+ * The pcp lists: each entry a pcp head of its list's order and type in its
+ * zone, links consistent, counts the sum of the blocks; and every pcp head of
+ * the memory map (`pcpHeads`, counted by checkMemmap()) on some list.
+ */
+let pcpHeadsInMemmap = 0;
+function checkPcpLists(): string {
+  let listed = 0;
+  for (let cpu = 0; cpu < nrCpus; cpu++) {
+    for (let zone = 0; zone < MAX_NR_ZONES; zone++) {
+      let pages = 0;
+      for (let pindex = 0; pindex < NR_PCP_LISTS; pindex++) {
+        const order = pindexToOrder(pindex);
+        let pfn = pcpListHead(cpu, zone, pindex);
+        let prev = NONE;
+        while (pfn != NONE) {
+          if (pfn < unchecked(zoneStart[zone]) || pfn >= unchecked(zoneEnd[zone])) return at("pcp: entry outside its zone", pfn);
+          if (pageKind(pfn) != KIND_PCP || getOrder(pfn) != order || orderToPindex(pageMt(pfn), order) != pindex) {
+            return at("pcp: entry is not a pcp block of this list's order and type", pfn);
+          }
+          if (unchecked(pageLink1[pfn]) != prev) return at("pcp: broken prev link", pfn);
+          if (++listed > pcpHeadsInMemmap) return at("pcp: list longer than the memory map's pcp blocks", pfn);
+          pages += 1 << order;
+          prev = pfn;
+          pfn = unchecked(pageLink0[pfn]);
+        }
+        if (unchecked(pcpTail[cpu * MAX_NR_ZONES * NR_PCP_LISTS + zone * NR_PCP_LISTS + pindex]) != prev) {
+          return "pcp: list tail of cpu " + cpu.toString() + " zone " + zone.toString() + " is wrong";
+        }
+      }
+      const count = pcpField(cpu, zone, PCP_COUNT);
+      if (count != pages) {
+        return "pcp: count of cpu " + cpu.toString() + " zone " + zone.toString() + " is " + count.toString() +
+          ", its lists hold " + pages.toString();
+      }
+      if (!pcpEnabled && count != 0) return "pcp: pages on the lists with pcp lists off";
+    }
+  }
+  if (listed != pcpHeadsInMemmap) return "pcp: the memory map has " + pcpHeadsInMemmap.toString() + " pcp blocks, the lists " + listed.toString();
+  return "";
+}
+
 function checkOwners(): string {
   for (let id = 0; id < ownerSlots(); id++) {
     const pfn = ownerGetPfn(id);
@@ -201,6 +250,7 @@ function checkCma(): string {
 export function checkAll(): string {
   let msg = checkFreeLists();
   if (msg.length == 0) msg = checkMemmap();
+  if (msg.length == 0) msg = checkPcpLists();
   if (msg.length == 0) msg = checkOwners();
   if (msg.length == 0) msg = checkCma();
   if (msg.length == 0) msg = iommuCheck();
@@ -214,7 +264,7 @@ export function checkAll(): string {
 /**
  * Breaks one invariant on purpose so that tests can show check() catching it:
  * 0 a free-list count, 1 a free block's pageblock type, 2 an owner's pfn,
- * 3 a CMA bitmap bit, 4 NR_FREE_PAGES, 5 a call-local mark, 6 nr_free_highatomic. Never called by the simulator itself.
+ * 3 a CMA bitmap bit, 4 NR_FREE_PAGES, 5 a call-local mark, 6 nr_free_highatomic, 7 a pcp count. Never called by the simulator itself.
  */
 export function corruptForTest(kind: i32): void {
   if (kind == 0) {
@@ -242,5 +292,7 @@ export function corruptForTest(kind: i32): void {
     setPageMark(0, true); // pfn 0 always heads a block
   } else if (kind == 6) {
     unchecked(zoneFreeHighatomicPages[zoneOf(0)] += 1);
+  } else if (kind == 7) {
+    unchecked(pcpState[zoneOf(0) * PCP_FIELDS + PCP_COUNT] += 1); // cpu 0's count in the zone of pfn 0
   }
 }

@@ -14,8 +14,9 @@ import { MAX_CMA_AREAS, NONE } from "./constants.ts";
 import {
   bitmapAssign, bitmapFindNextZeroAreaOff, bitsToWords, findNextBit, findNextZeroBit,
 } from "./bitmap.ts";
-import { findBlockHead, findBuddyHead, freeBlock, freePageRange } from "./buddy.ts";
+import { findBlockHead, findBuddyHead, freeBlock } from "./buddy.ts";
 import { claimBlock, releaseBlock } from "./claim.ts";
+import { freeUnrefPageRange } from "./pcp.ts";
 import { allocContigRange } from "./contig.ts";
 import {
   getOrder, longPins, nrPages, pageIsCmaAlloc, pageIsReserved, pageKind, pageShift, pageblockNrPages, pageblockOrder,
@@ -233,7 +234,7 @@ export function cmaRelease(id: i32, pfn: i32, count: i32): i32 {
       if ((p < pfn || p >= pfn + count) && pageKind(p) == KIND_ALLOC && pageIsCmaAlloc(p)) return -EINVAL;
     }
   }
-  freePageRange(pfn, count); // each head's flags, the CMA mark with them, are cleared as it goes
+  freeUnrefPageRange(pfn, count); // free_contig_range(): through the pcp lists; each head's flags, the CMA mark with them, are cleared as it goes
   bitmapAssign(bitmaps[id], bitNo, bitCount, false);
   unchecked(availablePages[id] += count);
   addStat(id, CMA_STAT_PAGES_RELEASED, count);

@@ -55,7 +55,7 @@ import {
 } from "./abi.ts";
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import {
-  ALLOC_CMA, armCapture, capturedPfn, countAllocFail, disarmCapture, findBlockHead, freeBlock, freeBlocks, freeListHead,
+  ALLOC_CMA, armCapture, capturedPfn, countAllocFail, disarmCapture, findBlockHead, freeBlocks, freeListHead,
   freeListTail, getPageFast, getPageFromFreelist, listIndex, moveFreepagesBlock, prepNewPage, rotateFreeList,
   setLastAllocZone, stealableFallbackExists, takeFreeBlock, zoneWatermarkOk,
 } from "./buddy.ts";
@@ -70,6 +70,7 @@ import { countEvent } from "./vmevents.ts";
 import { wakeupKcompactd } from "./kcompactd.ts";
 import { wakeupKswapd } from "./kswapd.ts";
 import { unreserveHighatomicPageblock } from "./highatomic.ts";
+import { drainLocalPages, freeUnrefPage } from "./pcp.ts";
 import {
   EV_COMPACT_DAEMON_FREE_SCANNED, EV_COMPACT_DAEMON_MIGRATE_SCANNED, EV_COMPACT_DAEMON_MIGRATED, EV_COMPACT_MIGRATED,
   MIGRATE_UNMOVABLE,
@@ -847,7 +848,7 @@ function releaseFreeList(): i32 {
   for (let order = 0; order <= maxOrder; order++) {
     while (unchecked(freeListLen[order]) != 0) {
       const pfn = freeListPopHead(order);
-      freeBlock(pfn, order, false);
+      freeUnrefPage(pfn, order); // __free_pages(): through the pcp lists
       if (pfn > highPfn) highPfn = pfn;
     }
   }
@@ -1015,7 +1016,7 @@ function migrateToTarget(src: i32, dst: i32): void {
   ramCopyPages(dst, src, 1 << order);
   setPageOwnerId(dst, id);
   ownerSetPfn(id, dst);
-  freeBlock(src, order, false);
+  freeUnrefPage(src, order); // the old folio goes through the pcp lists
   countEvent(EV_PGMIGRATE_SUCCESS, 1 << order);
   countEvent(EV_COMPACT_MIGRATED, 1 << order);
   if (ccDaemon) countEvent(EV_COMPACT_DAEMON_MIGRATED, 1 << order);
@@ -1197,6 +1198,17 @@ function compactZone(): i32 {
       break;
     }
     if (stop) break;
+    // check_drain: once the migration scanner has left the cc->order-aligned
+    // block it migrated from, the pages freed there (on this CPU's pcp lists)
+    // go back to the buddy lists so that they can merge, and be captured
+    // (lru_add_drain_cpu_zone() → drain_local_pages()).
+    if (ccOrder > 0 && lastMigratedPfn != 0) {
+      const currentBlockStart = ccMigratePfn & ~((1 << ccOrder) - 1);
+      if (lastMigratedPfn < currentBlockStart) {
+        drainLocalPages(zone);
+        lastMigratedPfn = 0;
+      }
+    }
   }
   if (ccNrFreepages > 0) {
     let freePfn = releaseFreeList();

@@ -8,7 +8,8 @@ import {
 } from "./abi.ts";
 import { COMPACT_CLUSTER_MAX } from "./compaction.ts";
 import { CONTIG_MIGRATE_TRIES, NONE } from "./constants.ts";
-import { findBlockHead, freePageRange, takeFreeBlock } from "./buddy.ts";
+import { findBlockHead, takeFreeBlock } from "./buddy.ts";
+import { drainAllPages, freeUnrefPageRange } from "./pcp.ts";
 import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
 import {
   getOrder, isBuddy, longPins, nrPages, pageIsCmaAlloc, pageIsReserved, pageKind, pageOwnerId, setAllocated,
@@ -114,6 +115,9 @@ export function allocContigRange(startPfn: i32, endPfn: i32, mt: i32): i32 {
     countEvent(EV_CONTIG_FAIL, 1);
     return ret;
   }
+  // Pages of the range sitting on pcp lists are not free buddy pages: drain
+  // every CPU's lists of the zone before migrating (drain_all_pages(cc.zone)).
+  drainAllPages(zoneOf(startPfn));
   ret = allocContigMigrateRange(startPfn, endPfn);
   if (ret == 0 || ret == -EBUSY) {
     ret = 0;
@@ -129,8 +133,9 @@ export function allocContigRange(startPfn: i32, endPfn: i32, mt: i32): i32 {
       if (outerEnd == NONE) {
         ret = -EBUSY;
       } else {
-        if (startPfn != outerStart) freePageRange(outerStart, startPfn - outerStart);
-        if (endPfn != outerEnd) freePageRange(endPfn, outerEnd - endPfn);
+        // Still isolated: free_unref_page() sends them straight to the buddy lists.
+        if (startPfn != outerStart) freeUnrefPageRange(outerStart, startPfn - outerStart);
+        if (endPfn != outerEnd) freeUnrefPageRange(endPfn, outerEnd - endPfn);
       }
     }
   }
@@ -155,5 +160,5 @@ export function checkContigRange(pfn: i32, count: i32): i32 {
 
 /** free_contig_range() */
 export function freeContigRange(pfn: i32, count: i32): void {
-  freePageRange(pfn, count);
+  freeUnrefPageRange(pfn, count);
 }

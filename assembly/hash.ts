@@ -23,6 +23,9 @@ import { highatomicReserved, highatomicUnreserved } from "./highatomic.ts";
 import { kswapdBoostResets, kswapdHashWords, kswapdPageoutruns } from "./kswapd.ts";
 import { zoneBoost, zoneFreeHighatomicPages, zoneReservedHighatomic } from "./zone.ts";
 import { kernelProfile } from "./profile.ts";
+import {
+  nrCpus, pcpDrainPages, pcpEnabled, pcpHead, pcpRefillPages, pcpState, pcpTail, percpuPagelistHighFraction, zoneBelowHigh,
+} from "./pcp.ts";
 
 // @ts-ignore: decorator
 @inline function mix(h: i32, w: i32): i32 {
@@ -107,6 +110,20 @@ export function stateHash(): u32 {
   h = mixF64(h, kswapdBoostResets);
   h = mixF64(h, kswapdPageoutruns);
   for (let w = 0; w < 4; w++) h = mix(h, kswapdHashWords(w));
+  // Per-cpu page lists, when on (so that `pcp: false` machines hash as before
+  // they existed). The lists' blocks are in the memory map above.
+  if (pcpEnabled) {
+    h = mix(h, nrCpus);
+    h = mix(h, percpuPagelistHighFraction);
+    for (let i = 0; i < zoneBelowHigh.length; i++) h = mix(h, unchecked(zoneBelowHigh[i]));
+    for (let i = 0; i < pcpState.length; i++) h = mix(h, unchecked(pcpState[i]));
+    for (let i = 0; i < pcpHead.length; i++) h = mix(h, unchecked(pcpHead[i]));
+    for (let i = 0; i < pcpTail.length; i++) h = mix(h, unchecked(pcpTail[i]));
+    h = mixF64(h, pcpRefillPages);
+    h = mixF64(h, pcpDrainPages);
+  } else if (nrCpus != 1) {
+    h = mix(h, nrCpus);
+  }
   h = iommuHash(h);
   for (let b = 0; b < bitmapCount(); b++) {
     const words = bitmapWords(b);

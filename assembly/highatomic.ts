@@ -26,8 +26,6 @@ import {
 import { maxOrder, pageblockNrPages, pageblockOrder, pageblockStartPfn } from "./memmap.ts";
 import { changePageblockRange, getPageblockMt } from "./pageblock.ts";
 import { kernelProfile } from "./profile.ts";
-import { wakeupKswapd } from "./kswapd.ts";
-import { zoneBoostedFlag } from "./watermark-boost.ts";
 import {
   zoneEnd, zoneFreeHighatomicPages, zoneManagedPages, zonePopulated, zoneReservedHighatomic, zoneStart,
 } from "./zone.ts";
@@ -145,11 +143,6 @@ export function rmqueueBuddy(zone: i32, order: i32, mt: i32, allocFlags: i32): i
   if (pfn == NONE) {
     pfn = rmqueue(zone, order, mt, allocFlags);
     if (pfn == NONE && (allocFlags & ALLOC_NON_BLOCK) != 0) pfn = rmqueueSmallest(zone, order, MIGRATE_HIGHATOMIC);
-  }
-  if (unchecked(zoneBoostedFlag[zone]) != 0) {
-    // ALLOC_KSWAPD: every request here has it (watermark-boost.ts).
-    unchecked(zoneBoostedFlag[zone] = 0);
-    wakeupKswapd(false, 0, zone);
   }
   return pfn;
 }

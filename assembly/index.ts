@@ -2,7 +2,7 @@
 // -errno; the bindings turn them into DmaSimError or null.
 
 import {
-  EAGAIN, EBUSY, EINVAL, ENOMEM, GFP_HIGH, GFP_NOBLOCK, GFP_VALID_MASK, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA,
+  EAGAIN, EBUSY, EINVAL, ENOMEM, GFP_HIGH, GFP_NOBLOCK, GFP_VALID_MASK, KIND_BUDDY, KIND_PCP, MAX_NR_ZONES, MIGRATE_CMA,
   MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, PAGE_PINS_LONG_SHIFT, PAGE_STATE_CMA, PAGE_STATE_MT_SHIFT,
   PAGE_STATE_ORDER_SHIFT, PAGE_STATE_RESERVED, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL,
 } from "./abi.ts";
@@ -61,6 +61,11 @@ import {
   iommuUnmap, iovaAlloc, iovaFree, iovaPagesInUse, iovaProt, iovaToPfn, lastMapEntries,
 } from "./iommu.ts";
 import { getKernelProfile, profileReset, setKernelProfile } from "./profile.ts";
+import {
+  PCP_MAX_CPUS, drainAllPages, drainLocalPages, freeUnrefPage, nrCpus, pcpBoot, pcpConfigure, pcpDrainPages,
+  pcpEnabled, pcpField, pcpRefillPages,
+  pcpReset, pcpZonePages, percpuPagelistHighFraction, setPercpuPagelistHighFraction, setThisCpu, zoneBelowHigh,
+} from "./pcp.ts";
 import { allocFailByOrder, vmEvents, vmeventsInit, zonePgalloc } from "./vmevents.ts";
 
 export {
@@ -78,6 +83,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   memmapInit(pages, pageShift, maxOrd, pbOrder);
   pageblockInit(MIGRATE_MOVABLE); // memmap_init(): every pageblock starts movable
   buddyInit();
+  pcpReset();
   compactionInit();
   kcompactdInit();
   watermarkBoostInit();
@@ -111,6 +117,67 @@ export function setZones(dmaEndPfn: i32, dma32EndPfn: i32): i32 {
 export { cmaDeclare };
 
 /**
+ * Per-cpu page lists before boot: `cpus` online CPUs (1..PCP_MAX_CPUS), `enabled`
+ * false to free every page straight to the buddy lists. 0 or -EINVAL.
+ */
+export function setCpus(cpus: i32, enabled: bool): i32 {
+  if (cpus < 1 || cpus > PCP_MAX_CPUS) return -EINVAL;
+  pcpConfigure(cpus, enabled);
+  return 0;
+}
+
+/** The CPU the following allocations and frees run on (0..cpus-1), or -EINVAL. */
+export function setCpu(cpu: i32): i32 {
+  if (cpu < 0 || cpu >= nrCpus) return -EINVAL;
+  setThisCpu(cpu);
+  return 0;
+}
+
+export function cpuCount(): i32 { return nrCpus; }
+export function pcpListsEnabled(): bool { return pcpEnabled; }
+
+/** A struct per_cpu_pages field (PCP_* of pcp.ts: 0 count .. 7 alloc_factor) of (cpu, zone), or -EINVAL. */
+export function pcpState(cpu: i32, zone: i32, field: i32): i32 {
+  if (cpu < 0 || cpu >= nrCpus || zone < 0 || zone >= MAX_NR_ZONES || field < 0 || field > 7) return -EINVAL;
+  return pcpField(cpu, zone, field);
+}
+
+/** Pages on pcp lists of `zone` (all CPUs), or of every zone for -1. */
+export function pcpPages(zone: i32): i32 {
+  if (zone == -1) {
+    let n = 0;
+    for (let z = 0; z < MAX_NR_ZONES; z++) n += pcpZonePages(z);
+    return n;
+  }
+  if (zone < 0 || zone >= MAX_NR_ZONES) return -EINVAL;
+  return pcpZonePages(zone);
+}
+
+/** ZONE_BELOW_HIGH of `zone`. */
+export function zoneIsBelowHigh(zone: i32): i32 {
+  return zone >= 0 && zone < MAX_NR_ZONES ? zoneBelowHigh[zone] : -EINVAL;
+}
+
+/** vm.percpu_pagelist_high_fraction = v (0 or >= 8, else -EINVAL, nothing changed). */
+export function setPercpuPagelistHighFractionValue(v: i32): i32 {
+  return setPercpuPagelistHighFraction(v) ? 0 : -EINVAL;
+}
+export function percpuPagelistHighFractionValue(): i32 { return percpuPagelistHighFraction; }
+
+/** Pages moved onto pcp lists by refills (0) or returned from them by drains (1), since boot. */
+export function pcpTraffic(which: i32): f64 {
+  return which == 0 ? pcpRefillPages : pcpDrainPages;
+}
+
+/** drain_all_pages(zone) (zone -1: every zone), or drain_local_pages() on this CPU when `local`. */
+export function drainPages(zone: i32, local: bool): i32 {
+  if (zone < -1 || zone >= MAX_NR_ZONES) return -EINVAL;
+  if (local) drainLocalPages(zone);
+  else drainAllPages(zone);
+  return 0;
+}
+
+/**
  * Boot: watermarks and lowmem reserves from the zone sizes, then
  * memblock_free_all() hands every unreserved page to the buddy allocator in the
  * largest aligned blocks, zone by zone. `minKbytes` < 0 takes the kernel's
@@ -124,6 +191,7 @@ export function boot(minKbytes: i32, scaleFactor: i32, r0: i32, r1: i32, r2: i32
   ratios[2] = r2;
   ratios[3] = r3;
   setupWatermarks(minKbytes, scaleFactor, ratios);
+  pcpBoot(); // setup_per_zone_wmarks() → zone_pcp_update(): batch, high_min, high_max
   compactionBoot();
   kcompactdBoot();
   for (let z = 0; z < MAX_NR_ZONES; z++) {
@@ -294,7 +362,7 @@ export function freePages(pfn: i32, order: i32): i32 {
   if (ret != 0) return ret;
   const id = pageOwnerId(pfn);
   if (id != NONE) ownerDestroy(id);
-  freeBlock(pfn, order, false);
+  freeUnrefPage(pfn, order);
   return 0;
 }
 
@@ -525,7 +593,9 @@ export function pageblockFreePages(pfn: i32): i32 {
   while (p < end) {
     const head = findBlockHead(p);
     const n = 1 << getOrder(head);
-    if (pageKind(head) == KIND_BUDDY) free += n < pageblockNrPages ? n : pageblockNrPages;
+    // Pages on pcp lists are free memory too (not in NR_FREE_PAGES, but free).
+    const kind = pageKind(head);
+    if (kind == KIND_BUDDY || kind == KIND_PCP) free += n < pageblockNrPages ? n : pageblockNrPages;
     p = head + n;
   }
   return free;

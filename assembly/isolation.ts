@@ -1,7 +1,7 @@
 // Pageblock isolation (mm/page_isolation.c): marks pageblocks MIGRATE_ISOLATE so
 // their free pages leave the allocator's reach while a range is being emptied.
 
-import { EBUSY, KIND_ALLOC, KIND_BUDDY, MIGRATE_CMA, MIGRATE_ISOLATE } from "./abi.ts";
+import { EBUSY, KIND_ALLOC, KIND_BUDDY, KIND_PCP, MIGRATE_CMA, MIGRATE_ISOLATE } from "./abi.ts";
 import { NONE } from "./constants.ts";
 import {
   findBlockHead, findBuddyHead, findBuddyPfn, freeOneBlock, moveFreepagesBlock,
@@ -27,7 +27,9 @@ function hasUnmovablePages(startPfn: i32, endPfn: i32, mt: i32): i32 {
     const head = findBlockHead(pfn);
     if (head == NONE) return pfn;
     const next = head + (1 << getOrder(head));
-    if (pageKind(head) == KIND_BUDDY || pageOwnerId(head) != NONE) {
+    // Free pages, on the buddy or the pcp lists (page_ref_count() 0), and owned pages are movable.
+    const kind = pageKind(head);
+    if (kind == KIND_BUDDY || kind == KIND_PCP || pageOwnerId(head) != NONE) {
       pfn = next;
       continue;
     }

@@ -26,6 +26,7 @@
 // as a switch) wake-ups are ignored and the daemon does no work; the clock
 // still runs.
 
+import { VMSTAT_INTERVAL_MS, pcpEnabled, vmstatTick } from "./pcp.ts";
 import { COMPACT_COMPLETE, COMPACT_CONTINUE, COMPACT_PARTIAL_SKIPPED, COMPACT_SUCCESS, EV_COMPACT_DAEMON_FREE_SCANNED,
   EV_COMPACT_DAEMON_MIGRATE_SCANNED, EV_COMPACT_DAEMON_WAKE, MAX_NR_ZONES } from "./abi.ts";
 import {
@@ -198,14 +199,25 @@ export function advanceTime(ms: f64): i32 {
   lastProactiveRuns = 0;
   const target = clockMs + ms;
   let passes = 0;
+  // The vmstat worker's rounds (every whole second), first at a tie so that
+  // none is passed over (pcp.ts, vmstatTick()); once a round finds nothing to
+  // do, the next ones would not either until kcompactd moves pages.
+  let vmstatIdle = !pcpEnabled;
   for (;;) {
+    const tick = vmstatIdle ? -1 : (Math.floor(clockMs / VMSTAT_INTERVAL_MS) + 1) * VMSTAT_INTERVAL_MS;
     let t: f64 = clockMs;
     if (kcRunnable) t = clockMs;
     else if (kcDeadline >= 0) t = kcDeadline;
-    else break;
-    if (t > target) break;
+    else t = -1;
+    if (tick >= 0 && tick <= target && (t < 0 || tick <= t)) {
+      clockMs = tick;
+      vmstatIdle = vmstatTick() == 0;
+      continue;
+    }
+    if (t < 0 || t > target) break;
     if (t > clockMs) clockMs = t;
     kcompactdStep();
+    vmstatIdle = !pcpEnabled;
     passes++;
   }
   clockMs = target;

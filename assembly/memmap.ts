@@ -8,20 +8,22 @@
 //                  kind  0 none (tail of a block, or never set)       KIND_* in abi.ts
 //                        1 buddy: head of a free block
 //                        2 allocated: head of an allocation
-//                  mt    buddy: the free list it sits on; allocated: the migratetype asked for
+//                        3 pcp: head of a block on a per-cpu page list (pcp.ts)
+//                  mt    buddy: the free list it sits on; allocated: the migratetype asked for;
+//                        pcp: the migratetype of its pcp list
 //                  CMA   allocated by a CMA area (its bitmap bit is set)
 //                  R     PG_reserved: memblock memory that never reached the allocator
 //                  M     a mark for the length of one engine call (batch duplicate checks)
 //   pageOrder  u8    order of a head page
-//   pageLink0  i32   buddy: next on its free list   │ allocated: owner id, or NONE
-//   pageLink1  i32   buddy: prev on its free list   │ allocated: pins: short-term (bits 0..15),
+//   pageLink0  i32   buddy/pcp: next on its list    │ allocated: owner id, or NONE
+//   pageLink1  i32   buddy/pcp: prev on its list    │ allocated: pins: short-term (bits 0..15),
 //                                                   │            long-term (bits 16..31)
 //
 // Only head pages carry state, as in the kernel: a free block's tail pages and an
 // allocation's tail pages are "none". Whether a pfn is free is found by walking up
 // the orders to a covering buddy head (see buddy.ts, findBuddyHead).
 
-import { KIND_ALLOC, KIND_BUDDY, PAGE_PINS_LONG_SHIFT, PAGE_PINS_SHORT_MASK } from "./abi.ts";
+import { KIND_ALLOC, KIND_BUDDY, KIND_PCP, PAGE_PINS_LONG_SHIFT, PAGE_PINS_SHORT_MASK } from "./abi.ts";
 import { NONE } from "./constants.ts";
 import { dataPointer } from "./target.ts";
 
@@ -155,6 +157,13 @@ export function memmapInit(pages: i32, pgShift: i32, maxOrd: i32, pbOrder: i32):
 // @ts-ignore: decorator
 @inline export function setBuddy(pfn: i32, order: i32, mt: i32): void {
   setFlags(pfn, KIND_BUDDY | (mt << MT_SHIFT));
+  setOrder(pfn, order);
+}
+
+/** Marks `pfn` the head of a block of `order` on a pcp list of type `mt` (links set by pcp.ts). */
+// @ts-ignore: decorator
+@inline export function setPcpHead(pfn: i32, order: i32, mt: i32): void {
+  setFlags(pfn, KIND_PCP | (mt << MT_SHIFT));
   setOrder(pfn, order);
 }
 

@@ -16,7 +16,8 @@ import {
   MIGRATE_UNMOVABLE, ZONE_NORMAL,
 } from "./abi.ts";
 import { NONE, PIN_COUNT_MAX } from "./constants.ts";
-import { ALLOC_CMA, allocBlock, freeBlock } from "./buddy.ts";
+import { ALLOC_CMA, allocBlock } from "./buddy.ts";
+import { freeUnrefPage } from "./pcp.ts";
 import {
   getOrder, longPins, pageOwnerId, setPageOwnerId, setPins, shortPins,
 } from "./memmap.ts";
@@ -39,7 +40,7 @@ export function migrateBlock(pfn: i32, targetMt: i32, allocCma: bool): i32 {
   ramCopyPages(dst, pfn, 1 << order);
   setPageOwnerId(dst, id);
   ownerSetPfn(id, dst);
-  freeBlock(pfn, order, false);
+  freeUnrefPage(pfn, order); // folio_put() of the old page: through the pcp lists
   countEvent(EV_PGMIGRATE_SUCCESS, 1 << order);
   return dst;
 }

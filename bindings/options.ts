@@ -3,7 +3,7 @@
  */
 import type { Backend } from "./core/backend.ts";
 import type { DeviceOptions } from "./dma/device.ts";
-import { KERNEL_VERSIONS, type KernelVersion } from "./mm/mm.ts";
+import { KERNEL_VERSIONS, MAX_CPUS, MIN_PERCPU_PAGELIST_HIGH_FRACTION, type KernelVersion } from "./mm/mm.ts";
 import type { DmaDebugOptions } from "./dma/debug.ts";
 import { DmaSimError } from "./core/errors.ts";
 import {
@@ -122,6 +122,17 @@ export interface SystemOptions {
    * fail_page_alloc. Default: every point off. Unknown points or attributes: EINVAL.
    */
   faultInjection?: FaultInjectionOptions;
+  /** Online CPUs, 1..256, each with its own per-cpu page lists. Default 1. */
+  cpus?: number;
+  /**
+   * Per-cpu page lists (mm/page_alloc.c's pcp lists), as the kernel keeps them.
+   * Default true. false: every free goes straight to the buddy lists, as if
+   * drained at once (buddy-only behaviour, e.g. to follow a real kernel's
+   * buddy-level trace events one by one).
+   */
+  pcp?: boolean;
+  /** vm.percpu_pagelist_high_fraction at boot: 0 (default) or at least 8 (also writable in /proc/sys/vm). */
+  percpuPagelistHighFraction?: number;
 }
 
 export interface ResolvedOptions {
@@ -151,6 +162,9 @@ export interface ResolvedOptions {
   compaction: boolean;
   compactionProactiveness: number;
   faultInjection: FaultInjectionOptions;
+  cpus: number;
+  pcp: boolean;
+  percpuPagelistHighFraction: number;
 }
 
 /** Contents live in wasm32 linear memory beside the metadata. */
@@ -179,6 +193,9 @@ const KNOWN = new Set([
   "compaction",
   "compactionProactiveness",
   "faultInjection",
+  "cpus",
+  "pcp",
+  "percpuPagelistHighFraction",
 ]);
 const KNOWN_DEVICE = new Set(["name", "dmaMask", "coherent", "iommu", "maxSegmentSize", "segmentBoundaryMask", "cma"]);
 
@@ -380,7 +397,21 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
         ? 20
         : requireInt(where, "compactionProactiveness", options.compactionProactiveness, 0, 100),
     faultInjection: resolveFaultInjection(where, options.faultInjection),
+    cpus: requireInt(where, "cpus", options.cpus ?? 1, 1, MAX_CPUS),
+    pcp: optionalBoolean(where, "pcp", options.pcp, true),
+    percpuPagelistHighFraction: resolveHighFraction(where, options.percpuPagelistHighFraction),
   };
+}
+
+function resolveHighFraction(where: string, v: number | undefined): number {
+  if (v === undefined) return 0;
+  requireInt(where, "percpuPagelistHighFraction", v, 0, 2 ** 31 - 1);
+  if (v !== 0 && v < MIN_PERCPU_PAGELIST_HIGH_FRACTION)
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: percpuPagelistHighFraction must be 0 or at least ${MIN_PERCPU_PAGELIST_HIGH_FRACTION}, got ${v}`,
+    );
+  return v;
 }
 
 function resolveFlag<T extends object>(where: string, name: string, v: boolean | T | undefined): boolean | T {

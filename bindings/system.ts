@@ -54,6 +54,7 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
   if (e.setKernelProfile(KERNEL_PROFILE_OF[o.kernel]) < 0) {
     throw new DmaSimError("EINVAL", `createSystem: the engine has no profile for kernel ${o.kernel}`);
   }
+  if (e.setCpus(o.cpus, o.pcp) < 0) throw new DmaSimError("EINVAL", `createSystem: cpus must be 1..256, got ${o.cpus}`);
   if (e.setZones(o.dmaEndPfn, o.dma32EndPfn) < 0) {
     throw new DmaSimError("EINVAL", "createSystem: zone boundaries must be pageblock-aligned and ascending");
   }
@@ -93,6 +94,8 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
   }
   const [r0, r1, r2, r3] = o.lowmemReserveRatio as [number, number, number, number];
   e.boot(o.minFreeKbytes, o.watermarkScaleFactor, r0, r1, r2, r3);
+  // A boot-time vm.percpu_pagelist_high_fraction (validated above), as a sysctl.conf write would set it.
+  if (o.percpuPagelistHighFraction !== 0) e.setPercpuPagelistHighFractionValue(o.percpuPagelistHighFraction);
   o.cma.forEach((area, i) => {
     if (e.cmaActivateArea(i) < 0) {
       throw new DmaSimError(

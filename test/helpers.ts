@@ -26,6 +26,15 @@ export async function onBoth<T>(options: SystemOptions, scenario: (sys: System) 
   return results[0]!;
 }
 
+/**
+ * Free memory in pages: NR_FREE_PAGES (the buddy lists) plus the pages on
+ * per-cpu lists, which are free but not counted there. A test that checks
+ * that every page came back compares this.
+ */
+export function freeMemory(sys: System): number {
+  return sys.stats().nrFreePages + sys.pcpPages;
+}
+
 /** Allocates order-0 movable pages until the allocator says no. */
 export function fillMovable(sys: System): NonNullable<ReturnType<System["allocMovable"]>>[] {
   const pages = [];

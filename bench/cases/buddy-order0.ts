@@ -24,7 +24,9 @@ export const buddyOrder0: Case = {
       if (pfn === null) throw new Error("buddy-order0: ring pre-fill failed");
       ring[i] = pfn;
     }
-    const setupFree = sys.stats().nrFreePages;
+    // Free memory: the buddy lists' NR_FREE_PAGES plus the pages on per-cpu lists.
+    const freeMemory = () => sys.stats().nrFreePages + sys.pcpPages;
+    const setupFree = freeMemory();
     let head = 0;
     let k = RING;
     let sum = 0;
@@ -46,7 +48,7 @@ export const buddyOrder0: Case = {
       },
       checksum: () => sum,
       info() {
-        const free = sys.stats().nrFreePages;
+        const free = freeMemory();
         return [
           `setup: ${blocks.length / 2} blocks of order 0-3 (${used} pages) + ${RING}-page ring, ` +
             `${setupFree}/${sys.nrPages} pages free`,

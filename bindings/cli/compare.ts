@@ -134,6 +134,12 @@ export function validateConfigs(input: unknown, path = "configs"): CompareConfig
     const b = cfg.watermarkBoostFactor;
     if (b !== undefined && (!Number.isInteger(b) || b < 0 || b > 2147483647))
       bad("watermarkBoostFactor", "an integer in 0..2147483647");
+    if (cfg.pcp !== undefined && typeof cfg.pcp !== "boolean") bad("pcp", "true or false");
+    if (cfg.cpus !== undefined && (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > 256))
+      bad("cpus", "an integer in 1..256");
+    const f = cfg.percpuPagelistHighFraction;
+    if (f !== undefined && (!Number.isInteger(f) || f < 0 || (f > 0 && f < 8) || f > 2 ** 31 - 1))
+      bad("percpuPagelistHighFraction", "0 or an integer of at least 8");
     if (cfg.iommuStyle !== undefined && cfg.iommuStyle !== "arm" && cfg.iommuStyle !== "dma-iommu")
       bad("iommuStyle", `"arm" or "dma-iommu"`);
     if (

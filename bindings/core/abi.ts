@@ -8,6 +8,7 @@ import {
   KIND_ALLOC,
   KIND_BUDDY,
   KIND_NONE,
+  KIND_PCP,
   PAGE_PINS_LONG_SHIFT,
   PAGE_PINS_SHORT_MASK,
   PAGE_STATE_CMA,
@@ -23,8 +24,12 @@ export * from "./abi.generated.ts";
 
 /** What engine.pageState(pfn) packs (see PAGE_STATE_* in assembly/abi.ts). */
 export interface PageState {
-  /** KIND_NONE (a tail, or never set), KIND_BUDDY (head of a free block) or KIND_ALLOC (head of an allocation). */
-  kind: typeof KIND_NONE | typeof KIND_BUDDY | typeof KIND_ALLOC;
+  /**
+   * KIND_NONE (a tail, or never set), KIND_BUDDY (head of a free block),
+   * KIND_ALLOC (head of an allocation) or KIND_PCP (head of a free block on a
+   * per-cpu page list).
+   */
+  kind: typeof KIND_NONE | typeof KIND_BUDDY | typeof KIND_ALLOC | typeof KIND_PCP;
   /** Free list (buddy) or requested migratetype (allocated), a MIGRATE_* index. */
   migratetype: number;
   order: number;

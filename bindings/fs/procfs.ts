@@ -7,14 +7,15 @@
  *                               total_pages,available_pages}            (mm/cma_sysfs.c)
  *   /sys/kernel/debug/cma/<name>/{base_pfn,count,order_per_bit,used,maxchunk}  (mm/cma_debug.c)
  *   /proc/sys/vm/compact_memory (write-only: "1" compacts every zone), /proc/sys/vm/extfrag_threshold,
- *   /proc/sys/vm/compaction_proactiveness, /proc/sys/vm/watermark_boost_factor
+ *   /proc/sys/vm/compaction_proactiveness, /proc/sys/vm/watermark_boost_factor,
+ *   /proc/sys/vm/percpu_pagelist_high_fraction
  *
  * One line or block per populated zone of node 0.
  */
 import { WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL } from "../core/abi.ts";
 import { DmaSimError } from "../core/errors.ts";
 import { EXTFRAG_THRESHOLD_MAX, parseSysctlInt } from "../mm/compaction.ts";
-import type { Mm } from "../mm/mm.ts";
+import { MIN_PERCPU_PAGELIST_HIGH_FRACTION, type Mm } from "../mm/mm.ts";
 import { ZONEINFO_ZONE_NAMES, defaultPageset, formatZoneinfo, type ZoneinfoZone } from "./zoneinfo.ts";
 import {
   formatBuddyinfo,
@@ -71,9 +72,14 @@ function vmstat(sys: Mm): string {
 }
 
 /**
- * /proc/zoneinfo for node 0 with all five zones, one simulated cpu. Only the
- * counters dmasim models are non-zero; per-cpu lists are always empty.
+ * /proc/zoneinfo for node 0 with all five zones. Only the counters dmasim
+ * models are non-zero. Each online cpu's pageset shows its pcp lists as they
+ * are: count, pcp->high (0, BOOT_PAGESET_HIGH, until the cpu first uses the
+ * zone's lists; then auto-tuned between high_min and high_max) and batch.
  */
+/** struct per_cpu_pages fields as engine.pcpState() numbers them (PCP_* of assembly/pcp.ts). */
+const PCP_FIELD = { count: 0, high: 1, highMin: 2, highMax: 3, batch: 4 } as const;
+
 function zoneinfo(sys: Mm): string {
   const e = sys.engine;
   const zones: ZoneinfoZone[] = ZONEINFO_ZONE_NAMES.map((name, z) => {
@@ -81,8 +87,7 @@ function zoneinfo(sys: Mm): string {
     const populated = z <= ZONE_NORMAL;
     const present = populated ? e.zoneEndPfn(z) - e.zoneStartPfn(z) : 0;
     const low = populated ? e.zoneWmarkPages(z, WMARK_LOW) : 0;
-    // The per-cpu set-up saw the watermarks at boot, before any boost.
-    const pcp = defaultPageset(present, low, sys.pageSize, 1);
+    const pcp = defaultPageset(present, low, sys.pageSize, sys.cpus);
     // zone->watermark_boost, and min/low/high/promo as wmark_pages(): boost included.
     const boost = populated ? e.zoneBoostPages(z) : 0;
     return {
@@ -103,7 +108,11 @@ function zoneinfo(sys: Mm): string {
         number
       >,
       startPfn: populated ? e.zoneStartPfn(z) : 0,
-      pagesets: [{ count: 0, high: pcp.high, batch: pcp.batch }],
+      pagesets: Array.from({ length: populated ? sys.cpus : 0 }, (_, cpu) => ({
+        count: e.pcpState(cpu, z, PCP_FIELD.count),
+        high: e.pcpState(cpu, z, PCP_FIELD.high),
+        batch: e.pcpState(cpu, z, PCP_FIELD.batch),
+      })),
       statThreshold: pcp.statThreshold,
     };
   });
@@ -165,12 +174,25 @@ const SYSCTL_WRITES: Record<string, (sys: Mm, path: string, text: string) => voi
     if (value < 0) throw new DmaSimError("EINVAL", `write ${path}: ${value} is below 0`);
     sys.setPolicy({ watermarkBoostFactor: value });
   },
+  // percpu_pagelist_high_fraction_sysctl_handler(): proc_dointvec_minmax() with
+  // extra1 = 0, then 0 or >= MIN_PERCPU_PAGELIST_HIGH_FRACTION (8); a change
+  // re-sizes every zone's pagesets (zone_set_pageset_high_and_batch()), nothing drains.
+  "/proc/sys/vm/percpu_pagelist_high_fraction": (sys, path, text) => {
+    const value = parseSysctlInt(path, text);
+    if (value < 0 || (value !== 0 && value < MIN_PERCPU_PAGELIST_HIGH_FRACTION))
+      throw new DmaSimError(
+        "EINVAL",
+        `write ${path}: ${value} must be 0 or at least ${MIN_PERCPU_PAGELIST_HIGH_FRACTION}`,
+      );
+    sys.setPercpuPagelistHighFraction(value);
+  },
 };
 
 const FILES: Record<string, (sys: Mm) => string> = {
   "/proc/sys/vm/extfrag_threshold": (sys) => `${sys.extfragThreshold}\n`,
   "/proc/sys/vm/compaction_proactiveness": (sys) => `${sys.compactionProactiveness}\n`,
   "/proc/sys/vm/watermark_boost_factor": (sys) => `${sys.watermarkBoostFactor}\n`,
+  "/proc/sys/vm/percpu_pagelist_high_fraction": (sys) => `${sys.percpuPagelistHighFraction}\n`,
   "/proc/buddyinfo": (sys) => formatBuddyinfo(zones(sys)),
   "/proc/pagetypeinfo": (sys) => formatPagetypeinfo(zones(sys), sys.pageblockOrder),
   "/proc/vmstat": vmstat,

@@ -31,6 +31,12 @@ export interface LabConfig {
    * Default "dma-iommu".
    */
   iommuStyle?: "arm" | "dma-iommu";
+  /** Per-cpu page lists (SystemOptions.pcp). Default true. */
+  pcp?: boolean;
+  /** Online CPUs (SystemOptions.cpus); the workload runs on CPU 0. Default 1. */
+  cpus?: number;
+  /** vm.percpu_pagelist_high_fraction at boot: 0 or at least 8. Default 0. */
+  percpuPagelistHighFraction?: number;
 }
 
 /** The fields of LabConfig. */
@@ -47,4 +53,7 @@ export const LAB_CONFIG_KEYS = [
   "extfragThreshold",
   "watermarkBoostFactor",
   "iommuStyle",
+  "pcp",
+  "cpus",
+  "percpuPagelistHighFraction",
 ] as const satisfies readonly (keyof LabConfig)[];

@@ -95,7 +95,19 @@ export const COMPACTION_TRACE_EVENTS: readonly string[] = Object.freeze([
   "mm_compaction_kcompactd_sleep",
 ]);
 
-const KNOWN_EVENTS = new Set([...TRACE_EVENTS, ...COMPACTION_TRACE_EVENTS]);
+/**
+ * The per-cpu list events of include/trace/events/kmem.h, read as observations
+ * of the traced kernel (the replay counts them beside the simulation's own
+ * per-cpu list traffic; `dmasim twin` follows them):
+ *
+ * | event | format (v5.14+) |
+ * |---|---|
+ * | mm_page_alloc_zone_locked | `page=%p pfn=0x%lx order=%u migratetype=%d percpu_refill=%d` |
+ * | mm_page_pcpu_drain | `page=%p pfn=0x%lx order=%d migratetype=%d` |
+ */
+export const PCP_TRACE_EVENTS: readonly string[] = Object.freeze(["mm_page_alloc_zone_locked", "mm_page_pcpu_drain"]);
+
+const KNOWN_EVENTS = new Set([...TRACE_EVENTS, ...COMPACTION_TRACE_EVENTS, ...PCP_TRACE_EVENTS]);
 
 /** The fields of a compaction event (COMPACTION_TRACE_EVENTS), as numbers and names. */
 export interface CompactionTraceFields {
@@ -152,6 +164,8 @@ export interface TraceEvent {
   area?: string;
   /** cma_alloc_finish `errorno` (v6.3+): 0, or the negative errno of a failure. */
   errno?: number;
+  /** mm_page_alloc_zone_locked: `percpu_refill=1`, the block went to a per-cpu list (rmqueue_bulk()). */
+  percpuRefill?: boolean;
   /** The compaction events' fields (COMPACTION_TRACE_EVENTS only). */
   compaction?: CompactionTraceFields;
   /** The prefix's timestamp in seconds (`… 4.918914: name:`), when the line has one. */
@@ -270,6 +284,18 @@ function buildEvent(name: string, raw: Record<string, string>): TraceEvent {
     case "mm_page_free":
     case "mm_page_free_direct":
       return { name, pfn: uint(raw, "pfn", 10), order: uint(raw, "order", 10, MAX_ORDER_TEXT), raw };
+    case "mm_page_alloc_zone_locked":
+    case "mm_page_pcpu_drain": {
+      const ev: TraceEvent = {
+        name,
+        pfn: uint(raw, "pfn", 10),
+        order: uint(raw, "order", 10, MAX_ORDER_TEXT),
+        migratetype: int(raw, "migratetype"),
+        raw,
+      };
+      if (name === "mm_page_alloc_zone_locked") ev.percpuRefill = raw.percpu_refill === "1";
+      return ev;
+    }
     case "mm_page_free_batched": {
       // Every version prints a literal "order=0" (v6.10+ batches folios of any pcp
       // order under it); tolerate its absence.

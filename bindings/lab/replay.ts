@@ -267,6 +267,11 @@ export const REPLAY_COUNTERS = [
   "simKcompactdWakes",
   "simCompactDaemonMigrated",
   "simulatedMs",
+  "traceZoneLockedAllocs",
+  "tracePcpRefillPages",
+  "tracePcpDrainPages",
+  "simPcpRefillPages",
+  "simPcpDrainPages",
 ] as const;
 type Counter = (typeof REPLAY_COUNTERS)[number];
 
@@ -344,6 +349,8 @@ class TraceReplayer implements Replayer {
   private readonly extfragAtStart: number;
   /** The compaction counters at the start (the simulation's are counted over the replay). */
   private readonly compactAtStart: SystemStats;
+  /** The simulation's per-cpu list traffic when the replay started. */
+  private readonly pcpAtStart: { refillPages: number; drainPages: number };
   /** The first event's timestamp (s): the replay's clock is the trace's, from there. */
   private t0: number | null = null;
 
@@ -369,6 +376,7 @@ class TraceReplayer implements Replayer {
     this.zonesPresent = new Set(sys.zones().map((z) => z.name));
     this.extfragAtStart = sys.stats().extfragEvents;
     this.compactAtStart = sys.stats();
+    this.pcpAtStart = sys.pcpTraffic;
     this.samples.push(sampleMetrics(sys, 0));
     if (this.maxMaps >= 2) this.maps.push(this.snapshot(0, "start"));
   }
@@ -523,6 +531,9 @@ class TraceReplayer implements Replayer {
         return this.cmaAlloc(ev);
       case "cma_release":
         return this.cmaRelease(ev);
+      case "mm_page_alloc_zone_locked":
+      case "mm_page_pcpu_drain":
+        return this.observePcp(ev);
       default:
         if (ev.compaction !== undefined) return this.observeCompaction(ev);
         return "other event";
@@ -539,6 +550,22 @@ class TraceReplayer implements Replayer {
     const target = Math.floor((timestamp - this.t0) * 1000);
     const now = this.sys.timeMs;
     if (target > now) this.sys.advanceTime(target - now);
+  }
+
+  /**
+   * A per-cpu list event: an observation of the traced kernel, counted beside
+   * the simulation's own per-cpu traffic (its allocations and frees already
+   * went through its pcp lists), not replayed.
+   */
+  private observePcp(ev: TraceEvent): null {
+    const pages = 2 ** (ev.order ?? 0);
+    if (ev.name === "mm_page_pcpu_drain") {
+      this.c.tracePcpDrainPages += pages;
+    } else {
+      this.c.traceZoneLockedAllocs++;
+      if (ev.percpuRefill) this.c.tracePcpRefillPages += pages;
+    }
+    return null;
   }
 
   /** A compaction event: an observation of the traced kernel, counted, not replayed. */
@@ -1008,6 +1035,9 @@ class TraceReplayer implements Replayer {
     c.simKcompactdWakes = stats.compactDaemonWake - s0.compactDaemonWake;
     c.simCompactDaemonMigrated = stats.compactDaemonMigrated - s0.compactDaemonMigrated;
     c.simulatedMs = sys.timeMs;
+    const pcp = sys.pcpTraffic;
+    c.simPcpRefillPages = pcp.refillPages - this.pcpAtStart.refillPages;
+    c.simPcpDrainPages = pcp.drainPages - this.pcpAtStart.drainPages;
     if (this.samples[this.samples.length - 1]!.t !== this.parsed) this.samples.push(sampleMetrics(sys, this.parsed));
     if (this.maxMaps >= 1) {
       const last = this.maps[this.maps.length - 1];
@@ -1040,6 +1070,8 @@ class TraceReplayer implements Replayer {
       simulatedMs: c.simulatedMs,
       liveBlocks: c.liveBlocks,
       nrFreePages: stats.nrFreePages,
+      // Free, but on per-cpu lists: not in NR_FREE_PAGES.
+      pcpPages: sys.pcpPages,
     };
     return {
       machine: {

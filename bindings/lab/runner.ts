@@ -290,6 +290,11 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     ...(options.compactionProactiveness !== undefined
       ? { compactionProactiveness: options.compactionProactiveness }
       : {}),
+    ...(options.pcp !== undefined ? { pcp: options.pcp } : {}),
+    ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),
+    ...(options.percpuPagelistHighFraction !== undefined
+      ? { percpuPagelistHighFraction: options.percpuPagelistHighFraction }
+      : {}),
   });
   sys.setPolicy({
     cmaFirstBalance: m.cmaFirstBalance,
@@ -764,6 +769,7 @@ class Run {
     const nrFree = this.sys.nrFreeByOrder();
     const pbo = this.sys.pageblockOrder;
     out["end.nrFreePages"] = stats.nrFreePages;
+    out["end.pcpPages"] = this.sys.pcpPages; // free, but on per-cpu lists
     out["end.freePct"] = pct(stats.nrFreePages, this.sys.nrPages);
     // At the pageblock order (a huge page, or a CMA-sized chunk), under keys that do not
     // change with it, so configurations with other pageblock orders line up.

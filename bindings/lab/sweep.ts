@@ -47,6 +47,9 @@ export const SWEEP_AXES = [
   "extfragThreshold",
   "watermarkBoostFactor",
   "iommuStyle",
+  "pcp",
+  "cpus",
+  "percpuPagelistHighFraction",
   "seed",
 ] as const;
 export type SweepAxis = (typeof SWEEP_AXES)[number];
@@ -122,7 +125,7 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
   if (values.length === 0) fail(path, "must list at least one value");
   values.forEach((v, i) => {
     const at = `${path}[${i}]`;
-    const flag = axis === "cmaFirstBalance" || axis === "allocNoFragment" || axis === "compaction";
+    const flag = axis === "cmaFirstBalance" || axis === "allocNoFragment" || axis === "compaction" || axis === "pcp";
     const ok =
       axis === "backend"
         ? v === "wasm" || v === "ts"
@@ -136,13 +139,17 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
                 ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
                 : axis === "claimThresholdPages"
                   ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 20
-                  : axis === "compactionProactiveness" || axis === "extfragThreshold"
-                    ? Number.isInteger(v) &&
-                      (v as number) >= 0 &&
-                      (v as number) <= (axis === "extfragThreshold" ? 1000 : 100)
-                    : axis === "watermarkBoostFactor"
-                      ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2147483647
-                      : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
+                  : axis === "cpus"
+                    ? Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 256
+                    : axis === "percpuPagelistHighFraction"
+                      ? Number.isInteger(v) && (v === 0 || ((v as number) >= 8 && (v as number) <= 2 ** 31 - 1))
+                      : axis === "compactionProactiveness" || axis === "extfragThreshold"
+                        ? Number.isInteger(v) &&
+                          (v as number) >= 0 &&
+                          (v as number) <= (axis === "extfragThreshold" ? 1000 : 100)
+                        : axis === "watermarkBoostFactor"
+                          ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2147483647
+                          : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
     if (!ok) {
       const want =
         axis === "backend"
@@ -157,13 +164,17 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
                   ? "an integer in 0..4294967295"
                   : axis === "claimThresholdPages"
                     ? "a number of pages"
-                    : axis === "compactionProactiveness"
-                      ? "an integer in 0..100"
-                      : axis === "extfragThreshold"
-                        ? "an integer in 0..1000"
-                        : axis === "watermarkBoostFactor"
-                          ? "an integer in 0..2147483647"
-                          : "an integer in 1..20";
+                    : axis === "cpus"
+                      ? "an integer in 1..256"
+                      : axis === "percpuPagelistHighFraction"
+                        ? "0 or an integer of at least 8"
+                        : axis === "compactionProactiveness"
+                          ? "an integer in 0..100"
+                          : axis === "extfragThreshold"
+                            ? "an integer in 0..1000"
+                            : axis === "watermarkBoostFactor"
+                              ? "an integer in 0..2147483647"
+                              : "an integer in 1..20";
       fail(at, `must be ${want}, got ${JSON.stringify(v)}`);
     }
   });

@@ -37,6 +37,7 @@ import {
   KIND_ALLOC,
   KIND_BUDDY,
   KIND_NONE,
+  KIND_PCP,
   MIGRATE_CMA,
   MIGRATE_MOVABLE,
   MAX_NR_ZONES,
@@ -274,6 +275,23 @@ export type ZoneName = "DMA" | "DMA32" | "Normal";
 
 /** The kernel versions whose page-allocator rules dmasim can follow (createSystem's `kernel`). */
 export const KERNEL_VERSIONS = ["6.1", "6.12", "6.18"] as const;
+/** The most CPUs a machine may have (the engine's PCP_MAX_CPUS). */
+export const MAX_CPUS = 256;
+/** MIN_PERCPU_PAGELIST_HIGH_FRACTION: the smallest non-zero vm.percpu_pagelist_high_fraction. */
+export const MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8;
+
+/** One CPU's struct per_cpu_pages for one zone. */
+export interface PcpInfo {
+  cpu: number;
+  /** Pages on its lists. */
+  count: number;
+  /** pcp->high: a free that brings count to it returns pages to the buddy lists (0 until first use). */
+  high: number;
+  /** pcp->batch: blocks per refill, and what a drain leaves at least. */
+  batch: number;
+  highMin: number;
+  highMax: number;
+}
 export type KernelVersion = (typeof KERNEL_VERSIONS)[number];
 /** gfpArgs() of a call without flags: ZONE_NORMAL, no reserves. */
 const NORMAL_NO_RESERVES: readonly [number, number] = [ZONE_NORMAL, 0];
@@ -306,6 +324,14 @@ export interface AllocFlags {
    * (false: as GFP_NOCOMPACT, which gfp_compaction_allowed() refuses). Default true.
    */
   compact?: boolean;
+  /** The CPU the allocation runs on, whose per-cpu page lists it uses (0..cpus-1). Default 0. */
+  cpu?: number;
+}
+
+/** Where a free runs (__free_pages() on some CPU). */
+export interface FreeOptions {
+  /** The CPU whose per-cpu page lists take the freed block (0..cpus-1). Default 0. */
+  cpu?: number;
 }
 
 /** One populated zone. */
@@ -329,10 +355,14 @@ export interface ZoneInfo {
 
 /** What a pfn holds, for inspection. */
 export interface PageInfo {
-  /** "free": head of a free block; "allocated": head of an allocation; "tail": inside a block. */
-  state: "free" | "allocated" | "tail";
+  /**
+   * "free": head of a free block on the buddy lists; "pcp": head of a free block
+   * on a per-cpu page list (free, but not in NR_FREE_PAGES); "allocated": head
+   * of an allocation; "tail": inside a block.
+   */
+  state: "free" | "pcp" | "allocated" | "tail";
   order: number;
-  /** Free list (free) or requested migratetype (allocated); null for tails. */
+  /** Free list (free), pcp list (pcp) or requested migratetype (allocated); null for tails. */
   migratetype: MigratetypeName | null;
   /** The zone the page belongs to. */
   zone: ZoneName;
@@ -527,11 +557,15 @@ export class Mm {
       })
     )
       return null;
+    const cpu = flags === undefined ? 0 : this.cpuArg("allocPages", flags.cpu);
     let ret: number;
     try {
+      if (cpu !== 0) this.engine.setCpu(cpu);
       ret = this.engine.allocPages(order, mt, highestZone, gfp);
     } catch (err) {
       throw engineOutOfMemory("allocPages", err);
+    } finally {
+      if (cpu !== 0) this.engine.setCpu(0);
     }
     return ret < 0 ? null : ret;
   }
@@ -550,6 +584,7 @@ export class Mm {
     this.orderArg("allocPagesBatch", order);
     const mt = allocMigratetype("allocPagesBatch", migratetype);
     const [highestZone, gfp] = this.gfpArgs("allocPagesBatch", flags);
+    const cpu = this.cpuArg("allocPagesBatch", flags.cpu);
     if (this.faultInjection.enabled) {
       // One allocPages() per page, so each meets its failure point in order.
       const out = new Int32Array(count);
@@ -558,7 +593,12 @@ export class Mm {
     }
     const e = this.engine;
     e.batchReserve(count);
-    e.allocPagesBatch(count, order, mt, highestZone, gfp);
+    if (cpu !== 0) e.setCpu(cpu);
+    try {
+      e.allocPagesBatch(count, order, mt, highestZone, gfp);
+    } finally {
+      if (cpu !== 0) e.setCpu(0);
+    }
     return this.inst
       .bufferView(
         Int32Array,
@@ -570,8 +610,9 @@ export class Mm {
   }
 
   /** `count` __free_pages() calls in one engine call; all are checked first, so a bad pfn frees none. */
-  freePagesBatch(pfns: ArrayLike<number>, order = 0): void {
+  freePagesBatch(pfns: ArrayLike<number>, order = 0, options?: FreeOptions): void {
     this.orderArg("freePagesBatch", order);
+    const cpu = this.freeCpuArg("freePagesBatch", options);
     if (typeof pfns !== "object" || pfns === null)
       throw new DmaSimError("EINVAL", "freePagesBatch: pfns must be an array");
     requireInt("freePagesBatch", "pfns.length", pfns.length, 0, 2 ** 26);
@@ -589,7 +630,13 @@ export class Mm {
         pfns.length,
       )
       .set(pfns);
-    const ret = e.freePagesBatch(pfns.length, order);
+    if (cpu !== 0) e.setCpu(cpu);
+    let ret: number;
+    try {
+      ret = e.freePagesBatch(pfns.length, order);
+    } finally {
+      if (cpu !== 0) e.setCpu(0);
+    }
     if (ret < 0)
       throw DmaSimError.fromErrno(
         ret,
@@ -601,6 +648,99 @@ export class Mm {
       if (handle) handle.alive = false;
       this.handles.delete(id);
     }
+  }
+
+  /** Online CPUs (createSystem's `cpus`). */
+  get cpus(): number {
+    return this.engine.cpuCount();
+  }
+
+  /** Whether freed pages go through per-cpu page lists (createSystem's `pcp`). */
+  get pcpEnabled(): boolean {
+    return Boolean(this.engine.pcpListsEnabled());
+  }
+
+  /** vm.percpu_pagelist_high_fraction in force (0: pcp->high follows the low watermark). */
+  get percpuPagelistHighFraction(): number {
+    return this.engine.percpuPagelistHighFractionValue();
+  }
+
+  /**
+   * Sets vm.percpu_pagelist_high_fraction as the sysctl does: 0 or at least 8
+   * (else EINVAL, nothing changed); a change re-sizes every zone's pagesets
+   * (high_min = high_max = managed / fraction / cpus, at least 4 * batch).
+   */
+  setPercpuPagelistHighFraction(value: number): void {
+    requireInt("setPercpuPagelistHighFraction", "value", value, 0, 2 ** 31 - 1);
+    if (this.engine.setPercpuPagelistHighFractionValue(value) < 0)
+      throw new DmaSimError(
+        "EINVAL",
+        `setPercpuPagelistHighFraction: ${value} must be 0 or at least ${MIN_PERCPU_PAGELIST_HIGH_FRACTION}`,
+      );
+  }
+
+  /** Each CPU's pageset in `zone` (default Normal): count, high, batch, high_min, high_max. */
+  pcp(zone: ZoneName = "Normal"): PcpInfo[] {
+    const z = ZONE_NAMES.indexOf(requireOneOf("pcp", "zone", zone, ZONE_NAMES.slice(0, ZONE_NORMAL + 1)));
+    const e = this.engine;
+    return Array.from({ length: e.cpuCount() }, (_, cpu) => ({
+      cpu,
+      count: e.pcpState(cpu, z, 0),
+      high: e.pcpState(cpu, z, 1),
+      batch: e.pcpState(cpu, z, 4),
+      highMin: e.pcpState(cpu, z, 2),
+      highMax: e.pcpState(cpu, z, 3),
+    }));
+  }
+
+  /**
+   * Per-cpu list traffic since boot, in pages: moved onto the lists by
+   * rmqueue_bulk() refills (the kernel traces each block as
+   * mm_page_alloc_zone_locked with percpu_refill=1) and returned by
+   * free_pcppages_bulk() (mm_page_pcpu_drain).
+   */
+  get pcpTraffic(): { refillPages: number; drainPages: number } {
+    return { refillPages: this.engine.pcpTraffic(0), drainPages: this.engine.pcpTraffic(1) };
+  }
+
+  /** Pages on all CPUs' per-cpu page lists (free, but not in nrFreePages). */
+  get pcpPages(): number {
+    return this.engine.pcpPages(-1);
+  }
+
+  /**
+   * drain_all_pages(): every CPU's per-cpu page lists of `zone` (all zones when
+   * omitted) back to the buddy lists; with `cpu`, drain_local_pages() on that CPU only.
+   */
+  drainPages(options: { zone?: ZoneName; cpu?: number } = {}): void {
+    const o = requireObject("drainPages", "options", options) as { zone?: ZoneName; cpu?: number };
+    const zone = o.zone;
+    const z =
+      zone === undefined
+        ? -1
+        : ZONE_NAMES.indexOf(requireOneOf("drainPages", "zone", zone, ZONE_NAMES.slice(0, ZONE_NORMAL + 1)));
+    const cpu = o.cpu === undefined ? -1 : this.cpuArg("drainPages", o.cpu);
+    if (cpu < 0) {
+      this.engine.drainPages(z, false);
+      return;
+    }
+    this.engine.setCpu(cpu);
+    try {
+      this.engine.drainPages(z, true);
+    } finally {
+      this.engine.setCpu(0);
+    }
+  }
+
+  private cpuArg(where: string, cpu: unknown): number {
+    if (cpu === undefined) return 0;
+    return requireInt(where, "cpu", cpu, 0, this.engine.cpuCount() - 1);
+  }
+
+  private freeCpuArg(where: string, options: FreeOptions | undefined): number {
+    if (options === undefined) return 0;
+    const o = requireObject(where, "options", options) as FreeOptions;
+    return this.cpuArg(where, o.cpu);
   }
 
   private gfpArgs(where: string, flags: AllocFlags): [number, number] {
@@ -666,13 +806,20 @@ export class Mm {
   }
 
   /** __free_pages(): frees the block allocated at `pfn` with `order`. Pinned pages cannot be freed (EBUSY). */
-  freePages(pfn: number, order = 0): void {
+  freePages(pfn: number, order = 0, options?: FreeOptions): void {
     this.pfnArg("freePages", pfn);
     this.orderArg("freePages", order);
+    const cpu = this.freeCpuArg("freePages", options);
     this.pageHolds.refuseHeld(`freePages(${pfn}, ${order})`, pfn, 2 ** order);
     // Only a page with a live MovablePage handle needs its owner id (one more crossing).
     const id = this.handles.size > 0 ? this.engine.ownerOf(pfn) : -1;
-    const ret = this.engine.freePages(pfn, order);
+    if (cpu !== 0) this.engine.setCpu(cpu);
+    let ret: number;
+    try {
+      ret = this.engine.freePages(pfn, order);
+    } finally {
+      if (cpu !== 0) this.engine.setCpu(0);
+    }
     if (ret < 0) {
       const why =
         ret === -ERRNO.EBUSY
@@ -688,8 +835,9 @@ export class Mm {
   }
 
   /** alloc_pages(GFP_HIGHUSER_MOVABLE): a movable block and its owner, or null. */
-  allocMovable(order = 0): MovablePage | null {
-    const pfn = this.allocPages(order, "movable");
+  allocMovable(order = 0, options?: FreeOptions): MovablePage | null {
+    const cpu = this.freeCpuArg("allocMovable", options);
+    const pfn = this.allocPages(order, "movable", cpu === 0 ? undefined : { cpu });
     return pfn === null ? null : this.ownerOf(pfn);
   }
 
@@ -713,7 +861,8 @@ export class Mm {
     const { shortPins, longPins } = decodePagePins(this.engine.pagePins(pfn));
     const owner = s.kind === KIND_ALLOC ? this.engine.ownerOf(pfn) : -1;
     return {
-      state: s.kind === KIND_BUDDY ? "free" : s.kind === KIND_ALLOC ? "allocated" : "tail",
+      state:
+        s.kind === KIND_BUDDY ? "free" : s.kind === KIND_ALLOC ? "allocated" : s.kind === KIND_PCP ? "pcp" : "tail",
       order: s.kind === KIND_NONE ? 0 : s.order,
       migratetype: s.kind === KIND_NONE ? null : MIGRATETYPES[s.migratetype]!,
       zone: ZONE_NAMES[this.engine.zoneOfPfn(pfn)] as ZoneName,

@@ -18,7 +18,7 @@ import {
 } from "dmasim";
 // An internal helper, tested from source (not part of the public API).
 import { pfnAt } from "../../bindings/dma-buf/dma-buf.ts";
-import { MIB, expectUntouched, onBoth } from "../helpers.ts";
+import { MIB, expectUntouched, onBoth, freeMemory } from "../helpers.ts";
 
 const PAGE = 4096;
 const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
@@ -321,7 +321,7 @@ describe("backing negotiation (deferred allocation)", () => {
       expect([map.faults, map.residentPages]).toEqual([259, 259]);
       const iova = gpuDrv.sgt.entries[0]!.dmaAddress!;
       expect(gpu.dmaRead(iova + MIB, 3 * PAGE)).toEqual(data.subarray(MIB));
-      const freeBefore = sys.stats().nrFreePages;
+      const freeBefore = freeMemory(sys);
 
       // The ISA device attaches (static: mapped and pinned at attach): the backing moves below 64 MiB.
       const isaAtt = buf.attach(isa);
@@ -336,7 +336,7 @@ describe("backing negotiation (deferred allocation)", () => {
       expect([gpuDrv.notified, gpuDrv.sgt, gpu.activeMappings]).toEqual([1, null, 0]);
       expect([map.zaps, map.residentPages, buf.stats.zaps]).toEqual([1, 0, 1]);
       for (const r of oldRuns) expect(sys.pageInfo(r.pfn).state).not.toBe("allocated"); // the old backing went back
-      expect(sys.stats().nrFreePages).toBe(freeBefore); // 259 CMA pages taken, 259 pages given back
+      expect(freeMemory(sys)).toBe(freeBefore); // 259 CMA pages taken, 259 pages given back
       // Every view sees the data: the ISA device, the GPU after a remap, the mapping after faulting again.
       const isaAddr = isaAtt.sgt!.entries[0]!.dmaAddress!;
       expect(isaAddr).toBe(info.runs[0]!.pfn * PAGE);

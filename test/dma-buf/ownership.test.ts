@@ -17,7 +17,7 @@ import {
   type DmaBufOps,
   type System,
 } from "dmasim";
-import { MIB, expectUntouched, onBoth } from "../helpers.ts";
+import { MIB, expectUntouched, onBoth, freeMemory } from "../helpers.ts";
 
 const PAGE = 4096;
 const OPTIONS = {
@@ -51,10 +51,10 @@ describe("pages held by kernel-side owners are theirs to free", () => {
       expect(cma.pfn >= area.basePfn && cma.pfn < area.basePfn + area.count).toBe(true);
       expectUntouched(sys, "EBUSY", () => area.release(cma.pfn, 8));
       expectUntouched(sys, "EBUSY", () => area.release(cma.pfn + 4, 1));
-      const free = sys.stats().nrFreePages;
+      const free = freeMemory(sys);
       system.p.close(system.fd);
       cma.p.close(cma.fd);
-      expect(sys.stats().nrFreePages).toBe(free + 16 + 8);
+      expect(freeMemory(sys)).toBe(free + 16 + 8);
       sys.check();
     });
   });
@@ -123,7 +123,7 @@ describe("operations with user callbacks complete or change nothing", () => {
 
   it("exit() with an exporter whose release() throws: the process is gone, uncharged, and the error reported", async () => {
     await onBoth({ ramBytes: 16 * MIB }, (sys) => {
-      const free = sys.stats().nrFreePages;
+      const free = freeMemory(sys);
       const buf = exporter(sys, true);
       const other = exporter(sys, false);
       const p = sys.process("p");
@@ -131,7 +131,7 @@ describe("operations with user callbacks complete or change nothing", () => {
       p.dmaBufFd(other);
       expect(() => p.exit()).toThrow("exporter bug");
       expect([p.running, p.openFds, buf.released, other.released]).toEqual([false, [], true, true]);
-      expect(sys.stats().nrFreePages).toBe(free);
+      expect(freeMemory(sys)).toBe(free);
       sys.check();
     });
   });
@@ -183,13 +183,13 @@ describe("operations with user callbacks complete or change nothing", () => {
       buf.mapAttachment(att, "bidirectional");
       const oldRuns = deferredInfo(buf)!.runs;
       expect(deferredInfo(buf)!.placement).toBe("pages");
-      const free = sys.stats().nrFreePages;
+      const free = freeMemory(sys);
       expect(() => buf.attach(sys.device("isa"))).toThrow("importer bug");
       // Moved to the low CMA area; the importer's mapping of the old pages is gone.
       expect(deferredInfo(buf)!.placement).toBe("cma");
       expect(gpu.activeMappings).toBe(0);
       for (const r of oldRuns) expect(sys.pageInfo(r.pfn).state).not.toBe("allocated");
-      expect(sys.stats().nrFreePages).toBe(free);
+      expect(freeMemory(sys)).toBe(free);
       sys.check();
       buf.detach(att);
       buf.put();
@@ -204,13 +204,13 @@ describe("every byte charged", () => {
       const p = sys.process("p", { dmabufLimitBytes: 3 * PAGE });
       const heapFd = p.open("/dev/dma_heap/system");
       const fd = p.ioctl(heapFd, DMA_HEAP_IOCTL_ALLOC, { len: PAGE, fd: 0, fdFlags: O_RDWR, heapFlags: 0 }).fd;
-      const free = sys.stats().nrFreePages;
+      const free = freeMemory(sys);
       // Two private copies fit beside the buffer (1 + 2 pages = the limit) ...
       const maps = [1, 2, 3].map(() => p.mmap(fd, PAGE, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE));
       maps[0]!.write(0, new Uint8Array([1]));
       maps[1]!.write(0, new Uint8Array([2]));
       expect(p.accounting()).toMatchObject({ chargedBytes: PAGE, privateCopyBytes: 2 * PAGE });
-      expect(sys.stats().nrFreePages).toBe(free - 2);
+      expect(freeMemory(sys)).toBe(free - 2);
       // ... a third is refused, with no page taken from the buddy allocator.
       expectUntouched(sys, "ENOMEM", () => maps[2]!.write(0, new Uint8Array([3])));
       // A new buffer counts the copies too.
@@ -222,7 +222,7 @@ describe("every byte charged", () => {
       expect(p.accounting().privateCopyBytes).toBe(PAGE);
       maps[2]!.write(0, new Uint8Array([3]));
       p.exit();
-      expect([p.accounting().privateCopyBytes, sys.stats().nrFreePages]).toEqual([0, free + 1]);
+      expect([p.accounting().privateCopyBytes, freeMemory(sys)]).toEqual([0, free + 1]);
       sys.check();
     });
   });

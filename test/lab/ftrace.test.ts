@@ -30,6 +30,21 @@ function skip(line: string): string {
 describe("parseTraceLine: kmem events", () => {
   const cases: [string, string, Partial<TraceEvent>][] = [
     [
+      "per-cpu refill (observation): mm_page_alloc_zone_locked with percpu_refill=1",
+      "mm_page_alloc_zone_locked: page=000000003c1b1f2e pfn=0x12a4c order=0 migratetype=1 percpu_refill=1",
+      { name: "mm_page_alloc_zone_locked", pfn: 0x12a4c, order: 0, migratetype: 1, percpuRefill: true },
+    ],
+    [
+      "a buddy-level allocation that is no refill: percpu_refill=0",
+      "mm_page_alloc_zone_locked: page=000000003c1b1f2e pfn=0x12a00 order=9 migratetype=1 percpu_refill=0",
+      { name: "mm_page_alloc_zone_locked", pfn: 0x12a00, order: 9, percpuRefill: false },
+    ],
+    [
+      "per-cpu drain (observation)",
+      "mm_page_pcpu_drain: page=000000003c1b1f2e pfn=0x12a4c order=1 migratetype=2",
+      { name: "mm_page_pcpu_drain", pfn: 0x12a4c, order: 1, migratetype: 2, percpuRefill: undefined },
+    ],
+    [
       "v5.14+ with the trace prefix, hex pfn, hashed page",
       "  kworker/0:1-42    [000] d..1.  1234.567890: mm_page_alloc: page=000000003c1b1f2e pfn=0x12a4c order=0 migratetype=1 gfp_flags=GFP_HIGHUSER_MOVABLE|__GFP_ZERO",
       { name: "mm_page_alloc", pfn: 0x12a4c, order: 0, migratetype: 1 },
@@ -229,11 +244,7 @@ describe("parseTraceLine: skipped lines", () => {
       "kmalloc: call_site=__alloc_skb+0x8e/0x1d0 ptr=00000000e0f1a2b3 bytes_req=640 bytes_alloc=1024 gfp_flags=GFP_KERNEL",
       "other event",
     ],
-    [
-      "mm_page_alloc_zone_locked: page=000000003c1b1f2e pfn=0x12a4c order=0 migratetype=1 percpu_refill=1",
-      "other event",
-    ],
-    ["mm_page_pcpu_drain: page=000000003c1b1f2e pfn=0x12a4c order=0 migratetype=1", "other event"],
+    ["mm_page_pcpu_drain: page=000000003c1b1f2e order=0 migratetype=1", "malformed: missing pfn"],
     ["cma_alloc_busy_retry: name=reserved pfn=0x7a000 page=000000009a8b7c6d count=256 align=8", "other event"],
     ["mm_page_alloc: page=000000003c1b1f2e order=0 migratetype=1 gfp_flags=GFP_KERNEL", "malformed: missing pfn"],
     ["mm_page_alloc:", "malformed: missing pfn"],

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createRandom, createSystem, type MovablePage, type System } from "dmasim";
-import { BACKENDS, MIB, onBoth } from "../helpers.ts";
+import { BACKENDS, MIB, onBoth, freeMemory } from "../helpers.ts";
 // The Lab modules are not in the package's exports (yet): import the built files.
 import { createReplayer, formatTraceLine, replayTrace, type FormatOptions, type TraceEvent } from "dmasim/lab";
 
@@ -100,9 +100,11 @@ describe("replay of the fixture trace", () => {
       lines: 52,
       events: 32,
       unmatchedFrees: 1,
-      nrFreePages: 16384 - 10,
       allocAgreementPct: 77.8,
     });
+    // Free memory: all but the 10 live pages, split between NR_FREE_PAGES and
+    // the pages left on the per-cpu lists (free, not counted there).
+    expect(a.summary.nrFreePages! + a.summary.pcpPages!).toBe(16384 - 10);
     expect(a.machine).toEqual({
       ramBytes: 64 * MIB,
       pageSize: 4096,
@@ -141,7 +143,7 @@ describe("frees reach the right simulated pages", () => {
   it("whole blocks, split blocks and batched frees", async () => {
     await onBoth(SMALL, (sys) => {
       const r = createReplayer(sys);
-      const initial = sys.stats().nrFreePages;
+      const initial = freeMemory(sys);
       const T1 = 0x9000,
         T2 = 0x9100,
         T3 = 0x9200;
@@ -181,7 +183,7 @@ describe("frees reach the right simulated pages", () => {
       r.feed(batched(T1));
       expect(sys.pageInfo(m1.simPfn!).state).not.toBe("allocated");
       sys.check();
-      expect(sys.stats().nrFreePages).toBe(initial);
+      expect(freeMemory(sys)).toBe(initial);
       const out = r.finish();
       expect(out.replay).toMatchObject({
         frees: 3,
@@ -199,7 +201,7 @@ describe("frees reach the right simulated pages", () => {
     await onBoth(machine, (sys) => {
       const r = createReplayer(sys);
       const area = sys.cma("reserved");
-      const initial = sys.stats().nrFreePages;
+      const initial = freeMemory(sys);
       const inArea = (pfn: number) => pfn >= area.basePfn && pfn < area.basePfn + area.count;
       // Three unmovable 2 MiB blocks: CMA then holds over half the free memory, so
       // movable requests are served from it first (__rmqueue()'s balance rule).
@@ -226,7 +228,7 @@ describe("frees reach the right simulated pages", () => {
       r.feed(line({ name: "cma_release", pfn: 0x80000, area: "reserved", count: area.count }));
       for (let i = 0; i < 3; i++) r.feed(free(0x40000 + i * 512, 9));
       sys.check();
-      expect(sys.stats().nrFreePages).toBe(initial);
+      expect(freeMemory(sys)).toBe(initial);
       const out = r.finish();
       expect(out.replay).toMatchObject({
         allocs: 303,
@@ -473,5 +475,40 @@ describe("errors", () => {
     r.feed(readFileSync(FIXTURE, "utf8").split("\n")[14]!);
     r.finish();
     expect(() => r.feed("mm_page_free: page=0 pfn=0x1 order=0")).toThrow(expect.objectContaining({ code: "EINVAL" }));
+  });
+});
+
+describe("per-cpu list events (observations)", () => {
+  it("counts mm_page_alloc_zone_locked and mm_page_pcpu_drain beside the simulation's own pcp traffic", async () => {
+    // 64 MiB: 16384 pages; zone_batchsize(): min(16384 >> 10, 256) / 4 = 4;
+    // rounddown_pow_of_two(4 + 2) - 1 = 3. The one movable allocation refills
+    // CPU 0's empty list with 3 pages (nr_pcp_alloc(): batch 3 << 0, below
+    // max_nr_alloc), takes one, and nothing drains.
+    const out = await onBoth({ ramBytes: 64 * MIB, storeContents: false }, (sys) => {
+      const r = createReplayer(sys);
+      const head = "  kworker/0:1-42  [000] .....  4.918914: ";
+      r.feed(
+        `${head}mm_page_alloc_zone_locked: page=000000003c1b1f2e pfn=0x1000 order=0 migratetype=1 percpu_refill=1`,
+      );
+      r.feed(
+        `${head}mm_page_alloc_zone_locked: page=000000003c1b1f2f pfn=0x1001 order=0 migratetype=1 percpu_refill=1`,
+      );
+      r.feed(alloc(0x1000, 0, 1, "GFP_HIGHUSER_MOVABLE"));
+      r.feed(
+        `${head}mm_page_alloc_zone_locked: page=000000003c1b1f30 pfn=0x1200 order=9 migratetype=1 percpu_refill=0`,
+      );
+      r.feed(`${head}mm_page_pcpu_drain: page=000000003c1b1f31 pfn=0x1002 order=1 migratetype=1`);
+      const res = r.finish();
+      return { replay: res.replay, byType: res.events.byType, skipped: res.events.skipped };
+    });
+    expect(out.replay).toMatchObject({
+      traceZoneLockedAllocs: 3,
+      tracePcpRefillPages: 2,
+      tracePcpDrainPages: 2,
+      simPcpRefillPages: 3,
+      simPcpDrainPages: 0,
+    });
+    expect(out.byType).toMatchObject({ mm_page_alloc_zone_locked: 3, mm_page_pcpu_drain: 1, mm_page_alloc: 1 });
+    expect(out.skipped).toBe(0);
   });
 });

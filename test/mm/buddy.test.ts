@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { MIGRATETYPES } from "dmasim";
 import { MIB, expectUntouched, onBoth } from "../helpers.ts";
 
+// Buddy-level rules: frees go straight to the buddy lists (no per-cpu page lists),
+// so every page lands where the rules tested here put it.
+const BUDDY_ONLY = { pcp: false } as const;
+
 // A 16 MiB machine: 4096 pages, four order-10 blocks, eight pageblocks of 512 pages.
 const RAM = 16 * MIB;
 const BLOCK10 = 1024;
@@ -13,7 +17,7 @@ const MT = Object.fromEntries(MIGRATETYPES.map((name, i) => [name, i])) as Recor
 
 describe("buddy allocator: split and merge", () => {
   it("boots with every page free in max-order blocks, lowest pfn first", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       expect(sys.nrFreeByOrder()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
       expect(sys.stats().nrFreePages).toBe(4096);
       expect(sys.pageInfo(0)).toMatchObject({ state: "free", order: 10, migratetype: "movable" });
@@ -22,7 +26,7 @@ describe("buddy allocator: split and merge", () => {
   });
 
   it("splits the smallest fitting block and hands out its lowest part", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const a = sys.allocPages(0, "movable");
       const b = sys.allocPages(0, "movable");
       const c = sys.allocPages(1, "movable");
@@ -37,7 +41,7 @@ describe("buddy allocator: split and merge", () => {
   });
 
   it("merges freed buddies back up to the largest order", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const a = sys.allocPages(0, "unmovable")!;
       const b = sys.allocPages(0, "unmovable")!;
       sys.freePages(a, 0);
@@ -53,7 +57,7 @@ describe("buddy allocator: split and merge", () => {
 
 describe("buddy allocator: fallback and stealing", () => {
   it("an unmovable request claims a whole max-order movable block and its pageblocks", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       expect(sys.allocPages(0, "unmovable")).toBe(0);
       expect(sys.pageblockMigratetype(0)).toBe("unmovable");
       expect(sys.pageblockMigratetype(PAGEBLOCK)).toBe("unmovable");
@@ -72,7 +76,7 @@ describe("buddy allocator: fallback and stealing", () => {
   }
 
   it("claims a pageblock when free + alike pages reach half of it", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       fillThenFree(sys, 300); // free blocks 0/o8, 256/o5, 288/o3, 296/o2 in pageblock 0
       const pfn = sys.allocPages(0, "unmovable");
       // 300 free >= 256: the block turns unmovable, then the smallest unmovable block is split.
@@ -98,7 +102,7 @@ describe("buddy allocator: fallback and stealing", () => {
   });
 
   it("claims with 100 free pages once the stealing threshold is lowered to 64", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       sys.setPolicy({ claimThresholdPages: 64 });
       fillThenFree(sys, 100);
       sys.allocPages(0, "unmovable");
@@ -109,7 +113,7 @@ describe("buddy allocator: fallback and stealing", () => {
   });
 
   it("takes a single block without claiming when too little of the pageblock is free", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       fillThenFree(sys, 100); // 0/o6, 64/o5, 96/o2
       expect(sys.allocPages(0, "unmovable")).toBe(0); // the largest fallback block, split
       expect(sys.pageblockMigratetype(0)).toBe("movable");
@@ -120,7 +124,7 @@ describe("buddy allocator: fallback and stealing", () => {
   });
 
   it("looks for the largest order first, then reclaimable tries unmovable before movable", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       expect(sys.allocPages(0, "unmovable")).toBe(0); // pfns 0..1023 turn unmovable
       // The largest fallback block wins over the fallback order: movable 1024/o10
       // beats unmovable 512/o9.
@@ -141,7 +145,7 @@ describe("buddy allocator and CMA pageblocks", () => {
   const options = { ramBytes: RAM, minFreeKbytes: 0, cma: [{ name: "reserved", bytes: 12 * MIB }] };
 
   it("movable requests use CMA first while CMA holds over half the free pages", async () => {
-    await onBoth(options, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...options }, (sys) => {
       expect(sys.cma("reserved").basePfn).toBe(1024);
       expect(sys.stats()).toMatchObject({ nrFreePages: 4096, nrFreeCmaPages: 3072 });
       // 3072 > 4096 / 2: the first movable page comes from the newest CMA block.
@@ -151,7 +155,7 @@ describe("buddy allocator and CMA pageblocks", () => {
   });
 
   it("without the balance rule, movable requests use CMA only when their own lists are empty", async () => {
-    await onBoth(options, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...options }, (sys) => {
       sys.setPolicy({ cmaFirstBalance: false });
       expect(sys.allocPages(0, "movable")).toBe(0);
       sys.freePages(0, 0);
@@ -161,7 +165,7 @@ describe("buddy allocator and CMA pageblocks", () => {
   });
 
   it("never serves unmovable or reclaimable requests from CMA", async () => {
-    await onBoth(options, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...options }, (sys) => {
       let got = 0;
       while (sys.allocPages(0, got % 2 ? "unmovable" : "reclaimable") !== null) got++;
       expect(got).toBe(1024);
@@ -171,7 +175,7 @@ describe("buddy allocator and CMA pageblocks", () => {
   });
 
   it("does not merge a CMA pageblock with a neighbour of another type", async () => {
-    await onBoth({ ramBytes: RAM, cma: [{ name: "one", bytes: 2 * MIB, base: 2 * MIB }] }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, cma: [{ name: "one", bytes: 2 * MIB, base: 2 * MIB }] }, (sys) => {
       // pfns 0..511 movable and 512..1023 CMA are buddies at order 9, yet stay apart.
       expect(sys.pageInfo(0)).toMatchObject({ state: "free", order: 9, migratetype: "movable" });
       expect(sys.pageInfo(512)).toMatchObject({ state: "free", order: 9, migratetype: "cma" });
@@ -187,7 +191,14 @@ describe("buddy allocator and CMA pageblocks", () => {
 describe("other geometries", () => {
   it("64 KiB pages with pageblock order equal to MAX_PAGE_ORDER", async () => {
     await onBoth(
-      { ramBytes: 64 * MIB, pageSize: 65536, maxOrder: 5, pageblockOrder: 5, cma: [{ name: "r", bytes: 16 * MIB }] },
+      {
+        ...BUDDY_ONLY,
+        ramBytes: 64 * MIB,
+        pageSize: 65536,
+        maxOrder: 5,
+        pageblockOrder: 5,
+        cma: [{ name: "r", bytes: 16 * MIB }],
+      },
       (sys) => {
         expect(sys.nrPages).toBe(1024);
         expect(sys.nrFreeByOrder()).toEqual([0, 0, 0, 0, 0, 32]);
@@ -209,7 +220,7 @@ describe("other geometries", () => {
 
 describe("batched entry points", () => {
   it("allocate and free N blocks in one engine call, with the same result as N calls", async () => {
-    const batched = await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    const batched = await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const pfns = sys.allocPagesBatch(5000, 0, "movable");
       expect(pfns.filter((p) => p >= 0).length).toBe(4096);
       expect(pfns[4096]).toBe(-12);
@@ -220,7 +231,7 @@ describe("batched entry points", () => {
       sys.freePagesBatch(pfns.slice(0, 4096));
       return sys.stateHash();
     });
-    const single = await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    const single = await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const pfns: number[] = [];
       for (let i = 0; i < 5000; i++) pfns.push(sys.allocPages(0, "movable") ?? -12);
       for (const pfn of pfns.slice(0, 4096)) sys.freePages(pfn, 0);

@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { createSystem } from "dmasim";
 import { MIB, expectUntouched, fillMovable, onBoth } from "../helpers.ts";
 
+// Buddy-level rules: frees go straight to the buddy lists (no per-cpu page lists),
+// so every page lands where the rules tested here put it.
+const BUDDY_ONLY = { pcp: false } as const;
+
 // 64 MiB of RAM (16384 pages) with a 16 MiB area placed top-down: pfns 12288..16383.
 const LENDING = { ramBytes: 64 * MIB, minFreeKbytes: 0, cma: [{ name: "reserved", bytes: 16 * MIB }] };
 const AREA_BASE = 12288;
@@ -14,7 +18,7 @@ function tag(id: number): Uint8Array {
 
 describe("CMA lends its memory to movable pages and wins it back", () => {
   it("migrates borrowed pages out, contents intact, and hands the range out", async () => {
-    const summary = await onBoth(LENDING, (sys) => {
+    const summary = await onBoth({ ...BUDDY_ONLY, ...LENDING }, (sys) => {
       const area = sys.cma("reserved");
       expect([area.basePfn, area.count]).toEqual([AREA_BASE, AREA_PAGES]);
       const pages = fillMovable(sys);
@@ -66,7 +70,7 @@ describe("CMA lends its memory to movable pages and wins it back", () => {
   });
 
   it("fails with EBUSY on a short-term pinned page, after 5 migration passes, leaking nothing", async () => {
-    await onBoth(LENDING, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...LENDING }, (sys) => {
       const area = sys.cma("reserved");
       const pages = fillMovable(sys);
       pages
@@ -96,7 +100,7 @@ describe("CMA lends its memory to movable pages and wins it back", () => {
   });
 
   it("fails with EBUSY on a long-term pinned page outside CMA without migration passes", async () => {
-    await onBoth({ ramBytes: 64 * MIB, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: 64 * MIB, minFreeKbytes: 0 }, (sys) => {
       const pages = fillMovable(sys);
       pages.slice(2048, 8192).forEach((p) => p.free());
       const pinned = pages[10]!;
@@ -112,7 +116,7 @@ describe("CMA lends its memory to movable pages and wins it back", () => {
   });
 
   it("a long-term pin first moves a page out of CMA", async () => {
-    await onBoth(LENDING, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...LENDING }, (sys) => {
       const pages = fillMovable(sys);
       pages
         .filter((p) => p.pfn < AREA_BASE)
@@ -139,7 +143,7 @@ describe("CMA bitmap allocation", () => {
   const BASE = 48; // pageblock-aligned, not aligned to order 6 (64 pages)
 
   it("aligns to the requested order in an area whose base is not aligned to it", async () => {
-    await onBoth({ ...SMALL, cma: [{ name: "a", bytes: 512 * 4096, base: BASE * 4096 }] }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...SMALL, cma: [{ name: "a", bytes: 512 * 4096, base: BASE * 4096 }] }, (sys) => {
       const area = sys.cma("a");
       expect(area.basePfn).toBe(BASE);
       const p1 = area.alloc(4, 6);
@@ -154,21 +158,24 @@ describe("CMA bitmap allocation", () => {
   });
 
   it("uses the bit granularity for offsets and sizes (orderPerBit 2)", async () => {
-    await onBoth({ ...SMALL, cma: [{ name: "a", bytes: 512 * 4096, base: BASE * 4096, orderPerBit: 2 }] }, (sys) => {
-      const area = sys.cma("a");
-      expect(area.alloc(4, 6)).toBe(64); // offset 48 >> 2 = 12 bits, mask 15
-      expect(area.alloc(1, 0)).toBe(48); // one page still takes a 4-page bit
-      expect(area.alloc(1, 0)).toBe(52);
-      expect(area.available).toBe(512 - 6);
-      // Releasing 1 page of the first bit clears a bit that covers only it: fine.
-      expect(area.release(48, 1)).toBe(true);
-      expect(area.alloc(5, 0)).toBe(56); // 2 bits: bit 0 alone is too short, bits 2-3 fit
-      expect(area.debugShowAreas()).toBe("cma: number of available pages: 4@0+492@5=> 502 free of 512 total pages\n");
-    });
+    await onBoth(
+      { ...BUDDY_ONLY, ...SMALL, cma: [{ name: "a", bytes: 512 * 4096, base: BASE * 4096, orderPerBit: 2 }] },
+      (sys) => {
+        const area = sys.cma("a");
+        expect(area.alloc(4, 6)).toBe(64); // offset 48 >> 2 = 12 bits, mask 15
+        expect(area.alloc(1, 0)).toBe(48); // one page still takes a 4-page bit
+        expect(area.alloc(1, 0)).toBe(52);
+        expect(area.available).toBe(512 - 6);
+        // Releasing 1 page of the first bit clears a bit that covers only it: fine.
+        expect(area.release(48, 1)).toBe(true);
+        expect(area.alloc(5, 0)).toBe(56); // 2 bits: bit 0 alone is too short, bits 2-3 fit
+        expect(area.debugShowAreas()).toBe("cma: number of available pages: 4@0+492@5=> 502 free of 512 total pages\n");
+      },
+    );
   });
 
   it("retries further on when the first candidate range is busy", async () => {
-    await onBoth({ ...SMALL, cma: [{ name: "a", bytes: 512 * 4096, base: BASE * 4096 }] }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...SMALL, cma: [{ name: "a", bytes: 512 * 4096, base: BASE * 4096 }] }, (sys) => {
       const area = sys.cma("a");
       const pages = [];
       for (;;) {
@@ -186,7 +193,7 @@ describe("CMA bitmap allocation", () => {
   });
 
   it("returns null for count 0, a request larger than the area, or a full area", async () => {
-    await onBoth({ ...SMALL, cma: [{ name: "a", bytes: 64 * 4096 }] }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...SMALL, cma: [{ name: "a", bytes: 64 * 4096 }] }, (sys) => {
       const area = sys.cma("a");
       expect(area.alloc(0)).toBeNull();
       expect(area.alloc(65)).toBeNull();
@@ -200,7 +207,7 @@ describe("CMA bitmap allocation", () => {
 
 describe("CMA release", () => {
   it("returns false outside the area and refuses pages it never handed out", async () => {
-    await onBoth({ ramBytes: 16 * MIB, cma: [{ name: "a", bytes: 4 * MIB }] }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: 16 * MIB, cma: [{ name: "a", bytes: 4 * MIB }] }, (sys) => {
       const area = sys.cma("a");
       const pfn = area.alloc(10)!;
       expect(area.release(0, 10)).toBe(false);
@@ -213,7 +220,7 @@ describe("CMA release", () => {
   });
 
   it("refuses a release that would clear a bit still covering allocated pages", async () => {
-    await onBoth({ ramBytes: 16 * MIB, cma: [{ name: "a", bytes: 4 * MIB, orderPerBit: 1 }] }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: 16 * MIB, cma: [{ name: "a", bytes: 4 * MIB, orderPerBit: 1 }] }, (sys) => {
       const area = sys.cma("a");
       const pfn = area.alloc(4)!;
       expectUntouched(sys, "EINVAL", () => area.release(pfn + 1, 1));
@@ -223,7 +230,7 @@ describe("CMA release", () => {
   });
 
   it("pages of an area are not freed through freePages", async () => {
-    await onBoth({ ramBytes: 16 * MIB, cma: [{ name: "a", bytes: 4 * MIB }] }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: 16 * MIB, cma: [{ name: "a", bytes: 4 * MIB }] }, (sys) => {
       const pfn = sys.cma("a").alloc(1)!;
       expectUntouched(sys, "EINVAL", () => sys.freePages(pfn, 0));
       expectUntouched(sys, "EINVAL", () => sys.freeContigRange(pfn, 1));
@@ -233,11 +240,12 @@ describe("CMA release", () => {
 
 describe("CMA declaration", () => {
   const declare = (cma: object[], extra: object = {}) =>
-    createSystem({ ramBytes: 64 * MIB, cma: cma as never, ...extra });
+    createSystem({ ...BUDDY_ONLY, ramBytes: 64 * MIB, cma: cma as never, ...extra });
 
   it("places areas top-down below their limit, each pageblock MIGRATE_CMA", async () => {
     await onBoth(
       {
+        ...BUDDY_ONLY,
         ramBytes: 64 * MIB,
         cma: [
           { name: "a", bytes: 8 * MIB },
@@ -261,6 +269,7 @@ describe("CMA declaration", () => {
   it("places an area bottom-up from 4 GiB when the machine has room above it", async () => {
     await onBoth(
       {
+        ...BUDDY_ONLY,
         ramBytes: 8 * 1024 * MIB,
         storeContents: false,
         cma: [

@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { createSystem, type System, type SystemOptions } from "dmasim";
 import { BACKENDS, PAGE, expectUntouched, fillMovable, onBoth } from "../helpers.ts";
 
+// Buddy-level rules: frees go straight to the buddy lists (no per-cpu page lists),
+// so every page lands where the rules tested here put it.
+const BUDDY_ONLY = { pcp: false } as const;
+
 // Small machines whose compaction can be followed page by page: pageblocks of
 // 8 pages (pageblock order 3), and no watermark reserve (min_free_kbytes 0,
 // so min = low = 0 pages).
@@ -59,7 +63,7 @@ describe("compact_memory (compact_nodes(): order -1, MIGRATE_SYNC, whole zone, s
     //   positions reset (migrate 0, free 56).
     // Counters: migrate scanned 4 × 8 = 32, free scanned 3 × 8 = 24, isolated
     // 16 sources + 12 targets = 28, pgmigrate_success 12, pgmigrate_fail 1.
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       const pages = evenPagesHeld(sys);
       expect(sys.nrFreeByOrder()).toEqual([32, 0, 0, 0]);
       sys.compactMemory();
@@ -118,7 +122,7 @@ describe("compact_memory (compact_nodes(): order -1, MIGRATE_SYNC, whole zone, s
     // The same layout with the top two pageblocks a CMA area: suitable_migration_target()
     // accepts MIGRATE_CMA blocks, so the moves are those of the test above and the
     // area ends up full of movable pages.
-    await onBoth({ ...TINY, cma: [{ name: "c", bytes: 16 * PAGE }] }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY, cma: [{ name: "c", bytes: 16 * PAGE }] }, (sys) => {
       expect([sys.pageblockMigratetype(48), sys.pageblockMigratetype(56)]).toEqual(["cma", "cma"]);
       const pages = evenPagesHeld(sys);
       expect(sys.stats().nrFreeCmaPages).toBe(8);
@@ -135,7 +139,7 @@ describe("compact_memory (compact_nodes(): order -1, MIGRATE_SYNC, whole zone, s
     // stops at 61 (three targets for three pages): 6→57, 4→59, 0→61. 6 and 7
     // merge to an order-1 block, 4 and 5 with it to order 2 at 4; 0 merges with
     // 1 only, its order-1 buddy being the pinned page.
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       const pages = evenPagesHeld(sys);
       const pinned = pages.find((p) => p.pfn === 2)!;
       pinned.pin();
@@ -157,7 +161,7 @@ describe("compact_memory (compact_nodes(): order -1, MIGRATE_SYNC, whole zone, s
     const hashes: string[] = [];
     for (const backend of BACKENDS) {
       for (const how of ["call", "file"] as const) {
-        const sys = await createSystem({ ...TINY, backend });
+        const sys = await createSystem({ ...BUDDY_ONLY, ...TINY, backend });
         evenPagesHeld(sys);
         if (how === "call") sys.compactMemory();
         else sys.writeFile("/proc/sys/vm/compact_memory", "1\n");
@@ -169,7 +173,7 @@ describe("compact_memory (compact_nodes(): order -1, MIGRATE_SYNC, whole zone, s
   });
 
   it("refuses bad writes with EINVAL and changes nothing", async () => {
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       evenPagesHeld(sys);
       // sysctl_compaction_handler(): proc_dointvec() then "only 1".
       for (const text of ["0", "2", "-1", "", "one", "1x", "99999999999"])
@@ -214,7 +218,7 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
     // pageblock for a movable request: compaction_capture() takes it (pfn 4). The
     // batch goes on: 2→37, 0→39 leave [0,4) free as one order-2 block.
     // compact_zone() stops at once with COMPACT_SUCCESS; the allocation gets pfn 4.
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       const pages = evenPagesHeld(sys);
       const got = sys.allocMovable(2)!;
       expect(got.pfn).toBe(4);
@@ -258,7 +262,7 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
     // unmovable request could steal it (find_suitable_fallback(), can_steal for
     // unmovable) and reports COMPACT_SUCCESS. The retried freelist takes it through
     // __rmqueue_fallback(): the whole pageblock becomes unmovable, pfn 0 is returned.
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       const pages = evenPagesHeld(sys);
       expect(sys.allocPages(1, "unmovable")).toBe(0);
       expect(placement(pages)).toMatchObject({ 0: 39, 2: 37, 4: 35, 6: 33 });
@@ -276,7 +280,7 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
 
   it("does nothing with compaction off (createSystem, setPolicy, or the request's compact: false)", async () => {
     for (const how of ["option", "policy", "flag"] as const) {
-      await onBoth({ ...TINY, compaction: how !== "option" }, (sys) => {
+      await onBoth({ ...BUDDY_ONLY, ...TINY, compaction: how !== "option" }, (sys) => {
         evenPagesHeld(sys);
         if (how === "policy") sys.setPolicy({ compaction: false });
         const pfn =
@@ -291,7 +295,7 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
   });
 
   it("never compacts for GFP_ATOMIC requests or order 0", async () => {
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       evenPagesHeld(sys);
       expect(sys.allocPages(2, "movable", { atomic: true })).toBeNull();
       expect(sys.stats().compactStall).toBe(0);
@@ -316,7 +320,7 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
     //                                                       alloc 8: 7, 8 runs → shift 4
     // A deferred round is still a stall (__alloc_pages_direct_compact() counts all
     // but COMPACT_SKIPPED).
-    await onBoth(SMALL, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...SMALL }, (sys) => {
       const pages = evenPagesHeld(sys);
       for (const p of pages) p.pin();
       const states: [number, number][] = [];
@@ -360,7 +364,7 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
   });
 
   it("__GFP_NORETRY: a costly order stops after a deferred async round", async () => {
-    await onBoth(SMALL, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...SMALL }, (sys) => {
       const pages = evenPagesHeld(sys);
       for (const p of pages) p.pin();
       expect(sys.allocPages(4, "movable")).toBeNull(); // deferral shift 1, considered 0
@@ -379,7 +383,7 @@ describe("compaction_suitable() and the fragmentation index", () => {
     // 64 free order-0 blocks of 128 pages. fragmentation_index(order 4) =
     // 1000 - (1000 + 64 * 1000 / 16) / 64 = 1000 - 5000 / 64 = 1000 - 78 = 922;
     // order 3: 1000 - (1000 + 8000) / 64 = 1000 - 140 = 860; order 0: a block is free, -1000.
-    await onBoth(SMALL, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...SMALL }, (sys) => {
       evenPagesHeld(sys);
       expect([0, 3, 4].map((o) => sys.fragmentationIndex(o))).toEqual([-1000, 860, 922]);
       expect(sys.compactionSuitable(4)).toBe("continue");
@@ -398,7 +402,7 @@ describe("compaction_suitable() and the fragmentation index", () => {
   it("skips a zone without order-0 pages to migrate into (watermark + compact_gap())", async () => {
     // 64 pages, 4 free after freeing pfns 1, 3, 5, 7: min 0 + compact_gap(1) = 4, and
     // __zone_watermark_ok() needs free > mark: 4 is not enough for order 1.
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       const pages = fillMovable(sys);
       for (const p of pages) if (p.pfn < 8 && p.pfn % 2 === 1) p.free();
       expect(sys.compactionSuitable(1)).toBe("skipped");
@@ -409,7 +413,7 @@ describe("compaction_suitable() and the fragmentation index", () => {
   });
 
   it("rejects bad arguments without touching the machine", async () => {
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       expectUntouched(sys, "EINVAL", () => sys.compactionSuitable(4));
       expectUntouched(sys, "EINVAL", () => sys.fragmentationIndex(-1));
       expectUntouched(sys, "EINVAL", () => sys.compactionState("DMA"));
@@ -420,7 +424,9 @@ describe("compaction_suitable() and the fragmentation index", () => {
       expectUntouched(sys, "EINVAL", () => sys.allocPages(1, "movable", { noretry: 1 as unknown as boolean }));
       expectUntouched(sys, "EINVAL", () => sys.allocPages(1, "movable", { compact: "no" as unknown as boolean }));
     });
-    await expect(createSystem({ ...TINY, compaction: "no" as unknown as boolean })).rejects.toMatchObject({
+    await expect(
+      createSystem({ ...BUDDY_ONLY, ...TINY, compaction: "no" as unknown as boolean }),
+    ).rejects.toMatchObject({
       code: "EINVAL",
     });
   });
@@ -433,7 +439,7 @@ describe("compaction under a random workload", () => {
     // plus the pages the test holds make up the machine: an isolated free page
     // left behind by compaction would be missing from both.
     const OPTIONS: SystemOptions = { ramBytes: 1024 * PAGE, pageblockOrder: 4, maxOrder: 6, minFreeKbytes: 16 };
-    await onBoth(OPTIONS, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...OPTIONS }, (sys) => {
       const rnd = sys.random;
       const movable: Page[] = [];
       const unmovable: [number, number][] = [];

@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { createSystem, type System, type SystemOptions } from "dmasim";
 import { BACKENDS, PAGE, expectUntouched, fillMovable, onBoth } from "../helpers.ts";
 
+// Buddy-level rules: frees go straight to the buddy lists (no per-cpu page lists),
+// so every page lands where the rules tested here put it.
+const BUDDY_ONLY = { pcp: false } as const;
+
 // The machine of test/mm/compaction.test.ts: 64 pages in one Normal zone,
 // pageblocks of 8 pages (order 3), maxOrder 3, no watermark reserve (min =
 // low = 0). COMPACTION_HPAGE_ORDER is the pageblock order, 3.
@@ -28,7 +32,7 @@ function daemonCounters(sys: System): number[] {
 
 describe("the simulated clock", () => {
   it("starts at 0, advances by whole ms, and refuses anything else untouched", async () => {
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       expect(sys.timeMs).toBe(0);
       expect(sys.advanceTime(250)).toEqual({ kcompactd: 0, proactive: 0 });
       expect(sys.timeMs).toBe(250);
@@ -78,7 +82,7 @@ describe("kcompactd woken by a high-order allocation (wakeup_kcompactd(), kcompa
     // compact_migrate_scanned / compact_free_scanned); compact_isolated 4 + 4;
     // no stall (not direct). kcompactd_max_order back to 0; its next wait ends
     // at 0 + 500 ms.
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       const pages = evenPagesHeld(sys);
       expect(sys.allocPages(2, "unmovable", { compact: false })).toBeNull();
       expect(sys.kcompactdState()).toMatchObject({ maxOrder: 2, woken: true });
@@ -110,7 +114,7 @@ describe("kcompactd woken by a high-order allocation (wakeup_kcompactd(), kcompa
   });
 
   it("is not woken when compaction would not help (order 0, enough free blocks, or compaction off)", async () => {
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       fillMovable(sys); // the last, failing order-0 request: wakeup_kcompactd() returns at once for order 0
       expect(sys.kcompactdState()).toMatchObject({ maxOrder: 0, woken: false });
       // A full machine: order 1 fails, kcompactd_max_order = 1 is recorded, but
@@ -125,7 +129,7 @@ describe("kcompactd woken by a high-order allocation (wakeup_kcompactd(), kcompa
       expect(sys.kcompactdState()).toMatchObject({ maxOrder: 0, nextTimeoutMs: 1000 });
       return sys.stateHash();
     });
-    await onBoth({ ...TINY, compaction: false }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY, compaction: false }, (sys) => {
       evenPagesHeld(sys);
       expect(sys.allocPages(2, "unmovable", { atomic: true })).toBeNull();
       expect(sys.kcompactdState()).toMatchObject({ maxOrder: 0, woken: false });
@@ -144,7 +148,7 @@ describe("proactive compaction (should_proactive_compact_node(), compact_node(pg
 
   it("triggers when the node's score exceeds the high watermark, and not at it", async () => {
     // p = 12: low 88, high 98: 98 > 98 is false, nothing at 500 ms or later.
-    await onBoth({ ...TINY, compactionProactiveness: 12 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY, compactionProactiveness: 12 }, (sys) => {
       evenPagesHeld(sys);
       expect(sys.fragmentationScore()).toBe(98);
       expect(sys.fragmentationScore("Normal")).toBe(100);
@@ -161,7 +165,7 @@ describe("proactive compaction (should_proactive_compact_node(), compact_node(pg
     // fragmentation_score_zone() = (32 - 8) * 100 / 32 = 75 <= low 87:
     // COMPACT_SUCCESS. Node score 64 * 75 / 65 = 73 < 98: progress, the next
     // wait is the default 500 ms (at 1000 ms: 73 <= 97, nothing).
-    await onBoth({ ...TINY, compactionProactiveness: 13 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY, compactionProactiveness: 13 }, (sys) => {
       const pages = evenPagesHeld(sys);
       expect(sys.advanceTime(499)).toEqual({ kcompactd: 0, proactive: 0 });
       expect(sys.advanceTime(1)).toEqual({ kcompactd: 0, proactive: 1 });
@@ -181,7 +185,7 @@ describe("proactive compaction (should_proactive_compact_node(), compact_node(pg
   it("backs off 32 s (500 ms << COMPACT_MAX_DEFER_SHIFT) after a pass that did not lower the score", async () => {
     // Every held page pinned: nothing can move; the scanners meet (COMPACT_COMPLETE)
     // and the node score stays 98 >= 98, so the next wait is 500 << 6 = 32000 ms.
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       const pages = evenPagesHeld(sys);
       for (const p of pages) p.pin();
       expect(sys.advanceTime(500)).toEqual({ kcompactd: 0, proactive: 1 });
@@ -196,7 +200,7 @@ describe("proactive compaction (should_proactive_compact_node(), compact_node(pg
   });
 
   it("is off with proactiveness 0; writing a non-zero value wakes kcompactd for a check at once", async () => {
-    await onBoth({ ...TINY, compactionProactiveness: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY, compactionProactiveness: 0 }, (sys) => {
       evenPagesHeld(sys);
       expect(sys.readFile("/proc/sys/vm/compaction_proactiveness")).toBe("0\n");
       // MAX_SCHEDULE_TIMEOUT: no wait ends.
@@ -221,7 +225,7 @@ describe("proactive compaction (should_proactive_compact_node(), compact_node(pg
 
 describe("/proc/sys/vm/compaction_proactiveness", () => {
   it("reads the value in force; bad writes are EINVAL and change nothing", async () => {
-    await onBoth(TINY, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       evenPagesHeld(sys);
       expect(sys.readFile("/proc/sys/vm/compaction_proactiveness")).toBe("20\n");
       for (const text of ["101", "-1", "", "abc", "20x", "99999999999"])
@@ -233,14 +237,16 @@ describe("/proc/sys/vm/compaction_proactiveness", () => {
       expect(sys.fragmentationScoreWatermarks()).toEqual({ low: 5, high: 15 });
       return sys.readFile("/proc/sys/vm/compaction_proactiveness");
     });
-    await expect(createSystem({ ...TINY, compactionProactiveness: 101 })).rejects.toMatchObject({ code: "EINVAL" });
+    await expect(createSystem({ ...BUDDY_ONLY, ...TINY, compactionProactiveness: 101 })).rejects.toMatchObject({
+      code: "EINVAL",
+    });
   });
 
   it("is part of stateHash(): machines differing only in it or in the clock hash apart", async () => {
     for (const backend of BACKENDS) {
-      const a = await createSystem({ ...TINY, backend });
-      const b = await createSystem({ ...TINY, backend, compactionProactiveness: 30 });
-      const c = await createSystem({ ...TINY, backend });
+      const a = await createSystem({ ...BUDDY_ONLY, ...TINY, backend });
+      const b = await createSystem({ ...BUDDY_ONLY, ...TINY, backend, compactionProactiveness: 30 });
+      const c = await createSystem({ ...BUDDY_ONLY, ...TINY, backend });
       c.advanceTime(1);
       expect(new Set([a.stateHash(), b.stateHash(), c.stateHash()]).size).toBe(3);
     }
@@ -254,7 +260,7 @@ describe("kcompactd under a random workload", () => {
     // 0..999 ms, with proactiveness changed now and then. After every step the
     // free pages plus the held ones make up the machine.
     const OPTIONS: SystemOptions = { ramBytes: 1024 * PAGE, pageblockOrder: 4, maxOrder: 6, minFreeKbytes: 16 };
-    await onBoth(OPTIONS, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...OPTIONS }, (sys) => {
       const rnd = sys.random;
       const movable: Page[] = [];
       const unmovable: [number, number][] = [];

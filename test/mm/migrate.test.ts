@@ -1,12 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { MIB, expectUntouched, fillMovable, onBoth } from "../helpers.ts";
 
+// Buddy-level rules: frees go straight to the buddy lists (no per-cpu page lists),
+// so every page lands where the rules tested here put it.
+const BUDDY_ONLY = { pcp: false } as const;
+
 const RAM = 16 * MIB; // 4096 pages, pageblocks of 512
 const ISOLATE = 5; // index of "isolate" in MIGRATETYPES
 
 describe("owners and migration", () => {
   it("the owner's pfn follows the page, with its contents", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const page = sys.allocMovable(1)!;
       expect([page.pfn, page.order]).toEqual([0, 1]);
       const bytes = new Uint8Array(8192).map((_, i) => (i * 7) & 0xff);
@@ -24,7 +28,7 @@ describe("owners and migration", () => {
   });
 
   it("pinned pages neither migrate nor free", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const page = sys.allocMovable(0)!;
       expect(page.pin()).toBe(page.pfn);
       expectUntouched(sys, "EBUSY", () => page.migrate());
@@ -40,7 +44,7 @@ describe("owners and migration", () => {
   });
 
   it("unmovable allocations have no owner", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const pfn = sys.allocPages(2, "unmovable")!;
       expect(sys.ownerOf(pfn)).toBeNull();
       expect(sys.pageInfo(pfn)).toMatchObject({ state: "allocated", order: 2, migratetype: "unmovable", owner: null });
@@ -50,7 +54,7 @@ describe("owners and migration", () => {
 
 describe("pageblock isolation", () => {
   it("isolates free pageblocks, hides their pages from the allocator, and gives them back", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       expect(sys.isolatePageRange(1024, 2048)).toBe(0);
       expect(sys.pageblockMigratetype(1024)).toBe("isolate");
       expect(sys.pageblockMigratetype(1536)).toBe("isolate");
@@ -70,7 +74,7 @@ describe("pageblock isolation", () => {
   });
 
   it("splits a free block that spans more than the isolated pageblock", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       expect(sys.isolatePageRange(1536, 1600)).toBe(0); // only the upper half of 1024/o10
       expect(sys.pageInfo(1024)).toMatchObject({ state: "free", order: 9, migratetype: "movable" });
       expect(sys.pageInfo(1536)).toMatchObject({ state: "free", order: 9, migratetype: "isolate" });
@@ -81,7 +85,7 @@ describe("pageblock isolation", () => {
   });
 
   it("leaves isolated free pageblocks unmerged, as move_freepages_block_isolate() does, and merges them on undo", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       // 2048/o10 is split into its pageblocks as the first is isolated (split_large_buddy()
       // frees 2048 as ISOLATE and 2560 still MOVABLE, which may not merge); 2560 is then
       // moved to the isolate list whole. 3072/o10 splits the same way; 3584 stays movable.
@@ -97,7 +101,7 @@ describe("pageblock isolation", () => {
   });
 
   it("refuses a range with unmovable pages, isolating nothing", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       sys.allocPages(0, "unmovable"); // pfn 0, pageblocks 0-1 turn unmovable
       const before = sys.stateHash();
       expect(sys.isolatePageRange(0, 4096)).toBe(-16);
@@ -109,7 +113,7 @@ describe("pageblock isolation", () => {
   });
 
   it("test_pages_isolated() is -EBUSY while an isolated range still holds pages", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const page = sys.allocMovable(0)!; // pfn 0
       expect(sys.isolatePageRange(0, 512)).toBe(0); // movable pages do not stop isolation
       expect(sys.testPagesIsolated(0, 512)).toBe(-16);
@@ -123,7 +127,7 @@ describe("pageblock isolation", () => {
 
 describe("alloc_contig_range", () => {
   it("migrates the range's movable pages and hands it out as order-0 pages", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const pages = fillMovable(sys);
       pages.slice(2048).forEach((p) => p.free()); // free room above 2048
       expect(sys.allocContigRange(100, 700)).toBe(0);
@@ -139,7 +143,7 @@ describe("alloc_contig_range", () => {
   });
 
   it("takes a range from the middle of a free block and gives the rest back", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       expect(sys.allocContigRange(1030, 1040)).toBe(0);
       expect(sys.stats().nrFreePages).toBe(4096 - 10);
       sys.freeContigRange(1030, 10);
@@ -148,7 +152,7 @@ describe("alloc_contig_range", () => {
   });
 
   it("is -EBUSY at once on unmovable pages and -ENOMEM with nowhere to migrate", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       sys.allocPages(0, "unmovable");
       expect(sys.allocContigRange(0, 10)).toBe(-16);
       expect(sys.stats().contigMigratePasses).toBe(0);
@@ -173,7 +177,7 @@ describe("alloc_contig_range", () => {
   });
 
   it("does not migrate a block whose head lies before the range: -EBUSY", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const page = sys.allocMovable(2)!; // pfns 0..3
       expect(page.pfn).toBe(0);
       expect(sys.allocContigRange(2, 10)).toBe(-16);
@@ -185,7 +189,7 @@ describe("alloc_contig_range", () => {
   });
 
   it("checks whole pageblocks at the ends of the range for unmovable pages", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       expect(sys.allocPages(0, "unmovable")).toBe(0);
       expect(sys.allocContigRange(100, 200)).toBe(-16); // pfn 0 shares the pageblock
       expect(sys.allocContigRange(600, 700)).toBe(0);
@@ -193,7 +197,7 @@ describe("alloc_contig_range", () => {
   });
 
   it("refuses to isolate half of an in-use block that straddles the pageblock boundary", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       const big = sys.allocMovable(10)!; // pfns 0..1023: two pageblocks
       expect(sys.allocContigRange(0, 100)).toBe(-16);
       expect(sys.allocContigRange(600, 700)).toBe(-16);
@@ -205,7 +209,7 @@ describe("alloc_contig_range", () => {
   });
 
   it("rejects bad ranges and migratetypes without touching anything", async () => {
-    await onBoth({ ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: RAM, minFreeKbytes: 0 }, (sys) => {
       expectUntouched(sys, "EINVAL", () => sys.allocContigRange(10, 10));
       expectUntouched(sys, "EINVAL", () => sys.allocContigRange(10, 4097));
       expectUntouched(sys, "EINVAL", () => sys.allocContigRange(-1, 5));

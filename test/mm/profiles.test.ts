@@ -1,5 +1,5 @@
 /**
- * Kernel-version profiles (createSystem({ kernel })): each rule where Linux
+ * Kernel-version profiles (createSystem({ ...BUDDY_ONLY, kernel })): each rule where Linux
  * 6.1, 6.12 and 6.18 differ, on a small machine whose expected state is
  * worked out from that version's mm/page_alloc.c (mm/page_isolation.c,
  * mm/cma.c) in the comments.
@@ -26,10 +26,15 @@ import {
 } from "dmasim";
 import { BACKENDS, onBoth, PAGE } from "../helpers.ts";
 
+// Buddy-level rules: frees go straight to the buddy lists (no per-cpu page lists),
+// so every page lands where the rules tested here put it.
+const BUDDY_ONLY = { pcp: false } as const;
+
 const SMALL = { ramBytes: 64 * PAGE, maxOrder: 4, pageblockOrder: 3, minFreeKbytes: 0 } as const;
 
 async function small(kernel: KernelVersion | undefined, backend: (typeof BACKENDS)[number], cma = false) {
   const sys = await createSystem({
+    ...BUDDY_ONLY,
     ...SMALL,
     backend,
     ...(kernel === undefined ? {} : { kernel }),
@@ -60,7 +65,7 @@ function blockCounts(sys: System): number[] {
 
 /** Runs `scenario` under `kernel` on both backends (results and state hashes equal, check() passing). */
 function onBothAs<T>(kernel: KernelVersion, scenario: (sys: System) => T): Promise<T> {
-  return onBoth({ ...SMALL, kernel }, (sys) => {
+  return onBoth({ ...BUDDY_ONLY, ...SMALL, kernel }, (sys) => {
     sys.setPolicy({ allocNoFragment: false });
     return scenario(sys);
   });
@@ -95,7 +100,7 @@ describe("kernel profiles: selection", () => {
 
   it("bad kernel values are EINVAL, and a bad drain type leaves the machine untouched", async () => {
     for (const kernel of ["6.2", "5.15", "", 6.1, "6.12 ", "v6.18"]) {
-      await expect(createSystem({ ...SMALL, kernel: kernel as KernelVersion })).rejects.toMatchObject({
+      await expect(createSystem({ ...BUDDY_ONLY, ...SMALL, kernel: kernel as KernelVersion })).rejects.toMatchObject({
         code: "EINVAL",
         errno: -22,
       });
@@ -142,7 +147,7 @@ describe("kernel profiles: selection", () => {
 describe("kernel profiles: peekRmqueue() follows each profile's rules", () => {
   it("names the block rmqueueInZone() then takes, fallbacks included (random workload with typed drains)", async () => {
     for (const kernel of ["6.1", "6.12", "6.18"] as const) {
-      await onBoth({ ramBytes: 8 * 2 ** 20, minFreeKbytes: 0, kernel }, (sys) => {
+      await onBoth({ ...BUDDY_ONLY, ramBytes: 8 * 2 ** 20, minFreeKbytes: 0, kernel }, (sys) => {
         const rnd = createRandom(11);
         const held: [number, number][] = [];
         const types = ["unmovable", "movable", "reclaimable"] as const;
@@ -398,7 +403,7 @@ describe("kernel profiles: 6.18's isolation bit and cma_alloc()", () => {
       ["6.12", -12],
       ["6.18", -16],
     ] as const) {
-      await onBoth({ ...SMALL, kernel, cma: [{ name: "c", bytes: 8 * PAGE }] }, (sys) => {
+      await onBoth({ ...BUDDY_ONLY, ...SMALL, kernel, cma: [{ name: "c", bytes: 8 * PAGE }] }, (sys) => {
         const area = sys.cma("c");
         expect(area.alloc(8)).not.toBeNull();
         expect(area.lastError).toBe(0);

@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { createSystem, type System } from "dmasim";
 import { MIB, onBoth } from "../helpers.ts";
 
+// Buddy-level rules: frees go straight to the buddy lists (no per-cpu page lists),
+// so every page lands where the rules tested here put it.
+const BUDDY_ONLY = { pcp: false } as const;
+
 const GIB = 1024 * MIB;
 const PAGES_PER_MIB = 256;
 
@@ -18,7 +22,7 @@ function drain(
 
 describe("zones: layout, watermarks and lowmem_reserve", () => {
   it("x86_64 preset on 8 GiB: DMA, DMA32, Normal with the kernel's watermarks and protection", async () => {
-    await onBoth({ ramBytes: 8 * GIB, storeContents: false, zones: "x86_64" }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: 8 * GIB, storeContents: false, zones: "x86_64" }, (sys) => {
       // min_free_kbytes = int_sqrt(8 GiB in kB * 16) = 11585; pages_min = 2896, shared by managed pages.
       expect(sys.minFreeKbytes).toBe(11585);
       const zones = sys
@@ -51,7 +55,7 @@ describe("zones: layout, watermarks and lowmem_reserve", () => {
   });
 
   it("omits empty zones: x86_64 preset on 2 GiB has no Normal zone", async () => {
-    await onBoth({ ramBytes: 2 * GIB, storeContents: false, zones: "x86_64" }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: 2 * GIB, storeContents: false, zones: "x86_64" }, (sys) => {
       expect(sys.zones().map((z) => z.name)).toEqual(["DMA", "DMA32"]);
       expect(sys.readFile("/proc/buddyinfo").split("\n")[1]).toMatch(/^Node 0, zone {4}DMA32 /);
       // A Normal request is served from DMA32: the zonelist starts at the highest populated zone.
@@ -62,7 +66,7 @@ describe("zones: layout, watermarks and lowmem_reserve", () => {
   });
 
   it("a 32-bit-mask request on an 8 GiB machine gets memory below 4 GiB", async () => {
-    await onBoth({ ramBytes: 8 * GIB, storeContents: false, zones: "x86_64" }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: 8 * GIB, storeContents: false, zones: "x86_64" }, (sys) => {
       const normal = sys.allocPages(3, "unmovable")!;
       expect(normal * 4096).toBeGreaterThanOrEqual(4 * GIB);
       const low = sys.allocPages(3, "unmovable", { zone: "DMA32" })!;
@@ -82,7 +86,7 @@ describe("zones: layout, watermarks and lowmem_reserve", () => {
       { name: "Normal", endBytes: 64 * MIB },
     ] as const;
     await onBoth(
-      { ramBytes: 64 * MIB, zones: [...zones], minFreeKbytes: 0, lowmemReserveRatio: [0, 0, 0, 0] },
+      { ...BUDDY_ONLY, ramBytes: 64 * MIB, zones: [...zones], minFreeKbytes: 0, lowmemReserveRatio: [0, 0, 0, 0] },
       (sys) => {
         const served: string[] = [];
         for (let pfn = sys.allocPages(10, "unmovable"); pfn !== null; pfn = sys.allocPages(10, "unmovable"))
@@ -103,7 +107,7 @@ describe("zones: layout, watermarks and lowmem_reserve", () => {
       },
     );
     await onBoth(
-      { ramBytes: 64 * MIB, zones: [...zones], minFreeKbytes: 0, lowmemReserveRatio: [0, 0, 0, 0] },
+      { ...BUDDY_ONLY, ramBytes: 64 * MIB, zones: [...zones], minFreeKbytes: 0, lowmemReserveRatio: [0, 0, 0, 0] },
       (sys) => {
         // A DMA32 request never uses Normal, even when DMA32 and DMA are full.
         expect(drain(sys, { zone: "DMA32" })).toBe(32 * PAGES_PER_MIB);
@@ -121,7 +125,7 @@ describe("zones: layout, watermarks and lowmem_reserve", () => {
         { name: "Normal" as const, endBytes: 128 * MIB },
       ],
     };
-    await onBoth(options, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ...options }, (sys) => {
       // lowmem_reserve[DMA32][Normal] = 16384 Normal pages / 256.
       expect(sys.zones()[0]!.protection.slice(0, 3)).toEqual([0, 0, 64]);
       const normalReq = drain(sys);
@@ -134,7 +138,7 @@ describe("zones: layout, watermarks and lowmem_reserve", () => {
   });
 
   it("min watermark: ordinary requests stop there, __GFP_HIGH gets half, GFP_ATOMIC a further quarter", async () => {
-    await onBoth({ ramBytes: 16 * MIB }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: 16 * MIB }, (sys) => {
       // 16 MiB: min_free_kbytes = int_sqrt(16384 * 16) = 512, so min = 128 pages; low = 128 + 32.
       expect(sys.minFreeKbytes).toBe(512);
       expect(sys.zones()[0]!.watermarks).toEqual({ min: 128, low: 160, high: 192, promo: 224 });
@@ -150,6 +154,7 @@ describe("zones: layout, watermarks and lowmem_reserve", () => {
     const run = (noFragment: boolean) =>
       onBoth(
         {
+          ...BUDDY_ONLY,
           ramBytes: 32 * MIB,
           minFreeKbytes: 0,
           lowmemReserveRatio: [0, 0, 0, 0],
@@ -184,13 +189,18 @@ describe("zones: layout, watermarks and lowmem_reserve", () => {
 describe("zones and CMA", () => {
   it("refuses an area spanning two zones at activation", async () => {
     await expect(
-      createSystem({ ramBytes: 64 * MIB, zones: "x86_64", cma: [{ name: "x", bytes: 16 * MIB, base: 8 * MIB }] }),
+      createSystem({
+        ...BUDDY_ONLY,
+        ramBytes: 64 * MIB,
+        zones: "x86_64",
+        cma: [{ name: "x", bytes: 16 * MIB, base: 8 * MIB }],
+      }),
     ).rejects.toMatchObject({ code: "EINVAL", message: expect.stringMatching(/could not be activated/) });
   });
 
   it("places an area below its limit, inside one zone, and counts it per zone", async () => {
     await onBoth(
-      { ramBytes: 64 * MIB, zones: "x86_64", cma: [{ name: "isa", bytes: 4 * MIB, limit: 16 * MIB }] },
+      { ...BUDDY_ONLY, ramBytes: 64 * MIB, zones: "x86_64", cma: [{ name: "isa", bytes: 4 * MIB, limit: 16 * MIB }] },
       (sys) => {
         const area = sys.cma("isa");
         expect(area.basePfn).toBe(3072);
@@ -224,14 +234,14 @@ describe("zone options", () => {
     ];
     for (const options of bad) {
       await expect(
-        createSystem({ ramBytes: 16 * MIB, ...options } as never),
+        createSystem({ ...BUDDY_ONLY, ramBytes: 16 * MIB, ...options } as never),
         JSON.stringify(options),
       ).rejects.toMatchObject({ code: "EINVAL" });
     }
   });
 
   it("prints one line per populated zone in the /proc files", async () => {
-    await onBoth({ ramBytes: 64 * MIB, zones: "x86_64", minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: 64 * MIB, zones: "x86_64", minFreeKbytes: 0 }, (sys) => {
       expect(sys.readFile("/proc/buddyinfo")).toBe(
         "Node 0, zone      DMA      0      0      0      0      0      0      0      0      0      0      4 \n" +
           "Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0     12 \n",
@@ -244,38 +254,41 @@ describe("zone options", () => {
 
 describe("/proc/zoneinfo", () => {
   it("prints every zone of the node, the unpopulated ones short", async () => {
-    await onBoth({ ramBytes: 64 * MIB, zones: "x86_64", cma: [{ name: "r", bytes: 8 * MIB }] }, (sys) => {
-      const text = sys.readFile("/proc/zoneinfo");
-      const headers = text.split("\n").filter((l) => l.startsWith("Node "));
-      expect(headers).toEqual([
-        "Node 0, zone      DMA",
-        "Node 0, zone    DMA32",
-        "Node 0, zone   Normal",
-        "Node 0, zone  Movable",
-        "Node 0, zone   Device",
-      ]);
-      // 64 MiB: min_free_kbytes 1024 → 256 pages shared 1:3 between DMA and DMA32.
-      const dma32 = text.slice(text.indexOf("zone    DMA32"), text.indexOf("zone   Normal"));
-      expect(dma32).toContain(
-        "\n  pages free     12288\n        boost    0\n        min      192\n        low      240\n        high     288\n" +
-          "        promo    336\n        spanned  12288\n        present  12288\n        managed  12288\n        cma      2048\n" +
-          "        protection: (0, 0, 0, 0, 0)\n      nr_free_pages 12288\n",
-      );
-      expect(dma32).toContain("\n      nr_free_cma  2048\n");
-      expect(dma32).toContain("\n  start_pfn:           4096\n");
-      // Normal is empty on 64 MiB: it stops after its protection line.
-      expect(text).toContain("Node 0, zone   Normal\n  pages free     0\n");
-      expect(text.slice(text.indexOf("zone   Normal"))).toMatch(
-        /protection: \(0, 0, 0, 0, 0\)\nNode 0, zone {2}Movable/,
-      );
-      expect(text.indexOf("per-node stats")).toBeLessThan(text.indexOf("zone    DMA32"));
-    });
+    await onBoth(
+      { ...BUDDY_ONLY, ramBytes: 64 * MIB, zones: "x86_64", cma: [{ name: "r", bytes: 8 * MIB }] },
+      (sys) => {
+        const text = sys.readFile("/proc/zoneinfo");
+        const headers = text.split("\n").filter((l) => l.startsWith("Node "));
+        expect(headers).toEqual([
+          "Node 0, zone      DMA",
+          "Node 0, zone    DMA32",
+          "Node 0, zone   Normal",
+          "Node 0, zone  Movable",
+          "Node 0, zone   Device",
+        ]);
+        // 64 MiB: min_free_kbytes 1024 → 256 pages shared 1:3 between DMA and DMA32.
+        const dma32 = text.slice(text.indexOf("zone    DMA32"), text.indexOf("zone   Normal"));
+        expect(dma32).toContain(
+          "\n  pages free     12288\n        boost    0\n        min      192\n        low      240\n        high     288\n" +
+            "        promo    336\n        spanned  12288\n        present  12288\n        managed  12288\n        cma      2048\n" +
+            "        protection: (0, 0, 0, 0, 0)\n      nr_free_pages 12288\n",
+        );
+        expect(dma32).toContain("\n      nr_free_cma  2048\n");
+        expect(dma32).toContain("\n  start_pfn:           4096\n");
+        // Normal is empty on 64 MiB: it stops after its protection line.
+        expect(text).toContain("Node 0, zone   Normal\n  pages free     0\n");
+        expect(text.slice(text.indexOf("zone   Normal"))).toMatch(
+          /protection: \(0, 0, 0, 0, 0\)\nNode 0, zone {2}Movable/,
+        );
+        expect(text.indexOf("per-node stats")).toBeLessThan(text.indexOf("zone    DMA32"));
+      },
+    );
   });
 });
 
 describe("reserve arithmetic", () => {
   it("divides the min watermark in integers on both backends (min 5: __GFP_HIGH leaves 3)", async () => {
-    await onBoth({ ramBytes: 16 * MIB, minFreeKbytes: 20 }, (sys) => {
+    await onBoth({ ...BUDDY_ONLY, ramBytes: 16 * MIB, minFreeKbytes: 20 }, (sys) => {
       expect(sys.zones()[0]!.watermarks.min).toBe(5);
       expect(drain(sys)).toBe(4096 - 5);
       expect(drain(sys, { high: true })).toBe(2);

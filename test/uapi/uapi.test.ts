@@ -25,7 +25,7 @@ import {
   _IOWR,
   type Process,
 } from "dmasim";
-import { MIB, expectUntouched, onBoth } from "../helpers.ts";
+import { MIB, expectUntouched, onBoth, freeMemory } from "../helpers.ts";
 
 const PAGE = 4096;
 const pattern = (n: number, seed: number) => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
@@ -107,7 +107,7 @@ describe("a userspace program's flow", () => {
   it("allocates from a heap, mmaps, brackets CPU access with SYNC, finds the buffer zeroed, names it, closes it", async () => {
     await onBoth({ ramBytes: 16 * MIB, cma: [{ name: "reserved", bytes: 4 * MIB }] }, (sys) => {
       const p = sys.process("app");
-      const freeBefore = sys.stats().nrFreePages;
+      const freeBefore = freeMemory(sys);
       const heapFd = p.open("/dev/dma_heap/reserved", O_RDONLY | O_CLOEXEC);
       const data = p.ioctl(heapFd, DMA_HEAP_IOCTL_ALLOC, {
         len: 10_000,
@@ -134,7 +134,7 @@ describe("a userspace program's flow", () => {
       expect(sys.readFile("/sys/kernel/debug/dma_buf/bufinfo")).toContain("\treserved\t00000001\tpreview-0\n");
       p.close(fd);
       p.close(heapFd);
-      expect([sys.dmabufs.length, sys.stats().nrFreePages]).toEqual([0, freeBefore]);
+      expect([sys.dmabufs.length, freeMemory(sys)]).toEqual([0, freeBefore]);
     });
   });
 
@@ -253,12 +253,12 @@ describe("mmap", () => {
       shared.write(0, pattern(16, 1));
       const priv = p.mmap(fd, PAGE, 0, PROT_READ | PROT_WRITE, MAP_PRIVATE);
       expect(priv.read(0, 16)).toEqual(pattern(16, 1));
-      const free = sys.stats().nrFreePages;
+      const free = freeMemory(sys);
       priv.write(0, pattern(16, 2));
-      expect(sys.stats().nrFreePages).toBe(free - 1); // the anonymous copy
+      expect(freeMemory(sys)).toBe(free - 1); // the anonymous copy
       expect([priv.read(0, 16), shared.read(0, 16)]).toEqual([pattern(16, 2), pattern(16, 1)]);
       priv.munmap();
-      expect(sys.stats().nrFreePages).toBe(free);
+      expect(freeMemory(sys)).toBe(free);
       shared.munmap();
       p.close(fd);
     });

@@ -208,6 +208,9 @@ export async function createTwinSystem(
       base: a.basePfn * capture.pageSize,
       orderPerBit: a.orderPerBit,
     })),
+    // The twin follows the capture's buddy-level events (mm_page_alloc_zone_locked,
+    // mm_page_pcpu_drain) one by one: the buddy lists alone, as if drained at once.
+    pcp: false,
   });
 }
 
