@@ -451,9 +451,9 @@ export function parseTraceLine(line: string): ParsedLine {
 }
 
 // ---- the fast path ---------------------------------------------------------------------------
-// Nine lines in ten of a real capture are mm_page_alloc, mm_page_free,
-// mm_page_free_batched, or an event the Lab does not read (the buddy-level and
-// pcp events). scanKmemLine() reads those straight from the bytes of the file
+// Most lines of a real capture are mm_page_alloc, mm_page_free or
+// mm_page_free_batched (the buddy-level and per-cpu list events, observations
+// only, take the general parser). scanKmemLine() reads those straight from the bytes of the file
 // (a string line is encoded into a scratch buffer first: V8 reads a byte array
 // faster than a sliced string), with no regular expression and no string made
 // but the gfp flags. Anything it is not sure about (tabs, runs of blanks,
@@ -552,8 +552,6 @@ export const FAST_SKIP = 4;
 const W_ALLOC = ascii("mm_page_alloc");
 const W_FREE = ascii("mm_page_free");
 const W_BATCHED = ascii("mm_page_free_batched");
-const W_ZONE_LOCKED = ascii("mm_page_alloc_zone_locked");
-const W_PCPU_DRAIN = ascii("mm_page_pcpu_drain");
 const W_LOST = ascii("[LOST ");
 
 /** Whether bytes[at, to) starts with `[LOST `. */
@@ -570,10 +568,6 @@ function fastEvent(bytes: Uint8Array, from: number, to: number): number {
       return isWord(bytes, from, to, W_FREE) ? FAST_FREE : 0;
     case 20:
       return isWord(bytes, from, to, W_BATCHED) ? FAST_BATCHED : 0;
-    case 25:
-      return isWord(bytes, from, to, W_ZONE_LOCKED) ? FAST_SKIP : 0;
-    case 18:
-      return isWord(bytes, from, to, W_PCPU_DRAIN) ? FAST_SKIP : 0;
     default:
       return 0;
   }

@@ -48,9 +48,7 @@ describe("parseTraceLine's fast path", () => {
         timestamp: 0.120053,
       },
     });
-    expect(
-      parseTraceLine("   bash-1 [001] ..... 7.5: mm_page_pcpu_drain: page=x pfn=0x1 order=0 migratetype=1"),
-    ).toEqual({
+    expect(parseTraceLine("   bash-1 [001] ..... 7.5: mm_lru_insertion: page=x pfn=0x1 lru=file")).toEqual({
       skip: "other event",
     });
   });

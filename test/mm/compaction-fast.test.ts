@@ -6,7 +6,9 @@ import { PAGE, fillMovable, onBoth } from "../helpers.ts";
 // reserve. Two zones: DMA [0,64) and Normal [64,512), so Normal does not start at
 // pfn 0 and its first compaction round is not a "finish the pageblock" round
 // (last_migrated_pfn 0 is in another pageblock than migrate_pfn 64).
+// Buddy-level rules: the per-cpu lists would hold the order-0 pages these tests place.
 const OPTIONS = {
+  pcp: false,
   ramBytes: 512 * PAGE,
   pageblockOrder: 5,
   maxOrder: 6,

@@ -6,7 +6,8 @@ import { MIB, fillMovable, onBoth } from "../helpers.ts";
 // the step is max(128 / 4, 4096 * 10 / 10000) = 32: low 160, high 192.
 // reserve_highatomic_pageblock() (6.12): 1% of the zone is 4096 / 100 = 40 >= 32,
 // so the limit is ALIGN(40, 32) = 64 pages: two pageblocks.
-const OPTIONS = { ramBytes: 16 * MIB, pageblockOrder: 5 };
+// Buddy-level rules: the per-cpu lists would hold the order-0 pages these tests place.
+const OPTIONS = { pcp: false, ramBytes: 16 * MIB, pageblockOrder: 5 };
 const HIGHATOMIC = 3; // MIGRATE_HIGHATOMIC
 
 /**
@@ -98,7 +99,7 @@ describe("highatomic reserves (reserve_highatomic_pageblock())", () => {
 
   it("sizes the limit per kernel: none under a pageblock (6.12), 1% plus a pageblock (6.1)", async () => {
     // Pageblocks of 512 pages: 4096 / 100 = 40 < 512, so 6.12 reserves nothing.
-    await onBoth({ ramBytes: 16 * MIB }, (sys) => {
+    await onBoth({ pcp: false, ramBytes: 16 * MIB }, (sys) => {
       expect(sys.zoneReserves().highatomicLimitPages).toBe(0);
       fillMovable(sys); // down to min 128 free, the tail of the last block
       expect(sys.allocPages(2, "unmovable", { atomic: true })).not.toBeNull();

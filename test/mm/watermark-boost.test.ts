@@ -6,7 +6,8 @@ import { MIB, expectUntouched, onBoth } from "../helpers.ts";
 // = 4, so low 4 and high 8. boost_watermark(): the zone has 4096 >= 4 * 512
 // pages, max_boost = mult_frac(high 8, 15000, 10000) = 12, raised to a pageblock: 512.
 const RAM = 16 * MIB;
-const OPTIONS = { ramBytes: RAM, minFreeKbytes: 0 };
+// Buddy-level rules: the per-cpu lists would hold the order-0 pages these tests place.
+const OPTIONS = { pcp: false, ramBytes: RAM, minFreeKbytes: 0 };
 
 /** Fills RAM with order-0 movable pages (pfn i is page i), then frees the first `n`. */
 function fillThenFree(sys: import("dmasim").System, n: number): void {
@@ -111,7 +112,7 @@ describe("watermark boosting (boost_watermark())", () => {
       expect(sys.zoneReserves().boostedFlag).toBe(false);
     });
     // 4 MiB: 1024 pages, two pageblocks: 512 * 4 > 1024.
-    await onBoth({ ramBytes: 4 * MIB, minFreeKbytes: 0 }, (sys) => {
+    await onBoth({ pcp: false, ramBytes: 4 * MIB, minFreeKbytes: 0 }, (sys) => {
       expect(sys.zoneReserves().maxBoostPages).toBe(0);
       for (let i = 0; i < 1024; i++) sys.allocPages(0, "movable");
       for (let pfn = 0; pfn < 300; pfn++) sys.freePages(pfn, 0);
