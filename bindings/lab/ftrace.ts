@@ -451,9 +451,9 @@ export function parseTraceLine(line: string): ParsedLine {
 }
 
 // ---- the fast path ---------------------------------------------------------------------------
-// Most lines of a real capture are mm_page_alloc, mm_page_free or
-// mm_page_free_batched (the buddy-level and per-cpu list events, observations
-// only, take the general parser). scanKmemLine() reads those straight from the bytes of the file
+// Nine lines in ten of a real capture are mm_page_alloc, mm_page_free,
+// mm_page_free_batched, or the buddy-level and per-cpu list events
+// (mm_page_alloc_zone_locked, mm_page_pcpu_drain). scanKmemLine() reads those straight from the bytes of the file
 // (a string line is encoded into a scratch buffer first: V8 reads a byte array
 // faster than a sliced string), with no regular expression and no string made
 // but the gfp flags. Anything it is not sure about (tabs, runs of blanks,
@@ -548,10 +548,16 @@ export const FAST_FREE = 2;
 export const FAST_BATCHED = 3;
 /** @internal */
 export const FAST_SKIP = 4;
+/** @internal */
+export const FAST_ZONE_LOCKED = 5;
+/** @internal */
+export const FAST_PCP_DRAIN = 6;
 
 const W_ALLOC = ascii("mm_page_alloc");
 const W_FREE = ascii("mm_page_free");
 const W_BATCHED = ascii("mm_page_free_batched");
+const W_ZONE_LOCKED = ascii("mm_page_alloc_zone_locked");
+const W_PCPU_DRAIN = ascii("mm_page_pcpu_drain");
 const W_LOST = ascii("[LOST ");
 
 /** Whether bytes[at, to) starts with `[LOST `. */
@@ -568,6 +574,10 @@ function fastEvent(bytes: Uint8Array, from: number, to: number): number {
       return isWord(bytes, from, to, W_FREE) ? FAST_FREE : 0;
     case 20:
       return isWord(bytes, from, to, W_BATCHED) ? FAST_BATCHED : 0;
+    case 25:
+      return isWord(bytes, from, to, W_ZONE_LOCKED) ? FAST_ZONE_LOCKED : 0;
+    case 18:
+      return isWord(bytes, from, to, W_PCPU_DRAIN) ? FAST_PCP_DRAIN : 0;
     default:
       return 0;
   }
@@ -584,12 +594,22 @@ export class KmemScan {
   migratetype = 0;
   /** Seconds, or -1 without a timestamp. */
   timestamp = -1;
+  /** FAST_ZONE_LOCKED: `percpu_refill=1`. */
+  percpuRefill = false;
   /** [from, to) of the values of page, pfn, order, migratetype and gfp_flags. */
   readonly valueFrom = new Int32Array(5);
   readonly valueTo = new Int32Array(5);
 }
 
-const FAST_KEYS = ["page", "pfn", "order", "migratetype", "gfp_flags"].map(ascii);
+/** The fields each fast kind prints, in order (FAST_* - 1). */
+const FAST_KEYS = [
+  ["page", "pfn", "order", "migratetype", "gfp_flags"],
+  ["page", "pfn", "order"],
+  ["page", "pfn", "order"],
+  [],
+  ["page", "pfn", "order", "migratetype", "percpu_refill"],
+  ["page", "pfn", "order", "migratetype"],
+].map((keys) => keys.map(ascii));
 
 /** Latin-1 text of bytes[from, to) (ASCII here: the scanner refuses other bytes). */
 function latin1(bytes: Uint8Array, from: number, to: number): string {
@@ -669,7 +689,8 @@ function scanKmemBody(
   tsTo: number,
   out: KmemScan,
 ): number {
-  const want = kind === FAST_ALLOC ? 5 : 3;
+  const keys = FAST_KEYS[kind - 1]!;
+  const want = keys.length;
   const valueFrom = out.valueFrom;
   const valueTo = out.valueTo;
   let i = at;
@@ -681,7 +702,7 @@ function scanKmemBody(
     if (bytes[i] === CH_SPACE) return 0; // a run of blanks
     // `key=`: the n-th key of the list (a value may hold `=`; the key may not).
     if (n >= want) return 0;
-    const key = FAST_KEYS[n]!;
+    const key = keys[n]!;
     const eq = i + key.length;
     if (eq >= to || bytes[eq] !== CH_EQUALS || !isWord(bytes, i, eq, key)) return 0;
     const end = tokenEnd(bytes, eq + 1, to);
@@ -697,11 +718,13 @@ function scanKmemBody(
   const pfn = scanUnsigned(bytes, valueFrom[1]!, valueTo[1]!);
   const order = scanUnsigned(bytes, valueFrom[2]!, valueTo[2]!);
   if (pfn < 0 || order < 0 || order > MAX_ORDER_TEXT) return 0;
-  if (kind === FAST_ALLOC) {
+  if (want > 3) {
     const migratetype = scanSigned(bytes, valueFrom[3]!, valueTo[3]!);
     if (Number.isNaN(migratetype)) return 0;
     out.migratetype = migratetype;
   }
+  // percpu_refill: the general parser's `raw.percpu_refill === "1"`.
+  out.percpuRefill = kind === FAST_ZONE_LOCKED && valueTo[4]! - valueFrom[4]! === 1 && bytes[valueFrom[4]!] === 49;
   out.pfn = pfn;
   out.order = order;
   out.timestamp = tsFrom >= 0 ? scanTimestamp(bytes, tsFrom, tsTo) : -1;
@@ -767,6 +790,17 @@ function kmemEvent(bytes: Uint8Array, kind: number, scan: KmemScan): TraceEvent 
     event = { name: "mm_page_alloc", pfn: scan.pfn, order: scan.order, migratetype: scan.migratetype, raw };
   } else if (kind === FAST_FREE) {
     event = { name: "mm_page_free", pfn: scan.pfn, order: scan.order, raw: { page, pfn: pfnText, order: orderText } };
+  } else if (kind === FAST_ZONE_LOCKED || kind === FAST_PCP_DRAIN) {
+    const raw: Record<string, string> = {
+      page,
+      pfn: pfnText,
+      order: orderText,
+      migratetype: latin1(bytes, from[3]!, to[3]!),
+    };
+    if (kind === FAST_ZONE_LOCKED) raw.percpu_refill = latin1(bytes, from[4]!, to[4]!);
+    const name = kind === FAST_ZONE_LOCKED ? "mm_page_alloc_zone_locked" : "mm_page_pcpu_drain";
+    event = { name, pfn: scan.pfn, order: scan.order, migratetype: scan.migratetype, raw };
+    if (kind === FAST_ZONE_LOCKED) event.percpuRefill = scan.percpuRefill;
   } else {
     event = { name: "mm_page_free_batched", pfn: scan.pfn, raw: { page, pfn: pfnText, order: orderText } };
     event.order = scan.order;

@@ -61,8 +61,10 @@ import { PfnTable } from "./pfn-table.ts";
 import type { ScanBatch, ScanMessage, ScanRequest } from "./trace-scan.ts";
 import {
   FAST_ALLOC,
+  FAST_BATCHED,
   FAST_FREE,
   FAST_SKIP,
+  FAST_ZONE_LOCKED,
   kmemGfpFlags,
   KmemScan,
   LineBytes,
@@ -414,11 +416,12 @@ class TraceReplayer implements Replayer {
     timestamp: number,
     gfpFlags: string | undefined,
     line: string | undefined,
+    percpuRefill = false,
   ): void {
     this.live();
     if (kind === 0) this.feedGeneral(line!);
     else if (kind === FAST_SKIP) this.skip("other event");
-    else this.applyKmem(kind, pfn, order, migratetype, timestamp, gfpFlags);
+    else this.applyKmem(kind, pfn, order, migratetype, timestamp, gfpFlags, percpuRefill);
   }
 
   /** Replays a line the fast scanner reads; false when it needs the general parser. */
@@ -435,6 +438,7 @@ class TraceReplayer implements Replayer {
         scan.migratetype,
         scan.timestamp,
         kind === FAST_ALLOC ? kmemGfpFlags(bytes, scan) : undefined,
+        scan.percpuRefill,
       );
     return true;
   }
@@ -480,11 +484,15 @@ class TraceReplayer implements Replayer {
     migratetype: number,
     timestamp: number,
     gfpFlags: string | undefined,
+    percpuRefill: boolean,
   ): void {
     if (timestamp >= 0) this.clock(timestamp);
     if (kind === FAST_ALLOC) this.count("mm_page_alloc", this.alloc(pfn, order, migratetype, gfpFlags));
     else if (kind === FAST_FREE) this.count("mm_page_free", this.free(pfn, order, KIND_FREE));
-    else this.count("mm_page_free_batched", this.free(pfn, undefined, KIND_BATCHED));
+    else if (kind === FAST_BATCHED) this.count("mm_page_free_batched", this.free(pfn, undefined, KIND_BATCHED));
+    else if (kind === FAST_ZONE_LOCKED)
+      this.count("mm_page_alloc_zone_locked", this.countPcp(false, order, percpuRefill));
+    else this.count("mm_page_pcpu_drain", this.countPcp(true, order, false));
   }
 
   /** Counts a replayed event, or its line as skipped for `why`; takes samples and maps when due. */
@@ -558,12 +566,16 @@ class TraceReplayer implements Replayer {
    * went through its pcp lists), not replayed.
    */
   private observePcp(ev: TraceEvent): null {
-    const pages = 2 ** (ev.order ?? 0);
-    if (ev.name === "mm_page_pcpu_drain") {
+    return this.countPcp(ev.name === "mm_page_pcpu_drain", ev.order ?? 0, ev.percpuRefill === true);
+  }
+
+  private countPcp(drain: boolean, order: number, percpuRefill: boolean): null {
+    const pages = POW2[order]!;
+    if (drain) {
       this.c.tracePcpDrainPages += pages;
     } else {
       this.c.traceZoneLockedAllocs++;
-      if (ev.percpuRefill) this.c.tracePcpRefillPages += pages;
+      if (percpuRefill) this.c.tracePcpRefillPages += pages;
     }
     return null;
   }
@@ -1206,6 +1218,7 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
             numbers[j + 3]!,
             kind === FAST_ALLOC ? gfp[gfpIds[i]!] : undefined,
             kind === 0 ? texts[k++] : undefined,
+            kind === FAST_ZONE_LOCKED && gfpIds[i] === 1,
           );
         }
         progress?.(b.bytesRead, totalBytes);

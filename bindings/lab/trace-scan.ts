@@ -8,14 +8,15 @@
  *
  *   kinds[i]              FAST_ALLOC | FAST_FREE | FAST_BATCHED | FAST_SKIP, or 0: texts[k++] is the line
  *   numbers[4i .. 4i+3]   pfn, order, migratetype, timestamp (-1: none)
- *   gfpIds[i]             FAST_ALLOC: the gfp_flags text, as an id into the strings sent so far
+ *   gfpIds[i]             FAST_ALLOC: the gfp_flags text, as an id into the strings sent so far;
+ *                         FAST_ZONE_LOCKED: 1 for percpu_refill=1
  *
  * At most MAX_BATCHES_IN_FLIGHT batches wait for the main thread (a counter in
  * shared memory; the worker sleeps on it), so memory stays bounded whatever the
  * file's size. An open or read error travels as its code and message.
  */
 import { DmaSimError } from "../core/errors.ts";
-import { FAST_ALLOC, KmemScan, kmemGfpFlags, openTraceLines, scanKmemLine } from "./ftrace.ts";
+import { FAST_ALLOC, FAST_ZONE_LOCKED, KmemScan, kmemGfpFlags, openTraceLines, scanKmemLine } from "./ftrace.ts";
 
 /** Batches sent and not yet taken by the main thread, at most. */
 export const MAX_BATCHES_IN_FLIGHT = 8;
@@ -88,7 +89,8 @@ export async function scanTraceFile(
           numbers[4 * i + 1] = scan.order;
           numbers[4 * i + 2] = scan.migratetype;
           numbers[4 * i + 3] = scan.timestamp;
-          if (kind === FAST_ALLOC) {
+          if (kind === FAST_ZONE_LOCKED) ids[i] = scan.percpuRefill ? 1 : 0;
+          else if (kind === FAST_ALLOC) {
             const gfp = kmemGfpFlags(chunk, scan);
             let id = gfpIds.get(gfp);
             if (id === undefined) {
