@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -147,4 +147,91 @@ describe.skipIf(!HAVE_BROWSER && !REQUIRED)(TITLE, () => {
     expect(problems).toEqual([]);
     expect(foreign).toEqual([]);
   });
+});
+
+// The HTML reports `dmasim run --out` and `dmasim compare --out` write, opened
+// from disk in the same browser: every image loads, nothing errors.
+describe.skipIf(!HAVE_BROWSER && !REQUIRED)(`${TITLE}: the HTML reports`, () => {
+  const tmp = mkdtempSync(join(tmpdir(), "dmasim-reports-"));
+  let context: import("playwright-core").BrowserContext | null = null;
+
+  beforeAll(async () => {
+    const { chromium } = await import("playwright-core");
+    context = await chromium.launchPersistentContext(join(tmp, "profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+      viewport: { width: 1280, height: 900 },
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const cli = (...args: string[]): void => {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+  };
+
+  /** Opens a report from disk: what failed to load or logged an error, and the page's images and drawings. */
+  async function open(path: string): Promise<{ problems: string[]; images: number; broken: string[]; svgs: number }> {
+    const page = await context!.newPage();
+    const problems: string[] = [];
+    page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+    page.on("requestfailed", (r) => problems.push(`failed: ${r.url()}`));
+    await page.goto(`file://${path}`);
+    await page.waitForLoadState("load");
+    const images = await page
+      .locator("img")
+      .evaluateAll((imgs) =>
+        (imgs as HTMLImageElement[]).map((i) => ({ src: i.getAttribute("src"), ok: i.complete && i.naturalWidth > 0 })),
+      );
+    const svgs = await page.locator("svg").count();
+    await page.close();
+    return { problems, images: images.length, broken: images.filter((i) => !i.ok).map((i) => i.src!), svgs };
+  }
+
+  it("a run's report and a comparison's index load every image without an error", async () => {
+    cli("run", "--scenario", "camera", "--scale", "0.25", "--out", join(tmp, "run"));
+    const run = await open(join(tmp, "run", "index.html"));
+    expect(run.problems).toEqual([]);
+    expect(run.broken).toEqual([]);
+    // The charts and the memory-map snapshots are SVG files beside index.html.
+    expect(run.images).toBeGreaterThanOrEqual(8);
+
+    cli(
+      "compare",
+      "--scenario",
+      "camera",
+      "--scale",
+      "0.25",
+      "--seeds",
+      "1-2",
+      "--preset",
+      "compaction",
+      "--out",
+      join(tmp, "cmp"),
+    );
+    const cmp = await open(join(tmp, "cmp", "index.html"));
+    expect(cmp.problems).toEqual([]);
+    expect(cmp.broken).toEqual([]);
+    // Five curves over time drawn inline, plus each configuration's own report.
+    expect(cmp.svgs).toBeGreaterThanOrEqual(5);
+    const first = await open(join(tmp, "cmp", "0-compaction-6.12-defaults-", "index.html"));
+    expect(first.problems).toEqual([]);
+    expect(first.broken).toEqual([]);
+    expect(first.images).toBeGreaterThanOrEqual(8);
+  }, 240_000);
 });
