@@ -24,6 +24,9 @@
 //   pcpHead[li] ─► pfn ⇄ pfn ⇄ pfn ◄─ pcpTail[li]      (memmap link0 = next, link1 = prev;
 //                                                       the heads are KIND_PCP in memmap.ts)
 //
+// Under the "6.1" profile the lists follow 6.1's rules instead (see the section
+// "6.1's rules" below): a fixed high, free_factor, no decay.
+//
 // The CPU an operation runs on is `thisCpu` (set by the engine's entry points;
 // CPU 0 unless a caller names another). The vmstat worker's decay_pcp_high()
 // runs every simulated second (vmstatTick(), from kcompactd.ts's clock). Not
@@ -46,6 +49,8 @@ import { dataPointer } from "./target.ts";
 import { rmqueueBuddy } from "./highatomic.ts";
 import { wakeupKswapd } from "./kswapd.ts";
 import { zoneBoostedFlag } from "./watermark-boost.ts";
+import { KERNEL_6_1 } from "./abi.ts";
+import { kernelProfile } from "./profile.ts";
 
 // ---- base constants -----------------------------------------------------------------------
 /** PAGE_ALLOC_COSTLY_ORDER */
@@ -283,6 +288,18 @@ export function zoneSetPagesetHighAndBatch(zone: i32): void {
   const batch = zb > 1 ? zb : 1;
   let highMin = 0;
   let highMax = 0;
+  if (kernelProfile == KERNEL_6_1) {
+    // 6.1: one fixed high (no auto-tuning), which pageset_update() writes at once.
+    const high = zoneHighsize(zone, batch, 0, percpuPagelistHighFraction);
+    for (let cpu = 0; cpu < nrCpus; cpu++) {
+      const p = pcpIndex(cpu, zone);
+      setField(p, PCP_BATCH, batch);
+      setField(p, PCP_HIGH, high);
+      setField(p, PCP_HIGH_MIN, high);
+      setField(p, PCP_HIGH_MAX, high);
+    }
+    return;
+  }
   if (percpuPagelistHighFraction != 0) {
     highMin = zoneHighsize(zone, batch, 0, percpuPagelistHighFraction);
     highMax = highMin; // tuned by hand: no auto-tuning
@@ -421,6 +438,10 @@ function nrPcpHigh(p: i32, zone: i32, batch: i32, freeHigh: bool): i32 {
  * (the free-high heuristic empties more when high orders are freed in a row).
  */
 function freeUnrefPageCommit(zone: i32, cpu: i32, pfn: i32, mt: i32, order: i32): void {
+  if (kernelProfile == KERNEL_6_1) {
+    freeUnrefPageCommit61(zone, cpu, pfn, mt, order);
+    return;
+  }
   const p = pcpIndex(cpu, zone);
   // On freeing, fewer pages are batch-allocated next time (nr_pcp_alloc()).
   setField(p, PCP_ALLOC_FACTOR, field(p, PCP_ALLOC_FACTOR) >> 1);
@@ -452,6 +473,46 @@ function freeUnrefPageCommit(zone: i32, cpu: i32, pfn: i32, mt: i32, order: i32)
       unchecked(zoneBelowHigh[zone] = 0);
     }
   }
+}
+
+// ---- 6.1's rules (the kernel profile "6.1") ------------------------------------------------
+// Before 6.7 pcp->high is fixed (zone_highsize() alone: no high_min/high_max
+// auto-tuning, no ZONE_BELOW_HIGH, no decay) and frees in a row grow the
+// drained batch through pcp->free_factor, which the PCP_FREE_COUNT slot holds
+// under this profile (6.1 has no free_count); an allocation halves it.
+
+/** 6.1 nr_pcp_free(): batch << free_factor (free_factor grows while that stays below high - batch), clamped. */
+function nrPcpFree61(p: i32, high: i32, batch: i32, freeHigh: bool): i32 {
+  if (freeHigh) return field(p, PCP_COUNT); // free everything when batch-freeing high orders
+  if (high < batch) return 1; // pcp disabled or the boot pageset
+  const minNrFree = batch;
+  const maxNrFree = high - batch;
+  const freeFactor = field(p, PCP_FREE_COUNT);
+  let n = batch << freeFactor;
+  if (n < maxNrFree && freeFactor < PCP_BATCH_SCALE_MAX) setField(p, PCP_FREE_COUNT, freeFactor + 1);
+  // clamp(): the lower bound first, then the upper.
+  if (n < minNrFree) n = minNrFree;
+  if (n > maxNrFree) n = maxNrFree;
+  return n;
+}
+
+/**
+ * 6.1 free_unref_page_commit(): the block at its list's head; free_high when
+ * a pcp order above 0 is freed while free_factor is set (frees without an
+ * allocation between them); nr_pcp_high() is pcp->high, or 0 for free_high.
+ */
+function freeUnrefPageCommit61(zone: i32, cpu: i32, pfn: i32, mt: i32, order: i32): void {
+  const p = pcpIndex(cpu, zone);
+  countEvent(EV_PGFREE, 1 << order);
+  const pindex = orderToPindex(mt, order);
+  listAdd(listIdx(p, pindex), pfn, order, mt, false);
+  const count = field(p, PCP_COUNT) + (1 << order);
+  setField(p, PCP_COUNT, count);
+  const freeHigh = field(p, PCP_FREE_COUNT) != 0 && order != 0 && order <= PCP_COSTLY_ORDER;
+  const pcpHigh = field(p, PCP_HIGH);
+  // nr_pcp_high() (ZONE_RECLAIM_ACTIVE: kswapd reclaim is not modelled).
+  const high = pcpHigh == 0 || freeHigh ? 0 : pcpHigh;
+  if (count >= high) freePcppagesBulk(zone, cpu, nrPcpFree61(p, high, field(p, PCP_BATCH), freeHigh), pindex);
 }
 
 /**
@@ -533,7 +594,14 @@ function rmqueuePcplist(zone: i32, order: i32, mt: i32, allocFlags: i32): i32 {
   setField(p, PCP_FREE_COUNT, field(p, PCP_FREE_COUNT) >> 1);
   const li = listIdx(p, orderToPindex(mt, order));
   if (unchecked(pcpHead[li]) == NONE) {
-    const batch = nrPcpAlloc(p, zone, order);
+    let batch = 0;
+    if (kernelProfile == KERNEL_6_1) {
+      // 6.1 __rmqueue_pcplist(): batch, scaled down by the order (at least 2).
+      batch = field(p, PCP_BATCH);
+      if (batch > 1) batch = batch >> order > 2 ? batch >> order : 2;
+    } else {
+      batch = nrPcpAlloc(p, zone, order);
+    }
     const alloced = rmqueueBulk(zone, order, batch, li, mt, allocFlags);
     setField(p, PCP_COUNT, field(p, PCP_COUNT) + (alloced << order));
     if (unchecked(pcpHead[li]) == NONE) return NONE;
@@ -571,7 +639,8 @@ function rmqueuePcplist(zone: i32, order: i32, mt: i32, allocFlags: i32): i32 {
  */
 // @ts-ignore: decorator
 @inline export function pcpNoteBelowHigh(zone: i32, order: i32, highestZone: i32, allocFlags: i32): void {
-  if (!pcpEnabled || unchecked(zoneBelowHigh[zone]) != 0) return;
+  // (6.1 has no ZONE_BELOW_HIGH.)
+  if (!pcpEnabled || kernelProfile == KERNEL_6_1 || unchecked(zoneBelowHigh[zone]) != 0) return;
   if (!zoneWatermarkOk(zone, order, zoneWatermark(zone, WMARK_HIGH), highestZone, allocFlags)) {
     unchecked(zoneBelowHigh[zone] = 1);
   }
@@ -667,7 +736,7 @@ function decayPcpHigh(cpu: i32, zone: i32): i32 {
  * nothing until pages move again.
  */
 export function vmstatTick(): i32 {
-  if (!pcpEnabled) return 0;
+  if (!pcpEnabled || kernelProfile == KERNEL_6_1) return 0; // 6.1 has no decay_pcp_high()
   let todo = 0;
   for (let cpu = 0; cpu < nrCpus; cpu++) {
     for (let z = 0; z < MAX_NR_ZONES; z++) {

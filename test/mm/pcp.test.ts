@@ -398,3 +398,66 @@ describe("bad input", () => {
     }
   });
 });
+
+describe('the "6.1" profile: 6.1\'s per-cpu list rules', () => {
+  // Linux 6.1 mm/page_alloc.c, on the default machine (see the top of this file):
+  // zone_highsize() = max(low 640 / 1 cpu, 4 * 15) = 640, written by pageset_update()
+  // at boot and never tuned (no high_min/high_max, no ZONE_BELOW_HIGH, no decay).
+  it("sizes high once (640) and refills by batch >> order, at least 2", async () => {
+    const r = await onBoth({ kernel: "6.1" }, (sys) => {
+      const boot = pcp0(sys);
+      // __rmqueue_pcplist(): batch = max(15 >> 1, 2) = 7 order-1 blocks (pfns 0, 2, ..., 12) onto
+      // the list's tail; 0 and 2 are handed out: 5 blocks, 10 pages stay.
+      const pfns = [sys.allocPages(1, "unmovable"), sys.allocPages(1, "unmovable")];
+      return { boot, pfns, pcp: pcp0(sys), free: sys.stats().nrFreePages };
+    });
+    expect(r.boot).toEqual({ cpu: 0, count: 0, high: 640, batch: 15, highMin: 640, highMax: 640 });
+    expect(r.pfns).toEqual([0, 2]);
+    expect(r.pcp).toMatchObject({ count: 10, high: 640 });
+    expect(r.free).toBe(TOTAL - 14);
+  });
+
+  it("drains batch << free_factor once count reaches high: 15, 30, 60, 120, 240 as frees run in a row", async () => {
+    // 1000 order-0 allocations: 67 refills of 15 (1005 pages), 5 left on the list;
+    // each allocation halves free_factor (0). Then 1000 frees, count +1 each:
+    //   free 635: count 640 >= high: nr_pcp_free = 15 << 0 = 15 (15 < 625: free_factor 1) → 625
+    //   free 650: 15 << 1 = 30 (free_factor 2) → 610;  free 680: 60 (3) → 580
+    //   free 740: 120 (4) → 520;  free 860: 240 (240 < 625 and 4 < 5: 5) → 400
+    // and 140 more frees leave 540 on the list; 465 pages went back to the buddy lists.
+    const r = await onBoth({ kernel: "6.1" }, (sys) => {
+      const pfns: number[] = [];
+      for (let i = 0; i < 1000; i++) pfns.push(sys.allocPages(0, "unmovable")!);
+      const afterAllocs = pcp0(sys).count;
+      const drains: [number, number][] = [];
+      let last = afterAllocs;
+      pfns.forEach((pfn, i) => {
+        sys.freePages(pfn);
+        const now = pcp0(sys).count;
+        if (now < last) drains.push([i + 1, now]);
+        last = now;
+      });
+      return { afterAllocs, drains, count: last, traffic: sys.pcpTraffic, free: sys.stats().nrFreePages };
+    });
+    expect(r.afterAllocs).toBe(5);
+    expect(r.drains).toEqual([
+      [635, 625],
+      [650, 610],
+      [680, 580],
+      [740, 520],
+      [860, 400],
+    ]);
+    expect(r.count).toBe(540);
+    expect(r.traffic).toEqual({ refillPages: 1005, drainPages: 465 });
+    expect(r.free).toBe(TOTAL - 1005 + 465);
+  });
+
+  it("keeps high fixed on the simulated clock (6.1 has no decay_pcp_high())", async () => {
+    await onBoth({ kernel: "6.1" }, (sys) => {
+      for (let i = 0; i < 100; i++) sys.allocPages(0, "unmovable");
+      const before = pcp0(sys);
+      sys.advanceTime(16_000);
+      expect(pcp0(sys)).toEqual(before);
+      return before;
+    });
+  });
+});
