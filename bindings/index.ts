@@ -121,6 +121,7 @@ export { Bitmap } from "./lib/bitmap.ts";
 export {
   claimCmaRange,
   claimFreeBlock,
+  ownerPfn,
   peekCmaAlloc,
   releaseHeldBlock,
   unclaimCmaRange,

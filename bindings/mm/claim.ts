@@ -200,3 +200,13 @@ export function unclaimCmaRange(mm: Mm, area: string, pfn: number, count: number
   const id = cmaRangeArgs(mm, "unclaimCmaRange", area, pfn, count);
   return mm.engine.cmaUnclaimRange(id, pfn, count) === 0;
 }
+
+/**
+ * page_to_pfn() of an owner (a movable allocation's reverse map, `pageInfo().owner`):
+ * where the block is now, after any migration; null when no such owner lives.
+ */
+export function ownerPfn(mm: Mm, owner: number): number | null {
+  requireInt("ownerPfn", "owner", owner, 0, 2 ** 31 - 1);
+  const pfn = mm.engine.ownerPfn(owner);
+  return pfn < 0 ? null : pfn;
+}

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   claimCmaRange,
   claimFreeBlock,
+  ownerPfn,
   peekCmaAlloc,
   unclaimCmaRange,
   createRandom,
@@ -143,6 +144,23 @@ describe("claim.ts: a traced kernel's CMA ranges", () => {
       expect(dmaSimErrorOf(() => peekCmaAlloc(sys, "nope", 1, 0)).code).toBe("ENOENT");
       expect(sys.stateHash()).toBe(before);
       return before;
+    });
+  });
+});
+
+describe("claim.ts: ownerPfn()", () => {
+  it("follows a movable block's owner through migration, and is null once it is freed", async () => {
+    await onBoth({ ramBytes: RAM, minFreeKbytes: 0, pcp: false }, (sys) => {
+      const page = sys.allocMovable(0)!;
+      const owner = sys.pageInfo(page.pfn).owner!;
+      expect(ownerPfn(sys, owner)).toBe(page.pfn);
+      const to = page.migrate();
+      expect(to).not.toBe(0);
+      expect(ownerPfn(sys, owner)).toBe(to);
+      page.free();
+      expect(ownerPfn(sys, owner)).toBeNull();
+      expect(dmaSimErrorOf(() => ownerPfn(sys, -1)).code).toBe("EINVAL");
+      return to;
     });
   });
 });

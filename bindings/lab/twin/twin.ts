@@ -32,6 +32,7 @@
 import {
   claimCmaRange,
   claimFreeBlock,
+  ownerPfn,
   peekCmaAlloc,
   peekRmqueue,
   releaseHeldBlock,
@@ -157,10 +158,12 @@ export interface FreeRunResult {
   /** The largest freeListDistance() over the later phases, or null without one. */
   maxDistance: number | null;
   /**
-   * CMA events free-run mode does not replay (successful cma_alloc and every
-   * cma_release): its machine keeps the area's pages for movable allocations.
+   * The kernel's successful cma_alloc()s, each replayed as dmasim's own
+   * cma_alloc() of the same size and alignment in the same area (the kernel's
+   * range then maps onto dmasim's); failed: dmasim found no room. released:
+   * cma_release()s given back.
    */
-  cmaNotReplayed: number;
+  cma: { allocs: number; failed: number; released: number };
 }
 
 export interface TwinResult {
@@ -404,7 +407,7 @@ class FreeRunner {
     unmatchedFrees: 0,
     phases: [],
     maxDistance: null,
-    cmaNotReplayed: 0,
+    cma: { allocs: 0, failed: 0, released: 0 },
   };
   /** Kernel pfn → the twin's pfn for the same page, -1 when the kernel's page is free or unmapped. */
   private readonly map: Int32Array;
@@ -450,6 +453,64 @@ class FreeRunner {
       else this.result.unmatchedFrees++;
     }
     this.map.fill(-1, pfn, pfn + n);
+  }
+
+  /**
+   * cma_alloc_finish: dmasim's own cma_alloc() of the same size and alignment.
+   * Its alloc_contig_range() may migrate pages the twin holds for other kernel
+   * pages: they are followed through their owners. The kernel's range held
+   * pages the kernel had migrated away and freed into isolated pageblocks
+   * (untraced): the twin gives back what it held for them; then the range maps
+   * onto dmasim's.
+   */
+  cmaAlloc(ev: Extract<TwinEvent, { kind: "cma-alloc" }>): void {
+    if (ev.pfn === null) return;
+    const c = this.result.cma;
+    const name = ev.area ?? this.sys.cmaAreas[0]?.name;
+    const area = name === undefined ? undefined : this.sys.cmaAreas.find((a) => a.name === name);
+    c.allocs++;
+    if (area === undefined) {
+      c.failed++;
+      return;
+    }
+    // Owners of movable blocks held in the area, which alloc_contig_range() may move.
+    const owned: { owner: number; from: number; pages: number }[] = [];
+    for (let t = area.basePfn; t < area.basePfn + area.count; ) {
+      const info = this.sys.pageInfo(t);
+      const pages = info.state === "tail" ? 1 : 2 ** info.order;
+      if (info.state === "allocated" && info.owner !== null) owned.push({ owner: info.owner, from: t, pages });
+      t += pages;
+    }
+    const got = area.alloc(ev.count, ev.align);
+    const moves = owned
+      .map((o) => ({ ...o, to: ownerPfn(this.sys, o.owner) }))
+      .filter((m) => m.to !== null && m.to !== m.from);
+    if (moves.length > 0) {
+      const kernelOf = new Map<number, number>();
+      for (let k = 0; k < this.map.length; k++) if (this.map[k]! >= 0) kernelOf.set(this.map[k]!, k);
+      for (const m of moves)
+        for (let i = 0; i < m.pages; i++) {
+          const k = kernelOf.get(m.from + i);
+          if (k !== undefined) this.map[k] = m.to! + i;
+        }
+    }
+    for (let k = ev.pfn; k < ev.pfn + ev.count && k < this.map.length; k++) {
+      const t = this.map[k]!;
+      if (t >= 0) releaseHeldBlock(this.sys, t, 0);
+      this.map[k] = -1;
+    }
+    if (got === null) {
+      c.failed++;
+      return;
+    }
+    for (let i = 0; i < ev.count && ev.pfn + i < this.map.length; i++) this.map[ev.pfn + i] = got + i;
+  }
+
+  /** cma_release: dmasim's range stops being the area's; its pages stay held for their drains. */
+  cmaRelease(ev: Extract<TwinEvent, { kind: "cma-release" }>): void {
+    const got = this.map[ev.pfn] ?? -1;
+    const area = this.sys.cmaAreas.find((a) => got >= a.basePfn && got < a.basePfn + a.count);
+    if (area !== undefined && unclaimCmaRange(this.sys, area.name, got, ev.count)) this.result.cma.released++;
   }
 }
 
@@ -631,11 +692,11 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
           break;
         case "cma-alloc":
           f?.cmaAlloc(ev);
-          if (r && ev.pfn !== null) r.result.cmaNotReplayed++;
+          r?.cmaAlloc(ev);
           break;
         case "cma-release":
           f?.cmaRelease(ev);
-          if (r) r.result.cmaNotReplayed++;
+          r?.cmaRelease(ev);
           break;
         case "marker": {
           const m = /^HARNESS_MMSNAP (\S+) begin$/.exec(ev.text);
