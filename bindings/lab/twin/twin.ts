@@ -475,7 +475,7 @@ class FreeRunner {
     }
     // Owners of movable blocks held in the area, which alloc_contig_range() may move.
     const owned: { owner: number; from: number; pages: number }[] = [];
-    for (let t = area.basePfn; t < area.basePfn + area.count; ) {
+    for (let t = area.basePfn; t < area.basePfn + area.count;) {
       const info = this.sys.pageInfo(t);
       const pages = info.state === "tail" ? 1 : 2 ** info.order;
       if (info.state === "allocated" && info.owner !== null) owned.push({ owner: info.owner, from: t, pages });
