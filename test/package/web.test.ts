@@ -19,6 +19,29 @@ const CLI = resolve(import.meta.dirname, "../../dist/bindings/cli/main.js");
 const SEED = 3;
 const SCALE = 0.1;
 
+/**
+ * Debian's Chromium through playwright-core: headless, with a fresh profile and
+ * no background networking (this machine's network is closed).
+ */
+async function launchChromium(profileDir: string): Promise<import("playwright-core").BrowserContext> {
+  const { chromium } = await import("playwright-core");
+  return chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    viewport: { width: 1280, height: 900 },
+  });
+}
+
 describe("dmasim web's file server", () => {
   it("serves only files under its root", async () => {
     const { webFile } = await import("../../dist/bindings/cli/web.js");
@@ -62,22 +85,7 @@ describe.skipIf(!HAVE_BROWSER && !REQUIRED)(TITLE, () => {
       server!.stderr!.on("data", (d: Buffer) => reject(new Error(`dmasim web: ${d.toString()}`)));
       server!.on("exit", (code) => reject(new Error(`dmasim web exited with ${code}`)));
     });
-    const { chromium } = await import("playwright-core");
-    context = await chromium.launchPersistentContext(join(tmp, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 900 },
-    });
+    context = await launchChromium(join(tmp, "profile"));
   });
 
   afterAll(async () => {
@@ -156,22 +164,7 @@ describe.skipIf(!HAVE_BROWSER && !REQUIRED)(`${TITLE}: the HTML reports`, () => 
   let context: import("playwright-core").BrowserContext | null = null;
 
   beforeAll(async () => {
-    const { chromium } = await import("playwright-core");
-    context = await chromium.launchPersistentContext(join(tmp, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 900 },
-    });
+    context = await launchChromium(join(tmp, "profile"));
   });
 
   afterAll(async () => {
