@@ -15,12 +15,12 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DmaSimError } from "../core/errors.ts";
-import { KERNEL_VERSIONS } from "../index.ts";
 import { prepareOutputDir, isReportDir } from "../lab/report.ts";
 import { summaryCell } from "./format.ts";
 import { readJsonFile, validateIn } from "../lab/json-file.ts";
 import type { LabResult } from "../lab/result.ts";
 import { LAB_CONFIG_KEYS, runScenario, type LabConfig } from "../lab/runner.ts";
+import { labConfigValueProblem } from "../lab/config.ts";
 import { scenarioSpecOf, type Scenario, type ScenarioSpec } from "../lab/scenario.ts";
 import { dmasimVersion, RESULT_FORMAT } from "../lab/version.ts";
 import { summarySpreads, type SpreadRun } from "../lab/spread.ts";
@@ -117,40 +117,9 @@ export function validateConfigs(input: unknown, path = "configs"): CompareConfig
     if (typeof cfg.label !== "string" || cfg.label.length === 0) bad("label", "a non-empty string");
     if (labels.has(cfg.label)) throw new DmaSimError("EINVAL", `${at}.label: duplicate label "${cfg.label}"`);
     labels.add(cfg.label);
-    if (cfg.backend !== undefined && cfg.backend !== "wasm" && cfg.backend !== "ts") bad("backend", `"wasm" or "ts"`);
-    if (cfg.kernel !== undefined && !(KERNEL_VERSIONS as readonly unknown[]).includes(cfg.kernel))
-      bad("kernel", KERNEL_VERSIONS.map((v) => `"${v}"`).join(", "));
-    if (cfg.cmaFirstBalance !== undefined && typeof cfg.cmaFirstBalance !== "boolean")
-      bad("cmaFirstBalance", "true or false");
-    if (cfg.allocNoFragment !== undefined && typeof cfg.allocNoFragment !== "boolean")
-      bad("allocNoFragment", "true or false");
-    if (cfg.compaction !== undefined && typeof cfg.compaction !== "boolean") bad("compaction", "true or false");
-    const p = cfg.compactionProactiveness;
-    if (p !== undefined && (!Number.isInteger(p) || p < 0 || p > 100))
-      bad("compactionProactiveness", "an integer in 0..100");
-    const x = cfg.extfragThreshold;
-    if (x !== undefined && (!Number.isInteger(x) || x < 0 || x > 1000))
-      bad("extfragThreshold", "an integer in 0..1000");
-    const b = cfg.watermarkBoostFactor;
-    if (b !== undefined && (!Number.isInteger(b) || b < 0 || b > 2147483647))
-      bad("watermarkBoostFactor", "an integer in 0..2147483647");
-    if (cfg.pcp !== undefined && typeof cfg.pcp !== "boolean") bad("pcp", "true or false");
-    if (cfg.cpus !== undefined && (!Number.isInteger(cfg.cpus) || cfg.cpus < 1 || cfg.cpus > 256))
-      bad("cpus", "an integer in 1..256");
-    const f = cfg.percpuPagelistHighFraction;
-    if (f !== undefined && (!Number.isInteger(f) || f < 0 || (f > 0 && f < 8) || f > 2 ** 31 - 1))
-      bad("percpuPagelistHighFraction", "0 or an integer of at least 8");
-    if (cfg.iommuStyle !== undefined && cfg.iommuStyle !== "arm" && cfg.iommuStyle !== "dma-iommu")
-      bad("iommuStyle", `"arm" or "dma-iommu"`);
-    if (
-      cfg.claimThresholdPages !== undefined &&
-      (!Number.isInteger(cfg.claimThresholdPages) || cfg.claimThresholdPages < 0)
-    ) {
-      bad("claimThresholdPages", "a non-negative integer (pages)");
-    }
-    for (const key of ["pageblockOrder", "maxOrder"] as const) {
-      const v = cfg[key];
-      if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 20)) bad(key, "an integer in 1..20");
+    for (const key of LAB_CONFIG_KEYS) {
+      const want = cfg[key] === undefined ? null : labConfigValueProblem(key, cfg[key]);
+      if (want !== null) bad(key, want);
     }
     return { ...cfg };
   });

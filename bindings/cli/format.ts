@@ -4,14 +4,7 @@
  */
 import { DmaSimError } from "../core/errors.ts";
 import type { LabResult } from "../lab/result.ts";
-
-/** Summary keys that hold a fragmentation index (extfrag_index, unusable_index) in thousandths. */
-export const INDEX_KEY = /(^|\.)(extfragIndex|unusableIndex)(\.|$)/;
-
-/** A fragmentation index in thousandths as the kernel prints it: three decimals, -1.000 … 1.000. */
-export function formatIndex(thousandths: number): string {
-  return (thousandths / 1000).toFixed(3);
-}
+import { formatIndex, INDEX_KEY } from "../lab/index-format.ts";
 
 /** A summary value for a table: fragmentation indexes in the kernel's form, other numbers as they are. */
 export function summaryCell(key: string, value: number | undefined): string | number {
@@ -202,7 +195,7 @@ export function runSummaryRows(result: LabResult): [string, string][] {
   if (ext !== undefined && unu !== undefined) {
     rows.push([
       `order-${pbo} extfrag / unusable index`,
-      `${(ext / 1000).toFixed(3)} / ${(unu / 1000).toFixed(3)}` +
+      `${formatIndex(ext)} / ${formatIndex(unu)}` +
         (s["end.freePageblocks"] !== undefined ? `; ${formatNumber(s["end.freePageblocks"])} free pageblocks` : ""),
     ]);
   }

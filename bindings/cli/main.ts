@@ -63,16 +63,8 @@ import {
   validateConfigs,
   type CompareConfig,
 } from "./compare.ts";
-import {
-  allSummaryRows,
-  formatIndex,
-  formatTable,
-  headline,
-  INDEX_KEY,
-  parseColumns,
-  runSummaryRows,
-  summaryCell,
-} from "./format.ts";
+import { allSummaryRows, formatTable, headline, parseColumns, runSummaryRows, summaryCell } from "./format.ts";
+import { formatIndex, INDEX_KEY } from "../lab/index-format.ts";
 import { createProgress } from "./progress.ts";
 import { addTwinCommand } from "./twin.ts";
 import { type Backend, type CmaAreaOptions, type SystemOptions } from "../index.ts";

@@ -1,5 +1,6 @@
 // A Lab run's configuration: the knobs compare and sweep vary.
 import { type Backend, type KernelVersion } from "../index.ts";
+import { KERNEL_VERSIONS, MAX_CPUS, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from "../mm/mm.ts";
 
 /** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
 export interface LabConfig {
@@ -57,3 +58,56 @@ export const LAB_CONFIG_KEYS = [
   "cpus",
   "percpuPagelistHighFraction",
 ] as const satisfies readonly (keyof LabConfig)[];
+
+/** One knob's rule: whether a value is accepted, and what is wanted in words. */
+interface ConfigRule {
+  ok(v: unknown): boolean;
+  want: string;
+}
+
+const isInt = (v: unknown, min: number, max: number): boolean =>
+  Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+const flag: ConfigRule = { ok: (v) => typeof v === "boolean", want: "true or false" };
+const oneOf = (...values: string[]): ConfigRule => ({
+  ok: (v) => values.includes(v as string),
+  want: values
+    .map((s) => `"${s}"`)
+    .join(", ")
+    .replace(/, ([^,]*)$/, " or $1"),
+});
+const intIn = (min: number, max: number): ConfigRule => ({
+  ok: (v) => isInt(v, min, max),
+  want: `an integer in ${min}..${max}`,
+});
+
+/** What each LabConfig field accepts: one table for compare's configurations and sweep's axes. */
+const CONFIG_RULES: Record<keyof LabConfig, ConfigRule> = {
+  backend: oneOf("wasm", "ts"),
+  kernel: oneOf(...KERNEL_VERSIONS),
+  cmaFirstBalance: flag,
+  pageblockOrder: intIn(1, 20),
+  maxOrder: intIn(1, 20),
+  allocNoFragment: flag,
+  claimThresholdPages: { ok: (v) => isInt(v, 0, 2 ** 20), want: "a number of pages in 0..1048576" },
+  compaction: flag,
+  compactionProactiveness: intIn(0, 100),
+  extfragThreshold: intIn(0, 1000),
+  watermarkBoostFactor: intIn(0, 2 ** 31 - 1),
+  iommuStyle: oneOf("arm", "dma-iommu"),
+  pcp: flag,
+  cpus: intIn(1, MAX_CPUS),
+  percpuPagelistHighFraction: {
+    // percpu_pagelist_high_fraction_sysctl_handler(): 0, or MIN_PERCPU_PAGELIST_HIGH_FRACTION and up.
+    ok: (v) => v === 0 || isInt(v, MIN_PERCPU_PAGELIST_HIGH_FRACTION, 2 ** 31 - 1),
+    want: `0 or an integer of at least ${MIN_PERCPU_PAGELIST_HIGH_FRACTION}`,
+  },
+};
+
+/**
+ * Checks one LabConfig value. Returns null when it is accepted, else what the
+ * field wants, in words (for "must be …, got …" messages).
+ */
+export function labConfigValueProblem(key: keyof LabConfig, value: unknown): string | null {
+  const rule = CONFIG_RULES[key];
+  return rule.ok(value) ? null : rule.want;
+}

@@ -6,7 +6,7 @@
 import { renderSvg } from "./report-charts.ts";
 import { overlaySpecs, spreadConfigs, summarySpreads, type SpreadRun, type SummarySpread } from "./spread.ts";
 
-const INDEX_KEY = /(^|\.)(extfragIndex|unusableIndex)(\.|$)/;
+import { formatIndex, INDEX_KEY } from "./index-format.ts";
 
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -14,7 +14,7 @@ export function escapeHtml(text: string): string {
 
 /** A summary figure as tables show it: fragmentation indexes as the kernel prints them (-1.000 … 1.000). */
 export function formatFigure(key: string, value: number): string {
-  if (INDEX_KEY.test(key)) return (value / 1000).toFixed(3);
+  if (INDEX_KEY.test(key)) return formatIndex(value);
   return value.toLocaleString("en-US", { maximumFractionDigits: Number.isInteger(value) ? 0 : 1 });
 }
 

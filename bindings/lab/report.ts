@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from "node:path";
 import { chartsFor, renderSvg } from "./report-charts.ts";
 import { memoryMapSvg } from "./report-map.ts";
+import { formatIndex, INDEX_KEY } from "./index-format.ts";
 import { DmaSimError } from "../core/errors.ts";
 import { readJsonFile, validateIn } from "./json-file.ts";
 import type { LabResult } from "./result.ts";
@@ -47,7 +48,6 @@ function formatBytes(bytes: number): string {
 }
 
 /** Summary keys of fragmentation indexes, kept in thousandths and shown as the kernel prints them (-1.000, 0.467). */
-const INDEX_KEY = /(^|\.)(extfragIndex|unusableIndex)(\.|$)/;
 
 function formatNumber(n: number): string {
   return Number.isInteger(n) ? n.toLocaleString("en-US") : String(n);
@@ -92,7 +92,7 @@ function summaryTables(summary: Record<string, number>): string {
       rows
         .map(
           ([k, v]) =>
-            `<tr><td><code>${escapeHtml(k)}</code></td><td class="n">${INDEX_KEY.test(k) ? (v / 1000).toFixed(3) : formatNumber(v)}</td></tr>`,
+            `<tr><td><code>${escapeHtml(k)}</code></td><td class="n">${INDEX_KEY.test(k) ? formatIndex(v) : formatNumber(v)}</td></tr>`,
         )
         .join("") +
       `</table>`,

@@ -29,6 +29,7 @@ import { DmaSimError } from "../core/errors.ts";
 import type { SpreadRun } from "./spread.ts";
 import { readJsonFile } from "./json-file.ts";
 import type { LabResult } from "./result.ts";
+import { labConfigValueProblem } from "./config.ts";
 import { runScenario, type LabConfig } from "./runner.ts";
 import { loadScenario, type Scenario } from "./scenario.ts";
 import { dmasimVersion, RESULT_FORMAT } from "./version.ts";
@@ -124,59 +125,13 @@ function axisValues(path: string, axis: SweepAxis, value: unknown): (number | bo
   } else fail(path, `must be a list of values or { "from": A, "to": B }, got ${JSON.stringify(value)}`);
   if (values.length === 0) fail(path, "must list at least one value");
   values.forEach((v, i) => {
-    const at = `${path}[${i}]`;
-    const flag = axis === "cmaFirstBalance" || axis === "allocNoFragment" || axis === "compaction" || axis === "pcp";
-    const ok =
-      axis === "backend"
-        ? v === "wasm" || v === "ts"
-        : axis === "kernel"
-          ? v === "6.1" || v === "6.12" || v === "6.18"
-          : axis === "iommuStyle"
-            ? v === "arm" || v === "dma-iommu"
-            : flag
-              ? typeof v === "boolean"
-              : axis === "seed"
-                ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
-                : axis === "claimThresholdPages"
-                  ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2 ** 20
-                  : axis === "cpus"
-                    ? Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 256
-                    : axis === "percpuPagelistHighFraction"
-                      ? Number.isInteger(v) && (v === 0 || ((v as number) >= 8 && (v as number) <= 2 ** 31 - 1))
-                      : axis === "compactionProactiveness" || axis === "extfragThreshold"
-                        ? Number.isInteger(v) &&
-                          (v as number) >= 0 &&
-                          (v as number) <= (axis === "extfragThreshold" ? 1000 : 100)
-                        : axis === "watermarkBoostFactor"
-                          ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2147483647
-                          : Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 20;
-    if (!ok) {
-      const want =
-        axis === "backend"
-          ? `"wasm" or "ts"`
-          : axis === "kernel"
-            ? `"6.1", "6.12" or "6.18"`
-            : axis === "iommuStyle"
-              ? `"arm" or "dma-iommu"`
-              : flag
-                ? "true or false"
-                : axis === "seed"
-                  ? "an integer in 0..4294967295"
-                  : axis === "claimThresholdPages"
-                    ? "a number of pages"
-                    : axis === "cpus"
-                      ? "an integer in 1..256"
-                      : axis === "percpuPagelistHighFraction"
-                        ? "0 or an integer of at least 8"
-                        : axis === "compactionProactiveness"
-                          ? "an integer in 0..100"
-                          : axis === "extfragThreshold"
-                            ? "an integer in 0..1000"
-                            : axis === "watermarkBoostFactor"
-                              ? "an integer in 0..2147483647"
-                              : "an integer in 1..20";
-      fail(at, `must be ${want}, got ${JSON.stringify(v)}`);
-    }
+    const want =
+      axis === "seed"
+        ? Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff
+          ? null
+          : "an integer in 0..4294967295"
+        : labConfigValueProblem(axis, v);
+    if (want !== null) fail(`${path}[${i}]`, `must be ${want}, got ${JSON.stringify(v)}`);
   });
   if (new Set(values).size !== values.length) fail(path, "lists a value twice");
   return values as (number | boolean | string)[];
