@@ -54,6 +54,22 @@
  * | mm_compaction_kcompactd_wake, _wakeup_kcompactd | `nid=%d order=%d classzone_idx=%-8s` (`highest_zoneidx=` in some trees) |
  * | mm_compaction_kcompactd_sleep | `nid=%d` |
  *
+ * So are the reclaim events of include/trace/events/vmscan.h (VMSCAN_TRACE_EVENTS;
+ * fields the kernel dropped or added across versions, such as lru_isolate's
+ * `isolate_mode=`, are not required):
+ *
+ * | event | format |
+ * |---|---|
+ * | mm_vmscan_kswapd_sleep | `nid=%d` |
+ * | mm_vmscan_kswapd_wake | `nid=%d order=%d` |
+ * | mm_vmscan_wakeup_kswapd | `nid=%d order=%d gfp_flags=%s` |
+ * | mm_vmscan_direct_reclaim_begin, _node_reclaim_begin | `order=%d gfp_flags=%s` (node: `nid=%d` first) |
+ * | mm_vmscan_direct_reclaim_end, _node_reclaim_end | `nr_reclaimed=%lu` |
+ * | mm_vmscan_lru_isolate | `classzone=%d order=%d nr_requested=%lu nr_scanned=%lu nr_skipped=%lu nr_taken=%lu lru=%s` |
+ * | mm_vmscan_lru_shrink_inactive | `nid=%d nr_scanned=%ld nr_reclaimed=%ld nr_dirty=%ld nr_writeback=%ld … priority=%d flags=%s` |
+ * | mm_vmscan_lru_shrink_active | `nid=%d nr_taken=%ld nr_active=%ld nr_deactivated=%ld nr_referenced=%ld priority=%d flags=%s` |
+ * | mm_vmscan_write_folio (mm_vmscan_writepage before v5.19) | `page=%p pfn=0x%lx flags=%s` |
+ *
  * The line prefix (`comm-pid [cpu] flags timestamp: `, or perf's
  * `comm pid [cpu] timestamp: kmem:`) is optional; fields the kernel did not
  * print in some version, and fields vendors add, are tolerated.
@@ -107,7 +123,48 @@ export const COMPACTION_TRACE_EVENTS: readonly string[] = Object.freeze([
  */
 export const PCP_TRACE_EVENTS: readonly string[] = Object.freeze(["mm_page_alloc_zone_locked", "mm_page_pcpu_drain"]);
 
-const KNOWN_EVENTS = new Set([...TRACE_EVENTS, ...COMPACTION_TRACE_EVENTS, ...PCP_TRACE_EVENTS]);
+/** The reclaim events read as observations of the traced kernel (not replayed). */
+export const VMSCAN_TRACE_EVENTS: readonly string[] = Object.freeze([
+  "mm_vmscan_kswapd_sleep",
+  "mm_vmscan_kswapd_wake",
+  "mm_vmscan_wakeup_kswapd",
+  "mm_vmscan_direct_reclaim_begin",
+  "mm_vmscan_direct_reclaim_end",
+  "mm_vmscan_node_reclaim_begin",
+  "mm_vmscan_node_reclaim_end",
+  "mm_vmscan_lru_isolate",
+  "mm_vmscan_lru_shrink_inactive",
+  "mm_vmscan_lru_shrink_active",
+  "mm_vmscan_write_folio",
+  "mm_vmscan_writepage",
+]);
+
+const KNOWN_EVENTS = new Set([
+  ...TRACE_EVENTS,
+  ...COMPACTION_TRACE_EVENTS,
+  ...PCP_TRACE_EVENTS,
+  ...VMSCAN_TRACE_EVENTS,
+]);
+
+/** The fields of a reclaim event (VMSCAN_TRACE_EVENTS). */
+export interface VmscanTraceFields {
+  /** kswapd_wake, wakeup_kswapd, *_reclaim_begin, lru_isolate: the order reclaim works for. */
+  order?: number;
+  /** *_reclaim_end: pages reclaimed by that run. */
+  nrReclaimed?: number;
+  /** lru_isolate: pages looked at and taken off the list; lru_shrink_active: taken. */
+  nrScanned?: number;
+  nrTaken?: number;
+  /** lru_isolate: `lru=` ("inactive_anon", "active_file", …). */
+  lru?: string;
+  /** lru_shrink_inactive: dirty pages and pages under writeback it met. */
+  nrDirty?: number;
+  nrWriteback?: number;
+  /** lru_shrink_active: pages moved to the inactive list. */
+  nrDeactivated?: number;
+  /** lru_shrink_*: the scan priority (DEF_PRIORITY 12 down to 0). */
+  priority?: number;
+}
 
 /** The fields of a compaction event (COMPACTION_TRACE_EVENTS), as numbers and names. */
 export interface CompactionTraceFields {
@@ -168,6 +225,8 @@ export interface TraceEvent {
   percpuRefill?: boolean;
   /** The compaction events' fields (COMPACTION_TRACE_EVENTS only). */
   compaction?: CompactionTraceFields;
+  /** The reclaim events' fields (VMSCAN_TRACE_EVENTS only). */
+  vmscan?: VmscanTraceFields;
   /** The prefix's timestamp in seconds (`… 4.918914: name:`), when the line has one. */
   timestamp?: number;
   /** Every `key=value` field of the line, as text. */
@@ -345,6 +404,7 @@ function buildEvent(name: string, raw: Record<string, string>): TraceEvent {
     }
     default:
       if (name.startsWith("mm_compaction_")) return compactionEvent(name, raw);
+      if (name.startsWith("mm_vmscan_")) return vmscanEvent(name, raw);
       throw new Malformed("other event");
   }
 }
@@ -355,6 +415,50 @@ function zoneField(raw: Record<string, string>, key: string): string {
   const zone = field(raw, key);
   if (!ZONE_NAMES_TRACED.has(zone)) throw new Malformed(`malformed: bad ${key}`);
   return zone;
+}
+
+function vmscanEvent(name: string, raw: Record<string, string>): TraceEvent {
+  const v: VmscanTraceFields = {};
+  const ev: TraceEvent = { name, pfn: null, raw, vmscan: v };
+  switch (name) {
+    case "mm_vmscan_kswapd_sleep":
+      uint(raw, "nid", 10);
+      return ev;
+    case "mm_vmscan_kswapd_wake":
+    case "mm_vmscan_wakeup_kswapd":
+    case "mm_vmscan_direct_reclaim_begin":
+    case "mm_vmscan_node_reclaim_begin":
+      v.order = uint(raw, "order", 10, MAX_ORDER_TEXT);
+      return ev;
+    case "mm_vmscan_direct_reclaim_end":
+    case "mm_vmscan_node_reclaim_end":
+      v.nrReclaimed = uint(raw, "nr_reclaimed", 10);
+      return ev;
+    case "mm_vmscan_lru_isolate":
+      v.order = uint(raw, "order", 10, MAX_ORDER_TEXT);
+      v.nrScanned = uint(raw, "nr_scanned", 10);
+      v.nrTaken = uint(raw, "nr_taken", 10);
+      v.lru = field(raw, "lru");
+      return ev;
+    case "mm_vmscan_lru_shrink_inactive":
+      v.nrScanned = uint(raw, "nr_scanned", 10);
+      v.nrReclaimed = uint(raw, "nr_reclaimed", 10);
+      v.nrDirty = uint(raw, "nr_dirty", 10);
+      v.nrWriteback = uint(raw, "nr_writeback", 10);
+      v.priority = uint(raw, "priority", 10, 12);
+      return ev;
+    case "mm_vmscan_lru_shrink_active":
+      v.nrTaken = uint(raw, "nr_taken", 10);
+      v.nrDeactivated = uint(raw, "nr_deactivated", 10);
+      v.priority = uint(raw, "priority", 10, 12);
+      return ev;
+    case "mm_vmscan_write_folio":
+    case "mm_vmscan_writepage":
+      ev.pfn = uint(raw, "pfn", 16);
+      return ev;
+    default:
+      throw new Malformed("other event");
+  }
 }
 
 /** `0x%lx` (a trailing comma, as zone_end prints before `, mode=`, dropped). */

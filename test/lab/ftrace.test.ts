@@ -457,3 +457,60 @@ describe("readTraceLines", () => {
     });
   });
 });
+
+describe("vmscan events", () => {
+  // Lines as 6.1's include/trace/events/vmscan.h prints them (TP_printk formats).
+  const lines = {
+    wake: "   kswapd0-35      [000] .....   100.000001: mm_vmscan_kswapd_wake: nid=0 order=3",
+    sleep: "   kswapd0-35      [000] .....   100.000900: mm_vmscan_kswapd_sleep: nid=0",
+    wakeup:
+      "      bash-400     [000] .....   100.000000: mm_vmscan_wakeup_kswapd: nid=0 order=3 gfp_flags=GFP_KERNEL|__GFP_COMP",
+    begin:
+      "      bash-400     [000] .....   100.100000: mm_vmscan_direct_reclaim_begin: order=0 gfp_flags=GFP_HIGHUSER_MOVABLE",
+    end: "      bash-400     [000] .....   100.100500: mm_vmscan_direct_reclaim_end: nr_reclaimed=37",
+    isolate:
+      "   kswapd0-35      [000] .....   100.000100: mm_vmscan_lru_isolate: isolate_mode=0 classzone=1 order=0 nr_requested=32 nr_scanned=40 nr_skipped=8 nr_taken=32 lru=inactive_file",
+    inactive:
+      "   kswapd0-35      [000] .....   100.000200: mm_vmscan_lru_shrink_inactive: nid=0 nr_scanned=32 nr_reclaimed=30 nr_dirty=2 nr_writeback=1 nr_congested=0 nr_immediate=0 nr_activate_anon=0 nr_activate_file=2 nr_ref_keep=0 nr_unmap_fail=0 priority=12 flags=RECLAIM_WB_FILE|RECLAIM_WB_ASYNC",
+    active:
+      "   kswapd0-35      [000] .....   100.000300: mm_vmscan_lru_shrink_active: nid=0 nr_taken=16 nr_active=4 nr_deactivated=12 nr_referenced=4 priority=11 flags=RECLAIM_WB_FILE|RECLAIM_WB_ASYNC",
+    write:
+      "   kswapd0-35      [000] .....   100.000400: mm_vmscan_write_folio: page=00000000deadbeef pfn=0x1a2b3 flags=RECLAIM_WB_FILE|RECLAIM_WB_ASYNC",
+  };
+  const vmscan = (line: string) => {
+    const p = parseTraceLine(line);
+    expect("event" in p, line).toBe(true);
+    return (p as { event: TraceEvent }).event;
+  };
+
+  it("reads the fields reclaim is measured by", () => {
+    expect(vmscan(lines.wake).vmscan).toEqual({ order: 3 });
+    expect(vmscan(lines.sleep).vmscan).toEqual({});
+    expect(vmscan(lines.wakeup).vmscan).toEqual({ order: 3 });
+    expect(vmscan(lines.begin).vmscan).toEqual({ order: 0 });
+    expect(vmscan(lines.end).vmscan).toEqual({ nrReclaimed: 37 });
+    expect(vmscan(lines.isolate).vmscan).toEqual({ order: 0, nrScanned: 40, nrTaken: 32, lru: "inactive_file" });
+    expect(vmscan(lines.inactive).vmscan).toEqual({
+      nrScanned: 32,
+      nrReclaimed: 30,
+      nrDirty: 2,
+      nrWriteback: 1,
+      priority: 12,
+    });
+    expect(vmscan(lines.active).vmscan).toEqual({ nrTaken: 16, nrDeactivated: 12, priority: 11 });
+    const write = vmscan(lines.write);
+    expect(write.pfn).toBe(0x1a2b3);
+    expect(write.timestamp).toBe(100.0004);
+  });
+
+  it("refuses a reclaim event missing a field it needs, naming the field", () => {
+    expect(parseTraceLine(lines.end.replace("nr_reclaimed=37", ""))).toEqual({
+      skip: "malformed: missing nr_reclaimed",
+    });
+    expect(parseTraceLine(lines.inactive.replace("priority=12", "priority=13"))).toEqual({
+      skip: "malformed: bad priority",
+    });
+    // A line without isolate_mode= (later kernels dropped it) still parses.
+    expect(vmscan(lines.isolate.replace("isolate_mode=0 ", "")).vmscan?.nrTaken).toBe(32);
+  });
+});
