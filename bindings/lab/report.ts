@@ -132,6 +132,15 @@ function describeOp(op: Op): string {
       const imports = op.imports.length === 0 ? "" : `, imported by ${op.imports.map((i) => i.device).join(" + ")}`;
       return `${op.process}: /dev/dma_heap/${op.heap} {${sizes}}${cpu}${imports}${hold(op.hold)}`;
     }
+    case "read":
+    case "write": {
+      const pages = op.pages.min === op.pages.max ? `${op.pages.min}` : `${op.pages.min}–${op.pages.max}`;
+      return `${op.kind} ${pages} pages of ${op.file}, ${op.pattern}`;
+    }
+    case "fsync":
+      return op.file === null ? "sync (every file)" : `fsync ${op.file}`;
+    case "truncate":
+      return `truncate ${op.file}`;
   }
 }
 
@@ -177,6 +186,14 @@ function scenarioSection(scenario: Scenario): string {
         `<td>${escapeHtml(["system", ...users(p.name)].join(", "))}</td></tr>`,
     );
     html += `<h3>Processes</h3><table><tr><th>process</th><th>dma-buf limit</th><th>heaps it may open</th></tr>${rows.join("")}</table>`;
+  }
+  if (scenario.files.length > 0) {
+    const rows = scenario.files.map(
+      (f) =>
+        `<tr><td>${escapeHtml(f.name)}</td><td class="n">${formatBytes(f.pages * scenario.machine.pageSize)}</td>` +
+        `<td class="n">${formatNumber(f.pages)}</td></tr>`,
+    );
+    html += `<h3>Files</h3><table><tr><th>file</th><th>size</th><th>pages</th></tr>${rows.join("")}</table>`;
   }
   return html;
 }

@@ -5,9 +5,9 @@
  * what it causes (migrations, fallbacks, failures, the free share at the end)
  * keep their proportions:
  *  - RAM, CMA areas (size, base, limit), explicit zone ends, cma-consumer frame
- *    sizes and processes' dma-buf limits: × F, rounded to what the kernel allows
- *    (whole pageblocks for RAM and zones, whole CMA granules for areas, whole
- *    pages for frames and limits);
+ *    sizes, processes' dma-buf limits and file sizes: × F, rounded to what the
+ *    kernel allows (whole pageblocks for RAM and zones, whole CMA granules for
+ *    areas, whole pages for frames, limits and files);
  *  - every duration in operations (phase lengths, periods, start and hold
  *    times): × F, so each mix does F times the work, and memory fills in the
  *    same proportion;
@@ -20,7 +20,8 @@
  * Kept as they are, because they are what a scenario studies: allocation
  * orders (an order-9 request stays a pageblock), pageblock_order, cma/contig
  * page counts, `heap` buffer sizes (the system heap's order-8/4/0 chunks; F
- * times as many buffers are allocated instead), IOVA spaces, sample counts.
+ * times as many buffers are allocated instead), pages per read and write (F
+ * times as many are made), IOVA spaces, sample counts.
  *
  * What cannot keep its proportion (an area or frame that rounds far from its
  * share, frames that no longer fit their area, a fixed zone boundary, a buffer
@@ -195,6 +196,8 @@ export function scaleScenarioChecked(scenario: Scenario, factor: number): Scaled
       : { ...p, dmabufLimitBytes: scaleTo(p.dmabufLimitBytes, factor, m.pageSize) },
   );
 
+  const files = scenario.files.map((f) => ({ ...f, pages: Math.max(1, Math.round(f.pages * factor)) }));
+
   const warned = new Set<string>();
   const warnOnce = (key: string, s: string) => {
     if (!warned.has(key)) warn(s);
@@ -267,6 +270,7 @@ export function scaleScenarioChecked(scenario: Scenario, factor: number): Scaled
       areas,
       devices,
       processes,
+      files,
       phases: scenario.phases.map((p) => ({
         ...p,
         ops: scaleOps(p.ops, factor),

@@ -31,6 +31,12 @@ export interface ScenarioSpec {
   devices?: DeviceSpec[];
   /** Userspace processes that allocate dma-bufs from the heaps (`heap` operations). Default none. */
   processes?: ProcessSpec[];
+  /**
+   * Files whose pages the `read`, `write`, `fsync` and `truncate` operations
+   * bring into and out of the page cache (sys.pageCache), in declaration order.
+   * Default none.
+   */
+  files?: FileSpec[];
   /** The workload, run in order. At least one. */
   phases: PhaseSpec[];
   /** Metrics samples taken over the run (evenly spaced, plus one at the start). Default 200. */
@@ -110,6 +116,14 @@ export interface ProcessSpec {
    * nothing. 0 refuses every allocation. Default: no limit.
    */
   dmabufLimitBytes?: Bytes;
+}
+
+/** A file of the scenario: its page cache fills as operations read and write it. */
+export interface FileSpec {
+  /** File name, unique; the file operations refer to it. Required. */
+  name: string;
+  /** File size: offsets are drawn below it and sequential access wraps at it. Scaled with RAM. Required. */
+  bytes: Bytes;
 }
 
 /**
@@ -217,6 +231,14 @@ export interface MixSpec {
   contig?: ContigSpec | ContigSpec[];
   /** DMA_HEAP_IOCTL_ALLOC by a process: a dma-buf from the system heap or a CMA heap, held, then closed. */
   heap?: HeapSpec | HeapSpec[];
+  /** read() of a file: cached pages are accessed (a second access activates them), missing ones read in clean. */
+  read?: ReadSpec | ReadSpec[];
+  /** write() to a file: pages added or found, and dirtied. */
+  write?: WriteSpec | WriteSpec[];
+  /** fsync() of a file (or of every file): its dirty pages written back, so reclaim may drop them. */
+  fsync?: FsyncSpec | FsyncSpec[];
+  /** Truncating a file to 0 (or deleting it): its cached pages freed. */
+  truncate?: TruncateSpec | TruncateSpec[];
 }
 
 /** Weight of an operation in its phase's mix. */
@@ -322,4 +344,32 @@ export interface HeapSpec extends WeightedSpec {
   touch?: boolean;
   /** Devices whose drivers import the buffer (one or a list, each device once). Default none. */
   import?: ImportSpec | ImportSpec[];
+}
+
+export interface ReadSpec extends WeightedSpec {
+  /** The file, one of `files`. Default: the first file. */
+  file?: string;
+  /** Pages per read. Default 8. */
+  pages?: OpsRange;
+  /** "random": from a uniformly drawn page; "sequential": where the last sequential read ended. Default "random". */
+  pattern?: "random" | "sequential";
+}
+
+export interface WriteSpec extends WeightedSpec {
+  /** The file, one of `files`. Default: the first file. */
+  file?: string;
+  /** Pages per write. Default 1. */
+  pages?: OpsRange;
+  /** "append": where the last append ended (wrapping at the file size); "random": at a uniformly drawn page. Default "append". */
+  pattern?: "append" | "random";
+}
+
+export interface FsyncSpec extends WeightedSpec {
+  /** The file, one of `files`. Default: every file (sync()). */
+  file?: string;
+}
+
+export interface TruncateSpec extends WeightedSpec {
+  /** The file, one of `files`. Default: the first file. */
+  file?: string;
 }

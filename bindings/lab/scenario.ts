@@ -38,8 +38,13 @@ export type {
   ContigSpec,
   ImportSpec,
   HeapSpec,
+  FileSpec,
+  ReadSpec,
+  WriteSpec,
+  FsyncSpec,
+  TruncateSpec,
 } from "./scenario-spec.ts";
-import type { DeviceSpec, MachineSpec, OpsRange, PhaseSpec, ScenarioSpec } from "./scenario-spec.ts";
+import type { DeviceSpec, FileSpec, MachineSpec, OpsRange, PhaseSpec, ScenarioSpec } from "./scenario-spec.ts";
 import { show as showAnyValue } from "../core/validate.ts";
 import { pfnUp } from "../core/units.ts";
 import { KERNEL_VERSIONS, type KernelVersion } from "../index.ts";
@@ -95,6 +100,12 @@ export interface Importer {
 
 export type Device = CmaConsumer | Importer;
 
+/** A file of the scenario (its size in pages, rounded up). */
+export interface ScenarioFile {
+  name: string;
+  pages: number;
+}
+
 /** A process of the scenario. */
 export interface ScenarioProcess {
   name: string;
@@ -139,7 +150,12 @@ export type Op =
       mmap: boolean;
       touch: boolean;
       imports: { device: string; dir: ImportDir }[];
-    };
+    }
+  | { kind: "read"; weight: number; file: string; pages: Range; pattern: "random" | "sequential" }
+  | { kind: "write"; weight: number; file: string; pages: Range; pattern: "append" | "random" }
+  /** `file` null: every file. */
+  | { kind: "fsync"; weight: number; file: string | null }
+  | { kind: "truncate"; weight: number; file: string };
 
 export interface Phase {
   name: string;
@@ -157,6 +173,7 @@ export interface Scenario {
   areas: Area[];
   devices: Device[];
   processes: ScenarioProcess[];
+  files: ScenarioFile[];
   phases: Phase[];
   samples: number;
   /** Simulated milliseconds per operation (the clock after operation t is floor(t × msPerOp)). */
@@ -167,7 +184,20 @@ export interface Scenario {
 
 // ---- validation ----------------------------------------------------------------------------
 
-export const MIX_KINDS = ["alloc", "free", "cma", "pin", "unpin", "contig", "heap"] as const;
+// New kinds go last: a mix's flat order (and so every seeded draw) stays as it was.
+export const MIX_KINDS = [
+  "alloc",
+  "free",
+  "cma",
+  "pin",
+  "unpin",
+  "contig",
+  "heap",
+  "read",
+  "write",
+  "fsync",
+  "truncate",
+] as const;
 
 /**
  * The fields the validator accepts, per object of a scenario file. The published
@@ -184,6 +214,7 @@ export const SCENARIO_FIELDS = {
     "areas",
     "devices",
     "processes",
+    "files",
     "phases",
     "samples",
     "msPerOp",
@@ -217,6 +248,7 @@ export const SCENARIO_FIELDS = {
   importer: ["name", "kind", "dmaMask", "iommu", "maxSegmentBytes", "contiguous"],
   iommu: ["base", "bytes"],
   process: ["name", "dmabufLimitBytes"],
+  file: ["name", "bytes"],
   phase: ["name", "ops", "mix"],
   mix: MIX_KINDS,
   opsRange: ["min", "max"],
@@ -228,6 +260,10 @@ export const SCENARIO_FIELDS = {
   contig: ["weight", "count", "alignOrder", "holdOps"],
   heap: ["weight", "process", "heap", "bytes", "pages", "holdOps", "mmap", "touch", "import"],
   import: ["device", "dir"],
+  read: ["weight", "file", "pages", "pattern"],
+  write: ["weight", "file", "pages", "pattern"],
+  fsync: ["weight", "file"],
+  truncate: ["weight", "file"],
 } as const satisfies Record<string, readonly string[]>;
 const F = SCENARIO_FIELDS;
 const IMPORT_DIRS = ["to_device", "from_device", "bidirectional"] as const;
@@ -381,6 +417,7 @@ interface Context {
   nrPages: number;
   devices: Device[];
   processes: ScenarioProcess[];
+  files: ScenarioFile[];
 }
 
 function areaRef(path: string, value: unknown, ctx: Context): Area {
@@ -463,7 +500,57 @@ function op(kind: (typeof MIX_KINDS)[number], path: string, value: unknown, ctx:
     }
     case "heap":
       return heapOp(path, value, ctx);
+    case "read":
+    case "write": {
+      const r = record(path, value, F[kind], ["weight"]);
+      const pages = r.pages === undefined ? null : opsRange(`${path}.pages`, r.pages);
+      const common = { weight: weight(`${path}.weight`, r.weight), file: fileRef(`${path}.file`, r.file, ctx) };
+      if (kind === "read") {
+        const pattern = r.pattern === undefined ? "random" : oneOf(`${path}.pattern`, r.pattern, READ_PATTERNS);
+        return { kind, ...common, pages: pages ?? { min: 8, max: 8 }, pattern };
+      }
+      const pattern = r.pattern === undefined ? "append" : oneOf(`${path}.pattern`, r.pattern, WRITE_PATTERNS);
+      return { kind, ...common, pages: pages ?? { min: 1, max: 1 }, pattern };
+    }
+    case "fsync": {
+      const r = record(path, value, F.fsync, ["weight"]);
+      const file = r.file === undefined ? null : fileRef(`${path}.file`, r.file, ctx);
+      return { kind, weight: weight(`${path}.weight`, r.weight), file };
+    }
+    case "truncate": {
+      const r = record(path, value, F.truncate, ["weight"]);
+      return { kind, weight: weight(`${path}.weight`, r.weight), file: fileRef(`${path}.file`, r.file, ctx) };
+    }
   }
+}
+
+const READ_PATTERNS = ["random", "sequential"] as const;
+const WRITE_PATTERNS = ["append", "random"] as const;
+
+/** A file operation's `file`: one of the scenario's files; undefined means the first. */
+function fileRef(path: string, value: unknown, ctx: Context): string {
+  if (ctx.files.length === 0) fail(path, `names a file, but the scenario declares none (add one under "files")`);
+  if (value === undefined) return ctx.files[0]!.name;
+  const names = ctx.files.map((f) => f.name);
+  return oneOf(path, value, names);
+}
+
+function filesOf(path: string, value: unknown, machine: Machine): ScenarioFile[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail(path, `must be a list of files, got ${show(value)}`);
+  const seen = new Set<string>();
+  return value.map((v, i) => {
+    const at = `${path}[${i}]`;
+    const r = record(at, v, F.file, ["name", "bytes"]);
+    const fileName = name(`${at}.name`, r.name);
+    if (seen.has(fileName)) fail(`${at}.name`, `duplicate file name "${fileName}"`);
+    seen.add(fileName);
+    const bytes = parseBytes(`${at}.bytes`, r.bytes);
+    // A page index is an i32 in the engine's page cache; a file of 2^31 pages is far past any machine here.
+    if (bytes < 1 || bytes > 2 ** 31 * machine.pageSize)
+      fail(`${at}.bytes`, `must be 1 B .. 2^31 pages, got ${show(r.bytes)}`);
+    return { name: fileName, pages: pfnUp(bytes, machine.pageSize) };
+  });
 }
 
 function heapOp(path: string, value: unknown, ctx: Context): Op {
@@ -789,9 +876,17 @@ export function validateScenario(input: unknown, path = "scenario"): Scenario {
     fail(`${path}.description`, `must be a string, got ${show(r.description)}`);
   const machine = machineOf(`${path}.machine`, r.machine);
   const areas = areasOf(`${path}.areas`, r.areas, machine);
-  const ctx: Context = { machine, areas, nrPages: machine.ramBytes / machine.pageSize, devices: [], processes: [] };
+  const ctx: Context = {
+    machine,
+    areas,
+    nrPages: machine.ramBytes / machine.pageSize,
+    devices: [],
+    processes: [],
+    files: [],
+  };
   ctx.devices = devicesOf(`${path}.devices`, r.devices, ctx);
   ctx.processes = processesOf(`${path}.processes`, r.processes);
+  ctx.files = filesOf(`${path}.files`, r.files, machine);
   const phases = phasesOf(`${path}.phases`, r.phases, ctx);
   checkDevicePhases(
     `${path}.devices`,
@@ -806,6 +901,7 @@ export function validateScenario(input: unknown, path = "scenario"): Scenario {
     areas,
     devices: ctx.devices,
     processes: ctx.processes,
+    files: ctx.files,
     phases,
     samples: r.samples === undefined ? 200 : int(`${path}.samples`, r.samples, 1, 100_000),
     msPerOp: r.msPerOp === undefined ? 1 : msPerOf(`${path}.msPerOp`, r.msPerOp),
@@ -871,6 +967,13 @@ function opSpec(op: Op): object {
         touch: op.touch,
         ...(op.imports.length > 0 ? { import: op.imports.map((i) => ({ device: i.device, dir: i.dir })) } : {}),
       };
+    case "read":
+    case "write":
+      return { weight: op.weight, file: op.file, pages: rangeSpec(op.pages), pattern: op.pattern };
+    case "fsync":
+      return { weight: op.weight, ...(op.file !== null ? { file: op.file } : {}) };
+    case "truncate":
+      return { weight: op.weight, file: op.file };
   }
 }
 
@@ -932,6 +1035,10 @@ export function scenarioSpecOf(scenario: Scenario): ScenarioSpec {
       name: p.name,
       ...(p.dmabufLimitBytes !== null ? { dmabufLimitBytes: p.dmabufLimitBytes } : {}),
     })),
+    // Written only when there are files, so that results of scenarios without them stay as they were.
+    ...(scenario.files.length > 0
+      ? { files: scenario.files.map((f): FileSpec => ({ name: f.name, bytes: f.pages * m.pageSize })) }
+      : {}),
     phases,
     samples: scenario.samples,
     msPerOp: scenario.msPerOp,

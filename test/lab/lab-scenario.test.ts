@@ -10,6 +10,7 @@ import {
   loadScenario,
   parseBytes,
   scaleScenario,
+  scenarioSpecOf,
   validateScenario,
   type ScenarioSpec,
 } from "dmasim/lab";
@@ -121,6 +122,35 @@ describe("scenario validation", () => {
       [(s) => (s.devices[0].frameBytes = "32 MiB"), `scenario.devices[0].frameBytes: is larger than area "cam"`],
       [(s) => (s.devices[0].phases = ["boot"]), `scenario.devices[0].phases[0]: must be one of "fill", "churn"`],
       [(s) => delete s.devices[0].periodOps, "scenario.devices[0].periodOps: is required"],
+      [
+        (s) => (s.phases[0].mix.read = { weight: 1 }),
+        `scenario.phases[0].mix.read.file: names a file, but the scenario declares none (add one under "files")`,
+      ],
+      [
+        (s) => ((s.files = [{ name: "db", bytes: "8 MiB" }]), (s.phases[0].mix.write = { weight: 1, file: "log" })),
+        `scenario.phases[0].mix.write.file: must be one of "db", got "log"`,
+      ],
+      [
+        (s) => (
+          (s.files = [{ name: "db", bytes: "8 MiB" }]),
+          (s.phases[0].mix.read = { weight: 1, pattern: "append" })
+        ),
+        `scenario.phases[0].mix.read.pattern: must be one of "random", "sequential"`,
+      ],
+      [
+        (s) => ((s.files = [{ name: "db", bytes: "8 MiB" }]), (s.phases[0].mix.write = { weight: 1, pages: 0 })),
+        "scenario.phases[0].mix.write.pages: must be an integer in 1..",
+      ],
+      [
+        (s) =>
+          (s.files = [
+            { name: "db", bytes: "8 MiB" },
+            { name: "db", bytes: 4096 },
+          ]),
+        `scenario.files[1].name: duplicate file name "db"`,
+      ],
+      [(s) => (s.files = [{ name: "db" }]), "scenario.files[0].bytes: is required"],
+      [(s) => (s.files = [{ name: "db", bytes: 0 }]), "scenario.files[0].bytes: must be"],
     ];
     for (const [edit, expected] of cases) {
       const e = invalid(edit);
@@ -415,5 +445,59 @@ describe("hostile scenario names and files", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("scenario files and file operations", () => {
+  const withFiles = (): ScenarioSpec => ({
+    ...spec(),
+    files: [
+      { name: "db", bytes: "8 MiB" },
+      { name: "log", bytes: 10_000 },
+    ],
+    phases: [
+      {
+        name: "io",
+        ops: 100,
+        mix: {
+          read: [{ weight: 3 }, { weight: 1, file: "log", pages: { min: 1, max: 4 }, pattern: "sequential" }],
+          write: { weight: 2, file: "log" },
+          fsync: [{ weight: 1 }, { weight: 1, file: "db" }],
+          truncate: { weight: 0.5, file: "log" },
+        },
+      },
+    ],
+  });
+
+  it("fills in the defaults, in pages", () => {
+    const s = validateScenario(withFiles());
+    // 10,000 bytes round up to 3 pages of 4 KiB.
+    expect(s.files).toEqual([
+      { name: "db", pages: 2048 },
+      { name: "log", pages: 3 },
+    ]);
+    expect(s.phases[0]!.mix).toEqual([
+      { kind: "read", weight: 3, file: "db", pages: { min: 8, max: 8 }, pattern: "random" },
+      { kind: "read", weight: 1, file: "log", pages: { min: 1, max: 4 }, pattern: "sequential" },
+      { kind: "write", weight: 2, file: "log", pages: { min: 1, max: 1 }, pattern: "append" },
+      { kind: "fsync", weight: 1, file: null },
+      { kind: "fsync", weight: 1, file: "db" },
+      { kind: "truncate", weight: 0.5, file: "log" },
+    ]);
+  });
+
+  it("writes them out so that they resolve the same, and scales file sizes with RAM", () => {
+    const s = validateScenario(withFiles());
+    expect(validateScenario(scenarioSpecOf(s))).toEqual(s);
+    // Without files, nothing is written: results of older scenarios stay as they were.
+    expect("files" in scenarioSpecOf(validateScenario(spec()))).toBe(false);
+    const half = scaleScenario(s, 0.5);
+    expect(half.files).toEqual([
+      { name: "db", pages: 1024 },
+      { name: "log", pages: 2 }, // 1.5 rounds to 2
+    ]);
+    // Pages per operation are kept; the phase does half the operations.
+    expect(half.phases[0]!.mix[1]).toEqual(s.phases[0]!.mix[1]);
+    expect(half.phases[0]!.ops).toBe(50);
   });
 });
