@@ -53,6 +53,59 @@ export interface MetricsSample {
   heaps?: HeapSample[];
   /** Compaction so far (cumulative) and the clock; see CompactionSample. */
   compaction: CompactionSample;
+  /** Memory by use now, and reclaim so far (cumulative); see ReclaimSample. */
+  reclaim: ReclaimSample;
+}
+
+/**
+ * Memory by use and reclaim at one moment, read from /proc/vmstat under the
+ * kernel's names: page-cache and anonymous pages now, and cumulative pages
+ * scanned and reclaimed ("stolen") by kswapd and by direct reclaim in the
+ * allocation slow path, with the allocations that stalled to reclaim.
+ */
+export interface ReclaimSample {
+  /** nr_file_pages, nr_dirty, nr_writeback: the page cache now. */
+  filePages: number;
+  dirtyPages: number;
+  writebackPages: number;
+  /** nr_inactive_anon + nr_active_anon: anonymous pages on the LRU now. */
+  anonPages: number;
+  /** pgscan_kswapd, pgscan_direct. */
+  scannedKswapd: number;
+  scannedDirect: number;
+  /** pgsteal_kswapd, pgsteal_direct. */
+  stolenKswapd: number;
+  stolenDirect: number;
+  /** allocstall_* summed over the zones: direct reclaim entries. */
+  allocstalls: number;
+  /** pageoutrun: kswapd's balance_pgdat() runs. */
+  kswapdRuns: number;
+}
+
+/** /proc/vmstat as name → value. */
+export function readVmstat(sys: System): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of sys.readFile("/proc/vmstat").split("\n")) {
+    const space = line.indexOf(" ");
+    if (space > 0) out.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return out;
+}
+
+export function sampleReclaim(sys: System, vmstat = readVmstat(sys)): ReclaimSample {
+  const v = (name: string): number => vmstat.get(name) ?? 0;
+  return {
+    filePages: v("nr_file_pages"),
+    dirtyPages: v("nr_dirty"),
+    writebackPages: v("nr_writeback"),
+    anonPages: v("nr_inactive_anon") + v("nr_active_anon"),
+    scannedKswapd: v("pgscan_kswapd"),
+    scannedDirect: v("pgscan_direct"),
+    stolenKswapd: v("pgsteal_kswapd"),
+    stolenDirect: v("pgsteal_direct"),
+    allocstalls: v("allocstall_dma") + v("allocstall_dma32") + v("allocstall_normal") + v("allocstall_movable"),
+    kswapdRuns: v("pageoutrun"),
+  };
 }
 
 /**
@@ -156,5 +209,6 @@ export function sampleMetrics(sys: System, t: number): MetricsSample {
       };
     }),
     compaction: sampleCompaction(sys),
+    reclaim: sampleReclaim(sys),
   };
 }

@@ -400,6 +400,77 @@ function compactionWorkChart(result: LabResult): Chart | null {
   };
 }
 
+function reclaimSamples(result: LabResult) {
+  return result.samples.filter((s) => s.reclaim !== undefined);
+}
+
+/** Free memory against the page cache and anonymous memory: what reclaim trades. Left out when nothing is cached. */
+function memoryUseChart(result: LabResult): Chart | null {
+  const samples = reclaimSamples(result);
+  if (!samples.some((s) => s.reclaim.filePages > 0)) return null;
+  const mib = result.machine.pageSize / 2 ** 20;
+  const values = samples.flatMap((s) => [
+    { t: s.t, use: "free", MiB: s.nrFreePages * mib },
+    { t: s.t, use: "page cache", MiB: s.reclaim.filePages * mib },
+    { t: s.t, use: "anonymous", MiB: s.reclaim.anonPages * mib },
+    { t: s.t, use: "dirty or under writeback", MiB: (s.reclaim.dirtyPages + s.reclaim.writebackPages) * mib },
+  ]);
+  const title = "Memory by use: free, page cache, anonymous";
+  return {
+    file: "memory-use.svg",
+    title,
+    caption:
+      "Free pages (NR_FREE_PAGES), the page cache (nr_file_pages, of which dirty or under writeback: nr_dirty + " +
+      "nr_writeback) and anonymous pages on the LRU (nr_inactive_anon + nr_active_anon), in MiB. Under pressure " +
+      "kswapd and direct reclaim turn clean page cache back into free memory; dirty pages wait for writeback.",
+    spec: {
+      ...base(title),
+      data: { values },
+      mark: { type: "line", strokeWidth: 1.5 },
+      encoding: {
+        x: { field: "t", type: "quantitative", title: timeTitle(result) },
+        y: { field: "MiB", type: "quantitative", title: "MiB" },
+        color: {
+          field: "use",
+          type: "nominal",
+          title: null,
+          sort: ["free", "page cache", "anonymous", "dirty or under writeback"],
+        },
+      },
+    } as TopLevelSpec,
+  };
+}
+
+/** Reclaim's work by who did it: kswapd or direct reclaim. Left out when nothing was scanned. */
+function reclaimWorkChart(result: LabResult): Chart | null {
+  const samples = reclaimSamples(result);
+  const last = samples[samples.length - 1]?.reclaim;
+  if (!last || last.scannedKswapd + last.scannedDirect === 0) return null;
+  const values = samples.flatMap((s) => {
+    const r = s.reclaim;
+    return [
+      { t: s.t, metric: "pages scanned", value: r.scannedKswapd, by: "kswapd" },
+      { t: s.t, metric: "pages scanned", value: r.scannedDirect, by: "direct" },
+      { t: s.t, metric: "pages reclaimed", value: r.stolenKswapd, by: "kswapd" },
+      { t: s.t, metric: "pages reclaimed", value: r.stolenDirect, by: "direct" },
+      { t: s.t, metric: "runs and stalls", value: r.kswapdRuns, by: "kswapd" },
+      { t: s.t, metric: "runs and stalls", value: r.allocstalls, by: "direct" },
+    ];
+  });
+  const title = "Reclaim: kswapd and direct";
+  return {
+    file: "reclaim.svg",
+    title,
+    caption:
+      "Cumulative pages reclaim looked at on the inactive lists (pgscan_kswapd, pgscan_direct) and reclaimed " +
+      "(pgsteal_kswapd, pgsteal_direct), and how often it ran: kswapd's balance_pgdat() passes (pageoutrun) and " +
+      "allocations that stalled in direct reclaim (allocstall_*). Each panel has its own scale.",
+    spec: panelsSpec(result, title, values, ["pages scanned", "pages reclaimed", "runs and stalls"], "by", 70, {
+      format: "~s",
+    }),
+  };
+}
+
 /** The report's plots for a result, in display order; plots with nothing to show are left out. */
 export function chartsFor(result: LabResult): Chart[] {
   const mib = result.machine.pageSize / 2 ** 20;
@@ -447,6 +518,8 @@ export function chartsFor(result: LabResult): Chart[] {
     failuresChart(result),
     compactionEventsChart(result),
     compactionWorkChart(result),
+    memoryUseChart(result),
+    reclaimWorkChart(result),
   ];
   return charts.filter((c): c is Chart => c !== null);
 }

@@ -10,7 +10,7 @@
 import { DmaSimError } from "../core/errors.ts";
 import { dmasimVersion, RESULT_FORMAT } from "./version.ts";
 import { HeapWorkload } from "./heap-workload.ts";
-import { sampleMetrics, type MetricsSample } from "./metrics.ts";
+import { sampleMetrics, sampleReclaim, type MetricsSample } from "./metrics.ts";
 import { LAB_CONFIG_KEYS, type LabConfig } from "./config.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
 import { scenarioSpecOf, type CmaConsumer, type Op, type Range, type Scenario } from "./scenario.ts";
@@ -765,11 +765,20 @@ class Run {
     out.compactDaemonMigrateScanned = stats.compactDaemonMigrateScanned;
     out.compactDaemonFreeScanned = stats.compactDaemonFreeScanned;
     out.compactDaemonMigrated = stats.compactDaemonMigrated;
+    const reclaim = sampleReclaim(this.sys);
+    out.pgscanKswapd = reclaim.scannedKswapd;
+    out.pgscanDirect = reclaim.scannedDirect;
+    out.pgstealKswapd = reclaim.stolenKswapd;
+    out.pgstealDirect = reclaim.stolenDirect;
+    out.allocstall = reclaim.allocstalls;
+    out.pageoutrun = reclaim.kswapdRuns;
     out.simulatedMs = this.sys.timeMs;
     const nrFree = this.sys.nrFreeByOrder();
     const pbo = this.sys.pageblockOrder;
     out["end.nrFreePages"] = stats.nrFreePages;
     out["end.pcpPages"] = this.sys.pcpPages; // free, but on per-cpu lists
+    out["end.filePages"] = reclaim.filePages;
+    out["end.dirtyPages"] = reclaim.dirtyPages;
     out["end.freePct"] = pct(stats.nrFreePages, this.sys.nrPages);
     // At the pageblock order (a huge page, or a CMA-sized chunk), under keys that do not
     // change with it, so configurations with other pageblock orders line up.
