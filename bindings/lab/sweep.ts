@@ -54,6 +54,9 @@ export const SWEEP_AXES = [
   "seed",
 ] as const;
 export type SweepAxis = (typeof SWEEP_AXES)[number];
+// Every LabConfig knob is an axis: a knob added to LabConfig without one fails to compile here.
+const EVERY_KNOB_IS_AN_AXIS: [Exclude<keyof LabConfig, SweepAxis>] extends [never] ? true : never = true;
+void EVERY_KNOB_IS_AN_AXIS;
 
 /** One job's parameters: a value for each axis the grid lists. */
 export type JobParams = Partial<LabConfig & { seed: number }>;

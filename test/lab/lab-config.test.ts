@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { validateConfigs } from "../../bindings/cli/compare.ts";
 import { LAB_CONFIG_KEYS, labConfigValueProblem, type LabConfig } from "../../bindings/lab/config.ts";
-import { validateGrid } from "../../bindings/lab/sweep.ts";
+import { SWEEP_AXES, validateGrid } from "../../bindings/lab/sweep.ts";
 
 // One table decides what every LabConfig knob accepts; compare's configurations
 // and sweep's axes both go through it, so they accept and refuse the same values
@@ -46,6 +46,8 @@ describe("Lab configuration values", () => {
   it("has a rule and cases for every knob", () => {
     expect(Object.keys(GOOD).sort()).toEqual([...LAB_CONFIG_KEYS].sort());
     expect(Object.keys(BAD).sort()).toEqual([...LAB_CONFIG_KEYS].sort());
+    // The sweep enumerates the same knobs (in its own, stable order) and the seed.
+    expect(SWEEP_AXES.filter((a) => a !== "seed").sort()).toEqual([...LAB_CONFIG_KEYS].sort());
   });
 
   it("compare and sweep accept the same values", () => {
