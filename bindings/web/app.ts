@@ -340,7 +340,10 @@ function init(): void {
     if (file) open(file).catch((err: unknown) => setStatus(String(err), true));
   };
   $<HTMLInputElement>("trace").onchange = () => {
-    const file = $<HTMLInputElement>("trace").files?.[0];
+    const input = $<HTMLInputElement>("trace");
+    const file = input.files?.[0];
+    // Cleared, so that picking the same file again replays it again.
+    input.value = "";
     if (file) replay(file);
   };
   // Files dropped anywhere on the page.
