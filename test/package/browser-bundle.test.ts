@@ -1,5 +1,8 @@
+import { readFileSync } from "node:fs";
 import { build, type BuildFailure, type Metafile } from "esbuild";
 import { describe, expect, it } from "vitest";
+import { createSystem, DmaSimError, setEngineWasm } from "dmasim";
+import { dmaSimErrorOf } from "../helpers.ts";
 
 // The browser build (`dmasim/browser`, and the main entry) and the browser
 // Lab's page must not need Node: each is bundled here as a page's bundler
@@ -75,5 +78,49 @@ describe("browser bundles", () => {
     });
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs).toContain("dist/bindings/core/wasm-node.js");
+  });
+});
+
+// Where the WASM engine comes from: by default the package's dist/engine/engine.wasm
+// (read from disk in Node, fetched by URL in a page); setEngineWasm() points it
+// elsewhere for pages whose bundler moves the package's files.
+describe("setEngineWasm", () => {
+  const wasmFile = new URL("../../dist/engine/engine.wasm", import.meta.url);
+
+  /** A small machine's state hash after a few allocations, on the WASM engine. */
+  async function hashOnWasm(): Promise<string> {
+    const sys = await createSystem({ backend: "wasm", ramBytes: 16 * 1024 * 1024 });
+    for (let order = 0; order < 4; order++) sys.allocPages(order, "movable");
+    return sys.stateHash();
+  }
+
+  it("loads the engine from a URL, bytes, a data: URL (fetched) or a compiled module, to the same engine", async () => {
+    const reference = await hashOnWasm();
+    const bytes = readFileSync(wasmFile);
+    const sources = [
+      wasmFile,
+      wasmFile.href,
+      new Uint8Array(bytes),
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      `data:application/wasm;base64,${bytes.toString("base64")}`,
+      await WebAssembly.compile(bytes),
+    ];
+    try {
+      for (const source of sources) {
+        setEngineWasm(source);
+        expect(await hashOnWasm()).toBe(reference);
+      }
+    } finally {
+      setEngineWasm(wasmFile);
+    }
+  });
+
+  it("refuses what is not a source, and keeps the one it had", async () => {
+    const before = await hashOnWasm();
+    for (const bad of [42, "", null, {}]) {
+      expect(() => setEngineWasm(bad as never)).toThrow(DmaSimError);
+      expect(dmaSimErrorOf(() => setEngineWasm(bad as never)).code).toBe("EINVAL");
+    }
+    expect(await hashOnWasm()).toBe(before);
   });
 });
