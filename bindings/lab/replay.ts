@@ -1184,7 +1184,7 @@ export function createReplayer(sys: System, options: ReplayerOptions = {}): Repl
   return new TraceReplayer(sys, options);
 }
 
-/** Input a reader thread has already scanned (replay-file.ts: Node's worker_threads). @internal */
+/** Input a reader thread has already scanned (replay-file.ts reads files so on Node's worker_threads). */
 export interface ScannedTraceSource {
   name: string;
   batches: AsyncIterable<ScanBatch>;

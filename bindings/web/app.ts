@@ -11,7 +11,7 @@
 import * as vega from "vega";
 import { compile } from "vega-lite";
 import { KERNEL_VERSIONS } from "../index.ts";
-import { headline, runSummaryRows, summaryCell } from "../cli/format.ts";
+import { allSummaryRows, formatNumber, headline, runSummaryRows, summaryCell } from "../cli/format.ts";
 import { chartsFor } from "../lab/report-charts.ts";
 import { memoryMapSvg } from "../lab/report-map.ts";
 import type { MetricsSample } from "../lab/metrics.ts";
@@ -57,7 +57,8 @@ function setStatus(text: string, isError = false): void {
 function renderSummary(result: LabResult): void {
   $("headline").textContent = headline(result);
   $("summary-rows").replaceChildren(
-    ...runSummaryRows(result).map(([label, value]) => {
+    // What the CLI prints: `run`'s short table, or every summary figure for a replay.
+    ...(result.kind === "replay" ? allSummaryRows(result) : runSummaryRows(result)).map(([label, value]) => {
       const tr = el("tr");
       tr.append(el("th", {}, label.trim()), el("td", {}, value));
       if (label.startsWith("  ")) tr.classList.add("sub");
@@ -66,10 +67,13 @@ function renderSummary(result: LabResult): void {
   );
   $("state-hash").textContent = result.stateHash;
   const t = result.timing;
-  $("speed").textContent =
+  const rate =
     t.opsPerSecond !== undefined
-      ? `${result.backend} engine: ${Math.round(t.opsPerSecond).toLocaleString("en-US")} operations/s, ${(t.wallMs / 1000).toFixed(2)} s`
-      : `${result.backend} engine, ${(t.wallMs / 1000).toFixed(2)} s`;
+      ? `${Math.round(t.opsPerSecond).toLocaleString("en-US")} operations/s, `
+      : t.eventsPerSec !== undefined
+        ? `${Math.round(t.eventsPerSec).toLocaleString("en-US")} trace events/s, `
+        : "";
+  $("speed").textContent = `${result.backend} engine${rate ? ": " : ", "}${rate}${(t.wallMs / 1000).toFixed(2)} s`;
   const warnings = result.warnings ?? [];
   $("warnings").textContent = warnings.map((w) => `warning: ${w}`).join("\n");
   $("warnings").hidden = warnings.length === 0;
@@ -81,6 +85,16 @@ function renderSummary(result: LabResult): void {
       return tr;
     }),
   );
+  // A replay's counters: how the simulation fared against the traced kernel (replay.ts, REPLAY_COUNTERS).
+  const counters = Object.entries(result.replay ?? {});
+  $("replay-counters").replaceChildren(
+    ...counters.map(([key, value]) => {
+      const tr = el("tr", { "data-key": key, "data-value": String(value) });
+      tr.append(el("td", {}, key), el("td", { class: "n" }, formatNumber(value)));
+      return tr;
+    }),
+  );
+  $("replay-details").hidden = counters.length === 0;
   $("summary").hidden = false;
 }
 

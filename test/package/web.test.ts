@@ -254,6 +254,12 @@ describe.skipIf(!HAVE_BROWSER && !REQUIRED)(TITLE, () => {
       expect(await shownFigures(page)).toEqual(node.summary);
       expect(await page.textContent("#state-hash")).toBe(node.stateHash);
       expect(await page.textContent("#headline")).toContain("small.trace");
+      // And every replay counter: the simulation against the traced kernel.
+      const counters = await page
+        .locator("#replay-counters tr")
+        .evaluateAll((rows) => rows.map((r) => [r.getAttribute("data-key"), Number(r.getAttribute("data-value"))]));
+      expect(Object.fromEntries(counters)).toEqual(node.replay);
+      expect(await page.textContent("#speed")).toMatch(new RegExp(`^${backend} engine: [\\d,]+ trace events/s`));
       expect(await page.locator("#map-picture svg rect").count()).toBeGreaterThan(0);
       expect(await page.locator("#charts figure.chart svg").count()).toBe(chartsFor(node).length);
       hashes.push(node.stateHash);
