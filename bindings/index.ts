@@ -16,7 +16,8 @@ export type {
 export type { SystemOptions, CmaAreaOptions } from "./options.ts";
 export { FaultInjection, FAULT_DIRS } from "./core/fault-inject.ts";
 export type { FaultAttrOptions, FaultInjectionOptions, FaultPoint } from "./core/fault-inject.ts";
-export type { Backend } from "./core/backend.ts";
+export type { Backend, EngineWasmSource } from "./core/backend.ts";
+export { setEngineWasm } from "./core/backend.ts";
 export { CmaArea } from "./mm/cma.ts";
 export type { CmaStats, CmaFreeRun } from "./mm/cma.ts";
 export { MovablePage } from "./mm/page.ts";

@@ -23,18 +23,18 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { DmaSimError } from "../core/errors.ts";
 import type { LabConfig } from "../lab/config.ts";
 import { readJsonFile, validateIn } from "../lab/json-file.ts";
-import { replayTrace } from "../lab/replay.ts";
+import { replayTrace } from "../lab/replay-file.ts";
 import type { LabResult } from "../lab/result.ts";
 import { runScenario } from "../lab/runner.ts";
 import {
   builtinScenarioNames,
   builtinScenarioSpec,
-  loadScenario,
   parseBytes,
   resultInFile,
   validateScenario,
   type Scenario,
 } from "../lab/scenario.ts";
+import { loadScenario } from "../lab/scenario-file.ts";
 import { scaleScenario } from "../lab/scale.ts";
 import type { SpreadRun } from "../lab/spread.ts";
 import { spreadPage } from "../lab/report-spread.ts";

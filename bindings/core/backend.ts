@@ -5,7 +5,10 @@
  * module hides that behind `ramView`.
  */
 
+import { compileWasmAt } from "#engine-wasm";
 import createPortableEngine from "dmasim/engine/portable";
+import { instantiate } from "dmasim/engine/wasm";
+import { DmaSimError } from "./errors.ts";
 
 export type Backend = "wasm" | "ts";
 
@@ -50,21 +53,45 @@ export interface EngineInstance {
 
 let wasmModule: Promise<WebAssembly.Module> | undefined;
 
-async function compileWasm(): Promise<WebAssembly.Module> {
-  const url = new URL("../../engine/engine.wasm", import.meta.url);
-  if (url.protocol === "file:") {
-    const { readFile } = await import("node:fs/promises");
-    return WebAssembly.compile(await readFile(url));
-  }
-  return WebAssembly.compileStreaming(fetch(url));
+/** Where the WASM engine comes from: a URL to fetch (or read, in Node), its bytes, or a compiled module. */
+export type EngineWasmSource = URL | string | ArrayBuffer | Uint8Array | WebAssembly.Module;
+
+let wasmSource: EngineWasmSource | undefined;
+
+/**
+ * Tells the WASM backend where engine.wasm is, before its first system. By
+ * default it is `../../engine/engine.wasm` from this module (dist/engine/ of
+ * the package); a page whose bundler moves the package's files (or that serves
+ * the WASM elsewhere) gives its URL here, or the bytes, or a compiled module.
+ */
+export function setEngineWasm(source: EngineWasmSource): void {
+  const ok =
+    source instanceof URL ||
+    (typeof source === "string" && source.length > 0) ||
+    source instanceof ArrayBuffer ||
+    source instanceof Uint8Array ||
+    source instanceof WebAssembly.Module;
+  if (!ok)
+    throw new DmaSimError("EINVAL", "setEngineWasm: a URL, a non-empty URL string, bytes or a WebAssembly.Module");
+  wasmSource = source;
+  wasmModule = undefined;
+}
+
+function compileWasm(): Promise<WebAssembly.Module> {
+  const source = wasmSource ?? new URL("../../engine/engine.wasm", import.meta.url);
+  if (source instanceof WebAssembly.Module) return Promise.resolve(source);
+  if (source instanceof ArrayBuffer || source instanceof Uint8Array)
+    return WebAssembly.compile(source instanceof Uint8Array ? source.slice() : source);
+  // A relative string is taken relative to the page (or to the current module in a worker).
+  const base = typeof location !== "undefined" ? location.href : import.meta.url;
+  return compileWasmAt(source instanceof URL ? source : new URL(source, base));
 }
 
 /** Creates a fresh engine instance: two instances never share state. */
 export async function loadEngine(backend: Backend): Promise<EngineInstance> {
   if (backend === "wasm") {
     wasmModule ??= compileWasm();
-    const bindings = (await import(new URL("../../engine/engine.js", import.meta.url).href)) as WasmBindings;
-    const engine = await bindings.instantiate(await wasmModule, { env: {} });
+    const engine = await instantiate(await wasmModule, { env: {} });
     const memory = engine.memory;
     return {
       backend,

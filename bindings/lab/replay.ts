@@ -53,12 +53,12 @@
  * The replay is deterministic: the same trace on the same machine gives the same
  * result and state hash on either backend.
  */
-import { basename } from "node:path";
-import { performance } from "node:perf_hooks";
-import { DmaSimError, type ErrnoCode } from "../core/errors.ts";
-import { requireInt, show } from "../core/validate.ts";
+import { DmaSimError } from "../core/errors.ts";
+import { requireInt } from "../core/validate.ts";
 import { PfnTable } from "./pfn-table.ts";
-import type { ScanBatch, ScanMessage, ScanRequest } from "./trace-scan.ts";
+import { utf8Text } from "./text-bytes.ts";
+import { openTraceStream, type TraceByteSource } from "./trace-input.ts";
+import type { ScanBatch } from "./trace-scan.ts";
 import {
   FAST_ALLOC,
   FAST_BATCHED,
@@ -69,10 +69,8 @@ import {
   KmemScan,
   LineBytes,
   MAX_ORDER_TEXT,
-  openTraceLines,
   parseTraceLineGeneral,
   scanKmemLine,
-  STDIN_PATH,
   TRACE_EVENTS,
   type TraceEvent,
 } from "./ftrace.ts";
@@ -121,10 +119,16 @@ export interface ReplayerOptions {
   mapEvery?: number;
   /** Memory-map snapshots kept, start and end included; thinned like samples. Default 10. */
   maxMaps?: number;
+  /**
+   * Called with each metrics sample as it is taken (the start's, every
+   * sampleEvery events', the end's), before any thinning: for plots that grow
+   * while the replay runs. Default none.
+   */
+  onSample?: (sample: MetricsSample) => void;
 }
 
-/** Options of replayTrace(). */
-export interface ReplayOptions extends ReplayerOptions {
+/** Options of replayTraceStream() and replayTraceSource(). */
+export interface ReplaySourceOptions extends ReplayerOptions {
   /** The machine, merged over DEFAULT_REPLAY_SYSTEM. */
   system?: SystemOptions;
   /** Engine build; overrides system.backend. */
@@ -136,6 +140,16 @@ export interface ReplayOptions extends ReplayerOptions {
    * lines of known events that did not parse. Default none.
    */
   onWarning?: (message: string) => void;
+  /**
+   * Called now and then with the memory map as the replay goes (after the
+   * chunk that passes each 1/40 of the input's size, or each MiB when the size
+   * is unknown): a live picture, not part of the result. Default none.
+   */
+  onLiveMap?: (map: MemoryMapSnapshot) => void;
+}
+
+/** Options of replayTrace() (Node: replay-file.ts). */
+export interface ReplayOptions extends ReplaySourceOptions {
   /**
    * Read, gunzip and scan a file on a worker thread while this thread replays
    * (the two overlap on a machine with a second core; results are the same).
@@ -364,6 +378,7 @@ class TraceReplayer implements Replayer {
   private mapEvery: number;
   private nextMap: number;
   private readonly maxMaps: number;
+  private readonly onSample: ((sample: MetricsSample) => void) | undefined;
 
   constructor(
     private readonly sys: System,
@@ -379,7 +394,8 @@ class TraceReplayer implements Replayer {
     this.extfragAtStart = sys.stats().extfragEvents;
     this.compactAtStart = sys.stats();
     this.pcpAtStart = sys.pcpTraffic;
-    this.samples.push(sampleMetrics(sys, 0));
+    this.onSample = options.onSample;
+    this.pushSample(sampleMetrics(sys, 0));
     if (this.maxMaps >= 2) this.maps.push(this.snapshot(0, "start"));
   }
 
@@ -399,7 +415,7 @@ class TraceReplayer implements Replayer {
    */
   feedBytes(bytes: Uint8Array, from: number, to: number): void {
     this.live();
-    if (!this.feedKmem(bytes, from, to)) this.feedGeneral(Buffer.prototype.utf8Slice.call(bytes, from, to) as string);
+    if (!this.feedKmem(bytes, from, to)) this.feedGeneral(utf8Text(bytes, from, to));
   }
 
   /**
@@ -989,8 +1005,13 @@ class TraceReplayer implements Replayer {
 
   // ---- samples and maps -----------------------------------------------------------------------
 
+  private pushSample(sample: MetricsSample): void {
+    this.samples.push(sample);
+    this.onSample?.(sample);
+  }
+
   private takeSample(): void {
-    this.samples.push(sampleMetrics(this.sys, this.parsed));
+    this.pushSample(sampleMetrics(this.sys, this.parsed));
     this.nextSample += this.sampleEvery;
     if (this.samples.length > this.maxSamples) {
       // Halve the resolution: keep the start and the multiples of the new interval.
@@ -1014,6 +1035,11 @@ class TraceReplayer implements Replayer {
       this.maps.push(...keep);
       this.nextMap = (Math.floor(this.parsed / this.mapEvery) + 1) * this.mapEvery;
     }
+  }
+
+  /** The memory map now, labelled "live" (read only: the replay goes on as before). @internal */
+  liveMap(): MemoryMapSnapshot {
+    return this.snapshot(this.parsed, "live");
   }
 
   private snapshot(t: number, label: string): MemoryMapSnapshot {
@@ -1050,7 +1076,7 @@ class TraceReplayer implements Replayer {
     const pcp = sys.pcpTraffic;
     c.simPcpRefillPages = pcp.refillPages - this.pcpAtStart.refillPages;
     c.simPcpDrainPages = pcp.drainPages - this.pcpAtStart.drainPages;
-    if (this.samples[this.samples.length - 1]!.t !== this.parsed) this.samples.push(sampleMetrics(sys, this.parsed));
+    if (this.samples[this.samples.length - 1]!.t !== this.parsed) this.pushSample(sampleMetrics(sys, this.parsed));
     if (this.maxMaps >= 1) {
       const last = this.maps[this.maps.length - 1];
       if (last !== undefined && last.t === this.parsed && last.label !== "start") this.maps.pop();
@@ -1144,6 +1170,8 @@ function checkOptions(where: string, o: ReplayerOptions): void {
   if (o.maxSamples !== undefined) requireInt(where, "maxSamples", o.maxSamples, 2, 1_000_000);
   if (o.mapEvery !== undefined) requireInt(where, "mapEvery", o.mapEvery, 1, Number.MAX_SAFE_INTEGER);
   if (o.maxMaps !== undefined) requireInt(where, "maxMaps", o.maxMaps, 0, 10_000);
+  if (o.onSample !== undefined && typeof o.onSample !== "function")
+    throw new DmaSimError("EINVAL", `${where}: onSample must be a function`);
 }
 
 /**
@@ -1156,54 +1184,69 @@ export function createReplayer(sys: System, options: ReplayerOptions = {}): Repl
   return new TraceReplayer(sys, options);
 }
 
-/**
- * `dmasim replay TRACE`: streams a text ftrace capture from `path` (in constant
- * memory) through a replayer on a fresh machine (DEFAULT_REPLAY_SYSTEM merged
- * with `options.system`). `path` "-" reads standard input; gzip input is
- * decompressed on the fly (see openTraceLines()). A missing or unreadable file,
- * or a binary one (trace.dat, perf.data), is a DmaSimError with a one-line
- * message naming it, thrown before any machine is made; a trace none of whose
- * lines is a replayable event is an EINVAL DmaSimError after reading it. Lines of
- * known events that do not parse are counted (events.skippedReasons) and
- * reported in one warning (`onWarning`, `LabResult.warnings`).
- */
-export async function replayTrace(path: string, options: ReplayOptions = {}): Promise<LabResult> {
-  checkOptions("replayTrace", options);
-  for (const key of ["onProgress", "onWarning"] as const) {
+/** Input a reader thread has already scanned (replay-file.ts reads files so on Node's worker_threads). */
+export interface ScannedTraceSource {
+  name: string;
+  batches: AsyncIterable<ScanBatch>;
+  totalBytes: number;
+  bytesRead(): number;
+  close(): Promise<void>;
+}
+
+/** Checks replayTraceSource()'s options (replayTrace() adds its own). @internal */
+export function checkSourceOptions(where: string, options: ReplaySourceOptions): void {
+  checkOptions(where, options);
+  for (const key of ["onProgress", "onWarning", "onLiveMap"] as const) {
     if (options[key] !== undefined && typeof options[key] !== "function")
-      throw new DmaSimError("EINVAL", `replayTrace: ${key} must be a function`);
+      throw new DmaSimError("EINVAL", `${where}: ${key} must be a function`);
   }
-  const readerThread = options.readerThread === undefined ? true : options.readerThread;
-  if (typeof readerThread !== "boolean")
-    throw new DmaSimError("EINVAL", `replayTrace: readerThread must be a boolean, got ${show(readerThread)}`);
-  // A file is read and scanned on a worker thread while this one replays; standard
-  // input (or a runtime without workers) is read here.
-  const scanned = path === STDIN_PATH || !readerThread ? null : await openScanWorker(path);
-  const source = scanned === null ? await openTraceLines(path) : null;
-  const close = async (): Promise<void> => {
-    await scanned?.close();
-    await source?.close();
-  };
+}
+
+/**
+ * Replays an opened trace on a fresh machine (DEFAULT_REPLAY_SYSTEM merged with
+ * `options.system`): the one replay loop behind `dmasim replay` (replayTrace(),
+ * Node) and the browser Lab (replayTraceStream()). The source is closed at the
+ * end, or when the machine cannot be made. A trace none of whose lines is a
+ * replayable event is an EINVAL DmaSimError after reading it; lines of known
+ * events that do not parse are counted (events.skippedReasons) and reported in
+ * one warning (`onWarning`, `LabResult.warnings`).
+ */
+export async function replayTraceSource(
+  source: TraceByteSource | ScannedTraceSource,
+  options: ReplaySourceOptions = {},
+): Promise<LabResult> {
   const { backend: _backend, ...system } = { ...DEFAULT_REPLAY_SYSTEM, ...options.system };
   let sys: System;
   try {
+    checkSourceOptions("replay", options);
     sys = await createSystem({
       ...DEFAULT_REPLAY_SYSTEM,
       ...options.system,
       ...(options.backend !== undefined ? { backend: options.backend } : {}),
     });
   } catch (e) {
-    await close();
+    await source.close();
     throw e;
   }
   const start = performance.now();
   const replayer = new TraceReplayer(sys, options);
   const progress = options.onProgress;
-  const totalBytes = scanned?.totalBytes ?? source!.totalBytes;
+  const onLiveMap = options.onLiveMap;
+  const totalBytes = source.totalBytes;
+  const liveEveryBytes = totalBytes > 0 ? Math.max(1, Math.floor(totalBytes / 40)) : 1 << 20;
+  let nextLiveBytes = liveEveryBytes;
+  /** After each chunk: progress, and the live map when its next share of the input is read. */
+  const chunkDone = (bytesRead: number): void => {
+    progress?.(bytesRead, totalBytes);
+    if (onLiveMap !== undefined && bytesRead >= nextLiveBytes) {
+      nextLiveBytes = bytesRead + liveEveryBytes;
+      onLiveMap(replayer.liveMap());
+    }
+  };
   try {
-    if (scanned !== null) {
+    if (!("chunks" in source)) {
       const gfp: string[] = [];
-      for await (const b of scanned.batches) {
+      for await (const b of source.batches) {
         for (const text of b.newGfp) gfp.push(text);
         const { kinds, numbers, gfpIds, texts } = b;
         let k = 0;
@@ -1221,11 +1264,10 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
             kind === FAST_ZONE_LOCKED && gfpIds[i] === 1,
           );
         }
-        progress?.(b.bytesRead, totalBytes);
+        chunkDone(b.bytesRead);
       }
-      progress?.(scanned.bytesRead(), totalBytes);
     } else {
-      for await (const chunk of source!.chunks) {
+      for await (const chunk of source.chunks) {
         // Lines end at LF, with a CR before it dropped (as openTraceLines() splits them).
         for (let from = 0; from < chunk.length;) {
           let lf = chunk.indexOf(10, from);
@@ -1234,15 +1276,15 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
           replayer.feedBytes(chunk, from, to);
           from = lf + 1;
         }
-        progress?.(source!.bytesRead(), totalBytes);
+        chunkDone(source.bytesRead());
       }
-      progress?.(source!.bytesRead(), totalBytes);
     }
+    progress?.(source.bytesRead(), totalBytes);
   } finally {
-    await close();
+    await source.close();
   }
   const pieces = replayer.finish();
-  const name = path === STDIN_PATH ? "stdin" : basename(path);
+  const name = source.name;
   if (pieces.events.parsed === 0) throw noEventsError(name, pieces.events);
   for (const w of pieces.warnings) options.onWarning?.(`${name}: ${w}`);
   const wallMs = performance.now() - start;
@@ -1278,102 +1320,23 @@ export async function replayTrace(path: string, options: ReplayOptions = {}): Pr
   };
 }
 
-/** A file being read and scanned on a worker thread (trace-scan.ts). */
-interface ScanReader {
-  totalBytes: number;
-  batches: AsyncGenerator<ScanBatch>;
-  bytesRead(): number;
-  close(): Promise<void>;
-}
-
 /**
- * Starts the worker that reads and scans `path`; waits for it to open the
- * file (an open error, or a binary file, is its DmaSimError, thrown here).
- * null when no worker thread can start here: the caller reads the file itself.
+ * Replays a text ftrace capture read from a web stream, e.g. a dropped File's
+ * `file.stream()` (the browser Lab; it works in Node too): gzip is
+ * decompressed, binary captures are refused as `dmasim replay` refuses them
+ * (see openTraceStream()), and the replay is replayTraceSource()'s, so the
+ * same bytes give the same result and state hash as `dmasim replay FILE`.
+ * `name` names the trace in the result (a file's name); `totalBytes`, when
+ * known, drives onProgress and onLiveMap.
  */
-async function openScanWorker(path: string): Promise<ScanReader | null> {
-  let worker: import("node:worker_threads").Worker;
-  const inFlight = new SharedArrayBuffer(4);
-  const counter = new Int32Array(inFlight);
-  try {
-    const { Worker } = await import("node:worker_threads");
-    const request: ScanRequest = { path, inFlight };
-    worker = new Worker(new URL("./trace-scan-worker.js", import.meta.url), { workerData: request });
-  } catch {
-    return null;
-  }
-  const queue: ScanMessage[] = [];
-  let failure: Error | null = null;
-  let exited = false;
-  let wake: (() => void) | null = null;
-  const signal = (): void => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  worker.on("message", (m: ScanMessage) => {
-    queue.push(m);
-    signal();
-  });
-  worker.on("error", (e: Error) => {
-    failure = e;
-    signal();
-  });
-  worker.on("exit", () => {
-    exited = true;
-    signal();
-  });
-  const next = async (): Promise<ScanMessage | null> => {
-    for (;;) {
-      const m = queue.shift();
-      if (m !== undefined) return m;
-      if (failure !== null) throw failure;
-      if (exited) return null;
-      await new Promise<void>((resolve) => (wake = resolve));
-    }
-  };
-  const thrown = (m: ScanMessage & { kind: "error" }): Error =>
-    m.code === null ? new Error(m.message) : new DmaSimError(m.code as ErrnoCode, m.message);
-  let first: ScanMessage | null;
-  try {
-    first = await next();
-  } catch {
-    // The worker did not start (its module could not load): read in this thread.
-    await worker.terminate();
-    return null;
-  }
-  if (first === null) return null;
-  if (first.kind === "error") {
-    await worker.terminate();
-    throw thrown(first);
-  }
-  if (first.kind !== "open") throw new Error(`replay: the trace reader began with ${first.kind}`);
-  let bytesRead = 0;
-  async function* batches(): AsyncGenerator<ScanBatch> {
-    for (;;) {
-      const m = await next();
-      if (m === null) throw new Error("replay: the trace reader stopped before the end of the file");
-      if (m.kind === "end") {
-        bytesRead = m.bytesRead;
-        return;
-      }
-      if (m.kind === "error") throw thrown(m);
-      if (m.kind !== "batch") continue;
-      // Taken: the worker may read on.
-      Atomics.sub(counter, 0, 1);
-      Atomics.notify(counter, 0);
-      bytesRead = m.batch.bytesRead;
-      yield m.batch;
-    }
-  }
-  return {
-    totalBytes: first.totalBytes,
-    batches: batches(),
-    bytesRead: () => bytesRead,
-    close: async () => {
-      if (!exited) await worker.terminate();
-    },
-  };
+export async function replayTraceStream(
+  name: string,
+  stream: ReadableStream<Uint8Array>,
+  options: ReplaySourceOptions & { totalBytes?: number } = {},
+): Promise<LabResult> {
+  checkSourceOptions("replayTraceStream", options);
+  const { totalBytes, ...rest } = options;
+  return replayTraceSource(await openTraceStream(name, stream, totalBytes ?? 0), rest);
 }
 
 /** The error for a trace of which no line was replayed: what the lines were instead. */

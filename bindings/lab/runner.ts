@@ -51,6 +51,12 @@ export interface RunOptions extends LabConfig {
    * maps are not kept in the result. Default none.
    */
   onLiveMap?: (map: MemoryMapSnapshot) => void;
+  /**
+   * Called with each metrics sample as it is taken (the same objects the
+   * result's `samples` ends with), for plots that grow while the run goes.
+   * Default none.
+   */
+  onSample?: (sample: MetricsSample) => void;
 }
 
 const BUDDY_TYPES = ["movable", "unmovable", "reclaimable"] as const;
@@ -259,6 +265,10 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     throw new DmaSimError("EINVAL", `seed must be an integer in 0..4294967295, got ${show(seed)}`);
   if (options.samples !== undefined && (!Number.isInteger(options.samples) || options.samples < 1)) {
     throw new DmaSimError("EINVAL", `samples must be a positive integer, got ${show(options.samples)}`);
+  }
+  for (const hook of ["onProgress", "onLiveMap", "onSample"] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== "function")
+      throw new DmaSimError("EINVAL", `${hook} must be a function, got ${show(options[hook])}`);
   }
   const m = scenario.machine;
   const sys = await createSystem({
@@ -482,6 +492,7 @@ class Run {
     const s = sampleMetrics(this.sys, t);
     if (this.heaps) s.heaps = this.heaps.sample();
     this.samples.push(s);
+    this.options.onSample?.(s);
   }
 
   private snapshot(label: string): void {

@@ -10,10 +10,8 @@
  * scenario and seed give the same run on any machine and either backend. The
  * simulated clock (kcompactd's) moves with the operations, `msPerOp` each.
  */
-import { basename } from "node:path";
 import { DmaSimError } from "../core/errors.ts";
-import { readJsonFile, validateIn } from "./json-file.ts";
-import { BUILTIN_SCENARIOS, PLANNED_SCENARIOS } from "./scenarios/index.ts";
+import { BUILTIN_SCENARIOS } from "./scenarios/index.ts";
 import { type CmaAreaOptions } from "../index.ts";
 
 // The schema, as a file spells it, is in scenario-spec.ts.
@@ -1058,25 +1056,6 @@ export function builtinScenarioSpec(scenarioName: string): ScenarioSpec | null {
   return spec ? (structuredClone(spec) as ScenarioSpec) : null;
 }
 
-/**
- * Reads and validates a scenario file; errors name the file and the field. A
- * run's result file (result.json, a sweep job's file) is a scenario file too:
- * its scenario, as run (see scenarioSpecOf()), is read.
- */
-export function loadScenarioFile(file: string): Scenario {
-  const json = readJsonFile(file, "scenario file");
-  const result = resultInFile(json);
-  if (result !== null) {
-    if (result.kind !== "run" || result.scenario === undefined)
-      throw new DmaSimError(
-        "EINVAL",
-        `${basename(file)}: a ${result.kind === "replay" ? "replay's" : "result"} file, without a scenario (only a run's result can be run again)`,
-      );
-    return validateIn(basename(file), () => validateScenario(result.scenario, "result.scenario"));
-  }
-  return validateIn(basename(file), () => validateScenario(json));
-}
-
 /** The LabResult in a parsed result file (result.json, or a sweep job file's `result`), or null. */
 export function resultInFile(
   json: unknown,
@@ -1088,21 +1067,4 @@ export function resultInFile(
   const r = inner as Record<string, unknown>;
   if (typeof r.kind !== "string" || typeof r.stateHash !== "string" || !("summary" in r)) return null;
   return r as { kind: string };
-}
-
-/**
- * A scenario by built-in name ("camera", "server", "heaps") or by path to a JSON file
- * (anything containing "/" or ending in ".json"). Unknown names are ENOENT.
- */
-export function loadScenario(nameOrFile: string): Scenario {
-  const spec = builtinScenarioSpec(nameOrFile);
-  if (spec) return validateScenario(spec);
-  if (nameOrFile.includes("/") || nameOrFile.endsWith(".json")) return loadScenarioFile(nameOrFile);
-  // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
-  const planned = Object.hasOwn(PLANNED_SCENARIOS, nameOrFile) ? PLANNED_SCENARIOS[nameOrFile] : undefined;
-  if (planned) throw new DmaSimError("ENOENT", `scenario "${nameOrFile}" is not available yet: ${planned}`);
-  throw new DmaSimError(
-    "ENOENT",
-    `unknown scenario "${nameOrFile}" (built-in: ${builtinScenarioNames().join(", ")}; or a path to a .json file)`,
-  );
 }

@@ -31,7 +31,8 @@ import { readJsonFile } from "./json-file.ts";
 import type { LabResult } from "./result.ts";
 import { labConfigValueProblem } from "./config.ts";
 import { runScenario, type LabConfig } from "./runner.ts";
-import { loadScenario, type Scenario } from "./scenario.ts";
+import type { Scenario } from "./scenario.ts";
+import { loadScenario } from "./scenario-file.ts";
 import { dmasimVersion, RESULT_FORMAT } from "./version.ts";
 
 /** The axes a grid may vary, in enumeration order: the last varies fastest. */

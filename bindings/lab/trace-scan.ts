@@ -16,7 +16,8 @@
  * file's size. An open or read error travels as its code and message.
  */
 import { DmaSimError } from "../core/errors.ts";
-import { FAST_ALLOC, FAST_ZONE_LOCKED, KmemScan, kmemGfpFlags, openTraceLines, scanKmemLine } from "./ftrace.ts";
+import { FAST_ALLOC, FAST_ZONE_LOCKED, KmemScan, kmemGfpFlags, scanKmemLine } from "./ftrace.ts";
+import { openTraceLines } from "./ftrace-file.ts";
 
 /** Batches sent and not yet taken by the main thread, at most. */
 export const MAX_BATCHES_IN_FLIGHT = 8;

@@ -1,5 +1,5 @@
 // The version stamps of the Lab's result files.
-import { readFileSync } from "node:fs";
+import { PACKAGE_VERSION } from "./version.generated.ts";
 
 /**
  * The version of the format of LabResult and of the other result files (compare,
@@ -7,26 +7,11 @@ import { readFileSync } from "node:fs";
  */
 export const RESULT_FORMAT = 1;
 
-let version: string | undefined;
-
-/** dmasim's version, from the package.json of the package this module is part of ("unknown" if none is found). */
+/**
+ * dmasim's version: package.json's, written into the build by
+ * scripts/gen-version.mjs (no file is read at run time, so that the browser
+ * build has it too).
+ */
 export function dmasimVersion(): string {
-  if (version !== undefined) return version;
-  version = "unknown";
-  // dist/bindings/lab/version.js or bindings/lab/version.ts: the package root is a few levels up.
-  for (let up = 1; up <= 4; up++) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(`${"../".repeat(up)}package.json`, import.meta.url), "utf8")) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === "dmasim" && typeof pkg.version === "string") {
-        version = pkg.version;
-        break;
-      }
-    } catch {
-      // not at this level
-    }
-  }
-  return version;
+  return PACKAGE_VERSION;
 }

@@ -2,19 +2,22 @@
  * The browser Lab (`npm run web`, `dmasim web`): pick a built-in scenario, a
  * seed, a scale, a backend and a kernel profile, run it in a Web Worker on the
  * WASM or the portable engine, and see what `dmasim run` would report: the
- * summary, the same Vega-Lite charts and the memory map. A result JSON (a
+ * summary, the same Vega-Lite charts and the memory map, the map and the charts
+ * growing while the run goes. An ftrace capture (text or gzip) dropped on the
+ * page, or picked, is replayed there as `dmasim replay` would; a result JSON (a
  * run's result.json or `--json` output) can be opened to render it again.
  * Everything is in the bundle: nothing is fetched but the page's own files.
  */
 import * as vega from "vega";
 import { compile } from "vega-lite";
 import { KERNEL_VERSIONS } from "../index.ts";
-import { headline, runSummaryRows, summaryCell } from "../cli/format.ts";
+import { allSummaryRows, formatNumber, headline, runSummaryRows, summaryCell } from "../cli/format.ts";
 import { chartsFor } from "../lab/report-charts.ts";
 import { memoryMapSvg } from "../lab/report-map.ts";
+import type { MetricsSample } from "../lab/metrics.ts";
 import type { LabResult } from "../lab/result.ts";
 import { builtinScenarioNames, builtinScenarioSpec, resultInFile } from "../lab/scenario.ts";
-import type { RunRequest, WorkerReply } from "./protocol.ts";
+import type { ReplayRequest, RunRequest, WorkerReply, WorkerRequest } from "./protocol.ts";
 
 function $<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -54,7 +57,8 @@ function setStatus(text: string, isError = false): void {
 function renderSummary(result: LabResult): void {
   $("headline").textContent = headline(result);
   $("summary-rows").replaceChildren(
-    ...runSummaryRows(result).map(([label, value]) => {
+    // What the CLI prints: `run`'s short table, or every summary figure for a replay.
+    ...(result.kind === "replay" ? allSummaryRows(result) : runSummaryRows(result)).map(([label, value]) => {
       const tr = el("tr");
       tr.append(el("th", {}, label.trim()), el("td", {}, value));
       if (label.startsWith("  ")) tr.classList.add("sub");
@@ -63,10 +67,13 @@ function renderSummary(result: LabResult): void {
   );
   $("state-hash").textContent = result.stateHash;
   const t = result.timing;
-  $("speed").textContent =
+  const rate =
     t.opsPerSecond !== undefined
-      ? `${result.backend} engine: ${Math.round(t.opsPerSecond).toLocaleString("en-US")} operations/s, ${(t.wallMs / 1000).toFixed(2)} s`
-      : `${result.backend} engine, ${(t.wallMs / 1000).toFixed(2)} s`;
+      ? `${Math.round(t.opsPerSecond).toLocaleString("en-US")} operations/s, `
+      : t.eventsPerSec !== undefined
+        ? `${Math.round(t.eventsPerSec).toLocaleString("en-US")} trace events/s, `
+        : "";
+  $("speed").textContent = `${result.backend} engine${rate ? ": " : ", "}${rate}${(t.wallMs / 1000).toFixed(2)} s`;
   const warnings = result.warnings ?? [];
   $("warnings").textContent = warnings.map((w) => `warning: ${w}`).join("\n");
   $("warnings").hidden = warnings.length === 0;
@@ -78,6 +85,16 @@ function renderSummary(result: LabResult): void {
       return tr;
     }),
   );
+  // A replay's counters: how the simulation fared against the traced kernel (replay.ts, REPLAY_COUNTERS).
+  const counters = Object.entries(result.replay ?? {});
+  $("replay-counters").replaceChildren(
+    ...counters.map(([key, value]) => {
+      const tr = el("tr", { "data-key": key, "data-value": String(value) });
+      tr.append(el("td", {}, key), el("td", { class: "n" }, formatNumber(value)));
+      return tr;
+    }),
+  );
+  $("replay-details").hidden = counters.length === 0;
   $("summary").hidden = false;
 }
 
@@ -100,33 +117,118 @@ function renderMap(result: LabResult): void {
   show(maps.length - 1);
 }
 
-let views: vega.View[] = [];
+/** A chart on the page: its view, and what its spec is apart from its data (to tell whether new data fits it). */
+interface ShownChart {
+  view: vega.View;
+  figure: HTMLElement;
+  shape: string;
+  /** The compiled spec's dataset that holds the values. */
+  dataset: string;
+}
 
-async function renderCharts(result: LabResult): Promise<void> {
-  for (const v of views) v.finalize();
-  views = [];
+let shown = new Map<string, ShownChart>();
+
+function clearCharts(): void {
+  for (const c of shown.values()) c.view.finalize();
+  shown = new Map();
+  $("charts").replaceChildren();
+  $("charts-section").hidden = true;
+}
+
+/**
+ * Draws `result`'s charts: a chart whose spec is the same but for its data
+ * gets the new values in its view (cheap: what happens while a run streams
+ * samples); any other is drawn afresh. Charts no longer in the list go.
+ */
+async function drawCharts(result: LabResult): Promise<void> {
   const box = $("charts");
-  box.replaceChildren();
+  const next = new Map<string, ShownChart>();
+  const pending: Promise<unknown>[] = [];
   for (const chart of chartsFor(result)) {
-    const figure = el("figure", { class: "chart", "data-chart": chart.file.replace(/\.svg$/, "") });
+    const key = chart.file.replace(/\.svg$/, "");
+    const { data, ...rest } = chart.spec as { data?: { values?: unknown[] } };
+    const shape = JSON.stringify(rest);
+    const old = shown.get(key);
+    if (old !== undefined && old.shape === shape && data?.values !== undefined) {
+      shown.delete(key);
+      next.set(key, old);
+      box.append(old.figure);
+      pending.push(old.view.data(old.dataset, data.values).runAsync());
+      continue;
+    }
+    const figure = el("figure", { class: "chart", "data-chart": key });
     const target = el("div");
     figure.append(target, el("figcaption", {}, chart.caption));
     box.append(figure);
-    const view = new vega.View(vega.parse(compile(chart.spec).spec), {
-      renderer: "svg",
-      container: target,
-      hover: true,
-    });
-    views.push(view);
-    await view.runAsync();
+    const compiled = compile(chart.spec).spec;
+    const dataset = compiled.data?.find((d) => "values" in d)?.name ?? "source_0";
+    const view = new vega.View(vega.parse(compiled), { renderer: "svg", container: target, hover: true });
+    next.set(key, { view, figure, shape, dataset });
+    pending.push(view.runAsync());
   }
-  $("charts-section").hidden = false;
+  for (const c of shown.values()) {
+    c.view.finalize();
+    c.figure.remove();
+  }
+  shown = next;
+  $("charts-section").hidden = next.size === 0;
+  await Promise.all(pending);
+}
+
+// ---- live plots ----------------------------------------------------------------------------------
+
+/** The samples of the run going on, and whether a redraw waits for the next frame. */
+const live = {
+  samples: [] as MetricsSample[],
+  kind: "run" as LabResult["kind"],
+  pageSize: 4096,
+  frame: 0,
+  drawing: false,
+  dirty: false,
+};
+
+function resetLive(kind: LabResult["kind"]): void {
+  if (live.frame !== 0) cancelAnimationFrame(live.frame);
+  Object.assign(live, { samples: [], kind, frame: 0, dirty: false });
+  clearCharts();
+}
+
+/** Samples from the worker: the charts redraw at the next animation frame, at most once a frame. */
+function addLiveSamples(samples: MetricsSample[], kind: LabResult["kind"], pageSize: number): void {
+  live.samples.push(...samples);
+  live.kind = kind;
+  live.pageSize = pageSize;
+  live.dirty = true;
+  if (live.frame === 0 && !live.drawing) live.frame = requestAnimationFrame(drawLive);
+}
+
+function drawLive(): void {
+  live.frame = 0;
+  if (!live.dirty || document.body.dataset.state !== "running") return;
+  live.dirty = false;
+  live.drawing = true;
+  // What the charts read of a result; the machine's CMA areas are the ones the samples name.
+  const partial = {
+    kind: live.kind,
+    machine: { pageSize: live.pageSize, cma: (live.samples[0]?.cma ?? []).map((a) => ({ name: a.name })) },
+    samples: live.samples,
+  } as unknown as LabResult;
+  const count = live.samples.length;
+  drawCharts(partial)
+    .then(() => ($("charts").dataset.liveSamples = String(count)))
+    .catch((err: unknown) => setStatus(String(err), true))
+    .finally(() => {
+      live.drawing = false;
+      // Samples that came while drawing: one more frame.
+      if (live.dirty && live.frame === 0) live.frame = requestAnimationFrame(drawLive);
+    });
 }
 
 async function render(result: LabResult): Promise<void> {
   renderSummary(result);
   renderMap(result);
-  await renderCharts(result);
+  delete $("charts").dataset.liveSamples;
+  await drawCharts(result);
   document.body.dataset.state = "done";
 }
 
@@ -134,14 +236,22 @@ async function render(result: LabResult): Promise<void> {
 
 let worker: Worker | null = null;
 
-function run(req: RunRequest): void {
+function describeRequest(req: WorkerRequest): string {
+  return req.kind === "run"
+    ? `running ${req.scenario} (seed ${req.seed}, scale ${req.scale}) on the ${req.backend} engine…`
+    : `replaying ${req.name} on the ${req.backend} engine…`;
+}
+
+function start(req: WorkerRequest): void {
   worker?.terminate();
   worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
   const progress = $<HTMLProgressElement>("progress");
   progress.value = 0;
   progress.hidden = false;
   document.body.dataset.state = "running";
-  setStatus(`running ${req.scenario} (seed ${req.seed}, scale ${req.scale}) on the ${req.backend} engine…`);
+  resetLive(req.kind);
+  $("summary").hidden = true;
+  setStatus(describeRequest(req));
   $<HTMLButtonElement>("run").disabled = true;
   worker.onmessage = (e: MessageEvent<WorkerReply>) => {
     const reply = e.data;
@@ -149,14 +259,18 @@ function run(req: RunRequest): void {
       progress.value = reply.done / Math.max(1, reply.total);
       return;
     }
+    if (reply.kind === "samples") {
+      addLiveSamples(reply.samples, reply.timeTitle === "trace event" ? "replay" : "run", reply.pageSize);
+      return;
+    }
     if (reply.kind === "map") {
       // The live picture while the run goes; the result's snapshots replace it at the end.
       $("map").hidden = false;
       $("map-picture").innerHTML = memoryMapSvg(reply.map, {
         pageSize: reply.pageSize,
-        title: `live: operation ${reply.map.t.toLocaleString("en-US")}`,
+        title: `live: ${req.kind === "run" ? "operation" : "event"} ${reply.map.t.toLocaleString("en-US")}`,
       });
-      $("map-label").textContent = "running…";
+      $("map-label").textContent = req.kind === "run" ? "running…" : "replaying…";
       $("map-index").hidden = true;
       return;
     }
@@ -169,10 +283,27 @@ function run(req: RunRequest): void {
       setStatus(reply.message, true);
       return;
     }
-    setStatus(`ran ${req.scenario}`);
+    setStatus(req.kind === "run" ? `ran ${req.scenario}` : `replayed ${req.name}`);
     render(reply.result).catch((err: unknown) => setStatus(String(err), true));
   };
   worker.postMessage(req);
+}
+
+/** A dropped or picked trace: replayed on the engine selected above. */
+function replay(file: File): void {
+  const request: ReplayRequest = {
+    kind: "replay",
+    file,
+    name: file.name,
+    backend: $<HTMLSelectElement>("backend").value as ReplayRequest["backend"],
+  };
+  start(request);
+}
+
+/** A dropped file: a result JSON is opened, anything else replayed as a trace (which refuses what is not one). */
+function dropped(file: File): void {
+  if (/\.json$/i.test(file.name)) open(file).catch((err: unknown) => setStatus(String(err), true));
+  else replay(file);
 }
 
 async function open(file: File): Promise<void> {
@@ -209,7 +340,7 @@ function init(): void {
       return setStatus("seed: an integer in 0..4294967295", true);
     if (!Number.isFinite(scale) || scale <= 0 || scale > 64)
       return setStatus("scale: a number above 0, at most 64", true);
-    run({
+    start({
       kind: "run",
       scenario: $<HTMLSelectElement>("scenario").value,
       seed,
@@ -222,6 +353,27 @@ function init(): void {
     const file = $<HTMLInputElement>("open").files?.[0];
     if (file) open(file).catch((err: unknown) => setStatus(String(err), true));
   };
+  $<HTMLInputElement>("trace").onchange = () => {
+    const input = $<HTMLInputElement>("trace");
+    const file = input.files?.[0];
+    // Cleared, so that picking the same file again replays it again.
+    input.value = "";
+    if (file) replay(file);
+  };
+  // Files dropped anywhere on the page.
+  document.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    document.body.classList.add("dropping");
+  });
+  document.addEventListener("dragleave", (e) => {
+    if (e.relatedTarget === null) document.body.classList.remove("dropping");
+  });
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    document.body.classList.remove("dropping");
+    const file = e.dataTransfer?.files[0];
+    if (file) dropped(file);
+  });
   document.body.dataset.state = "ready";
 }
 
