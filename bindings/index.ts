@@ -56,7 +56,7 @@ export type { IommuFault } from "./dma/iommu.ts";
 export { SwiotlbPool, IO_TLB_SIZE, IO_TLB_SEGSIZE } from "./dma/swiotlb.ts";
 export { AtomicPool } from "./dma/pool.ts";
 export type { ZoneName, ZoneInfo, AllocFlags } from "./system.ts";
-export { KERNEL_VERSIONS, type KernelVersion } from "./mm/mm.ts";
+export { KERNEL_VERSIONS, MAX_CPUS, MIN_PERCPU_PAGELIST_HIGH_FRACTION, type KernelVersion } from "./mm/mm.ts";
 export type { ZoneOption } from "./options.ts";
 export { DmaDebug } from "./dma/debug.ts";
 export type { DmaDebugReport, DmaDebugOptions } from "./dma/debug.ts";

@@ -1,6 +1,6 @@
 // A Lab run's configuration: the knobs compare and sweep vary.
 import { type Backend, type KernelVersion } from "../index.ts";
-import { KERNEL_VERSIONS, MAX_CPUS, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from "../mm/mm.ts";
+import { KERNEL_VERSIONS, MAX_CPUS, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from "../index.ts";
 
 /** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
 export interface LabConfig {
