@@ -1,6 +1,11 @@
 // A Lab run's configuration: the knobs compare and sweep vary.
-import { type Backend, type KernelVersion } from "../index.ts";
-import { KERNEL_VERSIONS, MAX_CPUS, MIN_PERCPU_PAGELIST_HIGH_FRACTION } from "../index.ts";
+import {
+  type Backend,
+  KERNEL_VERSIONS,
+  type KernelVersion,
+  MAX_CPUS,
+  MIN_PERCPU_PAGELIST_HIGH_FRACTION,
+} from "../index.ts";
 
 /** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
 export interface LabConfig {
