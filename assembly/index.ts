@@ -858,10 +858,16 @@ export function pageCacheWrite(f: i32, index: i32, count: i32): i32 {
 export function pageCacheWriteback(f: i32, index: i32, count: i32, wait: bool): i32 {
   const bad = pcRangeArgs(f, index, count);
   if (bad != 0) return bad;
+  // The file's pages from `index` in index order (a range may be far larger than the file).
+  const end = f64(index) + f64(count);
+  const cachedFrom = fileIndexesFrom(f, index);
+  missReserve(cachedFrom);
+  for (let i = 0; i < cachedFrom; i++) unchecked(missBuf[i] = unchecked(sortBuf[i]));
   let n = 0;
-  for (let i = 0; i < count; i++) {
-    const id = pageCacheLookup(f, index + i);
-    if (id == NONE || !testFlag(id, PG_DIRTY)) continue;
+  for (let i = 0; i < cachedFrom; i++) {
+    if (f64(unchecked(missBuf[i])) >= end) break;
+    const id = pageCacheLookup(f, unchecked(missBuf[i]));
+    if (!testFlag(id, PG_DIRTY)) continue;
     folioStartWriteback(id);
     writebackInFlight++;
     if (wait) endWriteback(id);
