@@ -131,8 +131,9 @@
 // @ts-ignore: decorator
 @inline export const GFP_NORETRY: i32 = 4;
 /**
- * The gfp cannot direct-compact: it lacks __GFP_DIRECT_RECLAIM (GFP_NOWAIT, the
- * system heap's high-order gfp) or __GFP_IO (GFP_NOIO: gfp_compaction_allowed()).
+ * The gfp cannot direct-reclaim or direct-compact: it lacks __GFP_DIRECT_RECLAIM
+ * (GFP_NOWAIT, the system heap's high-order gfp). (A GFP_NOIO request, which
+ * could reclaim but not compact, is not distinguished.)
  */
 // @ts-ignore: decorator
 @inline export const GFP_NOCOMPACT: i32 = 8;

@@ -19,7 +19,7 @@
 // One node (pgdat) holds every zone.
 
 import {
-  EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY, EV_KSWAPD_LOW_WMARK_HIT_QUICKLY, MAX_NR_ZONES, WMARK_HIGH,
+  EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY, EV_KSWAPD_LOW_WMARK_HIT_QUICKLY, KERNEL_6_1, MAX_NR_ZONES, WMARK_HIGH,
 } from "./abi.ts";
 import { zoneWatermarkOk } from "./buddy.ts";
 import { resetIsolationSuitableNode } from "./compaction.ts";
@@ -33,6 +33,7 @@ import {
   setScReclaimIdx, shrinkNode,
 } from "./vmscan.ts";
 import { pgdatWatermarkBoosted } from "./watermark-boost.ts";
+import { kernelProfile } from "./profile.ts";
 import { zoneBoost, zonePopulated, zoneWatermark } from "./zone.ts";
 
 /** HZ/10: kswapd_try_to_sleep()'s nap before it sleeps for good, in ms. */
@@ -180,8 +181,10 @@ function balancePgdat(order: i32, highestZone: i32): i32 {
     if (restart) {
       again = true;
     } else if (!balancedOut) {
-      // The whole priority loop failed in cache_trim_mode: once more without it.
-      if (scNrReclaimed == 0 && scPriority < 1 && !scNoCacheTrimMode && scCacheTrimModeFailed) {
+      // The whole priority loop failed in cache_trim_mode: once more without it
+      // (v6.9; not in 6.1).
+      if (scNrReclaimed == 0 && scPriority < 1 && !scNoCacheTrimMode && scCacheTrimModeFailed &&
+        kernelProfile != KERNEL_6_1) {
         setScNoCacheTrimMode();
         again = true;
       } else if (scNrReclaimed == 0) {

@@ -19,6 +19,12 @@
 // folios are never reclaimed: get_scan_count() is SCAN_FILE, and can_age_anon_pages()
 // is false, so the anon lists are not aged either.
 //
+// The "6.1" profile: shrink_folio_list() frees a bite's folios newest first
+// (list_add() onto free_folios, free_unref_page_list()), and
+// do_try_to_free_pages() has no memcg_full_walk retry (v6.11); kswapd has no
+// cache-trim restart (kswapd.ts). The rest of 6.1's classic LRU reclaim is the
+// same as far as it is modelled here.
+//
 // Writeback: reclaim never writes a dirty page cache folio (as with filesystems
 // without ->writepage, pageout() would answer PAGE_ACTIVATE; the flusher threads
 // that reclaim wakes are not modelled): dirty folios are tagged PG_reclaim and
@@ -27,7 +33,7 @@
 import {
   EV_ALLOCSTALL_DMA, EV_PGACTIVATE, EV_PGDEACTIVATE, EV_PGREFILL, EV_PGSCAN_ANON, EV_PGSCAN_DIRECT, EV_PGSCAN_KSWAPD,
   EV_PGSKIP_DMA, EV_PGSTEAL_ANON, EV_PGSTEAL_DIRECT, EV_PGSTEAL_KSWAPD, MAX_NR_ZONES, WMARK_HIGH, WMARK_MIN,
-  COMPACT_CONTINUE, COMPACT_SUCCESS, ZONE_MOVABLE,
+  COMPACT_CONTINUE, COMPACT_SUCCESS, KERNEL_6_1, ZONE_MOVABLE,
 } from "./abi.ts";
 import { NONE } from "./constants.ts";
 import { zoneWatermarkOk } from "./buddy.ts";
@@ -42,6 +48,7 @@ import {
 } from "./lru.ts";
 import { zonePopulated, zoneWatermark } from "./zone.ts";
 import { compactionSuitableResult } from "./compaction.ts";
+import { kernelProfile } from "./profile.ts";
 
 /** SWAP_CLUSTER_MAX: the reclaim batch. */
 // @ts-ignore: decorator
@@ -288,18 +295,22 @@ function shrinkActiveList(nrToScan: i32, lru: i32): void {
 
 /** Frees a reclaimed folio: out of its mapping (__remove_mapping()), the owner gone, the frame to the pcp lists. */
 function freeReclaimed(id: i32): void {
+  const pfn = forgetReclaimed(id);
+  freeUnrefPage(pfn, 0);
+}
+
+/** A reclaimed order-0 folio leaves its mapping and LRU; returns its pfn, still to be freed. */
+function forgetReclaimed(id: i32): i32 {
   const pfn = ownerGetPfn(id);
-  const order = folioOrderOf(id);
   lruForget(id);
   ownerDestroy(id);
   setPageOwnerId(pfn, NONE);
-  freeUnrefPage(pfn, order);
+  return pfn;
 }
 
-// @ts-ignore: decorator
-@inline function folioOrderOf(id: i32): i32 {
-  return i32(ctz<u32>(u32(folioNrPages(id))));
-}
+/** 6.1: shrink_folio_list()'s free_folios list, freed head first at the end (free_unref_page_list()). */
+let deferredFree: Int32Array = new Int32Array(64);
+
 
 /**
  * shrink_folio_list() over the isolated batch, oldest first (6.12 for unmapped
@@ -319,6 +330,7 @@ function freeReclaimed(id: i32): void {
  */
 function shrinkFolioList(): i32 {
   let reclaimed = 0;
+  let nrDeferred = 0;
   let activated = 0;
   for (let i = 0; i < isolatedLen; i++) {
     const id = unchecked(isolated[i]);
@@ -369,9 +381,17 @@ function shrinkFolioList(): i32 {
       continue;
     }
     unchecked(isolated[i] = NONE);
-    freeReclaimed(id);
+    // 6.12 frees through a folio_batch, in reclaim order (free_unref_folios());
+    // 6.1 gathers them on a list with list_add() and frees the newest first.
+    if (kernelProfile == KERNEL_6_1) {
+      deferredFree = pushTo(deferredFree, nrDeferred, forgetReclaimed(id));
+      nrDeferred++;
+    } else {
+      freeReclaimed(id);
+    }
     reclaimed += n;
   }
+  for (let i = nrDeferred - 1; i >= 0; i--) freeUnrefPage(unchecked(deferredFree[i]), 0);
   if (activated != 0) countEvent(EV_PGACTIVATE, activated);
   return reclaimed;
 }
@@ -576,7 +596,8 @@ export function tryToFreePages(order: i32, reclaimIdx: i32, pageShift: i32, canC
     } while (--scPriority >= 0);
     if (scNrReclaimed != 0) return scNrReclaimed;
     if (scCompactionReady) return 1;
-    if (!fullWalk) {
+    // memcg_full_walk (v6.11): absent from 6.1.
+    if (!fullWalk && kernelProfile != KERNEL_6_1) {
       fullWalk = true;
       continue;
     }

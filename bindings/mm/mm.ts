@@ -405,8 +405,9 @@ export interface AllocFlags {
    */
   noretry?: boolean;
   /**
-   * Direct compaction allowed when the free lists cannot serve the request
-   * (false: as GFP_NOCOMPACT, which gfp_compaction_allowed() refuses). Default true.
+   * Direct reclaim and compaction allowed when the free lists cannot serve the
+   * request (false: GFP_NOCOMPACT, as a gfp without __GFP_DIRECT_RECLAIM such as
+   * GFP_NOWAIT: it only wakes kswapd). Default true.
    */
   compact?: boolean;
   /** The CPU the allocation runs on, whose per-cpu page lists it uses (0..cpus-1). Default 0. */

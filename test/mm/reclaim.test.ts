@@ -174,3 +174,94 @@ describe("direct reclaim (__alloc_pages_direct_reclaim(), try_to_free_pages())",
     });
   });
 });
+
+describe("LRU aging (shrink_active_list(), inactive_is_low())", () => {
+  it("deactivates the active list's tail once the inactive list is low", async () => {
+    // f: 100 pages read twice: all active (pgactivate 100), index 0 at the tail
+    // (activated first). g: 124 inactive pages. Free 32. An anonymous request's
+    // direct reclaim: each priority's prepare_scan_control() deactivates only when
+    // inactive * 1 < active (under 1 GiB the ratio is 1). Priorities 12..7 scan
+    // nothing (124 >> 7 = 0); 6: one inactive page, and the active list's 1 is
+    // skipped (skipped_deactivate); 5: 123 >> 5 = 3; 4: 120 >> 4 = 7; 3: 113 >> 3
+    // = 14 (25 reclaimed). Priority 2: inactive 99 < active 100: deactivation on.
+    // Inactive before active in each round: 99 >> 2 = 24 reclaimed (49 >= 32),
+    // then shrink_active_list(100 >> 2 = 25): f's indexes 0..24 move to the
+    // inactive head with PG_workingset (pgrefill 25, pgdeactivate 25).
+    await onBoth(OPTIONS, (sys) => {
+      const f = sys.pageCache.createFile("hot");
+      f.add(0, 100);
+      f.read(0, 100);
+      f.read(0, 100);
+      const g = sys.pageCache.createFile("cold");
+      g.add(0, 124);
+      expect(sys.pageCache.lruStats()).toMatchObject({ inactiveFile: 124, activeFile: 100 });
+      expect(sys.stats().nrFreePages).toBe(32);
+      expect(sys.allocMovable(0)).not.toBeNull();
+      const s = sys.stats();
+      expect([s.pgactivate, s.pgrefill, s.pgdeactivate, s.pgscanDirect, s.pgstealDirect]).toEqual([
+        100, 25, 25, 49, 49,
+      ]);
+      expect(cached(g, 124)).toEqual(Array.from({ length: 75 }, (_, i) => 49 + i));
+      for (let i = 0; i < 100; i++) {
+        expect(f.pageState(i)).toMatchObject(
+          i < 25 ? { lru: "inactive_file", workingset: true } : { lru: "active_file", workingset: false },
+        );
+      }
+      expect(sys.pageCache.lruStats()).toMatchObject({ inactiveFile: 75 + 25, activeFile: 75 });
+      return s.pgdeactivate;
+    });
+  });
+});
+
+describe("the 6.1 profile", () => {
+  it("frees each reclaimed batch newest first (free_unref_page_list()); 6.12 in reclaim order (free_unref_folios())", async () => {
+    // Pages are added one at a time (pcp lists on) until an addition reclaims
+    // directly; its new page is the frame that allocation took after reclaim.
+    // Freed pages go to the head of the pcp list (LIFO), drains take the tail, so
+    // the frame handed out is the one freed last. The reclaim ran in bites: with
+    // n inactive pages, priority p scans n >> p in SWAP_CLUSTER_MAX bites until 32
+    // are reclaimed (all pages clean, each bite reclaims what it scans), each bite
+    // one shrink_inactive_list() and one shrink_folio_list(). 6.12's folio_batch
+    // frees in reclaim order: the last page of the last bite is freed last. 6.1
+    // gathers a bite's folios with list_add() and frees from the list head: the
+    // first page of the last bite is freed last.
+    const run = async (kernel: "6.1" | "6.12") =>
+      onBoth({ ...OPTIONS, pcp: true, kernel }, (sys) => {
+        const f = sys.pageCache.createFile("data");
+        for (let i = 0; ; i++) {
+          const frames = new Map(cached(f, i).map((j) => [j, f.pageState(j)!.pfn]));
+          const steal = sys.stats().pgstealDirect;
+          f.add(i);
+          if (sys.stats().pgstealDirect === steal) continue;
+          // The bites of do_try_to_free_pages(): priorities 12 down to 0.
+          let left = frames.size;
+          let reclaimed = 0;
+          const bites: number[] = [];
+          for (let p = 12; p >= 0 && reclaimed < 32; p--) {
+            let scan = left >> p;
+            while (scan > 0) {
+              const bite = Math.min(scan, 32);
+              bites.push(bite);
+              scan -= bite;
+              left -= bite;
+              reclaimed += bite;
+            }
+          }
+          // The pages this reclaim took, oldest (lowest index) first.
+          const gone = [...frames.keys()].filter((j) => !f.has(j));
+          expect(gone.length).toBe(reclaimed);
+          const lastBite = gone.slice(gone.length - bites.at(-1)!);
+          return {
+            pfn: f.pageState(i)!.pfn,
+            firstOfLastBite: frames.get(lastBite[0]!),
+            lastOfLastBite: frames.get(lastBite.at(-1)!),
+          };
+        }
+      });
+    const v612 = await run("6.12");
+    expect(v612.pfn).toBe(v612.lastOfLastBite);
+    const v61 = await run("6.1");
+    expect(v61.pfn).toBe(v61.firstOfLastBite);
+    expect(v61.firstOfLastBite).not.toBe(v61.lastOfLastBite);
+  });
+});
