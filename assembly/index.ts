@@ -95,6 +95,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   ownerInit();
   lruInit();
   vmscanInit();
+  writebackInFlight = 0;
   vmeventsInit(maxOrd);
   cmaReset();
   zonesReset();

@@ -37,8 +37,8 @@ export function ownerReserve(): void {
     const grown = new Int32Array(ownerPfn.length << 1);
     grown.set(ownerPfn);
     ownerPfn = grown;
+    lruGrow(ownerPfn.length); // the LRU's per-owner arrays (lru.ts) grow with the table
   }
-  lruGrow(ownerPfn.length); // the LRU's per-owner arrays (lru.ts) grow with the table
 }
 
 /** ownerReserve() for `n` owners at once (a page cache range). */

@@ -935,9 +935,11 @@ export class Mm {
     this.pfnArg("ownerOf", pfn);
     const id = this.engine.ownerOf(pfn);
     if (id < 0) return null;
+    const order = pageStateOrder(this.engine.pageState(pfn));
     let handle = this.handles.get(id);
-    if (!handle) {
-      handle = new MovablePage(this, id, pageStateOrder(this.engine.pageState(pfn)));
+    // A handle of a page cache page that reclaim freed may name a reused id: a new one then.
+    if (!handle || handle.order !== order) {
+      handle = new MovablePage(this, id, order);
       this.handles.set(id, handle);
     }
     return handle;
