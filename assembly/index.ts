@@ -749,7 +749,10 @@ function dropIndexes(f: i32, list: Int32Array, count: i32): void {
 let missBuf: Int32Array = new Int32Array(16);
 function missReserve(n: i32): void {
   if (missBuf.length < n) missBuf = new Int32Array(n);
+  if (addedBuf.length < n) addedBuf = new Int32Array(n);
 }
+/** The indexes a range call added so far, for its undo (reclaim may take and a later miss re-add a page). */
+let addedBuf: Int32Array = new Int32Array(16);
 
 /**
  * filemap_add_folio() of `count` new pages at index.. of `f`, clean or dirty
@@ -764,13 +767,13 @@ export function pageCacheAdd(f: i32, index: i32, count: i32, dirty: bool): i32 {
   ownerReserveMany(count);
   pageCacheReserve(count);
   missReserve(count);
-  for (let i = 0; i < count; i++) unchecked(missBuf[i] = index + i);
   for (let i = 0; i < count; i++) {
     const id = pageCacheAllocOne(f, index + i);
     if (id == NONE) {
-      dropIndexes(f, missBuf, i);
+      dropIndexes(f, addedBuf, i);
       return -ENOMEM;
     }
+    unchecked(addedBuf[i] = index + i);
     if (dirty) folioMarkDirty(id);
   }
   return count;
@@ -798,12 +801,17 @@ export function pageCacheRead(f: i32, index: i32, count: i32): i32 {
   for (let i = 0; i < count; i++) {
     let id = pageCacheLookup(f, index + i);
     if (id == NONE) {
+      if (added >= misses) {
+        // Reclaim took a page this call found cached: one more owner slot and entry.
+        ownerReserveMany(1);
+        pageCacheReserve(1);
+      }
       id = pageCacheAllocOne(f, index + i);
       if (id == NONE) {
-        dropIndexes(f, missBuf, added);
+        dropIndexes(f, addedBuf, added);
         return -ENOMEM;
       }
-      added++;
+      unchecked(addedBuf[added++] = index + i);
     } else {
       hits++;
     }
@@ -835,12 +843,17 @@ export function pageCacheWrite(f: i32, index: i32, count: i32): i32 {
   for (let i = 0; i < count; i++) {
     let id = pageCacheLookup(f, index + i);
     if (id == NONE) {
+      if (added >= misses) {
+        // Reclaim took a page this call found cached: one more owner slot and entry.
+        ownerReserveMany(1);
+        pageCacheReserve(1);
+      }
       id = pageCacheAllocOne(f, index + i);
       if (id == NONE) {
-        dropIndexes(f, missBuf, added);
+        dropIndexes(f, addedBuf, added);
         return -ENOMEM;
       }
-      added++;
+      unchecked(addedBuf[added++] = index + i);
     } else {
       hits++;
     }
