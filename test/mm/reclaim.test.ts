@@ -60,6 +60,38 @@ describe("kswapd (balance_pgdat(), 6.12)", () => {
     });
   });
 
+  it("counts a wakeup during its HZ/10 nap as kswapd_low_wmark_hit_quickly", async () => {
+    // After the pass above (free 55, indexes 23..223 cached, 201 pages) kswapd naps
+    // until 100 ms. 16 more pages: 15 from the fast path (free 55..41), the 16th
+    // finds 40 <= low and wakes kswapd at 0 ms, inside the nap: premature.
+    // Its pass: free 39; inactive 217: priorities 12..8 nothing, 7: 1 (40), 6: 216
+    // >> 6 = 3 (43), 5: 213 >> 5 = 6 (49 > 48: balanced at priority 4). A wakeup
+    // after the nap (at 200 ms) is not counted.
+    await onBoth(OPTIONS, (sys) => {
+      const f = sys.pageCache.createFile("data");
+      f.add(0, 224);
+      sys.advanceTime(0);
+      f.add(224, 16);
+      expect(sys.stats().nrFreePages).toBe(39);
+      expect(sys.kswapdState().woken).toBe(true);
+      sys.advanceTime(0);
+      expect(sys.stats()).toMatchObject({
+        kswapdLowWmarkHitQuickly: 1,
+        kswapdHighWmarkHitQuickly: 0,
+        pgstealKswapd: 33,
+      });
+      expect(sys.stats().nrFreePages).toBe(49);
+      sys.advanceTime(200);
+      f.add(240, 9); // the fast path, free 49..41 before each: free 40
+      // this one finds 40 <= low and wakes kswapd, after the nap
+      f.add(249);
+      expect(sys.kswapdState().woken).toBe(true);
+      sys.advanceTime(0);
+      expect(sys.stats().kswapdLowWmarkHitQuickly).toBe(1);
+      return sys.stats().pgstealKswapd;
+    });
+  });
+
   it("for a high-order waker, drops to order 0 after compact_gap() pages and wakes kcompactd for the order", async () => {
     // 224 cached pages, free 32. An order-2 GFP_NOWAIT-like request (no direct
     // reclaim or compaction) fails: 32 - 3 <= low 40 and <= min 32; it wakes kswapd
