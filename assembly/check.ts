@@ -5,6 +5,7 @@ import { kcompactdCheck } from "./kcompactd.ts";
 import { watermarkBoostCheck } from "./watermark-boost.ts";
 import { highatomicCheck } from "./highatomic.ts";
 import { kswapdCheck } from "./kswapd.ts";
+import { LRU_INACTIVE_ANON, NR_LRU_LISTS, lruCheck, lruZoneSize } from "./lru.ts";
 import { KIND_ALLOC, KIND_BUDDY, KIND_PCP, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES } from "./abi.ts";
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import { findBuddyPfn, freeBlocks, freeListHead, listIndex } from "./buddy.ts";
@@ -258,13 +259,15 @@ export function checkAll(): string {
   if (msg.length == 0) msg = watermarkBoostCheck();
   if (msg.length == 0) msg = highatomicCheck();
   if (msg.length == 0) msg = kswapdCheck();
+  if (msg.length == 0) msg = lruCheck();
   return msg;
 }
 
 /**
  * Breaks one invariant on purpose so that tests can show check() catching it:
  * 0 a free-list count, 1 a free block's pageblock type, 2 an owner's pfn,
- * 3 a CMA bitmap bit, 4 NR_FREE_PAGES, 5 a call-local mark, 6 nr_free_highatomic, 7 a pcp count. Never called by the simulator itself.
+ * 3 a CMA bitmap bit, 4 NR_FREE_PAGES, 5 a call-local mark, 6 nr_free_highatomic, 7 a pcp count,
+ * 8 an LRU list's zone size. Never called by the simulator itself.
  */
 export function corruptForTest(kind: i32): void {
   if (kind == 0) {
@@ -294,5 +297,7 @@ export function corruptForTest(kind: i32): void {
     unchecked(zoneFreeHighatomicPages[zoneOf(0)] += 1);
   } else if (kind == 7) {
     unchecked(pcpState[zoneOf(0) * PCP_FIELDS + PCP_COUNT] += 1); // cpu 0's count in the zone of pfn 0
+  } else if (kind == 8) {
+    unchecked(lruZoneSize[zoneOf(0) * NR_LRU_LISTS + LRU_INACTIVE_ANON] += 1);
   }
 }

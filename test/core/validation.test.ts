@@ -277,6 +277,8 @@ describe("check()", () => {
       /vmstat: nr_free_pages is 4096, memmap has 4095/,
       /memmap: a call-local mark outlived its call/,
       /highatomic: nr_free_highatomic is 1, the free lists hold 0/,
+      /pcp: /,
+      /lru: lru_zone_size disagrees with the lists/,
     ];
     for (const backend of ["wasm", "ts"] as const) {
       for (const [kind, message] of expected.entries()) {
