@@ -233,8 +233,57 @@
 @inline export const EV_COMPACT_MIGRATED: i32 = 22;
 // @ts-ignore: decorator
 @inline export const EV_COMPACT_DAEMON_MIGRATED: i32 = 23;
+// Reclaim (mm/vmscan.c) and the page cache, in pages unless said.
 // @ts-ignore: decorator
-@inline export const EV_COUNT: i32 = 24;
+@inline export const EV_PGACTIVATE: i32 = 24; // pgactivate: folios moved to an active list, in pages
+// @ts-ignore: decorator
+@inline export const EV_PGDEACTIVATE: i32 = 25; // pgdeactivate: shrink_active_list() moves to an inactive list
+// @ts-ignore: decorator
+@inline export const EV_PGREFILL: i32 = 26; // pgrefill: pages shrink_active_list() scanned
+// @ts-ignore: decorator
+@inline export const EV_PGROTATED: i32 = 27; // pgrotated: written-back PG_reclaim folios moved to the inactive tail
+// @ts-ignore: decorator
+@inline export const EV_PGSTEAL_KSWAPD: i32 = 28; // pgsteal_kswapd: pages kswapd reclaimed
+// @ts-ignore: decorator
+@inline export const EV_PGSTEAL_DIRECT: i32 = 29; // pgsteal_direct
+// @ts-ignore: decorator
+@inline export const EV_PGSCAN_KSWAPD: i32 = 30; // pgscan_kswapd: pages shrink_inactive_list() scanned for kswapd
+// @ts-ignore: decorator
+@inline export const EV_PGSCAN_DIRECT: i32 = 31; // pgscan_direct
+// @ts-ignore: decorator
+@inline export const EV_PGSCAN_ANON: i32 = 32; // pgscan_anon
+// @ts-ignore: decorator
+@inline export const EV_PGSCAN_FILE: i32 = 33; // pgscan_file
+// @ts-ignore: decorator
+@inline export const EV_PGSTEAL_ANON: i32 = 34; // pgsteal_anon
+// @ts-ignore: decorator
+@inline export const EV_PGSTEAL_FILE: i32 = 35; // pgsteal_file
+// @ts-ignore: decorator
+@inline export const EV_PGSKIP_DMA: i32 = 36; // pgskip_<zone>: pages isolate_lru_folios() passed over above reclaim_idx (DMA, DMA32, NORMAL, MOVABLE)
+// @ts-ignore: decorator
+@inline export const EV_PGSKIP_DMA32: i32 = 37;
+// @ts-ignore: decorator
+@inline export const EV_PGSKIP_NORMAL: i32 = 38;
+// @ts-ignore: decorator
+@inline export const EV_PGSKIP_MOVABLE: i32 = 39;
+// @ts-ignore: decorator
+@inline export const EV_ALLOCSTALL_DMA: i32 = 40; // allocstall_<zone>: direct reclaim entries by reclaim_idx (DMA, DMA32, NORMAL, MOVABLE)
+// @ts-ignore: decorator
+@inline export const EV_ALLOCSTALL_DMA32: i32 = 41;
+// @ts-ignore: decorator
+@inline export const EV_ALLOCSTALL_NORMAL: i32 = 42;
+// @ts-ignore: decorator
+@inline export const EV_ALLOCSTALL_MOVABLE: i32 = 43;
+// @ts-ignore: decorator
+@inline export const EV_KSWAPD_LOW_WMARK_HIT_QUICKLY: i32 = 44; // kswapd woken during its short nap
+// @ts-ignore: decorator
+@inline export const EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY: i32 = 45; // kswapd could not go to sleep after balance_pgdat()
+// @ts-ignore: decorator
+@inline export const EV_DROP_PAGECACHE: i32 = 46; // drop_pagecache: drop_caches writes with bit 0
+// @ts-ignore: decorator
+@inline export const EV_DROP_SLAB: i32 = 47; // drop_slab: drop_caches writes with bit 1
+// @ts-ignore: decorator
+@inline export const EV_COUNT: i32 = 48;
 
 // ---- compaction: enum compact_result, enum compact_priority -----------------------
 // Returned by compactionSuitable() and lastCompactResult(); COMPACT_PRIO_* name

@@ -594,7 +594,15 @@ function rmqueueFallback(zone: i32, order: i32, startMt: i32, allocFlags: i32): 
  */
 // @ts-ignore: decorator
 @inline export function zoneWatermarkOk(zone: i32, order: i32, mark: i32, highestZone: i32, allocFlags: i32): bool {
-  let free = unchecked(zoneFreePages[zone]) - ((1 << order) - 1);
+  return zoneWatermarkOkFree(zone, order, mark, highestZone, allocFlags, unchecked(zoneFreePages[zone]));
+}
+
+/** __zone_watermark_ok() with the free page count given (should_reclaim_retry()'s "available"). */
+// @ts-ignore: decorator
+@inline export function zoneWatermarkOkFree(
+  zone: i32, order: i32, mark: i32, highestZone: i32, allocFlags: i32, freePages: i32,
+): bool {
+  let free = freePages - ((1 << order) - 1);
   // The highatomic reserve is not free memory for a request without reserve rights.
   if ((allocFlags & ALLOC_RESERVES) == 0) free -= unusableHighatomicPages(zone);
   // Free CMA pages are no use to a request that may not take them.

@@ -5,6 +5,7 @@ import { kcompactdCheck } from "./kcompactd.ts";
 import { watermarkBoostCheck } from "./watermark-boost.ts";
 import { highatomicCheck } from "./highatomic.ts";
 import { kswapdCheck } from "./kswapd.ts";
+import { lruCheck } from "./lru.ts";
 import { KIND_ALLOC, KIND_BUDDY, KIND_PCP, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES } from "./abi.ts";
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import { findBuddyPfn, freeBlocks, freeListHead, listIndex } from "./buddy.ts";
@@ -258,6 +259,7 @@ export function checkAll(): string {
   if (msg.length == 0) msg = watermarkBoostCheck();
   if (msg.length == 0) msg = highatomicCheck();
   if (msg.length == 0) msg = kswapdCheck();
+  if (msg.length == 0) msg = lruCheck();
   return msg;
 }
 

@@ -21,6 +21,7 @@ import {
   pageblockNrPages, pageblockOrder, pageblockStartPfn, setAllocated, setPageOwnerId, shortPins, longPins,
 } from "./memmap.ts";
 import { ownerCreate, ownerDestroy } from "./owner.ts";
+import { lruAddAnon, lruForget } from "./lru.ts";
 import { changePageblockRange, getPageblockMt } from "./pageblock.ts";
 import { zoneFreeCmaPages, zoneFreePages, zonePopulated } from "./zone.ts";
 import { KERNEL_6_1, KERNEL_6_18 } from "./abi.ts";
@@ -39,7 +40,11 @@ import { zoneOf } from "./zone.ts";
 /** Marks `pfn` an allocation of `order` asked as `mt`; movable ones get an owner (so stealing counts them alike). */
 function markHeld(pfn: i32, order: i32, mt: i32, owned: bool): void {
   setAllocated(pfn, order, mt);
-  if (owned) setPageOwnerId(pfn, ownerCreate(pfn));
+  if (owned) {
+    const id = ownerCreate(pfn);
+    setPageOwnerId(pfn, id);
+    lruAddAnon(id, pfn, order); // an anonymous folio on the inactive anon list (lru.ts)
+  }
 }
 
 /**
@@ -117,7 +122,10 @@ export function releaseBlock(pfn: i32, order: i32, listMt: i32): i32 {
 
 function freeHeld(pfn: i32, order: i32, listMt: i32): void {
   const id = pageOwnerId(pfn);
-  if (id != NONE) ownerDestroy(id);
+  if (id != NONE) {
+    lruForget(id);
+    ownerDestroy(id);
+  }
   if (listMt >= 0 && kernelProfile == KERNEL_6_1) {
     // free_pcppages_bulk(): mt = get_pcppage_migratetype(page), or the
     // pageblock's when it is isolated; __free_one_page(page, pfn, zone, order, mt).
@@ -135,7 +143,10 @@ function splitHeld(head: i32, headOrder: i32, pfn: i32, order: i32): void {
   const mt = pageMt(head);
   const id = pageOwnerId(head);
   const owned = id != NONE;
-  if (owned) ownerDestroy(id);
+  if (owned) {
+    lruForget(id);
+    ownerDestroy(id);
+  }
   clearHead(head);
   splitAround(head, headOrder, pfn, order, mt, true, owned);
   markHeld(pfn, order, mt, false);

@@ -37,9 +37,11 @@
 // compound pages (folios), as __GFP_COMP allocations are. Watermarks include
 // the zone's boost (watermark-boost.ts) except in __isolate_free_page().
 //
-// Not modelled: reclaim (should_compact_retry() is taken as if reclaim had made
-// progress; a COMPACT_SKIPPED result ends the retries since no reclaim can free
-// order-0 pages here), splitting of a large folio that finds no target, lock
+// The slow path interleaves direct compaction with direct reclaim (vmscan.ts) as
+// 6.12's __alloc_pages_slowpath() does; should_compact_retry() runs only after a
+// round whose reclaim made progress.
+//
+// Not modelled: splitting of a large folio that finds no target, lock
 // contention (COMPACT_CONTENDED only for -ENOMEM before the scanners meet).
 
 import {
@@ -51,31 +53,35 @@ import {
   COMPACT_SUCCESS, ENOMEM, EV_COMPACT_FAIL, EV_COMPACT_FREE_SCANNED, EV_COMPACT_ISOLATED,
   EV_COMPACT_MIGRATE_SCANNED, EV_COMPACT_STALL, EV_COMPACT_SUCCESS, EV_PGMIGRATE_FAIL, EV_PGMIGRATE_SUCCESS,
   GFP_NOBLOCK, GFP_NOCOMPACT, GFP_NORETRY, KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE,
-  MIGRATE_MOVABLE, MIGRATE_TYPES, WMARK_LOW, WMARK_MIN,
+  MIGRATE_MOVABLE, MIGRATE_TYPES, WMARK_LOW, WMARK_MIN, ZONE_MOVABLE, ZONE_NORMAL,
 } from "./abi.ts";
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import {
   ALLOC_CMA, armCapture, capturedPfn, countAllocFail, disarmCapture, findBlockHead, freeBlocks, freeListHead,
   freeListTail, getPageFast, getPageFromFreelist, listIndex, moveFreepagesBlock, prepNewPage, rotateFreeList,
-  setLastAllocZone, stealableFallbackExists, takeFreeBlock, zoneWatermarkOk,
+  setLastAllocZone, stealableFallbackExists, takeFreeBlock, zoneWatermarkOk, zoneWatermarkOkFree,
 } from "./buddy.ts";
 import {
-  getOrder, link0, link1, longPins, maxOrder, nrPageblocks, pageKind, pageMt, pageOwnerId, pageblockIndex, pageblockNrPages,
+  getOrder, link0, link1, longPins, maxOrder, nrPageblocks, pageKind, pageShift, pageMt, pageOwnerId, pageblockIndex, pageblockNrPages,
   pageblockOrder, pageblockStartPfn, setAllocated, setPageOwnerId, shortPins,
 } from "./memmap.ts";
 import { ownerSetPfn } from "./owner.ts";
+import { lruMigrated } from "./lru.ts";
 import { getPageblockMt } from "./pageblock.ts";
 import { ramCopyPages } from "./ram.ts";
 import { countEvent } from "./vmevents.ts";
 import { wakeupKcompactd } from "./kcompactd.ts";
 import { wakeupKswapd } from "./kswapd.ts";
 import { unreserveHighatomicPageblock } from "./highatomic.ts";
-import { drainLocalPages, freeUnrefPage } from "./pcp.ts";
+import { drainAllPages, drainLocalPages, freeUnrefPage } from "./pcp.ts";
+import { MAX_RECLAIM_RETRIES, tryToFreePages, zoneReclaimablePages } from "./vmscan.ts";
 import {
   EV_COMPACT_DAEMON_FREE_SCANNED, EV_COMPACT_DAEMON_MIGRATE_SCANNED, EV_COMPACT_DAEMON_MIGRATED, EV_COMPACT_MIGRATED,
   MIGRATE_UNMOVABLE,
 } from "./abi.ts";
-import { zoneEnd, zoneOf, zonePopulated, zoneStart, zoneWatermark, zoneWatermarkRaw } from "./zone.ts";
+import {
+  zoneEnd, zoneFreePages, zoneOf, zonePopulated, zoneStart, zoneWatermark, zoneWatermarkRaw,
+} from "./zone.ts";
 
 // ---- the rules (one place, so a kernel-version profile can vary them) -----------------
 
@@ -1016,6 +1022,7 @@ function migrateToTarget(src: i32, dst: i32): void {
   ramCopyPages(dst, src, 1 << order);
   setPageOwnerId(dst, id);
   ownerSetPfn(id, dst);
+  lruMigrated(id, dst); // folio_migrate_flags(): LRU position and state stay (lru.ts)
   freeUnrefPage(src, order); // the old folio goes through the pcp lists
   countEvent(EV_PGMIGRATE_SUCCESS, 1 << order);
   countEvent(EV_COMPACT_MIGRATED, 1 << order);
@@ -1338,16 +1345,16 @@ function allocPagesDirectCompact(order: i32, mt: i32, highestZone: i32, allocFla
 }
 
 /**
- * should_compact_retry(): after a failed round, whether to compact again and
- * at which priority (`retryPriority`). Reclaim is not modelled: taken as if it
- * had made progress, and a skipped compaction (too few free pages for targets)
- * is final.
+ * should_compact_retry() (6.12): after a failed round, whether to compact again
+ * and at which priority (`retryPriority`). A skipped compaction (too few free
+ * order-0 targets) is retried when reclaim could help:
+ * compaction_zonelist_suitable().
  */
 let retryPriority: i32 = DEF_COMPACT_PRIORITY;
 let compactionRetries: i32 = 0;
-function shouldCompactRetry(order: i32, result: i32): bool {
+function shouldCompactRetry(order: i32, result: i32, highestZone: i32): bool {
   if (order == 0) return false;
-  if (result == COMPACT_SKIPPED) return false;
+  if (result == COMPACT_SKIPPED) return compactionZonelistSuitable(order, highestZone);
   if (result == COMPACT_SUCCESS) {
     // Compaction made a block but someone else took it: retry a few times.
     let maxRetries = MAX_COMPACT_RETRIES;
@@ -1364,74 +1371,114 @@ function shouldCompactRetry(order: i32, result: i32): bool {
 }
 
 /**
- * __alloc_pages() with the slow path's direct compaction: the fast path and the
- * min-watermark attempt; then, for a request that may block and do I/O,
- * compaction at COMPACT_PRIO_ASYNC first when the order is costly or the
- * request not movable, then rounds at DEF_COMPACT_PRIORITY and, as
- * should_compact_retry() decides, COMPACT_PRIO_SYNC_FULL. Costly orders stop
- * after one round (no __GFP_RETRY_MAYFAIL), __GFP_NORETRY ones too. Marks the
- * head allocated; NONE when nothing fits.
+ * compaction_zonelist_suitable(): some zone would pass __compaction_suitable()
+ * at the min watermark with its free pages plus zone_reclaimable_pages() / order.
+ */
+function compactionZonelistSuitable(order: i32, highestZone: i32): bool {
+  for (let z = highestZone; z >= 0; z--) {
+    if (!zonePopulated(z)) continue;
+    const available = i32(zoneReclaimablePages(z) / order) + unchecked(zoneFreePages[z]);
+    const mark = zoneWatermark(z, WMARK_MIN) + compactGap(order);
+    if (zoneWatermarkOkFree(z, 0, mark, highestZone, ALLOC_CMA, available)) return true;
+  }
+  return false;
+}
+
+/**
+ * should_reclaim_retry() (6.12): no_progress_loops counts rounds without
+ * reclaim progress (every round for a costly order); up to MAX_RECLAIM_RETRIES
+ * of them, retry while some zone would pass the min watermark for the order
+ * with all its reclaimable pages freed. Before giving up, the highatomic
+ * reserve is exhausted a pageblock at a time (unreserve_highatomic_pageblock(ac,
+ * true)): a released pageblock means one more round.
+ */
+let noProgressLoops: i32 = 0;
+function shouldReclaimRetry(order: i32, mt: i32, highestZone: i32, allocFlags: i32, didProgress: bool): bool {
+  if (didProgress && order <= PAGE_ALLOC_COSTLY_ORDER) noProgressLoops = 0;
+  else noProgressLoops++;
+  let ret = false;
+  if (noProgressLoops <= MAX_RECLAIM_RETRIES) {
+    for (let z = highestZone; z >= 0; z--) {
+      if (!zonePopulated(z)) continue;
+      const available = zoneReclaimablePages(z) + unchecked(zoneFreePages[z]);
+      if (zoneWatermarkOkFree(z, order, zoneWatermark(z, WMARK_MIN), highestZone, allocFlags, available)) {
+        ret = true;
+        break;
+      }
+    }
+  }
+  if (!ret) return unreserveHighatomicPageblock(highestZone, mt, true);
+  return ret;
+}
+
+/**
+ * __alloc_pages_direct_reclaim(): try_to_free_pages() (SWAP_CLUSTER_MAX pages,
+ * vmscan.ts) then the free lists; when reclaim made progress but the allocation
+ * still fails, one more try after unreserve_highatomic_pageblock(ac, false) and
+ * drain_all_pages(). Returns the pfn (prepared) or NONE; `lastReclaimProgress`
+ * holds did_some_progress.
+ */
+let lastReclaimProgress: i32 = 0;
+function allocPagesDirectReclaim(order: i32, mt: i32, highestZone: i32, allocFlags: i32, canCompact: bool): i32 {
+  // sc->reclaim_idx = gfp_zone(): a movable request is GFP_HIGHUSER_MOVABLE, ZONE_MOVABLE.
+  const reclaimIdx = mt == MIGRATE_MOVABLE && highestZone == ZONE_NORMAL ? ZONE_MOVABLE : highestZone;
+  lastReclaimProgress = tryToFreePages(order, reclaimIdx, pageShift, canCompact);
+  if (lastReclaimProgress == 0) return NONE;
+  let drained = false;
+  for (;;) {
+    const pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
+    if (pfn != NONE) {
+      prepNewPage(pfn, order, mt);
+      return pfn;
+    }
+    if (drained) return NONE;
+    unreserveHighatomicPageblock(highestZone, mt, false);
+    drainAllPages(-1);
+    drained = true;
+  }
+  return NONE;
+}
+
+/**
+ * __alloc_pages() with the slow path of 6.12 (__alloc_pages_slowpath()): the fast
+ * path at the low watermark; kswapd woken (wake_all_kswapds()) and the min
+ * watermark tried. A request that may block then, for a costly order or a
+ * non-movable high order, compacts at COMPACT_PRIO_ASYNC first; then the retry
+ * loop: kswapd woken again, the free lists, direct reclaim, direct compaction
+ * at the current priority; __GFP_NORETRY and costly orders stop there (no
+ * __GFP_RETRY_MAYFAIL); should_reclaim_retry() and, after reclaim progress,
+ * should_compact_retry() decide another round. There is no OOM killer: the
+ * allocation fails. GFP_NOBLOCK and GFP_NOCOMPACT requests (GFP_ATOMIC,
+ * GFP_NOWAIT) never reclaim or compact. Marks the head allocated; NONE when
+ * nothing fits.
  */
 export function allocPagesSlowpath(order: i32, mt: i32, highestZone: i32, allocFlags: i32, gfp: i32): i32 {
   let pfn = getPageFast(order, mt, highestZone, allocFlags);
   if (pfn == NONE) {
-    // __alloc_pages_slowpath(): wake_all_kswapds() (one node: one wakeup_kswapd()).
-    wakeupKswapd((gfp & GFP_NOBLOCK) == 0, order, highestZone);
-    // kswapd has nothing to reclaim; once it gives up and sleeps it wakes kcompactd
-    // for the order (kswapd_try_to_sleep()). That wake-up is made here at once, so
-    // that kcompactd runs on the next advanceTime() whether kswapd was woken or not.
-    wakeupKcompactd(order, highestZone);
+    // wake_all_kswapds() (one node: one wakeup_kswapd()).
+    wakeupKswapd((gfp & (GFP_NOBLOCK | GFP_NOCOMPACT)) == 0, order, highestZone);
     pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
   }
   if (pfn != NONE) {
     prepNewPage(pfn, order, mt);
     return pfn;
   }
-  // can_direct_reclaim && gfp_compaction_allowed()
-  const canCompact = compactionEnabled && order > 0 && (gfp & (GFP_NOBLOCK | GFP_NOCOMPACT)) == 0;
-  if (canCompact) pfn = directCompactRounds(order, mt, highestZone, allocFlags, (gfp & GFP_NORETRY) != 0);
-  if (pfn == NONE && mayExhaustHighatomic(order, gfp)) pfn = exhaustHighatomicReserve(order, mt, highestZone, allocFlags);
+  const canDirectReclaim = (gfp & (GFP_NOBLOCK | GFP_NOCOMPACT)) == 0;
+  if (canDirectReclaim) pfn = slowpathRetryLoop(order, mt, highestZone, allocFlags, (gfp & GFP_NORETRY) != 0);
   if (pfn == NONE) countAllocFail(order);
   return pfn;
 }
 
-/**
- * Whether the request reaches should_reclaim_retry(): it can direct reclaim
- * (GFP_NOCOMPACT may stand for GFP_NOWAIT, so it does not count), does not
- * stop after one round (__GFP_NORETRY) and is not a costly order (those stop
- * before it without __GFP_RETRY_MAYFAIL, which is not modelled).
- */
-function mayExhaustHighatomic(order: i32, gfp: i32): bool {
-  if ((gfp & (GFP_NOBLOCK | GFP_NOCOMPACT | GFP_NORETRY)) != 0) return false;
-  return order <= PAGE_ALLOC_COSTLY_ORDER;
-}
-
-/**
- * should_reclaim_retry()'s last resort before OOM: "exhaust highatomic_reserve"
- * (unreserve_highatomic_pageblock(ac, true)) and retry, a pageblock at a time,
- * until the request is served or no reserve is left. Reclaim never makes
- * progress here, so its other caller (__alloc_pages_direct_reclaim(), which
- * unreserves without force after a reclaim that freed pages) is never reached,
- * and the retry is the freelist attempt alone (a fresh round of direct
- * compaction would find what the last one found).
- */
-function exhaustHighatomicReserve(order: i32, mt: i32, highestZone: i32, allocFlags: i32): i32 {
-  while (unreserveHighatomicPageblock(highestZone, mt, true)) {
-    const pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
-    if (pfn != NONE) {
-      prepNewPage(pfn, order, mt);
-      return pfn;
-    }
-  }
-  return NONE;
-}
-
-function directCompactRounds(order: i32, mt: i32, highestZone: i32, allocFlags: i32, noretry: bool): i32 {
+function slowpathRetryLoop(order: i32, mt: i32, highestZone: i32, allocFlags: i32, noretry: bool): i32 {
   const costly = order > PAGE_ALLOC_COSTLY_ORDER;
+  // gfp_compaction_allowed() holds here (the request may do I/O); CONFIG_COMPACTION as the switch.
+  const canCompact = compactionEnabled;
   retryPriority = DEF_COMPACT_PRIORITY;
   compactionRetries = 0;
+  noProgressLoops = 0;
+  lastCompactResult = COMPACT_SKIPPED;
   let pfn = NONE;
-  if (costly || mt != MIGRATE_MOVABLE) {
+  if (canCompact && (costly || (order > 0 && mt != MIGRATE_MOVABLE))) {
     pfn = allocPagesDirectCompact(order, mt, highestZone, allocFlags, INIT_COMPACT_PRIORITY);
     if (pfn != NONE) return pfn;
     if (costly && noretry) {
@@ -1441,15 +1488,25 @@ function directCompactRounds(order: i32, mt: i32, highestZone: i32, allocFlags: 
     }
   }
   for (;;) {
+    // Ensure kswapd doesn't accidentally go to sleep as long as we loop.
+    wakeupKswapd(true, order, highestZone);
     pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
     if (pfn != NONE) {
       prepNewPage(pfn, order, mt);
       return pfn;
     }
-    pfn = allocPagesDirectCompact(order, mt, highestZone, allocFlags, retryPriority);
+    pfn = allocPagesDirectReclaim(order, mt, highestZone, allocFlags, canCompact);
     if (pfn != NONE) return pfn;
-    if (noretry || costly) return NONE;
-    if (!shouldCompactRetry(order, lastCompactResult)) return NONE;
+    const didProgress = lastReclaimProgress > 0;
+    if (canCompact) {
+      pfn = allocPagesDirectCompact(order, mt, highestZone, allocFlags, retryPriority);
+      if (pfn != NONE) return pfn;
+    }
+    if (noretry) return NONE;
+    if (costly) return NONE;
+    if (shouldReclaimRetry(order, mt, highestZone, allocFlags, didProgress)) continue;
+    if (didProgress && canCompact && shouldCompactRetry(order, lastCompactResult, highestZone)) continue;
+    return NONE;
   }
   return NONE;
 }

@@ -20,7 +20,9 @@ import { clockMs, kcDeadline, kcHighestZone, kcMaxOrder, kcProactiveTrigger, kcR
 import { KERNEL_6_12 } from "./abi.ts";
 import { boostEvents, watermarkBoostFactor, zoneBoostedFlag } from "./watermark-boost.ts";
 import { highatomicReserved, highatomicUnreserved } from "./highatomic.ts";
-import { kswapdBoostResets, kswapdHashWords, kswapdPageoutruns } from "./kswapd.ts";
+import { kswapdBoostResets, kswapdHashWords, kswapdNapUntil, kswapdPageoutruns } from "./kswapd.ts";
+import { lruHash } from "./lru.ts";
+import { pgdatDirty, pgdatWriteback } from "./vmscan.ts";
 import { zoneBoost, zoneFreeHighatomicPages, zoneReservedHighatomic } from "./zone.ts";
 import { kernelProfile } from "./profile.ts";
 import {
@@ -109,7 +111,11 @@ export function stateHash(): u32 {
   h = mixF64(h, highatomicUnreserved);
   h = mixF64(h, kswapdBoostResets);
   h = mixF64(h, kswapdPageoutruns);
-  for (let w = 0; w < 4; w++) h = mix(h, kswapdHashWords(w));
+  for (let w = 0; w < 5; w++) h = mix(h, kswapdHashWords(w));
+  h = mixF64(h, kswapdNapUntil + 1);
+  // LRU lists and the page cache (lru.ts), reclaim's node flags (vmscan.ts).
+  h = lruHash(h);
+  h = mix(h, (pgdatDirty ? 1 : 0) | (pgdatWriteback ? 2 : 0));
   // Per-cpu page lists, when on (so that `pcp: false` machines hash as before
   // they existed). The lists' blocks are in the memory map above.
   if (pcpEnabled) {

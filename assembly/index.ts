@@ -50,6 +50,8 @@ import {
 } from "./memmap.ts";
 import { migrateBlock, pinOwner, unpinOwner } from "./migrate.ts";
 import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit, ownerReserve } from "./owner.ts";
+import { isFileFolio, lruAddAnon, lruForget, lruInit } from "./lru.ts";
+import { vmscanInit } from "./vmscan.ts";
 import { iovaCachedRanges, iovaNodes } from "./iova.ts";
 import { getPageblockMt, pageblockInit } from "./pageblock.ts";
 import { ramInit, ramPointer, ramPortableArray } from "./ram.ts";
@@ -91,6 +93,8 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   kswapdInit();
   profileReset();
   ownerInit();
+  lruInit();
+  vmscanInit();
   vmeventsInit(maxOrd);
   cmaReset();
   zonesReset();
@@ -263,7 +267,11 @@ export function allocPages(order: i32, mt: i32, highestZone: i32, gfp: i32): i32
   if (mt == MIGRATE_MOVABLE) ownerReserve();
   const pfn = allocPagesSlowpath(order, mt, highestZone, flags, gfp);
   if (pfn == NONE) return -ENOMEM;
-  if (mt == MIGRATE_MOVABLE) setPageOwnerId(pfn, ownerCreate(pfn));
+  if (mt == MIGRATE_MOVABLE) {
+    const id = ownerCreate(pfn);
+    setPageOwnerId(pfn, id);
+    lruAddAnon(id, pfn, order); // folio_add_lru(): the inactive anon list (lru.ts)
+  }
   return pfn;
 }
 
@@ -353,6 +361,9 @@ export function checkFreePages(pfn: i32, order: i32): i32 {
   if (!isAllocHead(pfn) || getOrder(pfn) != order) return -EINVAL;
   if (pageIsCmaAlloc(pfn) || pageIsReserved(pfn)) return -EINVAL;
   if (shortPins(pfn) != 0 || longPins(pfn) != 0) return -EBUSY;
+  // A page cache folio leaves only through its file (truncate, reclaim, drop_caches).
+  const id = pageOwnerId(pfn);
+  if (id != NONE && isFileFolio(id)) return -EINVAL;
   return 0;
 }
 
@@ -361,7 +372,10 @@ export function freePages(pfn: i32, order: i32): i32 {
   const ret = freeRefusal(pfn, order);
   if (ret != 0) return ret;
   const id = pageOwnerId(pfn);
-  if (id != NONE) ownerDestroy(id);
+  if (id != NONE) {
+    lruForget(id);
+    ownerDestroy(id);
+  }
   freeUnrefPage(pfn, order);
   return 0;
 }
@@ -423,7 +437,9 @@ export function compactionExtfragThreshold(): i32 {
 /** Advances the simulated clock by `ms` (a whole number >= 0), running kcompactd when due; -EINVAL for a bad `ms`. */
 export function advanceTime(ms: f64): i32 {
   if (!(ms >= 0) || ms != Math.floor(ms) || ms > 1e15) return -EINVAL;
-  // A woken kswapd runs first, at the current time; it may wake kcompactd.
+  // I/O started before completes first (folio_end_writeback()), then a woken
+  // kswapd runs at the current time; it may wake kcompactd.
+  pageCacheEndWritebacks();
   kswapdRun();
   return kcompactdAdvance(ms);
 }
@@ -662,3 +678,315 @@ export {
 };
 import { cmaPeekAlloc, cmaClaimRange, cmaUnclaimRange } from "./cma.ts";
 export { cmaPeekAlloc, cmaClaimRange, cmaUnclaimRange };
+
+// ---- the page cache, LRU lists and reclaim (lru.ts, vmscan.ts) ----------------------------------
+
+import {
+  NR_LRU_LISTS, PG_WRITEBACK, PG_DIRTY, fileCreate, fileFirst, fileIndexesFrom, fileLive, fileNrPages,
+  fileSlots, fileValid, folioEndWriteback, folioMarkAccessed, folioMarkDirty, folioStartWriteback, lruFlags,
+  lruZoneSize, nrFilePages, pageCacheInsert, pageCacheLookup, pageCacheReserve, sortBuf, testFlag, zoneDirtyPages,
+  zoneWritebackPages,
+} from "./lru.ts";
+import { folioInvalidatable, freePageCacheFolio, nodeReclaimablePages, zoneReclaimablePages } from "./vmscan.ts";
+import { ownerReserveMany, ownerSlots } from "./owner.ts";
+import { EEXIST, ENOENT, EV_DROP_PAGECACHE, EV_DROP_SLAB, EV_PGACTIVATE, EV_PGROTATED } from "./abi.ts";
+import { countEvent } from "./vmevents.ts";
+
+/** Async writebacks in flight (ended by the next advanceTime()). */
+let writebackInFlight: i32 = 0;
+
+/** Creates a file (an inode with an empty mapping). Returns its id. */
+export function pageCacheCreateFile(): i32 {
+  return fileCreate();
+}
+
+/** Pages cached by file `f` (mapping->nrpages), or -EINVAL. */
+export function pageCacheFilePages(f: i32): i32 {
+  return fileValid(f) ? fileNrPages[f] : -EINVAL;
+}
+
+// @ts-ignore: decorator
+@inline function pcRangeArgs(f: i32, index: i32, count: i32): i32 {
+  if (!fileValid(f) || index < 0 || count < 1) return -EINVAL;
+  if (f64(index) + f64(count) > 2147483647.0) return -EINVAL;
+  return 0;
+}
+
+/**
+ * One page cache folio for (f, index): GFP_HIGHUSER_MOVABLE (mapping_gfp_mask():
+ * may reclaim and compact), order 0, inserted on the inactive file list. Owner
+ * slots and table room were reserved. Returns the owner id or NONE.
+ */
+function pageCacheAllocOne(f: i32, index: i32): i32 {
+  const pfn = allocPagesSlowpath(0, MIGRATE_MOVABLE, ZONE_NORMAL, ALLOC_CMA, 0);
+  if (pfn == NONE) return NONE;
+  const id = ownerCreate(pfn);
+  setPageOwnerId(pfn, id);
+  pageCacheInsert(f, index, id, pfn);
+  return id;
+}
+
+/** Removes and frees the cached folio `id` (truncation, invalidation); writeback is waited for first. */
+function pageCacheDrop(id: i32): void {
+  if (testFlag(id, PG_WRITEBACK)) endWriteback(id);
+  freePageCacheFolio(id);
+}
+
+function endWriteback(id: i32): void {
+  writebackInFlight--;
+  if (folioEndWriteback(id) != 0) countEvent(EV_PGROTATED, 1);
+}
+
+/** Drops whatever is cached at the `count` indexes of `list` (the undo of a failed range). */
+function dropIndexes(f: i32, list: Int32Array, count: i32): void {
+  for (let i = 0; i < count; i++) {
+    const id = pageCacheLookup(f, unchecked(list[i]));
+    if (id != NONE) pageCacheDrop(id);
+  }
+}
+
+let missBuf: Int32Array = new Int32Array(16);
+function missReserve(n: i32): void {
+  if (missBuf.length < n) missBuf = new Int32Array(n);
+}
+
+/**
+ * filemap_add_folio() of `count` new pages at index.. of `f`, clean or dirty
+ * (folio_mark_dirty()). -EEXIST when any is cached already, -EINVAL for bad
+ * arguments (nothing done); -ENOMEM when an allocation fails: the pages this
+ * call added are removed again. Returns `count`.
+ */
+export function pageCacheAdd(f: i32, index: i32, count: i32, dirty: bool): i32 {
+  const bad = pcRangeArgs(f, index, count);
+  if (bad != 0) return bad;
+  for (let i = 0; i < count; i++) if (pageCacheLookup(f, index + i) != NONE) return -EEXIST;
+  ownerReserveMany(count);
+  pageCacheReserve(count);
+  missReserve(count);
+  for (let i = 0; i < count; i++) unchecked(missBuf[i] = index + i);
+  for (let i = 0; i < count; i++) {
+    const id = pageCacheAllocOne(f, index + i);
+    if (id == NONE) {
+      dropIndexes(f, missBuf, i);
+      return -ENOMEM;
+    }
+    if (dirty) folioMarkDirty(id);
+  }
+  return count;
+}
+
+/**
+ * A read of `count` pages (filemap_read()): every page read is marked accessed
+ * (folio_mark_accessed(): the first access sets PG_referenced, the second
+ * activates); a missing page is read in first (a clean page on the inactive
+ * file list; no readahead beyond the range). Returns the hits, or -EINVAL /
+ * -ENOMEM (the pages read in by this call are removed again).
+ */
+export function pageCacheRead(f: i32, index: i32, count: i32): i32 {
+  const bad = pcRangeArgs(f, index, count);
+  if (bad != 0) return bad;
+  let misses = 0;
+  missReserve(count);
+  for (let i = 0; i < count; i++) {
+    if (pageCacheLookup(f, index + i) == NONE) unchecked(missBuf[misses++] = index + i);
+  }
+  ownerReserveMany(misses);
+  pageCacheReserve(misses);
+  let hits = 0;
+  let added = 0;
+  for (let i = 0; i < count; i++) {
+    let id = pageCacheLookup(f, index + i);
+    if (id == NONE) {
+      id = pageCacheAllocOne(f, index + i);
+      if (id == NONE) {
+        dropIndexes(f, missBuf, added);
+        return -ENOMEM;
+      }
+      added++;
+    } else {
+      hits++;
+    }
+    const activated = folioMarkAccessed(id);
+    if (activated != 0) countEvent(EV_PGACTIVATE, activated);
+  }
+  return hits;
+}
+
+/**
+ * A buffered write of `count` pages (generic_perform_write()): a cached page is
+ * dirtied, a missing one added dirty. 6.12's write_begin lookup
+ * (FGP_WRITEBEGIN) carries no FGP_ACCESSED, so a write does not mark the page
+ * accessed. Returns the pages that were cached already, or -EINVAL / -ENOMEM
+ * (the pages this call added are removed again).
+ */
+export function pageCacheWrite(f: i32, index: i32, count: i32): i32 {
+  const bad = pcRangeArgs(f, index, count);
+  if (bad != 0) return bad;
+  let misses = 0;
+  missReserve(count);
+  for (let i = 0; i < count; i++) {
+    if (pageCacheLookup(f, index + i) == NONE) unchecked(missBuf[misses++] = index + i);
+  }
+  ownerReserveMany(misses);
+  pageCacheReserve(misses);
+  let hits = 0;
+  let added = 0;
+  for (let i = 0; i < count; i++) {
+    let id = pageCacheLookup(f, index + i);
+    if (id == NONE) {
+      id = pageCacheAllocOne(f, index + i);
+      if (id == NONE) {
+        dropIndexes(f, missBuf, added);
+        return -ENOMEM;
+      }
+      added++;
+    } else {
+      hits++;
+    }
+    folioMarkDirty(id);
+  }
+  return hits;
+}
+
+/**
+ * Writeback of the dirty pages among `count` at index..: dirty → under
+ * writeback (folio_start_writeback()); with `wait` the I/O completes at once
+ * (filemap_write_and_wait_range()), else at the next advanceTime()
+ * (folio_end_writeback(): a PG_reclaim folio rotates to the inactive tail).
+ * Returns the pages written, or -EINVAL.
+ */
+export function pageCacheWriteback(f: i32, index: i32, count: i32, wait: bool): i32 {
+  const bad = pcRangeArgs(f, index, count);
+  if (bad != 0) return bad;
+  // The file's pages from `index` in index order (a range may be far larger than the file).
+  const end = f64(index) + f64(count);
+  const cachedFrom = fileIndexesFrom(f, index);
+  missReserve(cachedFrom);
+  for (let i = 0; i < cachedFrom; i++) unchecked(missBuf[i] = unchecked(sortBuf[i]));
+  let n = 0;
+  for (let i = 0; i < cachedFrom; i++) {
+    if (f64(unchecked(missBuf[i])) >= end) break;
+    const id = pageCacheLookup(f, unchecked(missBuf[i]));
+    if (!testFlag(id, PG_DIRTY)) continue;
+    folioStartWriteback(id);
+    writebackInFlight++;
+    if (wait) endWriteback(id);
+    n++;
+  }
+  return n;
+}
+
+/** Ends every writeback in flight, in owner-id order (the I/O completions of a clock step). */
+export function pageCacheEndWritebacks(): i32 {
+  if (writebackInFlight == 0) return 0;
+  let n = 0;
+  const slots = ownerSlots();
+  for (let id = 0; id < slots; id++) {
+    if (ownerGetPfn(id) == NONE || !testFlag(id, PG_WRITEBACK)) continue;
+    endWriteback(id);
+    n++;
+  }
+  return n;
+}
+
+/** Any page of `f` at or above `fromIndex` pinned? (truncation refuses those). */
+function rangePinned(f: i32, fromIndex: i32): bool {
+  const n = fileIndexesFrom(f, fromIndex);
+  for (let i = 0; i < n; i++) {
+    const pfn = ownerGetPfn(pageCacheLookup(f, unchecked(sortBuf[i])));
+    if (shortPins(pfn) != 0 || longPins(pfn) != 0) return true;
+  }
+  return false;
+}
+
+/**
+ * truncate_inode_pages_range() from `fromIndex` to the end: the pages go in
+ * ascending index order (writeback waited for, dirty ones dropped). A pinned
+ * page in the range refuses the whole truncation with -EBUSY (the kernel would
+ * drop it from the mapping and leave the frame to the pin holder; not modelled).
+ * Returns the pages removed.
+ */
+export function pageCacheTruncate(f: i32, fromIndex: i32): i32 {
+  if (!fileValid(f) || fromIndex < 0) return -EINVAL;
+  if (rangePinned(f, fromIndex)) return -EBUSY;
+  const n = fileIndexesFrom(f, fromIndex);
+  missReserve(n);
+  for (let i = 0; i < n; i++) unchecked(missBuf[i] = unchecked(sortBuf[i]));
+  dropIndexes(f, missBuf, n);
+  return n;
+}
+
+/** Deletes file `f` (the last close of an unlinked file: evict() truncates it all). -EBUSY while a page is pinned. */
+export function pageCacheDeleteFile(f: i32): i32 {
+  const ret = pageCacheTruncate(f, 0);
+  if (ret < 0) return ret;
+  fileLive[f] = 0;
+  return ret;
+}
+
+/** The owner id caching (f, index), -ENOENT when none, -EINVAL for bad arguments. */
+export function pageCacheFind(f: i32, index: i32): i32 {
+  if (!fileValid(f) || index < 0) return -EINVAL;
+  const id = pageCacheLookup(f, index);
+  return id == NONE ? -ENOENT : id;
+}
+
+/**
+ * A folio's LRU state, or -EINVAL for a dead owner: list (bits 0..2, 7 off the
+ * LRU) | referenced 8 | dirty 16 | writeback 32 | reclaim 64 | workingset 128 | file 256.
+ */
+export function folioState(id: i32): i32 {
+  if (ownerGetPfn(id) == NONE) return -EINVAL;
+  return lruFlags[id] & 0x1ff;
+}
+
+/** lru_zone_size of (zone, lru), or the node's for zone -1; -EINVAL for bad arguments. */
+export function lruPages(zone: i32, lru: i32): i32 {
+  if (lru < 0 || lru >= NR_LRU_LISTS || zone < -1 || zone >= MAX_NR_ZONES) return -EINVAL;
+  if (zone >= 0) return lruZoneSize[zone * NR_LRU_LISTS + lru];
+  let n = 0;
+  for (let z = 0; z < MAX_NR_ZONES; z++) n += lruZoneSize[z * NR_LRU_LISTS + lru];
+  return n;
+}
+
+/** 0 NR_FILE_DIRTY, 1 NR_WRITEBACK of `zone` (or the node's for -1); 2 NR_FILE_PAGES; 3 zone_reclaimable_pages(). */
+export function pageCacheStat(which: i32, zone: i32): i32 {
+  if (zone < -1 || zone >= MAX_NR_ZONES) return -EINVAL;
+  if (which == 2) return nrFilePages;
+  if (which == 3) return zone == -1 ? nodeReclaimablePages() : zoneReclaimablePages(zone);
+  if (which != 0 && which != 1) return -EINVAL;
+  const arr = which == 0 ? zoneDirtyPages : zoneWritebackPages;
+  if (zone >= 0) return arr[zone];
+  let n = 0;
+  for (let z = 0; z < MAX_NR_ZONES; z++) n += arr[z];
+  return n;
+}
+
+/**
+ * drop_caches (fs/drop_caches.c): bit 0 drop_pagecache_sb() → invalidate_mapping_pages()
+ * of every file (ids ascending, indexes ascending): clean, idle, unpinned pages
+ * are removed and freed; bit 1 drop_slab() (no slab caches here). Counts the
+ * drop_pagecache / drop_slab events. Returns the pages dropped, or -EINVAL
+ * outside 1..4 (the sysctl's range).
+ */
+export function dropCaches(mode: i32): i32 {
+  if (mode < 1 || mode > 4) return -EINVAL;
+  let dropped = 0;
+  if ((mode & 1) != 0) {
+    for (let f = 0; f < fileSlots; f++) {
+      if (fileLive[f] == 0 || fileFirst[f] == NONE) continue;
+      const n = fileIndexesFrom(f, 0);
+      missReserve(n);
+      for (let i = 0; i < n; i++) unchecked(missBuf[i] = unchecked(sortBuf[i]));
+      for (let i = 0; i < n; i++) {
+        const id = pageCacheLookup(f, unchecked(missBuf[i]));
+        if (id == NONE || !folioInvalidatable(id)) continue;
+        freePageCacheFolio(id);
+        dropped++;
+      }
+    }
+    countEvent(EV_DROP_PAGECACHE, 1);
+  }
+  if ((mode & 2) != 0) countEvent(EV_DROP_SLAB, 1);
+  return dropped;
+}

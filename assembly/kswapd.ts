@@ -1,34 +1,43 @@
-// kswapd, as far as it matters without reclaim (mm/vmscan.c of Linux 6.12:
-// wakeup_kswapd(), kswapd(), balance_pgdat(), kswapd_try_to_sleep(),
-// prepare_kswapd_sleep(), pgdat_balanced()).
+// kswapd (mm/vmscan.c of Linux 6.12: wakeup_kswapd(), kswapd(), balance_pgdat(),
+// kswapd_shrink_node(), kswapd_try_to_sleep(), prepare_kswapd_sleep(),
+// pgdat_balanced()), on the simulated clock.
 //
-// Reclaim is not modelled yet, so kswapd has nothing to reclaim. What is left of
-// its work is what it does around reclaim:
-//   - balance_pgdat() notes the boosts of the zones it balances, "reclaims"
-//     (nothing), then takes those boosts off again and, since the node was
-//     boosted, wakes kcompactd for pageblock_order to repair the mixed
-//     pageblocks that caused the boost;
-//   - kswapd_try_to_sleep() clears the compaction skip hints of zones whose
-//     direct compaction asked for it (reset_isolation_suitable(), when
-//     compact_blockskip_flush is set) and wakes kcompactd for the order the
-//     waker wanted.
-// A woken kswapd makes that one pass the next time the simulated clock moves
-// (sys.advanceTime(), before kcompactd's own passes), then sleeps until woken
-// again. A node that stays unbalanced would in the kernel go round
-// balance_pgdat() until kswapd_failures reaches MAX_RECLAIM_RETRIES, reclaiming
-// nothing, and then sleep as a "hopeless" node in the same way; the failure
-// count is not kept (reclaim resets it, and reclaim is for later). When reclaim
-// lands, it grows balance_pgdat() here.
+// A woken kswapd runs the next time the clock moves (sys.advanceTime(), before
+// kcompactd). It runs kswapd()'s loop until it can sleep: balance_pgdat()
+// reclaims (vmscan.ts) at priorities DEF_PRIORITY down to 1 until some eligible
+// zone is above its high watermark (boost included) for the order, each
+// priority asking kswapd_shrink_node() for the sum over the zones of
+// max(high watermark, SWAP_CLUSTER_MAX); a boosted node first reclaims the
+// boost. Then kswapd_try_to_sleep(): a balanced node (or a hopeless one,
+// kswapd_failures >= MAX_RECLAIM_RETRIES) resets the compaction skip hints,
+// wakes kcompactd for the waker's order and naps for HZ/10 (100 ms of the
+// clock) before sleeping; a node that cannot sleep counts
+// kswapd_high_wmark_hit_quickly and goes round again, and a wakeup during the
+// nap counts kswapd_low_wmark_hit_quickly. Nothing allocates while kswapd runs,
+// so the loop ends: each pass reclaims something or adds a failure.
 //
 // One node (pgdat) holds every zone.
 
-import { MAX_NR_ZONES, WMARK_HIGH } from "./abi.ts";
+import {
+  EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY, EV_KSWAPD_LOW_WMARK_HIT_QUICKLY, MAX_NR_ZONES, WMARK_HIGH,
+} from "./abi.ts";
 import { zoneWatermarkOk } from "./buddy.ts";
 import { resetIsolationSuitableNode } from "./compaction.ts";
-import { wakeupKcompactd } from "./kcompactd.ts";
-import { maxOrder, pageblockOrder } from "./memmap.ts";
+import { clockMs, wakeupKcompactd } from "./kcompactd.ts";
+import { maxOrder, pageShift, pageblockOrder } from "./memmap.ts";
+import { countEvent } from "./vmevents.ts";
+import {
+  DEF_PRIORITY, MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX, clearPgdatCongested, kswapdFailures,
+  scCacheTrimModeFailed, scInit, scNoCacheTrimMode, scNrReclaimed, scNrScanned, scOrder, scPriority,
+  scReclaimIdx, setKswapdFailures, setScNoCacheTrimMode, setScNrToReclaim, setScOrder, setScPriority,
+  setScReclaimIdx, shrinkNode,
+} from "./vmscan.ts";
 import { pgdatWatermarkBoosted } from "./watermark-boost.ts";
 import { zoneBoost, zonePopulated, zoneWatermark } from "./zone.ts";
+
+/** HZ/10: kswapd_try_to_sleep()'s nap before it sleeps for good, in ms. */
+// @ts-ignore: decorator
+@inline const KSWAPD_NAP_MS: f64 = 100;
 
 /** pgdat->kswapd_order: the highest order a waker asked for since kswapd last ran. */
 export let kswapdOrder: i32 = 0;
@@ -42,8 +51,14 @@ export let kswapdRunnable: bool = false;
 export let kswapdBoostResets: f64 = 0;
 /** balance_pgdat() runs since boot (the PAGEOUTRUN event, /proc/vmstat pageoutrun). */
 export let kswapdPageoutruns: f64 = 0;
-/** kswapd passes made by the last advanceTime() (0 or 1). */
+/** balance_pgdat() passes made by the last advanceTime(). */
 export let lastKswapdRuns: i32 = 0;
+/** The end of kswapd's nap (ms), or -1: a wakeup before it is premature. */
+export let kswapdNapUntil: f64 = -1;
+/** Woken during the nap (schedule_timeout() returned early). */
+export let kswapdPremature: bool = false;
+/** zone_boosts[] of the running balance_pgdat(). */
+const zoneBoosts: Int32Array = new Int32Array(MAX_NR_ZONES);
 
 export function kswapdInit(): void {
   kswapdOrder = 0;
@@ -53,6 +68,8 @@ export function kswapdInit(): void {
   kswapdBoostResets = 0;
   kswapdPageoutruns = 0;
   lastKswapdRuns = 0;
+  kswapdNapUntil = -1;
+  kswapdPremature = false;
 }
 
 /**
@@ -79,65 +96,185 @@ export function pgdatBalanced(order: i32, highestZone: i32): bool {
 export function wakeupKswapd(canDirectReclaim: bool, order: i32, highestZone: i32): void {
   if (kswapdHighestZone == MAX_NR_ZONES || kswapdHighestZone < highestZone) kswapdHighestZone = highestZone;
   if (kswapdOrder < order) kswapdOrder = order;
-  if (pgdatBalanced(order, highestZone) && !pgdatWatermarkBoosted(highestZone)) {
+  if (kswapdRunnable) return; // !waitqueue_active(): it is awake already
+  // Hopeless node, leave it to direct reclaim; or nothing to reclaim for.
+  if (kswapdFailures >= MAX_RECLAIM_RETRIES ||
+    (pgdatBalanced(order, highestZone) && !pgdatWatermarkBoosted(highestZone))) {
     if (!canDirectReclaim) wakeupKcompactd(order, highestZone);
     return;
   }
+  if (clockMs < kswapdNapUntil) kswapdPremature = true;
   kswapdRunnable = true;
 }
 
 /**
- * balance_pgdat() without reclaim: the boosts it started with are taken off
- * ("the reclaim done in this pass") and a boosted node wakes kcompactd for
- * pageblock_order. Returns the order it balanced for (sc.order).
+ * kswapd_shrink_node(): nr_to_reclaim = the sum of max(high watermark,
+ * SWAP_CLUSTER_MAX) over the zones up to reclaim_idx, one shrink_node(); a
+ * high order that got compact_gap(order) pages is dropped to 0. True when the
+ * pass scanned or reclaimed that much (no need to raise the priority).
+ */
+function kswapdShrinkNode(): bool {
+  const before = scNrReclaimed;
+  let toReclaim = 0;
+  for (let z = 0; z <= scReclaimIdx; z++) {
+    if (!zonePopulated(z)) continue;
+    const high = zoneWatermark(z, WMARK_HIGH);
+    toReclaim += high > SWAP_CLUSTER_MAX ? high : SWAP_CLUSTER_MAX;
+  }
+  setScNrToReclaim(toReclaim);
+  shrinkNode(pageShift);
+  if (scOrder != 0 && scNrReclaimed >= 2 << scOrder) setScOrder(0);
+  const progress = scNrReclaimed - before;
+  return (scNrScanned > progress ? scNrScanned : progress) >= toReclaim;
+}
+
+/**
+ * balance_pgdat(): reclaims until pgdat_balanced() for the order (boosted
+ * reclaim first: a boost is reclaimed at priorities down to DEF_PRIORITY - 2
+ * only, and dropped once the node is found unbalanced), then takes the boosts
+ * it started with off and, when there were any, wakes kcompactd for
+ * pageblock_order. A pass that reclaimed nothing adds a kswapd failure.
+ * Returns the order it balanced for (sc.order).
  */
 function balancePgdat(order: i32, highestZone: i32): i32 {
   kswapdPageoutruns += 1; // count_vm_event(PAGEOUTRUN)
-  let boosted = false;
+  let nrBoostReclaim = 0;
   const top = highestZone < MAX_NR_ZONES ? highestZone : MAX_NR_ZONES - 1;
+  zoneBoosts.fill(0);
   for (let z = 0; z <= top; z++) {
-    if (!zonePopulated(z) || unchecked(zoneBoost[z]) == 0) continue;
-    boosted = true;
-    // zone->watermark_boost -= min(zone->watermark_boost, zone_boosts[i]): all of it,
-    // since nothing allocates while kswapd runs here.
-    unchecked(zoneBoost[z] = 0);
+    if (!zonePopulated(z)) continue;
+    nrBoostReclaim += unchecked(zoneBoost[z]);
+    unchecked(zoneBoosts[z] = unchecked(zoneBoost[z]));
+  }
+  const boosted = nrBoostReclaim != 0;
+  scInit(true, order, top, 0);
+  let again = true;
+  while (again) { // restart:
+    again = false;
+    setScPriority(DEF_PRIORITY);
+    let restart = false;
+    let balancedOut = false;
+    do {
+      const reclaimedBefore = scNrReclaimed;
+      let raisePriority = true;
+      setScReclaimIdx(top);
+      const balanced = pgdatBalanced(scOrder, highestZone);
+      if (!balanced && nrBoostReclaim != 0) {
+        nrBoostReclaim = 0;
+        restart = true;
+        break;
+      }
+      if (nrBoostReclaim == 0 && balanced) {
+        balancedOut = true;
+        break;
+      }
+      if (nrBoostReclaim != 0 && scPriority == DEF_PRIORITY - 2) raisePriority = false;
+      // kswapd_age_node(): anon aging needs swap.
+      if (kswapdShrinkNode()) raisePriority = false;
+      const reclaimed = scNrReclaimed - reclaimedBefore;
+      nrBoostReclaim -= nrBoostReclaim < reclaimed ? nrBoostReclaim : reclaimed;
+      // Boosted reclaim that makes no progress stops (no writeback for a boost).
+      if (nrBoostReclaim != 0 && reclaimed == 0) break;
+      if (raisePriority || reclaimed == 0) setScPriority(scPriority - 1);
+    } while (scPriority >= 1);
+    if (restart) {
+      again = true;
+    } else if (!balancedOut) {
+      // The whole priority loop failed in cache_trim_mode: once more without it.
+      if (scNrReclaimed == 0 && scPriority < 1 && !scNoCacheTrimMode && scCacheTrimModeFailed) {
+        setScNoCacheTrimMode();
+        again = true;
+      } else if (scNrReclaimed == 0) {
+        setKswapdFailures(kswapdFailures + 1);
+      }
+    }
   }
   if (boosted) {
+    for (let z = 0; z <= top; z++) {
+      const b = unchecked(zoneBoosts[z]);
+      if (b == 0) continue;
+      const cur = unchecked(zoneBoost[z]);
+      unchecked(zoneBoost[z] = cur - (cur < b ? cur : b));
+    }
     kswapdBoostResets += 1;
     wakeupKcompactd(pageblockOrder, highestZone);
   }
-  return order;
+  return scOrder;
 }
 
-/** kswapd_try_to_sleep() on the way back to sleep: skip hints reset, kcompactd woken for the waker's order. */
-function kswapdTryToSleep(allocOrder: i32, highestZone: i32): void {
-  resetIsolationSuitableNode();
-  wakeupKcompactd(allocOrder, highestZone);
+/** prepare_kswapd_sleep(): a hopeless or balanced node may sleep. */
+function prepareKswapdSleep(order: i32, highestZone: i32): bool {
+  if (kswapdFailures >= MAX_RECLAIM_RETRIES) return true;
+  if (pgdatBalanced(order, highestZone)) {
+    clearPgdatCongested();
+    return true;
+  }
+  return false;
 }
 
-/** One pass of kswapd()'s loop, if it was woken. Returns 1 when it ran. */
+/**
+ * kswapd_try_to_sleep(): when the node may sleep, the skip hints are reset,
+ * kcompactd is woken for the waker's order and kswapd naps; else
+ * kswapd_high_wmark_hit_quickly. Returns true when kswapd went to sleep.
+ */
+function kswapdTryToSleep(allocOrder: i32, reclaimOrder: i32, highestZone: i32): bool {
+  if (prepareKswapdSleep(reclaimOrder, highestZone)) {
+    resetIsolationSuitableNode();
+    wakeupKcompactd(allocOrder, highestZone);
+    kswapdNapUntil = clockMs + KSWAPD_NAP_MS;
+    return true; // the nap ends with the node still balanced: nothing ran meanwhile
+  }
+  countEvent(EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY, 1);
+  return false;
+}
+
+/** kswapd_highest_zoneidx(): the waker's zone, else the previous one. */
+function kswapdHighestZoneidx(prev: i32): i32 {
+  return kswapdHighestZone == MAX_NR_ZONES ? prev : kswapdHighestZone;
+}
+
+/** kswapd()'s loop from a wakeup to the next sleep, if it was woken. Returns the balance_pgdat() passes. */
 export function kswapdRun(): i32 {
   lastKswapdRuns = 0;
   if (!kswapdRunnable) return 0;
   kswapdRunnable = false;
-  const allocOrder = kswapdOrder;
-  // kswapd_highest_zoneidx(): the waker's zone, else the previous one.
-  const highestZone = kswapdHighestZone == MAX_NR_ZONES ? kswapdLastHighestZone : kswapdHighestZone;
-  kswapdOrder = 0;
-  kswapdHighestZone = MAX_NR_ZONES;
-  kswapdLastHighestZone = highestZone;
-  balancePgdat(allocOrder, highestZone);
-  kswapdTryToSleep(allocOrder, highestZone);
-  lastKswapdRuns = 1;
-  return 1;
+  if (kswapdPremature) {
+    // schedule_timeout() returned early: no second prepare_kswapd_sleep().
+    countEvent(EV_KSWAPD_LOW_WMARK_HIT_QUICKLY, 1);
+    kswapdPremature = false;
+  }
+  kswapdNapUntil = -1;
+  for (;;) {
+    // Read the new order and highest_zoneidx.
+    const allocOrder = kswapdOrder;
+    const highestZone = kswapdHighestZoneidx(kswapdLastHighestZone);
+    kswapdOrder = 0;
+    kswapdHighestZone = MAX_NR_ZONES;
+    kswapdLastHighestZone = highestZone;
+    const reclaimOrder = balancePgdat(allocOrder, highestZone);
+    lastKswapdRuns++;
+    let slept: bool;
+    if (reclaimOrder < allocOrder) {
+      slept = kswapdTryToSleep(allocOrder, reclaimOrder, highestZone); // goto kswapd_try_sleep
+    } else {
+      // The loop's top: alloc_order = reclaim_order = kswapd_order.
+      const order = kswapdOrder;
+      const zone = kswapdHighestZoneidx(highestZone);
+      kswapdLastHighestZone = zone;
+      slept = kswapdTryToSleep(order, order, zone);
+    }
+    if (slept) break;
+  }
+  return lastKswapdRuns;
 }
 
-/** A field of kswapd's state: 0 kswapd_order, 1 kswapd_highest_zoneidx, 2 runnable, 3 runs in the last advanceTime(). */
+/** A field of kswapd's state: 0 kswapd_order, 1 kswapd_highest_zoneidx, 2 runnable, 3 passes in the last advanceTime(), 4 kswapd_failures. */
 export function kswapdField(field: i32): i32 {
   if (field == 0) return kswapdOrder;
   if (field == 1) return kswapdHighestZone;
   if (field == 2) return kswapdRunnable ? 1 : 0;
   if (field == 3) return lastKswapdRuns;
+  if (field == 4) return kswapdFailures;
   return -1;
 }
 
@@ -154,5 +291,6 @@ export function kswapdHashWords(which: i32): i32 {
   if (which == 0) return kswapdOrder;
   if (which == 1) return kswapdHighestZone;
   if (which == 2) return kswapdLastHighestZone;
-  return kswapdRunnable ? 1 : 0;
+  if (which == 3) return (kswapdRunnable ? 1 : 0) | (kswapdPremature ? 2 : 0);
+  return kswapdFailures;
 }

@@ -22,6 +22,7 @@ import {
   getOrder, longPins, pageOwnerId, setPageOwnerId, setPins, shortPins,
 } from "./memmap.ts";
 import { ownerGetPfn, ownerSetPfn } from "./owner.ts";
+import { lruMigrated } from "./lru.ts";
 import { getPageblockMt } from "./pageblock.ts";
 import { ramCopyPages } from "./ram.ts";
 import { countEvent } from "./vmevents.ts";
@@ -40,6 +41,7 @@ export function migrateBlock(pfn: i32, targetMt: i32, allocCma: bool): i32 {
   ramCopyPages(dst, pfn, 1 << order);
   setPageOwnerId(dst, id);
   ownerSetPfn(id, dst);
+  lruMigrated(id, dst); // LRU position and flags stay; the zone's share moves (lru.ts)
   freeUnrefPage(pfn, order); // folio_put() of the old page: through the pcp lists
   countEvent(EV_PGMIGRATE_SUCCESS, 1 << order);
   return dst;

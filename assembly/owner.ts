@@ -8,6 +8,7 @@
 //   ownerPfn[id] <  0   free slot: -2 - (next free id), -1 ends the chain
 
 import { NONE } from "./constants.ts";
+import { lruGrow } from "./lru.ts";
 
 let ownerPfn: Int32Array = new Int32Array(0);
 let ownerUsed: i32 = 0;
@@ -37,6 +38,19 @@ export function ownerReserve(): void {
     grown.set(ownerPfn);
     ownerPfn = grown;
   }
+  lruGrow(ownerPfn.length); // the LRU's per-owner arrays (lru.ts) grow with the table
+}
+
+/** ownerReserve() for `n` owners at once (a page cache range). */
+export function ownerReserveMany(n: i32): void {
+  let len = ownerPfn.length;
+  while (len - ownerLive < n) len <<= 1;
+  if (len != ownerPfn.length) {
+    const grown = new Int32Array(len);
+    grown.set(ownerPfn);
+    ownerPfn = grown;
+  }
+  lruGrow(ownerPfn.length);
 }
 
 export function ownerCreate(pfn: i32): i32 {

@@ -8,7 +8,8 @@
  *   /sys/kernel/debug/cma/<name>/{base_pfn,count,order_per_bit,used,maxchunk}  (mm/cma_debug.c)
  *   /proc/sys/vm/compact_memory (write-only: "1" compacts every zone), /proc/sys/vm/extfrag_threshold,
  *   /proc/sys/vm/compaction_proactiveness, /proc/sys/vm/watermark_boost_factor,
- *   /proc/sys/vm/percpu_pagelist_high_fraction
+ *   /proc/sys/vm/percpu_pagelist_high_fraction, /proc/sys/vm/drop_caches (write-only),
+ *   /proc/meminfo (fs/proc/meminfo.c, meminfo.ts)
  *
  * One line or block per populated zone of node 0.
  */
@@ -16,6 +17,7 @@ import { WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO, ZONE_DMA, ZONE_DMA32, ZO
 import { DmaSimError } from "../core/errors.ts";
 import { EXTFRAG_THRESHOLD_MAX, parseSysctlInt } from "../mm/compaction.ts";
 import { MIN_PERCPU_PAGELIST_HIGH_FRACTION, type Mm } from "../mm/mm.ts";
+import { formatMeminfo, meminfo } from "./meminfo.ts";
 import { ZONEINFO_ZONE_NAMES, defaultPageset, formatZoneinfo, type ZoneinfoZone } from "./zoneinfo.ts";
 import {
   formatBuddyinfo,
@@ -34,6 +36,53 @@ function zones(sys: Mm): ZoneFreeInfo[] {
     freeBlocks: sys.freeArea(z.name),
     pageblocksByType: sys.pageblockCounts(z.name),
   }));
+}
+
+/** The LRU, page cache and reclaim lines of /proc/vmstat (node items and vm events). */
+function lruVmstat(sys: Mm): Record<string, number> {
+  const s = sys.stats();
+  const l = sys.pageCache.lruStats();
+  return {
+    nr_zone_inactive_anon: l.inactiveAnon,
+    nr_zone_active_anon: l.activeAnon,
+    nr_zone_inactive_file: l.inactiveFile,
+    nr_zone_active_file: l.activeFile,
+    nr_zone_unevictable: 0,
+    nr_zone_write_pending: l.dirty + l.writeback,
+    nr_inactive_anon: l.inactiveAnon,
+    nr_active_anon: l.activeAnon,
+    nr_inactive_file: l.inactiveFile,
+    nr_active_file: l.activeFile,
+    nr_unevictable: 0,
+    nr_anon_pages: l.inactiveAnon + l.activeAnon,
+    nr_file_pages: l.filePages,
+    nr_dirty: l.dirty,
+    nr_writeback: l.writeback,
+    allocstall_dma: s.allocstallDma,
+    allocstall_dma32: s.allocstallDma32,
+    allocstall_normal: s.allocstallNormal,
+    allocstall_movable: s.allocstallMovable,
+    pgskip_dma: s.pgskipDma,
+    pgskip_dma32: s.pgskipDma32,
+    pgskip_normal: s.pgskipNormal,
+    pgskip_movable: s.pgskipMovable,
+    pgactivate: s.pgactivate,
+    pgdeactivate: s.pgdeactivate,
+    pgrefill: s.pgrefill,
+    pgsteal_kswapd: s.pgstealKswapd,
+    pgsteal_direct: s.pgstealDirect,
+    pgscan_kswapd: s.pgscanKswapd,
+    pgscan_direct: s.pgscanDirect,
+    pgscan_anon: s.pgscanAnon,
+    pgscan_file: s.pgscanFile,
+    pgsteal_anon: s.pgstealAnon,
+    pgsteal_file: s.pgstealFile,
+    kswapd_low_wmark_hit_quickly: s.kswapdLowWmarkHitQuickly,
+    kswapd_high_wmark_hit_quickly: s.kswapdHighWmarkHitQuickly,
+    pgrotated: s.pgrotated,
+    drop_pagecache: s.dropPagecache,
+    drop_slab: s.dropSlab,
+  };
 }
 
 function vmstat(sys: Mm): string {
@@ -64,8 +113,8 @@ function vmstat(sys: Mm): string {
     compact_daemon_wake: s.compactDaemonWake,
     compact_daemon_migrate_scanned: s.compactDaemonMigrateScanned,
     compact_daemon_free_scanned: s.compactDaemonFreeScanned,
-    // balance_pgdat() runs (kswapd's pass without reclaim, see kswapd.ts).
     pageoutrun: sys.engine.boostHighatomicEvents(4),
+    ...lruVmstat(sys),
     cma_alloc_success: s.cmaAllocSuccess,
     cma_alloc_fail: s.cmaAllocFail,
   });
@@ -79,6 +128,21 @@ function vmstat(sys: Mm): string {
  */
 /** struct per_cpu_pages fields as engine.pcpState() numbers them (PCP_* of assembly/pcp.ts). */
 const PCP_FIELD = { count: 0, high: 1, highMin: 2, highMax: 3, batch: 4 } as const;
+
+/** A zone's stat items: free pages and the zone's LRU sizes and write-pending pages. */
+function zoneStats(sys: Mm, z: number): Record<string, number> {
+  const e = sys.engine;
+  const l = sys.pageCache.lruStats(z);
+  return {
+    nr_free_pages: e.zoneFree(z),
+    nr_zone_inactive_anon: l.inactiveAnon,
+    nr_zone_active_anon: l.activeAnon,
+    nr_zone_inactive_file: l.inactiveFile,
+    nr_zone_active_file: l.activeFile,
+    nr_zone_write_pending: l.dirty + l.writeback,
+    nr_free_cma: e.zoneFreeCma(z),
+  };
+}
 
 function zoneinfo(sys: Mm): string {
   const e = sys.engine;
@@ -103,10 +167,7 @@ function zoneinfo(sys: Mm): string {
       managed: present,
       cma: populated ? e.zoneCma(z) : 0,
       protection: ZONEINFO_ZONE_NAMES.map((_, j) => (populated ? e.zoneProtection(z, j) : 0)),
-      zoneStats: (populated ? { nr_free_pages: e.zoneFree(z), nr_free_cma: e.zoneFreeCma(z) } : {}) as Record<
-        string,
-        number
-      >,
+      zoneStats: (populated ? zoneStats(sys, z) : {}) as Record<string, number>,
       startPfn: populated ? e.zoneStartPfn(z) : 0,
       pagesets: Array.from({ length: populated ? sys.cpus : 0 }, (_, cpu) => ({
         count: e.pcpState(cpu, z, PCP_FIELD.count),
@@ -116,7 +177,20 @@ function zoneinfo(sys: Mm): string {
       statThreshold: pcp.statThreshold,
     };
   });
-  return formatZoneinfo([{ node: 0, nodeStats: {}, nodeUnreclaimable: false, zones }]);
+  const l = sys.pageCache.lruStats();
+  const nodeStats = {
+    nr_inactive_anon: l.inactiveAnon,
+    nr_active_anon: l.activeAnon,
+    nr_inactive_file: l.inactiveFile,
+    nr_active_file: l.activeFile,
+    nr_anon_pages: l.inactiveAnon + l.activeAnon,
+    nr_file_pages: l.filePages,
+    nr_dirty: l.dirty,
+    nr_writeback: l.writeback,
+  };
+  // pgdat->kswapd_failures >= MAX_RECLAIM_RETRIES: "node_unreclaimable: 1".
+  const unreclaimable = sys.kswapdState().failures >= 16;
+  return formatZoneinfo([{ node: 0, nodeStats, nodeUnreclaimable: unreclaimable, zones }]);
 }
 
 function cmaFile(sys: Mm, dir: "mm" | "debug", name: string, file: string): string | undefined {
@@ -177,6 +251,13 @@ const SYSCTL_WRITES: Record<string, (sys: Mm, path: string, text: string) => voi
   // percpu_pagelist_high_fraction_sysctl_handler(): proc_dointvec_minmax() with
   // extra1 = 0, then 0 or >= MIN_PERCPU_PAGELIST_HIGH_FRACTION (8); a change
   // re-sizes every zone's pagesets (zone_set_pageset_high_and_batch()), nothing drains.
+  // drop_caches_sysctl_handler(): proc_dointvec_minmax() with range 1..4; bit 0
+  // drops clean page cache, bit 1 slab, bit 2 only silences the log line.
+  "/proc/sys/vm/drop_caches": (sys, path, text) => {
+    const value = parseSysctlInt(path, text);
+    if (value < 1 || value > 4) throw new DmaSimError("EINVAL", `write ${path}: ${value} is outside 1..4`);
+    sys.pageCache.dropCaches(value);
+  },
   "/proc/sys/vm/percpu_pagelist_high_fraction": (sys, path, text) => {
     const value = parseSysctlInt(path, text);
     if (value < 0 || (value !== 0 && value < MIN_PERCPU_PAGELIST_HIGH_FRACTION))
@@ -196,6 +277,7 @@ const FILES: Record<string, (sys: Mm) => string> = {
   "/proc/buddyinfo": (sys) => formatBuddyinfo(zones(sys)),
   "/proc/pagetypeinfo": (sys) => formatPagetypeinfo(zones(sys), sys.pageblockOrder),
   "/proc/vmstat": vmstat,
+  "/proc/meminfo": (sys) => formatMeminfo(meminfo(sys)),
   "/proc/zoneinfo": zoneinfo,
   "/sys/kernel/debug/extfrag/extfrag_index": (sys) => formatExtfragIndex(zones(sys)),
   "/sys/kernel/debug/extfrag/unusable_index": (sys) => formatUnusableIndex(zones(sys)),
@@ -207,7 +289,7 @@ export function registerProcFiles(sys: Mm): void {
     name: "mm-files",
     readFile(path) {
       // Mode 0200: sysctl's permission check (test_perm()) refuses reads even to root.
-      if (path === "/proc/sys/vm/compact_memory")
+      if (path === "/proc/sys/vm/compact_memory" || path === "/proc/sys/vm/drop_caches")
         throw new DmaSimError("EACCES", `readFile: ${path}: permission denied (write-only)`);
       const file = Object.hasOwn(FILES, path) ? FILES[path] : undefined;
       if (file) return file(sys);

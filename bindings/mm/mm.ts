@@ -23,6 +23,30 @@ import {
   EV_CONTIG_MIGRATE_PASSES,
   EV_CONTIG_SUCCESS,
   EV_COUNT,
+  EV_PGACTIVATE,
+  EV_PGDEACTIVATE,
+  EV_PGREFILL,
+  EV_PGROTATED,
+  EV_PGSTEAL_KSWAPD,
+  EV_PGSTEAL_DIRECT,
+  EV_PGSCAN_KSWAPD,
+  EV_PGSCAN_DIRECT,
+  EV_PGSCAN_ANON,
+  EV_PGSCAN_FILE,
+  EV_PGSTEAL_ANON,
+  EV_PGSTEAL_FILE,
+  EV_PGSKIP_DMA,
+  EV_PGSKIP_DMA32,
+  EV_PGSKIP_NORMAL,
+  EV_PGSKIP_MOVABLE,
+  EV_ALLOCSTALL_DMA,
+  EV_ALLOCSTALL_DMA32,
+  EV_ALLOCSTALL_NORMAL,
+  EV_ALLOCSTALL_MOVABLE,
+  EV_KSWAPD_LOW_WMARK_HIT_QUICKLY,
+  EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY,
+  EV_DROP_PAGECACHE,
+  EV_DROP_SLAB,
   EV_EXTFRAG,
   EV_EXTFRAG_CLAIMED,
   EV_LONGTERM_MIGRATED,
@@ -81,6 +105,7 @@ import {
   type MigratetypeName,
 } from "./migratetype.ts";
 import { MovablePage } from "./page.ts";
+import { PageCache } from "./page-cache.ts";
 import { PageHolds } from "./page-holds.ts";
 import {
   COMPACT_RESULTS,
@@ -147,6 +172,38 @@ export interface SystemStats {
    */
   compactMigrated: number;
   compactDaemonMigrated: number;
+  /** pgactivate / pgdeactivate: pages moved to an active / an inactive LRU list; pgrefill: pages shrink_active_list() scanned. */
+  pgactivate: number;
+  pgdeactivate: number;
+  pgrefill: number;
+  /** pgrotated: written-back folios reclaim had tagged, moved to the inactive tail. */
+  pgrotated: number;
+  /** pgsteal_kswapd / pgsteal_direct: pages reclaimed by kswapd / by direct reclaim. */
+  pgstealKswapd: number;
+  pgstealDirect: number;
+  /** pgscan_kswapd / pgscan_direct: pages shrink_inactive_list() scanned. */
+  pgscanKswapd: number;
+  pgscanDirect: number;
+  pgscanAnon: number;
+  pgscanFile: number;
+  pgstealAnon: number;
+  pgstealFile: number;
+  /** pgskip_<zone>: pages isolate_lru_folios() passed over above the reclaim's highest zone. */
+  pgskipDma: number;
+  pgskipDma32: number;
+  pgskipNormal: number;
+  pgskipMovable: number;
+  /** allocstall_<zone>: direct reclaim entries by the request's highest zone (movable requests: Movable). */
+  allocstallDma: number;
+  allocstallDma32: number;
+  allocstallNormal: number;
+  allocstallMovable: number;
+  /** kswapd_low_wmark_hit_quickly / kswapd_high_wmark_hit_quickly (kswapd_try_to_sleep()). */
+  kswapdLowWmarkHitQuickly: number;
+  kswapdHighWmarkHitQuickly: number;
+  /** drop_pagecache / drop_slab: writes to /proc/sys/vm/drop_caches with bit 0 / bit 1. */
+  dropPagecache: number;
+  dropSlab: number;
 }
 
 /** @internal The SystemStats counter of each engine event, vmEvent(index) (EV_* of assembly/abi.ts). */
@@ -178,6 +235,30 @@ export const EVENT_KEYS = byIndex<Exclude<keyof SystemStats, "nrFreePages" | "nr
     [EV_COMPACT_DAEMON_FREE_SCANNED]: "compactDaemonFreeScanned",
     [EV_COMPACT_MIGRATED]: "compactMigrated",
     [EV_COMPACT_DAEMON_MIGRATED]: "compactDaemonMigrated",
+    [EV_PGACTIVATE]: "pgactivate",
+    [EV_PGDEACTIVATE]: "pgdeactivate",
+    [EV_PGREFILL]: "pgrefill",
+    [EV_PGROTATED]: "pgrotated",
+    [EV_PGSTEAL_KSWAPD]: "pgstealKswapd",
+    [EV_PGSTEAL_DIRECT]: "pgstealDirect",
+    [EV_PGSCAN_KSWAPD]: "pgscanKswapd",
+    [EV_PGSCAN_DIRECT]: "pgscanDirect",
+    [EV_PGSCAN_ANON]: "pgscanAnon",
+    [EV_PGSCAN_FILE]: "pgscanFile",
+    [EV_PGSTEAL_ANON]: "pgstealAnon",
+    [EV_PGSTEAL_FILE]: "pgstealFile",
+    [EV_PGSKIP_DMA]: "pgskipDma",
+    [EV_PGSKIP_DMA32]: "pgskipDma32",
+    [EV_PGSKIP_NORMAL]: "pgskipNormal",
+    [EV_PGSKIP_MOVABLE]: "pgskipMovable",
+    [EV_ALLOCSTALL_DMA]: "allocstallDma",
+    [EV_ALLOCSTALL_DMA32]: "allocstallDma32",
+    [EV_ALLOCSTALL_NORMAL]: "allocstallNormal",
+    [EV_ALLOCSTALL_MOVABLE]: "allocstallMovable",
+    [EV_KSWAPD_LOW_WMARK_HIT_QUICKLY]: "kswapdLowWmarkHitQuickly",
+    [EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY]: "kswapdHighWmarkHitQuickly",
+    [EV_DROP_PAGECACHE]: "dropPagecache",
+    [EV_DROP_SLAB]: "dropSlab",
   },
 );
 
@@ -237,7 +318,7 @@ export interface ZoneReserves {
   highatomicLimitPages: number;
 }
 
-/** kswapd's per-node state (pg_data_t), without reclaim (see kswapd.ts). */
+/** kswapd's per-node state (pg_data_t; assembly/kswapd.ts). */
 export interface KswapdState {
   /** kswapd_order: the highest order a waker asked for. */
   order: number;
@@ -247,6 +328,10 @@ export interface KswapdState {
   woken: boolean;
   /** Whether the last advanceTime() ran it. */
   ranLastAdvance: boolean;
+  /** balance_pgdat() passes the last advanceTime() made. */
+  passesLastAdvance: number;
+  /** kswapd_failures: passes in a row that reclaimed nothing (MAX_RECLAIM_RETRIES = 16 makes the node hopeless). */
+  failures: number;
 }
 
 /** What one advanceTime() ran. */
@@ -415,6 +500,8 @@ export class Mm {
   private readonly handles = new Map<number, MovablePage>();
   /** The CPU cache of the non-coherent DMA model, when enabled with `cacheModel`. */
   readonly cpuCache: CpuCache | null;
+  /** The page cache: files of movable pages on the file LRU lists, reclaimed under pressure (mm/page-cache.ts). */
+  readonly pageCache: PageCache;
   /** @internal The processes allowed to open each CMA area's heap (its `heapUsers`); absent: everyone. */
   readonly cmaHeapUsers = new Map<string, readonly string[]>();
   /** @internal What each subsystem adds: files, invariants, hashed state. */
@@ -443,6 +530,7 @@ export class Mm {
     const faults = new FaultInjection(g.seed, g.faultInjection);
     this.faultInjection = faults;
     this.areas = areaNames.map((name, id) => new CmaArea(inst.engine, g.pageSize, id, name, this.pageHolds, faults));
+    this.pageCache = new PageCache(this);
     const cache =
       g.cacheLineBytes > 0 ? new CpuCache((phys, length) => inst.ramView(phys, length), g.cacheLineBytes) : null;
     this.cpuCache = cache;
@@ -1278,6 +1366,8 @@ export class Mm {
       highestZone: zone <= ZONE_NORMAL ? (ZONE_NAMES[zone] as ZoneName) : null,
       woken: e.kswapdState(2) !== 0,
       ranLastAdvance: e.kswapdState(3) !== 0,
+      passesLastAdvance: e.kswapdState(3),
+      failures: e.kswapdState(4),
     };
   }
 

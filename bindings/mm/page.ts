@@ -34,7 +34,10 @@ export class MovablePage {
   /** Current head pfn (page_to_pfn()); changes when the page migrates. */
   get pfn(): number {
     this.live("pfn");
-    return this.sys.engine.ownerPfn(this.id);
+    const pfn = this.sys.engine.ownerPfn(this.id);
+    // A page cache page that reclaim, truncation or drop_caches removed is gone.
+    if (pfn < 0) throw new DmaSimError("EINVAL", "MovablePage.pfn: the page is no longer cached");
+    return pfn;
   }
 
   /** Short-term pins (transient references such as I/O in flight) and long-term pins (FOLL_LONGTERM). */

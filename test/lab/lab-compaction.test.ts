@@ -67,7 +67,13 @@ describe("the Lab's clock and compaction metrics", () => {
         expect(r.samples[i]!.compaction[key]).toBeGreaterThanOrEqual(r.samples[i - 1]!.compaction[key]);
     }
     expect(last.stalls).toBeGreaterThan(0);
-    expect(last.kcompactdWakes).toBeGreaterThan(0);
+    // 6.12 with reclaim: kcompactd is woken for an order by kswapd going to sleep
+    // after its reclaim dropped sc.order to 0 (kswapd_try_to_sleep()), by a boosted
+    // node's balance_pgdat() (pageblock_order), or by a waker that cannot
+    // direct-reclaim on a balanced node. This workload has no page cache for
+    // kswapd to reclaim and its requests may direct-reclaim: kcompactd never
+    // runs for an order; its migrations are proactive compaction's.
+    expect(last.kcompactdWakes).toBe(0);
     expect(last.directMigrated).toBeGreaterThan(0);
     expect(last.daemonMigrated).toBeGreaterThan(0);
     // Huge pages with compaction, none without.

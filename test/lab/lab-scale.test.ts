@@ -122,7 +122,8 @@ const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const pct = (part: number, whole: number) => (whole === 0 ? 0 : (100 * part) / whole);
 /** Unmovable and reclaimable pageblocks, as a share of all pageblocks: how far kernel memory has spread. */
 const kernelPageblockPct: Ratio = (s) => {
-  const kernel = s["end.pageblocks.unmovable"]! + s["end.pageblocks.reclaimable"]!;
+  // A type with no pageblock left is absent from the summary.
+  const kernel = s["end.pageblocks.unmovable"]! + (s["end.pageblocks.reclaimable"] ?? 0);
   return pct(kernel, kernel + s["end.pageblocks.movable"]! + (s["end.pageblocks.cma"] ?? 0));
 };
 

@@ -350,13 +350,19 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
       // sources, 120..64 as targets). __reset_isolation_pfn() samples every
       // 1 << PAGE_ALLOC_COSTLY_ORDER = 8th page, here each block's first, an even,
       // held pfn: PageLRU clears the source side's hints; the target side (free_set
-      // never set) looks for PageBuddy only and clears none. kcompactd, woken for
-      // order 4, finds the zone deferred (considered 1 < 1 << 4).
+      // never set) looks for PageBuddy only and clears none.
+      // With reclaim (6.12's kswapd() loop): balance_pgdat(order 4) finds nothing to
+      // reclaim at any priority (no page cache), kswapd_failures 1, and returns
+      // sc.order 4, not below alloc_order, so kswapd() goes round to its top and
+      // tries to sleep with kswapd_order, reset to 0 meanwhile: balanced at order 0,
+      // it resets the skip hints and calls wakeup_kcompactd(order 0), which returns
+      // at once. kcompactd stays asleep; the zone's deferral is untouched (considered 0).
       expect(sys.kswapdState()).toMatchObject({ woken: true, order: 4 });
       expect(sys.pageblockSkip(0)).toBe(true);
       sys.advanceTime(0);
-      expect(sys.kswapdState().ranLastAdvance).toBe(true);
-      expect(sys.compactionState()).toMatchObject({ blockskipFlush: false, deferShift: 4, considered: 1 });
+      expect(sys.kswapdState()).toMatchObject({ ranLastAdvance: true, passesLastAdvance: 1, failures: 1 });
+      expect(sys.kcompactdState().woken).toBe(false);
+      expect(sys.compactionState()).toMatchObject({ blockskipFlush: false, deferShift: 4, considered: 0 });
       expect([0, 56, 64, 112].map((pfn) => sys.pageblockSkip(pfn))).toEqual([false, false, true, true]);
       for (const p of pages) p.unpin();
       return states;
@@ -438,18 +444,31 @@ describe("compaction under a random workload", () => {
     // high-order requests that compact directly. After every step the free pages
     // plus the pages the test holds make up the machine: an isolated free page
     // left behind by compaction would be missing from both.
+    // With reclaim (6.12's slow path), compaction is retried at higher priorities
+    // only after a round whose direct reclaim made progress: the workload keeps a
+    // file's pages in the page cache (reads of 1..4 pages) for reclaim to take.
     const OPTIONS: SystemOptions = { ramBytes: 1024 * PAGE, pageblockOrder: 4, maxOrder: 6, minFreeKbytes: 16 };
     await onBoth({ ...BUDDY_ONLY, ...OPTIONS }, (sys) => {
       const rnd = sys.random;
       const movable: Page[] = [];
       const unmovable: [number, number][] = [];
       const pinned = new Set<Page>();
+      const file = sys.pageCache.createFile("data");
       const held = () =>
-        movable.reduce((n, p) => n + 2 ** p.order, 0) + unmovable.reduce((n, [, order]) => n + 2 ** order, 0);
+        movable.reduce((n, p) => n + 2 ** p.order, 0) +
+        unmovable.reduce((n, [, order]) => n + 2 ** order, 0) +
+        sys.pageCache.lruStats().filePages;
       let granted = 0;
       for (let step = 0; step < 3000; step++) {
         const r = rnd.int(100);
-        if (r < 40) {
+        if (r < 8) {
+          const index = rnd.int(512);
+          try {
+            file.read(index, 1 + rnd.int(4));
+          } catch (e) {
+            expect(e).toMatchObject({ code: "ENOMEM" });
+          }
+        } else if (r < 40) {
           const page = sys.allocMovable(rnd.int(3));
           if (page) movable.push(page);
         } else if (r < 55) {

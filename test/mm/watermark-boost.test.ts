@@ -39,7 +39,14 @@ describe("watermark boosting (boost_watermark())", () => {
       expect(sys.zoneReserves()).toMatchObject({ boostPages: 512, boostedFlag: false });
       // ZONE_BOOSTED_WATERMARK was set and, at the end of the same rmqueue(), cleared
       // again to wake kswapd (order 0, this zone).
-      expect(sys.kswapdState()).toEqual({ order: 0, highestZone: "Normal", woken: true, ranLastAdvance: false });
+      expect(sys.kswapdState()).toEqual({
+        order: 0,
+        highestZone: "Normal",
+        woken: true,
+        ranLastAdvance: false,
+        passesLastAdvance: 0,
+        failures: 0,
+      });
       // zoneinfo prints watermark_boost and wmark_pages(): _watermark[] + boost.
       expect(zoneinfoWatermarks(sys)).toBe(
         "\n  pages free     299\n        boost    512\n        min      512\n        low      516\n        high     520\n        promo    524",
@@ -65,10 +72,21 @@ describe("watermark boosting (boost_watermark())", () => {
       expect(sys.zoneReserves().boostPages).toBe(512);
       const before = sys.stats().nrFreePages;
       expect(sys.advanceTime(0)).toEqual({ kcompactd: 0, proactive: 0 });
-      // balance_pgdat(): one pass (pageoutrun 1), the boost taken off; kcompactd,
-      // woken for pageblock_order 9, is not suitable: 298 free < low 4 + compact_gap 1024.
+      // balance_pgdat(): one pass (pageoutrun 1). Unbalanced with the boost (298 free
+      // below high + 512), so nr_boost_reclaim is dropped and the priority loop
+      // restarts; nothing is reclaimable (no page cache, no swap) at priorities
+      // 12..1: kswapd_failures 1. The boost is taken off; kcompactd, woken for
+      // pageblock_order 9, is not suitable: 298 free < low 4 + compact_gap 1024.
+      // Balanced at order 0 without the boost, kswapd goes to sleep.
       expect(sys.zoneReserves().boostPages).toBe(0);
-      expect(sys.kswapdState()).toEqual({ order: 0, highestZone: null, woken: false, ranLastAdvance: true });
+      expect(sys.kswapdState()).toEqual({
+        order: 0,
+        highestZone: null,
+        woken: false,
+        ranLastAdvance: true,
+        passesLastAdvance: 1,
+        failures: 1,
+      });
       expect(sys.readFile("/proc/vmstat")).toContain("\npageoutrun 1\n");
       expect(sys.kcompactdState().maxOrder).toBe(9);
       expect(sys.stats().nrFreePages).toBe(before);
