@@ -10,6 +10,7 @@
 import { DmaSimError } from "../core/errors.ts";
 import { dmasimVersion, RESULT_FORMAT } from "./version.ts";
 import { HeapWorkload } from "./heap-workload.ts";
+import { FILE_COUNTERS, FileWorkload } from "./file-workload.ts";
 import { sampleMetrics, sampleReclaim, type MetricsSample } from "./metrics.ts";
 import { LAB_CONFIG_KEYS, type LabConfig } from "./config.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
@@ -379,6 +380,7 @@ class Run {
   private readonly counters = new Counters();
   private readonly segments: { start: number; end: number }[];
   private readonly heaps: HeapWorkload | null;
+  private readonly files: FileWorkload | null;
   private seq = 0;
   /** The current operation, 1-based. */
   private t = 0;
@@ -397,6 +399,7 @@ class Run {
     this.totalOps = scenario.phases.reduce((sum, p) => sum + p.ops, 0);
     this.segments = regularSegments(sys);
     this.heaps = HeapWorkload.create(sys, scenario);
+    this.files = FileWorkload.create(sys, scenario, (key, n) => this.counters.add(key, n));
     this.declareCounters();
   }
 
@@ -430,6 +433,7 @@ class Run {
     c.touch("free");
     if (this.scenario.phases.some((p) => p.mix.some((o) => o.kind === "alloc" && o.hold))) c.touch("free.expired");
     if (kinds.has("pin")) ["pin", "pin.failed", "unpin"].forEach((k) => c.touch(k));
+    if (this.scenario.files.length > 0) FILE_COUNTERS.forEach((k) => c.touch(k));
     if (kinds.has("contig"))
       ["contig.requests", "contig.ok", "contig.ebusy", "contig.enomem"].forEach((k) => c.touch(k));
     for (const d of this.scenario.devices) {
@@ -527,6 +531,12 @@ class Run {
         return this.contig(op);
       case "heap":
         return this.heap(op);
+      case "read":
+      case "write":
+        return this.files!.execute(op, drawRange(this.rnd, op.pages), (n) => this.rnd.int(n));
+      case "fsync":
+      case "truncate":
+        return this.files!.execute(op, 0, (n) => this.rnd.int(n));
     }
   }
 
@@ -748,6 +758,7 @@ class Run {
     const requests = this.counters.get("alloc.requests");
     out["alloc.failedPct"] = pct(this.counters.get("alloc.failed"), requests);
     this.heaps?.summarize(out);
+    this.files?.summarize(out);
     for (const area of this.sys.cmaAreas) {
       const s = area.stats;
       const allocs = s.allocsSucceeded + s.allocsFailed;
