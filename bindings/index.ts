@@ -21,6 +21,14 @@ export { setEngineWasm } from "./core/backend.ts";
 export { CmaArea } from "./mm/cma.ts";
 export type { CmaStats, CmaFreeRun } from "./mm/cma.ts";
 export { MovablePage } from "./mm/page.ts";
+export {
+  CachedFile,
+  MAX_PAGE_INDEX,
+  PageCache,
+  type CachedPageState,
+  type LruName,
+  type LruStats,
+} from "./mm/page-cache.ts";
 export { DmaSimError, ERRNO } from "./core/errors.ts";
 export type { ErrnoCode } from "./core/errors.ts";
 export { MIGRATETYPES } from "./mm/migratetype.ts";
