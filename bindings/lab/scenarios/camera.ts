@@ -1,7 +1,8 @@
 /**
  * `camera`: a phone. Apps churn movable (anonymous and page-cache) pages, the
  * kernel keeps unmovable and reclaimable allocations, short-term pins hold pages
- * during I/O, and a camera without an IOMMU streams into 8 MiB frame buffers
+ * during I/O, an app reads its cached media and the camera app saves photos
+ * through the page cache, and a camera without an IOMMU streams into 8 MiB frame buffers
  * (2048 pages, 1 MiB aligned) that it takes from its CMA area whenever the
  * camera app opens and gives back when it closes. Meanwhile the CMA-first rule
  * has lent the area's pageblocks to movable pages, which cma_alloc() must
@@ -16,6 +17,11 @@ export const camera: ScenarioSpec = {
   seed: 1,
   machine: { ramBytes: "512 MiB" },
   areas: [{ name: "camera", bytes: "64 MiB" }],
+  files: [
+    // An app's cached media (thumbnails, images it shows) and the photos the camera saves.
+    { name: "gallery", bytes: "96 MiB" },
+    { name: "photos", bytes: "256 MiB" },
+  ],
   devices: [
     {
       name: "camera",
@@ -52,6 +58,7 @@ export const camera: ScenarioSpec = {
           { weight: 4, policy: "fifo", migratetype: "reclaimable" },
         ],
         pin: { weight: 2, holdOps: { min: 50, max: 2_000 } },
+        read: { weight: 3, file: "gallery", pages: { min: 4, max: 32 } },
       },
     },
     {
@@ -72,6 +79,10 @@ export const camera: ScenarioSpec = {
           { weight: 3, holdOps: { min: 50, max: 3_000 } },
           { weight: 0.05, longterm: true, holdOps: { min: 5_000, max: 40_000 } },
         ],
+        read: { weight: 2, file: "gallery", pages: { min: 4, max: 32 } },
+        // Saved photos: about 3 MiB each, written in chunks and synced.
+        write: { weight: 0.4, file: "photos", pages: { min: 64, max: 128 } },
+        fsync: { weight: 0.1, file: "photos" },
       },
     },
   ],

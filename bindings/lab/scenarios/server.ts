@@ -3,7 +3,10 @@
  * unmovable (network buffers, page tables) and reclaimable (dentry and inode
  * slabs) memory beside movable anonymous memory, while applications ask for
  * 2 MiB transparent huge pages: order-9 movable allocations that succeed only
- * while a whole free pageblock can be found. When a batch job squeezes free
+ * while a whole free pageblock can be found. A database reads and updates its
+ * file and appends to its log through the page cache, which fills whatever the
+ * rest leaves free; kswapd and direct reclaim give clean cache back under
+ * pressure, scattering free pages as they go. When a batch job squeezes free
  * memory, unmovable allocations fall back into movable pageblocks and claim
  * them, the free memory left is scattered in small blocks (the extfrag index at
  * order 9 nears 1), and huge-page requests fail while order-0 ones still
@@ -33,6 +36,20 @@ function serving(randomFreeWeight: number): MixSpec {
     ],
     pin: { weight: 1, holdOps: { min: 20, max: 1_000 } },
     contig: { weight: 0.02, count: 512, holdOps: { min: 2_000, max: 20_000 } },
+    ...fileTraffic(1),
+  };
+}
+
+/** The database and its log: random reads, random updates, appends, fsync, and now and then a log rotation. */
+function fileTraffic(factor: number): Pick<MixSpec, "read" | "write" | "fsync" | "truncate"> {
+  return {
+    read: { weight: 6 * factor, file: "db", pages: { min: 1, max: 16 } },
+    write: [
+      { weight: 1 * factor, file: "db", pages: { min: 1, max: 4 }, pattern: "random" },
+      { weight: 2 * factor, file: "log", pages: { min: 1, max: 8 } },
+    ],
+    fsync: { weight: 0.3 * factor },
+    truncate: { weight: 0.002 * factor, file: "log" },
   };
 }
 
@@ -42,6 +59,10 @@ export const server: ScenarioSpec = {
     "a server: unmovable and reclaimable churn beside anonymous memory, and 2 MiB huge-page requests that fail as fragmentation bites",
   seed: 1,
   machine: { ramBytes: "512 MiB" },
+  files: [
+    { name: "db", bytes: "192 MiB" },
+    { name: "log", bytes: "64 MiB" },
+  ],
   phases: [
     {
       // Services start: memory fills to about 80%.
@@ -55,6 +76,7 @@ export const server: ScenarioSpec = {
           { weight: 0.3, migratetype: "movable", orders: { "9": 1 }, label: "thp", holdOps: THP_LIFE },
         ],
         free: { weight: 4, policy: "random" },
+        ...fileTraffic(1),
       },
     },
     { name: "load", ops: 120_000, mix: serving(38) },
