@@ -662,3 +662,14 @@ export {
 };
 import { cmaPeekAlloc, cmaClaimRange, cmaUnclaimRange } from "./cma.ts";
 export { cmaPeekAlloc, cmaClaimRange, cmaUnclaimRange };
+
+// ---- the replay's trace scanner (trace-scan.ts): no machine state -------------------------
+
+import {
+  scanReserve, scanInPtr, scanInArray, scanKindsPtr, scanKindsArray, scanNumbersPtr, scanNumbersArray, scanSpansPtr,
+  scanSpansArray, scanStop, scanLines,
+} from "./trace-scan.ts";
+export {
+  scanReserve, scanInPtr, scanInArray, scanKindsPtr, scanKindsArray, scanNumbersPtr, scanNumbersArray, scanSpansPtr,
+  scanSpansArray, scanStop, scanLines,
+};

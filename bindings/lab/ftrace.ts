@@ -62,6 +62,13 @@ import { open, type FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
+import {
+  TRACE_PAGE_ALLOC,
+  TRACE_PAGE_FREE,
+  TRACE_PAGE_FREE_BATCHED,
+  TRACE_PCPU_DRAIN,
+  TRACE_ZONE_LOCKED,
+} from "../index.ts";
 import { DmaSimError } from "../core/errors.ts";
 
 /** The events the Lab reads; every other event is skipped as "other event". */
@@ -540,18 +547,19 @@ function isWord(bytes: Uint8Array, from: number, to: number, word: Uint8Array): 
   return true;
 }
 
+// The hot kinds are the engine's (assembly/trace-scan.ts reads them too).
 /** @internal */
-export const FAST_ALLOC = 1;
+export const FAST_ALLOC = TRACE_PAGE_ALLOC;
 /** @internal */
-export const FAST_FREE = 2;
+export const FAST_FREE = TRACE_PAGE_FREE;
 /** @internal */
-export const FAST_BATCHED = 3;
-/** @internal */
+export const FAST_BATCHED = TRACE_PAGE_FREE_BATCHED;
+/** @internal An event the Lab does not read (only scanKmemLine() says so). */
 export const FAST_SKIP = 4;
 /** @internal */
-export const FAST_ZONE_LOCKED = 5;
+export const FAST_ZONE_LOCKED = TRACE_ZONE_LOCKED;
 /** @internal */
-export const FAST_PCP_DRAIN = 6;
+export const FAST_PCP_DRAIN = TRACE_PCPU_DRAIN;
 
 const W_ALLOC = ascii("mm_page_alloc");
 const W_FREE = ascii("mm_page_free");
@@ -611,6 +619,11 @@ const FAST_KEYS = [
   ["page", "pfn", "order", "migratetype"],
 ].map((keys) => keys.map(ascii));
 
+/** Latin-1 text of bytes[from, to) (ASCII here: the scanner refuses other bytes). @internal */
+export function latin1Text(bytes: Uint8Array, from: number, to: number): string {
+  return latin1(bytes, from, to);
+}
+
 /** Latin-1 text of bytes[from, to) (ASCII here: the scanner refuses other bytes). */
 function latin1(bytes: Uint8Array, from: number, to: number): string {
   return Buffer.prototype.latin1Slice.call(bytes, from, to) as string;
@@ -656,27 +669,19 @@ export function scanKmemLine(bytes: Uint8Array, from: number, to: number, out: K
   }
 }
 
-// Byte classes of the scanner: token bytes, the blank that ends a token, `[`
-// (which may start `[LOST `), and bytes that send the line to the general
-// parser (other whitespace and control bytes, DEL, non-ASCII).
-const C_TOKEN = 0;
-const C_BLANK = 1;
-const C_BRACKET = 2;
-const C_OTHER = 3;
-const BYTE_CLASS = Uint8Array.from({ length: 256 }, (_, c) =>
-  c === CH_SPACE ? C_BLANK : c === CH_BRACKET ? C_BRACKET : c > CH_SPACE && c < 127 ? C_TOKEN : C_OTHER,
-);
+// The scanner's byte classes: token bytes (printable ASCII but `[`), the blank
+// that ends a token, `[` (which may start `[LOST `), and bytes that send the
+// line to the general parser (other whitespace and control bytes, DEL, non-ASCII).
 
 /** The end of the token starting at `i` (a blank or `to`), or -1 when the line needs the general parser. */
 function tokenEnd(bytes: Uint8Array, i: number, to: number): number {
-  for (;;) {
-    while (i < to && BYTE_CLASS[bytes[i]!] === C_TOKEN) i++;
-    if (i >= to) return to;
-    const cls = BYTE_CLASS[bytes[i]!];
-    if (cls === C_BLANK) return i;
-    if (cls !== C_BRACKET || isLost(bytes, i, to)) return -1;
-    i++;
+  for (; i < to; i++) {
+    const c = bytes[i]!;
+    if (c > CH_SPACE && c < 127 && c !== CH_BRACKET) continue;
+    if (c === CH_SPACE) return i;
+    if (c !== CH_BRACKET || isLost(bytes, i, to)) return -1;
   }
+  return to;
 }
 
 /** The fields after the event name: ` page=… pfn=… order=…[ migratetype=… gfp_flags=…]`, exactly. */
