@@ -43,7 +43,7 @@ import {
 import {
   compactionProactiveness, fragmentationScoreNode, fragmentationScoreWmark, fragmentationScoreZone,
 } from "./compaction.ts";
-import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
+import { isolationReset, startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
 import {
   getOrder, isAllocHead, longPins, maxOrder, memmapInit, nrPages, pageIsCmaAlloc, pageKind, pageMt,
   pageIsReserved, pageMarked, pageOwnerId, pageblockNrPages, pageblockStartPfn, pfnValid, setPageMark, setPageOwnerId, setReserved, shortPins,
@@ -84,6 +84,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   pageblockInit(MIGRATE_MOVABLE); // memmap_init(): every pageblock starts movable
   buddyInit();
   pcpReset();
+  isolationReset();
   compactionInit();
   kcompactdInit();
   watermarkBoostInit();
