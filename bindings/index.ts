@@ -41,16 +41,6 @@ export { KIB, MIB, GIB } from "./core/units.ts";
 export type { Random } from "./core/random.ts";
 export { SgTable, sgAllocTableFromPages, sgAppendTableFromPages, SG_MAX_SEGMENT_DEFAULT } from "./lib/scatterlist.ts";
 export type { SgEntry, SgOptions } from "./lib/scatterlist.ts";
-// The engine's ftrace line scanner, for the Fragmentation Lab's trace reader.
-export {
-  TraceScanner,
-  TRACE_LINE_OTHER,
-  TRACE_PAGE_ALLOC,
-  TRACE_PAGE_FREE,
-  TRACE_PAGE_FREE_BATCHED,
-  TRACE_PCPU_DRAIN,
-  TRACE_ZONE_LOCKED,
-} from "./lib/trace-scanner.ts";
 export { Device, DMA_MAPPING_ERROR } from "./dma/device.ts";
 export type {
   DeviceOptions,

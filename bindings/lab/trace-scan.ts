@@ -19,7 +19,9 @@
  * read error travels as its code and message.
  */
 import { DmaSimError } from "../core/errors.ts";
-import { TraceScanner } from "../index.ts";
+// The scanner alone, not the public API (../index.ts): this module runs on the
+// reader thread, whose start-up should not load the whole library.
+import { TraceScanner } from "../lib/trace-scanner.ts";
 import {
   FAST_ALLOC,
   FAST_SKIP,

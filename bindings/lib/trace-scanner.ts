@@ -16,7 +16,7 @@
  *
  * The views are valid until the next call.
  */
-import { loadEngine, type Backend, type EngineInstance } from "../core/backend.ts";
+import type { Backend, Engine } from "../core/backend.ts";
 
 export {
   TRACE_LINE_OTHER,
@@ -27,6 +27,43 @@ export {
   TRACE_ZONE_LOCKED,
 } from "../core/abi.generated.ts";
 
+/** What the scanner needs of an engine instance: its functions and views of its buffers. */
+interface ScanEngine {
+  engine: Engine;
+  bufferView<T extends Uint8Array | Int32Array | Float64Array>(
+    ctor: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T },
+    pointer: () => number,
+    array: () => T,
+    length: number,
+  ): T;
+}
+
+let wasmModule: Promise<WebAssembly.Module> | undefined;
+
+/**
+ * A WASM engine instance of its own, loaded without core/backend.ts: that module
+ * also parses the portable build (a few hundred KiB of JS), which the reader
+ * thread would load at every start for nothing.
+ */
+async function loadWasm(): Promise<ScanEngine> {
+  wasmModule ??= (async () => {
+    const url = new URL("../../engine/engine.wasm", import.meta.url);
+    if (url.protocol !== "file:") return WebAssembly.compileStreaming(fetch(url));
+    const { readFile } = await import("node:fs/promises");
+    return WebAssembly.compile(await readFile(url));
+  })();
+  const bindings = (await import(
+    new URL("../../engine/engine.js", import.meta.url).href
+  )) as typeof import("dmasim/engine/wasm");
+  const engine = await bindings.instantiate(await wasmModule, { env: {} });
+  const memory = engine.memory;
+  return {
+    engine,
+    // memory.buffer changes identity when memory grows: a view per call.
+    bufferView: (ctor, pointer, _array, length) => new ctor(memory.buffer, pointer(), length),
+  };
+}
+
 export class TraceScanner {
   private length = 0;
   private at = 0;
@@ -34,11 +71,13 @@ export class TraceScanner {
   numbers: Float64Array = new Float64Array(0);
   spans: Int32Array = new Int32Array(0);
 
-  private constructor(private readonly inst: EngineInstance) {}
+  private constructor(private readonly inst: ScanEngine) {}
 
   /** A scanner on a fresh engine of `backend` (the WASM build unless told: the faster). */
   static async create(backend: Backend = "wasm"): Promise<TraceScanner> {
-    return new TraceScanner(await loadEngine(backend));
+    if (backend === "wasm") return new TraceScanner(await loadWasm());
+    const { loadEngine } = await import("../core/backend.ts");
+    return new TraceScanner((await loadEngine(backend)) as ScanEngine);
   }
 
   /** Copies `bytes` (a chunk of whole lines; the last may lack its LF) into the engine. */

@@ -7,8 +7,23 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { TraceScanner } from "dmasim";
-import { FAST_ALLOC, FAST_ZONE_LOCKED, KmemScan, scanKmemLine } from "../../bindings/lab/ftrace.ts";
+import {
+  TRACE_PAGE_ALLOC,
+  TRACE_PAGE_FREE,
+  TRACE_PAGE_FREE_BATCHED,
+  TRACE_PCPU_DRAIN,
+  TRACE_ZONE_LOCKED,
+  TraceScanner,
+} from "../../dist/bindings/lib/trace-scanner.js";
+import {
+  FAST_ALLOC,
+  FAST_BATCHED,
+  FAST_FREE,
+  FAST_PCP_DRAIN,
+  FAST_ZONE_LOCKED,
+  KmemScan,
+  scanKmemLine,
+} from "../../bindings/lab/ftrace.ts";
 import { BACKENDS } from "../helpers.ts";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");
@@ -92,6 +107,16 @@ function sameOnBothBuilds(wasm: TraceScanner, ts: TraceScanner, text: Buffer): v
 const engines = async (): Promise<TraceScanner[]> => Promise.all(BACKENDS.map((b) => TraceScanner.create(b)));
 
 describe("the engine's trace scanner", () => {
+  it("numbers the hot events as the bindings' scanner does", () => {
+    expect([TRACE_PAGE_ALLOC, TRACE_PAGE_FREE, TRACE_PAGE_FREE_BATCHED, TRACE_ZONE_LOCKED, TRACE_PCPU_DRAIN]).toEqual([
+      FAST_ALLOC,
+      FAST_FREE,
+      FAST_BATCHED,
+      FAST_ZONE_LOCKED,
+      FAST_PCP_DRAIN,
+    ]);
+  });
+
   it("reads the fixture captures as scanKmemLine does, on both builds, and leaves only the other events", async () => {
     const [wasm, ts] = await engines();
     for (const name of ["twin-debian61/trace.txt.gz", "small.trace", "twin-small/trace.txt"]) {
