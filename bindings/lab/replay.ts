@@ -279,6 +279,11 @@ type Counter = (typeof REPLAY_COUNTERS)[number];
 /** 2^k for every order a trace may print. */
 const POW2 = Float64Array.from({ length: MAX_ORDER_TEXT + 1 }, (_, k) => 2 ** k);
 
+/** `pfn` rounded down to a multiple of 2^k: with 32-bit integer shifts below 2^31 (a double `%` is a call to fmod). */
+function alignDown(pfn: number, k: number): number {
+  return pfn < 0x80000000 && k < 31 ? (pfn >>> k) << k : pfn - (pfn % POW2[k]!);
+}
+
 // Free event kinds, to tell a page's second report (the companion) from a double free.
 const KIND_FREE = 1;
 const KIND_BATCHED = 2;
@@ -651,10 +656,13 @@ class TraceReplayer implements Replayer {
     const simOk = simPfn !== null;
     const c = this.c;
     c.allocs++;
-    c[traceOk ? "traceSucceeded" : "traceFailed"]++;
-    c[simOk ? "simSucceeded" : "simFailed"]++;
+    if (traceOk) c.traceSucceeded++;
+    else c.traceFailed++;
+    if (simOk) c.simSucceeded++;
+    else c.simFailed++;
     if (traceOk === simOk) c.agreed++;
-    else c[traceOk ? "simOnlyFailed" : "simOnlySucceeded"]++;
+    else if (traceOk) c.simOnlyFailed++;
+    else c.simOnlySucceeded++;
     if (!traceOk) {
       if (simOk) this.sys.freePages(simPfn, order);
       return null;
@@ -701,7 +709,7 @@ class TraceReplayer implements Replayer {
     const heads = this.heads;
     if (heads.get(pfn) !== 0) this.dropBlock(pfn, "remapped");
     for (let k = 1; k <= this.topLiveOrder; k++) {
-      const head = pfn - (pfn % POW2[k]!);
+      const head = alignDown(pfn, k);
       if (head === pfn) continue;
       const headOrder = heads.get(head) - 1;
       if (headOrder < 0 || head + POW2[headOrder]! <= pfn) continue;
@@ -739,7 +747,7 @@ class TraceReplayer implements Replayer {
   /** The held block containing `pfn` (not as its first page), or null. */
   private containing(pfn: number): number | null {
     for (let k = 1; k <= this.topLiveOrder; k++) {
-      const head = pfn - (pfn % POW2[k]!);
+      const head = alignDown(pfn, k);
       if (head === pfn) continue;
       const headOrder = this.heads.get(head) - 1;
       if (headOrder >= 0 && head + POW2[headOrder]! > pfn) return head;
