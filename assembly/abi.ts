@@ -368,3 +368,19 @@
 @inline export const IOMMU_PGSIZE_16M: i32 = 3;
 // @ts-ignore: decorator
 @inline export const IOMMU_NR_PGSIZES: i32 = 4;
+
+// ---- trace scanner: the kind of each line scanned (assembly/trace-scan.ts) --------
+// The hot kmem events of a text ftrace capture; 0: a line the byte scanner
+// leaves to the bindings' parser. Same values as FAST_* of bindings/lab/ftrace.ts.
+// @ts-ignore: decorator
+@inline export const TRACE_LINE_OTHER: i32 = 0;
+// @ts-ignore: decorator
+@inline export const TRACE_PAGE_ALLOC: i32 = 1;
+// @ts-ignore: decorator
+@inline export const TRACE_PAGE_FREE: i32 = 2;
+// @ts-ignore: decorator
+@inline export const TRACE_PAGE_FREE_BATCHED: i32 = 3;
+// @ts-ignore: decorator
+@inline export const TRACE_ZONE_LOCKED: i32 = 5;
+// @ts-ignore: decorator
+@inline export const TRACE_PCPU_DRAIN: i32 = 6;

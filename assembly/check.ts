@@ -1,6 +1,7 @@
 // sys.check(): every invariant of the engine, walked from scratch. Returns "" or
 // a message naming the first broken one.
 
+import { isolationCheck } from "./isolation.ts";
 import { kcompactdCheck } from "./kcompactd.ts";
 import { watermarkBoostCheck } from "./watermark-boost.ts";
 import { highatomicCheck } from "./highatomic.ts";
@@ -260,6 +261,7 @@ export function checkAll(): string {
   if (msg.length == 0) msg = highatomicCheck();
   if (msg.length == 0) msg = kswapdCheck();
   if (msg.length == 0) msg = lruCheck();
+  if (msg.length == 0) msg = isolationCheck();
   return msg;
 }
 

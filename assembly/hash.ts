@@ -26,8 +26,11 @@ import { pgdatDirty, pgdatWriteback } from "./vmscan.ts";
 import { zoneBoost, zoneFreeHighatomicPages, zoneReservedHighatomic } from "./zone.ts";
 import { kernelProfile } from "./profile.ts";
 import {
-  nrCpus, pcpDrainPages, pcpEnabled, pcpHead, pcpRefillPages, pcpState, pcpTail, percpuPagelistHighFraction, zoneBelowHigh,
+  nrCpus, pcpDrainPages, pcpEnabled, pcpHashCachedMt, pcpHead, pcpRefillPages, pcpState, pcpTail, percpuPagelistHighFraction,
+  zoneBelowHigh,
 } from "./pcp.ts";
+import { zoneNrIsolatePageblock } from "./isolation.ts";
+import { KERNEL_6_1 } from "./abi.ts";
 
 // @ts-ignore: decorator
 @inline function mix(h: i32, w: i32): i32 {
@@ -129,6 +132,12 @@ export function stateHash(): u32 {
     h = mixF64(h, pcpDrainPages);
   } else if (nrCpus != 1) {
     h = mix(h, nrCpus);
+  }
+  // 6.1 drains to the types cached in the pages, and re-reads pageblocks while a
+  // zone has isolated ones (only 6.1 reads either, so only 6.1 hashes them).
+  if (kernelProfile == KERNEL_6_1) {
+    h = pcpHashCachedMt(h);
+    for (let z = 0; z < MAX_NR_ZONES; z++) h = mix(h, unchecked(zoneNrIsolatePageblock[z]));
   }
   h = iommuHash(h);
   for (let b = 0; b < bitmapCount(); b++) {

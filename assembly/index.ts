@@ -43,7 +43,7 @@ import {
 import {
   compactionProactiveness, fragmentationScoreNode, fragmentationScoreWmark, fragmentationScoreZone,
 } from "./compaction.ts";
-import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
+import { isolationReset, startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "./isolation.ts";
 import {
   getOrder, isAllocHead, longPins, maxOrder, memmapInit, nrPages, pageIsCmaAlloc, pageKind, pageMt,
   pageIsReserved, pageMarked, pageOwnerId, pageblockNrPages, pageblockStartPfn, pfnValid, setPageMark, setPageOwnerId, setReserved, shortPins,
@@ -86,6 +86,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   pageblockInit(MIGRATE_MOVABLE); // memmap_init(): every pageblock starts movable
   buddyInit();
   pcpReset();
+  isolationReset();
   compactionInit();
   kcompactdInit();
   watermarkBoostInit();
@@ -1004,3 +1005,13 @@ export function dropCaches(mode: i32): i32 {
   if ((mode & 2) != 0) countEvent(EV_DROP_SLAB, 1);
   return dropped;
 }
+// ---- the replay's trace scanner (trace-scan.ts): no machine state -------------------------
+
+import {
+  scanReserve, scanInPtr, scanInArray, scanKindsPtr, scanKindsArray, scanNumbersPtr, scanNumbersArray, scanSpansPtr,
+  scanSpansArray, scanStop, scanLines,
+} from "./trace-scan.ts";
+export {
+  scanReserve, scanInPtr, scanInArray, scanKindsPtr, scanKindsArray, scanNumbersPtr, scanNumbersArray, scanSpansPtr,
+  scanSpansArray, scanStop, scanLines,
+};

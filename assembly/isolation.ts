@@ -1,7 +1,7 @@
 // Pageblock isolation (mm/page_isolation.c): marks pageblocks MIGRATE_ISOLATE so
 // their free pages leave the allocator's reach while a range is being emptied.
 
-import { EBUSY, KIND_ALLOC, KIND_BUDDY, KIND_PCP, MIGRATE_CMA, MIGRATE_ISOLATE } from "./abi.ts";
+import { EBUSY, KIND_ALLOC, KIND_BUDDY, KIND_PCP, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE } from "./abi.ts";
 import { NONE } from "./constants.ts";
 import {
   findBlockHead, findBuddyHead, findBuddyPfn, freeOneBlock, moveFreepagesBlock,
@@ -9,11 +9,46 @@ import {
 } from "./buddy.ts";
 import {
   getOrder, isBuddy, maxOrder, nrPages, pageKind, pageOwnerId, pageblockAlign, pageblockNrPages,
-  pageblockOrder, pageblockStartPfn,
+  nrPageblocks, pageblockOrder, pageblockStartPfn,
 } from "./memmap.ts";
 import { getPageblockMt, setPageblockMt } from "./pageblock.ts";
 import { KERNEL_6_18 } from "./abi.ts";
 import { kernelProfile, saveIsolatedMt, savedIsolateMt } from "./profile.ts";
+import { zoneOf } from "./zone.ts";
+
+/**
+ * zone->nr_isolate_pageblock: each zone's MIGRATE_ISOLATE pageblocks, kept by
+ * set_migratetype_isolate() and unset_migratetype_isolate(). 6.1's
+ * free_pcppages_bulk() reads it (has_isolate_pageblock()).
+ */
+export const zoneNrIsolatePageblock: Int32Array = new Int32Array(MAX_NR_ZONES);
+
+export function isolationReset(): void {
+  zoneNrIsolatePageblock.fill(0);
+}
+
+/** has_isolate_pageblock() */
+// @ts-ignore: decorator
+@inline export function hasIsolatePageblock(zone: i32): bool {
+  return unchecked(zoneNrIsolatePageblock[zone]) != 0;
+}
+
+/** check(): each zone's count is its number of isolated pageblocks. */
+export function isolationCheck(): string {
+  const counted = new Int32Array(MAX_NR_ZONES);
+  for (let pb = 0; pb < nrPageblocks; pb++) {
+    const pfn = pb << pageblockOrder;
+    const zone = zoneOf(pfn);
+    if (zone >= 0 && getPageblockMt(pfn) == MIGRATE_ISOLATE) unchecked(counted[zone]++);
+  }
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    if (unchecked(counted[z]) != unchecked(zoneNrIsolatePageblock[z])) {
+      return "isolation: zone " + z.toString() + " has " + unchecked(counted[z]).toString() +
+        " isolated pageblocks, nr_isolate_pageblock says " + unchecked(zoneNrIsolatePageblock[z]).toString();
+    }
+  }
+  return "";
+}
 
 /**
  * has_unmovable_pages(): the first pfn in [startPfn, endPfn) (one pageblock) that
@@ -67,7 +102,14 @@ function setMigratetypeIsolate(pbPfn: i32, mt: i32): i32 {
   // 6.18 set_pageblock_isolate(): the isolate bit sits beside the type bits.
   if (kernelProfile == KERNEL_6_18) saveIsolatedMt(pbPfn, getPageblockMt(pbPfn));
   moveFreepagesBlockIsolate(pbPfn, MIGRATE_ISOLATE);
+  countIsolated(pbPfn, 1);
   return 0;
+}
+
+/** nr_isolate_pageblock of the pageblock's zone, moved by `delta`. */
+function countIsolated(pbPfn: i32, delta: i32): void {
+  const zone = zoneOf(pbPfn);
+  if (zone >= 0) unchecked(zoneNrIsolatePageblock[zone] += delta);
 }
 
 /**
@@ -84,6 +126,7 @@ function straddlesBoundary(boundaryPfn: i32): bool {
 /** unset_migratetype_isolate(): gives the pageblock back as `mt`. */
 function unsetMigratetypeIsolate(pbPfn: i32, mt: i32): void {
   if (getPageblockMt(pbPfn) != MIGRATE_ISOLATE) return;
+  countIsolated(pbPfn, -1);
   // 6.18 unset_migratetype_isolate(): clearing the bit leaves the type it hid.
   if (kernelProfile == KERNEL_6_18) mt = savedIsolateMt(pbPfn);
   // A free pageblock-sized block whose buddy is free outside isolation could not

@@ -25,7 +25,18 @@
 //                                                       the heads are KIND_PCP in memmap.ts)
 //
 // Under the "6.1" profile the lists follow 6.1's rules instead (see the section
-// "6.1's rules" below): a fixed high, free_factor, no decay.
+// "6.1's rules" below): a fixed high, free_factor, no decay, and a drained block
+// goes to the migratetype cached in its page, not to its pageblock's type:
+//
+//   pcpCachedMt[pfn]   u8 per page, read for pcp heads only (6.1's page->index,
+//                      set_pcppage_migratetype()): the pageblock's type when the
+//                      block was freed (free_unref_page_prepare(): CMA and
+//                      HighAtomic too, though they sit on the movable list), or
+//                      the free list a refill took it from (__rmqueue_smallest()).
+//   zoneNrIsolatePageblock[zone] (isolation.ts): when non-zero, a drain re-reads
+//                      the pageblock's type instead (has_isolate_pageblock()).
+//
+// 6.12 (and 6.18) cache nothing: a drained block goes to its pageblock's type.
 //
 // The CPU an operation runs on is `thisCpu` (set by the engine's entry points;
 // CPU 0 unless a caller names another). The vmstat worker's decay_pcp_high()
@@ -46,11 +57,14 @@ import { countEvent } from "./vmevents.ts";
 import { zoneManagedPages, zoneOf, zonePopulated, zoneWatermark } from "./zone.ts";
 import { WMARK_LOW } from "./abi.ts";
 import { dataPointer } from "./target.ts";
+import { fnvMix } from "./fnv.ts";
 import { rmqueueBuddy } from "./highatomic.ts";
 import { wakeupKswapd } from "./kswapd.ts";
 import { zoneBoostedFlag } from "./watermark-boost.ts";
-import { KERNEL_6_1 } from "./abi.ts";
+import { KERNEL_6_1, MIGRATE_CMA } from "./abi.ts";
 import { kernelProfile } from "./profile.ts";
+import { hasIsolatePageblock } from "./isolation.ts";
+import { nrPages } from "./memmap.ts";
 
 // ---- base constants -----------------------------------------------------------------------
 /** PAGE_ALLOC_COSTLY_ORDER */
@@ -125,6 +139,28 @@ let pcpStateBase: usize = 0;
 /** Pages rmqueue_bulk() moved onto pcp lists (mm_page_alloc_zone_locked percpu_refill=1), and pages free_pcppages_bulk() returned (mm_page_pcpu_drain). */
 export let pcpRefillPages: f64 = 0;
 export let pcpDrainPages: f64 = 0;
+/** 6.1: the migratetype cached in each pcp head (see the file comment); sized at boot under that profile. */
+export let pcpCachedMt: Uint8Array = new Uint8Array(0);
+
+/** set_pcppage_migratetype() (6.1). */
+// @ts-ignore: decorator
+@inline function setPcppageMigratetype(pfn: i32, mt: i32): void {
+  if (pfn < pcpCachedMt.length) unchecked(pcpCachedMt[pfn] = u8(mt));
+}
+
+/** get_pcppage_migratetype() (6.1). */
+// @ts-ignore: decorator
+@inline export function getPcppageMigratetype(pfn: i32): i32 {
+  return pfn < pcpCachedMt.length ? i32(unchecked(pcpCachedMt[pfn])) : getPageblockMt(pfn);
+}
+
+/** The state hash `h` with the 6.1 cached type of every pcp block mixed in, list by list. */
+export function pcpHashCachedMt(h: i32): i32 {
+  for (let li = 0; li < pcpHead.length; li++) {
+    for (let pfn = unchecked(pcpHead[li]); pfn != NONE; pfn = link0(pfn)) h = fnvMix(h, getPcppageMigratetype(pfn));
+  }
+  return h;
+}
 
 /** Resets to one CPU with pcp lists on (engine init). */
 export function pcpReset(): void {
@@ -317,6 +353,7 @@ export function zoneSetPagesetHighAndBatch(zone: i32): void {
 
 /** setup_per_zone_wmarks() → zone_pcp_update(zone, 0) for every populated zone (boot). */
 export function pcpBoot(): void {
+  if (kernelProfile == KERNEL_6_1 && pcpCachedMt.length != nrPages) pcpCachedMt = new Uint8Array(nrPages);
   for (let z = 0; z < MAX_NR_ZONES; z++) {
     if (zonePopulated(z)) zoneSetPagesetHighAndBatch(z);
   }
@@ -340,10 +377,13 @@ export function setPercpuPagelistHighFraction(v: i32): bool {
 /**
  * free_pcppages_bulk(): returns `count` pages of CPU `cpu`'s pagesets in
  * `zone` to the buddy lists, round-robin over the lists starting at `pindex`,
- * oldest (tail) blocks first, each to its pageblock's current type.
+ * oldest (tail) blocks first, each to its pageblock's current type (6.1: to
+ * its cached type while the zone has no isolated pageblock).
  */
 function freePcppagesBulk(zone: i32, cpu: i32, count: i32, pindex: i32): void {
   const p = pcpIndex(cpu, zone);
+  // 6.1 reads has_isolate_pageblock() once, under the zone lock, before draining.
+  const cached = kernelProfile == KERNEL_6_1 && !hasIsolatePageblock(zone);
   let pcpCount = field(p, PCP_COUNT);
   if (count > pcpCount) count = pcpCount;
   pindex = pindex - 1;
@@ -357,7 +397,7 @@ function freePcppagesBulk(zone: i32, cpu: i32, count: i32, pindex: i32): void {
     const nr = 1 << order;
     do {
       const pfn = unchecked(pcpTail[li]);
-      const mt = getPageblockMt(pfn);
+      const mt = cached ? getPcppageMigratetype(pfn) : getPageblockMt(pfn);
       listDel(li, pfn);
       count -= nr;
       pcpCount -= nr;
@@ -527,6 +567,8 @@ export function freeUnrefPage(pfn: i32, order: i32): void {
     return;
   }
   let mt = getPageblockMt(pfn);
+  // 6.1 free_unref_page_prepare(): set_pcppage_migratetype(page, the pageblock's type).
+  if (kernelProfile == KERNEL_6_1) setPcppageMigratetype(pfn, mt);
   if (mt >= MIGRATE_PCPTYPES) {
     if (mt == MIGRATE_ISOLATE) {
       freeBlock(pfn, order, false);
@@ -578,6 +620,10 @@ function rmqueueBulk(zone: i32, order: i32, count: i32, li: i32, mt: i32, allocF
     const pfn = rmqueue(zone, order, mt, allocFlags);
     if (pfn == NONE) break;
     listAdd(li, pfn, order, mt, true);
+    // 6.1 __rmqueue_smallest(): the type of the free list it came off, CMA's for a
+    // CMA pageblock's block (only the CMA lists hold those), else the request's
+    // (a stolen fallback block was moved to the request's list first).
+    if (kernelProfile == KERNEL_6_1) setPcppageMigratetype(pfn, getPageblockMt(pfn) == MIGRATE_CMA ? MIGRATE_CMA : mt);
   }
   pcpRefillPages += f64(i << order); // one mm_page_alloc_zone_locked(percpu_refill=1) a block
   return i;

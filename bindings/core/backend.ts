@@ -43,7 +43,7 @@ export interface EngineInstance {
    * A live view of an engine buffer: on WASM built from `pointer()` into linear
    * memory, on the portable build the array itself. Valid until the next engine call.
    */
-  bufferView<T extends Int32Array | Uint32Array>(
+  bufferView<T extends Int32Array | Uint32Array | Uint8Array | Float64Array>(
     ctor: TypedArrayCtor<T>,
     pointer: () => number,
     array: () => T,

@@ -641,13 +641,17 @@ function isWord(bytes: Uint8Array, from: number, to: number, word: Uint8Array): 
   return true;
 }
 
+// The hot kinds have the values of the engine's TRACE_* (assembly/abi.ts: its
+// scanner, assembly/trace-scan.ts, reads them too; a test holds them equal).
+// They are spelled out here so that the reader thread, which imports this
+// module, does not load the whole library for five numbers.
 /** @internal */
 export const FAST_ALLOC = 1;
 /** @internal */
 export const FAST_FREE = 2;
 /** @internal */
 export const FAST_BATCHED = 3;
-/** @internal */
+/** @internal An event the Lab does not read (only scanKmemLine() says so). */
 export const FAST_SKIP = 4;
 /** @internal */
 export const FAST_ZONE_LOCKED = 5;
@@ -714,6 +718,7 @@ const FAST_KEYS = [
 
 /** Latin-1 text of bytes[from, to) (ASCII here: the scanner refuses other bytes). */
 const latin1 = latin1Text;
+export { latin1Text };
 
 /**
  * Reads the line bytes[from, to) (without its line end) if it is a hot or
@@ -755,27 +760,19 @@ export function scanKmemLine(bytes: Uint8Array, from: number, to: number, out: K
   }
 }
 
-// Byte classes of the scanner: token bytes, the blank that ends a token, `[`
-// (which may start `[LOST `), and bytes that send the line to the general
-// parser (other whitespace and control bytes, DEL, non-ASCII).
-const C_TOKEN = 0;
-const C_BLANK = 1;
-const C_BRACKET = 2;
-const C_OTHER = 3;
-const BYTE_CLASS = Uint8Array.from({ length: 256 }, (_, c) =>
-  c === CH_SPACE ? C_BLANK : c === CH_BRACKET ? C_BRACKET : c > CH_SPACE && c < 127 ? C_TOKEN : C_OTHER,
-);
+// The scanner's byte classes: token bytes (printable ASCII but `[`), the blank
+// that ends a token, `[` (which may start `[LOST `), and bytes that send the
+// line to the general parser (other whitespace and control bytes, DEL, non-ASCII).
 
 /** The end of the token starting at `i` (a blank or `to`), or -1 when the line needs the general parser. */
 function tokenEnd(bytes: Uint8Array, i: number, to: number): number {
-  for (;;) {
-    while (i < to && BYTE_CLASS[bytes[i]!] === C_TOKEN) i++;
-    if (i >= to) return to;
-    const cls = BYTE_CLASS[bytes[i]!];
-    if (cls === C_BLANK) return i;
-    if (cls !== C_BRACKET || isLost(bytes, i, to)) return -1;
-    i++;
+  for (; i < to; i++) {
+    const c = bytes[i]!;
+    if (c > CH_SPACE && c < 127 && c !== CH_BRACKET) continue;
+    if (c === CH_SPACE) return i;
+    if (c !== CH_BRACKET || isLost(bytes, i, to)) return -1;
   }
+  return to;
 }
 
 /** The fields after the event name: ` page=… pfn=… order=…[ migratetype=… gfp_flags=…]`, exactly. */

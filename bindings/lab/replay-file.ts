@@ -49,21 +49,37 @@ interface ScanReader {
 }
 
 /**
- * Starts the worker that reads and scans `path`; waits for it to open the
- * file (an open error, or a binary file, is its DmaSimError, thrown here).
- * null when no worker thread can start here: the caller reads the file itself.
+ * Reader threads that finished a file cleanly, kept for the next replay (unref'd:
+ * an idle one does not keep the process alive). A thread that failed, or was
+ * stopped in the middle of a file, is terminated instead.
  */
-async function openScanWorker(path: string, name: string): Promise<ScanReader | null> {
-  let worker: import("node:worker_threads").Worker;
-  const inFlight = new SharedArrayBuffer(4);
-  const counter = new Int32Array(inFlight);
+const idleReaders: import("node:worker_threads").Worker[] = [];
+
+/** An idle reader thread, or a new one; null when no worker thread can start here. */
+async function takeReader(): Promise<import("node:worker_threads").Worker | null> {
+  const idle = idleReaders.pop();
+  if (idle !== undefined) {
+    idle.ref();
+    return idle;
+  }
   try {
     const { Worker } = await import("node:worker_threads");
-    const request: ScanRequest = { path, inFlight };
-    worker = new Worker(new URL("./trace-scan-worker.js", import.meta.url), { workerData: request });
+    return new Worker(new URL("./trace-scan-worker.js", import.meta.url));
   } catch {
     return null;
   }
+}
+
+/**
+ * Hands `path` to a reader thread that reads and scans it; waits for it to open
+ * the file (an open error, or a binary file, is its DmaSimError, thrown here).
+ * null when no worker thread can start here: the caller reads the file itself.
+ */
+async function openScanWorker(path: string, name: string): Promise<ScanReader | null> {
+  const worker = await takeReader();
+  if (worker === null) return null;
+  const inFlight = new SharedArrayBuffer(4);
+  const counter = new Int32Array(inFlight);
   const queue: ScanMessage[] = [];
   let failure: Error | null = null;
   let exited = false;
@@ -73,18 +89,41 @@ async function openScanWorker(path: string, name: string): Promise<ScanReader | 
     wake = null;
     w?.();
   };
-  worker.on("message", (m: ScanMessage) => {
+  const onMessage = (m: ScanMessage): void => {
     queue.push(m);
     signal();
-  });
-  worker.on("error", (e: Error) => {
+  };
+  const onError = (e: Error): void => {
     failure = e;
     signal();
-  });
-  worker.on("exit", () => {
+  };
+  const onExit = (): void => {
     exited = true;
     signal();
-  });
+  };
+  worker.on("message", onMessage);
+  worker.on("error", onError);
+  worker.on("exit", onExit);
+  const detach = (): void => {
+    worker.off("message", onMessage);
+    worker.off("error", onError);
+    worker.off("exit", onExit);
+  };
+  /** Done with the thread: back to the idle ones after a clean end, else terminated. */
+  let released = false;
+  const release = async (reusable: boolean): Promise<void> => {
+    if (released) return;
+    released = true;
+    detach();
+    if (reusable && !exited && failure === null) {
+      worker.unref();
+      idleReaders.push(worker);
+    } else if (!exited) {
+      await worker.terminate();
+    }
+  };
+  const request: ScanRequest = { path, inFlight };
+  worker.postMessage(request);
   const next = async (): Promise<ScanMessage | null> => {
     for (;;) {
       const m = queue.shift();
@@ -101,15 +140,22 @@ async function openScanWorker(path: string, name: string): Promise<ScanReader | 
     first = await next();
   } catch {
     // The worker did not start (its module could not load): read in this thread.
-    await worker.terminate();
+    await release(false);
     return null;
   }
-  if (first === null) return null;
+  if (first === null) {
+    await release(false);
+    return null;
+  }
   if (first.kind === "error") {
-    await worker.terminate();
+    // The thread is fine (the file was not): it may serve the next replay.
+    await release(true);
     throw thrown(first);
   }
-  if (first.kind !== "open") throw new Error(`replay: the trace reader began with ${first.kind}`);
+  if (first.kind !== "open") {
+    await release(false);
+    throw new Error(`replay: the trace reader began with ${first.kind}`);
+  }
   let bytesRead = 0;
   async function* batches(): AsyncGenerator<ScanBatch> {
     for (;;) {
@@ -117,9 +163,13 @@ async function openScanWorker(path: string, name: string): Promise<ScanReader | 
       if (m === null) throw new Error("replay: the trace reader stopped before the end of the file");
       if (m.kind === "end") {
         bytesRead = m.bytesRead;
+        await release(true);
         return;
       }
-      if (m.kind === "error") throw thrown(m);
+      if (m.kind === "error") {
+        await release(true);
+        throw thrown(m);
+      }
       if (m.kind !== "batch") continue;
       // Taken: the worker may read on.
       Atomics.sub(counter, 0, 1);
@@ -133,8 +183,7 @@ async function openScanWorker(path: string, name: string): Promise<ScanReader | 
     totalBytes: first.totalBytes,
     batches: batches(),
     bytesRead: () => bytesRead,
-    close: async () => {
-      if (!exited) await worker.terminate();
-    },
+    // Stopped before the end (or after it: then release() did its work already).
+    close: () => release(false),
   };
 }

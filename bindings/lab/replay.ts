@@ -19,7 +19,7 @@
  *   1 movable, 2 reclaimable; 3+ are not requestable and the line is skipped).
  *   GFP_DMA / GFP_DMA32 ask for that zone when the machine has it (else Normal,
  *   counted as zoneFallbacks); GFP_ATOMIC and __GFP_HIGH get their reserve rights.
- *   Movable blocks are held through their owner (MovablePage), so a free still
+ *   Movable blocks are held through their owner (the engine's owner id), so a free still
  *   reaches the page after CMA has migrated it. A failed allocation in the trace
  *   (`page=(null)`) is replayed too; if the simulation satisfies it the block is
  *   freed at once, since the traced workload never held it. Outcomes are counted
@@ -85,7 +85,6 @@ import {
   GIB,
   MIB,
   type Migratetype,
-  type MovablePage,
   type System,
   type SystemStats,
   type SystemOptions,
@@ -294,15 +293,19 @@ type Counter = (typeof REPLAY_COUNTERS)[number];
 /** 2^k for every order a trace may print. */
 const POW2 = Float64Array.from({ length: MAX_ORDER_TEXT + 1 }, (_, k) => 2 ** k);
 
+/** `pfn` rounded down to a multiple of 2^k: with 32-bit integer shifts below 2^31 (a double `%` is a call to fmod). */
+function alignDown(pfn: number, k: number): number {
+  return pfn < 0x80000000 && k < 31 ? (pfn >>> k) << k : pfn - (pfn % POW2[k]!);
+}
+
 // Free event kinds, to tell a page's second report (the companion) from a double free.
 const KIND_FREE = 1;
 const KIND_BATCHED = 2;
 
-/** What a held trace block has beyond its order and simulated pfn (the tables): a movable owner, freed parts. */
+/** What a held trace block has beyond its order, simulated pfn and owner (the tables): its freed parts. */
 interface BlockExtra {
-  handle: MovablePage | null;
   /** Parts freed so far (split blocks): first trace pfn → order and the kinds that reported it. */
-  pieces: Map<number, { order: number; kinds: number }> | null;
+  pieces: Map<number, { order: number; kinds: number }>;
   piecePages: number;
 }
 
@@ -320,6 +323,10 @@ interface GfpInfo {
   zone: ZoneName | undefined;
   high: boolean;
   atomic: boolean;
+  /** allocPages()'s flags on this machine (null: none), once worked out (allocFlags()). */
+  flags?: AllocFlags | null;
+  /** The zone asked for is not in the machine (counted as zoneFallbacks at each request). */
+  zoneMissing?: boolean;
 }
 
 /** Recent frees kept for companion matching (a list of pages is freed between the two reports): 64Ki to 128Ki. */
@@ -341,9 +348,12 @@ class TraceReplayer implements Replayer {
   private readonly scan = new KmemScan();
   private readonly lineBytes = new LineBytes();
   // The trace blocks held, by first trace pfn: order + 1 (0: none), the
-  // simulated block's first pfn + 1 (0: none), and the rarer extras.
+  // simulated block's first pfn + 1 (0: none), the owner id + 1 of a movable
+  // one (0: none; the owner follows the block when migration moves it: the
+  // engine's ownerPfn()), and the rarer extras.
   private readonly heads = new PfnTable();
   private readonly sims = new PfnTable();
+  private readonly owners = new PfnTable();
   private readonly extras = new Map<number, BlockExtra>();
   private liveBlocks = 0;
   /** Live blocks per order, and the highest order with one: how far up the containment searches look. */
@@ -361,6 +371,8 @@ class TraceReplayer implements Replayer {
   /** pendTotal at the last cma_alloc_start, or -1. */
   private cmaStartMark = -1;
   private readonly gfpCache = new Map<string, GfpInfo | null>();
+  /** What each gfp_flags text the reader thread sent asks for, by its id (ScanBatch.gfpIds). */
+  private readonly gfpById: (GfpInfo | null)[] = [];
   private readonly zonesPresent: Set<string>;
   private readonly extfragAtStart: number;
   /** The compaction counters at the start (the simulation's are counted over the replay). */
@@ -369,6 +381,8 @@ class TraceReplayer implements Replayer {
   private readonly pcpAtStart: { refillPages: number; drainPages: number };
   /** The first event's timestamp (s): the replay's clock is the trace's, from there. */
   private t0: number | null = null;
+  /** The last clock target (ms): the simulated time is at least this. */
+  private clockTarget = -1;
 
   private readonly samples: MetricsSample[] = [];
   private sampleEvery: number;
@@ -419,25 +433,28 @@ class TraceReplayer implements Replayer {
   }
 
   /**
-   * feed() of a line the worker's scanner read (trace-scan.ts): its kind
-   * (FAST_*; 0 for a line left to the general parser, then `line` is its
-   * text), numbers and gfp flags.
+   * feed() of a batch of lines the worker's scanner read (trace-scan.ts): per
+   * line its kind (FAST_*; 0 for a line left to the general parser, whose text
+   * is next in `texts`), numbers and gfp flags id.
    * @internal
    */
-  feedScanned(
-    kind: number,
-    pfn: number,
-    order: number,
-    migratetype: number,
-    timestamp: number,
-    gfpFlags: string | undefined,
-    line: string | undefined,
-    percpuRefill = false,
-  ): void {
+  feedBatch(batch: ScanBatch): void {
     this.live();
-    if (kind === 0) this.feedGeneral(line!);
-    else if (kind === FAST_SKIP) this.skip("other event");
-    else this.applyKmem(kind, pfn, order, migratetype, timestamp, gfpFlags, percpuRefill);
+    for (const text of batch.newGfp) this.gfpById.push(this.gfp(text));
+    const { count, kinds, numbers, gfpIds, texts } = batch;
+    let k = 0;
+    for (let i = 0; i < count; i++) {
+      const kind = kinds[i]!;
+      if (kind === 0) {
+        this.feedGeneral(texts[k++]!);
+      } else if (kind === FAST_SKIP) {
+        this.skip("other event");
+      } else {
+        const j = 4 * i;
+        const gfp = kind === FAST_ALLOC ? this.gfpById[gfpIds[i]!]! : null;
+        this.applyKmem(kind, numbers[j]!, numbers[j + 1]!, numbers[j + 2]!, numbers[j + 3]!, gfp, gfpIds[i] === 1);
+      }
+    }
   }
 
   /** Replays a line the fast scanner reads; false when it needs the general parser. */
@@ -453,7 +470,7 @@ class TraceReplayer implements Replayer {
         scan.order,
         scan.migratetype,
         scan.timestamp,
-        kind === FAST_ALLOC ? kmemGfpFlags(bytes, scan) : undefined,
+        kind === FAST_ALLOC ? this.gfp(kmemGfpFlags(bytes, scan)) : null,
         scan.percpuRefill,
       );
     return true;
@@ -492,18 +509,18 @@ class TraceReplayer implements Replayer {
     this.count(ev.name, this.replay(ev));
   }
 
-  /** apply() for a line scanKmemLine() read (timestamp -1: none). */
+  /** apply() for a line scanKmemLine() read (timestamp -1: none; percpuRefill: FAST_ZONE_LOCKED only). */
   private applyKmem(
     kind: number,
     pfn: number,
     order: number,
     migratetype: number,
     timestamp: number,
-    gfpFlags: string | undefined,
+    gfp: GfpInfo | null,
     percpuRefill: boolean,
   ): void {
     if (timestamp >= 0) this.clock(timestamp);
-    if (kind === FAST_ALLOC) this.count("mm_page_alloc", this.alloc(pfn, order, migratetype, gfpFlags));
+    if (kind === FAST_ALLOC) this.count("mm_page_alloc", this.alloc(pfn, order, migratetype, gfp));
     else if (kind === FAST_FREE) this.count("mm_page_free", this.free(pfn, order, KIND_FREE));
     else if (kind === FAST_BATCHED) this.count("mm_page_free_batched", this.free(pfn, undefined, KIND_BATCHED));
     else if (kind === FAST_ZONE_LOCKED)
@@ -537,7 +554,7 @@ class TraceReplayer implements Replayer {
     switch (ev.name) {
       case "mm_page_alloc":
         if (ev.order === undefined || ev.migratetype === undefined) return "malformed: missing order";
-        return this.alloc(ev.pfn, ev.order, ev.migratetype, ev.raw.gfp_flags);
+        return this.alloc(ev.pfn, ev.order, ev.migratetype, this.gfp(ev.raw.gfp_flags));
       case "mm_page_free":
       case "mm_page_free_direct":
         return this.free(ev.pfn, ev.order, KIND_FREE);
@@ -572,6 +589,9 @@ class TraceReplayer implements Replayer {
   private clock(timestamp: number): void {
     this.t0 ??= timestamp;
     const target = Math.floor((timestamp - this.t0) * 1000);
+    // Time only moves forward: a target not past the last one is reached already.
+    if (target <= this.clockTarget) return;
+    this.clockTarget = target;
     const now = this.sys.timeMs;
     if (target > now) this.sys.advanceTime(target - now);
   }
@@ -635,21 +655,15 @@ class TraceReplayer implements Replayer {
 
   // ---- the page allocator ---------------------------------------------------------------------
 
-  private alloc(
-    tracePfn: number | null,
-    order: number,
-    migratetype: number,
-    gfpFlags: string | undefined,
-  ): string | null {
+  private alloc(tracePfn: number | null, order: number, migratetype: number, gfp: GfpInfo | null): string | null {
     if (tracePfn !== null) this.forgetStale(tracePfn, order);
-    const gfp = this.gfp(gfpFlags);
     const mt = gfp?.migratetype ?? NUMBERED_MIGRATETYPES[migratetype] ?? null;
     let why: string | null = null;
     if (order > this.sys.maxOrder) why = "mm_page_alloc: order above the machine's MAX_PAGE_ORDER";
     else if (mt === null) why = "mm_page_alloc: migratetype not requestable";
     if (why !== null) {
       // Not replayed, but its frees are expected: remember the trace block.
-      if (tracePfn !== null) this.addBlock(tracePfn, order, -1, null);
+      if (tracePfn !== null) this.addBlock(tracePfn, order, -1, -1);
       return why;
     }
     const flags = gfp === null ? null : this.allocFlags(gfp);
@@ -658,23 +672,28 @@ class TraceReplayer implements Replayer {
     const simOk = simPfn !== null;
     const c = this.c;
     c.allocs++;
-    c[traceOk ? "traceSucceeded" : "traceFailed"]++;
-    c[simOk ? "simSucceeded" : "simFailed"]++;
+    if (traceOk) c.traceSucceeded++;
+    else c.traceFailed++;
+    if (simOk) c.simSucceeded++;
+    else c.simFailed++;
     if (traceOk === simOk) c.agreed++;
-    else c[traceOk ? "simOnlyFailed" : "simOnlySucceeded"]++;
+    else if (traceOk) c.simOnlyFailed++;
+    else c.simOnlySucceeded++;
     if (!traceOk) {
       if (simOk) this.sys.freePages(simPfn, order);
       return null;
     }
-    const handle = simOk && mt === "movable" ? this.sys.ownerOf(simPfn) : null;
-    this.addBlock(tracePfn, order, simPfn ?? -1, handle);
+    // A movable block is held through its owner (as a MovablePage would hold it).
+    const owner = simOk && mt === "movable" ? this.sys.engine.ownerOf(simPfn) : -1;
+    this.addBlock(tracePfn, order, simPfn ?? -1, owner);
     return null;
   }
 
-  private addBlock(tracePfn: number, order: number, simPfn: number, handle: MovablePage | null): void {
+  /** Holds a trace block: its simulated block at `simPfn` (-1: none), owned by `owner` (-1: none). */
+  private addBlock(tracePfn: number, order: number, simPfn: number, owner: number): void {
     this.heads.set(tracePfn, order + 1);
     this.sims.set(tracePfn, simPfn + 1);
-    if (handle !== null) this.extras.set(tracePfn, { handle, pieces: null, piecePages: 0 });
+    this.owners.set(tracePfn, owner + 1);
     this.liveBlocks++;
     this.liveByOrder[order]!++;
     if (order > this.topLiveOrder) this.topLiveOrder = order;
@@ -692,7 +711,13 @@ class TraceReplayer implements Replayer {
 
   /** Whether the simulation holds the trace block at `tracePfn`. */
   private simulated(tracePfn: number): boolean {
-    return this.sims.get(tracePfn) !== 0 || (this.extra(tracePfn)?.handle ?? null) !== null;
+    return this.sims.get(tracePfn) !== 0 || this.owners.get(tracePfn) !== 0;
+  }
+
+  /** The simulated block's first pfn now (after any migration), or -1. */
+  private simPfnNow(tracePfn: number): number {
+    const owner = this.owners.get(tracePfn) - 1;
+    return owner >= 0 ? this.sys.engine.ownerPfn(owner) : this.sims.get(tracePfn) - 1;
   }
 
   /** Frees blocks the trace evidently freed without our seeing it: any held block overlapping [pfn, pfn + 2^order). */
@@ -700,7 +725,7 @@ class TraceReplayer implements Replayer {
     const heads = this.heads;
     if (heads.get(pfn) !== 0) this.dropBlock(pfn, "remapped");
     for (let k = 1; k <= this.topLiveOrder; k++) {
-      const head = pfn - (pfn % POW2[k]!);
+      const head = alignDown(pfn, k);
       if (head === pfn) continue;
       const headOrder = heads.get(head) - 1;
       if (headOrder < 0 || head + POW2[headOrder]! <= pfn) continue;
@@ -716,16 +741,15 @@ class TraceReplayer implements Replayer {
   /** Removes a trace block and frees its simulated block, counting it as `counter`. */
   private dropBlock(tracePfn: number, counter: Counter): void {
     const order = this.blockOrder(tracePfn);
-    const simPfn = this.sims.get(tracePfn) - 1;
-    const extra = this.extra(tracePfn);
+    const simPfn = this.simPfnNow(tracePfn);
     this.heads.set(tracePfn, 0);
     this.sims.set(tracePfn, 0);
-    if (extra !== undefined) this.extras.delete(tracePfn);
+    this.owners.set(tracePfn, 0);
+    if (this.extra(tracePfn) !== undefined) this.extras.delete(tracePfn);
     this.liveBlocks--;
     this.liveByOrder[order]!--;
     while (this.topLiveOrder > 0 && this.liveByOrder[this.topLiveOrder] === 0) this.topLiveOrder--;
-    if (extra?.handle) extra.handle.free();
-    else if (simPfn >= 0) this.sys.freePages(simPfn, order);
+    if (simPfn >= 0) this.sys.freePages(simPfn, order);
     this.c[counter]++;
   }
 
@@ -739,7 +763,7 @@ class TraceReplayer implements Replayer {
   /** The held block containing `pfn` (not as its first page), or null. */
   private containing(pfn: number): number | null {
     for (let k = 1; k <= this.topLiveOrder; k++) {
-      const head = pfn - (pfn % POW2[k]!);
+      const head = alignDown(pfn, k);
       if (head === pfn) continue;
       const headOrder = this.heads.get(head) - 1;
       if (headOrder >= 0 && head + POW2[headOrder]! > pfn) return head;
@@ -787,10 +811,9 @@ class TraceReplayer implements Replayer {
   private freePiece(head: number, pfn: number, order: number, kind: number): void {
     let extra = this.extra(head);
     if (extra === undefined) {
-      extra = { handle: null, pieces: null, piecePages: 0 };
+      extra = { pieces: new Map(), piecePages: 0 };
       this.extras.set(head, extra);
     }
-    extra.pieces ??= new Map();
     const piece = extra.pieces.get(pfn);
     if (piece) {
       if ((piece.kinds & kind) === 0) {
@@ -841,17 +864,22 @@ class TraceReplayer implements Replayer {
   }
 
   private allocFlags(g: GfpInfo): AllocFlags | null {
-    let zone = g.zone;
-    if (zone !== undefined && !this.zonesPresent.has(zone)) {
-      this.c.zoneFallbacks++;
-      zone = undefined;
+    if (g.flags === undefined) {
+      // Worked out once per gfp text (the cache is this replayer's, as is the machine).
+      let zone = g.zone;
+      g.zoneMissing = zone !== undefined && !this.zonesPresent.has(zone);
+      if (g.zoneMissing) zone = undefined;
+      let flags: AllocFlags | null = null;
+      if (zone !== undefined || g.high || g.atomic) {
+        flags = {};
+        if (zone !== undefined) flags.zone = zone;
+        if (g.high) flags.high = true;
+        if (g.atomic) flags.atomic = true;
+      }
+      g.flags = flags;
     }
-    if (zone === undefined && !g.high && !g.atomic) return null;
-    const flags: AllocFlags = {};
-    if (zone !== undefined) flags.zone = zone;
-    if (g.high) flags.high = true;
-    if (g.atomic) flags.atomic = true;
-    return flags;
+    if (g.zoneMissing) this.c.zoneFallbacks++;
+    return g.flags;
   }
 
   // ---- CMA ----------------------------------------------------------------------------------------
@@ -991,10 +1019,8 @@ class TraceReplayer implements Replayer {
   lookup(tracePfn: number): ReplayMapping | null {
     const order = this.blockOrder(tracePfn);
     if (order < 0) return null;
-    const handle = this.extra(tracePfn)?.handle ?? null;
-    const sim = this.sims.get(tracePfn) - 1;
-    const simPfn = handle ? handle.pfn : sim >= 0 ? sim : null;
-    return { simPfn, order, movable: handle !== null };
+    const simPfn = this.simPfnNow(tracePfn);
+    return { simPfn: simPfn >= 0 ? simPfn : null, order, movable: this.owners.get(tracePfn) !== 0 };
   }
 
   lookupCma(tracePfn: number): { simPfn: number | null; count: number; area: string | null } | null {
@@ -1245,25 +1271,8 @@ export async function replayTraceSource(
   };
   try {
     if (!("chunks" in source)) {
-      const gfp: string[] = [];
       for await (const b of source.batches) {
-        for (const text of b.newGfp) gfp.push(text);
-        const { kinds, numbers, gfpIds, texts } = b;
-        let k = 0;
-        for (let i = 0; i < kinds.length; i++) {
-          const kind = kinds[i]!;
-          const j = 4 * i;
-          replayer.feedScanned(
-            kind,
-            numbers[j]!,
-            numbers[j + 1]!,
-            numbers[j + 2]!,
-            numbers[j + 3]!,
-            kind === FAST_ALLOC ? gfp[gfpIds[i]!] : undefined,
-            kind === 0 ? texts[k++] : undefined,
-            kind === FAST_ZONE_LOCKED && gfpIds[i] === 1,
-          );
-        }
+        replayer.feedBatch(b);
         chunkDone(b.bytesRead);
       }
     } else {

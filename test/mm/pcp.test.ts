@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createSystem, type System } from "dmasim";
+import { createSystem, setPageblockMigratetype, type System } from "dmasim";
 import { BACKENDS, dmaSimErrorOf, expectUntouched, internals, onBoth } from "../helpers.ts";
 
 // Per-cpu page lists, Linux 6.12 mm/page_alloc.c. Every expected value below is
@@ -449,6 +449,79 @@ describe('the "6.1" profile: 6.1\'s per-cpu list rules', () => {
     expect(r.count).toBe(540);
     expect(r.traffic).toEqual({ refillPages: 1005, drainPages: 465 });
     expect(r.free).toBe(TOTAL - 1005 + 465);
+  });
+
+  describe("a drain returns each block to the migratetype cached in its page", () => {
+    // 6.1 free_unref_page_prepare() caches the pageblock's type in the page
+    // (set_pcppage_migratetype()), as __rmqueue_smallest() caches the list a refill
+    // took it from; free_pcppages_bulk() frees each block to get_pcppage_migratetype(),
+    // unless the zone has isolated pageblocks (has_isolate_pageblock(zone)): then to
+    // get_pageblock_migratetype(). Derived by hand on the default machine:
+    //   allocPages(0, movable): the refill takes batch 15 pages, pfns 0..14, from the
+    //     order-10 block at 0 (cached MOVABLE), hands out 0; its splits leave 15 (o0),
+    //     16 (o4), 32 (o5), 64 (o6), 128 (o7), 256 (o8) free in pageblock 0, 512 (o9)
+    //     in pageblock 1. Freeing 0 caches MOVABLE (its pageblock's type) and puts it
+    //     at the list's head: 0, 1, ..., 14; count 15 < high 640, nothing drains.
+    //   The pageblock [0, 512) is claimed for unmovable (steal_suitable_fallback()'s
+    //     set_pageblock_migratetype() + move_freepages_block()): its buddy pages move to
+    //     the unmovable lists; the pcp pages stay where they are.
+    //   drain_pages_zone(): free_pcppages_bulk(15, pindex 0) takes the movable order-0
+    //     list from its tail: 14 (+15 → 14/o1), 13, 12 (+13, +14 → 12/o2), 11, 10, 9,
+    //     8 (→ 8/o3), 7 .. 1, then 0: + 1, 2, 4, 8 → 0/o4, + 16, 32, 64, 128, 256 (taken
+    //     off the unmovable lists) → 0/o9, + 512 at order 9 (both pageblock types
+    //     mergeable) → one order-10 block at 0, on the list of the type freed with.
+    const drainAfterClaim = async (isolateElsewhere: boolean) =>
+      onBoth({ kernel: "6.1" }, (sys) => {
+        const pfn = sys.allocPages(0, "movable")!;
+        sys.freePages(pfn);
+        setPageblockMigratetype(sys, 0, "unmovable");
+        // Another pageblock of the zone isolated, with no pcp page in it (the free
+        // order-10 block at 1024 is split at 1536 first): the zone has_isolate_pageblock().
+        if (isolateElsewhere) expect(sys.isolatePageRange(1024, 1536)).toBe(0);
+        const listed = pcp0(sys).count;
+        sys.drainPages();
+        if (isolateElsewhere) sys.undoIsolatePageRange(1024, 1536);
+        const head = sys.pageInfo(0);
+        return {
+          pfn,
+          listed,
+          head: { state: head.state, order: head.order, list: head.migratetype },
+          pageblocks: [sys.pageblockMigratetype(0), sys.pageblockMigratetype(512)],
+          free: sys.stats().nrFreePages,
+        };
+      });
+
+    it("without isolated pageblocks: the cached type (movable), not the pageblock's (unmovable)", async () => {
+      const r = await drainAfterClaim(false);
+      expect(r.pfn).toBe(0);
+      expect(r.listed).toBe(15);
+      expect(r.head).toEqual({ state: "free", order: 10, list: "movable" });
+      expect(r.pageblocks).toEqual(["unmovable", "movable"]);
+      expect(r.free).toBe(TOTAL);
+    });
+
+    it("while the zone has an isolated pageblock: each block's pageblock type (unmovable)", async () => {
+      const r = await drainAfterClaim(true);
+      expect(r.listed).toBe(15);
+      expect(r.head).toEqual({ state: "free", order: 10, list: "unmovable" });
+      expect(r.pageblocks).toEqual(["unmovable", "movable"]);
+      expect(r.free).toBe(TOTAL);
+    });
+
+    it("6.12 drains to the pageblock's type at drain time, isolated pageblocks or not", async () => {
+      const r = await onBoth({}, (sys) => {
+        sys.freePages(sys.allocPages(0, "movable")!);
+        setPageblockMigratetype(sys, 0, "unmovable");
+        sys.drainPages();
+        // 6.12 retypes the buddy's pageblock when merging at pageblock order: 512's becomes unmovable too.
+        return {
+          list: sys.pageInfo(0).migratetype,
+          order: sys.pageInfo(0).order,
+          pb512: sys.pageblockMigratetype(512),
+        };
+      });
+      expect(r).toEqual({ list: "unmovable", order: 10, pb512: "unmovable" });
+    });
   });
 
   it("keeps high fixed on the simulated clock (6.1 has no decay_pcp_high())", async () => {

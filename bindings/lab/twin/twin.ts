@@ -164,6 +164,15 @@ export interface FreeRunResult {
    * cma_release()s given back.
    */
   cma: { allocs: number; failed: number; released: number };
+  /**
+   * The capture's `compact_memory` phases (HARNESS_PHASE compact_start), each
+   * replayed as dmasim's own compactMemory() (the pages it migrates followed
+   * through their owners); migratedAway: pages the kernel's compaction freed
+   * after migrating them elsewhere (an untraced pfn), which the twin keeps as
+   * they were placed by its own compaction; sourceFrees: the frees (drains)
+   * of such pfns, which give nothing back.
+   */
+  compaction: { runs: number; migratedAway: number; sourceFrees: number };
 }
 
 export interface TwinResult {
@@ -399,6 +408,9 @@ function retype(sys: System, ev: Extract<TwinEvent, { kind: "extfrag" }>, mt: Mi
 }
 
 /** Free-run mode's machine: its own choices, kernel pfns mapped to its pfns. */
+/** FreeRunner's map: a kernel pfn whose page the kernel's compaction migrated to an untraced pfn. */
+const MIGRATED_AWAY = -2;
+
 class FreeRunner {
   readonly result: FreeRunResult = {
     allocs: 0,
@@ -408,8 +420,14 @@ class FreeRunner {
     phases: [],
     maxDistance: null,
     cma: { allocs: 0, failed: 0, released: 0 },
+    compaction: { runs: 0, migratedAway: 0, sourceFrees: 0 },
   };
-  /** Kernel pfn → the twin's pfn for the same page, -1 when the kernel's page is free or unmapped. */
+  /** Inside the capture's compact_memory phase: the kernel's frees there are migration sources. */
+  compacting = false;
+  /**
+   * Kernel pfn → the twin's pfn for the same page, -1 when the kernel's page is
+   * free or unmapped, MIGRATED_AWAY when the kernel's compaction moved it off.
+   */
   private readonly map: Int32Array;
 
   constructor(
@@ -450,6 +468,7 @@ class FreeRunner {
         if (t >= 0 && releaseHeldBlock(this.sys, t, 0)) any = true;
       }
       if (any) this.result.frees++;
+      else if (this.map[pfn] === MIGRATED_AWAY) this.result.compaction.sourceFrees++;
       else this.result.unmatchedFrees++;
     }
     this.map.fill(-1, pfn, pfn + n);
@@ -474,26 +493,9 @@ class FreeRunner {
       return;
     }
     // Owners of movable blocks held in the area, which alloc_contig_range() may move.
-    const owned: { owner: number; from: number; pages: number }[] = [];
-    for (let t = area.basePfn; t < area.basePfn + area.count;) {
-      const info = this.sys.pageInfo(t);
-      const pages = info.state === "tail" ? 1 : 2 ** info.order;
-      if (info.state === "allocated" && info.owner !== null) owned.push({ owner: info.owner, from: t, pages });
-      t += pages;
-    }
+    const owned = this.ownedBlocks(area.basePfn, area.basePfn + area.count);
     const got = area.alloc(ev.count, ev.align);
-    const moves = owned
-      .map((o) => ({ ...o, to: ownerPfn(this.sys, o.owner) }))
-      .filter((m) => m.to !== null && m.to !== m.from);
-    if (moves.length > 0) {
-      const kernelOf = new Map<number, number>();
-      for (let k = 0; k < this.map.length; k++) if (this.map[k]! >= 0) kernelOf.set(this.map[k]!, k);
-      for (const m of moves)
-        for (let i = 0; i < m.pages; i++) {
-          const k = kernelOf.get(m.from + i);
-          if (k !== undefined) this.map[k] = m.to! + i;
-        }
-    }
+    this.followMigrations(owned);
     for (let k = ev.pfn; k < ev.pfn + ev.count && k < this.map.length; k++) {
       const t = this.map[k]!;
       if (t >= 0) releaseHeldBlock(this.sys, t, 0);
@@ -504,6 +506,64 @@ class FreeRunner {
       return;
     }
     for (let i = 0; i < ev.count && ev.pfn + i < this.map.length; i++) this.map[ev.pfn + i] = got + i;
+  }
+
+  /** The owned (movable) blocks the twin holds in [startPfn, endPfn), which migration may move. */
+  private ownedBlocks(startPfn: number, endPfn: number): { owner: number; from: number; pages: number }[] {
+    const owned: { owner: number; from: number; pages: number }[] = [];
+    for (let t = startPfn; t < endPfn;) {
+      const info = this.sys.pageInfo(t);
+      const pages = info.state === "tail" ? 1 : 2 ** info.order;
+      if (info.state === "allocated" && info.owner !== null) owned.push({ owner: info.owner, from: t, pages });
+      t += pages;
+    }
+    return owned;
+  }
+
+  /** The kernel pfns mapped onto blocks that migration moved now map where their owners are. */
+  private followMigrations(owned: { owner: number; from: number; pages: number }[]): void {
+    const moves = owned
+      .map((o) => ({ ...o, to: ownerPfn(this.sys, o.owner) }))
+      .filter((m) => m.to !== null && m.to !== m.from);
+    if (moves.length === 0) return;
+    const kernelOf = new Map<number, number>();
+    for (let k = 0; k < this.map.length; k++) if (this.map[k]! >= 0) kernelOf.set(this.map[k]!, k);
+    for (const m of moves)
+      for (let i = 0; i < m.pages; i++) {
+        const k = kernelOf.get(m.from + i);
+        if (k !== undefined) this.map[k] = m.to! + i;
+      }
+  }
+
+  /**
+   * HARNESS_PHASE compact_start: the harness writes /proc/sys/vm/compact_memory;
+   * dmasim runs its own compact_memory (compactMemory(): every zone, sync) on
+   * the twin's pages, following those it migrates. Until compact_end the
+   * kernel's frees are its migration's sources (see migratedAway()).
+   */
+  compactMemory(): void {
+    const owned = this.ownedBlocks(0, this.sys.nrPages);
+    this.sys.compactMemory();
+    this.followMigrations(owned);
+    this.result.compaction.runs++;
+    this.compacting = true;
+  }
+
+  /**
+   * A free inside the kernel's compact_memory phase: the kernel migrated the
+   * page to a free page its scanner took without an event, then freed the
+   * source. The twin's page stands for the migrated data, still in use: it
+   * stays held, and the kernel pfn no longer maps to it (its drain frees
+   * nothing). Pfns the kernel held free (its scanner's unused pages coming
+   * back) map to nothing already.
+   */
+  migratedAway(pfn: number, order: number): void {
+    const n = 2 ** order;
+    for (let i = 0; i < n && pfn + i < this.map.length; i++) {
+      if (this.map[pfn + i]! < 0) continue;
+      this.map[pfn + i] = MIGRATED_AWAY;
+      this.result.compaction.migratedAway++;
+    }
   }
 
   /** cma_release: dmasim's range stops being the area's; its pages stay held for their drains. */
@@ -682,6 +742,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
           r?.free(ev.pfn, ev.order);
           break;
         case "free":
+          if (r?.compacting) r.migratedAway(ev.pfn, ev.order);
           // pcp_allowed_order(): these orders go to the per-cpu lists (drained later, traced then).
           if (ev.order <= PAGE_ALLOC_COSTLY_ORDER || ev.order === capture.pageblockOrder) break;
           f?.free(ev.pfn, ev.order, "free");
@@ -699,6 +760,9 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
           r?.cmaRelease(ev);
           break;
         case "marker": {
+          // The harness's compact_memory: free-run compacts on its own.
+          if (r && ev.text === "HARNESS_PHASE compact_start") r.compactMemory();
+          if (r && ev.text === "HARNESS_PHASE compact_end") r.compacting = false;
           const m = /^HARNESS_MMSNAP (\S+) begin$/.exec(ev.text);
           const snap = m ? snapshots.get(m[1]!) : undefined;
           if (snap && snap !== boot) {
