@@ -287,6 +287,18 @@ export const REPLAY_COUNTERS = [
   "tracePcpDrainPages",
   "simPcpRefillPages",
   "simPcpDrainPages",
+  "traceVmscanEvents",
+  "traceKswapdWakes",
+  "traceDirectReclaims",
+  "traceDirectReclaimed",
+  "traceReclaimScanned",
+  "traceReclaimStolen",
+  "traceReclaimDirty",
+  "traceReclaimDeactivated",
+  "traceReclaimWrites",
+  "simPgscan",
+  "simPgsteal",
+  "simAllocstall",
 ] as const;
 type Counter = (typeof REPLAY_COUNTERS)[number];
 
@@ -577,6 +589,7 @@ class TraceReplayer implements Replayer {
         return this.observePcp(ev);
       default:
         if (ev.compaction !== undefined) return this.observeCompaction(ev);
+        if (ev.vmscan !== undefined) return this.observeVmscan(ev);
         return "other event";
     }
   }
@@ -612,6 +625,41 @@ class TraceReplayer implements Replayer {
     } else {
       this.c.traceZoneLockedAllocs++;
       if (percpuRefill) this.c.tracePcpRefillPages += pages;
+    }
+    return null;
+  }
+
+  /**
+   * A reclaim event (vmscan): an observation of the traced kernel, counted beside
+   * the simulation's own reclaim, not replayed (the replayed machine has no page
+   * cache, so its reclaim finds little).
+   */
+  private observeVmscan(ev: TraceEvent): null {
+    const c = this.c;
+    const v = ev.vmscan!;
+    c.traceVmscanEvents++;
+    switch (ev.name) {
+      case "mm_vmscan_kswapd_wake":
+        c.traceKswapdWakes++;
+        break;
+      case "mm_vmscan_direct_reclaim_begin":
+        c.traceDirectReclaims++;
+        break;
+      case "mm_vmscan_direct_reclaim_end":
+        c.traceDirectReclaimed += v.nrReclaimed!;
+        break;
+      case "mm_vmscan_lru_shrink_inactive":
+        c.traceReclaimScanned += v.nrScanned!;
+        c.traceReclaimStolen += v.nrReclaimed!;
+        c.traceReclaimDirty += v.nrDirty!;
+        break;
+      case "mm_vmscan_lru_shrink_active":
+        c.traceReclaimDeactivated += v.nrDeactivated!;
+        break;
+      case "mm_vmscan_write_folio":
+      case "mm_vmscan_writepage":
+        c.traceReclaimWrites++;
+        break;
     }
     return null;
   }
@@ -1098,6 +1146,10 @@ class TraceReplayer implements Replayer {
     c.simCompactMigrated = stats.compactMigrated - s0.compactMigrated;
     c.simKcompactdWakes = stats.compactDaemonWake - s0.compactDaemonWake;
     c.simCompactDaemonMigrated = stats.compactDaemonMigrated - s0.compactDaemonMigrated;
+    c.simPgscan = stats.pgscanKswapd + stats.pgscanDirect - (s0.pgscanKswapd + s0.pgscanDirect);
+    c.simPgsteal = stats.pgstealKswapd + stats.pgstealDirect - (s0.pgstealKswapd + s0.pgstealDirect);
+    const stalls = (x: SystemStats) => x.allocstallDma + x.allocstallDma32 + x.allocstallNormal + x.allocstallMovable;
+    c.simAllocstall = stalls(stats) - stalls(s0);
     c.simulatedMs = sys.timeMs;
     const pcp = sys.pcpTraffic;
     c.simPcpRefillPages = pcp.refillPages - this.pcpAtStart.refillPages;
