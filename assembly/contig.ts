@@ -1,6 +1,7 @@
 // alloc_contig_range() and free_contig_range() (mm/page_alloc.c): win a physical
 // range back from the allocator by isolating its pageblocks, migrating what is
-// in use, and taking the then-free pages.
+// in use (clean page cache is dropped instead, reclaim_clean_pages_from_list();
+// targets may reclaim, migrate.ts), and taking the then-free pages.
 
 import {
   EAGAIN, EBUSY, EINVAL, ENOMEM, EV_CONTIG_FAIL, EV_CONTIG_MIGRATE_PASSES, EV_CONTIG_SUCCESS, EV_PGALLOC,

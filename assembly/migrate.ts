@@ -1,7 +1,11 @@
 // Page migration (mm/migrate.c) and pinning (mm/gup.c).
 //
 // Migration moves an owned block to a new frame: allocate the target, copy the
-// contents, retarget the owner, free the old frame. Pins model the references
+// contents, retarget the owner, free the old frame. The folio is off the LRU
+// meanwhile (folio_isolate_lru()), so reclaim and compaction running inside the
+// target allocation (alloc_migration_target() is a blocking allocation: direct
+// reclaim, direct compaction) leave it alone; afterwards it goes to the head of
+// its list, migrated or not. Pins model the references
 // that stop it:
 //   short-term pins  transient references (I/O in flight): the block is isolated
 //                    for migration but every pass fails with -EAGAIN, so
