@@ -137,6 +137,20 @@
  */
 // @ts-ignore: decorator
 @inline export const GFP_NOCOMPACT: i32 = 8;
+/**
+ * __GFP_RETRY_MAYFAIL: costly orders keep retrying (should_reclaim_retry(),
+ * should_compact_retry()) instead of giving up after the first round. Engine-
+ * internal (migration targets, alloc_migration_target()); not in GFP_VALID_MASK.
+ */
+// @ts-ignore: decorator
+@inline export const GFP_RETRY_MAYFAIL: i32 = 16;
+/**
+ * __GFP_MOVABLE without __GFP_HIGHMEM (GFP_USER | __GFP_MOVABLE): gfp_zone() is
+ * ZONE_NORMAL, so direct reclaim's reclaim_idx is Normal, not ZONE_MOVABLE as for
+ * GFP_HIGHUSER_MOVABLE. Engine-internal, like GFP_RETRY_MAYFAIL.
+ */
+// @ts-ignore: decorator
+@inline export const GFP_NO_HIGHMEM: i32 = 32;
 /** Every gfp bit the engine knows. */
 // @ts-ignore: decorator
 @inline export const GFP_VALID_MASK: i32 = GFP_HIGH | GFP_NOBLOCK | GFP_NORETRY | GFP_NOCOMPACT;

@@ -52,7 +52,8 @@ import {
   COMPACT_STATE_ORDER_FAILED,
   COMPACT_SUCCESS, ENOMEM, EV_COMPACT_FAIL, EV_COMPACT_FREE_SCANNED, EV_COMPACT_ISOLATED,
   EV_COMPACT_MIGRATE_SCANNED, EV_COMPACT_STALL, EV_COMPACT_SUCCESS, EV_PGMIGRATE_FAIL, EV_PGMIGRATE_SUCCESS,
-  GFP_NOBLOCK, GFP_NOCOMPACT, GFP_NORETRY, KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE,
+  GFP_NOBLOCK, GFP_NOCOMPACT, GFP_NO_HIGHMEM, GFP_NORETRY, GFP_RETRY_MAYFAIL, KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES,
+  MIGRATE_CMA, MIGRATE_ISOLATE,
   MIGRATE_MOVABLE, MIGRATE_TYPES, WMARK_LOW, WMARK_MIN, ZONE_MOVABLE, ZONE_NORMAL,
 } from "./abi.ts";
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
@@ -66,7 +67,7 @@ import {
   pageblockOrder, pageblockStartPfn, setAllocated, setPageOwnerId, shortPins,
 } from "./memmap.ts";
 import { ownerSetPfn } from "./owner.ts";
-import { lruMigrated } from "./lru.ts";
+import { LRU_NONE, lruMigrated, lruOf } from "./lru.ts";
 import { getPageblockMt } from "./pageblock.ts";
 import { ramCopyPages } from "./ram.ts";
 import { countEvent } from "./vmevents.ts";
@@ -281,7 +282,10 @@ function resetIsolationPfn(zone: i32, pfn: i32, checkSource: bool, checkTarget: 
     if (checkSource) {
       // PageLRU(): the page belongs to an owned (movable, on-LRU) block.
       const head = findBlockHead(p);
-      if (head != NONE && pageKind(head) == KIND_ALLOC && pageOwnerId(head) != NONE) {
+      if (
+        head != NONE && pageKind(head) == KIND_ALLOC && pageOwnerId(head) != NONE &&
+        lruOf(pageOwnerId(head)) != LRU_NONE
+      ) {
         setSkip(p, false);
         return true;
       }
@@ -922,7 +926,10 @@ function isolateMigratepagesBlock(lowPfn: i32, endPfn: i32): void {
       if (order > 0 && skipIsolationOnOrder(order)) {
         lowPfn += (1 << order) - 1;
         nrScanned += (1 << order) - 1;
-      } else if (pageOwnerId(lowPfn) != NONE && shortPins(lowPfn) == 0 && longPins(lowPfn) == 0) {
+      } else if (
+        pageOwnerId(lowPfn) != NONE && shortPins(lowPfn) == 0 && longPins(lowPfn) == 0 &&
+        lruOf(pageOwnerId(lowPfn)) != LRU_NONE // !PageLRU: isolated by a migration in progress
+      ) {
         // The first isolation in a pageblock marks it skipped for other compactors.
         if (validPage != NONE && !skipUpdated) {
           skipUpdated = true;
@@ -1419,9 +1426,12 @@ function shouldReclaimRetry(order: i32, mt: i32, highestZone: i32, allocFlags: i
  * holds did_some_progress.
  */
 let lastReclaimProgress: i32 = 0;
-function allocPagesDirectReclaim(order: i32, mt: i32, highestZone: i32, allocFlags: i32, canCompact: bool): i32 {
-  // sc->reclaim_idx = gfp_zone(): a movable request is GFP_HIGHUSER_MOVABLE, ZONE_MOVABLE.
-  const reclaimIdx = mt == MIGRATE_MOVABLE && highestZone == ZONE_NORMAL ? ZONE_MOVABLE : highestZone;
+function allocPagesDirectReclaim(
+  order: i32, mt: i32, highestZone: i32, allocFlags: i32, canCompact: bool, noHighmem: bool,
+): i32 {
+  // sc->reclaim_idx = gfp_zone(): a movable request is GFP_HIGHUSER_MOVABLE, ZONE_MOVABLE
+  // (a migration target's GFP_USER | __GFP_MOVABLE stays at ZONE_NORMAL).
+  const reclaimIdx = mt == MIGRATE_MOVABLE && highestZone == ZONE_NORMAL && !noHighmem ? ZONE_MOVABLE : highestZone;
   lastReclaimProgress = tryToFreePages(order, reclaimIdx, pageShift, canCompact);
   if (lastReclaimProgress == 0) return NONE;
   let drained = false;
@@ -1445,8 +1455,10 @@ function allocPagesDirectReclaim(order: i32, mt: i32, highestZone: i32, allocFla
  * watermark tried. A request that may block then, for a costly order or a
  * non-movable high order, compacts at COMPACT_PRIO_ASYNC first; then the retry
  * loop: kswapd woken again, the free lists, direct reclaim, direct compaction
- * at the current priority; __GFP_NORETRY and costly orders stop there (no
- * __GFP_RETRY_MAYFAIL); should_reclaim_retry() and, after reclaim progress,
+ * at the current priority; __GFP_NORETRY and costly orders stop there (a costly
+ * order with __GFP_RETRY_MAYFAIL goes on: every round counts as no progress in
+ * should_reclaim_retry(), so it gets MAX_RECLAIM_RETRIES rounds at most before
+ * should_compact_retry() alone decides); should_reclaim_retry() and, after reclaim progress,
  * should_compact_retry() decide another round. There is no OOM killer: the
  * allocation fails. GFP_NOBLOCK and GFP_NOCOMPACT requests (GFP_ATOMIC,
  * GFP_NOWAIT) never reclaim or compact. Marks the head allocated; NONE when
@@ -1464,12 +1476,17 @@ export function allocPagesSlowpath(order: i32, mt: i32, highestZone: i32, allocF
     return pfn;
   }
   const canDirectReclaim = (gfp & (GFP_NOBLOCK | GFP_NOCOMPACT)) == 0;
-  if (canDirectReclaim) pfn = slowpathRetryLoop(order, mt, highestZone, allocFlags, (gfp & GFP_NORETRY) != 0);
+  if (canDirectReclaim) {
+    pfn = slowpathRetryLoop(order, mt, highestZone, allocFlags, (gfp & GFP_NORETRY) != 0,
+      (gfp & GFP_RETRY_MAYFAIL) != 0, (gfp & GFP_NO_HIGHMEM) != 0);
+  }
   if (pfn == NONE) countAllocFail(order);
   return pfn;
 }
 
-function slowpathRetryLoop(order: i32, mt: i32, highestZone: i32, allocFlags: i32, noretry: bool): i32 {
+function slowpathRetryLoop(
+  order: i32, mt: i32, highestZone: i32, allocFlags: i32, noretry: bool, retryMayfail: bool, noHighmem: bool,
+): i32 {
   const costly = order > PAGE_ALLOC_COSTLY_ORDER;
   // gfp_compaction_allowed() holds here (the request may do I/O); CONFIG_COMPACTION as the switch.
   const canCompact = compactionEnabled;
@@ -1495,7 +1512,7 @@ function slowpathRetryLoop(order: i32, mt: i32, highestZone: i32, allocFlags: i3
       prepNewPage(pfn, order, mt);
       return pfn;
     }
-    pfn = allocPagesDirectReclaim(order, mt, highestZone, allocFlags, canCompact);
+    pfn = allocPagesDirectReclaim(order, mt, highestZone, allocFlags, canCompact, noHighmem);
     if (pfn != NONE) return pfn;
     const didProgress = lastReclaimProgress > 0;
     if (canCompact) {
@@ -1503,7 +1520,8 @@ function slowpathRetryLoop(order: i32, mt: i32, highestZone: i32, allocFlags: i3
       if (pfn != NONE) return pfn;
     }
     if (noretry) return NONE;
-    if (costly) return NONE;
+    // Costly orders stop here unless __GFP_RETRY_MAYFAIL (and compaction) lets them retry.
+    if (costly && !(retryMayfail && canCompact)) return NONE;
     if (shouldReclaimRetry(order, mt, highestZone, allocFlags, didProgress)) continue;
     if (didProgress && canCompact && shouldCompactRetry(order, lastCompactResult, highestZone)) continue;
     return NONE;

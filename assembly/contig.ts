@@ -1,6 +1,7 @@
 // alloc_contig_range() and free_contig_range() (mm/page_alloc.c): win a physical
 // range back from the allocator by isolating its pageblocks, migrating what is
-// in use, and taking the then-free pages.
+// in use (clean page cache is dropped instead, reclaim_clean_pages_from_list();
+// targets may reclaim, migrate.ts), and taking the then-free pages.
 
 import {
   EAGAIN, EBUSY, EINVAL, ENOMEM, EV_CONTIG_FAIL, EV_CONTIG_MIGRATE_PASSES, EV_CONTIG_SUCCESS, EV_PGALLOC,
@@ -14,14 +15,25 @@ import { startIsolatePageRange, testPagesIsolated, undoIsolatePageRange } from "
 import {
   getOrder, isBuddy, longPins, nrPages, pageIsCmaAlloc, pageIsReserved, pageKind, pageOwnerId, setAllocated,
 } from "./memmap.ts";
-import { migrateBlock } from "./migrate.ts";
+import { GFP_MIGRATE_MOVABLE, folioAddLruHead, folioIsolateLru, migrateBlock } from "./migrate.ts";
+import { LRU_NONE, lruOf } from "./lru.ts";
+import { reclaimCleanPagesFromList } from "./vmscan.ts";
 import { zoneOf } from "./zone.ts";
 import { countEvent } from "./vmevents.ts";
 
 
-/** The migration batch (cc->migratepages): heads of owned blocks. */
+/**
+ * The migration batch (cc->migratepages): heads of owned blocks, each taken off
+ * its LRU list (folio_isolate_lru()) with the list it left in batchLru, so that
+ * reclaim in a target allocation cannot free them and a nested compaction does
+ * not isolate them again.
+ */
 const batch: Int32Array = new Int32Array(COMPACT_CLUSTER_MAX * 2);
+const batchLru: Int32Array = new Int32Array(COMPACT_CLUSTER_MAX * 2);
 let batchLen: i32 = 0;
+/** The owners migrated in this pass, with their lists: folio_add_lru(dst) once the pass is done. */
+const movedId: Int32Array = new Int32Array(COMPACT_CLUSTER_MAX * 2);
+const movedLru: Int32Array = new Int32Array(COMPACT_CLUSTER_MAX * 2);
 
 /**
  * isolate_migratepages_range(): collects owned blocks from `pfn` until a batch is
@@ -35,31 +47,57 @@ function isolateMigratepagesRange(pfn: i32, endPfn: i32): i32 {
     const head = findBlockHead(pfn);
     const next = head + (1 << getOrder(head));
     if (head == pfn && pageKind(head) == KIND_ALLOC && pageOwnerId(head) != NONE && longPins(head) == 0) {
-      unchecked(batch[batchLen++] = head);
-      pages += 1 << getOrder(head);
+      const id = pageOwnerId(head);
+      if (lruOf(id) != LRU_NONE) {
+        unchecked(batchLru[batchLen] = folioIsolateLru(id));
+        unchecked(batch[batchLen++] = head);
+        pages += 1 << getOrder(head);
+      }
     }
     pfn = next;
   }
   return pfn;
 }
 
-/** migrate_pages() over the batch: failed blocks stay for the next pass. Returns pages failed or -ENOMEM. */
+/**
+ * migrate_pages() over the batch: failed blocks stay isolated for the next pass.
+ * As migrate_pages_batch() allocates every target (unmap phase) before moving
+ * any (move phase), the migrated folios reach their lists only at the end of
+ * the pass, in batch order, each at the head. Returns pages failed or -ENOMEM.
+ */
 function migrateBatch(): i32 {
   let kept = 0;
+  let moved = 0;
   let failedPages = 0;
   let ret = 0;
   for (let i = 0; i < batchLen; i++) {
     const head = unchecked(batch[i]);
-    const r = ret == -ENOMEM ? -ENOMEM : migrateBlock(head, MIGRATE_MOVABLE, true);
-    if (r >= 0) continue;
+    const lru = unchecked(batchLru[i]);
+    const id = pageOwnerId(head);
+    const r = ret == -ENOMEM ? -ENOMEM : migrateBlock(head, MIGRATE_MOVABLE, true, GFP_MIGRATE_MOVABLE);
+    if (r >= 0) {
+      unchecked(movedId[moved] = id);
+      unchecked(movedLru[moved++] = lru);
+      continue;
+    }
     if (r == -ENOMEM) ret = -ENOMEM; // bail out: no point trying the rest
     if (r == -EAGAIN) failedPages += 1 << getOrder(head);
+    unchecked(batchLru[kept] = lru);
     unchecked(batch[kept++] = head);
   }
   batchLen = kept;
+  for (let i = 0; i < moved; i++) folioAddLruHead(unchecked(movedId[i]), unchecked(movedLru[i]));
   countEvent(EV_CONTIG_MIGRATE_PASSES, 1);
   if (failedPages != 0) countEvent(EV_PGMIGRATE_FAIL, failedPages);
   return ret != 0 ? ret : failedPages;
+}
+
+/** putback_movable_pages(): what is left of the batch goes back to the heads of its lists. */
+function putbackBatch(): void {
+  for (let i = 0; i < batchLen; i++) {
+    folioAddLruHead(pageOwnerId(unchecked(batch[i])), unchecked(batchLru[i]));
+  }
+  batchLen = 0;
 }
 
 /** __alloc_contig_migrate_range() */
@@ -77,10 +115,12 @@ function allocContigMigrateRange(startPfn: i32, endPfn: i32): i32 {
       ret = -EBUSY;
       break;
     }
+    // Clean page cache in the batch is dropped rather than migrated.
+    batchLen = reclaimCleanPagesFromList(batch, batchLru, batchLen);
     ret = migrateBatch();
     if (ret == -ENOMEM) break;
   }
-  batchLen = 0; // putback_movable_pages(): the blocks simply stay where they are
+  putbackBatch();
   return ret < 0 ? ret : 0;
 }
 

@@ -48,7 +48,7 @@ import {
   getOrder, isAllocHead, longPins, maxOrder, memmapInit, nrPages, pageIsCmaAlloc, pageKind, pageMt,
   pageIsReserved, pageMarked, pageOwnerId, pageblockNrPages, pageblockStartPfn, pfnValid, setPageMark, setPageOwnerId, setReserved, shortPins,
 } from "./memmap.ts";
-import { migrateBlock, pinOwner, unpinOwner } from "./migrate.ts";
+import { GFP_MIGRATE_MOVABLE, migrateOwnerFolio, pinOwner, unpinOwner } from "./migrate.ts";
 import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit, ownerReserve } from "./owner.ts";
 import { isFileFolio, lruAddAnon, lruForget, lruInit } from "./lru.ts";
 import { vmscanInit } from "./vmscan.ts";
@@ -408,7 +408,7 @@ export function unpin(id: i32, longterm: i32): i32 {
 export function migrateOwner(id: i32): i32 {
   const pfn = ownerGetPfn(id);
   if (pfn == NONE) return -EINVAL;
-  const ret = migrateBlock(pfn, MIGRATE_MOVABLE, true);
+  const ret = migrateOwnerFolio(id, MIGRATE_MOVABLE, true, GFP_MIGRATE_MOVABLE);
   return ret == -EAGAIN ? -EBUSY : ret;
 }
 
@@ -685,7 +685,7 @@ export { cmaPeekAlloc, cmaClaimRange, cmaUnclaimRange };
 
 import {
   NR_LRU_LISTS, PG_WRITEBACK, PG_DIRTY, fileCreate, fileFirst, fileIndexesFrom, fileLive, fileNrPages,
-  fileSlots, fileValid, folioEndWriteback, folioMarkAccessed, folioMarkDirty, folioStartWriteback, lruFlags,
+  fileSlots, fileValid, folioEndWriteback, folioMarkAccessed, folioMarkDirty, folioStartWriteback, lruFlags, lruHead, lruNext,
   lruZoneSize, nrFilePages, pageCacheInsert, pageCacheLookup, pageCacheReserve, sortBuf, testFlag, zoneDirtyPages,
   zoneWritebackPages,
 } from "./lru.ts";
@@ -953,6 +953,17 @@ export function pageCacheFind(f: i32, index: i32): i32 {
 export function folioState(id: i32): i32 {
   if (ownerGetPfn(id) == NONE) return -EINVAL;
   return lruFlags[id] & 0x1ff;
+}
+
+/**
+ * The owner id `pos` places from the head of LRU list `lru` (0 the head, which
+ * reclaim reaches last), -ENOENT past the tail, -EINVAL for bad arguments.
+ */
+export function lruListAt(lru: i32, pos: i32): i32 {
+  if (lru < 0 || lru >= NR_LRU_LISTS || pos < 0) return -EINVAL;
+  let id = lruHead[lru];
+  for (let i = 0; i < pos && id != NONE; i++) id = lruNext[id];
+  return id == NONE ? -ENOENT : id;
 }
 
 /** lru_zone_size of (zone, lru), or the node's for zone -1; -EINVAL for bad arguments. */

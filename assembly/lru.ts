@@ -260,9 +260,11 @@ export function lruForget(id: i32): void {
 }
 
 /**
- * Migration moved the owner's folio to `dstPfn`: the list position, the
- * active/referenced/dirty state stay (folio_migrate_flags()); the zone's share
- * moves when the zone changed.
+ * Migration moved the owner's folio to `dstPfn`: the active/referenced/dirty
+ * state stays (folio_migrate_flags()); the zone's share moves when the zone
+ * changed. A folio still on a list keeps its place there (compaction's
+ * migrations, which do not model the LRU isolation); migrate.ts's callers take
+ * the folio off first and add it back at the head.
  */
 export function lruMigrated(id: i32, dstPfn: i32): void {
   const oldZone = folioZone(id);

@@ -37,14 +37,14 @@ import {
 } from "./abi.ts";
 import { NONE } from "./constants.ts";
 import { zoneWatermarkOk } from "./buddy.ts";
-import { longPins, setPageOwnerId, shortPins } from "./memmap.ts";
+import { longPins, pageOwnerId, setPageOwnerId, shortPins } from "./memmap.ts";
 import { ownerDestroy, ownerGetPfn } from "./owner.ts";
 import { freeUnrefPage } from "./pcp.ts";
 import { countEvent } from "./vmevents.ts";
 import {
   LRU_ACTIVE_ANON, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, NR_LRU_LISTS, PG_DIRTY, PG_RECLAIM,
   PG_REFERENCED, PG_WORKINGSET, PG_WRITEBACK, folioNrPages, folioZone, lruForget, lruTail, lruPrev,
-  lruZoneSize, lruvecAddFolio, lruvecDelFolio, setFlag, testFlag, lruOf,
+  lruZoneSize, lruvecAddFolio, lruvecDelFolio, setFlag, testFlag, lruOf, isFileFolio,
 } from "./lru.ts";
 import { zonePopulated, zoneWatermark } from "./zone.ts";
 import { compactionSuitableResult } from "./compaction.ts";
@@ -629,3 +629,83 @@ export function freePageCacheFolio(id: i32): void {
 export function folioLru(id: i32): i32 {
   return lruOf(id);
 }
+
+// ---- alloc_contig_range()'s clean page cache --------------------------------------------------------
+
+/**
+ * reclaim_clean_pages_from_list() over alloc_contig_range()'s isolated batch
+ * (`heads` with the lists they left in `lrus`, `len` of them): clean page cache
+ * folios are dropped instead of migrated. Each is moved to a private list with
+ * PG_active cleared, then shrink_folio_list() runs with ignore_references (no
+ * folio_check_references()): a folio under writeback is tagged PG_reclaim and
+ * activated, one with an extra reference is kept (__remove_mapping()'s freeze
+ * fails; long-term pinned blocks are never in the batch), the rest are freed.
+ * The kept ones are spliced back at the front of the batch (list_splice()).
+ * No pgscan/pgsteal events: those are counted by shrink_inactive_list() only.
+ * Rewrites the batch in place; returns its new length.
+ */
+export function reclaimCleanPagesFromList(heads: Int32Array, lrus: Int32Array, len: i32): i32 {
+  let nrClean = 0;
+  let activated = 0;
+  let nrFreed = 0;
+  if (cleanHeads.length < len) {
+    cleanHeads = new Int32Array(len);
+    cleanLrus = new Int32Array(len);
+  }
+  // Pass 1: the clean file folios move to the private list (the others keep their order).
+  let kept = 0;
+  for (let i = 0; i < len; i++) {
+    const head = unchecked(heads[i]);
+    const lru = unchecked(lrus[i]);
+    const id = pageOwnerId(head);
+    if (isFileFolio(id) && !testFlag(id, PG_DIRTY)) {
+      unchecked(cleanHeads[nrClean] = head);
+      unchecked(cleanLrus[nrClean++] = LRU_INACTIVE_FILE); // folio_clear_active()
+    } else {
+      unchecked(heads[kept] = head);
+      unchecked(lrus[kept++] = lru);
+    }
+  }
+  if (nrClean == 0) return len;
+  // Pass 2: shrink_folio_list(); survivors stay on the private list in order.
+  let survivors = 0;
+  for (let i = 0; i < nrClean; i++) {
+    const head = unchecked(cleanHeads[i]);
+    const id = pageOwnerId(head);
+    if (testFlag(id, PG_WRITEBACK)) {
+      setFlag(id, PG_RECLAIM, true);
+      activated += folioNrPages(id);
+      unchecked(cleanHeads[survivors] = head);
+      unchecked(cleanLrus[survivors++] = LRU_ACTIVE_FILE);
+      continue;
+    }
+    if (shortPins(head) != 0) {
+      unchecked(cleanHeads[survivors] = head);
+      unchecked(cleanLrus[survivors++] = LRU_INACTIVE_FILE);
+      continue;
+    }
+    // 6.12 frees in list order (free_unref_folios()); 6.1 newest first (free_unref_page_list()).
+    if (kernelProfile == KERNEL_6_1) {
+      deferredFree = pushTo(deferredFree, nrFreed, forgetReclaimed(id));
+    } else {
+      freeReclaimed(id);
+    }
+    nrFreed++;
+  }
+  if (kernelProfile == KERNEL_6_1) {
+    for (let i = nrFreed - 1; i >= 0; i--) freeUnrefPage(unchecked(deferredFree[i]), 0);
+  }
+  if (activated != 0) countEvent(EV_PGACTIVATE, activated);
+  // list_splice(&clean_folios, folio_list): the survivors go first.
+  for (let i = kept - 1; i >= 0; i--) {
+    unchecked(heads[i + survivors] = unchecked(heads[i]));
+    unchecked(lrus[i + survivors] = unchecked(lrus[i]));
+  }
+  for (let i = 0; i < survivors; i++) {
+    unchecked(heads[i] = unchecked(cleanHeads[i]));
+    unchecked(lrus[i] = unchecked(cleanLrus[i]));
+  }
+  return kept + survivors;
+}
+let cleanHeads: Int32Array = new Int32Array(0);
+let cleanLrus: Int32Array = new Int32Array(0);
