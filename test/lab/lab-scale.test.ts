@@ -134,20 +134,24 @@ const kernelPageblockPct: Ratio = (s) => {
  */
 const BANDS: Record<string, Record<string, Band>> = {
   camera: {
-    // Free memory at the end [12.5..15.7%]: the fill is the mix's, in proportion.
+    // Free memory at the end [3.8..10.6%]: the fill is the mix's and the page cache takes
+    // the rest, down to what kswapd keeps free, in proportion.
     freePct: { ratio: (s) => s["end.freePct"]!, points: 3 },
-    // Kernel pageblocks [10.5..10.9%]: fallbacks claim in proportion.
+    // Kernel pageblocks [10.9..12.1%]: fallbacks claim in proportion.
     kernelPageblockPct: { ratio: kernelPageblockPct, points: 3 },
-    // Pages migrated per CMA page allocated [0.39..0.61]. Lower at 0.25 (about 0.8×): a frame a quarter
-    // the size holds a pinned page a quarter as often, so fewer attempts fail after migrating part of
-    // their range (busy retries). Kept within [0.6, 1.4]×.
+    // Pages migrated per CMA page allocated [0.5..1.2]: with the page cache the area is lent out
+    // fully, so a frame migrates about two thirds of its pages (clean page cache in the range is
+    // dropped, not migrated). Measured 0.66 at 1, 0.65 at 0.25. Kept within [0.6, 1.4]×.
     migratedPerCmaPage: {
       // Frames are 8 MiB × scale: 2048 × scale pages.
       ratio: (s, scale) =>
         s["cma.camera.pagesMigrated"]! / ((s["cma.camera.allocs"]! - s["cma.camera.failed"]!) * 2048 * scale),
       quotient: [0.6, 1.4],
     },
-    // Frames that failed [2.8..13.9%]: the same pinned-page effect makes them rarer at 0.25; within 10 points.
+    // Frames that failed [8.3..44.4%]: a frame that meets a short-term pinned page retries
+    // elsewhere (busy retries) and fails when no aligned range is free of pins; with the area
+    // lent out to page cache and anonymous memory that happens often. Measured 24.3% at 1,
+    // 33.0% at 0.25 (seeds 0..72%); within 10 points.
     cmaFailedPct: { ratio: (s) => pct(s["cma.camera.failed"]!, s["cma.camera.allocs"]!), points: 10 },
   },
   server: {

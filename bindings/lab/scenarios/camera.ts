@@ -19,7 +19,7 @@ export const camera: ScenarioSpec = {
   areas: [{ name: "camera", bytes: "64 MiB" }],
   files: [
     // An app's cached media (thumbnails, images it shows) and the photos the camera saves.
-    { name: "gallery", bytes: "96 MiB" },
+    { name: "gallery", bytes: "48 MiB" },
     { name: "photos", bytes: "256 MiB" },
   ],
   devices: [
@@ -81,7 +81,7 @@ export const camera: ScenarioSpec = {
         ],
         read: { weight: 2, file: "gallery", pages: { min: 4, max: 32 } },
         // Saved photos: about 3 MiB each, written in chunks and synced.
-        write: { weight: 0.4, file: "photos", pages: { min: 64, max: 128 } },
+        write: { weight: 0.15, file: "photos", pages: { min: 64, max: 128 } },
         fsync: { weight: 0.1, file: "photos" },
       },
     },
