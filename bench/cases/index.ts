@@ -9,6 +9,7 @@ import { compactMemory1gib } from "./compact-memory-1gib.ts";
 import { dmabufRoundtrip } from "./dmabuf-roundtrip.ts";
 import { iovaAllocFree } from "./iova-alloc-free.ts";
 import { migrate64mib } from "./migrate-64mib.ts";
+import { reclaim1gib } from "./reclaim-1gib.ts";
 import { sgBuildMap } from "./sg-build-map.ts";
 import { traceReplayReal } from "./trace-replay-real.ts";
 import { traceReplay } from "./trace-replay.ts";
@@ -20,6 +21,7 @@ export const CASES: readonly Case[] = [
   buddyMixed,
   migrate64mib,
   compactMemory1gib,
+  reclaim1gib,
   iovaAllocFree,
   sgBuildMap,
   dmabufRoundtrip,

@@ -88,9 +88,8 @@ describe("kcompactd woken by a high-order allocation (wakeup_kcompactd(), kcompa
     // reclaims nothing (no page cache): balance_pgdat(2) returns order 2, not
     // below the waker's, and kswapd_try_to_sleep() runs with kswapd_order 0:
     // wakeup_kcompactd(0) returns at once. kcompactd is only reached through
-    // reclaim here; page cache that kswapd can reclaim makes the wake-up
-    // (reclaim.test.ts). The compaction mechanics above stay covered by
-    // compact_memory and proactive compaction.
+    // reclaim here; with page cache for kswapd to reclaim, the next test makes
+    // the wake-up and checks the pass above.
     await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
       evenPagesHeld(sys);
       expect(sys.allocPages(2, "unmovable", { compact: false })).toBeNull();
@@ -99,6 +98,123 @@ describe("kcompactd woken by a high-order allocation (wakeup_kcompactd(), kcompa
       expect(sys.advanceTime(0)).toEqual({ kcompactd: 0, proactive: 0 });
       expect(sys.kswapdState()).toMatchObject({ ranLastAdvance: true, failures: 1 });
       expect(daemonCounters(sys)).toEqual([0, 0, 0]);
+      return sys.stateHash();
+    });
+  });
+
+  it("compacts for the waker's order once kswapd has reclaimed page cache and balanced at order 0", async () => {
+    // Set-up: all 64 pages taken as order-0 movable (ascending pfns, no failed
+    // call, so kswapd stays asleep), the odd pfns freed in ascending order: each
+    // goes to the head of the order-0 list (buddy_merge_likely() false), so
+    // the head is 63. 32 page cache pages (filemap_add_folio(), one at a time
+    // from that head) take index k at pfn 63 - 2k: the oldest cache pages sit
+    // at the top of the zone. Free 0; the last allocation found free 1 > min 0.
+    //
+    // An order-2 unmovable request that may neither reclaim nor compact
+    // (compact: false) fails; wake_all_kswapds(): wakeup_kswapd(order 2):
+    // kswapd_order 2; pgdat_balanced(2) fails (0 free), so kswapd is woken,
+    // not kcompactd.
+    //
+    // advanceTime(0), kswapd first: balance_pgdat(order 2), nr_to_reclaim
+    // max(high 0, SWAP_CLUSTER_MAX 32) = 32. inactive_file 32 >> priority is 0
+    // for priorities 12..6 (no progress, priority raised). Priority 5 (in
+    // reclaim/compaction mode: order 2 and below DEF_PRIORITY - 2): 32 >> 5 = 1,
+    // index 0 (pfn 63, the inactive tail) freed; should_continue_reclaim():
+    // order 2 fails the min watermark (no free block of order >= 2),
+    // compaction_suitable() fails (1 <= min 0 + compact_gap(2) 8), inactive 31
+    // > 8: again; 31 >> 5 = 0 reclaimed: stop. 1 scanned < 32: priority 4.
+    // There one page per round (31..24 >> 4 = 1): indexes 1..8, pfns 61..47,
+    // until free 9 > 8 makes compaction_suitable() true. nr_reclaimed 9 >=
+    // compact_gap(2) = 8: kswapd_shrink_node() sets sc.order 0; 8 scanned < 32:
+    // priority 3, where pgdat_balanced(0) holds (9 > high 0): out, returning
+    // order 0. No pfn merges (every even pfn is held).
+    // 0 < alloc_order 2, so kswapd() goes to kswapd_try_to_sleep(alloc 2,
+    // reclaim 0): prepare_kswapd_sleep(0) is true: reset_isolation_suitable(),
+    // then wakeup_kcompactd(2): kcompactd_max_order 2; kcompactd_node_suitable():
+    // order 2 still fails the min watermark, compaction_suitable() passes (9 > 8):
+    // kcompactd is woken and runs in the same advanceTime(0).
+    //
+    // kcompactd_do_work(): compact_daemon_wake 1; compaction_deferred(): order
+    // 2 >= compact_order_failed 0, considered 1 reaches the limit 1 << 0: not
+    // deferred; still suitable; compact_zone(order 2, MIGRATE_SYNC_LIGHT,
+    // GFP_KERNEL): migrate_pfn 0 (whole_zone), free_pfn 56. Order 2 <=
+    // PAGE_ALLOC_COSTLY_ORDER: fast_find_migrateblock() keeps pfn 0; the block
+    // [0,8) has 8 LRU pages (0, 2, 4, 6 anon; 1, 3, 5, 7 cache indexes 31..28):
+    // 8 scanned, 8 isolated, each list_add()ed: the source order is 7, 6, ..., 0.
+    // compaction_alloc() for 7 finds cc->freepages empty: isolate_freepages()
+    // tries fast_isolate_freepages(): compact_init_free_pfn 0 <= free_pfn 56, a
+    // scan start: limit pageblock_nr_pages >> 1 = 4; distance 56 - 8 = 48:
+    // low_pfn pageblock_start(56 - 12) = 40. search_order min(1, 2) = 1: the
+    // order-1 list is empty; order 0 (freed head-first: 47 ... 63 from the
+    // head), walked from the tail: 63 >= 40, taken at the first entry (1
+    // scanned); move_freelist_head(); highest 56 >= compact_cached_free_pfn 56:
+    // that becomes 48. fast_isolate_around(63) scans [56,64) at stride 1 (8
+    // scanned) and takes 57, 59, 61: cc->freepages 63, 57, 59, 61 (in isolation
+    // order), so 7→63, 6→57, 5→59, 4→61. For 3 the lists are empty again:
+    // search_order 0 now, the tail is 55 (>= 40, 1 scanned), cached free pfn
+    // 40; around it [48,56) (8 scanned) gives 49, 51, 53: 3→55, 2→49, 1→51,
+    // 0→53. Free scanned 1 + 8 + 1 + 8 = 18; compact_isolated 8 + 8 = 16.
+    // [0,8) coalesces into one free order-3 block; 47 stays free (free 9).
+    // __compact_finished() at migrate_pfn 8 (pageblock-aligned; free_pfn still
+    // 56, the scanners apart): no unmovable block of order >= 2 free, but
+    // find_suitable_fallback() accepts the movable order-3 block (order >=
+    // pageblock_order may be stolen): COMPACT_SUCCESS, compaction_defer_reset(
+    // zone, 2, false): compact_order_failed 3. update_cached_migrate(8) stores
+    // pageblock_end_pfn(8) = 16. kcompactd_max_order back to 0; its next wait
+    // ends at 0 + 500 ms.
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
+      const anon = Array.from({ length: sys.nrPages }, () => sys.allocMovable(0)!);
+      expect(anon.map((p) => p.pfn)).toEqual(Array.from({ length: 64 }, (_, pfn) => pfn));
+      for (const p of anon) p.write(new Uint8Array([p.pfn]));
+      for (const p of anon) if (p.pfn % 2 === 1) p.free();
+      const f = sys.pageCache.createFile("data");
+      f.add(0, 32);
+      const cachePfns = (): (number | null)[] =>
+        Array.from({ length: 32 }, (_, index) => f.pageState(index)?.pfn ?? null);
+      expect(cachePfns()).toEqual(Array.from({ length: 32 }, (_, index) => 63 - 2 * index));
+      for (let index = 0; index < 32; index++) f.page(index)!.write(new Uint8Array([100 + index]));
+      expect(sys.stats().nrFreePages).toBe(0);
+      expect(sys.kswapdState().woken).toBe(false);
+
+      expect(sys.allocPages(2, "unmovable", { compact: false })).toBeNull();
+      expect(sys.kswapdState()).toMatchObject({ woken: true, order: 2 });
+      expect(sys.kcompactdState()).toMatchObject({ maxOrder: 0, woken: false });
+
+      expect(sys.advanceTime(0)).toEqual({ kcompactd: 1, proactive: 0 });
+      const s = sys.stats();
+      expect(sys.kswapdState()).toMatchObject({ ranLastAdvance: true, passesLastAdvance: 1, failures: 0 });
+      expect([s.pgscanKswapd, s.pgstealKswapd, s.nrFreePages]).toEqual([9, 9, 9]);
+      expect(daemonCounters(sys)).toEqual([1, 8, 18]);
+      expect([s.compactMigrateScanned, s.compactFreeScanned, s.compactIsolated]).toEqual([8, 18, 16]);
+      expect([s.compactStall, s.compactSuccess, s.compactFail, s.pgmigrateSuccess]).toEqual([0, 0, 0, 8]);
+      expect([s.compactMigrated, s.compactDaemonMigrated]).toEqual([8, 8]);
+      // Reclaimed: indexes 0..8; moved: indexes 28..31 (pfns 7, 5, 3, 1).
+      expect(cachePfns()).toEqual([
+        ...Array.from({ length: 9 }, () => null),
+        ...Array.from({ length: 19 }, (_, i) => 45 - 2 * i),
+        63,
+        59,
+        55,
+        51,
+      ]);
+      const anonPlacement = Object.fromEntries(anon.filter((p) => p.alive).map((p) => [p.read()[0]!, p.pfn]));
+      expect(anonPlacement).toMatchObject({ 0: 53, 2: 49, 4: 61, 6: 57, 8: 8 });
+      for (let index = 28; index < 32; index++) expect(f.page(index)!.read()[0]).toBe(100 + index);
+      expect(sys.readFile("/proc/buddyinfo")).toBe("Node 0, zone   Normal      1      0      0      1 \n");
+      expect(sys.compactionState()).toMatchObject({
+        considered: 1,
+        deferShift: 0,
+        orderFailed: 3,
+        cachedMigratePfn: [16, 16],
+        cachedFreePfn: 40,
+      });
+      expect(sys.kcompactdState()).toMatchObject({ maxOrder: 0, nextTimeoutMs: 500, woken: false });
+      expect(sys.readFile("/proc/vmstat")).toContain(
+        "compact_daemon_wake 1\ncompact_daemon_migrate_scanned 8\ncompact_daemon_free_scanned 18\n",
+      );
+      // Now the request succeeds from the fast path (the free order-3 block is split).
+      expect(sys.allocPages(2, "unmovable", { compact: false })).not.toBeNull();
+      sys.check();
       return sys.stateHash();
     });
   });
