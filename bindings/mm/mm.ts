@@ -1240,9 +1240,11 @@ export class Mm {
 
   /**
    * Advances the simulated clock by `ms` (a whole number, 0 or more) and runs
-   * the background daemons that come due on the way: kcompactd, woken by a
-   * high-order allocation whose fast path failed (wakeup_kcompactd()) or by a
-   * write to vm.compaction_proactiveness, and every 500 ms
+   * the background daemons that come due on the way: in-flight writeback
+   * completes, kswapd (woken by an allocation that fell below the low
+   * watermark, or by a boosted zone) reclaims and, going back to sleep, wakes
+   * kcompactd for the waker's order (wakeup_kcompactd(); a write to
+   * vm.compaction_proactiveness wakes it too), and every 500 ms
    * (HPAGE_FRAG_CHECK_INTERVAL_MSEC; 32 s after a proactive compaction that
    * made no progress) its proactive check. Nothing runs between calls: a
    * wake-up takes effect at the next advanceTime(), advanceTime(0) included.
