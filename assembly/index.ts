@@ -781,13 +781,14 @@ export function pageCacheAdd(f: i32, index: i32, count: i32, dirty: bool): i32 {
 }
 
 /**
- * A read of `count` pages (filemap_read()): every page read is marked accessed
- * (folio_mark_accessed(): the first access sets PG_referenced, the second
- * activates); a missing page is read in first (a clean page on the inactive
- * file list; no readahead beyond the range). Returns the hits, or -EINVAL /
- * -ENOMEM (the pages read in by this call are removed again).
+ * The worker of pageCacheRead() and pageCacheWrite(): looks up `count` pages
+ * from `index`, adding each missing one (room for all of them is reserved
+ * first, so that running out of memory in a grow leaves the state as it was),
+ * then marks each page accessed (a read) or dirty (a write). Returns the pages
+ * that were cached already, or -EINVAL / -ENOMEM (the pages this call added
+ * are removed again).
  */
-export function pageCacheRead(f: i32, index: i32, count: i32): i32 {
+function pageCacheFill(f: i32, index: i32, count: i32, write: bool): i32 {
   const bad = pcRangeArgs(f, index, count);
   if (bad != 0) return bad;
   let misses = 0;
@@ -816,10 +817,25 @@ export function pageCacheRead(f: i32, index: i32, count: i32): i32 {
     } else {
       hits++;
     }
-    const activated = folioMarkAccessed(id);
-    if (activated != 0) countEvent(EV_PGACTIVATE, activated);
+    if (write) {
+      folioMarkDirty(id);
+    } else {
+      const activated = folioMarkAccessed(id);
+      if (activated != 0) countEvent(EV_PGACTIVATE, activated);
+    }
   }
   return hits;
+}
+
+/**
+ * A read of `count` pages (filemap_read()): every page read is marked accessed
+ * (folio_mark_accessed(): the first access sets PG_referenced, the second
+ * activates); a missing page is read in first (a clean page on the inactive
+ * file list; no readahead beyond the range). Returns the hits, or -EINVAL /
+ * -ENOMEM (the pages read in by this call are removed again).
+ */
+export function pageCacheRead(f: i32, index: i32, count: i32): i32 {
+  return pageCacheFill(f, index, count, false);
 }
 
 /**
@@ -830,37 +846,7 @@ export function pageCacheRead(f: i32, index: i32, count: i32): i32 {
  * (the pages this call added are removed again).
  */
 export function pageCacheWrite(f: i32, index: i32, count: i32): i32 {
-  const bad = pcRangeArgs(f, index, count);
-  if (bad != 0) return bad;
-  let misses = 0;
-  missReserve(count);
-  for (let i = 0; i < count; i++) {
-    if (pageCacheLookup(f, index + i) == NONE) unchecked(missBuf[misses++] = index + i);
-  }
-  ownerReserveMany(misses);
-  pageCacheReserve(misses);
-  let hits = 0;
-  let added = 0;
-  for (let i = 0; i < count; i++) {
-    let id = pageCacheLookup(f, index + i);
-    if (id == NONE) {
-      if (added >= misses) {
-        // Reclaim took a page this call found cached: one more owner slot and entry.
-        ownerReserveMany(1);
-        pageCacheReserve(1);
-      }
-      id = pageCacheAllocOne(f, index + i);
-      if (id == NONE) {
-        dropIndexes(f, addedBuf, added);
-        return -ENOMEM;
-      }
-      unchecked(addedBuf[added++] = index + i);
-    } else {
-      hits++;
-    }
-    folioMarkDirty(id);
-  }
-  return hits;
+  return pageCacheFill(f, index, count, true);
 }
 
 /**

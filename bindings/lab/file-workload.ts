@@ -80,24 +80,26 @@ export class FileWorkload {
   /** One file operation; `pages` was drawn by the runner for read and write. */
   execute(op: FileOp, pages: number, draw: (n: number) => number): void {
     switch (op.kind) {
-      case "read": {
-        const f = this.state(op.file);
-        const [index, n] = this.extent(f, pages, op.pattern === "sequential" ? "read" : null, draw);
-        this.count("file.reads");
-        const hits = this.tryOp(() => f.file.read(index, n), "file.readFailed");
-        if (hits === null) return;
-        this.count("file.readPages", n);
-        this.count("file.readHits", hits);
-        return;
-      }
+      case "read":
       case "write": {
+        const read = op.kind === "read";
         const f = this.state(op.file);
-        const [index, n] = this.extent(f, pages, op.pattern === "append" ? "append" : null, draw);
-        this.count("file.writes");
-        const hits = this.tryOp(() => f.file.write(index, n), "file.writeFailed");
+        const sequential = read
+          ? op.pattern === "sequential"
+            ? "read"
+            : null
+          : op.pattern === "append"
+            ? "append"
+            : null;
+        const [index, n] = this.extent(f, pages, sequential, draw);
+        this.count(read ? "file.reads" : "file.writes");
+        const hits = this.tryOp(
+          () => (read ? f.file.read(index, n) : f.file.write(index, n)),
+          read ? "file.readFailed" : "file.writeFailed",
+        );
         if (hits === null) return;
-        this.count("file.writePages", n);
-        this.count("file.writeHits", hits);
+        this.count(read ? "file.readPages" : "file.writePages", n);
+        this.count(read ? "file.readHits" : "file.writeHits", hits);
         return;
       }
       case "fsync": {
