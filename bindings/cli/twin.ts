@@ -63,6 +63,11 @@ export function formatTwinSummary(r: TwinResult): string {
     out.push(
       `  free-run ${fr.allocs} allocations (${fr.failed} failed), ${fr.frees} frees; max distance ${fr.maxDistance === null ? "n/a" : fr.maxDistance.toFixed(4)}`,
     );
+    const c = fr.compaction;
+    if (c.runs > 0)
+      out.push(
+        `           compact_memory: dmasim migrated ${c.migrated} pages, the kernel ${c.kernelMigrated} (${c.runs} run${c.runs === 1 ? "" : "s"})`,
+      );
     for (const p of fr.phases)
       out.push(`           at ${p.phase}: free-list distance ${p.freeListDistance.toFixed(4)}`);
   }

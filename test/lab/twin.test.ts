@@ -1,11 +1,20 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { readCapture, readFreePfns, runTwin, type TwinResult } from "dmasim/lab";
+import { readCapture, readFreePfns, readLruFolios, runTwin, type TwinResult } from "dmasim/lab";
 import { BACKENDS } from "../helpers.ts";
 
 /**
@@ -73,6 +82,39 @@ describe("twin: capture reader", () => {
     expect(free.length).toBe(2048);
     expect(free.reduce((a, b) => a + b, 0)).toBe(783);
     expect([free[7], free[8], free[15], free[16], free[100], free[1601]]).toEqual([0, 1, 1, 0, 1, 1]);
+  });
+
+  it("reads the LRU folios (KPF_LRU) and their orders from kpageflags", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "twin-lru-"));
+    try {
+      cpSync(SMALL, dir, { recursive: true });
+      const words = new BigUint64Array(readFileSync(join(dir, "boot", "kpageflags")).buffer.slice(0));
+      // include/uapi/linux/kernel-page-flags.h
+      const LRU = 1n << 5n;
+      const HEAD = 1n << 15n;
+      const TAIL = 1n << 16n;
+      // The fixture marks every held page KPF_LRU (0x20): clear them, then mark a few by hand.
+      for (let pfn = 0; pfn < words.length; pfn++) if (words[pfn] === LRU) words[pfn] = 0n;
+      words[1280] = LRU; // an order-0 folio
+      words[1284] = LRU | HEAD; // an aligned order-2 folio: 1284..1287
+      for (const pfn of [1285, 1286, 1287]) words[pfn] = TAIL;
+      words[1289] = LRU | HEAD; // a head with one tail at an odd pfn: two order-0 folios
+      words[1290] = TAIL;
+      words[1292] = HEAD; // compound but off the LRU (a slab page, say): not a folio here
+      words[1293] = TAIL;
+      writeFileSync(join(dir, "boot", "kpageflags"), new Uint8Array(words.buffer));
+      const boot = (await readCapture(dir)).phases[0]!;
+      const heads = await readLruFolios(boot);
+      const marked = [...heads.keys()].filter((pfn) => heads[pfn]! > 0).map((pfn) => [pfn, heads[pfn]! - 1]);
+      expect(marked).toEqual([
+        [1280, 0],
+        [1284, 2],
+        [1289, 0],
+        [1290, 0],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reports bad input as a DmaSimError naming what is missing", async () => {
@@ -250,6 +292,10 @@ describe.skipIf(!existsSync(join(DEBIAN, "trace.txt.gz")))("twin: the Debian 6.1
     // Compaction's free scanner takes pages without an event: after it, some pages differ.
     expect(f.phases[1]!.phase).toBe("after_compact");
     expect(fr.maxDistance).toBeLessThan(0.1);
+    // compact_memory: the kernel's mm_compaction_migratepages sum to nr_migrated=878; dmasim's own
+    // compaction on the twin's state migrated 836 (none while boot LRU pages loaded unmovable).
+    expect(fr.compaction.kernelMigrated).toBe(878);
+    expect(fr.compaction.migrated).toBeGreaterThan(500);
     const misses = f.decisions - f.agreed;
     const causes = f.missCauses;
     expect(causes.otherListIn61 + causes.kernelBlockOnOtherList + causes.otherOrder + causes.listOrder).toBe(misses);
@@ -312,6 +358,12 @@ describe("twin: a 6.1 capture with a CMA area and dma-heap traffic (512 MiB, 418
     expect(fr.compaction.migratedAway).toBeLessThanOrEqual(1913);
     expect(fr.compaction.sourceFrees).toBeGreaterThan(0);
     expect(fr.compaction.sourceFrees).toBeLessThanOrEqual(fr.compaction.migratedAway);
+    // The kernel's mm_compaction_migratepages in that window sum to nr_migrated=1861. dmasim's own
+    // compaction can only move what the twin loaded as LRU folios (KPF_LRU at boot, whatever their
+    // pageblock) or the trace allocated movable: it migrated 1,629 (192 while the loader took
+    // every page held in a non-Movable pageblock for an unmovable one, initramfs pages included).
+    expect(fr.compaction.kernelMigrated).toBe(1861);
+    expect(fr.compaction.migrated).toBeGreaterThan(1000);
     const ts = await runTwin(RKCMA, { mode: "follow", backend: "ts" });
     expect(ts.fidelity.follow).toEqual(f);
     expect(ts.stateHash.follow).toBe(r.stateHash.follow);

@@ -284,12 +284,8 @@ async function readCmaDebugfs(dir: string, what: string): Promise<Record<string,
   return out;
 }
 
-/**
- * The free pfns of a snapshot: every page with KPF_BUDDY (bit 10) in its
- * kpageflags word (8 bytes per pfn, little-endian; `kpageflags` or `kpageflags.gz`). 6.1 marks a free block's
- * head and tails; pages on per-cpu lists are not marked.
- */
-export async function readFreePfns(snapshot: CaptureSnapshot): Promise<Uint8Array> {
+/** A snapshot's kpageflags file as bytes (8 per pfn, little-endian; `kpageflags` or `kpageflags.gz`). */
+async function readKpageflags(snapshot: CaptureSnapshot): Promise<Buffer> {
   const plain = join(snapshot.dir, "kpageflags");
   // kpageflags.gz: a capture shrunk for storage (the file is mostly runs of equal words).
   const path = existsSync(plain) || !existsSync(plain + ".gz") ? plain : plain + ".gz";
@@ -302,10 +298,59 @@ export async function readFreePfns(snapshot: CaptureSnapshot): Promise<Uint8Arra
   }
   if (bytes.length % 8 !== 0)
     throw new DmaSimError("EINVAL", `twin: ${path}: ${bytes.length} bytes is not a whole number of 8-byte words`);
+  return bytes;
+}
+
+/** Bit `bit` (< 32) of pfn's kpageflags word. */
+function kpfBit(bytes: Buffer, pfn: number, bit: number): number {
+  return (bytes[pfn * 8 + (bit >> 3)]! >> (bit & 7)) & 1;
+}
+
+// include/uapi/linux/kernel-page-flags.h
+const KPF_LRU = 5;
+const KPF_BUDDY = 10;
+const KPF_COMPOUND_HEAD = 15;
+const KPF_COMPOUND_TAIL = 16;
+
+/**
+ * The free pfns of a snapshot: every page with KPF_BUDDY in its kpageflags
+ * word. 6.1 marks a free block's head and tails; pages on per-cpu lists are
+ * not marked.
+ */
+export async function readFreePfns(snapshot: CaptureSnapshot): Promise<Uint8Array> {
+  const bytes = await readKpageflags(snapshot);
   const free = new Uint8Array(bytes.length / 8);
-  // KPF_BUDDY is bit 10: bit 2 of the word's second byte.
-  for (let pfn = 0; pfn < free.length; pfn++) free[pfn] = (bytes[pfn * 8 + 1]! >> 2) & 1;
+  for (let pfn = 0; pfn < free.length; pfn++) free[pfn] = kpfBit(bytes, pfn, KPF_BUDDY);
   return free;
+}
+
+/**
+ * The folios on an LRU list at a snapshot (KPF_LRU): `order + 1` at each
+ * folio's head pfn, 0 elsewhere. These are the pages compaction and
+ * alloc_contig_range() can migrate (isolate_migratepages_block() takes LRU
+ * folios), and the ones move_freepages_block() counts as movable. A compound
+ * head's order is its run of KPF_COMPOUND_TAIL pages, when that makes an
+ * aligned power of two; otherwise its pages count as order-0 folios.
+ */
+export async function readLruFolios(snapshot: CaptureSnapshot): Promise<Uint8Array> {
+  const bytes = await readKpageflags(snapshot);
+  const nrPages = bytes.length / 8;
+  const heads = new Uint8Array(nrPages);
+  for (let pfn = 0; pfn < nrPages;) {
+    if (!kpfBit(bytes, pfn, KPF_LRU)) {
+      pfn++;
+      continue;
+    }
+    let pages = 1;
+    if (kpfBit(bytes, pfn, KPF_COMPOUND_HEAD))
+      while (pfn + pages < nrPages && kpfBit(bytes, pfn + pages, KPF_COMPOUND_TAIL)) pages++;
+    const order = Math.log2(pages);
+    if (Number.isInteger(order) && pfn % pages === 0) heads[pfn] = order + 1;
+    // Not an aligned power of two: each of its pages an order-0 folio.
+    else heads.fill(1, pfn, pfn + pages);
+    pfn += pages;
+  }
+  return heads;
 }
 
 /**

@@ -40,6 +40,8 @@ export type TwinEvent =
   | { kind: "cma-alloc"; pfn: number | null; count: number; align: number; area: string | null }
   /** cma_release: cma_release() gave back the range (free_contig_range(): its pages go to the per-cpu lists). */
   | { kind: "cma-release"; pfn: number; count: number; area: string | null }
+  /** mm_compaction_migratepages: one migrate_pages() round of compaction (nr_migrated, nr_failed). */
+  | { kind: "compaction-migrated"; nrMigrated: number; nrFailed: number }
   /** Any other event (compaction, migration, …), or a line that is not an event. */
   | { kind: "other"; name: string };
 
@@ -111,6 +113,10 @@ export function parseTwinLine(line: string): TwinEvent | null {
       const area = ev.area ?? null;
       if (name === "cma_release") return { kind: "cma-release", pfn: ev.pfn!, count: ev.count!, area };
       return { kind: "cma-alloc", pfn: ev.pfn, count: ev.count!, align: ev.align ?? 0, area };
+    }
+    case "mm_compaction_migratepages": {
+      const raw = fields(body);
+      return { kind: "compaction-migrated", nrMigrated: num(raw, "nr_migrated"), nrFailed: num(raw, "nr_failed") };
     }
     default:
       return { kind: "other", name };

@@ -20,9 +20,14 @@
  * zone's counts equal the capture's, choosing among those without a traced
  * claim: for Unmovable/Reclaimable the ones with the fewest free pages (kernel
  * allocations fill their blocks), for Movable the ones with the most. A free
- * block spanning several pageblocks gives them all the type of its first. Held
- * pages are allocations of their pageblock's type; movable ones get an owner,
- * so stealing counts them alike.
+ * block spanning several pageblocks gives them all the type of its first.
+ *
+ * Held pages. The folios on an LRU list at the snapshot (KPF_LRU) are movable
+ * allocations with an owner, in whatever pageblock they sit: they are what
+ * the kernel's compaction and alloc_contig_range() migrate, and what
+ * move_freepages_block() counts as movable. Other held pages are allocations
+ * of their pageblock's type, unmovable in a Movable pageblock (kernel memory,
+ * pages off the LRU), movable in a CMA one.
  */
 import {
   claimFreeBlock,
@@ -231,29 +236,47 @@ export function kernelProfileOf(kernelVersion: string): KernelVersion {
 
 /**
  * Loads `free` (one byte per pfn, 1 = free) into a freshly booted twin: every
- * other page is claimed in aligned blocks no larger than a pageblock, then the
- * pageblocks are retyped.
+ * other page is claimed, then the pageblocks are retyped. The folios `lru`
+ * marks (readLruFolios()) are claimed one by one as movable allocations with an
+ * owner, whatever their pageblock: compaction and alloc_contig_range() can
+ * migrate them, as the kernel's can. The other held pages are claimed in
+ * aligned blocks no larger than a pageblock, as allocations of their
+ * pageblock's type; those in a Movable or CMA pageblock are movable when no
+ * `lru` is given.
  */
-export function loadFreeSet(sys: System, free: Uint8Array, types: MigratetypeName[]): void {
+export function loadFreeSet(sys: System, free: Uint8Array, types: MigratetypeName[], lru?: Uint8Array): void {
   const nrPages = sys.nrPages;
   const pbPages = sys.pageblockNrPages;
   const isFree = (pfn: number): boolean => pfn < free.length && free[pfn] === 1;
+  const lruOrder = (pfn: number): number => (lru && pfn < lru.length ? lru[pfn]! - 1 : -1);
+  const hold = (pfn: number, order: number, mt: MigratetypeName): void => {
+    if (!claimFreeBlock(sys, pfn, order, mt))
+      throw new DmaSimError("EINVAL", `twin: could not hold pfn ${pfn} order ${order} while loading`);
+  };
   let pfn = 0;
   while (pfn < nrPages) {
     if (isFree(pfn)) {
       pfn++;
       continue;
     }
+    const folioOrder = lruOrder(pfn);
+    if (folioOrder >= 0) {
+      hold(pfn, folioOrder, "movable");
+      pfn += 2 ** folioOrder;
+      continue;
+    }
+    // A run of held pages that are neither free nor an LRU folio's head.
     let end = pfn;
-    while (end < nrPages && !isFree(end)) end++;
+    while (end < nrPages && !isFree(end) && lruOrder(end) < 0) end++;
     while (pfn < end) {
       let order = Math.min(sys.pageblockOrder, pfn === 0 ? sys.pageblockOrder : ctz(pfn));
       while (pfn + 2 ** order > end) order--;
       const mt = types[Math.floor(pfn / pbPages)]!;
       // Pages in use in a CMA pageblock are movable allocations (only those may use CMA).
-      const held = mt === "cma" ? "movable" : ALLOC_TYPES.includes(mt) ? mt : "unmovable";
-      if (!claimFreeBlock(sys, pfn, order, held))
-        throw new DmaSimError("EINVAL", `twin: could not hold pfn ${pfn} order ${order} while loading`);
+      let held: MigratetypeName = mt === "cma" ? "movable" : ALLOC_TYPES.includes(mt) ? mt : "unmovable";
+      // With the LRU known, a page off it is no migration source.
+      if (lru && mt === "movable") held = "unmovable";
+      hold(pfn, order, held);
       pfn += 2 ** order;
     }
   }

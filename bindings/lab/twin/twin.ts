@@ -50,7 +50,7 @@ import {
 } from "../../index.ts";
 import { DmaSimError } from "../../core/errors.ts";
 import { KERNEL_VERSIONS } from "../../index.ts";
-import { readCapture, readFreePfns, type Capture, type CaptureSnapshot } from "./capture.ts";
+import { readCapture, readFreePfns, readLruFolios, type Capture, type CaptureSnapshot } from "./capture.ts";
 import { parseTwinLine, readTwinLines, type TwinEvent } from "./events.ts";
 import { Linux61Lists } from "./lists61.ts";
 import {
@@ -170,9 +170,11 @@ export interface FreeRunResult {
    * through their owners); migratedAway: pages the kernel's compaction freed
    * after migrating them elsewhere (an untraced pfn), which the twin keeps as
    * they were placed by its own compaction; sourceFrees: the frees (drains)
-   * of such pfns, which give nothing back.
+   * of such pfns, which give nothing back. migrated: pages dmasim's own
+   * compaction migrated (pgmigrate_success); kernelMigrated: the kernel's, from
+   * its mm_compaction_migratepages events (nr_migrated) inside those phases.
    */
-  compaction: { runs: number; migratedAway: number; sourceFrees: number };
+  compaction: { runs: number; migratedAway: number; sourceFrees: number; migrated: number; kernelMigrated: number };
 }
 
 export interface TwinResult {
@@ -420,7 +422,7 @@ class FreeRunner {
     phases: [],
     maxDistance: null,
     cma: { allocs: 0, failed: 0, released: 0 },
-    compaction: { runs: 0, migratedAway: 0, sourceFrees: 0 },
+    compaction: { runs: 0, migratedAway: 0, sourceFrees: 0, migrated: 0, kernelMigrated: 0 },
   };
   /** Inside the capture's compact_memory phase: the kernel's frees there are migration sources. */
   compacting = false;
@@ -543,7 +545,9 @@ class FreeRunner {
    */
   compactMemory(): void {
     const owned = this.ownedBlocks(0, this.sys.nrPages);
+    const migratedBefore = this.sys.stats().pgmigrateSuccess;
     this.sys.compactMemory();
+    this.result.compaction.migrated += this.sys.stats().pgmigrateSuccess - migratedBefore;
     this.followMigrations(owned);
     this.result.compaction.runs++;
     this.compacting = true;
@@ -679,6 +683,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   const kernel = options.kernel ?? kernelProfileOf(capture.kernelVersion);
   const boot = capture.phases[0]!;
   const bootFree = await readFreePfns(boot);
+  const bootLru = await readLruFolios(boot);
   const layout = twinLayout(capture, bootFree.length);
   const names = migratetypeNames(capture);
   const snapshots = new Map(capture.phases.map((s) => [s.phase, s]));
@@ -704,13 +709,13 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     const types = assignPageblockTypes(capture, boot, layout, bootFree, evidence);
     if (mode !== "free-run") {
       const sys = await createTwinSystem(capture, layout, backend, kernel);
-      loadFreeSet(sys, bootFree, [...types]);
+      loadFreeSet(sys, bootFree, [...types], bootLru);
       follower = new Follower(sys, names, layout);
       load = loadReport(sys, boot, layout);
     }
     if (mode !== "follow") {
       const sys = await createTwinSystem(capture, layout, backend, kernel);
-      loadFreeSet(sys, bootFree, [...types]);
+      loadFreeSet(sys, bootFree, [...types], bootLru);
       runner = new FreeRunner(sys, names, bootFree);
       load ??= loadReport(sys, boot, layout);
     }
@@ -750,6 +755,9 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
           break;
         case "extfrag":
           f?.extfrag(ev);
+          break;
+        case "compaction-migrated":
+          if (r?.compacting) r.result.compaction.kernelMigrated += ev.nrMigrated;
           break;
         case "cma-alloc":
           f?.cmaAlloc(ev);
