@@ -67,7 +67,7 @@ import {
   pageblockOrder, pageblockStartPfn, setAllocated, setPageOwnerId, shortPins,
 } from "./memmap.ts";
 import { ownerSetPfn } from "./owner.ts";
-import { LRU_NONE, lruMigrated, lruOf } from "./lru.ts";
+import { LRU_NONE, lruMigrated, lruOf, lruvecAddFolio, lruvecDelFolio } from "./lru.ts";
 import { getPageblockMt } from "./pageblock.ts";
 import { ramCopyPages } from "./ram.ts";
 import { countEvent } from "./vmevents.ts";
@@ -171,6 +171,7 @@ export function compactionInit(): void {
   initFreePfn.fill(0);
   pageblockSkip = new Uint8Array(nrPageblocks);
   migrateList = new Int32Array(pageblockNrPages);
+  migrateLru = new Int32Array(pageblockNrPages);
   migrateLen = 0;
   freeLists = new Array<Int32Array>(maxOrder + 1);
   for (let o = 0; o <= maxOrder; o++) freeLists[o] = new Int32Array(16);
@@ -382,6 +383,8 @@ export function compactControlInit(order: i32): void {
 
 /** cc->migratepages, in isolation order (the kernel's list_add() makes the last one first). */
 let migrateList: Int32Array = new Int32Array(0);
+/** The LRU list each isolated folio left (folio_isolate_lru()), to go back on. */
+let migrateLru: Int32Array = new Int32Array(0);
 let migrateLen: i32 = 0;
 
 // cc->freepages[order]: isolated free blocks (heads marked allocated, no owner),
@@ -939,6 +942,10 @@ function isolateMigratepagesBlock(lowPfn: i32, endPfn: i32): void {
             break;
           }
         }
+        // folio_isolate_lru(): off its list while it migrates.
+        const id = pageOwnerId(lowPfn);
+        unchecked(migrateLru[migrateLen] = lruOf(id));
+        lruvecDelFolio(id);
         unchecked(migrateList[migrateLen++] = lowPfn);
         const n = 1 << order;
         ccNrMigratepages += n;
@@ -955,8 +962,7 @@ function isolateMigratepagesBlock(lowPfn: i32, endPfn: i32): void {
     // isolate_fail: an unmovable, pinned or too large block, or a tail page.
     if (!skipOnFailure) continue;
     if (nrIsolated != 0) {
-      // putback_movable_pages(): the isolated blocks stay where they are.
-      migrateLen = 0;
+      putbackMovablePages(migrateLen);
       ccNrMigratepages = 0;
       nrIsolated = 0;
     }
@@ -1021,15 +1027,29 @@ function isolateMigratepages(): bool {
 
 // ---- migration ----------------------------------------------------------------------------------
 
-/** Moves the owned block at `src` to the isolated target `dst` (move_to_new_folio() and the rmap walk). */
-function migrateToTarget(src: i32, dst: i32): void {
+/**
+ * putback_movable_pages() of the first `n` isolated folios, newest first (the
+ * kernel's list order): folio_putback_lru() puts each at the head of the list
+ * it left, so the oldest isolation ends up first.
+ */
+function putbackMovablePages(n: i32): void {
+  for (let i = n - 1; i >= 0; i--) lruvecAddFolio(pageOwnerId(unchecked(migrateList[i])), unchecked(migrateLru[i]));
+  migrateLen = 0;
+}
+
+/**
+ * Moves the owned block at `src`, isolated off list `lru`, to the isolated
+ * target `dst` (move_to_new_folio() and the rmap walk).
+ */
+function migrateToTarget(src: i32, dst: i32, lru: i32): void {
   const order = getOrder(src);
   const id = pageOwnerId(src);
   setAllocated(dst, order, pageMt(src));
   ramCopyPages(dst, src, 1 << order);
   setPageOwnerId(dst, id);
   ownerSetPfn(id, dst);
-  lruMigrated(id, dst); // folio_migrate_flags(): LRU position and state stay (lru.ts)
+  lruMigrated(id, dst); // folio_migrate_flags(): active, referenced, dirty stay
+  lruvecAddFolio(id, lru); // folio_add_lru(dst): the head of the list it left
   freeUnrefPage(src, order); // the old folio goes through the pcp lists
   countEvent(EV_PGMIGRATE_SUCCESS, 1 << order);
   countEvent(EV_COMPACT_MIGRATED, 1 << order);
@@ -1038,7 +1058,7 @@ function migrateToTarget(src: i32, dst: i32): void {
 
 /**
  * migrate_pages(cc->migratepages, compaction_alloc): newest isolation first.
- * Returns 0 or -ENOMEM (a block found no target; it and the rest stay).
+ * Returns 0 or -ENOMEM (a block found no target; it and the rest are put back).
  */
 function migratePages(): i32 {
   for (let i = migrateLen - 1; i >= 0; i--) {
@@ -1047,10 +1067,10 @@ function migratePages(): i32 {
     const dst = compactionAlloc(order);
     if (dst == NONE) {
       countEvent(EV_PGMIGRATE_FAIL, 1 << order);
-      migrateLen = 0;
+      putbackMovablePages(i + 1); // this block and the older isolations
       return -ENOMEM;
     }
-    migrateToTarget(src, dst);
+    migrateToTarget(src, dst, unchecked(migrateLru[i]));
   }
   migrateLen = 0;
   return 0;

@@ -262,9 +262,8 @@ export function lruForget(id: i32): void {
 /**
  * Migration moved the owner's folio to `dstPfn`: the active/referenced/dirty
  * state stays (folio_migrate_flags()); the zone's share moves when the zone
- * changed. A folio still on a list keeps its place there (compaction's
- * migrations, which do not model the LRU isolation); migrate.ts's callers take
- * the folio off first and add it back at the head.
+ * changed. Callers take the folio off its list first (folio_isolate_lru())
+ * and add it back at the head (folio_add_lru()).
  */
 export function lruMigrated(id: i32, dstPfn: i32): void {
   const oldZone = folioZone(id);

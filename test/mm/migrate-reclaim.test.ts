@@ -229,6 +229,48 @@ describe("a folio being migrated is off the LRU: reclaim in its target allocatio
   });
 });
 
+describe("compaction puts migrated folios at the head of their lists (6.12)", () => {
+  // isolate_migratepages_block() takes each folio off its list
+  // (lruvec_del_folio()) into cc->migratepages with list_add(), one pageblock's
+  // batch at a time; migrate_pages() moves the newest isolation (highest pfn)
+  // first and migrate_folio_move() re-adds each at the head (folio_add_lru()).
+  // So within a batch the lowest old pfn ends up first, and the last batch (the
+  // highest pageblock) leads the list. A batch that finds no target goes back
+  // whole, at the head too (putback_movable_pages() → folio_putback_lru()).
+  it("compactMemory(): moved folios lead, by pageblock descending then old pfn ascending; the rest keep their order", async () => {
+    await onBoth(SMALL, (sys) => {
+      const anon: MovablePage[] = [];
+      for (let i = 0; i < 96; i++) anon.push(sys.allocMovable(0)!);
+      // Holes: every third page goes, so the migrate scanner has sources and the free scanner targets.
+      for (let i = 0; i < anon.length; i += 3) anon[i]!.free();
+      const live = anon.filter((_, i) => i % 3 !== 0);
+      const before = lruList(sys, LRU_INACTIVE_ANON);
+      const pfnBefore = new Map(live.map((p) => [p.id, p.pfn]));
+      sys.compactMemory();
+      const moved = live.filter((p) => p.pfn !== pfnBefore.get(p.id)).map((p) => p.id);
+      expect(moved.length).toBeGreaterThan(4);
+      const pb = (id: number): number => Math.floor(pfnBefore.get(id)! / sys.pageblockNrPages);
+      const lead = [...moved].sort((a, b) => pb(b) - pb(a) || pfnBefore.get(a)! - pfnBefore.get(b)!);
+      const movedSet = new Set(moved);
+      // The last batch, where the scanners met, found no targets (compaction_alloc() → -ENOMEM) and
+      // went back at the head (putback_movable_pages(), newest first: ascending pfn), unmoved.
+      const after = lruList(sys, LRU_INACTIVE_ANON);
+      const putBack = after.slice(
+        0,
+        after.findIndex((id) => movedSet.has(id)),
+      );
+      expect(putBack.length).toBeGreaterThan(0); // here: the 4 pages left in the meeting pageblock
+      expect(putBack.length).toBeLessThanOrEqual(32); // COMPACT_CLUSTER_MAX
+      expect(new Set(putBack.map(pb)).size).toBeLessThanOrEqual(1);
+      expect(putBack).toEqual([...putBack].sort((a, b) => pfnBefore.get(a)! - pfnBefore.get(b)!));
+      const putBackSet = new Set(putBack);
+      expect(after).toEqual([...putBack, ...lead, ...before.filter((id) => !movedSet.has(id) && !putBackSet.has(id))]);
+      sys.check();
+      return { lead, putBack };
+    });
+  });
+});
+
 describe("no reclaimable memory: cma_alloc() still fails with -ENOMEM", () => {
   it("anonymous memory only (no swap): the targets cannot be found, nothing leaks", async () => {
     await onBoth({ ...SMALL, cma: [{ name: "c", bytes: 64 * PAGE }] }, (sys) => {
