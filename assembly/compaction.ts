@@ -67,7 +67,9 @@ import {
   pageblockOrder, pageblockStartPfn, setAllocated, setPageOwnerId, shortPins,
 } from "./memmap.ts";
 import { ownerSetPfn } from "./owner.ts";
-import { LRU_NONE, lruMigrated, lruOf, lruvecAddFolio, lruvecDelFolio } from "./lru.ts";
+import {
+  LRU_NONE, PG_WRITEBACK, folioEndWriteback, lruMigrated, lruOf, lruvecAddFolio, lruvecDelFolio, testFlag,
+} from "./lru.ts";
 import { getPageblockMt } from "./pageblock.ts";
 import { ramCopyPages } from "./ram.ts";
 import { countEvent } from "./vmevents.ts";
@@ -172,6 +174,7 @@ export function compactionInit(): void {
   pageblockSkip = new Uint8Array(nrPageblocks);
   migrateList = new Int32Array(pageblockNrPages);
   migrateLru = new Int32Array(pageblockNrPages);
+  failedList = new Int32Array(pageblockNrPages);
   migrateLen = 0;
   freeLists = new Array<Int32Array>(maxOrder + 1);
   for (let o = 0; o <= maxOrder; o++) freeLists[o] = new Int32Array(16);
@@ -385,6 +388,9 @@ export function compactControlInit(order: i32): void {
 let migrateList: Int32Array = new Int32Array(0);
 /** The LRU list each isolated folio left (folio_isolate_lru()), to go back on. */
 let migrateLru: Int32Array = new Int32Array(0);
+/** Indexes into migrateList of the folios migrate_pages() gave up on (ret_folios), in failure order. */
+let failedList: Int32Array = new Int32Array(0);
+let failedLen: i32 = 0;
 let migrateLen: i32 = 0;
 
 // cc->freepages[order]: isolated free blocks (heads marked allocated, no owner),
@@ -855,6 +861,13 @@ function compactionAlloc(order: i32): i32 {
   }
 }
 
+/** compaction_free(): a target migration did not use goes back to the head of its list. */
+function compactionFree(pfn: i32, order: i32): void {
+  setAllocated(pfn, order, MIGRATE_MOVABLE);
+  freeListPushHead(order, pfn);
+  ccNrFreepages += 1 << order;
+}
+
 /** release_free_list(): unused targets back to the buddy allocator; returns the highest pfn. */
 function releaseFreeList(): i32 {
   let highPfn = 0;
@@ -931,7 +944,9 @@ function isolateMigratepagesBlock(lowPfn: i32, endPfn: i32): void {
         nrScanned += (1 << order) - 1;
       } else if (
         pageOwnerId(lowPfn) != NONE && shortPins(lowPfn) == 0 && longPins(lowPfn) == 0 &&
-        lruOf(pageOwnerId(lowPfn)) != LRU_NONE // !PageLRU: isolated by a migration in progress
+        lruOf(pageOwnerId(lowPfn)) != LRU_NONE && // !PageLRU: isolated by a migration in progress
+        // ISOLATE_ASYNC_MIGRATE: a folio under writeback would block.
+        !(ccMode == MIGRATE_ASYNC && testFlag(pageOwnerId(lowPfn), PG_WRITEBACK))
       ) {
         // The first isolation in a pageblock marks it skipped for other compactors.
         if (validPage != NONE && !skipUpdated) {
@@ -1027,13 +1042,22 @@ function isolateMigratepages(): bool {
 
 // ---- migration ----------------------------------------------------------------------------------
 
+/** folio_putback_lru() of isolation `i`: the head of the list it left. */
+// @ts-ignore: decorator
+@inline function putbackOne(i: i32): void {
+  lruvecAddFolio(pageOwnerId(unchecked(migrateList[i])), unchecked(migrateLru[i]));
+}
+
 /**
- * putback_movable_pages() of the first `n` isolated folios, newest first (the
- * kernel's list order): folio_putback_lru() puts each at the head of the list
- * it left, so the oldest isolation ends up first.
+ * putback_movable_pages() after migrate_pages(): the failed folios (spliced at
+ * the head of cc->migratepages) in failure order, then the first `n`
+ * isolations not tried, newest first (the kernel's list order). Each goes to
+ * the head of its list, so the last one put back leads.
  */
 function putbackMovablePages(n: i32): void {
-  for (let i = n - 1; i >= 0; i--) lruvecAddFolio(pageOwnerId(unchecked(migrateList[i])), unchecked(migrateLru[i]));
+  for (let k = 0; k < failedLen; k++) putbackOne(unchecked(failedList[k]));
+  for (let i = n - 1; i >= 0; i--) putbackOne(i);
+  failedLen = 0;
   migrateLen = 0;
 }
 
@@ -1058,9 +1082,13 @@ function migrateToTarget(src: i32, dst: i32, lru: i32): void {
 
 /**
  * migrate_pages(cc->migratepages, compaction_alloc): newest isolation first.
- * Returns 0 or -ENOMEM (a block found no target; it and the rest are put back).
+ * A folio under writeback is waited for only by MIGRATE_SYNC
+ * (migrate_folio_unmap()); the other modes give up on it with -EBUSY, its
+ * target going back (compaction_free()). Returns 0, the number of folios given
+ * up on, or -ENOMEM (a block found no target; it and the rest are put back).
  */
 function migratePages(): i32 {
+  failedLen = 0;
   for (let i = migrateLen - 1; i >= 0; i--) {
     const src = unchecked(migrateList[i]);
     const order = getOrder(src);
@@ -1070,10 +1098,21 @@ function migratePages(): i32 {
       putbackMovablePages(i + 1); // this block and the older isolations
       return -ENOMEM;
     }
+    const id = pageOwnerId(src);
+    if (testFlag(id, PG_WRITEBACK)) {
+      if (ccMode != MIGRATE_SYNC) {
+        compactionFree(dst, order);
+        countEvent(EV_PGMIGRATE_FAIL, 1 << order);
+        unchecked(failedList[failedLen++] = i);
+        continue;
+      }
+      folioEndWriteback(id); // folio_wait_writeback(): isolated, so PG_reclaim is just cleared
+    }
     migrateToTarget(src, dst, unchecked(migrateLru[i]));
   }
-  migrateLen = 0;
-  return 0;
+  const failed = failedLen;
+  putbackMovablePages(0);
+  return failed;
 }
 
 // ---- compaction_suitable() --------------------------------------------------------------------

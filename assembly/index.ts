@@ -96,7 +96,6 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   ownerInit();
   lruInit();
   vmscanInit();
-  writebackInFlight = 0;
   vmeventsInit(maxOrd);
   cmaReset();
   zonesReset();
@@ -688,14 +687,12 @@ import {
   fileSlots, fileValid, folioEndWriteback, folioMarkAccessed, folioMarkDirty, folioStartWriteback, lruFlags, lruHead, lruNext,
   lruZoneSize, nrFilePages, pageCacheInsert, pageCacheLookup, pageCacheReserve, sortBuf, testFlag, zoneDirtyPages,
   zoneWritebackPages,
+  writebackPages,
 } from "./lru.ts";
 import { folioInvalidatable, freePageCacheFolio, nodeReclaimablePages, zoneReclaimablePages } from "./vmscan.ts";
 import { ownerReserveMany, ownerSlots } from "./owner.ts";
 import { EEXIST, ENOENT, EV_DROP_PAGECACHE, EV_DROP_SLAB, EV_PGACTIVATE, EV_PGROTATED } from "./abi.ts";
 import { countEvent } from "./vmevents.ts";
-
-/** Async writebacks in flight (ended by the next advanceTime()). */
-let writebackInFlight: i32 = 0;
 
 /** Creates a file (an inode with an empty mapping). Returns its id. */
 export function pageCacheCreateFile(): i32 {
@@ -735,7 +732,6 @@ function pageCacheDrop(id: i32): void {
 }
 
 function endWriteback(id: i32): void {
-  writebackInFlight--;
   if (folioEndWriteback(id) != 0) countEvent(EV_PGROTATED, 1);
 }
 
@@ -870,7 +866,6 @@ export function pageCacheWriteback(f: i32, index: i32, count: i32, wait: bool): 
     const id = pageCacheLookup(f, unchecked(missBuf[i]));
     if (!testFlag(id, PG_DIRTY)) continue;
     folioStartWriteback(id);
-    writebackInFlight++;
     if (wait) endWriteback(id);
     n++;
   }
@@ -879,7 +874,7 @@ export function pageCacheWriteback(f: i32, index: i32, count: i32, wait: bool): 
 
 /** Ends every writeback in flight, in owner-id order (the I/O completions of a clock step). */
 export function pageCacheEndWritebacks(): i32 {
-  if (writebackInFlight == 0) return 0;
+  if (writebackPages() == 0) return 0;
   let n = 0;
   const slots = ownerSlots();
   for (let id = 0; id < slots; id++) {

@@ -323,6 +323,13 @@ export function folioStartWriteback(id: i32): void {
   unchecked(zoneWritebackPages[z] += n);
 }
 
+/** Pages under writeback in every zone (NR_WRITEBACK): 0 when no I/O is in flight. */
+export function writebackPages(): i32 {
+  let n = 0;
+  for (let z = 0; z < MAX_NR_ZONES; z++) n += unchecked(zoneWritebackPages[z]);
+  return n;
+}
+
 /**
  * folio_end_writeback(): writeback → clean. A folio reclaim tagged PG_reclaim
  * is rotated to the tail of the inactive list (folio_rotate_reclaimable() →

@@ -27,7 +27,7 @@ import {
   getOrder, longPins, pageOwnerId, setPageOwnerId, setPins, shortPins,
 } from "./memmap.ts";
 import { ownerGetPfn, ownerSetPfn } from "./owner.ts";
-import { lruMigrated, lruOf, lruvecAddFolio, lruvecDelFolio } from "./lru.ts";
+import { PG_WRITEBACK, folioEndWriteback, lruMigrated, lruOf, lruvecAddFolio, lruvecDelFolio, testFlag } from "./lru.ts";
 import { getPageblockMt } from "./pageblock.ts";
 import { ramCopyPages } from "./ram.ts";
 import { countEvent } from "./vmevents.ts";
@@ -81,6 +81,10 @@ export function migrateBlock(pfn: i32, targetMt: i32, allocCma: bool, gfp: i32):
   const dstGfp = order > 0 ? gfp & ~GFP_NO_HIGHMEM : gfp;
   const dst = allocPagesSlowpath(order, targetMt, ZONE_NORMAL, allocCma ? ALLOC_CMA : 0, dstGfp);
   if (dst == NONE) return -ENOMEM;
+  // Every caller migrates MIGRATE_SYNC (alloc_contig_range(), long-term pins,
+  // move_pages()): it waits for writeback (migrate_folio_unmap()). The folio is
+  // isolated, so a PG_reclaim tag is just cleared.
+  if (testFlag(id, PG_WRITEBACK)) folioEndWriteback(id);
   ramCopyPages(dst, pfn, 1 << order);
   setPageOwnerId(dst, id);
   ownerSetPfn(id, dst);

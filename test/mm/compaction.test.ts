@@ -247,6 +247,65 @@ describe("direct compaction (__alloc_pages_direct_compact())", () => {
     });
   });
 
+  it("a folio under writeback: SYNC_LIGHT gives up on it (-EBUSY), its target going back to the free list", async () => {
+    // The order-2 case above, with pfn 4 a page cache page under writeback
+    // (writeback({ wait: false })). Direct reclaim runs first and frees nothing
+    // (the folio is under writeback: tagged PG_reclaim and activated). The
+    // SYNC_LIGHT round isolates [0,8) as before (only ISOLATE_ASYNC_MIGRATE
+    // skips writeback folios) and takes the same targets from [32,40): 33, 35,
+    // 37, 39. migrate_pages(): 6→33 frees 6 ([6,8) order 1); 4 is under
+    // writeback and the mode is not MIGRATE_SYNC: -EBUSY (migrate_folio_unmap()),
+    // pgmigrate_fail 1, and compaction_free() puts 35 back at the head of
+    // cc->freepages[0]; 2→35 frees 2 ([2,4)); 0→37 frees 0, which merges with 1
+    // and [2,4) into the order-2 block [0,4), captured (4 is still in use, so no
+    // order-3 block). The allocation gets pfn 0; 39 goes back unused.
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
+      const pages = fillMovable(sys);
+      pages[4]!.free();
+      const f = sys.pageCache.createFile("f");
+      f.write(0, 1);
+      expect(f.pageState(0)!.pfn).toBe(4);
+      expect(f.writeback(0, 1, { wait: false })).toBe(1);
+      for (const p of pages) if (p.alive && p.pfn % 2 === 1) p.free();
+      const held = pages.filter((p) => p.alive);
+      const before = new Map(held.map((p) => [p.id, p.pfn]));
+      const got = sys.allocMovable(2)!;
+      expect(got.pfn).toBe(0);
+      const moved = Object.fromEntries(
+        held.filter((p) => p.pfn !== before.get(p.id)).map((p) => [before.get(p.id), p.pfn]),
+      );
+      expect(moved).toEqual({ 0: 37, 2: 35, 6: 33 });
+      expect(f.pageState(0)).toMatchObject({ pfn: 4, writeback: true });
+      const s = sys.stats();
+      expect([s.pgmigrateSuccess, s.pgmigrateFail, s.compactSuccess]).toEqual([3, 1, 1]);
+      sys.check();
+      return got.pfn;
+    });
+  });
+
+  it("a folio under writeback: MIGRATE_SYNC (compact_memory) waits for it and moves it", async () => {
+    // compact_memory is MIGRATE_SYNC: migrate_folio_unmap() waits for the
+    // writeback (folio_wait_writeback(): the I/O completes) and the folio moves
+    // like any other; the first round's targets are those of the compact_memory
+    // case above (6→57, 4→59, 2→61, 0→63), so the page cache page lands on 59,
+    // clean, and NR_WRITEBACK is back to 0.
+    await onBoth({ ...BUDDY_ONLY, ...TINY }, (sys) => {
+      const pages = fillMovable(sys);
+      pages[4]!.free();
+      const f = sys.pageCache.createFile("f");
+      f.write(0, 1);
+      f.writeback(0, 1, { wait: false });
+      for (const p of pages) if (p.alive && p.pfn % 2 === 1) p.free();
+      expect(vmstatLines(sys, "nr_writeback ")).toEqual(["nr_writeback 1"]);
+      sys.compactMemory();
+      expect(f.pageState(0)).toMatchObject({ pfn: 59, writeback: false, dirty: false });
+      expect(vmstatLines(sys, "nr_writeback ")).toEqual(["nr_writeback 0"]);
+      expect(sys.stats().pgmigrateFail).toBe(1); // round 4's -ENOMEM, as above
+      sys.check();
+      return f.pageState(0)!.pfn;
+    });
+  });
+
   it("an unmovable order-1 request: async skips movable pageblocks, then a sync round frees a block to steal", async () => {
     // Not movable, so the slow path compacts at COMPACT_PRIO_ASYNC first. Async
     // direct compaction takes sources only from pageblocks of the request's type

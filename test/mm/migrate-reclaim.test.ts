@@ -229,6 +229,32 @@ describe("a folio being migrated is off the LRU: reclaim in its target allocatio
   });
 });
 
+describe("alloc_contig_range() migrates MIGRATE_SYNC: it waits for writeback", () => {
+  // CMA 160 pages [96, 256): the page cache fills CMA first (see above).
+  const OPTIONS: SystemOptions = { ...SMALL, cma: [{ name: "c", bytes: 160 * PAGE }] };
+
+  it("cma_alloc() over a folio under writeback: the I/O completes (folio_wait_writeback()) and the folio moves", async () => {
+    await onBoth(OPTIONS, (sys) => {
+      const area = sys.cma("c");
+      const f = sys.pageCache.createFile("f");
+      f.write(0, 8);
+      expect(f.writeback(0, 8, { wait: false })).toBe(8);
+      const inArea0 = [...Array(8).keys()].filter((i) => inArea(sys, "c", f.pageState(i)!.pfn));
+      expect(inArea0.length).toBe(8);
+      expect(area.alloc(area.count)).toBe(area.basePfn);
+      // Under writeback the folios are neither clean nor droppable (reclaim_clean_pages_from_list()
+      // skips them): each was migrated, its writeback ended first.
+      for (const i of inArea0) {
+        expect(f.pageState(i)).toMatchObject({ writeback: false, dirty: false });
+        expect(inArea(sys, "c", f.pageState(i)!.pfn)).toBe(false);
+      }
+      expect(sys.readFile("/proc/meminfo")).toMatch(/^Writeback:\s+0 kB$/m);
+      sys.check();
+      return inArea0.map((i) => f.pageState(i)!.pfn);
+    });
+  });
+});
+
 describe("compaction puts migrated folios at the head of their lists (6.12)", () => {
   // isolate_migratepages_block() takes each folio off its list
   // (lruvec_del_folio()) into cc->migratepages with list_add(), one pageblock's
