@@ -684,7 +684,7 @@ export { cmaPeekAlloc, cmaClaimRange, cmaUnclaimRange };
 
 import {
   NR_LRU_LISTS, PG_WRITEBACK, PG_DIRTY, fileCreate, fileFirst, fileIndexesFrom, fileLive, fileNrPages,
-  fileSlots, fileValid, folioEndWriteback, folioMarkAccessed, folioMarkDirty, folioStartWriteback, lruFlags, lruHead, lruNext,
+  fileReadEnd, fileSlots, fileValid, folioEndWriteback, folioMarkAccessed, folioMarkDirty, folioStartWriteback, lruFlags, lruHead, lruNext,
   lruZoneSize, nrFilePages, pageCacheInsert, pageCacheLookup, pageCacheReserve, sortBuf, testFlag, zoneDirtyPages,
   zoneWritebackPages,
   writebackPages,
@@ -796,6 +796,10 @@ function pageCacheFill(f: i32, index: i32, count: i32, write: bool): i32 {
   pageCacheReserve(misses);
   let hits = 0;
   let added = 0;
+  // filemap_read() marks a read's first folio accessed only when the previous
+  // read did not end in it (pos_same_folio() against ra->prev_pos - 1): a
+  // repeated read of the same page is one access.
+  const firstSeen = !write && index == unchecked(fileReadEnd[f]) - 1;
   for (let i = 0; i < count; i++) {
     let id = pageCacheLookup(f, index + i);
     if (id == NONE) {
@@ -815,18 +819,20 @@ function pageCacheFill(f: i32, index: i32, count: i32, write: bool): i32 {
     }
     if (write) {
       folioMarkDirty(id);
-    } else {
+    } else if (i > 0 || !firstSeen) {
       const activated = folioMarkAccessed(id);
       if (activated != 0) countEvent(EV_PGACTIVATE, activated);
     }
   }
+  if (!write) unchecked(fileReadEnd[f] = index + count);
   return hits;
 }
 
 /**
  * A read of `count` pages (filemap_read()): every page read is marked accessed
  * (folio_mark_accessed(): the first access sets PG_referenced, the second
- * activates); a missing page is read in first (a clean page on the inactive
+ * activates), but for the first when the previous read of the file ended in
+ * it; a missing page is read in first (a clean page on the inactive
  * file list; no readahead beyond the range). Returns the hits, or -EINVAL /
  * -ENOMEM (the pages read in by this call are removed again).
  */

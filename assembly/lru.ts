@@ -91,6 +91,12 @@ export let fileLive: Uint8Array = new Uint8Array(0);
 export let fileFirst: Int32Array = new Int32Array(0);
 /** mapping->nrpages */
 export let fileNrPages: Int32Array = new Int32Array(0);
+/**
+ * file_ra_state.prev_pos in pages: the index after the last page the previous
+ * read copied, or -1 before the first read (file_ra_state_init()). A file here
+ * is one open file description as well as its inode.
+ */
+export let fileReadEnd: Int32Array = new Int32Array(0);
 /** File ids handed out (ids are not reused). */
 export let fileSlots: i32 = 0;
 
@@ -118,6 +124,7 @@ export function lruInit(): void {
   fileLive = new Uint8Array(8);
   fileFirst = new Int32Array(8);
   fileNrPages = new Int32Array(8);
+  fileReadEnd = new Int32Array(8);
   fileSlots = 0;
   htFile = new Int32Array(64);
   htIndex = new Int32Array(64);
@@ -468,11 +475,13 @@ export function fileCreate(): i32 {
     fileLive = live;
     fileFirst = grown(fileFirst, n);
     fileNrPages = grown(fileNrPages, n);
+    fileReadEnd = grown(fileReadEnd, n);
   }
   const f = fileSlots++;
   unchecked(fileLive[f] = 1);
   unchecked(fileFirst[f] = NONE);
   unchecked(fileNrPages[f] = 0);
+  unchecked(fileReadEnd[f] = -1);
   return f;
 }
 
@@ -589,6 +598,9 @@ export function lruHash(h: i32): i32 {
   }
   h = fnvMix(h, nrFilePages);
   h = fnvMix(h, fileSlots);
-  for (let f = 0; f < fileSlots; f++) h = fnvMix(h, i32(unchecked(fileLive[f])) | (unchecked(fileNrPages[f]) << 1));
+  for (let f = 0; f < fileSlots; f++) {
+    h = fnvMix(h, i32(unchecked(fileLive[f])) | (unchecked(fileNrPages[f]) << 1));
+    h = fnvMix(h, unchecked(fileReadEnd[f]));
+  }
   return h;
 }

@@ -123,8 +123,10 @@ export class CachedFile {
 
   /**
    * A read of `count` pages from `index`: each page is marked accessed
-   * (folio_mark_accessed(): first access PG_referenced, second activates); a
-   * missing page is read in (added clean) first. Returns the hits.
+   * (folio_mark_accessed(): first access PG_referenced, second activates),
+   * except the first when the file's previous read ended in it (filemap_read()'s
+   * pos_same_folio() against ra->prev_pos: the file is one open file as well as
+   * its inode); a missing page is read in (added clean) first. Returns the hits.
    */
   read(index: number, count = 1): number {
     const [i, n] = this.range("CachedFile.read", index, count);

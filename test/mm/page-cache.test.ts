@@ -15,11 +15,20 @@ describe("the page cache (filemap_add_folio(), folio_mark_accessed())", () => {
       // First access: PG_referenced.
       expect(f.read(0)).toBe(1);
       expect(f.pageState(0)).toMatchObject({ lru: "inactive_file", referenced: true });
-      // Second: folio_activate() to the active list, PG_referenced cleared, pgactivate 1.
+      // The same page again at once is not a second access: filemap_read() marks a read's first
+      // folio only when the file's previous read did not end in it (pos_same_folio() against
+      // ra->prev_pos - 1, here the last byte of page 0).
+      expect(f.read(0)).toBe(1);
+      expect(f.pageState(0)).toMatchObject({ lru: "inactive_file", referenced: true });
+      expect(sys.stats().pgactivate).toBe(0);
+      // After a read that ended elsewhere (page 2), page 0 again is the second access:
+      // folio_activate() to the active list, PG_referenced cleared, pgactivate 1.
+      f.read(2);
       expect(f.read(0)).toBe(1);
       expect(f.pageState(0)).toMatchObject({ lru: "active_file", referenced: false });
       expect(sys.stats().pgactivate).toBe(1);
       // A third access only sets PG_referenced again.
+      f.read(3);
       f.read(0);
       expect(f.pageState(0)).toMatchObject({ lru: "active_file", referenced: true });
       // A miss reads the page in, then marks it accessed (filemap_read()): referenced.
@@ -42,6 +51,31 @@ describe("the page cache (filemap_add_folio(), folio_mark_accessed())", () => {
       // Anonymous movable pages go on the inactive anon list, a folio counting 1 << order.
       sys.allocMovable(2);
       expect(sys.pageCache.lruStats()).toMatchObject({ inactiveAnon: 4, activeAnon: 0 });
+      return sys.pageCache.lruStats();
+    });
+  });
+
+  it("a read's first page is not marked again when the previous read ended in it (pos_same_folio())", async () => {
+    await onBoth(OPTIONS, (sys) => {
+      const f = sys.pageCache.createFile("a");
+      f.add(0, 4);
+      f.read(2);
+      f.read(3);
+      f.read(0);
+      f.read(1);
+      f.read(0);
+      // Page 0 active (second access after a read that ended in 1), 1..3 referenced; the last read ended in 0.
+      expect(f.pageState(0)).toMatchObject({ lru: "active_file", referenced: false });
+      expect(sys.stats().pgactivate).toBe(1);
+      // A read of 0..3 skips 0 (still not referenced), activates 1, 2 and 3; a read of 3..4 then
+      // skips 3 and reads 4 in (referenced). Only a read's first page is ever skipped.
+      f.read(0, 4);
+      expect(f.pageState(0)).toMatchObject({ lru: "active_file", referenced: false });
+      expect([1, 2, 3].map((i) => f.pageState(i)!.lru)).toEqual(["active_file", "active_file", "active_file"]);
+      expect(f.read(3, 2)).toBe(1);
+      expect(f.pageState(3)).toMatchObject({ lru: "active_file", referenced: false });
+      expect(f.pageState(4)).toMatchObject({ lru: "inactive_file", referenced: true });
+      expect(sys.stats().pgactivate).toBe(4);
       return sys.pageCache.lruStats();
     });
   });
