@@ -158,7 +158,7 @@ const BANDS: Record<string, Record<string, Band>> = {
     // Free memory at the end [4.6..9.9%]: pressure (and kswapd, which keeps free memory
     // above the high watermark by reclaiming page cache) holds it near the same share at any size.
     freePct: { ratio: (s) => s["end.freePct"]!, points: 3 },
-    // Kernel pageblocks [28.9..31.3%]: measured 29.9% at 1, 26.8% at 0.25 (seeds 23.4..31.3%). At 0.25
+    // Kernel pageblocks [28.9..31.3%]: measured 29.7% at 1, 26.6% at 0.25 (seeds 23.4..31.3%). At 0.25
     // a pageblock is 1.6 points of the 64, so the means differ by about two pageblocks; since
     // compaction re-adds the folios it migrates at the head of their LRU lists, reclaim picks other
     // pages and the claims move by a pageblock or so (29.4% and 27.7% before). Within 4 points.
