@@ -141,7 +141,7 @@ const BANDS: Record<string, Record<string, Band>> = {
     kernelPageblockPct: { ratio: kernelPageblockPct, points: 3 },
     // Pages migrated per CMA page allocated [0.5..1.2]: with the page cache the area is lent out
     // fully, so a frame migrates about two thirds of its pages (clean page cache in the range is
-    // dropped, not migrated). Measured 0.66 at 1, 0.65 at 0.25. Kept within [0.6, 1.4]×.
+    // dropped, not migrated). Measured 0.69 at 1, 0.67 at 0.25. Kept within [0.6, 1.4]×.
     migratedPerCmaPage: {
       // Frames are 8 MiB × scale: 2048 × scale pages.
       ratio: (s, scale) =>
@@ -150,8 +150,8 @@ const BANDS: Record<string, Record<string, Band>> = {
     },
     // Frames that failed [8.3..44.4%]: a frame that meets a short-term pinned page retries
     // elsewhere (busy retries) and fails when no aligned range is free of pins; with the area
-    // lent out to page cache and anonymous memory that happens often. Measured 24.3% at 1,
-    // 33.0% at 0.25 (seeds 0..72%); within 10 points.
+    // lent out to page cache and anonymous memory that happens often. Measured 26.0% at 1,
+    // 32.6% at 0.25 (seeds 0..72%); within 10 points.
     cmaFailedPct: { ratio: (s) => pct(s["cma.camera.failed"]!, s["cma.camera.allocs"]!), points: 10 },
   },
   server: {
