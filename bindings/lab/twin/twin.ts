@@ -144,7 +144,27 @@ export interface FollowResult extends Agreement {
    * another position on the list.
    */
   missCauses: { otherListIn61: number; kernelBlockOnOtherList: number; otherOrder: number; listOrder: number };
+  /** The first decisions dmasim got wrong (up to 20), with their context (see FollowMiss). */
+  firstMisses: FollowMiss[];
   phases: PhaseCheck[];
+}
+
+/**
+ * One decision dmasim got wrong: the kernel's block (its pfn, order and
+ * migratetype, and the free block of the twin it came from: head, order and
+ * list), and dmasim's pick (null: dmasim would have failed).
+ */
+export interface FollowMiss {
+  /** The trace line number of the mm_page_alloc_zone_locked event. */
+  line: number;
+  pfn: number;
+  order: number;
+  migratetype: string;
+  percpuRefill: boolean;
+  /** The twin's free block holding the kernel's pfn before the claim. */
+  kernelBlock: { pfn: number; order: number; list: string } | null;
+  /** dmasim's pick and the free block it would have split. */
+  dmasim: { pfn: number; order: number; list: string } | null;
 }
 
 export interface FreeRunResult {
@@ -242,6 +262,7 @@ class Follower {
     typeDiffers: { allocs: 0, drains: 0 },
     linux61Lists: { decisions: 0, agreed: 0, agreement: null },
     missCauses: { otherListIn61: 0, kernelBlockOnOtherList: 0, otherOrder: 0, listOrder: 0 },
+    firstMisses: [],
     phases: [],
   };
   /** The prediction made at a traced fallback, for the allocation that follows it. */
@@ -275,7 +296,32 @@ class Follower {
     if (this.result.unapplied.examples.length < 10) this.result.unapplied.examples.push(text);
   }
 
-  alloc(pfn: number, order: number, kernelMt: number): void {
+  /** The free block holding `pfn` in the twin (before a claim), or null when the page is not free. */
+  private freeBlockAt(pfn: number): { pfn: number; order: number; list: string } | null {
+    for (let order = 0; order <= this.sys.maxOrder; order++) {
+      const head = pfn - (pfn % 2 ** order);
+      if (head >= this.sys.nrPages) break;
+      const info = this.sys.pageInfo(head);
+      if (info.state === "free" && info.order >= order && head + 2 ** info.order > pfn)
+        return { pfn: head, order: info.order, list: this.sys.pageblockMigratetype(head) };
+    }
+    return null;
+  }
+
+  private noteMiss(line: number, pfn: number, order: number, mt: string, refill: boolean, pick: number | null): void {
+    if (this.result.firstMisses.length >= 20) return;
+    this.result.firstMisses.push({
+      line,
+      pfn,
+      order,
+      migratetype: mt,
+      percpuRefill: refill,
+      kernelBlock: this.freeBlockAt(pfn),
+      dmasim: pick === null ? null : this.freeBlockAt(pick),
+    });
+  }
+
+  alloc(pfn: number, order: number, kernelMt: number, line = 0, percpuRefill = false): void {
     const mt = this.names[kernelMt] ?? "unmovable";
     const r = this.result;
     if (ALLOC_TYPES.includes(mt)) {
@@ -290,6 +336,7 @@ class Follower {
       if (agreed) r.agreed++;
       tally(r.byOrder, String(order), agreed);
       tally(r.byMigratetype, mt, agreed);
+      if (!agreed) this.noteMiss(line, pfn, order, mt, percpuRefill, peek?.pfn ?? null);
     } else {
       r.unscored++;
     }
@@ -734,7 +781,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
       const r = runner as FreeRunner | null;
       switch (ev.kind) {
         case "buddy-alloc":
-          f?.alloc(ev.pfn, ev.order, ev.migratetype);
+          f?.alloc(ev.pfn, ev.order, ev.migratetype, lines, ev.percpuRefill);
           r?.alloc(ev.pfn, ev.order, ev.migratetype, (f ?? r)!.sys.zoneOf(ev.pfn));
           break;
         case "pcp-drain":
