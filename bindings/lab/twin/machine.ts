@@ -46,10 +46,34 @@ export interface PageblockEvidence {
   claimed: Int8Array;
   /** Buddy-level allocations and drains naming the pageblock's list, per kernel migratetype 0..2: votes[pb * 3 + mt]. */
   votes: Uint32Array;
+  /**
+   * The type named by the first allocation or drain touching the pageblock
+   * after the snapshot (before a traced claim retypes it), or -1. From v6.10
+   * on both name the pageblock's own type at that moment (see assignPageblockTypes()).
+   */
+  firstAfter: Int8Array;
+  /** The type named by the last allocation, drain or traced claim touching the pageblock before the snapshot, or -1. */
+  lastBefore: Int8Array;
 }
 
 export function emptyEvidence(nrPageblocks: number): PageblockEvidence {
-  return { claimed: new Int8Array(nrPageblocks).fill(-1), votes: new Uint32Array(nrPageblocks * 3) };
+  return {
+    claimed: new Int8Array(nrPageblocks).fill(-1),
+    votes: new Uint32Array(nrPageblocks * 3),
+    firstAfter: new Int8Array(nrPageblocks).fill(-1),
+    lastBefore: new Int8Array(nrPageblocks).fill(-1),
+  };
+}
+
+/**
+ * Whether the capture's kernel keeps every free page on its pageblock's list
+ * (v6.10's "freelist migratetype hygiene"): then mm_page_alloc_zone_locked
+ * names the list __rmqueue_smallest() took from, which is the pageblock's type,
+ * and mm_page_pcpu_drain names get_pfnblock_migratetype() read at the drain
+ * (6.12 free_pcppages_bulk()). 6.1 drains name the type cached at free time.
+ */
+export function traceNamesPageblockType(capture: Capture): boolean {
+  return kernelProfileOf(capture.kernelVersion) !== "6.1";
 }
 
 /** The twin's machine geometry, from the capture. */
@@ -111,6 +135,10 @@ export function assignPageblockTypes(
   evidence: PageblockEvidence,
 ): MigratetypeName[] {
   const names = migratetypeNames(capture);
+  const hygiene = traceNamesPageblockType(capture);
+  // Pageblocks whose type the trace states: not moved to balance the counts, not swapped.
+  const pinned = (pb: number): boolean =>
+    evidence.claimed[pb]! >= 0 || (hygiene && evidence.firstAfter[pb]! >= 0);
   const nrBlocks = layout.nrPages / layout.pageblockNrPages;
   const types: MigratetypeName[] = [];
   const freeIn = new Uint32Array(nrBlocks);
@@ -120,6 +148,18 @@ export function assignPageblockTypes(
     // A CMA area's pageblocks are MIGRATE_CMA from boot on (cma_activate_area()).
     if (inCma[pb]) {
       types.push("cma");
+      continue;
+    }
+    // v6.10+: the first event after the snapshot names the type the pageblock had
+    // at the snapshot; events before it may be stale, since __free_one_page()
+    // retypes a buddy's pageblocks when it merges them at >= pageblock order
+    // (no event), and a pageblock claimed before tracing began shows no claim.
+    if (hygiene && evidence.firstAfter[pb]! >= 0) {
+      types.push(names[evidence.firstAfter[pb]!] ?? "movable");
+      continue;
+    }
+    if (hygiene && evidence.claimed[pb]! < 0 && evidence.lastBefore[pb]! >= 0) {
+      types.push(names[evidence.lastBefore[pb]!] ?? "movable");
       continue;
     }
     const claimed = evidence.claimed[pb]!;
@@ -144,7 +184,7 @@ export function assignPageblockTypes(
     const last = zone.endPfn / layout.pageblockNrPages;
     const inZone = (mt: MigratetypeName): number[] => {
       const out: number[] = [];
-      for (let pb = first; pb < last; pb++) if (types[pb] === mt && evidence.claimed[pb]! < 0) out.push(pb);
+      for (let pb = first; pb < last; pb++) if (types[pb] === mt && !pinned(pb)) out.push(pb);
       return out;
     };
     const count = (mt: MigratetypeName): number => {

@@ -674,7 +674,10 @@ async function gatherEvidence(
   let afterBoot = false;
   const vote = (pfn: number, mt: number): void => {
     const pb = Math.floor(pfn / 2 ** pageblockOrder);
-    if (mt < 3 && pb < nrBlocks && !retypedAfterBoot[pb]) evidence.votes[pb * 3 + mt]!++;
+    if (mt >= 3 || pb >= nrBlocks || retypedAfterBoot[pb]) return;
+    evidence.votes[pb * 3 + mt]!++;
+    if (!afterBoot) evidence.lastBefore[pb] = mt;
+    else if (evidence.firstAfter[pb]! < 0) evidence.firstAfter[pb] = mt;
   };
   for await (const batch of readTwinLines(tracePath)) {
     for (const line of batch) {
@@ -697,6 +700,7 @@ async function gatherEvidence(
           if (afterBoot) retypedAfterBoot[pb + i] = 1;
           else {
             evidence.claimed[pb + i] = ev.allocMigratetype;
+            evidence.lastBefore[pb + i] = ev.allocMigratetype;
             evidence.votes.fill(0, (pb + i) * 3, (pb + i) * 3 + 3);
           }
         }
@@ -745,6 +749,9 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   let lines = 0;
   let afterBoot = 0;
   const events: Record<string, number> = {};
+  /** CMA ranges the kernel holds (cma_alloc_finish), by first pfn; those released at their first free. */
+  const liveCma = new Map<number, { count: number; area: string | null }>();
+  const releasedEarly = new Set<number>();
 
   const startReplay = async (): Promise<void> => {
     const tLoad = performance.now();
@@ -788,21 +795,36 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
           f?.free(ev.pfn, ev.order, "pcp drain", ev.migratetype);
           r?.free(ev.pfn, ev.order);
           break;
-        case "free":
+        case "free": {
+          // cma_release() runs free_contig_range() before its trace event, and its frees may
+          // be drained (6.12: pcp->high reached) before cma_release shows: release the range at
+          // its first page's mm_page_free (free_contig_range() frees from the range's start).
+          const live = liveCma.get(ev.pfn);
+          if (live !== undefined && ev.order === 0) {
+            const release = { kind: "cma-release" as const, pfn: ev.pfn, count: live.count, area: live.area };
+            f?.cmaRelease(release);
+            r?.cmaRelease(release);
+            liveCma.delete(ev.pfn);
+            releasedEarly.add(ev.pfn);
+          }
           if (r?.compacting) r.migratedAway(ev.pfn, ev.order);
           // pcp_allowed_order(): these orders go to the per-cpu lists (drained later, traced then).
           if (ev.order <= PAGE_ALLOC_COSTLY_ORDER || ev.order === capture.pageblockOrder) break;
           f?.free(ev.pfn, ev.order, "free");
           r?.free(ev.pfn, ev.order);
           break;
+        }
         case "extfrag":
           f?.extfrag(ev);
           break;
         case "cma-alloc":
+          if (ev.pfn !== null) liveCma.set(ev.pfn, { count: ev.count, area: ev.area });
           f?.cmaAlloc(ev);
           r?.cmaAlloc(ev);
           break;
         case "cma-release":
+          if (releasedEarly.delete(ev.pfn)) break;
+          liveCma.delete(ev.pfn);
           f?.cmaRelease(ev);
           r?.cmaRelease(ev);
           break;
