@@ -137,8 +137,7 @@ export function assignPageblockTypes(
   const names = migratetypeNames(capture);
   const hygiene = traceNamesPageblockType(capture);
   // Pageblocks whose type the trace states: not moved to balance the counts, not swapped.
-  const pinned = (pb: number): boolean =>
-    evidence.claimed[pb]! >= 0 || (hygiene && evidence.firstAfter[pb]! >= 0);
+  const pinned = (pb: number): boolean => evidence.claimed[pb]! >= 0 || (hygiene && evidence.firstAfter[pb]! >= 0);
   const nrBlocks = layout.nrPages / layout.pageblockNrPages;
   const types: MigratetypeName[] = [];
   const freeIn = new Uint32Array(nrBlocks);

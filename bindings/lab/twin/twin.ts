@@ -219,13 +219,24 @@ export interface TwinResult {
   };
   load: LoadReport;
   fidelity: { follow?: FollowResult; freeRun?: FreeRunResult };
-  trace: { lines: number; events: Record<string, number>; afterBoot: number };
+  /**
+   * pcpBypassFrees: frees after the boot snapshot that went straight to the
+   * buddy lists because the pcp lock was taken (v6.2+; see PcpBypass), applied
+   * where they happened.
+   */
+  trace: { lines: number; events: Record<string, number>; afterBoot: number; pcpBypassFrees: number };
   timing: { loadMs: number; replayMs: number; totalMs: number };
   /** state hashes at the end (follow, free-run machines), for differential tests. */
   stateHash: { follow?: string; freeRun?: string };
 }
 
 const PAGE_ALLOC_COSTLY_ORDER = 3;
+
+/** Whether an "x.y[.z]" kernel version is at least major.minor. */
+function kernelAtLeast(version: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  return m !== null && Number(m[1]) * 1000 + Number(m[2]) >= major * 1000 + minor;
+}
 
 function agreementOf(a: { decisions: number; agreed: number }): number | null {
   return a.decisions === 0 ? null : a.agreed / a.decisions;
@@ -655,6 +666,87 @@ async function phaseCheck(
 }
 
 /**
+ * Frees that skipped the per-cpu lists (v6.2+). Since v6.2 ("mm/page_alloc:
+ * leave IRQs enabled for per-cpu page allocations") free_unref_page() and
+ * free_unref_folios() take the pcp lock with pcp_spin_trylock(), interrupts
+ * on: a free from an interrupt (a bio completing in softirq) that finds the
+ * lock held by the task it interrupted goes to free_one_page(), straight to
+ * the buddy lists. The trace shows only its mm_page_free (or
+ * mm_page_free_batched), as for a pcp free; it shows that the block reached
+ * the buddy lists when __rmqueue_smallest() hands it out again
+ * (mm_page_alloc_zone_locked) with no mm_page_pcpu_drain and no mm_page_alloc
+ * from the per-cpu lists in between. This pass finds those frees (by their
+ * trace line) so the replay applies them where they happened.
+ */
+class PcpBypass {
+  /** Trace lines (1-based) of frees that went straight to the buddy lists. */
+  readonly lines = new Set<number>();
+  /** Head pfn → the line of the free that put the block on a per-cpu list (0: none), and its order. */
+  private readonly freedAt: Int32Array;
+  private readonly freedOrder: Int8Array;
+
+  constructor(
+    nrPages: number,
+    private readonly pageblockOrder: number,
+  ) {
+    this.freedAt = new Int32Array(nrPages);
+    this.freedOrder = new Int8Array(nrPages);
+  }
+
+  /** Whether `order` goes to the per-cpu lists (pcp_allowed_order(): up to PAGE_ALLOC_COSTLY_ORDER, and THP's). */
+  private pcpOrder(order: number): boolean {
+    return order <= PAGE_ALLOC_COSTLY_ORDER || order === this.pageblockOrder;
+  }
+
+  /** Follows one trace line; true when it was a page-allocator event this pass consumed. */
+  scan(line: string, lineNo: number): boolean {
+    if (!line.includes("mm_page_")) return false;
+    const ev = parseTwinLine(line);
+    if (ev === null) return false;
+    const n = this.freedAt.length;
+    switch (ev.kind) {
+      case "free":
+      case "free-batched": {
+        const order = ev.kind === "free" ? ev.order : 0;
+        if (ev.pfn < n && this.pcpOrder(order)) {
+          this.freedAt[ev.pfn] = lineNo;
+          this.freedOrder[ev.pfn] = order;
+        }
+        return true;
+      }
+      case "pcp-drain":
+      case "alloc":
+        // Back to the buddy lists by a drain, or handed out from the per-cpu list.
+        if (ev.pfn !== null && ev.pfn < n) this.freedAt[ev.pfn] = 0;
+        return true;
+      case "buddy-alloc":
+        this.takenFromBuddy(ev.pfn, ev.order);
+        return false; // also pageblock evidence
+      default:
+        return false;
+    }
+  }
+
+  /** Blocks freed to a per-cpu list that overlap [pfn, pfn + 2^order) were in the buddy lists all along. */
+  private takenFromBuddy(pfn: number, order: number): void {
+    const end = Math.min(pfn + 2 ** order, this.freedAt.length);
+    for (let p = pfn; p < end; p++) this.mark(p, 0);
+    // A larger freed block holding pfn (an order-3 free split by an order-0 allocation).
+    for (let o = order + 1; o <= this.pageblockOrder; o++) {
+      const head = pfn - (pfn % 2 ** o);
+      if (this.freedOrder[head]! >= o) this.mark(head, o);
+    }
+  }
+
+  private mark(head: number, minOrder: number): void {
+    const at = this.freedAt[head]!;
+    if (at === 0 || this.freedOrder[head]! < minOrder) return;
+    this.lines.add(at);
+    this.freedAt[head] = 0;
+  }
+}
+
+/**
  * First pass: what the trace says about each pageblock's type at the boot
  * snapshot (see machine.ts). Before the snapshot every event counts, a traced
  * claim resetting what came before it; after the snapshot, events count for a
@@ -668,10 +760,12 @@ async function gatherEvidence(
   bootMarker: string,
   evidence: PageblockEvidence,
   pageblockOrder: number,
+  bypass: PcpBypass | null,
 ): Promise<boolean> {
   const nrBlocks = evidence.claimed.length;
   const retypedAfterBoot = new Uint8Array(nrBlocks);
   let afterBoot = false;
+  let lineNo = 0;
   const vote = (pfn: number, mt: number): void => {
     const pb = Math.floor(pfn / 2 ** pageblockOrder);
     if (mt >= 3 || pb >= nrBlocks || retypedAfterBoot[pb]) return;
@@ -681,6 +775,8 @@ async function gatherEvidence(
   };
   for await (const batch of readTwinLines(tracePath)) {
     for (const line of batch) {
+      lineNo++;
+      if (bypass !== null && bypass.scan(line, lineNo)) continue;
       // Cheap filter: only these events carry evidence.
       if (
         !line.includes("zone_locked") &&
@@ -735,7 +831,11 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   const snapshots = new Map(capture.phases.map((s) => [s.phase, s]));
   const evidence = emptyEvidence(layout.nrPages / layout.pageblockNrPages);
   const bootMarker = `HARNESS_MMSNAP ${boot.phase} begin`;
-  if (!(await gatherEvidence(capture.tracePath, bootMarker, evidence, capture.pageblockOrder)))
+  // pcp_spin_trylock() with interrupts on: v6.2 and later (see PcpBypass).
+  const bypass = kernelAtLeast(capture.kernelVersion, 6, 2)
+    ? new PcpBypass(layout.nrPages, capture.pageblockOrder)
+    : null;
+  if (!(await gatherEvidence(capture.tracePath, bootMarker, evidence, capture.pageblockOrder, bypass)))
     throw new DmaSimError(
       "EINVAL",
       `twin: the trace ${JSON.stringify(capture.tracePath)} has no "${bootMarker}" marker`,
@@ -752,6 +852,8 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   /** CMA ranges the kernel holds (cma_alloc_finish), by first pfn; those released at their first free. */
   const liveCma = new Map<number, { count: number; area: string | null }>();
   const releasedEarly = new Set<number>();
+  /** Frees after the boot snapshot that went straight to the buddy lists (PcpBypass). */
+  let bypassed = 0;
 
   const startReplay = async (): Promise<void> => {
     const tLoad = performance.now();
@@ -808,12 +910,22 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
             releasedEarly.add(ev.pfn);
           }
           if (r?.compacting) r.migratedAway(ev.pfn, ev.order);
-          // pcp_allowed_order(): these orders go to the per-cpu lists (drained later, traced then).
-          if (ev.order <= PAGE_ALLOC_COSTLY_ORDER || ev.order === capture.pageblockOrder) break;
+          // pcp_allowed_order(): these orders go to the per-cpu lists (drained later, traced then),
+          // unless the pcp lock was taken (PcpBypass).
+          const toPcp = ev.order <= PAGE_ALLOC_COSTLY_ORDER || ev.order === capture.pageblockOrder;
+          if (toPcp && !bypass?.lines.has(lines)) break;
+          if (toPcp) bypassed++;
           f?.free(ev.pfn, ev.order, "free");
           r?.free(ev.pfn, ev.order);
           break;
         }
+        case "free-batched":
+          if (bypass?.lines.has(lines)) {
+            bypassed++;
+            f?.free(ev.pfn, 0, "free");
+            r?.free(ev.pfn, 0);
+          }
+          break;
         case "extfrag":
           f?.extfrag(ev);
           break;
@@ -884,7 +996,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     },
     load: load!,
     fidelity,
-    trace: { lines, events, afterBoot },
+    trace: { lines, events, afterBoot, pcpBypassFrees: bypassed },
     timing: { loadMs, replayMs, totalMs: performance.now() - t0 },
     stateHash,
   };
