@@ -221,7 +221,7 @@ export interface TwinResult {
   fidelity: { follow?: FollowResult; freeRun?: FreeRunResult };
   /**
    * pcpBypassFrees: frees after the boot snapshot that went straight to the
-   * buddy lists because the pcp lock was taken (v6.2+; see PcpBypass), applied
+   * buddy lists because the pcp lock was taken (see PcpBypass), applied
    * where they happened.
    */
   trace: { lines: number; events: Record<string, number>; afterBoot: number; pcpBypassFrees: number };
@@ -231,12 +231,6 @@ export interface TwinResult {
 }
 
 const PAGE_ALLOC_COSTLY_ORDER = 3;
-
-/** Whether an "x.y[.z]" kernel version is at least major.minor. */
-function kernelAtLeast(version: string, major: number, minor: number): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(version);
-  return m !== null && Number(m[1]) * 1000 + Number(m[2]) >= major * 1000 + minor;
-}
 
 function agreementOf(a: { decisions: number; agreed: number }): number | null {
   return a.decisions === 0 ? null : a.agreed / a.decisions;
@@ -666,10 +660,10 @@ async function phaseCheck(
 }
 
 /**
- * Frees that skipped the per-cpu lists (v6.2+). Since v6.2 ("mm/page_alloc:
- * leave IRQs enabled for per-cpu page allocations") free_unref_page() and
- * free_unref_folios() take the pcp lock with pcp_spin_trylock(), interrupts
- * on: a free from an interrupt (a bio completing in softirq) that finds the
+ * Frees that skipped the per-cpu lists. free_unref_page() and
+ * free_unref_folios() take the pcp lock with pcp_spin_trylock() with
+ * interrupts on (6.12; v6.2's "mm/page_alloc: leave IRQs enabled for per-cpu
+ * page allocations", also in Debian's 6.1.176 source): a free from an interrupt (a bio completing in softirq) that finds the
  * lock held by the task it interrupted goes to free_one_page(), straight to
  * the buddy lists. The trace shows only its mm_page_free (or
  * mm_page_free_batched), as for a pcp free; it shows that the block reached
@@ -831,10 +825,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   const snapshots = new Map(capture.phases.map((s) => [s.phase, s]));
   const evidence = emptyEvidence(layout.nrPages / layout.pageblockNrPages);
   const bootMarker = `HARNESS_MMSNAP ${boot.phase} begin`;
-  // pcp_spin_trylock() with interrupts on: v6.2 and later (see PcpBypass).
-  const bypass = kernelAtLeast(capture.kernelVersion, 6, 2)
-    ? new PcpBypass(layout.nrPages, capture.pageblockOrder)
-    : null;
+  const bypass = new PcpBypass(layout.nrPages, capture.pageblockOrder);
   if (!(await gatherEvidence(capture.tracePath, bootMarker, evidence, capture.pageblockOrder, bypass)))
     throw new DmaSimError(
       "EINVAL",
