@@ -1,5 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -178,6 +187,62 @@ describe("twin: follow mode on the hand-written capture", () => {
       const gz = await runTwin(dir, { mode: "follow" });
       expect(gz.fidelity).toEqual(plain.fidelity);
       expect(gz.stateHash).toEqual(plain.stateHash);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * The hand-written capture's boot snapshot under a 6.12 uname, with a short
+ * trace written here: 6.12 free_unref_page() takes the pcp lock with
+ * pcp_spin_trylock(), interrupts on, and a softirq free that finds it taken
+ * goes to free_one_page(), straight to the buddy lists (only mm_page_free is
+ * traced). Pageblock 0 (unmovable) holds free 8..15 (order 3) and 100 (order 0).
+ */
+function small612(dir: string, afterBoot: string[]): void {
+  for (const d of ["boot", "static"]) cpSync(join(SMALL, d), join(dir, d), { recursive: true });
+  writeFileSync(
+    join(dir, "static", "uname"),
+    "Linux (none) 6.12.95+deb12-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.12.95-1~bpo12+1 (2026-07-05) x86_64 GNU/Linux\n",
+  );
+  const at = (i: number, task: string, flags: string, body: string): string =>
+    `${task.padStart(16)} [000] ${flags} 0.${String(100100 + i)}: ${body}`;
+  const lines = [
+    at(0, "init-1", ".....", "tracing_mark_write: HARNESS_MMSNAP boot begin"),
+    ...afterBoot.map((body, i) => at(i + 1, body.includes("mm_page_free:") ? "dd-500" : "init-1", "..s1.", body)),
+  ];
+  writeFileSync(join(dir, "trace.txt"), lines.join("\n") + "\n");
+}
+
+describe("twin: a free that skipped the per-cpu lists (6.12 pcp_spin_trylock() failing)", () => {
+  const alloc100 = "mm_page_alloc_zone_locked: page=(____ptrval____) pfn=0x64 order=0 migratetype=0 percpu_refill=1";
+  const free100 = "mm_page_free: page=(____ptrval____) pfn=0x64 order=0";
+  const drain100 = "mm_page_pcpu_drain: page=(____ptrval____) pfn=0x64 order=0 migratetype=0";
+
+  it("applies it where it happened when the block is handed out again with no drain between, on both backends", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "twin612-"));
+    try {
+      // 100 is taken, freed (to free_one_page(): no drain follows) and taken again by __rmqueue_smallest().
+      small612(dir, [alloc100, free100, alloc100]);
+      const results: TwinResult[] = [];
+      for (const backend of BACKENDS) results.push(await runTwin(dir, { mode: "follow", backend }));
+      const [a, b] = results as [TwinResult, TwinResult];
+      expect(a.machine.kernel).toBe("6.12");
+      // The free is applied at its line: both allocations find 100 as the unmovable list's only order-0
+      // block, which __rmqueue_smallest() takes before splitting 8..15. Without it the twin would still
+      // hold 100, name 8 and fail to apply the second allocation.
+      expect(a.trace.pcpBypassFrees).toBe(1);
+      expect(a.fidelity.follow).toMatchObject({ decisions: 2, agreed: 2, firstMisses: [] });
+      expect(a.fidelity.follow!.unapplied).toMatchObject({ allocs: 0, frees: 0 });
+      expect(b.fidelity).toEqual(a.fidelity);
+      expect(b.stateHash).toEqual(a.stateHash);
+      // With the drain traced the page went through the per-cpu list: nothing bypassed.
+      small612(dir, [alloc100, free100, drain100, alloc100]);
+      const drained = await runTwin(dir, { mode: "follow" });
+      expect(drained.trace.pcpBypassFrees).toBe(0);
+      expect(drained.fidelity.follow).toMatchObject({ decisions: 2, agreed: 2 });
+      expect(drained.fidelity.follow!.unapplied).toMatchObject({ allocs: 0, frees: 0 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
