@@ -659,6 +659,37 @@ async function phaseCheck(
   };
 }
 
+/** The hex number after `key` (searched from `from`), or -1. */
+function hexField(line: string, key: string, from: number): number {
+  const k = line.indexOf(key, from);
+  if (k < 0) return -1;
+  let v = 0;
+  let i = k + key.length;
+  const start = i;
+  for (; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) break;
+    v = v * 16 + d;
+  }
+  return i === start || !Number.isSafeInteger(v) ? -1 : v;
+}
+
+/** The decimal number after `key` (searched from `from`), or -1. */
+function decField(line: string, key: string, from: number): number {
+  const k = line.indexOf(key, from);
+  if (k < 0) return -1;
+  let v = 0;
+  let i = k + key.length;
+  const start = i;
+  for (; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  return i === start ? -1 : v;
+}
+
 /**
  * Frees that skipped the per-cpu lists. free_unref_page() and
  * free_unref_folios() take the pcp lock with pcp_spin_trylock() with
@@ -692,30 +723,40 @@ class PcpBypass {
     return order <= PAGE_ALLOC_COSTLY_ORDER || order === this.pageblockOrder;
   }
 
-  /** Follows one trace line; true when it was a page-allocator event this pass consumed. */
+  /**
+   * Follows one trace line; true when it was a free or a caller-level
+   * allocation (events that carry no pageblock evidence). Reads only the event
+   * name, pfn and order, without the full parser: this pass sees every line.
+   */
   scan(line: string, lineNo: number): boolean {
-    if (!line.includes("mm_page_")) return false;
-    const ev = parseTwinLine(line);
-    if (ev === null) return false;
+    const at = line.indexOf(": mm_page_");
+    if (at < 0) return false;
+    const nameEnd = line.indexOf(":", at + 2);
+    if (nameEnd < 0) return false;
+    const name = line.slice(at + 2, nameEnd);
+    const pfn = hexField(line, " pfn=0x", nameEnd);
+    const order = name === "mm_page_free_batched" ? 0 : decField(line, " order=", nameEnd);
+    if (pfn < 0 || order < 0) return false;
     const n = this.freedAt.length;
-    switch (ev.kind) {
-      case "free":
-      case "free-batched": {
-        const order = ev.kind === "free" ? ev.order : 0;
-        if (ev.pfn < n && this.pcpOrder(order)) {
-          this.freedAt[ev.pfn] = lineNo;
-          this.freedOrder[ev.pfn] = order;
+    switch (name) {
+      case "mm_page_free":
+      case "mm_page_free_batched":
+        if (pfn < n && this.pcpOrder(order)) {
+          this.freedAt[pfn] = lineNo;
+          this.freedOrder[pfn] = order;
         }
         return true;
-      }
-      case "pcp-drain":
-      case "alloc":
-        // Back to the buddy lists by a drain, or handed out from the per-cpu list.
-        if (ev.pfn !== null && ev.pfn < n) this.freedAt[ev.pfn] = 0;
+      case "mm_page_alloc":
+        // Handed out from the per-cpu list (or from the buddy lists, traced before it).
+        if (pfn < n) this.freedAt[pfn] = 0;
         return true;
-      case "buddy-alloc":
-        this.takenFromBuddy(ev.pfn, ev.order);
-        return false; // also pageblock evidence
+      case "mm_page_pcpu_drain":
+        // Back to the buddy lists by a drain; also pageblock evidence.
+        if (pfn < n) this.freedAt[pfn] = 0;
+        return false;
+      case "mm_page_alloc_zone_locked":
+        this.takenFromBuddy(pfn, order);
+        return false;
       default:
         return false;
     }
