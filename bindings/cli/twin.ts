@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Option, type Command } from "commander";
-import { runTwin, type Agreement, type TwinMode, type TwinResult } from "../lab/twin/index.ts";
+import { runTwin, type Agreement, type FollowMiss, type TwinMode, type TwinResult } from "../lab/twin/index.ts";
 import { KERNEL_VERSIONS, type Backend, type KernelVersion } from "../index.ts";
 
 interface TwinOpts {
@@ -57,6 +57,8 @@ export function formatTwinSummary(r: TwinResult): string {
       out.push(
         `           at ${p.phase}: ${p.freePfnsDiffering ?? "?"} pfns free in one and not the other; free-list distance ${p.freeListDistance.toFixed(4)}`,
       );
+    // The first misses with their context (all of them in --json's firstMisses).
+    for (const miss of f.firstMisses.slice(0, 3)) out.push(`           ${missText(miss)}`);
   }
   const fr = r.fidelity.freeRun;
   if (fr) {
@@ -75,6 +77,16 @@ export function formatTwinSummary(r: TwinResult): string {
     `  time     load ${r.timing.loadMs.toFixed(0)} ms, replay ${r.timing.replayMs.toFixed(0)} ms of ${r.trace.lines} lines`,
   );
   return out.join("\n");
+}
+
+function blockText(b: FollowMiss["kernelBlock"]): string {
+  return b === null ? "not free in the twin" : `from ${b.list} order-${b.order} block ${b.pfn}`;
+}
+
+/** "first miss at line N: movable o0 → pfn P (from …); dmasim: pfn Q (from …)" */
+function missText(m: FollowMiss): string {
+  const ours = m.dmasim === null ? "nothing" : `pfn ${m.dmasim.pfn} (${blockText(m.dmasim)})`;
+  return `miss at line ${m.line}: ${m.migratetype} order ${m.order}${m.percpuRefill ? " refill" : ""} → pfn ${m.pfn} (${blockText(m.kernelBlock)}); dmasim: ${ours}`;
 }
 
 async function twinCommand(dir: string, opts: TwinOpts): Promise<void> {

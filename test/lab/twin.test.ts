@@ -226,6 +226,62 @@ describe("twin: follow mode on the hand-written capture", () => {
   });
 });
 
+/**
+ * The hand-written capture's boot snapshot under a 6.12 uname, with a short
+ * trace written here: 6.12 free_unref_page() takes the pcp lock with
+ * pcp_spin_trylock(), interrupts on, and a softirq free that finds it taken
+ * goes to free_one_page(), straight to the buddy lists (only mm_page_free is
+ * traced). Pageblock 0 (unmovable) holds free 8..15 (order 3) and 100 (order 0).
+ */
+function small612(dir: string, afterBoot: string[]): void {
+  for (const d of ["boot", "static"]) cpSync(join(SMALL, d), join(dir, d), { recursive: true });
+  writeFileSync(
+    join(dir, "static", "uname"),
+    "Linux (none) 6.12.95+deb12-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.12.95-1~bpo12+1 (2026-07-05) x86_64 GNU/Linux\n",
+  );
+  const at = (i: number, task: string, flags: string, body: string): string =>
+    `${task.padStart(16)} [000] ${flags} 0.${String(100100 + i)}: ${body}`;
+  const lines = [
+    at(0, "init-1", ".....", "tracing_mark_write: HARNESS_MMSNAP boot begin"),
+    ...afterBoot.map((body, i) => at(i + 1, body.includes("mm_page_free:") ? "dd-500" : "init-1", "..s1.", body)),
+  ];
+  writeFileSync(join(dir, "trace.txt"), lines.join("\n") + "\n");
+}
+
+describe("twin: a free that skipped the per-cpu lists (6.12 pcp_spin_trylock() failing)", () => {
+  const alloc100 = "mm_page_alloc_zone_locked: page=(____ptrval____) pfn=0x64 order=0 migratetype=0 percpu_refill=1";
+  const free100 = "mm_page_free: page=(____ptrval____) pfn=0x64 order=0";
+  const drain100 = "mm_page_pcpu_drain: page=(____ptrval____) pfn=0x64 order=0 migratetype=0";
+
+  it("applies it where it happened when the block is handed out again with no drain between, on both backends", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "twin612-"));
+    try {
+      // 100 is taken, freed (to free_one_page(): no drain follows) and taken again by __rmqueue_smallest().
+      small612(dir, [alloc100, free100, alloc100]);
+      const results: TwinResult[] = [];
+      for (const backend of BACKENDS) results.push(await runTwin(dir, { mode: "follow", backend }));
+      const [a, b] = results as [TwinResult, TwinResult];
+      expect(a.machine.kernel).toBe("6.12");
+      // The free is applied at its line: both allocations find 100 as the unmovable list's only order-0
+      // block, which __rmqueue_smallest() takes before splitting 8..15. Without it the twin would still
+      // hold 100, name 8 and fail to apply the second allocation.
+      expect(a.trace.pcpBypassFrees).toBe(1);
+      expect(a.fidelity.follow).toMatchObject({ decisions: 2, agreed: 2, firstMisses: [] });
+      expect(a.fidelity.follow!.unapplied).toMatchObject({ allocs: 0, frees: 0 });
+      expect(b.fidelity).toEqual(a.fidelity);
+      expect(b.stateHash).toEqual(a.stateHash);
+      // With the drain traced the page went through the per-cpu list: nothing bypassed.
+      small612(dir, [alloc100, free100, drain100, alloc100]);
+      const drained = await runTwin(dir, { mode: "follow" });
+      expect(drained.trace.pcpBypassFrees).toBe(0);
+      expect(drained.fidelity.follow).toMatchObject({ decisions: 2, agreed: 2 });
+      expect(drained.fidelity.follow!.unapplied).toMatchObject({ allocs: 0, frees: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("twin: the dmasim twin command", () => {
   const CLI = resolve(import.meta.dirname, "../../dist/bindings/cli/main.js");
   const run = (...args: string[]) => spawnSync(process.execPath, [CLI, "twin", ...args], { encoding: "utf8" });
@@ -365,6 +421,113 @@ describe("twin: a 6.1 capture with a CMA area and dma-heap traffic (512 MiB, 418
     expect(fr.compaction.kernelMigrated).toBe(1861);
     expect(fr.compaction.migrated).toBeGreaterThan(1000);
     const ts = await runTwin(RKCMA, { mode: "follow", backend: "ts" });
+    expect(ts.fidelity.follow).toEqual(f);
+    expect(ts.stateHash.follow).toBe(r.stateHash.follow);
+  }, 120_000);
+});
+
+/** Debian's stock 6.12 kernel (6.12.95+deb12-amd64 from bookworm-backports), the same harness run as twin-debian61. */
+const DEBIAN612 = join(import.meta.dirname, "..", "fixtures", "twin-debian612");
+
+describe("twin: the Debian 6.12 capture (512 MiB, 352k lines)", () => {
+  it("reads the layout, loads the boot free lists exactly and follows every buddy-level allocation", async () => {
+    const results: TwinResult[] = [];
+    for (const backend of BACKENDS) results.push(await runTwin(DEBIAN612, { mode: "both", backend }));
+    const [r, ts] = results as [TwinResult, TwinResult];
+    const f = r.fidelity.follow!;
+    const fr = r.fidelity.freeRun!;
+    // static/uname: "6.12.95+deb12-amd64 … Debian 6.12.95-1~bpo12+1" → the 6.12 profile; no CONFIG_CMA (pagetypeinfo
+    // lists no CMA type), so cma=64M on the command line made no area.
+    expect(r.capture).toMatchObject({
+      release: "6.12.95+deb12-amd64",
+      kernelVersion: "6.12.95",
+      pageblockOrder: 9,
+      maxOrder: 10,
+      cmaConfigured: false,
+      cmaLayout: [],
+    });
+    expect(r.machine).toMatchObject({ kernel: "6.12", kernelFrom: "uname", nrPages: 131072 });
+    // boot/zoneinfo: DMA start_pfn 1, spanned 4095; DMA32 start_pfn 4096, spanned 126935 (ends at 131031, rounded
+    // up to the machine's end).
+    expect(r.capture.zones.map((z) => [z.name, z.startPfn, z.spannedPages, z.managedPages])).toEqual([
+      ["DMA", 1, 4095, 3840],
+      ["DMA32", 4096, 126935, 115016],
+    ]);
+    expect(r.machine.zones).toEqual([
+      { name: "DMA", startPfn: 0, endPfn: 4096 },
+      { name: "DMA32", startPfn: 4096, endPfn: 131072 },
+    ]);
+    // boot/vmstat nr_free_pages 94972 = the KPF_BUDDY pages; buddyinfo per zone equal; pageblocks per type as
+    // boot/pagetypeinfo counts them (DMA 1 unmovable, 7 movable; DMA32 46, 200, 2).
+    expect(r.load).toMatchObject({ freePages: 94972, buddyinfoMatches: true, freeListDistance: 0 });
+    expect(r.load.pageblocks.DMA!.loaded).toEqual({ unmovable: 1, movable: 7 });
+    expect(r.load.pageblocks.DMA32!.loaded).toEqual({ unmovable: 46, movable: 200, reclaimable: 2 });
+    // No event names the fully free pageblock at pfn 34304, yet boot/pagetypeinfo has one free order-9 block on
+    // DMA32's Reclaimable list and one on Movable (buddyinfo: two order-9 blocks in DMA32), and the first movable
+    // refill after the snapshot splits the other one (126976): 34304 is a Reclaimable pageblock. Loaded Movable
+    // (memmap_init()'s default), dmasim named it for 35 order-0 refills and 18 order-9 allocations instead (99.85%).
+    expect(f.firstMisses).toEqual([]);
+    // 6.12's rules name the kernel's block for every buddy-level allocation (no fallback after the snapshot).
+    expect(f).toMatchObject({ decisions: 35118, agreed: 35118, unscored: 0 });
+    expect(f.fallbacks.kernel).toBe(0);
+    expect(f.unapplied).toMatchObject({ allocs: 0, frees: 0 });
+    // Every event between the snapshots is traced: the free pages equal after_workload's page for page, on the
+    // same lists. After compact_memory the free scanner's untraced takes leave pages apart.
+    expect(f.phases[0]).toMatchObject({ phase: "after_workload", freePfnsDiffering: 0, freeListDistance: 0 });
+    expect(f.phases[1]!.phase).toBe("after_compact");
+    expect(f.phases[1]!.freePfnsDiffering).toBeGreaterThan(0);
+    // Free run: dmasim's own choices reach after_workload's free lists exactly (measured 0 and 0.0051 after
+    // compaction; the issue's target is 5%).
+    expect(fr.phases[0]).toMatchObject({ phase: "after_workload", freeListDistance: 0 });
+    expect(fr.maxDistance).toBeLessThan(0.05);
+    expect(ts.fidelity).toEqual(r.fidelity);
+    expect(ts.load).toEqual(r.load);
+    expect(ts.stateHash).toEqual(r.stateHash);
+  }, 60_000);
+});
+
+/** The realkernel harness's CMA kernel built from Debian's linux-source-6.12 (6.12.95-rkcma): a 64 MiB area, dma-heap traffic. */
+const RKCMA612 = join(import.meta.dirname, "..", "fixtures", "twin-rkcma612");
+
+describe("twin: a 6.12 capture with a CMA area and dma-heap traffic (512 MiB, 437k lines)", () => {
+  it("follows it exactly up to compact_memory: pageblock types from the trace, pcp-bypassing frees, early CMA releases", async () => {
+    const r = await runTwin(RKCMA612, { mode: "both" });
+    const f = r.fidelity.follow!;
+    const fr = r.fidelity.freeRun!;
+    // boot/cma/reserved/{base_pfn,count,order_per_bit}: 114176, 16384, 0 (cma=64M, placed as on 6.1).
+    expect(r.capture.cmaLayout).toEqual([{ name: "reserved", basePfn: 114176, count: 16384, orderPerBit: 0 }]);
+    expect(r.capture).toMatchObject({ kernelVersion: "6.12.95", cmaConfigured: true, pageblockOrder: 9 });
+    expect(r.machine.kernel).toBe("6.12");
+    // boot/pagetypeinfo: DMA32 47 unmovable, 169 movable, 32 CMA (the area's 16384 pages / 512); boot/vmstat
+    // nr_free_pages 102519.
+    expect(r.load).toMatchObject({ freePages: 102519, buddyinfoMatches: true, freeListDistance: 0 });
+    expect(r.load.pageblocks.DMA32!.loaded).toEqual({ unmovable: 47, movable: 169, cma: 32 });
+    // 6.12's free_pcppages_bulk() drains to get_pfnblock_migratetype(), and __rmqueue_smallest() takes from the
+    // list of the pageblock's type: every traced type is the twin's pageblock type. (Typed by the votes of all
+    // events, as for 6.1, 438 allocations and 1014 drains disagreed: pageblocks retyped by merges before the
+    // snapshot, which leave no event.)
+    expect(f.typeDiffers).toEqual({ allocs: 0, drains: 0 });
+    // Frees from softirq that found the pcp lock taken went to free_one_page() (only their mm_page_free is
+    // traced): found by the first pass and applied where they happened, so every allocation applies.
+    expect(r.trace.pcpBypassFrees).toBeGreaterThan(0);
+    expect(f.unapplied.allocs).toBe(0);
+    // cma_release() frees the range before its event and 6.12 drains some of it first: released at the
+    // range's first mm_page_free, no drain is lost (863 were before).
+    expect(f.unapplied.frees).toBeLessThan(10);
+    expect(f.cma).toMatchObject({ decisions: 18, agreed: 18, applied: { allocs: 18, releases: 18 } });
+    // Page for page through the CMA phases (after_cma_alloc/cma/reserved/used 13568), and on the kernel's lists.
+    expect(f.phases.slice(0, 3).map((p) => [p.phase, p.freePfnsDiffering, p.freeListDistance])).toEqual([
+      ["after_workload", 0, 0],
+      ["after_cma_alloc", 0, 0],
+      ["after_cma_freeodd", 0, 0],
+    ]);
+    // Measured 98.87% of 46168 (all but 2 misses after compact_memory, whose free scanner takes pages
+    // without an event); free run 0 through the CMA phases, 4.37% at worst (after_compact).
+    expect(f.agreement).toBeGreaterThan(0.98);
+    for (const p of fr.phases.slice(0, 3)) expect(p.freeListDistance, p.phase).toBeLessThan(0.005);
+    expect(fr.maxDistance).toBeLessThan(0.05);
+    expect(fr.cma).toEqual({ allocs: 18, failed: 0, released: 18 });
+    const ts = await runTwin(RKCMA612, { mode: "follow", backend: "ts" });
     expect(ts.fidelity.follow).toEqual(f);
     expect(ts.stateHash.follow).toBe(r.stateHash.follow);
   }, 120_000);

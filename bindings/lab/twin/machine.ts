@@ -21,6 +21,8 @@
  * claim: for Unmovable/Reclaimable the ones with the fewest free pages (kernel
  * allocations fill their blocks), for Movable the ones with the most. A free
  * block spanning several pageblocks gives them all the type of its first.
+ * Last, pageblocks no event names swap types where that brings the free lists
+ * per (order, type) closer to the snapshot's pagetypeinfo.
  *
  * Held pages. The folios on an LRU list at the snapshot (KPF_LRU) are movable
  * allocations with an owner, in whatever pageblock they sit: they are what
@@ -49,10 +51,34 @@ export interface PageblockEvidence {
   claimed: Int8Array;
   /** Buddy-level allocations and drains naming the pageblock's list, per kernel migratetype 0..2: votes[pb * 3 + mt]. */
   votes: Uint32Array;
+  /**
+   * The type named by the first allocation or drain touching the pageblock
+   * after the snapshot (before a traced claim retypes it), or -1. From v6.10
+   * on both name the pageblock's own type at that moment (see assignPageblockTypes()).
+   */
+  firstAfter: Int8Array;
+  /** The type named by the last allocation, drain or traced claim touching the pageblock before the snapshot, or -1. */
+  lastBefore: Int8Array;
 }
 
 export function emptyEvidence(nrPageblocks: number): PageblockEvidence {
-  return { claimed: new Int8Array(nrPageblocks).fill(-1), votes: new Uint32Array(nrPageblocks * 3) };
+  return {
+    claimed: new Int8Array(nrPageblocks).fill(-1),
+    votes: new Uint32Array(nrPageblocks * 3),
+    firstAfter: new Int8Array(nrPageblocks).fill(-1),
+    lastBefore: new Int8Array(nrPageblocks).fill(-1),
+  };
+}
+
+/**
+ * Whether the capture's kernel keeps every free page on its pageblock's list
+ * (v6.10's "freelist migratetype hygiene"): then mm_page_alloc_zone_locked
+ * names the list __rmqueue_smallest() took from, which is the pageblock's type,
+ * and mm_page_pcpu_drain names get_pfnblock_migratetype() read at the drain
+ * (6.12 free_pcppages_bulk()). 6.1 drains name the type cached at free time.
+ */
+export function traceNamesPageblockType(capture: Capture): boolean {
+  return kernelProfileOf(capture.kernelVersion) !== "6.1";
 }
 
 /** The twin's machine geometry, from the capture. */
@@ -114,6 +140,9 @@ export function assignPageblockTypes(
   evidence: PageblockEvidence,
 ): MigratetypeName[] {
   const names = migratetypeNames(capture);
+  const hygiene = traceNamesPageblockType(capture);
+  // Pageblocks whose type the trace states: not moved to balance the counts, not swapped.
+  const pinned = (pb: number): boolean => evidence.claimed[pb]! >= 0 || (hygiene && evidence.firstAfter[pb]! >= 0);
   const nrBlocks = layout.nrPages / layout.pageblockNrPages;
   const types: MigratetypeName[] = [];
   const freeIn = new Uint32Array(nrBlocks);
@@ -123,6 +152,18 @@ export function assignPageblockTypes(
     // A CMA area's pageblocks are MIGRATE_CMA from boot on (cma_activate_area()).
     if (inCma[pb]) {
       types.push("cma");
+      continue;
+    }
+    // v6.10+: the first event after the snapshot names the type the pageblock had
+    // at the snapshot; events before it may be stale, since __free_one_page()
+    // retypes a buddy's pageblocks when it merges them at >= pageblock order
+    // (no event), and a pageblock claimed before tracing began shows no claim.
+    if (hygiene && evidence.firstAfter[pb]! >= 0) {
+      types.push(names[evidence.firstAfter[pb]!] ?? "movable");
+      continue;
+    }
+    if (hygiene && evidence.claimed[pb]! < 0 && evidence.lastBefore[pb]! >= 0) {
+      types.push(names[evidence.lastBefore[pb]!] ?? "movable");
       continue;
     }
     const claimed = evidence.claimed[pb]!;
@@ -147,7 +188,7 @@ export function assignPageblockTypes(
     const last = zone.endPfn / layout.pageblockNrPages;
     const inZone = (mt: MigratetypeName): number[] => {
       const out: number[] = [];
-      for (let pb = first; pb < last; pb++) if (types[pb] === mt && evidence.claimed[pb]! < 0) out.push(pb);
+      for (let pb = first; pb < last; pb++) if (types[pb] === mt && !pinned(pb)) out.push(pb);
       return out;
     };
     const count = (mt: MigratetypeName): number => {
@@ -171,7 +212,126 @@ export function assignPageblockTypes(
       }
     }
   }
+  swapToMatchFreeLists(snapshot, layout, free, evidence, types);
   return types;
+}
+
+/**
+ * The free blocks of each pageblock, as the buddy allocator holds them: the
+ * free pfns split greedily into maximal aligned blocks (what
+ * tools/summarize.py checks against buddyinfo). hist[pb * (pageblockOrder + 1)
+ * + order] counts blocks up to pageblock order; `tied` marks pageblocks inside
+ * a larger free block (their type is its first pageblock's).
+ */
+function pageblockFreeBlocks(
+  layout: TwinLayout,
+  free: Uint8Array,
+  pageblockOrder: number,
+): { hist: Uint32Array; tied: Uint8Array } {
+  const nrBlocks = layout.nrPages / layout.pageblockNrPages;
+  const hist = new Uint32Array(nrBlocks * (pageblockOrder + 1));
+  const tied = new Uint8Array(nrBlocks);
+  const isFree = (pfn: number): boolean => pfn < free.length && free[pfn] === 1;
+  let pfn = 0;
+  while (pfn < layout.nrPages) {
+    if (!isFree(pfn)) {
+      pfn++;
+      continue;
+    }
+    let order = 0;
+    for (;;) {
+      const next = order + 1;
+      const size = 2 ** next;
+      if (pfn % size !== 0 || pfn + size > layout.nrPages) break;
+      let whole = true;
+      for (let p = pfn + 2 ** order; p < pfn + size && whole; p++) whole = isFree(p);
+      if (!whole) break;
+      order = next;
+    }
+    const pb = Math.floor(pfn / layout.pageblockNrPages);
+    if (order > pageblockOrder) {
+      for (let i = 0; i < 2 ** (order - pageblockOrder); i++) tied[pb + i] = 1;
+    } else {
+      hist[pb * (pageblockOrder + 1) + order]!++;
+    }
+    pfn += 2 ** order;
+  }
+  return { hist, tied };
+}
+
+/**
+ * Where the trace is silent, the pagetypeinfo free lists still tell which
+ * pageblock is which: a fully free pageblock counted as a Reclaimable order-9
+ * block is a Reclaimable pageblock (the 6.12 capture has one, claimed before
+ * tracing started). Swaps the types of two pageblocks of one zone that no
+ * event names (no traced claim, no votes) while a swap brings the free lists
+ * per (order, type) closer to the snapshot's (the L1 of freeListDistance()):
+ * the counts per type stay the capture's. The best swap first, lowest
+ * pageblocks on ties; a state already at distance 0 is left as it is.
+ */
+function swapToMatchFreeLists(
+  snapshot: CaptureSnapshot,
+  layout: TwinLayout,
+  free: Uint8Array,
+  evidence: PageblockEvidence,
+  types: MigratetypeName[],
+): void {
+  const pbOrder = Math.log2(layout.pageblockNrPages);
+  const width = pbOrder + 1;
+  const { hist, tied } = pageblockFreeBlocks(layout, free, pbOrder);
+  const silent = (pb: number): boolean =>
+    evidence.claimed[pb]! < 0 &&
+    !tied[pb] &&
+    evidence.votes[pb * 3]! + evidence.votes[pb * 3 + 1]! + evidence.votes[pb * 3 + 2]! === 0;
+  for (const zone of layout.zones) {
+    const kernelRows = snapshot.pagetypeinfo.free[zone.name];
+    if (!kernelRows) continue;
+    const kernel = (mt: MigratetypeName): number[] =>
+      Object.entries(kernelRows).find(([k]) => k.toLowerCase() === mt)?.[1] ?? [];
+    const first = zone.startPfn / layout.pageblockNrPages;
+    const last = zone.endPfn / layout.pageblockNrPages;
+    // The twin's free blocks per type and order up to pageblock order, as loaded with `types`.
+    const ours = new Map<MigratetypeName, number[]>(ALLOC_TYPES.map((mt) => [mt, new Array<number>(width).fill(0)]));
+    for (let pb = first; pb < last; pb++) {
+      const row = ours.get(types[pb]!);
+      if (row) for (let o = 0; o < width; o++) row[o]! += hist[pb * width + o]!;
+    }
+    const cost = (mt: MigratetypeName, row: number[]): number => {
+      const k = kernel(mt);
+      let c = 0;
+      for (let o = 0; o < width; o++) c += 2 ** o * Math.abs(row[o]! - (k[o] ?? 0));
+      return c;
+    };
+    const candidates: number[] = [];
+    for (let pb = first; pb < last; pb++) if (silent(pb) && ALLOC_TYPES.includes(types[pb]!)) candidates.push(pb);
+    for (;;) {
+      let best: [number, number, number] | null = null;
+      for (let i = 0; i < candidates.length; i++) {
+        const a = candidates[i]!;
+        for (let j = i + 1; j < candidates.length; j++) {
+          const b = candidates[j]!;
+          const x = types[a]!;
+          const y = types[b]!;
+          if (x === y) continue;
+          const rowX = ours.get(x)!.map((n, o) => n - hist[a * width + o]! + hist[b * width + o]!);
+          const rowY = ours.get(y)!.map((n, o) => n - hist[b * width + o]! + hist[a * width + o]!);
+          const delta = cost(x, rowX) + cost(y, rowY) - cost(x, ours.get(x)!) - cost(y, ours.get(y)!);
+          if (delta < 0 && (best === null || delta < best[2])) best = [a, b, delta];
+        }
+      }
+      if (best === null) break;
+      const [a, b] = best;
+      const x = types[a]!;
+      const y = types[b]!;
+      for (let o = 0; o < width; o++) {
+        const moved = hist[b * width + o]! - hist[a * width + o]!;
+        ours.get(x)![o]! += moved;
+        ours.get(y)![o]! -= moved;
+      }
+      types[a] = y;
+      types[b] = x;
+    }
+  }
 }
 
 /** The state loaded: how it matches the snapshot. */

@@ -144,7 +144,27 @@ export interface FollowResult extends Agreement {
    * another position on the list.
    */
   missCauses: { otherListIn61: number; kernelBlockOnOtherList: number; otherOrder: number; listOrder: number };
+  /** The first decisions dmasim got wrong (up to 20), with their context (see FollowMiss). */
+  firstMisses: FollowMiss[];
   phases: PhaseCheck[];
+}
+
+/**
+ * One decision dmasim got wrong: the kernel's block (its pfn, order and
+ * migratetype, and the free block of the twin it came from: head, order and
+ * list), and dmasim's pick (null: dmasim would have failed).
+ */
+export interface FollowMiss {
+  /** The trace line number of the mm_page_alloc_zone_locked event. */
+  line: number;
+  pfn: number;
+  order: number;
+  migratetype: string;
+  percpuRefill: boolean;
+  /** The twin's free block holding the kernel's pfn before the claim. */
+  kernelBlock: { pfn: number; order: number; list: string } | null;
+  /** dmasim's pick and the free block it would have split. */
+  dmasim: { pfn: number; order: number; list: string } | null;
 }
 
 export interface FreeRunResult {
@@ -201,7 +221,12 @@ export interface TwinResult {
   };
   load: LoadReport;
   fidelity: { follow?: FollowResult; freeRun?: FreeRunResult };
-  trace: { lines: number; events: Record<string, number>; afterBoot: number };
+  /**
+   * pcpBypassFrees: frees after the boot snapshot that went straight to the
+   * buddy lists because the pcp lock was taken (see PcpBypass), applied
+   * where they happened.
+   */
+  trace: { lines: number; events: Record<string, number>; afterBoot: number; pcpBypassFrees: number };
   timing: { loadMs: number; replayMs: number; totalMs: number };
   /** state hashes at the end (follow, free-run machines), for differential tests. */
   stateHash: { follow?: string; freeRun?: string };
@@ -244,6 +269,7 @@ class Follower {
     typeDiffers: { allocs: 0, drains: 0 },
     linux61Lists: { decisions: 0, agreed: 0, agreement: null },
     missCauses: { otherListIn61: 0, kernelBlockOnOtherList: 0, otherOrder: 0, listOrder: 0 },
+    firstMisses: [],
     phases: [],
   };
   /** The prediction made at a traced fallback, for the allocation that follows it. */
@@ -277,7 +303,32 @@ class Follower {
     if (this.result.unapplied.examples.length < 10) this.result.unapplied.examples.push(text);
   }
 
-  alloc(pfn: number, order: number, kernelMt: number): void {
+  /** The free block holding `pfn` in the twin (before a claim), or null when the page is not free. */
+  private freeBlockAt(pfn: number): { pfn: number; order: number; list: string } | null {
+    for (let order = 0; order <= this.sys.maxOrder; order++) {
+      const head = pfn - (pfn % 2 ** order);
+      if (head >= this.sys.nrPages) break;
+      const info = this.sys.pageInfo(head);
+      if (info.state === "free" && info.order >= order && head + 2 ** info.order > pfn)
+        return { pfn: head, order: info.order, list: this.sys.pageblockMigratetype(head) };
+    }
+    return null;
+  }
+
+  private noteMiss(line: number, pfn: number, order: number, mt: string, refill: boolean, pick: number | null): void {
+    if (this.result.firstMisses.length >= 20) return;
+    this.result.firstMisses.push({
+      line,
+      pfn,
+      order,
+      migratetype: mt,
+      percpuRefill: refill,
+      kernelBlock: this.freeBlockAt(pfn),
+      dmasim: pick === null ? null : this.freeBlockAt(pick),
+    });
+  }
+
+  alloc(pfn: number, order: number, kernelMt: number, line = 0, percpuRefill = false): void {
     const mt = this.names[kernelMt] ?? "unmovable";
     const r = this.result;
     if (ALLOC_TYPES.includes(mt)) {
@@ -292,6 +343,7 @@ class Follower {
       if (agreed) r.agreed++;
       tally(r.byOrder, String(order), agreed);
       tally(r.byMigratetype, mt, agreed);
+      if (!agreed) this.noteMiss(line, pfn, order, mt, percpuRefill, peek?.pfn ?? null);
     } else {
       r.unscored++;
     }
@@ -611,6 +663,128 @@ async function phaseCheck(
   };
 }
 
+/** The hex number after `key` (searched from `from`), or -1. */
+function hexField(line: string, key: string, from: number): number {
+  const k = line.indexOf(key, from);
+  if (k < 0) return -1;
+  let v = 0;
+  let i = k + key.length;
+  const start = i;
+  for (; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) break;
+    v = v * 16 + d;
+  }
+  return i === start || !Number.isSafeInteger(v) ? -1 : v;
+}
+
+/** The decimal number after `key` (searched from `from`), or -1. */
+function decField(line: string, key: string, from: number): number {
+  const k = line.indexOf(key, from);
+  if (k < 0) return -1;
+  let v = 0;
+  let i = k + key.length;
+  const start = i;
+  for (; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+  }
+  return i === start ? -1 : v;
+}
+
+/**
+ * Frees that skipped the per-cpu lists. free_unref_page() and
+ * free_unref_folios() take the pcp lock with pcp_spin_trylock() with
+ * interrupts on (6.12; v6.2's "mm/page_alloc: leave IRQs enabled for per-cpu
+ * page allocations", also in Debian's 6.1.176 source): a free from an interrupt (a bio completing in softirq) that finds the
+ * lock held by the task it interrupted goes to free_one_page(), straight to
+ * the buddy lists. The trace shows only its mm_page_free (or
+ * mm_page_free_batched), as for a pcp free; it shows that the block reached
+ * the buddy lists when __rmqueue_smallest() hands it out again
+ * (mm_page_alloc_zone_locked) with no mm_page_pcpu_drain and no mm_page_alloc
+ * from the per-cpu lists in between. This pass finds those frees (by their
+ * trace line) so the replay applies them where they happened.
+ */
+class PcpBypass {
+  /** Trace lines (1-based) of frees that went straight to the buddy lists. */
+  readonly lines = new Set<number>();
+  /** Head pfn → the line of the free that put the block on a per-cpu list (0: none), and its order. */
+  private readonly freedAt: Int32Array;
+  private readonly freedOrder: Int8Array;
+
+  constructor(
+    nrPages: number,
+    private readonly pageblockOrder: number,
+  ) {
+    this.freedAt = new Int32Array(nrPages);
+    this.freedOrder = new Int8Array(nrPages);
+  }
+
+  /** Whether `order` goes to the per-cpu lists (pcp_allowed_order(): up to PAGE_ALLOC_COSTLY_ORDER, and THP's). */
+  private pcpOrder(order: number): boolean {
+    return order <= PAGE_ALLOC_COSTLY_ORDER || order === this.pageblockOrder;
+  }
+
+  /**
+   * Follows one trace line; true when it was a free or a caller-level
+   * allocation (events that carry no pageblock evidence). Reads only the event
+   * name, pfn and order, without the full parser: this pass sees every line.
+   */
+  scan(line: string, lineNo: number): boolean {
+    const at = line.indexOf(": mm_page_");
+    if (at < 0) return false;
+    const nameEnd = line.indexOf(":", at + 2);
+    if (nameEnd < 0) return false;
+    const name = line.slice(at + 2, nameEnd);
+    const pfn = hexField(line, " pfn=0x", nameEnd);
+    const order = name === "mm_page_free_batched" ? 0 : decField(line, " order=", nameEnd);
+    if (pfn < 0 || order < 0) return false;
+    const n = this.freedAt.length;
+    switch (name) {
+      case "mm_page_free":
+      case "mm_page_free_batched":
+        if (pfn < n && this.pcpOrder(order)) {
+          this.freedAt[pfn] = lineNo;
+          this.freedOrder[pfn] = order;
+        }
+        return true;
+      case "mm_page_alloc":
+        // Handed out from the per-cpu list (or from the buddy lists, traced before it).
+        if (pfn < n) this.freedAt[pfn] = 0;
+        return true;
+      case "mm_page_pcpu_drain":
+        // Back to the buddy lists by a drain; also pageblock evidence.
+        if (pfn < n) this.freedAt[pfn] = 0;
+        return false;
+      case "mm_page_alloc_zone_locked":
+        this.takenFromBuddy(pfn, order);
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** Blocks freed to a per-cpu list that overlap [pfn, pfn + 2^order) were in the buddy lists all along. */
+  private takenFromBuddy(pfn: number, order: number): void {
+    const end = Math.min(pfn + 2 ** order, this.freedAt.length);
+    for (let p = pfn; p < end; p++) this.mark(p, 0);
+    // A larger freed block holding pfn (an order-3 free split by an order-0 allocation).
+    for (let o = order + 1; o <= this.pageblockOrder; o++) {
+      const head = pfn - (pfn % 2 ** o);
+      if (this.freedOrder[head]! >= o) this.mark(head, o);
+    }
+  }
+
+  private mark(head: number, minOrder: number): void {
+    const at = this.freedAt[head]!;
+    if (at === 0 || this.freedOrder[head]! < minOrder) return;
+    this.lines.add(at);
+    this.freedAt[head] = 0;
+  }
+}
+
 /**
  * First pass: what the trace says about each pageblock's type at the boot
  * snapshot (see machine.ts). Before the snapshot every event counts, a traced
@@ -625,16 +799,23 @@ async function gatherEvidence(
   bootMarker: string,
   evidence: PageblockEvidence,
   pageblockOrder: number,
+  bypass: PcpBypass | null,
 ): Promise<boolean> {
   const nrBlocks = evidence.claimed.length;
   const retypedAfterBoot = new Uint8Array(nrBlocks);
   let afterBoot = false;
+  let lineNo = 0;
   const vote = (pfn: number, mt: number): void => {
     const pb = Math.floor(pfn / 2 ** pageblockOrder);
-    if (mt < 3 && pb < nrBlocks && !retypedAfterBoot[pb]) evidence.votes[pb * 3 + mt]!++;
+    if (mt >= 3 || pb >= nrBlocks || retypedAfterBoot[pb]) return;
+    evidence.votes[pb * 3 + mt]!++;
+    if (!afterBoot) evidence.lastBefore[pb] = mt;
+    else if (evidence.firstAfter[pb]! < 0) evidence.firstAfter[pb] = mt;
   };
   for await (const batch of readTwinLines(tracePath)) {
     for (const line of batch) {
+      lineNo++;
+      if (bypass !== null && bypass.scan(line, lineNo)) continue;
       // Cheap filter: only these events carry evidence.
       if (
         !line.includes("zone_locked") &&
@@ -654,6 +835,7 @@ async function gatherEvidence(
           if (afterBoot) retypedAfterBoot[pb + i] = 1;
           else {
             evidence.claimed[pb + i] = ev.allocMigratetype;
+            evidence.lastBefore[pb + i] = ev.allocMigratetype;
             evidence.votes.fill(0, (pb + i) * 3, (pb + i) * 3 + 3);
           }
         }
@@ -689,7 +871,8 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   const snapshots = new Map(capture.phases.map((s) => [s.phase, s]));
   const evidence = emptyEvidence(layout.nrPages / layout.pageblockNrPages);
   const bootMarker = `HARNESS_MMSNAP ${boot.phase} begin`;
-  if (!(await gatherEvidence(capture.tracePath, bootMarker, evidence, capture.pageblockOrder)))
+  const bypass = new PcpBypass(layout.nrPages, capture.pageblockOrder);
+  if (!(await gatherEvidence(capture.tracePath, bootMarker, evidence, capture.pageblockOrder, bypass)))
     throw new DmaSimError(
       "EINVAL",
       `twin: the trace ${JSON.stringify(capture.tracePath)} has no "${bootMarker}" marker`,
@@ -703,6 +886,11 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   let lines = 0;
   let afterBoot = 0;
   const events: Record<string, number> = {};
+  /** CMA ranges the kernel holds (cma_alloc_finish), by first pfn; those released at their first free. */
+  const liveCma = new Map<number, { count: number; area: string | null }>();
+  const releasedEarly = new Set<number>();
+  /** Frees after the boot snapshot that went straight to the buddy lists (PcpBypass). */
+  let bypassed = 0;
 
   const startReplay = async (): Promise<void> => {
     const tLoad = performance.now();
@@ -739,19 +927,41 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
       const r = runner as FreeRunner | null;
       switch (ev.kind) {
         case "buddy-alloc":
-          f?.alloc(ev.pfn, ev.order, ev.migratetype);
+          f?.alloc(ev.pfn, ev.order, ev.migratetype, lines, ev.percpuRefill);
           r?.alloc(ev.pfn, ev.order, ev.migratetype, (f ?? r)!.sys.zoneOf(ev.pfn));
           break;
         case "pcp-drain":
           f?.free(ev.pfn, ev.order, "pcp drain", ev.migratetype);
           r?.free(ev.pfn, ev.order);
           break;
-        case "free":
+        case "free": {
+          // cma_release() runs free_contig_range() before its trace event, and its frees may
+          // be drained (6.12: pcp->high reached) before cma_release shows: release the range at
+          // its first page's mm_page_free (free_contig_range() frees from the range's start).
+          const live = liveCma.get(ev.pfn);
+          if (live !== undefined && ev.order === 0) {
+            const release = { kind: "cma-release" as const, pfn: ev.pfn, count: live.count, area: live.area };
+            f?.cmaRelease(release);
+            r?.cmaRelease(release);
+            liveCma.delete(ev.pfn);
+            releasedEarly.add(ev.pfn);
+          }
           if (r?.compacting) r.migratedAway(ev.pfn, ev.order);
-          // pcp_allowed_order(): these orders go to the per-cpu lists (drained later, traced then).
-          if (ev.order <= PAGE_ALLOC_COSTLY_ORDER || ev.order === capture.pageblockOrder) break;
+          // pcp_allowed_order(): these orders go to the per-cpu lists (drained later, traced then),
+          // unless the pcp lock was taken (PcpBypass).
+          const toPcp = ev.order <= PAGE_ALLOC_COSTLY_ORDER || ev.order === capture.pageblockOrder;
+          if (toPcp && !bypass?.lines.has(lines)) break;
+          if (toPcp) bypassed++;
           f?.free(ev.pfn, ev.order, "free");
           r?.free(ev.pfn, ev.order);
+          break;
+        }
+        case "free-batched":
+          if (bypass?.lines.has(lines)) {
+            bypassed++;
+            f?.free(ev.pfn, 0, "free");
+            r?.free(ev.pfn, 0);
+          }
           break;
         case "extfrag":
           f?.extfrag(ev);
@@ -760,10 +970,13 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
           if (r?.compacting) r.result.compaction.kernelMigrated += ev.nrMigrated;
           break;
         case "cma-alloc":
+          if (ev.pfn !== null) liveCma.set(ev.pfn, { count: ev.count, area: ev.area });
           f?.cmaAlloc(ev);
           r?.cmaAlloc(ev);
           break;
         case "cma-release":
+          if (releasedEarly.delete(ev.pfn)) break;
+          liveCma.delete(ev.pfn);
           f?.cmaRelease(ev);
           r?.cmaRelease(ev);
           break;
@@ -823,7 +1036,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     },
     load: load!,
     fidelity,
-    trace: { lines, events, afterBoot },
+    trace: { lines, events, afterBoot, pcpBypassFrees: bypassed },
     timing: { loadMs, replayMs, totalMs: performance.now() - t0 },
     stateHash,
   };
