@@ -113,7 +113,7 @@ export function setCompactionProactiveness(v: i32, write: bool): void {
 function kcompactdNodeSuitable(): bool {
   for (let z = 0; z <= kcHighestZone; z++) {
     if (!zonePopulated(z)) continue;
-    if (compactionSuitAllocationOrder(z, kcMaxOrder, kcHighestZone, 0) == COMPACT_CONTINUE) return true;
+    if (compactionSuitAllocationOrder(z, kcMaxOrder, kcHighestZone, 0, true) == COMPACT_CONTINUE) return true;
   }
   return false;
 }
@@ -140,7 +140,7 @@ function kcompactdDoWork(): void {
   for (let z = 0; z <= highest; z++) {
     if (!zonePopulated(z)) continue;
     if (compactionDeferred(z, order)) continue;
-    if (compactionSuitAllocationOrder(z, order, z, 0) != COMPACT_CONTINUE) continue;
+    if (compactionSuitAllocationOrder(z, order, z, 0, true) != COMPACT_CONTINUE) continue;
     const status = kcompactdCompactZone(z, order, highest);
     if (status == COMPACT_SUCCESS) {
       compactionDeferReset(z, order, false);
