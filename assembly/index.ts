@@ -358,11 +358,12 @@ export { setNoFragment, setClaimThreshold };
 
 /**
  * vm.defrag_mode = v: 0 or 1 (proc_dointvec_minmax() with SYSCTL_ZERO and
- * SYSCTL_ONE), and only on the 6.18 profile (the sysctl came with v6.15):
- * else -EINVAL, nothing changed. Takes effect from the next allocation.
+ * SYSCTL_ONE); 1 only on the 6.18 profile (the sysctl came with v6.15, 0 is
+ * what older kernels do): else -EINVAL, nothing changed. Takes effect from the
+ * next allocation.
  */
 export function setDefragMode(v: i32): i32 {
-  if (kernelProfile != KERNEL_6_18 || v < 0 || v > 1) return -EINVAL;
+  if (v < 0 || v > 1 || (v == 1 && kernelProfile != KERNEL_6_18)) return -EINVAL;
   setDefragModeValue(v == 1);
   return 0;
 }

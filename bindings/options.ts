@@ -134,9 +134,9 @@ export interface SystemOptions {
   /** vm.percpu_pagelist_high_fraction at boot: 0 (default) or at least 8 (also writable in /proc/sys/vm). */
   percpuPagelistHighFraction?: number;
   /**
-   * vm.defrag_mode at boot, 0 (default) or 1; kernel "6.18" only (the sysctl
-   * came with Linux 6.15; also writable in /proc/sys/vm/defrag_mode and with
-   * setPolicy()). 1: every allocation keeps ALLOC_NOFRAGMENT until reclaim and
+   * vm.defrag_mode at boot, 0 (default) or 1; 1 needs kernel "6.18" (the
+   * sysctl came with Linux 6.15; also writable in /proc/sys/vm/defrag_mode
+   * and with setPolicy()). 1: every allocation keeps ALLOC_NOFRAGMENT until reclaim and
    * compaction have failed, and kswapd and kcompactd work towards whole free
    * pageblocks.
    */
@@ -414,11 +414,11 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
   };
 }
 
-/** vm.defrag_mode at boot: 0..1, and only where the profile has the sysctl (6.18). */
+/** vm.defrag_mode at boot: 0..1; 1 only where the profile has the sysctl (6.18), 0 is every older kernel's behaviour. */
 function resolveDefragMode(where: string, kernel: KernelVersion, v: unknown): number {
   if (v === undefined) return 0;
   const mode = requireInt(where, "defragMode", v, 0, 1);
-  if (kernel !== "6.18")
+  if (mode === 1 && kernel !== "6.18")
     throw new DmaSimError(
       "EINVAL",
       `${where}: defragMode needs kernel "6.18" (vm.defrag_mode came with Linux 6.15), got kernel "${kernel}"`,

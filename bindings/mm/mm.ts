@@ -295,7 +295,7 @@ export interface Policy {
    */
   compactionProactiveness?: number;
   /**
-   * vm.defrag_mode, 0 or 1, on kernel "6.18" only (EINVAL on others: the
+   * vm.defrag_mode, 0 or 1; 1 needs kernel "6.18" (EINVAL on others: the
    * sysctl came with Linux 6.15). 1: alloc_flags_nofragment() and
    * gfp_to_alloc_flags() set ALLOC_NOFRAGMENT for every allocation, dropped
    * only when reclaim and compaction have failed; kswapd is woken for at least
@@ -1364,10 +1364,10 @@ export class Mm {
     return this.engine.zoneFreeBlocksPages(z);
   }
 
-  /** vm.defrag_mode's checks: 0..1, and a 6.18 machine. */
+  /** vm.defrag_mode's checks: 0..1, and 1 only on a 6.18 machine (0 is what older kernels do). */
   private requireDefragMode(where: string, v: unknown): void {
     requireInt(where, "defragMode", v, 0, 1);
-    if (this.kernel !== "6.18")
+    if (v === 1 && this.kernel !== "6.18")
       throw new DmaSimError(
         "EINVAL",
         `${where}: defragMode needs kernel "6.18" (vm.defrag_mode came with Linux 6.15), this machine follows ${this.kernel}`,
