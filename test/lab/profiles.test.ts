@@ -51,8 +51,8 @@ describe("kernel profiles in the Lab", () => {
     expect(on.config).toMatchObject({ kernel: "6.18", defragMode: 1 });
     // The series' direction on this workload: fewer fallbacks (mm_page_alloc_extfrag),
     // bought with direct reclaim before each fallback (allocstall).
-    expect(on.summary.extfragEvents).toBeLessThan(off.summary.extfragEvents);
-    expect(on.summary.allocstall).toBeGreaterThan(off.summary.allocstall);
+    expect(on.summary.extfragEvents).toBeLessThan(off.summary.extfragEvents!);
+    expect(on.summary.allocstall).toBeGreaterThan(off.summary.allocstall!);
     // 0 is every kernel's behaviour; 1 needs the 6.18 profile (the scenario's 6.12, or a configured one).
     await expect(runScenario(server, { seed: 3, scale: 0.02, defragMode: 1 })).rejects.toMatchObject({
       code: "EINVAL",
