@@ -22,9 +22,11 @@
 // would on going to sleep, compaction.ts); kswapd's own pass runs at the start
 // of sys.advanceTime() and may wake kcompactd too (for pageblock_order after a
 // watermark boost). kswapd_is_running() is false: kswapd never runs while
-// kcompactd does. With compaction switched off (CONFIG_COMPACTION
-// as a switch) wake-ups are ignored and the daemon does no work; the clock
-// still runs.
+// kcompactd does. Under vm.defrag_mode (6.18 profile) kcompactd works towards
+// the high watermark in whole free pageblocks (compaction.ts:
+// compactionSuitAllocationOrder(), compactFinished()). With compaction
+// switched off (CONFIG_COMPACTION as a switch) wake-ups are ignored and the
+// daemon does no work; the clock still runs.
 
 import { VMSTAT_INTERVAL_MS, pcpEnabled, vmstatTick } from "./pcp.ts";
 import { COMPACT_COMPLETE, COMPACT_CONTINUE, COMPACT_PARTIAL_SKIPPED, COMPACT_SUCCESS, EV_COMPACT_DAEMON_FREE_SCANNED,

@@ -16,6 +16,12 @@
 // nap counts kswapd_low_wmark_hit_quickly. Nothing allocates while kswapd runs,
 // so the loop ends: each pass reclaims something or adds a failure.
 //
+// vm.defrag_mode (6.18 profile): the slow path wakes kswapd for at least
+// pageblock_order (compaction.ts, wakeAllKswapds()), and pgdat_balanced()
+// counts a high order's watermark in NR_FREE_PAGES_BLOCKS, so kswapd reclaims
+// until it has a compaction gap, drops to order 0 and hands the pageblock
+// order to kcompactd when it sleeps.
+//
 // One node (pgdat) holds every zone.
 
 import {

@@ -194,7 +194,8 @@ describe("defrag_mode in the allocator (6.18)", () => {
     // at orders >= pageblock_order and __rmqueue_steal() is not tried: the fast
     // path and the min-watermark pass fail. wake_all_kswapds() asks kswapd for
     // max(0, pageblock_order) = 3. Direct reclaim (try_to_free_pages(),
-    // nr_to_reclaim 32) frees the 8 clean cache pages; they merge back into
+    // nr_to_reclaim 32; inactive file 8 >> priority: nothing down to priority 4,
+    // then 1, 1, 3, 3 at priorities 3..0) frees all 8 clean cache pages, which merge back into
     // the order-3 block 0..7, and get_page_from_freelist() (still
     // ALLOC_NOFRAGMENT) claims it whole: try_to_claim_block() retypes
     // pageblock 0 unmovable and hands out its head. One allocstall.
