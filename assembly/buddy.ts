@@ -35,7 +35,7 @@ import { allocFailByOrder, countEvent, zonePgalloc } from "./vmevents.ts";
 import { KERNEL_6_1, KERNEL_6_18 } from "./abi.ts";
 import { kernelProfile, rmqueueFallback18, stealSuitableFallback61 } from "./profile.ts";
 import {
-  zoneBoost, zoneFreeCmaPages, zoneFreeHighatomicPages, zoneFreePages, zoneLowmemReserve, zoneOf, zonePopulated,
+  zoneBoost, zoneFreeCmaPages, zoneFreeHighatomicPages, zoneFreePages, zoneFreePagesBlocks, zoneLowmemReserve, zoneOf, zonePopulated,
   zoneWatermark, zoneWatermarkRaw, zonesMaxOrderAligned,
 } from "./zone.ts";
 import { boostOnFragmentingFallback } from "./watermark-boost.ts";
@@ -71,6 +71,12 @@ let freeBlocksBase: usize = 0;
 export let cmaBalanceEnabled: bool = true;
 /** ALLOC_NOFRAGMENT for Normal-zone requests in the fast path (a policy knob). */
 export let noFragmentEnabled: bool = true;
+/**
+ * vm.defrag_mode (v6.15+, so the 6.18 profile only; default 0): ALLOC_NOFRAGMENT
+ * on every allocation until reclaim and compaction have failed, kswapd and
+ * kcompactd working towards whole free pageblocks.
+ */
+export let defragMode: bool = false;
 /** The zone that served the last successful allocation. */
 export let lastAllocZone: i32 = -1;
 /**
@@ -105,6 +111,7 @@ export function buddyInit(): void {
   freeBlocksBase = dataPointer(freeBlocks);
   cmaBalanceEnabled = true;
   noFragmentEnabled = true;
+  defragMode = false;
   lastAllocZone = -1;
   claimThresholdPages = 1 << (pageblockOrder - 1);
 }
@@ -133,6 +140,11 @@ export function setCmaBalance(on: bool): void {
 
 export function setNoFragment(on: bool): void {
   noFragmentEnabled = on;
+}
+
+/** vm.defrag_mode = on (the caller checks the profile and the range). */
+export function setDefragModeValue(on: bool): void {
+  defragMode = on;
 }
 
 // ---- free lists -------------------------------------------------------------------
@@ -195,8 +207,18 @@ export function rotateFreeList(zone: i32, order: i32, mt: i32, newHead: i32): vo
   setListTail(li, newTail);
 }
 
+/**
+ * NR_FREE_PAGES_BLOCKS as a block of `order` joins (+1) or leaves (-1) list
+ * `mt`: only blocks of pageblock order or more, and not on the isolate list.
+ */
+// @ts-ignore: decorator
+@inline function accountFreeBlocksPages(zone: i32, order: i32, mt: i32, sign: i32): void {
+  if (order >= pageblockOrder && mt != MIGRATE_ISOLATE) unchecked(zoneFreePagesBlocks[zone] += sign << order);
+}
+
 // @ts-ignore: decorator
 @inline function addToFreeList(zone: i32, pfn: i32, order: i32, mt: i32, toTail: bool): void {
+  accountFreeBlocksPages(zone, order, mt, 1); // __add_to_free_list()
   const li = listIndex(zone, order, mt);
   setBuddy(pfn, order, mt);
   if (toTail) {
@@ -232,7 +254,10 @@ export function rotateFreeList(zone: i32, order: i32, mt: i32, newHead: i32): vo
 /** __del_page_from_free_list(): unlinks a free head (no accounting); the head becomes "none". */
 // @ts-ignore: decorator
 @inline export function delFromFreeList(zone: i32, pfn: i32): void {
-  unlinkFromFreeList(listIndex(zone, getOrder(pfn), pageMt(pfn)), pfn);
+  const order = getOrder(pfn);
+  const mt = pageMt(pfn);
+  accountFreeBlocksPages(zone, order, mt, -1);
+  unlinkFromFreeList(listIndex(zone, order, mt), pfn);
   clearHead(pfn);
 }
 
@@ -249,7 +274,9 @@ export function rotateFreeList(zone: i32, order: i32, mt: i32, newHead: i32): vo
 // @ts-ignore: decorator
 @inline export function moveToFreeList(zone: i32, pfn: i32, order: i32, newMt: i32): void {
   const oldMt = pageMt(pfn);
-  // list_move_tail(): the head is relinked, never cleared in between.
+  // list_move_tail(): the head is relinked, never cleared in between. (The
+  // -1/+1 of NR_FREE_PAGES_BLOCKS cancel unless the isolate list is involved.)
+  accountFreeBlocksPages(zone, order, oldMt, -1);
   unlinkFromFreeList(listIndex(zone, order, oldMt), pfn);
   addToFreeList(zone, pfn, order, newMt, true);
   accountFreepages(zone, -(1 << order), oldMt);
@@ -642,7 +669,9 @@ function rmqueueFallback(zone: i32, order: i32, startMt: i32, allocFlags: i32): 
 /**
  * get_page_from_freelist(): walks the zonelist from `highestZone` down, taking
  * the first zone that passes watermark `which`. With ALLOC_NOFRAGMENT, a pass
- * that finds nothing is retried without it, as on a UMA machine.
+ * that finds nothing is retried without it, as on a UMA machine, except under
+ * vm.defrag_mode ("no_fallback && !defrag_mode"): then only the slow path's
+ * last resort drops it (compaction.ts, slowpathRetryLoop()).
  */
 export function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, allocFlags: i32, which: i32): i32 {
   for (;;) {
@@ -658,7 +687,7 @@ export function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, alloc
         return pfn;
       }
     }
-    if ((allocFlags & ALLOC_NOFRAGMENT) == 0) break;
+    if ((allocFlags & ALLOC_NOFRAGMENT) == 0 || defragMode) break;
     allocFlags &= ~ALLOC_NOFRAGMENT;
   }
   return NONE;
@@ -677,13 +706,20 @@ export function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, alloc
   return getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
 }
 
-/** The fast path alone: get_page_from_freelist() at the low watermark (the slow path wakes kswapd after it). */
+/**
+ * The fast path alone: get_page_from_freelist() at the low watermark (the slow
+ * path wakes kswapd after it), with alloc_flags_nofragment(): ALLOC_NOFRAGMENT
+ * when the preferred zone is Normal, or for every request under vm.defrag_mode
+ * (which returns before the zone test, so the allocNoFragment knob does not
+ * turn it off).
+ */
 export function getPageFast(order: i32, mt: i32, highestZone: i32, allocFlags: i32): i32 {
   let preferred = highestZone;
   while (preferred >= 0 && !zonePopulated(preferred)) preferred--;
   if (preferred < 0) return NONE;
   const baseFlags = allocFlags & ALLOC_CMA;
-  const fastFlags = baseFlags | (preferred == ZONE_NORMAL && noFragmentEnabled ? ALLOC_NOFRAGMENT : 0);
+  const noFragment = defragMode || (preferred == ZONE_NORMAL && noFragmentEnabled);
+  const fastFlags = baseFlags | (noFragment ? ALLOC_NOFRAGMENT : 0);
   return getPageFromFreelist(order, mt, highestZone, fastFlags, WMARK_LOW);
 }
 

@@ -10,7 +10,9 @@ import { LRU_INACTIVE_ANON, NR_LRU_LISTS, lruCheck, lruZoneSize } from "./lru.ts
 import { KIND_ALLOC, KIND_BUDDY, KIND_PCP, MAX_NR_ZONES, MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_TYPES } from "./abi.ts";
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import { findBuddyPfn, freeBlocks, freeListHead, listIndex } from "./buddy.ts";
-import { zoneEnd, zoneFreeCmaPages, zoneFreeHighatomicPages, zoneFreePages, zoneOf, zoneStart } from "./zone.ts";
+import {
+  zoneEnd, zoneFreeCmaPages, zoneFreeHighatomicPages, zoneFreePages, zoneFreePagesBlocks, zoneOf, zoneStart,
+} from "./zone.ts";
 import { bitmapAssign, testBit } from "./bitmap.ts";
 import {
   cmaAreaCount, cmaAreaOf, cmaBasePfn, cmaBitmap, cmaBitmapBits, cmaCount, cmaOrderPerBit, cmaAvailable,
@@ -38,12 +40,15 @@ let counted: Int32Array = new Int32Array(0);
 // Free pages per zone as the memmap walk finds them.
 const freeByZone: Int32Array = new Int32Array(MAX_NR_ZONES);
 const freeCmaByZone: Int32Array = new Int32Array(MAX_NR_ZONES);
+// NR_FREE_PAGES_BLOCKS as the walk finds it: free blocks of pageblock order or more, not isolated.
+const freeBlocksPagesByZone: Int32Array = new Int32Array(MAX_NR_ZONES);
 
 function checkMemmap(): string {
   if (counted.length != freeBlocks.length) counted = new Int32Array(freeBlocks.length);
   counted.fill(0);
   freeByZone.fill(0);
   freeCmaByZone.fill(0);
+  freeBlocksPagesByZone.fill(0);
   let owned = 0;
   pcpHeadsInMemmap = 0;
   let pfn = 0;
@@ -66,6 +71,7 @@ function checkMemmap(): string {
       unchecked(counted[listIndex(zone, order, mt)]++);
       if (mt != MIGRATE_ISOLATE) unchecked(freeByZone[zone] += n);
       if (mt == MIGRATE_CMA) unchecked(freeCmaByZone[zone] += n);
+      if (order >= pageblockOrder && mt != MIGRATE_ISOLATE) unchecked(freeBlocksPagesByZone[zone] += n);
       // A free block sits on the list of every pageblock it spans (v6.10+;
       // in 6.1 it sits on the list it was freed to, its head's recorded type,
       // which checkFreeLists() verifies).
@@ -132,6 +138,11 @@ function checkMemmap(): string {
     if (free != unchecked(zoneFreePages[z])) {
       return "vmstat: nr_free_pages is " + unchecked(zoneFreePages[z]).toString() + ", memmap has " + free.toString() +
         " (zone " + z.toString() + ")";
+    }
+    const blocks = unchecked(freeBlocksPagesByZone[z]);
+    if (blocks != unchecked(zoneFreePagesBlocks[z])) {
+      return "vmstat: nr_free_pages_blocks is " + unchecked(zoneFreePagesBlocks[z]).toString() + ", memmap has " +
+        blocks.toString() + " (zone " + z.toString() + ")";
     }
     if (freeCma != unchecked(zoneFreeCmaPages[z])) {
       return "vmstat: nr_free_cma is " + unchecked(zoneFreeCmaPages[z]).toString() + ", memmap has " + freeCma.toString() +
@@ -269,7 +280,7 @@ export function checkAll(): string {
  * Breaks one invariant on purpose so that tests can show check() catching it:
  * 0 a free-list count, 1 a free block's pageblock type, 2 an owner's pfn,
  * 3 a CMA bitmap bit, 4 NR_FREE_PAGES, 5 a call-local mark, 6 nr_free_highatomic, 7 a pcp count,
- * 8 an LRU list's zone size. Never called by the simulator itself.
+ * 8 an LRU list's zone size, 9 NR_FREE_PAGES_BLOCKS. Never called by the simulator itself.
  */
 export function corruptForTest(kind: i32): void {
   if (kind == 0) {
@@ -301,5 +312,7 @@ export function corruptForTest(kind: i32): void {
     unchecked(pcpState[zoneOf(0) * PCP_FIELDS + PCP_COUNT] += 1); // cpu 0's count in the zone of pfn 0
   } else if (kind == 8) {
     unchecked(lruZoneSize[zoneOf(0) * NR_LRU_LISTS + LRU_INACTIVE_ANON] += 1);
+  } else if (kind == 9) {
+    unchecked(zoneFreePagesBlocks[zoneOf(0)] += 1);
   }
 }

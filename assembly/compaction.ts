@@ -54,11 +54,11 @@ import {
   EV_COMPACT_MIGRATE_SCANNED, EV_COMPACT_STALL, EV_COMPACT_SUCCESS, EV_PGMIGRATE_FAIL, EV_PGMIGRATE_SUCCESS,
   GFP_NOBLOCK, GFP_NOCOMPACT, GFP_NO_HIGHMEM, GFP_NORETRY, GFP_RETRY_MAYFAIL, KIND_ALLOC, KIND_BUDDY, MAX_NR_ZONES,
   MIGRATE_CMA, MIGRATE_ISOLATE,
-  MIGRATE_MOVABLE, MIGRATE_TYPES, WMARK_LOW, WMARK_MIN, ZONE_MOVABLE, ZONE_NORMAL,
+  MIGRATE_MOVABLE, MIGRATE_TYPES, WMARK_HIGH, WMARK_LOW, WMARK_MIN, ZONE_MOVABLE, ZONE_NORMAL,
 } from "./abi.ts";
 import { NONE, migratetypeIsMergeable } from "./constants.ts";
 import {
-  ALLOC_CMA, armCapture, capturedPfn, countAllocFail, disarmCapture, findBlockHead, freeBlocks, freeListHead,
+  ALLOC_CMA, ALLOC_NOFRAGMENT, armCapture, capturedPfn, defragMode, countAllocFail, disarmCapture, findBlockHead, freeBlocks, freeListHead,
   freeListTail, getPageFast, getPageFromFreelist, listIndex, moveFreepagesBlock, prepNewPage, rotateFreeList,
   setLastAllocZone, stealableFallbackExists, takeFreeBlock, zoneWatermarkOk, zoneWatermarkOkFree,
 } from "./buddy.ts";
@@ -83,7 +83,7 @@ import {
   MIGRATE_UNMOVABLE,
 } from "./abi.ts";
 import {
-  zoneEnd, zoneFreePages, zoneOf, zonePopulated, zoneStart, zoneWatermark, zoneWatermarkRaw,
+  zoneEnd, zoneFreePages, zoneFreePagesBlocks, zoneOf, zonePopulated, zoneStart, zoneWatermark, zoneWatermarkRaw,
 } from "./zone.ts";
 
 // ---- the rules (one place, so a kernel-version profile can vary them) -----------------
@@ -1163,9 +1163,23 @@ export function compactionSuitableResult(zone: i32, order: i32, highestZone: i32
   return COMPACT_CONTINUE;
 }
 
-/** compaction_suit_allocation_order() */
-export function compactionSuitAllocationOrder(zone: i32, order: i32, highestZone: i32, allocFlags: i32): i32 {
-  if (zoneWatermarkOk(zone, order, zoneWatermark(zone, WMARK_MIN), highestZone, allocFlags)) return COMPACT_SUCCESS;
+/**
+ * compaction_suit_allocation_order(): `kcompactd` for kcompactd's checks
+ * (kcompactd_node_suitable(), kcompactd_do_work(), and compact_zone() of a
+ * compaction that is not direct). Under vm.defrag_mode kcompactd's alloc_flags
+ * are ALLOC_WMARK_HIGH and its free pages NR_FREE_PAGES_BLOCKS: done only when
+ * the high watermark is met in whole free pageblocks (v6.15 "defrag_mode
+ * kswapd/kcompactd watermarks").
+ */
+export function compactionSuitAllocationOrder(zone: i32, order: i32, highestZone: i32, allocFlags: i32, kcompactd: bool): i32 {
+  if (kcompactd && defragMode) {
+    const blocks = unchecked(zoneFreePagesBlocks[zone]);
+    if (zoneWatermarkOkFree(zone, order, zoneWatermark(zone, WMARK_HIGH), highestZone, allocFlags, blocks)) {
+      return COMPACT_SUCCESS;
+    }
+  } else if (zoneWatermarkOk(zone, order, zoneWatermark(zone, WMARK_MIN), highestZone, allocFlags)) {
+    return COMPACT_SUCCESS;
+  }
   if (compactionSuitableResult(zone, order, highestZone) != COMPACT_CONTINUE) return COMPACT_SKIPPED;
   return COMPACT_CONTINUE;
 }
@@ -1189,6 +1203,14 @@ function compactFinished(): i32 {
   if (ccOrder < 0) return COMPACT_CONTINUE;
   // Finish the pageblock first: fewer fallbacks later.
   if (!pageblockAligned(ccMigratePfn)) return COMPACT_CONTINUE;
+  // vm.defrag_mode: kcompactd works until the high watermark is met in whole
+  // free pageblocks (NR_FREE_PAGES_BLOCKS); those are claimed whole, so no
+  // fallback test follows.
+  if (defragMode && !ccDirect) {
+    const blocks = unchecked(zoneFreePagesBlocks[zone]);
+    const met = zoneWatermarkOkFree(zone, ccOrder, zoneWatermark(zone, WMARK_HIGH), ccHighestZone, ccAllocFlags, blocks);
+    return met ? COMPACT_SUCCESS : COMPACT_CONTINUE;
+  }
   for (let order = ccOrder; order <= maxOrder; order++) {
     if (freeListHead(zone, order, ccMigratetype) != NONE) return COMPACT_SUCCESS;
     if (ccMigratetype == MIGRATE_MOVABLE && freeListHead(zone, order, MIGRATE_CMA) != NONE) return COMPACT_SUCCESS;
@@ -1209,7 +1231,7 @@ function compactZone(): i32 {
   ccNrFreepages = 0;
   migrateLen = 0;
   if (ccOrder >= 0) {
-    const ret = compactionSuitAllocationOrder(zone, ccOrder, ccHighestZone, ccAllocFlags);
+    const ret = compactionSuitAllocationOrder(zone, ccOrder, ccHighestZone, ccAllocFlags, !ccDirect);
     if (ret != COMPACT_CONTINUE) return ret;
   }
   if (compactionRestarting(zone, ccOrder)) resetIsolationSuitable(zone);
@@ -1524,10 +1546,11 @@ function allocPagesDirectReclaim(
  * nothing fits.
  */
 export function allocPagesSlowpath(order: i32, mt: i32, highestZone: i32, allocFlags: i32, gfp: i32): i32 {
+  // gfp_to_alloc_flags() (6.15+): vm.defrag_mode adds ALLOC_NOFRAGMENT to the slow path's flags.
+  if (defragMode) allocFlags |= ALLOC_NOFRAGMENT;
   let pfn = getPageFast(order, mt, highestZone, allocFlags);
   if (pfn == NONE) {
-    // wake_all_kswapds() (one node: one wakeup_kswapd()).
-    wakeupKswapd((gfp & (GFP_NOBLOCK | GFP_NOCOMPACT)) == 0, order, highestZone);
+    wakeAllKswapds((gfp & (GFP_NOBLOCK | GFP_NOCOMPACT)) == 0, order, highestZone);
     pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
   }
   if (pfn != NONE) {
@@ -1535,6 +1558,10 @@ export function allocPagesSlowpath(order: i32, mt: i32, highestZone: i32, allocF
     return pfn;
   }
   const canDirectReclaim = (gfp & (GFP_NOBLOCK | GFP_NOCOMPACT)) == 0;
+  // A request that cannot reclaim goes to nopage, under vm.defrag_mode with
+  // ALLOC_NOFRAGMENT still set: 6.18 has no fallback for it. (Later kernels
+  // retry such a request without ALLOC_NOFRAGMENT first; that rule is in the
+  // 7.2 sources but could not be found in 6.15-6.18 code, so it is left out.)
   if (canDirectReclaim) {
     pfn = slowpathRetryLoop(order, mt, highestZone, allocFlags, (gfp & GFP_NORETRY) != 0,
       (gfp & GFP_RETRY_MAYFAIL) != 0, (gfp & GFP_NO_HIGHMEM) != 0);
@@ -1563,9 +1590,9 @@ function slowpathRetryLoop(
       retryPriority = INIT_COMPACT_PRIORITY; // keep it cheap
     }
   }
-  for (;;) {
+  for (;;) { // retry:
     // Ensure kswapd doesn't accidentally go to sleep as long as we loop.
-    wakeupKswapd(true, order, highestZone);
+    wakeAllKswapds(true, order, highestZone);
     pfn = getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
     if (pfn != NONE) {
       prepNewPage(pfn, order, mt);
@@ -1583,9 +1610,26 @@ function slowpathRetryLoop(
     if (costly && !(retryMayfail && canCompact)) return NONE;
     if (shouldReclaimRetry(order, mt, highestZone, allocFlags, didProgress)) continue;
     if (didProgress && canCompact && shouldCompactRetry(order, lastCompactResult, highestZone)) continue;
+    // vm.defrag_mode: reclaim and compaction failed to prevent the fallback;
+    // once more from the top without ALLOC_NOFRAGMENT (the retry counters
+    // carry on), where the kernel would otherwise go to the OOM killer.
+    if (defragMode && (allocFlags & ALLOC_NOFRAGMENT) != 0) {
+      allocFlags &= ~ALLOC_NOFRAGMENT;
+      continue;
+    }
     return NONE;
   }
   return NONE;
+}
+
+/**
+ * wake_all_kswapds() (one node: one wakeup_kswapd()). Under vm.defrag_mode for
+ * reclaim_order = max(order, pageblock_order): the failed request needs a
+ * whole pageblock to claim, and kswapd hands that order on to kcompactd.
+ */
+function wakeAllKswapds(canDirectReclaim: bool, order: i32, highestZone: i32): void {
+  const reclaimOrder = defragMode && order < pageblockOrder ? pageblockOrder : order;
+  wakeupKswapd(canDirectReclaim, reclaimOrder, highestZone);
 }
 
 /** Pageblock skip hint of the block of `pfn` (for inspection). */

@@ -5,7 +5,7 @@ import { CMA_STAT_COUNT, MAX_NR_ZONES, MIGRATE_TYPES } from "./abi.ts";
 import { FNV_OFFSET_BASIS, fnvMix } from "./fnv.ts";
 import { iommuHash } from "./iommu.ts";
 import { bitmapCount, bitmapWords } from "./bitmap.ts";
-import { claimThresholdPages, cmaBalanceEnabled, freeBlocks, freeListHead, noFragmentEnabled } from "./buddy.ts";
+import { claimThresholdPages, cmaBalanceEnabled, defragMode, freeBlocks, freeListHead, noFragmentEnabled } from "./buddy.ts";
 import { lowmemReserve, zoneCmaPages, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneStart, zoneWmark } from "./zone.ts";
 import { cmaAreaCount, cmaAvailable, cmaBasePfn, cmaBitmap, cmaCount, cmaOrderPerBit, cmaStat } from "./cma.ts";
 import { maxOrder, nrPages, pageFlags, pageLink0, pageLink1, pageOrder, pageShift, pageblockOrder } from "./memmap.ts";
@@ -17,13 +17,13 @@ import {
   compactionEnabled, compactionProactiveness, extfragThreshold, pageblockSkip, zoneCompactState,
 } from "./compaction.ts";
 import { clockMs, kcDeadline, kcHighestZone, kcMaxOrder, kcProactiveTrigger, kcRunnable } from "./kcompactd.ts";
-import { KERNEL_6_12 } from "./abi.ts";
+import { KERNEL_6_12, KERNEL_6_18 } from "./abi.ts";
 import { boostEvents, watermarkBoostFactor, zoneBoostedFlag } from "./watermark-boost.ts";
 import { highatomicReserved, highatomicUnreserved } from "./highatomic.ts";
 import { kswapdBoostResets, kswapdHashWords, kswapdNapUntil, kswapdPageoutruns } from "./kswapd.ts";
 import { lruHash } from "./lru.ts";
 import { pgdatDirty, pgdatWriteback } from "./vmscan.ts";
-import { zoneBoost, zoneFreeHighatomicPages, zoneReservedHighatomic } from "./zone.ts";
+import { zoneBoost, zoneFreeHighatomicPages, zoneFreePagesBlocks, zoneReservedHighatomic } from "./zone.ts";
 import { kernelProfile } from "./profile.ts";
 import {
   nrCpus, pcpDrainPages, pcpEnabled, pcpHashCachedMt, pcpHead, pcpRefillPages, pcpState, pcpTail, percpuPagelistHighFraction,
@@ -74,6 +74,12 @@ export function stateHash(): u32 {
   h = mix(h, claimThresholdPages);
   // The profile, when not the default (so that 6.12 hashes stay as they were).
   if (kernelProfile != KERNEL_6_12) h = mix(h, kernelProfile);
+  // 6.18: vm.defrag_mode and NR_FREE_PAGES_BLOCKS (kept on every profile, but
+  // hashed where the kernel has them, so that 6.1 and 6.12 hashes stay as they were).
+  if (kernelProfile == KERNEL_6_18) {
+    h = mix(h, defragMode ? 1 : 0);
+    for (let z = 0; z < MAX_NR_ZONES; z++) h = mix(h, unchecked(zoneFreePagesBlocks[z]));
+  }
   const slots = ownerSlots();
   h = mix(h, slots);
   for (let id = 0; id < slots; id++) h = mix(h, ownerSlot(id));

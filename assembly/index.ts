@@ -2,7 +2,7 @@
 // -errno; the bindings turn them into DmaSimError or null.
 
 import {
-  EAGAIN, EBUSY, EINVAL, ENOMEM, GFP_HIGH, GFP_NOBLOCK, GFP_VALID_MASK, KIND_BUDDY, KIND_PCP, MAX_NR_ZONES, MIGRATE_CMA,
+  EAGAIN, EBUSY, EINVAL, ENOMEM, KERNEL_6_18, GFP_HIGH, GFP_NOBLOCK, GFP_VALID_MASK, KIND_BUDDY, KIND_PCP, MAX_NR_ZONES, MIGRATE_CMA,
   MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, PAGE_PINS_LONG_SHIFT, PAGE_STATE_CMA, PAGE_STATE_MT_SHIFT,
   PAGE_STATE_ORDER_SHIFT, PAGE_STATE_RESERVED, ZONE_DMA, ZONE_DMA32, ZONE_NORMAL,
 } from "./abi.ts";
@@ -10,9 +10,11 @@ import { NONE } from "./constants.ts";
 import {
   ALLOC_CMA, ALLOC_HIGHATOMIC, ALLOC_MIN_RESERVE, ALLOC_NON_BLOCK, buddyInit, findBlockHead, findBuddyHead, freeBlock,
   freeBlocks, lastAllocZone, listIndex, nrFreeCmaPagesTotal, nrFreePagesTotal, setClaimThreshold, setCmaBalance, setNoFragment,
+  defragMode, setDefragModeValue,
 } from "./buddy.ts";
+import { kernelProfile } from "./profile.ts";
 import {
-  minFreeKbytes, setupWatermarks, zoneCmaPages, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneLowmemReserve,
+  minFreeKbytes, setupWatermarks, zoneCmaPages, zoneEnd, zoneFreeCmaPages, zoneFreePages, zoneFreePagesBlocks, zoneLowmemReserve,
   zoneOf, zoneSetRange, zoneStart, zoneWatermarkRaw, zonesFinish, zonesReset, zoneBoost, zoneFreeHighatomicPages,
   zoneReservedHighatomic,
 } from "./zone.ts";
@@ -343,6 +345,8 @@ export function zoneStartPfn(z: i32): i32 { return zoneStart[z]; }
 export function zoneEndPfn(z: i32): i32 { return zoneEnd[z]; }
 export function zoneFree(z: i32): i32 { return zoneFreePages[z]; }
 export function zoneFreeCma(z: i32): i32 { return zoneFreeCmaPages[z]; }
+/** NR_FREE_PAGES_BLOCKS of zone `z`: free pages in blocks of pageblock order or more (not isolated). */
+export function zoneFreeBlocksPages(z: i32): i32 { return zoneFreePagesBlocks[z]; }
 export function zoneCma(z: i32): i32 { return zoneCmaPages[z]; }
 /** zone->_watermark[which] (without the boost; zoneBoostPages() tells it). */
 export function zoneWmarkPages(z: i32, which: i32): i32 { return zoneWatermarkRaw(z, which); }
@@ -350,6 +354,21 @@ export function zoneProtection(z: i32, highest: i32): i32 { return zoneLowmemRes
 export function zonePgallocPages(z: i32): f64 { return zonePgalloc[z]; }
 export function minFreeKbytesInForce(): i32 { return minFreeKbytes; }
 export { setNoFragment, setClaimThreshold };
+
+/**
+ * vm.defrag_mode = v: 0 or 1 (proc_dointvec_minmax() with SYSCTL_ZERO and
+ * SYSCTL_ONE); 1 only on the 6.18 profile (the sysctl came with v6.15, 0 is
+ * what older kernels do): else -EINVAL, nothing changed. Takes effect from the
+ * next allocation.
+ */
+export function setDefragMode(v: i32): i32 {
+  if (v < 0 || v > 1 || (v == 1 && kernelProfile != KERNEL_6_18)) return -EINVAL;
+  setDefragModeValue(v == 1);
+  return 0;
+}
+export function defragModeValue(): i32 {
+  return defragMode ? 1 : 0;
+}
 
 /** Why a free of (pfn, order) is refused: 0 when it may go ahead. */
 export function checkFreePages(pfn: i32, order: i32): i32 {

@@ -22,9 +22,11 @@
 // would on going to sleep, compaction.ts); kswapd's own pass runs at the start
 // of sys.advanceTime() and may wake kcompactd too (for pageblock_order after a
 // watermark boost). kswapd_is_running() is false: kswapd never runs while
-// kcompactd does. With compaction switched off (CONFIG_COMPACTION
-// as a switch) wake-ups are ignored and the daemon does no work; the clock
-// still runs.
+// kcompactd does. Under vm.defrag_mode (6.18 profile) kcompactd works towards
+// the high watermark in whole free pageblocks (compaction.ts:
+// compactionSuitAllocationOrder(), compactFinished()). With compaction
+// switched off (CONFIG_COMPACTION as a switch) wake-ups are ignored and the
+// daemon does no work; the clock still runs.
 
 import { VMSTAT_INTERVAL_MS, pcpEnabled, vmstatTick } from "./pcp.ts";
 import { COMPACT_COMPLETE, COMPACT_CONTINUE, COMPACT_PARTIAL_SKIPPED, COMPACT_SUCCESS, EV_COMPACT_DAEMON_FREE_SCANNED,
@@ -113,7 +115,7 @@ export function setCompactionProactiveness(v: i32, write: bool): void {
 function kcompactdNodeSuitable(): bool {
   for (let z = 0; z <= kcHighestZone; z++) {
     if (!zonePopulated(z)) continue;
-    if (compactionSuitAllocationOrder(z, kcMaxOrder, kcHighestZone, 0) == COMPACT_CONTINUE) return true;
+    if (compactionSuitAllocationOrder(z, kcMaxOrder, kcHighestZone, 0, true) == COMPACT_CONTINUE) return true;
   }
   return false;
 }
@@ -140,7 +142,7 @@ function kcompactdDoWork(): void {
   for (let z = 0; z <= highest; z++) {
     if (!zonePopulated(z)) continue;
     if (compactionDeferred(z, order)) continue;
-    if (compactionSuitAllocationOrder(z, order, z, 0) != COMPACT_CONTINUE) continue;
+    if (compactionSuitAllocationOrder(z, order, z, 0, true) != COMPACT_CONTINUE) continue;
     const status = kcompactdCompactZone(z, order, highest);
     if (status == COMPACT_SUCCESS) {
       compactionDeferReset(z, order, false);

@@ -16,12 +16,18 @@
 // nap counts kswapd_low_wmark_hit_quickly. Nothing allocates while kswapd runs,
 // so the loop ends: each pass reclaims something or adds a failure.
 //
+// vm.defrag_mode (6.18 profile): the slow path wakes kswapd for at least
+// pageblock_order (compaction.ts, wakeAllKswapds()), and pgdat_balanced()
+// counts a high order's watermark in NR_FREE_PAGES_BLOCKS, so kswapd reclaims
+// until it has a compaction gap, drops to order 0 and hands the pageblock
+// order to kcompactd when it sleeps.
+//
 // One node (pgdat) holds every zone.
 
 import {
   EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY, EV_KSWAPD_LOW_WMARK_HIT_QUICKLY, KERNEL_6_1, MAX_NR_ZONES, WMARK_HIGH,
 } from "./abi.ts";
-import { zoneWatermarkOk } from "./buddy.ts";
+import { defragMode, zoneWatermarkOkFree } from "./buddy.ts";
 import { resetIsolationSuitableNode } from "./compaction.ts";
 import { clockMs, wakeupKcompactd } from "./kcompactd.ts";
 import { maxOrder, pageShift, pageblockOrder } from "./memmap.ts";
@@ -34,7 +40,7 @@ import {
 } from "./vmscan.ts";
 import { pgdatWatermarkBoosted } from "./watermark-boost.ts";
 import { kernelProfile } from "./profile.ts";
-import { zoneBoost, zonePopulated, zoneWatermark } from "./zone.ts";
+import { zoneBoost, zoneFreePages, zoneFreePagesBlocks, zonePopulated, zoneWatermark } from "./zone.ts";
 
 /** HZ/10: kswapd_try_to_sleep()'s nap before it sleeps for good, in ms. */
 // @ts-ignore: decorator
@@ -75,16 +81,22 @@ export function kswapdInit(): void {
 
 /**
  * pgdat_balanced(): some populated zone up to `highestZone` is above its high
- * watermark (boost included) for `order` (zone_watermark_ok_safe(): no
- * reserves, no CMA). A node without such zones is balanced.
+ * watermark (boost included) for `order` (__zone_watermark_ok() with no
+ * reserves, no CMA). Under vm.defrag_mode a high order counts only the free
+ * pages in whole pageblocks (NR_FREE_PAGES_BLOCKS); order 0, which kswapd
+ * drops to once it has reclaimed a compaction gap, counts NR_FREE_PAGES so
+ * that it can hand over to kcompactd ("defrag_mode && order", v6.15). A node
+ * without such zones is balanced.
  */
 export function pgdatBalanced(order: i32, highestZone: i32): bool {
   let anyZone = false;
   const top = highestZone < MAX_NR_ZONES ? highestZone : MAX_NR_ZONES - 1;
+  const inBlocks = defragMode && order != 0;
   for (let z = 0; z <= top; z++) {
     if (!zonePopulated(z)) continue;
     anyZone = true;
-    if (zoneWatermarkOk(z, order, zoneWatermark(z, WMARK_HIGH), highestZone, 0)) return true;
+    const free = inBlocks ? unchecked(zoneFreePagesBlocks[z]) : unchecked(zoneFreePages[z]);
+    if (zoneWatermarkOkFree(z, order, zoneWatermark(z, WMARK_HIGH), highestZone, 0, free)) return true;
   }
   return !anyZone;
 }

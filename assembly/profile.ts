@@ -26,7 +26,13 @@
 // - pageblock isolation is a bit of its own: undoing it gives each pageblock
 //   back the type it had (isolation.ts, savedIsolateMt());
 // - cma_range_alloc() starts from ret = -EBUSY: a full area fails with -EBUSY
-//   (cma.ts).
+//   (cma.ts);
+// - vm.defrag_mode (v6.15; index.ts setDefragMode() refuses 1 on other
+//   profiles): buddy.ts (ALLOC_NOFRAGMENT in alloc_flags_nofragment() and
+//   get_page_from_freelist()), compaction.ts (the slow path, kcompactd's
+//   whole-pageblock target), kswapd.ts (pgdat_balanced()). Its counter
+//   NR_FREE_PAGES_BLOCKS is kept on every profile (buddy.ts) but printed and
+//   hashed on 6.18 only.
 
 import { boostOnFragmentingFallback } from "./watermark-boost.ts";
 import {

@@ -19,6 +19,13 @@ export const lowmemReserve: Int32Array = new Int32Array(MAX_NR_ZONES * MAX_NR_ZO
 /** NR_FREE_PAGES and NR_FREE_CMA_PAGES per zone. */
 export const zoneFreePages: Int32Array = new Int32Array(MAX_NR_ZONES);
 export const zoneFreeCmaPages: Int32Array = new Int32Array(MAX_NR_ZONES);
+/**
+ * NR_FREE_PAGES_BLOCKS (v6.15+): free pages in buddy blocks of pageblock order
+ * or more, isolated ones left out. Kept where the free lists change
+ * (__add_to_free_list(), __del_page_from_free_list(), move_to_free_list()) on
+ * every profile; only 6.18 prints it and reads it (defrag_mode).
+ */
+export const zoneFreePagesBlocks: Int32Array = new Int32Array(MAX_NR_ZONES);
 /** zone->cma_pages: pages of CMA areas in the zone. */
 export const zoneCmaPages: Int32Array = new Int32Array(MAX_NR_ZONES);
 /** zone->watermark_boost, in pages (watermark-boost.ts): added to every watermark by wmark_pages(). */
@@ -48,6 +55,7 @@ export function zonesReset(): void {
   lowmemReserve.fill(0);
   zoneFreePages.fill(0);
   zoneFreeCmaPages.fill(0);
+  zoneFreePagesBlocks.fill(0);
   zoneCmaPages.fill(0);
   zoneBoost.fill(0);
   zoneReservedHighatomic.fill(0);

@@ -133,6 +133,14 @@ export interface SystemOptions {
   pcp?: boolean;
   /** vm.percpu_pagelist_high_fraction at boot: 0 (default) or at least 8 (also writable in /proc/sys/vm). */
   percpuPagelistHighFraction?: number;
+  /**
+   * vm.defrag_mode at boot, 0 (default) or 1; 1 needs kernel "6.18" (the
+   * sysctl came with Linux 6.15; also writable in /proc/sys/vm/defrag_mode
+   * and with setPolicy()). 1: every allocation keeps ALLOC_NOFRAGMENT until reclaim and
+   * compaction have failed, and kswapd and kcompactd work towards whole free
+   * pageblocks.
+   */
+  defragMode?: number;
 }
 
 export interface ResolvedOptions {
@@ -165,6 +173,7 @@ export interface ResolvedOptions {
   cpus: number;
   pcp: boolean;
   percpuPagelistHighFraction: number;
+  defragMode: number;
 }
 
 /** Contents live in wasm32 linear memory beside the metadata. */
@@ -196,6 +205,7 @@ const KNOWN = new Set([
   "cpus",
   "pcp",
   "percpuPagelistHighFraction",
+  "defragMode",
 ]);
 const KNOWN_DEVICE = new Set(["name", "dmaMask", "coherent", "iommu", "maxSegmentSize", "segmentBoundaryMask", "cma"]);
 
@@ -400,7 +410,20 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
     cpus: requireInt(where, "cpus", options.cpus ?? 1, 1, MAX_CPUS),
     pcp: optionalBoolean(where, "pcp", options.pcp, true),
     percpuPagelistHighFraction: resolveHighFraction(where, options.percpuPagelistHighFraction),
+    defragMode: resolveDefragMode(where, kernel, options.defragMode),
   };
+}
+
+/** vm.defrag_mode at boot: 0..1; 1 only where the profile has the sysctl (6.18), 0 is every older kernel's behaviour. */
+function resolveDefragMode(where: string, kernel: KernelVersion, v: unknown): number {
+  if (v === undefined) return 0;
+  const mode = requireInt(where, "defragMode", v, 0, 1);
+  if (mode === 1 && kernel !== "6.18")
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: defragMode needs kernel "6.18" (vm.defrag_mode came with Linux 6.15), got kernel "${kernel}"`,
+    );
+  return mode;
 }
 
 function resolveHighFraction(where: string, v: number | undefined): number {

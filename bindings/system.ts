@@ -127,6 +127,9 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
   if (!o.compaction) sys.setPolicy({ compaction: false });
   // The boot value: kcompactd's first wait uses it, no sysctl write wakes it.
   e.setCompactionProactiveness(o.compactionProactiveness, false);
+  // A boot-time vm.defrag_mode (validated above: 6.18 only).
+  if (o.defragMode !== 0 && e.setDefragMode(o.defragMode) < 0)
+    throw new DmaSimError("EINVAL", `createSystem: the engine refused defragMode ${o.defragMode}`);
   return sys;
 }
 

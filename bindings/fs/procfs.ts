@@ -9,6 +9,7 @@
  *   /proc/sys/vm/compact_memory (write-only: "1" compacts every zone), /proc/sys/vm/extfrag_threshold,
  *   /proc/sys/vm/compaction_proactiveness, /proc/sys/vm/watermark_boost_factor,
  *   /proc/sys/vm/percpu_pagelist_high_fraction, /proc/sys/vm/drop_caches (write-only),
+ *   /proc/sys/vm/defrag_mode (6.18 profile only: the sysctl came with v6.15),
  *   /proc/meminfo (fs/proc/meminfo.c, meminfo.ts)
  *
  * One line or block per populated zone of node 0.
@@ -18,7 +19,14 @@ import { DmaSimError } from "../core/errors.ts";
 import { EXTFRAG_THRESHOLD_MAX, parseSysctlInt } from "../mm/compaction.ts";
 import { MIN_PERCPU_PAGELIST_HIGH_FRACTION, type Mm } from "../mm/mm.ts";
 import { formatMeminfo, meminfo } from "./meminfo.ts";
-import { ZONEINFO_ZONE_NAMES, defaultPageset, formatZoneinfo, type ZoneinfoZone } from "./zoneinfo.ts";
+import {
+  ZONEINFO_ZONE_NAMES,
+  ZONE_STAT_ITEMS,
+  ZONE_STAT_ITEMS_6_18,
+  defaultPageset,
+  formatZoneinfo,
+  type ZoneinfoZone,
+} from "./zoneinfo.ts";
 import {
   formatBuddyinfo,
   formatExtfragIndex,
@@ -89,6 +97,8 @@ function vmstat(sys: Mm): string {
   const s = sys.stats();
   return formatVmstat({
     nr_free_pages: s.nrFreePages,
+    // NR_FREE_PAGES_BLOCKS (v6.15+): in 6.18's vmstat_text[] right after nr_free_pages.
+    ...(sys.kernel === "6.18" ? { nr_free_pages_blocks: sumZones(sys, (z) => sys.engine.zoneFreeBlocksPages(z)) } : {}),
     nr_free_cma: s.nrFreeCmaPages,
     ...Object.fromEntries(
       (
@@ -129,12 +139,21 @@ function vmstat(sys: Mm): string {
 /** struct per_cpu_pages fields as engine.pcpState() numbers them (PCP_* of assembly/pcp.ts). */
 const PCP_FIELD = { count: 0, high: 1, highMin: 2, highMax: 3, batch: 4 } as const;
 
+/** A per-zone counter summed over the populated zones (global_zone_page_state()). */
+function sumZones(sys: Mm, count: (z: number) => number): number {
+  let n = 0;
+  for (let z = ZONE_DMA; z <= ZONE_NORMAL; z++)
+    if (sys.engine.zoneEndPfn(z) > sys.engine.zoneStartPfn(z)) n += count(z);
+  return n;
+}
+
 /** A zone's stat items: free pages and the zone's LRU sizes and write-pending pages. */
 function zoneStats(sys: Mm, z: number): Record<string, number> {
   const e = sys.engine;
   const l = sys.pageCache.lruStats(z);
   return {
     nr_free_pages: e.zoneFree(z),
+    nr_free_pages_blocks: e.zoneFreeBlocksPages(z),
     nr_zone_inactive_anon: l.inactiveAnon,
     nr_zone_active_anon: l.activeAnon,
     nr_zone_inactive_file: l.inactiveFile,
@@ -190,7 +209,9 @@ function zoneinfo(sys: Mm): string {
   };
   // pgdat->kswapd_failures >= MAX_RECLAIM_RETRIES: "node_unreclaimable: 1".
   const unreclaimable = sys.kswapdState().failures >= 16;
-  return formatZoneinfo([{ node: 0, nodeStats, nodeUnreclaimable: unreclaimable, zones }]);
+  // 6.18 prints nr_free_pages_blocks after nr_free_pages (enum zone_stat_item of v6.15+).
+  const zoneStatItems = sys.kernel === "6.18" ? ZONE_STAT_ITEMS_6_18 : ZONE_STAT_ITEMS;
+  return formatZoneinfo([{ node: 0, nodeStats, nodeUnreclaimable: unreclaimable, zones }], { zoneStatItems });
 }
 
 function cmaFile(sys: Mm, dir: "mm" | "debug", name: string, file: string): string | undefined {
@@ -215,6 +236,13 @@ function cmaFile(sys: Mm, dir: "mm" | "debug", name: string, file: string): stri
         };
   const v = value[file];
   return v === undefined ? undefined : `${v}\n`;
+}
+
+const DEFRAG_MODE = "/proc/sys/vm/defrag_mode";
+
+/** Files a kernel profile does not have: vm.defrag_mode before 6.15 (the 6.1 and 6.12 profiles). */
+function absentInProfile(sys: Mm, path: string): boolean {
+  return path === DEFRAG_MODE && sys.kernel !== "6.18";
 }
 
 /**
@@ -267,9 +295,16 @@ const SYSCTL_WRITES: Record<string, (sys: Mm, path: string, text: string) => voi
       );
     sys.setPercpuPagelistHighFraction(value);
   },
+  // mm/page_alloc.c (v6.15+): proc_dointvec_minmax() with extra1 = SYSCTL_ZERO, extra2 = SYSCTL_ONE.
+  [DEFRAG_MODE]: (sys, path, text) => {
+    const value = parseSysctlInt(path, text);
+    if (value < 0 || value > 1) throw new DmaSimError("EINVAL", `write ${path}: ${value} is outside 0..1`);
+    sys.setPolicy({ defragMode: value });
+  },
 };
 
 const FILES: Record<string, (sys: Mm) => string> = {
+  [DEFRAG_MODE]: (sys) => `${sys.defragMode}\n`,
   "/proc/sys/vm/extfrag_threshold": (sys) => `${sys.extfragThreshold}\n`,
   "/proc/sys/vm/compaction_proactiveness": (sys) => `${sys.compactionProactiveness}\n`,
   "/proc/sys/vm/watermark_boost_factor": (sys) => `${sys.watermarkBoostFactor}\n`,
@@ -291,12 +326,14 @@ export function registerProcFiles(sys: Mm): void {
       // Mode 0200: sysctl's permission check (test_perm()) refuses reads even to root.
       if (path === "/proc/sys/vm/compact_memory" || path === "/proc/sys/vm/drop_caches")
         throw new DmaSimError("EACCES", `readFile: ${path}: permission denied (write-only)`);
+      if (absentInProfile(sys, path)) return undefined;
       const file = Object.hasOwn(FILES, path) ? FILES[path] : undefined;
       if (file) return file(sys);
       const m = /^\/sys\/kernel\/(mm|debug)\/cma\/([^/]+)\/([a-z_]+)$/.exec(path);
       return m ? cmaFile(sys, m[1] as "mm" | "debug", m[2]!, m[3]!) : undefined;
     },
     writeFile(path, text) {
+      if (absentInProfile(sys, path)) return undefined;
       const write = Object.hasOwn(SYSCTL_WRITES, path) ? SYSCTL_WRITES[path] : undefined;
       if (!write) return undefined;
       write(sys, path, text);

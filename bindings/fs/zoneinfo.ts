@@ -23,8 +23,9 @@
  * Later kernels differ again and are NOT rendered here (patches posted after
  * 6.12-rc1, so v6.13 at the earliest): the node item "nr_hugetlb"; the
  * pageset lines "high_min:"/"high_max:", which also re-pad
- * "count:"/"high:"/"batch:" to "count:    " etc.; and, about v6.15, the zone
- * item "nr_free_pages_blocks" and the node item "pgdemote_proactive".
+ * "count:"/"high:"/"batch:" to "count:    " etc.; and, about v6.15, the node
+ * item "pgdemote_proactive". The one later line rendered on request is v6.15's
+ * zone item "nr_free_pages_blocks" (ZONE_STAT_ITEMS_6_18, for the 6.18 profile).
  *
  * Values are printed exactly as given: the kernel's own adjustments are the
  * caller's job (THP node items divided by HPAGE_PMD_NR, see
@@ -97,6 +98,23 @@ export const ZONE_STAT_ITEMS: readonly string[] = Object.freeze([
   "nr_free_cma",
   "nr_unaccepted",
 ]);
+
+/**
+ * ZONE_STAT_ITEMS of a 6.18 kernel as dmasim renders it: NR_FREE_PAGES_BLOCKS
+ * (v6.15, "mm: page_alloc: defrag_mode kswapd/kcompactd watermarks") follows
+ * NR_FREE_PAGES. (Other items 6.13–6.18 changed are not rendered.)
+ */
+export const ZONE_STAT_ITEMS_6_18: readonly string[] = Object.freeze([
+  ZONE_STAT_ITEMS[0]!,
+  "nr_free_pages_blocks",
+  ...ZONE_STAT_ITEMS.slice(1),
+]);
+
+/** formatZoneinfo()'s options. */
+export interface ZoneinfoOptions {
+  /** The zone stat items printed, in order (default ZONE_STAT_ITEMS, v6.12's). */
+  zoneStatItems?: readonly string[];
+}
 
 /**
  * Node stat item names in enum node_stat_item order (v6.12), as
@@ -293,7 +311,7 @@ function populated(zone: ZoneinfoZone): boolean {
 }
 
 /** zoneinfo_show_print() for one zone; `first` is is_zone_first_populated(). */
-function zoneText(node: ZoneinfoNode, zone: ZoneinfoZone, first: boolean): string {
+function zoneText(node: ZoneinfoNode, zone: ZoneinfoZone, first: boolean, zoneStatItems: readonly string[]): string {
   const out: string[] = [`Node ${node.node}, zone ${pad8(zone.name)}`];
   if (first) {
     out.push("\n  per-node stats");
@@ -317,7 +335,7 @@ function zoneText(node: ZoneinfoNode, zone: ZoneinfoZone, first: boolean): strin
     out.push("\n");
     return out.join("");
   }
-  for (const name of ZONE_STAT_ITEMS) out.push(statLine(name, statValue(zone.zoneStats, name, "zone stat")));
+  for (const name of zoneStatItems) out.push(statLine(name, statValue(zone.zoneStats, name, "zone stat")));
   // (CONFIG_NUMA would print the numa_* event items here.)
   out.push("\n  pagesets");
   zone.pagesets.forEach((p, cpu) => {
@@ -348,12 +366,13 @@ function zoneText(node: ZoneinfoNode, zone: ZoneinfoZone, first: boolean): strin
  * print 0 (nr_free_pages is a separate stat from freePages, as in the kernel,
  * so it is not filled in from freePages).
  */
-export function formatZoneinfo(nodes: readonly ZoneinfoNode[]): string {
+export function formatZoneinfo(nodes: readonly ZoneinfoNode[], options: ZoneinfoOptions = {}): string {
   const checked = checkNodes(nodes);
+  const zoneStatItems = options.zoneStatItems ?? ZONE_STAT_ITEMS;
   const out: string[] = [];
   for (const node of checked) {
     const firstPopulated = node.zones.findIndex(populated);
-    node.zones.forEach((zone, i) => out.push(zoneText(node, zone, i === firstPopulated)));
+    node.zones.forEach((zone, i) => out.push(zoneText(node, zone, i === firstPopulated, zoneStatItems)));
   }
   return out.join("");
 }

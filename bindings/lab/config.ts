@@ -43,6 +43,8 @@ export interface LabConfig {
   cpus?: number;
   /** vm.percpu_pagelist_high_fraction at boot: 0 or at least 8. Default 0. */
   percpuPagelistHighFraction?: number;
+  /** vm.defrag_mode at boot, 0 or 1 (1 needs kernel "6.18": the sysctl came with Linux 6.15). Default 0. */
+  defragMode?: number;
 }
 
 /** The fields of LabConfig. */
@@ -62,6 +64,7 @@ export const LAB_CONFIG_KEYS = [
   "pcp",
   "cpus",
   "percpuPagelistHighFraction",
+  "defragMode",
 ] as const satisfies readonly (keyof LabConfig)[];
 
 /** One knob's rule: whether a value is accepted, and what is wanted in words. */
@@ -106,6 +109,8 @@ const CONFIG_RULES: Record<keyof LabConfig, ConfigRule> = {
     ok: (v) => v === 0 || isInt(v, MIN_PERCPU_PAGELIST_HIGH_FRACTION, 2 ** 31 - 1),
     want: `0 or an integer of at least ${MIN_PERCPU_PAGELIST_HIGH_FRACTION}`,
   },
+  // proc_dointvec_minmax() with SYSCTL_ZERO..SYSCTL_ONE; the kernel is checked with the machine (labConfigKernelProblem()).
+  defragMode: intIn(0, 1),
 };
 
 /**
@@ -115,4 +120,15 @@ const CONFIG_RULES: Record<keyof LabConfig, ConfigRule> = {
 export function labConfigValueProblem(key: keyof LabConfig, value: unknown): string | null {
   const rule = CONFIG_RULES[key];
   return rule.ok(value) ? null : rule.want;
+}
+
+/**
+ * The knobs that only some kernel profiles have, checked against the kernel the
+ * run's machine follows (the configuration's or the scenario's): null when they
+ * fit, else what is wrong, in words. vm.defrag_mode 1 needs 6.18.
+ */
+export function labConfigKernelProblem(config: LabConfig, kernel: KernelVersion): string | null {
+  if (config.defragMode === 1 && kernel !== "6.18")
+    return `defragMode 1 needs kernel "6.18" (vm.defrag_mode came with Linux 6.15), the machine follows "${kernel}"`;
+  return null;
 }

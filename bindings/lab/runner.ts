@@ -12,7 +12,7 @@ import { dmasimVersion, RESULT_FORMAT } from "./version.ts";
 import { HeapWorkload } from "./heap-workload.ts";
 import { FILE_COUNTERS, FileWorkload } from "./file-workload.ts";
 import { sampleMetrics, sampleReclaim, type MetricsSample } from "./metrics.ts";
-import { LAB_CONFIG_KEYS, type LabConfig } from "./config.ts";
+import { LAB_CONFIG_KEYS, labConfigKernelProblem, type LabConfig } from "./config.ts";
 import type { LabResult, MachineInfo, MemoryMapSnapshot } from "./result.ts";
 import { scenarioSpecOf, type CmaConsumer, type Op, type Range, type Scenario } from "./scenario.ts";
 import {
@@ -232,6 +232,8 @@ export function configureScenario(scenario: Scenario, config: LabConfig): Scenar
   else machine.pageblockOrder = Math.min(machine.pageblockOrder, machine.maxOrder);
   if (config.cmaFirstBalance !== undefined) machine.cmaFirstBalance = config.cmaFirstBalance;
   if (config.kernel !== undefined) machine.kernel = config.kernel;
+  const kernelProblem = labConfigKernelProblem(config, machine.kernel);
+  if (kernelProblem !== null) throw new DmaSimError("EINVAL", kernelProblem);
   const pageblockBytes = machine.pageSize * 2 ** machine.pageblockOrder;
   if (machine.ramBytes % pageblockBytes !== 0) {
     throw new DmaSimError(
@@ -306,6 +308,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     ...(options.percpuPagelistHighFraction !== undefined
       ? { percpuPagelistHighFraction: options.percpuPagelistHighFraction }
       : {}),
+    ...(options.defragMode !== undefined ? { defragMode: options.defragMode } : {}),
   });
   sys.setPolicy({
     cmaFirstBalance: m.cmaFirstBalance,

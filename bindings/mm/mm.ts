@@ -295,6 +295,15 @@ export interface Policy {
    */
   compactionProactiveness?: number;
   /**
+   * vm.defrag_mode, 0 or 1; 1 needs kernel "6.18" (EINVAL on others: the
+   * sysctl came with Linux 6.15). 1: alloc_flags_nofragment() and
+   * gfp_to_alloc_flags() set ALLOC_NOFRAGMENT for every allocation, dropped
+   * only when reclaim and compaction have failed; kswapd is woken for at least
+   * pageblock_order, and kswapd and kcompactd count the high watermark in
+   * whole free pageblocks (NR_FREE_PAGES_BLOCKS). Default 0.
+   */
+  defragMode?: number;
+  /**
    * vm.watermark_boost_factor, 0..2147483647 (ten-thousandths of the high
    * watermark): how far a fragmenting fallback may raise a zone's watermarks
    * (boost_watermark()). Default 15000; 0 turns boosting off.
@@ -1320,6 +1329,7 @@ export class Mm {
       extfragThreshold,
       compactionProactiveness,
       watermarkBoostFactor,
+      defragMode,
     } = p;
     if (cmaFirstBalance !== undefined) requireBoolean("setPolicy", "cmaFirstBalance", cmaFirstBalance);
     if (allocNoFragment !== undefined) requireBoolean("setPolicy", "allocNoFragment", allocNoFragment);
@@ -1332,6 +1342,7 @@ export class Mm {
       requireInt("setPolicy", "compactionProactiveness", compactionProactiveness, 0, 100);
     if (watermarkBoostFactor !== undefined)
       requireInt("setPolicy", "watermarkBoostFactor", watermarkBoostFactor, 0, WATERMARK_BOOST_FACTOR_MAX);
+    if (defragMode !== undefined) this.requireDefragMode("setPolicy", defragMode);
     if (cmaFirstBalance !== undefined) this.engine.setCmaBalance(cmaFirstBalance);
     if (compaction !== undefined) this.engine.setCompaction(compaction);
     if (extfragThreshold !== undefined) this.engine.setExtfragThreshold(extfragThreshold);
@@ -1339,6 +1350,28 @@ export class Mm {
     if (allocNoFragment !== undefined) this.engine.setNoFragment(allocNoFragment);
     if (claimThresholdPages !== undefined) this.engine.setClaimThreshold(claimThresholdPages);
     if (watermarkBoostFactor !== undefined) this.engine.setWatermarkBoostFactor(watermarkBoostFactor);
+    if (defragMode !== undefined) this.engine.setDefragMode(defragMode);
+  }
+
+  /** vm.defrag_mode in force (0 on profiles without it). */
+  get defragMode(): number {
+    return this.engine.defragModeValue();
+  }
+
+  /** NR_FREE_PAGES_BLOCKS of a zone: its free pages in buddy blocks of pageblock order or more (isolated ones left out). */
+  freePagesBlocks(zone: ZoneName): number {
+    const [z] = this.populatedZone("freePagesBlocks", zone);
+    return this.engine.zoneFreeBlocksPages(z);
+  }
+
+  /** vm.defrag_mode's checks: 0..1, and 1 only on a 6.18 machine (0 is what older kernels do). */
+  private requireDefragMode(where: string, v: unknown): void {
+    requireInt(where, "defragMode", v, 0, 1);
+    if (v === 1 && this.kernel !== "6.18")
+      throw new DmaSimError(
+        "EINVAL",
+        `${where}: defragMode needs kernel "6.18" (vm.defrag_mode came with Linux 6.15), this machine follows ${this.kernel}`,
+      );
   }
 
   // ---- watermark boosting, highatomic reserves, kswapd --------------------------------------------

@@ -279,6 +279,7 @@ describe("check()", () => {
       /highatomic: nr_free_highatomic is 1, the free lists hold 0/,
       /pcp: /,
       /lru: lru_zone_size disagrees with the lists/,
+      /vmstat: nr_free_pages_blocks is \d+, memmap has \d+/,
     ];
     for (const backend of ["wasm", "ts"] as const) {
       for (const [kind, message] of expected.entries()) {

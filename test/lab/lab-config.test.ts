@@ -22,6 +22,7 @@ const GOOD: Record<keyof LabConfig, unknown> = {
   pcp: false,
   cpus: 256,
   percpuPagelistHighFraction: 8,
+  defragMode: 1,
 };
 const BAD: Record<keyof LabConfig, unknown[]> = {
   backend: ["js", 1],
@@ -40,6 +41,8 @@ const BAD: Record<keyof LabConfig, unknown[]> = {
   cpus: [0, 257],
   // MIN_PERCPU_PAGELIST_HIGH_FRACTION is 8: 1..7 are refused, 0 means "off".
   percpuPagelistHighFraction: [1, 7, -8],
+  // proc_dointvec_minmax() with SYSCTL_ZERO..SYSCTL_ONE.
+  defragMode: [2, -1, true],
 };
 
 describe("Lab configuration values", () => {

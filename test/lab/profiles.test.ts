@@ -44,6 +44,27 @@ describe("kernel profiles in the Lab", () => {
     expect(kernelProfileOf("unknown")).toBe("6.12");
   });
 
+  it("defragMode (vm.defrag_mode) runs on 6.18 and is refused for other kernels before anything runs", async () => {
+    const server = loadScenario("server");
+    const on = await runScenario(server, { seed: 3, scale: 0.02, kernel: "6.18", defragMode: 1 });
+    const off = await runScenario(server, { seed: 3, scale: 0.02, kernel: "6.18" });
+    expect(on.config).toMatchObject({ kernel: "6.18", defragMode: 1 });
+    // The series' direction on this workload: fewer fallbacks (mm_page_alloc_extfrag),
+    // bought with direct reclaim before each fallback (allocstall).
+    expect(on.summary.extfragEvents).toBeLessThan(off.summary.extfragEvents!);
+    expect(on.summary.allocstall).toBeGreaterThan(off.summary.allocstall!);
+    // 0 is every kernel's behaviour; 1 needs the 6.18 profile (the scenario's 6.12, or a configured one).
+    await expect(runScenario(server, { seed: 3, scale: 0.02, defragMode: 1 })).rejects.toMatchObject({
+      code: "EINVAL",
+      message: expect.stringMatching(/defragMode 1 needs kernel "6\.18".*"6\.12"/),
+    });
+    await expect(runScenario(server, { seed: 3, scale: 0.02, kernel: "6.1", defragMode: 1 })).rejects.toMatchObject({
+      code: "EINVAL",
+    });
+    const zero = await runScenario(server, { seed: 3, scale: 0.02, defragMode: 0 });
+    expect(zero.stateHash).toBe((await runScenario(server, { seed: 3, scale: 0.02 })).stateHash);
+  });
+
   it("compare configurations take a kernel", () => {
     expect(validateConfigs([{ label: "6.1", kernel: "6.1" }])).toEqual([{ label: "6.1", kernel: "6.1" }]);
     expect(() => validateConfigs([{ label: "x", kernel: "4.19" }])).toThrow(
