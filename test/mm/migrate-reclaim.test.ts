@@ -104,6 +104,7 @@ describe("LRU positions after migration (folio_add_lru(dst), folio_putback_lru()
       f.write(0, 6); // dirty: reclaim_clean_pages_from_list() leaves them to migration
       f.add(6, 4); // clean: dropped
       f.read(1, 1);
+      f.read(2, 1); // (a read that ends elsewhere, so that the next read of 1 counts: pos_same_folio())
       f.read(1, 1); // index 1 activated: active_file, dirty
       const lists = [LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE].map((lru) => lruList(sys, lru));
       const dropped = [6, 7, 8, 9].filter((i) => inArea(sys, "c", f.pageState(i)!.pfn));
