@@ -8,8 +8,8 @@
 // freeUnrefPage() are the page allocator's entry and exit). Watermark boosting
 // on fragmenting fallbacks is watermark-boost.ts (the hook is in
 // steal_suitable_fallback() below), highatomic reserves and rmqueue_buddy()
-// are highatomic.ts, kswapd's balance step is kswapd.ts. Not modelled:
-// reclaim, guard pages, page shuffling. Direct compaction in the slow path is
+// are highatomic.ts, kswapd is kswapd.ts and reclaim vmscan.ts. Not modelled:
+// guard pages, page shuffling. The slow path (direct reclaim and compaction) is
 // compaction.ts; the capture of its block happens here, in __free_one_page().
 //
 // Free lists are doubly linked through the head pages' link words, one set per
@@ -694,19 +694,6 @@ export function getPageFromFreelist(order: i32, mt: i32, highestZone: i32, alloc
 }
 
 /**
- * The fast path at the low watermark (with ALLOC_NOFRAGMENT when the preferred
- * zone is Normal), then the slow path's first attempt at the min watermark with
- * the request's reserve rights. NONE when neither finds a block; the head is
- * not marked yet (prepNewPage()).
- */
-// @ts-ignore: decorator
-@inline export function getPageFastOrMin(order: i32, mt: i32, highestZone: i32, allocFlags: i32): i32 {
-  const pfn = getPageFast(order, mt, highestZone, allocFlags);
-  if (pfn != NONE) return pfn;
-  return getPageFromFreelist(order, mt, highestZone, allocFlags, WMARK_MIN);
-}
-
-/**
  * The fast path alone: get_page_from_freelist() at the low watermark (the slow
  * path wakes kswapd after it), with alloc_flags_nofragment(): ALLOC_NOFRAGMENT
  * when the preferred zone is Normal, or for every request under vm.defrag_mode
@@ -740,21 +727,6 @@ export function countAllocFail(order: i32): void {
 /** Records the zone of a block handed out outside rmqueue() (a captured block). */
 export function setLastAllocZone(zone: i32): void {
   lastAllocZone = zone;
-}
-
-/**
- * __alloc_pages() without direct compaction (migration targets; the page
- * allocator's entry with compaction is compaction.ts, allocPagesSlowpath()).
- * Marks the head allocated; NONE when nothing fits.
- */
-export function allocBlock(order: i32, mt: i32, highestZone: i32, allocFlags: i32): i32 {
-  const pfn = getPageFastOrMin(order, mt, highestZone, allocFlags);
-  if (pfn == NONE) {
-    countAllocFail(order);
-    return NONE;
-  }
-  prepNewPage(pfn, order, mt);
-  return pfn;
 }
 
 /**

@@ -199,7 +199,7 @@ function peekSmallest(zone: i32, order: i32, mt: i32): i32 {
 
 // The fallback rules below mirror buddy.ts (fallbacks[], can_steal_fallback(),
 // __rmqueue_fallback(), steal_suitable_fallback()); test/twin-engine.test.ts
-// checks on random workloads that a peek names the block allocBlock() takes.
+// checks on random workloads that a peek names the block the allocator then takes.
 
 // @ts-ignore: decorator
 @inline function fallbackOf(mt: i32, i: i32): i32 {

@@ -17,12 +17,11 @@
 // kcompactd_do_work(); otherwise the proactive step (compact the node while its
 // fragmentation score exceeds the high watermark) and the trigger is cleared.
 //
-// One node (pgdat) holds every zone. kswapd (kswapd.ts) has no reclaim to do:
-// where the slow path wakes it, kcompactd is also woken directly (as kswapd
-// would on going to sleep, compaction.ts); kswapd's own pass runs at the start
-// of sys.advanceTime() and may wake kcompactd too (for pageblock_order after a
-// watermark boost). kswapd_is_running() is false: kswapd never runs while
-// kcompactd does. Under vm.defrag_mode (6.18 profile) kcompactd works towards
+// One node (pgdat) holds every zone. kswapd (kswapd.ts) runs first in each
+// sys.advanceTime() step: it reclaims, wakes kcompactd for pageblock_order
+// after a boosted pass, and, going back to sleep, for the order its waker
+// needed (kswapd_try_to_sleep()). kswapd_is_running() is false: kswapd never
+// runs while kcompactd does. Under vm.defrag_mode (6.18 profile) kcompactd works towards
 // the high watermark in whole free pageblocks (compaction.ts:
 // compactionSuitAllocationOrder(), compactFinished()). With compaction
 // switched off (CONFIG_COMPACTION as a switch) wake-ups are ignored and the
