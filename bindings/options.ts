@@ -133,6 +133,16 @@ export interface SystemOptions {
   pcp?: boolean;
   /** vm.percpu_pagelist_high_fraction at boot: 0 (default) or at least 8 (also writable in /proc/sys/vm). */
   percpuPagelistHighFraction?: number;
+  /**
+   * Bytes of swap: one zram-like device (`/dev/zram0`, SWP_SYNCHRONOUS_IO)
+   * swapped on at boot, so that reclaim can swap anonymous pages out
+   * (`allocMovable()` pages; touching one faults it back in). Default 0: no
+   * swap, anonymous pages are never reclaimed. A multiple of the page size,
+   * 0 or at least 2 pages (the first page is the swap header, so SwapTotal is
+   * one page less), at most 2^24 pages; with storeContents, ramBytes +
+   * swapBytes at most 3 GiB (swapped-out contents are kept in the engine).
+   */
+  swapBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -165,6 +175,8 @@ export interface ResolvedOptions {
   cpus: number;
   pcp: boolean;
   percpuPagelistHighFraction: number;
+  /** Bytes of the swap device (0: none). */
+  swapBytes: number;
 }
 
 /** Contents live in wasm32 linear memory beside the metadata. */
@@ -196,7 +208,10 @@ const KNOWN = new Set([
   "cpus",
   "pcp",
   "percpuPagelistHighFraction",
+  "swapBytes",
 ]);
+/** The swap device's most pages (a bound for the engine's swap map). */
+export const MAX_SWAP_PAGES = 2 ** 24;
 const KNOWN_DEVICE = new Set(["name", "dmaMask", "coherent", "iommu", "maxSegmentSize", "segmentBoundaryMask", "cma"]);
 
 function resolveDevices(where: string, devices: unknown, areaNames: Set<string>, pageSize: number): DeviceOptions[] {
@@ -400,7 +415,27 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
     cpus: requireInt(where, "cpus", options.cpus ?? 1, 1, MAX_CPUS),
     pcp: optionalBoolean(where, "pcp", options.pcp, true),
     percpuPagelistHighFraction: resolveHighFraction(where, options.percpuPagelistHighFraction),
+    swapBytes: resolveSwapBytes(where, options.swapBytes, pageSize, storeContents ? ramBytes : -1),
   };
+}
+
+/** `swapBytes`: 0, or whole pages from 2 (read_swap_header() needs last_page >= 1) to MAX_SWAP_PAGES. */
+function resolveSwapBytes(where: string, v: unknown, pageSize: number, contentsRamBytes: number): number {
+  if (v === undefined) return 0;
+  const bytes = requireInt(where, "swapBytes", v, 0, MAX_SWAP_PAGES * pageSize);
+  if (bytes % pageSize !== 0)
+    throw new DmaSimError("EINVAL", `${where}: swapBytes must be a multiple of the page size (${pageSize}), got ${bytes}`);
+  if (bytes !== 0 && bytes < 2 * pageSize)
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: swapBytes must be 0 or at least 2 pages (a swap header and one slot), got ${bytes}`,
+    );
+  if (contentsRamBytes >= 0 && contentsRamBytes + bytes > MAX_CONTENTS_BYTES)
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: with storeContents, ramBytes + swapBytes is limited to ${MAX_CONTENTS_BYTES} (wasm32 memory)`,
+    );
+  return bytes;
 }
 
 function resolveHighFraction(where: string, v: number | undefined): number {
