@@ -422,7 +422,7 @@ export function setSwappinessValue(v: i32): i32 {
   return 0;
 }
 
-/** The last get_scan_count(): 0 balance (SCAN_EQUAL, FRACT, ANON, FILE), 1 ap, 2 fp. */
+/** The last get_scan_count(): 0 balance (SCAN_EQUAL, FRACT, ANON, FILE); the last SCAN_FRACT's 1 ap, 2 fp. */
 export function lastScanCount(field: i32): f64 {
   if (field == 0) return f64(lastScanBalance);
   return field == 1 ? lastScanFractionAnon : lastScanFractionFile;

@@ -568,7 +568,7 @@ const scanTargets: Int32Array = new Int32Array(NR_LRU_LISTS);
 @inline export const SCAN_ANON: i32 = 2;
 // @ts-ignore: decorator
 @inline export const SCAN_FILE: i32 = 3;
-/** The last get_scan_count()'s balance and fractions (for tests through the engine). */
+/** The last get_scan_count()'s balance, and the last SCAN_FRACT's fractions (for tests through the engine). */
 export let lastScanBalance: i32 = SCAN_FILE;
 export let lastScanFractionAnon: f64 = 0;
 export let lastScanFractionFile: f64 = 0;
@@ -600,8 +600,10 @@ function getScanCount(): void {
     fp = Math.floor((f64(MAX_SWAPPINESS - swappiness) * (total + 1)) / (fileCost + 1));
   }
   lastScanBalance = balance;
-  lastScanFractionAnon = ap;
-  lastScanFractionFile = fp;
+  if (balance == SCAN_FRACT) {
+    lastScanFractionAnon = ap;
+    lastScanFractionFile = fp;
+  }
   for (let lru = 0; lru < NR_LRU_LISTS; lru++) {
     const file = lru >= LRU_INACTIVE_FILE;
     let scan = lruvecLruSize(lru, scReclaimIdx) >> scPriority;

@@ -424,7 +424,10 @@ function resolveSwapBytes(where: string, v: unknown, pageSize: number, contentsR
   if (v === undefined) return 0;
   const bytes = requireInt(where, "swapBytes", v, 0, MAX_SWAP_PAGES * pageSize);
   if (bytes % pageSize !== 0)
-    throw new DmaSimError("EINVAL", `${where}: swapBytes must be a multiple of the page size (${pageSize}), got ${bytes}`);
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: swapBytes must be a multiple of the page size (${pageSize}), got ${bytes}`,
+    );
   if (bytes !== 0 && bytes < 2 * pageSize)
     throw new DmaSimError(
       "EINVAL",

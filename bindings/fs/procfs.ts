@@ -207,7 +207,10 @@ export const SWAP_DEVICE = "/dev/zram0";
  * for a block device), Size and Used in kB each followed by a tab and one more
  * below 10000000, then the priority.
  */
-export function formatSwaps(swap: { totalPages: number; usedPages: number; priority: number }, pageSize: number): string {
+export function formatSwaps(
+  swap: { totalPages: number; usedPages: number; priority: number },
+  pageSize: number,
+): string {
   const header = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
   if (swap.totalPages === 0) return header;
   const kb = (pages: number): number => (pages * pageSize) / 1024;

@@ -6,6 +6,7 @@ import {
   MAX_CPUS,
   MIN_PERCPU_PAGELIST_HIGH_FRACTION,
 } from "../index.ts";
+import { MAX_SWAP_PAGES } from "../options.ts";
 
 /** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
 export interface LabConfig {
@@ -43,6 +44,12 @@ export interface LabConfig {
   cpus?: number;
   /** vm.percpu_pagelist_high_fraction at boot: 0 or at least 8. Default 0. */
   percpuPagelistHighFraction?: number;
+  /**
+   * Bytes of swap (SystemOptions.swapBytes): 0 or whole pages, at least 2, so
+   * that reclaim swaps anonymous pages out. Default: the scenario's
+   * `machine.swapBytes` (0, no swap).
+   */
+  swapBytes?: number;
 }
 
 /** The fields of LabConfig. */
@@ -62,6 +69,7 @@ export const LAB_CONFIG_KEYS = [
   "pcp",
   "cpus",
   "percpuPagelistHighFraction",
+  "swapBytes",
 ] as const satisfies readonly (keyof LabConfig)[];
 
 /** One knob's rule: whether a value is accepted, and what is wanted in words. */
@@ -106,6 +114,8 @@ const CONFIG_RULES: Record<keyof LabConfig, ConfigRule> = {
     ok: (v) => v === 0 || isInt(v, MIN_PERCPU_PAGELIST_HIGH_FRACTION, 2 ** 31 - 1),
     want: `0 or an integer of at least ${MIN_PERCPU_PAGELIST_HIGH_FRACTION}`,
   },
+  // createSystem() checks the rest against the page size (whole pages, 0 or at least 2).
+  swapBytes: { ok: (v) => isInt(v, 0, MAX_SWAP_PAGES * 65536), want: "a number of bytes (whole pages)" },
 };
 
 /**

@@ -232,6 +232,7 @@ export function configureScenario(scenario: Scenario, config: LabConfig): Scenar
   else machine.pageblockOrder = Math.min(machine.pageblockOrder, machine.maxOrder);
   if (config.cmaFirstBalance !== undefined) machine.cmaFirstBalance = config.cmaFirstBalance;
   if (config.kernel !== undefined) machine.kernel = config.kernel;
+  if (config.swapBytes !== undefined) machine.swapBytes = config.swapBytes;
   const pageblockBytes = machine.pageSize * 2 ** machine.pageblockOrder;
   if (machine.ramBytes % pageblockBytes !== 0) {
     throw new DmaSimError(
@@ -306,6 +307,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
     ...(options.percpuPagelistHighFraction !== undefined
       ? { percpuPagelistHighFraction: options.percpuPagelistHighFraction }
       : {}),
+    ...(m.swapBytes !== 0 ? { swapBytes: m.swapBytes } : {}),
   });
   sys.setPolicy({
     cmaFirstBalance: m.cmaFirstBalance,
@@ -794,6 +796,11 @@ class Run {
     out.pgstealDirect = reclaim.stolenDirect;
     out.allocstall = reclaim.allocstalls;
     out.pageoutrun = reclaim.kswapdRuns;
+    // Swap traffic, with swap only (so that swapless runs summarise as before).
+    if (this.sys.swap.totalPages > 0) {
+      out.pswpin = stats.pswpin;
+      out.pswpout = stats.pswpout;
+    }
     out.simulatedMs = this.sys.timeMs;
     const nrFree = this.sys.nrFreeByOrder();
     const pbo = this.sys.pageblockOrder;

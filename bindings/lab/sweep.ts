@@ -52,6 +52,7 @@ export const SWEEP_AXES = [
   "pcp",
   "cpus",
   "percpuPagelistHighFraction",
+  "swapBytes",
   "seed",
 ] as const;
 export type SweepAxis = (typeof SWEEP_AXES)[number];

@@ -231,60 +231,56 @@ export interface SwapInfo {
 /** @internal The SystemStats counter of each engine event, vmEvent(index) (EV_* of assembly/abi.ts). */
 export const EVENT_KEYS = byIndex<
   Exclude<keyof SystemStats, "nrFreePages" | "nrFreeCmaPages" | "allocFailByOrder" | (typeof SWAP_EVENT_KEYS)[number]>
->(
-  "EVENT_KEYS",
-  EV_COUNT,
-  {
-    [EV_PGALLOC]: "pgalloc",
-    [EV_PGFREE]: "pgfree",
-    [EV_PGMIGRATE_SUCCESS]: "pgmigrateSuccess",
-    [EV_PGMIGRATE_FAIL]: "pgmigrateFail",
-    [EV_CMA_ALLOC_SUCCESS]: "cmaAllocSuccess",
-    [EV_CMA_ALLOC_FAIL]: "cmaAllocFail",
-    [EV_EXTFRAG]: "extfragEvents",
-    [EV_EXTFRAG_CLAIMED]: "extfragClaimed",
-    [EV_ALLOC_FAIL]: "allocFail",
-    [EV_CONTIG_SUCCESS]: "contigSuccess",
-    [EV_CONTIG_FAIL]: "contigFail",
-    [EV_CONTIG_MIGRATE_PASSES]: "contigMigratePasses",
-    [EV_LONGTERM_MIGRATED]: "longtermMigrated",
-    [EV_COMPACT_MIGRATE_SCANNED]: "compactMigrateScanned",
-    [EV_COMPACT_FREE_SCANNED]: "compactFreeScanned",
-    [EV_COMPACT_ISOLATED]: "compactIsolated",
-    [EV_COMPACT_STALL]: "compactStall",
-    [EV_COMPACT_FAIL]: "compactFail",
-    [EV_COMPACT_SUCCESS]: "compactSuccess",
-    [EV_COMPACT_DAEMON_WAKE]: "compactDaemonWake",
-    [EV_COMPACT_DAEMON_MIGRATE_SCANNED]: "compactDaemonMigrateScanned",
-    [EV_COMPACT_DAEMON_FREE_SCANNED]: "compactDaemonFreeScanned",
-    [EV_COMPACT_MIGRATED]: "compactMigrated",
-    [EV_COMPACT_DAEMON_MIGRATED]: "compactDaemonMigrated",
-    [EV_PGACTIVATE]: "pgactivate",
-    [EV_PGDEACTIVATE]: "pgdeactivate",
-    [EV_PGREFILL]: "pgrefill",
-    [EV_PGROTATED]: "pgrotated",
-    [EV_PGSTEAL_KSWAPD]: "pgstealKswapd",
-    [EV_PGSTEAL_DIRECT]: "pgstealDirect",
-    [EV_PGSCAN_KSWAPD]: "pgscanKswapd",
-    [EV_PGSCAN_DIRECT]: "pgscanDirect",
-    [EV_PGSCAN_ANON]: "pgscanAnon",
-    [EV_PGSCAN_FILE]: "pgscanFile",
-    [EV_PGSTEAL_ANON]: "pgstealAnon",
-    [EV_PGSTEAL_FILE]: "pgstealFile",
-    [EV_PGSKIP_DMA]: "pgskipDma",
-    [EV_PGSKIP_DMA32]: "pgskipDma32",
-    [EV_PGSKIP_NORMAL]: "pgskipNormal",
-    [EV_PGSKIP_MOVABLE]: "pgskipMovable",
-    [EV_ALLOCSTALL_DMA]: "allocstallDma",
-    [EV_ALLOCSTALL_DMA32]: "allocstallDma32",
-    [EV_ALLOCSTALL_NORMAL]: "allocstallNormal",
-    [EV_ALLOCSTALL_MOVABLE]: "allocstallMovable",
-    [EV_KSWAPD_LOW_WMARK_HIT_QUICKLY]: "kswapdLowWmarkHitQuickly",
-    [EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY]: "kswapdHighWmarkHitQuickly",
-    [EV_DROP_PAGECACHE]: "dropPagecache",
-    [EV_DROP_SLAB]: "dropSlab",
-  },
-);
+>("EVENT_KEYS", EV_COUNT, {
+  [EV_PGALLOC]: "pgalloc",
+  [EV_PGFREE]: "pgfree",
+  [EV_PGMIGRATE_SUCCESS]: "pgmigrateSuccess",
+  [EV_PGMIGRATE_FAIL]: "pgmigrateFail",
+  [EV_CMA_ALLOC_SUCCESS]: "cmaAllocSuccess",
+  [EV_CMA_ALLOC_FAIL]: "cmaAllocFail",
+  [EV_EXTFRAG]: "extfragEvents",
+  [EV_EXTFRAG_CLAIMED]: "extfragClaimed",
+  [EV_ALLOC_FAIL]: "allocFail",
+  [EV_CONTIG_SUCCESS]: "contigSuccess",
+  [EV_CONTIG_FAIL]: "contigFail",
+  [EV_CONTIG_MIGRATE_PASSES]: "contigMigratePasses",
+  [EV_LONGTERM_MIGRATED]: "longtermMigrated",
+  [EV_COMPACT_MIGRATE_SCANNED]: "compactMigrateScanned",
+  [EV_COMPACT_FREE_SCANNED]: "compactFreeScanned",
+  [EV_COMPACT_ISOLATED]: "compactIsolated",
+  [EV_COMPACT_STALL]: "compactStall",
+  [EV_COMPACT_FAIL]: "compactFail",
+  [EV_COMPACT_SUCCESS]: "compactSuccess",
+  [EV_COMPACT_DAEMON_WAKE]: "compactDaemonWake",
+  [EV_COMPACT_DAEMON_MIGRATE_SCANNED]: "compactDaemonMigrateScanned",
+  [EV_COMPACT_DAEMON_FREE_SCANNED]: "compactDaemonFreeScanned",
+  [EV_COMPACT_MIGRATED]: "compactMigrated",
+  [EV_COMPACT_DAEMON_MIGRATED]: "compactDaemonMigrated",
+  [EV_PGACTIVATE]: "pgactivate",
+  [EV_PGDEACTIVATE]: "pgdeactivate",
+  [EV_PGREFILL]: "pgrefill",
+  [EV_PGROTATED]: "pgrotated",
+  [EV_PGSTEAL_KSWAPD]: "pgstealKswapd",
+  [EV_PGSTEAL_DIRECT]: "pgstealDirect",
+  [EV_PGSCAN_KSWAPD]: "pgscanKswapd",
+  [EV_PGSCAN_DIRECT]: "pgscanDirect",
+  [EV_PGSCAN_ANON]: "pgscanAnon",
+  [EV_PGSCAN_FILE]: "pgscanFile",
+  [EV_PGSTEAL_ANON]: "pgstealAnon",
+  [EV_PGSTEAL_FILE]: "pgstealFile",
+  [EV_PGSKIP_DMA]: "pgskipDma",
+  [EV_PGSKIP_DMA32]: "pgskipDma32",
+  [EV_PGSKIP_NORMAL]: "pgskipNormal",
+  [EV_PGSKIP_MOVABLE]: "pgskipMovable",
+  [EV_ALLOCSTALL_DMA]: "allocstallDma",
+  [EV_ALLOCSTALL_DMA32]: "allocstallDma32",
+  [EV_ALLOCSTALL_NORMAL]: "allocstallNormal",
+  [EV_ALLOCSTALL_MOVABLE]: "allocstallMovable",
+  [EV_KSWAPD_LOW_WMARK_HIT_QUICKLY]: "kswapdLowWmarkHitQuickly",
+  [EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY]: "kswapdHighWmarkHitQuickly",
+  [EV_DROP_PAGECACHE]: "dropPagecache",
+  [EV_DROP_SLAB]: "dropSlab",
+});
 
 /** Policy knobs that differ between kernels or configurations. */
 export interface Policy {
@@ -816,8 +812,14 @@ export class Mm {
       throw new DmaSimError("EINVAL", `setSwappiness: ${value} is outside 0..200`);
   }
 
-  /** @internal The last get_scan_count(): its balance and SCAN_FRACT's ap/fp; the lruvec's anon_cost/file_cost. */
-  scanBalance(): { balance: "equal" | "fract" | "anon" | "file"; ap: number; fp: number; anonCost: number; fileCost: number } {
+  /** @internal The last get_scan_count()'s balance, the last SCAN_FRACT's ap/fp, the lruvec's anon_cost/file_cost. */
+  scanBalance(): {
+    balance: "equal" | "fract" | "anon" | "file";
+    ap: number;
+    fp: number;
+    anonCost: number;
+    fileCost: number;
+  } {
     const e = this.engine;
     const names = ["equal", "fract", "anon", "file"] as const;
     return {
@@ -1083,7 +1085,13 @@ export class Mm {
   }
 
   /** @internal A block access's arguments, checked before a swapped-out page faults in. */
-  checkBlockAccess(order: number, offset: number, length: number | undefined, bytes: Uint8Array | undefined, where: string): void {
+  checkBlockAccess(
+    order: number,
+    offset: number,
+    length: number | undefined,
+    bytes: Uint8Array | undefined,
+    where: string,
+  ): void {
     const size = this.pageSize * 2 ** order;
     if (bytes !== undefined) {
       requireBytes(where, "bytes", bytes);
@@ -1100,7 +1108,8 @@ export class Mm {
 
   /** @internal free_swap_and_cache_nr() for a swapped-out page: its slot and owner freed, its handle dead. */
   freeSwappedPage(id: number): void {
-    if (this.engine.freeSwappedOwner(id) < 0) throw new DmaSimError("EINVAL", "MovablePage.free: the page is not swapped out");
+    if (this.engine.freeSwappedOwner(id) < 0)
+      throw new DmaSimError("EINVAL", "MovablePage.free: the page is not swapped out");
     const handle = this.handles.get(id);
     if (handle) handle.alive = false;
     this.handles.delete(id);

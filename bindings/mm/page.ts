@@ -24,7 +24,13 @@ export interface MovablePageHost {
   freePages(pfn: number, order: number): void;
   /** Frees a swapped-out page's slot and its owner (free_swap_and_cache_nr()). */
   freeSwappedPage(id: number): void;
-  checkBlockAccess(order: number, offset: number, length: number | undefined, bytes: Uint8Array | undefined, where: string): void;
+  checkBlockAccess(
+    order: number,
+    offset: number,
+    length: number | undefined,
+    bytes: Uint8Array | undefined,
+    where: string,
+  ): void;
   /** Whether the machine has swap (accesses then reach the engine). */
   readonly swapEnabled: boolean;
 }
