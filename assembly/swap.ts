@@ -47,7 +47,7 @@ export let swapMaxPages: i32 = 0;
 export let swapInusePages: i32 = 0;
 /** vm_swappiness (0..MAX_SWAPPINESS). */
 export let vmSwappiness: i32 = 60;
-/** lruvec->anon_cost / file_cost (lru_note_cost()). */
+/** lruvec->anon_cost / file_cost (lru_note_cost()), kept only with swap (vmscan.ts). */
 export let lruAnonCost: i32 = 0;
 export let lruFileCost: i32 = 0;
 /** pswpin, pswpout, pgmajfault */
@@ -256,9 +256,13 @@ export function swapCheck(): string {
   return "";
 }
 
-/** The hash's share, only with swap (so swapless machines hash as before it existed). */
+/**
+ * The hash's share, only with swap (so swapless machines hash as before it
+ * existed): without swap the costs are not kept and no owner is swapped out;
+ * swappiness is hashed there only when not the default.
+ */
 export function swapHash(h: i32): i32 {
-  if (swapMaxPages == 0) return h;
+  if (swapMaxPages == 0) return vmSwappiness != 60 ? fnvMix(h, vmSwappiness) : h;
   h = fnvMix(h, swapMaxPages);
   h = fnvMix(h, swapInusePages);
   h = fnvMix(h, vmSwappiness);

@@ -534,9 +534,12 @@ function shrinkInactiveList(nrToScan: i32, lru: i32): i32 {
   countEvent(scKswapd ? EV_PGSTEAL_KSWAPD : EV_PGSTEAL_DIRECT, reclaimed);
   countEvent(EV_PGSTEAL_ANON + file, reclaimed);
   // 6.12: IO weighs SWAP_CLUSTER_MAX, each page scanned but kept 1; 6.1: nr_pageout alone.
-  const cost = kernelProfile == KERNEL_6_1 ? nrPageout : nrPageout * SWAP_CLUSTER_MAX + scanned - reclaimed;
-  lruNoteCost(file != 0, cost, nodeLruPages(LRU_INACTIVE_ANON) + nodeLruPages(LRU_ACTIVE_ANON) +
-    nodeLruPages(LRU_INACTIVE_FILE) + nodeLruPages(LRU_ACTIVE_FILE));
+  // Only SCAN_FRACT reads the costs, and only with swap: without it they are not kept.
+  if (canAgeAnonPages()) {
+    const cost = kernelProfile == KERNEL_6_1 ? nrPageout : nrPageout * SWAP_CLUSTER_MAX + scanned - reclaimed;
+    lruNoteCost(file != 0, cost, nodeLruPages(LRU_INACTIVE_ANON) + nodeLruPages(LRU_ACTIVE_ANON) +
+      nodeLruPages(LRU_INACTIVE_FILE) + nodeLruPages(LRU_ACTIVE_FILE));
+  }
   nrTaken += taken;
   if (file != 0) nrFileTaken += taken;
   return reclaimed;

@@ -22,6 +22,7 @@ const GOOD: Record<keyof LabConfig, unknown> = {
   pcp: false,
   cpus: 256,
   percpuPagelistHighFraction: 8,
+  swapBytes: 64 * 2 ** 20,
 };
 const BAD: Record<keyof LabConfig, unknown[]> = {
   backend: ["js", 1],
@@ -40,6 +41,8 @@ const BAD: Record<keyof LabConfig, unknown[]> = {
   cpus: [0, 257],
   // MIN_PERCPU_PAGELIST_HIGH_FRACTION is 8: 1..7 are refused, 0 means "off".
   percpuPagelistHighFraction: [1, 7, -8],
+  // Whole pages are createSystem()'s to check (the page size is the scenario's).
+  swapBytes: [-4096, 0.5, "1 GiB", 2 ** 24 * 65536 + 1],
 };
 
 describe("Lab configuration values", () => {

@@ -385,3 +385,65 @@ describe("swap input checks", () => {
     });
   });
 });
+
+describe("kswapd with swap", () => {
+  it("balance_pgdat() never reaches priority 0: a first pass over young anon ptes only marks them; the next one swaps", async () => {
+    // 224 anon pages: free 32 < low 40 wakes kswapd. balance_pgdat(order 0),
+    // nr_to_reclaim max(high 48, 32) = 48: kswapd_age_node() finds the inactive anon
+    // list not low; shrink_node() as in direct reclaim: SCAN_FRACT of nothing at
+    // priorities 12..8, SCAN_ANON (file_is_tiny) at 7..1: 1 + 3 + 7 + 14 + 28 + 56 +
+    // 112 = 221 pages, all young: kept with PG_referenced. The loop ends at priority 1
+    // (it runs while priority >= 1) with nothing reclaimed: kswapd_failures 1.
+    // Still unbalanced, kswapd() does not sleep: a second pass. Priority 7: page 221
+    // (young) kept; 6: 224 >> 6 = 3: 222, 223 kept, page 0 (old) swapped out; 5:
+    // 223 >> 5 = 6: pages 1..6; 4: 217 >> 4 = 13: pages 7..19. free 32 + 20 = 52 >
+    // high 48: balanced; progress resets kswapd_failures.
+    await onBoth(SWAP, (sys) => {
+      const pages = anon(sys, 224);
+      expect(sys.kswapdState()).toMatchObject({ woken: true });
+      sys.advanceTime(0);
+      const s = sys.stats();
+      expect({ scan: s.pgscanKswapd, steal: s.pgstealKswapd, pswpout: s.pswpout, direct: s.pgscanDirect }).toEqual({
+        scan: 221 + 23,
+        steal: 20,
+        pswpout: 20,
+        direct: 0,
+      });
+      expect(sys.kswapdState()).toMatchObject({ passesLastAdvance: 2, failures: 0 });
+      expect(swappedOut(pages)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(sys.stats().nrFreePages).toBe(52);
+      return s.pswpout;
+    });
+  });
+});
+
+describe("swap state in check() and the state hash", () => {
+  it("the hash covers swappiness, the slots and the costs; swapless machines hash as before", async () => {
+    const hashes = new Set<string>();
+    for (const backend of BACKENDS) {
+      const plain = await createSystem({ ...MACHINE, backend });
+      const plainHash = plain.stateHash();
+      plain.setSwappiness(61);
+      expect(plain.stateHash()).not.toBe(plainHash);
+      plain.setSwappiness(60);
+      expect(plain.stateHash()).toBe(plainHash);
+      const a = await createSystem({ ...SWAP, backend });
+      const b = await createSystem({ ...SWAP, backend });
+      expect(a.stateHash()).not.toBe(plainHash);
+      anon(a, 224);
+      const pb = anon(b, 224);
+      expect(a.stateHash()).toBe(b.stateHash());
+      // b keeps page 0 pinned through reclaim (kept, not swapped): after the unpin
+      // only the swap slots, the owners and the LRU differ.
+      pb[0]!.pinLongterm();
+      a.allocMovable(0)!.free();
+      b.allocMovable(0)!.free();
+      pb[0]!.unpinLongterm();
+      expect(a.stateHash()).not.toBe(b.stateHash());
+      a.check();
+      b.check();
+      hashes.add(a.stateHash());
+    }
+    expect(hashes.size).toBe(1);
+  });
+});
