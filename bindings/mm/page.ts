@@ -4,7 +4,7 @@
  *
  * With swap (createSystem's `swapBytes`), reclaim may swap an anonymous page
  * out: it then has no frame (`swapped`, `swapSlot`). A CPU access (`read`,
- * `write`) or a pin (`pin`, `pinLongterm`: get_user_pages() faults the page in)
+ * `write`, `touch`) or a pin (`pin`, `pinLongterm`: get_user_pages() faults the page in)
  * brings it back as do_swap_page() does, into a new frame allocated through the
  * slow path (which may reclaim; ENOMEM when nothing is found, the page staying
  * swapped out). `pfn` of a swapped-out page is EINVAL (reading the handle is no
@@ -118,14 +118,14 @@ export class MovablePage {
   read(offset = 0, length?: number): Uint8Array {
     this.live("read");
     this.sys.checkBlockAccess(this.order, offset, length, undefined, "MovablePage.read");
-    return this.sys.readBlock(this.touch("read"), this.order, offset, length, "MovablePage.read");
+    return this.sys.readBlock(this.faultIn("read"), this.order, offset, length, "MovablePage.read");
   }
 
   /** Writes bytes at byte `offset` of the block (a swapped-out page faults in first). */
   write(bytes: Uint8Array, offset = 0): void {
     this.live("write");
     this.sys.checkBlockAccess(this.order, offset, undefined, bytes, "MovablePage.write");
-    this.sys.writeBlock(this.touch("write"), this.order, bytes, offset, "MovablePage.write");
+    this.sys.writeBlock(this.faultIn("write"), this.order, bytes, offset, "MovablePage.write");
   }
 
   /** Frees the block (the last put_page()); a swapped-out page frees its swap slot. */
@@ -136,10 +136,17 @@ export class MovablePage {
   }
 
   /**
-   * A CPU access: with swap, the engine faults a swapped-out page in and marks
-   * the pte young (arguments were checked before). Returns the pfn.
+   * A CPU access without data (a load through the mapping): with swap, a
+   * swapped-out page faults in (ENOMEM when no frame is found, the page staying
+   * out) and the pte turns young. Returns the pfn. Without swap it is `pfn`.
    */
-  private touch(where: string): number {
+  touch(): number {
+    this.live("touch");
+    return this.faultIn("touch");
+  }
+
+  /** touch() for a method that checked its arguments. */
+  private faultIn(where: string): number {
     if (!this.sys.swapEnabled) return this.pfn;
     const ret = this.sys.engine.anonFault(this.id);
     if (ret === -ERRNO.ENOMEM)
@@ -150,7 +157,7 @@ export class MovablePage {
 
   private pinAs(where: string, longterm: boolean): number {
     this.live(where);
-    this.touch(where);
+    this.faultIn(where);
     const ret = this.sys.engine.pin(this.id, longterm ? 1 : 0);
     if (ret < 0) throw DmaSimError.fromErrno(ret, `MovablePage.${where}: ${errnoName(ret)}`);
     return ret;

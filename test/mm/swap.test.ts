@@ -447,3 +447,24 @@ describe("swap state in check() and the state hash", () => {
     expect(hashes.size).toBe(1);
   });
 });
+
+describe("swap on a metadata-only machine", () => {
+  it("keeps no contents: every swap-out is a write; touch() faults a page in", async () => {
+    // The first case's reclaim without contents: the same 61 pages (0..60) go out,
+    // and with no bytes to find zero-filled, each is written (PSWPOUT 61).
+    await onBoth({ ...SWAP, storeContents: false }, (sys) => {
+      const pages = anon(sys, 224, true);
+      sys.allocMovable(0);
+      expect(swappedOut(pages)).toEqual(Array.from({ length: 61 }, (_, i) => i));
+      expect(sys.stats().pswpout).toBe(61);
+      const pfn = pages[7]!.touch();
+      expect(pages[7]!.swapped).toBe(false);
+      expect(pages[7]!.pfn).toBe(pfn);
+      expect(sys.stats()).toMatchObject({ pswpin: 1, pgmajfault: 1 });
+      // A resident page: touch() is its pfn, and no fault.
+      expect(pages[100]!.touch()).toBe(pages[100]!.pfn);
+      expect(sys.stats().pgmajfault).toBe(1);
+      return sys.swap;
+    });
+  });
+});
