@@ -142,14 +142,16 @@ function allocSlot(): i32 {
   return NONE;
 }
 
+/** A page-sized data buffer: a pooled one, else a new one (the pool's stack grown first). */
 function takeBuf(): i32 {
   if (nrFreeBufs > 0) return unchecked(freeBufs[--nrFreeBufs]);
-  bufs.push(new Uint8Array(1 << pageShift));
-  if (freeBufs.length < bufs.length) {
-    const b = new Int32Array(bufs.length << 1);
-    b.set(freeBufs);
-    freeBufs = b;
+  if (freeBufs.length <= bufs.length) {
+    const grown = new Int32Array((bufs.length + 1) << 1);
+    grown.set(freeBufs);
+    freeBufs = grown;
   }
+  const buf = new Uint8Array(1 << pageShift);
+  bufs.push(buf);
   return bufs.length - 1;
 }
 
@@ -175,14 +177,16 @@ function freeSlot(slot: i32): void {
 export function swapOutFolio(id: i32, pfn: i32): bool {
   const slot = allocSlot();
   if (slot == NONE) return false;
+  // 6.12 (zeromap): a zero-filled folio needs no I/O. Without contents, data is assumed.
+  const zero = kernelProfile != KERNEL_6_1 && ramBytes != 0 && ramPagesZero(pfn, 1);
+  // The data buffer first: growing memory may trap, and nothing has changed yet.
+  const b = !zero && ramBytes != 0 ? takeBuf() : NONE;
   swapInusePages++;
   unchecked(slotOwner[slot] = id);
-  // 6.12 (zeromap): a zero-filled folio needs no I/O. Without contents, data is assumed.
-  if (kernelProfile != KERNEL_6_1 && ramBytes != 0 && ramPagesZero(pfn, 1)) {
+  if (zero) {
     unchecked(slotZero[slot] = 1);
   } else {
-    if (ramBytes != 0) {
-      const b = takeBuf();
+    if (b != NONE) {
       ramSavePages(pfn, 1, unchecked(bufs[b]));
       unchecked(slotBuf[slot] = b);
     }

@@ -41,6 +41,7 @@ export type {
   ZoneInfo,
   ZoneName,
   ZoneReserves,
+  SwapInfo,
 } from "./mm/mm.ts";
 
 /** Creates a machine: validates options, loads an engine, declares CMA areas and boots. */

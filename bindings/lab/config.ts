@@ -4,9 +4,9 @@ import {
   KERNEL_VERSIONS,
   type KernelVersion,
   MAX_CPUS,
+  MAX_SWAP_PAGES,
   MIN_PERCPU_PAGELIST_HIGH_FRACTION,
 } from "../index.ts";
-import { MAX_SWAP_PAGES } from "../options.ts";
 
 /** The knobs `compare` and `sweep` vary; each overrides the scenario's machine. */
 export interface LabConfig {
