@@ -19,9 +19,9 @@ describe("Lab runs with swap", () => {
     const onTs = await runScenario(scenario, { scale: 0.02, swapBytes: 64 * 2 ** 20, backend: "ts" });
     expect(stable(onTs)).toBe(stable(on));
     expect(off.summary).not.toHaveProperty("pswpout");
-    expect(off.scenario.machine).not.toHaveProperty("swapBytes");
+    expect(off.scenario?.machine).not.toHaveProperty("swapBytes");
     expect(on.config).toEqual({ swapBytes: 64 * 2 ** 20 });
-    expect(on.scenario.machine.swapBytes).toBe(64 * 2 ** 20);
+    expect(on.scenario?.machine?.swapBytes).toBe(64 * 2 ** 20);
     expect(on.summary.pswpout).toBeGreaterThan(0);
     expect(on.summary.pswpin).toBeGreaterThanOrEqual(0);
     expect(on.stateHash).not.toBe(off.stateHash);
