@@ -22,6 +22,7 @@ import { boostEvents, watermarkBoostFactor, zoneBoostedFlag } from "./watermark-
 import { highatomicReserved, highatomicUnreserved } from "./highatomic.ts";
 import { kswapdBoostResets, kswapdHashWords, kswapdNapUntil, kswapdPageoutruns } from "./kswapd.ts";
 import { lruHash } from "./lru.ts";
+import { swapHash } from "./swap.ts";
 import { pgdatDirty, pgdatWriteback } from "./vmscan.ts";
 import { zoneBoost, zoneFreeHighatomicPages, zoneFreePagesBlocks, zoneReservedHighatomic } from "./zone.ts";
 import { kernelProfile } from "./profile.ts";
@@ -124,6 +125,7 @@ export function stateHash(): u32 {
   h = mixF64(h, kswapdNapUntil + 1);
   // LRU lists and the page cache (lru.ts), reclaim's node flags (vmscan.ts).
   h = lruHash(h);
+  h = swapHash(h); // only with swap
   h = mix(h, (pgdatDirty ? 1 : 0) | (pgdatWriteback ? 2 : 0));
   // Per-cpu page lists, when on (so that `pcp: false` machines hash as before
   // they existed). The lists' blocks are in the memory map above.

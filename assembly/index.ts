@@ -51,9 +51,14 @@ import {
   pageIsReserved, pageMarked, pageOwnerId, pageblockNrPages, pageblockStartPfn, pfnValid, setPageMark, setPageOwnerId, setReserved, shortPins,
 } from "./memmap.ts";
 import { GFP_MIGRATE_MOVABLE, migrateOwnerFolio, pinOwner, unpinOwner } from "./migrate.ts";
-import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit, ownerReserve } from "./owner.ts";
-import { isFileFolio, lruAddAnon, lruForget, lruInit } from "./lru.ts";
-import { vmscanInit } from "./vmscan.ts";
+import { ownerCreate, ownerDestroy, ownerGetPfn, ownerInit, ownerReserve, ownerSwapSlot } from "./owner.ts";
+import { PTE_YOUNG, anonYoungTracked, isFileFolio, lruAddAnon, lruForget, lruInit, setFlag } from "./lru.ts";
+import { lastScanBalance, lastScanFractionAnon, lastScanFractionFile, vmscanInit } from "./vmscan.ts";
+import {
+  MAX_SWAPPINESS, lruAnonCost, lruFileCost, nrSwapPages, setSwappiness, swapEvents, swapFreeOwnerSlot, swapInFolio,
+  swapInusePages, swapReset, swapTotalPages, swapon, vmSwappiness,
+  swapCheck,
+} from "./swap.ts";
 import { iovaCachedRanges, iovaNodes } from "./iova.ts";
 import { getPageblockMt, pageblockInit } from "./pageblock.ts";
 import { ramInit, ramPointer, ramPortableArray } from "./ram.ts";
@@ -98,6 +103,7 @@ export function init(pages: i32, pageShift: i32, maxOrd: i32, pbOrder: i32, ramB
   ownerInit();
   lruInit();
   vmscanInit();
+  swapReset();
   vmeventsInit(maxOrd);
   cmaReset();
   zonesReset();
@@ -402,6 +408,79 @@ export function freePages(pfn: i32, order: i32): i32 {
 
 // ---- owners, pins, migration -----------------------------------------------------------------
 
+// ---- swap (swap.ts) ------------------------------------------------------------------------------
+
+/** swapon of a `maxPages`-page device (2..2^24, once, before any allocation). Returns 0 or -EINVAL. */
+export function swapOn(maxPages: i32): i32 {
+  if (maxPages < 2 || maxPages > (1 << 24) || swapTotalPages() != 0) return -EINVAL;
+  swapon(maxPages);
+  return 0;
+}
+
+/** 0 SwapTotal (si->pages), 1 free slots, 2 slots in use, 3 swappiness, 4 anon_cost, 5 file_cost. */
+export function swapState(field: i32): i32 {
+  if (field == 0) return swapTotalPages();
+  if (field == 1) return nrSwapPages();
+  if (field == 2) return swapInusePages;
+  if (field == 3) return vmSwappiness;
+  if (field == 4) return lruAnonCost;
+  if (field == 5) return lruFileCost;
+  return -EINVAL;
+}
+
+/** pswpin, pswpout, pgmajfault (0..2). */
+export function swapEvent(which: i32): f64 {
+  return which >= 0 && which < 3 ? unchecked(swapEvents[which]) : 0;
+}
+
+/** vm.swappiness: 0..MAX_SWAPPINESS (proc_dointvec_minmax()), else -EINVAL. */
+export function setSwappinessValue(v: i32): i32 {
+  if (v < 0 || v > MAX_SWAPPINESS) return -EINVAL;
+  setSwappiness(v);
+  return 0;
+}
+
+/** The last get_scan_count(): 0 balance (SCAN_EQUAL, FRACT, ANON, FILE); the last SCAN_FRACT's 1 ap, 2 fp. */
+export function lastScanCount(field: i32): f64 {
+  if (field == 0) return f64(lastScanBalance);
+  return field == 1 ? lastScanFractionAnon : lastScanFractionFile;
+}
+
+/** The swap slot of a swapped-out owner, or -1. */
+export function ownerSwapSlotOf(id: i32): i32 {
+  return ownerSwapSlot(id);
+}
+
+/**
+ * A CPU access to an anonymous owner's page: a swapped-out one faults in
+ * (do_swap_page(): a GFP_HIGHUSER_MOVABLE folio through the slow path, which
+ * may reclaim; -ENOMEM leaves it swapped out); the pte ends young. Returns the
+ * pfn, -EINVAL (not a live anon owner) or -ENOMEM.
+ */
+export function anonFault(id: i32): i32 {
+  const slot = ownerSwapSlot(id);
+  if (slot == NONE) {
+    const pfn = ownerGetPfn(id);
+    if (pfn == NONE || isFileFolio(id)) return -EINVAL;
+    if (anonYoungTracked) setFlag(id, PTE_YOUNG, true);
+    return pfn;
+  }
+  const pfn = allocPagesSlowpath(0, MIGRATE_MOVABLE, ZONE_NORMAL, ALLOC_CMA, 0);
+  if (pfn == NONE) return -ENOMEM;
+  setPageOwnerId(pfn, id);
+  swapInFolio(id, pfn);
+  return pfn;
+}
+
+/** Unmapping a swapped-out anon page (free_swap_and_cache_nr()): its slot freed, the owner gone. */
+export function freeSwappedOwner(id: i32): i32 {
+  if (ownerSwapSlot(id) == NONE) return -EINVAL;
+  swapFreeOwnerSlot(id);
+  lruForget(id);
+  ownerDestroy(id);
+  return 0;
+}
+
 /** The owner of the block headed at `pfn`, or -1. */
 export function ownerOf(pfn: i32): i32 {
   if (!pfnValid(pfn) || !isAllocHead(pfn)) return NONE;
@@ -644,7 +723,8 @@ export function pagePins(pfn: i32): i32 {
 }
 
 export function check(): string {
-  return checkAll();
+  const err = checkAll();
+  return err != "" ? err : swapCheck();
 }
 
 /** Test hook: breaks one invariant (see check.ts). */

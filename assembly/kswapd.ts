@@ -32,7 +32,7 @@ import { resetIsolationSuitableNode } from "./compaction.ts";
 import { clockMs, wakeupKcompactd } from "./kcompactd.ts";
 import { maxOrder, pageShift, pageblockOrder } from "./memmap.ts";
 import { countEvent } from "./vmevents.ts";
-import {
+import { kswapdAgeNode,
   DEF_PRIORITY, MAX_RECLAIM_RETRIES, SWAP_CLUSTER_MAX, clearPgdatCongested, kswapdFailures,
   scCacheTrimModeFailed, scInit, scNoCacheTrimMode, scNrReclaimed, scNrScanned, scOrder, scPriority,
   scReclaimIdx, setKswapdFailures, setScNoCacheTrimMode, setScNrToReclaim, setScOrder, setScPriority,
@@ -182,7 +182,8 @@ function balancePgdat(order: i32, highestZone: i32): i32 {
         break;
       }
       if (nrBoostReclaim != 0 && scPriority == DEF_PRIORITY - 2) raisePriority = false;
-      // kswapd_age_node(): anon aging needs swap.
+      // kswapd_age_node(): background anon aging (with swap; vmscan.ts).
+      kswapdAgeNode(pageShift);
       if (kswapdShrinkNode()) raisePriority = false;
       const reclaimed = scNrReclaimed - reclaimedBefore;
       nrBoostReclaim -= nrBoostReclaim < reclaimed ? nrBoostReclaim : reclaimed;

@@ -57,6 +57,13 @@ import { zoneOf } from "./zone.ts";
 @inline export const PG_RECLAIM: i32 = 1 << 6;
 // @ts-ignore: decorator
 @inline export const PG_WORKINGSET: i32 = 1 << 7;
+/**
+ * The young (accessed) bit of the pte mapping an anonymous folio: what
+ * folio_referenced() finds and clears. Set by the instantiating fault and by
+ * each access; tracked only with swap (without it anon folios are never scanned).
+ */
+// @ts-ignore: decorator
+@inline export const PTE_YOUNG: i32 = 1 << 9;
 /** A page cache folio (folio_is_file_lru()). */
 // @ts-ignore: decorator
 @inline export const F_FILE: i32 = 1 << 8;
@@ -82,6 +89,11 @@ export const zoneDirtyPages: Int32Array = new Int32Array(MAX_NR_ZONES);
 export const zoneWritebackPages: Int32Array = new Int32Array(MAX_NR_ZONES);
 /** NR_FILE_PAGES: page cache pages of the node. */
 export let nrFilePages: i32 = 0;
+/** Whether anon ptes' young bits are kept (swap is on: swap.ts). */
+export let anonYoungTracked: bool = false;
+export function setAnonYoungTracked(on: bool): void {
+  anonYoungTracked = on;
+}
 
 // ---- files -----------------------------------------------------------------------------------
 
@@ -121,6 +133,7 @@ export function lruInit(): void {
   zoneDirtyPages.fill(0);
   zoneWritebackPages.fill(0);
   nrFilePages = 0;
+  anonYoungTracked = false;
   fileLive = new Uint8Array(8);
   fileFirst = new Int32Array(8);
   fileNrPages = new Int32Array(8);
@@ -250,11 +263,13 @@ function folioInit(id: i32, pfn: i32, order: i32, file: bool): void {
 
 /**
  * folio_add_lru() of a new anonymous folio (do_anonymous_page() →
- * folio_add_lru_vma()): the inactive anon list (since 5.9 new anon pages start
- * inactive; the lru_add batch is skipped).
+ * folio_add_lru_vma(), or do_swap_page()): the inactive anon list (since 5.9
+ * new anon pages start inactive; the lru_add batch is skipped). The faulting
+ * access leaves the new pte young.
  */
 export function lruAddAnon(id: i32, pfn: i32, order: i32): void {
   folioInit(id, pfn, order, false);
+  if (anonYoungTracked) setFlag(id, PTE_YOUNG, true);
   lruvecAddFolio(id, LRU_INACTIVE_ANON);
 }
 

@@ -91,3 +91,39 @@ export function ramZeroPages(pfn: i32, count: i32): void {
   return load<u32>(ramBase + offset);
 }
 
+
+/** Copies `count` pages at `pfn` out to `buf` (a swap write). */
+export function ramSavePages(pfn: i32, count: i32, buf: Uint8Array): void {
+  if (ramBytes == 0) return;
+  const start = pfnToRamOffset(pfn);
+  const len = pfnToRamOffset(count);
+  if (ASC_TARGET == 0) {
+    buf.set(ramArray.subarray(start, start + len));
+  } else {
+    // @ts-ignore: wasm only
+    memory.copy(buf.dataStart, ramBase + start, len);
+  }
+}
+
+/** Copies `buf` into `count` pages at `pfn` (a swap read). */
+export function ramLoadPages(pfn: i32, count: i32, buf: Uint8Array): void {
+  if (ramBytes == 0) return;
+  const start = pfnToRamOffset(pfn);
+  const len = pfnToRamOffset(count);
+  if (ASC_TARGET == 0) {
+    ramArray.set(buf.subarray(0, len), start);
+  } else {
+    // @ts-ignore: wasm only
+    memory.copy(ramBase + start, buf.dataStart, len);
+  }
+}
+
+/** is_folio_zero_filled(): every word of the `count` pages at `pfn` is 0. */
+export function ramPagesZero(pfn: i32, count: i32): bool {
+  const start = pfnToRamOffset(pfn);
+  const end = start + pfnToRamOffset(count);
+  for (let off = start; off < end; off += 4) {
+    if (ramWord(off) != 0) return false;
+  }
+  return true;
+}

@@ -8,19 +8,42 @@
 //                            PGDAT_WRITEBACK for kswapd
 //   shrink_lruvec()          get_scan_count() → nr[lru] = size >> priority in
 //                            SWAP_CLUSTER_MAX bites over the evictable lists
-//   shrink_active_list()     deactivation (referenced executable folios are not
-//                            modelled: nothing is mapped)
+//   shrink_active_list()     deactivation; folio_referenced() clears an anon
+//                            folio's young pte bit (referenced executable file
+//                            folios are not modelled: no file page is mapped)
 //   shrink_inactive_list()   isolate_lru_folios() from the tail (honouring
 //                            reclaim_idx: folios of higher zones go back to the
 //                            head, pgskip_*), shrink_folio_list(), putback
 //   do_try_to_free_pages()   direct reclaim's priority loop and its retries
 //
-// Without swap (this simulator has none; `swapBytes` is not modelled) anonymous
-// folios are never reclaimed: get_scan_count() is SCAN_FILE, and can_age_anon_pages()
-// is false, so the anon lists are not aged either.
+// Without swap (createSystem's `swapBytes` 0, the default) anonymous folios are
+// never reclaimed: get_scan_count() is SCAN_FILE, and can_age_anon_pages() is
+// false, so the anon lists are not aged either. With swap (swap.ts):
+//   get_scan_count()         SCAN_FILE without free swap, SCAN_EQUAL at priority
+//                            0, SCAN_ANON when file_is_tiny, SCAN_FILE in
+//                            cache_trim_mode, else SCAN_FRACT from anon_cost /
+//                            file_cost (lru_note_cost()) and vm_swappiness
+//   prepare_scan_control()   file_is_tiny; no workingset refaults are modelled,
+//                            so may_deactivate follows inactive_is_low() alone
+//                            and refaults never add to the costs
+//   shrink_folio_list()      anon folios: folio_check_references() on the pte's
+//                            young bit (young + PG_referenced → activate, young
+//                            → PG_referenced and keep, old → reclaim); long-term
+//                            pinned → kept (folio_maybe_dma_pinned() before
+//                            add_to_swap()); no free slot → activated; swapped
+//                            out synchronously and freed in the same pass
+//   shrink_lruvec()          the proportional scan adjustment between types;
+//                            anon aging (shrink_active_list() of SWAP_CLUSTER_MAX)
+//                            when the inactive anon list is low
+// Simplified: large anon folios are activated instead of split (split_folio_to_list()
+// is not modelled); a short-term pinned anon folio is kept before add_to_swap()
+// (the kernel would take a slot, unmap it and fail in pageout()'s
+// is_page_cache_freeable(), leaving it in the swap cache).
 //
 // The "6.1" profile: shrink_folio_list() frees a bite's folios newest first
-// (list_add() onto free_folios, free_unref_page_list()), and
+// (list_add() onto free_folios, free_unref_page_list()), lru_note_cost() adds
+// nr_pageout alone (6.12: nr_pageout * SWAP_CLUSTER_MAX + the pages scanned
+// but not reclaimed), and
 // do_try_to_free_pages() has no memcg_full_walk retry (v6.11); kswapd has no
 // cache-trim restart (kswapd.ts). The rest of 6.1's classic LRU reclaim is the
 // same as far as it is modelled here.
@@ -43,10 +66,13 @@ import { freeUnrefPage } from "./pcp.ts";
 import { countEvent } from "./vmevents.ts";
 import {
   LRU_ACTIVE_ANON, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, NR_LRU_LISTS, PG_DIRTY, PG_RECLAIM,
-  PG_REFERENCED, PG_WORKINGSET, PG_WRITEBACK, folioNrPages, folioZone, lruForget, lruTail, lruPrev,
+  PG_REFERENCED, PG_WORKINGSET, PG_WRITEBACK, PTE_YOUNG, folioNrPages, folioZone, lruForget, lruTail, lruPrev,
   lruZoneSize, lruvecAddFolio, lruvecDelFolio, setFlag, testFlag, lruOf, isFileFolio,
 } from "./lru.ts";
-import { zonePopulated, zoneWatermark } from "./zone.ts";
+import { zoneFreePages, zonePopulated, zoneWatermark } from "./zone.ts";
+import {
+  MAX_SWAPPINESS, lruAnonCost, lruFileCost, lruNoteCost, nrSwapPages, swapOutFolio, swapTotalPages, vmSwappiness,
+} from "./swap.ts";
 import { compactionSuitableResult } from "./compaction.ts";
 import { kernelProfile } from "./profile.ts";
 
@@ -90,6 +116,12 @@ let nrWriteback: i32 = 0;
 let nrImmediate: i32 = 0;
 let nrTaken: i32 = 0;
 let nrFileTaken: i32 = 0;
+/** stat->nr_pageout of the last shrink_folio_list() */
+let nrPageout: i32 = 0;
+let scFileIsTiny: bool = false;
+/** sc->anon_cost / file_cost: prepare_scan_control()'s snapshot of the lruvec's. */
+let scAnonCost: i32 = 0;
+let scFileCost: i32 = 0;
 
 /** pgdat->kswapd_failures: balance_pgdat() passes in a row that reclaimed nothing. */
 export let kswapdFailures: i32 = 0;
@@ -154,13 +186,28 @@ export function nodeLruPages(lru: i32): i32 {
   return lruvecLruSize(lru, MAX_NR_ZONES - 1);
 }
 
+/** can_reclaim_anon_pages() for global reclaim: a free swap slot exists. */
+export function canReclaimAnonPages(): bool {
+  return nrSwapPages() > 0;
+}
+
+/** can_age_anon_pages(): swap is present (no demotion here). */
+export function canAgeAnonPages(): bool {
+  return swapTotalPages() > 0;
+}
+
 /**
- * zone_reclaimable_pages(): the zone's file LRU pages (anon ones only with swap,
- * which is not modelled).
+ * zone_reclaimable_pages(): the zone's file LRU pages, and its anon ones while
+ * swap has a free slot.
  */
 export function zoneReclaimablePages(z: i32): i32 {
-  return unchecked(lruZoneSize[z * NR_LRU_LISTS + LRU_INACTIVE_FILE]) +
+  let n = unchecked(lruZoneSize[z * NR_LRU_LISTS + LRU_INACTIVE_FILE]) +
     unchecked(lruZoneSize[z * NR_LRU_LISTS + LRU_ACTIVE_FILE]);
+  if (canReclaimAnonPages()) {
+    n += unchecked(lruZoneSize[z * NR_LRU_LISTS + LRU_INACTIVE_ANON]) +
+      unchecked(lruZoneSize[z * NR_LRU_LISTS + LRU_ACTIVE_ANON]);
+  }
+  return n;
 }
 
 /** pgdat_reclaimable_pages(): summed over the node's zones. */
@@ -275,7 +322,8 @@ function setTarget(i: i32, lru: i32): void {
 /**
  * shrink_active_list(): up to nr_to_scan pages from the active list's tail go to
  * the head of the inactive list (PG_workingset set; PGREFILL counts the scan,
- * PGDEACTIVATE the moves). No folio is mapped, so none is kept active.
+ * PGDEACTIVATE the moves). folio_referenced() clears an anon folio's young pte
+ * bit, but only referenced executable file folios stay active: none here.
  */
 function shrinkActiveList(nrToScan: i32, lru: i32): void {
   isolateLruFolios(nrToScan, lru);
@@ -283,6 +331,7 @@ function shrinkActiveList(nrToScan: i32, lru: i32): void {
   let deactivated = 0;
   for (let i = 0; i < isolatedLen; i++) {
     const id = unchecked(isolated[i]);
+    setFlag(id, PTE_YOUNG, false);
     setFlag(id, PG_WORKINGSET, true);
     setTarget(i, lru - 1);
     deactivated += folioNrPages(id);
@@ -308,13 +357,24 @@ function forgetReclaimed(id: i32): i32 {
   return pfn;
 }
 
+/**
+ * A swapped-out anon folio leaves the swap cache (__remove_mapping() →
+ * __delete_from_swap_cache()): the owner keeps its id and slot (its pte holds
+ * the swap entry); returns the pfn, still to be freed.
+ */
+function forgetSwappedOut(id: i32, pfn: i32): i32 {
+  lruForget(id);
+  setPageOwnerId(pfn, NONE);
+  return pfn;
+}
+
 /** 6.1: shrink_folio_list()'s free_folios list, freed head first at the end (free_unref_page_list()). */
 let deferredFree: Int32Array = new Int32Array(64);
 
 
 /**
- * shrink_folio_list() over the isolated batch, oldest first (6.12 for unmapped
- * page cache folios):
+ * shrink_folio_list() over the isolated batch, oldest first (6.12; anon folios
+ * in shrinkAnonFolio()). Unmapped page cache folios:
  *   writeback    → PG_reclaim set, activated (nr_writeback; kswapd with
  *                  PGDAT_WRITEBACK and PG_reclaim already set: nr_immediate)
  *   folio_check_references(): PG_referenced is tested and cleared; an unmapped
@@ -332,11 +392,35 @@ function shrinkFolioList(): i32 {
   let reclaimed = 0;
   let nrDeferred = 0;
   let activated = 0;
+  nrPageout = 0;
   for (let i = 0; i < isolatedLen; i++) {
     const id = unchecked(isolated[i]);
     const n = folioNrPages(id);
-    const lru = LRU_INACTIVE_FILE;
     scNrScanned += n;
+    if (!isFileFolio(id)) {
+      const verdict = shrinkAnonFolio(id, n);
+      if (verdict == ANON_ACTIVATE) {
+        setTarget(i, LRU_ACTIVE_ANON);
+        activated += n;
+      } else if (verdict == ANON_KEEP) {
+        setTarget(i, LRU_INACTIVE_ANON);
+      } else {
+        // Swapped out: the frame is freed as a page cache folio's would be.
+        const pfn = ownerGetPfn(id);
+        unchecked(isolated[i] = NONE);
+        nrPageout += n;
+        swapOutFolio(id, pfn);
+        if (kernelProfile == KERNEL_6_1) {
+          deferredFree = pushTo(deferredFree, nrDeferred, forgetSwappedOut(id, pfn));
+          nrDeferred++;
+        } else {
+          freeUnrefPage(forgetSwappedOut(id, pfn), 0);
+        }
+        reclaimed += n;
+      }
+      continue;
+    }
+    const lru = LRU_INACTIVE_FILE;
     const dirty = testFlag(id, PG_DIRTY);
     const writeback = testFlag(id, PG_WRITEBACK);
     if (dirty || writeback) nrDirty += n;
@@ -396,30 +480,69 @@ function shrinkFolioList(): i32 {
   return reclaimed;
 }
 
+// shrinkAnonFolio()'s verdicts
+// @ts-ignore: decorator
+@inline const ANON_ACTIVATE: i32 = 0;
+// @ts-ignore: decorator
+@inline const ANON_KEEP: i32 = 1;
+// @ts-ignore: decorator
+@inline const ANON_SWAP: i32 = 2;
+
+/**
+ * shrink_folio_list() for one anon folio (6.12), mapped by one pte:
+ *   folio_check_references(): folio_referenced() tests and clears the pte's
+ *     young bit, PG_referenced is tested and cleared; a young pte sets
+ *     PG_referenced again and keeps the folio (FOLIOREF_KEEP), or activates it
+ *     when PG_referenced was set too (FOLIOREF_ACTIVATE); an old pte: reclaim
+ *   folio_maybe_dma_pinned() (long-term pins) → keep_locked
+ *   a short-term pin → kept (simplified: see the header)
+ *   large → activated (no split here)
+ *   add_to_swap() without a free slot → activate_locked_split
+ *   else swap_writepage() and the free (ANON_SWAP; the caller does both)
+ */
+function shrinkAnonFolio(id: i32, n: i32): i32 {
+  const young = testFlag(id, PTE_YOUNG);
+  setFlag(id, PTE_YOUNG, false);
+  const referenced = testFlag(id, PG_REFERENCED);
+  setFlag(id, PG_REFERENCED, false);
+  if (young) {
+    setFlag(id, PG_REFERENCED, true);
+    return referenced ? ANON_ACTIVATE : ANON_KEEP;
+  }
+  const pfn = ownerGetPfn(id);
+  if (longPins(pfn) != 0) return ANON_KEEP;
+  if (shortPins(pfn) != 0) return ANON_KEEP;
+  if (n > 1) return ANON_ACTIVATE;
+  if (!canReclaimAnonPages()) return ANON_ACTIVATE;
+  return ANON_SWAP;
+}
+
 /**
  * shrink_inactive_list(): isolate up to nr_to_scan pages, count the scan
- * (pgscan_kswapd/direct, pgscan_file), reclaim, put the rest back, count the
- * steal. Returns the pages reclaimed.
+ * (pgscan_kswapd/direct, pgscan_anon/file), reclaim, put the rest back, count
+ * the steal, and note the cost (lru_note_cost()). Returns the pages reclaimed.
  */
 function shrinkInactiveList(nrToScan: i32, lru: i32): i32 {
   const taken = isolateLruFolios(nrToScan, lru);
   const file = lru >= LRU_INACTIVE_FILE ? 1 : 0;
-  countEvent(scKswapd ? EV_PGSCAN_KSWAPD : EV_PGSCAN_DIRECT, isoScanned);
-  countEvent(EV_PGSCAN_ANON + file, isoScanned);
+  const scanned = isoScanned;
+  countEvent(scKswapd ? EV_PGSCAN_KSWAPD : EV_PGSCAN_DIRECT, scanned);
+  countEvent(EV_PGSCAN_ANON + file, scanned);
   if (taken == 0) return 0;
-  const reclaimed = file != 0 ? shrinkFolioList() : keepAll(lru);
+  const reclaimed = shrinkFolioList();
   putbackIsolated();
   countEvent(scKswapd ? EV_PGSTEAL_KSWAPD : EV_PGSTEAL_DIRECT, reclaimed);
   countEvent(EV_PGSTEAL_ANON + file, reclaimed);
+  // 6.12: IO weighs SWAP_CLUSTER_MAX, each page scanned but kept 1; 6.1: nr_pageout alone.
+  // Only SCAN_FRACT reads the costs, and only with swap: without it they are not kept.
+  if (canAgeAnonPages()) {
+    const cost = kernelProfile == KERNEL_6_1 ? nrPageout : nrPageout * SWAP_CLUSTER_MAX + scanned - reclaimed;
+    lruNoteCost(file != 0, cost, nodeLruPages(LRU_INACTIVE_ANON) + nodeLruPages(LRU_ACTIVE_ANON) +
+      nodeLruPages(LRU_INACTIVE_FILE) + nodeLruPages(LRU_ACTIVE_FILE));
+  }
   nrTaken += taken;
   if (file != 0) nrFileTaken += taken;
   return reclaimed;
-}
-
-/** Anonymous folios without swap go back where they were (never reached: SCAN_FILE). */
-function keepAll(lru: i32): i32 {
-  for (let i = 0; i < isolatedLen; i++) setTarget(i, lru);
-  return 0;
 }
 
 /** shrink_list() */
@@ -436,24 +559,75 @@ function shrinkList(lru: i32, nrToScan: i32): i32 {
 // ---- shrink_lruvec() -------------------------------------------------------------------------------
 
 const nrScan: Int32Array = new Int32Array(NR_LRU_LISTS);
+/** shrink_lruvec()'s targets[]: get_scan_count()'s answer. */
+const scanTargets: Int32Array = new Int32Array(NR_LRU_LISTS);
+
+// enum scan_balance
+// @ts-ignore: decorator
+@inline export const SCAN_EQUAL: i32 = 0;
+// @ts-ignore: decorator
+@inline export const SCAN_FRACT: i32 = 1;
+// @ts-ignore: decorator
+@inline export const SCAN_ANON: i32 = 2;
+// @ts-ignore: decorator
+@inline export const SCAN_FILE: i32 = 3;
+/** The last get_scan_count()'s balance, and the last SCAN_FRACT's fractions (for tests through the engine). */
+export let lastScanBalance: i32 = SCAN_FILE;
+export let lastScanFractionAnon: f64 = 0;
+export let lastScanFractionFile: f64 = 0;
 
 /**
- * get_scan_count() without swap: SCAN_FILE, each file list's size (zones up to
- * reclaim_idx) >> priority; the anon lists get nothing.
+ * get_scan_count(): each list's size (zones up to reclaim_idx) >> priority,
+ * shared out by the balance: SCAN_FILE without a free swap slot; SCAN_EQUAL at
+ * priority 0 (unless swappiness is 0); SCAN_ANON when file_is_tiny; SCAN_FILE
+ * in cache_trim_mode; else SCAN_FRACT: with total = anon_cost + file_cost,
+ * a = total + anon_cost, f = total + file_cost, ap = swappiness * (a + f + 1) /
+ * (a + 1), fp = (200 - swappiness) * (a + f + 1) / (f + 1), and each list's
+ * scan * fraction / (ap + fp), all in integers.
  */
 function getScanCount(): void {
+  const swappiness = vmSwappiness;
+  let balance = SCAN_FRACT;
+  let ap: f64 = 0;
+  let fp: f64 = 0;
+  if (!canReclaimAnonPages()) balance = SCAN_FILE;
+  else if (scPriority == 0 && swappiness != 0) balance = SCAN_EQUAL;
+  else if (scFileIsTiny) balance = SCAN_ANON;
+  else if (scCacheTrimMode) balance = SCAN_FILE;
+  else {
+    const totalCost = f64(scAnonCost) + f64(scFileCost);
+    const anonCost = totalCost + f64(scAnonCost);
+    const fileCost = totalCost + f64(scFileCost);
+    const total = anonCost + fileCost;
+    ap = Math.floor((f64(swappiness) * (total + 1)) / (anonCost + 1));
+    fp = Math.floor((f64(MAX_SWAPPINESS - swappiness) * (total + 1)) / (fileCost + 1));
+  }
+  lastScanBalance = balance;
+  if (balance == SCAN_FRACT) {
+    lastScanFractionAnon = ap;
+    lastScanFractionFile = fp;
+  }
   for (let lru = 0; lru < NR_LRU_LISTS; lru++) {
     const file = lru >= LRU_INACTIVE_FILE;
-    unchecked(nrScan[lru] = file ? lruvecLruSize(lru, scReclaimIdx) >> scPriority : 0);
+    let scan = lruvecLruSize(lru, scReclaimIdx) >> scPriority;
+    if (balance == SCAN_FRACT) {
+      scan = i32(Math.floor((f64(scan) * (file ? fp : ap)) / (ap + fp)));
+    } else if (balance == SCAN_FILE || balance == SCAN_ANON) {
+      if ((balance == SCAN_FILE) != file) scan = 0;
+    }
+    unchecked(nrScan[lru] = scan);
+    unchecked(scanTargets[lru] = scan);
   }
 }
 
 /**
  * shrink_lruvec(): SWAP_CLUSTER_MAX bites off each list in turn until the scan
- * targets are met; once nr_to_reclaim is reached (except direct reclaim at
- * DEF_PRIORITY, proportional_reclaim) it stops, since the anon targets are zero.
+ * targets are met. Once nr_to_reclaim is reached (except direct reclaim at
+ * DEF_PRIORITY, proportional_reclaim) it stops when a type has nothing left to
+ * scan; else the smaller type stops and the larger one's targets shrink to the
+ * share the smaller one had left. Then anon aging when swap is present.
  */
-function shrinkLruvec(): void {
+function shrinkLruvec(pageShift: i32): void {
   getScanCount();
   let reclaimed = 0;
   const proportional = !scKswapd && scPriority == DEF_PRIORITY;
@@ -468,14 +642,43 @@ function shrinkLruvec(): void {
       reclaimed += shrinkList(lru, bite);
     }
     if (reclaimed < toReclaim || proportional) continue;
-    // The scan adjustment towards proportionality needs both types; with the
-    // anon targets zero, "it's just vindictive to attack the larger": stop.
     const nrAnon = unchecked(nrScan[LRU_INACTIVE_ANON]) + unchecked(nrScan[LRU_ACTIVE_ANON]);
     const nrFile = unchecked(nrScan[LRU_INACTIVE_FILE]) + unchecked(nrScan[LRU_ACTIVE_FILE]);
+    // "It's just vindictive to attack the larger once the smaller has gone to zero."
     if (nrAnon == 0 || nrFile == 0) break;
+    let stop = LRU_INACTIVE_ANON;
+    let percentage = 0;
+    if (nrFile > nrAnon) {
+      const target = unchecked(scanTargets[LRU_INACTIVE_ANON]) + unchecked(scanTargets[LRU_ACTIVE_ANON]) + 1;
+      percentage = i32((f64(nrAnon) * 100) / f64(target));
+    } else {
+      const target = unchecked(scanTargets[LRU_INACTIVE_FILE]) + unchecked(scanTargets[LRU_ACTIVE_FILE]) + 1;
+      stop = LRU_INACTIVE_FILE;
+      percentage = i32((f64(nrFile) * 100) / f64(target));
+    }
+    unchecked(nrScan[stop] = 0);
+    unchecked(nrScan[stop + 1] = 0);
+    const other = stop == LRU_INACTIVE_FILE ? LRU_INACTIVE_ANON : LRU_INACTIVE_FILE;
+    for (let lru = other; lru <= other + 1; lru++) {
+      const target = unchecked(scanTargets[lru]);
+      const scanned = target - unchecked(nrScan[lru]);
+      let left = i32((f64(target) * f64(100 - percentage)) / 100);
+      left -= scanned < left ? scanned : left;
+      unchecked(nrScan[lru] = left);
+    }
   }
   scNrReclaimed += reclaimed;
-  // can_age_anon_pages() is false without swap: no anon aging here.
+  // Even if the target is met, age the anon list: it keeps the active list honest.
+  if (canAgeAnonPages() && inactiveIsLow(LRU_INACTIVE_ANON, pageShift)) {
+    shrinkActiveList(SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
+  }
+}
+
+/** kswapd_age_node(): kswapd's anon aging at each priority, with swap and a low inactive anon list. */
+export function kswapdAgeNode(pageShift: i32): void {
+  if (!canAgeAnonPages()) return;
+  if (!inactiveIsLow(LRU_INACTIVE_ANON, pageShift)) return;
+  shrinkActiveList(SWAP_CLUSTER_MAX, LRU_ACTIVE_ANON);
 }
 
 /**
@@ -498,8 +701,21 @@ function prepareScanControl(pageShift: i32): void {
   } else {
     scMayDeactivate = DEACTIVATE_ANON | DEACTIVATE_FILE;
   }
+  scAnonCost = lruAnonCost;
+  scFileCost = lruFileCost;
   const file = nodeLruPages(LRU_INACTIVE_FILE);
   scCacheTrimMode = !scNoCacheTrimMode && (file >> scPriority) != 0 && (scMayDeactivate & DEACTIVATE_FILE) == 0;
+  // file_is_tiny: the file LRU and the free pages together at most the high
+  // watermarks, while the inactive anon list is not low and has pages to scan.
+  let free = 0;
+  let highWmark = 0;
+  for (let z = 0; z < MAX_NR_ZONES; z++) {
+    free += unchecked(zoneFreePages[z]);
+    if (zonePopulated(z)) highWmark += zoneWatermark(z, WMARK_HIGH);
+  }
+  const fileAll = file + nodeLruPages(LRU_ACTIVE_FILE);
+  scFileIsTiny = fileAll + free <= highWmark && (scMayDeactivate & DEACTIVATE_ANON) == 0 &&
+    (nodeLruPages(LRU_INACTIVE_ANON) >> scPriority) != 0;
 }
 
 /** in_reclaim_compaction() */
@@ -510,7 +726,8 @@ function inReclaimCompaction(): bool {
 /**
  * should_continue_reclaim(): reclaim for a compaction goes on while it makes
  * progress, no zone could compact or allocate yet, and the inactive file list
- * holds more than compact_gap(order) pages.
+ * (and the inactive anon one while swap has room) holds more than
+ * compact_gap(order) pages.
  */
 function shouldContinueReclaim(nodeReclaimed: i32): bool {
   if (!inReclaimCompaction()) return false;
@@ -521,7 +738,9 @@ function shouldContinueReclaim(nodeReclaimed: i32): bool {
     const r = compactionSuitableResult(z, scOrder, scReclaimIdx);
     if (r == COMPACT_CONTINUE || r == COMPACT_SUCCESS) return false;
   }
-  return nodeLruPages(LRU_INACTIVE_FILE) > (2 << scOrder);
+  let inactive = nodeLruPages(LRU_INACTIVE_FILE);
+  if (canReclaimAnonPages()) inactive += nodeLruPages(LRU_INACTIVE_ANON);
+  return inactive > (2 << scOrder);
 }
 
 /**
@@ -533,7 +752,7 @@ export function shrinkNode(pageShift: i32): void {
   do {
     const before = scNrReclaimed;
     prepareScanControl(pageShift);
-    shrinkLruvec();
+    shrinkLruvec(pageShift);
     nodeReclaimed = scNrReclaimed - before;
     if (scKswapd) {
       // Tag the node when a whole batch was under writeback or dirty and unqueued.

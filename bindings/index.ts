@@ -12,6 +12,7 @@ export type {
   KcompactdState,
   KswapdState,
   ZoneReserves,
+  SwapInfo,
 } from "./system.ts";
 export type { SystemOptions, CmaAreaOptions } from "./options.ts";
 export { FaultInjection, FAULT_DIRS } from "./core/fault-inject.ts";
@@ -66,6 +67,7 @@ export { AtomicPool } from "./dma/pool.ts";
 export type { ZoneName, ZoneInfo, AllocFlags } from "./system.ts";
 export { KERNEL_VERSIONS, MAX_CPUS, MIN_PERCPU_PAGELIST_HIGH_FRACTION, type KernelVersion } from "./mm/mm.ts";
 export type { ZoneOption } from "./options.ts";
+export { MAX_SWAP_PAGES } from "./options.ts";
 export { DmaDebug } from "./dma/debug.ts";
 export type { DmaDebugReport, DmaDebugOptions } from "./dma/debug.ts";
 export { CpuCache } from "./mm/cache.ts";

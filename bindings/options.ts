@@ -141,6 +141,16 @@ export interface SystemOptions {
    * pageblocks.
    */
   defragMode?: number;
+  /**
+   * Bytes of swap: one zram-like device (`/dev/zram0`, SWP_SYNCHRONOUS_IO)
+   * swapped on at boot, so that reclaim can swap anonymous pages out
+   * (`allocMovable()` pages; touching one faults it back in). Default 0: no
+   * swap, anonymous pages are never reclaimed. A multiple of the page size,
+   * 0 or at least 2 pages (the first page is the swap header, so SwapTotal is
+   * one page less), at most 2^24 pages; with storeContents, ramBytes +
+   * swapBytes at most 3 GiB (swapped-out contents are kept in the engine).
+   */
+  swapBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -174,6 +184,8 @@ export interface ResolvedOptions {
   pcp: boolean;
   percpuPagelistHighFraction: number;
   defragMode: number;
+  /** Bytes of the swap device (0: none). */
+  swapBytes: number;
 }
 
 /** Contents live in wasm32 linear memory beside the metadata. */
@@ -206,7 +218,10 @@ const KNOWN = new Set([
   "pcp",
   "percpuPagelistHighFraction",
   "defragMode",
+  "swapBytes",
 ]);
+/** The swap device's most pages (a bound for the engine's swap map). */
+export const MAX_SWAP_PAGES = 2 ** 24;
 const KNOWN_DEVICE = new Set(["name", "dmaMask", "coherent", "iommu", "maxSegmentSize", "segmentBoundaryMask", "cma"]);
 
 function resolveDevices(where: string, devices: unknown, areaNames: Set<string>, pageSize: number): DeviceOptions[] {
@@ -411,6 +426,7 @@ export function resolveOptions(options: SystemOptions = {}): ResolvedOptions {
     pcp: optionalBoolean(where, "pcp", options.pcp, true),
     percpuPagelistHighFraction: resolveHighFraction(where, options.percpuPagelistHighFraction),
     defragMode: resolveDefragMode(where, kernel, options.defragMode),
+    swapBytes: resolveSwapBytes(where, options.swapBytes, pageSize, storeContents ? ramBytes : -1),
   };
 }
 
@@ -424,6 +440,28 @@ function resolveDefragMode(where: string, kernel: KernelVersion, v: unknown): nu
       `${where}: defragMode needs kernel "6.18" (vm.defrag_mode came with Linux 6.15), got kernel "${kernel}"`,
     );
   return mode;
+}
+
+/** `swapBytes`: 0, or whole pages from 2 (read_swap_header() needs last_page >= 1) to MAX_SWAP_PAGES. */
+function resolveSwapBytes(where: string, v: unknown, pageSize: number, contentsRamBytes: number): number {
+  if (v === undefined) return 0;
+  const bytes = requireInt(where, "swapBytes", v, 0, MAX_SWAP_PAGES * pageSize);
+  if (bytes % pageSize !== 0)
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: swapBytes must be a multiple of the page size (${pageSize}), got ${bytes}`,
+    );
+  if (bytes !== 0 && bytes < 2 * pageSize)
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: swapBytes must be 0 or at least 2 pages (a swap header and one slot), got ${bytes}`,
+    );
+  if (contentsRamBytes >= 0 && contentsRamBytes + bytes > MAX_CONTENTS_BYTES)
+    throw new DmaSimError(
+      "EINVAL",
+      `${where}: with storeContents, ramBytes + swapBytes is limited to ${MAX_CONTENTS_BYTES} (wasm32 memory)`,
+    );
+  return bytes;
 }
 
 function resolveHighFraction(where: string, v: number | undefined): number {

@@ -41,6 +41,7 @@ export type {
   ZoneInfo,
   ZoneName,
   ZoneReserves,
+  SwapInfo,
 } from "./mm/mm.ts";
 
 /** Creates a machine: validates options, loads an engine, declares CMA areas and boots. */
@@ -96,6 +97,9 @@ export async function createSystem(options: SystemOptions = {}): Promise<System>
   e.boot(o.minFreeKbytes, o.watermarkScaleFactor, r0, r1, r2, r3);
   // A boot-time vm.percpu_pagelist_high_fraction (validated above), as a sysctl.conf write would set it.
   if (o.percpuPagelistHighFraction !== 0) e.setPercpuPagelistHighFractionValue(o.percpuPagelistHighFraction);
+  // swapon(8) of the swap device at boot, before any user page exists.
+  if (o.swapBytes > 0 && e.swapOn(o.swapBytes / o.pageSize) < 0)
+    throw new DmaSimError("EINVAL", `createSystem: swapBytes ${o.swapBytes} cannot be swapped on`);
   o.cma.forEach((area, i) => {
     if (e.cmaActivateArea(i) < 0) {
       throw new DmaSimError(

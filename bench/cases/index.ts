@@ -10,6 +10,7 @@ import { dmabufRoundtrip } from "./dmabuf-roundtrip.ts";
 import { iovaAllocFree } from "./iova-alloc-free.ts";
 import { migrate64mib } from "./migrate-64mib.ts";
 import { reclaim1gib } from "./reclaim-1gib.ts";
+import { reclaimAnon } from "./reclaim-anon.ts";
 import { sgBuildMap } from "./sg-build-map.ts";
 import { traceReplayReal } from "./trace-replay-real.ts";
 import { traceReplay } from "./trace-replay.ts";
@@ -22,6 +23,7 @@ export const CASES: readonly Case[] = [
   migrate64mib,
   compactMemory1gib,
   reclaim1gib,
+  reclaimAnon,
   iovaAllocFree,
   sgBuildMap,
   dmabufRoundtrip,

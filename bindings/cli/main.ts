@@ -614,7 +614,7 @@ export function buildProgram(): Command {
     .option("--json", "print the comparison as JSON on stdout, and nothing else")
     .addHelpText(
       "after",
-      `${FRESH_HELP}\n\nA configuration: { "label": "...", "backend": "wasm"|"ts", "cmaFirstBalance": bool, "pageblockOrder": n, "maxOrder": n, "compaction": bool, "compactionProactiveness": 0..100, "extfragThreshold": 0..1000, "pcp": bool, "cpus": 1..256, "percpuPagelistHighFraction": 0 or >= 8, "watermarkBoostFactor": 0..2147483647, "defragMode": 0..1 (1: kernel 6.18 only) }\n\n${scenarioList()}`,
+      `${FRESH_HELP}\n\nA configuration: { "label": "...", "backend": "wasm"|"ts", "cmaFirstBalance": bool, "pageblockOrder": n, "maxOrder": n, "compaction": bool, "compactionProactiveness": 0..100, "extfragThreshold": 0..1000, "pcp": bool, "cpus": 1..256, "percpuPagelistHighFraction": 0 or >= 8, "watermarkBoostFactor": 0..2147483647, "defragMode": 0..1 (1: kernel 6.18 only), "swapBytes": bytes of swap (whole pages) }\n\n${scenarioList()}`,
     )
     .action((opts: CompareOpts) => compareCommand(opts));
 

@@ -293,7 +293,8 @@ export class VmArea {
   /** @internal handle_mm_fault(): the physical address of page `index`, faulting it in (and copying it for a private write). */
   pagePhys(index: number, write: boolean): number {
     const anon = this.cow.get(index);
-    if (anon) return anon.pfn * this.sys.pageSize;
+    // A private copy is anonymous memory: with swap it may have to fault back in.
+    if (anon) return anon.touch() * this.sys.pageSize;
     let pfn = this.ptes.get(index);
     if (pfn === undefined) {
       const got = this.fault ? this.fault(this, this.pgoff + index) : null;

@@ -7,12 +7,15 @@
  * CONFIG_HIGHMEM, CONFIG_ZSWAP, CONFIG_MEMORY_FAILURE,
  * CONFIG_TRANSPARENT_HUGEPAGE, CONFIG_HUGETLB_PAGE and CONFIG_UNACCEPTED_MEMORY
  * (their lines are absent). What dmasim does not model prints 0 as such a
- * machine would: no swap, no block-device buffers, no shmem, no slab, no
- * kernel stacks, page tables or vmalloc use, no mlock. VmallocTotal is x86_64's
- * 4-level VMALLOC_TOTAL (32 TiB - 1 KiB, in kB). CommitLimit is
- * vm_commit_limit() with the default overcommit_ratio 50 and no swap;
- * Committed_AS counts the anonymous pages (dmasim's anonymous memory is all
- * touched).
+ * machine would: no block-device buffers, no shmem, no slab, no kernel
+ * stacks, page tables or vmalloc use, no mlock. VmallocTotal is x86_64's
+ * 4-level VMALLOC_TOTAL (32 TiB - 1 KiB, in kB). SwapTotal/SwapFree are
+ * si_swapinfo()'s (0 without `swapBytes`); SwapCached is 0 (a swapped-in page
+ * skips the swap cache on the SWP_SYNCHRONOUS_IO device, assembly/swap.ts).
+ * CommitLimit is vm_commit_limit() with the default overcommit_ratio 50, plus
+ * total_swap_pages; Committed_AS counts the anonymous pages, resident or
+ * swapped out (dmasim's anonymous memory is all touched). MemAvailable does not
+ * count swap (si_mem_available()).
  */
 import { WMARK_HIGH, WMARK_LOW } from "../core/abi.ts";
 import type { Mm } from "../mm/mm.ts";
@@ -40,6 +43,12 @@ export interface MeminfoInput {
   cmaTotal: number;
   /** NR_FREE_CMA_PAGES */
   cmaFree: number;
+  /** total_swap_pages (si->pages) */
+  swapTotal: number;
+  /** nr_swap_pages: free slots */
+  swapFree: number;
+  /** Anonymous pages swapped out (slots in use): still committed. */
+  swappedOut: number;
 }
 
 /**
@@ -79,8 +88,8 @@ export function formatMeminfo(m: MeminfoInput): string {
     ["Inactive(file):", kb(m.inactiveFile)],
     ["Unevictable:", 0],
     ["Mlocked:", 0],
-    ["SwapTotal:", 0],
-    ["SwapFree:", 0],
+    ["SwapTotal:", kb(m.swapTotal)],
+    ["SwapFree:", kb(m.swapFree)],
     ["Dirty:", kb(m.dirty)],
     ["Writeback:", kb(m.writeback)],
     ["AnonPages:", kb(anon)],
@@ -97,8 +106,8 @@ export function formatMeminfo(m: MeminfoInput): string {
     ["Bounce:", 0],
     ["WritebackTmp:", 0],
     // vm_commit_limit(): totalram * overcommit_ratio / 100 + total_swap_pages.
-    ["CommitLimit:", kb(Math.floor((m.totalPages * 50) / 100))],
-    ["Committed_AS:", kb(anon)],
+    ["CommitLimit:", kb(Math.floor((m.totalPages * 50) / 100) + m.swapTotal)],
+    ["Committed_AS:", kb(anon + m.swappedOut)],
     ["VmallocTotal:", VMALLOC_TOTAL_KB],
     ["VmallocUsed:", 0],
     ["VmallocChunk:", 0],
@@ -143,5 +152,8 @@ export function meminfo(sys: Mm): MeminfoInput {
     writeback: l.writeback,
     cmaTotal: sys.cmaAreas.reduce((n, a) => n + a.count, 0),
     cmaFree: s.nrFreeCmaPages,
+    swapTotal: sys.swap.totalPages,
+    swapFree: sys.swap.freePages,
+    swappedOut: sys.swap.usedPages,
   };
 }

@@ -10,7 +10,8 @@
  *   /proc/sys/vm/compaction_proactiveness, /proc/sys/vm/watermark_boost_factor,
  *   /proc/sys/vm/percpu_pagelist_high_fraction, /proc/sys/vm/drop_caches (write-only),
  *   /proc/sys/vm/defrag_mode (6.18 profile only: the sysctl came with v6.15),
- *   /proc/meminfo (fs/proc/meminfo.c, meminfo.ts)
+ *   /proc/meminfo (fs/proc/meminfo.c, meminfo.ts), /proc/swaps (swap_show()),
+ *   /proc/sys/vm/swappiness (0..200)
  *
  * One line or block per populated zone of node 0.
  */
@@ -90,6 +91,10 @@ function lruVmstat(sys: Mm): Record<string, number> {
     pgrotated: s.pgrotated,
     drop_pagecache: s.dropPagecache,
     drop_slab: s.dropSlab,
+    nr_swapcached: sys.swap.cachedPages,
+    pswpin: s.pswpin,
+    pswpout: s.pswpout,
+    pgmajfault: s.pgmajfault,
   };
 }
 
@@ -214,6 +219,32 @@ function zoneinfo(sys: Mm): string {
   return formatZoneinfo([{ node: 0, nodeStats, nodeUnreclaimable: unreclaimable, zones }], { zoneStatItems });
 }
 
+/** The swap device's path in /proc/swaps. */
+export const SWAP_DEVICE = "/dev/zram0";
+
+/**
+ * /proc/swaps (swap_show(), mm/swapfile.c): a header line, then per device its
+ * path padded with spaces to 40 columns (at least one), the type ("partition"
+ * for a block device), Size and Used in kB each followed by a tab and one more
+ * below 10000000, then the priority.
+ */
+export function formatSwaps(
+  swap: { totalPages: number; usedPages: number; priority: number },
+  pageSize: number,
+): string {
+  const header = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+  if (swap.totalPages === 0) return header;
+  const kb = (pages: number): number => (pages * pageSize) / 1024;
+  const bytes = kb(swap.totalPages);
+  const inuse = kb(swap.usedPages);
+  const pad = " ".repeat(SWAP_DEVICE.length < 40 ? 40 - SWAP_DEVICE.length : 1);
+  return (
+    header +
+    `${SWAP_DEVICE}${pad}partition\t${bytes}\t${bytes < 10000000 ? "\t" : ""}` +
+    `${inuse}\t${inuse < 10000000 ? "\t" : ""}${swap.priority}\n`
+  );
+}
+
 function cmaFile(sys: Mm, dir: "mm" | "debug", name: string, file: string): string | undefined {
   const area = sys.cmaAreas.find((a) => a.name === name);
   if (!area) return undefined;
@@ -286,6 +317,12 @@ const SYSCTL_WRITES: Record<string, (sys: Mm, path: string, text: string) => voi
     if (value < 1 || value > 4) throw new DmaSimError("EINVAL", `write ${path}: ${value} is outside 1..4`);
     sys.pageCache.dropCaches(value);
   },
+  // vm_swappiness: proc_dointvec_minmax() with extra1 = SYSCTL_ZERO, extra2 = SYSCTL_TWO_HUNDRED.
+  "/proc/sys/vm/swappiness": (sys, path, text) => {
+    const value = parseSysctlInt(path, text);
+    if (value < 0 || value > 200) throw new DmaSimError("EINVAL", `write ${path}: ${value} is outside 0..200`);
+    sys.setSwappiness(value);
+  },
   "/proc/sys/vm/percpu_pagelist_high_fraction": (sys, path, text) => {
     const value = parseSysctlInt(path, text);
     if (value < 0 || (value !== 0 && value < MIN_PERCPU_PAGELIST_HIGH_FRACTION))
@@ -309,6 +346,8 @@ const FILES: Record<string, (sys: Mm) => string> = {
   "/proc/sys/vm/compaction_proactiveness": (sys) => `${sys.compactionProactiveness}\n`,
   "/proc/sys/vm/watermark_boost_factor": (sys) => `${sys.watermarkBoostFactor}\n`,
   "/proc/sys/vm/percpu_pagelist_high_fraction": (sys) => `${sys.percpuPagelistHighFraction}\n`,
+  "/proc/sys/vm/swappiness": (sys) => `${sys.swappiness}\n`,
+  "/proc/swaps": (sys) => formatSwaps(sys.swap, sys.pageSize),
   "/proc/buddyinfo": (sys) => formatBuddyinfo(zones(sys)),
   "/proc/pagetypeinfo": (sys) => formatPagetypeinfo(zones(sys), sys.pageblockOrder),
   "/proc/vmstat": vmstat,

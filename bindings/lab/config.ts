@@ -4,6 +4,7 @@ import {
   KERNEL_VERSIONS,
   type KernelVersion,
   MAX_CPUS,
+  MAX_SWAP_PAGES,
   MIN_PERCPU_PAGELIST_HIGH_FRACTION,
 } from "../index.ts";
 
@@ -45,6 +46,12 @@ export interface LabConfig {
   percpuPagelistHighFraction?: number;
   /** vm.defrag_mode at boot, 0 or 1 (1 needs kernel "6.18": the sysctl came with Linux 6.15). Default 0. */
   defragMode?: number;
+  /**
+   * Bytes of swap (SystemOptions.swapBytes): 0 or whole pages, at least 2, so
+   * that reclaim swaps anonymous pages out. Default: the scenario's
+   * `machine.swapBytes` (0, no swap).
+   */
+  swapBytes?: number;
 }
 
 /** The fields of LabConfig. */
@@ -65,6 +72,7 @@ export const LAB_CONFIG_KEYS = [
   "cpus",
   "percpuPagelistHighFraction",
   "defragMode",
+  "swapBytes",
 ] as const satisfies readonly (keyof LabConfig)[];
 
 /** One knob's rule: whether a value is accepted, and what is wanted in words. */
@@ -111,6 +119,8 @@ const CONFIG_RULES: Record<keyof LabConfig, ConfigRule> = {
   },
   // proc_dointvec_minmax() with SYSCTL_ZERO..SYSCTL_ONE; the kernel is checked with the machine (labConfigKernelProblem()).
   defragMode: intIn(0, 1),
+  // createSystem() checks the rest against the page size (whole pages, 0 or at least 2).
+  swapBytes: { ok: (v) => isInt(v, 0, MAX_SWAP_PAGES * 65536), want: "a number of bytes (whole pages)" },
 };
 
 /**

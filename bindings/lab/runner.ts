@@ -234,6 +234,7 @@ export function configureScenario(scenario: Scenario, config: LabConfig): Scenar
   if (config.kernel !== undefined) machine.kernel = config.kernel;
   const kernelProblem = labConfigKernelProblem(config, machine.kernel);
   if (kernelProblem !== null) throw new DmaSimError("EINVAL", kernelProblem);
+  if (config.swapBytes !== undefined) machine.swapBytes = config.swapBytes;
   const pageblockBytes = machine.pageSize * 2 ** machine.pageblockOrder;
   if (machine.ramBytes % pageblockBytes !== 0) {
     throw new DmaSimError(
@@ -309,6 +310,7 @@ export async function runScenario(input: Scenario, options: RunOptions = {}): Pr
       ? { percpuPagelistHighFraction: options.percpuPagelistHighFraction }
       : {}),
     ...(options.defragMode !== undefined ? { defragMode: options.defragMode } : {}),
+    ...(m.swapBytes !== 0 ? { swapBytes: m.swapBytes } : {}),
   });
   sys.setPolicy({
     cmaFirstBalance: m.cmaFirstBalance,
@@ -797,6 +799,11 @@ class Run {
     out.pgstealDirect = reclaim.stolenDirect;
     out.allocstall = reclaim.allocstalls;
     out.pageoutrun = reclaim.kswapdRuns;
+    // Swap traffic, with swap only (so that swapless runs summarise as before).
+    if (this.sys.swap.totalPages > 0) {
+      out.pswpin = stats.pswpin;
+      out.pswpout = stats.pswpout;
+    }
     out.simulatedMs = this.sys.timeMs;
     const nrFree = this.sys.nrFreeByOrder();
     const pbo = this.sys.pageblockOrder;

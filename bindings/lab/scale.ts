@@ -121,7 +121,10 @@ function scaleMachine(m: Machine, factor: number, warn: (s: string) => void): Ma
     }));
   }
   const minFreeKbytes = Math.max(0, Math.round((m.minFreeKbytes ?? defaultMinFreeKbytes(m.ramBytes)) * factor));
-  return { ...m, ramBytes, zones, minFreeKbytes };
+  // Swap keeps its share of RAM, in whole pages (at least the two a swap area needs).
+  const swapPages = Math.round((m.swapBytes * factor) / m.pageSize);
+  const swapBytes = m.swapBytes === 0 ? 0 : Math.max(2, swapPages) * m.pageSize;
+  return { ...m, ramBytes, zones, minFreeKbytes, swapBytes };
 }
 
 function scaleAreas(areas: Area[], m: Machine, ramBytes: number, factor: number, warn: (s: string) => void): Area[] {

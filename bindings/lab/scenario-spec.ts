@@ -82,6 +82,8 @@ export interface MachineSpec {
   minFreeKbytes?: number;
   /** Whose page-allocator rules to follow (SystemOptions.kernel): "6.1", "6.12" or "6.18". Default "6.12". */
   kernel?: "6.1" | "6.12" | "6.18";
+  /** Swap (SystemOptions.swapBytes): whole pages, 0 or at least 2. Default 0 (no swap: anonymous pages stay). */
+  swapBytes?: Bytes;
 }
 
 /** A CMA area (CmaAreaOptions with sizes that may carry units). */

@@ -62,6 +62,8 @@ export interface Machine {
   minFreeKbytes: number | null;
   /** Whose page-allocator rules the machine follows (SystemOptions.kernel). */
   kernel: KernelVersion;
+  /** SystemOptions.swapBytes (0: no swap). */
+  swapBytes: number;
 }
 
 /** A CMA area of the scenario's machine: the system option itself. */
@@ -228,6 +230,7 @@ export const SCENARIO_FIELDS = {
     "zones",
     "minFreeKbytes",
     "kernel",
+    "swapBytes",
   ],
   zone: ["name", "endBytes"],
   area: ["name", "bytes", "base", "limit", "alignment", "orderPerBit", "heapUsers"],
@@ -691,7 +694,17 @@ function machineOf(path: string, value: unknown): Machine {
     zones: zonesOf(`${path}.zones`, r.zones),
     minFreeKbytes: r.minFreeKbytes === undefined ? null : int(`${path}.minFreeKbytes`, r.minFreeKbytes, 0, 2 ** 31 - 1),
     kernel: r.kernel === undefined ? "6.12" : oneOf(`${path}.kernel`, r.kernel, KERNEL_VERSIONS),
+    swapBytes: swapBytesOf(`${path}.swapBytes`, r.swapBytes, pageSize),
   };
+}
+
+/** machine.swapBytes: whole pages, 0 or at least two (a swap header and a slot). */
+function swapBytesOf(path: string, value: unknown, pageSize: number): number {
+  if (value === undefined) return 0;
+  const bytes = parseBytes(path, value);
+  if (bytes % pageSize !== 0 || (bytes !== 0 && bytes < 2 * pageSize))
+    fail(path, `must be 0 or whole pages, at least 2 (${2 * pageSize} bytes), got ${bytes}`);
+  return bytes;
 }
 
 /** Zones: their shape here; boundaries against RAM and pageblocks are createSystem()'s to check. */
@@ -993,6 +1006,7 @@ export function scenarioSpecOf(scenario: Scenario): ScenarioSpec {
     ...(m.minFreeKbytes !== null ? { minFreeKbytes: m.minFreeKbytes } : {}),
     // Written only when it is not the default, so that results of 6.12 runs stay as they were.
     ...(m.kernel !== "6.12" ? { kernel: m.kernel } : {}),
+    ...(m.swapBytes !== 0 ? { swapBytes: m.swapBytes } : {}),
   };
   const devices = scenario.devices.map((d): DeviceSpec =>
     d.kind === "cma-consumer"

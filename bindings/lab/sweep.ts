@@ -53,6 +53,7 @@ export const SWEEP_AXES = [
   "cpus",
   "percpuPagelistHighFraction",
   "defragMode",
+  "swapBytes",
   "seed",
 ] as const;
 export type SweepAxis = (typeof SWEEP_AXES)[number];

@@ -204,63 +204,83 @@ export interface SystemStats {
   /** drop_pagecache / drop_slab: writes to /proc/sys/vm/drop_caches with bit 0 / bit 1. */
   dropPagecache: number;
   dropSlab: number;
+  /** pswpin / pswpout: pages read from / written to swap (zero-filled pages are neither, 6.12's zeromap). */
+  pswpin: number;
+  pswpout: number;
+  /** pgmajfault: faults that read a page from swap (do_swap_page()). */
+  pgmajfault: number;
+}
+
+/** @internal The SystemStats counters of engine.swapEvent(index) (swap.ts). */
+export const SWAP_EVENT_KEYS = ["pswpin", "pswpout", "pgmajfault"] as const;
+
+/** The swap device (createSystem's `swapBytes`), as /proc/swaps and /proc/meminfo show it. */
+export interface SwapInfo {
+  /** si->pages: the device's pages less the header page (SwapTotal); 0 without swap. */
+  totalPages: number;
+  /** Free slots (SwapFree). */
+  freePages: number;
+  /** si->inuse_pages (/proc/swaps' Used). */
+  usedPages: number;
+  /** Pages in the swap cache (SwapCached): 0, see assembly/swap.ts. */
+  cachedPages: number;
+  /** The priority swapon gave the device: -2 (the first without a priority). */
+  priority: number;
 }
 
 /** @internal The SystemStats counter of each engine event, vmEvent(index) (EV_* of assembly/abi.ts). */
-export const EVENT_KEYS = byIndex<Exclude<keyof SystemStats, "nrFreePages" | "nrFreeCmaPages" | "allocFailByOrder">>(
-  "EVENT_KEYS",
-  EV_COUNT,
-  {
-    [EV_PGALLOC]: "pgalloc",
-    [EV_PGFREE]: "pgfree",
-    [EV_PGMIGRATE_SUCCESS]: "pgmigrateSuccess",
-    [EV_PGMIGRATE_FAIL]: "pgmigrateFail",
-    [EV_CMA_ALLOC_SUCCESS]: "cmaAllocSuccess",
-    [EV_CMA_ALLOC_FAIL]: "cmaAllocFail",
-    [EV_EXTFRAG]: "extfragEvents",
-    [EV_EXTFRAG_CLAIMED]: "extfragClaimed",
-    [EV_ALLOC_FAIL]: "allocFail",
-    [EV_CONTIG_SUCCESS]: "contigSuccess",
-    [EV_CONTIG_FAIL]: "contigFail",
-    [EV_CONTIG_MIGRATE_PASSES]: "contigMigratePasses",
-    [EV_LONGTERM_MIGRATED]: "longtermMigrated",
-    [EV_COMPACT_MIGRATE_SCANNED]: "compactMigrateScanned",
-    [EV_COMPACT_FREE_SCANNED]: "compactFreeScanned",
-    [EV_COMPACT_ISOLATED]: "compactIsolated",
-    [EV_COMPACT_STALL]: "compactStall",
-    [EV_COMPACT_FAIL]: "compactFail",
-    [EV_COMPACT_SUCCESS]: "compactSuccess",
-    [EV_COMPACT_DAEMON_WAKE]: "compactDaemonWake",
-    [EV_COMPACT_DAEMON_MIGRATE_SCANNED]: "compactDaemonMigrateScanned",
-    [EV_COMPACT_DAEMON_FREE_SCANNED]: "compactDaemonFreeScanned",
-    [EV_COMPACT_MIGRATED]: "compactMigrated",
-    [EV_COMPACT_DAEMON_MIGRATED]: "compactDaemonMigrated",
-    [EV_PGACTIVATE]: "pgactivate",
-    [EV_PGDEACTIVATE]: "pgdeactivate",
-    [EV_PGREFILL]: "pgrefill",
-    [EV_PGROTATED]: "pgrotated",
-    [EV_PGSTEAL_KSWAPD]: "pgstealKswapd",
-    [EV_PGSTEAL_DIRECT]: "pgstealDirect",
-    [EV_PGSCAN_KSWAPD]: "pgscanKswapd",
-    [EV_PGSCAN_DIRECT]: "pgscanDirect",
-    [EV_PGSCAN_ANON]: "pgscanAnon",
-    [EV_PGSCAN_FILE]: "pgscanFile",
-    [EV_PGSTEAL_ANON]: "pgstealAnon",
-    [EV_PGSTEAL_FILE]: "pgstealFile",
-    [EV_PGSKIP_DMA]: "pgskipDma",
-    [EV_PGSKIP_DMA32]: "pgskipDma32",
-    [EV_PGSKIP_NORMAL]: "pgskipNormal",
-    [EV_PGSKIP_MOVABLE]: "pgskipMovable",
-    [EV_ALLOCSTALL_DMA]: "allocstallDma",
-    [EV_ALLOCSTALL_DMA32]: "allocstallDma32",
-    [EV_ALLOCSTALL_NORMAL]: "allocstallNormal",
-    [EV_ALLOCSTALL_MOVABLE]: "allocstallMovable",
-    [EV_KSWAPD_LOW_WMARK_HIT_QUICKLY]: "kswapdLowWmarkHitQuickly",
-    [EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY]: "kswapdHighWmarkHitQuickly",
-    [EV_DROP_PAGECACHE]: "dropPagecache",
-    [EV_DROP_SLAB]: "dropSlab",
-  },
-);
+export const EVENT_KEYS = byIndex<
+  Exclude<keyof SystemStats, "nrFreePages" | "nrFreeCmaPages" | "allocFailByOrder" | (typeof SWAP_EVENT_KEYS)[number]>
+>("EVENT_KEYS", EV_COUNT, {
+  [EV_PGALLOC]: "pgalloc",
+  [EV_PGFREE]: "pgfree",
+  [EV_PGMIGRATE_SUCCESS]: "pgmigrateSuccess",
+  [EV_PGMIGRATE_FAIL]: "pgmigrateFail",
+  [EV_CMA_ALLOC_SUCCESS]: "cmaAllocSuccess",
+  [EV_CMA_ALLOC_FAIL]: "cmaAllocFail",
+  [EV_EXTFRAG]: "extfragEvents",
+  [EV_EXTFRAG_CLAIMED]: "extfragClaimed",
+  [EV_ALLOC_FAIL]: "allocFail",
+  [EV_CONTIG_SUCCESS]: "contigSuccess",
+  [EV_CONTIG_FAIL]: "contigFail",
+  [EV_CONTIG_MIGRATE_PASSES]: "contigMigratePasses",
+  [EV_LONGTERM_MIGRATED]: "longtermMigrated",
+  [EV_COMPACT_MIGRATE_SCANNED]: "compactMigrateScanned",
+  [EV_COMPACT_FREE_SCANNED]: "compactFreeScanned",
+  [EV_COMPACT_ISOLATED]: "compactIsolated",
+  [EV_COMPACT_STALL]: "compactStall",
+  [EV_COMPACT_FAIL]: "compactFail",
+  [EV_COMPACT_SUCCESS]: "compactSuccess",
+  [EV_COMPACT_DAEMON_WAKE]: "compactDaemonWake",
+  [EV_COMPACT_DAEMON_MIGRATE_SCANNED]: "compactDaemonMigrateScanned",
+  [EV_COMPACT_DAEMON_FREE_SCANNED]: "compactDaemonFreeScanned",
+  [EV_COMPACT_MIGRATED]: "compactMigrated",
+  [EV_COMPACT_DAEMON_MIGRATED]: "compactDaemonMigrated",
+  [EV_PGACTIVATE]: "pgactivate",
+  [EV_PGDEACTIVATE]: "pgdeactivate",
+  [EV_PGREFILL]: "pgrefill",
+  [EV_PGROTATED]: "pgrotated",
+  [EV_PGSTEAL_KSWAPD]: "pgstealKswapd",
+  [EV_PGSTEAL_DIRECT]: "pgstealDirect",
+  [EV_PGSCAN_KSWAPD]: "pgscanKswapd",
+  [EV_PGSCAN_DIRECT]: "pgscanDirect",
+  [EV_PGSCAN_ANON]: "pgscanAnon",
+  [EV_PGSCAN_FILE]: "pgscanFile",
+  [EV_PGSTEAL_ANON]: "pgstealAnon",
+  [EV_PGSTEAL_FILE]: "pgstealFile",
+  [EV_PGSKIP_DMA]: "pgskipDma",
+  [EV_PGSKIP_DMA32]: "pgskipDma32",
+  [EV_PGSKIP_NORMAL]: "pgskipNormal",
+  [EV_PGSKIP_MOVABLE]: "pgskipMovable",
+  [EV_ALLOCSTALL_DMA]: "allocstallDma",
+  [EV_ALLOCSTALL_DMA32]: "allocstallDma32",
+  [EV_ALLOCSTALL_NORMAL]: "allocstallNormal",
+  [EV_ALLOCSTALL_MOVABLE]: "allocstallMovable",
+  [EV_KSWAPD_LOW_WMARK_HIT_QUICKLY]: "kswapdLowWmarkHitQuickly",
+  [EV_KSWAPD_HIGH_WMARK_HIT_QUICKLY]: "kswapdHighWmarkHitQuickly",
+  [EV_DROP_PAGECACHE]: "dropPagecache",
+  [EV_DROP_SLAB]: "dropSlab",
+});
 
 /** Policy knobs that differ between kernels or configurations. */
 export interface Policy {
@@ -777,6 +797,49 @@ export class Mm {
       );
   }
 
+  /** The swap device: sizes in pages (all 0 without `swapBytes`). */
+  get swap(): SwapInfo {
+    const e = this.engine;
+    return {
+      totalPages: e.swapState(0),
+      freePages: e.swapState(1),
+      usedPages: e.swapState(2),
+      cachedPages: 0,
+      priority: -2,
+    };
+  }
+
+  /** vm.swappiness (default 60): the relative IO cost of swapping anon vs reloading file pages, 0..200. */
+  get swappiness(): number {
+    return this.engine.swapState(3);
+  }
+
+  /** Sets vm.swappiness as the sysctl does (proc_dointvec_minmax(), 0..200; else EINVAL, nothing changed). */
+  setSwappiness(value: number): void {
+    requireInt("setSwappiness", "value", value, 0, 200);
+    if (this.engine.setSwappinessValue(value) < 0)
+      throw new DmaSimError("EINVAL", `setSwappiness: ${value} is outside 0..200`);
+  }
+
+  /** @internal The last get_scan_count()'s balance, the last SCAN_FRACT's ap/fp, the lruvec's anon_cost/file_cost. */
+  scanBalance(): {
+    balance: "equal" | "fract" | "anon" | "file";
+    ap: number;
+    fp: number;
+    anonCost: number;
+    fileCost: number;
+  } {
+    const e = this.engine;
+    const names = ["equal", "fract", "anon", "file"] as const;
+    return {
+      balance: names[e.lastScanCount(0)]!,
+      ap: e.lastScanCount(1),
+      fp: e.lastScanCount(2),
+      anonCost: e.swapState(4),
+      fileCost: e.swapState(5),
+    };
+  }
+
   /** Each CPU's pageset in `zone` (default Normal): count, high, batch, high_min, high_max. */
   pcp(zone: ZoneName = "Normal"): PcpInfo[] {
     const z = ZONE_NAMES.indexOf(requireOneOf("pcp", "zone", zone, ZONE_NAMES.slice(0, ZONE_NORMAL + 1)));
@@ -1030,6 +1093,37 @@ export class Mm {
     this.inst.ramView(phys, bytes.length).set(bytes);
   }
 
+  /** @internal A block access's arguments, checked before a swapped-out page faults in. */
+  checkBlockAccess(
+    order: number,
+    offset: number,
+    length: number | undefined,
+    bytes: Uint8Array | undefined,
+    where: string,
+  ): void {
+    const size = this.pageSize * 2 ** order;
+    if (bytes !== undefined) {
+      requireBytes(where, "bytes", bytes);
+      this.contentsArgs(where, offset, bytes.length, size);
+    } else {
+      this.contentsArgs(where, offset, length ?? size - (Number.isInteger(offset) ? offset : 0), size);
+    }
+  }
+
+  /** Whether the machine has swap (createSystem's `swapBytes`). */
+  get swapEnabled(): boolean {
+    return this.engine.swapState(0) > 0;
+  }
+
+  /** @internal free_swap_and_cache_nr() for a swapped-out page: its slot and owner freed, its handle dead. */
+  freeSwappedPage(id: number): void {
+    if (this.engine.freeSwappedOwner(id) < 0)
+      throw new DmaSimError("EINVAL", "MovablePage.free: the page is not swapped out");
+    const handle = this.handles.get(id);
+    if (handle) handle.alive = false;
+    this.handles.delete(id);
+  }
+
   private contentsArgs(where: string, offset: number, length: number, size: number): void {
     if (!this.storeContents)
       throw new DmaSimError("EINVAL", `${where}: this machine keeps no page contents (storeContents: false)`);
@@ -1189,6 +1283,7 @@ export class Mm {
     const e = this.engine;
     const out = { nrFreePages: e.freePagesCount(), nrFreeCmaPages: e.freeCmaPagesCount() } as SystemStats;
     EVENT_KEYS.forEach((key, i) => (out[key] = e.vmEvent(i)));
+    SWAP_EVENT_KEYS.forEach((key, i) => (out[key] = e.swapEvent(i)));
     out.allocFailByOrder = Array.from({ length: this.maxOrder + 1 }, (_, order) => e.allocFailures(order));
     return out;
   }

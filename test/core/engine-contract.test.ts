@@ -7,7 +7,7 @@ import { createSystem, ERRNO, MIB, MIGRATETYPES, type System } from "dmasim";
 import { loadEngine } from "../../dist/bindings/core/backend.js";
 import * as abi from "../../bindings/core/abi.generated.ts";
 import { byIndex, decodePagePins, decodePageState, encodePagePins, encodePageState } from "../../bindings/core/abi.ts";
-import { EVENT_KEYS, ZONE_NAMES } from "../../bindings/mm/mm.ts";
+import { EVENT_KEYS, SWAP_EVENT_KEYS, ZONE_NAMES } from "../../bindings/mm/mm.ts";
 import { STAT_KEYS } from "../../bindings/mm/cma.ts";
 import { internals } from "../helpers.ts";
 
@@ -110,7 +110,7 @@ describe.each(["wasm", "ts"] as const)("engine contract on the %s backend", (bac
     const sys = await machine();
     const stats = sys.stats() as unknown as Record<string, unknown>;
     expect(Object.keys(stats).sort()).toEqual(
-      [...EVENT_KEYS, "nrFreePages", "nrFreeCmaPages", "allocFailByOrder"].sort(),
+      [...EVENT_KEYS, ...SWAP_EVENT_KEYS, "nrFreePages", "nrFreeCmaPages", "allocFailByOrder"].sort(),
     );
     sys.allocPages(0, "unmovable");
     sys.allocPages(1, "movable");

@@ -64,6 +64,10 @@ describe("/proc and debugfs files", () => {
           "nr_file_pages 0\n" +
           "nr_dirty 0\n" +
           "nr_writeback 0\n" +
+          // CONFIG_SWAP's node item and swap events: no swap on this machine
+          "nr_swapcached 0\n" +
+          "pswpin 0\n" +
+          "pswpout 0\n" +
           "pgalloc_dma 0\n" +
           "pgalloc_dma32 0\n" +
           "pgalloc_normal 3073\n" +
@@ -81,6 +85,7 @@ describe("/proc and debugfs files", () => {
           "pgfree 4096\n" + // boot frees count too
           "pgactivate 0\n" +
           "pgdeactivate 0\n" +
+          "pgmajfault 0\n" + // no swap-in
           "pgrefill 0\n" +
           "pgsteal_kswapd 0\n" +
           "pgsteal_direct 0\n" +

@@ -23,6 +23,7 @@ const GOOD: Record<keyof LabConfig, unknown> = {
   cpus: 256,
   percpuPagelistHighFraction: 8,
   defragMode: 1,
+  swapBytes: 64 * 2 ** 20,
 };
 const BAD: Record<keyof LabConfig, unknown[]> = {
   backend: ["js", 1],
@@ -43,6 +44,8 @@ const BAD: Record<keyof LabConfig, unknown[]> = {
   percpuPagelistHighFraction: [1, 7, -8],
   // proc_dointvec_minmax() with SYSCTL_ZERO..SYSCTL_ONE.
   defragMode: [2, -1, true],
+  // Whole pages are createSystem()'s to check (the page size is the scenario's).
+  swapBytes: [-4096, 0.5, "1 GiB", 2 ** 24 * 65536 + 1],
 };
 
 describe("Lab configuration values", () => {
