@@ -19,4 +19,9 @@ for (const compaction of [true, false]) {
 }
 console.table(rows);
 assert.equal(rows[1]["compact stalls"], 0, "no compaction stalls with compaction off");
-assert.equal(rows[0]["order-9 requests"], rows[1]["order-9 requests"], "the same workload either way");
+// The same mix either way, but not draw for draw: which block a free or a pin
+// picks depends on what earlier requests got, so the two runs' operations part
+// after the first allocation that succeeds in one and fails in the other.
+const [withC, withoutC] = [rows[0]["order-9 requests"], rows[1]["order-9 requests"]];
+assert.ok(Math.abs(withC - withoutC) <= 0.02 * withoutC, "about the same huge-page workload either way");
+assert.ok(rows[0]["order-9 failed"] < rows[1]["order-9 failed"], "fewer huge-page failures with compaction");
