@@ -52,6 +52,7 @@ import { DmaSimError } from "../../core/errors.ts";
 import { KERNEL_VERSIONS } from "../../index.ts";
 import { readCapture, readFreePfns, readLruFolios, type Capture, type CaptureSnapshot } from "./capture.ts";
 import { parseTwinLine, readTwinLines, type TwinEvent } from "./events.ts";
+import { explainGaps } from "./explain.ts";
 import { Linux61Lists } from "./lists61.ts";
 import {
   assignPageblockTypes,
@@ -97,6 +98,66 @@ export interface PhaseCheck {
   buddyinfo: { twin: number[]; kernel: number[] };
   /** Pfns free in one and not the other (follow mode: against kpageflags; null in free-run, whose pfns are its own). */
   freePfnsDiffering: number | null;
+  /**
+   * Follow mode: the decisions since the previous snapshot, how many agreed,
+   * and the misses of the picks on the same list and order (missCauses.listOrder)
+   * and on another list (otherListIn61 + kernelBlockOnOtherList). Null in free run.
+   */
+  sincePrevious: { decisions: number; agreed: number; listOrderMisses: number; otherListMisses: number } | null;
+  /** The causes of `fidelity.explanations` that concern this snapshot's figures (filled in at the end). */
+  notes: ExplanationCause[];
+}
+
+/**
+ * One point of follow mode's agreement over time: a window of up to
+ * TIMELINE_WINDOW scored decisions, cut short at each snapshot marker and at
+ * compact_memory's start so that no window straddles two phases.
+ */
+export interface TimelinePoint {
+  /** The trace line (1-based) of the window's last decision. */
+  line: number;
+  /** The phase the window falls in: the snapshot last passed ("boot": the workload), or "compact_memory" from its start on. */
+  phase: string;
+  /** Decisions (and agreed ones) up to and including this window. */
+  decisions: number;
+  agreed: number;
+  /** Decisions (and agreed ones) in this window. */
+  windowDecisions: number;
+  windowAgreed: number;
+}
+
+/** A marker of the capture's harness in the trace: a snapshot, or compact_memory's start and end. */
+export interface TraceMarker {
+  line: number;
+  /** The snapshot's name, "compact_start" or "compact_end". */
+  label: string;
+  kind: "snapshot" | "compaction";
+}
+
+/**
+ * The known causes of a gap between dmasim and the kernel:
+ * - "compaction-free-scanner": after compact_memory the kernel's free scanner
+ *   (isolate_freepages_block(), fast_isolate_freepages() → __isolate_free_page())
+ *   takes free pages off the lists with no mm_page_alloc_zone_locked event;
+ * - "boot-list-order": the boot snapshot tells which pages are free, not their
+ *   order on a free list, so a pick from the same list and order can differ;
+ * - "linux61-lists": a 6.1 capture replayed under another profile: 6.1 puts a
+ *   drained page on its per-cpu migratetype's list (free_pcppages_bulk()),
+ *   v6.10+ on its pageblock's.
+ */
+export type ExplanationCause = "compaction-free-scanner" | "boot-list-order" | "linux61-lists";
+
+/** Why a figure falls short: one known cause, the snapshots whose figures it concerns, and how much it accounts for. */
+export interface Explanation {
+  cause: ExplanationCause;
+  /** The modes whose figures it concerns. */
+  modes: ("follow" | "free-run")[];
+  /** The snapshots (later phases) whose figures it concerns. */
+  phases: string[];
+  /** Follow mode's decisions it accounts for (misses), or null where it is not counted in decisions. */
+  misses: number | null;
+  /** The explanation in one paragraph, with the capture's figures. */
+  text: string;
 }
 
 export interface FollowResult extends Agreement {
@@ -147,6 +208,8 @@ export interface FollowResult extends Agreement {
   /** The first decisions dmasim got wrong (up to 20), with their context (see FollowMiss). */
   firstMisses: FollowMiss[];
   phases: PhaseCheck[];
+  /** Agreement over time (see TimelinePoint); the points' windows add up to decisions and agreed. */
+  timeline: { window: number; points: TimelinePoint[] };
 }
 
 /**
@@ -220,19 +283,34 @@ export interface TwinResult {
     zones: TwinLayout["zones"];
   };
   load: LoadReport;
-  fidelity: { follow?: FollowResult; freeRun?: FreeRunResult };
+  fidelity: {
+    follow?: FollowResult;
+    freeRun?: FreeRunResult;
+    /** The kernel behaviours that explain where the figures fall short (explain.ts), from the figures themselves. */
+    explanations: Explanation[];
+  };
   /**
    * pcpBypassFrees: frees after the boot snapshot that went straight to the
    * buddy lists because the pcp lock was taken (see PcpBypass), applied
    * where they happened.
    */
-  trace: { lines: number; events: Record<string, number>; afterBoot: number; pcpBypassFrees: number };
+  trace: {
+    lines: number;
+    events: Record<string, number>;
+    afterBoot: number;
+    pcpBypassFrees: number;
+    /** The snapshot and compact_memory markers after the boot snapshot (the boot marker first), by trace line. */
+    markers: TraceMarker[];
+  };
   timing: { loadMs: number; replayMs: number; totalMs: number };
   /** state hashes at the end (follow, free-run machines), for differential tests. */
   stateHash: { follow?: string; freeRun?: string };
 }
 
 const PAGE_ALLOC_COSTLY_ORDER = 3;
+
+/** Scored decisions per point of the agreement-over-time series (fewer in a window a phase cuts short). */
+export const TIMELINE_WINDOW = 1000;
 
 function agreementOf(a: { decisions: number; agreed: number }): number | null {
   return a.decisions === 0 ? null : a.agreed / a.decisions;
@@ -271,7 +349,13 @@ class Follower {
     missCauses: { otherListIn61: 0, kernelBlockOnOtherList: 0, otherOrder: 0, listOrder: 0 },
     firstMisses: [],
     phases: [],
+    timeline: { window: TIMELINE_WINDOW, points: [] },
   };
+  /** The phase the current timeline window falls in, and the window's tallies. */
+  private phase: string;
+  private window = { decisions: 0, agreed: 0, line: 0 };
+  /** Miss causes since the last snapshot: which explanations concern the next snapshot's figures. */
+  private sinceSnapshot = { decisions: 0, agreed: 0, listOrderMisses: 0, otherListMisses: 0 };
   /** The prediction made at a traced fallback, for the allocation that follows it. */
   private pending: { order: number; mt: MigratetypeName; peek: RmqueuePeek | null } | null = null;
 
@@ -281,8 +365,43 @@ class Follower {
     readonly sys: System,
     private readonly names: MigratetypeName[],
     layout: TwinLayout,
+    bootPhase: string,
   ) {
     this.lists61 = new Linux61Lists(sys, (name) => names.indexOf(name), layout.zones);
+    this.phase = bootPhase;
+  }
+
+  /** Ends the current timeline window (if it holds a decision); later decisions fall in `nextPhase`. */
+  closeWindow(nextPhase?: string): void {
+    const w = this.window;
+    if (w.decisions > 0) {
+      const r = this.result;
+      r.timeline.points.push({
+        line: w.line,
+        phase: this.phase,
+        decisions: r.decisions,
+        agreed: r.agreed,
+        windowDecisions: w.decisions,
+        windowAgreed: w.agreed,
+      });
+      this.window = { decisions: 0, agreed: 0, line: 0 };
+    }
+    if (nextPhase !== undefined) this.phase = nextPhase;
+  }
+
+  /** The tallies since the previous snapshot, restarted (at a snapshot marker). */
+  takeSinceSnapshot(): PhaseCheck["sincePrevious"] {
+    const since = this.sinceSnapshot;
+    this.sinceSnapshot = { decisions: 0, agreed: 0, listOrderMisses: 0, otherListMisses: 0 };
+    return since;
+  }
+
+  private tallyWindow(agreed: boolean, line: number): void {
+    const w = this.window;
+    w.decisions++;
+    if (agreed) w.agreed++;
+    w.line = line;
+    if (w.decisions === TIMELINE_WINDOW) this.closeWindow();
   }
 
   /** Scores the 6.1 model's prediction and sorts dmasim's miss (before the claim is applied). */
@@ -293,10 +412,18 @@ class Follower {
     if (l.peek(pfn, order, kernelMt) === pfn) m.agreed++;
     if (pick === null || pick === pfn) return;
     const causes = this.result.missCauses;
-    if (l.listTypeAt(pick) !== kernelMt) causes.otherListIn61++;
-    else if (this.sys.pageblockMigratetype(pfn) !== this.names[kernelMt]) causes.kernelBlockOnOtherList++;
-    else if (l.orderAt(pick) !== l.orderAt(pfn)) causes.otherOrder++;
-    else causes.listOrder++;
+    const since = this.sinceSnapshot;
+    if (l.listTypeAt(pick) !== kernelMt) {
+      causes.otherListIn61++;
+      since.otherListMisses++;
+    } else if (this.sys.pageblockMigratetype(pfn) !== this.names[kernelMt]) {
+      causes.kernelBlockOnOtherList++;
+      since.otherListMisses++;
+    } else if (l.orderAt(pick) !== l.orderAt(pfn)) causes.otherOrder++;
+    else {
+      causes.listOrder++;
+      since.listOrderMisses++;
+    }
   }
 
   private note(text: string): void {
@@ -343,6 +470,9 @@ class Follower {
       if (agreed) r.agreed++;
       tally(r.byOrder, String(order), agreed);
       tally(r.byMigratetype, mt, agreed);
+      this.tallyWindow(agreed, line);
+      this.sinceSnapshot.decisions++;
+      if (agreed) this.sinceSnapshot.agreed++;
       if (!agreed) this.noteMiss(line, pfn, order, mt, percpuRefill, peek?.pfn ?? null);
     } else {
       r.unscored++;
@@ -660,6 +790,8 @@ async function phaseCheck(
     freeListDistance: freeListDistance(sys, snapshot, layout),
     buddyinfo: { twin: allOrders(sys), kernel: kernelOrders(snapshot, sys.maxOrder) },
     freePfnsDiffering: differing,
+    sincePrevious: null,
+    notes: [],
   };
 }
 
@@ -891,6 +1023,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   const releasedEarly = new Set<number>();
   /** Frees after the boot snapshot that went straight to the buddy lists (PcpBypass). */
   let bypassed = 0;
+  const markers: TraceMarker[] = [];
 
   const startReplay = async (): Promise<void> => {
     const tLoad = performance.now();
@@ -898,7 +1031,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     if (mode !== "free-run") {
       const sys = await createTwinSystem(capture, layout, backend, kernel);
       loadFreeSet(sys, bootFree, [...types], bootLru);
-      follower = new Follower(sys, names, layout);
+      follower = new Follower(sys, names, layout, boot.phase);
       load = loadReport(sys, boot, layout);
     }
     if (mode !== "follow") {
@@ -919,7 +1052,10 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
       const key = ev.kind === "other" ? `other:${ev.name}` : ev.kind;
       events[key] = (events[key] ?? 0) + 1;
       if (tReplay === 0) {
-        if (ev.kind === "marker" && ev.text === bootMarker) await startReplay();
+        if (ev.kind === "marker" && ev.text === bootMarker) {
+          markers.push({ line: lines, label: boot.phase, kind: "snapshot" });
+          await startReplay();
+        }
         continue;
       }
       afterBoot++;
@@ -982,12 +1118,25 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
           break;
         case "marker": {
           // The harness's compact_memory: free-run compacts on its own.
-          if (r && ev.text === "HARNESS_PHASE compact_start") r.compactMemory();
-          if (r && ev.text === "HARNESS_PHASE compact_end") r.compacting = false;
+          if (ev.text === "HARNESS_PHASE compact_start") {
+            markers.push({ line: lines, label: "compact_start", kind: "compaction" });
+            f?.closeWindow("compact_memory");
+            r?.compactMemory();
+          }
+          if (ev.text === "HARNESS_PHASE compact_end") {
+            markers.push({ line: lines, label: "compact_end", kind: "compaction" });
+            if (r) r.compacting = false;
+          }
           const m = /^HARNESS_MMSNAP (\S+) begin$/.exec(ev.text);
           const snap = m ? snapshots.get(m[1]!) : undefined;
           if (snap && snap !== boot) {
-            if (f) f.result.phases.push(await phaseCheck(f.sys, snap, layout, true));
+            markers.push({ line: lines, label: snap.phase, kind: "snapshot" });
+            if (f) {
+              f.closeWindow(snap.phase);
+              const check = await phaseCheck(f.sys, snap, layout, true);
+              check.sincePrevious = f.takeSinceSnapshot();
+              f.result.phases.push(check);
+            }
             if (r) r.result.phases.push(await phaseCheck(r.sys, snap, layout, false));
           }
           break;
@@ -1003,12 +1152,13 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
       `twin: the trace ${JSON.stringify(capture.tracePath)} has no "HARNESS_MMSNAP ${boot.phase} begin" marker`,
     );
   const replayMs = performance.now() - tReplay;
-  const fidelity: TwinResult["fidelity"] = {};
+  const fidelity: TwinResult["fidelity"] = { explanations: [] };
   const stateHash: TwinResult["stateHash"] = {};
   const f = follower as Follower | null;
   const r = runner as FreeRunner | null;
   if (f) {
     const res = f.result;
+    f.closeWindow();
     res.agreement = agreementOf(res);
     for (const a of [...Object.values(res.byOrder), ...Object.values(res.byMigratetype)]) a.agreement = agreementOf(a);
     res.linux61Lists.agreement = agreementOf(res.linux61Lists);
@@ -1025,6 +1175,8 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     r.sys.check();
     stateHash.freeRun = r.sys.stateHash();
   }
+  const trace = { lines, events, afterBoot, pcpBypassFrees: bypassed, markers };
+  fidelity.explanations = explainGaps(capture.kernelVersion, kernel, fidelity, trace);
   return {
     capture: summaryOf(capture),
     machine: {
@@ -1036,7 +1188,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     },
     load: load!,
     fidelity,
-    trace: { lines, events, afterBoot, pcpBypassFrees: bypassed },
+    trace,
     timing: { loadMs, replayMs, totalMs: performance.now() - t0 },
     stateHash,
   };
