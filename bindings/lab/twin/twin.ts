@@ -79,6 +79,8 @@ export interface TwinOptions {
   backend?: Backend;
   /** The profile whose rules dmasim follows. Default: from the capture's uname (kernelProfileOf()). */
   kernel?: KernelVersion;
+  /** Scored decisions per point of follow mode's timeline (a positive integer). Default TIMELINE_WINDOW. */
+  timelineWindow?: number;
 }
 
 /** Decisions and how many dmasim got right. */
@@ -366,9 +368,11 @@ class Follower {
     private readonly names: MigratetypeName[],
     layout: TwinLayout,
     bootPhase: string,
+    private readonly windowSize: number,
   ) {
     this.lists61 = new Linux61Lists(sys, (name) => names.indexOf(name), layout.zones);
     this.phase = bootPhase;
+    this.result.timeline.window = windowSize;
   }
 
   /** Ends the current timeline window (if it holds a decision); later decisions fall in `nextPhase`. */
@@ -401,7 +405,7 @@ class Follower {
     w.decisions++;
     if (agreed) w.agreed++;
     w.line = line;
-    if (w.decisions === TIMELINE_WINDOW) this.closeWindow();
+    if (w.decisions === this.windowSize) this.closeWindow();
   }
 
   /** Scores the 6.1 model's prediction and sorts dmasim's miss (before the claim is applied). */
@@ -993,6 +997,12 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
       "EINVAL",
       `twin: kernel must be one of ${KERNEL_VERSIONS.join(", ")}, got ${JSON.stringify(options.kernel)}`,
     );
+  const timelineWindow = options.timelineWindow ?? TIMELINE_WINDOW;
+  if (!Number.isSafeInteger(timelineWindow) || timelineWindow < 1)
+    throw new DmaSimError(
+      "EINVAL",
+      `twin: timelineWindow must be a positive integer, got ${JSON.stringify(options.timelineWindow)}`,
+    );
   const capture = await readCapture(dir);
   const kernel = options.kernel ?? kernelProfileOf(capture.kernelVersion);
   const boot = capture.phases[0]!;
@@ -1031,7 +1041,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     if (mode !== "free-run") {
       const sys = await createTwinSystem(capture, layout, backend, kernel);
       loadFreeSet(sys, bootFree, [...types], bootLru);
-      follower = new Follower(sys, names, layout, boot.phase);
+      follower = new Follower(sys, names, layout, boot.phase, timelineWindow);
       load = loadReport(sys, boot, layout);
     }
     if (mode !== "follow") {
