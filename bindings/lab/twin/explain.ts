@@ -7,7 +7,63 @@
  * miss causes, the capture's kernel against the profile).
  */
 import type { KernelVersion } from "../../index.ts";
-import type { Explanation, FollowResult, FreeRunResult, TraceMarker } from "./twin.ts";
+
+/** A marker of the capture's harness in the trace: a snapshot, or compact_memory's start and end. */
+export interface TraceMarker {
+  line: number;
+  /** The snapshot's name, "compact_start" or "compact_end". */
+  label: string;
+  kind: "snapshot" | "compaction";
+}
+
+/**
+ * The known causes of a gap between dmasim and the kernel:
+ * - "compaction-free-scanner": after compact_memory the kernel's free scanner
+ *   (isolate_freepages_block(), fast_isolate_freepages() → __isolate_free_page())
+ *   takes free pages off the lists with no mm_page_alloc_zone_locked event;
+ * - "boot-list-order": the boot snapshot tells which pages are free, not their
+ *   order on a free list, so a pick from the same list and order can differ;
+ * - "linux61-lists": a 6.1 capture replayed under another profile: 6.1 puts a
+ *   drained page on its per-cpu migratetype's list (free_pcppages_bulk()),
+ *   v6.10+ on its pageblock's.
+ */
+export type ExplanationCause = "compaction-free-scanner" | "boot-list-order" | "linux61-lists";
+
+/** Why a figure falls short: one known cause, the snapshots whose figures it concerns, and how much it accounts for. */
+export interface Explanation {
+  cause: ExplanationCause;
+  /** The modes whose figures it concerns. */
+  modes: ("follow" | "free-run")[];
+  /** The snapshots (later phases) whose figures it concerns. */
+  phases: string[];
+  /** Follow mode's decisions it accounts for (misses), or null where it is not counted in decisions. */
+  misses: number | null;
+  /** The explanation in one paragraph, with the capture's figures. */
+  text: string;
+}
+
+/** What explain.ts reads of a snapshot check (twin.ts's PhaseCheck). */
+interface CheckView {
+  phase: string;
+  freeListDistance: number;
+  freePfnsDiffering: number | null;
+  sincePrevious: { listOrderMisses: number; otherListMisses: number } | null;
+  notes: ExplanationCause[];
+}
+
+/** What explain.ts reads of follow mode's result (twin.ts's FollowResult). */
+interface FollowView {
+  phases: CheckView[];
+  timeline: { points: { line: number; windowDecisions: number; windowAgreed: number }[] };
+  missCauses: { otherListIn61: number; kernelBlockOnOtherList: number; listOrder: number };
+  linux61Lists: { agreement: number | null };
+}
+
+/** What explain.ts reads of free run's result (twin.ts's FreeRunResult). */
+interface FreeRunView {
+  phases: CheckView[];
+  compaction: { runs: number; migrated: number; kernelMigrated: number };
+}
 
 function pct(x: number): string {
   return `${(100 * x).toFixed(2)}%`;
@@ -24,8 +80,8 @@ function plural(n: number, one: string, many = `${one}s`): string {
  * mm_page_alloc_zone_locked, so the twin never sees those takes.
  */
 function compactionNote(
-  follow: FollowResult | undefined,
-  freeRun: FreeRunResult | undefined,
+  follow: FollowView | undefined,
+  freeRun: FreeRunView | undefined,
   markers: TraceMarker[],
 ): Explanation | null {
   const starts = markers.filter((m) => m.kind === "compaction" && m.label === "compact_start");
@@ -82,7 +138,7 @@ function afterCompaction(markers: TraceMarker[]): Set<string> {
  * whose pick is on the kernel block's list and order took another position.
  * Counted before compact_memory (after it, (a) explains the lists).
  */
-function listOrderNote(follow: FollowResult | undefined, markers: TraceMarker[]): Explanation | null {
+function listOrderNote(follow: FollowView | undefined, markers: TraceMarker[]): Explanation | null {
   if (!follow || follow.missCauses.listOrder === 0) return null;
   const compacted = afterCompaction(markers);
   const before = follow.phases.filter((p) => !compacted.has(p.phase));
@@ -107,7 +163,7 @@ function listOrderNote(follow: FollowResult | undefined, markers: TraceMarker[])
  * v6.10+ keep every free block on its pageblock's list.
  */
 function linux61Note(
-  follow: FollowResult | undefined,
+  follow: FollowView | undefined,
   captureKernel: string,
   profile: KernelVersion,
 ): Explanation | null {
@@ -136,7 +192,7 @@ function linux61Note(
 export function explainGaps(
   captureKernel: string,
   profile: KernelVersion,
-  fidelity: { follow?: FollowResult; freeRun?: FreeRunResult },
+  fidelity: { follow?: FollowView; freeRun?: FreeRunView },
   trace: { markers: TraceMarker[] },
 ): Explanation[] {
   const { follow, freeRun } = fidelity;

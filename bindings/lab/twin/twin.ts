@@ -52,7 +52,7 @@ import { DmaSimError } from "../../core/errors.ts";
 import { KERNEL_VERSIONS } from "../../index.ts";
 import { readCapture, readFreePfns, readLruFolios, type Capture, type CaptureSnapshot } from "./capture.ts";
 import { parseTwinLine, readTwinLines, type TwinEvent } from "./events.ts";
-import { explainGaps } from "./explain.ts";
+import { explainGaps, type Explanation, type ExplanationCause, type TraceMarker } from "./explain.ts";
 import { Linux61Lists } from "./lists61.ts";
 import {
   assignPageblockTypes,
@@ -69,6 +69,8 @@ import {
   type PageblockEvidence,
   type TwinLayout,
 } from "./machine.ts";
+
+export type { Explanation, ExplanationCause, TraceMarker } from "./explain.ts";
 
 export type TwinMode = "follow" | "free-run" | "both";
 
@@ -126,40 +128,6 @@ export interface TimelinePoint {
   /** Decisions (and agreed ones) in this window. */
   windowDecisions: number;
   windowAgreed: number;
-}
-
-/** A marker of the capture's harness in the trace: a snapshot, or compact_memory's start and end. */
-export interface TraceMarker {
-  line: number;
-  /** The snapshot's name, "compact_start" or "compact_end". */
-  label: string;
-  kind: "snapshot" | "compaction";
-}
-
-/**
- * The known causes of a gap between dmasim and the kernel:
- * - "compaction-free-scanner": after compact_memory the kernel's free scanner
- *   (isolate_freepages_block(), fast_isolate_freepages() → __isolate_free_page())
- *   takes free pages off the lists with no mm_page_alloc_zone_locked event;
- * - "boot-list-order": the boot snapshot tells which pages are free, not their
- *   order on a free list, so a pick from the same list and order can differ;
- * - "linux61-lists": a 6.1 capture replayed under another profile: 6.1 puts a
- *   drained page on its per-cpu migratetype's list (free_pcppages_bulk()),
- *   v6.10+ on its pageblock's.
- */
-export type ExplanationCause = "compaction-free-scanner" | "boot-list-order" | "linux61-lists";
-
-/** Why a figure falls short: one known cause, the snapshots whose figures it concerns, and how much it accounts for. */
-export interface Explanation {
-  cause: ExplanationCause;
-  /** The modes whose figures it concerns. */
-  modes: ("follow" | "free-run")[];
-  /** The snapshots (later phases) whose figures it concerns. */
-  phases: string[];
-  /** Follow mode's decisions it accounts for (misses), or null where it is not counted in decisions. */
-  misses: number | null;
-  /** The explanation in one paragraph, with the capture's figures. */
-  text: string;
 }
 
 export interface FollowResult extends Agreement {
