@@ -165,6 +165,13 @@ describe("twin: the report of a real capture with compact_memory between snapsho
         expect(p.notes.includes("compaction-free-scanner"), p.phase).toBe(
           p.phase === "after_compact" || p.phase === "after_cma_free",
         );
+    // List-order misses on a block untouched since the boot snapshot, before compact_memory: the boot lists' order.
+    const boot = r.fidelity.explanations.find((e) => e.cause === "boot-list-order")!;
+    const beforeCompaction = f.phases.filter((p) => !compaction.phases.includes(p.phase));
+    expect(boot.misses).toBe(beforeCompaction.reduce((s, p) => s + p.sincePrevious!.bootListOrderMisses, 0));
+    expect(boot.misses).toBeGreaterThan(0);
+    expect(f.listOrderFromBoot).toBeLessThanOrEqual(f.missCauses.listOrder);
+    expect(boot.phases.every((p) => !compaction.phases.includes(p))).toBe(true);
     const html = await twinReportHtml(r);
     for (const p of fr.phases) {
       const row = phaseRow(html, p.phase);

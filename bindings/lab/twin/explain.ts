@@ -47,7 +47,7 @@ interface CheckView {
   phase: string;
   freeListDistance: number;
   freePfnsDiffering: number | null;
-  sincePrevious: { listOrderMisses: number; otherListMisses: number } | null;
+  sincePrevious: { bootListOrderMisses: number; otherListMisses: number } | null;
   notes: ExplanationCause[];
 }
 
@@ -57,6 +57,7 @@ interface FollowView {
   timeline: { points: { line: number; windowDecisions: number; windowAgreed: number }[] };
   missCauses: { otherListIn61: number; kernelBlockOnOtherList: number; listOrder: number };
   linux61Lists: { agreement: number | null };
+  listOrderFromBoot: number;
 }
 
 /** What explain.ts reads of free run's result (twin.ts's FreeRunResult). */
@@ -134,25 +135,31 @@ function afterCompaction(markers: TraceMarker[]): Set<string> {
 
 /**
  * (b) list order at boot: the snapshot (kpageflags, buddyinfo, pagetypeinfo)
- * says which pages are free and on which list, not where on the list; a miss
- * whose pick is on the kernel block's list and order took another position.
+ * says which pages are free and on which list, not where on the list. A miss
+ * whose pick is on the kernel block's list and order, where one of the two
+ * blocks has sat there untouched since the boot snapshot
+ * (listOrderFromBoot), was decided by the order the loader gave the lists.
  * Counted before compact_memory (after it, (a) explains the lists).
  */
 function listOrderNote(follow: FollowView | undefined, markers: TraceMarker[]): Explanation | null {
-  if (!follow || follow.missCauses.listOrder === 0) return null;
+  if (!follow || follow.listOrderFromBoot === 0) return null;
   const compacted = afterCompaction(markers);
   const before = follow.phases.filter((p) => !compacted.has(p.phase));
   const misses =
     compacted.size === 0
-      ? follow.missCauses.listOrder
-      : before.reduce((s, p) => s + (p.sincePrevious?.listOrderMisses ?? 0), 0);
+      ? follow.listOrderFromBoot
+      : before.reduce((s, p) => s + (p.sincePrevious?.bootListOrderMisses ?? 0), 0);
   if (misses === 0) return null;
-  const phases = before.filter((p) => (p.sincePrevious?.listOrderMisses ?? 0) > 0).map((p) => p.phase);
+  const phases = before.filter((p) => (p.sincePrevious?.bootListOrderMisses ?? 0) > 0).map((p) => p.phase);
+  const others = follow.missCauses.listOrder - follow.listOrderFromBoot;
   const text =
-    `${plural(misses, "miss", "misses")} took a block of the right list and order, but another one on that list: ` +
-    `the boot snapshot tells which pages are free and on which list (kpageflags, pagetypeinfo), not their order on ` +
-    `the list, and __rmqueue_smallest() takes a list's first block. The twin's lists start in the order its loading ` +
-    `leaves them, so until the blocks free at boot are used up or merged, dmasim can name another block of the same list.`;
+    `${plural(misses, "miss", "misses")} took a block of the right list and order, but another one on that list, ` +
+    `where the kernel's block or dmasim's pick had sat on its list untouched since the boot snapshot. The snapshot ` +
+    `tells which pages are free and on which list (kpageflags, pagetypeinfo), not their order on the list, and ` +
+    `__rmqueue_smallest() takes a list's first block: the twin's boot lists are in the order its loading left them.` +
+    (others > 0
+      ? ` ${plural(others, "other list-order miss", "other list-order misses")} involved only blocks freed or split after the snapshot.`
+      : "");
   return { cause: "boot-list-order", modes: ["follow"], phases, misses, text };
 }
 

@@ -104,10 +104,17 @@ export interface PhaseCheck {
   freePfnsDiffering: number | null;
   /**
    * Follow mode: the decisions since the previous snapshot, how many agreed,
-   * and the misses of the picks on the same list and order (missCauses.listOrder)
-   * and on another list (otherListIn61 + kernelBlockOnOtherList). Null in free run.
+   * and the misses of the picks on the same list and order (missCauses.listOrder;
+   * bootListOrderMisses: those of them counted in listOrderFromBoot) and on
+   * another list (otherListIn61 + kernelBlockOnOtherList). Null in free run.
    */
-  sincePrevious: { decisions: number; agreed: number; listOrderMisses: number; otherListMisses: number } | null;
+  sincePrevious: {
+    decisions: number;
+    agreed: number;
+    listOrderMisses: number;
+    bootListOrderMisses: number;
+    otherListMisses: number;
+  } | null;
   /** The causes of `fidelity.explanations` that concern this snapshot's figures (filled in at the end). */
   notes: ExplanationCause[];
 }
@@ -175,6 +182,13 @@ export interface FollowResult extends Agreement {
    * another position on the list.
    */
   missCauses: { otherListIn61: number; kernelBlockOnOtherList: number; otherOrder: number; listOrder: number };
+  /**
+   * The list-order misses (missCauses.listOrder) where the kernel's block or
+   * dmasim's pick has sat on its list untouched since the boot snapshot (the
+   * same block, at the order it was loaded with, no page of it claimed, freed
+   * or moved since): the order the loader gave the boot lists decided them.
+   */
+  listOrderFromBoot: number;
   /** The first decisions dmasim got wrong (up to 20), with their context (see FollowMiss). */
   firstMisses: FollowMiss[];
   phases: PhaseCheck[];
@@ -317,6 +331,7 @@ class Follower {
     typeDiffers: { allocs: 0, drains: 0 },
     linux61Lists: { decisions: 0, agreed: 0, agreement: null },
     missCauses: { otherListIn61: 0, kernelBlockOnOtherList: 0, otherOrder: 0, listOrder: 0 },
+    listOrderFromBoot: 0,
     firstMisses: [],
     phases: [],
     timeline: { window: TIMELINE_WINDOW, points: [] },
@@ -325,7 +340,10 @@ class Follower {
   private phase: string;
   private window = { decisions: 0, agreed: 0, line: 0 };
   /** Miss causes since the last snapshot: which explanations concern the next snapshot's figures. */
-  private sinceSnapshot = { decisions: 0, agreed: 0, listOrderMisses: 0, otherListMisses: 0 };
+  private sinceSnapshot = { decisions: 0, agreed: 0, listOrderMisses: 0, bootListOrderMisses: 0, otherListMisses: 0 };
+  /** Head pfn → order of each free block at the boot snapshot (-1: none), and pages changed since. */
+  private readonly bootOrder: Int8Array;
+  private readonly touched: Uint8Array;
   /** The prediction made at a traced fallback, for the allocation that follows it. */
   private pending: { order: number; mt: MigratetypeName; peek: RmqueuePeek | null } | null = null;
 
@@ -341,6 +359,42 @@ class Follower {
     this.lists61 = new Linux61Lists(sys, (name) => names.indexOf(name), layout.zones);
     this.phase = bootPhase;
     this.result.timeline.window = windowSize;
+    this.bootOrder = new Int8Array(sys.nrPages).fill(-1);
+    this.touched = new Uint8Array(sys.nrPages);
+  }
+
+  /**
+   * Records the boot lists' blocks (head pfn → order) once the twin is loaded;
+   * `bootFree` marks the free pfns, so held pages cost no lookup.
+   */
+  recordBootBlocks(bootFree: Uint8Array): void {
+    const n = this.sys.nrPages;
+    for (let pfn = 0; pfn < n;) {
+      if (pfn >= bootFree.length || !bootFree[pfn]) {
+        pfn++;
+        continue;
+      }
+      // Walking up from pfn 0, the first free pfn of a block is its head.
+      const info = this.sys.pageInfo(pfn);
+      if (info.state !== "free") {
+        pfn++;
+        continue;
+      }
+      this.bootOrder[pfn] = info.order;
+      pfn += 2 ** info.order;
+    }
+  }
+
+  /** Marks [start, end) as changed since the boot snapshot (claimed, freed, moved between lists). */
+  private touch(start: number, end: number): void {
+    this.touched.fill(1, Math.max(0, start), Math.min(end, this.touched.length));
+  }
+
+  /** Whether the free block holding `pfn` is a boot block, untouched since the snapshot. */
+  private sinceBoot(pfn: number): boolean {
+    const block = this.freeBlockAt(pfn);
+    if (block === null || this.bootOrder[block.pfn] !== block.order) return false;
+    return !this.touched.subarray(block.pfn, block.pfn + 2 ** block.order).includes(1);
   }
 
   /** Ends the current timeline window (if it holds a decision); later decisions fall in `nextPhase`. */
@@ -364,7 +418,7 @@ class Follower {
   /** The tallies since the previous snapshot, restarted (at a snapshot marker). */
   takeSinceSnapshot(): PhaseCheck["sincePrevious"] {
     const since = this.sinceSnapshot;
-    this.sinceSnapshot = { decisions: 0, agreed: 0, listOrderMisses: 0, otherListMisses: 0 };
+    this.sinceSnapshot = { decisions: 0, agreed: 0, listOrderMisses: 0, bootListOrderMisses: 0, otherListMisses: 0 };
     return since;
   }
 
@@ -395,6 +449,10 @@ class Follower {
     else {
       causes.listOrder++;
       since.listOrderMisses++;
+      if (this.sinceBoot(pfn) || this.sinceBoot(pick)) {
+        this.result.listOrderFromBoot++;
+        since.bootListOrderMisses++;
+      }
     }
   }
 
@@ -452,6 +510,7 @@ class Follower {
     this.pending = null;
     if (this.sys.pageblockMigratetype(pfn) !== mt) r.typeDiffers.allocs++;
     this.lists61.claim(pfn, order);
+    this.touch(pfn, pfn + 2 ** order);
     if (claimFreeBlock(this.sys, pfn, order, ALLOC_TYPES.includes(mt) ? mt : "unmovable")) {
       r.applied.allocs++;
     } else {
@@ -466,6 +525,7 @@ class Follower {
     // A drain carries the list 6.1 puts the page on (used by the 6.1 profile only).
     const listMt = kernelMt === undefined ? undefined : this.names[kernelMt];
     const carried = listMt !== undefined && ALLOC_TYPES.includes(listMt) ? listMt : undefined;
+    this.touch(pfn, pfn + 2 ** order);
     if (releaseHeldBlock(this.sys, pfn, order, carried)) {
       this.result.applied.frees++;
       this.lists61.free(pfn, order, kernelMt ?? null);
@@ -496,6 +556,7 @@ class Follower {
     }
     c.decisions++;
     if (peekCmaAlloc(this.sys, area, ev.count, ev.align) === ev.pfn) c.agreed++;
+    this.touch(ev.pfn, ev.pfn + ev.count);
     if (claimCmaRange(this.sys, area, ev.pfn, ev.count)) c.applied.allocs++;
     else {
       c.unapplied.allocs++;
@@ -506,6 +567,7 @@ class Follower {
   cmaRelease(ev: Extract<TwinEvent, { kind: "cma-release" }>): void {
     const c = this.result.cma;
     const area = this.cmaArea(ev.area);
+    this.touch(ev.pfn, ev.pfn + ev.count);
     if (area !== null && unclaimCmaRange(this.sys, area, ev.pfn, ev.count)) c.applied.releases++;
     else {
       c.unapplied.releases++;
@@ -528,6 +590,8 @@ class Follower {
         this.result.applied.retypes += retype(this.sys, ev, mt);
         const span = Math.max(1, 2 ** (ev.fallbackOrder - this.sys.pageblockOrder)) * this.sys.pageblockNrPages;
         const start = Math.floor(ev.pfn / span) * span;
+        // move_freepages_block() moves the pageblocks' free blocks to the new type's lists.
+        this.touch(start, start + span);
         this.lists61.retype(start, Math.min(start + span, this.sys.nrPages), ev.allocMigratetype);
       } else if (this.sys.kernel === "6.1" && ev.fallbackOrder < this.sys.pageblockOrder) {
         // 6.1 steal_suitable_fallback() without a claim: move_freepages_block() when
@@ -537,6 +601,7 @@ class Follower {
         const pb = this.sys.pageblockNrPages;
         const start = whole ? Math.floor(ev.pfn / pb) * pb : ev.pfn;
         const end = whole ? start + pb : ev.pfn + 2 ** ev.fallbackOrder;
+        this.touch(start, end);
         if (stealWithoutClaim(this.sys, ev.pfn, mt as Migratetype, whole)) {
           this.result.applied.moves++;
           this.lists61.retype(start, end, ev.allocMigratetype);
@@ -1010,6 +1075,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
       const sys = await createTwinSystem(capture, layout, backend, kernel);
       loadFreeSet(sys, bootFree, [...types], bootLru);
       follower = new Follower(sys, names, layout, boot.phase, timelineWindow);
+      follower.recordBootBlocks(bootFree);
       load = loadReport(sys, boot, layout);
     }
     if (mode !== "follow") {
