@@ -188,7 +188,7 @@ function missesTable(r: TwinResult, misses: FollowMiss[]): string {
     `pfn ${num(m.pfn)}, ${blockCell(m.kernelBlock)}`,
     m.dmasim === null ? "nothing (would fail)" : `pfn ${num(m.dmasim.pfn)}, ${blockCell(m.dmasim)}`,
   ]);
-  return table(["trace line", "phase", "request", "kernel's block", "dmasim's pick"], rows, [
+  return table(["trace line", "after marker", "request", "kernel's block", "dmasim's pick"], rows, [
     true,
     false,
     false,
