@@ -3,10 +3,16 @@
  * harness's output directory) on a machine laid out like it and scores how
  * often dmasim makes the kernel's choices (see bindings/lab/twin/twin.ts).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { Option, type Command } from "commander";
-import { runTwin, type Agreement, type FollowMiss, type TwinMode, type TwinResult } from "../lab/twin/index.ts";
+import {
+  runTwin,
+  writeTwinReport,
+  type Agreement,
+  type Explanation,
+  type FollowMiss,
+  type TwinMode,
+  type TwinResult,
+} from "../lab/twin/index.ts";
 import { KERNEL_VERSIONS, type Backend, type KernelVersion } from "../index.ts";
 
 interface TwinOpts {
@@ -73,10 +79,23 @@ export function formatTwinSummary(r: TwinResult): string {
     for (const p of fr.phases)
       out.push(`           at ${p.phase}: free-list distance ${p.freeListDistance.toFixed(4)}`);
   }
+  for (const note of r.fidelity.explanations) out.push(`  note     ${noteText(note)}`);
   out.push(
     `  time     load ${r.timing.loadMs.toFixed(0)} ms, replay ${r.timing.replayMs.toFixed(0)} ms of ${r.trace.lines} lines`,
   );
   return out.join("\n");
+}
+
+/** One line per explanation: its cause, the snapshots it concerns and the misses it accounts for (the text is in --json). */
+function noteText(n: Explanation): string {
+  const where = n.phases.length > 0 ? ` at ${n.phases.join(", ")}` : "";
+  const misses = n.misses === null ? "" : `; ${n.misses} follow-mode misses`;
+  const what: Record<Explanation["cause"], string> = {
+    "compaction-free-scanner": "compact_memory's free scanner takes pages without a trace event",
+    "boot-list-order": "the boot snapshot does not tell the order of blocks on a free list",
+    "linux61-lists": "a 6.1 capture under another profile: 6.1's free-list rules differ (see linux61Lists)",
+  };
+  return `${what[n.cause]} (${n.modes.join(", ")}${where}${misses})`;
 }
 
 function blockText(b: FollowMiss["kernelBlock"]): string {
@@ -91,14 +110,11 @@ function missText(m: FollowMiss): string {
 
 async function twinCommand(dir: string, opts: TwinOpts): Promise<void> {
   const result = await runTwin(dir, { mode: opts.mode, backend: opts.backend, kernel: opts.kernel });
-  if (opts.out) {
-    mkdirSync(opts.out, { recursive: true });
-    writeFileSync(join(opts.out, "twin.json"), JSON.stringify(result, null, 2) + "\n");
-  }
+  const written = opts.out ? await writeTwinReport(result, opts.out) : [];
   if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
   else
     process.stdout.write(
-      formatTwinSummary(result) + (opts.out ? `\n  wrote    ${join(opts.out, "twin.json")}` : "") + "\n",
+      formatTwinSummary(result) + (written.length > 0 ? `\n  wrote    ${written.join(", ")}` : "") + "\n",
     );
 }
 
@@ -119,7 +135,7 @@ export function addTwinCommand(program: Command): void {
         ...KERNEL_VERSIONS,
       ]),
     )
-    .option("-o, --out <dir>", "also write the result as twin.json in this directory")
+    .option("-o, --out <dir>", "also write the result as twin.json and the report (index.html) in this directory")
     .option("--json", "print the result as JSON on stdout, and nothing else")
     .action((dir: string, opts: TwinOpts) => twinCommand(dir, opts));
 }

@@ -53,7 +53,8 @@ function formatNumber(n: number): string {
   return Number.isInteger(n) ? n.toLocaleString("en-US") : String(n);
 }
 
-const CSS = `
+/** The stylesheet of the Lab's report pages (also the twin's, twin/report.ts). */
+export const REPORT_CSS = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; margin-bottom: .2em; }
 h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; padding-bottom: .2em; }
@@ -348,7 +349,7 @@ export async function writeReport(result: LabResult, dir: string, options: Repor
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>dmasim Fragmentation Lab: ${escapeHtml(result.name)}</title>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <h1>Fragmentation Lab: ${escapeHtml(result.name)}</h1>

@@ -52,6 +52,7 @@ import { DmaSimError } from "../../core/errors.ts";
 import { KERNEL_VERSIONS } from "../../index.ts";
 import { readCapture, readFreePfns, readLruFolios, type Capture, type CaptureSnapshot } from "./capture.ts";
 import { parseTwinLine, readTwinLines, type TwinEvent } from "./events.ts";
+import { explainGaps, type Explanation, type ExplanationCause, type TraceMarker } from "./explain.ts";
 import { Linux61Lists } from "./lists61.ts";
 import {
   assignPageblockTypes,
@@ -69,6 +70,8 @@ import {
   type TwinLayout,
 } from "./machine.ts";
 
+export type { Explanation, ExplanationCause, TraceMarker } from "./explain.ts";
+
 export type TwinMode = "follow" | "free-run" | "both";
 
 export interface TwinOptions {
@@ -78,6 +81,8 @@ export interface TwinOptions {
   backend?: Backend;
   /** The profile whose rules dmasim follows. Default: from the capture's uname (kernelProfileOf()). */
   kernel?: KernelVersion;
+  /** Scored decisions per point of follow mode's timeline (a positive integer). Default TIMELINE_WINDOW. */
+  timelineWindow?: number;
 }
 
 /** Decisions and how many dmasim got right. */
@@ -97,6 +102,39 @@ export interface PhaseCheck {
   buddyinfo: { twin: number[]; kernel: number[] };
   /** Pfns free in one and not the other (follow mode: against kpageflags; null in free-run, whose pfns are its own). */
   freePfnsDiffering: number | null;
+  /**
+   * Follow mode: the decisions since the previous snapshot, how many agreed,
+   * and the misses of the picks on the same list and order (missCauses.listOrder;
+   * bootListOrderMisses: those of them counted in listOrderFromBoot) and on
+   * another list (otherListIn61 + kernelBlockOnOtherList). Null in free run.
+   */
+  sincePrevious: {
+    decisions: number;
+    agreed: number;
+    listOrderMisses: number;
+    bootListOrderMisses: number;
+    otherListMisses: number;
+  } | null;
+  /** The causes of `fidelity.explanations` that concern this snapshot's figures (filled in at the end). */
+  notes: ExplanationCause[];
+}
+
+/**
+ * One point of follow mode's agreement over time: a window of up to
+ * TIMELINE_WINDOW scored decisions, cut short at each snapshot marker and at
+ * compact_memory's start so that no window straddles two phases.
+ */
+export interface TimelinePoint {
+  /** The trace line (1-based) of the window's last decision. */
+  line: number;
+  /** The phase the window falls in: the snapshot last passed ("boot": the workload), or "compact_memory" from its start on. */
+  phase: string;
+  /** Decisions (and agreed ones) up to and including this window. */
+  decisions: number;
+  agreed: number;
+  /** Decisions (and agreed ones) in this window. */
+  windowDecisions: number;
+  windowAgreed: number;
 }
 
 export interface FollowResult extends Agreement {
@@ -144,9 +182,18 @@ export interface FollowResult extends Agreement {
    * another position on the list.
    */
   missCauses: { otherListIn61: number; kernelBlockOnOtherList: number; otherOrder: number; listOrder: number };
+  /**
+   * The list-order misses (missCauses.listOrder) where the kernel's block or
+   * dmasim's pick has sat on its list untouched since the boot snapshot (the
+   * same block, at the order it was loaded with, no page of it claimed, freed
+   * or moved since): the order the loader gave the boot lists decided them.
+   */
+  listOrderFromBoot: number;
   /** The first decisions dmasim got wrong (up to 20), with their context (see FollowMiss). */
   firstMisses: FollowMiss[];
   phases: PhaseCheck[];
+  /** Agreement over time (see TimelinePoint); the points' windows add up to decisions and agreed. */
+  timeline: { window: number; points: TimelinePoint[] };
 }
 
 /**
@@ -220,19 +267,34 @@ export interface TwinResult {
     zones: TwinLayout["zones"];
   };
   load: LoadReport;
-  fidelity: { follow?: FollowResult; freeRun?: FreeRunResult };
+  fidelity: {
+    follow?: FollowResult;
+    freeRun?: FreeRunResult;
+    /** The kernel behaviours that explain where the figures fall short (explain.ts), from the figures themselves. */
+    explanations: Explanation[];
+  };
   /**
    * pcpBypassFrees: frees after the boot snapshot that went straight to the
    * buddy lists because the pcp lock was taken (see PcpBypass), applied
    * where they happened.
    */
-  trace: { lines: number; events: Record<string, number>; afterBoot: number; pcpBypassFrees: number };
+  trace: {
+    lines: number;
+    events: Record<string, number>;
+    afterBoot: number;
+    pcpBypassFrees: number;
+    /** The snapshot and compact_memory markers after the boot snapshot (the boot marker first), by trace line. */
+    markers: TraceMarker[];
+  };
   timing: { loadMs: number; replayMs: number; totalMs: number };
   /** state hashes at the end (follow, free-run machines), for differential tests. */
   stateHash: { follow?: string; freeRun?: string };
 }
 
 const PAGE_ALLOC_COSTLY_ORDER = 3;
+
+/** Scored decisions per point of the agreement-over-time series (fewer in a window a phase cuts short). */
+export const TIMELINE_WINDOW = 1000;
 
 function agreementOf(a: { decisions: number; agreed: number }): number | null {
   return a.decisions === 0 ? null : a.agreed / a.decisions;
@@ -269,9 +331,19 @@ class Follower {
     typeDiffers: { allocs: 0, drains: 0 },
     linux61Lists: { decisions: 0, agreed: 0, agreement: null },
     missCauses: { otherListIn61: 0, kernelBlockOnOtherList: 0, otherOrder: 0, listOrder: 0 },
+    listOrderFromBoot: 0,
     firstMisses: [],
     phases: [],
+    timeline: { window: TIMELINE_WINDOW, points: [] },
   };
+  /** The phase the current timeline window falls in, and the window's tallies. */
+  private phase: string;
+  private window = { decisions: 0, agreed: 0, line: 0 };
+  /** Miss causes since the last snapshot: which explanations concern the next snapshot's figures. */
+  private sinceSnapshot = { decisions: 0, agreed: 0, listOrderMisses: 0, bootListOrderMisses: 0, otherListMisses: 0 };
+  /** Head pfn → order of each free block at the boot snapshot (-1: none), and pages changed since. */
+  private readonly bootOrder: Int8Array;
+  private readonly touched: Uint8Array;
   /** The prediction made at a traced fallback, for the allocation that follows it. */
   private pending: { order: number; mt: MigratetypeName; peek: RmqueuePeek | null } | null = null;
 
@@ -281,8 +353,81 @@ class Follower {
     readonly sys: System,
     private readonly names: MigratetypeName[],
     layout: TwinLayout,
+    bootPhase: string,
+    private readonly windowSize: number,
   ) {
     this.lists61 = new Linux61Lists(sys, (name) => names.indexOf(name), layout.zones);
+    this.phase = bootPhase;
+    this.result.timeline.window = windowSize;
+    this.bootOrder = new Int8Array(sys.nrPages).fill(-1);
+    this.touched = new Uint8Array(sys.nrPages);
+  }
+
+  /**
+   * Records the boot lists' blocks (head pfn → order) once the twin is loaded;
+   * `bootFree` marks the free pfns, so held pages cost no lookup.
+   */
+  recordBootBlocks(bootFree: Uint8Array): void {
+    const n = this.sys.nrPages;
+    for (let pfn = 0; pfn < n;) {
+      if (pfn >= bootFree.length || !bootFree[pfn]) {
+        pfn++;
+        continue;
+      }
+      // Walking up from pfn 0, the first free pfn of a block is its head.
+      const info = this.sys.pageInfo(pfn);
+      if (info.state !== "free") {
+        pfn++;
+        continue;
+      }
+      this.bootOrder[pfn] = info.order;
+      pfn += 2 ** info.order;
+    }
+  }
+
+  /** Marks [start, end) as changed since the boot snapshot (claimed, freed, moved between lists). */
+  private touch(start: number, end: number): void {
+    this.touched.fill(1, Math.max(0, start), Math.min(end, this.touched.length));
+  }
+
+  /** Whether the free block holding `pfn` is a boot block, untouched since the snapshot. */
+  private sinceBoot(pfn: number): boolean {
+    const block = this.freeBlockAt(pfn);
+    if (block === null || this.bootOrder[block.pfn] !== block.order) return false;
+    return !this.touched.subarray(block.pfn, block.pfn + 2 ** block.order).includes(1);
+  }
+
+  /** Ends the current timeline window (if it holds a decision); later decisions fall in `nextPhase`. */
+  closeWindow(nextPhase?: string): void {
+    const w = this.window;
+    if (w.decisions > 0) {
+      const r = this.result;
+      r.timeline.points.push({
+        line: w.line,
+        phase: this.phase,
+        decisions: r.decisions,
+        agreed: r.agreed,
+        windowDecisions: w.decisions,
+        windowAgreed: w.agreed,
+      });
+      this.window = { decisions: 0, agreed: 0, line: 0 };
+    }
+    if (nextPhase !== undefined) this.phase = nextPhase;
+  }
+
+  /** The tallies since the previous snapshot, restarted (at a snapshot marker). */
+  takeSinceSnapshot(): PhaseCheck["sincePrevious"] {
+    const since = this.sinceSnapshot;
+    this.sinceSnapshot = { decisions: 0, agreed: 0, listOrderMisses: 0, bootListOrderMisses: 0, otherListMisses: 0 };
+    return since;
+  }
+
+  private tallyWindow(agreed: boolean, line: number): void {
+    const w = this.window;
+    w.decisions++;
+    if (agreed) w.agreed++;
+    w.line = line;
+    if (w.decisions === this.windowSize) this.closeWindow();
   }
 
   /** Scores the 6.1 model's prediction and sorts dmasim's miss (before the claim is applied). */
@@ -293,10 +438,22 @@ class Follower {
     if (l.peek(pfn, order, kernelMt) === pfn) m.agreed++;
     if (pick === null || pick === pfn) return;
     const causes = this.result.missCauses;
-    if (l.listTypeAt(pick) !== kernelMt) causes.otherListIn61++;
-    else if (this.sys.pageblockMigratetype(pfn) !== this.names[kernelMt]) causes.kernelBlockOnOtherList++;
-    else if (l.orderAt(pick) !== l.orderAt(pfn)) causes.otherOrder++;
-    else causes.listOrder++;
+    const since = this.sinceSnapshot;
+    if (l.listTypeAt(pick) !== kernelMt) {
+      causes.otherListIn61++;
+      since.otherListMisses++;
+    } else if (this.sys.pageblockMigratetype(pfn) !== this.names[kernelMt]) {
+      causes.kernelBlockOnOtherList++;
+      since.otherListMisses++;
+    } else if (l.orderAt(pick) !== l.orderAt(pfn)) causes.otherOrder++;
+    else {
+      causes.listOrder++;
+      since.listOrderMisses++;
+      if (this.sinceBoot(pfn) || this.sinceBoot(pick)) {
+        this.result.listOrderFromBoot++;
+        since.bootListOrderMisses++;
+      }
+    }
   }
 
   private note(text: string): void {
@@ -343,6 +500,9 @@ class Follower {
       if (agreed) r.agreed++;
       tally(r.byOrder, String(order), agreed);
       tally(r.byMigratetype, mt, agreed);
+      this.tallyWindow(agreed, line);
+      this.sinceSnapshot.decisions++;
+      if (agreed) this.sinceSnapshot.agreed++;
       if (!agreed) this.noteMiss(line, pfn, order, mt, percpuRefill, peek?.pfn ?? null);
     } else {
       r.unscored++;
@@ -350,6 +510,7 @@ class Follower {
     this.pending = null;
     if (this.sys.pageblockMigratetype(pfn) !== mt) r.typeDiffers.allocs++;
     this.lists61.claim(pfn, order);
+    this.touch(pfn, pfn + 2 ** order);
     if (claimFreeBlock(this.sys, pfn, order, ALLOC_TYPES.includes(mt) ? mt : "unmovable")) {
       r.applied.allocs++;
     } else {
@@ -364,6 +525,7 @@ class Follower {
     // A drain carries the list 6.1 puts the page on (used by the 6.1 profile only).
     const listMt = kernelMt === undefined ? undefined : this.names[kernelMt];
     const carried = listMt !== undefined && ALLOC_TYPES.includes(listMt) ? listMt : undefined;
+    this.touch(pfn, pfn + 2 ** order);
     if (releaseHeldBlock(this.sys, pfn, order, carried)) {
       this.result.applied.frees++;
       this.lists61.free(pfn, order, kernelMt ?? null);
@@ -394,6 +556,7 @@ class Follower {
     }
     c.decisions++;
     if (peekCmaAlloc(this.sys, area, ev.count, ev.align) === ev.pfn) c.agreed++;
+    this.touch(ev.pfn, ev.pfn + ev.count);
     if (claimCmaRange(this.sys, area, ev.pfn, ev.count)) c.applied.allocs++;
     else {
       c.unapplied.allocs++;
@@ -404,6 +567,7 @@ class Follower {
   cmaRelease(ev: Extract<TwinEvent, { kind: "cma-release" }>): void {
     const c = this.result.cma;
     const area = this.cmaArea(ev.area);
+    this.touch(ev.pfn, ev.pfn + ev.count);
     if (area !== null && unclaimCmaRange(this.sys, area, ev.pfn, ev.count)) c.applied.releases++;
     else {
       c.unapplied.releases++;
@@ -426,6 +590,8 @@ class Follower {
         this.result.applied.retypes += retype(this.sys, ev, mt);
         const span = Math.max(1, 2 ** (ev.fallbackOrder - this.sys.pageblockOrder)) * this.sys.pageblockNrPages;
         const start = Math.floor(ev.pfn / span) * span;
+        // move_freepages_block() moves the pageblocks' free blocks to the new type's lists.
+        this.touch(start, start + span);
         this.lists61.retype(start, Math.min(start + span, this.sys.nrPages), ev.allocMigratetype);
       } else if (this.sys.kernel === "6.1" && ev.fallbackOrder < this.sys.pageblockOrder) {
         // 6.1 steal_suitable_fallback() without a claim: move_freepages_block() when
@@ -435,6 +601,7 @@ class Follower {
         const pb = this.sys.pageblockNrPages;
         const start = whole ? Math.floor(ev.pfn / pb) * pb : ev.pfn;
         const end = whole ? start + pb : ev.pfn + 2 ** ev.fallbackOrder;
+        this.touch(start, end);
         if (stealWithoutClaim(this.sys, ev.pfn, mt as Migratetype, whole)) {
           this.result.applied.moves++;
           this.lists61.retype(start, end, ev.allocMigratetype);
@@ -660,6 +827,8 @@ async function phaseCheck(
     freeListDistance: freeListDistance(sys, snapshot, layout),
     buddyinfo: { twin: allOrders(sys), kernel: kernelOrders(snapshot, sys.maxOrder) },
     freePfnsDiffering: differing,
+    sincePrevious: null,
+    notes: [],
   };
 }
 
@@ -861,6 +1030,12 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
       "EINVAL",
       `twin: kernel must be one of ${KERNEL_VERSIONS.join(", ")}, got ${JSON.stringify(options.kernel)}`,
     );
+  const timelineWindow = options.timelineWindow ?? TIMELINE_WINDOW;
+  if (!Number.isSafeInteger(timelineWindow) || timelineWindow < 1)
+    throw new DmaSimError(
+      "EINVAL",
+      `twin: timelineWindow must be a positive integer, got ${JSON.stringify(options.timelineWindow)}`,
+    );
   const capture = await readCapture(dir);
   const kernel = options.kernel ?? kernelProfileOf(capture.kernelVersion);
   const boot = capture.phases[0]!;
@@ -891,6 +1066,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
   const releasedEarly = new Set<number>();
   /** Frees after the boot snapshot that went straight to the buddy lists (PcpBypass). */
   let bypassed = 0;
+  const markers: TraceMarker[] = [];
 
   const startReplay = async (): Promise<void> => {
     const tLoad = performance.now();
@@ -898,7 +1074,8 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     if (mode !== "free-run") {
       const sys = await createTwinSystem(capture, layout, backend, kernel);
       loadFreeSet(sys, bootFree, [...types], bootLru);
-      follower = new Follower(sys, names, layout);
+      follower = new Follower(sys, names, layout, boot.phase, timelineWindow);
+      follower.recordBootBlocks(bootFree);
       load = loadReport(sys, boot, layout);
     }
     if (mode !== "follow") {
@@ -919,7 +1096,10 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
       const key = ev.kind === "other" ? `other:${ev.name}` : ev.kind;
       events[key] = (events[key] ?? 0) + 1;
       if (tReplay === 0) {
-        if (ev.kind === "marker" && ev.text === bootMarker) await startReplay();
+        if (ev.kind === "marker" && ev.text === bootMarker) {
+          markers.push({ line: lines, label: boot.phase, kind: "snapshot" });
+          await startReplay();
+        }
         continue;
       }
       afterBoot++;
@@ -982,12 +1162,25 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
           break;
         case "marker": {
           // The harness's compact_memory: free-run compacts on its own.
-          if (r && ev.text === "HARNESS_PHASE compact_start") r.compactMemory();
-          if (r && ev.text === "HARNESS_PHASE compact_end") r.compacting = false;
+          if (ev.text === "HARNESS_PHASE compact_start") {
+            markers.push({ line: lines, label: "compact_start", kind: "compaction" });
+            f?.closeWindow("compact_memory");
+            r?.compactMemory();
+          }
+          if (ev.text === "HARNESS_PHASE compact_end") {
+            markers.push({ line: lines, label: "compact_end", kind: "compaction" });
+            if (r) r.compacting = false;
+          }
           const m = /^HARNESS_MMSNAP (\S+) begin$/.exec(ev.text);
           const snap = m ? snapshots.get(m[1]!) : undefined;
           if (snap && snap !== boot) {
-            if (f) f.result.phases.push(await phaseCheck(f.sys, snap, layout, true));
+            markers.push({ line: lines, label: snap.phase, kind: "snapshot" });
+            if (f) {
+              f.closeWindow(snap.phase);
+              const check = await phaseCheck(f.sys, snap, layout, true);
+              check.sincePrevious = f.takeSinceSnapshot();
+              f.result.phases.push(check);
+            }
             if (r) r.result.phases.push(await phaseCheck(r.sys, snap, layout, false));
           }
           break;
@@ -1003,12 +1196,13 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
       `twin: the trace ${JSON.stringify(capture.tracePath)} has no "HARNESS_MMSNAP ${boot.phase} begin" marker`,
     );
   const replayMs = performance.now() - tReplay;
-  const fidelity: TwinResult["fidelity"] = {};
+  const fidelity: TwinResult["fidelity"] = { explanations: [] };
   const stateHash: TwinResult["stateHash"] = {};
   const f = follower as Follower | null;
   const r = runner as FreeRunner | null;
   if (f) {
     const res = f.result;
+    f.closeWindow();
     res.agreement = agreementOf(res);
     for (const a of [...Object.values(res.byOrder), ...Object.values(res.byMigratetype)]) a.agreement = agreementOf(a);
     res.linux61Lists.agreement = agreementOf(res.linux61Lists);
@@ -1025,6 +1219,8 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     r.sys.check();
     stateHash.freeRun = r.sys.stateHash();
   }
+  const trace = { lines, events, afterBoot, pcpBypassFrees: bypassed, markers };
+  fidelity.explanations = explainGaps(capture.kernelVersion, kernel, fidelity, trace);
   return {
     capture: summaryOf(capture),
     machine: {
@@ -1036,7 +1232,7 @@ export async function runTwin(dir: string, options: TwinOptions = {}): Promise<T
     },
     load: load!,
     fidelity,
-    trace: { lines, events, afterBoot, pcpBypassFrees: bypassed },
+    trace,
     timing: { loadMs, replayMs, totalMs: performance.now() - t0 },
     stateHash,
   };
