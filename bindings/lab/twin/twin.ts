@@ -832,8 +832,8 @@ async function phaseCheck(
   };
 }
 
-/** The hex number after `key` (searched from `from`), or -1. */
-function hexField(line: string, key: string, from: number): number {
+/** The number (base `radix`: 10, or 16 with lowercase digits) after `key`, searched from `from`; -1 if none. */
+function numberField(line: string, key: string, from: number, radix: 10 | 16): number {
   const k = line.indexOf(key, from);
   if (k < 0) return -1;
   let v = 0;
@@ -841,26 +841,11 @@ function hexField(line: string, key: string, from: number): number {
   const start = i;
   for (; i < line.length; i++) {
     const c = line.charCodeAt(i);
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    const d = c >= 48 && c <= 57 ? c - 48 : radix === 16 && c >= 97 && c <= 102 ? c - 87 : -1;
     if (d < 0) break;
-    v = v * 16 + d;
+    v = v * radix + d;
   }
   return i === start || !Number.isSafeInteger(v) ? -1 : v;
-}
-
-/** The decimal number after `key` (searched from `from`), or -1. */
-function decField(line: string, key: string, from: number): number {
-  const k = line.indexOf(key, from);
-  if (k < 0) return -1;
-  let v = 0;
-  let i = k + key.length;
-  const start = i;
-  for (; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (c < 48 || c > 57) break;
-    v = v * 10 + (c - 48);
-  }
-  return i === start ? -1 : v;
 }
 
 /**
@@ -907,8 +892,8 @@ class PcpBypass {
     const nameEnd = line.indexOf(":", at + 2);
     if (nameEnd < 0) return false;
     const name = line.slice(at + 2, nameEnd);
-    const pfn = hexField(line, " pfn=0x", nameEnd);
-    const order = name === "mm_page_free_batched" ? 0 : decField(line, " order=", nameEnd);
+    const pfn = numberField(line, " pfn=0x", nameEnd, 16);
+    const order = name === "mm_page_free_batched" ? 0 : numberField(line, " order=", nameEnd, 10);
     if (pfn < 0 || order < 0) return false;
     const n = this.freedAt.length;
     switch (name) {
